@@ -1,0 +1,16 @@
+/** The `wharf` command line. Each subcommand lives in its own module and registers itself here. */
+import { Command } from 'commander';
+import { WHARF_VERSION } from '../core/version.js';
+import { registerDemo } from './demo.js';
+import { registerServeModel } from './serve-model.js';
+
+const program = new Command('wharf')
+  .description('Wharf: deploy machine-learning models from one laptop to a Kubernetes fleet')
+  .version(WHARF_VERSION)
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(`wharf: ${text.replace(/^error: /, '')}`) });
+
+registerServeModel(program);
+registerDemo(program);
+
+await program.parseAsync(process.argv);

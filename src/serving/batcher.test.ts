@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AdaptiveBatcher, type Job } from './batcher.js';
+import { datatypeInfo } from './datatypes.js';
+import type { Executor, Tensor } from './executor.js';
+import type { TensorSpec } from './model.js';
+
+const fp32 = datatypeInfo('FP32')!;
+const input: TensorSpec = { name: 'x', datatype: 'FP32', info: fp32, shape: [-1, -1] };
+const output: TensorSpec = { name: 'y', datatype: 'FP32', info: fp32, shape: [-1, -1] };
+
+/** An identity model that records the row count of every run and can be slowed down. */
+class RecordingExecutor implements Executor {
+  readonly runs: number[] = [];
+  constructor(private readonly delayMs = 0, private readonly fail = false) {}
+  async execute(inputs: readonly Tensor[]): Promise<Tensor[]> {
+    this.runs.push(inputs[0]!.shape[0]!);
+    if (this.delayMs) await sleep(this.delayMs);
+    if (this.fail) throw new Error('boom');
+    return [inputs[0]!];
+  }
+}
+
+function job(rows: number[][]): Job {
+  const width = rows[0]?.length ?? 0;
+  return { inputs: [{ spec: input, shape: [rows.length, width], data: new Float32Array(rows.flat()) }], outputs: [output] };
+}
+
+const rowsOf = (t: Tensor[]): number[][] => {
+  const [rows, width] = t[0]!.shape as [number, number];
+  const data = Array.from(t[0]!.data as Float32Array);
+  return Array.from({ length: rows }, (_, r) => data.slice(r * width, (r + 1) * width));
+};
+
+test('a lone request runs at once, without waiting for the batch delay', async () => {
+  const exec = new RecordingExecutor();
+  const batcher = new AdaptiveBatcher(exec, { maxDelayUs: 500_000 });
+  const started = performance.now();
+  assert.deepEqual(rowsOf(await batcher.submit(job([[1, 2]]))), [[1, 2]]);
+  assert.ok(performance.now() - started < 100, 'a lone request must not wait for the 500 ms delay');
+  assert.deepEqual(exec.runs, [1]);
+});
+
+test('requests that arrive while a run is busy are concatenated and split back', async () => {
+  const exec = new RecordingExecutor(20);
+  const batcher = new AdaptiveBatcher(exec);
+  const first = batcher.submit(job([[0, 0]]));
+  await sleep(5); // the first run is now in progress
+  const rest = [1, 2, 3, 4].map((i) => batcher.submit(job(Array.from({ length: i }, () => [i, -i]))));
+  assert.deepEqual(rowsOf(await first), [[0, 0]]);
+  const results = await Promise.all(rest);
+  results.forEach((r, n) => assert.deepEqual(rowsOf(r), Array.from({ length: n + 1 }, () => [n + 1, -(n + 1)])));
+  assert.deepEqual(exec.runs, [1, 1 + 2 + 3 + 4]);
+});
+
+test('requests with different non-batch dimensions never share a run', async () => {
+  const exec = new RecordingExecutor(10);
+  const batcher = new AdaptiveBatcher(exec);
+  const busy = batcher.submit(job([[9, 9]]));
+  await sleep(2);
+  const narrow = batcher.submit(job([[1, 1]]));
+  const wide = batcher.submit(job([[2, 2, 2]]));
+  const narrow2 = batcher.submit(job([[3, 3]]));
+  await busy;
+  assert.deepEqual(rowsOf(await narrow), [[1, 1]]);
+  assert.deepEqual(rowsOf(await wide), [[2, 2, 2]]);
+  assert.deepEqual(rowsOf(await narrow2), [[3, 3]]);
+  assert.deepEqual(exec.runs, [1, 2, 1]);
+});
+
+test('a batch never exceeds maxBatchSize rows, but an oversized request still runs alone', async () => {
+  const exec = new RecordingExecutor(5);
+  const batcher = new AdaptiveBatcher(exec, { maxBatchSize: 4 });
+  const busy = batcher.submit(job([[0]]));
+  await sleep(1);
+  const jobs = [2, 2, 3, 6, 1].map((n) => batcher.submit(job(Array.from({ length: n }, (_, i) => [i]))));
+  await Promise.all([busy, ...jobs]);
+  assert.equal(exec.runs.reduce((a, b) => a + b, 0), 1 + 14);
+  assert.ok(exec.runs.filter((r) => r !== 6).every((r) => r <= 4), `runs ${exec.runs.join(',')}`);
+  assert.ok(exec.runs.includes(6));
+});
+
+test('a failed run fails every request in it and the batcher keeps working', async () => {
+  const failing = new RecordingExecutor(5, true);
+  const batcher = new AdaptiveBatcher(failing);
+  const all = [batcher.submit(job([[1]])), batcher.submit(job([[2]]))];
+  for (const p of all) await assert.rejects(p, /boom/);
+  await assert.rejects(batcher.submit(job([[3]])), /boom/);
+  assert.equal(batcher.pending, 0);
+});
+
+test('under load, maxDelayUs holds a small batch so it can fill', async () => {
+  const exec = new RecordingExecutor();
+  const batcher = new AdaptiveBatcher(exec, { maxDelayUs: 30_000, maxBatchSize: 8 });
+  await batcher.submit(job([[0]])); // a batch just finished: the batcher counts as under load
+  const a = batcher.submit(job([[1]]));
+  await sleep(5);
+  const b = batcher.submit(job([[2]]));
+  await Promise.all([a, b]);
+  assert.deepEqual(exec.runs, [1, 2]);
+});
