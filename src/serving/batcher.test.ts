@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AdaptiveBatcher, type Job } from './batcher.js';
+import { AdaptiveBatcher, DirectScheduler, type Job } from './batcher.js';
 import { datatypeInfo } from './datatypes.js';
 import type { Executor, Tensor } from './executor.js';
 import type { TensorSpec } from './model.js';
@@ -100,4 +100,23 @@ test('under load, maxDelayUs holds a small batch so it can fill', async () => {
   const b = batcher.submit(job([[2]]));
   await Promise.all([a, b]);
   assert.deepEqual(exec.runs, [1, 2]);
+});
+
+test('without batching, each job runs alone and gets its own answer or its own error', async () => {
+  const runs: number[] = [];
+  const exec: Executor = {
+    async execute(inputs) {
+      const first = (inputs[0]!.data as Float32Array)[0]!;
+      runs.push(inputs[0]!.shape[0]!);
+      if (first < 0) throw new Error(`bad row ${first}`);
+      return [inputs[0]!];
+    },
+  };
+  const direct = new DirectScheduler(exec);
+  const results = await Promise.allSettled([1, -2, 3].map((v) => direct.submit(job([[v, v]]))));
+  assert.deepEqual(rowsOf((results[0] as PromiseFulfilledResult<Tensor[]>).value), [[1, 1]]);
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /bad row -2/);
+  assert.deepEqual(rowsOf((results[2] as PromiseFulfilledResult<Tensor[]>).value), [[3, 3]]);
+  assert.deepEqual(runs, [1, 1, 1]);
+  assert.equal(direct.pending, 0);
 });
