@@ -7,7 +7,9 @@ import { registerServeModel } from './serve-model.js';
 const program = new Command('wharf')
   .description('Wharf: deploy machine-learning models from one laptop to a Kubernetes fleet')
   .version(WHARF_VERSION)
-  .showHelpAfterError()
+  // Options after a subcommand belong to it: `serve-model --version 2` is the model's version.
+  .enablePositionalOptions()
+  .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (text, write) => write(`wharf: ${text.replace(/^error: /, '')}`) });
 
 registerServeModel(program);

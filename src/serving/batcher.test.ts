@@ -8,8 +8,8 @@ import type { Executor, Tensor } from './executor.js';
 import type { TensorSpec } from './model.js';
 
 const fp32 = datatypeInfo('FP32')!;
-const input: TensorSpec = { name: 'x', datatype: 'FP32', info: fp32, shape: [-1, -1] };
-const output: TensorSpec = { name: 'y', datatype: 'FP32', info: fp32, shape: [-1, -1] };
+const input: TensorSpec = { name: 'x', datatype: 'FP32', info: fp32, shape: [-1, -1], symbols: ['batch', undefined] };
+const output: TensorSpec = { name: 'y', datatype: 'FP32', info: fp32, shape: [-1, -1], symbols: ['batch', undefined] };
 
 /** An identity model that records the row count of every run and can be slowed down. */
 class RecordingExecutor implements Executor {
@@ -94,12 +94,22 @@ test('a failed run fails every request in it and the batcher keeps working', asy
 test('under load, maxDelayUs holds a small batch so it can fill', async () => {
   const exec = new RecordingExecutor();
   const batcher = new AdaptiveBatcher(exec, { maxDelayUs: 30_000, maxBatchSize: 8 });
-  await batcher.submit(job([[0]])); // a batch just finished: the batcher counts as under load
+  // Two requests in one turn share a run: the batcher now counts as under load.
+  await Promise.all([batcher.submit(job([[0]])), batcher.submit(job([[0]]))]);
   const a = batcher.submit(job([[1]]));
   await sleep(5);
   const b = batcher.submit(job([[2]]));
   await Promise.all([a, b]);
-  assert.deepEqual(exec.runs, [1, 2]);
+  assert.deepEqual(exec.runs, [2, 2]);
+});
+
+test('a client sending one request after another is never held by maxDelayUs', async () => {
+  const exec = new RecordingExecutor();
+  const batcher = new AdaptiveBatcher(exec, { maxDelayUs: 200_000 });
+  const started = performance.now();
+  for (let i = 0; i < 5; i++) await batcher.submit(job([[i]]));
+  assert.ok(performance.now() - started < 100, `5 sequential requests took ${performance.now() - started} ms`);
+  assert.deepEqual(exec.runs, [1, 1, 1, 1, 1]);
 });
 
 test('without batching, each job runs alone and gets its own answer or its own error', async () => {

@@ -5,8 +5,9 @@
  *
  * A request that finds nothing queued or running starts at once: the only deferral is one
  * `setImmediate`, which lets requests parsed in the same event-loop turn join it but never waits on
- * a timer. `maxDelayUs` only applies under load (a batch finished within that window), where holding
- * a small batch briefly to let it fill pays off.
+ * a timer. `maxDelayUs` only applies under load (the last run combined several requests and finished
+ * within that window), where holding a small batch briefly to let it fill pays off; a client sending
+ * one request after another is never held.
  */
 import { performance } from 'node:perf_hooks';
 import type { TensorData } from './datatypes.js';
@@ -109,6 +110,7 @@ export class AdaptiveBatcher implements Scheduler {
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private lastBatchEnd = -Infinity;
+  private lastBatchRequests = 0;
   private readonly options: Required<BatchingOptions>;
 
   constructor(
@@ -151,6 +153,7 @@ export class AdaptiveBatcher implements Scheduler {
       return;
     }
     const batch = this.take();
+    this.lastBatchRequests = batch.length;
     this.running = true;
     try {
       await this.run(batch);
@@ -167,7 +170,8 @@ export class AdaptiveBatcher implements Scheduler {
     if (maxDelayUs <= 0) return 0;
     const now = performance.now();
     const delayMs = maxDelayUs / 1000;
-    if (now - this.lastBatchEnd > delayMs) return 0; // idle: a lone request never waits
+    // Idle, or only one client at a time: holding would add latency and gain nothing.
+    if (now - this.lastBatchEnd > delayMs || this.lastBatchRequests < 2) return 0;
     let rows = 0;
     for (const q of this.queue) rows += q.rows ?? maxBatchSize;
     if (rows >= maxBatchSize) return 0;

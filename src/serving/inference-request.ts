@@ -48,12 +48,14 @@ function decodeInputs(raw: unknown, model: LoadedModel, maxElements: number): De
   if (!Array.isArray(raw)) throw new InvalidArgumentError('inputs: must be an array of input tensors');
   if (raw.length === 0) throw new InvalidArgumentError('inputs: must contain at least one tensor');
   const byName = new Map<string, DecodedInput>();
+  const symbols = new Map<string, { size: number; field: string }>();
   for (let i = 0; i < raw.length; i++) {
     const decoded = decodeInput(raw[i], `inputs[${i}]`, model, maxElements);
     if (byName.has(decoded.spec.name)) {
       throw new InvalidArgumentError(`inputs[${i}].name: duplicate input '${decoded.spec.name}'`);
     }
     byName.set(decoded.spec.name, decoded);
+    checkSymbols(decoded, `inputs[${i}].shape`, symbols);
   }
   // Order by the model's signature so the batcher can compare requests input by input.
   return model.inputs.map((spec) => {
@@ -83,6 +85,23 @@ function decodeInput(raw: unknown, field: string, model: LoadedModel, maxElement
   if (!Array.isArray(raw.data)) throw new InvalidArgumentError(`${field}.data: must be an array`);
   const data = decodeTensorData(raw.data, shape, info, `${field}.data`);
   return { spec, shape, data };
+}
+
+/**
+ * Inputs whose dimensions share a symbolic name (typically `batch`) must agree on its size; the
+ * model would otherwise fail at run time or broadcast rows silently.
+ */
+function checkSymbols(input: DecodedInput, field: string, seen: Map<string, { size: number; field: string }>): void {
+  input.spec.symbols.forEach((symbol, d) => {
+    if (symbol === undefined) return;
+    const size = input.shape[d]!;
+    const first = seen.get(symbol);
+    if (!first) {
+      seen.set(symbol, { size, field: `${field}[${d}]` });
+    } else if (first.size !== size) {
+      throw new InvalidArgumentError(`${field}[${d}]: dimension '${symbol}' is ${size} here but ${first.size} in ${first.field}`);
+    }
+  });
 }
 
 function checkShape(raw: unknown, field: string, spec: TensorSpec, maxElements: number): number[] {

@@ -23,6 +23,11 @@ export class ServerMetrics implements BatchObserver {
   constructor(private readonly labels: { model: string; version: string }) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for counters
+    // (promtool rejects them); the same figures remain in nodejs_active_*` without the suffix.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     this.requests = new Counter({
       name: 'wharf_inference_requests_total',
       help: 'Inference requests answered, by model, version and HTTP status code.',

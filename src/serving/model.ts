@@ -15,6 +15,11 @@ export interface TensorSpec {
   readonly info: DatatypeInfo;
   /** Dimensions; -1 where the model leaves a dimension dynamic (symbolic or unknown). */
   readonly shape: readonly number[];
+  /**
+   * The symbolic name of each dynamic dimension (e.g. `batch`), undefined elsewhere. Inputs that
+   * share a name must agree on its size in a request.
+   */
+  readonly symbols: readonly (string | undefined)[];
 }
 
 /** A model ready to run. */
@@ -90,7 +95,8 @@ function toTensorSpec(meta: ort.InferenceSession.ValueMetadata, role: string): T
   const info = fromOrtType(meta.type);
   if (!info) throw new ModelLoadError(`${role} '${meta.name}' has element type ${meta.type}, which the inference protocol cannot carry`);
   const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
-  return { name: meta.name, datatype: info.datatype, info, shape };
+  const symbols = meta.shape.map((d) => (typeof d === 'string' && d !== '' ? d : undefined));
+  return { name: meta.name, datatype: info.datatype, info, shape, symbols };
 }
 
 /** Finds a model tensor by name or explains which names exist. */
