@@ -8,6 +8,7 @@
  * Prints `listening on http://127.0.0.1:PORT` once bound; exits on SIGTERM or SIGINT.
  */
 import { createServer } from 'node:http';
+import { serveUntilSignal } from './serve-until-signal.js';
 import * as ort from 'onnxruntime-node';
 
 const [portArg = '0', modelPath = 'model.onnx'] = process.argv.slice(2);
@@ -31,15 +32,4 @@ const server = createServer((req, res) => {
   });
 });
 
-server.listen(Number(portArg), '127.0.0.1', () => {
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : portArg;
-  process.stdout.write(`listening on http://127.0.0.1:${port}\n`);
-});
-
-for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    server.close(() => process.exit(0));
-    server.closeAllConnections();
-  });
-}
+serveUntilSignal(server, Number(portArg));
