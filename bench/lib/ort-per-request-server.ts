@@ -21,6 +21,12 @@ const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
+    if (req.method !== 'POST') {
+      // The harness's readiness probe.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ready":true}');
+      return;
+    }
     const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[]; data: number[] }[] }).inputs[0]!;
     const feeds = { [inputName]: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) };
     void session.run(feeds).then((out) => {
