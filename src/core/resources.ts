@@ -1,0 +1,249 @@
+/**
+ * The resources the control plane stores, as plain JSON-serialisable types. Every stored object
+ * carries a `resourceVersion` that the store sets on each write and that callers send back on an
+ * update to say "the version I read" (optimistic concurrency). Timestamps are ISO-8601 strings.
+ *
+ * Pure types and small pure helpers only: no I/O, no clock, no randomness.
+ */
+
+/** String labels, e.g. `{ team: 'risk', tier: 'gold' }`. */
+export type Labels = Record<string, string>;
+
+/** Every resource kind the store knows, as used in change-feed rows and errors. */
+export const RESOURCE_KINDS = ['Environment', 'Model', 'ModelVersion', 'Deployment', 'Revision', 'DeploymentEvent'] as const;
+/** One of {@link RESOURCE_KINDS}. */
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+/** Fields the store owns on every stored object. */
+export interface StoredFields {
+  /** Set by the store on every write; increases across the whole store. Send it back on update. */
+  resourceVersion: number;
+}
+
+/** Where an environment's workloads run. */
+export type RuntimeBinding = 'local' | 'kubernetes';
+
+/** A deployment target: development, staging, production, dr, or custom. */
+export interface Environment extends StoredFields {
+  /** Unique name, e.g. `production`. */
+  name: string;
+  runtime: RuntimeBinding;
+  policies: EnvironmentPolicies;
+  labels: Labels;
+}
+
+/** Rules an environment enforces on changes made to it. */
+export interface EnvironmentPolicies {
+  /** A change to a deployment here waits for an approver. */
+  requiresApproval: boolean;
+}
+
+/** A named model; its artifacts live in {@link ModelVersion}s. */
+export interface Model extends StoredFields {
+  /** Unique name, e.g. `readmission`. */
+  name: string;
+  description: string;
+  labels: Labels;
+}
+
+/** One input or output tensor of a model, as in the Open Inference Protocol's metadata. */
+export interface TensorSpec {
+  name: string;
+  /** Protocol datatype, e.g. `FP32`, `INT64`, `BYTES`. */
+  datatype: string;
+  /** Dimensions; `-1` is a dimension of any size (usually the batch). */
+  shape: number[];
+}
+
+/** A content-addressed artifact; never changes once stored. */
+export interface Artifact {
+  /** `sha256:` followed by 64 lowercase hex digits. */
+  digest: `sha256:${string}`;
+  /** Size in bytes. */
+  size: number;
+  /** The file name it was uploaded as, e.g. `model.onnx`. */
+  filename: string;
+}
+
+/** Where a model version came from. */
+export interface ModelSource {
+  /** e.g. a git remote URL. */
+  repository?: string;
+  /** e.g. a git commit hash. */
+  commit?: string;
+}
+
+/** A semver version of a model with its immutable artifact and its signature. */
+export interface ModelVersion extends StoredFields {
+  /** The {@link Model}'s name. */
+  model: string;
+  /** Semantic version, e.g. `1.4.0`. */
+  version: string;
+  artifact: Artifact;
+  signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
+  labels: Labels;
+  source?: ModelSource;
+  createdAt: string;
+}
+
+/** What a deployment runs. `workflow` and `pipeline` from the original spec come later. */
+export type DeploymentType = 'model' | 'application';
+/** The deployment's coarse state, as in the original platform spec. */
+export type DeploymentPhase = 'deploying' | 'running' | 'stopped' | 'failed' | 'rolling-back';
+/** Rollout strategies; the engine that interprets them comes later. */
+export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary' | 'shadow' | 'ab';
+
+/** The model and version a deployment serves. */
+export interface ModelReference {
+  name: string;
+  version: string;
+}
+
+/** How a deployment runs: the part of the spec users edit most. */
+export interface DeploymentConfiguration {
+  /** Container image, for `type: application` on Kubernetes. */
+  image?: string;
+  replicas: number;
+  /** Per replica, Kubernetes quantities: `cpu: '500m'`, `memory: '512Mi'`, `gpu: 0`. */
+  resources: { cpu: string; memory: string; gpu: number };
+  /** Autoscaling bounds and targets (percent of requested cpu / memory). */
+  scaling: { min: number; max: number; targetCPU: number; targetMemory: number };
+  /** HTTP probe; `interval` and `timeout` are in seconds. */
+  healthCheck: { path: string; interval: number; timeout: number; retries: number };
+}
+
+/** How a new revision replaces the current one. A placeholder until the rollout engine lands. */
+export interface StrategySpec {
+  type: StrategyType;
+  /** Strategy-specific settings (canary steps, analysis, …); shape defined by the rollout engine. */
+  options?: Record<string, unknown>;
+}
+
+/** The desired state that a {@link Revision} snapshots: every change to it makes a new revision. */
+export interface DeploymentSpec {
+  type: DeploymentType;
+  /** Required for `type: model`. */
+  model?: ModelReference;
+  configuration: DeploymentConfiguration;
+  strategy: StrategySpec;
+}
+
+/** A Kubernetes-style condition: one observed aspect of the status. */
+export interface Condition {
+  /** e.g. `Available`, `Progressing`, `ApprovalPending`. */
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  /** CamelCase, machine-readable, e.g. `MinimumReplicasAvailable`. */
+  reason: string;
+  message: string;
+  /** When `status` last changed (not when the condition was last written). */
+  lastTransitionTime: string;
+}
+
+/** Observed state, written by controllers only. */
+export interface DeploymentStatus {
+  phase: DeploymentPhase;
+  conditions: Condition[];
+  message?: string;
+  readyReplicas: number;
+  /** The revision number the controllers last acted on; `< revision` means work is pending. */
+  observedRevision: number;
+}
+
+/** URLs where a deployment is reached, filled in by the controllers. */
+export interface DeploymentEndpoints {
+  internal?: string;
+  external?: string;
+  monitoring?: string;
+  logs?: string;
+}
+
+/** Bookkeeping in the shape the original platform spec used. */
+export interface DeploymentMetadata {
+  created: string;
+  updated: string;
+  deployedBy: string;
+  project: string;
+  labels: Labels;
+}
+
+/** A model (or application) running in one environment. */
+export interface Deployment extends DeploymentSpec, StoredFields {
+  /** Unique, stable identifier; the store's key. */
+  id: string;
+  /** Human name, e.g. `readmission`; unique within its environment by convention of the API. */
+  name: string;
+  /** The {@link Environment}'s name. */
+  environment: string;
+  /** The current revision's number (1, 2, 3 …). */
+  revision: number;
+  status: DeploymentStatus;
+  endpoints: DeploymentEndpoints;
+  metadata: DeploymentMetadata;
+}
+
+/** An immutable, numbered snapshot of a deployment's spec; rollback makes an old one current. */
+export interface Revision extends StoredFields {
+  /** The {@link Deployment}'s id. */
+  deployment: string;
+  /** 1, 2, 3 … per deployment. */
+  number: number;
+  spec: DeploymentSpec;
+  createdAt: string;
+  createdBy: string;
+  /** Why it was made, e.g. `spec changed: configuration.replicas`, `rollback to 3`. */
+  reason: string;
+}
+
+/** Something that happened to a deployment, for people reading its history. */
+export interface DeploymentEvent extends StoredFields {
+  /** The {@link Deployment}'s id. */
+  deployment: string;
+  /** Unique within the deployment; events list in `id` order, so make it sort by time. */
+  id: string;
+  time: string;
+  type: 'Normal' | 'Warning';
+  /** CamelCase, machine-readable, e.g. `ScaledUp`. */
+  reason: string;
+  message: string;
+}
+
+/** Resource type by kind. */
+export interface ResourceTypes {
+  Environment: Environment;
+  Model: Model;
+  ModelVersion: ModelVersion;
+  Deployment: Deployment;
+  Revision: Revision;
+  DeploymentEvent: DeploymentEvent;
+}
+
+/** The stored object of kind `K`. */
+export type Resource<K extends ResourceKind> = ResourceTypes[K];
+/** What a caller passes to create: the object without the store-owned fields. */
+export type NewResource<K extends ResourceKind> = Omit<ResourceTypes[K], keyof StoredFields>;
+
+/** The part of a deployment that a revision snapshots (a deep copy). */
+export function deploymentSpec(deployment: DeploymentSpec): DeploymentSpec {
+  const { type, model, configuration, strategy } = deployment;
+  return structuredClone(model === undefined ? { type, configuration, strategy } : { type, model, configuration, strategy });
+}
+
+/**
+ * Returns `conditions` with `next` set by type. `lastTransitionTime` moves to `now` only when the
+ * status changes, so it keeps saying when the condition last flipped.
+ *
+ * @example
+ *   status.conditions = setCondition(status.conditions, { type: 'Available', status: 'True', reason: 'Ready', message: '' }, now);
+ */
+export function setCondition(conditions: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition[] {
+  const previous = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now;
+  const updated = { ...next, lastTransitionTime };
+  return previous ? conditions.map((c) => (c === previous ? updated : c)) : [...conditions, updated];
+}
+
+/** True for `sha256:` followed by 64 lowercase hex digits. */
+export function isSha256Digest(value: string): value is `sha256:${string}` {
+  return /^sha256:[0-9a-f]{64}$/.test(value);
+}

@@ -1,0 +1,177 @@
+/**
+ * The one implementation of {@link Store}, over any Kysely dialect. Backends (`sqlite/`,
+ * `postgres/`) open the database, run migrations and pass the few things that differ as hooks:
+ * how write transactions are serialised in-process, what runs just before commit (PostgreSQL's
+ * NOTIFY), and how watchers hear about commits from other processes.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Kysely, Transaction } from 'kysely';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ResourceKind } from '../core/resources.js';
+import { type ChangeNotifier, watchChanges } from './change-feed.js';
+import { type CollectionContext, KyselyCollection, WriteContext } from './kysely-collection.js';
+import type { StoreSchema } from './schema.js';
+import type { Change, Store, StoreCapabilities, StoreCollections, WatchOptions } from './store.js';
+
+const DEFAULT_CHANGES_LIMIT = 500;
+
+/** What a backend hands to {@link KyselyStore}. */
+export interface KyselyStoreConfig {
+  db: Kysely<StoreSchema>;
+  backend: Store['backend'];
+  capabilities: StoreCapabilities;
+  appliedMigrations: readonly string[];
+  /** Wakes this process's watchers; the store notifies it after each committed write. */
+  notifier: ChangeNotifier;
+  /** Longest a watcher sleeps without a notification. */
+  pollIntervalMs: number;
+  /** Wraps every write transaction (SQLite: an in-process lock per database file). */
+  serializeWrites?: <R>(fn: () => Promise<R>) => Promise<R>;
+  /** Runs inside a write transaction after its change rows, given the last sequence (PostgreSQL: NOTIFY). */
+  beforeCommit?: (trx: Transaction<StoreSchema>, lastSequence: number) => Promise<void>;
+  /** Resolves once notifications from other processes are being received. */
+  watchReady?: () => Promise<void>;
+  /** Releases what the backend opened besides `db`. */
+  close?: () => Promise<void>;
+}
+
+function collections(ctx: CollectionContext): StoreCollections {
+  return {
+    environments: new KyselyCollection('Environment', ctx),
+    models: new KyselyCollection('Model', ctx),
+    modelVersions: new KyselyCollection('ModelVersion', ctx),
+    deployments: new KyselyCollection('Deployment', ctx),
+    revisions: new KyselyCollection('Revision', ctx),
+    events: new KyselyCollection('DeploymentEvent', ctx),
+  };
+}
+
+/** {@link Store} over Kysely; construct through a backend's `open…Store`. */
+export class KyselyStore implements Store {
+  readonly backend: Store['backend'];
+  readonly capabilities: StoreCapabilities;
+  readonly appliedMigrations: readonly string[];
+  readonly environments: StoreCollections['environments'];
+  readonly models: StoreCollections['models'];
+  readonly modelVersions: StoreCollections['modelVersions'];
+  readonly deployments: StoreCollections['deployments'];
+  readonly revisions: StoreCollections['revisions'];
+  readonly events: StoreCollections['events'];
+
+  readonly #config: KyselyStoreConfig;
+  readonly #closed = new AbortController();
+  // Set while a transaction callback runs: the store itself must not be used there (on SQLite its one
+  // connection is held by the transaction, so the call would wait forever).
+  readonly #inTransaction = new AsyncLocalStorage<true>();
+
+  constructor(config: KyselyStoreConfig) {
+    this.#config = config;
+    this.backend = config.backend;
+    this.capabilities = config.capabilities;
+    this.appliedMigrations = config.appliedMigrations;
+    const root = collections({
+      reader: () => {
+        this.#assertUsable();
+        return config.db;
+      },
+      write: (fn) => this.#write(fn),
+    });
+    this.environments = root.environments;
+    this.models = root.models;
+    this.modelVersions = root.modelVersions;
+    this.deployments = root.deployments;
+    this.revisions = root.revisions;
+    this.events = root.events;
+  }
+
+  transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R> {
+    return this.#write((w) => {
+      const tx = collections({
+        reader: () => {
+          w.assertOpen();
+          return w.trx;
+        },
+        write: (inner) => {
+          w.assertOpen();
+          return inner(w);
+        },
+      });
+      return this.#inTransaction.run(true, () => fn(tx));
+    });
+  }
+
+  async changes(since: number, options: { limit?: number; kinds?: readonly ResourceKind[] } = {}): Promise<Change[]> {
+    const limit = options.limit ?? DEFAULT_CHANGES_LIMIT;
+    if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError(`since: must be a non-negative integer, got ${since}`);
+    if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`limit: must be a positive integer, got ${limit}`);
+    this.#assertUsable();
+    let query = this.#config.db.selectFrom('changes').selectAll().where('sequence', '>', since);
+    if (options.kinds !== undefined) {
+      if (options.kinds.length === 0) return [];
+      query = query.where('kind', 'in', options.kinds);
+    }
+    const rows = await query.orderBy('sequence').limit(limit).execute();
+    return rows.map((r) => ({
+      sequence: Number(r.sequence),
+      kind: r.kind as ResourceKind,
+      key: r.key,
+      type: r.type,
+      resourceVersion: Number(r.resource_version),
+    }));
+  }
+
+  async latestSequence(): Promise<number> {
+    this.#assertUsable();
+    const row = await this.#config.db.selectFrom('counters').select('value').where('name', '=', 'changes').executeTakeFirstOrThrow();
+    return Number(row.value);
+  }
+
+  watch(options: WatchOptions = {}): AsyncIterable<Change> {
+    this.#assertUsable();
+    const signals = options.signal === undefined ? [this.#closed.signal] : [this.#closed.signal, options.signal];
+    const { notifier, pollIntervalMs, watchReady } = this.#config;
+    return watchChanges(
+      { changes: (since, o) => this.changes(since, o), latestSequence: () => this.latestSequence() },
+      { notifier, pollIntervalMs, ready: watchReady },
+      { ...options, signal: AbortSignal.any(signals) },
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort();
+    try {
+      await this.#config.close?.();
+    } finally {
+      await this.#config.db.destroy();
+    }
+  }
+
+  #assertUsable(): void {
+    if (this.#closed.signal.aborted) throw new Error('store is closed');
+    if (this.#inTransaction.getStore() === true) {
+      throw new Error('store used inside its own transaction callback; use the tx handle passed to the callback');
+    }
+  }
+
+  /** Runs `fn` in a new transaction; notifies watchers after a commit that wrote something. */
+  async #write<R>(fn: (w: WriteContext) => Promise<R>): Promise<R> {
+    this.#assertUsable();
+    const { db, serializeWrites, beforeCommit, notifier } = this.#config;
+    const run = (): Promise<{ result: R; last: number | undefined }> =>
+      db.transaction().execute(async (trx) => {
+        const w = new WriteContext(trx);
+        try {
+          const result = await fn(w);
+          const last = await w.finish();
+          if (last !== undefined) await beforeCommit?.(trx, last);
+          return { result, last };
+        } finally {
+          w.close();
+        }
+      });
+    const { result, last } = await (serializeWrites === undefined ? run() : serializeWrites(run));
+    if (last !== undefined) notifier.notify();
+    return result;
+  }
+}
