@@ -1,0 +1,199 @@
+/**
+ * {@link BlobStore} on the local filesystem: `<root>/sha256/<first 2 hex>/<hex>`, with uploads in
+ * progress under `<root>/tmp`. A blob appears under its name only after its bytes are fsynced and
+ * the temp file is renamed into place (atomic on one filesystem, which is why `tmp` sits inside the
+ * root), so a reader never sees a partial blob and an acknowledged put survives a crash.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { type BlobBody, type BlobInfo, type BlobStore, checkDigest, type Digest, type PutOptions } from './blob-store.js';
+
+const TEMP_SUFFIX = '.part';
+// Blobs never change once stored; read-only files catch a tool that tries.
+const BLOB_MODE = 0o444;
+
+function isErrno(err: unknown, ...codes: string[]): boolean {
+  return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+// Makes a rename durable. Some platforms cannot fsync a directory; there the rename is as durable
+// as the OS makes it.
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!isErrno(err, 'EISDIR', 'EPERM', 'EINVAL', 'EBADF')) throw err;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * Content-addressed blobs under a directory.
+ *
+ * @example
+ *   const blobs = new FsBlobStore(join(home, 'blobs'));
+ *   const { digest, size } = await blobs.put(request, { maxBytes: 1 << 30 });
+ */
+export class FsBlobStore implements BlobStore {
+  readonly local = true;
+  readonly #root: string;
+  readonly #tmp: string;
+
+  constructor(root: string) {
+    this.#root = root;
+    this.#tmp = join(root, 'tmp');
+  }
+
+  /** Where a blob lives; `digest` must already be checked. */
+  #file(digest: Digest): string {
+    const hex = digest.slice('sha256:'.length);
+    return join(this.#root, 'sha256', hex.slice(0, 2), hex);
+  }
+
+  async put(body: BlobBody, options: PutOptions): Promise<BlobInfo> {
+    const { maxBytes } = options;
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) {
+      throw new InvalidArgumentError(`maxBytes: must be a non-negative integer, got ${maxBytes}`);
+    }
+    await mkdir(this.#tmp, { recursive: true });
+    const temp = join(this.#tmp, `${randomUUID()}${TEMP_SUFFIX}`);
+    const handle = await open(temp, 'wx', BLOB_MODE);
+    const hash = createHash('sha256');
+    let size = 0;
+    try {
+      try {
+        // Leaving this loop early (throw) calls the source's return(): a Readable is destroyed and a
+        // generator finishes, so an oversized upload stops being read right away.
+        for await (const chunk of body as AsyncIterable<unknown>) {
+          if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError('body: chunks must be bytes (Uint8Array), not strings or objects');
+          size += chunk.byteLength;
+          if (size > maxBytes) throw new PayloadTooLargeError(`body: larger than the limit of ${maxBytes} bytes`);
+          hash.update(chunk);
+          await writeAll(handle, chunk);
+        }
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      const target = this.#file(digest);
+      if (await this.#exists(target)) {
+        // Same name, same bytes: keep the stored copy (it may be open for reading).
+        await rm(temp, { force: true });
+      } else {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(temp, target);
+        await syncDirectory(dirname(target));
+      }
+      return { digest, size };
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  async has(digest: string): Promise<boolean> {
+    return this.#exists(this.#file(checkDigest(digest)));
+  }
+
+  async stat(digest: string): Promise<BlobInfo> {
+    const checked = checkDigest(digest);
+    try {
+      const s = await stat(this.#file(checked));
+      return { digest: checked, size: s.size };
+    } catch (err) {
+      throw this.#notFound(err, checked);
+    }
+  }
+
+  async open(digest: string): Promise<Readable> {
+    const checked = checkDigest(digest);
+    try {
+      const handle = await open(this.#file(checked), 'r');
+      return handle.createReadStream();
+    } catch (err) {
+      throw this.#notFound(err, checked);
+    }
+  }
+
+  /**
+   * Where the blob's file is or would be, without touching the disk: for callers that need a path
+   * synchronously (the deployment controller hands it to the local runtime, which verifies the
+   * file's digest before starting a replica). Still rejects a malformed digest.
+   */
+  pathOf(digest: string): string {
+    return this.#file(checkDigest(digest));
+  }
+
+  async path(digest: string): Promise<string> {
+    const checked = checkDigest(digest);
+    const file = this.#file(checked);
+    if (!(await this.#exists(file))) throw new NotFoundError(`blob ${checked} not found`);
+    return file;
+  }
+
+  async delete(digest: string): Promise<boolean> {
+    const file = this.#file(checkDigest(digest));
+    try {
+      await rm(file);
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Removes temp files of uploads that a crash cut short. Only files older than `olderThanMs` go,
+   * since another process may be uploading into the same root right now. Returns how many went.
+   */
+  async sweepTemp(options: { olderThanMs: number }): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.#tmp);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return 0;
+      throw err;
+    }
+    const cutoff = Date.now() - options.olderThanMs;
+    let removed = 0;
+    for (const name of names.filter((n) => n.endsWith(TEMP_SUFFIX))) {
+      const file = join(this.#tmp, name);
+      const s = await stat(file).catch(() => undefined);
+      if (s !== undefined && s.mtimeMs < cutoff) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  async #exists(file: string): Promise<boolean> {
+    try {
+      await stat(file);
+      return true;
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return false;
+      throw err;
+    }
+  }
+
+  #notFound(err: unknown, digest: Digest): unknown {
+    return isErrno(err, 'ENOENT') ? new NotFoundError(`blob ${digest} not found`) : err;
+  }
+}

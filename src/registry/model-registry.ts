@@ -1,0 +1,243 @@
+/**
+ * The model registry: named models, their immutable semver versions, and the content-addressed
+ * artifacts behind them. Metadata lives in the {@link Store}; bytes live in a {@link BlobStore}.
+ * The HTTP API (`POST /api/v1/models/{name}/versions` and friends) is a thin layer over this class.
+ *
+ * A push either records a complete version or leaves nothing behind: no version, no model it
+ * created, no blob that only it referenced.
+ */
+import type { Readable } from 'node:stream';
+import { InvalidArgumentError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../core/errors.js';
+import type { Model, ModelVersion, NewResource } from '../core/resources.js';
+import { compareSemver, isSemver, parseSemver } from '../core/semver.js';
+import { AlreadyExistsError } from '../store/errors.js';
+import type { Page, Store, StoreCollections } from '../store/store.js';
+import { readSignature, type Signature } from './artifact-signature.js';
+import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
+import { type DigestLease, DigestLeases } from './digest-leases.js';
+import { VersionExistsError } from './errors.js';
+import { checkModelName, type PushVersionInput, type ValidPushInput, validatePushInput } from './push-input.js';
+
+export type { PushVersionInput } from './push-input.js';
+
+/** 1 GiB: large enough for any model a CPU replica serves well, small enough to stop a runaway upload. */
+export const DEFAULT_MAX_ARTIFACT_BYTES = 1024 ** 3;
+// The store's largest page: listing a model's versions or scanning references takes few round trips.
+const PAGE = 1000;
+// Concurrent first pushes of one model race to create it; the loser retries once it sees the winner's.
+const CREATE_MODEL_ATTEMPTS = 3;
+
+/** Options of {@link ModelRegistry}. */
+export interface ModelRegistryOptions {
+  /** Largest artifact accepted, in bytes; default {@link DEFAULT_MAX_ARTIFACT_BYTES}. */
+  maxArtifactBytes?: number;
+  /** The clock for `createdAt`; default the system clock. */
+  now?: () => Date;
+}
+
+/**
+ * Models, versions and artifacts.
+ *
+ * @example
+ *   const registry = new ModelRegistry(store, new FsBlobStore(join(home, 'blobs')));
+ *   const v = await registry.pushVersion({ model: 'readmission', version: '1.4.0' }, request);
+ *   v.artifact.digest // 'sha256:…'
+ */
+export class ModelRegistry {
+  readonly maxArtifactBytes: number;
+  readonly #store: Store;
+  readonly #blobs: BlobStore;
+  readonly #now: () => Date;
+  readonly #leases = new DigestLeases();
+
+  constructor(store: Store, blobs: BlobStore, options: ModelRegistryOptions = {}) {
+    const max = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
+    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`maxArtifactBytes: must be a positive integer, got ${max}`);
+    this.maxArtifactBytes = max;
+    this.#store = store;
+    this.#blobs = blobs;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /**
+   * Stores a new version: validates the input, streams `body` into the blob store (sha256, size
+   * limit), loads it in ONNX Runtime to check it and read its signature, and records the version,
+   * creating the model on its first push, in one transaction.
+   *
+   * Throws `INVALID_ARGUMENT` (bad name, version, labels…, or an artifact ONNX Runtime cannot
+   * load), `ALREADY_EXISTS` ({@link VersionExistsError}: versions are immutable),
+   * `PAYLOAD_TOO_LARGE` (detected while streaming). When it throws before streaming (bad input, a
+   * version that exists) `body` is not read; the caller decides what to do with it.
+   */
+  async pushVersion(input: PushVersionInput, body: BlobBody): Promise<ModelVersion> {
+    const valid = validatePushInput(input);
+    // Cheap check first, so a duplicate is refused before a possibly large upload.
+    await this.#assertVersionFree(this.#store, valid);
+    const blob = await this.#upload(body);
+    const lease = this.#leases.acquire(blob.digest);
+    try {
+      // A failed push of the same bytes may have decided to delete the blob just before our lease.
+      await this.#leases.settled(blob.digest);
+      if (!(await this.#blobs.has(blob.digest))) {
+        throw new UnavailableError('artifact: removed by a concurrent failed push of the same bytes before it was recorded; retry');
+      }
+      // Again after the upload, which may have taken minutes, and before the costly model load.
+      await this.#assertVersionFree(this.#store, valid);
+      const signature = await readSignature(this.#blobs, blob.digest, { name: valid.model, version: valid.version });
+      const created = await this.#record(valid, blob, signature);
+      lease.release();
+      return created;
+    } catch (err) {
+      await this.#discard(lease);
+      throw err;
+    }
+  }
+
+  /** A model; throws `NOT_FOUND`. */
+  async getModel(name: string): Promise<Model> {
+    return this.#store.models.get(checkModelName(name));
+  }
+
+  /** Models in name order, one page at a time (`limit` 1 … 1000, default 100). */
+  async listModels(options: { limit?: number; continue?: string } = {}): Promise<Page<Model>> {
+    return this.#store.models.list(options);
+  }
+
+  /** One version; throws `NOT_FOUND`. */
+  async getVersion(model: string, version: string): Promise<ModelVersion> {
+    return this.#store.modelVersions.get({ model: checkModelName(model, 'model'), version });
+  }
+
+  /** Every version of a model, highest precedence first; throws `NOT_FOUND` for an unknown model. */
+  async listVersions(model: string): Promise<ModelVersion[]> {
+    await this.#store.models.get(checkModelName(model, 'model'));
+    const versions = await allVersions(this.#store, model);
+    return versions.sort((a, b) => compareSemver(b.version, a.version));
+  }
+
+  /**
+   * The highest release version (pre-releases only with `includePrerelease`); throws `NOT_FOUND`
+   * when there is none.
+   */
+  async latestVersion(model: string, options: { includePrerelease?: boolean } = {}): Promise<ModelVersion> {
+    const versions = await this.listVersions(model);
+    const latest = options.includePrerelease ? versions[0] : versions.find((v) => isRelease(v.version));
+    if (latest !== undefined) return latest;
+    throw new NotFoundError(
+      versions.length === 0
+        ? `model ${model} has no versions`
+        : `model ${model} has only pre-release versions (${versions.map((v) => v.version).join(', ')}); ask with includePrerelease`,
+    );
+  }
+
+  /** The artifact's bytes; throws `NOT_FOUND` or `INVALID_ARGUMENT` for a malformed digest. */
+  async openArtifact(digest: string): Promise<Readable> {
+    return this.#blobs.open(digest);
+  }
+
+  /** The artifact's local file path, or `undefined` when the blob store is remote. */
+  async artifactPath(digest: string): Promise<string | undefined> {
+    return this.#blobs.path(digest);
+  }
+
+  async #upload(body: BlobBody): Promise<BlobInfo> {
+    try {
+      return await this.#blobs.put(body, { maxBytes: this.maxArtifactBytes });
+    } catch (err) {
+      if (err instanceof PayloadTooLargeError) {
+        throw new PayloadTooLargeError(`artifact: larger than the limit of ${this.maxArtifactBytes} bytes`);
+      }
+      throw err;
+    }
+  }
+
+  /** Throws {@link VersionExistsError} if the model has this version, or one equal in precedence. */
+  async #assertVersionFree(c: StoreCollections, valid: ValidPushInput): Promise<void> {
+    for (const v of await allVersions(c, valid.model)) {
+      if (v.version === valid.version || (isSemver(v.version) && compareSemver(v.version, valid.semver) === 0)) {
+        throw new VersionExistsError(valid.model, valid.version, v.version);
+      }
+    }
+  }
+
+  /** Creates the model if missing and the version, in one transaction. */
+  async #record(valid: ValidPushInput, blob: BlobInfo, signature: Signature): Promise<ModelVersion> {
+    const version: NewResource<'ModelVersion'> = {
+      model: valid.model,
+      version: valid.version,
+      artifact: { digest: blob.digest, size: blob.size, filename: valid.filename },
+      signature,
+      labels: valid.labels,
+      ...(valid.source === undefined ? {} : { source: valid.source }),
+      createdAt: this.#now().toISOString(),
+    };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#store.transaction(async (tx) => {
+          // Inside the transaction too: on SQLite writes are serialised, so this also closes the
+          // race between two pushes that differ only in build metadata.
+          await this.#assertVersionFree(tx, valid);
+          await ensureModel(tx, valid);
+          return tx.modelVersions.create(version);
+        });
+      } catch (err) {
+        if (!(err instanceof AlreadyExistsError) || err instanceof VersionExistsError) throw err;
+        if (err.kind === 'ModelVersion') throw new VersionExistsError(valid.model, valid.version);
+        if (err.kind === 'Model' && attempt < CREATE_MODEL_ATTEMPTS) continue;
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * After a failed push: removes the blob unless a version or another push uses it. Best effort: a
+   * failure here must not hide the push's own error, and leaves at worst an unreferenced blob.
+   */
+  async #discard(lease: DigestLease): Promise<void> {
+    try {
+      await this.#leases.releaseAndDelete(
+        lease,
+        () => isReferenced(this.#store, lease.digest),
+        () => this.#blobs.delete(lease.digest),
+      );
+    } catch {
+      lease.release();
+    }
+  }
+}
+
+function isRelease(version: string): boolean {
+  return isSemver(version) && parseSemver(version).prerelease.length === 0;
+}
+
+async function ensureModel(tx: StoreCollections, valid: ValidPushInput): Promise<void> {
+  try {
+    await tx.models.get(valid.model);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    await tx.models.create({ name: valid.model, description: valid.description, labels: {} });
+  }
+}
+
+async function allVersions(c: StoreCollections, model: string): Promise<ModelVersion[]> {
+  const items: ModelVersion[] = [];
+  let token: string | undefined;
+  do {
+    const page = await c.modelVersions.list({ model, limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    items.push(...page.items);
+    token = page.continue;
+  } while (token !== undefined);
+  return items;
+}
+
+// The store has no index on artifact digests, so this reads every version. It runs only when a push
+// fails; a digest filter on ModelVersion lists would make it one query.
+async function isReferenced(store: Store, digest: string): Promise<boolean> {
+  let token: string | undefined;
+  do {
+    const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    if (page.items.some((v) => v.artifact.digest === digest)) return true;
+    token = page.continue;
+  } while (token !== undefined);
+  return false;
+}
