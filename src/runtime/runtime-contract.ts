@@ -1,0 +1,221 @@
+/**
+ * The contract every {@link Runtime} engine must pass, as a reusable node:test suite: one engine's
+ * test file calls {@link runRuntimeContract} with a factory and fixtures, the way Kysely runs one
+ * suite over every dialect. Engine-specific behaviour (crash loops, adoption, log rotation) is
+ * tested beside it in the engine's own file.
+ *
+ * @example
+ *   runRuntimeContract('local', () => new LocalRuntime({ stateDir }), {
+ *     workload: (key, replicas) => ({ key, replicas, model: { ... }, readiness, liveness }),
+ *   });
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Runtime, Workload, WorkloadKey, WorkloadStatus } from './runtime.js';
+
+/** What the suite needs from the engine under test. */
+export interface RuntimeContractFixtures<R extends Runtime = Runtime> {
+  /** A workload with `replicas` replicas that answer HTTP once ready, for the given (unique) key. */
+  workload(key: WorkloadKey, replicas: number): Workload;
+  /** The environment used in every key (default 'contract'). */
+  readonly environment?: string;
+  /** How long replicas may take to become ready (default 20 s). */
+  readonly readyTimeoutMs?: number;
+  /**
+   * Path a ready replica answers with 2xx at its endpoint (default: the workload's readiness path;
+   * set it when the workloads leave that path to an engine default).
+   */
+  readonly endpointPath?: string;
+  /**
+   * Engine-level view of the processes (pids, pod UIDs) behind a workload, so the suite can check
+   * that remove and scale-down leave nothing running. Optional: without it those checks only use
+   * what observe() and the endpoints show.
+   */
+  readonly processes?: {
+    ids(runtime: R, key: WorkloadKey): readonly string[] | Promise<readonly string[]>;
+    exists(id: string): boolean | Promise<boolean>;
+  };
+}
+
+/** Registers the contract tests for one engine under `describe(\`Runtime contract: ${name}\`)`. */
+export function runRuntimeContract<R extends Runtime>(
+  name: string,
+  makeRuntime: () => R | Promise<R>,
+  fixtures: RuntimeContractFixtures<R>,
+): void {
+  const readyTimeoutMs = fixtures.readyTimeoutMs ?? 20_000;
+  let runtime: R;
+  let counter = 0;
+  const nextKey = (): WorkloadKey => ({ environment: fixtures.environment ?? 'contract', deployment: `contract-${++counter}`, revision: 1 });
+
+  /** Runs `body` with a fresh key and removes the workload afterwards, whatever happened. */
+  async function withWorkload(body: (key: WorkloadKey) => Promise<void>): Promise<void> {
+    const key = nextKey();
+    try {
+      await body(key);
+    } finally {
+      await runtime.remove(key);
+    }
+  }
+
+  async function untilReady(key: WorkloadKey, replicas: number): Promise<WorkloadStatus> {
+    return eventually(readyTimeoutMs, `${replicas} ready replica(s) of ${key.deployment}`, async () => {
+      const s = await runtime.observe(key);
+      return s && s.readyReplicas === replicas && s.replicas.length === replicas ? s : undefined;
+    });
+  }
+
+  async function endpointAnswers(workload: Workload, endpoint: string | undefined): Promise<void> {
+    assert.ok(endpoint, 'a ready replica has an endpoint');
+    const res = await fetch(endpoint + (fixtures.endpointPath ?? workload.readiness.path), { signal: AbortSignal.timeout(5_000) });
+    await res.arrayBuffer();
+    assert.ok(res.ok, `GET ${endpoint} answered ${res.status}`);
+  }
+
+  async function assertGone(ids: readonly string[]): Promise<void> {
+    if (!fixtures.processes) return;
+    for (const id of ids) {
+      await eventually(10_000, `process ${id} to be gone`, async () => !(await fixtures.processes!.exists(id)) || undefined);
+    }
+  }
+
+  describe(`Runtime contract: ${name}`, () => {
+    before(async () => {
+      runtime = await makeRuntime();
+    });
+    after(async () => {
+      await runtime?.close();
+    });
+
+    test('apply: the desired replicas become ready and their endpoints answer', () => withWorkload(async (key) => {
+      const workload = fixtures.workload(key, 2);
+      await runtime.apply(workload);
+      const status = await untilReady(key, 2);
+      assert.deepEqual(status.key, key);
+      assert.equal(status.desiredReplicas, 2);
+      assert.equal(new Set(status.replicas.map((r) => r.id)).size, 2, 'replica ids are unique');
+      for (const replica of status.replicas) await endpointAnswers(workload, replica.endpoint);
+      assert.ok((await runtime.list()).some((s) => s.key.deployment === key.deployment), 'list() includes the workload');
+    }));
+
+    test('apply is idempotent: the same workload again changes nothing', () => withWorkload(async (key) => {
+      const workload = fixtures.workload(key, 2);
+      await runtime.apply(workload);
+      const before = await untilReady(key, 2);
+      const processesBefore = [...await fixtures.processes?.ids(runtime, key) ?? []].sort();
+      await runtime.apply(workload);
+      await runtime.apply({ ...workload });
+      const after = await runtime.observe(key);
+      assert.ok(after);
+      const shape = (s: WorkloadStatus): unknown => s.replicas.map((r) => ({ id: r.id, restarts: r.restarts, startedAt: r.startedAt, endpoint: r.endpoint }));
+      assert.deepEqual(shape(after), shape(before));
+      assert.deepEqual([...await fixtures.processes?.ids(runtime, key) ?? []].sort(), processesBefore, 'the same processes');
+      assert.equal((await untilReady(key, 2)).replicas.length, 2);
+    }));
+
+    test('scale up adds replicas and keeps the running ones', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 1));
+      const [first] = (await untilReady(key, 1)).replicas;
+      await runtime.apply(fixtures.workload(key, 3));
+      const scaled = await untilReady(key, 3);
+      const kept = scaled.replicas.find((r) => r.id === first!.id);
+      assert.ok(kept, 'the first replica is still there');
+      assert.equal(kept.startedAt, first!.startedAt, 'and was not restarted');
+      assert.equal(scaled.desiredReplicas, 3);
+    }));
+
+    test('scale down stops the surplus replicas and keeps the rest ready', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 3));
+      const three = await untilReady(key, 3);
+      const beforeIds = await fixtures.processes?.ids(runtime, key) ?? [];
+      await runtime.apply(fixtures.workload(key, 1));
+      const one = await untilReady(key, 1);
+      assert.ok(three.replicas.some((r) => r.id === one.replicas[0]!.id), 'the survivor is one of the original replicas');
+      const afterIds = await fixtures.processes?.ids(runtime, key) ?? [];
+      assert.equal(afterIds.length, fixtures.processes ? 1 : 0);
+      await assertGone(beforeIds.filter((id) => !afterIds.includes(id)));
+    }));
+
+    test('remove stops everything and forgets the workload', async () => {
+      const key = nextKey();
+      const workload = fixtures.workload(key, 2);
+      await runtime.apply(workload);
+      const status = await untilReady(key, 2);
+      const ids = await fixtures.processes?.ids(runtime, key) ?? [];
+      await runtime.remove(key);
+      assert.equal(await runtime.observe(key), undefined, 'observe() after remove');
+      assert.ok(!(await runtime.list()).some((s) => s.key.deployment === key.deployment), 'list() after remove');
+      await assertGone(ids);
+      for (const replica of status.replicas) {
+        await assert.rejects(endpointAnswers(workload, replica.endpoint), `endpoint ${replica.endpoint} no longer answers`);
+      }
+      await runtime.remove(key); // removing twice is fine
+    });
+
+    test('logs returns the replicas\' output lines', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 2));
+      const status = await untilReady(key, 2);
+      const ids = status.replicas.map((r) => r.id);
+      const lines = await eventually(5_000, 'log lines', async () => {
+        const all = await collect(runtime.logs(key));
+        return all.length > 0 ? all : undefined;
+      });
+      for (const line of lines) {
+        assert.ok(ids.includes(line.replica), `line of a known replica: ${line.replica}`);
+        assert.ok(line.stream === 'stdout' || line.stream === 'stderr');
+        assert.ok(!Number.isNaN(Date.parse(line.time)), `time is a date: ${line.time}`);
+        assert.equal(typeof line.text, 'string');
+      }
+      const own = await collect(runtime.logs(key, { replica: ids[0] }));
+      assert.ok(own.every((l) => l.replica === ids[0]), 'replica filter');
+      assert.ok((await collect(runtime.logs(key, { tail: 1 }))).length <= lines.length);
+      if (runtime.capabilities.followLogs) {
+        const controller = new AbortController();
+        const followed: string[] = [];
+        let ended = false;
+        const done = (async () => {
+          for await (const line of runtime.logs(key, { follow: true, signal: controller.signal })) {
+            followed.push(line.text);
+            controller.abort();
+          }
+        })().finally(() => (ended = true));
+        await eventually(5_000, 'a followed line', () => followed.length > 0 || undefined);
+        await eventually(5_000, 'follow to end after abort', () => ended || undefined);
+        await done;
+      }
+    }));
+
+    test('observe of an unknown key is undefined; list omits it', async () => {
+      const key = nextKey();
+      assert.equal(await runtime.observe(key), undefined);
+      assert.ok(!(await runtime.list()).some((s) => s.key.deployment === key.deployment));
+      await runtime.remove(key); // removing what does not exist is not an error
+    });
+
+    test('zero replicas: the workload is known and nothing runs', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 0));
+      const status = await runtime.observe(key);
+      assert.ok(status);
+      assert.equal(status.desiredReplicas, 0);
+      assert.equal(status.replicas.length, 0);
+      assert.equal((await fixtures.processes?.ids(runtime, key))?.length ?? 0, 0);
+    }));
+  });
+}
+
+/** Polls `probe` every 20 ms until it returns a value other than undefined; fails after `timeoutMs`. */
+async function eventually<T>(timeoutMs: number, what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
