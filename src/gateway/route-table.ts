@@ -16,7 +16,10 @@ export interface RouteTarget {
   readonly revision: number;
   /** Relative weight (0–100); targets of a route sum to 100 when any has traffic. */
   readonly weight: number;
-  /** The model name and version as the replicas serve it (the gateway rewrites paths to it). */
+  /**
+   * The registry model and version this revision runs, for metrics and headers. Replicas serve the
+   * model under the deployment's name, so the gateway forwards protocol paths unchanged.
+   */
   readonly model: { readonly name: string; readonly version: string };
   readonly backends: readonly Backend[];
 }
@@ -28,7 +31,12 @@ export interface Route {
   readonly targets: readonly RouteTarget[];
 }
 
-/** A complete table; `version` increases with every table the control plane publishes. */
+/**
+ * A complete table. Rules gateways rely on: `version` increases with every table and across
+ * control-plane restarts and replicas (a gateway ignores a lower one); weights are relative; a
+ * weighted target with no backends drops out and its share goes to the others (503 only when no
+ * target has backends); backend URLs are origins (no path); names contain no '/'.
+ */
 export interface RouteTable {
   readonly version: number;
   readonly routes: readonly Route[];

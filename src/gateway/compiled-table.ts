@@ -1,0 +1,156 @@
+/**
+ * Compiles a {@link RouteTable} into what the request path reads: a Map from the external prefix
+ * `/<environment>/<deployment>` to a route whose targets carry precomputed cumulative weights,
+ * their live backends (pool + balancer state) and their metric objects. Everything that can be
+ * decided once per table is decided here, so a request costs one Map lookup, one random number
+ * for the split and two for the replica.
+ *
+ * External URL: `<gateway>/<environment>/<deployment>` + an Open Inference Protocol path, e.g.
+ * `/production/readmission/v2/models/readmission/infer`. The remainder after the prefix is
+ * forwarded unchanged: replicas serve the model under the deployment's name.
+ */
+import type { GatewayMetrics, RouteStats, TargetStats } from './metrics.js';
+import { type RouteTable, routeBasePath } from './route-table.js';
+import { parseRouteTable } from './table-validation.js';
+import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
+
+/** One revision's share of a route, ready for the request path. */
+export interface CompiledTarget {
+  readonly revision: number;
+  /** `String(revision)`, for the `x-wharf-revision` response header. */
+  readonly revisionText: string;
+  readonly backends: readonly UpstreamBackend[];
+  readonly stats: TargetStats;
+}
+
+/** One route, ready for the request path. */
+export interface CompiledRoute {
+  readonly environment: string;
+  readonly deployment: string;
+  /** `/<environment>/<deployment>` as in the table (percent-encoded). */
+  readonly prefix: string;
+  /**
+   * Targets that can take traffic: weight > 0 and at least one ready backend. A target with weight
+   * but no replica drops out, and its share goes to the others in proportion to their weights.
+   */
+  readonly targets: readonly CompiledTarget[];
+  /** cumulative[i] = sum of weights of targets[0..i]. */
+  readonly cumulative: readonly number[];
+  readonly totalWeight: number;
+  /** Message of the 503 sent when `targets` is empty. */
+  readonly noReplicaMessage: string;
+  /** Stats for requests that got no target (revision ""). */
+  readonly unassigned: TargetStats;
+  readonly routeStats: RouteStats;
+}
+
+/** A compiled table: immutable once built; the gateway swaps whole tables. */
+export interface CompiledTable {
+  readonly version: number;
+  readonly routes: ReadonlyMap<string, CompiledRoute>;
+}
+
+/** A compiled table that is not in use yet: install `table`, then call `commit()` at once. */
+export interface PreparedTable {
+  readonly table: CompiledTable;
+  /** Retires backends the new table dropped and publishes its metric set. */
+  commit(): void;
+}
+
+/**
+ * Validates and compiles `table`, creating pools for new backends and reusing the pools and
+ * balancer state of backends that are still present. Nothing in use changes until `commit()`.
+ *
+ * @throws InvalidArgumentError when the table breaks a rule (see {@link parseRouteTable}).
+ */
+export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: GatewayMetrics): PreparedTable {
+  const table = parseRouteTable(input);
+  const backends = pools.prepare(table.routes.flatMap((r) => r.targets.flatMap((t) => t.backends)));
+  try {
+    const scope = metrics.beginTable();
+    const routes = new Map<string, CompiledRoute>();
+    for (const route of table.routes) {
+      const { environment, deployment } = route;
+      const targets: CompiledTarget[] = [];
+      const cumulative: number[] = [];
+      let total = 0;
+      for (const t of route.targets) {
+        // Stats exist for every revision in the table, so a revision without traffic still shows.
+        const stats = scope.target(environment, deployment, t.revision);
+        if (t.weight <= 0 || t.backends.length === 0) continue;
+        total += t.weight;
+        cumulative.push(total);
+        targets.push({ revision: t.revision, revisionText: String(t.revision), backends: t.backends.map((b) => backends.get(b.id)!), stats });
+      }
+      const prefix = routeBasePath(environment, deployment);
+      routes.set(prefix, {
+        environment, deployment, prefix, targets, cumulative, totalWeight: total,
+        noReplicaMessage: `no ready replica for deployment '${deployment}' in environment '${environment}'`,
+        unassigned: scope.target(environment, deployment, ''),
+        routeStats: scope.route(environment, deployment),
+      });
+    }
+    return {
+      table: { version: table.version, routes },
+      commit: () => {
+        pools.commit(backends);
+        scope.commit(table.version);
+      },
+    };
+  } catch (err) {
+    pools.abandon(backends);
+    throw err;
+  }
+}
+
+/** Weighted choice of a target; undefined when the route has none that can take traffic. */
+export function chooseTarget(route: CompiledRoute): CompiledTarget | undefined {
+  const targets = route.targets;
+  if (targets.length <= 1) return targets[0];
+  const r = Math.random() * route.totalWeight;
+  const cumulative = route.cumulative;
+  for (let i = 0; i < targets.length - 1; i++) {
+    if (r < cumulative[i]!) return targets[i];
+  }
+  return targets[targets.length - 1];
+}
+
+/**
+ * Where the `/<environment>/<deployment>` prefix of a request target ends: the index of the `/` that
+ * starts the forwarded remainder, or `url.length` when there is none. -1 when the target does not
+ * have two non-empty leading segments.
+ *
+ * @example routeEnd('/prod/readmission/v2/health/ready') === 17
+ */
+export function routeEnd(url: string): number {
+  if (url.charCodeAt(0) !== 0x2f /* / */) return -1;
+  const second = url.indexOf('/', 1);
+  if (second <= 1) return -1;
+  const third = url.indexOf('/', second + 1);
+  if (third === second + 1) return -1;
+  return third === -1 ? url.length : third;
+}
+
+/**
+ * Finds the route for a prefix. The fast path is an exact match on the prefix as the client sent
+ * it; only on a miss is it decoded and re-encoded the way the table encodes it (so `%2D` finds `-`).
+ */
+export function findRoute(table: CompiledTable, prefix: string): CompiledRoute | undefined {
+  const exact = table.routes.get(prefix);
+  if (exact !== undefined) return exact;
+  const parts = decodePrefix(prefix);
+  return parts ? table.routes.get(routeBasePath(parts.environment, parts.deployment)) : undefined;
+}
+
+/** `/<environment>/<deployment>` decoded, or undefined when it is not two decodable segments. */
+export function decodePrefix(prefix: string): { environment: string; deployment: string } | undefined {
+  const q = prefix.indexOf('?');
+  const path = q === -1 ? prefix : prefix.slice(0, q);
+  const parts = path.split('/');
+  if (parts.length !== 3 || !parts[1] || !parts[2]) return undefined;
+  try {
+    return { environment: decodeURIComponent(parts[1]), deployment: decodeURIComponent(parts[2]) };
+  } catch {
+    return undefined;
+  }
+}

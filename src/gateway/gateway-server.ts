@@ -1,0 +1,210 @@
+/**
+ * The gateway: a plain `node:http` server in front of the model replicas. It routes
+ * `/<environment>/<deployment>/...` with the current compiled route table, answers `/healthz`
+ * (live), `/readyz` (has a table) and `/metrics` (Prometheus text) itself, and swaps tables
+ * atomically: a request keeps the table it was routed with, and pools of replicas that left the
+ * table close once their in-flight requests finish.
+ *
+ * @example
+ *   const gateway = new GatewayServer({ port: 0 });
+ *   await gateway.start();
+ *   gateway.setTable({ version: 1, routes: [...] });
+ *   // POST `${gateway.url}/production/readmission/v2/models/readmission/infer`
+ *   await gateway.stop();
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { MethodNotAllowedError } from '../core/errors.js';
+import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
+import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
+import { GatewayMetrics } from './metrics.js';
+import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
+import type { RouteTable } from './route-table.js';
+import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';
+
+/** Gateway settings; unset ones take {@link GATEWAY_DEFAULTS}, {@link PROXY_DEFAULTS} and {@link UPSTREAM_DEFAULTS}. */
+export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'headersTimeoutMs'>> {
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Idle time before the gateway closes a client's keep-alive connection. */
+  keepAliveTimeoutMs?: number;
+  /** Longest time a client may take to send a whole request. */
+  requestTimeoutMs?: number;
+  /** How long {@link GatewayServer.stop} waits for in-flight requests before cutting them off. */
+  shutdownGraceMs?: number;
+  /** Replica pool settings (timeouts, connections). */
+  upstream?: Partial<UpstreamOptions>;
+}
+
+interface ServerSettings {
+  host: string;
+  port: number;
+  keepAliveTimeoutMs: number;
+  requestTimeoutMs: number;
+  shutdownGraceMs: number;
+}
+
+/** Server-level defaults. */
+export const GATEWAY_DEFAULTS: Readonly<ServerSettings> = {
+  host: '127.0.0.1',
+  port: 8080,
+  keepAliveTimeoutMs: 65_000,
+  requestTimeoutMs: 300_000,
+  shutdownGraceMs: 30_000,
+};
+
+const LOCAL_METHODS = ['GET', 'HEAD'];
+
+/** One gateway process's HTTP server, route table and upstream pools. */
+export class GatewayServer {
+  /** Metrics, also served at `/metrics`. */
+  readonly metrics = new GatewayMetrics();
+  private readonly options: ServerSettings;
+  private readonly http: Server;
+  private readonly pools: UpstreamPools;
+  private readonly proxy: Proxy;
+  private table: CompiledTable | undefined;
+  private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(options: GatewayServerOptions = {}) {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GatewayServerOptions;
+    this.options = { ...GATEWAY_DEFAULTS, ...pick(defined, Object.keys(GATEWAY_DEFAULTS)) };
+    const upstream = { ...UPSTREAM_DEFAULTS, ...defined.upstream };
+    this.pools = new UpstreamPools(upstream);
+    this.proxy = new Proxy({ ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs }, this.metrics, () => this.table);
+    this.http = createServer({
+      keepAliveTimeout: this.options.keepAliveTimeoutMs,
+      requestTimeout: this.options.requestTimeoutMs,
+    }, (req, res) => this.handle(req, res));
+    this.http.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+  }
+
+  /** Base URL, e.g. http://127.0.0.1:8080, once started. */
+  get url(): string {
+    const addr = this.http.address() as AddressInfo | null;
+    if (!addr) throw new Error('the gateway is not listening');
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    return `http://${host}:${addr.port}`;
+  }
+
+  /** Version of the route table in use; undefined before the first. */
+  get tableVersion(): number | undefined {
+    return this.table?.version;
+  }
+
+  /** Ready = running with a route table. */
+  get ready(): boolean {
+    return this.state === 'running' && this.table !== undefined;
+  }
+
+  /** Starts listening. Rejects if the port is taken. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`the gateway cannot start: it is ${this.state}`);
+    await new Promise<void>((resolve, reject) => {
+      this.http.once('error', (err: NodeJS.ErrnoException) => {
+        reject(err.code === 'EADDRINUSE' ? new Error(`port ${this.options.port} on ${this.options.host} is already in use`) : err);
+      });
+      this.http.listen(this.options.port, this.options.host, () => resolve());
+    });
+    this.state = 'running';
+  }
+
+  /**
+   * Compiles and installs `table`. Atomic: requests already routed finish on the backends they
+   * were given; new requests see only the new table. Throws (and keeps the current table) when
+   * the table breaks a rule.
+   */
+  setTable(table: RouteTable): void {
+    if (this.state === 'stopping' || this.state === 'stopped') throw new GatewayUnavailableError('the gateway is stopping');
+    const prepared = compileTable(table, this.pools, this.metrics);
+    this.table = prepared.table;
+    prepared.commit();
+  }
+
+  /**
+   * Graceful stop: stop accepting connections, report unready, let in-flight requests finish (up
+   * to `shutdownGraceMs`), close client connections, then close the upstream pools.
+   */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping') return;
+    const wasListening = this.state === 'running';
+    this.state = 'stopping';
+    const deadline = performance.now() + this.options.shutdownGraceMs;
+    const closed = wasListening ? new Promise<void>((resolve) => this.http.close(() => resolve())) : Promise.resolve();
+    // Requests still in flight hold their connections; everything else can go now.
+    while (this.metrics.inFlight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    this.http.closeAllConnections();
+    await closed;
+    await this.pools.close(Math.max(0, deadline - performance.now()));
+    this.state = 'stopped';
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const started = performance.now();
+    this.metrics.inFlight++;
+    if (this.state !== 'running') res.setHeader('connection', 'close');
+    const url = req.url!;
+    const end = routeEnd(url);
+    if (end === -1) return this.local(req, res, url);
+    const table = this.table;
+    if (table === undefined) return this.unrouted(res, new GatewayUnavailableError('the gateway has no route table yet'));
+    const prefix = url.slice(0, end);
+    const route = findRoute(table, prefix);
+    if (route === undefined) {
+      const parts = decodePrefix(prefix);
+      return this.unrouted(res, new RouteNotFoundError(parts
+        ? `no route for deployment '${parts.deployment}' in environment '${parts.environment}'`
+        : `no route for ${JSON.stringify(prefix.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`));
+    }
+    if (end === url.length) {
+      return this.unrouted(res, new RouteNotFoundError(
+        `no endpoint at ${route.prefix}; use ${route.prefix}/v2/models/${encodeURIComponent(route.deployment)}/infer and the other Open Inference Protocol paths under it`));
+    }
+    this.proxy.forward(req, res, table, route, url.slice(end), started);
+  }
+
+  /** Single-segment paths: the gateway's own endpoints, or 404. */
+  private local(req: IncomingMessage, res: ServerResponse, url: string): void {
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
+      return this.unrouted(res, new RouteNotFoundError(`no route for ${JSON.stringify(path.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`));
+    }
+    if (!LOCAL_METHODS.includes(req.method ?? '')) {
+      return this.unrouted(res, new MethodNotAllowedError(`${req.method} is not allowed on ${path}; use GET or HEAD`, LOCAL_METHODS), LOCAL_METHODS.join(', '));
+    }
+    if (path === '/healthz') return this.json(res, 200, '{"live":true}');
+    if (path === '/readyz') {
+      const ready = this.ready;
+      return this.json(res, ready ? 200 : 503, JSON.stringify({ ready, tableVersion: this.table?.version ?? null }));
+    }
+    void this.metrics.render().then(
+      ({ contentType, body }) => {
+        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        this.metrics.inFlight--;
+      },
+      (err: unknown) => this.unrouted(res, err),
+    );
+  }
+
+  private json(res: ServerResponse, status: number, body: string): void {
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+    this.metrics.inFlight--;
+  }
+
+  private unrouted(res: ServerResponse, err: unknown, allow?: string): void {
+    const status = sendError(res, err, err instanceof GatewayUnavailableError ? { retryAfter: this.proxy.options.retryAfterSeconds } : allow ? { allow } : {});
+    this.metrics.unroutedRequest(status);
+    this.metrics.inFlight--;
+  }
+}
+
+function pick<T extends object>(o: T, keys: readonly string[]): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k))) as Partial<T>;
+}

@@ -1,0 +1,175 @@
+/**
+ * The gateway's Prometheus metrics. The hot path only bumps plain numbers on objects resolved when
+ * the route table is compiled ({@link TargetStats}, {@link RouteStats}); the numbers are turned into
+ * samples when `/metrics` is scraped. prom-client supplies the registry, the process metrics and
+ * the text exposition; its own label children hash their labels on every call, which is exactly
+ * the per-request work the gateway avoids, so the gateway's families are small custom collectors.
+ */
+import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+
+/** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
+export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+type Labels = Readonly<Record<string, string>>;
+
+/** Counters and latency for one (environment, deployment, revision); revision "" = no target chosen. */
+export class TargetStats {
+  /** Responses by status code. */
+  readonly codes = new Map<number, number>();
+  /** Non-cumulative bucket counts; the last slot is +Inf. */
+  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
+  sum = 0;
+  count = 0;
+  /** Upstream attempts (first tries and retries). */
+  attempts = 0;
+  /** Attempts that were retries. */
+  retries = 0;
+
+  constructor(readonly labels: Labels) {}
+
+  /** Records one finished request. */
+  observe(code: number, seconds: number): void {
+    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
+    let i = 0;
+    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += seconds;
+    this.count++;
+  }
+}
+
+/** Per-route counters (environment, deployment). */
+export class RouteStats {
+  /** Requests answered 503 because no target had a ready replica. */
+  noReadyReplica = 0;
+  constructor(readonly labels: Labels) {}
+}
+
+interface Sample {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+
+/** A metric family whose samples are computed at scrape time; registers like a prom-client metric. */
+class Family {
+  readonly aggregator = 'sum';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'gauge' | 'histogram',
+    private readonly samples: () => Sample[],
+  ) {}
+
+  get(): { name: string; help: string; type: string; values: Sample[]; aggregator: string } {
+    return { name: this.name, help: this.help, type: this.type, values: this.samples(), aggregator: this.aggregator };
+  }
+}
+
+/** Every gateway metric, with the caches that keep label resolution out of the request path. */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  /** Requests received and not yet answered (all paths, including health checks). */
+  inFlight = 0;
+  /** Version of the table in use; undefined before the first. */
+  tableVersion: number | undefined;
+  /** Table swaps applied. */
+  tableUpdates = 0;
+  /** Requests that matched no route, by status code. */
+  readonly unrouted = new Map<number, number>();
+  private targets = new Map<string, TargetStats>();
+  private routes = new Map<string, RouteStats>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges with a `_total` suffix that Prometheus reserves for counters.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
+    // Stats for "no target" (revision "") appear once they have counted something.
+    const targets = (): TargetStats[] => [...this.targets.values()].filter((t) => t.labels.revision !== '' || t.count > 0);
+    this.add('wharf_gateway_requests_total', 'Requests answered, by environment, deployment, revision and HTTP status code.', 'counter',
+      () => targets().flatMap((t) => [...t.codes].map(([code, value]) => ({ value, labels: { ...t.labels, code: String(code) } }))));
+    this.add('wharf_gateway_request_duration_seconds', 'Time from receiving a request to the end of its response.', 'histogram',
+      () => targets().flatMap(histogramSamples));
+    this.add('wharf_gateway_upstream_attempts_total', 'Requests sent to replicas, first tries and retries.', 'counter',
+      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.attempts, labels: t.labels })));
+    this.add('wharf_gateway_upstream_retries_total', 'Requests resent to another replica after a failure before any response.', 'counter',
+      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.retries, labels: t.labels })));
+    this.add('wharf_gateway_no_ready_replica_total', 'Requests answered 503 because the route had no ready replica.', 'counter',
+      () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })));
+    this.add('wharf_gateway_unrouted_requests_total', 'Requests that matched no route, by HTTP status code.', 'counter',
+      () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })));
+    this.add('wharf_gateway_requests_in_flight', 'Requests received and not yet answered.', 'gauge',
+      () => [{ value: this.inFlight, labels: {} }]);
+    this.add('wharf_gateway_route_table_version', 'Version of the route table in use (absent before the first table).', 'gauge',
+      () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]));
+    this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter',
+      () => [{ value: this.tableUpdates, labels: {} }]);
+  }
+
+  /**
+   * Starts a new generation of stats for a table being compiled: stats for label sets that the
+   * new table still has carry over (counters stay monotonic), the rest are dropped at {@link commit}.
+   */
+  beginTable(): StatsScope {
+    const targets = new Map<string, TargetStats>();
+    const routes = new Map<string, RouteStats>();
+    return {
+      target: (environment, deployment, revision) => {
+        const key = `${environment}\0${deployment}\0${revision}`;
+        const stats = targets.get(key) ?? this.targets.get(key) ?? new TargetStats({ environment, deployment, revision: String(revision) });
+        targets.set(key, stats);
+        return stats;
+      },
+      route: (environment, deployment) => {
+        const key = `${environment}\0${deployment}`;
+        const stats = routes.get(key) ?? this.routes.get(key) ?? new RouteStats({ environment, deployment });
+        routes.set(key, stats);
+        return stats;
+      },
+      commit: (version) => {
+        this.targets = targets;
+        this.routes = routes;
+        this.tableVersion = version;
+        this.tableUpdates++;
+      },
+    };
+  }
+
+  /** Records a request that matched no route. */
+  unroutedRequest(code: number): void {
+    this.unrouted.set(code, (this.unrouted.get(code) ?? 0) + 1);
+  }
+
+  /** The exposition: content type and text. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  private add(name: string, help: string, type: 'counter' | 'gauge' | 'histogram', samples: () => Sample[]): void {
+    // A Family has everything the registry reads from a metric (name, help, type, get()).
+    this.registry.registerMetric(new Family(name, help, type, samples) as unknown as Metric);
+  }
+}
+
+/** Resolves stats for one table compilation; see {@link GatewayMetrics.beginTable}. */
+export interface StatsScope {
+  target(environment: string, deployment: string, revision: number | ''): TargetStats;
+  route(environment: string, deployment: string): RouteStats;
+  /** Makes this scope's stats the exported set and records the table version. */
+  commit(version: number): void;
+}
+
+function histogramSamples(t: TargetStats): Sample[] {
+  const samples: Sample[] = [];
+  let cumulative = 0;
+  for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
+    cumulative += t.buckets[i]!;
+    const le = i < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[i]) : '+Inf';
+    samples.push({ metricName: 'wharf_gateway_request_duration_seconds_bucket', value: cumulative, labels: { ...t.labels, le } });
+  }
+  samples.push({ metricName: 'wharf_gateway_request_duration_seconds_sum', value: t.sum, labels: t.labels });
+  samples.push({ metricName: 'wharf_gateway_request_duration_seconds_count', value: t.count, labels: t.labels });
+  return samples;
+}
