@@ -1,0 +1,61 @@
+/**
+ * The runtime workload of one revision of a deployment. Pure: the same revision always yields the
+ * same workload (engines refuse a changed spec under a running key, and an idempotent `apply` is
+ * what lets a restarted controller adopt the replicas it finds instead of doubling them).
+ */
+import type { DeploymentSpec, ModelVersion } from '../../core/resources.js';
+import type { ProbeSpec, Workload, WorkloadKey } from '../../runtime/runtime.js';
+
+/** Probe paths of the model server besides the spec's readiness path. */
+export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
+
+/** Defaults of {@link desiredWorkload}'s options. */
+export const WORKLOAD_DEFAULTS = { startupGraceMs: 60_000 } as const;
+
+/** The runtime key of revision `revision` of the deployment `name` in `environment`. */
+export function workloadKeyOf(deployment: { environment: string; name: string }, revision: number): WorkloadKey {
+  return { environment: deployment.environment, deployment: deployment.name, revision };
+}
+
+/** What {@link desiredWorkload} builds from. */
+export interface WorkloadSource {
+  readonly environment: string;
+  /** The deployment's name: replicas serve the model under it. */
+  readonly name: string;
+  readonly revision: number;
+  readonly spec: DeploymentSpec;
+  readonly modelVersion: Pick<ModelVersion, 'version' | 'artifact'>;
+  /** Local path of the artifact with this digest. */
+  readonly artifactPath: string;
+  readonly startupGraceMs?: number;
+}
+
+/**
+ * The workload for a model revision: the spec's replicas and resources, readiness on the spec's
+ * health-check path, liveness on the model server's live endpoint, both with the spec's timing.
+ */
+export function desiredWorkload(source: WorkloadSource): Workload {
+  const { spec } = source;
+  const check = spec.configuration.healthCheck;
+  const probe = (path: string): ProbeSpec => ({
+    path,
+    intervalMs: Math.round(check.interval * 1000),
+    timeoutMs: Math.round(check.timeout * 1000),
+    retries: check.retries,
+    startupGraceMs: source.startupGraceMs ?? WORKLOAD_DEFAULTS.startupGraceMs,
+  });
+  const { cpu, memory, gpu } = spec.configuration.resources;
+  return {
+    key: workloadKeyOf(source, source.revision),
+    replicas: spec.configuration.replicas,
+    model: {
+      name: source.name,
+      version: source.modelVersion.version,
+      artifactPath: source.artifactPath,
+      digest: source.modelVersion.artifact.digest,
+    },
+    resources: { cpu, memory, gpu },
+    readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
+    liveness: probe(MODEL_PROBE_PATHS.liveness),
+  };
+}

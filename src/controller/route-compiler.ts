@@ -1,0 +1,71 @@
+/**
+ * Compiles the gateway's routes from deployments and what the runtime runs. Pure: no I/O.
+ *
+ * Each deployment (not being deleted) gets one route with at most one target, the serving revision:
+ * - the current revision N once all its replicas are ready;
+ * - before that, the newest older revision that still has ready replicas (replacement keeps
+ *   serving the old revision until the new one is ready);
+ * - with no older one, N itself as soon as any of its replicas is ready (a first deploy);
+ * - otherwise no target: the gateway answers 503 for the deployment.
+ * Backends are the serving revision's ready replicas with an endpoint, their ids prefixed with the
+ * workload key (engines only promise replica ids unique per workload; the gateway needs them unique
+ * across the table). Weighted splits between
+ * revisions (canary, blue-green) come with the rollout engine.
+ */
+import { deletionRequestedAt } from '../core/deployment-identity.js';
+import type { Deployment, ModelReference } from '../core/resources.js';
+import type { Route, RouteTarget } from '../gateway/route-table.js';
+import { type WorkloadStatus, workloadKeyString } from '../runtime/runtime.js';
+
+/** The model a revision serves, or undefined when unknown. */
+export type RevisionModel = (deploymentId: string, revision: number) => ModelReference | undefined;
+
+/** The workload of `deployment` that should receive its traffic, if any (see the module comment). */
+export function servingWorkload(deployment: Pick<Deployment, 'revision'>, workloads: readonly WorkloadStatus[]): WorkloadStatus | undefined {
+  const current = workloads.find((w) => w.key.revision === deployment.revision);
+  if (current !== undefined && current.desiredReplicas > 0 && current.readyReplicas >= current.desiredReplicas) return current;
+  const older = workloads
+    .filter((w) => w.key.revision !== deployment.revision && w.readyReplicas > 0)
+    .sort((a, b) => b.key.revision - a.key.revision)[0];
+  if (older !== undefined) return older;
+  return current !== undefined && current.readyReplicas > 0 ? current : undefined;
+}
+
+/**
+ * The routes for `deployments`, sorted by environment and name. `modelOf` gives the model and
+ * version a revision serves; the model name on the wire is the deployment's name, which is what
+ * its replicas serve the model as.
+ */
+export function compileRoutes(deployments: readonly Deployment[], workloads: readonly WorkloadStatus[], modelOf: RevisionModel): Route[] {
+  const byDeployment = new Map<string, WorkloadStatus[]>();
+  for (const w of workloads) {
+    const key = `${w.key.environment}\u0000${w.key.deployment}`;
+    byDeployment.set(key, [...(byDeployment.get(key) ?? []), w]);
+  }
+  return deployments
+    .filter((d) => deletionRequestedAt(d) === undefined)
+    .sort((a, b) => (a.environment === b.environment ? compare(a.name, b.name) : compare(a.environment, b.environment)))
+    .map((d): Route => {
+      const serving = servingWorkload(d, byDeployment.get(`${d.environment}\u0000${d.name}`) ?? []);
+      const model = serving === undefined ? undefined : modelOf(d.id, serving.key.revision);
+      const targets: RouteTarget[] =
+        serving === undefined || model === undefined
+          ? []
+          : [
+              {
+                revision: serving.key.revision,
+                weight: 100,
+                model: { name: d.name, version: model.version },
+                backends: serving.replicas
+                  .filter((r) => r.phase === 'ready' && r.endpoint !== undefined)
+                  .map((r) => ({ id: `${workloadKeyString(serving.key)}#${r.id}`, url: r.endpoint as string }))
+                  .sort((a, b) => compare(a.id, b.id)),
+              },
+            ];
+      return { environment: d.environment, deployment: d.name, targets };
+    });
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,156 @@
+/**
+ * Keeps the gateway's {@link RouteTable} current: recompiles it (`route-compiler.ts`) when a
+ * deployment changes in the store and every `refreshIntervalMs` (replicas becoming ready or dying
+ * raise no store change), and publishes a new table only when the routes changed.
+ *
+ * Versions: the gateway ignores a table whose version is not above the one it has, across
+ * control-plane restarts too. A version is therefore `max(previous + 1, clock())` with a
+ * millisecond clock: strictly increasing within a process, and above any earlier process's
+ * versions unless the clock went backwards or that process published more than one table per
+ * millisecond on average (tables are coalesced, so it does not).
+ *
+ * @example
+ *   const routes = new RoutePublisher({ store, runtime });
+ *   await routes.start();
+ *   res.write(JSON.stringify(routes.current()) + '\n');
+ *   const unsubscribe = routes.subscribe((table) => res.write(JSON.stringify(table) + '\n'));
+ */
+import { WharfError } from '../core/errors.js';
+import type { ModelReference } from '../core/resources.js';
+import { jsonEqual } from '../core/revision-diff.js';
+import type { Route, RouteTable } from '../gateway/route-table.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { Store } from '../store/store.js';
+import { compileRoutes } from './route-compiler.js';
+import { listAll } from './store-pages.js';
+
+/** Settings of {@link RoutePublisher}; every default is in {@link ROUTE_PUBLISHER_DEFAULTS}. */
+export interface RoutePublisherOptions {
+  store: Store;
+  runtime: Pick<Runtime, 'list'>;
+  /** How often the runtime is polled for replica changes. */
+  refreshIntervalMs?: number;
+  /** Milliseconds clock for versions (see the module comment). */
+  clock?: () => number;
+  /** Reports a failed refresh; the last table stays current. */
+  onError?(error: unknown): void;
+}
+
+/** Defaults of {@link RoutePublisherOptions}. */
+export const ROUTE_PUBLISHER_DEFAULTS = { refreshIntervalMs: 1_000 } as const;
+
+/** Called with every new table. */
+export type RouteTableListener = (table: RouteTable) => void;
+
+/** See the module comment. */
+export class RoutePublisher {
+  readonly #o: RoutePublisherOptions;
+  readonly #listeners = new Set<RouteTableListener>();
+  /** Models of revisions by `id@number`: revisions are immutable, so entries never go stale. */
+  readonly #models = new Map<string, ModelReference>();
+  readonly #abort = new AbortController();
+  #table: RouteTable = { version: 0, routes: [] };
+  #refreshing: Promise<void> | undefined;
+  #dirty = false;
+  #timer: NodeJS.Timeout | undefined;
+  #watching: Promise<void> | undefined;
+
+  constructor(options: RoutePublisherOptions) {
+    this.#o = options;
+  }
+
+  /** The newest table (version 0 with no routes before the first compile). */
+  current(): RouteTable {
+    return this.#table;
+  }
+
+  /** Calls `listener` with each new table until the returned function is called. Send {@link current} first. */
+  subscribe(listener: RouteTableListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Compiles the first table, then follows the store's changes and polls the runtime. */
+  async start(): Promise<void> {
+    const since = await this.#o.store.latestSequence();
+    await this.refresh();
+    this.#watching = this.#watch(since);
+    this.#timer = setInterval(() => void this.refresh(), this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs);
+  }
+
+  /** Stops following changes; {@link current} keeps returning the last table. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    clearInterval(this.#timer);
+    await Promise.all([this.#watching, this.#refreshing]);
+  }
+
+  /** Recompiles now (coalesced with a compile already under way); resolves when the table reflects this call. */
+  refresh(): Promise<void> {
+    this.#dirty = true;
+    this.#refreshing ??= (async () => {
+      try {
+        while (this.#dirty && !this.#abort.signal.aborted) {
+          this.#dirty = false;
+          await this.#compile().catch((error: unknown) => this.#o.onError?.(error));
+        }
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  async #watch(since: number): Promise<void> {
+    const signal = this.#abort.signal;
+    while (!signal.aborted) {
+      try {
+        for await (const change of this.#o.store.watch({ since, kinds: ['Deployment'], signal })) {
+          since = change.sequence;
+          void this.refresh();
+        }
+        return;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.#o.onError?.(error);
+        await new Promise((resolve) => setTimeout(resolve, this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs));
+      }
+    }
+  }
+
+  async #compile(): Promise<void> {
+    const { store, runtime } = this.#o;
+    const [deployments, workloads] = await Promise.all([listAll(store.deployments), runtime.list()]);
+    const ids = new Map(deployments.map((d) => [`${d.environment}\u0000${d.name}`, d.id]));
+    const inUse = new Set<string>();
+    for (const w of workloads) {
+      const id = ids.get(`${w.key.environment}\u0000${w.key.deployment}`);
+      if (id === undefined) continue;
+      const key = `${id}@${w.key.revision}`;
+      inUse.add(key);
+      if (this.#models.has(key)) continue;
+      // A revision gone with its deployment (deleted meanwhile) just has no route; other errors fail the compile.
+      const revision = await store.revisions.get({ deployment: id, number: w.key.revision }).catch((e: unknown) => {
+        if (e instanceof WharfError && e.code === 'NOT_FOUND') return undefined;
+        throw e;
+      });
+      if (revision?.spec.model !== undefined) this.#models.set(key, revision.spec.model);
+    }
+    for (const key of this.#models.keys()) if (!inUse.has(key)) this.#models.delete(key);
+    const routes = compileRoutes(deployments, workloads, (id, n) => this.#models.get(`${id}@${n}`));
+    this.#publish(routes);
+  }
+
+  #publish(routes: Route[]): void {
+    if (this.#table.version !== 0 && jsonEqual(routes, this.#table.routes)) return;
+    const version = Math.max(this.#table.version + 1, (this.#o.clock ?? Date.now)());
+    this.#table = { version, routes };
+    for (const listener of this.#listeners) {
+      try {
+        listener(this.#table);
+      } catch (error) {
+        this.#o.onError?.(error);
+      }
+    }
+  }
+}

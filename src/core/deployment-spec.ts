@@ -1,0 +1,215 @@
+/**
+ * What a user sends to create or change a deployment, its defaults, and the rules a spec must meet.
+ * Pure: no I/O. Existence checks (environment, model version) need the store and live in the
+ * deployment service; everything else about a spec is decided here.
+ *
+ * Every rule failure is an {@link InvalidArgumentError} whose message starts with the field's path,
+ * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
+ */
+import { InvalidArgumentError } from './errors.js';
+import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, StrategySpec, StrategyType } from './resources.js';
+
+/** Most replicas one deployment may ask for. */
+export const MAX_REPLICAS = 100;
+
+/** Strategy types a spec may name. */
+export const STRATEGY_TYPES: readonly StrategyType[] = ['recreate', 'rolling', 'blue-green', 'canary', 'shadow', 'ab'];
+
+/** Defaults filled into a new deployment's configuration and strategy. */
+export const DEPLOYMENT_DEFAULTS = {
+  replicas: 1,
+  resources: { cpu: '500m', memory: '512Mi', gpu: 0 },
+  /** `min` and `max` default to the replica count: no autoscaling unless asked for. */
+  scaling: { targetCPU: 80, targetMemory: 80 },
+  healthCheck: { path: '/v2/health/ready', interval: 5, timeout: 2, retries: 3 },
+  strategy: { type: 'rolling' } satisfies StrategySpec,
+  project: 'default',
+} as const;
+
+/** A deep partial of the configuration, as users send it. */
+export interface DeploymentConfigurationInput {
+  image?: string;
+  replicas?: number;
+  resources?: Partial<DeploymentConfiguration['resources']>;
+  scaling?: Partial<DeploymentConfiguration['scaling']>;
+  healthCheck?: Partial<DeploymentConfiguration['healthCheck']>;
+}
+
+/** What `create` accepts. */
+export interface DeploymentInput {
+  /** A DNS label, unique within the environment. */
+  name: string;
+  environment: string;
+  /** Default `model`. */
+  type?: DeploymentType;
+  model?: ModelReference;
+  configuration?: DeploymentConfigurationInput;
+  strategy?: StrategySpec;
+  metadata?: { project?: string; labels?: Labels };
+}
+
+/** What `update` accepts: any subset of the spec (merged field by field) and of the metadata. */
+export interface DeploymentPatch {
+  model?: Partial<ModelReference>;
+  configuration?: DeploymentConfigurationInput;
+  /** Replaces the strategy as a whole. */
+  strategy?: StrategySpec;
+  metadata?: { project?: string; labels?: Labels };
+}
+
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+/** Throws unless `name` is a DNS label (1–63 of `a-z 0-9 -`, starting and ending alphanumeric). */
+export function validateDeploymentName(name: unknown, field = 'name'): asserts name is string {
+  if (typeof name !== 'string' || !DNS_LABEL.test(name)) {
+    fail(field, "must be a DNS label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)", name);
+  }
+}
+
+/**
+ * The spec a create input asks for, with defaults filled in. Validates the input's shape on the way
+ * (unknown fields are refused: a misspelt field must not be silently ignored).
+ */
+export function specFromInput(input: DeploymentInput): DeploymentSpec {
+  const raw = object(input, 'body');
+  allowOnly(raw, 'body', ['name', 'environment', 'type', 'model', 'configuration', 'strategy', 'metadata']);
+  const type = (raw.type ?? 'model') as DeploymentType;
+  const configuration = mergeConfiguration(undefined, raw.configuration);
+  const spec: DeploymentSpec = { type, configuration, strategy: structuredClone((raw.strategy ?? DEPLOYMENT_DEFAULTS.strategy) as StrategySpec) };
+  if (raw.model !== undefined) spec.model = structuredClone(raw.model as ModelReference);
+  validateDeploymentSpec(spec);
+  return spec;
+}
+
+/** `spec` with `patch` merged in (a new object; `spec` is not changed). Validates the result. */
+export function applyPatch(spec: DeploymentSpec, patch: DeploymentPatch): DeploymentSpec {
+  const raw = object(patch, 'patch');
+  allowOnly(raw, 'patch', ['model', 'configuration', 'strategy', 'metadata']);
+  const next = structuredClone(spec);
+  if (raw.model !== undefined) {
+    const model = object(raw.model, 'model');
+    allowOnly(model, 'model', ['name', 'version']);
+    next.model = { ...(next.model ?? { name: '', version: '' }), ...(model as Partial<ModelReference>) };
+  }
+  if (raw.configuration !== undefined) next.configuration = mergeConfiguration(next.configuration, raw.configuration);
+  if (raw.strategy !== undefined) next.strategy = structuredClone(raw.strategy as StrategySpec);
+  validateDeploymentSpec(next);
+  return next;
+}
+
+/** Checks the metadata part of an input or patch; returns it typed. */
+export function validateMetadataInput(value: unknown): { project?: string; labels?: Labels } {
+  if (value === undefined) return {};
+  const metadata = object(value, 'metadata');
+  allowOnly(metadata, 'metadata', ['project', 'labels']);
+  if (metadata.project !== undefined) text(metadata.project, 'metadata.project');
+  if (metadata.labels !== undefined) labels(metadata.labels, 'metadata.labels');
+  return metadata as { project?: string; labels?: Labels };
+}
+
+/** Throws unless `spec` meets every rule. */
+export function validateDeploymentSpec(spec: DeploymentSpec): void {
+  const s = object(spec, 'spec');
+  if (s.type !== 'model' && s.type !== 'application') fail('type', "must be 'model' or 'application'", s.type);
+  if (s.type === 'application') {
+    fail('type', "'application' deployments are not supported yet (a spec has no command to run)", s.type);
+  }
+  if (s.model === undefined) fail('model', "is required for type 'model'");
+  const model = object(s.model, 'model');
+  segment(model.name, 'model.name');
+  segment(model.version, 'model.version');
+
+  const c = object(s.configuration, 'configuration');
+  if (c.image !== undefined) text(c.image, 'configuration.image');
+  integer(c.replicas, 'configuration.replicas', 0, MAX_REPLICAS);
+  const r = object(c.resources, 'configuration.resources');
+  if (typeof r.cpu !== 'string' || !/^(\d+m|\d+(\.\d+)?)$/.test(r.cpu) || /^0+(\.0+)?m?$/.test(r.cpu)) {
+    fail('configuration.resources.cpu', "must be a positive CPU quantity such as '500m' or '2'", r.cpu);
+  }
+  if (typeof r.memory !== 'string' || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(r.memory) || /^0+(\.0+)?[A-Za-z]*$/.test(r.memory)) {
+    fail('configuration.resources.memory', "must be a positive memory quantity such as '512Mi' or '2Gi'", r.memory);
+  }
+  integer(r.gpu, 'configuration.resources.gpu', 0, 16);
+  const sc = object(c.scaling, 'configuration.scaling');
+  integer(sc.min, 'configuration.scaling.min', 0, MAX_REPLICAS);
+  integer(sc.max, 'configuration.scaling.max', 0, MAX_REPLICAS);
+  if ((sc.min as number) > (sc.max as number)) fail('configuration.scaling.max', `must be at least scaling.min (${sc.min as number})`, sc.max);
+  integer(sc.targetCPU, 'configuration.scaling.targetCPU', 1, 100);
+  integer(sc.targetMemory, 'configuration.scaling.targetMemory', 1, 100);
+  const h = object(c.healthCheck, 'configuration.healthCheck');
+  if (typeof h.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(h.path)) fail('configuration.healthCheck.path', "must be an absolute URL path such as '/v2/health/ready'", h.path);
+  seconds(h.interval, 'configuration.healthCheck.interval', 3600);
+  seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
+  integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
+
+  const st = object(s.strategy, 'strategy');
+  if (!STRATEGY_TYPES.includes(st.type as StrategyType)) fail('strategy.type', `must be one of ${STRATEGY_TYPES.join(', ')}`, st.type);
+  if (st.options !== undefined) object(st.options, 'strategy.options');
+}
+
+function mergeConfiguration(base: DeploymentConfiguration | undefined, input: unknown): DeploymentConfiguration {
+  const c = input === undefined ? {} : object(input, 'configuration');
+  allowOnly(c, 'configuration', ['image', 'replicas', 'resources', 'scaling', 'healthCheck']);
+  const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: string[]): Record<string, unknown> => {
+    const value = c[name] === undefined ? {} : object(c[name], `configuration.${name}`);
+    allowOnly(value, `configuration.${name}`, keys);
+    return value;
+  };
+  const resources = part('resources', ['cpu', 'memory', 'gpu']);
+  const scaling = part('scaling', ['min', 'max', 'targetCPU', 'targetMemory']);
+  const healthCheck = part('healthCheck', ['path', 'interval', 'timeout', 'retries']);
+  const replicas = (c.replicas ?? base?.replicas ?? DEPLOYMENT_DEFAULTS.replicas) as number;
+  const merged: DeploymentConfiguration = {
+    replicas,
+    resources: { ...(base?.resources ?? DEPLOYMENT_DEFAULTS.resources), ...resources } as DeploymentConfiguration['resources'],
+    scaling: { ...(base?.scaling ?? { min: replicas, max: replicas, ...DEPLOYMENT_DEFAULTS.scaling }), ...scaling } as DeploymentConfiguration['scaling'],
+    healthCheck: { ...(base?.healthCheck ?? DEPLOYMENT_DEFAULTS.healthCheck), ...healthCheck } as DeploymentConfiguration['healthCheck'],
+  };
+  const image = c.image ?? base?.image;
+  if (image !== undefined) merged.image = image as string;
+  return merged;
+}
+
+/** Throws `field: rule[, got value]`; the value is shown only when one is passed. */
+function fail(field: string, rule: string, ...value: [unknown] | []): never {
+  const got = value.length === 0 ? '' : `, got ${value[0] === undefined ? 'nothing' : JSON.stringify(value[0])}`;
+  throw new InvalidArgumentError(`${field}: ${rule}${got}`);
+}
+
+function object(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object', value);
+  return value as Record<string, unknown>;
+}
+
+function allowOnly(value: Record<string, unknown>, field: string, keys: readonly string[]): void {
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) fail(`${field === 'body' || field === 'patch' ? '' : `${field}.`}${key}`, `unknown field (allowed: ${keys.join(', ')})`);
+  }
+}
+
+function text(value: unknown, field: string): void {
+  if (typeof value !== 'string' || value === '') fail(field, 'must be a non-empty string', value);
+}
+
+function segment(value: unknown, field: string): void {
+  text(value, field);
+  if ((value as string).includes('/')) fail(field, "must not contain '/'", value);
+}
+
+function integer(value: unknown, field: string, min: number, max: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}`, value);
+}
+
+function seconds(value: unknown, field: string, max: number, maxName?: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
+    fail(field, `must be a number of seconds above 0 and at most ${maxName === undefined ? max : `${maxName} (${max})`}`, value);
+  }
+}
+
+function labels(value: unknown, field: string): void {
+  const map = object(value, field);
+  for (const [key, v] of Object.entries(map)) {
+    if (key === '' || key.length > 63) fail(`${field}`, 'keys must be 1-63 characters', key);
+    if (typeof v !== 'string') fail(`${field}.${key}`, 'must be a string', v);
+  }
+}

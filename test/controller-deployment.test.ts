@@ -1,0 +1,300 @@
+/**
+ * The deployment controller end to end over a real SQLite store and an in-memory fake runtime
+ * (`support/fake-runtime.ts`; the real local runtime has its own contract suite): deploy, scale,
+ * update with replacement that keeps serving, rollback, delete, crash loops, a control-plane restart
+ * in the middle of a deploy, and the route table compiled from all of it.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Controller } from '../src/controller/controller.js';
+import { createDeploymentController } from '../src/controller/deployment-controller.js';
+import { DeploymentService } from '../src/controller/deployment-service.js';
+import { RoutePublisher } from '../src/controller/route-publisher.js';
+import type { DeploymentInput } from '../src/core/deployment-spec.js';
+import type { Deployment, DeploymentPhase } from '../src/core/resources.js';
+import type { RouteTable } from '../src/gateway/route-table.js';
+import { parseRouteTable } from '../src/gateway/table-validation.js';
+import { FakeRuntime } from './support/fake-runtime.js';
+import { DIGESTS, seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';
+
+const alice = { actor: 'alice' };
+
+interface Harness extends TestStore {
+  runtime: FakeRuntime;
+  service: DeploymentService;
+  errors: string[];
+  /** A new controller on the same store and runtime, started. */
+  startController(): Promise<Controller>;
+  /** Waits until `name` in staging matches. */
+  waitFor(name: string, what: string, check: (d: Deployment) => boolean, timeoutMs?: number): Promise<Deployment>;
+}
+
+async function harness(t: TestContext, readyAfterMs = 30): Promise<Harness> {
+  const ts = await seededStore();
+  const runtime = new FakeRuntime({ readyAfterMs });
+  const service = new DeploymentService(ts.store);
+  const errors: string[] = [];
+  const controllers: Controller[] = [];
+  const h: Harness = {
+    ...ts,
+    runtime,
+    service,
+    errors,
+    startController: async () => {
+      const controller = createDeploymentController({
+        store: ts.store,
+        runtime,
+        artifactPath: (digest) => `/blobs/${digest.slice('sha256:'.length)}`,
+        pollIntervalMs: 20,
+        failedPollIntervalMs: 40,
+        resyncIntervalMs: 1_000,
+        queue: { baseDelayMs: 10, maxDelayMs: 100 },
+        onError: (key, e) => void errors.push(`${key}: ${e instanceof Error ? e.message : String(e)}`),
+      });
+      controllers.push(controller);
+      await controller.start();
+      return controller;
+    },
+    waitFor: async (name, what, check, timeoutMs = 5_000) => {
+      let last: Deployment | undefined;
+      await waitFor(
+        async () => {
+          last = await service.get(name, 'staging').catch(() => undefined);
+          return last !== undefined && check(last);
+        },
+        () => `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
+        { timeoutMs },
+      );
+      return last as Deployment;
+    },
+  };
+  t.after(async () => {
+    for (const c of controllers) await c.stop();
+    await ts.cleanup();
+  });
+  return h;
+}
+
+const input = (name: string, replicas = 2, version = '1.3.0'): DeploymentInput => ({
+  name,
+  environment: 'staging',
+  model: { name: 'readmission', version },
+  configuration: { replicas },
+});
+
+const phaseIs = (phase: DeploymentPhase, revision: number, ready?: number) => (d: Deployment) =>
+  d.status.phase === phase && d.status.observedRevision === revision && (ready === undefined || d.status.readyReplicas === ready);
+
+test('create converges to running with N ready replicas; events tell the story', async (t) => {
+  const h = await harness(t);
+  await h.startController();
+  await h.service.create(input('alpha', 2), alice);
+  const d = await h.waitFor('alpha', 'running 2/2', phaseIs('running', 1, 2));
+  assert.equal(d.status.message, '2/2 replicas ready');
+  assert.deepEqual(
+    d.status.conditions.map((c) => [c.type, c.status, c.reason]),
+    [
+      ['Available', 'True', 'ReplicasReady'],
+      ['Progressing', 'False', 'RevisionAvailable'],
+    ],
+  );
+  assert.deepEqual(h.runtime.keys(), ['staging/alpha@1']);
+  assert.equal(h.runtime.replicaCount('staging', 'alpha'), 2);
+  const workload = h.runtime.applies.at(-1);
+  assert.deepEqual(workload?.model, { name: 'alpha', version: '1.3.0', artifactPath: `/blobs/${'13'.repeat(32)}`, digest: DIGESTS['1.3.0'] });
+  assert.equal(workload?.readiness.path, '/v2/health/ready');
+  assert.equal(workload?.liveness.path, '/v2/health/live');
+  assert.equal(workload?.readiness.intervalMs, 5_000);
+  const events = (await h.service.events('alpha', 'staging')).items.map((e) => e.reason);
+  assert.deepEqual(events, ['Created', 'Deploying', 'Running']);
+  assert.deepEqual(h.errors, []);
+});
+
+test('scale and update replace the workload; the old one is removed only once the new one is ready', async (t) => {
+  const h = await harness(t, 150);
+  await h.startController();
+  await h.service.create(input('beta', 2), alice);
+  await h.waitFor('beta', 'running', phaseIs('running', 1, 2));
+
+  await h.service.scale('beta', 'staging', 3, alice);
+  // While revision 2 starts, revision 1 keeps running and the status says who serves.
+  const during = await h.waitFor('beta', 'deploying revision 2', phaseIs('deploying', 2));
+  assert.match(during.status.message ?? '', /^revision 2: [0-2]\/3 replicas ready; revision 1 serves until then$/);
+  assert.deepEqual(h.runtime.keys(), ['staging/beta@1', 'staging/beta@2']);
+  await h.waitFor('beta', 'running 3/3', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1);
+  assert.deepEqual(h.runtime.keys(), ['staging/beta@2']);
+  assert.equal(h.runtime.replicaCount('staging', 'beta'), 3);
+
+  await h.service.update('beta', 'staging', { model: { version: '1.4.0' } }, alice);
+  await h.waitFor('beta', 'running revision 3', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1);
+  assert.deepEqual(h.runtime.keys(), ['staging/beta@3']);
+  assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.4.0');
+
+  assert.deepEqual(h.runtime.removals.map((r) => r.key.revision), [1, 2]);
+  for (const removal of h.runtime.removals) {
+    assert.ok(removal.newest !== undefined && removal.newest.readyReplicas === removal.newest.desiredReplicas && removal.newest.desiredReplicas === 3,
+      `revision ${removal.key.revision} was removed while its successor was ${JSON.stringify(removal.newest)}`);
+  }
+  assert.deepEqual(h.errors, []);
+});
+
+test('rollback makes a new revision with the old spec and reads rolling-back until ready', async (t) => {
+  const h = await harness(t, 120);
+  await h.startController();
+  await h.service.create(input('gamma', 1, '1.3.0'), alice);
+  await h.waitFor('gamma', 'running', phaseIs('running', 1));
+  await h.service.update('gamma', 'staging', { model: { version: '1.4.0' } }, alice);
+  await h.waitFor('gamma', 'running revision 2', (d) => phaseIs('running', 2)(d) && h.runtime.keys().length === 1);
+
+  await h.service.rollback('gamma', 'staging', alice);
+  await h.waitFor('gamma', 'rolling-back', phaseIs('rolling-back', 3));
+  await h.waitFor('gamma', 'running revision 3', (d) => phaseIs('running', 3, 1)(d) && h.runtime.keys().length === 1);
+  assert.deepEqual(h.runtime.keys(), ['staging/gamma@3']);
+  assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.3.0');
+  const events = (await h.service.events('gamma', 'staging')).items.map((e) => e.reason);
+  assert.ok(events.includes('RolledBack') && events.includes('RollingBack'), events.join(', '));
+});
+
+test('scaling to zero stops everything; delete removes the workloads and then the record', async (t) => {
+  const h = await harness(t);
+  await h.startController();
+  const d = await h.service.create(input('delta', 2), alice);
+  await h.waitFor('delta', 'running', phaseIs('running', 1, 2));
+  await h.service.scale('delta', 'staging', 0, alice);
+  const stopped = await h.waitFor('delta', 'stopped', (x) => phaseIs('stopped', 2)(x) && h.runtime.keys().length === 0);
+  assert.equal(stopped.status.message, 'stopped (0 replicas)');
+  await h.service.scale('delta', 'staging', 1, alice);
+  await h.waitFor('delta', 'running again', phaseIs('running', 3, 1));
+
+  await h.service.delete('delta', 'staging', alice);
+  await waitFor(async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined, 'the record to go');
+  assert.deepEqual(h.runtime.keys(), []);
+  assert.deepEqual((await h.store.revisions.list({ deployment: d.id })).items, [], 'revisions went with it');
+  assert.deepEqual((await h.store.events.list({ deployment: d.id })).items, [], 'events went with it');
+  // The name is free again.
+  await h.service.create(input('delta', 1), alice);
+  await h.waitFor('delta', 'running as new', phaseIs('running', 1, 1));
+});
+
+test('a crash-looping revision fails with a message while the old one keeps serving; it recovers', async (t) => {
+  const h = await harness(t);
+  await h.startController();
+  await h.service.create(input('eps', 2), alice);
+  await h.waitFor('eps', 'running', phaseIs('running', 1, 2));
+  h.runtime.crashLoop((key) => key.deployment === 'eps' && key.revision === 2, 'replica exited with code 1 (5 restarts)');
+  await h.service.update('eps', 'staging', { model: { version: '1.4.0' } }, alice);
+  const failed = await h.waitFor('eps', 'failed', phaseIs('failed', 2));
+  assert.equal(failed.status.message, 'revision 2 is crash-looping: replica exited with code 1 (5 restarts); older revisions keep serving');
+  assert.deepEqual(h.runtime.keys(), ['staging/eps@1', 'staging/eps@2'], 'the old revision is not removed');
+  const events = (await h.service.events('eps', 'staging')).items;
+  assert.deepEqual(events.filter((e) => e.reason === 'Failed').map((e) => e.type), ['Warning']);
+
+  h.runtime.crashLoop(undefined);
+  await h.waitFor('eps', 'recovered', (d) => phaseIs('running', 2, 2)(d) && h.runtime.keys().length === 1);
+  assert.deepEqual(h.runtime.keys(), ['staging/eps@2']);
+});
+
+test('a control-plane restart in the middle of a deploy converges with exactly the desired replicas', async (t) => {
+  const h = await harness(t, 30);
+  const first = await h.startController();
+  await h.service.create(input('zeta', 3), alice);
+  await h.waitFor('zeta', 'running', phaseIs('running', 1, 3));
+
+  // Revision 2 starts slowly; stop the controller while both revisions run.
+  h.runtime.readyAfterMs = 300;
+  await h.service.update('zeta', 'staging', { model: { version: '1.4.0' } }, alice);
+  await waitFor(() => h.runtime.keys().includes('staging/zeta@2'), 'revision 2 to be applied');
+  await first.stop();
+  assert.deepEqual(h.runtime.keys(), ['staging/zeta@1', 'staging/zeta@2'], 'stopped mid-replacement');
+
+  // A stray of a deployment whose record is gone (e.g. deleted while the control plane was down).
+  await h.runtime.apply({ ...h.runtime.applies.at(-1)!, key: { environment: 'staging', deployment: 'ghost', revision: 4 } });
+
+  const appliesBefore = h.runtime.applies.length;
+  await h.startController();
+  await h.waitFor('zeta', 'running after restart', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1);
+  await waitFor(() => h.runtime.keys().length === 1, 'the stray to go');
+  assert.deepEqual(h.runtime.keys(), ['staging/zeta@2']);
+  assert.equal(h.runtime.replicaCount('staging', 'zeta'), 3, 'exactly the desired replicas');
+  assert.equal(h.runtime.started.get('staging/zeta@2'), 3, 'the new controller adopted revision 2: no replica started twice');
+  assert.ok(h.runtime.applies.length > appliesBefore, 'the new controller re-applied (idempotently)');
+  const removal = h.runtime.removals.find((r) => r.key.deployment === 'zeta');
+  assert.deepEqual(removal?.newest, { revision: 2, readyReplicas: 3, desiredReplicas: 3 }, 'old replicas went only after the new were ready');
+});
+
+test('a controller stopped inside a reconcile leaves nothing a new one cannot finish', async (t) => {
+  const h = await harness(t, 30);
+  const first = await h.startController();
+  let release: (() => void) | undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  let entered = false;
+  h.runtime.beforeApply = async (w) => {
+    entered = true;
+    if (w.key.deployment === 'eta') await held;
+  };
+  await h.service.create(input('eta', 2), alice);
+  await waitFor(() => entered, 'the apply to be in flight');
+  assert.equal(h.runtime.applies.length, 0);
+  await sleep(30);
+  const stopping = first.stop();
+  release?.();
+  await stopping;
+  h.runtime.beforeApply = undefined;
+
+  await h.startController();
+  await h.waitFor('eta', 'running after restart', phaseIs('running', 1, 2));
+  assert.deepEqual(h.runtime.keys(), ['staging/eta@1']);
+  assert.equal(h.runtime.started.get('staging/eta@1'), 2, 'no duplicate replicas');
+});
+
+test('the route publisher serves the old revision until the new one is ready and bumps the version per change', async (t) => {
+  const h = await harness(t, 150);
+  await h.startController();
+  let clock = 1_000;
+  const publisher = new RoutePublisher({ store: h.store, runtime: h.runtime, refreshIntervalMs: 20, clock: () => clock });
+  const seen: RouteTable[] = [];
+  publisher.subscribe((table) => seen.push(table));
+  await publisher.start();
+  t.after(() => publisher.stop());
+  assert.deepEqual(publisher.current(), { version: 1_000, routes: [] });
+
+  await h.service.create(input('routed', 2), alice);
+  await h.service.create({ ...input('other', 1), environment: 'production' }, alice);
+  await h.waitFor('routed', 'running', phaseIs('running', 1, 2));
+  await waitFor(() => publisher.current().routes.every((r) => r.targets[0]?.backends.length === (r.deployment === 'routed' ? 2 : 1)), 'both routes complete');
+  const table = parseRouteTable(JSON.parse(JSON.stringify(publisher.current())));
+  assert.deepEqual(table.routes.map((r) => [r.environment, r.deployment, r.targets.map((x) => [x.revision, x.weight, x.model.name, x.model.version, x.backends.length])]), [
+    ['production', 'other', [[1, 100, 'other', '1.3.0', 1]]],
+    ['staging', 'routed', [[1, 100, 'routed', '1.3.0', 2]]],
+  ]);
+  const routedBackends = table.routes[1]?.targets[0]?.backends ?? [];
+  assert.ok(routedBackends.every((b) => b.id.startsWith('staging/routed@1#') && /^http:\/\/127\.0\.0\.1:\d+$/.test(b.url)), JSON.stringify(routedBackends));
+
+  // Versions strictly increase; an unchanged table is not republished.
+  const versions = seen.map((s) => s.version);
+  assert.deepEqual(versions, versions.map((_, i) => 1_000 + i), 'max(previous + 1, clock) with a stopped clock');
+  const quiet = publisher.current().version;
+  await sleep(100);
+  assert.equal(publisher.current().version, quiet, 'no change, no new table');
+
+  // During the replacement the route keeps pointing at revision 1 with all its backends.
+  clock = 5_000;
+  await h.service.update('routed', 'staging', { model: { version: '1.4.0' } }, alice);
+  await h.waitFor('routed', 'deploying revision 2', phaseIs('deploying', 2));
+  await publisher.refresh();
+  const midway = publisher.current().routes.find((r) => r.deployment === 'routed');
+  assert.deepEqual(midway?.targets.map((x) => [x.revision, x.model.version, x.backends.length]), [[1, '1.3.0', 2]]);
+  await h.waitFor('routed', 'running revision 2', phaseIs('running', 2, 2));
+  await waitFor(() => publisher.current().routes.find((r) => r.deployment === 'routed')?.targets[0]?.revision === 2, 'the route to switch');
+  const switched = publisher.current();
+  assert.ok(switched.version >= 5_000, 'the clock moves versions forward (restarts never go back)');
+  assert.deepEqual(switched.routes.find((r) => r.deployment === 'routed')?.targets.map((x) => [x.revision, x.model.version, x.backends.length]), [[2, '1.4.0', 2]]);
+  const revisionsServed = seen.flatMap((s) => s.routes.filter((r) => r.deployment === 'routed').map((r) => r.targets[0]?.revision ?? 0));
+  assert.ok(!revisionsServed.slice(revisionsServed.indexOf(1)).includes(0), `never without a target during the replacement: ${revisionsServed.join(',')}`);
+
+  // A deleted deployment's route goes at once.
+  await h.service.delete('routed', 'staging', alice);
+  await waitFor(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), 'the route to go');
+  assert.deepEqual(publisher.current().routes.map((r) => r.deployment), ['other']);
+});

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { deletionRequestedAt, deploymentId, isRollbackRevision, parseDeploymentId, rollbackReason, withDeletionRequested } from '../src/core/deployment-identity.js';
+import { applyPatch, type DeploymentInput, type DeploymentPatch, specFromInput, validateDeploymentName } from '../src/core/deployment-spec.js';
+import type { Deployment } from '../src/core/resources.js';
+
+const input: DeploymentInput = { name: 'readmission', environment: 'staging', model: { name: 'readmission', version: '1.4.0' } };
+
+test('specFromInput fills the defaults', () => {
+  assert.deepEqual(specFromInput(input), {
+    type: 'model',
+    model: { name: 'readmission', version: '1.4.0' },
+    configuration: {
+      replicas: 1,
+      resources: { cpu: '500m', memory: '512Mi', gpu: 0 },
+      scaling: { min: 1, max: 1, targetCPU: 80, targetMemory: 80 },
+      healthCheck: { path: '/v2/health/ready', interval: 5, timeout: 2, retries: 3 },
+    },
+    strategy: { type: 'rolling' },
+  });
+  const three = specFromInput({ ...input, configuration: { replicas: 3, resources: { cpu: '2' } } });
+  assert.equal(three.configuration.replicas, 3);
+  assert.deepEqual(three.configuration.scaling, { min: 3, max: 3, targetCPU: 80, targetMemory: 80 });
+  assert.deepEqual(three.configuration.resources, { cpu: '2', memory: '512Mi', gpu: 0 });
+});
+
+const invalidInputs: { name: string; input: unknown; error: RegExp }[] = [
+  { name: 'replicas above 100', input: { ...input, configuration: { replicas: 101 } }, error: /^configuration\.replicas: must be an integer from 0 to 100, got 101$/ },
+  { name: 'negative replicas', input: { ...input, configuration: { replicas: -1 } }, error: /^configuration\.replicas: .*got -1$/ },
+  { name: 'fractional replicas', input: { ...input, configuration: { replicas: 1.5 } }, error: /^configuration\.replicas: / },
+  { name: 'replicas as a string', input: { ...input, configuration: { replicas: '2' } }, error: /^configuration\.replicas: .*got "2"$/ },
+  { name: 'a misspelt field', input: { ...input, configuration: { replica: 2 } }, error: /^configuration\.replica: unknown field/ },
+  { name: 'an unknown top-level field', input: { ...input, replicas: 2 }, error: /^replicas: unknown field/ },
+  { name: 'no model', input: { name: 'x', environment: 'staging' }, error: /^model: is required for type 'model'$/ },
+  { name: 'a model version with a slash', input: { ...input, model: { name: 'readmission', version: '1/4' } }, error: /^model\.version: must not contain '\/'/ },
+  { name: 'application type', input: { ...input, type: 'application' }, error: /^type: 'application' deployments are not supported yet/ },
+  { name: 'an unknown type', input: { ...input, type: 'workflow' }, error: /^type: must be 'model' or 'application'/ },
+  { name: 'a bad cpu quantity', input: { ...input, configuration: { resources: { cpu: 'lots' } } }, error: /^configuration\.resources\.cpu: / },
+  { name: 'zero memory', input: { ...input, configuration: { resources: { memory: '0Mi' } } }, error: /^configuration\.resources\.memory: / },
+  { name: 'scaling min above max', input: { ...input, configuration: { scaling: { min: 3, max: 2 } } }, error: /^configuration\.scaling\.max: must be at least scaling\.min \(3\), got 2$/ },
+  { name: 'a relative health path', input: { ...input, configuration: { healthCheck: { path: 'health' } } }, error: /^configuration\.healthCheck\.path: / },
+  { name: 'timeout above interval', input: { ...input, configuration: { healthCheck: { interval: 2, timeout: 3 } } }, error: /^configuration\.healthCheck\.timeout: .*healthCheck\.interval \(2\), got 3$/ },
+  { name: 'an unknown strategy', input: { ...input, strategy: { type: 'yolo' } }, error: /^strategy\.type: must be one of / },
+];
+
+for (const c of invalidInputs) {
+  test(`specFromInput refuses ${c.name}`, () => {
+    assert.throws(() => specFromInput(c.input as DeploymentInput), (e: Error) => {
+      assert.equal((e as { code?: string }).code, 'INVALID_ARGUMENT');
+      assert.match(e.message, c.error);
+      return true;
+    });
+  });
+}
+
+test('validateDeploymentName accepts DNS labels only', () => {
+  for (const ok of ['a', 'readmission', 'model-2', '0abc', 'a'.repeat(63)]) validateDeploymentName(ok);
+  for (const bad of ['', 'Readmission', '-a', 'a-', 'a.b', 'a_b', 'a'.repeat(64), 42]) {
+    assert.throws(() => validateDeploymentName(bad), /^InvalidArgumentError: name: must be a DNS label/);
+  }
+});
+
+test('applyPatch merges field by field and validates the result', () => {
+  const spec = specFromInput({ ...input, configuration: { replicas: 2 } });
+  const cases: { patch: DeploymentPatch; check: (s: ReturnType<typeof applyPatch>) => void }[] = [
+    { patch: {}, check: (s) => assert.deepEqual(s, spec) },
+    { patch: { configuration: { replicas: 4 } }, check: (s) => assert.deepEqual(s, { ...spec, configuration: { ...spec.configuration, replicas: 4 } }) },
+    { patch: { model: { version: '1.3.0' } }, check: (s) => assert.deepEqual(s.model, { name: 'readmission', version: '1.3.0' }) },
+    { patch: { configuration: { healthCheck: { retries: 5 } } }, check: (s) => assert.equal(s.configuration.healthCheck.retries, 5) },
+    { patch: { strategy: { type: 'recreate' } }, check: (s) => assert.deepEqual(s.strategy, { type: 'recreate' }) },
+  ];
+  for (const c of cases) c.check(applyPatch(spec, c.patch));
+  assert.equal(spec.configuration.replicas, 2, 'the input spec is not changed');
+  assert.throws(() => applyPatch(spec, { configuration: { replicas: 500 } }), /configuration\.replicas: must be an integer from 0 to 100, got 500/);
+  assert.throws(() => applyPatch(spec, { type: 'application' } as DeploymentPatch), /^InvalidArgumentError: type: unknown field/);
+});
+
+test('deployment ids, deletion marks and rollback reasons', () => {
+  assert.equal(deploymentId('production', 'readmission'), 'production.readmission');
+  assert.deepEqual(parseDeploymentId('prod.eu.readmission'), { environment: 'prod.eu', name: 'readmission' });
+  assert.equal(parseDeploymentId('nodot'), undefined);
+  assert.equal(parseDeploymentId('.x'), undefined);
+  const d = { metadata: { created: 't0', updated: 't0', deployedBy: 'a', project: 'p', labels: {} } } as Pick<Deployment, 'metadata'>;
+  assert.equal(deletionRequestedAt(d), undefined);
+  const marked = withDeletionRequested(d, 't1');
+  assert.equal(deletionRequestedAt(marked), 't1');
+  assert.equal(marked.metadata.updated, 't1');
+  assert.equal(deletionRequestedAt(d), undefined, 'the input is not changed');
+  assert.equal(isRollbackRevision({ reason: rollbackReason(3) }), true);
+  assert.equal(isRollbackRevision({ reason: `${rollbackReason(3)}: bad latency` }), true);
+  assert.equal(isRollbackRevision({ reason: 'spec changed: model.version' }), false);
+});
