@@ -1,8 +1,12 @@
 /** The `wharf` command line. Each subcommand lives in its own module and registers itself here. */
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
+import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
+import { registerLogsAndPredict } from './logs-predict.js';
+import { registerModel } from './model.js';
 import { registerServeModel } from './serve-model.js';
+import { registerUp } from './up.js';
 
 const program = new Command('wharf')
   .description('Wharf: deploy machine-learning models from one laptop to a Kubernetes fleet')
@@ -12,6 +16,10 @@ const program = new Command('wharf')
   .showHelpAfterError('(add --help for usage)')
   .configureOutput({ outputError: (text, write) => write(`wharf: ${text.replace(/^error: /, '')}`) });
 
+registerUp(program);
+registerModel(program);
+registerDeploy(program);
+registerLogsAndPredict(program);
 registerServeModel(program);
 registerDemo(program);
 

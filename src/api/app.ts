@@ -1,0 +1,50 @@
+/**
+ * The control plane's REST API (`/api/v1`), on Hono with zod-openapi so every request is validated by
+ * the schemas that also produce `/api/v1/openapi.json`. Errors are mapped in one place (`onError`,
+ * and the validation hook) to `{"error": {"code", "message", "field"?}}`: never a stack trace.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { WHARF_VERSION } from '../core/version.js';
+import { fromZodError, toApiError } from './errors.js';
+
+/** Something that says whether the control plane can serve (store reachable, controllers started). */
+export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
+
+/** Creates the app with the cross-cutting endpoints; areas add their routes with `register*` functions. */
+export function createApp(options: { readiness: ReadinessCheck; metrics: () => Promise<{ contentType: string; body: string }>; log?: (e: unknown) => void }): OpenAPIHono {
+  const log = options.log ?? ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (!result.success) return c.json(fromZodError(result.error, result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : 'query'), 400);
+      return undefined;
+    },
+  });
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      // Hono's own 4xx, e.g. malformed JSON in a body.
+      const status = err.status as ContentfulStatusCode;
+      return c.json({ error: { code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`, message: `body: ${err.message}` } }, status);
+    }
+    const { status, body } = toApiError(err, log);
+    return c.json(body, status as ContentfulStatusCode);
+  });
+  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${c.req.method} ${c.req.path}` } }, 404));
+
+  app.get('/healthz', (c) => c.json({ live: true }));
+  app.get('/readyz', async (c) => {
+    const r = await options.readiness();
+    return c.json(r, r.ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => {
+    const m = await options.metrics();
+    return c.body(m.body, 200, { 'content-type': m.contentType });
+  });
+  app.doc('/api/v1/openapi.json', {
+    openapi: '3.0.3',
+    info: { title: 'Wharf control plane API', version: WHARF_VERSION },
+  });
+  return app;
+}

@@ -1,0 +1,165 @@
+/**
+ * Deployment endpoints: create, list, get, update, scale, roll back, delete; revisions, diff, events,
+ * replica logs; and the route-table watch stream that gateways follow. Rules beyond the schemas
+ * (environment exists, model version exists, …) are the DeploymentService's; both answer 4xx naming
+ * the field, and a rejected request changes nothing.
+ */
+import { stream } from 'hono/streaming';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { DeploymentService } from '../controller/deployment-service.js';
+import type { RoutePublisher } from '../controller/route-publisher.js';
+import type { Runtime } from '../runtime/runtime.js';
+import { DeploymentCreate, DeploymentUpdate, ErrorBody, Rollback, Scale } from './schemas.js';
+
+const errorResponses = Object.fromEntries(
+  [[400, 'Invalid input'], [404, 'Not found'], [409, 'Conflict']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
+);
+const anyJson = { content: { 'application/json': { schema: z.any() } } };
+const target = z.object({ environment: z.string(), name: z.string() });
+const base = '/api/v1/environments/{environment}/deployments/{name}';
+/** How often an idle route watch stream sends a heartbeat line. */
+const HEARTBEAT_MS = 15_000;
+const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+
+/** Who is acting: from the header until authentication exists. */
+const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
+
+/** What the deployment routes need. */
+export interface DeploymentRouteDeps {
+  deployments: DeploymentService;
+  runtime: Runtime;
+  routes: RoutePublisher;
+}
+
+/** Adds the deployment routes to `app`. */
+export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, runtime, routes }: DeploymentRouteDeps): void {
+  app.openapi(createRoute({ method: 'post', path: '/api/v1/deployments', request: jsonBody(DeploymentCreate), responses: { 201: { description: 'Created', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { reason, ...input } = c.req.valid('json');
+    return c.json(await deployments.create(input, { actor: actorOf(c), reason }), 201);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/v1/deployments', request: { query: z.object({ environment: z.string().optional() }) }, responses: { 200: { description: 'Deployments', ...anyJson } } }),
+    async (c) => {
+      const { environment } = c.req.valid('query');
+      const envs = environment ? [environment] : ['development', 'staging', 'production'];
+      const items = (await Promise.all(envs.map((e) => deployments.list(e, { limit: 500 }).then((p) => p.items)))).flat();
+      return c.json({ items }, 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: base, request: { params: target }, responses: { 200: { description: 'A deployment', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    return c.json(await deployments.get(name, environment), 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'patch', path: base, request: { params: target, ...jsonBody(DeploymentUpdate) }, responses: { 200: { description: 'Updated', ...anyJson }, ...errorResponses } }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { resourceVersion, reason, ...patch } = c.req.valid('json');
+      return c.json(await deployments.update(name, environment, patch, { actor: actorOf(c), reason, expectedResourceVersion: resourceVersion }), 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'post', path: `${base}/scale`, request: { params: target, ...jsonBody(Scale) }, responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    const { replicas, reason } = c.req.valid('json');
+    return c.json(await deployments.scale(name, environment, replicas, { actor: actorOf(c), reason }), 200);
+  });
+
+  app.openapi(createRoute({ method: 'post', path: `${base}/rollback`, request: { params: target, ...jsonBody(Rollback) }, responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    const { toRevision, reason } = c.req.valid('json');
+    return c.json(await deployments.rollback(name, environment, { actor: actorOf(c), reason, toRevision }), 200);
+  });
+
+  app.openapi(createRoute({ method: 'delete', path: base, request: { params: target }, responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    return c.json(await deployments.delete(name, environment, { actor: actorOf(c) }), 202);
+  });
+
+  app.openapi(createRoute({ method: 'get', path: `${base}/revisions`, request: { params: target }, responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    return c.json(await deployments.listRevisions(name, environment, { limit: 500 }), 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: `${base}/revisions/{number}`, request: { params: target.extend({ number: z.coerce.number().int().positive() }) }, responses: { 200: { description: 'A revision', ...anyJson }, ...errorResponses } }),
+    async (c) => {
+      const { environment, name, number } = c.req.valid('param');
+      return c.json(await deployments.getRevision(name, environment, number), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: `${base}/diff`, request: { params: target, query: z.object({ a: z.coerce.number().int().positive(), b: z.coerce.number().int().positive() }) }, responses: { 200: { description: 'Field-level diff', ...anyJson }, ...errorResponses } }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { a, b } = c.req.valid('query');
+      return c.json(await deployments.diff(name, environment, a, b), 200);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: `${base}/events`, request: { params: target }, responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses } }), async (c) => {
+    const { environment, name } = c.req.valid('param');
+    return c.json(await deployments.events(name, environment, { limit: 500 }), 200);
+  });
+
+  // Replica logs as NDJSON (one LogLine per line); `follow=true` streams until the client goes away.
+  app.get('/api/v1/environments/:environment/deployments/:name/logs', async (c) => {
+    const { environment, name } = c.req.param();
+    const d = await deployments.get(name, environment);
+    const follow = c.req.query('follow') === 'true';
+    const tailText = c.req.query('tail');
+    const tail = tailText === undefined ? undefined : Number(tailText);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError('tail: must be a non-negative integer');
+    const replica = c.req.query('replica');
+    c.header('content-type', 'application/x-ndjson');
+    return stream(c, async (out) => {
+      const abort = new AbortController();
+      out.onAbort(() => abort.abort());
+      const key = { environment, deployment: name, revision: d.revision };
+      for await (const line of runtime.logs(key, { follow, tail, replica, signal: abort.signal })) {
+        await out.write(`${JSON.stringify(line)}\n`);
+      }
+    });
+  });
+
+  // The route table, then every new one, as NDJSON: what `wharf gateway --control-plane URL` follows.
+  app.get('/api/v1/routes/watch', (c) => {
+    c.header('content-type', 'application/x-ndjson');
+    return stream(c, async (out) => {
+      let wake: () => void = () => {};
+      let pending = routes.current();
+      const unsubscribe = routes.subscribe((t) => {
+        pending = t;
+        wake();
+      });
+      out.onAbort(() => wake());
+      try {
+        let sent = -1;
+        while (!out.aborted) {
+          if (pending.version !== sent) {
+            sent = pending.version;
+            await out.write(`${JSON.stringify(pending)}\n`);
+            continue; // a table may have arrived during the write: check before sleeping
+          }
+          let timer: NodeJS.Timeout | undefined;
+          const woke = await new Promise<boolean>((resolve) => {
+            wake = () => resolve(true);
+            timer = setTimeout(() => resolve(false), HEARTBEAT_MS);
+          });
+          clearTimeout(timer);
+          // An empty line tells the gateway the stream is alive (its idle timeout is 45 s).
+          if (!woke && !out.aborted) await out.write('\n');
+        }
+      } finally {
+        unsubscribe();
+      }
+    });
+  });
+  app.get('/api/v1/routes', (c) => c.json(routes.current()));
+}

@@ -1,0 +1,48 @@
+/**
+ * Maps errors to the API's error document `{"error": {"code", "message", "field"?}}`, in one place.
+ * Codes are the stable `code` of WharfError (INVALID_ARGUMENT, NOT_FOUND, CONFLICT, …); anything
+ * else is an internal error whose details stay in the server log, never in the response.
+ */
+import type { ZodError } from 'zod';
+import { WharfError } from '../core/errors.js';
+
+/** HTTP status per error code. */
+const STATUS: Record<string, number> = {
+  INVALID_ARGUMENT: 400,
+  UNAUTHENTICATED: 401,
+  PERMISSION_DENIED: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ALREADY_EXISTS: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** The API's error body. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string; details?: { field: string; message: string }[] };
+}
+
+/** Status and body for any thrown value. `log` receives unexpected errors. */
+export function toApiError(err: unknown, log: (e: unknown) => void = () => {}): { status: number; body: ApiErrorBody } {
+  if (err instanceof WharfError) {
+    const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];
+    const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
+    return { status: STATUS[err.code] ?? 500, body };
+  }
+  log(err);
+  return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; see the control plane log' } } };
+}
+
+/** A schema validation failure as a 400 naming the first offending field (all are in `details`). */
+export function fromZodError(error: ZodError, where: 'body' | 'query' | 'path'): ApiErrorBody {
+  const details = error.issues.map((issue) => {
+    const field = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
+    const message = issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message;
+    return { field, message };
+  });
+  const first = details[0] ?? { field: where, message: 'invalid' };
+  return { error: { code: 'INVALID_ARGUMENT', message: `${first.field}: ${first.message}`, field: first.field, details } };
+}

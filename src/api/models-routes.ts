@@ -1,0 +1,87 @@
+/** Registry endpoints: push a version (streamed), list and get models and versions, download by digest. */
+import { Readable } from 'node:stream';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ModelRegistry } from '../registry/model-registry.js';
+import { ErrorBody } from './schemas.js';
+
+const errors = {
+  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } },
+  404: { description: 'Not found', content: { 'application/json': { schema: ErrorBody } } },
+};
+const anyJson = { content: { 'application/json': { schema: z.any() } } };
+
+/** Adds the registry's routes to `app`. */
+export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/models/{name}/versions',
+      summary: 'Upload an ONNX file (request body, application/octet-stream) as a new immutable version',
+      request: {
+        params: z.object({ name: z.string() }),
+        query: z.object({
+          version: z.string().openapi({ example: '1.0.0' }),
+          filename: z.string().optional(),
+          labels: z.string().optional().openapi({ description: 'JSON object of string labels' }),
+          description: z.string().optional(),
+        }),
+      },
+      responses: { 201: { description: 'The new version', ...anyJson }, ...errors, 409: { description: 'Version exists', content: { 'application/json': { schema: ErrorBody } } }, 413: { description: 'Too large', content: { 'application/json': { schema: ErrorBody } } } },
+    }),
+    async (c) => {
+      const { name } = c.req.valid('param');
+      const q = c.req.valid('query');
+      const body = c.req.raw.body;
+      if (!body) throw new InvalidArgumentError('body: the model file is required (send it as the request body)');
+      const version = await registry.pushVersion(
+        { model: name, version: q.version, filename: q.filename, labels: parseLabels(q.labels), description: q.description },
+        Readable.fromWeb(body as never),
+      );
+      return c.json(version, 201);
+    },
+  );
+
+  app.openapi(createRoute({ method: 'get', path: '/api/v1/models', responses: { 200: { description: 'Models', ...anyJson } } }), async (c) => {
+    const page = await registry.listModels({ limit: 500 });
+    const items = await Promise.all(page.items.map(async (m) => {
+      const versions = await registry.listVersions(m.name);
+      return { ...m, versions: versions.length, latestVersion: versions[0]?.version };
+    }));
+    return c.json({ items }, 200);
+  });
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/v1/models/{name}', request: { params: z.object({ name: z.string() }) }, responses: { 200: { description: 'A model', ...anyJson }, ...errors } }),
+    async (c) => c.json(await registry.getModel(c.req.valid('param').name), 200),
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/v1/models/{name}/versions', request: { params: z.object({ name: z.string() }) }, responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors } }),
+    async (c) => c.json({ items: await registry.listVersions(c.req.valid('param').name) }, 200),
+  );
+
+  app.openapi(
+    createRoute({ method: 'get', path: '/api/v1/models/{name}/versions/{version}', request: { params: z.object({ name: z.string(), version: z.string() }) }, responses: { 200: { description: 'A version', ...anyJson }, ...errors } }),
+    async (c) => {
+      const { name, version } = c.req.valid('param');
+      return c.json(await registry.getVersion(name, version), 200);
+    },
+  );
+
+  app.get('/api/v1/blobs/:digest', async (c) => {
+    const stream = await registry.openArtifact(c.req.param('digest'));
+    return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
+  });
+}
+
+function parseLabels(text: string | undefined): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, string>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError('labels: must be a JSON object of string values');
+}

@@ -1,0 +1,75 @@
+/**
+ * The CLI's HTTP client for the control plane API (`WHARF_URL`, default http://127.0.0.1:8080).
+ * Any non-2xx answer becomes an ApiCallError carrying the server's own message, which the CLI
+ * prints as is before exiting non-zero.
+ */
+import { Readable } from 'node:stream';
+
+/** Where the API is; `WHARF_URL` overrides. */
+export function apiBase(): string {
+  return (process.env.WHARF_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
+}
+
+/** A failed call, with the server's error code and message when it sent one. */
+export class ApiCallError extends Error {
+  override readonly name = 'ApiCallError';
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Options for {@link call}. */
+export interface CallOptions {
+  method?: string;
+  json?: unknown;
+  body?: Readable | Buffer;
+  contentType?: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  signal?: AbortSignal;
+}
+
+/** Calls `path` under /api/v1 (or an absolute path starting with '/') and returns the response. */
+export async function request(path: string, options: CallOptions = {}): Promise<Response> {
+  const url = new URL(`${apiBase()}${path}`);
+  for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+  const headers: Record<string, string> = { 'x-wharf-actor': process.env.WHARF_ACTOR ?? process.env.USER ?? 'cli' };
+  let body: RequestInit['body'];
+  if (options.json !== undefined) {
+    headers['content-type'] = 'application/json';
+    body = JSON.stringify(options.json);
+  } else if (options.body) {
+    headers['content-type'] = options.contentType ?? 'application/octet-stream';
+    body = (Buffer.isBuffer(options.body) ? options.body : Readable.toWeb(options.body)) as RequestInit['body'];
+  }
+  let res: Response;
+  try {
+    res = await fetch(url, { method: options.method ?? 'GET', headers, body, signal: options.signal, ...(body && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}) } as RequestInit);
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    throw new ApiCallError(`cannot reach the Wharf API at ${apiBase()} (${cause}); is \`wharf up\` running? (set WHARF_URL)`, 0, 'UNREACHABLE');
+  }
+  if (!res.ok) {
+    const text = await res.text();
+    let message = `${res.status} ${res.statusText}`;
+    let code = 'HTTP_' + res.status;
+    try {
+      const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } | string };
+      if (typeof parsed.error === 'string') message = parsed.error;
+      else if (parsed.error?.message) ({ message, code = code } = { message: parsed.error.message, code: parsed.error.code });
+    } catch {
+      if (text) message = text.slice(0, 500);
+    }
+    throw new ApiCallError(message, res.status, code);
+  }
+  return res;
+}
+
+/** Calls and parses a JSON answer. */
+export async function call<T>(path: string, options: CallOptions = {}): Promise<T> {
+  const res = await request(path, options);
+  return (res.status === 204 ? undefined : await res.json()) as T;
+}

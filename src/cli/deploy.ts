@@ -1,0 +1,116 @@
+/** `wharf deploy …`: create and manage deployments through the control plane API. */
+import type { Command } from 'commander';
+import type { Deployment, DeploymentEvent, Revision } from '../core/resources.js';
+import { call } from './client.js';
+import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
+import { integer } from './options.js';
+import { action } from './run-action.js';
+import { waitForDeployment } from './wait.js';
+
+const path = (env: string, name: string, rest = ''): string =>
+  `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
+
+interface Target { environment: string }
+interface WaitFlags { wait?: boolean; timeout: number }
+
+/** Registers `deploy` and its subcommands. */
+export function registerDeploy(program: Command): void {
+  const deploy = program.command('deploy').description('Create and manage deployments');
+  const env = (c: Command): Command => c.requiredOption('-e, --environment <env>', 'environment, e.g. development');
+  const waitable = (c: Command): Command =>
+    c.option('--wait', 'wait until the deployment is running; fail with its message otherwise')
+      .option('--timeout <seconds>', 'how long --wait waits', integer(1, 86_400), 300);
+  const finish = async (d: Deployment, flags: WaitFlags): Promise<void> => {
+    process.stdout.write(`deployment ${d.name} in ${d.environment}: revision ${d.revision}\n`);
+    if (flags.wait) await waitForDeployment(d.environment, d.name, flags.timeout * 1000);
+  };
+
+  waitable(deploy.command('create').description('Deploy a model version to an environment'))
+    .requiredOption('--name <name>', 'deployment name')
+    .requiredOption('--model <model>', 'model name in the registry')
+    .requiredOption('--version <semver>', 'model version')
+    .requiredOption('-e, --environment <env>', 'environment')
+    .option('--replicas <n>', 'replicas', integer(0, 100), 1)
+    .action(action(async (f: { name: string; model: string; version: string; environment: string; replicas: number } & WaitFlags) => {
+      const body = { name: f.name, environment: f.environment, model: { name: f.model, version: f.version }, configuration: { replicas: f.replicas } };
+      await finish(await call<Deployment>('/api/v1/deployments', { method: 'POST', json: body }), f);
+    }));
+
+  env(deploy.command('get <name>').description('Show a deployment'))
+    .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
+    .action(action(async (name: string, f: Target & { output: OutputFormat }) => {
+      const d = await call<Deployment>(path(f.environment, name));
+      if (f.output !== 'table') return printDocument(d, f.output);
+      printTable(['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'ENDPOINT'], [row(d)]);
+      if (d.status.message) process.stdout.write(`\n${d.status.message}\n`);
+    }));
+
+  deploy.command('list').description('List deployments')
+    .option('-e, --environment <env>', 'only this environment')
+    .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
+    .action(action(async (f: Partial<Target> & { output: OutputFormat }) => {
+      const { items } = await call<{ items: Deployment[] }>('/api/v1/deployments', { query: { environment: f.environment } });
+      if (f.output !== 'table') return printDocument(items, f.output);
+      printTable(['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'ENDPOINT'], items.map(row));
+    }));
+
+  waitable(env(deploy.command('scale <name>').description('Change the number of replicas')))
+    .requiredOption('--replicas <n>', 'replicas', integer(0, 100))
+    .action(action(async (name: string, f: Target & WaitFlags & { replicas: number }) => {
+      await finish(await call<Deployment>(path(f.environment, name, '/scale'), { method: 'POST', json: { replicas: f.replicas } }), f);
+    }));
+
+  waitable(env(deploy.command('update <name>').description('Change the model version or replicas (a new revision)')))
+    .option('--version <semver>', 'new model version')
+    .option('--model <model>', 'new model (with --version)')
+    .option('--replicas <n>', 'replicas', integer(0, 100))
+    .option('--reason <text>', 'why, for the history')
+    .action(action(async (name: string, f: Target & WaitFlags & { version?: string; model?: string; replicas?: number; reason?: string }) => {
+      const current = await call<Deployment>(path(f.environment, name));
+      const patch: Record<string, unknown> = { resourceVersion: current.resourceVersion, ...(f.reason ? { reason: f.reason } : {}) };
+      if (f.version) patch.model = { name: f.model ?? current.model?.name, version: f.version };
+      if (f.replicas !== undefined) patch.configuration = { replicas: f.replicas };
+      await finish(await call<Deployment>(path(f.environment, name), { method: 'PATCH', json: patch }), f);
+    }));
+
+  waitable(env(deploy.command('rollback <name>').description('Make an earlier revision current again (as a new revision)')))
+    .option('--to-revision <n>', 'revision to go back to (default: the previous one)', integer(1, Number.MAX_SAFE_INTEGER))
+    .action(action(async (name: string, f: Target & WaitFlags & { toRevision?: number }) => {
+      await finish(await call<Deployment>(path(f.environment, name, '/rollback'), { method: 'POST', json: f.toRevision ? { toRevision: f.toRevision } : {} }), f);
+    }));
+
+  env(deploy.command('delete <name>').description('Stop and delete a deployment'))
+    .action(action(async (name: string, f: Target) => {
+      await call(path(f.environment, name), { method: 'DELETE' });
+      process.stdout.write(`deployment ${name} in ${f.environment} is being deleted\n`);
+    }));
+
+  env(deploy.command('history <name>').description('Revisions: who, when, why, which model version'))
+    .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
+    .action(action(async (name: string, f: Target & { output: OutputFormat }) => {
+      const { items } = await call<{ items: Revision[] }>(path(f.environment, name, '/revisions'));
+      if (f.output !== 'table') return printDocument(items, f.output);
+      printTable(['REVISION', 'CREATED', 'BY', 'MODEL', 'REPLICAS', 'REASON'], items.map((r) => [
+        String(r.number), r.createdAt, r.createdBy, r.spec.model ? `${r.spec.model.name} ${r.spec.model.version}` : '-', String(r.spec.configuration.replicas), r.reason,
+      ]));
+    }));
+
+  env(deploy.command('diff <name> <a> <b>').description('Field-level difference between two revisions'))
+    .action(action(async (name: string, a: string, b: string, f: Target) => {
+      const diff = await call<{ text: string }>(path(f.environment, name, '/diff'), { query: { a, b } });
+      process.stdout.write(diff.text.endsWith('\n') ? diff.text : `${diff.text}\n`);
+    }));
+
+  env(deploy.command('events <name>').description('What happened to a deployment'))
+    .action(action(async (name: string, f: Target) => {
+      const { items } = await call<{ items: DeploymentEvent[] }>(path(f.environment, name, '/events'));
+      printTable(['TIME', 'TYPE', 'REASON', 'MESSAGE'], items.map((e) => [e.time, e.type, e.reason, e.message]));
+    }));
+}
+
+function row(d: Deployment): string[] {
+  return [
+    d.name, d.environment, d.model ? `${d.model.name} ${d.model.version}` : '-', String(d.revision),
+    `${d.status.readyReplicas}/${d.configuration.replicas}`, d.status.phase, d.endpoints.external ?? '-',
+  ];
+}

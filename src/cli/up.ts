@@ -1,0 +1,81 @@
+/** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { GatewayServer } from '../gateway/gateway-server.js';
+import { WatchTableSource } from '../gateway/table-source.js';
+import { startControlPlane } from '../server/control-plane.js';
+import { seedDemo } from '../server/demo.js';
+import { integer } from './options.js';
+import { action } from './run-action.js';
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** Runs `stop` on the first SIGINT/SIGTERM and exits; a second signal exits at once. */
+function onSignals(stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: string): void => {
+    if (stopping) {
+      process.stderr.write(`wharf: second ${signal}, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write('wharf: stopping…\n');
+    void stop().then(() => process.exit(0), (e: unknown) => {
+      process.stderr.write(`wharf: stop failed: ${(e as Error).message}\n`);
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => handler('SIGINT'));
+  process.on('SIGTERM', () => handler('SIGTERM'));
+}
+
+/** Registers `up` and `gateway`. */
+export function registerUp(program: Command): void {
+  program
+    .command('up')
+    .description('Run Wharf on this machine: API, controllers, gateway and model replicas')
+    .option('--home <dir>', 'data folder (default ./.wharf or $WHARF_HOME)')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'API port', integer(0, 65535), 8080)
+    .option('--gateway-port <port>', 'inference gateway port', integer(0, 65535), 8000)
+    .option('--no-demo', 'do not register and deploy the demo model on first start')
+    .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
+    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean }) => {
+      if (!LOOPBACK.has(f.host)) {
+        if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
+        process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
+      }
+      const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
+      const cp = await startControlPlane({
+        home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
+        log: (line) => process.stderr.write(`wharf: ${line}\n`),
+      });
+      onSignals(() => cp.stop());
+      process.stdout.write(`Wharf is up: API ${cp.apiUrl}  gateway ${cp.gatewayUrl}  home ${home}\n`);
+      if (f.demo) {
+        const url = await seedDemo(cp, home);
+        const row = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.25));
+        const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: row }] });
+        process.stdout.write(`Demo: model readmission 1.0.0 is deploying to development with 2 replicas. Call it:\n  curl -s ${url} -H 'content-type: application/json' -d '${body}'\n`);
+      }
+      process.stdout.write('Press Ctrl-C to stop.\n');
+    }));
+
+  program
+    .command('gateway')
+    .description('Run an inference gateway that follows a control plane\'s route table')
+    .requiredOption('--control-plane <url>', 'the control plane API, e.g. http://127.0.0.1:8080')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port', integer(0, 65535), 8000)
+    .action(action(async (f: { controlPlane: string; host: string; port: number }) => {
+      const gateway = new GatewayServer({ host: f.host, port: f.port });
+      await gateway.start();
+      const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
+      await source.start();
+      onSignals(async () => {
+        await source.stop();
+        await gateway.stop();
+      });
+      process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
+    }));
+}

@@ -1,0 +1,149 @@
+/**
+ * `wharf up` end to end, with real processes: push a model, deploy 2 replicas, call it through the
+ * gateway, kill -9 a replica under light load, scale to 3, roll back, reject bad input, delete, stop
+ * — and no process left. Runs on SQLite and on PostgreSQL (skipped with a reason only outside CI).
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { readmissionProbability } from '../src/demo/readmission.js';
+import { writeDemoModels } from '../src/demo/write-demo-models.js';
+import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { pidsWithArg } from './support/process-scan.js';
+import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+
+const run = promisify(execFile);
+const ROW = Array.from({ length: 16 }, (_, i) => (i % 4) * 0.25 - 0.3);
+const INFER_BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: ROW }] });
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+for (const backend of ['sqlite', 'postgres'] as const) {
+  describe(`wharf up end to end on ${backend}`, () => {
+    let home = '';
+    let db: TestDatabase | undefined;
+    let skip: string | undefined;
+    let up: WharfProcess | undefined;
+    let api = '';
+    let gateway = '';
+    let modelFile = '';
+    const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api, WHARF_ACTOR: 'e2e' } });
+    const deployment = () => fetch(`${api}/api/v1/environments/development/deployments/risk`).then((r) => r.json() as Promise<{ status: { readyReplicas: number; phase: string }; revision: number; endpoints: { external: string } }>);
+    const replicaPids = () => pidsWithArg(home).filter((pid) => pid !== up?.child.pid);
+    const infer = () => fetch(`${gateway}/development/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: INFER_BODY });
+
+    before(async () => {
+      home = mkdtempSync(join(tmpdir(), `wharf-e2e-${backend}-`));
+      modelFile = (await writeDemoModels(join(home, 'src-models'))).readmission;
+      let env: NodeJS.ProcessEnv = {};
+      if (backend === 'postgres') {
+        const made = await createTestDatabase();
+        if ('skip' in made) {
+          skip = made.skip;
+          return;
+        }
+        db = made;
+        env = { WHARF_DATABASE_URL: db.url };
+      }
+      up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0', '--no-demo'], env);
+      const banner = await until('wharf up to print its URLs', async () => /API (\S+)\s+gateway (\S+)/.exec(up!.stdout()) ?? (up!.child.exitCode !== null ? Promise.reject(new Error(up!.stderr())) : undefined));
+      [api, gateway] = [banner[1]!, banner[2]!];
+    });
+
+    after(async () => {
+      if (up && up.child.exitCode === null) {
+        up.child.kill('SIGTERM');
+        const timer = setTimeout(() => up!.child.kill('SIGKILL'), 20_000);
+        await up.exited;
+        clearTimeout(timer);
+      }
+      await db?.drop();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    test('push, deploy, call, survive a killed replica, scale, roll back, delete, stop', async (t) => {
+      if (skip) return t.skip(skip);
+      const pushed = await cli(['model', 'push', 'risk', modelFile, '--version', '1.0.0']);
+      assert.match(pushed.stdout, /pushed risk 1\.0\.0 \(sha256:[0-9a-f]{64}/);
+      await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'development', '--replicas', '2', '--wait', '--timeout', '60']);
+      assert.equal((await deployment()).status.readyReplicas, 2);
+      assert.equal(replicaPids().length, 2);
+
+      const res = await infer();
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { outputs: { name: string; data: number[] }[] };
+      const p = body.outputs.find((o) => o.name === 'probability')!.data[0]!;
+      assert.ok(Math.abs(p - readmissionProbability(ROW)) < 1e-5, `probability ${p}`);
+
+      // Light load (2 concurrent callers) while one replica is killed with SIGKILL.
+      const [victim] = replicaPids();
+      let failures = 0;
+      let total = 0;
+      let loading = true;
+      const caller = async (): Promise<void> => {
+        while (loading) {
+          total++;
+          const r = await infer().catch(() => undefined);
+          if (r?.status !== 200) failures++;
+          await r?.arrayBuffer();
+        }
+      };
+      const callers = [caller(), caller()];
+      await sleep(300);
+      process.kill(victim!, 'SIGKILL');
+      await until('the killed replica to be replaced', async () => {
+        const pids = replicaPids();
+        return pids.length === 2 && !pids.includes(victim!) && (await deployment()).status.readyReplicas === 2 ? true : undefined;
+      });
+      await sleep(300);
+      loading = false;
+      await Promise.all(callers);
+      assert.ok(total > 50, `only ${total} calls were made`);
+      assert.ok(failures <= 2, `${failures} of ${total} calls failed; at most the 2 in flight on the killed replica may`);
+
+      await cli(['deploy', 'scale', 'risk', '-e', 'development', '--replicas', '3', '--wait', '--timeout', '60']);
+      await until('exactly 3 replicas', async () => (replicaPids().length === 3 ? true : undefined));
+      assert.equal((await infer()).status, 200);
+
+      const rolled = await cli(['deploy', 'rollback', 'risk', '-e', 'development', '--wait', '--timeout', '60']);
+      assert.match(rolled.stdout, /revision 3/);
+      await until('2 replicas after the rollback', async () => (replicaPids().length === 2 ? true : undefined));
+      const history = await cli(['deploy', 'history', 'risk', '-e', 'development']);
+      assert.match(history.stdout, /rollback/i);
+
+      // Bad input: a 4xx naming the field, and nothing changes.
+      const before = await deployment();
+      const bad = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"replicas": -1}' });
+      assert.equal(bad.status, 400);
+      assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'replicas');
+      const unknownVersion = await fetch(`${api}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other', environment: 'development', model: { name: 'risk', version: '9.9.9' } }) });
+      assert.equal(unknownVersion.status, 400);
+      assert.match(((await unknownVersion.json()) as { error: { message: string } }).error.message, /model/);
+      await assert.rejects(cli(['deploy', 'create', '--name', 'x', '--model', 'risk', '--version', '1.0.0', '-e', 'nowhere']), /environment/);
+      assert.equal((await deployment()).revision, before.revision);
+
+      await cli(['deploy', 'delete', 'risk', '-e', 'development']);
+      await until('the deployment and its replicas to be gone', async () => {
+        const r = await fetch(`${api}/api/v1/environments/development/deployments/risk`);
+        return r.status === 404 && replicaPids().length === 0 ? true : undefined;
+      });
+
+      up!.child.kill('SIGTERM');
+      assert.equal(await up!.exited, 0);
+      assert.deepEqual(pidsWithArg(home), [], 'no process of this Wharf home is left');
+    });
+  });
+}
