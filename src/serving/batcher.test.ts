@@ -94,13 +94,14 @@ test('a failed run fails every request in it and the batcher keeps working', asy
 test('under load, maxDelayUs holds a small batch so it can fill', async () => {
   const exec = new RecordingExecutor();
   const batcher = new AdaptiveBatcher(exec, { maxDelayUs: 30_000, maxBatchSize: 8 });
-  // Two requests in one turn share a run: the batcher now counts as under load.
-  await Promise.all([batcher.submit(job([[0]])), batcher.submit(job([[0]]))]);
+  // Three requests in one turn: the first starts alone at once, the other two share the next run,
+  // after which the batcher counts as under load.
+  await Promise.all([batcher.submit(job([[0]])), batcher.submit(job([[0]])), batcher.submit(job([[0]]))]);
   const a = batcher.submit(job([[1]]));
   await sleep(5);
   const b = batcher.submit(job([[2]]));
   await Promise.all([a, b]);
-  assert.deepEqual(exec.runs, [2, 2]);
+  assert.deepEqual(exec.runs, [1, 2, 2]);
 });
 
 test('a client sending one request after another is never held by maxDelayUs', async () => {

@@ -3,9 +3,8 @@
  * is free, every queued request compatible with the oldest one (same datatypes and non-batch
  * dimensions) is concatenated along the first dimension into one run and the outputs are split back.
  *
- * A request that finds nothing queued or running starts at once: the only deferral is one
- * `setImmediate`, which lets requests parsed in the same event-loop turn join it but never waits on
- * a timer. `maxDelayUs` only applies under load (the last run combined several requests and finished
+ * A request that finds nothing queued or running starts at once, with no timer and no event-loop
+ * hop; requests that arrive while it runs are batched together after it. `maxDelayUs` only applies under load (the last run combined several requests and finished
  * within that window), where holding a small batch briefly to let it fill pays off; a client sending
  * one request after another is never held.
  */
@@ -129,7 +128,10 @@ export class AdaptiveBatcher implements Scheduler {
     return new Promise((resolve, reject) => {
       const rows = rowsOf(job);
       this.queue.push({ job, rows, key: keyOf(job), arrived: performance.now(), resolve, reject });
-      this.schedule();
+      // Nothing queued or running: start now, with no event-loop hop. ONNX Runtime itself defers
+      // the work to the check phase, so requests parsed in this same turn form the next batch.
+      if (this.queue.length === 1 && !this.running && !this.scheduled && !this.timer) void this.flush();
+      else this.schedule();
     });
   }
 
