@@ -124,7 +124,21 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const history = await cli(['deploy', 'history', 'risk', '-e', 'development']);
       assert.match(history.stdout, /rollback/i);
 
+      // Lists are paginated with an opaque continue token.
+      const page1 = (await (await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2`)).json()) as { items: { number: number }[]; continue?: string };
+      assert.deepEqual(page1.items.map((r) => r.number), [1, 2]);
+      assert.ok(page1.continue, 'a continue token for the next page');
+      const page2 = (await (await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2&continue=${encodeURIComponent(page1.continue)}`)).json()) as { items: { number: number }[]; continue?: string };
+      assert.deepEqual(page2.items.map((r) => r.number), [3]);
+      const openapi = (await (await fetch(`${api}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      assert.ok(openapi.paths['/api/v1/deployments'] && openapi.paths['/api/v1/models/{name}/versions'], 'the OpenAPI document lists the routes');
+
       // Bad input: a 4xx naming the field, and nothing changes.
+      const unknownField = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"replicas": 2, "replica": 3}' });
+      assert.equal(unknownField.status, 400);
+      assert.match(((await unknownField.json()) as { error: { message: string } }).error.message, /unknown field\(s\): replica/);
+      const malformed = await fetch(`${api}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });
+      assert.equal(malformed.status, 400);
       const before = await deployment();
       const bad = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"replicas": -1}' });
       assert.equal(bad.status, 400);

@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { RoutePublisher } from '../controller/route-publisher.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { DeploymentCreate, DeploymentUpdate, ErrorBody, Rollback, Scale } from './schemas.js';
+import { DeploymentCreate, DeploymentUpdate, ErrorBody, Pagination, Rollback, Scale } from './schemas.js';
 
 const errorResponses = Object.fromEntries(
   [[400, 'Invalid input'], [404, 'Not found'], [409, 'Conflict']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
@@ -29,23 +29,26 @@ const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonym
 /** What the deployment routes need. */
 export interface DeploymentRouteDeps {
   deployments: DeploymentService;
+  /** The environments that exist, for listing across all of them. */
+  environments: () => Promise<{ name: string }[]>;
   runtime: Runtime;
   routes: RoutePublisher;
 }
 
 /** Adds the deployment routes to `app`. */
-export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, runtime, routes }: DeploymentRouteDeps): void {
+export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, environments, runtime, routes }: DeploymentRouteDeps): void {
   app.openapi(createRoute({ method: 'post', path: '/api/v1/deployments', request: jsonBody(DeploymentCreate), responses: { 201: { description: 'Created', ...anyJson }, ...errorResponses } }), async (c) => {
     const { reason, ...input } = c.req.valid('json');
     return c.json(await deployments.create(input, { actor: actorOf(c), reason }), 201);
   });
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/deployments', request: { query: z.object({ environment: z.string().optional() }) }, responses: { 200: { description: 'Deployments', ...anyJson } } }),
+    createRoute({ method: 'get', path: '/api/v1/deployments', request: { query: Pagination.extend({ environment: z.string().optional() }) }, responses: { 200: { description: 'Deployments: one page of one environment, or the first page of each', ...anyJson } } }),
     async (c) => {
-      const { environment } = c.req.valid('query');
-      const envs = environment ? [environment] : ['development', 'staging', 'production'];
-      const items = (await Promise.all(envs.map((e) => deployments.list(e, { limit: 500 }).then((p) => p.items)))).flat();
+      const { environment, limit, continue: token } = c.req.valid('query');
+      if (environment) return c.json(await deployments.list(environment, { limit, continue: token }), 200);
+      const envs = (await environments()).map((e) => e.name);
+      const items = (await Promise.all(envs.map((e) => deployments.list(e, { limit }).then((p) => p.items)))).flat();
       return c.json({ items }, 200);
     },
   );
@@ -81,9 +84,10 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, runtim
     return c.json(await deployments.delete(name, environment, { actor: actorOf(c) }), 202);
   });
 
-  app.openapi(createRoute({ method: 'get', path: `${base}/revisions`, request: { params: target }, responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses } }), async (c) => {
+  app.openapi(createRoute({ method: 'get', path: `${base}/revisions`, request: { params: target, query: Pagination }, responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses } }), async (c) => {
     const { environment, name } = c.req.valid('param');
-    return c.json(await deployments.listRevisions(name, environment, { limit: 500 }), 200);
+    const { limit, continue: token } = c.req.valid('query');
+    return c.json(await deployments.listRevisions(name, environment, { limit, continue: token }), 200);
   });
 
   app.openapi(
@@ -103,9 +107,10 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, runtim
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: `${base}/events`, request: { params: target }, responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses } }), async (c) => {
+  app.openapi(createRoute({ method: 'get', path: `${base}/events`, request: { params: target, query: Pagination }, responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses } }), async (c) => {
     const { environment, name } = c.req.valid('param');
-    return c.json(await deployments.events(name, environment, { limit: 500 }), 200);
+    const { limit, continue: token } = c.req.valid('query');
+    return c.json(await deployments.events(name, environment, { limit, continue: token }), 200);
   });
 
   // Replica logs as NDJSON (one LogLine per line); `follow=true` streams until the client goes away.

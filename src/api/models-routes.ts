@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { ErrorBody } from './schemas.js';
+import { ErrorBody, Pagination } from './schemas.js';
 
 const errors = {
   400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } },
@@ -42,13 +42,14 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: '/api/v1/models', responses: { 200: { description: 'Models', ...anyJson } } }), async (c) => {
-    const page = await registry.listModels({ limit: 500 });
+  app.openapi(createRoute({ method: 'get', path: '/api/v1/models', request: { query: Pagination }, responses: { 200: { description: 'Models', ...anyJson } } }), async (c) => {
+    const { limit, continue: token } = c.req.valid('query');
+    const page = await registry.listModels({ limit, continue: token });
     const items = await Promise.all(page.items.map(async (m) => {
       const versions = await registry.listVersions(m.name);
       return { ...m, versions: versions.length, latestVersion: versions[0]?.version };
     }));
-    return c.json({ items }, 200);
+    return c.json({ items, ...(page.continue ? { continue: page.continue } : {}) }, 200);
   });
 
   app.openapi(

@@ -119,7 +119,7 @@ function createApiServer(store: Store, registry: ModelRegistry, deployments: Dep
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
   });
   registerModelRoutes(app, registry);
-  registerDeploymentRoutes(app, { deployments, runtime, routes });
+  registerDeploymentRoutes(app, { deployments, runtime, routes, environments: async () => (await store.environments.list({ limit: 500 })).items });
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }
 

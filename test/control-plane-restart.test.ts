@@ -1,0 +1,107 @@
+/**
+ * The control plane is killed with SIGKILL in the middle of an update. Meanwhile a standalone
+ * `wharf gateway` keeps serving with its last route table (replicas outlive the control plane);
+ * after a restart on the same home, the deployment converges with exactly the desired replicas of
+ * the new revision: nothing doubled, the old revision removed, and nothing left after stop.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+import { writeDemoModels } from '../src/demo/write-demo-models.js';
+import { pidsWithArg } from './support/process-scan.js';
+import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+
+const run = promisify(execFile);
+const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+const home = mkdtempSync(join(tmpdir(), 'wharf-restart-'));
+const started: WharfProcess[] = [];
+after(async () => {
+  for (const p of started) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  for (const pid of pidsWithArg(home)) process.kill(pid, 'SIGKILL');
+  rmSync(home, { recursive: true, force: true });
+});
+
+test('kill -9 of the control plane mid-update: the gateway keeps serving, the restart converges without doubling', async () => {
+  const modelFile = (await writeDemoModels(join(home, 'src-models'))).readmission;
+  const [apiPort, gwPort] = [await freePort(), await freePort()];
+  const api = `http://127.0.0.1:${apiPort}`;
+  const upArgs = ['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gwPort), '--no-demo'];
+  const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+  const startUp = async (): Promise<WharfProcess> => {
+    const up = startWharf(upArgs);
+    started.push(up);
+    await until('wharf up', async () => (/Wharf is up/.test(up.stdout()) ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.stderr())) : undefined));
+    return up;
+  };
+  const deployment = () => fetch(`${api}/api/v1/environments/staging/deployments/risk`).then((r) => r.json() as Promise<{ revision: number; status: { phase: string; readyReplicas: number; observedRevision: number } }>);
+
+  const up1 = await startUp();
+  await cli(['model', 'push', 'risk', modelFile, '--version', '1.0.0']);
+  await cli(['model', 'push', 'risk', modelFile, '--version', '1.1.0']);
+  await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '2', '--wait', '--timeout', '60']);
+  const upPid = up1.child.pid!;
+  const replicas = () => pidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
+
+  // A gateway of its own, following the control plane's route table.
+  const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);
+  started.push(gw);
+  const gatewayUrl = (await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1]));
+  const infer = (): Promise<Response> => fetch(`${gatewayUrl}/staging/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
+  await until('the gateway to route to the deployment', async () => ((await infer()).status === 200 ? true : undefined));
+
+  // Update to 1.1.0 with 3 replicas, and kill the control plane once the new replicas are starting.
+  await cli(['deploy', 'update', 'risk', '-e', 'staging', '--version', '1.1.0', '--replicas', '3']);
+  await until('new replicas to start', async () => (replicas().length > 2 ? true : undefined));
+  up1.child.kill('SIGKILL');
+  await up1.exited;
+
+  // The control plane is down: the standalone gateway still serves with its last table.
+  let ok = 0;
+  for (let i = 0; i < 30; i++) if ((await infer()).status === 200) ok++;
+  assert.equal(ok, 30, 'every call through the gateway succeeds while the control plane is down');
+
+  await startUp();
+  const converged = await until('revision 2 running with 3 ready replicas', async () => {
+    const d = await deployment();
+    return d.revision === 2 && d.status.observedRevision === 2 && d.status.phase === 'running' && d.status.readyReplicas === 3 ? d : undefined;
+  }, 60_000);
+  assert.equal(converged.status.readyReplicas, 3);
+  await until('exactly 3 replica processes (old revision removed, none doubled)', async () => (replicas().length === 3 ? true : undefined));
+  await sleep(1_500); // a controller that doubled replicas would show it now
+  assert.equal(replicas().length, 3, 'still exactly 3 replica processes');
+  const answer = await until('the gateway to serve 1.1.0', async () => {
+    const r = await infer();
+    const body = (await r.json()) as { model_version?: string };
+    return body.model_version === '1.1.0' ? body : undefined;
+  });
+  assert.equal(answer.model_version, '1.1.0');
+
+  for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGTERM');
+  for (const p of started) await p.exited;
+  await until('no process of this home left', async () => (pidsWithArg(home).length === 0 ? true : undefined), 20_000);
+});
