@@ -114,8 +114,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.ok(total > 50, `only ${total} calls were made`);
       assert.ok(failures <= 2, `${failures} of ${total} calls failed; at most the 2 in flight on the killed replica may`);
 
+      const beforeScale = replicaPids();
       await cli(['deploy', 'scale', 'risk', '-e', 'development', '--replicas', '3', '--wait', '--timeout', '60']);
       await until('exactly 3 replicas', async () => (replicaPids().length === 3 ? true : undefined));
+      // A scale adds a replica; the ones already serving are not replaced.
+      assert.ok(beforeScale.every((pid) => replicaPids().includes(pid)), 'the replicas running before the scale still run');
       assert.equal((await infer()).status, 200);
 
       const rolled = await cli(['deploy', 'rollback', 'risk', '-e', 'development', '--wait', '--timeout', '60']);

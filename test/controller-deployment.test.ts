@@ -111,27 +111,28 @@ test('create converges to running with N ready replicas; events tell the story',
   assert.deepEqual(h.errors, []);
 });
 
-test('scale and update replace the workload; the old one is removed only once the new one is ready', async (t) => {
+test('a scale resizes the running workload; an update replaces it, removing the old one only once the new one is ready', async (t) => {
   const h = await harness(t, 150);
   await h.startController();
   await h.service.create(input('beta', 2), alice);
   await h.waitFor('beta', 'running', phaseIs('running', 1, 2));
 
+  // Revision 2 differs from 1 only in replicas: the same workload grows, nothing is replaced.
+  const appliesBefore = h.runtime.applies.length;
   await h.service.scale('beta', 'staging', 3, alice);
-  // While revision 2 starts, revision 1 keeps running and the status says who serves.
-  const during = await h.waitFor('beta', 'deploying revision 2', phaseIs('deploying', 2));
-  assert.match(during.status.message ?? '', /^revision 2: [0-2]\/3 replicas ready; revision 1 serves until then$/);
-  assert.deepEqual(h.runtime.keys(), ['staging/beta@1', 'staging/beta@2']);
-  await h.waitFor('beta', 'running 3/3', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1);
-  assert.deepEqual(h.runtime.keys(), ['staging/beta@2']);
-  assert.equal(h.runtime.replicaCount('staging', 'beta'), 3);
+  await h.waitFor('beta', 'running 3/3 at revision 2', (d) => phaseIs('running', 2, 3)(d) && h.runtime.replicaCount('staging', 'beta') === 3);
+  assert.deepEqual(h.runtime.keys(), ['staging/beta@1'], 'the scale kept revision 1\'s workload');
+  assert.ok(h.runtime.applies.slice(appliesBefore).every((w) => w.key.revision === 1 && w.replicas === 3), 'the scale applied workload 1 with 3 replicas');
+  assert.equal(h.runtime.removals.length, 0, 'nothing was removed by the scale');
 
   await h.service.update('beta', 'staging', { model: { version: '1.4.0' } }, alice);
+  const during = await h.waitFor('beta', 'deploying revision 3', phaseIs('deploying', 3));
+  assert.match(during.status.message ?? '', /^revision 3: [0-3]\/3 replicas ready; revision 1 serves until then$/);
   await h.waitFor('beta', 'running revision 3', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1);
   assert.deepEqual(h.runtime.keys(), ['staging/beta@3']);
   assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.4.0');
 
-  assert.deepEqual(h.runtime.removals.map((r) => r.key.revision), [1, 2]);
+  assert.deepEqual(h.runtime.removals.map((r) => r.key.revision), [1]);
   for (const removal of h.runtime.removals) {
     assert.ok(removal.newest !== undefined && removal.newest.readyReplicas === removal.newest.desiredReplicas && removal.newest.desiredReplicas === 3,
       `revision ${removal.key.revision} was removed while its successor was ${JSON.stringify(removal.newest)}`);

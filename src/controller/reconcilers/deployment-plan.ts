@@ -30,6 +30,12 @@ export interface ObservedWorkload {
 export interface PlanInput {
   /** The current revision's number (N). */
   readonly revision: number;
+  /**
+   * The revision whose workload runs N (default N): the earliest revision whose spec differs from
+   * N's only in the replica count, so that a scale resizes the running replicas instead of
+   * replacing them all.
+   */
+  readonly workloadRevision?: number;
   readonly replicas: number;
   readonly strategy: StrategyType;
   /** N was made by a rollback: the phase reads `rolling-back` until N is ready. */
@@ -82,8 +88,9 @@ function plural(n: number, word: string): string {
 /** See the module comment. */
 export function planDeployment(input: PlanInput): DeploymentPlan {
   const { revision, replicas, workloads } = input;
-  const current = workloads.find((w) => w.revision === revision);
-  const others = workloads.filter((w) => w.revision !== revision);
+  const own = input.workloadRevision ?? revision;
+  const current = workloads.find((w) => w.revision === own);
+  const others = workloads.filter((w) => w.revision !== own);
   const ready = current?.readyReplicas ?? 0;
   let apply = false;
   let remove: number[] = [];

@@ -16,7 +16,7 @@
  */
 import { WharfError } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
-import type { Deployment, DeploymentEndpoints, ModelVersion, Revision } from '../../core/resources.js';
+import type { Deployment, DeploymentEndpoints, DeploymentSpec, ModelVersion, Revision } from '../../core/resources.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store, StoreCollections } from '../../store/store.js';
@@ -58,6 +58,8 @@ function checkSignal(signal: AbortSignal): void {
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
 
+  readonly #workloadRevisions = new Map<string, number>();
+
   constructor(options: DeploymentReconcilerOptions) {
     this.#o = options;
   }
@@ -77,8 +79,10 @@ export class DeploymentReconciler implements Reconciler {
 
     checkSignal(signal);
     const workloads = (await runtime.list()).filter((w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name);
+    const workloadRevision = revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision);
     const plan = planDeployment({
       revision: deployment.revision,
+      workloadRevision,
       replicas: spec.configuration.replicas,
       strategy: spec.strategy.type,
       rollback: revision !== undefined && isRollbackRevision(revision),
@@ -92,7 +96,8 @@ export class DeploymentReconciler implements Reconciler {
     if (plan.apply && revision !== undefined && modelVersion !== undefined) {
       checkSignal(signal);
       const artifactPath = this.#o.artifactPath(modelVersion.artifact.digest);
-      const source = { environment: deployment.environment, name: deployment.name, revision: revision.number, spec: revision.spec, modelVersion, artifactPath };
+      // Keyed by the workload revision, with N's spec: a scale resizes the running workload.
+      const source = { environment: deployment.environment, name: deployment.name, revision: workloadRevision, spec: revision.spec, modelVersion, artifactPath };
       await runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
     }
     for (const number of plan.remove) {
@@ -132,6 +137,24 @@ export class DeploymentReconciler implements Reconciler {
       await tx.deployments.update({ ...deployment, status: { ...deployment.status, phase: 'failed', message: error.message } });
       await tx.events.create(newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }));
     });
+  }
+
+  /**
+   * The earliest revision M ≤ N such that every revision from M to N differs from the next only in
+   * `configuration.replicas`: its workload runs N. Revisions are immutable, so answers are cached.
+   */
+  async #workloadRevision(id: string, revision: Revision): Promise<number> {
+    const cacheKey = `${id}@${revision.number}`;
+    const cached = this.#workloadRevisions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    let current = revision;
+    while (current.number > 1) {
+      const previous = await this.#o.store.revisions.get({ deployment: id, number: current.number - 1 }).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      if (previous === undefined || !sameWorkload(previous.spec, current.spec)) break;
+      current = previous;
+    }
+    this.#workloadRevisions.set(cacheKey, current.number);
+    return current.number;
   }
 
   /** The current revision's immutable snapshot; its absence breaks an invariant no retry fixes. */
@@ -197,4 +220,10 @@ function observed(w: WorkloadStatus): ObservedWorkload {
     readyReplicas: w.readyReplicas,
     ...(crash === undefined ? {} : { crashLoop: crash.message || crash.reason }),
   };
+}
+
+/** True when two specs run the same workload: they differ at most in the replica count. */
+function sameWorkload(a: DeploymentSpec, b: DeploymentSpec): boolean {
+  const strip = (s: DeploymentSpec) => ({ ...s, configuration: { ...s.configuration, replicas: 0 } });
+  return jsonEqual(strip(a), strip(b));
 }
