@@ -119,6 +119,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await until('exactly 3 replicas', async () => (replicaPids().length === 3 ? true : undefined));
       // A scale adds a replica; the ones already serving are not replaced.
       assert.ok(beforeScale.every((pid) => replicaPids().includes(pid)), 'the replicas running before the scale still run');
+      const logs = await cli(['logs', 'risk', '-e', 'development', '--tail', '1']);
+      assert.equal(logs.stdout.match(/\] wharf serve-model: serving risk 1\.0\.0 at http/g)?.length, 3, `one line per replica: ${logs.stdout}`);
       assert.equal((await infer()).status, 200);
 
       const rolled = await cli(['deploy', 'rollback', 'risk', '-e', 'development', '--wait', '--timeout', '60']);

@@ -123,11 +123,14 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError('tail: must be a non-negative integer');
     const replica = c.req.query('replica');
     c.header('content-type', 'application/x-ndjson');
+    // Every workload of the deployment: during a replacement both revisions log, and after a
+    // scale the replicas run under an earlier revision's workload.
+    const keys = (await runtime.list()).map((w) => w.key).filter((k) => k.environment === environment && k.deployment === d.name);
     return stream(c, async (out) => {
       const abort = new AbortController();
       out.onAbort(() => abort.abort());
-      const key = { environment, deployment: name, revision: d.revision };
-      for await (const line of runtime.logs(key, { follow, tail, replica, signal: abort.signal })) {
+      const sources = keys.map((key) => runtime.logs(key, { follow, tail, replica, signal: abort.signal }));
+      for await (const line of follow ? merge(sources) : concat(sources)) {
         await out.write(`${JSON.stringify(line)}\n`);
       }
     });
@@ -167,4 +170,24 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     });
   });
   app.get('/api/v1/routes', (c) => c.json(routes.current()));
+}
+
+async function* concat<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
+  for (const source of sources) yield* source;
+}
+
+/** Interleaves several async iterables as their items arrive. */
+async function* merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
+  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
+  const next = (i: number) => iterators[i]!.next().then((result) => ({ i, result }));
+  const pending = new Map(iterators.map((_, i) => [i, next(i)]));
+  while (pending.size > 0) {
+    const { i, result } = await Promise.race(pending.values());
+    if (result.done) {
+      pending.delete(i);
+      continue;
+    }
+    pending.set(i, next(i));
+    yield result.value;
+  }
 }
