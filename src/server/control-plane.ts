@@ -11,6 +11,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
+import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
 import type { Controller } from '../controller/controller.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
@@ -119,7 +120,9 @@ function createApiServer(store: Store, registry: ModelRegistry, deployments: Dep
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
   });
   registerModelRoutes(app, registry);
-  registerDeploymentRoutes(app, { deployments, runtime, routes, environments: async () => (await store.environments.list({ limit: 500 })).items });
+  const environments = async () => (await store.environments.list({ limit: 500 })).items;
+  registerDeploymentRoutes(app, { deployments, runtime, routes, environments });
+  registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }
 
