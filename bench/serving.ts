@@ -23,7 +23,7 @@ import { machineInfo, writeResults } from './lib/results-file.js';
 import { otherRatios, resultsTable, servingChecks } from './lib/serving-report.js';
 import { baselineTarget, ceilingResponseBody, ceilingTarget, ortPerRequestTarget, wharfTarget, type Target } from './lib/targets.js';
 import { formatChecks } from './lib/verdicts.js';
-import { wrkVersion } from './lib/wrk.js';
+import { durationFromEnv, wrkVersion } from './lib/wrk.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const ceilingScript = fileURLToPath(new URL('./lib/fixed-response-server.js', import.meta.url));
@@ -34,14 +34,6 @@ const MLP_CONCURRENCIES = [1, 64];
 const TOLERANCE = 1e-5;
 
 const log = (line: string): void => void process.stderr.write(line + '\n');
-
-/** A duration as wrk reads it: whole units (`10s`, `2m`); a bare number means seconds. */
-function durationFromEnv(name: string, fallback: string): string {
-  const text = process.env[name]?.trim() || fallback;
-  const match = /^(\d+)(s|m|h)?$/.exec(text);
-  if (!match || Number(match[1]) <= 0) throw new Error(`${name} must be a whole positive duration like 10s or 2m, got ${JSON.stringify(text)}`);
-  return `${match[1]}${match[2] ?? 's'}`;
-}
 
 /** A report for a target that never started, so the table and the exit code show it. */
 function notRun(target: Pick<Target, 'id' | 'label'>, error: string): TargetReport {

@@ -17,7 +17,7 @@ export function byId(reports: readonly TargetReport[]): (id: string) => TargetRe
 }
 
 /** Failed socket operations plus non-2xx answers, e.g. `0` or `3 timeout, 1 non-2xx`. */
-function errorCell(run: NonNullable<ReturnType<typeof runAt>>): string {
+export function errorCell(run: NonNullable<ReturnType<typeof runAt>>): string {
   const parts = Object.entries(run.socketErrors)
     .filter(([, n]) => n > 0)
     .map(([kind, n]) => `${n} ${kind}`);

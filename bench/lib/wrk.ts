@@ -117,3 +117,14 @@ export async function wrkVersion(): Promise<string> {
   const result = await runCommand('wrk', ['--version']).catch(() => undefined);
   return result?.stdout.split('\n')[0]?.trim() || 'unknown';
 }
+
+/**
+ * A duration from the environment variable `name` in wrk's syntax: whole units (`10s`, `2m`, `1h`);
+ * a bare number means seconds. Throws on anything else, so a typo does not silently run the default.
+ */
+export function durationFromEnv(name: string, fallback: string, env: NodeJS.ProcessEnv = process.env): string {
+  const text = env[name]?.trim() || fallback;
+  const match = /^(\d+)(s|m|h)?$/.exec(text);
+  if (!match || Number(match[1]) <= 0) throw new Error(`${name} must be a whole positive duration like 10s or 2m, got ${JSON.stringify(text)}`);
+  return `${match[1]}${match[2] ?? 's'}`;
+}
