@@ -171,7 +171,7 @@ export class ReplicaProcess {
       const port = await freePort(HOST, this.port);
       if (!this.active) return;
       this.port = port;
-      const { argv, env } = replicaCommand(workload, this.id, port, this.ctx.options.wharfBin);
+      const { argv, env } = replicaCommand(workload, this.id, port, this.ctx.options.wharfBin, this.ctx.options.stopGraceMs);
       const fds = openForChild(this.logs);
       try {
         handle = ProcessHandle.spawn({ argv, env, stdoutFd: fds.stdout, stderrFd: fds.stderr });

@@ -72,12 +72,17 @@ export function probePath(probe: ProbeSpec, kind: keyof typeof MODEL_PROBE_PATHS
   return probe.path || MODEL_PROBE_PATHS[kind];
 }
 
-/** The argv and environment of one replica listening on `port`. */
+/**
+ * The argv and environment of one replica listening on `port`. A model replica's own drain period
+ * is set below the runtime's stop grace (`stopGraceMs`), so it finishes in-flight requests and
+ * exits before the SIGKILL that ends the grace.
+ */
 export function replicaCommand(
   w: Workload,
   replicaId: string,
   port: number,
   wharfBin: string,
+  stopGraceMs: number,
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
@@ -91,7 +96,13 @@ export function replicaCommand(
     '--version', m.version,
     '--host', '127.0.0.1',
     '--port', String(port),
+    '--grace-period', String(drainSeconds(stopGraceMs)),
     ...(m.serverArgs ?? []),
   ];
   return { argv, env };
+}
+
+/** Seconds a replica may drain: 80% of the stop grace, leaving time to exit before SIGKILL. */
+export function drainSeconds(stopGraceMs: number): number {
+  return Math.floor(stopGraceMs * 0.8) / 1000;
 }
