@@ -36,6 +36,7 @@ import { machineInfo, writeResults } from './lib/results-file.js';
 import { baselineTarget, wharfTarget, type Target } from './lib/targets.js';
 import { formatChecks } from './lib/verdicts.js';
 import { durationFromEnv, parseWrkDuration, wrkVersion } from './lib/wrk.js';
+import { runMain } from './lib/run-main.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const gatewayScript = fileURLToPath(new URL('./lib/gateway-process.js', import.meta.url));
@@ -148,10 +149,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`gateway benchmark could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain('gateway', main);

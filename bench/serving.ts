@@ -24,6 +24,7 @@ import { otherRatios, resultsTable, servingChecks } from './lib/serving-report.j
 import { baselineTarget, ceilingResponseBody, ceilingTarget, ortPerRequestTarget, wharfTarget, type Target } from './lib/targets.js';
 import { formatChecks } from './lib/verdicts.js';
 import { durationFromEnv, wrkVersion } from './lib/wrk.js';
+import { runMain } from './lib/run-main.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const ceilingScript = fileURLToPath(new URL('./lib/fixed-response-server.js', import.meta.url));
@@ -123,10 +124,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    log(`serving benchmark could not run: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain('serving', main);

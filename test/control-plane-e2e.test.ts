@@ -16,20 +16,12 @@ import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { until } from './support/until.js';
 
 const run = promisify(execFile);
 const ROW = Array.from({ length: 16 }, (_, i) => (i % 4) * 0.25 - 0.3);
 const INFER_BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: ROW }] });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`wharf up end to end on ${backend}`, () => {

@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { until } from './support/until.js';
 
 const run = promisify(execFile);
 const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
@@ -28,15 +29,6 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 const home = mkdtempSync(join(tmpdir(), 'wharf-restart-'));
 const started: WharfProcess[] = [];
