@@ -11,7 +11,7 @@ export interface Backend {
   readonly url: string;
 }
 
-/** One revision's share of a route. Later issues add mirroring, header matches and stickiness. */
+/** One revision's share of a route. */
 export interface RouteTarget {
   readonly revision: number;
   /** Relative weight (0–100); targets of a route sum to 100 when any has traffic. */
@@ -24,11 +24,50 @@ export interface RouteTarget {
   readonly backends: readonly Backend[];
 }
 
+/**
+ * A rule that sends matching requests to one revision before the weighted split (A/B tests by
+ * header or cookie). Exactly one of `header` and `cookie` is set; names compare case-insensitively
+ * for headers and exactly for cookies; values compare exactly.
+ */
+export interface RouteMatch {
+  readonly header?: { readonly name: string; readonly value: string };
+  readonly cookie?: { readonly name: string; readonly value: string };
+  /** A revision of one of the route's targets (its backends serve the matched requests). */
+  readonly revision: number;
+}
+
+/**
+ * Sticky assignment: requests carrying the same key value get the same target as long as the
+ * weights stay the same (the key is hashed onto the cumulative weights instead of a random
+ * number). Requests without the key get a random choice. Exactly one of `header` and `cookie`.
+ */
+export interface RouteSticky {
+  readonly header?: string;
+  readonly cookie?: string;
+}
+
+/**
+ * Mirroring (shadow releases): a copy of `percent`% of the requests that the route serves is sent to
+ * `revision` (a target of the route, usually with weight 0). The caller only ever gets the primary's
+ * response; the mirror's response is discarded after being compared with it (see GatewaySnapshot).
+ */
+export interface RouteMirror {
+  readonly revision: number;
+  /** 0–100. */
+  readonly percent: number;
+  /** Two numeric output elements agree when they differ by at most this (default 1e-6). */
+  readonly tolerance?: number;
+}
+
 /** How requests for one deployment in one environment are routed. */
 export interface Route {
   readonly environment: string;
   readonly deployment: string;
   readonly targets: readonly RouteTarget[];
+  /** First matching rule wins; requests matching none get the weighted split. */
+  readonly matches?: readonly RouteMatch[];
+  readonly sticky?: RouteSticky;
+  readonly mirror?: RouteMirror;
 }
 
 /**
