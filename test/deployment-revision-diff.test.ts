@@ -51,18 +51,21 @@ const cases: { name: string; to: DeploymentSpec; changes: FieldChange[]; text: s
   },
   {
     name: 'an object added on one side is one change',
-    to: edit((s) => (s.strategy = { type: 'canary', options: { steps: [10, 50], pause: '5m' } })),
+    to: edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }] } })),
     changes: [
-      { path: 'strategy.options', from: undefined, to: { steps: [10, 50], pause: '5m' } },
+      { path: 'strategy.canary', from: undefined, to: { steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }] } },
       { path: 'strategy.type', from: 'rolling', to: 'canary' },
     ],
-    text: 'strategy.options: (unset) → {"steps":[10,50],"pause":"5m"}\nstrategy.type: "rolling" → "canary"',
+    text: 'strategy.canary: (unset) → {"steps":[{"setWeight":10},{"pause":{"duration":"5m"}}]}\nstrategy.type: "rolling" → "canary"',
   },
   {
     name: 'arrays are leaves',
-    to: edit((s) => (s.strategy = { type: 'rolling', options: { steps: [10, 60] } })),
-    changes: [{ path: 'strategy.options', from: undefined, to: { steps: [10, 60] } }],
-    text: 'strategy.options: (unset) → {"steps":[10,60]}',
+    to: edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }, { setWeight: 60 }] } })),
+    changes: [
+      { path: 'strategy.canary', from: undefined, to: { steps: [{ setWeight: 10 }, { setWeight: 60 }] } },
+      { path: 'strategy.type', from: 'rolling', to: 'canary' },
+    ],
+    text: 'strategy.canary: (unset) → {"steps":[{"setWeight":10},{"setWeight":60}]}\nstrategy.type: "rolling" → "canary"',
   },
 ];
 
@@ -82,9 +85,9 @@ test('diffSpecs: key order does not matter; reverse diff swaps from and to', () 
 });
 
 test('diffSpecs: nested options compared leaf by leaf', () => {
-  const a = edit((s) => (s.strategy = { type: 'canary', options: { steps: [10], analysis: { metric: 'p99', max: 200 } } }));
-  const b = edit((s) => (s.strategy = { type: 'canary', options: { steps: [10], analysis: { metric: 'p99', max: 250 } } }));
-  assert.deepEqual(diffSpecs(a, b), [{ path: 'strategy.options.analysis.max', from: 200, to: 250 }]);
+  const a = edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 200 } } } }));
+  const b = edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 250 } } } }));
+  assert.deepEqual(diffSpecs(a, b), [{ path: 'strategy.canary.analysis.args.max', from: 200, to: 250 }]);
 });
 
 test('changedFields lists paths; jsonEqual ignores key order but not array order', () => {

@@ -7,13 +7,11 @@
  * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
  */
 import { InvalidArgumentError } from './errors.js';
-import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, StrategySpec, StrategyType } from './resources.js';
+import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference } from './resources.js';
+import { type StrategySpec, validateStrategy } from './strategy.js';
 
 /** Most replicas one deployment may ask for. */
 export const MAX_REPLICAS = 100;
-
-/** Strategy types a spec may name. */
-export const STRATEGY_TYPES: readonly StrategyType[] = ['recreate', 'rolling', 'blue-green', 'canary', 'shadow', 'ab'];
 
 /** Defaults filled into a new deployment's configuration and strategy. */
 export const DEPLOYMENT_DEFAULTS = {
@@ -142,9 +140,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
   integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
 
-  const st = object(s.strategy, 'strategy');
-  if (!STRATEGY_TYPES.includes(st.type as StrategyType)) fail('strategy.type', `must be one of ${STRATEGY_TYPES.join(', ')}`, st.type);
-  if (st.options !== undefined) object(st.options, 'strategy.options');
+  validateStrategy(s.strategy);
 }
 
 function mergeConfiguration(base: DeploymentConfiguration | undefined, input: unknown): DeploymentConfiguration {

@@ -14,6 +14,10 @@ export interface ResourceIds {
   Deployment: string;
   Revision: { deployment: string; number: number };
   DeploymentEvent: { deployment: string; id: string };
+  Incident: string;
+  Approval: string;
+  Feedback: { deployment: string; requestId: string };
+  AnalysisTemplate: string;
 }
 
 /** The filters each kind's list accepts (all optional, combined with AND). */
@@ -24,6 +28,10 @@ export interface ResourceFilters {
   Deployment: { environment?: string };
   Revision: { deployment?: string };
   DeploymentEvent: { deployment?: string };
+  Incident: { environment?: string; deployment?: string };
+  Approval: { environment?: string };
+  Feedback: { deployment?: string };
+  AnalysisTemplate: object;
 }
 
 /** The id of an object of kind `K`. */
@@ -103,6 +111,30 @@ export const KINDS: { readonly [K in ResourceKind]: KindDescriptor<K> } = {
     index: (o) => ({ environment: null, parent: o.deployment }),
     filter: (f) => (f.deployment === undefined ? {} : { parent: f.deployment }),
   },
+  Incident: {
+    key: (id) => part('id', id),
+    id: (o) => o.id,
+    index: (o) => ({ environment: o.environment, parent: o.deployment }),
+    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.deployment === undefined ? {} : { parent: f.deployment }) }),
+  },
+  Approval: {
+    key: (id) => part('id', id),
+    id: (o) => o.id,
+    index: (o) => ({ environment: o.environment, parent: null }),
+    filter: (f) => (f.environment === undefined ? {} : { environment: f.environment }),
+  },
+  Feedback: {
+    key: (id) => `${part('deployment', id.deployment)}/${part('requestId', id.requestId)}`,
+    id: (o) => ({ deployment: o.deployment, requestId: o.requestId }),
+    index: (o) => ({ environment: null, parent: o.deployment }),
+    filter: (f) => (f.deployment === undefined ? {} : { parent: f.deployment }),
+  },
+  AnalysisTemplate: {
+    key: (name) => part('name', name),
+    id: (o) => o.name,
+    index: () => NO_INDEX,
+    filter: () => ({}),
+  },
 };
 
 /**
@@ -131,6 +163,10 @@ export function resourceIdOfKey<K extends ResourceKind>(kind: K, key: string): R
     ModelVersion: () => ({ model: head, version: tail }),
     Revision: () => ({ deployment: head, number: Number(tail) }),
     DeploymentEvent: () => ({ deployment: head, id: tail }),
+    Incident: () => key,
+    Approval: () => key,
+    Feedback: () => ({ deployment: head, requestId: tail }),
+    AnalysisTemplate: () => key,
   };
   return ids[kind]() as ResourceId<K>;
 }

@@ -6,11 +6,18 @@
  * Pure types and small pure helpers only: no I/O, no clock, no randomness.
  */
 
+import type { RolloutRequest, RolloutStatus } from './rollout/rollout-types.js';
+import type { StrategySpec, StrategyType } from './strategy.js';
+
+export type { StrategySpec, StrategyType };
+
 /** String labels, e.g. `{ team: 'risk', tier: 'gold' }`. */
 export type Labels = Record<string, string>;
 
 /** Every resource kind the store knows, as used in change-feed rows and errors. */
-export const RESOURCE_KINDS = ['Environment', 'Model', 'ModelVersion', 'Deployment', 'Revision', 'DeploymentEvent'] as const;
+export const RESOURCE_KINDS = [
+  'Environment', 'Model', 'ModelVersion', 'Deployment', 'Revision', 'DeploymentEvent', 'Incident', 'Approval', 'Feedback', 'AnalysisTemplate',
+] as const;
 /** One of {@link RESOURCE_KINDS}. */
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 
@@ -90,8 +97,6 @@ export interface ModelVersion extends StoredFields {
 export type DeploymentType = 'model' | 'application';
 /** The deployment's coarse state, as in the original platform spec. */
 export type DeploymentPhase = 'deploying' | 'running' | 'stopped' | 'failed' | 'rolling-back';
-/** Rollout strategies; the engine that interprets them comes later. */
-export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary' | 'shadow' | 'ab';
 
 /** The model and version a deployment serves. */
 export interface ModelReference {
@@ -112,12 +117,6 @@ export interface DeploymentConfiguration {
   healthCheck: { path: string; interval: number; timeout: number; retries: number };
 }
 
-/** How a new revision replaces the current one. A placeholder until the rollout engine lands. */
-export interface StrategySpec {
-  type: StrategyType;
-  /** Strategy-specific settings (canary steps, analysis, …); shape defined by the rollout engine. */
-  options?: Record<string, unknown>;
-}
 
 /** The desired state that a {@link Revision} snapshots: every change to it makes a new revision. */
 export interface DeploymentSpec {
@@ -148,6 +147,8 @@ export interface DeploymentStatus {
   readyReplicas: number;
   /** The revision number the controllers last acted on; `< revision` means work is pending. */
   observedRevision: number;
+  /** Where the rollout of the current revision stands (written by the rollout engine). */
+  rollout?: RolloutStatus;
 }
 
 /** URLs where a deployment is reached, filled in by the controllers. */
@@ -156,6 +157,8 @@ export interface DeploymentEndpoints {
   external?: string;
   monitoring?: string;
   logs?: string;
+  /** Blue-green: the new revision before it is promoted. */
+  preview?: string;
 }
 
 /** Bookkeeping in the shape the original platform spec used. */
@@ -180,6 +183,8 @@ export interface Deployment extends DeploymentSpec, StoredFields {
   status: DeploymentStatus;
   endpoints: DeploymentEndpoints;
   metadata: DeploymentMetadata;
+  /** Promote / abort / retry commands not yet acted on (the engine records the last one it handled). */
+  rolloutRequests?: RolloutRequest[];
 }
 
 /** An immutable, numbered snapshot of a deployment's spec; rollback makes an old one current. */
@@ -208,6 +213,70 @@ export interface DeploymentEvent extends StoredFields {
   message: string;
 }
 
+/** A rollout that went wrong and was stopped automatically (or a similar operational fact). */
+export interface Incident extends StoredFields {
+  /** Sorts by time: `<ISO time>-<random>`. */
+  id: string;
+  environment: string;
+  /** The deployment's name and id. */
+  deploymentName: string;
+  deployment: string;
+  /** The deployment revision being rolled out. */
+  revision: number;
+  time: string;
+  /** CamelCase, e.g. `RolloutAborted`. */
+  reason: string;
+  /** What happened, with the analysis result. */
+  message: string;
+}
+
+/** A change to an environment that requires approval, waiting for (or decided by) an approver. */
+export interface Approval extends StoredFields {
+  /** Sorts by time: `<ISO time>-<random>`. */
+  id: string;
+  environment: string;
+  /** The deployment the change is for. */
+  deploymentName: string;
+  /** What is asked, e.g. `create`, `update`, `scale`, `rollback`, `promote`, `delete`. */
+  action: string;
+  /** The change itself, replayed when approved. */
+  request: Record<string, unknown>;
+  /** A readable summary of the change. */
+  summary: string;
+  requestedBy: string;
+  requestedAt: string;
+  reason?: string;
+  state: 'pending' | 'approved' | 'rejected' | 'failed';
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+  /** After approval: the revision it made, or why applying it failed. */
+  result?: string;
+}
+
+/** An outcome reported for one served request (A/B tests). */
+export interface Feedback extends StoredFields {
+  /** The deployment's id. */
+  deployment: string;
+  /** The `x-request-id` of the request the outcome is about. */
+  requestId: string;
+  /** The workload revision (variant) that answered it. */
+  revision: number;
+  /** 0/1 for conversions, or any number (e.g. revenue). */
+  outcome: number;
+  time: string;
+  by: string;
+}
+
+/** A named analysis template (see `core/analysis`); its body is validated there. */
+export interface AnalysisTemplateResource extends StoredFields {
+  name: string;
+  /** The template document as validated (name, description, args, metrics). */
+  template: Record<string, unknown>;
+  updatedAt: string;
+  updatedBy: string;
+}
+
 /** Resource type by kind. */
 export interface ResourceTypes {
   Environment: Environment;
@@ -216,6 +285,10 @@ export interface ResourceTypes {
   Deployment: Deployment;
   Revision: Revision;
   DeploymentEvent: DeploymentEvent;
+  Incident: Incident;
+  Approval: Approval;
+  Feedback: Feedback;
+  AnalysisTemplate: AnalysisTemplateResource;
 }
 
 /** The stored object of kind `K`. */

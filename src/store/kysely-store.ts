@@ -43,6 +43,10 @@ function collections(ctx: CollectionContext): StoreCollections {
     deployments: new KyselyCollection('Deployment', ctx),
     revisions: new KyselyCollection('Revision', ctx),
     events: new KyselyCollection('DeploymentEvent', ctx),
+    incidents: new KyselyCollection('Incident', ctx),
+    approvals: new KyselyCollection('Approval', ctx),
+    feedback: new KyselyCollection('Feedback', ctx),
+    analysisTemplates: new KyselyCollection('AnalysisTemplate', ctx),
   };
 }
 
@@ -57,6 +61,10 @@ export class KyselyStore implements Store {
   readonly deployments: StoreCollections['deployments'];
   readonly revisions: StoreCollections['revisions'];
   readonly events: StoreCollections['events'];
+  readonly incidents: StoreCollections['incidents'];
+  readonly approvals: StoreCollections['approvals'];
+  readonly feedback: StoreCollections['feedback'];
+  readonly analysisTemplates: StoreCollections['analysisTemplates'];
 
   readonly #config: KyselyStoreConfig;
   readonly #closed = new AbortController();
@@ -82,6 +90,10 @@ export class KyselyStore implements Store {
     this.deployments = root.deployments;
     this.revisions = root.revisions;
     this.events = root.events;
+    this.incidents = root.incidents;
+    this.approvals = root.approvals;
+    this.feedback = root.feedback;
+    this.analysisTemplates = root.analysisTemplates;
   }
 
   transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R> {

@@ -56,6 +56,10 @@ export interface StoreCollections {
   readonly deployments: Collection<'Deployment'>;
   readonly revisions: AppendOnlyCollection<'Revision'>;
   readonly events: AppendOnlyCollection<'DeploymentEvent'>;
+  readonly incidents: AppendOnlyCollection<'Incident'>;
+  readonly approvals: Collection<'Approval'>;
+  readonly feedback: Collection<'Feedback'>;
+  readonly analysisTemplates: Collection<'AnalysisTemplate'>;
 }
 
 /** One row of the change feed: a write to one object, committed. */

@@ -1,21 +1,24 @@
 /**
- * The deployment reconciler's decisions, as one pure function over what it read: which workload to
- * apply, which to remove, whether the record can go, and the status to write. No I/O, no clock (the
- * caller passes `now`), so every case is a row in a table test.
+ * The deployment reconciler's decisions, as one pure function over what it read: which workloads
+ * run with how many replicas, which are removed, whether the record can go, and the status to
+ * write. No I/O, no clock (the caller passes `now`), so every case is a row in a table test.
  *
  * Rules:
- * - The current revision N is applied with the spec's replica count (idempotent in the runtime).
- * - Replacement keeps serving: other revisions' workloads are removed only once N has all its
- *   replicas ready. The `recreate` strategy removes them at once (downtime accepted by choice);
- *   every other strategy behaves like `rolling` until the rollout engine takes them over.
- * - 0 replicas: nothing runs; every workload is removed and the phase is `stopped`.
  * - Deletion: every workload is removed; once none is observed the record may be deleted.
- * - A CrashLoop condition on N makes the phase `failed` (older revisions keep serving meanwhile).
  * - A problem found before anything could run (e.g. the model version is gone) is `failed` with
  *   that message, and nothing is applied or removed.
+ * - 0 replicas: nothing runs; every workload is removed and the phase is `stopped`.
+ * - Otherwise the rollout engine (`core/rollout/engine.ts`) decides the workloads and the traffic
+ *   for the strategy, and its status maps onto the deployment phase: Healthy → running (deploying
+ *   until every replica is ready), Progressing → deploying (rolling-back for a rollback), Paused →
+ *   running (the stable revision serves; the message says what the rollout waits for), Aborted →
+ *   failed. A crash-looping revision with nothing else to serve is `failed`.
  */
-import type { Condition, DeploymentPhase, DeploymentStatus, StrategyType } from '../../core/resources.js';
+import type { Condition, DeploymentPhase, DeploymentStatus } from '../../core/resources.js';
 import { setCondition } from '../../core/resources.js';
+import { step } from '../../core/rollout/engine.js';
+import type { RolloutActions, RolloutRequest, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
+import type { StrategySpec } from '../../core/strategy.js';
 
 /** One workload of the deployment, as the runtime reports it. */
 export interface ObservedWorkload {
@@ -31,13 +34,13 @@ export interface PlanInput {
   /** The current revision's number (N). */
   readonly revision: number;
   /**
-   * The revision whose workload runs N (default N): the earliest revision whose spec differs from
-   * N's only in the replica count, so that a scale resizes the running replicas instead of
-   * replacing them all.
+   * The workload revision that runs N (default N): a running or earlier workload whose spec differs
+   * from N's only in what can change in place (replicas, strategy, scaling), so that a scale
+   * resizes the running replicas and a rollback to a warm revision reuses them.
    */
   readonly workloadRevision?: number;
   readonly replicas: number;
-  readonly strategy: StrategyType;
+  readonly strategy: StrategySpec;
   /** N was made by a rollback: the phase reads `rolling-back` until N is ready. */
   readonly rollback: boolean;
   readonly deleting: boolean;
@@ -47,7 +50,13 @@ export interface PlanInput {
   readonly workloads: readonly ObservedWorkload[];
   /** The status as stored. */
   readonly status: DeploymentStatus;
-  /** ISO time for condition transitions. */
+  /** Unhandled rollout requests (promote, abort, retry). */
+  readonly requests?: readonly RolloutRequest[];
+  /** The shadow comparison of the canary, when the strategy mirrors. */
+  readonly shadow?: ShadowSummary;
+  /** How long a workload leaving traffic stays up before removal (gateways switch first). */
+  readonly drainMs?: number;
+  /** ISO time for condition transitions; also the engine's clock. */
   readonly now: string;
 }
 
@@ -60,17 +69,25 @@ export interface PlannedEvent {
 
 /** What to do, in order: apply, remove, write status (+ events), maybe delete the record. */
 export interface DeploymentPlan {
-  /** Apply revision N's workload. */
-  readonly apply: boolean;
+  /** Workloads to apply, by revision, with their replica counts (all > 0). */
+  readonly apply: readonly { readonly revision: number; readonly replicas: number }[];
   /** Revisions whose workloads to remove. */
   readonly remove: readonly number[];
   /** Nothing runs any more and deletion was asked for: delete the record. */
   readonly deleteRecord: boolean;
   readonly status: DeploymentStatus;
   readonly events: readonly PlannedEvent[];
+  /** Analysis runs to create, an incident to record (from the rollout engine). */
+  readonly startAnalysis: RolloutActions['startAnalysis'];
+  readonly incident?: RolloutActions['incident'];
+  /** When a timed step is due (ms since the epoch), if any. */
+  readonly wakeAt?: number;
   /** Nothing left to do until something changes; otherwise poll again soon. */
   readonly converged: boolean;
 }
+
+/** Default of {@link PlanInput.drainMs}: above the route publisher's 1 s poll plus a watch hop. */
+export const DEFAULT_DRAIN_MS = 2_000;
 
 type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 
@@ -88,66 +105,101 @@ function plural(n: number, word: string): string {
 /** See the module comment. */
 export function planDeployment(input: PlanInput): DeploymentPlan {
   const { revision, replicas, workloads } = input;
-  const own = input.workloadRevision ?? revision;
-  const current = workloads.find((w) => w.revision === own);
-  const others = workloads.filter((w) => w.revision !== own);
-  const ready = current?.readyReplicas ?? 0;
-  let apply = false;
-  let remove: number[] = [];
-  let outcome: Outcome;
-  let converged: boolean;
-
+  const nothing = { startAnalysis: [] as RolloutActions['startAnalysis'] };
   if (input.deleting) {
-    remove = workloads.map((w) => w.revision);
     const message = workloads.length === 0 ? 'deleted' : `deleting: stopping ${plural(workloads.length, 'workload')}`;
-    outcome = stopped(message, 'Deleting');
-    converged = workloads.length === 0;
-  } else if (input.blocked !== undefined) {
-    outcome = failed(`revision ${revision}: ${input.blocked}`, 'RevisionBlocked', others);
-    converged = true;
-  } else if (replicas === 0) {
-    remove = workloads.map((w) => w.revision);
-    outcome = stopped(workloads.length === 0 ? 'stopped (0 replicas)' : `stopping ${plural(workloads.length, 'workload')}`, 'ScaledToZero');
-    converged = workloads.length === 0;
-  } else {
-    apply = true;
-    const complete = current !== undefined && current.desiredReplicas === replicas && ready >= replicas;
-    if (complete || input.strategy === 'recreate') remove = others.map((w) => w.revision);
-    const serving = others.filter((w) => w.readyReplicas > 0).sort((a, b) => b.revision - a.revision)[0];
-    const counts = `${ready}/${replicas} replicas ready`;
-    if (complete) {
-      outcome = {
-        phase: 'running',
-        message: counts,
-        available: { type: 'Available', status: 'True', reason: 'ReplicasReady', message: counts },
-        progressing: { type: 'Progressing', status: 'False', reason: 'RevisionAvailable', message: `revision ${revision} is available` },
-      };
-      converged = others.length === 0;
-    } else if (current?.crashLoop !== undefined) {
-      outcome = failed(`revision ${revision} is crash-looping: ${current.crashLoop}`, 'CrashLoop', others, ready);
-      converged = false;
-    } else {
-      const rest = serving === undefined || remove.includes(serving.revision) ? '' : `; revision ${serving.revision} serves until then`;
-      const message = `revision ${revision}: ${counts}${rest}`;
-      outcome = {
-        phase: input.rollback ? 'rolling-back' : 'deploying',
-        message,
-        available: availability(ready > 0 || (serving !== undefined && rest !== '')),
-        progressing: { type: 'Progressing', status: 'True', reason: input.rollback ? 'RollingBack' : 'NewRevisionProgressing', message },
-      };
-      converged = false;
-    }
+    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: workloads.length === 0, converged: workloads.length === 0, ...nothing }, stopped(message, 'Deleting'), 0, input.status.rollout);
+  }
+  if (input.blocked !== undefined) {
+    const others = workloads.filter((w) => w.revision !== (input.workloadRevision ?? revision));
+    return finish(input, { apply: [], remove: [], deleteRecord: false, converged: true, ...nothing }, failed(`revision ${revision}: ${input.blocked}`, 'RevisionBlocked', others), 0, input.status.rollout);
+  }
+  if (replicas === 0) {
+    const message = workloads.length === 0 ? 'stopped (0 replicas)' : `stopping ${plural(workloads.length, 'workload')}`;
+    const rollout = input.status.rollout === undefined ? undefined : { ...input.status.rollout, revision, canary: undefined, phase: 'Healthy' as const, traffic: { targets: [] }, retiring: [], message };
+    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: false, converged: workloads.length === 0, ...nothing }, stopped(message, 'ScaledToZero'), 0, rollout);
   }
 
+  const now = Date.parse(input.now);
+  const { status: rollout, actions } = step(input.strategy, input.status.rollout, {
+    now,
+    revision,
+    workloadRevision: input.workloadRevision ?? revision,
+    replicas,
+    rollback: input.rollback,
+    workloads,
+    requests: input.requests ?? [],
+    ...(input.shadow === undefined ? {} : { shadow: input.shadow }),
+    drainMs: input.drainMs ?? DEFAULT_DRAIN_MS,
+  });
+  const apply = actions.workloads.filter((w) => w.replicas > 0);
+  const remove = workloads.filter((w) => !apply.some((a) => a.revision === w.revision)).map((w) => w.revision);
+  // Ready capacity behind the traffic: the replicas of every revision that gets a share.
+  const weighted = rollout.traffic.targets.filter((t) => t.weight > 0).map((t) => t.revision);
+  const ready = Math.min(replicas, workloads.filter((w) => weighted.includes(w.revision)).reduce((n, w) => n + w.readyReplicas, 0));
+  const outcome = outcomeOf(input, rollout, ready);
+  const converged = actions.settled && remove.length === 0 && outcome.phase !== 'deploying' && outcome.phase !== 'rolling-back';
+  return finish(input, {
+    apply, remove, deleteRecord: false, converged, startAnalysis: actions.startAnalysis,
+    ...(actions.incident === undefined ? {} : { incident: actions.incident }),
+    ...(actions.wakeAt === undefined ? {} : { wakeAt: actions.wakeAt }),
+  }, outcome, ready, rollout, actions.events);
+}
+
+function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Outcome {
+  const { revision, replicas } = input;
+  const counts = `${ready}/${replicas} replicas ready`;
+  const crash = input.workloads.find((w) => w.revision === (rollout.canary ?? rollout.stable))?.crashLoop;
+  switch (rollout.phase) {
+    case 'Aborted':
+      return failed(rollout.message, 'RolloutAborted', [], ready);
+    case 'Healthy':
+      if (ready >= replicas) {
+        return {
+          phase: 'running',
+          message: counts,
+          available: { type: 'Available', status: 'True', reason: 'ReplicasReady', message: counts },
+          progressing: { type: 'Progressing', status: 'False', reason: 'RevisionAvailable', message: `revision ${revision} is available` },
+        };
+      }
+      if (crash !== undefined) return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', [], ready);
+      return progressing(input, `revision ${revision}: ${counts}`, ready > 0);
+    case 'Paused':
+      return {
+        phase: 'running',
+        message: rollout.message,
+        available: availability(true),
+        progressing: { type: 'Progressing', status: 'True', reason: 'RolloutPaused', message: rollout.message },
+      };
+    case 'Progressing': {
+      if (rollout.stable === undefined && crash !== undefined) return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', [], ready);
+      return progressing(input, rollout.message, ready > 0);
+    }
+  }
+}
+
+function progressing(input: PlanInput, message: string, available: boolean): Outcome {
+  return {
+    phase: input.rollback ? 'rolling-back' : 'deploying',
+    message,
+    available: availability(available),
+    progressing: { type: 'Progressing', status: 'True', reason: input.rollback ? 'RollingBack' : 'NewRevisionProgressing', message },
+  };
+}
+
+type PlanParts = Omit<DeploymentPlan, 'status' | 'events'>;
+
+function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: number, rollout: RolloutStatus | undefined, rolloutEvents: readonly PlannedEvent[] = []): DeploymentPlan {
   const status: DeploymentStatus = {
     phase: outcome.phase,
     conditions: setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now),
     message: outcome.message,
-    readyReplicas: input.deleting || replicas === 0 ? 0 : ready,
-    observedRevision: revision,
+    readyReplicas: input.deleting || input.replicas === 0 ? 0 : ready,
+    observedRevision: input.revision,
+    ...(rollout === undefined ? {} : { rollout }),
   };
-  const events = transitionEvents(input.status, status, input.deleting);
-  return { apply, remove, deleteRecord: input.deleting && workloads.length === 0, status, events, converged };
+  const events = [...rolloutEvents, ...transitionEvents(input.status, status, input.deleting)];
+  return { ...parts, status, events };
 }
 
 function availability(available: boolean): ConditionInput {

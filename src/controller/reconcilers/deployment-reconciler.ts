@@ -4,19 +4,21 @@
  *
  * 1. read the deployment; gone → remove any workload still running under its name (strays);
  * 2. read its current revision and model version;
- * 3. observe every workload of the deployment (`runtime.list()`);
- * 4. plan (pure, `deployment-plan.ts`);
- * 5. apply revision N; remove the workloads the plan names;
+ * 3. observe every workload of the deployment (`runtime.list()`); advance running analyses;
+ * 4. plan (pure, `deployment-plan.ts`, which runs the rollout engine);
+ * 5. apply the workloads the plan keeps (each with its own revision's spec); remove the others;
  * 6. deleted and nothing runs → delete the record, its revisions and events in one transaction;
- * 7. otherwise write the status (and phase-transition events) in one transaction, only if it changed;
- * 8. requeue after `pollIntervalMs` while not converged.
+ * 7. otherwise write the status, events and any incident in one transaction, only if it changed;
+ * 8. requeue after `pollIntervalMs` while not converged (sooner while an analysis or a timer runs).
  *
  * A stale write (someone changed the deployment since step 1) is not an error: the reconcile is
  * requeued at once and reads again.
  */
 import { WharfError } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
-import type { Deployment, DeploymentEndpoints, DeploymentSpec, ModelVersion, Revision } from '../../core/resources.js';
+import { randomBytes } from 'node:crypto';
+import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision } from '../../core/resources.js';
+import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store, StoreCollections } from '../../store/store.js';
@@ -24,7 +26,8 @@ import { newEvent } from '../deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { TerminalError } from '../reconciler.js';
 import { listAll } from '../store-pages.js';
-import { type ObservedWorkload, planDeployment } from './deployment-plan.js';
+import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
+import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
 import { desiredWorkload, workloadKeyOf } from './deployment-workload.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
@@ -41,12 +44,18 @@ export interface DeploymentReconcilerOptions {
   startupGraceMs?: number;
   /** The endpoints to publish on the deployment (e.g. from the gateway's address); default: keep. */
   endpointsOf?(deployment: Deployment): DeploymentEndpoints;
+  /** Analysis runs and shadow comparisons for rollouts; without it analysis steps fail with a message. */
+  analysis?: RolloutAnalysis;
+  /** Requeue delay while an analysis runs (its measurements are due every second or so). */
+  analysisPollIntervalMs?: number;
+  /** How long a workload leaving traffic stays up before removal. */
+  drainMs?: number;
   /** Clock for status transition times and events. */
   now?: () => Date;
 }
 
 /** Defaults of {@link DeploymentReconcilerOptions}. */
-export const DEPLOYMENT_RECONCILER_DEFAULTS = { pollIntervalMs: 1_000, failedPollIntervalMs: 5_000 } as const;
+export const DEPLOYMENT_RECONCILER_DEFAULTS = { pollIntervalMs: 1_000, failedPollIntervalMs: 5_000, analysisPollIntervalMs: 250 } as const;
 
 const isCode = (error: unknown, code: string): boolean => error instanceof WharfError && error.code === code;
 
@@ -58,7 +67,7 @@ function checkSignal(signal: AbortSignal): void {
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
 
-  readonly #workloadRevisions = new Map<string, number>();
+  readonly #revisions = new Map<string, Revision>();
 
   constructor(options: DeploymentReconcilerOptions) {
     this.#o = options;
@@ -79,26 +88,34 @@ export class DeploymentReconciler implements Reconciler {
 
     checkSignal(signal);
     const workloads = (await runtime.list()).filter((w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name);
-    const workloadRevision = revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision);
+    const running = workloads.map((w) => w.key.revision);
+    const workloadRevision = revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision, running);
+    const nowDate = this.#o.now?.() ?? new Date();
+    const previous = await this.#advanceAnalyses(deployment, nowDate);
+    const shadow = await this.#shadow(deployment, spec.strategy.type, previous, nowDate);
+    const handled = previous?.handledRequest ?? 0;
     const plan = planDeployment({
       revision: deployment.revision,
       workloadRevision,
       replicas: spec.configuration.replicas,
-      strategy: spec.strategy.type,
+      strategy: spec.strategy,
       rollback: revision !== undefined && isRollbackRevision(revision),
       deleting,
       blocked,
       workloads: workloads.map(observed),
-      status: deployment.status,
+      status: previous === undefined ? deployment.status : { ...deployment.status, rollout: previous },
+      requests: (deployment.rolloutRequests ?? []).filter((r) => r.id > handled),
+      ...(shadow === undefined ? {} : { shadow }),
+      ...(this.#o.drainMs === undefined ? {} : { drainMs: this.#o.drainMs }),
       now,
     });
+    const status = await this.#startAnalyses(deployment, plan, nowDate);
 
-    if (plan.apply && revision !== undefined && modelVersion !== undefined) {
-      checkSignal(signal);
-      const artifactPath = this.#o.artifactPath(modelVersion.artifact.digest);
-      // Keyed by the workload revision, with N's spec: a scale resizes the running workload.
-      const source = { environment: deployment.environment, name: deployment.name, revision: workloadRevision, spec: revision.spec, modelVersion, artifactPath };
-      await runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
+    if (revision !== undefined && modelVersion !== undefined) {
+      for (const w of plan.apply) {
+        checkSignal(signal);
+        await this.#applyWorkload(deployment, w.revision, w.revision === workloadRevision ? revision : await this.#revisionNumber(deployment.id, w.revision), modelVersion, w.replicas);
+      }
     }
     for (const number of plan.remove) {
       checkSignal(signal);
@@ -109,20 +126,30 @@ export class DeploymentReconciler implements Reconciler {
     if (plan.deleteRecord) return this.#deleteRecord(deployment);
 
     const endpoints = this.#o.endpointsOf?.(deployment) ?? deployment.endpoints;
-    if (!jsonEqual(plan.status, deployment.status) || !jsonEqual(endpoints, deployment.endpoints)) {
+    if (!jsonEqual(status, deployment.status) || !jsonEqual(endpoints, deployment.endpoints) || plan.incident !== undefined) {
       try {
         await store.transaction(async (tx) => {
-          await tx.deployments.update({ ...deployment, status: plan.status, endpoints });
+          await tx.deployments.update({ ...deployment, status, endpoints });
           for (const event of plan.events) await tx.events.create(newEvent(key, now, event));
+          if (plan.incident !== undefined) {
+            await tx.incidents.create({
+              id: `${now}-${randomBytes(4).toString('hex')}`, environment: deployment.environment, deploymentName: deployment.name, deployment: deployment.id,
+              revision: deployment.revision, time: now, reason: plan.incident.reason, message: plan.incident.message,
+            });
+          }
         });
       } catch (error) {
         if (isCode(error, 'CONFLICT') || isCode(error, 'NOT_FOUND')) return { requeueAfterMs: 0 };
         throw error;
       }
     }
-    if (plan.converged) return {};
     const { pollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.pollIntervalMs, failedPollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.failedPollIntervalMs } = this.#o;
-    return { requeueAfterMs: plan.status.phase === 'failed' ? failedPollIntervalMs : pollIntervalMs };
+    const timer = plan.wakeAt === undefined ? undefined : Math.max(0, plan.wakeAt - nowDate.getTime());
+    const analysing = isRunning(status.rollout?.analysis) || isRunning(status.rollout?.backgroundAnalysis) || status.rollout?.strategy === 'shadow' && status.rollout.canary !== undefined;
+    const poll = analysing ? (this.#o.analysisPollIntervalMs ?? DEPLOYMENT_RECONCILER_DEFAULTS.analysisPollIntervalMs) : undefined;
+    if (plan.converged && timer === undefined && poll === undefined) return {};
+    const base = plan.converged ? Number.POSITIVE_INFINITY : plan.status.phase === 'failed' ? failedPollIntervalMs : pollIntervalMs;
+    return { requeueAfterMs: Math.min(base, timer ?? Number.POSITIVE_INFINITY, poll ?? Number.POSITIVE_INFINITY) };
   }
 
   /**
@@ -140,21 +167,81 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   /**
-   * The earliest revision M ≤ N such that every revision from M to N differs from the next only in
-   * `configuration.replicas`: its workload runs N. Revisions are immutable, so answers are cached.
+   * The workload that runs revision N: the newest running workload whose revision's spec runs the
+   * same replicas as N's (a rollback to a warm revision, a scale, a strategy change), else the
+   * earliest revision M ≤ N such that every revision from M to N runs the same replicas, else N.
    */
-  async #workloadRevision(id: string, revision: Revision): Promise<number> {
-    const cacheKey = `${id}@${revision.number}`;
-    const cached = this.#workloadRevisions.get(cacheKey);
-    if (cached !== undefined) return cached;
+  async #workloadRevision(id: string, revision: Revision, running: readonly number[]): Promise<number> {
+    for (const number of [...running].sort((a, b) => b - a)) {
+      if (number === revision.number) return number;
+      const other = await this.#revisionNumber(id, number).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      if (other !== undefined && sameWorkload(other.spec, revision.spec)) return number;
+    }
     let current = revision;
     while (current.number > 1) {
-      const previous = await this.#o.store.revisions.get({ deployment: id, number: current.number - 1 }).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const previous = await this.#revisionNumber(id, current.number - 1).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
       if (previous === undefined || !sameWorkload(previous.spec, current.spec)) break;
       current = previous;
     }
-    this.#workloadRevisions.set(cacheKey, current.number);
     return current.number;
+  }
+
+  /** Revision `number` of a deployment; revisions are immutable, so they are cached. */
+  async #revisionNumber(id: string, number: number): Promise<Revision> {
+    const cacheKey = `${id}@${number}`;
+    const cached = this.#revisions.get(cacheKey);
+    if (cached !== undefined) return cached;
+    const revision = await this.#o.store.revisions.get({ deployment: id, number });
+    this.#revisions.set(cacheKey, revision);
+    return revision;
+  }
+
+  /** Applies workload `number` with the spec of `revision` (N's for its own workload) and `replicas`. */
+  async #applyWorkload(deployment: Deployment, number: number, revision: Revision, currentModel: ModelVersion, replicas: number): Promise<void> {
+    const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
+    const model = spec.model;
+    const modelVersion = model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
+      ? currentModel
+      : await this.#o.store.modelVersions.get({ model: model.name, version: model.version });
+    const artifactPath = this.#o.artifactPath(modelVersion.artifact.digest);
+    const source = { environment: deployment.environment, name: deployment.name, revision: number, spec, modelVersion, artifactPath };
+    await this.#o.runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
+  }
+
+  /** The stored rollout status with its running analyses measured again. */
+  async #advanceAnalyses(deployment: Deployment, now: Date): Promise<RolloutStatus | undefined> {
+    const rollout = deployment.status.rollout;
+    const analysis = this.#o.analysis;
+    if (rollout === undefined || analysis === undefined || rollout.canary === undefined) return rollout;
+    const target = this.#target(deployment, rollout.canary);
+    const advance = (run: AnalysisRunView | undefined) => (isRunning(run) ? analysis.advance(run!, target, now) : Promise.resolve(run));
+    const [step, background] = await Promise.all([advance(rollout.analysis), advance(rollout.backgroundAnalysis)]);
+    return { ...rollout, ...(step === undefined ? {} : { analysis: step }), ...(background === undefined ? {} : { backgroundAnalysis: background }) };
+  }
+
+  /** Creates the analysis runs the plan asked for and puts them on the status. */
+  async #startAnalyses(deployment: Deployment, plan: DeploymentPlan, now: Date): Promise<DeploymentStatus> {
+    const rollout = plan.status.rollout;
+    if (rollout === undefined || plan.startAnalysis.length === 0) return plan.status;
+    const target = this.#target(deployment, rollout.canary ?? rollout.stable ?? deployment.revision);
+    const runs: Partial<Record<'analysis' | 'backgroundAnalysis', AnalysisRunView>> = {};
+    for (const start of plan.startAnalysis) {
+      runs[start.slot] = this.#o.analysis === undefined
+        ? { phase: 'error', message: 'no metrics source is configured for analysis' }
+        : await this.#o.analysis.start(start.template, start.args, target, now);
+    }
+    return { ...plan.status, rollout: { ...rollout, ...runs } };
+  }
+
+  /** The shadow comparison while a shadow rollout mirrors to its canary. */
+  async #shadow(deployment: Deployment, type: string, rollout: RolloutStatus | undefined, now: Date): Promise<ShadowSummary | undefined> {
+    if (type !== 'shadow' || rollout?.canary === undefined || rollout.phase === 'Aborted' || this.#o.analysis === undefined) return undefined;
+    const since = rollout.stepStartedAt === undefined ? now.getTime() : Date.parse(rollout.stepStartedAt);
+    return this.#o.analysis.shadow(this.#target(deployment, rollout.canary), since);
+  }
+
+  #target(deployment: Deployment, revision: number): AnalysisTarget {
+    return { environment: deployment.environment, deployment: deployment.name, revision };
   }
 
   /** The current revision's immutable snapshot; its absence breaks an invariant no retry fixes. */
@@ -222,8 +309,15 @@ function observed(w: WorkloadStatus): ObservedWorkload {
   };
 }
 
-/** True when two specs run the same workload: they differ at most in the replica count. */
-function sameWorkload(a: DeploymentSpec, b: DeploymentSpec): boolean {
-  const strip = (s: DeploymentSpec) => ({ ...s, configuration: { ...s.configuration, replicas: 0 } });
+/**
+ * True when two specs run the same replicas: they differ at most in what changes in place (the
+ * replica count, autoscaling bounds) or only steers rollouts (the strategy).
+ */
+export function sameWorkload(a: DeploymentSpec, b: DeploymentSpec): boolean {
+  const strip = (s: DeploymentSpec) => ({ ...s, strategy: undefined, configuration: { ...s.configuration, replicas: 0, scaling: undefined } });
   return jsonEqual(strip(a), strip(b));
+}
+
+function isRunning(run: AnalysisRunView | undefined): boolean {
+  return run?.phase === 'running';
 }

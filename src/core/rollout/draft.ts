@@ -1,0 +1,46 @@
+/**
+ * The working copy of a rollout status during one engine step, as the per-strategy functions see
+ * it: fields they may change and the few operations that keep the status consistent.
+ */
+import type { AnalysisRunView, RetiringWorkload, RolloutObservations, RolloutPhase, RolloutStatus, TrafficSplit, WorkloadObservation } from './rollout-types.js';
+
+/** See the module comment. */
+export interface Draft {
+  revision: number;
+  stable: number | undefined;
+  canary: number | undefined;
+  phase: RolloutPhase;
+  stepIndex: number;
+  weight: number;
+  stepStartedAt: string | undefined;
+  analysis: AnalysisRunView | undefined;
+  backgroundAnalysis: AnalysisRunView | undefined;
+  /** The canary step the `analysis` run belongs to. */
+  analysisStep: number | undefined;
+  retiring: RetiringWorkload[];
+  traffic: TrafficSplit;
+  shadow: RolloutStatus['shadow'];
+  message: string;
+  /** A promote request seen in this step, not yet used by the strategy. */
+  promote: 'step' | 'full' | undefined;
+  readonly nowIso: string;
+  readonly startAnalysis: { slot: 'analysis' | 'backgroundAnalysis'; template: string; args?: Record<string, string | number> }[];
+  event(type: 'Normal' | 'Warning', reason: string, message: string): void;
+  /** Runs `revision` with at least `replicas` replicas after this step. */
+  keep(revision: number, replicas: number): void;
+  /** Asks to be stepped again by `at` (ms since the epoch). */
+  wake(at: number): void;
+  /** Stop sending traffic to `revision`; remove it after `afterMs`. */
+  retire(revision: number, afterMs: number): void;
+  /** Aborts the rollout: all traffic to stable, the canary retired; `automatic` records an incident. */
+  abort(reason: string, automatic: boolean): void;
+  /** Makes the canary stable; the previous stable stays up (no traffic) for `keepPreviousSeconds`. */
+  promoteFully(keepPreviousSeconds: number): void;
+  /** The strategy's scale-down delay for the previous revision after a promotion. */
+  scaleDownDelaySeconds(): number;
+}
+
+/** The observation of workload `revision`, if it runs. */
+export function workloadOf(o: RolloutObservations, revision: number): WorkloadObservation | undefined {
+  return o.workloads.find((w) => w.revision === revision);
+}
