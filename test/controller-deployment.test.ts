@@ -127,7 +127,7 @@ test('a scale resizes the running workload; an update replaces it, removing the 
 
   await h.service.update('beta', 'staging', { model: { version: '1.4.0' } }, alice);
   const during = await h.waitFor('beta', 'deploying revision 3', phaseIs('deploying', 3));
-  assert.match(during.status.message ?? '', /^revision 3: [0-3]\/3 replicas ready; revision 1 serves until then$/);
+  assert.match(during.status.message ?? '', /^rolling update to revision 3: new [0-3]\/3 ready, old [0-3] ready \(maxSurge 1, maxUnavailable 0\)$/);
   await h.waitFor('beta', 'running revision 3', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1);
   assert.deepEqual(h.runtime.keys(), ['staging/beta@3']);
   assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.4.0');

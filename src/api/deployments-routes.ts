@@ -8,6 +8,7 @@ import { stream } from 'hono/streaming';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { InvalidArgumentError } from '../core/errors.js';
+import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { RoutePublisher } from '../controller/route-publisher.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -33,13 +34,23 @@ export interface DeploymentRouteDeps {
   environments: () => Promise<{ name: string }[]>;
   runtime: Runtime;
   routes: RoutePublisher;
+  /** Holds changes to environments that require approval (see change-gate.ts). */
+  gate: ChangeGate;
 }
 
+/** 202 with the pending approval, or the change's own status and result. */
+const answer = <T>(c: Context, outcome: { applied: T } | { approval: unknown }, status: 200 | 201 | 202) =>
+  'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied as object, status);
+
 /** Adds the deployment routes to `app`. */
-export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, environments, runtime, routes }: DeploymentRouteDeps): void {
-  app.openapi(createRoute({ method: 'post', path: '/api/v1/deployments', request: jsonBody(DeploymentCreate), responses: { 201: { description: 'Created', ...anyJson }, ...errorResponses } }), async (c) => {
+export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, environments, runtime, routes, gate }: DeploymentRouteDeps): void {
+  const pending = { 202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson } };
+  app.openapi(createRoute({ method: 'post', path: '/api/v1/deployments', request: jsonBody(DeploymentCreate), responses: { 201: { description: 'Created', ...anyJson }, ...pending, ...errorResponses } }), async (c) => {
     const { reason, ...input } = c.req.valid('json');
-    return c.json(await deployments.create(input, { actor: actorOf(c), reason }), 201);
+    const actor = actorOf(c);
+    const summary = `create ${input.name} with ${input.model.name} ${input.model.version}`;
+    const outcome = await gate.submit({ environment: input.environment, deploymentName: input.name, action: 'create', request: { input }, summary, actor, reason }, () => deployments.create(input, { actor, reason }));
+    return answer(c, outcome, 201);
   });
 
   app.openapi(
@@ -63,25 +74,37 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     async (c) => {
       const { environment, name } = c.req.valid('param');
       const { resourceVersion, reason, ...patch } = c.req.valid('json');
-      return c.json(await deployments.update(name, environment, patch, { actor: actorOf(c), reason, expectedResourceVersion: resourceVersion }), 200);
+      const actor = actorOf(c);
+      const outcome = await gate.submit({ environment, deploymentName: name, action: 'update', request: { name, environment, patch }, summary: `update ${name}: ${JSON.stringify(patch)}`, actor, reason },
+        () => deployments.update(name, environment, patch, { actor, reason, expectedResourceVersion: resourceVersion }));
+      return answer(c, outcome, 200);
     },
   );
 
   app.openapi(createRoute({ method: 'post', path: `${base}/scale`, request: { params: target, ...jsonBody(Scale) }, responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses } }), async (c) => {
     const { environment, name } = c.req.valid('param');
     const { replicas, reason } = c.req.valid('json');
-    return c.json(await deployments.scale(name, environment, replicas, { actor: actorOf(c), reason }), 200);
+    const actor = actorOf(c);
+    const outcome = await gate.submit({ environment, deploymentName: name, action: 'scale', request: { name, environment, replicas }, summary: `scale ${name} to ${replicas}`, actor, reason },
+      () => deployments.scale(name, environment, replicas, { actor, reason }));
+    return answer(c, outcome, 200);
   });
 
   app.openapi(createRoute({ method: 'post', path: `${base}/rollback`, request: { params: target, ...jsonBody(Rollback) }, responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses } }), async (c) => {
     const { environment, name } = c.req.valid('param');
     const { toRevision, reason } = c.req.valid('json');
-    return c.json(await deployments.rollback(name, environment, { actor: actorOf(c), reason, toRevision }), 200);
+    const actor = actorOf(c);
+    const outcome = await gate.submit({ environment, deploymentName: name, action: 'rollback', request: { name, environment, toRevision }, summary: `roll ${name} back${toRevision ? ` to revision ${toRevision}` : ''}`, actor, reason },
+      () => deployments.rollback(name, environment, { actor, reason, toRevision }));
+    return answer(c, outcome, 200);
   });
 
   app.openapi(createRoute({ method: 'delete', path: base, request: { params: target }, responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses } }), async (c) => {
     const { environment, name } = c.req.valid('param');
-    return c.json(await deployments.delete(name, environment, { actor: actorOf(c) }), 202);
+    const actor = actorOf(c);
+    const outcome = await gate.submit({ environment, deploymentName: name, action: 'delete', request: { name, environment }, summary: `delete ${name}`, actor },
+      () => deployments.delete(name, environment, { actor }));
+    return answer(c, outcome, 202);
   });
 
   app.openapi(createRoute({ method: 'get', path: `${base}/revisions`, request: { params: target, query: Pagination }, responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses } }), async (c) => {

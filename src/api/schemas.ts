@@ -64,12 +64,34 @@ export const Configuration = z
 export const ModelReference = z.object({ name: Name, version: SemVer }).strict();
 const PartialModelReference = z.object({ name: Name, version: SemVer }).partial().strict();
 
+const AnalysisRef = z.object({ template: Name, args: z.record(z.string(), z.union([z.string(), z.number()])).optional() }).strict();
+const ReplicaAmount = z.union([z.number().int().min(0).max(100), z.string().regex(/^\d{1,3}%$/, "must be a percentage such as '25%'")]);
+const RequestKey = { header: z.string().min(1).max(256).optional(), cookie: z.string().min(1).max(256).optional() };
+const CanaryStep = z.union([
+  z.object({ setWeight: z.number().int().min(0).max(100) }).strict(),
+  z.object({ pause: z.object({ duration: z.union([z.number().min(0), z.string()]).optional() }).strict() }).strict(),
+  z.object({ analysis: AnalysisRef }).strict(),
+]);
+
+/** The rollout strategy; the rules beyond shape (one sub-object per type, …) are `core/strategy.ts`'s. */
 export const Strategy = z
   .object({
     type: z.enum(['recreate', 'rolling', 'blue-green', 'canary', 'shadow', 'ab']),
-    options: z.record(z.string(), z.unknown()).optional(),
+    rolling: z.object({ maxSurge: ReplicaAmount.optional(), maxUnavailable: ReplicaAmount.optional() }).strict().optional(),
+    blueGreen: z.object({ autoPromote: z.boolean().optional(), analysis: AnalysisRef.optional(), scaleDownDelaySeconds: z.number().min(0).max(86_400).optional() }).strict().optional(),
+    canary: z.object({ steps: z.array(CanaryStep).min(1).max(50), analysis: AnalysisRef.optional(), scaleDownDelaySeconds: z.number().min(0).max(86_400).optional() }).strict().optional(),
+    shadow: z.object({
+      percent: z.number().min(0).max(100).optional(), tolerance: z.number().min(0).optional(), minAgreementRate: z.number().min(0).max(1).optional(),
+      maxErrorRateDelta: z.number().min(0).max(1).optional(), minCompared: z.number().int().min(1).optional(),
+    }).strict().optional(),
+    ab: z.object({
+      weight: z.number().min(0).max(100).optional(),
+      match: z.object({ ...RequestKey, value: z.string().min(1) }).strict().optional(),
+      sticky: z.object(RequestKey).strict().optional(),
+    }).strict().optional(),
   })
-  .strict();
+  .strict()
+  .openapi('Strategy');
 
 const Metadata = z.object({ project: z.string().max(63).optional(), labels: Labels.optional() }).strict();
 
@@ -101,6 +123,28 @@ export const DeploymentUpdate = z
   })
   .strict()
   .openapi('DeploymentUpdate');
+
+/** POST …/promote: the next step, or every remaining step with `full`. */
+export const Promote = z.object({ full: z.boolean().optional(), reason: z.string().max(500).optional() }).strict().openapi('Promote');
+
+/** POST …/abort and …/retry. */
+export const RolloutCommand = z.object({ reason: z.string().max(500).optional() }).strict().openapi('RolloutCommand');
+
+/** POST /api/v1/deployments/{name}/promotions: the exact revision of one environment into another. */
+export const EnvironmentPromotion = z.object({ from: Name, to: Name, reason: z.string().max(500).optional() }).strict().openapi('EnvironmentPromotion');
+
+/** POST …/feedback: the outcome of one served request, for A/B results. */
+export const FeedbackInput = z.object({
+  requestId: z.string().min(1).max(200),
+  outcome: z.union([z.number(), z.boolean()]),
+  revision: z.number().int().positive().optional(),
+}).strict().openapi('Feedback');
+
+/** PATCH /api/v1/environments/{name}. */
+export const EnvironmentUpdate = z.object({ policies: z.object({ requiresApproval: z.boolean() }).strict() }).strict().openapi('EnvironmentUpdate');
+
+/** POST /api/v1/approvals/{id}/approve|reject. */
+export const ApprovalDecision = z.object({ comment: z.string().max(1000).optional() }).strict().openapi('ApprovalDecision');
 
 export const Scale = z.object({ replicas: Configuration.shape.replicas, reason: z.string().max(500).optional() }).strict().openapi('Scale');
 

@@ -1,9 +1,10 @@
 /** `wharf deploy …`: create and manage deployments through the control plane API. */
 import type { Command } from 'commander';
-import type { Deployment, DeploymentEvent, Revision } from '../core/resources.js';
+import type { Approval, Deployment, DeploymentEvent, Revision } from '../core/resources.js';
 import { call } from './client.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { integer } from './options.js';
+import { registerRollout, reportChange } from './rollout.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
 
@@ -20,9 +21,8 @@ export function registerDeploy(program: Command): void {
   const waitable = (c: Command): Command =>
     c.option('--wait', 'wait until the deployment is running; fail with its message otherwise')
       .option('--timeout <seconds>', 'how long --wait waits', integer(1, 86_400), 300);
-  const finish = async (d: Deployment, flags: WaitFlags): Promise<void> => {
-    process.stdout.write(`deployment ${d.name} in ${d.environment}: revision ${d.revision}\n`);
-    if (flags.wait) await waitForDeployment(d.environment, d.name, flags.timeout * 1000);
+  const finish = async (d: Deployment | { approval: Approval }, flags: WaitFlags): Promise<void> => {
+    if (reportChange(d) && flags.wait) await waitForDeployment(d.environment, d.name, flags.timeout * 1000);
   };
 
   waitable(deploy.command('create').description('Deploy a model version to an environment'))
@@ -43,6 +43,13 @@ export function registerDeploy(program: Command): void {
       if (f.output !== 'table') return printDocument(d, f.output);
       printTable(['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'ENDPOINT'], [row(d)]);
       if (d.status.message) process.stdout.write(`\n${d.status.message}\n`);
+      const r = d.status.rollout;
+      if (r !== undefined) {
+        const split = r.traffic.targets.map((t) => `revision ${t.revision} ${t.weight}%`).join(', ');
+        process.stdout.write(`rollout: ${d.strategy.type} ${r.phase.toLowerCase()}; stable ${r.stable ?? '-'}${r.canary === undefined ? '' : `, new ${r.canary}`}; traffic ${split || 'none'}${r.traffic.mirror ? `; mirror ${r.traffic.mirror.percent}% to ${r.traffic.mirror.revision}` : ''}\n`);
+        if (r.shadow !== undefined) process.stdout.write(`shadow: ${JSON.stringify(r.shadow)}\n`);
+        if (d.endpoints.preview) process.stdout.write(`preview: ${d.endpoints.preview}\n`);
+      }
     }));
 
   deploy.command('list').description('List deployments')
@@ -100,6 +107,8 @@ export function registerDeploy(program: Command): void {
       const diff = await call<{ text: string }>(path(f.environment, name, '/diff'), { query: { a, b } });
       process.stdout.write(diff.text.endsWith('\n') ? diff.text : `${diff.text}\n`);
     }));
+
+  registerRollout(program, deploy);
 
   env(deploy.command('events <name>').description('What happened to a deployment'))
     .action(action(async (name: string, f: Target) => {

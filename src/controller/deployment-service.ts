@@ -63,6 +63,9 @@ export interface DeploymentServiceOptions {
   modelVersionExists?(model: string, version: string): Promise<boolean>;
 }
 
+/** Rollout commands kept on a deployment (the engine remembers the last one it handled). */
+const ROLLOUT_REQUESTS_KEPT = 20;
+
 /** Retries of a change that met a concurrent write (e.g. a status update) when no version was asked for. */
 const CONFLICT_RETRIES = 3;
 
@@ -176,6 +179,32 @@ export class DeploymentService {
       if (jsonEqual(target.spec, deploymentSpec(current))) return undefined;
       const reason = rollbackReason(to) + (options.reason === undefined ? '' : `: ${options.reason}`);
       return { spec: structuredClone(target.spec), reason, event: { type: 'Normal', reason: 'RolledBack', message: reason } };
+    });
+  }
+
+  /**
+   * Records a rollout command for the current revision: `promote` (the next step, or every step
+   * with `full`), `abort` (all traffic back to stable) or `retry` (start an aborted rollout again).
+   * The rollout engine acts on it within a reconcile; refused when there is nothing to act on.
+   */
+  rolloutCommand(name: string, environment: string, action: 'promote' | 'abort' | 'retry', options: ChangeOptions & { full?: boolean }): Promise<Deployment> {
+    return this.#modify(name, environment, options, (current) => {
+      const rollout = current.status.rollout;
+      const seen = current.status.observedRevision === current.revision && rollout?.revision === current.revision;
+      const inProgress = !seen || (rollout.canary !== undefined && rollout.phase !== 'Aborted');
+      if (action === 'retry' && seen && rollout.phase !== 'Aborted') {
+        throw new InvalidArgumentError(`action: only an aborted rollout can be retried; revision ${current.revision} is ${rollout.phase.toLowerCase()}`);
+      }
+      if (action !== 'retry' && !inProgress) {
+        throw new InvalidArgumentError(`action: nothing to ${action}: revision ${current.revision} is not being rolled out (${rollout?.phase.toLowerCase() ?? 'no rollout'})`);
+      }
+      const requests = current.rolloutRequests ?? [];
+      const id = (requests.at(-1)?.id ?? rollout?.handledRequest ?? 0) + 1;
+      const kind = action === 'promote' && options.full === true ? 'promote-full' : action;
+      const request = { id, action: kind, revision: current.revision, by: options.actor, at: this.#now() } as const;
+      const document: Deployment = { ...current, rolloutRequests: [...requests, request].slice(-ROLLOUT_REQUESTS_KEPT) };
+      const what = kind === 'promote-full' ? 'full promotion' : kind;
+      return Promise.resolve({ document, reason: '', event: { type: 'Normal', reason: 'RolloutCommand', message: `${what} of revision ${current.revision} requested by ${options.actor}${options.reason ? `: ${options.reason}` : ''}` } });
     });
   }
 

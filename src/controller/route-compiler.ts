@@ -1,7 +1,12 @@
 /**
  * Compiles the gateway's routes from deployments and what the runtime runs. Pure: no I/O.
  *
- * Each deployment (not being deleted) gets one route with at most one target, the serving revision:
+ * When the rollout engine has written a traffic split (`status.rollout.traffic`), the route follows
+ * it: one target per revision with its weight, plus header/cookie matches, the sticky key and the
+ * mirror; a blue-green preview gets its own route, `/<environment>/<name>~preview`. Targets only
+ * list ready replicas, so a revision that is not ready yet takes no traffic (its share goes to the
+ * others). Without a split (a deployment the engine has not seen yet), the route has at most one
+ * target, the serving revision:
  * - the current revision N once all its replicas are ready;
  * - before that, the newest older revision that still has ready replicas (replacement keeps
  *   serving the old revision until the new one is ready);
@@ -14,6 +19,7 @@
  */
 import { deletionRequestedAt } from '../core/deployment-identity.js';
 import type { Deployment, ModelReference } from '../core/resources.js';
+import type { TrafficSplit } from '../core/rollout/rollout-types.js';
 import type { Route, RouteTarget } from '../gateway/route-table.js';
 import { type WorkloadStatus, workloadKeyString } from '../runtime/runtime.js';
 
@@ -45,8 +51,11 @@ export function compileRoutes(deployments: readonly Deployment[], workloads: rea
   return deployments
     .filter((d) => deletionRequestedAt(d) === undefined)
     .sort((a, b) => (a.environment === b.environment ? compare(a.name, b.name) : compare(a.environment, b.environment)))
-    .map((d): Route => {
-      const serving = servingWorkload(d, byDeployment.get(`${d.environment}\u0000${d.name}`) ?? []);
+    .flatMap((d): Route[] => {
+      const own = byDeployment.get(`${d.environment}\u0000${d.name}`) ?? [];
+      const split = d.status.rollout?.traffic;
+      if (split !== undefined && split.targets.length > 0) return splitRoutes(d, split, own, modelOf);
+      const serving = servingWorkload(d, own);
       const model = serving === undefined ? undefined : modelOf(d.id, serving.key.revision);
       const targets: RouteTarget[] =
         serving === undefined || model === undefined
@@ -56,14 +65,51 @@ export function compileRoutes(deployments: readonly Deployment[], workloads: rea
                 revision: serving.key.revision,
                 weight: 100,
                 model: { name: d.name, version: model.version },
-                backends: serving.replicas
-                  .filter((r) => r.phase === 'ready' && r.endpoint !== undefined)
-                  .map((r) => ({ id: `${workloadKeyString(serving.key)}#${r.id}`, url: r.endpoint as string }))
-                  .sort((a, b) => compare(a.id, b.id)),
+                backends: readyBackends(serving),
               },
             ];
-      return { environment: d.environment, deployment: d.name, targets };
+      return [{ environment: d.environment, deployment: d.name, targets }];
     });
+}
+
+/** Suffix of the preview route's name: `~` cannot occur in a deployment name (a DNS label). */
+export const PREVIEW_SUFFIX = '~preview';
+
+function splitRoutes(d: Deployment, split: TrafficSplit, workloads: readonly WorkloadStatus[], modelOf: RevisionModel): Route[] {
+  const target = (revision: number, weight: number): RouteTarget | undefined => {
+    const w = workloads.find((x) => x.key.revision === revision);
+    const model = modelOf(d.id, revision);
+    if (w === undefined || model === undefined) return undefined;
+    return { revision, weight, model: { name: d.name, version: model.version }, backends: readyBackends(w) };
+  };
+  const needed = new Set<number>([...(split.matches ?? []).map((m) => m.revision), ...(split.mirror === undefined ? [] : [split.mirror.revision])]);
+  const targets = split.targets
+    .filter((t) => t.weight > 0 || needed.has(t.revision))
+    .map((t) => target(t.revision, t.weight))
+    // A revision with no ready replica takes no traffic: leaving it out keeps tables (and their versions) stable.
+    .filter((t): t is RouteTarget => t !== undefined && t.backends.length > 0);
+  const present = new Set(targets.map((t) => t.revision));
+  const route: Route = {
+    environment: d.environment,
+    deployment: d.name,
+    targets,
+    ...(split.matches === undefined ? {} : { matches: split.matches.filter((m) => present.has(m.revision)).map((m) => ({ ...m })) }),
+    ...(split.sticky === undefined ? {} : { sticky: { ...split.sticky } }),
+    ...(split.mirror === undefined || !present.has(split.mirror.revision) ? {} : { mirror: { ...split.mirror } }),
+  };
+  const routes = [route];
+  if (split.preview !== undefined) {
+    const preview = target(split.preview, 100);
+    if (preview !== undefined && preview.backends.length > 0) routes.push({ environment: d.environment, deployment: `${d.name}${PREVIEW_SUFFIX}`, targets: [preview] });
+  }
+  return routes;
+}
+
+function readyBackends(serving: WorkloadStatus): RouteTarget['backends'] {
+  return serving.replicas
+    .filter((r) => r.phase === 'ready' && r.endpoint !== undefined)
+    .map((r) => ({ id: `${workloadKeyString(serving.key)}#${r.id}`, url: r.endpoint as string }))
+    .sort((a, b) => compare(a.id, b.id));
 }
 
 function compare(a: string, b: string): number {

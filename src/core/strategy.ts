@@ -26,7 +26,7 @@ export interface AnalysisRef {
 }
 
 /** Replica counts as a number or a percentage of the desired replicas, e.g. `1` or `'25%'`. */
-export type ReplicaAmount = number | `${number}%`;
+export type ReplicaAmount = number | string;
 
 /** Rolling update: how far above the desired count, and below the ready count, an update may go. */
 export interface RollingOptions {

@@ -13,10 +13,13 @@ import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
 import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
+import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes.js';
+import { ChangeGate } from '../controller/change-gate.js';
 import type { Controller } from '../controller/controller.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
 import { DeploymentService } from '../controller/deployment-service.js';
 import { RoutePublisher } from '../controller/route-publisher.js';
+import { PREVIEW_SUFFIX } from '../controller/route-compiler.js';
 import { routeBasePath } from '../gateway/route-table.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
@@ -92,6 +95,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         external: `${gateway.url}${routeBasePath(d.environment, d.name)}`,
         logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
         monitoring: `${gateway.url}/metrics`,
+        ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gateway.url}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
       }),
       onError: (key, e, retryInMs) => options.log(`controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`),
     });
@@ -121,7 +125,9 @@ function createApiServer(store: Store, registry: ModelRegistry, deployments: Dep
   });
   registerModelRoutes(app, registry);
   const environments = async () => (await store.environments.list({ limit: 500 })).items;
-  registerDeploymentRoutes(app, { deployments, runtime, routes, environments });
+  const gate = new ChangeGate(store, approvalExecutors(store, deployments));
+  registerDeploymentRoutes(app, { deployments, runtime, routes, environments, gate });
+  registerRolloutRoutes(app, { store, deployments, gate });
   registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }

@@ -172,7 +172,10 @@ function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Out
         progressing: { type: 'Progressing', status: 'True', reason: 'RolloutPaused', message: rollout.message },
       };
     case 'Progressing': {
-      if (rollout.stable === undefined && crash !== undefined) return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', [], ready);
+      if (crash !== undefined) {
+        const others = input.workloads.filter((w) => w.revision !== rollout.canary);
+        return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', rollout.stable === undefined ? [] : others, ready);
+      }
       return progressing(input, rollout.message, ready > 0);
     }
   }

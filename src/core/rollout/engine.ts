@@ -24,7 +24,10 @@ export function step(strategy: StrategySpec, previous: RolloutStatus | undefined
   const d = start(strategy, previous, o);
   handleRequests(d, o);
   const canaryObs = d.canary === undefined ? undefined : workloadOf(o, d.canary);
-  if (d.canary !== undefined && d.phase !== 'Aborted' && d.stable !== undefined && canaryObs?.crashLoop !== undefined) {
+  // A crash-looping canary aborts a guarded rollout; a rolling update stalls instead (its new
+  // replicas take no traffic until ready) and goes on if the crashes stop, as Kubernetes does.
+  const guarded = strategy.type !== 'rolling' && strategy.type !== 'recreate';
+  if (guarded && d.canary !== undefined && d.phase !== 'Aborted' && d.stable !== undefined && canaryObs?.crashLoop !== undefined) {
     d.abort(`revision ${d.canary} is crash-looping: ${canaryObs.crashLoop}`, true);
   }
   if (d.canary !== undefined && d.phase !== 'Aborted') {
@@ -43,10 +46,10 @@ function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: R
     revision: 0, stable, strategy: strategy.type, phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [] }, message: '',
   });
   d.strategy = strategy.type;
-  // A workload that is coming back (a rollback to a warm revision) is no longer retiring.
-  d.retiring = d.retiring.filter((r) => r.revision !== o.workloadRevision);
   if (d.revision !== o.revision) {
     d.revision = o.revision;
+    // A workload that comes back (a rollback to a warm revision) is no longer retiring.
+    d.retiring = d.retiring.filter((r) => r.revision !== o.workloadRevision);
     if (o.workloadRevision === d.stable) {
       if (d.canary !== undefined && d.canary !== d.stable) {
         d.retire(d.canary, o.drainMs);
@@ -58,8 +61,8 @@ function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: R
       if (d.canary !== undefined && d.canary !== d.stable && d.canary !== o.workloadRevision) d.retire(d.canary, o.drainMs);
       d.canary = o.workloadRevision;
       d.resetProgress('Progressing');
-      const how = o.rollback ? 'rollback' : d.stable === undefined ? 'first rollout' : `${strategy.type} rollout`;
-      d.event('Normal', 'RolloutStarted', `${how} of revision ${o.revision}${d.stable === undefined ? '' : ` (stable: ${d.stable})`}`);
+      // A first deploy has nothing to roll out from: its Deploying/Running events tell the story.
+      if (d.stable !== undefined) d.event('Normal', 'RolloutStarted', `${o.rollback ? 'rollback' : `${strategy.type} rollout`} of revision ${o.revision} (stable: ${d.stable})`);
     }
   }
   return d;
@@ -268,7 +271,9 @@ class DraftImpl implements Draft {
     this.canary = undefined;
     this.resetProgress('Healthy');
     this.promote = undefined;
-    this.event('Normal', 'Promoted', `revision ${this.revision} (workload ${next}) serves all traffic${previous === undefined || previous === next ? '' : `; revision ${previous} stays up for ${keepPreviousSeconds} s`}`);
+    if (previous !== undefined && previous !== next) {
+      this.event('Normal', 'Promoted', `revision ${this.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`);
+    }
   }
 
   scaleDownDelaySeconds(): number {

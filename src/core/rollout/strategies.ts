@@ -47,10 +47,10 @@ function rolling(d: Draft, strategy: StrategySpec, o: RolloutObservations): void
   const oldDesired = old?.desiredReplicas ?? 0;
   const newDesired = workloadOf(o, canary)?.desiredReplicas ?? 0;
   const newReady = readyOf(o, canary);
-  // At least one step of progress even when surge is 0 (then unavailability makes the room).
-  const newTarget = Math.min(o.replicas, Math.max(newDesired, o.replicas + Math.max(surge, 0) - oldDesired, surge === 0 ? 0 : 1));
+  // The old shrinks as far as ready replicas allow; the new grows into the room that leaves.
   const minAvailable = Math.max(0, o.replicas - unavailable);
-  const oldTarget = Math.min(oldDesired, Math.max(0, minAvailable - Math.min(newReady, newTarget)));
+  const oldTarget = Math.min(oldDesired, Math.max(0, minAvailable - newReady));
+  const newTarget = Math.min(o.replicas, Math.max(newDesired, o.replicas + surge - oldTarget));
   if (newReady >= o.replicas && oldTarget === 0) {
     d.keep(canary, o.replicas);
     return d.promoteFully(o.drainMs / 1000);

@@ -1,0 +1,110 @@
+/**
+ * Approvals: in an environment whose policy `requiresApproval` is set, a change to a deployment is
+ * not applied when asked; it is stored as a pending {@link Approval} and applied, exactly as asked
+ * and on behalf of its requester, once someone else approves it. Rejected or failed requests change
+ * nothing. Rollout commands (promote, abort, retry) are not gated: aborting must never wait.
+ *
+ * Until authentication lands, "who" comes from the `x-wharf-actor` header / `WHARF_ACTOR`; the
+ * rule that approver and requester differ is enforced on those names.
+ *
+ * @example
+ *   const gate = new ChangeGate(store, { update: (r, o) => deployments.update(r.name, r.environment, r.patch, o) });
+ *   const outcome = await gate.submit({ environment: 'production', deploymentName: 'risk', action: 'update', request, summary, actor: 'alice' });
+ *   if ('approval' in outcome) reply(202, outcome.approval);
+ */
+import { randomBytes } from 'node:crypto';
+import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import type { Approval } from '../core/resources.js';
+import type { Page, Store } from '../store/store.js';
+
+/** Thrown when the approver is the requester. */
+export class PermissionDeniedError extends WharfError {
+  readonly code = 'PERMISSION_DENIED';
+}
+
+/** Applies an approved request on behalf of its requester. */
+export type ChangeExecutor = (request: Record<string, unknown>, options: { actor: string; reason?: string }) => Promise<unknown>;
+
+/** What a caller asks to change. */
+export interface ChangeRequest {
+  environment: string;
+  deploymentName: string;
+  /** A key of the executors given to the gate. */
+  action: string;
+  request: Record<string, unknown>;
+  summary: string;
+  actor: string;
+  reason?: string;
+}
+
+/** See the module comment. */
+export class ChangeGate {
+  constructor(
+    private readonly store: Store,
+    private readonly executors: Readonly<Record<string, ChangeExecutor>>,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** Applies the change at once, or records it for approval when the environment requires one. */
+  async submit<T>(change: ChangeRequest, apply: () => Promise<T>): Promise<{ applied: T } | { approval: Approval }> {
+    const environment = await this.store.environments.get(change.environment).catch((e: unknown) => {
+      throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(change.environment)}`) : e;
+    });
+    if (!environment.policies.requiresApproval) return { applied: await apply() };
+    if (this.executors[change.action] === undefined) throw new InvalidArgumentError(`action: ${change.action} cannot be approved`);
+    const at = this.now().toISOString();
+    const approval = await this.store.approvals.create({
+      id: `${at}-${randomBytes(4).toString('hex')}`, environment: change.environment, deploymentName: change.deploymentName, action: change.action,
+      request: change.request, summary: change.summary, requestedBy: change.actor, requestedAt: at, state: 'pending',
+      ...(change.reason === undefined ? {} : { reason: change.reason }),
+    });
+    return { approval };
+  }
+
+  /** Approvals, newest last; filter by environment and state. */
+  async list(filter: { environment?: string; state?: Approval['state'] } = {}, page: { limit?: number; continue?: string } = {}): Promise<Page<Approval>> {
+    const result = await this.store.approvals.list({ ...(filter.environment ? { environment: filter.environment } : {}), ...page });
+    return filter.state === undefined ? result : { ...result, items: result.items.filter((a) => a.state === filter.state) };
+  }
+
+  async get(id: string): Promise<Approval> {
+    return this.store.approvals.get(id).catch((e: unknown) => {
+      throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new NotFoundError(`approval ${JSON.stringify(id)} not found`) : e;
+    });
+  }
+
+  /**
+   * Approves and applies a pending request. The decision is written first (so two approvers cannot
+   * both apply it: the second gets a conflict), then the change is applied; if applying fails the
+   * approval records `failed` with the reason and the error is rethrown.
+   */
+  async approve(id: string, actor: string, comment?: string): Promise<Approval> {
+    const pending = await this.#pending(id, actor, 'approve');
+    const decided = await this.store.approvals.update({ ...pending, state: 'approved', decidedBy: actor, decidedAt: this.now().toISOString(), ...(comment ? { comment } : {}) });
+    try {
+      const reason = `${pending.reason ? `${pending.reason}; ` : ''}approved by ${actor}`;
+      const result = await this.executors[pending.action]!(pending.request, { actor: pending.requestedBy, reason });
+      const revision = (result as { revision?: number } | undefined)?.revision;
+      return await this.store.approvals.update({ ...decided, result: revision === undefined ? 'applied' : `applied as revision ${revision}` });
+    } catch (error) {
+      await this.store.approvals.update({ ...decided, state: 'failed', result: (error as Error).message });
+      throw error;
+    }
+  }
+
+  /** Rejects a pending request; nothing is applied. */
+  async reject(id: string, actor: string, comment?: string): Promise<Approval> {
+    const pending = await this.#pending(id, actor, 'reject');
+    return this.store.approvals.update({ ...pending, state: 'rejected', decidedBy: actor, decidedAt: this.now().toISOString(), ...(comment ? { comment } : {}) });
+  }
+
+  async #pending(id: string, actor: string, verb: string): Promise<Approval> {
+    if (typeof actor !== 'string' || actor === '' || actor === 'anonymous') {
+      throw new PermissionDeniedError(`actor: say who ${verb}s (header x-wharf-actor or WHARF_ACTOR); anonymous decisions are not accepted`);
+    }
+    const approval = await this.get(id);
+    if (approval.state !== 'pending') throw new InvalidArgumentError(`id: approval ${id} is already ${approval.state}`);
+    if (approval.requestedBy === actor) throw new PermissionDeniedError(`actor: ${actor} requested this change and cannot ${verb} it; another person must`);
+    return approval;
+  }
+}
