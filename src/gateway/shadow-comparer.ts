@@ -14,6 +14,8 @@ export const INLINE_COMPARE_BYTES = 128 * 1024;
 
 /** Compares pairs; one per gateway. */
 export class ShadowComparer {
+  /** Comparisons sent to the worker so far (a diagnostic; tests read it). */
+  offloaded = 0;
   private worker: Worker | undefined;
   private readonly pending = new Map<number, (comparison: Comparison | undefined) => void>();
   private nextId = 0;
@@ -32,6 +34,7 @@ export class ShadowComparer {
       this.pending.set(id, resolve);
       const message: CompareRequest = { id, primary, shadow, tolerance };
       const worker = this.ensureWorker();
+      this.offloaded++;
       worker.ref();
       worker.postMessage(message);
     });
