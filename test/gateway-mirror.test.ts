@@ -2,7 +2,7 @@
 // responses. Against real model servers (a mirror of the same model agrees on every pair) and
 // against controllable node:http upstreams on port 0 (a mirror that is slow, wrong, failing or
 // unreachable; big bodies; the in-flight bound; table swaps while copies are in flight).
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
