@@ -78,7 +78,9 @@ export class Proxy {
     readonly metrics: GatewayMetrics,
     /** The table in use now: an attempt made after a swap is routed with the new table. */
     readonly currentTable: () => CompiledTable | undefined,
+    /** Sends the copies of mirrored requests. */
     readonly mirrors: Mirrors,
+    /** Where routing decisions are logged for A/B attribution. */
     readonly assignments: AssignmentLog,
   ) {}
 
