@@ -5,9 +5,11 @@
  * plane: the benchmark measures the data path, not table distribution.
  *
  * Usage: node dist/bench/lib/gateway-process.js PORT BACKEND_URL
+ *        node dist/bench/lib/gateway-process.js PORT --table TABLE.json   (any route table, e.g. with a mirror)
  * Prints `listening on http://127.0.0.1:PORT` once it has a table (so it is ready when the harness
  * sees the line); stops gracefully on SIGTERM or SIGINT.
  */
+import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { GatewayServer } from '../../src/gateway/gateway-server.js';
 import type { RouteTable } from '../../src/gateway/route-table.js';
@@ -33,12 +35,13 @@ export function benchRouteTable(backendUrl: string): RouteTable {
 }
 
 async function main(): Promise<void> {
-  const [portArg = '0', backendUrl] = process.argv.slice(2);
-  if (!backendUrl) throw new Error('usage: gateway-process.js PORT BACKEND_URL');
+  const [portArg = '0', backendUrl, tableFile] = process.argv.slice(2);
+  if (!backendUrl || (backendUrl === '--table' && !tableFile)) throw new Error('usage: gateway-process.js PORT BACKEND_URL | PORT --table FILE');
+  const table = backendUrl === '--table' ? JSON.parse(await readFile(tableFile!, 'utf8')) as RouteTable : benchRouteTable(backendUrl);
   // Short grace: the harness stops the gateway only after the load generator has finished.
   const gateway = new GatewayServer({ host: '127.0.0.1', port: Number(portArg), shutdownGraceMs: 2_000 });
   await gateway.start();
-  gateway.setTable(benchRouteTable(backendUrl));
+  gateway.setTable(table);
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => void gateway.stop().finally(() => process.exit(0)));
   }

@@ -2,17 +2,23 @@
  * Compiles a {@link RouteTable} into what the request path reads: a Map from the external prefix
  * `/<environment>/<deployment>` to a route whose targets carry precomputed cumulative weights,
  * their live backends (pool + balancer state) and their metric objects. Everything that can be
- * decided once per table is decided here, so a request costs one Map lookup, one random number
- * for the split and two for the replica.
+ * decided once per table is decided here, so a request on a plain route costs one Map lookup, one
+ * step of the split sequence and two random numbers for the replica. Rollout rules (header and
+ * cookie matches, the sticky key, the mirror) are resolved to targets here too; see route-choice.ts.
  *
  * External URL: `<gateway>/<environment>/<deployment>` + an Open Inference Protocol path, e.g.
  * `/production/readmission/v2/models/readmission/infer`. The remainder after the prefix is
  * forwarded unchanged: replicas serve the model under the deployment's name.
  */
-import type { GatewayMetrics, RouteStats, TargetStats } from './metrics.js';
-import { type RouteTable, routeBasePath } from './route-table.js';
+import type { Assignment } from './assignment-log.js';
+import type { GatewayMetrics, RouteStats, ShadowStats, StatsScope, TargetStats } from './metrics.js';
+import { compileRules, type RouteRules } from './route-choice.js';
+import { type Route, type RouteTable, routeBasePath } from './route-table.js';
 import { parseRouteTable } from './table-validation.js';
 import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
+
+/** Default `RouteMirror.tolerance`: two numeric output elements agree within this. */
+export const DEFAULT_TOLERANCE = 1e-6;
 
 /** One revision's share of a route, ready for the request path. */
 export interface CompiledTarget {
@@ -21,6 +27,19 @@ export interface CompiledTarget {
   readonly revisionText: string;
   readonly backends: readonly UpstreamBackend[];
   readonly stats: TargetStats;
+  /** What `GatewayServer.assignment` answers for a request routed here (one shared object). */
+  readonly assignment: Assignment;
+}
+
+/** A route's mirror, resolved: only present when its revision has backends and `percent` > 0. */
+export interface CompiledMirror {
+  /** The mirrored revision (often weight 0, so not among the route's weighted targets). */
+  readonly target: CompiledTarget;
+  /** `percent / 100`: the share of requests copied. */
+  readonly fraction: number;
+  /** Numeric output elements agree when they differ by at most this. */
+  readonly tolerance: number;
+  readonly stats: ShadowStats;
 }
 
 /** One route, ready for the request path. */
@@ -42,6 +61,19 @@ export interface CompiledRoute {
   /** Stats for requests that got no target (revision ""). */
   readonly unassigned: TargetStats;
   readonly routeStats: RouteStats;
+  /** Header/cookie matches and the sticky key; undefined when the route has neither (the plain split). */
+  readonly rules: RouteRules | undefined;
+  readonly mirror: CompiledMirror | undefined;
+  /**
+   * Whether assignments are logged for A/B attribution: the route has rules or splits between two
+   * or more targets. A plain one-target route skips the log (its answer is implied by the table).
+   */
+  readonly logsAssignments: boolean;
+  /**
+   * Position in [0, 1) of the split sequence (see `chooseTarget`): the one piece of per-request
+   * state on a compiled route, written by the request path.
+   */
+  splitCursor: number;
 }
 
 /** A compiled table: immutable once built; the gateway swaps whole tables. */
@@ -71,23 +103,36 @@ export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: G
     const routes = new Map<string, CompiledRoute>();
     for (const route of table.routes) {
       const { environment, deployment } = route;
+      // One compiled target per revision with replicas, shared by the split, the matches and the mirror.
+      const byRevision = new Map<number, CompiledTarget>();
       const targets: CompiledTarget[] = [];
       const cumulative: number[] = [];
       let total = 0;
       for (const t of route.targets) {
         // Stats exist for every revision in the table, so a revision without traffic still shows.
         const stats = scope.target(environment, deployment, t.revision);
-        if (t.weight <= 0 || t.backends.length === 0) continue;
+        if (t.backends.length === 0) continue;
+        const compiled: CompiledTarget = {
+          revision: t.revision, revisionText: String(t.revision), backends: t.backends.map((b) => backends.get(b.id)!), stats,
+          assignment: Object.freeze({ environment, deployment, revision: t.revision }),
+        };
+        byRevision.set(t.revision, compiled);
+        if (t.weight <= 0) continue;
         total += t.weight;
         cumulative.push(total);
-        targets.push({ revision: t.revision, revisionText: String(t.revision), backends: t.backends.map((b) => backends.get(b.id)!), stats });
+        targets.push(compiled);
       }
       const prefix = routeBasePath(environment, deployment);
+      const rules = compileRules(route, byRevision);
       routes.set(prefix, {
         environment, deployment, prefix, targets, cumulative, totalWeight: total,
         noReplicaMessage: `no ready replica for deployment '${deployment}' in environment '${environment}'`,
         unassigned: scope.target(environment, deployment, ''),
         routeStats: scope.route(environment, deployment),
+        rules,
+        mirror: compileMirror(route, byRevision, scope),
+        logsAssignments: rules !== undefined || targets.length >= 2,
+        splitCursor: Math.random(),
       });
     }
     return {
@@ -103,16 +148,14 @@ export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: G
   }
 }
 
-/** Weighted choice of a target; undefined when the route has none that can take traffic. */
-export function chooseTarget(route: CompiledRoute): CompiledTarget | undefined {
-  const targets = route.targets;
-  if (targets.length <= 1) return targets[0];
-  const r = Math.random() * route.totalWeight;
-  const cumulative = route.cumulative;
-  for (let i = 0; i < targets.length - 1; i++) {
-    if (r < cumulative[i]!) return targets[i];
-  }
-  return targets[targets.length - 1];
+/** Stats exist whenever the table names a mirror (zeros included); copies go out only when it can take them. */
+function compileMirror(route: Route, byRevision: ReadonlyMap<number, CompiledTarget>, scope: StatsScope): CompiledMirror | undefined {
+  const mirror = route.mirror;
+  if (mirror === undefined) return undefined;
+  const stats = scope.shadow(route.environment, route.deployment, mirror.revision);
+  const target = byRevision.get(mirror.revision);
+  if (target === undefined || mirror.percent <= 0) return undefined;
+  return { target, fraction: mirror.percent / 100, tolerance: mirror.tolerance ?? DEFAULT_TOLERANCE, stats };
 }
 
 /**

@@ -3,7 +3,9 @@
  * `/<environment>/<deployment>/...` with the current compiled route table, answers `/healthz`
  * (live), `/readyz` (has a table) and `/metrics` (Prometheus text) itself, and swaps tables
  * atomically: a request keeps the table it was routed with, and pools of replicas that left the
- * table close once their in-flight requests finish.
+ * table close once their in-flight requests finish. For rollouts it also answers, in process,
+ * {@link GatewayServer.snapshot} (cumulative counters per revision and per mirrored revision) and
+ * {@link GatewayServer.assignment} (which revision served a recent request id).
  *
  * @example
  *   const gateway = new GatewayServer({ port: 0 });
@@ -16,15 +18,19 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
+import { type Assignment, ASSIGNMENT_LOG_SIZE, AssignmentLog } from './assignment-log.js';
 import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
+import type { GatewaySnapshot } from './gateway-snapshot.js';
 import { GatewayMetrics } from './metrics.js';
+import { MIRROR_DEFAULTS, type MirrorOptions, Mirrors } from './mirror.js';
 import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from './route-table.js';
+import { ShadowComparer } from './shadow-comparer.js';
 import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';
 
 /** Gateway settings; unset ones take {@link GATEWAY_DEFAULTS}, {@link PROXY_DEFAULTS} and {@link UPSTREAM_DEFAULTS}. */
-export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'headersTimeoutMs'>> {
+export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'headersTimeoutMs' | 'mirror'>> {
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -36,6 +42,10 @@ export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'header
   shutdownGraceMs?: number;
   /** Replica pool settings (timeouts, connections). */
   upstream?: Partial<UpstreamOptions>;
+  /** Mirroring bounds; unset ones take {@link MIRROR_DEFAULTS}. */
+  mirror?: Partial<MirrorOptions>;
+  /** Request ids remembered for {@link GatewayServer.assignment} (default {@link ASSIGNMENT_LOG_SIZE}). */
+  assignmentLogSize?: number;
 }
 
 interface ServerSettings {
@@ -65,6 +75,8 @@ export class GatewayServer {
   private readonly http: Server;
   private readonly pools: UpstreamPools;
   private readonly proxy: Proxy;
+  private readonly comparer = new ShadowComparer();
+  private readonly assignments: AssignmentLog;
   private table: CompiledTable | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -73,7 +85,12 @@ export class GatewayServer {
     this.options = { ...GATEWAY_DEFAULTS, ...pick(defined, Object.keys(GATEWAY_DEFAULTS)) };
     const upstream = { ...UPSTREAM_DEFAULTS, ...defined.upstream };
     this.pools = new UpstreamPools(upstream);
-    this.proxy = new Proxy({ ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs }, this.metrics, () => this.table);
+    const mirror = { ...MIRROR_DEFAULTS, ...defined.mirror };
+    this.assignments = new AssignmentLog(defined.assignmentLogSize ?? ASSIGNMENT_LOG_SIZE);
+    this.proxy = new Proxy(
+      { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror },
+      this.metrics, () => this.table, new Mirrors(mirror, this.comparer), this.assignments,
+    );
     this.http = createServer({
       keepAliveTimeout: this.options.keepAliveTimeoutMs,
       requestTimeout: this.options.requestTimeoutMs,
@@ -126,6 +143,24 @@ export class GatewayServer {
   }
 
   /**
+   * Cumulative counters per (environment, deployment, revision) of the current table, and the
+   * shadow comparison counters of every mirrored revision, as plain numbers.
+   */
+  snapshot(): GatewaySnapshot {
+    return this.metrics.snapshot();
+  }
+
+  /**
+   * Which revision served the request with this `x-request-id` (echoed on every response), among
+   * the last `assignmentLogSize` requests of routes that choose between revisions (a match, a sticky
+   * key or a split of two or more); undefined when unknown or forgotten. Ids longer than 128
+   * characters are not remembered.
+   */
+  assignment(requestId: string): Assignment | undefined {
+    return this.assignments.get(requestId);
+  }
+
+  /**
    * Graceful stop: stop accepting connections, report unready, let in-flight requests finish (up
    * to `shutdownGraceMs`), close client connections, then close the upstream pools.
    */
@@ -140,6 +175,7 @@ export class GatewayServer {
     this.http.closeAllConnections();
     await closed;
     await this.pools.close(Math.max(0, deadline - performance.now()));
+    await this.comparer.close();
     this.state = 'stopped';
   }
 

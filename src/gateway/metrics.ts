@@ -6,6 +6,7 @@
  * the per-request work the gateway avoids, so the gateway's families are small custom collectors.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
+import type { GatewaySnapshot, RevisionCounters, ShadowCounters } from './gateway-snapshot.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -45,6 +46,38 @@ export class RouteStats {
   constructor(readonly labels: Labels) {}
 }
 
+/** Counters of one mirrored (environment, deployment, revision); see {@link ShadowCounters}. */
+export class ShadowStats {
+  mirrored = 0;
+  dropped = 0;
+  compared = 0;
+  agreed = 0;
+  numericElements = 0;
+  absDiffSum = 0;
+  primaryLatencySum = 0;
+  shadowLatencySum = 0;
+  primaryErrors = 0;
+  shadowErrors = 0;
+  /** Mirrored requests not settled yet (mirror answering, or their comparison pending): the drop bound reads it. */
+  inFlight = 0;
+
+  constructor(readonly labels: Labels) {}
+}
+
+/** The shadow counter families: exported name, help, and the {@link ShadowStats} field. */
+const SHADOW_FAMILIES: readonly (readonly [string, string, keyof ShadowCounters & keyof ShadowStats])[] = [
+  ['wharf_gateway_shadow_mirrored_total', 'Request copies sent to a mirrored revision.', 'mirrored'],
+  ['wharf_gateway_shadow_dropped_total', 'Request copies not sent because too many were in flight.', 'dropped'],
+  ['wharf_gateway_shadow_compared_total', 'Mirrored requests whose primary and mirror responses were compared.', 'compared'],
+  ['wharf_gateway_shadow_agreed_total', 'Compared pairs whose outputs agreed.', 'agreed'],
+  ['wharf_gateway_shadow_numeric_elements_total', 'Numeric output elements compared.', 'numericElements'],
+  ['wharf_gateway_shadow_absolute_difference_total', 'Sum of absolute differences of the compared numeric output elements.', 'absDiffSum'],
+  ['wharf_gateway_shadow_primary_latency_seconds_total', 'Sum of primary response latencies over compared pairs.', 'primaryLatencySum'],
+  ['wharf_gateway_shadow_latency_seconds_total', 'Sum of mirror response latencies over compared pairs.', 'shadowLatencySum'],
+  ['wharf_gateway_shadow_primary_errors_total', 'Mirrored requests whose primary response was an error (5xx or none).', 'primaryErrors'],
+  ['wharf_gateway_shadow_errors_total', 'Mirrored requests whose mirror response was an error (5xx or none).', 'shadowErrors'],
+];
+
 interface Sample {
   value: number;
   labels: Labels;
@@ -79,6 +112,7 @@ export class GatewayMetrics {
   readonly unrouted = new Map<number, number>();
   private targets = new Map<string, TargetStats>();
   private routes = new Map<string, RouteStats>();
+  private shadows = new Map<string, ShadowStats>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -106,6 +140,9 @@ export class GatewayMetrics {
       () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]));
     this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter',
       () => [{ value: this.tableUpdates, labels: {} }]);
+    for (const [name, help, field] of SHADOW_FAMILIES) {
+      this.add(name, help, 'counter', () => [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })));
+    }
   }
 
   /**
@@ -115,6 +152,7 @@ export class GatewayMetrics {
   beginTable(): StatsScope {
     const targets = new Map<string, TargetStats>();
     const routes = new Map<string, RouteStats>();
+    const shadows = new Map<string, ShadowStats>();
     return {
       target: (environment, deployment, revision) => {
         const key = `${environment}\0${deployment}\0${revision}`;
@@ -128,9 +166,16 @@ export class GatewayMetrics {
         routes.set(key, stats);
         return stats;
       },
+      shadow: (environment, deployment, revision) => {
+        const key = `${environment}\0${deployment}\0${revision}`;
+        const stats = shadows.get(key) ?? this.shadows.get(key) ?? new ShadowStats({ environment, deployment, revision: String(revision) });
+        shadows.set(key, stats);
+        return stats;
+      },
       commit: (version) => {
         this.targets = targets;
         this.routes = routes;
+        this.shadows = shadows;
         this.tableVersion = version;
         this.tableUpdates++;
       },
@@ -140,6 +185,28 @@ export class GatewayMetrics {
   /** Records a request that matched no route. */
   unroutedRequest(code: number): void {
     this.unrouted.set(code, (this.unrouted.get(code) ?? 0) + 1);
+  }
+
+  /** The cumulative counters as plain numbers; see {@link GatewaySnapshot}. */
+  snapshot(): GatewaySnapshot {
+    const revisions: RevisionCounters[] = [];
+    for (const t of this.targets.values()) {
+      if (t.labels.revision === '' && t.count === 0) continue;
+      const buckets: number[] = [];
+      let cumulative = 0;
+      for (const n of t.buckets) buckets.push((cumulative += n));
+      revisions.push({
+        environment: t.labels.environment!, deployment: t.labels.deployment!, revision: t.labels.revision!,
+        codes: Object.fromEntries([...t.codes].map(([code, n]) => [String(code), n])), buckets, latencySum: t.sum, count: t.count,
+      });
+    }
+    const shadows: ShadowCounters[] = [...this.shadows.values()].map((s) => ({
+      environment: s.labels.environment!, deployment: s.labels.deployment!, revision: Number(s.labels.revision),
+      mirrored: s.mirrored, dropped: s.dropped, compared: s.compared, agreed: s.agreed, numericElements: s.numericElements,
+      absDiffSum: s.absDiffSum, primaryLatencySum: s.primaryLatencySum, shadowLatencySum: s.shadowLatencySum,
+      primaryErrors: s.primaryErrors, shadowErrors: s.shadowErrors,
+    }));
+    return { time: Date.now(), latencyBuckets: LATENCY_BUCKETS, revisions, shadows };
   }
 
   /** The exposition: content type and text. */
@@ -157,6 +224,8 @@ export class GatewayMetrics {
 export interface StatsScope {
   target(environment: string, deployment: string, revision: number | ''): TargetStats;
   route(environment: string, deployment: string): RouteStats;
+  /** Shadow counters of a mirrored revision. */
+  shadow(environment: string, deployment: string, revision: number): ShadowStats;
   /** Makes this scope's stats the exported set and records the table version. */
   commit(version: number): void;
 }

@@ -12,6 +12,10 @@
  *   response started, never after a headers timeout (the model may be running it).
  * - Table swaps: an attempt made after a swap (the body was still arriving, or a retry) is routed
  *   again with the new table; a dispatched attempt finishes on its backend.
+ * - Routing: header/cookie match, then sticky key, then the weighted split (route-choice.ts); the
+ *   choice is logged for A/B attribution on routes that have a choice to make (assignment-log.ts).
+ * - Mirroring: with the first attempt, a copy may go to the route's mirror (mirror.ts); for those
+ *   requests only, the response is also reported, chunk by chunk, to the comparison.
  *
  * "Never reached the model" is approximated by "no response byte": a replica that dies after
  * reading a request sees it retried. Inference is a pure function of its input, so that is safe.
@@ -25,9 +29,13 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, PayloadTooLargeError } from '../core/errors.js';
 import { EJECTION_DEFAULTS, pickBackend, recordConnectFailure, recordSuccess } from './balancer.js';
-import { type CompiledRoute, type CompiledTable, type CompiledTarget, chooseTarget } from './compiled-table.js';
+import type { AssignmentLog } from './assignment-log.js';
+import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
 import { NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors, type ShadowExchange } from './mirror.js';
+import { removeHopByHop } from './hop-by-hop.js';
+import { chooseTarget } from './route-choice.js';
 import { CONNECT_FAILURES, RETRYABLE_CODES, upstreamError } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
@@ -43,6 +51,8 @@ export interface ProxyOptions {
   ejection: { baseMs: number; maxMs: number };
   /** Upstream headers timeout, for the 504 message. */
   headersTimeoutMs: number;
+  /** Mirroring bounds (shadow releases). */
+  mirror: MirrorOptions;
 }
 
 /** Defaults. */
@@ -52,15 +62,11 @@ export const PROXY_DEFAULTS: Readonly<ProxyOptions> = {
   retryAfterSeconds: 1,
   ejection: EJECTION_DEFAULTS,
   headersTimeoutMs: 60_000,
+  mirror: MIRROR_DEFAULTS,
 };
 
 /** Request headers passed to replicas (lower case). Everything else stays at the gateway. */
 export const FORWARDED_HEADERS: readonly string[] = ['content-type', 'accept', 'accept-encoding', 'traceparent', 'tracestate'];
-
-/** Response headers that describe one connection, not the message; never forwarded. */
-const HOP_BY_HOP: readonly string[] = [
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization',
-];
 
 /** Status recorded when the client went away before its response was complete (nginx's convention). */
 export const CLIENT_CLOSED = 499;
@@ -72,6 +78,10 @@ export class Proxy {
     readonly metrics: GatewayMetrics,
     /** The table in use now: an attempt made after a swap is routed with the new table. */
     readonly currentTable: () => CompiledTable | undefined,
+    /** Sends the copies of mirrored requests. */
+    readonly mirrors: Mirrors,
+    /** Where routing decisions are logged for A/B attribution. */
+    readonly assignments: AssignmentLog,
   ) {}
 
   /**
@@ -80,12 +90,13 @@ export class Proxy {
    * answers `res`, and decrements `metrics.inFlight` exactly once when the exchange ends.
    */
   forward(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, started: number): void {
-    const target = chooseTarget(route);
+    const target = chooseTarget(route, req.headers);
     const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
     if (target === undefined) {
       this.noReadyReplica(res, route, requestId, started);
       return;
     }
+    if (route.logsAssignments) this.assignments.record(requestId, target.assignment);
     const exchange = new Exchange(this, req, res, table, route, target, path, requestId, started);
     const h = req.headers;
     if (h['content-length'] === undefined && h['transfer-encoding'] === undefined) exchange.attempt(undefined);
@@ -114,6 +125,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private resumeUpstream: (() => void) | undefined;
   /** Set when the replica's response headers could not be relayed. */
   private invalidResponse: Error | undefined;
+  /** The mirrored copy's pair, when this request was mirrored. */
+  private shadow: ShadowExchange | undefined;
+  /** The whole response was relayed. */
+  private complete = false;
 
   constructor(
     private readonly proxy: Proxy,
@@ -172,6 +187,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     // may be closing, so route again with the table in use. Nothing was dispatched yet.
     if (this.proxy.currentTable() !== this.table && !this.reroute()) return;
     const target = this.target;
+    const mirror = this.route.mirror;
+    // Mirrored once, with the first attempt: a retry resends to the primary only.
+    if (mirror !== undefined && this.attempts === 0 && mirror.target !== target) {
+      this.shadow = this.proxy.mirrors.start(mirror, { method: this.req.method!, path: this.path, headers: this.headers, body: this.body });
+    }
     const backend = pickBackend(target.backends, avoid === undefined ? this.started : performance.now(), avoid)!;
     this.backend = backend;
     backend.acquire();
@@ -190,7 +210,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.fail(new RouteNotFoundError(`no route for deployment '${deployment}' in environment '${environment}' (removed while the request arrived)`), false);
       return false;
     }
-    const target = chooseTarget(route);
+    const target = chooseTarget(route, this.req.headers);
     if (target === undefined) {
       this.done = true;
       this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
@@ -199,6 +219,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.table = table;
     this.route = route;
     this.target = target;
+    if (route.logsAssignments) this.proxy.assignments.record(this.requestId, target.assignment);
     return true;
   }
 
@@ -212,16 +233,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.responded = true;
     const backend = this.backend!;
     recordSuccess(backend);
-    const connection = headers.connection;
-    for (const name of HOP_BY_HOP) if (headers[name] !== undefined) delete headers[name];
-    if (typeof connection === 'string' && connection !== 'keep-alive' && connection !== 'close') {
-      for (const token of connection.split(',')) delete headers[token.trim().toLowerCase()];
-    }
+    removeHopByHop(headers);
     headers['x-wharf-backend'] = backend.id;
     headers['x-wharf-revision'] = this.target.revisionText;
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.requestId;
     try {
       this.res.writeHead(statusCode, headers as OutgoingHttpHeaders);
+      this.shadow?.primaryStart(statusCode);
     } catch (err) {
       // Node refused a header the replica sent: answer 502 rather than a reset connection.
       this.responded = false;
@@ -231,6 +249,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.shadow?.primaryData(chunk);
     if (!this.res.write(chunk)) {
       controller.pause();
       this.resumeUpstream ??= () => this.controller?.resume();
@@ -239,6 +258,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    this.complete = true;
     this.res.end();
     this.backend!.release();
     this.finish(this.res.statusCode);
@@ -284,5 +304,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.done = true;
     this.proxy.metrics.inFlight--;
     this.target.stats.observe(status, (performance.now() - this.started) / 1000);
+    this.shadow?.primaryEnd(status, this.complete, this.clientGone);
   }
 }

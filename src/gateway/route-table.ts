@@ -27,7 +27,9 @@ export interface RouteTarget {
 /**
  * A rule that sends matching requests to one revision before the weighted split (A/B tests by
  * header or cookie). Exactly one of `header` and `cookie` is set; names compare case-insensitively
- * for headers and exactly for cookies; values compare exactly.
+ * for headers and exactly for cookies; values compare exactly (a cookie value without its
+ * surrounding double quotes, not percent-decoded). A rule whose revision has no ready replica is
+ * skipped, so its requests take the weighted split.
  */
 export interface RouteMatch {
   readonly header?: { readonly name: string; readonly value: string };
@@ -39,7 +41,9 @@ export interface RouteMatch {
 /**
  * Sticky assignment: requests carrying the same key value get the same target as long as the
  * weights stay the same (the key is hashed onto the cumulative weights instead of a random
- * number). Requests without the key get a random choice. Exactly one of `header` and `cookie`.
+ * number). Requests without the key (or with an empty one) get the split. Exactly one of `header`
+ * and `cookie`. With two targets, raising the second one's weight moves keys only from the first
+ * to the second, so list a canary after its stable revision.
  */
 export interface RouteSticky {
   readonly header?: string;
@@ -50,6 +54,8 @@ export interface RouteSticky {
  * Mirroring (shadow releases): a copy of `percent`% of the requests that the route serves is sent to
  * `revision` (a target of the route, usually with weight 0). The caller only ever gets the primary's
  * response; the mirror's response is discarded after being compared with it (see GatewaySnapshot).
+ * Gateways mirror POSTs only (inference calls; GETs are health and metadata), send no copy of a
+ * request whose own target is `revision`, and mirror nothing while `revision` has no ready replica.
  */
 export interface RouteMirror {
   readonly revision: number;

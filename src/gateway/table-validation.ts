@@ -4,7 +4,7 @@
  * and the rule; the gateway then keeps the table it has.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { Backend, Route, RouteTable, RouteTarget } from './route-table.js';
+import type { Backend, Route, RouteMatch, RouteMirror, RouteSticky, RouteTable, RouteTarget } from './route-table.js';
 
 /**
  * Checks `value` against the {@link RouteTable} shape and rules, and returns it typed.
@@ -12,7 +12,11 @@ import type { Backend, Route, RouteTable, RouteTarget } from './route-table.js';
  * Rules: `version` a non-negative safe integer; one route per (environment, deployment), both
  * non-empty strings without `/`; target weights 0–100 (a route whose weights are all 0 gets no
  * traffic: 503); revisions distinct within a route; backend ids non-empty and URLs plain origins
- * (`http://host:port`), and one id never names two URLs.
+ * (`http://host:port`), and one id never names two URLs. Rollout rules (optional): every `matches[i]`
+ * and the `mirror` name a revision of one of the route's targets; a match or a sticky key has
+ * exactly one of `header` and `cookie`, whose names are HTTP tokens; `mirror.percent` 0–100 and
+ * `mirror.tolerance` a finite number ≥ 0. A target with weight 0 is allowed: it can still be a
+ * match or mirror target (or a blue-green preview reached by a match).
  *
  * @throws InvalidArgumentError naming the first offending field, e.g. `routes[1].targets[0].weight`.
  */
@@ -54,7 +58,77 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
     const backends = array(target.backends, `${where}.backends`).map((b, j) => parseBackend(b, `${where}.backends[${j}]`, urlById));
     return { revision: revision as number, weight: weight as number, model: { name, version }, backends };
   });
-  return { environment, deployment, targets };
+  const parsed: { -readonly [K in keyof Route]: Route[K] } = { environment, deployment, targets };
+  const known = targets.map((t) => t.revision);
+  if (route.matches !== undefined) {
+    parsed.matches = array(route.matches, `${at}.matches`).map((m, i) => parseMatch(m, `${at}.matches[${i}]`, known));
+  }
+  if (route.sticky !== undefined) parsed.sticky = parseSticky(route.sticky, `${at}.sticky`);
+  if (route.mirror !== undefined) parsed.mirror = parseMirror(route.mirror, `${at}.mirror`, known);
+  return parsed;
+}
+
+function parseMatch(value: unknown, at: string, revisions: readonly number[]): RouteMatch {
+  const match = object(value, at);
+  const kind = oneOf(match, at);
+  const rule = object(match[kind], `${at}.${kind}`);
+  const name = token(rule.name, `${at}.${kind}.name`);
+  const ruleValue = rule.value;
+  // Control characters can never arrive in a header or cookie value, so such a rule could never match.
+  if (typeof ruleValue !== 'string' || hasControl(ruleValue)) fail(`${at}.${kind}.value`, 'must be a string without control characters', ruleValue);
+  const revision = targetRevision(match.revision, `${at}.revision`, revisions);
+  return { [kind]: { name, value: ruleValue as string }, revision };
+}
+
+function parseSticky(value: unknown, at: string): RouteSticky {
+  const sticky = object(value, at);
+  const kind = oneOf(sticky, at);
+  return { [kind]: token(sticky[kind], `${at}.${kind}`) };
+}
+
+function parseMirror(value: unknown, at: string, revisions: readonly number[]): RouteMirror {
+  const mirror = object(value, at);
+  const revision = targetRevision(mirror.revision, `${at}.revision`, revisions);
+  const percent = mirror.percent;
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) fail(`${at}.percent`, 'must be a number from 0 to 100', percent);
+  const parsed: { -readonly [K in keyof RouteMirror]: RouteMirror[K] } = { revision, percent: percent as number };
+  if (mirror.tolerance !== undefined) {
+    const tolerance = mirror.tolerance;
+    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) fail(`${at}.tolerance`, 'must be a finite number ≥ 0', tolerance);
+    parsed.tolerance = tolerance as number;
+  }
+  return parsed;
+}
+
+/** Which of `header` and `cookie` a rule sets; exactly one must be. */
+function oneOf(rule: Record<string, unknown>, at: string): 'header' | 'cookie' {
+  const hasHeader = rule.header !== undefined;
+  if (hasHeader === (rule.cookie !== undefined)) fail(at, `must set exactly one of 'header' and 'cookie', got ${hasHeader ? 'both' : 'neither'}`);
+  return hasHeader ? 'header' : 'cookie';
+}
+
+function targetRevision(value: unknown, at: string, revisions: readonly number[]): number {
+  if (typeof value !== 'number' || !revisions.includes(value)) {
+    fail(at, `must be the revision of one of the route's targets (${revisions.length > 0 ? revisions.join(', ') : 'it has none'})`, value);
+  }
+  return value as number;
+}
+
+/** Control characters other than tab, which RFC 9110 never allows in a field value. */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+}
+
+/** RFC 9110 token: the characters a header name (and a cookie name) may have. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+function token(value: unknown, at: string): string {
+  if (typeof value !== 'string' || !TOKEN.test(value)) fail(at, "must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~)", value);
+  return value as string;
 }
 
 function parseBackend(value: unknown, at: string, urlById: Map<string, string>): Backend {

@@ -25,9 +25,9 @@ export function target(revision: number, weight: number, backends: readonly Back
   return { revision, weight, model: { name: model, version: '1' }, backends };
 }
 
-/** A route for (environment, deployment). */
-export function route(environment: string, deployment: string, targets: readonly RouteTarget[]): Route {
-  return { environment, deployment, targets };
+/** A route for (environment, deployment), with optional rollout rules (matches, sticky, mirror). */
+export function route(environment: string, deployment: string, targets: readonly RouteTarget[], rules: Pick<Route, 'matches' | 'sticky' | 'mirror'> = {}): Route {
+  return { environment, deployment, targets, ...rules };
 }
 
 /** A table. */

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { InvalidArgumentError } from '../core/errors.js';
+import { parseRouteTable } from './table-validation.js';
+
+const backend = { id: 'r1', url: 'http://127.0.0.1:9001' };
+const target = (revision: number, weight: number) => ({ revision, weight, model: { name: 'm', version: '1' }, backends: [backend] });
+/** A table whose one route has revisions 1 (weight 100) and 2 (weight 0) plus `extra`. */
+const tableWith = (extra: Record<string, unknown>) => ({
+  version: 1,
+  routes: [{ environment: 'prod', deployment: 'risk', targets: [target(1, 100), target(2, 0)], ...extra }],
+});
+const rejects = (extra: Record<string, unknown>, message: string) =>
+  assert.throws(() => parseRouteTable(tableWith(extra)), (e: unknown) => {
+    assert.ok(e instanceof InvalidArgumentError, String(e));
+    assert.equal(e.message, message);
+    return true;
+  });
+
+test('matches, sticky and mirror pass through when valid, weight 0 targets included', () => {
+  const extra = {
+    matches: [{ header: { name: 'X-Variant', value: 'b' }, revision: 2 }, { cookie: { name: 'variant', value: '' }, revision: 1 }],
+    sticky: { cookie: 'session_id' },
+    mirror: { revision: 2, percent: 12.5, tolerance: 0 },
+  };
+  const route = parseRouteTable(tableWith(extra)).routes[0]!;
+  assert.deepEqual({ matches: route.matches, sticky: route.sticky, mirror: route.mirror }, extra);
+  assert.equal(route.targets[1]!.weight, 0);
+  // A mirror without tolerance keeps it unset (the compiled table applies the default).
+  assert.deepEqual(parseRouteTable(tableWith({ mirror: { revision: 1, percent: 100 } })).routes[0]!.mirror, { revision: 1, percent: 100 });
+  // Absent rules stay absent (the route keeps its plain shape).
+  assert.deepEqual(Object.keys(parseRouteTable(tableWith({})).routes[0]!), ['environment', 'deployment', 'targets']);
+});
+
+test('match rules: one of header or cookie, token names, a string value, a revision of the route', () => {
+  const at = 'route table.routes[0].matches';
+  rejects({ matches: {} }, `${at}: must be an array, got {}`);
+  rejects({ matches: [3] }, `${at}[0]: must be an object, got 3`);
+  rejects({ matches: [{ revision: 1 }] }, `${at}[0]: must set exactly one of 'header' and 'cookie', got neither`);
+  rejects({ matches: [{ header: { name: 'a', value: 'b' }, cookie: { name: 'a', value: 'b' }, revision: 1 }] },
+    `${at}[0]: must set exactly one of 'header' and 'cookie', got both`);
+  rejects({ matches: [{ header: { name: 'x variant', value: 'b' }, revision: 1 }] },
+    `${at}[0].header.name: must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), got "x variant"`);
+  rejects({ matches: [{ cookie: { name: '', value: 'b' }, revision: 1 }] },
+    `${at}[0].cookie.name: must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), got ""`);
+  rejects({ matches: [{ header: { name: 'x', value: 7 }, revision: 1 }] }, `${at}[0].header.value: must be a string without control characters, got 7`);
+  rejects({ matches: [{ header: { name: 'x', value: 'a\nb' }, revision: 1 }] }, `${at}[0].header.value: must be a string without control characters, got "a\\nb"`);
+  rejects({ matches: [{ header: { name: 'x', value: 'b' }, revision: 7 }] }, `${at}[0].revision: must be the revision of one of the route's targets (1, 2), got 7`);
+  rejects({ matches: [{ header: { name: 'x', value: 'b' }, revision: '2' }] }, `${at}[0].revision: must be the revision of one of the route's targets (1, 2), got "2"`);
+  rejects({ matches: [{ header: 'x', revision: 1 }] }, `${at}[0].header: must be an object, got "x"`);
+});
+
+test('sticky: exactly one of header or cookie, a token', () => {
+  const at = 'route table.routes[0].sticky';
+  rejects({ sticky: 'x-user' }, `${at}: must be an object, got "x-user"`);
+  rejects({ sticky: {} }, `${at}: must set exactly one of 'header' and 'cookie', got neither`);
+  rejects({ sticky: { header: 'a', cookie: 'b' } }, `${at}: must set exactly one of 'header' and 'cookie', got both`);
+  rejects({ sticky: { header: 'x:user' } }, `${at}.header: must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), got "x:user"`);
+  rejects({ sticky: { cookie: 5 } }, `${at}.cookie: must be an HTTP token (letters, digits and !#$%&'*+-.^_\`|~), got 5`);
+});
+
+test('mirror: a revision of the route, percent 0–100, tolerance finite and ≥ 0', () => {
+  const at = 'route table.routes[0].mirror';
+  rejects({ mirror: [] }, `${at}: must be an object, got []`);
+  rejects({ mirror: { revision: 3, percent: 10 } }, `${at}.revision: must be the revision of one of the route's targets (1, 2), got 3`);
+  rejects({ mirror: { revision: 2 } }, `${at}.percent: must be a number from 0 to 100`);
+  rejects({ mirror: { revision: 2, percent: 101 } }, `${at}.percent: must be a number from 0 to 100, got 101`);
+  rejects({ mirror: { revision: 2, percent: -1 } }, `${at}.percent: must be a number from 0 to 100, got -1`);
+  rejects({ mirror: { revision: 2, percent: 50, tolerance: -0.1 } }, `${at}.tolerance: must be a finite number ≥ 0, got -0.1`);
+  rejects({ mirror: { revision: 2, percent: 50, tolerance: '1e-3' } }, `${at}.tolerance: must be a finite number ≥ 0, got "1e-3"`);
+  assert.throws(() => parseRouteTable(tableWith({ mirror: { revision: 2, percent: 50, tolerance: Infinity } })), /tolerance: must be a finite number ≥ 0/);
+});
+
+test('a route without targets names that no revision can be matched', () => {
+  const table = { version: 1, routes: [{ environment: 'prod', deployment: 'risk', targets: [], mirror: { revision: 1, percent: 5 } }] };
+  assert.throws(() => parseRouteTable(table), { message: "route table.routes[0].mirror.revision: must be the revision of one of the route's targets (it has none), got 1" });
+});
