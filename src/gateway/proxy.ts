@@ -33,6 +33,7 @@ import type { AssignmentLog } from './assignment-log.js';
 import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
 import { NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
+import { DRAINING_HEADER } from './upstream-errors.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors, type ShadowExchange } from './mirror.js';
 import { removeHopByHop } from './hop-by-hop.js';
 import { chooseTarget } from './route-choice.js';
@@ -123,6 +124,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   private done = false;
   private clientGone = false;
   private resumeUpstream: (() => void) | undefined;
+  /** Set while an attempt is abandoned because its replica answered "draining". */
+  private drainingRetry = false;
   /** Set when the replica's response headers could not be relayed. */
   private invalidResponse: Error | undefined;
   /** The mirrored copy's pair, when this request was mirrored. */
@@ -230,6 +233,13 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return; // informational (e.g. 103): not relayed
+    // A draining replica (scaled down, replaced) refused the request without running it: send it to
+    // another replica instead of passing its 503 on. Its connection closes; the pool reconnects.
+    if (statusCode === 503 && headers[DRAINING_HEADER] !== undefined && this.attempts < this.proxy.options.maxAttempts) {
+      this.drainingRetry = true;
+      controller.abort(new Error('replica is draining'));
+      return;
+    }
     this.responded = true;
     const backend = this.backend!;
     recordSuccess(backend);
@@ -276,6 +286,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       const { environment, deployment } = this.route;
       return this.fail(new UpstreamUnavailableError(
         `replica '${backend.id}' of deployment '${deployment}' in environment '${environment}' sent a response that cannot be relayed: ${this.invalidResponse.message}`), false);
+    }
+    if (this.drainingRetry) {
+      this.drainingRetry = false;
+      return this.attempt(backend);
     }
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (CONNECT_FAILURES.has(code)) recordConnectFailure(backend, performance.now(), this.proxy.options.ejection);

@@ -52,6 +52,9 @@ type ResolvedOptions = ModelServerOptions & { -readonly [K in keyof typeof DEFAU
 
 type State = 'loading' | 'ready' | 'draining' | 'closed';
 
+/** Set on a 503 that a draining server answered without running the request (the gateway retries it elsewhere). */
+export const DRAINING_HEADER = 'x-wharf-draining';
+
 const JSON_TYPE = 'application/json';
 
 /** One running model server. */
@@ -244,8 +247,12 @@ export class ModelServer {
 
   private send(res: ServerResponse, status: number, body: string): void {
     const headers: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) };
-    // While draining, ask clients to reconnect elsewhere rather than reuse this connection.
-    if (this.state === 'draining') headers.connection = 'close';
+    // While draining, ask clients to reconnect elsewhere rather than reuse this connection, and
+    // tell a gateway that this request was never run (so it may safely send it to another replica).
+    if (this.state === 'draining') {
+      headers.connection = 'close';
+      if (status === 503) headers[DRAINING_HEADER] = '1';
+    }
     res.writeHead(status, headers);
     res.end(body);
   }
