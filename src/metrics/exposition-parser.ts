@@ -1,8 +1,9 @@
 /**
  * A parser for the Prometheus text exposition format (version 0.0.4, what prom-client renders):
  * one sample per line, `name{label="value",…} value [timestamp]`, with `#` lines for HELP and TYPE.
- * Label values may hold escaped `\\`, `\"` and `\n`, and any other character (commas and braces
- * included), so labels are read with a small scanner rather than a regular expression.
+ * Values follow Go's float syntax (`NaN`, `+Inf`, any case). Label values may hold escaped `\\`,
+ * `\"` and `\n`, and any other character (commas and braces included), so labels are read with a
+ * small scanner rather than a regular expression.
  */
 import { InvalidArgumentError } from '../core/errors.js';
 
@@ -50,8 +51,10 @@ function parseLine(line: string): ExpositionSample {
       const label = LABEL_NAME.exec(rest)?.[0];
       if (label === undefined) throw new Error('expected a label name');
       rest = rest.slice(label.length).trimStart();
-      if (!rest.startsWith('="')) throw new Error(`expected '="' after label ${label}`);
-      const [value, used] = quoted(rest, 2);
+      if (!rest.startsWith('=')) throw new Error(`expected '="' after label ${label}`);
+      rest = rest.slice(1).trimStart();
+      if (!rest.startsWith('"')) throw new Error(`expected '="' after label ${label}`);
+      const [value, used] = quoted(rest, 1);
       labels[label] = value;
       rest = rest.slice(used).trimStart();
       if (rest.startsWith(',')) rest = rest.slice(1).trimStart();
@@ -84,10 +87,12 @@ function quoted(s: string, start: number): [string, number] {
   throw new Error('unterminated label value');
 }
 
+/** Like Go's ParseFloat, which Prometheus uses: NaN and Inf in any case (prom-client writes `Nan`). */
 function number(s: string): number | undefined {
-  if (s === '+Inf' || s === 'Inf') return Infinity;
-  if (s === '-Inf') return -Infinity;
-  if (s === 'NaN') return NaN;
+  const lower = s.toLowerCase();
+  if (lower === 'nan') return NaN;
+  if (/^\+?inf(inity)?$/.test(lower)) return Infinity;
+  if (/^-inf(inity)?$/.test(lower)) return -Infinity;
   const v = Number(s);
   return Number.isNaN(v) ? undefined : v;
 }
