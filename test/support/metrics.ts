@@ -84,6 +84,8 @@ export class SyntheticGateway {
 /** An HTTP server on port 0 answering every GET with `text` (changeable) as Prometheus exposition. */
 export class ExpositionServer {
   text = '';
+  /** When set, renders the body of scrape number n (1, 2, …) instead of `text`. */
+  render: ((n: number) => string) | undefined;
   status = 200;
   /** When true, requests are accepted and never answered. */
   hang = false;
@@ -96,7 +98,7 @@ export class ExpositionServer {
       this.scrapes++;
       if (this.hang) return;
       res.writeHead(this.status, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
-      res.end(this.text);
+      res.end(this.render ? this.render(this.scrapes) : this.text);
     });
     this.server.listen(0, '127.0.0.1');
     await once(this.server, 'listening');
