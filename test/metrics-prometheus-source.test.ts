@@ -8,6 +8,8 @@ import { until } from './support/until.js';
 import { LATENCY_BUCKETS } from '../src/gateway/metrics.js';
 import { PrometheusMetricsSource } from '../src/metrics/prometheus-source.js';
 import { histogramQuantile } from '../src/metrics/window-math.js';
+import { BUILTIN_ANALYSIS_TEMPLATES, newAnalysisRun, resolveAnalysis } from '../src/core/analysis/index.js';
+import { advanceAnalysis } from '../src/controller/analysis-step.js';
 import { ExpositionServer } from './support/metrics.js';
 import { startPrometheus, type TestPrometheus } from './support/prometheus.js';
 
@@ -121,6 +123,26 @@ describe('with a real Prometheus', () => {
     near(m.meanAbsoluteDifference, 0.01, 0.0005, 'mean absolute difference');
     near(m.latencyDeltaSeconds, 0.02, 0.001, 'latency delta');
     near(m.errorRateDelta, 1 / 20, 0.005, 'error rate delta');
+  });
+
+  test('the analysis step measures PromQL and built-in metrics through Prometheus', async (t) => {
+    if (skip) return t.skip(skip);
+    const target = { environment: 'production', deployment: 'risk', revision: 4 };
+    const errorRatio = resolveAnalysis({
+      name: 'error-ratio', args: [{ name: 'max', value: 0.05 }],
+      metrics: [{
+        name: 'error-ratio', successCondition: { max: '{{args.max}}' },
+        provider: { prometheus: { query: 'sum(rate(wharf_gateway_requests_total{deployment="{{deployment}}",revision="{{revision}}",code=~"5.."}[2s])) / sum(rate(wharf_gateway_requests_total{deployment="{{deployment}}",revision="{{revision}}"}[2s]))' } },
+      }],
+    }, [], target);
+    const now = new Date();
+    let run = await advanceAnalysis(newAnalysisRun(errorRatio, new Date(now.getTime() - 10_000)), errorRatio, source, now);
+    assert.equal(run.phase, 'failed');
+    assert.match(run.message!, /^error-ratio 0\.1 > max 0\.05 \(revision 4\)$/);
+    const builtin = resolveAnalysis(BUILTIN_ANALYSIS_TEMPLATES['success-rate'], [], target);
+    run = await advanceAnalysis(newAnalysisRun(builtin, new Date(now.getTime() - 10_000)), builtin, source, now);
+    assert.equal(run.phase, 'failed');
+    assert.match(run.message!, /^success-rate 0\.(9|899\d|900\d) < min 0\.99 \(revision 4, \d+ requests in 5 s\)$/);
   });
 });
 
