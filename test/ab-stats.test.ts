@@ -148,7 +148,7 @@ describe('numeric outcomes', () => {
   });
 
   test('edge cases: too few outcomes, no spread', () => {
-    assert.equal(welchTTest(summarize([1]), summarize([1, 2])).verdict, 'Not enough data: A needs at least 2 outcomes each.');
+    assert.equal(welchTTest(summarize([1]), summarize([1, 2])).verdict, 'Not enough data: A needs at least 2 outcomes.');
     const flat = welchTTest(summarize([3, 3, 3]), summarize([3, 3]));
     assert.deepEqual([flat.t, flat.pValue, flat.significant], [0, 1, false]);
     const apart = welchTTest(summarize([3, 3, 3]), summarize([4, 4]));

@@ -9,7 +9,7 @@ import { FakeClock, shadowCounters, SyntheticGateway } from './support/metrics.j
 
 const W = (windowMs: number, revision = 2): RevisionWindow => ({ environment: 'production', deployment: 'risk', revision, windowMs });
 
-function setup(gateways = 1, options: { retentionMs?: number } = {}) {
+function setup(gateways = 1, options: { retentionMs?: number; fullResolutionMs?: number; coarseResolutionMs?: number } = {}) {
   const clock = new FakeClock();
   const gws = Array.from({ length: gateways }, () => new SyntheticGateway(clock.read));
   const errors: [string, number][] = [];
@@ -152,7 +152,7 @@ describe('restarts and several gateways', () => {
     await tick();
     assert.equal(source.lastErrors[1], undefined);
     assert.equal((await source.revision(W(10_000))).requests, 10 + 25);
-    assert.deepEqual(source.sampleCounts(), [3, 2]);
+    assert.equal(source.historyLength(), 3);
   });
 });
 
@@ -186,10 +186,33 @@ describe('retention and sampling', () => {
       g!.record(2, 1);
       await tick(1000);
     }
-    assert.deepEqual(source.sampleCounts(), [6]);
+    assert.equal(source.historyLength(), 6);
     const m = await source.revision(W(60_000));
     assert.equal(m.requests, 5);
     assert.equal(m.coveredMs, 5000);
+  });
+
+  test('old rounds are merged into coarse steps without losing a count', async () => {
+    const { gws: [g], source, tick } = setup(1, { retentionMs: 300_000 });
+    await source.sampleNow();
+    // 5 minutes at the default 250 ms sampling, one response per round, a restart in the middle.
+    for (let i = 1; i <= 1200; i++) {
+      if (i === 700) g!.restart();
+      g!.record(2, 1);
+      await tick(250);
+    }
+    // The last minute keeps all 240 rounds; the 4 minutes before are 5 s steps (48), plus the start.
+    const held = source.historyLength();
+    assert.ok(held >= 240 + 48 && held <= 240 + 48 + 3, `${held} rounds held`);
+    for (const [windowMs, expected] of [[5000, 20], [60_000, 240], [300_000, 1200]] as const) {
+      const m = await source.revision(W(windowMs));
+      assert.equal(m.requests, expected, `window ${windowMs}`);
+      assert.equal(m.coveredMs, windowMs);
+    }
+    // A window that starts inside the coarse zone begins at the step boundary at or before it.
+    const m = await source.revision(W(62_000));
+    assert.ok(m.coveredMs >= 62_000 && m.coveredMs <= 67_000, `covered ${m.coveredMs}`);
+    assert.equal(m.requests, m.coveredMs / 250);
   });
 
   test('start() samples on a timer until stop(); sampleNow() sees traffic at once', async () => {
@@ -198,7 +221,7 @@ describe('retention and sampling', () => {
     source.start();
     try {
       await sleep(120);
-      const taken = source.sampleCounts()[0]!;
+      const taken = source.historyLength();
       assert.ok(taken >= 4, `only ${taken} samples in 120 ms at a 10 ms interval`);
       g.record(2, 7);
       await source.sampleNow();
@@ -206,9 +229,9 @@ describe('retention and sampling', () => {
     } finally {
       await source.stop();
     }
-    const after = source.sampleCounts()[0]!;
+    const after = source.historyLength();
     await sleep(50);
-    assert.equal(source.sampleCounts()[0], after, 'no samples after stop()');
+    assert.equal(source.historyLength(), after, 'no samples after stop()');
   });
 
   test('an async provider slower than the interval is not sampled twice at once', async () => {

@@ -151,7 +151,7 @@ export function welchTTest(a: NumericSummary, b: NumericSummary, options: TestOp
   checkSummary(b, 'b');
   if (a.n < 2 || b.n < 2) {
     const short = [a.n < 2 ? nameA : undefined, b.n < 2 ? nameB : undefined].filter(Boolean);
-    const verdict = `Not enough data: ${short.join(' and ')} ${short.length === 1 ? 'needs' : 'need'} at least 2 outcomes each.`;
+    const verdict = `Not enough data: ${short.join(' and ')} ${short.length === 1 ? 'needs at least 2 outcomes' : 'need at least 2 outcomes each'}.`;
     return { a, b, difference: undefined, t: undefined, df: undefined, pValue: undefined, alpha, significant: false, verdict };
   }
   const difference = b.mean - a.mean;

@@ -1,12 +1,17 @@
 /**
- * The built-in metrics source: samples gateway snapshots on a timer, keeps them for a while, and
- * answers window queries from the differences between samples, so canary analysis works with no
- * Prometheus. Several gateways are summed; each one's samples are kept apart because a restart of
- * one gateway (its counters drop to zero) must not be confused with the others' growth.
+ * The built-in metrics source: samples gateway snapshots on a timer and answers window queries
+ * from what the counters grew between samples, so canary analysis works with no Prometheus.
  *
- * A window query for the trailing `windowMs` uses, per gateway, the samples from the one at or just
- * before now − windowMs up to the newest (see `window-math.ts` for resets and quantiles). Right
- * after start there is less history than asked; `coveredMs` then says how much was covered.
+ * Each sampling round stores, per series that changed, its increase since the previous round,
+ * taken per gateway against that gateway's own previous snapshot (so a restart of one gateway,
+ * whose counters drop to zero, is read as a reset and does not disturb the others; see
+ * `window-math.ts`). Storing increases rather than snapshots keeps memory small: idle series cost
+ * nothing, and rounds older than `fullResolutionMs` are merged into steps of `coarseResolutionMs`,
+ * which loses no counts (increases add up) and only makes long windows start up to one step early.
+ *
+ * A window query for the trailing `windowMs` sums the rounds after the one at or just before
+ * now − windowMs. Right after start there is less history than asked; `coveredMs` then says how
+ * much was covered. A gateway's first snapshot only sets its baseline.
  *
  * @example
  *   const source = new BuiltinMetricsSource({ providers: [() => gateway.snapshot()] });
@@ -17,7 +22,8 @@
 import type { GatewaySnapshot } from '../gateway/gateway-snapshot.js';
 import type { MetricsSource, RevisionMetrics, RevisionWindow, ShadowMetrics } from './metrics-source.js';
 import {
-  addRevisionIncrease, addShadowIncrease, emptyRevisionIncrease, emptyShadowIncrease, revisionMetrics, shadowMetrics,
+  addRevisionIncrease, addShadowIncrease, emptyRevisionIncrease, emptyShadowIncrease, isZeroRevisionIncrease, isZeroShadowIncrease,
+  mergeRevisionIncrease, mergeShadowIncrease, type RevisionIncrease, revisionMetrics, type ShadowIncrease, shadowMetrics,
 } from './window-math.js';
 
 /** Where snapshots come from: a gateway in this process, or {@link scrapeGatewaySnapshot} for another. */
@@ -29,11 +35,15 @@ export interface BuiltinSourceOptions {
   providers: readonly SnapshotProvider[];
   /** Time between samples while started. */
   sampleIntervalMs?: number;
-  /** How long samples are kept: the longest window that can be asked for. */
+  /** How long history is kept: the longest window that can be asked for. */
   retentionMs?: number;
+  /** History younger than this keeps every round. */
+  fullResolutionMs?: number;
+  /** Older history is merged into steps of this length. */
+  coarseResolutionMs?: number;
   /** Milliseconds since the epoch; `Date.now` by default (tests pass their own). */
   clock?: () => number;
-  /** Called when a provider fails; that gateway simply has no sample this round. */
+  /** Called when a provider fails; that gateway's growth is then counted at its next good sample. */
   onError?: (error: Error, provider: number) => void;
 }
 
@@ -41,6 +51,8 @@ export interface BuiltinSourceOptions {
 export const BUILTIN_SOURCE_DEFAULTS = {
   sampleIntervalMs: 250,
   retentionMs: 15 * 60_000,
+  fullResolutionMs: 60_000,
+  coarseResolutionMs: 5_000,
 } as const;
 
 /** A source that can take a fresh sample on demand, so a decision uses data up to this moment. */
@@ -48,38 +60,38 @@ export interface Refreshable {
   sampleNow(): Promise<void>;
 }
 
-interface Sample {
-  /** Clock reading when the snapshot arrived. */
-  readonly time: number;
-  readonly snapshot: GatewaySnapshot;
+/** What grew during one round (or several merged ones), ending at `time`. */
+interface Round {
+  time: number;
+  readonly revisions: Map<string, RevisionIncrease>;
+  readonly shadows: Map<string, ShadowIncrease>;
 }
+
+const seriesKey = (environment: string, deployment: string, revision: string | number) => `${environment}\0${deployment}\0${revision}`;
 
 /** See the module comment. */
 export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   readonly name = 'builtin';
   /** The last error of each provider, cleared by its next good sample. */
   readonly lastErrors: (Error | undefined)[];
-  private readonly providers: readonly SnapshotProvider[];
-  private readonly intervalMs: number;
-  private readonly retentionMs: number;
-  private readonly clock: () => number;
-  private readonly onError: ((error: Error, provider: number) => void) | undefined;
-  /** Per provider, oldest first. */
-  private readonly history: Sample[][];
+  private readonly options: Required<Omit<BuiltinSourceOptions, 'onError'>> & Pick<BuiltinSourceOptions, 'onError'>;
+  /** Each provider's previous snapshot, the baseline of its next increase. */
+  private readonly previous: (GatewaySnapshot | undefined)[];
+  /** Histogram bounds of the first snapshot seen; gateways with other bounds count responses only. */
+  private bounds: readonly number[] | undefined;
+  /** Oldest first. Rounds before index `settled` are in the merged (coarse) zone. */
+  private readonly rounds: Round[] = [];
+  private settled = 0;
   private timer: NodeJS.Timeout | undefined;
-  /** Samples are taken one round at a time, in order. */
+  /** Rounds run one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
   private queued = 0;
 
   constructor(options: BuiltinSourceOptions) {
     if (options.providers.length === 0) throw new Error('BuiltinMetricsSource needs at least one snapshot provider');
-    this.providers = options.providers;
-    this.intervalMs = options.sampleIntervalMs ?? BUILTIN_SOURCE_DEFAULTS.sampleIntervalMs;
-    this.retentionMs = options.retentionMs ?? BUILTIN_SOURCE_DEFAULTS.retentionMs;
-    this.clock = options.clock ?? Date.now;
-    this.onError = options.onError;
-    this.history = this.providers.map(() => []);
-    this.lastErrors = this.providers.map(() => undefined);
+    this.options = { ...BUILTIN_SOURCE_DEFAULTS, clock: Date.now, ...options };
+    this.previous = options.providers.map(() => undefined);
+    this.lastErrors = options.providers.map(() => undefined);
   }
 
   /** Takes a sample now and then every `sampleIntervalMs` until {@link stop}. */
@@ -89,11 +101,11 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
     // A round still running when the timer fires is not doubled up: slow gateways just sample less often.
     this.timer = setInterval(() => {
       if (this.queued === 0) void this.sampleNow();
-    }, this.intervalMs);
+    }, this.options.sampleIntervalMs);
     this.timer.unref();
   }
 
-  /** Stops the timer and waits for a round in progress. Samples already taken stay queryable. */
+  /** Stops the timer and waits for a round in progress. History already taken stays queryable. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     this.timer = undefined;
@@ -109,94 +121,147 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
     return this.chain;
   }
 
-  /** Number of samples held for each provider (for tests and diagnostics). */
-  sampleCounts(): number[] {
-    return this.history.map((h) => h.length);
+  /** Rounds of history held (for tests and diagnostics). */
+  historyLength(): number {
+    return this.rounds.length;
   }
 
+  /** A revision's responses, errors, rates and latency quantiles over the trailing window. */
   revision(w: RevisionWindow): Promise<RevisionMetrics> {
-    const revision = String(w.revision);
-    const bounds = this.bounds();
-    const increase = emptyRevisionIncrease(bounds.length);
-    const coveredMs = this.walk(w.windowMs, (older, newer) => {
-      const find = (s: GatewaySnapshot) => s.revisions.find((r) => r.revision === revision && r.deployment === w.deployment && r.environment === w.environment);
-      const n = find(newer);
-      if (n === undefined) return;
-      // A gateway whose histogram has other bounds (another version) still counts responses.
-      if (sameBounds(newer.latencyBuckets, bounds) && sameBounds(older.latencyBuckets, bounds)) {
-        addRevisionIncrease(increase, find(older), n);
-      } else {
-        const codesOnly = emptyRevisionIncrease(bounds.length);
-        addRevisionIncrease(codesOnly, find(older), n);
-        for (const [code, k] of Object.entries(codesOnly.codes)) increase.codes[code] = (increase.codes[code] ?? 0) + k;
-      }
+    const key = seriesKey(w.environment, w.deployment, w.revision);
+    const bounds = this.bounds ?? [];
+    const total = emptyRevisionIncrease(bounds.length);
+    const coveredMs = this.sum(w.windowMs, (round) => {
+      const d = round.revisions.get(key);
+      if (d !== undefined) mergeRevisionIncrease(total, d);
     });
-    return Promise.resolve(revisionMetrics(increase, bounds, coveredMs));
+    return Promise.resolve(revisionMetrics(total, bounds, coveredMs));
   }
 
+  /** A mirrored revision's shadow comparison over the trailing window. */
   shadow(w: RevisionWindow): Promise<ShadowMetrics> {
-    const increase = emptyShadowIncrease();
-    this.walk(w.windowMs, (older, newer) => {
-      const find = (s: GatewaySnapshot) => s.shadows.find((r) => r.revision === w.revision && r.deployment === w.deployment && r.environment === w.environment);
-      const n = find(newer);
-      if (n !== undefined) addShadowIncrease(increase, find(older), n);
+    const key = seriesKey(w.environment, w.deployment, w.revision);
+    const total = emptyShadowIncrease();
+    this.sum(w.windowMs, (round) => {
+      const d = round.shadows.get(key);
+      if (d !== undefined) mergeShadowIncrease(total, d);
     });
-    return Promise.resolve(shadowMetrics(increase));
+    return Promise.resolve(shadowMetrics(total));
   }
 
-  /**
-   * Calls `pair` for every consecutive pair of samples in the window, per provider, and returns the
-   * longest span covered by any provider.
-   */
-  private walk(windowMs: number, pair: (older: GatewaySnapshot, newer: GatewaySnapshot) => void): number {
-    const from = this.clock() - windowMs;
-    let covered = 0;
-    for (const samples of this.history) {
-      if (samples.length < 2) continue;
-      const first = Math.max(0, lastAtOrBefore(samples, from));
-      for (let i = first + 1; i < samples.length; i++) pair(samples[i - 1]!.snapshot, samples[i]!.snapshot);
-      covered = Math.max(covered, samples[samples.length - 1]!.time - samples[first]!.time);
-    }
-    return covered;
-  }
-
-  /** Bucket bounds of the newest sample of the first provider that has one. */
-  private bounds(): readonly number[] {
-    for (const samples of this.history) {
-      const last = samples[samples.length - 1];
-      if (last !== undefined) return last.snapshot.latencyBuckets;
-    }
-    return [];
+  /** Calls `add` for every round after the window's start; returns the time span they cover. */
+  private sum(windowMs: number, add: (round: Round) => void): number {
+    const rounds = this.rounds;
+    if (rounds.length < 2) return 0;
+    const first = Math.max(0, lastAtOrBefore(rounds, this.options.clock() - windowMs));
+    for (let i = first + 1; i < rounds.length; i++) add(rounds[i]!);
+    return rounds[rounds.length - 1]!.time - rounds[first]!.time;
   }
 
   private async round(): Promise<void> {
-    await Promise.all(this.providers.map(async (provider, i) => {
+    const snapshots = await Promise.all(this.options.providers.map(async (provider, i) => {
       try {
         const snapshot = await provider();
-        const samples = this.history[i]!;
-        // Never before the previous sample, so the history stays in order if the wall clock steps back.
-        const time = Math.max(this.clock(), samples[samples.length - 1]?.time ?? -Infinity);
-        samples.push({ time, snapshot });
-        // Keep one sample at or before the retention cutoff so a window of `retentionMs` has a start.
-        const keepFrom = lastAtOrBefore(samples, time - this.retentionMs);
-        if (keepFrom > 0) samples.splice(0, keepFrom);
         this.lastErrors[i] = undefined;
+        return snapshot;
       } catch (error) {
         this.lastErrors[i] = error as Error;
-        this.onError?.(error as Error, i);
+        this.options.onError?.(error as Error, i);
+        return undefined;
       }
     }));
+    // A round where no gateway answered adds nothing; their growth shows up at the next good one.
+    if (snapshots.every((s) => s === undefined)) return;
+    // Never before the previous round, so the history stays in order if the wall clock steps back.
+    const time = Math.max(this.options.clock(), this.rounds.at(-1)?.time ?? -Infinity);
+    const round: Round = { time, revisions: new Map(), shadows: new Map() };
+    snapshots.forEach((snapshot, i) => {
+      if (snapshot === undefined) return;
+      const older = this.previous[i];
+      this.previous[i] = snapshot;
+      this.bounds ??= snapshot.latencyBuckets;
+      if (older !== undefined) this.addIncreases(round, older, snapshot);
+    });
+    this.rounds.push(round);
+    this.compact(time);
+  }
+
+  private addIncreases(round: Round, older: GatewaySnapshot, newer: GatewaySnapshot): void {
+    const bounds = this.bounds!;
+    const histogram = sameBounds(older.latencyBuckets, bounds) && sameBounds(newer.latencyBuckets, bounds);
+    const olderRevisions = new Map(older.revisions.map((r) => [seriesKey(r.environment, r.deployment, r.revision), r]));
+    for (const r of newer.revisions) {
+      const key = seriesKey(r.environment, r.deployment, r.revision);
+      const d = emptyRevisionIncrease(bounds.length);
+      addRevisionIncrease(d, olderRevisions.get(key), r);
+      if (isZeroRevisionIncrease(d)) continue;
+      if (!histogram) {
+        d.buckets.fill(0);
+        d.latencySum = 0;
+        d.count = 0;
+      }
+      const into = round.revisions.get(key);
+      if (into === undefined) round.revisions.set(key, d);
+      else mergeRevisionIncrease(into, d);
+    }
+    const olderShadows = new Map(older.shadows.map((s) => [seriesKey(s.environment, s.deployment, s.revision), s]));
+    for (const s of newer.shadows) {
+      const key = seriesKey(s.environment, s.deployment, s.revision);
+      const d = emptyShadowIncrease();
+      addShadowIncrease(d, olderShadows.get(key), s);
+      if (isZeroShadowIncrease(d)) continue;
+      const into = round.shadows.get(key);
+      if (into === undefined) round.shadows.set(key, d);
+      else mergeShadowIncrease(into, d);
+    }
+  }
+
+  /** Drops history past the retention and merges rounds older than the full-resolution span. */
+  private compact(now: number): void {
+    const rounds = this.rounds;
+    // Keep one round at or before the retention cutoff: it is the start of the longest window.
+    const drop = lastAtOrBefore(rounds, now - this.options.retentionMs);
+    if (drop > 0) {
+      rounds.splice(0, drop);
+      this.settled = Math.max(0, this.settled - drop);
+    }
+    // Merging round k−1 into round k removes the boundary at k−1's time; that is allowed while
+    // the span it leaves (from round k−2 to round k) is at most one coarse step.
+    const cutoff = now - this.options.fullResolutionMs;
+    while (this.settled < rounds.length && rounds[this.settled]!.time < cutoff) {
+      const k = this.settled;
+      if (k >= 2 && rounds[k]!.time - rounds[k - 2]!.time <= this.options.coarseResolutionMs) {
+        mergeRound(rounds[k]!, rounds[k - 1]!);
+        rounds.splice(k - 1, 1);
+      } else {
+        this.settled++;
+      }
+    }
   }
 }
 
-/** Index of the last sample with time ≤ t, or -1. Samples are in time order. */
-function lastAtOrBefore(samples: readonly Sample[], t: number): number {
+/** Adds `older`'s increases into `newer` (which keeps its later time). */
+function mergeRound(newer: Round, older: Round): void {
+  for (const [key, d] of older.revisions) {
+    const into = newer.revisions.get(key);
+    if (into === undefined) newer.revisions.set(key, d);
+    else mergeRevisionIncrease(into, d);
+  }
+  for (const [key, d] of older.shadows) {
+    const into = newer.shadows.get(key);
+    if (into === undefined) newer.shadows.set(key, d);
+    else mergeShadowIncrease(into, d);
+  }
+}
+
+/** Index of the last round with time ≤ t, or -1. Rounds are in time order. */
+function lastAtOrBefore(rounds: readonly Round[], t: number): number {
   let lo = 0;
-  let hi = samples.length - 1;
+  let hi = rounds.length - 1;
   let found = -1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    if (samples[mid]!.time <= t) {
+    if (rounds[mid]!.time <= t) {
       found = mid;
       lo = mid + 1;
     } else {

@@ -91,6 +91,7 @@ export class PrometheusMetricsSource implements MetricsSource {
     return valueOf(body.data, promql);
   }
 
+  /** A revision's figures over the window, from six PromQL queries run in parallel. */
   async revision(w: RevisionWindow): Promise<RevisionMetrics> {
     const sel = selector(w);
     const range = `[${windowSeconds(w.windowMs)}s]`;
@@ -114,6 +115,7 @@ export class PrometheusMetricsSource implements MetricsSource {
     };
   }
 
+  /** A mirrored revision's shadow comparison over the window, from the increases of its counters. */
   async shadow(w: RevisionWindow): Promise<ShadowMetrics> {
     const sel = selector(w);
     const range = `[${windowSeconds(w.windowMs)}s]`;

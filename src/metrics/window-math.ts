@@ -4,10 +4,11 @@
  * inside histogram buckets the way Prometheus' `histogram_quantile` does, and the windowed figures
  * of the {@link MetricsSource} interface computed from those increases.
  *
- * Increases are summed over every consecutive pair of samples, like Prometheus' `increase()`: a
- * counter that went down between two samples means its gateway restarted, so the newer value is
- * all growth since the restart. Looking only at the two ends of a window would miss a restart
- * followed by enough traffic to climb past the old value.
+ * Increases are taken between every two consecutive samples of a gateway, like Prometheus'
+ * `increase()`: a counter that went down between two samples means its gateway restarted, so the
+ * newer value is all growth since the restart. Looking only at the two ends of a window would miss
+ * a restart followed by enough traffic to climb past the old value. Increases then simply add up,
+ * which is what lets the source store them sparsely and merge old ones.
  */
 import type { RevisionCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
 import type { RevisionMetrics, ShadowMetrics } from './metrics-source.js';
@@ -65,6 +66,29 @@ export function addRevisionIncrease(into: RevisionIncrease, older: RevisionCount
   for (let i = 0; i < into.buckets.length; i++) into.buckets[i]! += (newer.buckets[i] ?? 0) - (base?.buckets[i] ?? 0);
   into.latencySum += newer.latencySum - (base?.latencySum ?? 0);
   into.count += newer.count - (base?.count ?? 0);
+}
+
+/** Adds increase `other` to `into` (same bucket layout). */
+export function mergeRevisionIncrease(into: RevisionIncrease, other: RevisionIncrease): void {
+  for (const [code, n] of Object.entries(other.codes)) into.codes[code] = (into.codes[code] ?? 0) + n;
+  for (let i = 0; i < into.buckets.length; i++) into.buckets[i]! += other.buckets[i] ?? 0;
+  into.latencySum += other.latencySum;
+  into.count += other.count;
+}
+
+/** Adds shadow increase `other` to `into`. */
+export function mergeShadowIncrease(into: ShadowIncrease, other: ShadowIncrease): void {
+  for (const f of SHADOW_FIELDS) into[f] += other[f];
+}
+
+/** Whether nothing grew (such increases are not stored). */
+export function isZeroRevisionIncrease(d: RevisionIncrease): boolean {
+  return d.count === 0 && d.latencySum === 0 && Object.values(d.codes).every((n) => n === 0);
+}
+
+/** Whether no shadow counter grew. */
+export function isZeroShadowIncrease(d: ShadowIncrease): boolean {
+  return SHADOW_FIELDS.every((f) => d[f] === 0);
 }
 
 /** Adds to `into` what a mirrored revision's shadow counters grew from `older` to `newer` (resets as above). */
