@@ -200,12 +200,13 @@ describe('scheduling', () => {
     assert.equal(nextMeasurementAt(run, one), undefined);
   });
 
-  test('the built-in window never reaches back before the start', () => {
+  test('the built-in window never reaches back before the start, unless asked not to clip', () => {
     const run = newAnalysisRun(resolved, T0);
     const fast = resolved.metrics[0]!;
     assert.equal(measurementWindowMs(run, fast, at(1)), 1000);
     assert.equal(measurementWindowMs(run, fast, at(3.5)), 3500);
     assert.equal(measurementWindowMs(run, fast, at(60)), 5000);
+    assert.equal(measurementWindowMs(run, fast, at(1), false), 5000, 'unclipped for sources with coarse history');
     assert.equal(measurementWindowMs(run, resolved.metrics[1]!, at(60)), 0, 'PromQL metrics have no built-in window');
   });
 

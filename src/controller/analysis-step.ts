@@ -14,7 +14,8 @@ import type { MetricsSource, RevisionMetrics } from '../metrics/metrics-source.j
 /**
  * Measures every metric of `resolved` that is due at `now` and records the results on `run`
  * (returns a new state; `run` is unchanged). A source that can sample on demand (the built-in
- * one) is sampled first, so the decision uses traffic up to this moment.
+ * one) is sampled first, so the decision uses traffic up to this moment, and its windows are
+ * clipped to the run (see `measurementWindowMs`); other sources get the metric's full window.
  *
  * @example
  *   run = await advanceAnalysis(run, resolved, source, new Date());
@@ -24,7 +25,8 @@ export async function advanceAnalysis(run: AnalysisRunState, resolved: ResolvedA
   const due = dueMetrics(run, resolved, now);
   if (due.length === 0) return run;
   if (due.some((m) => m.provider.kind === 'builtin') && isRefreshable(source)) await source.sampleNow();
-  const measured = await Promise.all(due.map((m) => measure(run, resolved, m, source, now)));
+  const refreshable = isRefreshable(source);
+  const measured = await Promise.all(due.map((m) => measure(run, resolved, m, source, now, refreshable)));
   let next = run;
   due.forEach((m, i) => {
     next = recordMeasurement(next, resolved, m.name, measured[i]!);
@@ -32,7 +34,9 @@ export async function advanceAnalysis(run: AnalysisRunState, resolved: ResolvedA
   return next;
 }
 
-async function measure(run: AnalysisRunState, resolved: ResolvedAnalysis, metric: ResolvedMetric, source: MetricsSource, now: Date): Promise<Measurement> {
+async function measure(
+  run: AnalysisRunState, resolved: ResolvedAnalysis, metric: ResolvedMetric, source: MetricsSource, now: Date, clipToRun: boolean,
+): Promise<Measurement> {
   const at = now.toISOString();
   const { revision } = resolved.target;
   try {
@@ -40,7 +44,7 @@ async function measure(run: AnalysisRunState, resolved: ResolvedAnalysis, metric
       if (source.query === undefined) return { at, phase: 'error', message: `${metric.name}: no Prometheus configured (the ${source.name} metrics source cannot run PromQL)` };
       return { at, ...evaluate(metric, await source.query(metric.provider.query), { revision }) };
     }
-    const windowMs = measurementWindowMs(run, metric, now);
+    const windowMs = measurementWindowMs(run, metric, now, clipToRun);
     const m = await source.revision({ ...resolved.target, windowMs });
     return { at, ...evaluate(metric, pick(m, metric.provider.metric), { revision, requests: m.requests, windowMs: m.coveredMs }) };
   } catch (error) {

@@ -17,8 +17,8 @@
  * takes no more measurements, and the rollout engine acts on it (abort, pause, proceed).
  *
  * Measurements start one interval after the run starts (the revision has had no traffic to speak
- * of before that), and the built-in window never reaches back before the run's start, so a retried
- * rollout is judged on fresh traffic only.
+ * of before that). On a source with fine-grained history (the built-in one) the window never
+ * reaches back before the run's start, so a retried rollout is judged on fresh traffic only.
  */
 import type { ResolvedAnalysis, ResolvedMetric } from './resolve.js';
 
@@ -96,10 +96,14 @@ export function nextMeasurementAt(run: AnalysisRunState, resolved: ResolvedAnaly
   return times.length === 0 ? undefined : new Date(Math.min(...times));
 }
 
-/** The trailing window, in ms, for a built-in metric measured at `now`: its windowSeconds, never before the run started. */
-export function measurementWindowMs(run: AnalysisRunState, metric: ResolvedMetric, now: Date): number {
+/**
+ * The trailing window, in ms, for a built-in metric measured at `now`: its windowSeconds, and with
+ * `clipToRun` never reaching back before the run started. Clip only on sources with fine-grained
+ * history: Prometheus scrapes every 15 s or so, and a window of a few seconds there is empty.
+ */
+export function measurementWindowMs(run: AnalysisRunState, metric: ResolvedMetric, now: Date, clipToRun = true): number {
   const window = metric.provider.kind === 'builtin' ? metric.provider.windowSeconds * 1000 : 0;
-  return Math.max(0, Math.min(window, now.getTime() - Date.parse(run.startedAt)));
+  return clipToRun ? Math.max(0, Math.min(window, now.getTime() - Date.parse(run.startedAt))) : window;
 }
 
 /**
