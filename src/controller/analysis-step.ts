@@ -24,8 +24,9 @@ import type { MetricsSource, RevisionMetrics } from '../metrics/metrics-source.j
 export async function advanceAnalysis(run: AnalysisRunState, resolved: ResolvedAnalysis, source: MetricsSource, now: Date): Promise<AnalysisRunState> {
   const due = dueMetrics(run, resolved, now);
   if (due.length === 0) return run;
-  if (due.some((m) => m.provider.kind === 'builtin') && isRefreshable(source)) await source.sampleNow();
   const refreshable = isRefreshable(source);
+  // A failed refresh only means older data: each gateway's own failure is the source's to report.
+  if (refreshable && due.some((m) => m.provider.kind === 'builtin')) await source.sampleNow().catch(() => undefined);
   const measured = await Promise.all(due.map((m) => measure(run, resolved, m, source, now, refreshable)));
   let next = run;
   due.forEach((m, i) => {
