@@ -40,7 +40,9 @@ export function registerUp(program: Command): void {
     .option('--gateway-port <port>', 'inference gateway port', integer(0, 65535), 8000)
     .option('--no-demo', 'do not register and deploy the demo model on first start')
     .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
-    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean }) => {
+    .option('--prometheus-url <url>', 'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)')
+    .option('--gateway-url <url...>', 'other gateways (wharf gateway) whose /metrics feed the built-in analysis metrics')
+    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[] }) => {
       if (!LOOPBACK.has(f.host)) {
         if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
@@ -48,6 +50,7 @@ export function registerUp(program: Command): void {
       const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
+        prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [],
         log: (line) => process.stderr.write(`wharf: ${line}\n`),
       });
       onSignals(() => cp.stop());

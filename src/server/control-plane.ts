@@ -15,6 +15,13 @@ import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
 import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { ChangeGate } from '../controller/change-gate.js';
+import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
+import { registerFeedbackRoutes } from '../api/feedback-routes.js';
+import { AnalysisDriver } from '../controller/analysis-driver.js';
+import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
+import { scrapeGatewaySnapshot } from '../metrics/gateway-scrape.js';
+import type { MetricsSource } from '../metrics/metrics-source.js';
+import { PrometheusMetricsSource } from '../metrics/prometheus-source.js';
 import type { Controller } from '../controller/controller.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
 import { DeploymentService } from '../controller/deployment-service.js';
@@ -37,6 +44,12 @@ export interface ControlPlaneOptions {
   gatewayPort: number;
   /** postgres://… to use PostgreSQL; SQLite under `home` otherwise. */
   databaseUrl?: string;
+  /** A Prometheus server answering the PromQL of analysis templates. */
+  prometheusUrl?: string;
+  /** Standalone gateways whose /metrics add to the built-in metrics (the embedded one always counts). */
+  gatewayUrls?: readonly string[];
+  /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
+  drainMs?: number;
   log: (line: string) => void;
 }
 
@@ -79,8 +92,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     gateway.setTable(routes.current());
     stops.push(() => routes.stop());
 
+    // Built-in metrics: what the embedded gateway (and any listed standalone ones) counted, sampled
+    // four times a second, so analyses decide on data that is at most a quarter second old.
+    const providers = [() => gateway.snapshot(), ...(options.gatewayUrls ?? []).map((url) => () => scrapeGatewaySnapshot(url))];
+    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => options.log(`metrics: gateway ${i}: ${e.message}`) });
+    builtin.start();
+    stops.push(() => Promise.resolve(builtin.stop()));
+    const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
+
     const deployments = new DeploymentService(store);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes), options.host, options.port);
+    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway), options.host, options.port);
     stops.push(() => new Promise<void>((resolve) => {
       api.close(() => resolve());
       api.closeAllConnections();
@@ -91,6 +112,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       store,
       runtime,
       artifactPath: (digest) => blobs.pathOf(digest),
+      analysis: new AnalysisDriver(store, metricsSource),
+      ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
       endpointsOf: (d) => ({
         external: `${gateway.url}${routeBasePath(d.environment, d.name)}`,
         logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
@@ -109,7 +132,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 }
 
-function createApiServer(store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: LocalRuntime, routes: RoutePublisher): Server {
+function createApiServer(store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: LocalRuntime, routes: RoutePublisher, gateway: GatewayServer): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({
@@ -128,6 +151,8 @@ function createApiServer(store: Store, registry: ModelRegistry, deployments: Dep
   const gate = new ChangeGate(store, approvalExecutors(store, deployments));
   registerDeploymentRoutes(app, { deployments, runtime, routes, environments, gate });
   registerRolloutRoutes(app, { store, deployments, gate });
+  registerFeedbackRoutes(app, { store, deployments, assignmentOf: (id) => gateway.assignment(id) });
+  registerAnalysisTemplateRoutes(app, store);
   registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }
@@ -143,4 +168,15 @@ async function listen(server: Server, host: string, port: number): Promise<Serve
 function urlOf(server: Server): string {
   const a = server.address() as AddressInfo;
   return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+}
+
+/** Built-in revision and shadow figures, PromQL from Prometheus; `sampleNow` passes through. */
+function withPromQL(builtin: BuiltinMetricsSource, prometheus: PrometheusMetricsSource): MetricsSource & { sampleNow(): Promise<void> } {
+  return {
+    name: 'builtin+prometheus',
+    revision: (w) => builtin.revision(w),
+    shadow: (w) => builtin.shadow(w),
+    query: (q) => prometheus.query(q),
+    sampleNow: () => builtin.sampleNow(),
+  };
 }
