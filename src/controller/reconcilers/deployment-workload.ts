@@ -9,6 +9,13 @@ import type { ProbeSpec, Workload, WorkloadKey } from '../../runtime/runtime.js'
 /** Probe paths of the model server besides the spec's readiness path. */
 export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
 
+/**
+ * TEST ONLY: model-version labels that make every replica of a revision misbehave on purpose, for
+ * rollout tests and benchmarks (a bad canary): `--inject-error-rate` and `--inject-latency-ms` of
+ * `wharf serve-model`. Never set them on a real model.
+ */
+export const FAULT_LABELS = { errorRate: 'wharf.dev/test-fault-error-rate', latencyMs: 'wharf.dev/test-fault-latency-ms' } as const;
+
 /** Defaults of {@link desiredWorkload}'s options. */
 export const WORKLOAD_DEFAULTS = { startupGraceMs: 60_000 } as const;
 
@@ -24,7 +31,7 @@ export interface WorkloadSource {
   readonly name: string;
   readonly revision: number;
   readonly spec: DeploymentSpec;
-  readonly modelVersion: Pick<ModelVersion, 'version' | 'artifact'>;
+  readonly modelVersion: Pick<ModelVersion, 'version' | 'artifact'> & { readonly labels?: ModelVersion['labels'] };
   /** Local path of the artifact with this digest. */
   readonly artifactPath: string;
   readonly startupGraceMs?: number;
@@ -53,9 +60,19 @@ export function desiredWorkload(source: WorkloadSource): Workload {
       version: source.modelVersion.version,
       artifactPath: source.artifactPath,
       digest: source.modelVersion.artifact.digest,
+      ...faultArgs(source.modelVersion.labels),
     },
     resources: { cpu, memory, gpu },
     readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
     liveness: probe(MODEL_PROBE_PATHS.liveness),
   };
+}
+
+function faultArgs(labels: ModelVersion['labels'] | undefined): { serverArgs?: string[] } {
+  const args: string[] = [];
+  const errorRate = labels?.[FAULT_LABELS.errorRate];
+  const latency = labels?.[FAULT_LABELS.latencyMs];
+  if (errorRate !== undefined) args.push('--inject-error-rate', errorRate);
+  if (latency !== undefined) args.push('--inject-latency-ms', latency);
+  return args.length === 0 ? {} : { serverArgs: args };
 }

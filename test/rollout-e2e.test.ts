@@ -1,0 +1,157 @@
+/**
+ * Rollouts end to end on one machine: a real control plane (SQLite, local runtime, gateway, API)
+ * with real model replicas. A canary whose model version fails every inference (test-only fault
+ * label) is aborted by its analysis while serving 20%, all traffic goes back to stable, and an
+ * incident is recorded; a blue-green revision is reachable on its preview endpoint and switches on
+ * promote; a rollback to the warm previous revision moves all traffic at once. Nothing is left running.
+ */
+import assert from 'node:assert/strict';
+import { readFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
+import type { Deployment, Incident } from '../src/core/resources.js';
+import { writeDemoModels } from '../src/demo/write-demo-models.js';
+import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
+import { pidsWithArg } from './support/process-scan.js';
+import { until } from './support/until.js';
+
+const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
+let home: string;
+let cp: ControlPlane;
+
+before(async () => {
+  home = await mkdtemp(join(tmpdir(), 'wharf-rollout-'));
+  cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, log: () => {} });
+  const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
+  const push = (version: string, labels: Record<string, string> = {}) =>
+    cp.registry.pushVersion({ model: 'risk', version, filename: 'risk.onnx', labels }, (async function* () { yield file; })());
+  await push('1.0.0');
+  await push('1.1.0');
+  await push('2.0.0', { [FAULT_LABELS.errorRate]: '1' });
+});
+
+after(async () => {
+  await cp?.stop();
+  assert.deepEqual(pidsWithArg(home), [], 'no replica outlives the control plane');
+  await rm(home, { recursive: true, force: true });
+});
+
+const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
+  fetch(`${cp.apiUrl}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' }, ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }) })
+    .then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
+const get = async (env: string, name: string) => (await api(`/api/v1/environments/${env}/deployments/${name}`)).body as unknown as Deployment;
+const infer = (env: string, name: string, suffix = '') => fetch(`${cp.gatewayUrl}/${env}/${name}${suffix}/v2/models/${name}/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
+const settled = (env: string, name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) =>
+  until(what, async () => {
+    const d = await get(env, name);
+    return ok(d) ? d : undefined;
+  }, ms);
+
+/** Sends requests one after another until `stop` is set; counts answers by revision and failures. */
+function load() {
+  const state = { stop: false, byRevision: new Map<string, number>(), failed: 0, total: 0 };
+  const done = (async () => {
+    while (!state.stop) {
+      const res = await infer('staging', 'risk').catch(() => undefined);
+      state.total++;
+      if (res === undefined || res.status !== 200) state.failed++;
+      const rev = res?.headers.get('x-wharf-revision') ?? 'none';
+      state.byRevision.set(rev, (state.byRevision.get(rev) ?? 0) + 1);
+      await res?.arrayBuffer();
+    }
+  })();
+  return { state, stop: async () => { state.stop = true; await done; } };
+}
+
+test('a bad canary at 20% is aborted by its analysis: traffic back on stable, incident recorded', async () => {
+  const created = await api('/api/v1/deployments', { method: 'POST', json: {
+    name: 'risk', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 2 },
+    strategy: { type: 'canary', canary: { steps: [{ setWeight: 20 }, { analysis: { template: 'success-rate' } }, { setWeight: 100 }] } },
+  } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  await settled('staging', 'risk', (d) => d.status.phase === 'running' && d.status.readyReplicas === 2, 'revision 1 running');
+
+  const traffic = load();
+  try {
+    const updated = await api('/api/v1/environments/staging/deployments/risk', { method: 'PATCH', json: { model: { version: '2.0.0' } } });
+    assert.equal(updated.status, 200, JSON.stringify(updated.body));
+    const failed = await settled('staging', 'risk', (d) => d.status.phase === 'failed', 'the canary to be aborted');
+    assert.equal(failed.status.rollout?.phase, 'Aborted');
+    assert.match(failed.status.message ?? '', /analysis success-rate failed: success-rate 0 < min 0\.99/);
+    assert.deepEqual(failed.status.rollout?.traffic.targets, [{ revision: 1, weight: 100 }]);
+    const before = traffic.state.failed;
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.equal(traffic.state.failed, before, 'after the abort no request fails');
+  } finally {
+    await traffic.stop();
+  }
+  assert.ok(traffic.state.failed > 0, 'the bad canary did serve (and fail) some requests before the abort');
+  assert.ok(traffic.state.failed < traffic.state.total / 2, `most requests succeeded (${traffic.state.failed}/${traffic.state.total} failed)`);
+  const incidents = (await api('/api/v1/incidents?environment=staging')).body.items as Incident[];
+  assert.equal(incidents.length, 1);
+  assert.match(incidents[0]!.message, /aborted automatically: analysis success-rate failed/);
+
+  const retry = await api('/api/v1/environments/staging/deployments/risk/promote', { method: 'POST', json: {} });
+  assert.equal(retry.status, 400, 'nothing to promote once aborted');
+  assert.match(JSON.stringify(retry.body), /nothing to promote/);
+});
+
+test('blue-green: preview endpoint, promote switches at once, rollback to the warm revision is instant', async () => {
+  const apply = await api('/api/v1/environments/staging/deployments/risk', { method: 'PATCH', json: {
+    model: { version: '1.1.0' }, strategy: { type: 'blue-green', blueGreen: { scaleDownDelaySeconds: 60 } },
+  } });
+  assert.equal(apply.status, 200, JSON.stringify(apply.body));
+  const paused = await settled('staging', 'risk', (d) => d.status.rollout?.phase === 'Paused' && d.endpoints.preview !== undefined, 'the preview to be ready');
+  const canary = paused.status.rollout!.canary!;
+  const preview = await until('the preview route', async () => {
+    const res = await infer('staging', 'risk', '~preview');
+    await res.arrayBuffer();
+    return res.status === 200 ? res : undefined;
+  });
+  assert.equal(preview.headers.get('x-wharf-revision'), String(canary));
+  const active = await infer('staging', 'risk');
+  await active.arrayBuffer();
+  assert.equal(active.headers.get('x-wharf-revision'), '1', 'the active revision serves until promoted');
+
+  const promote = await api('/api/v1/environments/staging/deployments/risk/promote', { method: 'POST', json: {} });
+  assert.equal(promote.status, 200, JSON.stringify(promote.body));
+  await settled('staging', 'risk', (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === canary, 'the switch');
+  await until('traffic on the new revision', async () => {
+    const res = await infer('staging', 'risk');
+    await res.arrayBuffer();
+    return res.headers.get('x-wharf-revision') === String(canary) ? true : undefined;
+  }, 5_000);
+
+  const started = Date.now();
+  const rollback = await api('/api/v1/environments/staging/deployments/risk/rollback', { method: 'POST', json: { toRevision: 1 } });
+  assert.equal(rollback.status, 200, JSON.stringify(rollback.body));
+  await until('traffic back on revision 1', async () => {
+    const res = await infer('staging', 'risk');
+    await res.arrayBuffer();
+    return res.headers.get('x-wharf-revision') === '1' ? true : undefined;
+  }, 5_000);
+  const ms = Date.now() - started;
+  const d = await get('staging', 'risk');
+  assert.equal(d.status.rollout?.stable, 1, `the warm revision 1 was reused (switched in ${ms} ms)`);
+  assert.match((await api('/api/v1/environments/staging/deployments/risk/revisions')).body.items ? 'ok' : '', /ok/);
+});
+
+test('approvals: production changes wait for a second person; the requester cannot approve', async () => {
+  const policy = await api('/api/v1/environments/production', { method: 'PATCH', json: { policies: { requiresApproval: true } } });
+  assert.equal(policy.status, 200);
+  const asked = await api('/api/v1/deployments/risk/promotions', { method: 'POST', json: { from: 'staging', to: 'production' } });
+  assert.equal(asked.status, 202, JSON.stringify(asked.body));
+  const approval = asked.body.approval as { id: string; summary: string };
+  assert.match(approval.summary, /promote risk revision \d+ \(risk 1\.0\.0, sha256:[0-9a-f]{64}\) from staging to production/);
+  assert.equal((await api('/api/v1/environments/production/deployments/risk')).status, 404, 'nothing applied before approval');
+  const self = await api(`/api/v1/approvals/${approval.id}/approve`, { method: 'POST', json: {} });
+  assert.equal(self.status, 403);
+  const bob = await fetch(`${cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' } });
+  assert.equal(bob.status, 200, await bob.text());
+  const prod = await get('production', 'risk');
+  assert.equal(prod.model?.version, '1.0.0');
+  assert.equal(prod.metadata.deployedBy, 'alice', 'applied on behalf of the requester');
+  await api('/api/v1/environments/production/deployments/risk', { method: 'DELETE' });
+});
