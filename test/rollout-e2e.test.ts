@@ -16,6 +16,8 @@ import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { until } from './support/until.js';
+import { WHARF_BIN } from './support/processes.js';
+import { execFile } from 'node:child_process';
 
 const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
 let home: string;
@@ -154,4 +156,26 @@ test('approvals: production changes wait for a second person; the requester cann
   assert.equal(prod.model?.version, '1.0.0');
   assert.equal(prod.metadata.deployedBy, 'alice', 'applied on behalf of the requester');
   await api('/api/v1/environments/production/deployments/risk', { method: 'DELETE' });
+});
+
+test('deploy get -o yaml | deploy apply -f - changes nothing; a changed field makes one revision', async () => {
+  const env = { ...process.env, WHARF_URL: cp.apiUrl, WHARF_ACTOR: 'alice' };
+  const cli = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }));
+    if (input !== undefined) child.stdin!.end(input);
+  });
+  const yaml = await cli(['deploy', 'get', 'risk', '-e', 'staging', '-o', 'yaml']);
+  assert.equal(yaml.code, 0, yaml.stderr);
+  const before = await get('staging', 'risk');
+  const same = await cli(['deploy', 'apply', '-f', '-'], yaml.stdout);
+  assert.equal(same.code, 0, same.stderr);
+  assert.match(same.stdout, /unchanged/);
+  assert.equal((await get('staging', 'risk')).revision, before.revision);
+  const changed = await cli(['deploy', 'apply', '-f', '-'], yaml.stdout.replace(/replicas: 2\n/, 'replicas: 3\n'));
+  assert.equal(changed.code, 0, changed.stderr);
+  assert.equal((await get('staging', 'risk')).revision, before.revision + 1);
+  const bad = await cli(['deploy', 'apply', '-f', '-'], 'name: risk\nenvironment: staging\nstrategy: { type: canary, canry: {} }\n');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /strategy/);
+  assert.equal((await get('staging', 'risk')).revision, before.revision + 1, 'a rejected document changes nothing');
 });
