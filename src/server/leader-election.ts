@@ -124,7 +124,7 @@ export class PostgresLeadership implements Leadership {
   /** Leader: is the session still alive? Standby: can we take the lock? */
   private async tick(): Promise<void> {
     if (this.stopped) return;
-    let locked = false;
+    let locked: boolean;
     try {
       const client = await this.connection();
       if (this.isLeader) {
