@@ -50,7 +50,7 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
   const name = revisionName(w.key);
   const component = w.model ? 'model-server' : 'application';
   const labels = { ...w.labels, ...revisionLabels(w.key, o.owner, { version: w.model?.version, component }) };
-  const meta = (kindName = name): KubeObject['metadata'] => ({ name: kindName, namespace, labels });
+  const meta = (kindName = name): KubeObject['metadata'] => ({ name: kindName, namespace, labels: { ...labels } });
   const selector = revisionSelector(w.key, o.owner);
 
   const configMap: ConfigMap & KubeObject = {
@@ -89,19 +89,21 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
       // A revision's pods never change spec (a change is a new revision), so this only matters
       // for scaling and node drains: never drop below the desired count while replacing a pod.
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
-      template: podTemplate(w, labels, shared.serviceAccount, o),
+      template: podTemplate(w, { ...labels }, shared.serviceAccount, o),
     },
   };
   const revision: KubeObject[] = [configMap, service, ...(hpa ? [hpa] : []), deployment];
   const hash = `sha256:${createHash('sha256').update(JSON.stringify([shared.objects, revision])).digest('hex')}`;
   deployment.metadata.annotations = { [SPEC_HASH_ANNOTATION]: hash };
-  return { revision, shared: shared.objects, hash };
+  // A JSON copy: no object is shared between two places (YAML would print anchors and aliases).
+  const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+  return { revision: copy(revision), shared: copy(shared.objects), hash };
 }
 
 function sharedObjects(key: WorkloadKey, o: ResolvedManifestOptions, namespace: string): { objects: KubeObject[]; serviceAccount: string } {
   const name = dnsLabel(key.deployment);
   const labels = deploymentLabels(key, o.owner);
-  const metadata = (): KubeObject['metadata'] => ({ name, namespace, labels });
+  const metadata = (): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
   const pods = { [LABELS.environment]: labels[LABELS.environment]!, [LABELS.deployment]: labels[LABELS.deployment]!, [LABELS.owner]: labels[LABELS.owner]! };
   const serviceAccount: ServiceAccount & KubeObject = {
     apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(), automountServiceAccountToken: false,
