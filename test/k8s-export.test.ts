@@ -55,6 +55,10 @@ test('manifests: one valid object per file, a kustomization, owned by gitops (ne
   }
   assert.deepEqual(kinds.sort(), ['ConfigMap', 'Deployment', 'NetworkPolicy', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
   assert.ok(files.get('deployment-risk-r4.yaml')!.includes(`/api/v1/blobs/${DIGEST}`), 'the init container fetches the revision\'s digest');
+  const routed = exportFiles('manifests', { ...input, httpRoute: { parentGateway: 'mesh' } });
+  const route = parse(routed.get('httproute-risk.yaml')!) as Obj;
+  schema.assertValid(route);
+  assert.deepEqual((route.spec as { rules: { backendRefs: unknown[] }[] }).rules[0]!.backendRefs, [{ name: 'risk-r4', port: 80, weight: 100 }]);
 });
 
 test('helm: the chart renders with its values and with changed ones, and every object validates', () => {

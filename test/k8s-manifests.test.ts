@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { InvalidArgumentError } from '../src/core/errors.js';
 import { LABELS, labelValue, revisionName, SPEC_HASH_ANNOTATION } from '../src/runtime/manifests/labels.js';
+import { renderHttpRoute } from '../src/runtime/manifests/http-route.js';
 import { type KubeObject, renderWorkload } from '../src/runtime/manifests/render.js';
 import type { Workload } from '../src/runtime/runtime.js';
 import { KubernetesSchema } from './support/k8s-schema.js';
@@ -130,4 +131,21 @@ test('bad input gets a clear InvalidArgumentError naming the field', () => {
   assert.throws(() => renderWorkload(model, { registryUrl: 'wharf:8080' }, 'ns'), (e: Error) => e instanceof InvalidArgumentError && /^registryUrl: must be an http\(s\) URL/.test(e.message));
   assert.throws(() => renderWorkload(model, { ...OPTIONS, port: 70_000 }, 'ns'), /^InvalidArgumentError: port: must be an integer from 1 to 65535, got 70000/);
   assert.throws(() => renderWorkload({ ...app, image: undefined }, OPTIONS, 'ns'), /image: required for an application/);
+});
+
+test('HTTPRoute: weights per revision Service, header matches first, a full mirror; valid Gateway API v1', () => {
+  const route = renderHttpRoute({
+    environment: 'production', deployment: 'risk',
+    targets: [{ revision: 3, weight: 90 }, { revision: 4, weight: 10 }],
+    matches: [{ header: { name: 'x-canary', value: 'always' }, revision: 4 }],
+    mirror: { revision: 5, percent: 100 },
+  }, { namespace: 'wharf-production', parentGateway: 'mesh', parentNamespace: 'infra', owner: 'wharf' });
+  assert.deepEqual(schema.validate(route as never), []);
+  const spec = route.spec as { parentRefs: unknown[]; rules: { matches: { headers?: unknown[] }[]; backendRefs: { name: string; weight?: number }[]; filters: { type: string }[] }[] };
+  assert.deepEqual(spec.parentRefs, [{ name: 'mesh', namespace: 'infra' }]);
+  assert.equal(spec.rules.length, 2);
+  assert.deepEqual(spec.rules[0]!.backendRefs.map((b) => b.name), ['risk-r4']);
+  assert.deepEqual(spec.rules[1]!.backendRefs.map((b) => [b.name, b.weight]), [['risk-r3', 90], ['risk-r4', 10]]);
+  assert.deepEqual(spec.rules[1]!.filters.map((f) => f.type), ['URLRewrite', 'RequestMirror']);
+  assert.match(JSON.stringify(schema.validate({ ...route, spec: { ...spec, rules: [{ backendRefs: [{ name: 's', port: 80, weight: 'ten' }] }] } } as never)), /weight must be integer/);
 });

@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LABELS, revisionSelector, selectorString } from '../src/runtime/manifests/labels.js';
 import { renderWorkload } from '../src/runtime/manifests/render.js';
+import { HttpRoutePublisher } from '../src/runtime/kubernetes/http-route-publisher.js';
 import { KubeClient } from '../src/runtime/kubernetes/kube-client.js';
 import type { KubernetesRuntime } from '../src/runtime/kubernetes/kubernetes-runtime.js';
 import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
@@ -158,5 +159,22 @@ describe('kubernetes runtime', () => {
     await r.remove(key('theirs'));
     assert.equal(cluster.api.store.get('apps/v1/deployments', NS, 'theirs-r1')?.metadata.labels?.[LABELS.owner], 'other-wharf');
     await other.remove(key('theirs'));
+  });
+
+  test('HTTPRoutes follow the route table: applied once per change, deleted with their deployment', async () => {
+    const client = new KubeClient(cluster.api.kubeConfig());
+    const publisher = new HttpRoutePublisher(client, { namespaceOf: (env) => `wharf-${env}`, owner: 'wharf', parentGateway: 'mesh' });
+    const canary = { environment: ENV, deployment: 'routed', targets: [{ revision: 1, weight: 80 }, { revision: 2, weight: 20 }] };
+    await publisher.publish([canary, { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] }]);
+    const stored = cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'routed');
+    assert.deepEqual((stored!.spec as { rules: { backendRefs: { weight: number }[] }[] }).rules[0]!.backendRefs.map((b) => b.weight), [80, 20]);
+    const writes = cluster.api.writes().length;
+    await publisher.publish([canary, { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] }]);
+    assert.equal(cluster.api.writes().length, writes, 'an unchanged table sends nothing');
+    await publisher.publish([{ ...canary, targets: [{ revision: 2, weight: 100 }] }]);
+    assert.equal(cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'other'), undefined, 'the route of a deployment gone from the table is deleted');
+    const rules = (cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'routed')!.spec as { rules: { backendRefs: { name: string }[] }[] }).rules;
+    assert.deepEqual(rules[0]!.backendRefs.map((b) => b.name), ['routed-r2']);
+    await publisher.publish([]);
   });
 });

@@ -17,6 +17,13 @@ interface Flags {
   namespace?: string;
   registryUrl?: string;
   image?: string;
+  httpRoute?: string;
+}
+
+/** `ns/name` or `name` → a Gateway parent reference. */
+function parentRef(value: string): { parentGateway: string; parentNamespace?: string } {
+  const [a, b] = value.split('/');
+  return b === undefined ? { parentGateway: a! } : { parentGateway: b, parentNamespace: a };
 }
 
 /** Registers `export` and `fetch-artifact`. */
@@ -30,6 +37,7 @@ export function registerExport(program: Command): void {
     .option('--namespace <namespace>', 'Kubernetes namespace of the objects (default wharf-<environment>)')
     .option('--registry-url <url>', 'URL pods download the artifact from (default: $WHARF_URL)')
     .option('--image <image>', 'image with the wharf command (default: this version\'s published image)')
+    .option('--http-route <gateway>', 'also write a Gateway API HTTPRoute attached to this Gateway ([namespace/]name)')
     .action(action(async (name: string, f: Flags) => {
       const format = parseExportFormat(f.format);
       const env = encodeURIComponent(f.environment);
@@ -40,6 +48,7 @@ export function registerExport(program: Command): void {
         workload: exportWorkload(deployment, version),
         namespace: f.namespace ?? `wharf-${deployment.environment}`,
         manifests: { registryUrl: f.registryUrl ?? apiBase(), ...(f.image ? { image: f.image } : {}) },
+        ...(f.httpRoute ? { httpRoute: parentRef(f.httpRoute) } : {}),
       });
       const written = await writeExport(f.out, files);
       process.stdout.write(`exported ${name} revision ${deployment.revision} (${format}): ${written.length} file(s) in ${f.out}\n`);

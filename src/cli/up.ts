@@ -20,6 +20,7 @@ interface KubernetesFlags {
   namespace: Record<string, string>;
   registryUrl?: string;
   image?: string;
+  httpRouteGateway?: string;
 }
 
 /** Collects repeated `--namespace env=ns` values. */
@@ -66,6 +67,7 @@ export function registerUp(program: Command): void {
     .option('--namespace <env=namespace>', 'namespace of one environment (repeatable)', collectPairs, {})
     .option('--registry-url <url>', 'URL model pods download artifacts from (this API as the cluster reaches it)')
     .option('--image <image>', 'image with the wharf command for model pods')
+    .option('--http-route-gateway <gateway>', 'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)')
     .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean } & KubernetesFlags) => {
       if (!LOOPBACK.has(f.host)) {
         if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
@@ -76,7 +78,7 @@ export function registerUp(program: Command): void {
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         runtime: {
           runtime: f.runtime as RuntimeSettings['runtime'], kubeconfig: f.kubeconfig, context: f.context, namespacePrefix: f.namespacePrefix,
-          namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image,
+          namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image, httpRouteGateway: f.httpRouteGateway,
         },
         log: (line) => process.stderr.write(`wharf: ${line}\n`),
       });

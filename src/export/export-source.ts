@@ -23,6 +23,8 @@ export interface ExportInput {
   /** Kubernetes namespace of the objects. */
   readonly namespace: string;
   readonly manifests: ManifestOptions;
+  /** Also write a Gateway API HTTPRoute (all traffic to this revision) attached to this Gateway. */
+  readonly httpRoute?: { readonly parentGateway: string; readonly parentNamespace?: string; readonly hostname?: string };
 }
 
 /** The workload of `deployment`'s current revision serving `modelVersion`. */

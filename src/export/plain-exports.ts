@@ -5,6 +5,7 @@
  * variables). Pure: each returns file path → content.
  */
 import { stringify } from 'yaml';
+import { renderHttpRoute } from '../runtime/manifests/http-route.js';
 import { type KubeObject, renderWorkload } from '../runtime/manifests/render.js';
 import { EXPORT_OWNER, type ExportInput } from './export-source.js';
 
@@ -19,6 +20,11 @@ export function exportObjects(input: ExportInput): KubeObject[] {
   const objects = [...shared, ...revision];
   // The spec hash is the runtime's "already applied" marker; exported objects are someone else's.
   for (const o of objects) delete o.metadata.annotations;
+  if (input.httpRoute) {
+    const { key } = input.workload;
+    const route = { environment: key.environment, deployment: key.deployment, targets: [{ revision: key.revision, weight: 100 }] };
+    objects.push(renderHttpRoute(route, { ...input.httpRoute, namespace: input.namespace, owner: EXPORT_OWNER }) as KubeObject);
+  }
   return objects;
 }
 

@@ -68,7 +68,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
-    const { runtime, start: startRuntime } = selectRuntime(options.runtime ?? {}, options.home, store);
+    const { runtime, start: startRuntime, onRoutes } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
     await startRuntime();
     stops.push(() => runtime.close());
 
@@ -78,6 +78,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const routes = new RoutePublisher({ store, runtime, onError: (e) => options.log(`routes: ${(e as Error).message}`) });
     routes.subscribe((table) => gateway.setTable(table));
+    if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
     await routes.start();
     gateway.setTable(routes.current());
     stops.push(() => routes.stop());

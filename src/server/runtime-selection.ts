@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { RuntimeBinding } from '../core/resources.js';
+import type { RouteSource } from '../runtime/manifests/http-route.js';
+import { HttpRoutePublisher } from '../runtime/kubernetes/http-route-publisher.js';
 import { KubeClient, loadKubeConfig } from '../runtime/kubernetes/kube-client.js';
 import { KubernetesRuntime } from '../runtime/kubernetes/kubernetes-runtime.js';
 import { LocalRuntime } from '../runtime/local/local-runtime.js';
@@ -28,6 +30,8 @@ export interface RuntimeSettings {
   readonly registryUrl?: string;
   /** Image with the `wharf` command for model pods. */
   readonly image?: string;
+  /** `[namespace/]name` of a Gateway: keep a Gateway API HTTPRoute per deployment in step with the route table. */
+  readonly httpRouteGateway?: string;
 }
 
 /** The runtime of a control plane (a router over its engines) and how to start it. */
@@ -35,26 +39,37 @@ export interface SelectedRuntime {
   readonly runtime: Runtime;
   /** Locks the local state directory and adopts running replicas. */
   start(): Promise<void>;
+  /** Set with `httpRouteGateway`: give it every route table the control plane publishes. */
+  readonly onRoutes?: (routes: readonly RouteSource[]) => void;
 }
 
 /** Builds the engines for `settings`; throws InvalidArgumentError naming the option that is missing. */
-export function selectRuntime(settings: RuntimeSettings, home: string, store: Store): SelectedRuntime {
+export function selectRuntime(settings: RuntimeSettings, home: string, store: Store, log: (line: string) => void = () => undefined): SelectedRuntime {
   if (settings.runtime !== undefined && settings.runtime !== 'local' && settings.runtime !== 'kubernetes') {
     throw new InvalidArgumentError(`--runtime: must be local or kubernetes, got ${String(settings.runtime)}`);
   }
   const local = new LocalRuntime({ stateDir: join(home, 'runtime') });
   const engines: Partial<Record<RuntimeBinding, Runtime>> = { local };
+  let publisher: HttpRoutePublisher | undefined;
   if (settings.runtime === 'kubernetes' || settings.kubeconfig || settings.context) {
     if (!settings.registryUrl) {
       throw new InvalidArgumentError('--registry-url: required with the kubernetes runtime: the URL model pods download artifacts from, e.g. http://wharf.wharf-system:8080');
     }
     const client = new KubeClient(loadKubeConfig({ kubeconfig: settings.kubeconfig, context: settings.context }));
-    engines.kubernetes = new KubernetesRuntime({
+    const kubernetes = new KubernetesRuntime({
       client,
       manifests: { registryUrl: settings.registryUrl, ...(settings.image ? { image: settings.image } : {}) },
       namespacePrefix: settings.namespacePrefix,
       namespaces: settings.namespaces,
     });
+    engines.kubernetes = kubernetes;
+    if (settings.httpRouteGateway) {
+      const [a, b] = settings.httpRouteGateway.split('/');
+      publisher = new HttpRoutePublisher(client, {
+        namespaceOf: (env) => kubernetes.namespaceOf(env), owner: 'wharf',
+        ...(b === undefined ? { parentGateway: a! } : { parentGateway: b, parentNamespace: a }),
+      });
+    }
   }
   const bindingOf = async (environment: string): Promise<RuntimeBinding> => {
     try {
@@ -64,5 +79,10 @@ export function selectRuntime(settings: RuntimeSettings, home: string, store: St
       throw err;
     }
   };
-  return { runtime: new RuntimeRouter(engines, bindingOf, settings.runtime), start: () => local.start() };
+  const onRoutes = publisher && ((routes: readonly RouteSource[]): void => {
+    void Promise.all(routes.map(async (r) => ((settings.runtime ?? (await bindingOf(r.environment))) === 'kubernetes' ? r : undefined)))
+      .then((mine) => publisher.publish(mine.filter((r) => r !== undefined)))
+      .catch((err: unknown) => log(`http routes: ${(err as Error).message}`));
+  });
+  return { runtime: new RuntimeRouter(engines, bindingOf, settings.runtime), start: () => local.start(), ...(onRoutes ? { onRoutes } : {}) };
 }

@@ -15,6 +15,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import ts from 'typescript';
+import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
 
 type Schema = Record<string, unknown>;
 
@@ -106,10 +107,22 @@ export class KubernetesSchema {
   private readonly ajv = new Ajv({ allErrors: true, strict: false });
   private readonly compiled = new Map<string, ValidateFunction>();
 
-  /** Problems of `object` (empty when valid). An unknown apiVersion/kind is itself a problem. */
+  /**
+   * Problems of `object` (empty when valid). An unknown apiVersion/kind is itself a problem.
+   * Gateway API HTTPRoutes (a CRD, not part of Kubernetes itself) are checked against the Gateway
+   * API v1 schema of `@kubernetes-models/gateway-api` instead, which does not reject unknown fields.
+   */
   validate(object: { apiVersion?: unknown; kind?: unknown; [field: string]: unknown }): SchemaProblem[] {
     if (typeof object.apiVersion !== 'string' || typeof object.kind !== 'string') {
       return [{ path: '', message: 'apiVersion and kind must be strings' }];
+    }
+    if (object.apiVersion === 'gateway.networking.k8s.io/v1' && object.kind === 'HTTPRoute') {
+      try {
+        new HTTPRoute(object as ConstructorParameters<typeof HTTPRoute>[0]).validate();
+        return [];
+      } catch (err) {
+        return [{ path: '', message: (err as Error).message }];
+      }
     }
     const id = defId(moduleOf(object.apiVersion), object.kind);
     let validate = this.compiled.get(id);

@@ -16,12 +16,10 @@ export interface ManifestOptions {
   readonly preStopSeconds?: number;
   /** Seconds the server may drain after the preStop delay before the kubelet kills it. */
   readonly drainSeconds?: number;
-  /** Also emit a Gateway API HTTPRoute naming the revision Services (for mesh users). */
-  readonly httpRoute?: { readonly parentGateway: string; readonly parentNamespace?: string; readonly hostname?: string };
 }
 
 /** Options with every default filled in. */
-export type ResolvedManifestOptions = Required<Omit<ManifestOptions, 'httpRoute'>> & Pick<ManifestOptions, 'httpRoute'>;
+export type ResolvedManifestOptions = Required<ManifestOptions>;
 
 /** The defaults. */
 export const MANIFEST_DEFAULTS = {
@@ -41,7 +39,6 @@ export function resolveManifestOptions(options: ManifestOptions): ResolvedManife
     port: options.port ?? MANIFEST_DEFAULTS.port,
     preStopSeconds: options.preStopSeconds ?? MANIFEST_DEFAULTS.preStopSeconds,
     drainSeconds: options.drainSeconds ?? MANIFEST_DEFAULTS.drainSeconds,
-    httpRoute: options.httpRoute,
   };
   if (typeof resolved.registryUrl !== 'string' || !/^https?:\/\/[^/]/.test(resolved.registryUrl)) {
     throw new InvalidArgumentError(`registryUrl: must be an http(s) URL, got ${JSON.stringify(resolved.registryUrl)}`);
