@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
 import { registerDeploy } from './deploy.js';
 import { registerDemo } from './demo.js';
+import { registerExport } from './export.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
 import { registerServeModel } from './serve-model.js';
@@ -22,5 +23,6 @@ registerDeploy(program);
 registerLogsAndPredict(program);
 registerServeModel(program);
 registerDemo(program);
+registerExport(program);
 
 await program.parseAsync(process.argv);

@@ -1,14 +1,34 @@
 /** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { WatchTableSource } from '../gateway/table-source.js';
 import { startControlPlane } from '../server/control-plane.js';
+import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { seedDemo } from '../server/demo.js';
 import { integer } from './options.js';
 import { action } from './run-action.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The kubernetes runtime's flags of `wharf up`. */
+interface KubernetesFlags {
+  runtime?: string;
+  kubeconfig?: string;
+  context?: string;
+  namespacePrefix?: string;
+  namespace: Record<string, string>;
+  registryUrl?: string;
+  image?: string;
+  httpRouteGateway?: string;
+}
+
+/** Collects repeated `--namespace env=ns` values. */
+function collectPairs(value: string, previous: Record<string, string>): Record<string, string> {
+  const eq = value.indexOf('=');
+  if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be ENVIRONMENT=NAMESPACE');
+  return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
+}
 
 /** Runs `stop` on the first SIGINT/SIGTERM and exits; a second signal exits at once. */
 function onSignals(stop: () => Promise<void>): void {
@@ -42,7 +62,15 @@ export function registerUp(program: Command): void {
     .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
     .option('--prometheus-url <url>', 'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)')
     .option('--gateway-url <url...>', 'other gateways (wharf gateway) whose /metrics feed the built-in analysis metrics')
-    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[] }) => {
+    .option('--runtime <engine>', 'engine of every environment: local or kubernetes (default: each environment\'s own runtime)')
+    .option('--kubeconfig <file>', 'kubeconfig for the kubernetes runtime (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option('--context <name>', 'kubeconfig context for the kubernetes runtime')
+    .option('--namespace-prefix <prefix>', 'environment E runs in namespace <prefix>E (default wharf-)')
+    .option('--namespace <env=namespace>', 'namespace of one environment (repeatable)', collectPairs, {})
+    .option('--registry-url <url>', 'URL model pods download artifacts from (this API as the cluster reaches it)')
+    .option('--image <image>', 'image with the wharf command for model pods')
+    .option('--http-route-gateway <gateway>', 'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)')
+    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[] } & KubernetesFlags) => {
       if (!LOOPBACK.has(f.host)) {
         if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
@@ -51,6 +79,10 @@ export function registerUp(program: Command): void {
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [],
+        runtime: {
+          runtime: f.runtime as RuntimeSettings['runtime'], kubeconfig: f.kubeconfig, context: f.context, namespacePrefix: f.namespacePrefix,
+          namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image, httpRouteGateway: f.httpRouteGateway,
+        },
         log: (line) => process.stderr.write(`wharf: ${line}\n`),
       });
       onSignals(() => cp.stop());

@@ -31,10 +31,12 @@ import { routeBasePath } from '../gateway/route-table.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import { LocalRuntime } from '../runtime/local/local-runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
+import { type Leadership, leaderElection } from './leader-election.js';
+import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
 
 /** Settings of `wharf up`. */
 export interface ControlPlaneOptions {
@@ -50,6 +52,8 @@ export interface ControlPlaneOptions {
   gatewayUrls?: readonly string[];
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
+  /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
+  runtime?: RuntimeSettings;
   log: (line: string) => void;
 }
 
@@ -60,6 +64,8 @@ export interface ControlPlane {
   readonly store: Store;
   readonly registry: ModelRegistry;
   readonly deployments: DeploymentService;
+  /** Whether this replica runs the controllers (always, on SQLite; one replica at a time on PostgreSQL). */
+  readonly leadership: Leadership;
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -78,8 +84,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
-    const runtime = new LocalRuntime({ stateDir: join(options.home, 'runtime') });
-    await runtime.start();
+    const { runtime, start: startRuntime, onRoutes } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
+    await startRuntime();
     stops.push(() => runtime.close());
 
     const gateway = new GatewayServer({ host: options.host, port: options.gatewayPort });
@@ -88,6 +94,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const routes = new RoutePublisher({ store, runtime, onError: (e) => options.log(`routes: ${(e as Error).message}`) });
     routes.subscribe((table) => gateway.setTable(table));
+    if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
     await routes.start();
     gateway.setTable(routes.current());
     stops.push(() => routes.stop());
@@ -108,7 +115,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     }));
     const apiUrl = urlOf(api);
 
-    const controller: Controller = createDeploymentController({
+    // Controllers run on the elected leader only; every replica serves the API and the gateway.
+    const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, (): Controller => createDeploymentController({
       store,
       runtime,
       artifactPath: (digest) => blobs.pathOf(digest),
@@ -121,18 +129,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gateway.url}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
       }),
       onError: (key, e, retryInMs) => options.log(`controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`),
-    });
-    await controller.start();
-    stops.push(() => controller.stop());
+    }));
+    await leadership.start();
+    stops.push(() => leadership.stop());
 
-    return { apiUrl, gatewayUrl: gateway.url, store, registry, deployments, stop: stopAll };
+    return { apiUrl, gatewayUrl: gateway.url, store, registry, deployments, leadership, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
-function createApiServer(store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: LocalRuntime, routes: RoutePublisher, gateway: GatewayServer): Server {
+function createApiServer(store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({

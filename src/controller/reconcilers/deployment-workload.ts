@@ -63,6 +63,9 @@ export function desiredWorkload(source: WorkloadSource): Workload {
       ...faultArgs(source.modelVersion.labels),
     },
     resources: { cpu, memory, gpu },
+    // Only an autoscaled spec (max above min) carries scaling: engines that autoscale (Kubernetes:
+    // an HPA) act on it, and a plain spec's workload stays exactly what it was before.
+    ...(spec.configuration.scaling.max > spec.configuration.scaling.min ? { scaling: { ...spec.configuration.scaling } } : {}),
     readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
     liveness: probe(MODEL_PROBE_PATHS.liveness),
   };

@@ -1,0 +1,50 @@
+/**
+ * What an export starts from: the current revision of one deployment as a {@link Workload}, built
+ * by the same pure function the deployment controller uses, so an exported revision runs exactly
+ * what Wharf would run. Pure.
+ */
+import type { Deployment, ModelVersion } from '../core/resources.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import { desiredWorkload } from '../controller/reconcilers/deployment-workload.js';
+import type { ManifestOptions } from '../runtime/manifests/manifest-options.js';
+import type { Workload } from '../runtime/runtime.js';
+
+/** The export formats. */
+export const EXPORT_FORMATS = ['manifests', 'helm', 'compose', 'terraform'] as const;
+/** One of {@link EXPORT_FORMATS}. */
+export type ExportFormat = (typeof EXPORT_FORMATS)[number];
+
+/** Ownership label of exported objects: not `wharf`, so no Wharf runtime ever deletes them as its own. */
+export const EXPORT_OWNER = 'gitops';
+
+/** Everything an exporter needs. */
+export interface ExportInput {
+  readonly workload: Workload;
+  /** Kubernetes namespace of the objects. */
+  readonly namespace: string;
+  readonly manifests: ManifestOptions;
+  /** Also write a Gateway API HTTPRoute (all traffic to this revision) attached to this Gateway. */
+  readonly httpRoute?: { readonly parentGateway: string; readonly parentNamespace?: string; readonly hostname?: string };
+}
+
+/** The workload of `deployment`'s current revision serving `modelVersion`. */
+export function exportWorkload(deployment: Pick<Deployment, 'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'>, modelVersion: Pick<ModelVersion, 'version' | 'artifact'>): Workload {
+  if (deployment.type !== 'model') throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
+  return desiredWorkload({
+    environment: deployment.environment,
+    name: deployment.name,
+    revision: deployment.revision,
+    spec: { type: deployment.type, model: deployment.model, configuration: deployment.configuration, strategy: deployment.strategy },
+    modelVersion,
+    // Exported pods fetch the artifact by digest from the registry; no local path is involved.
+    artifactPath: `registry:${modelVersion.artifact.digest}`,
+  });
+}
+
+/** Throws unless `value` is an export format. */
+export function parseExportFormat(value: string): ExportFormat {
+  if (!(EXPORT_FORMATS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`--format: must be one of ${EXPORT_FORMATS.join(', ')}, got ${value}`);
+  }
+  return value as ExportFormat;
+}

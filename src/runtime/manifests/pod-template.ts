@@ -1,0 +1,133 @@
+/**
+ * The pod of one revision. Pure.
+ *
+ * A model pod has two containers from the Wharf image: the init container `fetch-artifact`
+ * downloads the artifact from the registry by digest into an emptyDir and verifies its sha256 (a
+ * pod never serves bytes other than the version's), then `serve-model` loads it. An application pod
+ * runs the workload's image and command with `$PORT` set. Both get probes from the workload,
+ * requests and limits from `resources` (gpu → `nvidia.com/gpu`), and a `preStop` delay so the
+ * endpoints controller removes the pod from Services before the server starts draining.
+ */
+import type { Container, EnvVar, PodTemplateSpec, Probe, ResourceRequirements } from 'kubernetes-types/core/v1.js';
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { ProbeSpec, Workload } from '../runtime.js';
+import type { ResolvedManifestOptions } from './manifest-options.js';
+
+/** Where the artifact is written inside the pod. */
+export const MODEL_MOUNT = '/models';
+/** The artifact's path inside the pod. */
+export const MODEL_FILE = `${MODEL_MOUNT}/model.onnx`;
+/** Model server probe paths when the workload leaves them empty. */
+const MODEL_PROBES = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
+
+/** The pod template of `w` with `labels` (which include the Deployment's selector). */
+export function podTemplate(w: Workload, labels: Record<string, string>, serviceAccount: string, o: ResolvedManifestOptions): PodTemplateSpec {
+  const main = w.model ? modelContainer(w, o) : applicationContainer(w, o);
+  return {
+    metadata: { labels },
+    spec: {
+      serviceAccountName: serviceAccount,
+      automountServiceAccountToken: false,
+      enableServiceLinks: false,
+      terminationGracePeriodSeconds: o.preStopSeconds + o.drainSeconds + 5,
+      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      ...(w.model ? { initContainers: [fetchContainer(w, o)] } : {}),
+      containers: [main],
+      // The root filesystem is read-only; scratch space for the server (and the model) is an emptyDir.
+      volumes: [...(w.model ? [{ name: 'models', emptyDir: {} }] : []), { name: 'tmp', emptyDir: {} }],
+    },
+  };
+}
+
+function modelContainer(w: Workload, o: ResolvedManifestOptions): Container {
+  const m = w.model!;
+  return {
+    ...common(w, o, 'server'),
+    image: o.image,
+    command: [
+      'wharf', 'serve-model', '--model', MODEL_FILE, '--name', w.key.deployment, '--version', m.version,
+      '--host', '0.0.0.0', '--port', String(o.port), '--grace-period', String(o.drainSeconds), ...(m.serverArgs ?? []),
+    ],
+    volumeMounts: [{ name: 'models', mountPath: MODEL_MOUNT, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+    ...probes(w, MODEL_PROBES),
+  };
+}
+
+function fetchContainer(w: Workload, o: ResolvedManifestOptions): Container {
+  const m = w.model!;
+  return {
+    name: 'fetch-artifact',
+    image: o.image,
+    command: ['wharf', 'fetch-artifact', '--url', `${o.registryUrl.replace(/\/+$/, '')}/api/v1/blobs/${m.digest}`, '--digest', m.digest, '--out', MODEL_FILE],
+    volumeMounts: [{ name: 'models', mountPath: MODEL_MOUNT }],
+    resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+    securityContext: restricted(),
+  };
+}
+
+function applicationContainer(w: Workload, o: ResolvedManifestOptions): Container {
+  if (!w.image) throw new InvalidArgumentError(`workload ${w.key.deployment}: image: required for an application on the kubernetes runtime`);
+  return {
+    ...common(w, o, 'app'),
+    image: w.image,
+    ...(w.command ? { command: [...w.command.argv] } : {}),
+    volumeMounts: [{ name: 'tmp', mountPath: '/tmp' }],
+    ...probes(w, { readiness: '', liveness: '' }),
+  };
+}
+
+/** What every main container has: name, port, env, resources, preStop, security context. */
+function common(w: Workload, o: ResolvedManifestOptions, name: string): Container {
+  return {
+    name,
+    image: '',
+    ports: [{ name: 'http', containerPort: o.port, protocol: 'TCP' }],
+    env: env(w, o),
+    resources: resources(w),
+    lifecycle: { preStop: { exec: { command: ['sleep', String(o.preStopSeconds)] } } },
+    securityContext: restricted(),
+  };
+}
+
+function env(w: Workload, o: ResolvedManifestOptions): EnvVar[] {
+  const plain = Object.entries({ ...w.env, PORT: String(o.port), WHARF_DEPLOYMENT: w.key.deployment, WHARF_REVISION: String(w.key.revision) })
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, value]) => ({ name, value }));
+  const secret = Object.entries(w.secretEnv ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([name, ref]) => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } }));
+  return [...plain, ...secret];
+}
+
+/** Requests and limits: cpu is requested (limits throttle latency-sensitive servers), memory capped. */
+function resources(w: Workload): ResourceRequirements {
+  const r = w.resources ?? {};
+  const requests: Record<string, string> = {};
+  const limits: Record<string, string> = {};
+  if (r.cpu) requests.cpu = r.cpu;
+  if (r.memory) requests.memory = limits.memory = r.memory;
+  if (r.gpu) requests['nvidia.com/gpu'] = limits['nvidia.com/gpu'] = String(r.gpu);
+  return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
+}
+
+function probes(w: Workload, defaults: { readiness: string; liveness: string }): Pick<Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+  const readiness = probe(w.readiness, w.readiness.path || defaults.readiness);
+  const liveness = probe(w.liveness, w.liveness.path || defaults.liveness);
+  // The startup probe holds liveness off while a large model loads: startupGraceMs in periods.
+  const period = liveness.periodSeconds ?? 1;
+  const startup: Probe = { ...liveness, failureThreshold: Math.max(1, Math.ceil(w.liveness.startupGraceMs / 1000 / period)) };
+  return { readinessProbe: readiness, livenessProbe: liveness, startupProbe: startup };
+}
+
+function probe(p: ProbeSpec, path: string): Probe {
+  return {
+    httpGet: { path, port: 'http' },
+    periodSeconds: Math.max(1, Math.round(p.intervalMs / 1000)),
+    timeoutSeconds: Math.max(1, Math.round(p.timeoutMs / 1000)),
+    failureThreshold: p.retries,
+  };
+}
+
+function restricted(): Container['securityContext'] {
+  return { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } };
+}

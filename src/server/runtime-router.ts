@@ -1,0 +1,70 @@
+/**
+ * One {@link Runtime} over several engines: each call goes to the engine of the key's
+ * environment (its `runtime` binding, or the control plane's `--runtime` override), `list()`
+ * merges them all. Controllers, the API and the route publisher keep talking to one Runtime.
+ */
+import { InvalidArgumentError } from '../core/errors.js';
+import type { RuntimeBinding } from '../core/resources.js';
+import type { LogLine, LogOptions, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../runtime/runtime.js';
+
+/** How long an environment's binding is remembered before it is read again. */
+const BINDING_CACHE_MS = 5_000;
+
+/** Routes by environment; see the module comment. */
+export class RuntimeRouter implements Runtime {
+  readonly name = 'router';
+  readonly capabilities: RuntimeCapabilities;
+  private readonly cache = new Map<string, { binding: RuntimeBinding; until: number }>();
+
+  constructor(
+    private readonly engines: Partial<Record<RuntimeBinding, Runtime>>,
+    /** The binding of an environment (read from the store); `override` wins when set. */
+    private readonly bindingOf: (environment: string) => Promise<RuntimeBinding>,
+    private readonly override?: RuntimeBinding,
+  ) {
+    const all = Object.values(engines);
+    const every = (flag: keyof RuntimeCapabilities): boolean => all.length > 0 && all.every((e) => e.capabilities[flag]);
+    this.capabilities = { logs: every('logs'), followLogs: every('followLogs'), resourceLimits: every('resourceLimits'), gpu: every('gpu') };
+  }
+
+  async apply(workload: Workload): Promise<void> {
+    return (await this.engine(workload.key)).apply(workload);
+  }
+
+  async observe(key: WorkloadKey): Promise<WorkloadStatus | undefined> {
+    return (await this.engine(key)).observe(key);
+  }
+
+  async list(): Promise<WorkloadStatus[]> {
+    return (await Promise.all(Object.values(this.engines).map((e) => e.list()))).flat();
+  }
+
+  async remove(key: WorkloadKey): Promise<void> {
+    return (await this.engine(key)).remove(key);
+  }
+
+  async *logs(key: WorkloadKey, options?: LogOptions): AsyncIterable<LogLine> {
+    yield* (await this.engine(key)).logs(key, options);
+  }
+
+  async close(options?: { keepReplicas?: boolean }): Promise<void> {
+    await Promise.all(Object.values(this.engines).map((e) => e.close(options)));
+  }
+
+  private async engine(key: WorkloadKey): Promise<Runtime> {
+    const binding = this.override ?? (await this.binding(key.environment));
+    const engine = this.engines[binding];
+    if (!engine) {
+      throw new InvalidArgumentError(`environment ${key.environment}: runtime ${binding} is not configured on this control plane (start it with --runtime ${binding}${binding === 'kubernetes' ? ' and --registry-url' : ''})`);
+    }
+    return engine;
+  }
+
+  private async binding(environment: string): Promise<RuntimeBinding> {
+    const cached = this.cache.get(environment);
+    if (cached && cached.until > Date.now()) return cached.binding;
+    const binding = await this.bindingOf(environment);
+    this.cache.set(environment, { binding, until: Date.now() + BINDING_CACHE_MS });
+    return binding;
+  }
+}
