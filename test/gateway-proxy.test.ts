@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DRAINING_HEADER } from '../src/core/protocol-headers.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
 import type { RouteTable } from '../src/gateway/route-table.js';
@@ -207,6 +208,26 @@ describe('retries and failover', () => {
     assert.ok(outcomes.every((o) => o.backend === 'a'));
     const samples = await scrape(g.url);
     assert.ok((sampleValue(samples, 'wharf_gateway_upstream_retries_total', { revision: '1' }) ?? 0) >= 1, 'at least one retry happened');
+  });
+
+  test('a draining replica\'s 503 (x-wharf-draining) is retried on another replica; a plain 503 is passed on', async () => {
+    const draining = new FakeUpstream((_req, res) => res.writeHead(503, { [DRAINING_HEADER]: '1', connection: 'close', 'content-type': 'application/json' }).end('{"error":"server is shutting down"}'));
+    const busy = new FakeUpstream((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}'));
+    const [drainingUrl, busyUrl] = [await draining.start(), await busy.start()];
+    try {
+      const g = await newGateway();
+      g.setTable(oneRoute(1, target(1, 100, [backend('draining', drainingUrl), backend('a', a)])));
+      const outcomes: Awaited<ReturnType<typeof inferOutcome>>[] = [];
+      for (let i = 0; i < 20; i++) outcomes.push(await inferOutcome(inferUrl(g)));
+      assert.deepEqual(outcomes.filter((o) => o.status !== 200), [], 'no draining 503 reached the caller');
+      assert.ok(draining.requests > 0, 'the draining replica was tried');
+      g.setTable(oneRoute(2, target(1, 100, [backend('busy', busyUrl)])));
+      assert.equal((await inferOutcome(inferUrl(g))).status, 503, 'a 503 that may have run the request is not retried');
+      assert.equal(busy.requests, 1);
+    } finally {
+      await draining.stop();
+      await busy.stop();
+    }
   });
 
   test('all replicas down → 502 naming the deployment, after at most maxAttempts attempts', async () => {

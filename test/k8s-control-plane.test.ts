@@ -9,7 +9,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -19,6 +18,7 @@ import { FakeKubeApi } from './support/fake-kube-api.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { killReplicaProcesses } from './support/runtime.js';
 import { until } from './support/until.js';
+import { freePort } from './support/ports.js';
 
 const run = promisify(execFile);
 const TAG = `k8scp${process.pid}`;
@@ -28,13 +28,6 @@ let fake: FakeKubeApi;
 let up: WharfProcess | undefined;
 process.on('exit', () => killReplicaProcesses(`${TAG}/`));
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 before(async () => {
   fake = await FakeKubeApi.start({ kubelet: { wharfBin: WHARF_BIN, workDir: join(home, 'pods'), envTag: TAG, probeIntervalMs: 50 } });

@@ -137,7 +137,8 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
   const ms = Date.now() - started;
   const d = await get('staging', 'risk');
   assert.equal(d.status.rollout?.stable, 1, `the warm revision 1 was reused (switched in ${ms} ms)`);
-  assert.match((await api('/api/v1/environments/staging/deployments/risk/revisions')).body.items ? 'ok' : '', /ok/);
+  const revisions = (await api('/api/v1/environments/staging/deployments/risk/revisions')).body.items as { number: number; reason: string }[];
+  assert.equal(revisions.at(-1)?.reason, 'rollback to revision 1', 'the rollback is a new revision with its reason');
 });
 
 test('approvals: production changes wait for a second person; the requester cannot approve', async () => {

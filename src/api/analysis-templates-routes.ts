@@ -3,18 +3,14 @@
  * `core/analysis`), `GET` lists (built-in ones included, marked) or gets, `DELETE` removes one.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import { BUILTIN_ANALYSIS_TEMPLATES, validateAnalysisTemplate } from '../core/analysis/index.js';
 import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { ErrorBody } from './schemas.js';
 
-const errorResponses = Object.fromEntries(
-  [[400, 'Invalid input'], [404, 'Not found'], [409, 'Conflict']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
-);
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
+import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
+
+const errorResponses = routeErrors(400, 404, 409);
 const named = z.object({ name: z.string() });
-const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
 const isCode = (e: unknown, code: string) => e instanceof WharfError && e.code === code;
 
 /** Adds the routes to `app`. */

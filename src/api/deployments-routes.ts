@@ -12,20 +12,15 @@ import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { RoutePublisher } from '../controller/route-publisher.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { DeploymentCreate, DeploymentUpdate, ErrorBody, Pagination, Rollback, Scale } from './schemas.js';
+import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
+import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
 
-const errorResponses = Object.fromEntries(
-  [[400, 'Invalid input'], [404, 'Not found'], [409, 'Conflict']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
-);
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
+const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
 const base = '/api/v1/environments/{environment}/deployments/{name}';
 /** How often an idle route watch stream sends a heartbeat line. */
 const HEARTBEAT_MS = 15_000;
-const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
 
-/** Who is acting: from the header until authentication exists. */
-const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
 
 /** What the deployment routes need. */
 export interface DeploymentRouteDeps {

@@ -5,20 +5,16 @@
  * mean outcome) per variant and a significance test.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { abResults } from '../controller/ab-results.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { ErrorBody, FeedbackInput } from './schemas.js';
+import { FeedbackInput } from './schemas.js';
+import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
 
-const errorResponses = Object.fromEntries(
-  [[400, 'Invalid input'], [404, 'Not found'], [409, 'Already recorded']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
-);
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
+const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
 const base = '/api/v1/environments/{environment}/deployments/{name}';
-const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
 
 /** What the feedback routes need. */
 export interface FeedbackRouteDeps {

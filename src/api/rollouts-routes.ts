@@ -4,22 +4,17 @@
  * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { Context } from 'hono';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
 import { NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { ApprovalDecision, EnvironmentPromotion, EnvironmentUpdate, ErrorBody, Pagination, Promote, RolloutCommand } from './schemas.js';
+import { ApprovalDecision, EnvironmentPromotion, EnvironmentUpdate, Pagination, Promote, RolloutCommand } from './schemas.js';
+import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
 
-const errorResponses = Object.fromEntries(
-  [[400, 'Invalid input'], [403, 'Not allowed'], [404, 'Not found'], [409, 'Conflict']].map(([code, description]) => [code, { description, content: { 'application/json': { schema: ErrorBody } } }]),
-);
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
-const jsonBody = <T extends z.ZodType>(schema: T) => ({ body: { content: { 'application/json': { schema } }, required: true } });
+const errorResponses = routeErrors(400, 403, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
 const base = '/api/v1/environments/{environment}/deployments/{name}';
-const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
 
 /** What these routes need. */
 export interface RolloutRouteDeps {

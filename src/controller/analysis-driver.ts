@@ -12,8 +12,11 @@ import type { Store } from '../store/store.js';
 import { advanceAnalysis } from './analysis-step.js';
 import type { AnalysisTarget, RolloutAnalysis } from './rollout-analysis.js';
 
-/** A run as stored: the analysis state plus what it was started with, so it can be resolved again. */
-type StoredRun = AnalysisRunState & { args?: Record<string, string | number>; onInconclusive?: 'pause' | 'fail' | 'pass' };
+/**
+ * A run as stored: the analysis state plus what it was started with, so it can be resolved again.
+ * A run applies `onInconclusive: fail|pass` itself, so an `inconclusive` phase always means pause.
+ */
+type StoredRun = AnalysisRunState & { args?: Record<string, string | number> };
 
 /** See the module comment. */
 export class AnalysisDriver implements RolloutAnalysis {
@@ -38,7 +41,6 @@ export class AnalysisDriver implements RolloutAnalysis {
     try {
       const resolved = await this.#resolve(run.template, run.args, target);
       const next: StoredRun = { ...(await advanceAnalysis(run, resolved, this.source, now)), ...(run.args === undefined ? {} : { args: run.args }) };
-      if (next.phase === 'inconclusive') next.onInconclusive = inconclusiveRule(next, resolved);
       return next as unknown as AnalysisRunView;
     } catch (error) {
       return { ...view, phase: 'error', message: `analysis ${run.template}: ${(error as Error).message}` };
@@ -62,10 +64,4 @@ export class AnalysisDriver implements RolloutAnalysis {
     const template: AnalysisTemplate = stored === undefined ? findAnalysisTemplate(name) : validateAnalysisTemplate(stored.template);
     return resolveAnalysis(template, Object.entries(args ?? {}).map(([k, value]) => ({ name: k, value })), target);
   }
-}
-
-/** The `onInconclusive` of the metric that made the run inconclusive (the strictest when several). */
-function inconclusiveRule(run: AnalysisRunState, resolved: ResolvedAnalysis): 'pause' | 'fail' | 'pass' {
-  const rules = resolved.metrics.filter((m) => (run.metrics[m.name]?.inconclusive ?? 0) >= m.inconclusiveLimit).map((m) => m.onInconclusive);
-  return rules.includes('fail') ? 'fail' : rules.includes('pause') || rules.length === 0 ? 'pause' : 'pass';
 }

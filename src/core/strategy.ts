@@ -11,7 +11,7 @@
  *   { type: 'shadow', shadow: { percent: 100 } }
  *   { type: 'ab', ab: { weight: 50, sticky: { header: 'x-user-id' } } }
  */
-import { InvalidArgumentError } from './errors.js';
+import { allowOnly, fail, integer, numberIn as number, object } from './validation.js';
 
 /** Strategy types a spec may name. */
 export type StrategyType = 'recreate' | 'rolling' | 'blue-green' | 'canary' | 'shadow' | 'ab';
@@ -128,7 +128,7 @@ export function validateStrategy(value: unknown): asserts value is StrategySpec 
   if (!STRATEGY_TYPES.includes(s.type as StrategyType)) fail('strategy.type', `must be one of ${STRATEGY_TYPES.join(', ')}`, s.type);
   const type = s.type as StrategyType;
   const own = SUB_OBJECT[type];
-  allowOnly(s, 'strategy', ['type', ...(own ? [own] : [])], (key) => (typeOf(key) === undefined ? undefined : `belongs to strategy type ${typeOf(key)}, not ${type}`));
+  allowOnlyOwn(s, ['type', ...(own ? [own] : [])], type);
   if (s.rolling !== undefined) rolling(s.rolling);
   if (s.blueGreen !== undefined) blueGreen(s.blueGreen);
   if (s.canary !== undefined) canary(s.canary);
@@ -259,26 +259,11 @@ function amount(value: unknown, field: string): void {
   fail(field, "must be a replica count from 0 to 100 or a percentage such as '25%'", value);
 }
 
-function fail(field: string, rule: string, ...value: [unknown] | []): never {
-  const got = value.length === 0 ? '' : `, got ${value[0] === undefined ? 'nothing' : JSON.stringify(value[0])}`;
-  throw new InvalidArgumentError(`${field}: ${rule}${got}`);
-}
-
-function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object', value);
-  return value as Record<string, unknown>;
-}
-
-function allowOnly(value: Record<string, unknown>, field: string, keys: readonly string[], why?: (key: string) => string | undefined): void {
+/** `allowOnly` with a better reason for a sub-object that belongs to another strategy type. */
+function allowOnlyOwn(value: Record<string, unknown>, keys: readonly string[], type: StrategyType): void {
   for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) fail(`${field}.${key}`, why?.(key) ?? `unknown field (allowed: ${keys.join(', ')})`);
+    const owner = typeOf(key);
+    if (!keys.includes(key) && owner !== undefined) fail(`strategy.${key}`, `belongs to strategy type ${owner}, not ${type}`);
   }
-}
-
-function integer(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}`, value);
-}
-
-function number(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(field, `must be a number from ${min} to ${max}`, value);
+  allowOnly(value, 'strategy', keys);
 }

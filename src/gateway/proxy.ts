@@ -33,7 +33,7 @@ import type { AssignmentLog } from './assignment-log.js';
 import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
 import { NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
 import type { GatewayMetrics } from './metrics.js';
-import { DRAINING_HEADER } from './upstream-errors.js';
+import { DRAINING_HEADER } from '../core/protocol-headers.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors, type ShadowExchange } from './mirror.js';
 import { removeHopByHop } from './hop-by-hop.js';
 import { chooseTarget } from './route-choice.js';

@@ -57,6 +57,3 @@ function describe(code: string): string {
     default: return `failed (${code})`;
   }
 }
-
-/** The model server's header on a 503 it answered while draining, without running the request. */
-export const DRAINING_HEADER = 'x-wharf-draining';

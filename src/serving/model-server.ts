@@ -17,6 +17,7 @@ import { ServerMetrics } from './metrics.js';
 import { type LoadedModel, loadModel } from './model.js';
 import { readBody } from './request-body.js';
 import { allowedMethods, type ModelRoute, parseRoute, type Route } from './routes.js';
+import { DRAINING_HEADER } from '../core/protocol-headers.js';
 
 /** Model server settings; defaults are declared in {@link DEFAULTS}. */
 export interface ModelServerOptions {
@@ -51,9 +52,6 @@ const DEFAULTS = {
 type ResolvedOptions = ModelServerOptions & { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] extends boolean ? boolean : string };
 
 type State = 'loading' | 'ready' | 'draining' | 'closed';
-
-/** Set on a 503 that a draining server answered without running the request (the gateway retries it elsewhere). */
-export const DRAINING_HEADER = 'x-wharf-draining';
 
 const JSON_TYPE = 'application/json';
 

@@ -3,7 +3,6 @@
  * (pods as local processes), a real Wharf registry API on port 0 that pods download artifacts
  * from, the demo model pushed into it, and a factory for runtimes pointed at all of that.
  */
-import { createServer as createNetServer } from 'node:net';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createReadStream } from 'node:fs';
@@ -19,6 +18,7 @@ import { FakeKubeApi } from './fake-kube-api.js';
 import { WHARF_BIN } from './processes.js';
 import { openRegistryHome, type RegistryHome } from './registry.js';
 import { FAST_PROBE } from './runtime.js';
+import { freePort } from './ports.js';
 
 /** Everything a Kubernetes runtime test needs. */
 export interface SimulatedCluster {
@@ -81,10 +81,3 @@ export async function startSimulatedCluster(envTag: string): Promise<SimulatedCl
 }
 
 /** A port free on every address (pods listen on 127.77.x.y with the same container port). */
-async function freePort(): Promise<number> {
-  const s = createNetServer();
-  await new Promise<void>((resolve) => s.listen(0, '0.0.0.0', resolve));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}

@@ -8,11 +8,11 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from './processes.js';
+import { freePort } from './ports.js';
 
 /** A running Prometheus. */
 export interface TestPrometheus {
@@ -35,15 +35,6 @@ function ensurePrometheus(): string | undefined {
   return hasPrometheus() ? undefined : "Debian's prometheus package is installed but `prometheus` is not on PATH";
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 /**
  * Starts Prometheus scraping `targets` (host:port) every `scrapeInterval` (a Prometheus duration,

@@ -5,7 +5,7 @@
  * to pass, and the first failed one ends the analysis.
  */
 import type { AnalysisMetric, AnalysisTemplate } from './template.js';
-import { fail } from './validation.js';
+import { fail } from '../validation.js';
 
 const successRate: AnalysisMetric = {
   name: 'success-rate',

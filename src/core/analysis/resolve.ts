@@ -6,7 +6,7 @@
  */
 import type { AnalysisArg, AnalysisTemplate, BuiltinMetricName, OnInconclusive, Threshold } from './template.js';
 import { METRIC_DEFAULTS, placeholderArgs, validateAnalysisArgs, validateAnalysisTemplate } from './template.js';
-import { fail } from './validation.js';
+import { fail } from '../validation.js';
 
 /** The revision an analysis measures. */
 export interface AnalysisTarget {

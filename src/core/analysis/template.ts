@@ -15,7 +15,7 @@
  *     metrics: [{ name: 'error-rate', provider: { builtin: { metric: 'error-rate' } }, successCondition: { max: '{{args.max}}' } }],
  *   });
  */
-import { allowOnly, array, dnsLabel, fail, integer, numberIn, object, path, text } from './validation.js';
+import { allowOnly, array, dnsLabel, fail, integer, numberIn, object, path, text } from '../validation.js';
 
 /** The figures the built-in provider offers for a revision over a trailing window. */
 export type BuiltinMetricName = 'success-rate' | 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'request-rate';

@@ -30,6 +30,7 @@ import { type KubernetesRuntimeOptions, resolveKubernetesOptions, type ResolvedK
 import { podLogLines } from './pod-logs.js';
 import { type PodLike, workloadStatus } from './pod-status.js';
 import { waitUntilNoPods } from './wait-gone.js';
+import { KeyedSerial } from '../keyed-serial.js';
 
 export type { KubernetesRuntimeOptions } from './kubernetes-options.js';
 
@@ -44,7 +45,7 @@ export class KubernetesRuntime implements Runtime {
   readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: true };
   private readonly o: ResolvedKubernetesOptions;
   private readonly owner: string;
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly serial = new KeyedSerial();
   private closed = false;
 
   constructor(options: KubernetesRuntimeOptions) {
@@ -62,7 +63,7 @@ export class KubernetesRuntime implements Runtime {
     validateWorkload(workload);
     const namespace = this.o.namespaceOf(workload.key.environment);
     const rendered = renderWorkload(workload, this.o.manifests, namespace);
-    await this.serial(workloadKeyString(workload.key), async () => {
+    await this.serial.run(workloadKeyString(workload.key), async () => {
       const current = await this.o.client.get('apps/v1', 'Deployment', namespace, revisionName(workload.key));
       // Same hash: everything was applied before. A replica count changed by hand (kubectl
       // scale) is drift the hash cannot see, so it is compared too (unless an HPA owns it).
@@ -106,7 +107,7 @@ export class KubernetesRuntime implements Runtime {
   async remove(key: WorkloadKey): Promise<void> {
     this.ready();
     const namespace = this.o.namespaceOf(key.environment);
-    await this.serial(workloadKeyString(key), async () => {
+    await this.serial.run(workloadKeyString(key), async () => {
       const selector = selectorString(revisionSelector(key, this.owner));
       for (const [apiVersion, kind] of REVISION_KINDS) await this.deleteMatching(apiVersion, kind, namespace, selector);
       await waitUntilNoPods(this.o.client, namespace, selector, { timeoutMs: this.o.removeTimeoutMs, rewatchDelayMs: this.o.rewatchDelayMs });
@@ -136,7 +137,7 @@ export class KubernetesRuntime implements Runtime {
   /** Stops accepting calls; nothing on the cluster changes (see the module comment). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.queues.values());
+    await this.serial.idle();
   }
 
   private statusOf(key: WorkloadKey, deployment: KubeItem, pods: KubeItem[]): WorkloadStatus {
@@ -156,17 +157,6 @@ export class KubernetesRuntime implements Runtime {
     if (this.closed) throw new UnavailableError('the kubernetes runtime is closed');
   }
 
-  /** Per-key queue: apply and remove of one key never interleave. */
-  private serial<T>(id: string, task: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(id) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => undefined);
-    this.queues.set(id, settled);
-    void settled.then(() => {
-      if (this.queues.get(id) === settled) this.queues.delete(id);
-    });
-    return next;
-  }
 }
 
 /** The workload key in a Deployment's labels, or undefined when they are not Wharf's. */

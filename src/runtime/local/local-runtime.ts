@@ -24,6 +24,7 @@ import { readWorkloadRecords, workloadDir } from './replica-state.js';
 import { StateLock } from './state-lock.js';
 import { type RuntimeShared, WorkloadSupervisor } from './workload-supervisor.js';
 import { validateWorkload } from './workload-spec.js';
+import { KeyedSerial } from '../keyed-serial.js';
 
 export type { LocalRuntimeOptions } from './local-options.js';
 
@@ -37,7 +38,7 @@ export class LocalRuntime implements Runtime {
   private readonly shared: RuntimeShared;
   private readonly workloads = new Map<string, WorkloadSupervisor>();
   /** Per-key queue: apply and remove of one key never interleave. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly serial = new KeyedSerial();
   private starting: Promise<void> | undefined;
   private lock: StateLock | undefined;
   private rotationTimer: NodeJS.Timeout | undefined;
@@ -67,7 +68,7 @@ export class LocalRuntime implements Runtime {
     validateWorkload(workload);
     await this.ready();
     const id = workloadKeyString(workload.key);
-    await this.serial(id, () => {
+    await this.serial.run(id, () => {
       const existing = this.workloads.get(id);
       if (existing) existing.apply(workload);
       else this.workloads.set(id, WorkloadSupervisor.create(this.shared, workloadDir(this.options.stateDir, workload.key), workload));
@@ -91,7 +92,7 @@ export class LocalRuntime implements Runtime {
 
   private removeKey(key: WorkloadKey): Promise<void> {
     const id = workloadKeyString(key);
-    return this.serial(id, async () => {
+    return this.serial.run(id, async () => {
       const supervisor = this.workloads.get(id);
       if (!supervisor) return;
       await supervisor.remove();
@@ -146,7 +147,7 @@ export class LocalRuntime implements Runtime {
     if (this.closed) return;
     this.closed = true; // from here on, new calls reject; calls already under way finish first
     await this.starting?.catch(() => undefined);
-    await Promise.all(this.queues.values());
+    await this.serial.idle();
     clearTimeout(this.rotationTimer);
     if (!options.keepReplicas) await this.removeAll();
     for (const supervisor of this.workloads.values()) supervisor.detach();
@@ -192,14 +193,4 @@ export class LocalRuntime implements Runtime {
     }, this.options.logCheckIntervalMs);
   }
 
-  private serial<T>(id: string, task: () => T | Promise<T>): Promise<T> {
-    const previous = this.queues.get(id) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => undefined);
-    this.queues.set(id, settled);
-    void settled.then(() => {
-      if (this.queues.get(id) === settled) this.queues.delete(id);
-    });
-    return next;
-  }
 }

@@ -1,9 +1,9 @@
 /**
- * Small checks shared by the analysis modules, in the style of `deployment-spec.ts`: every failure
+ * Small checks shared by the pure validators (strategies, analysis templates): every failure
  * is an {@link InvalidArgumentError} whose message starts with the field path and states the rule,
  * e.g. `metrics[0].count: must be an integer from 1 to 1000, got 0`.
  */
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /** Throws `field: rule[, got value]`; the value is shown only when one is passed. */
 export function fail(field: string, rule: string, ...value: [unknown] | []): never {
