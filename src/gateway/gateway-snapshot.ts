@@ -46,6 +46,39 @@ export interface ShadowCounters {
   readonly shadowErrors: number;
 }
 
+/** Gauges and counters of one route (environment, deployment), for autoscaling. */
+export interface RouteCounters {
+  readonly environment: string;
+  readonly deployment: string;
+  /** Requests being forwarded now (dispatched to a backend, response not finished). */
+  readonly inFlight: number;
+  /** Requests held now, waiting for a first backend (scale from zero). */
+  readonly held: number;
+  /** Requests ever held, and those that were answered 503 from the hold (queue full or timeout). */
+  readonly heldTotal: number;
+  readonly holdRejected: number;
+  /** Requests that arrived for this route (cumulative; counted on arrival, not completion). */
+  readonly arrivals: number;
+}
+
+/** One ejection of a backend from rotation, or its return. */
+export interface EjectionEvent {
+  /** Increases by one per event over the gateway's life: readers ask for events after the last seen. */
+  readonly seq: number;
+  /** `Date.now()`. */
+  readonly time: number;
+  readonly environment: string;
+  readonly deployment: string;
+  readonly revision: number;
+  /** The backend id as in the route table. */
+  readonly backend: string;
+  readonly type: 'ejected' | 'readmitted';
+  /** E.g. `5 consecutive 5xx responses`, `connect failure (ECONNREFUSED)`, `answered 200 after ejection`. */
+  readonly reason: string;
+  /** For `ejected`: how long it is out. */
+  readonly durationMs?: number;
+}
+
 /** A gateway's counters at one moment. */
 export interface GatewaySnapshot {
   /** `Date.now()` when taken. */
@@ -54,4 +87,8 @@ export interface GatewaySnapshot {
   readonly latencyBuckets: readonly number[];
   readonly revisions: readonly RevisionCounters[];
   readonly shadows: readonly ShadowCounters[];
+  /** Per route; absent from gateways older than autoscaling. */
+  readonly routes?: readonly RouteCounters[];
+  /** The most recent ejection events (bounded, oldest first). */
+  readonly ejections?: readonly EjectionEvent[];
 }

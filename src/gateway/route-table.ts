@@ -65,6 +65,34 @@ export interface RouteMirror {
   readonly tolerance?: number;
 }
 
+/**
+ * Scale from zero: while no target of the route has a backend, the gateway holds up to `queue`
+ * requests for at most `timeoutMs` each (instead of answering 503 at once) and tells the control
+ * plane that the deployment has demand (see `GatewayOptions.onHold`); held requests are forwarded,
+ * in arrival order, as soon as a table gives the route a backend. A request that finds the queue
+ * full, or waits past `timeoutMs`, gets 503 with `Retry-After` and a message saying which.
+ */
+export interface RouteHold {
+  /** Most requests held at once for this route (1–10,000). */
+  readonly queue: number;
+  /** Longest a request is held, in ms (1–600,000). */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Outlier ejection by responses (on top of the always-on ejection after connect failures): a
+ * backend that answers `consecutiveErrors` 5xx or times out that many times in a row is taken
+ * out of rotation for `baseEjectionMs` (doubling with each ejection in a row, capped at
+ * `maxEjectionMs`), then admitted again; the first good answer resets its count. At most
+ * `maxEjectedPercent` of a target's backends are out at once (never its last one).
+ */
+export interface RouteOutlierDetection {
+  readonly consecutiveErrors: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjectedPercent: number;
+}
+
 /** How requests for one deployment in one environment are routed. */
 export interface Route {
   readonly environment: string;
@@ -74,6 +102,10 @@ export interface Route {
   readonly matches?: readonly RouteMatch[];
   readonly sticky?: RouteSticky;
   readonly mirror?: RouteMirror;
+  /** Present when the deployment may scale to zero. */
+  readonly hold?: RouteHold;
+  /** Default: the gateway's own (see `PROXY_DEFAULTS.outlierDetection`). */
+  readonly outlierDetection?: RouteOutlierDetection;
 }
 
 /**

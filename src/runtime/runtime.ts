@@ -25,6 +25,63 @@ export interface ProbeSpec {
   readonly startupGraceMs: number;
 }
 
+/**
+ * Startup probing: until the replica first passes it, readiness and liveness do not run and the
+ * replica is `starting`; a replica that has not passed it within `timeoutMs` of its start is
+ * killed and restarted (reason `StartupTimeout`). While starting it is probed every `intervalMs`
+ * (short, so a new replica takes traffic within a probe interval of being able to).
+ */
+export interface StartupProbeSpec {
+  readonly path: string;
+  readonly intervalMs: number;
+  /** Per probe attempt. */
+  readonly probeTimeoutMs: number;
+  /** Time from process start until the first pass; then the replica is restarted. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Something a workload needs in order to serve (a feature store, a database): checked by the
+ * engine; while it fails, every replica of the workload is unready (out of rotation) and the
+ * workload's `DependenciesReady` condition says which dependency failed and why.
+ */
+export interface DependencySpec {
+  /** A DNS-label name shown in conditions, e.g. `feature-store`. */
+  readonly name: string;
+  /** Exactly one of `http` (GET, 2xx/3xx passes) and `tcp` (a connection opens). */
+  readonly http?: { readonly url: string };
+  readonly tcp?: { readonly host: string; readonly port: number };
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  /** Consecutive failures before the dependency counts as failed. */
+  readonly retries: number;
+}
+
+/** Resource requests and limits of one replica, Kubernetes quantities (`500m`, `512Mi`). */
+export interface WorkloadResources {
+  /** Requests: what the replica is expected to use (autoscaling CPU % is relative to `cpu`). */
+  readonly cpu?: string;
+  readonly memory?: string;
+  readonly gpu?: number;
+  /**
+   * Limits. Local runtime: a replica whose memory (RSS of its process group) goes above
+   * `memory` is killed and reported `OOMKilled`; `cpu` caps the model server's threads (and a
+   * cgroup quota where one can be written). Kubernetes: container limits.
+   */
+  readonly limits?: { readonly cpu?: string; readonly memory?: string };
+}
+
+/** Measured use of one replica's processes. */
+export interface ReplicaUsage {
+  readonly replica: string;
+  /** CPU cores used on average since the previous sample of this replica (0 on the first). */
+  readonly cpuCores: number;
+  /** Resident memory of the replica's processes, bytes. */
+  readonly memoryBytes: number;
+  /** `Date.now()` of the sample. */
+  readonly time: number;
+}
+
 /** What one revision needs to run. */
 export interface Workload {
   readonly key: WorkloadKey;
@@ -42,9 +99,12 @@ export interface Workload {
   /** Any HTTP server started by a command (type: application); it must listen on $PORT. */
   readonly command?: { readonly argv: readonly string[] };
   readonly env?: Readonly<Record<string, string>>;
-  readonly resources?: { readonly cpu?: string; readonly memory?: string; readonly gpu?: number };
+  readonly resources?: WorkloadResources;
   readonly readiness: ProbeSpec;
   readonly liveness: ProbeSpec;
+  /** Without it, liveness failures are ignored for `liveness.startupGraceMs` (the older rule). */
+  readonly startup?: StartupProbeSpec;
+  readonly dependencies?: readonly DependencySpec[];
   readonly labels?: Readonly<Record<string, string>>;
   /** Autoscaling bounds, targets in percent of requests (Kubernetes: an HPA); engines without autoscaling ignore it. */
   readonly scaling?: { readonly min: number; readonly max: number; readonly targetCPU: number; readonly targetMemory: number };
@@ -62,6 +122,11 @@ export interface ReplicaStatus {
   readonly phase: 'starting' | 'ready' | 'unready' | 'crashed' | 'stopping';
   readonly restarts: number;
   readonly message?: string;
+  /**
+   * Why the last process of this replica ended, when the engine knows: `OOMKilled` (memory limit),
+   * `LivenessFailed`, `StartupTimeout`, `Error` (exited on its own), `Completed` (exit code 0).
+   */
+  readonly lastTermination?: { readonly reason: string; readonly message: string; readonly time: string };
   readonly startedAt?: string;
 }
 
@@ -107,6 +172,10 @@ export interface RuntimeCapabilities {
   readonly followLogs: boolean;
   readonly resourceLimits: boolean;
   readonly gpu: boolean;
+  /** {@link Runtime.usage} reports measured CPU and memory per replica. */
+  readonly usage: boolean;
+  /** {@link Runtime.onChange} tells when a replica's phase or endpoint changes. */
+  readonly changeNotifications: boolean;
 }
 
 /** An execution engine. */
@@ -122,6 +191,14 @@ export interface Runtime {
   /** Stops and deletes everything of the workload: ready replicas are drained first. */
   remove(key: WorkloadKey): Promise<void>;
   logs(key: WorkloadKey, options?: LogOptions): AsyncIterable<LogLine>;
+  /** CPU and memory of each running replica of `key` (capability `usage`); [] when nothing runs. */
+  usage?(key: WorkloadKey): Promise<ReplicaUsage[]>;
+  /**
+   * Calls `listener` (soon, not necessarily at once; coalescing is allowed) after a replica of
+   * `key` changed phase or endpoint, so routes can follow without waiting for a poll
+   * (capability `changeNotifications`). Returns the unsubscribe function.
+   */
+  onChange?(listener: (key: WorkloadKey) => void): () => void;
   /** Releases the engine's own resources; running replicas are stopped unless `keepReplicas`. */
   close(options?: { keepReplicas?: boolean }): Promise<void>;
 }

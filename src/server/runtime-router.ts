@@ -5,7 +5,7 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { RuntimeBinding } from '../core/resources.js';
-import type { LogLine, LogOptions, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../runtime/runtime.js';
+import type { LogLine, LogOptions, ReplicaUsage, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../runtime/runtime.js';
 
 /** How long an environment's binding is remembered before it is read again. */
 const BINDING_CACHE_MS = 5_000;
@@ -24,7 +24,24 @@ export class RuntimeRouter implements Runtime {
   ) {
     const all = Object.values(engines);
     const every = (flag: keyof RuntimeCapabilities): boolean => all.length > 0 && all.every((e) => e.capabilities[flag]);
-    this.capabilities = { logs: every('logs'), followLogs: every('followLogs'), resourceLimits: every('resourceLimits'), gpu: every('gpu') };
+    const any = (flag: keyof RuntimeCapabilities): boolean => all.some((e) => e.capabilities[flag]);
+    this.capabilities = {
+      logs: every('logs'), followLogs: every('followLogs'), resourceLimits: every('resourceLimits'), gpu: every('gpu'),
+      // Per key: an engine without it answers [] / never calls; callers still poll as a safety net.
+      usage: any('usage'), changeNotifications: any('changeNotifications'),
+    };
+  }
+
+  async usage(key: WorkloadKey): Promise<ReplicaUsage[]> {
+    const engine = await this.engine(key);
+    return engine.capabilities.usage && engine.usage ? engine.usage(key) : [];
+  }
+
+  onChange(listener: (key: WorkloadKey) => void): () => void {
+    const offs = Object.values(this.engines).flatMap((e) => (e.capabilities.changeNotifications && e.onChange ? [e.onChange(listener)] : []));
+    return () => {
+      for (const off of offs) off();
+    };
   }
 
   async apply(workload: Workload): Promise<void> {

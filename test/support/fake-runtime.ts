@@ -36,7 +36,7 @@ let nextPort = 20_000;
 /** See the module comment. */
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
-  readonly capabilities: RuntimeCapabilities = { logs: false, followLogs: false, resourceLimits: false, gpu: false };
+  readonly capabilities: RuntimeCapabilities = { logs: false, followLogs: false, resourceLimits: false, gpu: false, usage: false, changeNotifications: false };
   /** Every apply, in order. */
   readonly applies: Workload[] = [];
   /** Every remove, in order. */

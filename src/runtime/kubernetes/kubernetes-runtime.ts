@@ -42,7 +42,7 @@ const SHARED_KINDS = [['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/
 /** See the module comment. */
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
-  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: true };
+  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: true, usage: false, changeNotifications: false };
   private readonly o: ResolvedKubernetesOptions;
   private readonly owner: string;
   private readonly serial = new KeyedSerial();

@@ -32,7 +32,7 @@ export type { LocalRuntimeOptions } from './local-options.js';
 export class LocalRuntime implements Runtime {
   readonly name = 'local';
   /** Resources are recorded (a `ResourcesEnforced: False` condition) but not enforced; no GPU scheduling. */
-  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: false, gpu: false };
+  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: false, gpu: false, usage: false, changeNotifications: false };
 
   private readonly options: ResolvedLocalOptions;
   private readonly shared: RuntimeShared;

@@ -1,0 +1,35 @@
+/**
+ * Kubernetes resource quantities as numbers and back: CPU in cores (`500m` = 0.5, `2` = 2) and
+ * memory in bytes (`512Mi`, `1Gi`, `1G`, plain bytes). Pure. Inputs are assumed valid (the
+ * deployment spec's rules check them); anything unparsable gives NaN.
+ */
+
+const MEMORY_UNITS: Readonly<Record<string, number>> = {
+  '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
+};
+
+/** Cores in a CPU quantity: `'500m'` → 0.5, `'1.5'` → 1.5. */
+export function parseCpu(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(quantity);
+  if (m === null) return Number.NaN;
+  return Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+}
+
+/** Bytes in a memory quantity: `'512Mi'` → 536870912. */
+export function parseMemory(quantity: string): number {
+  const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
+  if (m === null) return Number.NaN;
+  return Math.round(Number(m[1]) * MEMORY_UNITS[m[2] ?? '']!);
+}
+
+/** The CPU quantity for `cores`, rounded up to whole millicores: 0.6312 → `'632m'`, 2 → `'2'`. */
+export function formatCpu(cores: number): string {
+  const milli = Math.max(1, Math.ceil(cores * 1000 - 1e-9));
+  return milli % 1000 === 0 ? String(milli / 1000) : `${milli}m`;
+}
+
+/** The memory quantity for `bytes`, rounded up to whole MiB (`'640Mi'`), or GiB when exact. */
+export function formatMemory(bytes: number): string {
+  const mib = Math.max(1, Math.ceil(bytes / 2 ** 20 - 1e-9));
+  return mib % 1024 === 0 ? `${mib / 1024}Gi` : `${mib}Mi`;
+}
