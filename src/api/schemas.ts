@@ -25,11 +25,20 @@ const Labels = z.record(z.string(), z.string().max(253)).openapi({ example: { te
 export const Resources = z
   .object({
     cpu: z.string().regex(/^\d+(\.\d+)?m?$/, "must be a CPU quantity like '500m' or '2'"),
-    memory: z.string().regex(/^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$/, "must be a memory quantity like '512Mi'"),
+    memory: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, "must be a memory quantity like '512Mi'"),
     gpu: z.number().int().min(0).max(16),
+    limits: z.object({ cpu: z.string(), memory: z.string() }).partial().strict()
+      .openapi({ description: 'Local runtime: memory enforced (OOMKilled above it), cpu caps the model server threads. Kubernetes: container limits.' }),
   })
   .partial()
   .strict();
+
+// Shapes only: the rules (ranges, cron syntax, time zones, cross-field checks) are core's
+// (`core/autoscaling/scaling-spec.ts`), which answers with the field and the rule.
+const Schedule = z.object({
+  name: z.string(), start: z.string().openapi({ example: '0 9 * * 1-5' }), end: z.string().openapi({ example: '0 18 * * 1-5' }),
+  timezone: z.string().optional().openapi({ example: 'Europe/Berlin' }), min: z.number().int().optional(), max: z.number().int().optional(),
+}).strict();
 
 export const Scaling = z
   .object({
@@ -37,9 +46,18 @@ export const Scaling = z
     max: z.number().int().min(0).max(100),
     targetCPU: z.number().int().min(1).max(100),
     targetMemory: z.number().int().min(1).max(100),
+    metric: z.enum(['concurrency', 'rps', 'cpu', 'memory', 'custom']).openapi({ description: 'What to scale on; default concurrency (in-flight requests per replica).' }),
+    target: z.number().positive().openapi({ description: 'Per-replica target of concurrency (default 10) or rps (default 50).' }),
+    custom: z.object({ query: z.string(), target: z.number() }).strict(),
+    stableWindow: z.number(), panicWindow: z.number(), panicThreshold: z.number(), scaleDownDelay: z.number(), idleTimeout: z.number(),
+    hold: z.object({ queue: z.number().int(), timeout: z.number() }).strict(),
+    schedules: z.array(Schedule),
+    predictive: z.object({ enabled: z.boolean(), bucket: z.number().optional(), season: z.number().int().optional(), horizon: z.number().optional() }).strict(),
   })
   .partial()
   .strict();
+
+const Dependency = z.object({ name: z.string(), http: z.string().optional(), tcp: z.string().optional(), interval: z.number().optional(), timeout: z.number().optional() }).strict();
 
 export const HealthCheck = z
   .object({
@@ -47,6 +65,9 @@ export const HealthCheck = z
     interval: z.number().positive().max(3600),
     timeout: z.number().positive().max(3600),
     retries: z.number().int().min(1).max(100),
+    livenessPath: z.string(),
+    startupTimeout: z.number().positive().max(3600),
+    dependencies: z.array(Dependency),
   })
   .partial()
   .strict();

@@ -7,6 +7,7 @@ import { integer } from './options.js';
 import { registerRollout, reportChange } from './rollout.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
+import { autoscalingLines, type AutoscalingView, registerAutoscale } from './autoscale.js';
 
 const path = (env: string, name: string, rest = ''): string =>
   `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
@@ -50,6 +51,8 @@ export function registerDeploy(program: Command): void {
         if (r.shadow !== undefined) process.stdout.write(`shadow: ${JSON.stringify(r.shadow)}\n`);
         if (d.endpoints.preview) process.stdout.write(`preview: ${d.endpoints.preview}\n`);
       }
+      const lines = autoscalingLines(await call<AutoscalingView>(path(f.environment, name, '/autoscaling')));
+      if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
     }));
 
   deploy.command('list').description('List deployments')
@@ -109,6 +112,7 @@ export function registerDeploy(program: Command): void {
     }));
 
   registerRollout(program, deploy);
+  registerAutoscale(deploy, path);
 
   env(deploy.command('events <name>').description('What happened to a deployment'))
     .action(action(async (name: string, f: Target) => {

@@ -24,7 +24,8 @@ export function createDeploymentController(options: DeploymentControllerOptions)
     name: 'deployment',
     reconciler,
     store,
-    kinds: ['Deployment'],
+    // An autoscaler record is keyed by its deployment's id: its decision resizes that deployment.
+    kinds: ['Deployment', 'Autoscaler'],
     keysOfChange: (change) => [change.key],
     listKeys: async () => {
       const ids = new Set((await listAll(store.deployments)).map((d) => d.id));

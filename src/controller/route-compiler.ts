@@ -68,8 +68,19 @@ export function compileRoutes(deployments: readonly Deployment[], workloads: rea
                 backends: readyBackends(serving),
               },
             ];
-      return [{ environment: d.environment, deployment: d.name, targets }];
+      return [withHold(d, { environment: d.environment, deployment: d.name, targets })];
     });
+}
+
+/** Defaults of the hold queue of a deployment that may scale to zero (`scaling.hold`, seconds). */
+export const HOLD_DEFAULTS = { queue: 100, timeout: 30 } as const;
+
+/** The route with the gateway's hold queue when the deployment may scale to zero. */
+function withHold(d: Deployment, route: Route): Route {
+  const { scaling } = d.configuration;
+  if (scaling.min !== 0 || scaling.max === 0) return route;
+  const hold = scaling.hold ?? HOLD_DEFAULTS;
+  return { ...route, hold: { queue: hold.queue, timeoutMs: Math.round(hold.timeout * 1000) } };
 }
 
 /** Suffix of the preview route's name: `~` cannot occur in a deployment name (a DNS label). */
@@ -97,7 +108,7 @@ function splitRoutes(d: Deployment, split: TrafficSplit, workloads: readonly Wor
     ...(split.sticky === undefined ? {} : { sticky: { ...split.sticky } }),
     ...(split.mirror === undefined || !present.has(split.mirror.revision) ? {} : { mirror: { ...split.mirror } }),
   };
-  const routes = [route];
+  const routes = [withHold(d, route)];
   if (split.preview !== undefined) {
     const preview = target(split.preview, 100);
     if (preview !== undefined && preview.backends.length > 0) routes.push({ environment: d.environment, deployment: `${d.name}${PREVIEW_SUFFIX}`, targets: [preview] });

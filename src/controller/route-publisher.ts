@@ -27,8 +27,8 @@ import { listAll } from './store-pages.js';
 /** Settings of {@link RoutePublisher}; every default is in {@link ROUTE_PUBLISHER_DEFAULTS}. */
 export interface RoutePublisherOptions {
   store: Store;
-  runtime: Pick<Runtime, 'list'>;
-  /** How often the runtime is polled for replica changes. */
+  runtime: Pick<Runtime, 'list'> & Partial<Pick<Runtime, 'onChange' | 'capabilities'>>;
+  /** How often the runtime is polled for replica changes (a safety net where the runtime notifies). */
   refreshIntervalMs?: number;
   /** Milliseconds clock for versions (see the module comment). */
   clock?: () => number;
@@ -54,6 +54,7 @@ export class RoutePublisher {
   #dirty = false;
   #timer: NodeJS.Timeout | undefined;
   #watching: Promise<void> | undefined;
+  #unsubscribeRuntime: (() => void) | undefined;
 
   constructor(options: RoutePublisherOptions) {
     this.#o = options;
@@ -75,12 +76,17 @@ export class RoutePublisher {
     const since = await this.#o.store.latestSequence();
     await this.refresh();
     this.#watching = this.#watch(since);
+    // A replica that turns ready is routed to at once rather than at the next poll: what makes a
+    // scale-up or a start from zero take traffic as soon as the replica can.
+    const { runtime } = this.#o;
+    if (runtime.capabilities?.changeNotifications && runtime.onChange) this.#unsubscribeRuntime = runtime.onChange(() => void this.refresh());
     this.#timer = setInterval(() => void this.refresh(), this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs);
   }
 
   /** Stops following changes; {@link current} keeps returning the last table. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.#unsubscribeRuntime?.();
     clearInterval(this.#timer);
     await Promise.all([this.#watching, this.#refreshing]);
   }

@@ -8,6 +8,7 @@
  */
 import { InvalidArgumentError } from './errors.js';
 import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference } from './resources.js';
+import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
 /** Most replicas one deployment may ask for. */
@@ -128,6 +129,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
     fail('configuration.resources.memory', "must be a positive memory quantity such as '512Mi' or '2Gi'", r.memory);
   }
   integer(r.gpu, 'configuration.resources.gpu', 0, 16);
+  validateResourceLimits(r);
   const sc = object(c.scaling, 'configuration.scaling');
   integer(sc.min, 'configuration.scaling.min', 0, MAX_REPLICAS);
   integer(sc.max, 'configuration.scaling.max', 0, MAX_REPLICAS);
@@ -139,6 +141,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   seconds(h.interval, 'configuration.healthCheck.interval', 3600);
   seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
   integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
+  validateHealthCheckExtras(h);
 
   validateStrategy(s.strategy);
 }
@@ -151,9 +154,9 @@ function mergeConfiguration(base: DeploymentConfiguration | undefined, input: un
     allowOnly(value, `configuration.${name}`, keys);
     return value;
   };
-  const resources = part('resources', ['cpu', 'memory', 'gpu']);
+  const resources = part('resources', [...RESOURCE_FIELDS]);
   const scaling = part('scaling', ['min', 'max', 'targetCPU', 'targetMemory']);
-  const healthCheck = part('healthCheck', ['path', 'interval', 'timeout', 'retries']);
+  const healthCheck = part('healthCheck', [...HEALTH_CHECK_FIELDS]);
   const replicas = (c.replicas ?? base?.replicas ?? DEPLOYMENT_DEFAULTS.replicas) as number;
   const merged: DeploymentConfiguration = {
     replicas,

@@ -18,6 +18,7 @@ export interface ResourceIds {
   Approval: string;
   Feedback: { deployment: string; requestId: string };
   AnalysisTemplate: string;
+  Autoscaler: string;
 }
 
 /** The filters each kind's list accepts (all optional, combined with AND). */
@@ -32,6 +33,7 @@ export interface ResourceFilters {
   Approval: { environment?: string };
   Feedback: { deployment?: string };
   AnalysisTemplate: object;
+  Autoscaler: { environment?: string };
 }
 
 /** The id of an object of kind `K`. */
@@ -135,6 +137,12 @@ export const KINDS: { readonly [K in ResourceKind]: KindDescriptor<K> } = {
     index: () => NO_INDEX,
     filter: () => ({}),
   },
+  Autoscaler: {
+    key: (id) => part('deployment', id),
+    id: (o) => o.deployment,
+    index: (o) => ({ environment: o.environment, parent: null }),
+    filter: (f) => (f.environment === undefined ? {} : { environment: f.environment }),
+  },
 };
 
 /**
@@ -167,6 +175,7 @@ export function resourceIdOfKey<K extends ResourceKind>(kind: K, key: string): R
     Approval: () => key,
     Feedback: () => ({ deployment: head, requestId: tail }),
     AnalysisTemplate: () => key,
+    Autoscaler: () => key,
   };
   return ids[kind]() as ResourceId<K>;
 }

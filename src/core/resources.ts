@@ -17,6 +17,7 @@ export type Labels = Record<string, string>;
 /** Every resource kind the store knows, as used in change-feed rows and errors. */
 export const RESOURCE_KINDS = [
   'Environment', 'Model', 'ModelVersion', 'Deployment', 'Revision', 'DeploymentEvent', 'Incident', 'Approval', 'Feedback', 'AnalysisTemplate',
+  'Autoscaler',
 ] as const;
 /** One of {@link RESOURCE_KINDS}. */
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
@@ -361,6 +362,84 @@ export interface AnalysisTemplateResource extends StoredFields {
   updatedBy: string;
 }
 
+/** One change of a deployment's size by the autoscaler, with its reason. */
+export interface ScalingDecisionRecord {
+  time: string;
+  from: number;
+  to: number;
+  /** Which rule decided: stable, panic, idle, activation, forecast, bounds. */
+  rule: string;
+  metric: ScalingMetric;
+  value?: number;
+  target: number;
+  windowSeconds?: number;
+  /** One readable sentence with the numbers. */
+  message: string;
+}
+
+/** The forecast the autoscaler pre-scales from. */
+export interface ScalingForecast {
+  time: string;
+  horizonSeconds: number;
+  /** Requests/s expected at time + horizon. */
+  requestRate: number;
+  method: string;
+  /** One-step-ahead error of the fitted model on the history. */
+  error: { mape?: number; rmse: number; samples: number };
+  /** Replicas the forecast alone asks for. */
+  desiredReplicas: number;
+}
+
+/** CPU and memory suggestions from observed use (vertical recommendations). */
+export interface VerticalRecommendationView {
+  time: string;
+  cpu: string;
+  memory: string;
+  memoryLimit: string;
+  change: { cpu: 'raise' | 'lower' | 'keep'; memory: 'raise' | 'lower' | 'keep' };
+  basis: string;
+  samples: number;
+}
+
+/**
+ * What the autoscaler decided and measured for one deployment; written by the autoscaler only and
+ * read by the deployment reconciler (the replica count) and the API (`status.autoscaling`).
+ * The spec keeps the bounds; this keeps the decision, so scaling makes no revisions.
+ */
+export interface AutoscalerState extends StoredFields {
+  /** The deployment's id (the key). */
+  deployment: string;
+  environment: string;
+  /** Replicas the deployment should run now, within its bounds. */
+  desiredReplicas: number;
+  lastDecision?: ScalingDecisionRecord;
+  /** Panic mode lasts until then. */
+  panicUntil?: string;
+  /** The last time a request for the deployment was seen (idle detection for scale to zero). */
+  lastRequestAt?: string;
+  /** What was measured at the last write. */
+  observed?: {
+    time: string;
+    metric: ScalingMetric;
+    /** The metric summed over replicas, over the stable and the panic window. */
+    stable?: number;
+    panic?: number;
+    target: number;
+    requestRate: number;
+    held: number;
+  };
+  /** The schedule whose bounds apply now. */
+  schedule?: { name: string; min: number; max: number; until?: string };
+  forecast?: ScalingForecast;
+  /** Requests/s per bucket, oldest first, for the forecast (bounded to two seasons). */
+  history?: { bucketSeconds: number; start: string; rates: number[] };
+  recommendation?: VerticalRecommendationView;
+  /** Recent per-replica usage samples behind the recommendation (bounded). */
+  usage?: { cpuCores: number; memoryBytes: number }[];
+  /** Why the autoscaler cannot act, e.g. a custom metric without a Prometheus source. */
+  problem?: string;
+}
+
 /** Resource type by kind. */
 export interface ResourceTypes {
   Environment: Environment;
@@ -373,6 +452,7 @@ export interface ResourceTypes {
   Approval: Approval;
   Feedback: Feedback;
   AnalysisTemplate: AnalysisTemplateResource;
+  Autoscaler: AutoscalerState;
 }
 
 /** The stored object of kind `K`. */

@@ -19,8 +19,8 @@
  *   await source.sampleNow(); // data up to this moment
  *   const m = await source.revision({ environment: 'production', deployment: 'risk', revision: 4, windowMs: 5000 });
  */
-import type { GatewaySnapshot } from '../gateway/gateway-snapshot.js';
-import type { MetricsSource, RevisionMetrics, RevisionWindow, ShadowMetrics } from './metrics-source.js';
+import type { GatewaySnapshot, RouteCounters } from '../gateway/gateway-snapshot.js';
+import type { DeploymentTraffic, DeploymentWindow, MetricsSource, RevisionMetrics, RevisionWindow, ShadowMetrics } from './metrics-source.js';
 import {
   addRevisionIncrease, addShadowIncrease, emptyRevisionIncrease, emptyShadowIncrease, isZeroRevisionIncrease, isZeroShadowIncrease,
   mergeRevisionIncrease, mergeShadowIncrease, type RevisionIncrease, revisionMetrics, type ShadowIncrease, shadowMetrics,
@@ -65,9 +65,19 @@ interface Round {
   time: number;
   readonly revisions: Map<string, RevisionIncrease>;
   readonly shadows: Map<string, ShadowIncrease>;
+  /** Per deployment: arrivals (from route counters) and summed latency (from every revision). */
+  readonly deployments: Map<string, DeploymentIncrease>;
+}
+
+/** What one deployment's counters grew in a round. */
+interface DeploymentIncrease {
+  arrivals: number;
+  latencySum: number;
+  responses: number;
 }
 
 const seriesKey = (environment: string, deployment: string, revision: string | number) => `${environment}\0${deployment}\0${revision}`;
+const deploymentKey = (environment: string, deployment: string) => `${environment}\0${deployment}`;
 
 /** See the module comment. */
 export class BuiltinMetricsSource implements MetricsSource, Refreshable {
@@ -82,6 +92,8 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   /** Oldest first. Rounds before index `settled` are in the merged (coarse) zone. */
   private readonly rounds: Round[] = [];
   private settled = 0;
+  /** When each deployment last had traffic (outlives the retained history). */
+  private readonly lastSeen = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   /** Rounds run one at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
@@ -149,6 +161,42 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
     return Promise.resolve(shadowMetrics(total));
   }
 
+  /**
+   * A deployment's arrivals, concurrency and gauges (see {@link DeploymentTraffic}). Arrivals come
+   * from the gateways' route counters; a gateway without them (older) counts responses instead.
+   */
+  deployment(w: DeploymentWindow): Promise<DeploymentTraffic> {
+    const key = deploymentKey(w.environment, w.deployment);
+    const total: DeploymentIncrease = { arrivals: 0, latencySum: 0, responses: 0 };
+    let lastRequestAt: number | undefined;
+    const coveredMs = this.sum(w.windowMs, (round) => {
+      const d = round.deployments.get(key);
+      if (d === undefined) return;
+      total.arrivals += d.arrivals;
+      total.latencySum += d.latencySum;
+      total.responses += d.responses;
+      if (d.arrivals > 0 || d.responses > 0) lastRequestAt = round.time;
+    });
+    lastRequestAt ??= this.lastSeen.get(key);
+    let inFlight = 0;
+    let held = 0;
+    for (const snapshot of this.previous) {
+      const route = snapshot?.routes?.find((r) => r.environment === w.environment && r.deployment === w.deployment);
+      inFlight += route?.inFlight ?? 0;
+      held += route?.held ?? 0;
+    }
+    const seconds = coveredMs / 1000;
+    return Promise.resolve({
+      requestRate: seconds > 0 ? total.arrivals / seconds : 0,
+      concurrency: seconds > 0 ? total.latencySum / seconds : 0,
+      responses: total.responses,
+      coveredMs,
+      ...(lastRequestAt === undefined ? {} : { lastRequestAt }),
+      inFlight,
+      held,
+    });
+  }
+
   /** Calls `add` for every round after the window's start; returns the time span they cover. */
   private sum(windowMs: number, add: (round: Round) => void): number {
     const rounds = this.rounds;
@@ -174,7 +222,7 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
     if (snapshots.every((s) => s === undefined)) return;
     // Never before the previous round, so the history stays in order if the wall clock steps back.
     const time = Math.max(this.options.clock(), this.rounds.at(-1)?.time ?? -Infinity);
-    const round: Round = { time, revisions: new Map(), shadows: new Map() };
+    const round: Round = { time, revisions: new Map(), shadows: new Map(), deployments: new Map() };
     snapshots.forEach((snapshot, i) => {
       if (snapshot === undefined) return;
       const older = this.previous[i];
@@ -182,6 +230,7 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
       this.bounds ??= snapshot.latencyBuckets;
       if (older !== undefined) this.addIncreases(round, older, snapshot);
     });
+    for (const [key, d] of round.deployments) if (d.arrivals > 0 || d.responses > 0) this.lastSeen.set(key, time);
     this.rounds.push(round);
     this.compact(time);
   }
@@ -200,9 +249,20 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
         d.latencySum = 0;
         d.count = 0;
       }
+      addDeploymentIncrease(round, deploymentKey(r.environment, r.deployment), { arrivals: 0, latencySum: d.latencySum, responses: d.count });
       const into = round.revisions.get(key);
       if (into === undefined) round.revisions.set(key, d);
       else mergeRevisionIncrease(into, d);
+    }
+    const olderRoutes = new Map((older.routes ?? []).map((r) => [deploymentKey(r.environment, r.deployment), r]));
+    for (const r of newer.routes ?? []) {
+      const key = deploymentKey(r.environment, r.deployment);
+      const arrivals = routeArrivals(olderRoutes.get(key), r);
+      if (arrivals > 0) addDeploymentIncrease(round, key, { arrivals, latencySum: 0, responses: 0 });
+    }
+    // A gateway that reports no route counters: its responses stand in for arrivals.
+    if (newer.routes === undefined) {
+      for (const [key, d] of round.deployments) d.arrivals = Math.max(d.arrivals, d.responses);
     }
     const olderShadows = new Map(older.shadows.map((s) => [seriesKey(s.environment, s.deployment, s.revision), s]));
     for (const s of newer.shadows) {
@@ -240,8 +300,26 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   }
 }
 
+/** Arrivals of a route between two samples; a decrease is a gateway restart (all of `newer` is growth). */
+function routeArrivals(older: RouteCounters | undefined, newer: RouteCounters): number {
+  if (older === undefined || newer.arrivals < older.arrivals) return newer.arrivals;
+  return newer.arrivals - older.arrivals;
+}
+
+function addDeploymentIncrease(round: Round, key: string, d: DeploymentIncrease): void {
+  const into = round.deployments.get(key);
+  if (into === undefined) {
+    round.deployments.set(key, { ...d });
+    return;
+  }
+  into.arrivals += d.arrivals;
+  into.latencySum += d.latencySum;
+  into.responses += d.responses;
+}
+
 /** Adds `older`'s increases into `newer` (which keeps its later time). */
 function mergeRound(newer: Round, older: Round): void {
+  for (const [key, d] of older.deployments) addDeploymentIncrease(newer, key, d);
   for (const [key, d] of older.revisions) {
     const into = newer.revisions.get(key);
     if (into === undefined) newer.revisions.set(key, d);

@@ -46,11 +46,36 @@ export interface ShadowMetrics {
   readonly errorRateDelta: number | undefined;
 }
 
+/** One deployment (all revisions), over a window. */
+export interface DeploymentWindow {
+  readonly environment: string;
+  readonly deployment: string;
+  readonly windowMs: number;
+}
+
+/** A deployment's traffic over a window plus its gauges now: what the autoscaler reads. */
+export interface DeploymentTraffic {
+  /** Requests that arrived per second (counted on arrival, before any hold or forward). */
+  readonly requestRate: number;
+  /** Average requests in flight over the window (Little's law: summed latency / window). */
+  readonly concurrency: number;
+  /** Responses in the window. */
+  readonly responses: number;
+  readonly coveredMs: number;
+  /** When a request was last seen arriving (ms since the epoch), if in the retained history. */
+  readonly lastRequestAt?: number;
+  /** Gauges summed over gateways at their last sample. */
+  readonly inFlight: number;
+  readonly held: number;
+}
+
 /** See the module comment. */
 export interface MetricsSource {
   readonly name: string;
   revision(window: RevisionWindow): Promise<RevisionMetrics>;
   shadow(window: RevisionWindow): Promise<ShadowMetrics>;
+  /** A deployment's traffic (autoscaling); absent on sources that cannot. */
+  deployment?(window: DeploymentWindow): Promise<DeploymentTraffic>;
   /** Evaluates a PromQL instant query to one number; absent on sources that cannot. */
   query?(promql: string): Promise<number | undefined>;
 }

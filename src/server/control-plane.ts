@@ -17,6 +17,8 @@ import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes
 import { ChangeGate } from '../controller/change-gate.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
+import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
+import { Autoscaler } from '../controller/autoscaler/autoscaler.js';
 import { AnalysisDriver } from '../controller/analysis-driver.js';
 import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
 import { scrapeGatewaySnapshot } from '../metrics/gateway-scrape.js';
@@ -35,7 +37,7 @@ import type { Runtime } from '../runtime/runtime.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
-import { type Leadership, leaderElection } from './leader-election.js';
+import { type Leadership, type LeaderTask, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
 
 /** Settings of `wharf up`. */
@@ -88,7 +90,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await startRuntime();
     stops.push(() => runtime.close());
 
-    const gateway = new GatewayServer({ host: options.host, port: options.gatewayPort });
+    // Set once the controllers run (this replica leads): held requests wake the autoscaler at once.
+    let activate: ((environment: string, name: string) => Promise<boolean>) | undefined;
+    const gateway = new GatewayServer({
+      host: options.host,
+      port: options.gatewayPort,
+      onHold: (environment, name) => void activate?.(environment, name).catch((e: unknown) => options.log(`autoscaler: activate ${environment}/${name}: ${(e as Error).message}`)),
+    });
     await gateway.start();
     stops.push(() => gateway.stop());
 
@@ -108,7 +116,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
 
     const deployments = new DeploymentService(store);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway), options.host, options.port);
+    const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
+    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader), options.host, options.port);
     stops.push(() => new Promise<void>((resolve) => {
       api.close(() => resolve());
       api.closeAllConnections();
@@ -116,7 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const apiUrl = urlOf(api);
 
     // Controllers run on the elected leader only; every replica serves the API and the gateway.
-    const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, (): Controller => createDeploymentController({
+    const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () => withAutoscaler(createDeploymentController({
       store,
       runtime,
       artifactPath: (digest) => blobs.pathOf(digest),
@@ -129,6 +138,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gateway.url}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
       }),
       onError: (key, e, retryInMs) => options.log(`controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`),
+    }), new Autoscaler({
+      store,
+      metrics: metricsSource,
+      runtime,
+      onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
+    }), (a) => {
+      activate = a === undefined ? undefined : (environment, name) => a.activate(environment, name);
     }));
     await leadership.start();
     stops.push(() => leadership.stop());
@@ -140,7 +156,26 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 }
 
-function createApiServer(store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer): Server {
+/** The deployment controller and the autoscaler as one leader task; `onActive` learns when the autoscaler runs. */
+function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive: (a: Autoscaler | undefined) => void): LeaderTask {
+  return {
+    async start() {
+      await controller.start();
+      autoscaler.start();
+      onActive(autoscaler);
+    },
+    async stop() {
+      onActive(undefined);
+      await autoscaler.stop();
+      await controller.stop();
+    },
+  };
+}
+
+function createApiServer(
+  store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer,
+  activate: (environment: string, name: string) => Promise<boolean>,
+): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({
@@ -161,6 +196,7 @@ function createApiServer(store: Store, registry: ModelRegistry, deployments: Dep
   registerRolloutRoutes(app, { store, deployments, gate });
   registerFeedbackRoutes(app, { store, deployments, assignmentOf: (id) => gateway.assignment(id) });
   registerAnalysisTemplateRoutes(app, store);
+  registerAutoscalingRoutes(app, { store, deployments, activate });
   registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
   return createAdaptorServer({ fetch: app.fetch }) as Server;
 }
@@ -184,6 +220,7 @@ function withPromQL(builtin: BuiltinMetricsSource, prometheus: PrometheusMetrics
     name: 'builtin+prometheus',
     revision: (w) => builtin.revision(w),
     shadow: (w) => builtin.shadow(w),
+    deployment: (w) => builtin.deployment(w),
     query: (q) => prometheus.query(q),
     sampleNow: () => builtin.sampleNow(),
   };

@@ -47,6 +47,7 @@ function collections(ctx: CollectionContext): StoreCollections {
     approvals: new KyselyCollection('Approval', ctx),
     feedback: new KyselyCollection('Feedback', ctx),
     analysisTemplates: new KyselyCollection('AnalysisTemplate', ctx),
+    autoscalers: new KyselyCollection('Autoscaler', ctx),
   };
 }
 
@@ -65,6 +66,7 @@ export class KyselyStore implements Store {
   readonly approvals: StoreCollections['approvals'];
   readonly feedback: StoreCollections['feedback'];
   readonly analysisTemplates: StoreCollections['analysisTemplates'];
+  readonly autoscalers: StoreCollections['autoscalers'];
 
   readonly #config: KyselyStoreConfig;
   readonly #closed = new AbortController();
@@ -94,6 +96,7 @@ export class KyselyStore implements Store {
     this.approvals = root.approvals;
     this.feedback = root.feedback;
     this.analysisTemplates = root.analysisTemplates;
+    this.autoscalers = root.autoscalers;
   }
 
   transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R> {

@@ -60,6 +60,7 @@ export interface StoreCollections {
   readonly approvals: Collection<'Approval'>;
   readonly feedback: Collection<'Feedback'>;
   readonly analysisTemplates: Collection<'AnalysisTemplate'>;
+  readonly autoscalers: Collection<'Autoscaler'>;
 }
 
 /** One row of the change feed: a write to one object, committed. */

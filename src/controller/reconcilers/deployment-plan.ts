@@ -40,6 +40,8 @@ export interface PlanInput {
    */
   readonly workloadRevision?: number;
   readonly replicas: number;
+  /** `replicas` is 0 because the autoscaler scaled an idle deployment to zero (not a stop). */
+  readonly scaledToZero?: boolean;
   readonly strategy: StrategySpec;
   /** N was made by a rollback: the phase reads `rolling-back` until N is ready. */
   readonly rollback: boolean;
@@ -115,9 +117,12 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
     return finish(input, { apply: [], remove: [], deleteRecord: false, converged: true, ...nothing }, failed(`revision ${revision}: ${input.blocked}`, 'RevisionBlocked', others), 0, input.status.rollout);
   }
   if (replicas === 0) {
-    const message = workloads.length === 0 ? 'stopped (0 replicas)' : `stopping ${plural(workloads.length, 'workload')}`;
+    const message = input.scaledToZero
+      ? (workloads.length === 0 ? 'scaled to zero while idle; the gateway holds requests while a replica starts' : `scaling to zero: stopping ${plural(workloads.length, 'workload')}`)
+      : workloads.length === 0 ? 'stopped (0 replicas)' : `stopping ${plural(workloads.length, 'workload')}`;
     const rollout = input.status.rollout === undefined ? undefined : { ...input.status.rollout, revision, canary: undefined, phase: 'Healthy' as const, traffic: { targets: [] }, retiring: [], message };
-    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: false, converged: workloads.length === 0, ...nothing }, stopped(message, 'ScaledToZero'), 0, rollout);
+    const outcome = input.scaledToZero ? { ...stopped(message, 'ScaledToZero'), phase: 'running' as const } : stopped(message, 'ScaledToZero');
+    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: false, converged: workloads.length === 0, ...nothing }, outcome, 0, rollout);
   }
 
   const now = Date.parse(input.now);

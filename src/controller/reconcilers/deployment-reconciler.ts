@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision } from '../../core/resources.js';
 import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import { jsonEqual } from '../../core/revision-diff.js';
+import { MAX_REPLICAS } from '../../core/deployment-spec.js';
 import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store, StoreCollections } from '../../store/store.js';
 import { newEvent } from '../deployment-events.js';
@@ -94,10 +95,12 @@ export class DeploymentReconciler implements Reconciler {
     const previous = await this.#advanceAnalyses(deployment, nowDate);
     const shadow = await this.#shadow(deployment, spec.strategy.type, previous, nowDate);
     const handled = previous?.handledRequest ?? 0;
+    const replicas = deleting ? 0 : await this.#replicas(deployment.id, spec);
     const plan = planDeployment({
       revision: deployment.revision,
       workloadRevision,
-      replicas: spec.configuration.replicas,
+      replicas,
+      scaledToZero: replicas === 0 && spec.configuration.replicas > 0 && mayScaleToZero(spec),
       strategy: spec.strategy,
       rollback: revision !== undefined && isRollbackRevision(revision),
       deleting,
@@ -208,6 +211,20 @@ export class DeploymentReconciler implements Reconciler {
     await this.#o.runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
   }
 
+  /**
+   * Replicas to run: the autoscaler's decision for an autoscaled spec that is not stopped (it already applied the
+   * bounds and schedules), else the spec's count. Before the autoscaler's first decision, the
+   * spec's count within its bounds.
+   */
+  async #replicas(id: string, spec: DeploymentSpec): Promise<number> {
+    const { replicas, scaling } = spec.configuration;
+    // 0 replicas in the spec is a stop, which the autoscaler does not override.
+    if (!isAutoscaled(scaling) || replicas === 0) return replicas;
+    const state = await this.#o.store.autoscalers.get(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    if (state !== undefined) return Math.min(MAX_REPLICAS, Math.max(0, state.desiredReplicas));
+    return Math.min(scaling.max, Math.max(scaling.min, replicas));
+  }
+
   /** The stored rollout status with its running analyses measured again. */
   async #advanceAnalyses(deployment: Deployment, now: Date): Promise<RolloutStatus | undefined> {
     const rollout = deployment.status.rollout;
@@ -294,7 +311,17 @@ export class DeploymentReconciler implements Reconciler {
   }
 }
 
+/** True when the autoscaler sizes this spec (its bounds leave room, or it may go to zero). */
+export function isAutoscaled(scaling: DeploymentSpec['configuration']['scaling']): boolean {
+  return scaling.max > scaling.min || (scaling.min === 0 && scaling.max > 0);
+}
+
+function mayScaleToZero(spec: DeploymentSpec): boolean {
+  return spec.configuration.scaling.min === 0 && spec.configuration.scaling.max > 0;
+}
+
 async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {
+  await tx.autoscalers.delete(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
   for (const r of await listAll(tx.revisions, { deployment: id })) await tx.revisions.delete({ deployment: id, number: r.number });
   for (const e of await listAll(tx.events, { deployment: id })) await tx.events.delete({ deployment: id, id: e.id });
 }

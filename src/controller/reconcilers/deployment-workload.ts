@@ -4,7 +4,8 @@
  * what lets a restarted controller adopt the replicas it finds instead of doubling them).
  */
 import type { DeploymentSpec, ModelVersion } from '../../core/resources.js';
-import type { ProbeSpec, Workload, WorkloadKey } from '../../runtime/runtime.js';
+import { parseHostPort } from '../../core/health-check-spec.js';
+import type { DependencySpec, ProbeSpec, StartupProbeSpec, Workload, WorkloadKey } from '../../runtime/runtime.js';
 
 /** Probe paths of the model server besides the spec's readiness path. */
 export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
@@ -16,8 +17,12 @@ export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2
  */
 export const FAULT_LABELS = { errorRate: 'wharf.dev/test-fault-error-rate', latencyMs: 'wharf.dev/test-fault-latency-ms' } as const;
 
-/** Defaults of {@link desiredWorkload}'s options. */
-export const WORKLOAD_DEFAULTS = { startupGraceMs: 60_000 } as const;
+/**
+ * Defaults of {@link desiredWorkload}'s options. A starting replica is probed every 50 ms (cheap:
+ * one local HTTP GET) so that it takes traffic within 50 ms of being able to — what makes scale-up
+ * and scale-from-zero fast — and has `startupTimeout` (default 300 s) to pass once.
+ */
+export const WORKLOAD_DEFAULTS = { startupGraceMs: 60_000, startupIntervalMs: 50, startupTimeoutSeconds: 300 } as const;
 
 /** The runtime key of revision `revision` of the deployment `name` in `environment`. */
 export function workloadKeyOf(deployment: { environment: string; name: string }, revision: number): WorkloadKey {
@@ -51,7 +56,20 @@ export function desiredWorkload(source: WorkloadSource): Workload {
     retries: check.retries,
     startupGraceMs: source.startupGraceMs ?? WORKLOAD_DEFAULTS.startupGraceMs,
   });
-  const { cpu, memory, gpu } = spec.configuration.resources;
+  const startup: StartupProbeSpec = {
+    path: check.path || MODEL_PROBE_PATHS.readiness,
+    intervalMs: WORKLOAD_DEFAULTS.startupIntervalMs,
+    probeTimeoutMs: Math.round(check.timeout * 1000),
+    timeoutMs: Math.round((check.startupTimeout ?? WORKLOAD_DEFAULTS.startupTimeoutSeconds) * 1000),
+  };
+  const dependencies = (check.dependencies ?? []).map((d): DependencySpec => ({
+    name: d.name,
+    ...(d.http !== undefined ? { http: { url: d.http } } : { tcp: parseHostPort(d.tcp)! }),
+    intervalMs: Math.round((d.interval ?? check.interval) * 1000),
+    timeoutMs: Math.round((d.timeout ?? check.timeout) * 1000),
+    retries: check.retries,
+  }));
+  const { cpu, memory, gpu, limits } = spec.configuration.resources;
   return {
     key: workloadKeyOf(source, source.revision),
     replicas: spec.configuration.replicas,
@@ -62,12 +80,14 @@ export function desiredWorkload(source: WorkloadSource): Workload {
       digest: source.modelVersion.artifact.digest,
       ...faultArgs(source.modelVersion.labels),
     },
-    resources: { cpu, memory, gpu },
+    resources: { cpu, memory, gpu, ...(limits === undefined ? {} : { limits: { ...limits } }) },
     // Only an autoscaled spec (max above min) carries scaling: engines that autoscale (Kubernetes:
     // an HPA) act on it, and a plain spec's workload stays exactly what it was before.
     ...(spec.configuration.scaling.max > spec.configuration.scaling.min ? { scaling: { ...spec.configuration.scaling } } : {}),
     readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
-    liveness: probe(MODEL_PROBE_PATHS.liveness),
+    liveness: probe(check.livenessPath ?? MODEL_PROBE_PATHS.liveness),
+    startup,
+    ...(dependencies.length === 0 ? {} : { dependencies }),
   };
 }
 

@@ -1,0 +1,182 @@
+/**
+ * The autoscaler over a real SQLite store with scripted traffic and a clock it is handed: it sizes
+ * an autoscaled deployment from what the gateways report, explains each change in an event, scales
+ * an idle deployment to zero and back on demand, keeps its size across a restart without scaling
+ * down early, and gives fixed-size deployments CPU / memory advice only. The deployment
+ * controller (over the fake runtime) turns the decisions into replicas.
+ */
+import assert from 'node:assert/strict';
+import { test, type TestContext } from 'node:test';
+import { Autoscaler } from '../src/controller/autoscaler/autoscaler.js';
+import { createDeploymentController } from '../src/controller/deployment-controller.js';
+import { DeploymentService } from '../src/controller/deployment-service.js';
+import type { DeploymentInput } from '../src/core/deployment-spec.js';
+import type { AutoscalerState, DeploymentConfiguration } from '../src/core/resources.js';
+import type { DeploymentTraffic, DeploymentWindow, MetricsSource } from '../src/metrics/metrics-source.js';
+import type { ReplicaUsage, WorkloadKey } from '../src/runtime/runtime.js';
+import { seededStore, waitFor } from './support/deployment-fixtures.js';
+import { FakeRuntime } from './support/fake-runtime.js';
+
+/** Traffic the test sets; every window answers the same figures (the test controls the clock). */
+class ScriptedMetrics implements MetricsSource {
+  readonly name = 'scripted';
+  traffic: Omit<DeploymentTraffic, 'coveredMs'> & { coveredMs?: number } = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
+  readonly asked: DeploymentWindow[] = [];
+  revision(): never {
+    throw new Error('not used');
+  }
+  shadow(): never {
+    throw new Error('not used');
+  }
+  deployment(w: DeploymentWindow): Promise<DeploymentTraffic> {
+    this.asked.push(w);
+    return Promise.resolve({ coveredMs: w.windowMs, ...this.traffic });
+  }
+}
+
+/** The fake runtime, reporting a fixed usage per replica. */
+class UsageRuntime extends FakeRuntime {
+  override readonly capabilities = { ...new FakeRuntime().capabilities, usage: true };
+  perReplica = { cpuCores: 0.2, memoryBytes: 300 * 2 ** 20 };
+  async usage(key: WorkloadKey): Promise<ReplicaUsage[]> {
+    const status = await this.observe(key);
+    return (status?.replicas ?? []).map((r) => ({ replica: r.id, ...this.perReplica, time: Date.now() }));
+  }
+}
+
+async function harness(t: TestContext) {
+  const ts = await seededStore();
+  const runtime = new UsageRuntime({ readyAfterMs: 10 });
+  const service = new DeploymentService(ts.store);
+  const metrics = new ScriptedMetrics();
+  let clock = Date.parse('2026-12-01T10:00:00Z');
+  const errors: string[] = [];
+  const controller = createDeploymentController({
+    store: ts.store, runtime, artifactPath: (d) => `/blobs/${d}`, pollIntervalMs: 20, resyncIntervalMs: 1_000,
+    queue: { baseDelayMs: 10, maxDelayMs: 100 }, onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
+  });
+  await controller.start();
+  const autoscalers: Autoscaler[] = [];
+  const newAutoscaler = () => {
+    const a = new Autoscaler({ store: ts.store, metrics, runtime, now: () => clock, usageIntervalMs: 1_000, recommendIntervalMs: 10_000, onError: (id, e) => void errors.push(`${id}: ${(e as Error).message}`) });
+    autoscalers.push(a);
+    return a;
+  };
+  t.after(async () => {
+    for (const a of autoscalers) await a.stop();
+    await controller.stop();
+    await ts.cleanup();
+  });
+  const create = (name: string, configuration: DeploymentInput['configuration']) =>
+    service.create({ name, environment: 'staging', model: { name: 'readmission', version: '1.4.0' }, configuration }, { actor: 'alice' });
+  const state = (name: string): Promise<AutoscalerState | undefined> => ts.store.autoscalers.get(`staging.${name}`).catch(() => undefined);
+  const events = async (name: string) => (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
+  const replicasRunning = async (name: string) => (await runtime.list()).filter((w) => w.key.deployment === name).reduce((n, w) => n + w.desiredReplicas, 0);
+  return {
+    ts, runtime, service, metrics, errors, create, state, events, replicasRunning, newAutoscaler,
+    advance: (ms: number) => {
+      clock += ms;
+    },
+    now: () => clock,
+  };
+}
+
+const scaling = (s: Partial<DeploymentConfiguration['scaling']>) => ({ replicas: 1, scaling: { min: 1, max: 10, ...s } });
+
+test('a rise in concurrency scales up at once (panic window), with an event that explains the decision', async (t) => {
+  const h = await harness(t);
+  await h.create('risk', scaling({ metric: 'concurrency', target: 4 }));
+  const autoscaler = h.newAutoscaler();
+  await autoscaler.tick();
+  assert.equal((await h.state('risk'))?.desiredReplicas, 1, 'no traffic: the spec size');
+
+  h.metrics.traffic = { requestRate: 200, concurrency: 18, responses: 1000, inFlight: 18, held: 0, lastRequestAt: h.now() };
+  h.advance(500);
+  await autoscaler.tick();
+  const s = await h.state('risk');
+  assert.ok(s !== undefined && s.desiredReplicas === 5, `18 in flight / target 4 → 5 replicas, got ${s?.desiredReplicas}`);
+  assert.equal(s.lastDecision?.from, 1);
+  assert.equal(s.lastDecision?.to, 5);
+  assert.equal(s.lastDecision?.metric, 'concurrency');
+  assert.equal(s.lastDecision?.target, 4);
+  const scaled = (await h.events('risk')).find((e) => e.reason === 'ScaledUp');
+  assert.ok(scaled !== undefined, 'a ScaledUp event');
+  assert.match(scaled.message, /in-flight/);
+  assert.match(scaled.message, /5/);
+  await waitFor(async () => (await h.replicasRunning('risk')) === 5, 'the controller to run 5 replicas');
+  const revisions = (await h.ts.store.revisions.list({ deployment: 'staging.risk' })).items;
+  assert.equal(revisions.length, 1, 'scaling makes no revision');
+});
+
+test('scale-down waits for the stabilization period, and a restarted autoscaler does not scale down early', async (t) => {
+  const h = await harness(t);
+  await h.create('risk', scaling({ metric: 'rps', target: 50, scaleDownDelay: 60 }));
+  let autoscaler = h.newAutoscaler();
+  h.metrics.traffic = { requestRate: 400, concurrency: 4, responses: 4000, inFlight: 4, held: 0, lastRequestAt: h.now() };
+  await autoscaler.tick();
+  h.advance(500);
+  await autoscaler.tick();
+  assert.equal((await h.state('risk'))?.desiredReplicas, 8, '400 req/s / 50 → 8');
+
+  h.metrics.traffic = { ...h.metrics.traffic, requestRate: 100, lastRequestAt: h.now() };
+  h.advance(10_000);
+  await autoscaler.tick();
+  assert.equal((await h.state('risk'))?.desiredReplicas, 8, 'still 8 within the 60 s scale-down delay');
+
+  await autoscaler.stop();
+  autoscaler = h.newAutoscaler(); // a control-plane restart
+  h.advance(55_000);
+  await autoscaler.tick();
+  assert.equal((await h.state('risk'))?.desiredReplicas, 8, 'the restarted autoscaler keeps 8 for its own delay');
+  h.advance(61_000);
+  h.metrics.traffic = { ...h.metrics.traffic, lastRequestAt: h.now() };
+  await autoscaler.tick();
+  assert.equal((await h.state('risk'))?.desiredReplicas, 2, 'after the delay: 100 / 50 → 2');
+  assert.ok((await h.events('risk')).some((e) => e.reason === 'ScaledDown'));
+});
+
+test('an idle deployment with min 0 scales to zero; held demand brings one replica back at once', async (t) => {
+  const h = await harness(t);
+  await h.create('lazy', scaling({ min: 0, max: 3, idleTimeout: 30 }));
+  const autoscaler = h.newAutoscaler();
+  h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0, lastRequestAt: h.now() };
+  await autoscaler.tick();
+  await waitFor(async () => (await h.replicasRunning('lazy')) === 1, 'one replica first');
+  h.advance(31_000);
+  await autoscaler.tick();
+  assert.equal((await h.state('lazy'))?.desiredReplicas, 0);
+  assert.ok((await h.events('lazy')).some((e) => e.reason === 'ScaledToZero'));
+  await waitFor(async () => (await h.replicasRunning('lazy')) === 0, 'no replica at zero');
+  const atZero = await h.service.get('lazy', 'staging');
+  assert.equal(atZero.status.phase, 'running', 'scaled to zero is not stopped');
+  assert.match(atZero.status.message ?? '', /scaled to zero/);
+
+  h.advance(5_000);
+  assert.equal(await autoscaler.activate('staging', 'lazy'), true);
+  assert.equal((await h.state('lazy'))?.desiredReplicas, 1, 'activation: one replica');
+  const from = (await h.events('lazy')).find((e) => e.reason === 'ScaledFromZero');
+  assert.ok(from !== undefined, 'a ScaledFromZero event');
+  await waitFor(async () => (await h.replicasRunning('lazy')) === 1, 'a replica again');
+  assert.equal(await autoscaler.activate('staging', 'nothing'), false, 'unknown deployment');
+});
+
+test('fixed-size deployments are not resized but get CPU and memory recommendations', async (t) => {
+  const h = await harness(t);
+  await h.create('fixed', { replicas: 2, resources: { cpu: '1', memory: '1Gi' } });
+  const autoscaler = h.newAutoscaler();
+  await waitFor(async () => (await h.replicasRunning('fixed')) === 2, 'two replicas');
+  for (let i = 0; i < 30; i++) {
+    h.advance(1_000);
+    await autoscaler.tick();
+  }
+  h.advance(10_000);
+  await autoscaler.tick();
+  const s = await h.state('fixed');
+  assert.ok(s?.recommendation !== undefined, 'a recommendation after enough samples');
+  assert.equal(s.desiredReplicas, 2);
+  assert.equal(s.lastDecision, undefined, 'no scaling decision for a fixed size');
+  assert.equal(s.recommendation.change.cpu, 'lower', `0.2 cores used of 1 requested: ${s.recommendation.basis}`);
+  assert.equal(s.recommendation.change.memory, 'lower');
+  assert.match(s.recommendation.cpu, /m$/);
+  assert.equal(h.errors.length, 0, h.errors.join('\n'));
+});
