@@ -13,12 +13,12 @@ import { freePort } from './free-port.js';
 import type { ResolvedLocalOptions } from './local-options.js';
 import { lastLine, type LogPaths, openForChild, replicaLogPaths } from './log-files.js';
 import { placeInCpuCgroup, removeCpuCgroup } from './cpu-cgroup.js';
-import { describeExit, type ExitInfo, ProcessHandle } from './process-handle.js';
-import { ProbeLoop } from './probes.js';
+import { describeExit, type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
+import { ReplicaProbes } from './replica-probes.js';
 import type { ReplicaRecord } from './replica-state.js';
 import type { ResourcePlan } from './resource-policy.js';
 import { ResourceWatch } from './resource-watch.js';
-import { probePath, replicaCommand, startupPath } from './workload-spec.js';
+import { probePath, replicaCommand } from './workload-spec.js';
 
 const HOST = '127.0.0.1';
 
@@ -62,11 +62,10 @@ export class ReplicaProcess {
   private message: string | undefined;
   private readySince: number | undefined;
   private readonly crashes: CrashHistory;
-  private probes: ProbeLoop[] = [];
+  private probes: ReplicaProbes | undefined;
   private readinessFailures = 0;
   private livenessFailures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private startupTimer: NodeJS.Timeout | undefined;
   private resourceWatch: ResourceWatch | undefined;
   private cgroup: string | undefined;
   private killCause: KillCause | undefined;
@@ -236,38 +235,18 @@ export class ReplicaProcess {
     if (handle.failedToStart) return;
     const { resources, options } = this.ctx;
     this.resourceWatch = new ResourceWatch(this.id, handle.pid, options.usageSampleMs, resources.memoryLimit, (m) => this.onOverLimit(m)).start();
-    const { startup } = this.ctx.workload();
-    if (!startup) {
-      this.startHealthProbes(false);
-      return;
-    }
-    const path = startupPath(startup, this.ctx.workload());
-    this.probes = [ProbeLoop.http(`http://${HOST}:${this.port}${path}`, startup.intervalMs, startup.probeTimeoutMs, (ok) => this.onStartup(ok)).start()];
-    const remaining = Math.max(0, since + startup.timeoutMs - options.now());
-    this.startupTimer = setTimeout(() => this.kill({
-      reason: 'StartupTimeout',
-      message: `startup probe ${path} did not pass within ${startup.timeoutMs} ms`,
-    }, 'SIGTERM'), remaining);
+    const workload = this.ctx.workload();
+    this.probes = new ReplicaProbes(`http://${HOST}:${this.port}`, workload, {
+      startupPassed: () => this.onStartupPassed(),
+      startupTimedOut: (message) => this.kill({ reason: 'StartupTimeout', message }, 'SIGTERM'),
+      readiness: (ok) => this.onReadiness(ok),
+      liveness: (ok) => this.onLiveness(ok),
+    }).begin(since + (workload.startup?.timeoutMs ?? 0) - options.now());
   }
 
-  /** Readiness and liveness; after a startup probe passed, each begins one interval later. */
-  private startHealthProbes(afterStartup: boolean): void {
-    const base = `http://${HOST}:${this.port}`;
-    const { readiness, liveness } = this.ctx.workload();
-    this.probes = [
-      ProbeLoop.http(base + probePath(readiness, 'readiness'), readiness.intervalMs, readiness.timeoutMs, (ok) => this.onReadiness(ok))
-        .start(afterStartup ? readiness.intervalMs : 0),
-      ProbeLoop.http(base + probePath(liveness, 'liveness'), liveness.intervalMs, liveness.timeoutMs, (ok) => this.onLiveness(ok))
-        .start(afterStartup ? liveness.intervalMs : 0),
-    ];
-  }
-
-  private onStartup(ok: boolean): void {
-    if (!ok || this.killCause) return;
-    this.stopProbes();
+  private onStartupPassed(): void {
     this.readySince = this.ctx.options.now();
     this.setPhase('ready', undefined);
-    this.startHealthProbes(true);
   }
 
   private onOverLimit(message: string): void {
@@ -374,12 +353,10 @@ export class ReplicaProcess {
     if (this.cgroup) removeCpuCgroup(this.cgroup);
   }
 
-  /** Stops the probe loops and the startup deadline (not the resource watch: memory is still capped). */
+  /** Stops the probes and the startup deadline (not the resource watch: memory is still capped). */
   private stopProbes(): void {
-    clearTimeout(this.startupTimer);
-    this.startupTimer = undefined;
-    for (const probe of this.probes) probe.stop();
-    this.probes = [];
+    this.probes?.stop();
+    this.probes = undefined;
   }
 
   private stopResourceWatch(): void {
@@ -392,14 +369,4 @@ export class ReplicaProcess {
     this.message = message;
     this.ctx.changed();
   }
-}
-
-/**
- * Why a process ended on its own: `Completed` for exit code 0, `Error` for any other code, a
- * signal this runtime did not send, or a failed spawn; undefined when unknown (an adopted process
- * is not our child, so its exit status cannot be read).
- */
-function exitTermination(info: ExitInfo, description: string): { reason: string; message: string } | undefined {
-  if (info.error === undefined && info.code === null && info.signal === null) return undefined;
-  return { reason: info.code === 0 ? 'Completed' : 'Error', message: description };
 }
