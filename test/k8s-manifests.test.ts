@@ -106,6 +106,26 @@ test('a model pod: init container fetches by digest, probes, resources with gpu,
   assert.ok(!JSON.stringify(revision).includes('/ignored/on/k8s'), 'the local artifact path never reaches the cluster');
 });
 
+test('startup probe and limits: startup → startupProbe with the same time to start, limits → container limits; schema-valid', () => {
+  const w: Workload = {
+    ...model,
+    startup: { path: '/v2/health/ready', intervalMs: 50, probeTimeoutMs: 1_000, timeoutMs: 120_000 },
+    resources: { cpu: '500m', memory: '512Mi', limits: { cpu: '2', memory: '1Gi' } },
+    dependencies: [{ name: 'feature-store', http: { url: 'http://features:8080/health' }, intervalMs: 1_000, timeoutMs: 500, retries: 3 }],
+  };
+  const rendered = renderWorkload(w, OPTIONS, 'wharf-production');
+  for (const object of [...rendered.shared, ...rendered.revision]) schema.assertValid(object);
+  const server = ((byKind(rendered.revision, 'Deployment').spec as { template: { spec: { containers: unknown[] } } }).template.spec.containers[0]) as {
+    startupProbe: unknown; resources: unknown; readinessProbe: unknown;
+  };
+  assert.deepEqual(server.startupProbe, { httpGet: { path: '/v2/health/ready', port: 'http' }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 120 });
+  assert.deepEqual(server.resources, { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '2', memory: '1Gi' } });
+  const slow = renderWorkload({ ...w, startup: { path: '', intervalMs: 10_000, probeTimeoutMs: 3_000, timeoutMs: 45_000 } }, OPTIONS, 'ns');
+  const slowServer = (byKind(slow.revision, 'Deployment').spec as { template: { spec: { containers: { startupProbe: unknown }[] } } }).template.spec.containers[0]!;
+  assert.deepEqual(slowServer.startupProbe, { httpGet: { path: '/v2/health/ready', port: 'http' }, periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 5 });
+  assert.ok(!JSON.stringify(rendered.revision).includes('feature-store'), 'dependencies are not mapped on Kubernetes');
+});
+
 test('autoscaling: an HPA from scaling, and the Deployment leaves replicas to it', () => {
   const { revision } = renderWorkload(app, OPTIONS, 'wharf-staging');
   const hpa = byKind(revision, 'HorizontalPodAutoscaler').spec as { minReplicas: number; maxReplicas: number; scaleTargetRef: { name: string } };

@@ -222,9 +222,15 @@ describe('local runtime: supervision', () => {
     const withResources = key('resources');
     await r.apply(appWorkload(withResources, 0, HTTP_APP, { resources: { cpu: '500m', memory: '1Gi', gpu: 0 } }));
     const condition = (await r.observe(withResources))!.conditions.find((c) => c.type === 'ResourcesEnforced');
-    assert.equal(condition?.status, 'False');
-    assert.match(condition?.message ?? '', /requested cpu=500m, memory=1Gi; the local runtime records but does not enforce/);
-    assert.equal(r.capabilities.resourceLimits, false);
+    assert.equal(condition?.status, 'False', 'requests alone are recorded, not enforced');
+    assert.equal(condition?.reason, 'NotEnforced');
+    assert.equal(condition?.message, 'requests recorded (cpu=500m, memory=1Gi)');
+    await assert.rejects(r.apply(appWorkload(key('limit-below'), 0, HTTP_APP, { resources: { memory: '1Gi', limits: { memory: '512Mi' } } })),
+      /resources\.limits\.memory: must not be below the request 1Gi, got 512Mi/);
+    await assert.rejects(r.apply(appWorkload(key('bad-dep'), 0, HTTP_APP, { dependencies: [{ name: 'db', intervalMs: 100, timeoutMs: 100, retries: 1 }] })),
+      /dependencies\[0\]: exactly one of http and tcp must be set/);
+    await assert.rejects(r.apply(appWorkload(key('bad-startup'), 0, HTTP_APP, { startup: { path: '', intervalMs: 50, probeTimeoutMs: 100, timeoutMs: 0 } })),
+      /startup\.timeoutMs: must be a positive integer, got 0/);
   });
 });
 

@@ -15,6 +15,7 @@ interface Flags {
   maxBodyBytes?: number;
   gracePeriod: number;
   intraOpThreads?: number;
+  threads?: number;
   injectLatencyMs?: number;
   injectErrorRate?: number;
 }
@@ -35,6 +36,7 @@ export function registerServeModel(program: Command): void {
     .option('--max-body-bytes <bytes>', 'largest request body (default 16 MiB)', integer(1, 2 ** 31 - 1))
     .option('--grace-period <seconds>', 'how long shutdown waits for in-flight requests', decimal(0, 86_400), 30)
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per run (default 1)', integer(1, 1024))
+    .option('--threads <n>', 'cap on ONNX Runtime threads, e.g. from a cpu limit (the local runtime sets it)', integer(1, 1024))
     .option('--inject-latency-ms <ms>', 'TEST ONLY: add latency to every run', integer(0, 600_000))
     .option('--inject-error-rate <fraction>', 'TEST ONLY: fail this fraction of runs with a 500', decimal(0, 1))
     .action(async (flags: Flags) => {
@@ -50,6 +52,7 @@ export function registerServeModel(program: Command): void {
         maxBodyBytes: flags.maxBodyBytes,
         gracePeriodMs: flags.gracePeriod * 1000,
         intraOpThreads: flags.intraOpThreads,
+        maxThreads: flags.threads,
         faults: { latencyMs: flags.injectLatencyMs, errorRate: flags.injectErrorRate },
       });
     });

@@ -192,6 +192,42 @@ export function runRuntimeContract<R extends Runtime>(
       await runtime.remove(key); // removing what does not exist is not an error
     });
 
+    test('usage (capability): one plausible sample per running replica; [] for an unknown key', (t) => withWorkload(async (key) => {
+      if (!runtime.capabilities.usage || !runtime.usage) return t.skip(`${name} has no usage capability`);
+      await runtime.apply(fixtures.workload(key, 2));
+      const ids = (await untilReady(key, 2)).replicas.map((r) => r.id).sort();
+      const samples = await eventually(readyTimeoutMs, 'a usage sample of both replicas', async () => {
+        const usage = await runtime.usage!(key);
+        return usage.length === 2 ? usage : undefined;
+      });
+      assert.deepEqual(samples.map((u) => u.replica).sort(), ids);
+      for (const u of samples) {
+        assert.ok(u.memoryBytes > 0, `memory of ${u.replica}: ${u.memoryBytes}`);
+        assert.ok(Number.isFinite(u.cpuCores) && u.cpuCores >= 0, `cpu of ${u.replica}: ${u.cpuCores}`);
+        assert.ok(Number.isFinite(u.time) && u.time > 0);
+      }
+      assert.deepEqual(await runtime.usage(nextKey()), []);
+    }));
+
+    test('onChange (capability): listeners hear about replicas of the key until they unsubscribe', (t) => withWorkload(async (key) => {
+      if (!runtime.capabilities.changeNotifications || !runtime.onChange) return t.skip(`${name} has no changeNotifications capability`);
+      const heard: WorkloadKey[] = [];
+      const off = runtime.onChange((k) => heard.push(k));
+      try {
+        await runtime.apply(fixtures.workload(key, 1));
+        await untilReady(key, 1);
+        await eventually(5_000, 'a change notification', () => (heard.some((k) => k.deployment === key.deployment) ? true : undefined));
+        assert.ok(heard.filter((k) => k.deployment === key.deployment).every((k) => k.environment === key.environment && k.revision === key.revision));
+      } finally {
+        off();
+      }
+      const count = heard.length;
+      await runtime.apply(fixtures.workload(key, 0));
+      await eventually(readyTimeoutMs, 'the replica to be gone', async () => ((await runtime.observe(key))?.replicas.length === 0 ? true : undefined));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(heard.length, count, 'no calls after unsubscribing');
+    }));
+
     test('zero replicas: the workload is known and nothing runs', () => withWorkload(async (key) => {
       await runtime.apply(fixtures.workload(key, 0));
       const status = await runtime.observe(key);

@@ -34,6 +34,8 @@ export interface ModelServerOptions {
   /** How long shutdown waits for in-flight requests, in milliseconds. */
   gracePeriodMs?: number;
   intraOpThreads?: number;
+  /** Cap on ONNX Runtime threads (`--threads`, set by the local runtime from a cpu limit). */
+  maxThreads?: number;
   /** Test-only faults; see {@link FaultInjection}. */
   faults?: FaultInjection;
 }
@@ -111,6 +113,7 @@ export class ModelServer {
         name: this.options.name,
         version: this.options.version,
         ...(this.options.intraOpThreads ? { intraOpThreads: this.options.intraOpThreads } : {}),
+        ...(this.options.maxThreads ? { maxThreads: this.options.maxThreads } : {}),
       });
       const executor = new OrtExecutor(model, this.options.faults);
       this.scheduler = this.options.batching && model.batchable

@@ -47,6 +47,11 @@ export interface LoadModelOptions {
    * cores, and ORT's spinning worker threads would steal them under load.
    */
   intraOpThreads?: number;
+  /**
+   * Cap on ONNX Runtime's threads (intra-op and inter-op), e.g. from a replica's cpu limit: the
+   * intra-op count is lowered to it when `intraOpThreads` asks for more.
+   */
+  maxThreads?: number;
 }
 
 /** Thrown when the file is missing, unreadable, not a valid ONNX model, or uses unsupported types. */
@@ -71,8 +76,8 @@ export async function loadModel(file: string, options: LoadModelOptions): Promis
   let session: ort.InferenceSession;
   try {
     session = await ort.InferenceSession.create(file, {
-      intraOpNumThreads: options.intraOpThreads ?? 1,
-      interOpNumThreads: 1,
+      intraOpNumThreads: Math.min(options.intraOpThreads ?? 1, options.maxThreads ?? Infinity),
+      interOpNumThreads: 1, // never above any cap: a cap is at least 1
       graphOptimizationLevel: 'all',
     });
   } catch (err) {

@@ -29,6 +29,8 @@ export interface LocalRuntimeOptions {
   readonly stopGraceMs?: number;
   /** How often the exit of an adopted replica (not our child, so no exit event) is polled. */
   readonly exitPollMs?: number;
+  /** How often each replica's memory and CPU are sampled (usage, memory-limit watchdog). */
+  readonly usageSampleMs?: number;
 }
 
 /** The defaults. */
@@ -44,6 +46,7 @@ export const LOCAL_DEFAULTS = {
   crashLoopWindowMs: 60_000,
   stopGraceMs: 30_000,
   exitPollMs: 200,
+  usageSampleMs: 500,
 } as const;
 
 /** Options with every default filled in. */
@@ -60,6 +63,7 @@ export interface ResolvedLocalOptions {
   readonly crashLoopWindowMs: number;
   readonly stopGraceMs: number;
   readonly exitPollMs: number;
+  readonly usageSampleMs: number;
 }
 
 /** Fills in defaults and rejects nonsense (a zero poll interval would spin). */
@@ -81,13 +85,14 @@ export function resolveLocalOptions(options: LocalRuntimeOptions): ResolvedLocal
     crashLoopWindowMs: options.crashLoopWindowMs ?? d.crashLoopWindowMs,
     stopGraceMs: options.stopGraceMs ?? d.stopGraceMs,
     exitPollMs: options.exitPollMs ?? d.exitPollMs,
+    usageSampleMs: options.usageSampleMs ?? d.usageSampleMs,
   };
   const positive: [string, number][] = [
     ['logMaxBytes', resolved.logMaxBytes], ['logFiles', resolved.logFiles],
     ['logCheckIntervalMs', resolved.logCheckIntervalMs], ['logPollMs', resolved.logPollMs],
     ['backoff.initialMs', resolved.backoff.initialMs], ['backoff.maxMs', resolved.backoff.maxMs],
     ['crashLoopThreshold', resolved.crashLoopThreshold], ['crashLoopWindowMs', resolved.crashLoopWindowMs],
-    ['exitPollMs', resolved.exitPollMs],
+    ['exitPollMs', resolved.exitPollMs], ['usageSampleMs', resolved.usageSampleMs],
   ];
   for (const [field, value] of positive) {
     if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);

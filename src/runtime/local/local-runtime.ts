@@ -13,10 +13,12 @@
  */
 import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import {
-  type LogLine, type LogOptions, type Runtime, type RuntimeCapabilities, type Workload, type WorkloadKey,
+  type LogLine, type LogOptions, type ReplicaUsage, type Runtime, type RuntimeCapabilities, type Workload, type WorkloadKey,
   workloadKeyString, type WorkloadStatus,
 } from '../runtime.js';
 import { ArtifactVerifier } from './artifact-digest.js';
+import { ChangeNotifier } from './change-notifier.js';
+import { cpuCgroupSupport } from './cpu-cgroup.js';
 import { type LocalRuntimeOptions, type ResolvedLocalOptions, resolveLocalOptions } from './local-options.js';
 import { RotationTracker } from './log-files.js';
 import { followLogs, readLogs } from './log-reader.js';
@@ -31,12 +33,16 @@ export type { LocalRuntimeOptions } from './local-options.js';
 /** Runs workloads as supervised local processes. See the module comment. */
 export class LocalRuntime implements Runtime {
   readonly name = 'local';
-  /** Resources are recorded (a `ResourcesEnforced: False` condition) but not enforced; no GPU scheduling. */
-  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: false, gpu: false, usage: false, changeNotifications: false };
+  /**
+   * Memory limits are enforced (RSS watchdog), cpu limits are a thread cap (a hard quota only with
+   * a writable cgroup v2); each workload's `ResourcesEnforced` condition says which. No GPU scheduling.
+   */
+  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: false, usage: true, changeNotifications: true };
 
   private readonly options: ResolvedLocalOptions;
   private readonly shared: RuntimeShared;
   private readonly workloads = new Map<string, WorkloadSupervisor>();
+  private readonly notifier = new ChangeNotifier();
   /** Per-key queue: apply and remove of one key never interleave. */
   private readonly serial = new KeyedSerial();
   private starting: Promise<void> | undefined;
@@ -48,7 +54,13 @@ export class LocalRuntime implements Runtime {
 
   constructor(options: LocalRuntimeOptions) {
     this.options = resolveLocalOptions(options);
-    this.shared = { options: this.options, verifier: new ArtifactVerifier(), rotations: new RotationTracker() };
+    this.shared = {
+      options: this.options,
+      verifier: new ArtifactVerifier(),
+      rotations: new RotationTracker(),
+      cpuCgroup: cpuCgroupSupport(),
+      announce: (key) => this.notifier.announce(key),
+    };
   }
 
   /**
@@ -121,6 +133,20 @@ export class LocalRuntime implements Runtime {
     const current = (): ReturnType<WorkloadSupervisor['logSources']> =>
       this.workloads.get(id) === supervisor && !this.closed ? supervisor.logSources(options.replica) : undefined;
     yield* followLogs(current, { ...read, pollMs: this.options.logPollMs, signal: options.signal });
+  }
+
+  /** The latest sample (every `usageSampleMs`) of each running replica of `key`; [] when nothing runs. */
+  async usage(key: WorkloadKey): Promise<ReplicaUsage[]> {
+    await this.ready();
+    return this.workloads.get(workloadKeyString(key))?.usage() ?? [];
+  }
+
+  /**
+   * Calls `listener` with the key soon after a replica of a workload changed phase or endpoint, or
+   * was added or removed (coalesced per key until the next event-loop turn). Returns the unsubscribe.
+   */
+  onChange(listener: (key: WorkloadKey) => void): () => void {
+    return this.notifier.subscribe(listener);
   }
 
   /** Pids of the workload's running processes (local only: for tests and `wharf` diagnostics). */

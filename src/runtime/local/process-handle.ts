@@ -128,3 +128,13 @@ export function describeExit(info: ExitInfo): string {
   if (info.signal !== null) return `was killed by ${info.signal}`;
   return 'exited (status unknown: the process was adopted, not our child)';
 }
+
+/**
+ * Why a process ended on its own: `Completed` for exit code 0, `Error` for any other code, a
+ * signal this runtime did not send, or a failed spawn; undefined when unknown (an adopted process
+ * is not our child, so its exit status cannot be read).
+ */
+export function exitTermination(info: ExitInfo, description: string): { reason: string; message: string } | undefined {
+  if (info.error === undefined && info.code === null && info.signal === null) return undefined;
+  return { reason: info.code === 0 ? 'Completed' : 'Error', message: description };
+}

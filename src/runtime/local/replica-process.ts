@@ -1,18 +1,23 @@
 /**
- * One supervised replica: starts its process (after checking the model artifact), probes it,
- * restarts it with capped exponential back-off when it exits or fails liveness, and stops it
- * gracefully. The replica keeps its id, log files and (when free) its port across restarts.
+ * One supervised replica: starts its process (after checking the model artifact), probes it
+ * (startup probe first when the workload has one, then readiness and liveness), samples its memory
+ * and CPU, restarts it with capped exponential back-off when it exits, fails liveness or startup,
+ * or goes above its memory limit, and stops it gracefully. The replica keeps its id, log files and
+ * (when free) its port across restarts, and reports why its last process ended.
  */
 import { closeSync } from 'node:fs';
-import type { ReplicaStatus, Workload } from '../runtime.js';
+import type { ReplicaStatus, ReplicaUsage, Workload } from '../runtime.js';
 import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
 import { backoffDelay, CrashHistory } from './backoff.js';
 import { freePort } from './free-port.js';
 import type { ResolvedLocalOptions } from './local-options.js';
 import { lastLine, type LogPaths, openForChild, replicaLogPaths } from './log-files.js';
-import { describeExit, type ExitInfo, ProcessHandle } from './process-handle.js';
-import { ProbeLoop } from './probes.js';
+import { placeInCpuCgroup, removeCpuCgroup } from './cpu-cgroup.js';
+import { describeExit, type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
+import { ReplicaProbes } from './replica-probes.js';
 import type { ReplicaRecord } from './replica-state.js';
+import type { ResourcePlan } from './resource-policy.js';
+import { ResourceWatch } from './resource-watch.js';
 import { probePath, replicaCommand } from './workload-spec.js';
 
 const HOST = '127.0.0.1';
@@ -28,6 +33,20 @@ export interface ReplicaContext {
   readonly artifactChecked: (check: DigestCheck) => void;
   /** Called after every change of state worth persisting or reporting. */
   readonly changed: () => void;
+  /** How the workload's resource limits are applied. */
+  readonly resources: ResourcePlan;
+  /** Why every replica of the workload is held out of rotation now (a failing dependency), if it is. */
+  readonly dependencyHold: () => string | undefined;
+  /** Told when a hard cpu quota could not be applied to a replica. */
+  readonly cpuQuotaFailed: (message: string) => void;
+}
+
+/** Why a process ended, as {@link ReplicaStatus.lastTermination} reports it. */
+type Termination = NonNullable<ReplicaStatus['lastTermination']>;
+/** A kill this runtime decided on, remembered until the process has exited. */
+interface KillCause {
+  readonly reason: 'LivenessFailed' | 'StartupTimeout' | 'OOMKilled';
+  readonly message: string;
 }
 
 /** A replica slot and the process currently filling it. */
@@ -43,11 +62,14 @@ export class ReplicaProcess {
   private message: string | undefined;
   private readySince: number | undefined;
   private readonly crashes: CrashHistory;
-  private probes: ProbeLoop[] = [];
+  private probes: ReplicaProbes | undefined;
   private readinessFailures = 0;
   private livenessFailures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private killReason: string | undefined;
+  private resourceWatch: ResourceWatch | undefined;
+  private cgroup: string | undefined;
+  private killCause: KillCause | undefined;
+  private lastTermination: Termination | undefined;
   /** Set when the artifact check failed; the replica waits for the next apply to try again. */
   private blocked = false;
   /** Set synchronously when a stop is requested, so the record written during the stop says so. */
@@ -80,7 +102,9 @@ export class ReplicaProcess {
     this.handle = handle;
     this.startedAt = record.startedAt ? Date.parse(record.startedAt) : this.ctx.options.now();
     this.message = 'adopted after a control-plane restart';
-    this.watch(handle);
+    // The startup deadline counts from the adoption: the process may have been running for long,
+    // and is given one startup window to show it still answers rather than killed at once.
+    this.watch(handle, this.ctx.options.now());
     return true;
   }
 
@@ -108,6 +132,7 @@ export class ReplicaProcess {
     this.detached = true;
     clearTimeout(this.restartTimer);
     this.stopProbes();
+    this.stopResourceWatch();
     this.handle?.detach();
   }
 
@@ -122,14 +147,24 @@ export class ReplicaProcess {
     return `replica ${this.id} is crash-looping (${this.restarts} restarts): ${this.crashes.lastExit ?? 'exited'}`;
   }
 
-  /** The replica as reported by observe(). */
+  /** The latest CPU and memory sample of the running process, if one was taken. */
+  usage(): ReplicaUsage | undefined {
+    return this.resourceWatch?.usage;
+  }
+
+  /**
+   * The replica as reported by observe(). A ready replica is reported `unready` while a
+   * dependency of the workload fails: its own probes pass, but it must not take traffic.
+   */
   status(): ReplicaStatus {
+    const hold = this.phase === 'ready' ? this.ctx.dependencyHold() : undefined;
     return {
       id: this.id,
       endpoint: this.pid !== undefined && this.port !== undefined ? `http://${HOST}:${this.port}` : undefined,
-      phase: this.phase,
+      phase: hold === undefined ? this.phase : 'unready',
       restarts: this.restarts,
-      message: this.message,
+      message: hold ?? this.message,
+      lastTermination: this.lastTermination,
       startedAt: this.startedAt === undefined ? undefined : new Date(this.startedAt).toISOString(),
     };
   }
@@ -180,28 +215,66 @@ export class ReplicaProcess {
         closeSync(fds.stderr);
       }
     } catch (err) {
-      this.scheduleRestart(`could not be started: ${(err as Error).message}`);
+      const description = `could not be started: ${(err as Error).message}`;
+      this.lastTermination = { reason: 'Error', message: description, time: new Date(this.ctx.options.now()).toISOString() };
+      this.scheduleRestart(description);
       return;
     }
     this.handle = handle;
     this.startedAt = this.ctx.options.now();
+    this.placeInCgroup(handle);
     this.setPhase('starting', message);
-    this.watch(handle);
+    this.watch(handle, this.startedAt);
   }
 
-  private watch(handle: ProcessHandle): void {
-    const workload = this.ctx.workload();
-    const base = `http://${HOST}:${this.port}`;
+  /** Watches a started or adopted process; `since` is when its startup window began. */
+  private watch(handle: ProcessHandle, since: number): void {
     this.readinessFailures = 0;
     this.livenessFailures = 0;
-    const { readiness, liveness } = workload;
-    this.probes = [
-      new ProbeLoop(base + probePath(readiness, 'readiness'), readiness.intervalMs, readiness.timeoutMs, (ok) => this.onReadiness(ok)),
-      new ProbeLoop(base + probePath(liveness, 'liveness'), liveness.intervalMs, liveness.timeoutMs, (ok) => this.onLiveness(ok)),
-    ];
-    if (handle.failedToStart) this.stopProbes();
-    else for (const probe of this.probes) probe.start();
     void handle.exited.then((info) => this.onExit(handle, info));
+    if (handle.failedToStart) return;
+    const { resources, options } = this.ctx;
+    this.resourceWatch = new ResourceWatch(this.id, handle.pid, options.usageSampleMs, resources.memoryLimit, (m) => this.onOverLimit(m)).start();
+    const workload = this.ctx.workload();
+    this.probes = new ReplicaProbes(`http://${HOST}:${this.port}`, workload, {
+      startupPassed: () => this.onStartupPassed(),
+      startupTimedOut: (message) => this.kill({ reason: 'StartupTimeout', message }, 'SIGTERM'),
+      readiness: (ok) => this.onReadiness(ok),
+      liveness: (ok) => this.onLiveness(ok),
+    }).begin(since + (workload.startup?.timeoutMs ?? 0) - options.now());
+  }
+
+  private onStartupPassed(): void {
+    this.readySince = this.ctx.options.now();
+    this.setPhase('ready', undefined);
+  }
+
+  private onOverLimit(message: string): void {
+    // SIGKILL, like the kernel's OOM killer: a replica over its memory cap gets no grace period.
+    this.kill({ reason: 'OOMKilled', message }, 'SIGKILL');
+  }
+
+  /**
+   * Ends the current process for `cause`: SIGTERM with the stop grace, or SIGKILL at once. An
+   * OOM kill overrides a gentler kill already under way (memory keeps growing meanwhile).
+   */
+  private kill(cause: KillCause, signal: 'SIGTERM' | 'SIGKILL'): void {
+    const handle = this.handle;
+    if (!handle || (this.killCause && cause.reason !== 'OOMKilled')) return;
+    this.killCause = cause;
+    this.stopProbes();
+    if (signal === 'SIGKILL') handle.signal('SIGKILL');
+    else void handle.terminate(this.ctx.options.stopGraceMs);
+  }
+
+  private placeInCgroup(handle: ProcessHandle): void {
+    const { cgroupDir, cpuLimitCores } = this.ctx.resources;
+    if (cgroupDir === undefined || cpuLimitCores === undefined || handle.failedToStart) return;
+    try {
+      this.cgroup = placeInCpuCgroup(cgroupDir, this.id, handle.pid, cpuLimitCores);
+    } catch (err) {
+      this.ctx.cpuQuotaFailed(`replica ${this.id}: cpu quota not applied: ${(err as Error).message}`);
+    }
   }
 
   private onReadiness(ok: boolean): void {
@@ -229,27 +302,33 @@ export class ReplicaProcess {
       return;
     }
     const { liveness } = this.ctx.workload();
-    if (this.ctx.options.now() - (this.startedAt ?? 0) < liveness.startupGraceMs) return;
+    // With a startup probe, liveness only runs once it passed; the grace is the older rule.
+    const { startup } = this.ctx.workload();
+    if (!startup && this.ctx.options.now() - (this.startedAt ?? 0) < liveness.startupGraceMs) return;
     this.livenessFailures += 1;
-    const handle = this.handle;
-    if (this.livenessFailures < liveness.retries || !handle || this.killReason) return;
-    this.killReason = `liveness probe ${probePath(liveness, 'liveness')} failed ${this.livenessFailures} times in a row`;
-    this.stopProbes();
-    void handle.terminate(this.ctx.options.stopGraceMs);
+    if (this.livenessFailures < liveness.retries) return;
+    this.kill({ reason: 'LivenessFailed', message: `liveness probe ${probePath(liveness, 'liveness')} failed ${this.livenessFailures} times in a row` }, 'SIGTERM');
   }
 
   private async onExit(handle: ProcessHandle, info: ExitInfo): Promise<void> {
     if (handle !== this.handle) return;
     this.stopProbes();
+    this.stopResourceWatch();
     this.handle = undefined;
     this.readySince = undefined;
+    const cause = this.killCause;
+    this.killCause = undefined;
     if (!this.active) return;
     handle.sweepGroup();
-    let description = describeExit(info);
-    if (this.killReason) description = `${this.killReason}; ${description}`;
-    this.killReason = undefined;
+    if (this.cgroup) removeCpuCgroup(this.cgroup);
+    this.cgroup = undefined;
+    const exit = describeExit(info);
+    let description = cause ? `${cause.message}; ${exit}` : exit;
     const stderr = await lastLine(this.logs.stderr).catch(() => undefined);
     if (stderr) description += `; last stderr line: ${JSON.stringify(stderr.slice(0, 500))}`;
+    const time = new Date(this.ctx.options.now()).toISOString();
+    const ended = cause ?? exitTermination(info, description);
+    this.lastTermination = ended && { reason: ended.reason, message: ended.message, time };
     this.scheduleRestart(description);
   }
 
@@ -270,11 +349,19 @@ export class ReplicaProcess {
     if (!handle) return;
     await handle.terminate(graceMs);
     handle.sweepGroup();
+    this.stopResourceWatch();
+    if (this.cgroup) removeCpuCgroup(this.cgroup);
   }
 
+  /** Stops the probes and the startup deadline (not the resource watch: memory is still capped). */
   private stopProbes(): void {
-    for (const probe of this.probes) probe.stop();
-    this.probes = [];
+    this.probes?.stop();
+    this.probes = undefined;
+  }
+
+  private stopResourceWatch(): void {
+    this.resourceWatch?.stop();
+    this.resourceWatch = undefined;
   }
 
   private setPhase(phase: ReplicaStatus['phase'], message: string | undefined): void {

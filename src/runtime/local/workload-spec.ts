@@ -3,7 +3,9 @@
  * key, and the command line and environment of a replica.
  */
 import { InvalidArgumentError } from '../../core/errors.js';
-import { type ProbeSpec, type Workload, workloadKeyString } from '../runtime.js';
+import { parseCpu, parseMemory } from '../../core/quantities.js';
+import { type ProbeSpec, type StartupProbeSpec, type Workload, workloadKeyString } from '../runtime.js';
+import { resourceEnv, resourceServerArgs } from './resource-policy.js';
 
 /** Probe paths used when a model workload leaves `path` empty. */
 export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
@@ -41,6 +43,67 @@ export function validateWorkload(w: Workload): void {
     if (!Number.isInteger(probe.startupGraceMs) || probe.startupGraceMs < 0) fail(`${name}.startupGraceMs`, 'must be a non-negative integer');
     if (probe.path && !probe.path.startsWith('/')) fail(`${name}.path`, 'must start with /');
   }
+  validateStartup(w, fail);
+  validateDependencies(w, fail);
+  validateResources(w, fail);
+}
+
+type Fail = (field: string, rule: string) => never;
+
+const positiveInteger = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 1;
+
+function validateStartup(w: Workload, fail: Fail): void {
+  const s = w.startup;
+  if (s === undefined) return;
+  for (const f of ['intervalMs', 'probeTimeoutMs', 'timeoutMs'] as const) {
+    if (!positiveInteger(s[f])) fail(`startup.${f}`, `must be a positive integer, got ${String(s[f])}`);
+  }
+  if (typeof s.path !== 'string') fail('startup.path', 'must be a string');
+  if (s.path && !s.path.startsWith('/')) fail('startup.path', 'must start with /');
+  if (!s.path && !w.model) fail('startup.path', 'required for a command workload');
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function validateDependencies(w: Workload, fail: Fail): void {
+  if (w.dependencies === undefined) return;
+  if (!Array.isArray(w.dependencies)) fail('dependencies', 'must be an array');
+  const names = new Set<string>();
+  w.dependencies.forEach((d, i) => {
+    const at = `dependencies[${i}]`;
+    if (typeof d.name !== 'string' || !DNS_LABEL.test(d.name)) fail(`${at}.name`, `must be a DNS label (lowercase letters, digits, '-'), got ${JSON.stringify(d.name)}`);
+    if (names.has(d.name)) fail(`${at}.name`, `must be unique, ${d.name} appears twice`);
+    names.add(d.name);
+    if ((d.http === undefined) === (d.tcp === undefined)) fail(`${at}`, 'exactly one of http and tcp must be set');
+    if (d.http && !/^https?:\/\/[^/]+/.test(String(d.http.url))) fail(`${at}.http.url`, `must be an http(s) URL, got ${JSON.stringify(d.http.url)}`);
+    if (d.tcp) {
+      if (typeof d.tcp.host !== 'string' || d.tcp.host === '') fail(`${at}.tcp.host`, 'must be a non-empty string');
+      if (!Number.isInteger(d.tcp.port) || d.tcp.port < 1 || d.tcp.port > 65535) fail(`${at}.tcp.port`, `must be an integer from 1 to 65535, got ${String(d.tcp.port)}`);
+    }
+    for (const f of ['intervalMs', 'timeoutMs', 'retries'] as const) {
+      if (!positiveInteger(d[f])) fail(`${at}.${f}`, `must be a positive integer, got ${String(d[f])}`);
+    }
+  });
+}
+
+function validateResources(w: Workload, fail: Fail): void {
+  const r = w.resources;
+  if (r === undefined) return;
+  const quantity = (field: string, value: string | undefined, parse: (q: string) => number): number | undefined => {
+    if (value === undefined) return undefined;
+    const n = typeof value === 'string' ? parse(value) : Number.NaN;
+    if (!Number.isFinite(n) || n <= 0) fail(field, `must be a positive quantity, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const cpu = quantity('resources.cpu', r.cpu, parseCpu);
+  const memory = quantity('resources.memory', r.memory, parseMemory);
+  const cpuLimit = quantity('resources.limits.cpu', r.limits?.cpu, parseCpu);
+  const memoryLimit = quantity('resources.limits.memory', r.limits?.memory, parseMemory);
+  if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) fail('resources.limits.cpu', `must not be below the request ${r.cpu}, got ${r.limits!.cpu}`);
+  if (memory !== undefined && memoryLimit !== undefined && memoryLimit < memory) {
+    fail('resources.limits.memory', `must not be below the request ${r.memory}, got ${r.limits!.memory}`);
+  }
+  if (r.gpu !== undefined && (!Number.isInteger(r.gpu) || r.gpu < 0)) fail('resources.gpu', `must be a non-negative integer, got ${String(r.gpu)}`);
 }
 
 function keyText(w: Workload): string {
@@ -72,10 +135,16 @@ export function probePath(probe: ProbeSpec, kind: keyof typeof MODEL_PROBE_PATHS
   return probe.path || MODEL_PROBE_PATHS[kind];
 }
 
+/** The startup probe path: its own, else the readiness path (a model server is started once it is ready). */
+export function startupPath(startup: StartupProbeSpec, w: Workload): string {
+  return startup.path || probePath(w.readiness, 'readiness');
+}
+
 /**
  * The argv and environment of one replica listening on `port`. A model replica's own drain period
  * is set below the runtime's stop grace (`stopGraceMs`), so it finishes in-flight requests and
- * exits before the SIGKILL that ends the grace.
+ * exits before the SIGKILL that ends the grace. Resources add a thread cap (`--threads`,
+ * `UV_THREADPOOL_SIZE`) for a cpu limit and `WHARF_GPUS`; the workload's own `env` wins over them.
  */
 export function replicaCommand(
   w: Workload,
@@ -86,7 +155,7 @@ export function replicaCommand(
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  Object.assign(env, w.env, { PORT: String(port), WHARF_WORKLOAD: workloadKeyString(w.key), WHARF_REPLICA: replicaId });
+  Object.assign(env, resourceEnv(w), w.env, { PORT: String(port), WHARF_WORKLOAD: workloadKeyString(w.key), WHARF_REPLICA: replicaId });
   if (w.command) return { argv: [...w.command.argv], env };
   const m = w.model!;
   const argv = [
@@ -97,6 +166,7 @@ export function replicaCommand(
     '--host', '127.0.0.1',
     '--port', String(port),
     '--grace-period', String(drainSeconds(stopGraceMs)),
+    ...resourceServerArgs(w),
     ...(m.serverArgs ?? []),
   ];
   return { argv, env };

@@ -1,17 +1,22 @@
 /**
- * The replicas of one workload: scaling to the desired count, the workload's conditions, and its
- * persisted record. Scale-up starts replicas with fresh ids; scale-down gracefully stops the newest
- * surplus ones (they stay visible as 'stopping' until their process has exited).
+ * The replicas of one workload: scaling to the desired count, the workload's conditions, its
+ * dependency monitor, and its persisted record. Scale-up starts replicas with fresh ids;
+ * scale-down gracefully stops the newest surplus ones (they stay visible as 'stopping' until their
+ * process has exited). Every change of a replica's phase or endpoint, and every replica added or
+ * removed, is announced to the runtime (which notifies `onChange` listeners).
  */
 import { InvalidArgumentError } from '../../core/errors.js';
-import { type Workload, type WorkloadKey, type WorkloadStatus, workloadKeyString } from '../runtime.js';
+import { type ReplicaUsage, type Workload, type WorkloadKey, type WorkloadStatus, workloadKeyString } from '../runtime.js';
 import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
 import { ConditionSet } from './condition-set.js';
+import type { CpuCgroupSupport } from './cpu-cgroup.js';
+import { DependencyMonitor } from './dependency-monitor.js';
 import type { ResolvedLocalOptions } from './local-options.js';
 import { deleteLogs, rotateIfNeeded, type RotationTracker } from './log-files.js';
 import type { LogSource } from './log-reader.js';
 import { ReplicaProcess, type ReplicaContext } from './replica-process.js';
 import { deleteWorkloadDir, type ReplicaRecord, type WorkloadRecord, writeWorkloadRecord } from './replica-state.js';
+import { resourcePlan } from './resource-policy.js';
 import { sameReplicaSpec } from './workload-spec.js';
 
 /** What every workload of one runtime shares. */
@@ -19,6 +24,10 @@ export interface RuntimeShared {
   readonly options: ResolvedLocalOptions;
   readonly verifier: ArtifactVerifier;
   readonly rotations: RotationTracker;
+  /** Whether replicas can get a hard cpu quota here. */
+  readonly cpuCgroup: CpuCgroupSupport;
+  /** Called when a replica of `key` changed phase or endpoint, or was added or removed. */
+  readonly announce: (key: WorkloadKey) => void;
 }
 
 /** Supervises the replicas of one workload key. */
@@ -33,6 +42,9 @@ export class WorkloadSupervisor {
   private readonly context: ReplicaContext;
   /** False once removed or detached: late events must not recreate the state file. */
   private persisting = true;
+  private readonly dependencies: DependencyMonitor | undefined;
+  /** The replicas' ids, phases and endpoints as last announced. */
+  private announced = '';
 
   private readonly options: ResolvedLocalOptions;
 
@@ -48,6 +60,7 @@ export class WorkloadSupervisor {
     this.workload = workload;
     this.nextSeq = nextSeq;
     this.conditions = new ConditionSet(options.now);
+    const resources = resourcePlan(workload, shared.cpuCgroup);
     this.context = {
       options,
       dir,
@@ -55,13 +68,19 @@ export class WorkloadSupervisor {
       verifier,
       artifactChecked: (check) => this.onArtifactCheck(check),
       changed: () => this.changed(),
+      resources,
+      dependencyHold: () => this.dependencies?.verdict().hold,
+      cpuQuotaFailed: (message) => this.conditions.set('ResourcesEnforced', 'False', 'CpuQuotaFailed', message),
     };
-    // Resources are carried, not enforced (capabilities.resourceLimits is false); the condition
-    // makes that visible on the status instead of silently ignoring the request.
-    const r = workload.resources;
-    const asked = [r?.cpu && `cpu=${r.cpu}`, r?.memory && `memory=${r.memory}`, r?.gpu && `gpu=${r.gpu}`].filter(Boolean);
-    if (asked.length > 0) {
-      this.conditions.set('ResourcesEnforced', 'False', 'NotSupported', `requested ${asked.join(', ')}; the local runtime records but does not enforce resources`);
+    // Says exactly what of the resources is enforced and what is only recorded or carried.
+    if (resources.condition) {
+      const { status, reason, message } = resources.condition;
+      this.conditions.set('ResourcesEnforced', status, reason, message);
+    }
+    if (workload.dependencies && workload.dependencies.length > 0) {
+      this.dependencies = new DependencyMonitor(workload.dependencies, () => this.onDependencies());
+      this.onDependencies();
+      this.dependencies.start();
     }
   }
 
@@ -134,6 +153,11 @@ export class WorkloadSupervisor {
     };
   }
 
+  /** The latest CPU and memory sample of every running replica (retiring ones included). */
+  usage(): ReplicaUsage[] {
+    return this.all().flatMap((r) => r.usage() ?? []);
+  }
+
   /** Pids of every running process of the workload (retiring ones included). */
   pids(): number[] {
     return this.all().flatMap((r) => (r.pid === undefined ? [] : [r.pid]));
@@ -160,6 +184,7 @@ export class WorkloadSupervisor {
 
   /** Stops every replica (SIGTERM, SIGKILL after the grace) and deletes the workload's state and logs. */
   async remove(): Promise<void> {
+    this.dependencies?.stop();
     const all = this.all();
     // Recorded as stopping until gone: a control plane that dies mid-remove leaves a record the
     // next runtime uses to finish the stop, not orphans.
@@ -169,10 +194,13 @@ export class WorkloadSupervisor {
     this.persisting = false;
     deleteWorkloadDir(this.dir);
     for (const replica of all) this.forgetLogs(replica);
+    this.retiring.clear();
+    this.announce();
   }
 
   /** Stops supervising and leaves the processes running, their state on disk for the next runtime. */
   detach(): void {
+    this.dependencies?.stop();
     this.persist();
     this.persisting = false;
     for (const replica of this.all()) replica.detach();
@@ -196,6 +224,7 @@ export class WorkloadSupervisor {
       this.replicas = this.replicas.slice(0, desired);
       for (const replica of surplus.reverse()) this.retire(replica);
     }
+    this.announce();
   }
 
   private retire(replica: ReplicaProcess): void {
@@ -203,6 +232,7 @@ export class WorkloadSupervisor {
     void replica.stop(this.options.stopGraceMs).then(async () => {
       this.retiring.delete(replica);
       if (!this.persisting) return;
+      this.announce();
       this.persist();
       this.forgetLogs(replica);
       await deleteLogs(replica.logs, this.options.logFiles);
@@ -221,7 +251,22 @@ export class WorkloadSupervisor {
     else this.conditions.set('ArtifactVerified', 'False', check.reason, check.message);
   }
 
+  private onDependencies(): void {
+    const { condition } = this.dependencies!.verdict();
+    this.conditions.set('DependenciesReady', condition.status, condition.reason, condition.message);
+    this.announce();
+  }
+
+  /** Tells the runtime when what routes depend on (replica ids, phases, endpoints) changed. */
+  private announce(): void {
+    const now = JSON.stringify(this.status().replicas.map((r) => [r.id, r.phase, r.endpoint]));
+    if (now === this.announced) return;
+    this.announced = now;
+    this.shared.announce(this.workload.key);
+  }
+
   private changed(): void {
+    this.announce();
     const looping = this.replicas.map((r) => r.crashLoopMessage()).filter((m): m is string => m !== undefined);
     if (looping.length > 0) {
       this.conditions.set('CrashLoop', 'True', 'CrashLoopBackOff', looping.join('; '));

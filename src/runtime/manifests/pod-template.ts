@@ -4,13 +4,18 @@
  * A model pod has two containers from the Wharf image: the init container `fetch-artifact`
  * downloads the artifact from the registry by digest into an emptyDir and verifies its sha256 (a
  * pod never serves bytes other than the version's), then `serve-model` loads it. An application pod
- * runs the workload's image and command with `$PORT` set. Both get probes from the workload,
- * requests and limits from `resources` (gpu → `nvidia.com/gpu`), and a `preStop` delay so the
- * endpoints controller removes the pod from Services before the server starts draining.
+ * runs the workload's image and command with `$PORT` set. Both get probes from the workload
+ * (`startup` → a `startupProbe`), requests and limits from `resources` (gpu → `nvidia.com/gpu`),
+ * and a `preStop` delay so the endpoints controller removes the pod from Services before the
+ * server starts draining.
+ *
+ * Not mapped: `dependencies`. Kubernetes has no per-workload dependency check that takes pods out
+ * of rotation; folding them into the readiness probe would need the server's cooperation, so on
+ * Kubernetes they are ignored (the local runtime checks them).
  */
 import type { Container, EnvVar, PodTemplateSpec, Probe, ResourceRequirements } from 'kubernetes-types/core/v1.js';
 import { InvalidArgumentError } from '../../core/errors.js';
-import type { ProbeSpec, Workload } from '../runtime.js';
+import type { ProbeSpec, StartupProbeSpec, Workload } from '../runtime.js';
 import type { ResolvedManifestOptions } from './manifest-options.js';
 
 /** Where the artifact is written inside the pod. */
@@ -99,13 +104,18 @@ function env(w: Workload, o: ResolvedManifestOptions): EnvVar[] {
   return [...plain, ...secret];
 }
 
-/** Requests and limits: cpu is requested (limits throttle latency-sensitive servers), memory capped. */
+/**
+ * Requests and limits: cpu is requested and limited only when `limits.cpu` asks (limits throttle
+ * latency-sensitive servers); memory is capped at `limits.memory`, else at the request.
+ */
 function resources(w: Workload): ResourceRequirements {
   const r = w.resources ?? {};
   const requests: Record<string, string> = {};
   const limits: Record<string, string> = {};
   if (r.cpu) requests.cpu = r.cpu;
   if (r.memory) requests.memory = limits.memory = r.memory;
+  if (r.limits?.cpu) limits.cpu = r.limits.cpu;
+  if (r.limits?.memory) limits.memory = r.limits.memory;
   if (r.gpu) requests['nvidia.com/gpu'] = limits['nvidia.com/gpu'] = String(r.gpu);
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }
@@ -113,10 +123,26 @@ function resources(w: Workload): ResourceRequirements {
 function probes(w: Workload, defaults: { readiness: string; liveness: string }): Pick<Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const readiness = probe(w.readiness, w.readiness.path || defaults.readiness);
   const liveness = probe(w.liveness, w.liveness.path || defaults.liveness);
-  // The startup probe holds liveness off while a large model loads: startupGraceMs in periods.
+  if (w.startup) return { readinessProbe: readiness, livenessProbe: liveness, startupProbe: startupProbe(w.startup, w.startup.path || readiness.httpGet!.path!) };
+  // Without one, the startup probe holds liveness off while a large model loads: startupGraceMs in periods.
   const period = liveness.periodSeconds ?? 1;
   const startup: Probe = { ...liveness, failureThreshold: Math.max(1, Math.ceil(w.liveness.startupGraceMs / 1000 / period)) };
   return { readinessProbe: readiness, livenessProbe: liveness, startupProbe: startup };
+}
+
+/**
+ * The workload's startup probe. Kubernetes probes at most once a second, so a shorter interval
+ * becomes 1 s, and the failure threshold is the timeout in those periods: the pod gets the same
+ * `timeoutMs` to start, whatever the rounding of the period.
+ */
+function startupProbe(s: StartupProbeSpec, path: string): Probe {
+  const periodSeconds = Math.max(1, Math.round(s.intervalMs / 1000));
+  return {
+    httpGet: { path, port: 'http' },
+    periodSeconds,
+    timeoutSeconds: Math.max(1, Math.round(s.probeTimeoutMs / 1000)),
+    failureThreshold: Math.max(1, Math.ceil(s.timeoutMs / (periodSeconds * 1000))),
+  };
 }
 
 function probe(p: ProbeSpec, path: string): Probe {
