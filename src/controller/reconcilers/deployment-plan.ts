@@ -27,6 +27,10 @@ export interface ObservedWorkload {
   readonly readyReplicas: number;
   /** The message of a `CrashLoop` condition with status True, if any. */
   readonly crashLoop?: string;
+  /** Why a declared dependency fails (its `DependenciesReady` condition is not True), if it does. */
+  readonly dependencyProblem?: string;
+  /** The workload declares dependencies (the engine reports a `DependenciesReady` condition). */
+  readonly hasDependencies?: boolean;
 }
 
 /** What the plan is computed from. */
@@ -153,7 +157,8 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
 
 function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Outcome {
   const { revision, replicas } = input;
-  const counts = `${ready}/${replicas} replicas ready`;
+  const dependency = input.workloads.find((w) => w.revision === (rollout.canary ?? rollout.stable))?.dependencyProblem;
+  const counts = `${ready}/${replicas} replicas ready${dependency === undefined || ready >= replicas ? '' : ` (not ready while a dependency fails: ${dependency})`}`;
   const crash = input.workloads.find((w) => w.revision === (rollout.canary ?? rollout.stable))?.crashLoop;
   switch (rollout.phase) {
     case 'Aborted':
@@ -200,7 +205,7 @@ type PlanParts = Omit<DeploymentPlan, 'status' | 'events'>;
 function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: number, rollout: RolloutStatus | undefined, rolloutEvents: readonly PlannedEvent[] = []): DeploymentPlan {
   const status: DeploymentStatus = {
     phase: outcome.phase,
-    conditions: setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now),
+    conditions: dependencyCondition(input, setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now)),
     message: outcome.message,
     readyReplicas: input.deleting || input.replicas === 0 ? 0 : ready,
     observedRevision: input.revision,
@@ -208,6 +213,22 @@ function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: num
   };
   const events = [...rolloutEvents, ...transitionEvents(input.status, status, input.deleting)];
   return { ...parts, status, events };
+}
+
+/**
+ * `DependenciesReady` on the deployment: False naming the failing dependency while a workload of
+ * the deployment reports one, True while its workloads declare dependencies that pass; otherwise
+ * the condition is left as it was.
+ */
+function dependencyCondition(input: PlanInput, conditions: Condition[]): Condition[] {
+  const failing = input.workloads.find((w) => w.dependencyProblem !== undefined);
+  if (failing !== undefined) {
+    return setCondition(conditions, { type: 'DependenciesReady', status: 'False', reason: 'DependencyFailed', message: `revision ${failing.revision}: ${failing.dependencyProblem}` }, input.now);
+  }
+  if (input.workloads.some((w) => w.hasDependencies)) {
+    return setCondition(conditions, { type: 'DependenciesReady', status: 'True', reason: 'DependenciesPassed', message: 'every declared dependency answers' }, input.now);
+  }
+  return conditions;
 }
 
 function availability(available: boolean): ConditionInput {

@@ -328,11 +328,14 @@ async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {
 
 function observed(w: WorkloadStatus): ObservedWorkload {
   const crash = w.conditions.find((c) => c.type === 'CrashLoop' && c.status === 'True');
+  const dependencies = w.conditions.find((c) => c.type === 'DependenciesReady');
   return {
     revision: w.key.revision,
     desiredReplicas: w.desiredReplicas,
     readyReplicas: w.readyReplicas,
     ...(crash === undefined ? {} : { crashLoop: crash.message || crash.reason }),
+    ...(dependencies === undefined || dependencies.status === 'True' ? {} : { dependencyProblem: dependencies.message || dependencies.reason }),
+    ...(dependencies === undefined ? {} : { hasDependencies: true }),
   };
 }
 
