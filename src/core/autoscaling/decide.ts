@@ -19,8 +19,10 @@
  *    rise. It never wakes a deployment at zero (requests do) and never blocks idling.
  * 7. With `bounds.min` 0 and not idle, at least 1 (scale to zero is rule 2's job alone).
  * 8. **Scale-down stabilization** (HPA's): going down, desired = the highest recommendation of the
- *    last `scaleDownDelay` s. The history is seeded with the size at start (see
- *    {@link initialState}), so a restarted autoscaler never scales down sooner than that.
+ *    last `scaleDownDelay` s. A recommendation is what the metrics asked for (rules 4–7, clamped to
+ *    that tick's bounds), not the number panic mode or stabilization held, so the window drains.
+ *    The history is seeded with the size at start (see {@link initialState}), so a restarted
+ *    autoscaler never scales down sooner than that.
  * 9. **Bounds**: clamp to `bounds` (rule `bounds` when that changed the number; the message names
  *    the schedule the bound came from).
  *
@@ -108,9 +110,11 @@ export function decide(
 ): ScalingDecision {
   const { metric, target } = scaling;
   const name = METRIC_NAMES[metric];
-  const history = prune(state.history, obs.now - scaling.scaleDownDelay * 1000);
-  // `recommended` enters the history: the number before stabilization (recording the stabilized
-  // number would keep a maximum alive forever).
+  // Stabilization looks at the last `scaleDownDelay` s only; the tick's own entry is appended.
+  const since = obs.now - scaling.scaleDownDelay * 1000;
+  const history = state.history.filter((h) => h.time > since);
+  // `recommended` enters the history: the number before panic mode's hold and stabilization
+  // (recording the held number would keep a maximum alive forever).
   const finish = (desired: number, recommended: number, reason: Rule, basis: string, panicUntil?: number): ScalingDecision => {
     const clamped = Math.min(Math.max(desired, bounds.min), bounds.max);
     let rule = reason.rule;
@@ -125,7 +129,7 @@ export function decide(
     return { desired: clamped, state: next, reason: { ...reason, rule, metric, target, message: `${because}: ${transition(obs.current, clamped)}` } };
   };
   if (bounds.min === 0 && obs.current === 0) {
-    const wentToZero = zeroSince(history) ?? obs.startedAt;
+    const wentToZero = zeroSince(state.history) ?? obs.startedAt;
     const requestSince = obs.lastRequestAt !== undefined && obs.lastRequestAt > wentToZero;
     if (obs.held === 0 && !requestSince) {
       return finish(0, 0, { rule: 'idle' }, 'no requests held or seen since scaling to zero');
@@ -156,18 +160,22 @@ export function decide(
   const burst = panicDesired !== undefined && panicDesired >= scaling.panicThreshold * Math.max(obs.ready, 1) && panicDesired > obs.current;
   const panicUntil = burst ? obs.now + scaling.stableWindow * 1000 : livePanic(state.panicUntil, obs.now);
 
+  // `recommended` is what the metrics ask for; `desired` adds panic mode's hold and stabilization.
+  let recommended: number;
   let desired: number;
   let reason: Rule;
   let basis: string;
   if (panicUntil !== undefined) {
     const [value, window, wanted] = panicDesired === undefined
       ? [obs.stable, scaling.stableWindow, stableDesired] : [obs.panic as number, scaling.panicWindow, panicDesired];
+    recommended = wanted;
     desired = Math.max(obs.current, wanted);
     reason = { rule: 'panic', value, windowSeconds: window };
     basis = `${measure(name, value, window, panicDesired === undefined ? 'stable' : 'panic', target, wanted)}, `
       + (burst ? `at least ${fmt(scaling.panicThreshold)}× the ${count(obs.ready, 'ready replica')}: panic mode`
         : `panic mode until ${fmt(scaling.stableWindow)} s after the last burst, never scaling down`);
   } else {
+    recommended = stableDesired;
     desired = stableDesired;
     reason = { rule: 'stable', value: obs.stable, windowSeconds: scaling.stableWindow };
     basis = measure(name, obs.stable, scaling.stableWindow, 'stable', target, stableDesired);
@@ -180,14 +188,15 @@ export function decide(
       basis = `${name} forecast at ${fmt(obs.forecast)} in ${fmt(scaling.predictive.horizon)} s / target ${fmt(target)} per replica = ${count(forecastDesired, 'replica')}, above the ${desired} needed now`;
       desired = forecastDesired;
     }
+    recommended = Math.max(recommended, forecastDesired);
   }
 
   if (bounds.min === 0 && desired < 1) {
     desired = 1;
     basis += `, kept at 1 until idle for ${fmt(scaling.idleTimeout)} s`;
   }
+  if (bounds.min === 0) recommended = Math.max(recommended, 1);
 
-  const recommended = desired;
   if (desired < obs.current) {
     const highest = Math.min(obs.current, Math.max(desired, ...history.map((h) => h.desired)));
     if (highest > desired) {
@@ -206,16 +215,11 @@ function replicasFor(total: number, target: number): number {
   return Math.max(0, Math.ceil(total / target - 1e-9));
 }
 
-/** Entries newer than `since`, always keeping the newest one (so a zero run stays visible). */
-function prune(history: readonly { time: number; desired: number }[], since: number): { time: number; desired: number }[] {
-  const kept = history.filter((h) => h.time > since);
-  const last = history.at(-1);
-  return kept.length === 0 && last !== undefined ? [last] : kept;
-}
-
 /**
  * When the deployment went to zero, as far as the history tells: the first entry of its trailing
- * run of zeros (or its last entry, if that is not a zero: it went to zero after it).
+ * run of zeros (or its last entry, if that is not a zero: it went to zero after it). The history
+ * always holds the previous tick, so a request after that tick is always seen as new; an older
+ * one was already seen as new by an earlier tick.
  */
 function zeroSince(history: readonly { time: number; desired: number }[]): number | undefined {
   let since = history.at(-1)?.time;
