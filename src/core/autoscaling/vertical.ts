@@ -93,7 +93,8 @@ function changeOf(recommended: number, current: number): RequestChange {
 }
 
 function cores(x: number): string {
-  return `${Math.round(x * 1000) / 1000} cores`;
+  const rounded = Math.round(x * 1000) / 1000;
+  return `${rounded} core${rounded === 1 ? '' : 's'}`;
 }
 
 function mebibytes(bytes: number): string {
