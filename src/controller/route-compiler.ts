@@ -17,6 +17,7 @@
  * across the table). Weighted splits between
  * revisions (canary, blue-green) come with the rollout engine.
  */
+import { resolveScaling } from '../core/autoscaling/scaling-spec.js';
 import { deletionRequestedAt } from '../core/deployment-identity.js';
 import type { Deployment, ModelReference } from '../core/resources.js';
 import type { TrafficSplit } from '../core/rollout/rollout-types.js';
@@ -72,14 +73,11 @@ export function compileRoutes(deployments: readonly Deployment[], workloads: rea
     });
 }
 
-/** Defaults of the hold queue of a deployment that may scale to zero (`scaling.hold`, seconds). */
-export const HOLD_DEFAULTS = { queue: 100, timeout: 30 } as const;
-
 /** The route with the gateway's hold queue when the deployment may scale to zero. */
 function withHold(d: Deployment, route: Route): Route {
   const { scaling } = d.configuration;
   if (scaling.min !== 0 || scaling.max === 0) return route;
-  const hold = scaling.hold ?? HOLD_DEFAULTS;
+  const { hold } = resolveScaling(scaling);
   return { ...route, hold: { queue: hold.queue, timeoutMs: Math.round(hold.timeout * 1000) } };
 }
 

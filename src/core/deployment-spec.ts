@@ -6,8 +6,9 @@
  * Every rule failure is an {@link InvalidArgumentError} whose message starts with the field's path,
  * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
  */
+import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
 import { InvalidArgumentError } from './errors.js';
-import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference } from './resources.js';
+import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, ScalingSpec } from './resources.js';
 import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
@@ -130,12 +131,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   }
   integer(r.gpu, 'configuration.resources.gpu', 0, 16);
   validateResourceLimits(r);
-  const sc = object(c.scaling, 'configuration.scaling');
-  integer(sc.min, 'configuration.scaling.min', 0, MAX_REPLICAS);
-  integer(sc.max, 'configuration.scaling.max', 0, MAX_REPLICAS);
-  if ((sc.min as number) > (sc.max as number)) fail('configuration.scaling.max', `must be at least scaling.min (${sc.min as number})`, sc.max);
-  integer(sc.targetCPU, 'configuration.scaling.targetCPU', 1, 100);
-  integer(sc.targetMemory, 'configuration.scaling.targetMemory', 1, 100);
+  validateScaling(c.scaling, 'configuration.scaling');
   const h = object(c.healthCheck, 'configuration.healthCheck');
   if (typeof h.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(h.path)) fail('configuration.healthCheck.path', "must be an absolute URL path such as '/v2/health/ready'", h.path);
   seconds(h.interval, 'configuration.healthCheck.interval', 3600);
@@ -149,24 +145,47 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
 function mergeConfiguration(base: DeploymentConfiguration | undefined, input: unknown): DeploymentConfiguration {
   const c = input === undefined ? {} : object(input, 'configuration');
   allowOnly(c, 'configuration', ['image', 'replicas', 'resources', 'scaling', 'healthCheck']);
-  const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: string[]): Record<string, unknown> => {
+  const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: readonly string[]): Record<string, unknown> => {
     const value = c[name] === undefined ? {} : object(c[name], `configuration.${name}`);
     allowOnly(value, `configuration.${name}`, keys);
     return value;
   };
   const resources = part('resources', [...RESOURCE_FIELDS]);
-  const scaling = part('scaling', ['min', 'max', 'targetCPU', 'targetMemory']);
+  const scaling = part('scaling', SCALING_FIELDS);
   const healthCheck = part('healthCheck', [...HEALTH_CHECK_FIELDS]);
   const replicas = (c.replicas ?? base?.replicas ?? DEPLOYMENT_DEFAULTS.replicas) as number;
   const merged: DeploymentConfiguration = {
     replicas,
     resources: { ...(base?.resources ?? DEPLOYMENT_DEFAULTS.resources), ...resources } as DeploymentConfiguration['resources'],
-    scaling: { ...(base?.scaling ?? { min: replicas, max: replicas, ...DEPLOYMENT_DEFAULTS.scaling }), ...scaling } as DeploymentConfiguration['scaling'],
+    scaling: mergeScaling(base?.scaling ?? { min: replicas, max: replicas, ...DEPLOYMENT_DEFAULTS.scaling }, scaling),
     healthCheck: { ...(base?.healthCheck ?? DEPLOYMENT_DEFAULTS.healthCheck), ...healthCheck } as DeploymentConfiguration['healthCheck'],
   };
   const image = c.image ?? base?.image;
   if (image !== undefined) merged.image = image as string;
   return merged;
+}
+
+/**
+ * `base` with `input` merged field by field, one level into `hold`, `predictive` and `custom`
+ * (`schedules` is replaced as a list). `target` and `custom` belong to the metric: a change of
+ * `metric` that does not send them drops the old ones, so the new metric gets its own defaults.
+ */
+function mergeScaling(base: ScalingSpec, input: Record<string, unknown>): ScalingSpec {
+  const merged: Record<string, unknown> = { ...base, ...input };
+  if (input.metric !== undefined && input.metric !== (base.metric ?? 'concurrency')) {
+    if (input.target === undefined) delete merged.target;
+    if (input.custom === undefined) delete merged.custom;
+  }
+  for (const key of ['hold', 'predictive', 'custom'] as const) {
+    const from: unknown = base[key];
+    const patch = input[key];
+    if (isPlainObject(from) && isPlainObject(patch)) merged[key] = { ...from, ...patch };
+  }
+  return merged as unknown as ScalingSpec;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Throws `field: rule[, got value]`; the value is shown only when one is passed. */

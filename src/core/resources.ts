@@ -139,7 +139,7 @@ export interface ScalingSpec {
   custom?: { query: string; target: number };
   /** Averaging window of normal decisions (default 60). */
   stableWindow?: number;
-  /** Short window that reacts to bursts (default 6). */
+  /** Short window that reacts to bursts (default 3). */
   panicWindow?: number;
   /** Enter panic mode when the panic window wants at least this multiple of the current replicas (default 2). */
   panicThreshold?: number;

@@ -83,12 +83,17 @@ export function desiredWorkload(source: WorkloadSource): Workload {
     resources: { cpu, memory, gpu, ...(limits === undefined ? {} : { limits: { ...limits } }) },
     // Only an autoscaled spec (max above min) carries scaling: engines that autoscale (Kubernetes:
     // an HPA) act on it, and a plain spec's workload stays exactly what it was before.
-    ...(spec.configuration.scaling.max > spec.configuration.scaling.min ? { scaling: { ...spec.configuration.scaling } } : {}),
+    // Only the HPA's fields, with min at least 1 (an HPA cannot go to zero without a feature gate).
+    ...(spec.configuration.scaling.max > spec.configuration.scaling.min ? { scaling: hpaScaling(spec.configuration.scaling) } : {}),
     readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
     liveness: probe(check.livenessPath ?? MODEL_PROBE_PATHS.liveness),
     startup,
     ...(dependencies.length === 0 ? {} : { dependencies }),
   };
+}
+
+function hpaScaling(s: DeploymentSpec['configuration']['scaling']): NonNullable<Workload['scaling']> {
+  return { min: Math.max(1, s.min), max: Math.max(1, s.max), targetCPU: s.targetCPU, targetMemory: s.targetMemory };
 }
 
 function faultArgs(labels: ModelVersion['labels'] | undefined): { serverArgs?: string[] } {
