@@ -292,3 +292,12 @@ test('a scale of the stable revision (same workload) changes nothing but the rep
   assert.equal(workloads(s), '1:6');
   assert.deepEqual(s.actions.events, []);
 });
+
+test('nothing stable and nothing running (stopped or scaled to zero before the first rollout completed): the current revision starts again', () => {
+  const zero: RolloutStatus = { revision: 1, strategy: 'rolling', phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [] }, message: 'scaled to zero' };
+  const s = step({ type: 'rolling' }, zero, obs({ revision: 1, workloadRevision: 1, replicas: 1, workloads: [] }));
+  assert.equal(s.status.canary, 1);
+  assert.equal(s.status.phase, 'Progressing');
+  assert.equal(workloads(s), '1:1');
+  assert.equal(weights(s), '1:100');
+});

@@ -64,6 +64,11 @@ function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: R
       // A first deploy has nothing to roll out from: its Deploying/Running events tell the story.
       if (d.stable !== undefined) d.event('Normal', 'RolloutStarted', `${o.rollback ? 'rollback' : `${strategy.type} rollout`} of revision ${o.revision} (stable: ${d.stable})`);
     }
+  } else if (d.stable === undefined && d.canary === undefined && o.replicas > 0) {
+    // Nothing runs and nothing is stable (stopped or scaled to zero before the first rollout
+    // completed): start the current revision again as a first deploy.
+    d.canary = o.workloadRevision;
+    d.resetProgress('Progressing');
   }
   return d;
 }
