@@ -107,6 +107,36 @@ describe('hold and release', () => {
   });
 });
 
+describe('scaled to zero while a request arrives', () => {
+  test('a request whose route loses its replicas while its body arrives is held, then forwarded', async () => {
+    const g = await newGateway();
+    const { bodies, backend } = await echo();
+    const hold = { queue: 10, timeoutMs: 20_000 };
+    g.setTable(holdTable(1, [backend], hold));
+    let finish: (() => void) | undefined;
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"late":'));
+        finish = () => {
+          controller.enqueue(new TextEncoder().encode('true}'));
+          controller.close();
+        };
+      },
+    });
+    const res = fetch(inferUrl(g), { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+    await waitFor(() => (counters(g)?.arrivals ?? 0) === 1, 'the request to arrive');
+    g.setTable(holdTable(2, [], hold)); // scaled to zero
+    finish!();
+    await waitFor(() => heldNow(g) === 1, 'the request to be held once its body is complete');
+    g.setTable(holdTable(3, [backend], hold));
+    const done = await within(res, 10_000, 'the response');
+    assert.equal(done.status, 200);
+    assert.equal(await done.text(), '{"late":true}');
+    assert.deepEqual(bodies, ['{"late":true}']);
+    assert.equal(counters(g)!.heldTotal, 1);
+  });
+});
+
 describe('answers from the hold', () => {
   test('a full queue answers 503 at once with Retry-After; stop answers the held ones 503', async () => {
     const g = new GatewayServer({ port: 0, shutdownGraceMs: 1_000, retryAfterSeconds: 7 });

@@ -50,6 +50,7 @@ class RouteQueue {
 /** Every route's hold queue; one per gateway. */
 export class HoldQueues {
   private readonly queues = new Map<string, RouteQueue>();
+  private stopped = false;
 
   constructor(
     private readonly onHold: OnHold | undefined,
@@ -111,8 +112,14 @@ export class HoldQueues {
     }
   }
 
-  /** Gateway stop: answers every held request. */
+  /** Set by {@link abortAll}: the gateway is stopping and holds nothing more. */
+  get closed(): boolean {
+    return this.stopped;
+  }
+
+  /** Gateway stop: answers every held request; nothing is held afterwards. */
   abortAll(): void {
+    this.stopped = true;
     for (const q of [...this.queues.values()]) {
       for (const request of [...q.entries.keys()]) request.abort();
     }

@@ -85,6 +85,12 @@ export class OutlierDetector {
   connectFailed(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, code: string, now: number): void {
     backend.failures++;
     const ms = backoff(this.connect.baseMs, this.connect.maxMs, backend.failures);
+    if (backend.ejected && now < backend.ejectedUntil) {
+      // Already out (the balancer fell back to it: every candidate is ejected). Extend the period
+      // quietly: one event per ejection, not one per request while a route's replicas are all down.
+      backend.ejectedUntil = now + ms;
+      return;
+    }
     this.out(route, target, backend, 'connect', `connect failure (${code || 'unknown error'})`, now, ms);
   }
 

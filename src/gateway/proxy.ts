@@ -128,9 +128,9 @@ export class Proxy {
 
   /** Holds a request of a route that has `hold` but no target yet, or answers 503 when its queue is full. */
   private hold(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, requestId: string, started: number): void {
-    if (this.holds.isFull(route)) {
+    if (this.holds.closed || this.holds.isFull(route)) {
       route.routeStats.holdRejected++;
-      this.noReadyReplica(res, route, requestId, started, route.holdFullMessage);
+      this.noReadyReplica(res, route, requestId, started, this.holds.closed ? 'the gateway is stopping' : route.holdFullMessage);
       return;
     }
     const exchange = new Exchange(this, req, res, table, route, undefined, path, requestId, started);
@@ -262,8 +262,17 @@ class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     }
     const target = chooseTarget(route, this.req.headers);
     if (target === undefined) {
-      this.done = true;
-      this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
+      this.table = table;
+      this.route = route;
+      // The route lost its replicas while the body arrived (scaled to zero): hold it, if it holds.
+      const holds = this.proxy.holds;
+      if (route.hold !== undefined && this.attempts === 0 && !holds.closed && !holds.isFull(route)) {
+        this.target = undefined;
+        this.waiting = true;
+        holds.add(route, this);
+        return false;
+      }
+      this.noReplica(route);
       return false;
     }
     this.table = table;
@@ -286,8 +295,7 @@ class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       if (route.hold !== undefined) return false;
       // The route no longer holds (scale to zero turned off): answer as a route without replicas.
       this.leaveHold();
-      this.done = true;
-      this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
+      this.noReplica(route);
       return true;
     }
     this.leaveHold();
@@ -313,6 +321,14 @@ class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
   abort(): void {
     this.leaveHold();
     this.fail(new GatewayUnavailableError('the gateway is stopping'), true, this.proxy.options.retryAfterSeconds);
+  }
+
+  /** Answers 503 "no ready replica" for `route`, ending the request's accounting there instead of in {@link finish}. */
+  private noReplica(route: CompiledRoute): void {
+    this.done = true;
+    if (this.counted !== undefined) this.counted.inFlight--;
+    this.shadow?.primaryEnd(503, false, this.clientGone);
+    this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
   }
 
   private leaveHold(): void {
