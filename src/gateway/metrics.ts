@@ -7,7 +7,7 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from './gateway-snapshot.js';
-import { EJECTED_BACKENDS, EJECTIONS_TOTAL, ROUTE_METRIC_NAMES } from './route-metric-names.js';
+import type { RouteCounterField } from './route-metric-names.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -66,13 +66,16 @@ export class RouteStats {
   constructor(readonly labels: Labels) {}
 }
 
-/** The route families: exported name, help, type, and the {@link RouteStats} field. */
-const ROUTE_FAMILIES: readonly (readonly [keyof typeof ROUTE_METRIC_NAMES, string, 'counter' | 'gauge'])[] = [
-  ['inFlight', 'Requests of the route dispatched to a replica and not finished.', 'gauge'],
-  ['held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge'],
-  ['arrivals', 'Requests that arrived for the route.', 'counter'],
-  ['heldTotal', 'Requests of the route that were held for a first ready replica.', 'counter'],
-  ['holdRejected', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter'],
+/**
+ * The route families: exported name, help, type, and the {@link RouteStats} field. Readers of
+ * remote gateways find them by the same names in route-metric-names.ts.
+ */
+const ROUTE_FAMILIES: readonly (readonly [string, string, 'counter' | 'gauge', RouteCounterField])[] = [
+  ['wharf_gateway_route_in_flight', 'Requests of the route dispatched to a replica and not finished.', 'gauge', 'inFlight'],
+  ['wharf_gateway_route_held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge', 'held'],
+  ['wharf_gateway_route_arrivals_total', 'Requests that arrived for the route.', 'counter', 'arrivals'],
+  ['wharf_gateway_route_held_total', 'Requests of the route that were held for a first ready replica.', 'counter', 'heldTotal'],
+  ['wharf_gateway_route_hold_rejected_total', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter', 'holdRejected'],
 ];
 
 /** Ejection causes and the {@link TargetStats} field counting each. */
@@ -164,12 +167,12 @@ export class GatewayMetrics {
       () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.retries, labels: t.labels })));
     this.add('wharf_gateway_no_ready_replica_total', 'Requests answered 503 because the route had no ready replica.', 'counter',
       () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })));
-    this.add(EJECTIONS_TOTAL, 'Backends taken out of rotation, by cause (5xx, timeout, connect).', 'counter',
+    this.add('wharf_gateway_ejections_total', 'Backends taken out of rotation, by cause (5xx, timeout, connect).', 'counter',
       () => targets().filter((t) => t.labels.revision !== '').flatMap((t) => EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } }))));
-    this.add(EJECTED_BACKENDS, 'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).', 'gauge',
+    this.add('wharf_gateway_ejected_backends', 'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).', 'gauge',
       () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })));
-    for (const [field, help, type] of ROUTE_FAMILIES) {
-      this.add(ROUTE_METRIC_NAMES[field], help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
+    for (const [name, help, type, field] of ROUTE_FAMILIES) {
+      this.add(name, help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
     }
     this.add('wharf_gateway_unrouted_requests_total', 'Requests that matched no route, by HTTP status code.', 'counter',
       () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })));

@@ -422,7 +422,7 @@ class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
   private fail(err: Error, closeConnection: boolean, retryAfter?: number): void {
     if (this.done) return;
     if (this.clientGone) return this.finish(CLIENT_CLOSED);
-    const status = sendError(this.res, err, { close: closeConnection, requestId: this.requestId, ...(retryAfter === undefined ? {} : { retryAfter }) });
+    const status = sendError(this.res, err, { close: closeConnection, requestId: this.requestId, retryAfter });
     this.finish(status);
   }
 

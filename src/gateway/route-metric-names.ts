@@ -1,8 +1,8 @@
 /**
- * Prometheus names of the gateway's per-route gauges and counters and of its ejection families,
- * shared by the exporter (metrics.ts) and the scraper of remote gateways
- * (`src/metrics/gateway-scrape.ts`). Route series carry `environment` and `deployment`; ejection
- * series also `revision` (and `reason` for the counter).
+ * Prometheus names of the gateway's per-route gauges and counters, for readers of a gateway's
+ * exposition (`src/metrics/gateway-scrape.ts`, PromQL). metrics.ts spells them out where it
+ * exports them; the scrape test reads back what it renders, so the two cannot drift apart
+ * unnoticed. Every series carries `environment` and `deployment`.
  */
 import type { RouteCounters } from './gateway-snapshot.js';
 
@@ -18,8 +18,3 @@ export const ROUTE_METRIC_NAMES: Readonly<Record<RouteCounterField, string>> = {
   holdRejected: 'wharf_gateway_route_hold_rejected_total',
 };
 
-/** Ejections by environment, deployment, revision and reason (`5xx`, `timeout`, `connect`). */
-export const EJECTIONS_TOTAL = 'wharf_gateway_ejections_total';
-
-/** Backends ejected and not readmitted yet, by environment, deployment and revision. */
-export const EJECTED_BACKENDS = 'wharf_gateway_ejected_backends';
