@@ -377,7 +377,9 @@ describe('metrics', () => {
     for (const family of [
       'wharf_gateway_requests_total', 'wharf_gateway_request_duration_seconds', 'wharf_gateway_upstream_attempts_total',
       'wharf_gateway_upstream_retries_total', 'wharf_gateway_no_ready_replica_total', 'wharf_gateway_unrouted_requests_total',
-      'wharf_gateway_requests_in_flight', 'wharf_gateway_route_table_version',
+      'wharf_gateway_requests_in_flight', 'wharf_gateway_route_table_version', 'wharf_gateway_ejections_total', 'wharf_gateway_ejected_backends',
+      'wharf_gateway_route_in_flight', 'wharf_gateway_route_held', 'wharf_gateway_route_arrivals_total', 'wharf_gateway_route_held_total',
+      'wharf_gateway_route_hold_rejected_total',
     ]) assert.match(res.text, new RegExp(`^# TYPE ${family} `, 'm'), family);
     assert.match(res.text, /^wharf_gateway_requests_in_flight 1$/m, 'only the scrape itself is in flight');
     const check = spawnSync('promtool', ['check', 'metrics'], { input: res.text, encoding: 'utf8' });

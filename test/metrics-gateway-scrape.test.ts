@@ -60,7 +60,10 @@ describe('scrapeGatewaySnapshot', () => {
     const canary = scope.target('production', 'risk', 4);
     const stable = scope.target('production', 'risk', 3);
     scope.target('staging', 'risk', 1); // in the table, no traffic yet
+    const risk = scope.route('production', 'risk');
+    scope.route('staging', 'risk'); // a route without traffic: not in the snapshot
     scope.commit(7);
+    Object.assign(risk, { arrivals: 75, inFlight: 2, held: 3, heldTotal: 9, holdRejected: 1 });
     for (let i = 0; i < 57; i++) canary.observe(200, 0.004);
     for (let i = 0; i < 3; i++) canary.observe(503, 0.0003);
     canary.observe(500, 1.7);
@@ -112,6 +115,12 @@ describe('scrapeGatewaySnapshot', () => {
       environment: 'production', deployment: 'risk', revision: 4, mirrored: 40, dropped: 2, compared: 37, agreed: 35, numericElements: 37,
       absDiffSum: 0.5, primaryLatencySum: 0.11, shadowLatencySum: 0.3, primaryErrors: 1, shadowErrors: 3,
     }]);
+  });
+
+  test('reads the per-route gauges and counters of routes that have had traffic', async () => {
+    const snap = await scrapeGatewaySnapshot(url);
+    assert.deepEqual(snap.routes, [{ environment: 'production', deployment: 'risk', inFlight: 2, held: 3, heldTotal: 9, holdRejected: 1, arrivals: 75 }]);
+    assert.equal(snap.ejections, undefined, 'events are not in the exposition');
   });
 
   test('feeds the built-in source: windowed figures across scrapes', async () => {

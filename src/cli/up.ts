@@ -1,6 +1,7 @@
 /** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { ControlPlaneActivator } from '../gateway/control-plane-activator.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
 import { WatchTableSource } from '../gateway/table-source.js';
 import { startControlPlane } from '../server/control-plane.js';
@@ -103,13 +104,19 @@ export function registerUp(program: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
     .action(action(async (f: { controlPlane: string; host: string; port: number }) => {
-      const gateway = new GatewayServer({ host: f.host, port: f.port });
+      const log = (line: string): void => {
+        process.stderr.write(`wharf gateway: ${line}\n`);
+      };
+      // Scale from zero: routes holding requests ask the control plane for a replica.
+      const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
+      const gateway = new GatewayServer({ host: f.host, port: f.port, log, onHold: (env, name) => activator.activate(env, name) });
       await gateway.start();
       const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
       await source.start();
       onSignals(async () => {
         await source.stop();
         await gateway.stop();
+        await activator.settled();
       });
       process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
     }));

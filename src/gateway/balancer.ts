@@ -8,9 +8,9 @@
  * across table swaps, so a swap does not forget how busy a replica is.
  *
  * A replica that refuses connections answers instantly and so always looks idle; without ejection
- * a least-loaded policy would send it most of the traffic. After a connect failure it is skipped
- * for a while (doubling with consecutive failures, see {@link EJECTION_DEFAULTS}) unless every
- * candidate is ejected.
+ * a least-loaded policy would send it most of the traffic. An ejected replica (after connect
+ * failures, or repeated 5xx answers or timeouts: outlier-detection.ts decides) is skipped until
+ * its `ejectedUntil` unless every candidate is ejected.
  */
 
 /** What the balancer reads and writes on a backend. */
@@ -19,11 +19,22 @@ export interface Balanced {
   outstanding: number;
   /** `performance.now()` time until which the backend is skipped; 0 when it is not ejected. */
   ejectedUntil: number;
-  /** Consecutive connect failures (0 after any success). */
+  /** Consecutive connect failures (0 after any answer). */
   failures: number;
+  /** Consecutive bad answers (status ≥ 500 or headers timeout) since the last good one. */
+  errors: number;
+  /** How many of `errors` were timeouts (for the ejection's reason). */
+  timeouts: number;
+  /** Response ejections in a row (the backoff exponent); 0 after a readmission. */
+  ejections: number;
+  /**
+   * Ejected and not readmitted since: out of rotation until `ejectedUntil`, then on probation
+   * until its next answer decides.
+   */
+  ejected: boolean;
 }
 
-/** Ejection timing: base duration, doubled per consecutive failure, capped. */
+/** Connect-failure ejection timing: base duration, doubled per consecutive failure, capped. */
 export const EJECTION_DEFAULTS = {
   baseMs: 1_000,
   maxMs: 10_000,
@@ -68,19 +79,4 @@ function leastOutstanding<T extends Balanced>(backends: readonly T[], now: numbe
     }
   }
   return best ?? fallback ?? avoid ?? backends[0]!;
-}
-
-/** Records a failure to connect: ejects the backend for base·2^(failures−1) ms, capped. */
-export function recordConnectFailure(backend: Balanced, now: number, ejection: { baseMs: number; maxMs: number } = EJECTION_DEFAULTS): void {
-  backend.failures++;
-  const ms = Math.min(ejection.maxMs, ejection.baseMs * 2 ** Math.min(backend.failures - 1, 20));
-  backend.ejectedUntil = now + ms;
-}
-
-/** Records a response from the backend: it is reachable again. */
-export function recordSuccess(backend: Balanced): void {
-  if (backend.failures !== 0) {
-    backend.failures = 0;
-    backend.ejectedUntil = 0;
-  }
 }

@@ -12,8 +12,9 @@
  */
 import type { Assignment } from './assignment-log.js';
 import type { GatewayMetrics, RouteStats, ShadowStats, StatsScope, TargetStats } from './metrics.js';
+import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import { compileRules, type RouteRules } from './route-choice.js';
-import { type Route, type RouteTable, routeBasePath } from './route-table.js';
+import { type Route, type RouteHold, type RouteOutlierDetection, type RouteTable, routeBasePath } from './route-table.js';
 import { parseRouteTable } from './table-validation.js';
 import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
 
@@ -58,6 +59,13 @@ export interface CompiledRoute {
   readonly totalWeight: number;
   /** Message of the 503 sent when `targets` is empty. */
   readonly noReplicaMessage: string;
+  /** Scale from zero: hold requests while no target has a backend; undefined = answer 503 at once. */
+  readonly hold: RouteHold | undefined;
+  /** Messages of the hold's 503s: queue full, and held past `hold.timeoutMs`. */
+  readonly holdFullMessage: string;
+  readonly holdTimeoutMessage: string;
+  /** The route's outlier detection, or the gateway's default. */
+  readonly outlier: RouteOutlierDetection;
   /** Stats for requests that got no target (revision ""). */
   readonly unassigned: TargetStats;
   readonly routeStats: RouteStats;
@@ -89,18 +97,28 @@ export interface PreparedTable {
   commit(): void;
 }
 
+/** Gateway-wide settings that routes may override. */
+export interface CompileDefaults {
+  /** For routes without `outlierDetection`. */
+  readonly outlierDetection: RouteOutlierDetection;
+}
+
 /**
  * Validates and compiles `table`, creating pools for new backends and reusing the pools and
  * balancer state of backends that are still present. Nothing in use changes until `commit()`.
  *
  * @throws InvalidArgumentError when the table breaks a rule (see {@link parseRouteTable}).
  */
-export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: GatewayMetrics): PreparedTable {
+export function compileTable(
+  input: RouteTable, pools: UpstreamPools, metrics: GatewayMetrics, defaults: CompileDefaults = { outlierDetection: OUTLIER_DEFAULTS },
+): PreparedTable {
   const table = parseRouteTable(input);
   const backends = pools.prepare(table.routes.flatMap((r) => r.targets.flatMap((t) => t.backends)));
   try {
     const scope = metrics.beginTable();
     const routes = new Map<string, CompiledRoute>();
+    // Stats may be in use (carried over from the table in use): their backend lists change at commit.
+    const backendLists: [TargetStats, readonly UpstreamBackend[]][] = [];
     for (const route of table.routes) {
       const { environment, deployment } = route;
       // One compiled target per revision with replicas, shared by the split, the matches and the mirror.
@@ -111,12 +129,16 @@ export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: G
       for (const t of route.targets) {
         // Stats exist for every revision in the table, so a revision without traffic still shows.
         const stats = scope.target(environment, deployment, t.revision);
-        if (t.backends.length === 0) continue;
+        if (t.backends.length === 0) {
+          backendLists.push([stats, []]);
+          continue;
+        }
         const compiled: CompiledTarget = {
           revision: t.revision, revisionText: String(t.revision), backends: t.backends.map((b) => backends.get(b.id)!), stats,
           assignment: Object.freeze({ environment, deployment, revision: t.revision }),
         };
         byRevision.set(t.revision, compiled);
+        backendLists.push([stats, compiled.backends]);
         if (t.weight <= 0) continue;
         total += t.weight;
         cumulative.push(total);
@@ -124,9 +146,14 @@ export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: G
       }
       const prefix = routeBasePath(environment, deployment);
       const rules = compileRules(route, byRevision);
+      const starting = `deployment '${deployment}' in environment '${environment}' is scaled to zero and starting`;
       routes.set(prefix, {
         environment, deployment, prefix, targets, cumulative, totalWeight: total,
         noReplicaMessage: `no ready replica for deployment '${deployment}' in environment '${environment}'`,
+        hold: route.hold,
+        holdFullMessage: `${starting}; the hold queue is full (${route.hold?.queue ?? 0} requests)`,
+        holdTimeoutMessage: `${starting}; it did not get a ready replica within ${(route.hold?.timeoutMs ?? 0) / 1000} s`,
+        outlier: route.outlierDetection ?? defaults.outlierDetection,
         unassigned: scope.target(environment, deployment, ''),
         routeStats: scope.route(environment, deployment),
         rules,
@@ -139,6 +166,7 @@ export function compileTable(input: RouteTable, pools: UpstreamPools, metrics: G
       table: { version: table.version, routes },
       commit: () => {
         pools.commit(backends);
+        for (const [stats, list] of backendLists) stats.backends = list;
         scope.commit(table.version);
       },
     };

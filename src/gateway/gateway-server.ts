@@ -4,8 +4,10 @@
  * (live), `/readyz` (has a table) and `/metrics` (Prometheus text) itself, and swaps tables
  * atomically: a request keeps the table it was routed with, and pools of replicas that left the
  * table close once their in-flight requests finish. For rollouts it also answers, in process,
- * {@link GatewayServer.snapshot} (cumulative counters per revision and per mirrored revision) and
- * {@link GatewayServer.assignment} (which revision served a recent request id).
+ * {@link GatewayServer.snapshot} (cumulative counters per revision, per mirrored revision and per
+ * route, and the recent ejection events) and {@link GatewayServer.assignment} (which revision
+ * served a recent request id). Routes with `hold` keep requests while they have no replica and
+ * call `onHold` so that the owner can start one (scale from zero).
  *
  * @example
  *   const gateway = new GatewayServer({ port: 0 });
@@ -20,13 +22,17 @@ import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
 import { type Assignment, ASSIGNMENT_LOG_SIZE, AssignmentLog } from './assignment-log.js';
 import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
+import { EJECTION_LOG_SIZE, EjectionLog } from './ejection-log.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
-import type { GatewaySnapshot } from './gateway-snapshot.js';
+import type { EjectionEvent, GatewaySnapshot } from './gateway-snapshot.js';
+import { HoldQueues, type OnHold } from './hold-queue.js';
 import { GatewayMetrics } from './metrics.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, Mirrors } from './mirror.js';
+import { OutlierDetector } from './outlier-detection.js';
 import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from './route-table.js';
 import { ShadowComparer } from './shadow-comparer.js';
+import { parseOutlierDetection } from './table-validation.js';
 import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';
 
 /** Gateway settings; unset ones take {@link GATEWAY_DEFAULTS}, {@link PROXY_DEFAULTS} and {@link UPSTREAM_DEFAULTS}. */
@@ -46,6 +52,16 @@ export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'header
   mirror?: Partial<MirrorOptions>;
   /** Request ids remembered for {@link GatewayServer.assignment} (default {@link ASSIGNMENT_LOG_SIZE}). */
   assignmentLogSize?: number;
+  /**
+   * Scale from zero: called with a route that has `hold` when its first request is held, then at
+   * most once per second while requests stay held. Should return at once (start a replica in the
+   * background); what it throws is ignored.
+   */
+  onHold?: OnHold;
+  /** Receives the gateway's log lines (ejections and readmissions); none when unset. */
+  log?: (line: string) => void;
+  /** Ejection events kept for {@link GatewayServer.ejectionsSince} (default {@link EJECTION_LOG_SIZE}). */
+  ejectionLogSize?: number;
 }
 
 interface ServerSettings {
@@ -77,6 +93,8 @@ export class GatewayServer {
   private readonly proxy: Proxy;
   private readonly comparer = new ShadowComparer();
   private readonly assignments: AssignmentLog;
+  private readonly ejections: EjectionLog;
+  private readonly holds: HoldQueues;
   private table: CompiledTable | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -87,9 +105,13 @@ export class GatewayServer {
     this.pools = new UpstreamPools(upstream);
     const mirror = { ...MIRROR_DEFAULTS, ...defined.mirror };
     this.assignments = new AssignmentLog(defined.assignmentLogSize ?? ASSIGNMENT_LOG_SIZE);
+    if (defined.outlierDetection !== undefined) parseOutlierDetection(defined.outlierDetection, 'gateway options.outlierDetection');
+    const proxyOptions: ProxyOptions = { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror };
+    this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
+    this.holds = new HoldQueues(defined.onHold);
     this.proxy = new Proxy(
-      { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror },
-      this.metrics, () => this.table, new Mirrors(mirror, this.comparer), this.assignments,
+      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer), this.assignments,
+      this.holds, new OutlierDetector(this.ejections, proxyOptions.ejection),
     );
     this.http = createServer({
       keepAliveTimeout: this.options.keepAliveTimeoutMs,
@@ -137,17 +159,28 @@ export class GatewayServer {
    */
   setTable(table: RouteTable): void {
     if (this.state === 'stopping' || this.state === 'stopped') throw new GatewayUnavailableError('the gateway is stopping');
-    const prepared = compileTable(table, this.pools, this.metrics);
+    const prepared = compileTable(table, this.pools, this.metrics, this.proxy.options);
     this.table = prepared.table;
     prepared.commit();
+    // Scale from zero: requests held for a route that now has a replica go out, oldest first.
+    this.holds.retry(prepared.table);
   }
 
   /**
-   * Cumulative counters per (environment, deployment, revision) of the current table, and the
-   * shadow comparison counters of every mirrored revision, as plain numbers.
+   * Cumulative counters per (environment, deployment, revision) of the current table, the shadow
+   * comparison counters of every mirrored revision and the gauges and counters of every route that
+   * has had traffic, as plain numbers; plus the most recent ejection events.
    */
   snapshot(): GatewaySnapshot {
-    return this.metrics.snapshot();
+    return { ...this.metrics.snapshot(), ejections: this.ejections.recent() };
+  }
+
+  /**
+   * Ejection events with `seq` greater than `seq` (oldest first, among the last `ejectionLogSize`):
+   * pass the last `seq` seen, or 0 for all that are kept.
+   */
+  ejectionsSince(seq: number): EjectionEvent[] {
+    return this.ejections.since(seq);
   }
 
   /**
@@ -170,6 +203,8 @@ export class GatewayServer {
     this.state = 'stopping';
     const deadline = performance.now() + this.options.shutdownGraceMs;
     const closed = wasListening ? new Promise<void>((resolve) => this.http.close(() => resolve())) : Promise.resolve();
+    // Held requests would wait for a replica that this gateway will no longer forward to.
+    this.holds.abortAll();
     // Requests still in flight hold their connections; everything else can go now.
     while (this.metrics.inFlight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     this.http.closeAllConnections();

@@ -6,7 +6,8 @@
  * the per-request work the gateway avoids, so the gateway's families are small custom collectors.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { GatewaySnapshot, RevisionCounters, ShadowCounters } from './gateway-snapshot.js';
+import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from './gateway-snapshot.js';
+import type { RouteCounterField } from './route-metric-names.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -25,6 +26,15 @@ export class TargetStats {
   attempts = 0;
   /** Attempts that were retries. */
   retries = 0;
+  /** Ejections of this target's backends, by cause (see outlier-detection.ts). */
+  ejected5xx = 0;
+  ejectedTimeout = 0;
+  ejectedConnect = 0;
+  /**
+   * The target's backends in the table in use (set when a table is committed), read at scrape
+   * time for the ejected-backends gauge.
+   */
+  backends: readonly { readonly ejected: boolean }[] = [];
 
   constructor(readonly labels: Labels) {}
 
@@ -39,12 +49,37 @@ export class TargetStats {
   }
 }
 
-/** Per-route counters (environment, deployment). */
+/** Per-route counters and gauges (environment, deployment); see {@link RouteCounters}. */
 export class RouteStats {
-  /** Requests answered 503 because no target had a ready replica. */
+  /** Requests answered 503 because no target had a ready replica (from the hold too). */
   noReadyReplica = 0;
+  /** Requests matched to the route (counted on arrival, before hold or forward). */
+  arrivals = 0;
+  /** Requests dispatched to a backend and not finished. */
+  inFlight = 0;
+  /** Requests in the hold queue now. */
+  held = 0;
+  /** Requests ever held. */
+  heldTotal = 0;
+  /** Held requests, and requests refused by a full hold queue, answered 503. */
+  holdRejected = 0;
   constructor(readonly labels: Labels) {}
 }
+
+/**
+ * The route families: exported name, help, type, and the {@link RouteStats} field. Readers of
+ * remote gateways find them by the same names in route-metric-names.ts.
+ */
+const ROUTE_FAMILIES: readonly (readonly [string, string, 'counter' | 'gauge', RouteCounterField])[] = [
+  ['wharf_gateway_route_in_flight', 'Requests of the route dispatched to a replica and not finished.', 'gauge', 'inFlight'],
+  ['wharf_gateway_route_held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge', 'held'],
+  ['wharf_gateway_route_arrivals_total', 'Requests that arrived for the route.', 'counter', 'arrivals'],
+  ['wharf_gateway_route_held_total', 'Requests of the route that were held for a first ready replica.', 'counter', 'heldTotal'],
+  ['wharf_gateway_route_hold_rejected_total', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter', 'holdRejected'],
+];
+
+/** Ejection causes and the {@link TargetStats} field counting each. */
+const EJECTION_CAUSES = [['5xx', 'ejected5xx'], ['timeout', 'ejectedTimeout'], ['connect', 'ejectedConnect']] as const;
 
 /** Counters of one mirrored (environment, deployment, revision); see {@link ShadowCounters}. */
 export class ShadowStats {
@@ -132,6 +167,13 @@ export class GatewayMetrics {
       () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.retries, labels: t.labels })));
     this.add('wharf_gateway_no_ready_replica_total', 'Requests answered 503 because the route had no ready replica.', 'counter',
       () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })));
+    this.add('wharf_gateway_ejections_total', 'Backends taken out of rotation, by cause (5xx, timeout, connect).', 'counter',
+      () => targets().filter((t) => t.labels.revision !== '').flatMap((t) => EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } }))));
+    this.add('wharf_gateway_ejected_backends', 'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).', 'gauge',
+      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })));
+    for (const [name, help, type, field] of ROUTE_FAMILIES) {
+      this.add(name, help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
+    }
     this.add('wharf_gateway_unrouted_requests_total', 'Requests that matched no route, by HTTP status code.', 'counter',
       () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })));
     this.add('wharf_gateway_requests_in_flight', 'Requests received and not yet answered.', 'gauge',
@@ -206,7 +248,11 @@ export class GatewayMetrics {
       absDiffSum: s.absDiffSum, primaryLatencySum: s.primaryLatencySum, shadowLatencySum: s.shadowLatencySum,
       primaryErrors: s.primaryErrors, shadowErrors: s.shadowErrors,
     }));
-    return { time: Date.now(), latencyBuckets: LATENCY_BUCKETS, revisions, shadows };
+    const routes: RouteCounters[] = [...this.routes.values()].filter((r) => r.arrivals > 0).map((r) => ({
+      environment: r.labels.environment!, deployment: r.labels.deployment!,
+      inFlight: r.inFlight, held: r.held, heldTotal: r.heldTotal, holdRejected: r.holdRejected, arrivals: r.arrivals,
+    }));
+    return { time: Date.now(), latencyBuckets: LATENCY_BUCKETS, revisions, shadows, routes };
   }
 
   /** The exposition: content type and text. */

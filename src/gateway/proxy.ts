@@ -16,6 +16,11 @@
  *   choice is logged for A/B attribution on routes that have a choice to make (assignment-log.ts).
  * - Mirroring: with the first attempt, a copy may go to the route's mirror (mirror.ts); for those
  *   requests only, the response is also reported, chunk by chunk, to the comparison.
+ * - Outlier ejection: 5xx answers, headers timeouts and connect failures are reported to the
+ *   {@link OutlierDetector}; a healthy backend's good answer costs two property reads.
+ * - Scale from zero: a request for a route with `hold` and no target waits in the route's hold
+ *   queue (hold-queue.ts) with its body buffered, and is routed with the first table that gives it
+ *   a target; a full queue or the hold's timeout answers 503 with `Retry-After`.
  *
  * "Never reached the model" is approximated by "no response byte": a replica that dies after
  * reading a request sees it retried. Inference is a pure function of its input, so that is safe.
@@ -28,14 +33,17 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, PayloadTooLargeError } from '../core/errors.js';
-import { EJECTION_DEFAULTS, pickBackend, recordConnectFailure, recordSuccess } from './balancer.js';
+import { EJECTION_DEFAULTS, pickBackend } from './balancer.js';
 import type { AssignmentLog } from './assignment-log.js';
 import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
-import { NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
-import type { GatewayMetrics } from './metrics.js';
+import { GatewayUnavailableError, NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
+import type { HeldRequest, HoldQueues } from './hold-queue.js';
+import type { GatewayMetrics, RouteStats } from './metrics.js';
 import { DRAINING_HEADER } from '../core/protocol-headers.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors, type ShadowExchange } from './mirror.js';
 import { removeHopByHop } from './hop-by-hop.js';
+import { OUTLIER_DEFAULTS, type OutlierDetector } from './outlier-detection.js';
+import type { RouteOutlierDetection } from './route-table.js';
 import { chooseTarget } from './route-choice.js';
 import { CONNECT_FAILURES, RETRYABLE_CODES, upstreamError } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
@@ -48,8 +56,10 @@ export interface ProxyOptions {
   maxAttempts: number;
   /** `Retry-After` seconds on 503s. */
   retryAfterSeconds: number;
-  /** Passive ejection after connect failures; see balancer.ts. */
+  /** Passive ejection after connect failures; see outlier-detection.ts. */
   ejection: { baseMs: number; maxMs: number };
+  /** Ejection after 5xx answers and timeouts, for routes that set no `outlierDetection`. */
+  outlierDetection: RouteOutlierDetection;
   /** Upstream headers timeout, for the 504 message. */
   headersTimeoutMs: number;
   /** Mirroring bounds (shadow releases). */
@@ -62,6 +72,7 @@ export const PROXY_DEFAULTS: Readonly<ProxyOptions> = {
   maxAttempts: 2,
   retryAfterSeconds: 1,
   ejection: EJECTION_DEFAULTS,
+  outlierDetection: OUTLIER_DEFAULTS,
   headersTimeoutMs: 60_000,
   mirror: MIRROR_DEFAULTS,
 };
@@ -83,6 +94,10 @@ export class Proxy {
     readonly mirrors: Mirrors,
     /** Where routing decisions are logged for A/B attribution. */
     readonly assignments: AssignmentLog,
+    /** Requests waiting for a first replica (scale from zero). */
+    readonly holds: HoldQueues,
+    /** Ejection of backends by their answers. */
+    readonly outliers: OutlierDetector,
   ) {}
 
   /**
@@ -91,31 +106,51 @@ export class Proxy {
    * answers `res`, and decrements `metrics.inFlight` exactly once when the exchange ends.
    */
   forward(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, started: number): void {
+    route.routeStats.arrivals++;
     const target = chooseTarget(route, req.headers);
     const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
     if (target === undefined) {
-      this.noReadyReplica(res, route, requestId, started);
+      if (route.hold === undefined) this.noReadyReplica(res, route, requestId, started);
+      else this.hold(req, res, table, route, path, requestId, started);
       return;
     }
     if (route.logsAssignments) this.assignments.record(requestId, target.assignment);
-    const exchange = new Exchange(this, req, res, table, route, target, path, requestId, started);
-    const h = req.headers;
-    if (h['content-length'] === undefined && h['transfer-encoding'] === undefined) exchange.attempt(undefined);
-    else exchange.readBody();
+    new Exchange(this, req, res, table, route, target, path, requestId, started).begin();
   }
 
   /** Answers 503 for a route without a target that can take traffic, and ends the request's accounting. */
-  noReadyReplica(res: ServerResponse, route: CompiledRoute, requestId: string, started: number): void {
+  noReadyReplica(res: ServerResponse, route: CompiledRoute, requestId: string, started: number, message = route.noReplicaMessage): void {
     route.routeStats.noReadyReplica++;
-    const status = sendError(res, new NoReadyReplicaError(route.noReplicaMessage), { retryAfter: this.options.retryAfterSeconds, requestId });
+    const status = sendError(res, new NoReadyReplicaError(message), { retryAfter: this.options.retryAfterSeconds, requestId });
     this.metrics.inFlight--;
     route.unassigned.observe(status, (performance.now() - started) / 1000);
+  }
+
+  /** Holds a request of a route that has `hold` but no target yet, or answers 503 when its queue is full. */
+  private hold(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, requestId: string, started: number): void {
+    if (this.holds.closed || this.holds.isFull(route)) {
+      route.routeStats.holdRejected++;
+      this.noReadyReplica(res, route, requestId, started, this.holds.closed ? 'the gateway is stopping' : route.holdFullMessage);
+      return;
+    }
+    const exchange = new Exchange(this, req, res, table, route, undefined, path, requestId, started);
+    exchange.waiting = true;
+    this.holds.add(route, exchange);
+    exchange.begin();
   }
 }
 
 /** One proxied request: reads the body, makes the attempts, relays the response. */
-class Exchange implements Dispatcher.DispatchHandler {
+class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
+  /** In a hold queue, waiting for a table that gives the route a target. */
+  waiting = false;
   private readonly headers: string[];
+  /** The body is still arriving (the first attempt waits for it). */
+  private bodyPending = false;
+  /** `performance.now()` for the first pick of a backend: arrival, or the end of the hold. */
+  private pickTime: number;
+  /** The route stats whose `inFlight` this request counts in, once dispatched. */
+  private counted: RouteStats | undefined;
   private body: Buffer | null = null;
   private backend: UpstreamBackend | undefined;
   private controller: Dispatcher.DispatchController | undefined;
@@ -139,7 +174,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     private readonly res: ServerResponse,
     private table: CompiledTable,
     private route: CompiledRoute,
-    private target: CompiledTarget,
+    /** Undefined while held. */
+    private target: CompiledTarget | undefined,
     private readonly path: string,
     private readonly requestId: string,
     private readonly started: number,
@@ -151,11 +187,20 @@ class Exchange implements Dispatcher.DispatchHandler {
       if (value !== undefined) headers.push(name, value as string);
     }
     this.headers = headers;
+    this.pickTime = started;
     res.once('close', () => this.onClientClose());
   }
 
-  /** Buffers the request body (bounded), then makes the first attempt. */
-  readBody(): void {
+  /** Reads the body if there is one; makes the first attempt once it is complete, unless held. */
+  begin(): void {
+    const h = this.req.headers;
+    if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) this.readBody();
+    else if (!this.waiting) this.attempt(undefined);
+  }
+
+  /** Buffers the request body (bounded), then makes the first attempt (unless held). */
+  private readBody(): void {
+    this.bodyPending = true;
     const limit = this.proxy.options.maxBodyBytes;
     const declared = this.req.headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
@@ -178,7 +223,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.req.once('end', () => {
       if (this.done) return;
       this.body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
-      this.attempt(undefined);
+      this.bodyPending = false;
+      if (!this.waiting) this.attempt(undefined);
     });
     this.req.once('error', () => this.fail(new InvalidArgumentError('request body: the client stopped sending'), true));
   }
@@ -189,17 +235,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Routed before a swap (while the body arrived, or before a retry): the old table's backends
     // may be closing, so route again with the table in use. Nothing was dispatched yet.
     if (this.proxy.currentTable() !== this.table && !this.reroute()) return;
-    const target = this.target;
+    const target = this.target!;
     const mirror = this.route.mirror;
     // Mirrored once, with the first attempt: a retry resends to the primary only.
     if (mirror !== undefined && this.attempts === 0 && mirror.target !== target) {
       this.shadow = this.proxy.mirrors.start(mirror, { method: this.req.method!, path: this.path, headers: this.headers, body: this.body });
     }
-    const backend = pickBackend(target.backends, avoid === undefined ? this.started : performance.now(), avoid)!;
+    const backend = pickBackend(target.backends, avoid === undefined ? this.pickTime : performance.now(), avoid)!;
     this.backend = backend;
     backend.acquire();
     target.stats.attempts++;
     if (this.attempts++ > 0) target.stats.retries++;
+    else (this.counted = this.route.routeStats).inFlight++;
     this.controller = undefined;
     backend.pool.dispatch({ path: this.path, method: this.req.method!, headers: this.headers, body: this.body }, this);
   }
@@ -215,8 +262,17 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const target = chooseTarget(route, this.req.headers);
     if (target === undefined) {
-      this.done = true;
-      this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
+      this.table = table;
+      this.route = route;
+      // The route lost its replicas while the body arrived (scaled to zero): hold it, if it holds.
+      const holds = this.proxy.holds;
+      if (route.hold !== undefined && this.attempts === 0 && !holds.closed && !holds.isFull(route)) {
+        this.target = undefined;
+        this.waiting = true;
+        holds.add(route, this);
+        return false;
+      }
+      this.noReplica(route);
       return false;
     }
     this.table = table;
@@ -224,6 +280,61 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.target = target;
     if (route.logsAssignments) this.proxy.assignments.record(this.requestId, target.assignment);
     return true;
+  }
+
+  /** Held, and a new table is in use: forwarded when it gives the route a target; see {@link HeldRequest.retry}. */
+  retry(table: CompiledTable, route: CompiledRoute | undefined): boolean {
+    if (route === undefined) {
+      const { environment, deployment } = this.route;
+      this.leaveHold();
+      this.fail(new RouteNotFoundError(`no route for deployment '${deployment}' in environment '${environment}' (removed while the request was held)`), this.bodyPending);
+      return true;
+    }
+    const target = chooseTarget(route, this.req.headers);
+    if (target === undefined) {
+      if (route.hold !== undefined) return false;
+      // The route no longer holds (scale to zero turned off): answer as a route without replicas.
+      this.leaveHold();
+      this.noReplica(route);
+      return true;
+    }
+    this.leaveHold();
+    this.table = table;
+    this.route = route;
+    this.target = target;
+    if (route.logsAssignments) this.proxy.assignments.record(this.requestId, target.assignment);
+    this.pickTime = performance.now();
+    if (!this.bodyPending) this.attempt(undefined);
+    return true;
+  }
+
+  /** Held for the whole `hold.timeoutMs`: 503 with Retry-After. */
+  expire(): void {
+    this.leaveHold();
+    const stats = this.route.routeStats;
+    stats.holdRejected++;
+    stats.noReadyReplica++;
+    this.fail(new NoReadyReplicaError(this.route.holdTimeoutMessage), this.bodyPending, this.proxy.options.retryAfterSeconds);
+  }
+
+  /** The gateway stops while the request is held: 503 with Retry-After. */
+  abort(): void {
+    this.leaveHold();
+    this.fail(new GatewayUnavailableError('the gateway is stopping'), true, this.proxy.options.retryAfterSeconds);
+  }
+
+  /** Answers 503 "no ready replica" for `route`, ending the request's accounting there instead of in {@link finish}. */
+  private noReplica(route: CompiledRoute): void {
+    this.done = true;
+    if (this.counted !== undefined) this.counted.inFlight--;
+    this.shadow?.primaryEnd(503, false, this.clientGone);
+    this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
+  }
+
+  private leaveHold(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.proxy.holds.remove(this, this.route.prefix);
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -242,10 +353,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     this.responded = true;
     const backend = this.backend!;
-    recordSuccess(backend);
+    const target = this.target!;
+    if (statusCode >= 500) {
+      // A draining 503 that is passed on (no attempt left) says nothing about the replica's health.
+      if (statusCode !== 503 || headers[DRAINING_HEADER] === undefined) {
+        this.proxy.outliers.failed(this.route, target, backend, '5xx', statusCode, performance.now());
+      }
+    } else if (backend.ejected || backend.errors !== 0) {
+      this.proxy.outliers.succeeded(this.route, target, backend, statusCode, performance.now());
+    }
     removeHopByHop(headers);
     headers['x-wharf-backend'] = backend.id;
-    headers['x-wharf-revision'] = this.target.revisionText;
+    headers['x-wharf-revision'] = target.revisionText;
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.requestId;
     try {
       this.res.writeHead(statusCode, headers as OutgoingHttpHeaders);
@@ -292,17 +411,18 @@ class Exchange implements Dispatcher.DispatchHandler {
       return this.attempt(backend);
     }
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (CONNECT_FAILURES.has(code)) recordConnectFailure(backend, performance.now(), this.proxy.options.ejection);
+    if (CONNECT_FAILURES.has(code)) this.proxy.outliers.connectFailed(this.route, this.target!, backend, code, performance.now());
+    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.proxy.outliers.failed(this.route, this.target!, backend, 'timeout', 0, performance.now());
     if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts) return this.attempt(backend);
     const { environment, deployment } = this.route;
     const { headersTimeoutMs } = this.proxy.options;
     this.fail(upstreamError({ code, error: err, backendId: backend.id, environment, deployment, attempts: this.attempts, headersTimeoutMs }), false);
   }
 
-  private fail(err: Error, closeConnection: boolean): void {
+  private fail(err: Error, closeConnection: boolean, retryAfter?: number): void {
     if (this.done) return;
     if (this.clientGone) return this.finish(CLIENT_CLOSED);
-    const status = sendError(this.res, err, { close: closeConnection, requestId: this.requestId });
+    const status = sendError(this.res, err, { close: closeConnection, requestId: this.requestId, retryAfter });
     this.finish(status);
   }
 
@@ -316,8 +436,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   private finish(status: number): void {
     if (this.done) return;
     this.done = true;
+    this.leaveHold();
     this.proxy.metrics.inFlight--;
-    this.target.stats.observe(status, (performance.now() - this.started) / 1000);
+    if (this.counted !== undefined) this.counted.inFlight--;
+    (this.target?.stats ?? this.route.unassigned).observe(status, (performance.now() - this.started) / 1000);
     this.shadow?.primaryEnd(status, this.complete, this.clientGone);
   }
 }

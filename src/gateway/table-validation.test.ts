@@ -75,3 +75,34 @@ test('a route without targets names that no revision can be matched', () => {
   const table = { version: 1, routes: [{ environment: 'prod', deployment: 'risk', targets: [], mirror: { revision: 1, percent: 5 } }] };
   assert.throws(() => parseRouteTable(table), { message: "route table.routes[0].mirror.revision: must be the revision of one of the route's targets (it has none), got 1" });
 });
+
+test('hold and outlierDetection pass through when valid', () => {
+  const extra = {
+    hold: { queue: 100, timeoutMs: 30_000 },
+    outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 1000, maxEjectionMs: 1000, maxEjectedPercent: 33.3 },
+  };
+  const route = parseRouteTable(tableWith(extra)).routes[0]!;
+  assert.deepEqual({ hold: route.hold, outlierDetection: route.outlierDetection }, extra);
+});
+
+test('hold: an object with an integer queue 1–10,000 and timeoutMs 1–600,000', () => {
+  const at = 'route table.routes[0].hold';
+  rejects({ hold: 5 }, `${at}: must be an object, got 5`);
+  rejects({ hold: { timeoutMs: 10 } }, `${at}.queue: must be an integer from 1 to 10000`);
+  rejects({ hold: { queue: 0, timeoutMs: 10 } }, `${at}.queue: must be an integer from 1 to 10000, got 0`);
+  rejects({ hold: { queue: 10_001, timeoutMs: 10 } }, `${at}.queue: must be an integer from 1 to 10000, got 10001`);
+  rejects({ hold: { queue: 1.5, timeoutMs: 10 } }, `${at}.queue: must be an integer from 1 to 10000, got 1.5`);
+  rejects({ hold: { queue: 1, timeoutMs: 600_001 } }, `${at}.timeoutMs: must be an integer from 1 to 600000, got 600001`);
+  rejects({ hold: { queue: 1, timeoutMs: '5' } }, `${at}.timeoutMs: must be an integer from 1 to 600000, got "5"`);
+});
+
+test('outlierDetection: every field checked, maxEjectionMs at least baseEjectionMs', () => {
+  const at = 'route table.routes[0].outlierDetection';
+  const ok = { consecutiveErrors: 5, baseEjectionMs: 5000, maxEjectionMs: 60_000, maxEjectedPercent: 50 };
+  rejects({ outlierDetection: [] }, `${at}: must be an object, got []`);
+  rejects({ outlierDetection: { ...ok, consecutiveErrors: 0 } }, `${at}.consecutiveErrors: must be an integer from 1 to 1000, got 0`);
+  rejects({ outlierDetection: { ...ok, baseEjectionMs: -1 } }, `${at}.baseEjectionMs: must be an integer from 1 to 3600000, got -1`);
+  rejects({ outlierDetection: { ...ok, maxEjectionMs: 4999 } }, `${at}.maxEjectionMs: must be an integer from 5000 to 3600000 (at least baseEjectionMs), got 4999`);
+  rejects({ outlierDetection: { ...ok, maxEjectedPercent: 101 } }, `${at}.maxEjectedPercent: must be a number from 0 to 100, got 101`);
+  rejects({ outlierDetection: { ...ok, maxEjectedPercent: undefined } }, `${at}.maxEjectedPercent: must be a number from 0 to 100`);
+});

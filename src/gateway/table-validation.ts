@@ -4,7 +4,7 @@
  * and the rule; the gateway then keeps the table it has.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { Backend, Route, RouteMatch, RouteMirror, RouteSticky, RouteTable, RouteTarget } from './route-table.js';
+import type { Backend, Route, RouteHold, RouteMatch, RouteMirror, RouteOutlierDetection, RouteSticky, RouteTable, RouteTarget } from './route-table.js';
 
 /**
  * Checks `value` against the {@link RouteTable} shape and rules, and returns it typed.
@@ -16,7 +16,9 @@ import type { Backend, Route, RouteMatch, RouteMirror, RouteSticky, RouteTable, 
  * and the `mirror` name a revision of one of the route's targets; a match or a sticky key has
  * exactly one of `header` and `cookie`, whose names are HTTP tokens; `mirror.percent` 0–100 and
  * `mirror.tolerance` a finite number ≥ 0. A target with weight 0 is allowed: it can still be a
- * match or mirror target (or a blue-green preview reached by a match).
+ * match or mirror target (or a blue-green preview reached by a match). Scale from zero and
+ * ejection (optional): `hold.queue` an integer 1–10,000 and `hold.timeoutMs` 1–600,000; see
+ * {@link parseOutlierDetection} for `outlierDetection`.
  *
  * @throws InvalidArgumentError naming the first offending field, e.g. `routes[1].targets[0].weight`.
  */
@@ -65,7 +67,38 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
   }
   if (route.sticky !== undefined) parsed.sticky = parseSticky(route.sticky, `${at}.sticky`);
   if (route.mirror !== undefined) parsed.mirror = parseMirror(route.mirror, `${at}.mirror`, known);
+  if (route.hold !== undefined) parsed.hold = parseHold(route.hold, `${at}.hold`);
+  if (route.outlierDetection !== undefined) parsed.outlierDetection = parseOutlierDetection(route.outlierDetection, `${at}.outlierDetection`);
   return parsed;
+}
+
+function parseHold(value: unknown, at: string): RouteHold {
+  const hold = object(value, at);
+  return { queue: integer(hold.queue, `${at}.queue`, 1, 10_000), timeoutMs: integer(hold.timeoutMs, `${at}.timeoutMs`, 1, 600_000) };
+}
+
+/**
+ * Checks an outlier detection setting (a route's, or a gateway's default): `consecutiveErrors` an
+ * integer 1–1,000; `baseEjectionMs` an integer 1–3,600,000 and `maxEjectionMs` one from
+ * `baseEjectionMs` to 3,600,000; `maxEjectedPercent` a number 0–100.
+ *
+ * @throws InvalidArgumentError naming the field under `at`, e.g. `routes[0].outlierDetection.maxEjectionMs`.
+ */
+export function parseOutlierDetection(value: unknown, at: string): RouteOutlierDetection {
+  const o = object(value, at);
+  const consecutiveErrors = integer(o.consecutiveErrors, `${at}.consecutiveErrors`, 1, 1_000);
+  const baseEjectionMs = integer(o.baseEjectionMs, `${at}.baseEjectionMs`, 1, 3_600_000);
+  const maxEjectionMs = integer(o.maxEjectionMs, `${at}.maxEjectionMs`, baseEjectionMs, 3_600_000, ' (at least baseEjectionMs)');
+  const percent = o.maxEjectedPercent;
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) fail(`${at}.maxEjectedPercent`, 'must be a number from 0 to 100', percent);
+  return { consecutiveErrors, baseEjectionMs, maxEjectionMs, maxEjectedPercent: percent as number };
+}
+
+function integer(value: unknown, at: string, min: number, max: number, note = ''): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    fail(at, `must be an integer from ${min} to ${max}${note}`, value);
+  }
+  return value as number;
 }
 
 function parseMatch(value: unknown, at: string, revisions: readonly number[]): RouteMatch {

@@ -38,6 +38,10 @@ export class UpstreamBackend implements Balanced {
   outstanding = 0;
   ejectedUntil = 0;
   failures = 0;
+  errors = 0;
+  timeouts = 0;
+  ejections = 0;
+  ejected = false;
   /** Left the route table; the pool closes when `outstanding` reaches 0. */
   retired = false;
   private closing: Promise<void> | undefined;

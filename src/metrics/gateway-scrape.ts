@@ -2,11 +2,14 @@
  * A snapshot provider for gateways in other processes: fetch `<url>/metrics` and rebuild a
  * {@link GatewaySnapshot} from the exposition, so the built-in source can sum remote gateways the
  * same way it reads one in this process. Only the per-revision request counters, the latency
- * histogram and the shadow counters are read; every other family is ignored.
+ * histogram, the shadow counters and the per-route gauges and counters (for the autoscaler) are
+ * read; every other family is ignored. Ejection events are not in the exposition, so a scraped
+ * snapshot has no `ejections`.
  */
 import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
-import type { GatewaySnapshot, RevisionCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
+import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
+import { type RouteCounterField, ROUTE_METRIC_NAMES } from '../gateway/route-metric-names.js';
 import { type ExpositionSample, parseExposition } from './exposition-parser.js';
 import { REQUEST_DURATION, REQUESTS_TOTAL, SHADOW_METRIC_NAMES } from './gateway-metric-names.js';
 import { emptyShadowIncrease, SHADOW_FIELDS, type ShadowField } from './window-math.js';
@@ -63,6 +66,10 @@ export function snapshotFromExposition(samples: readonly ExpositionSample[], tim
   };
   const shadows = new Map<string, { labels: Key; values: Record<ShadowField, number> }>();
   const shadowByName = new Map<string, ShadowField>(SHADOW_FIELDS.map((f) => [SHADOW_METRIC_NAMES[f], f]));
+  const routes = new Map<string, { -readonly [K in keyof RouteCounters]: RouteCounters[K] }>();
+  const routeFieldByName = new Map<string, RouteCounterField>(
+    (Object.entries(ROUTE_METRIC_NAMES) as [RouteCounterField, string][]).map(([field, name]) => [name, field]),
+  );
 
   for (const s of samples) {
     if (s.name === REQUESTS_TOTAL && s.labels.code !== undefined) {
@@ -75,6 +82,16 @@ export function snapshotFromExposition(samples: readonly ExpositionSample[], tim
       revisionOf(s.labels).latencySum = s.value;
     } else if (s.name === `${REQUEST_DURATION}_count`) {
       revisionOf(s.labels).count = s.value;
+    } else if (routeFieldByName.has(s.name)) {
+      const environment = s.labels.environment ?? '';
+      const deployment = s.labels.deployment ?? '';
+      const id = `${environment}\0${deployment}`;
+      let r = routes.get(id);
+      if (r === undefined) {
+        r = { environment, deployment, inFlight: 0, held: 0, heldTotal: 0, holdRejected: 0, arrivals: 0 };
+        routes.set(id, r);
+      }
+      r[routeFieldByName.get(s.name)!] = s.value;
     } else {
       const field = shadowByName.get(s.name);
       if (field === undefined) continue;
@@ -98,6 +115,8 @@ export function snapshotFromExposition(samples: readonly ExpositionSample[], tim
     shadows: [...shadows.values()]
       .filter((s) => /^\d+$/.test(s.labels.revision))
       .map((s): ShadowCounters => ({ environment: s.labels.environment, deployment: s.labels.deployment, revision: Number(s.labels.revision), ...s.values })),
+    // As in the gateway's own snapshot: only routes that have had traffic.
+    routes: [...routes.values()].filter((r) => r.arrivals > 0),
   };
 }
 
