@@ -19,6 +19,7 @@ import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
 import { Autoscaler } from '../controller/autoscaler/autoscaler.js';
+import { EjectionRecorder } from '../controller/ejection-recorder.js';
 import { AnalysisDriver } from '../controller/analysis-driver.js';
 import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
 import { scrapeGatewaySnapshot } from '../metrics/gateway-scrape.js';
@@ -96,6 +97,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       host: options.host,
       port: options.gatewayPort,
       onHold: (environment, name) => void activate?.(environment, name).catch((e: unknown) => options.log(`autoscaler: activate ${environment}/${name}: ${(e as Error).message}`)),
+      log: (line) => options.log(`gateway: ${line}`),
     });
     await gateway.start();
     stops.push(() => gateway.stop());
@@ -114,6 +116,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     builtin.start();
     stops.push(() => Promise.resolve(builtin.stop()));
     const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
+
+    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gateway.ejectionsSince(seq), onError: (e) => options.log(`ejections: ${(e as Error).message}`) });
+    ejections.start();
+    stops.push(() => ejections.stop());
 
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
