@@ -18,6 +18,7 @@ interface Flags {
   threads?: number;
   injectLatencyMs?: number;
   injectErrorRate?: number;
+  injectFaultFile?: string;
 }
 
 /** Registers the command on the program. */
@@ -39,6 +40,7 @@ export function registerServeModel(program: Command): void {
     .option('--threads <n>', 'cap on ONNX Runtime threads, e.g. from a cpu limit (the local runtime sets it)', integer(1, 1024))
     .option('--inject-latency-ms <ms>', 'TEST ONLY: add latency to every run', integer(0, 600_000))
     .option('--inject-error-rate <fraction>', 'TEST ONLY: fail this fraction of runs with a 500', decimal(0, 1))
+    .option('--inject-fault-file <path>', 'TEST ONLY: fail every run while this file exists ({replica} = $WHARF_REPLICA)')
     .action(async (flags: Flags) => {
       await serve({
         modelPath: flags.model,
@@ -53,7 +55,11 @@ export function registerServeModel(program: Command): void {
         gracePeriodMs: flags.gracePeriod * 1000,
         intraOpThreads: flags.intraOpThreads,
         maxThreads: flags.threads,
-        faults: { latencyMs: flags.injectLatencyMs, errorRate: flags.injectErrorRate },
+        faults: {
+          latencyMs: flags.injectLatencyMs,
+          errorRate: flags.injectErrorRate,
+          ...(flags.injectFaultFile === undefined ? {} : { failWhileFileExists: flags.injectFaultFile.replaceAll('{replica}', process.env.WHARF_REPLICA ?? 'replica') }),
+        },
       });
     });
 }

@@ -262,7 +262,7 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
     }
     // A gateway that reports no route counters: its responses stand in for arrivals.
     if (newer.routes === undefined) {
-      for (const [key, d] of round.deployments) d.arrivals = Math.max(d.arrivals, d.responses);
+      for (const d of round.deployments.values()) d.arrivals = Math.max(d.arrivals, d.responses);
     }
     const olderShadows = new Map(older.shadows.map((s) => [seriesKey(s.environment, s.deployment, s.revision), s]));
     for (const s of newer.shadows) {

@@ -15,7 +15,12 @@ export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2
  * rollout tests and benchmarks (a bad canary): `--inject-error-rate` and `--inject-latency-ms` of
  * `wharf serve-model`. Never set them on a real model.
  */
-export const FAULT_LABELS = { errorRate: 'wharf.dev/test-fault-error-rate', latencyMs: 'wharf.dev/test-fault-latency-ms' } as const;
+export const FAULT_LABELS = {
+  errorRate: 'wharf.dev/test-fault-error-rate',
+  latencyMs: 'wharf.dev/test-fault-latency-ms',
+  /** A directory: a replica fails every inference while `<dir>/<replica id>` exists. */
+  faultDir: 'wharf.dev/test-fault-dir',
+} as const;
 
 /**
  * Defaults of {@link desiredWorkload}'s options. A starting replica is probed every 50 ms (cheap:
@@ -102,5 +107,7 @@ function faultArgs(labels: ModelVersion['labels'] | undefined): { serverArgs?: s
   const latency = labels?.[FAULT_LABELS.latencyMs];
   if (errorRate !== undefined) args.push('--inject-error-rate', errorRate);
   if (latency !== undefined) args.push('--inject-latency-ms', latency);
+  const dir = labels?.[FAULT_LABELS.faultDir];
+  if (dir !== undefined) args.push('--inject-fault-file', `${dir}/{replica}`);
   return args.length === 0 ? {} : { serverArgs: args };
 }
