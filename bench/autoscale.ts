@@ -105,7 +105,8 @@ async function main(): Promise<number> {
     rows.push(['(a) step 50 → 2,000 req/s: step → scale decision', decisionMs === undefined ? 'no decision' : `${(decisionMs / 1000).toFixed(2)} s (${scaledUp[0]!.message})`, '≤ 2 s', verdict(decisionMs !== undefined && decisionMs <= 2_000)]);
     rows.push(['(a) decision → a new replica serves', serveMs === undefined ? 'no new replica served' : `${serveMs.toFixed(0)} ms = ${(serveMs / floor).toFixed(2)}× floor`, '≤ 1.5× floor', verdict(serveMs !== undefined && serveMs <= 1.5 * floor)]);
     const aFinal = (await state('steps'))?.desiredReplicas;
-    rows.push(['(a) non-2xx during the step', `${aBad} of ${during.length} (${a.samples.filter((s) => s.status === 0).length} socket errors); ${aFinal} replicas at the end`, '0', verdict(aBad === 0)]);
+    const stepSeconds = (Math.max(...during.map((s) => s.sentAt)) - stepAt) / 1000;
+    rows.push(['(a) non-2xx during the step', `${aBad} of ${during.length} (${a.samples.filter((s) => s.status === 0).length} socket errors; ${(during.length / stepSeconds).toFixed(0)} req/s answered over ${stepSeconds.toFixed(1)} s); ${aFinal} replicas at the end`, '0', verdict(aBad === 0)]);
     await cp.deployments.delete('steps', 'staging', actor);
 
     // (b) Cold start from zero, three times.

@@ -180,3 +180,41 @@ test('fixed-size deployments are not resized but get CPU and memory recommendati
   assert.match(s.recommendation.cpu, /m$/);
   assert.equal(h.errors.length, 0, h.errors.join('\n'));
 });
+
+test('an open schedule raises the floor, named in the decision', async (t) => {
+  const h = await harness(t);
+  // 10:00 UTC on a Tuesday: inside 09:00–17:00 Monday to Friday.
+  await h.create('office', scaling({ min: 1, max: 10, schedules: [{ name: 'office-hours', start: '0 9 * * 1-5', end: '0 17 * * 1-5', timezone: 'UTC', min: 4 }] }));
+  const autoscaler = h.newAutoscaler();
+  h.metrics.traffic = { requestRate: 1, concurrency: 0.1, responses: 10, inFlight: 0, held: 0, lastRequestAt: h.now() };
+  await autoscaler.tick();
+  const s = await h.state('office');
+  assert.equal(s?.desiredReplicas, 4, 'the schedule\'s min');
+  assert.equal(s?.schedule?.name, 'office-hours');
+  assert.equal(s?.lastDecision?.rule, 'bounds');
+  assert.match(s?.lastDecision?.message ?? '', /office-hours/);
+});
+
+test('predictive scaling: a rising request rate is forecast, the forecast and its error are in status, and it raises the size', async (t) => {
+  const h = await harness(t);
+  await h.create('trend', scaling({ min: 1, max: 20, metric: 'rps', target: 50, predictive: { enabled: true, bucket: 10, season: 0, horizon: 60 } }));
+  const autoscaler = h.newAutoscaler();
+  // 20 buckets of 10 s with the rate rising by 10 req/s per bucket, sampled every 2.5 s.
+  for (let bucket = 0; bucket < 20; bucket++) {
+    for (let i = 0; i < 4; i++) {
+      h.metrics.traffic = { requestRate: 20 + 10 * bucket, concurrency: 1, responses: 100, inFlight: 1, held: 0, lastRequestAt: h.now() };
+      await autoscaler.tick();
+      h.advance(2_500);
+    }
+  }
+  await autoscaler.tick();
+  const s = await h.state('trend');
+  assert.ok(s?.forecast !== undefined, 'a forecast in status');
+  assert.equal(s.forecast.method, 'holt');
+  // Now ≈ 210 req/s; 60 s ahead the trend says ≈ 270 req/s → 6 replicas, where 210 alone asks for 5.
+  assert.ok(s.forecast.requestRate > 240 && s.forecast.requestRate < 300, `forecast ${s.forecast.requestRate} req/s`);
+  assert.ok(s.forecast.error.samples > 10 && s.forecast.error.rmse >= 0, JSON.stringify(s.forecast.error));
+  assert.equal(s.desiredReplicas, s.forecast.desiredReplicas, 'the forecast sets the size');
+  assert.ok(s.desiredReplicas > Math.ceil(210 / 50), `desired ${s.desiredReplicas}`);
+  assert.ok(s.history !== undefined && s.history.rates.length >= 19, 'the rate history is stored');
+});

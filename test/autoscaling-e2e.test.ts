@@ -20,6 +20,7 @@ import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/r
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
 import { freePort } from './support/ports.js';
+import { startWharf } from './support/processes.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { until } from './support/until.js';
 
@@ -110,6 +111,12 @@ test('concurrent requests above the per-replica target add a replica, explained 
   const state = (await autoscaling('busy')).state;
   assert.equal(state?.lastDecision?.metric, 'concurrency');
   assert.equal(state?.lastDecision?.target, 2);
+
+  const cli = startWharf(['deploy', 'get', 'busy', '-e', 'staging'], { WHARF_URL: cp.apiUrl });
+  assert.equal(await cli.exited, 0, cli.stderr());
+  assert.match(cli.stdout(), /autoscaling: 1–3 replicas on concurrency \(target 2 per replica/);
+  assert.match(cli.stdout(), /last decision .*[12] → [23]: .*in-flight/);
+  assert.match(cli.stdout(), /busy +staging +risk 1\.1\.0 +1 +\d\/[23] /, 'READY counts against the autoscaled size');
 });
 
 test('a failing TCP dependency keeps the deployment unready with a condition naming it, until it answers', async () => {

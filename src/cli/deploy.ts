@@ -124,6 +124,6 @@ export function registerDeploy(program: Command): void {
 function row(d: Deployment): string[] {
   return [
     d.name, d.environment, d.model ? `${d.model.name} ${d.model.version}` : '-', String(d.revision),
-    `${d.status.readyReplicas}/${d.configuration.replicas}`, d.status.phase, d.endpoints.external ?? '-',
+    `${d.status.readyReplicas}/${d.status.desiredReplicas ?? d.configuration.replicas}`, d.status.phase, d.endpoints.external ?? '-',
   ];
 }

@@ -230,6 +230,8 @@ export interface DeploymentStatus {
   conditions: Condition[];
   message?: string;
   readyReplicas: number;
+  /** Replicas the deployment runs now: the spec's, or the autoscaler's decision (absent in older records). */
+  desiredReplicas?: number;
   /** The revision number the controllers last acted on; `< revision` means work is pending. */
   observedRevision: number;
   /** Where the rollout of the current revision stands (written by the rollout engine). */

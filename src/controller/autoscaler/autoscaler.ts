@@ -150,14 +150,12 @@ export class Autoscaler {
     const existing = this.#tracked.get(d.id);
     if (existing !== undefined) return existing;
     const record = await this.#o.store.autoscalers.get(d.id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
-    const scaling = resolveScaling(d.configuration.scaling);
-    const { min, max } = boundsAt(scaling, new Date(now));
-    const current = record?.desiredReplicas ?? Math.min(max, Math.max(min, d.configuration.replicas));
+    const current = record?.desiredReplicas ?? specSize(d);
     const tracked: Tracked = {
       startedAt: now,
       state: initialState(now, current),
       record,
-      samples: new SampleWindow(scaling.stableWindow * 1000),
+      samples: new SampleWindow(resolveScaling(d.configuration.scaling).stableWindow * 1000),
       history: undefined,
       forecast: record?.forecast,
       usage: [...(record?.usage ?? [])],
@@ -177,7 +175,7 @@ export class Autoscaler {
     if (!autoscaled(d.configuration.scaling)) return this.#adviseOnly(d, tracked, now);
     const scaling = resolveScaling(d.configuration.scaling);
     const bounds = boundsAt(scaling, new Date(now));
-    const current = tracked.record?.desiredReplicas ?? Math.min(bounds.max, Math.max(bounds.min, d.configuration.replicas));
+    const current = tracked.record?.desiredReplicas ?? specSize(d);
 
     const window = (seconds: number) => ({ environment: d.environment, deployment: d.name, windowMs: seconds * 1000 });
     const deploymentTraffic = this.#o.metrics.deployment?.bind(this.#o.metrics);
@@ -385,6 +383,16 @@ export class Autoscaler {
 /** A deployment the autoscaler looks at: running (spec replicas above 0), not being deleted. Fixed-size ones only get resource advice. */
 function isCandidate(d: Deployment): boolean {
   return d.configuration.replicas > 0 && deletionRequestedAt(d) === undefined;
+}
+
+/**
+ * The size before the autoscaler's first decision: the spec's replicas within the spec's bounds,
+ * which is what the deployment reconciler runs until a record exists (a schedule's bounds are
+ * then the first decision, with its event).
+ */
+function specSize(d: Deployment): number {
+  const { replicas, scaling } = d.configuration;
+  return Math.min(scaling.max, Math.max(scaling.min, replicas));
 }
 
 function eventReason(from: number, to: number): string {

@@ -208,6 +208,7 @@ function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: num
     conditions: dependencyCondition(input, setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now)),
     message: outcome.message,
     readyReplicas: input.deleting || input.replicas === 0 ? 0 : ready,
+    desiredReplicas: input.deleting ? 0 : input.replicas,
     observedRevision: input.revision,
     ...(rollout === undefined ? {} : { rollout }),
   };
