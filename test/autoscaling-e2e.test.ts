@@ -153,6 +153,18 @@ test('a replica answering 5xx is ejected by the gateway and the ejection is a de
   assert.match(metrics, /wharf_gateway_ejections_total\{[^}]*deployment="flaky"[^}]*\} [1-9]/);
 });
 
+test('a replica above its memory limit is killed, reported OOMKilled on the deployment, and restarted', async () => {
+  await create({ name: 'greedy', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 1, resources: { memory: '16Mi', limits: { memory: '20Mi' } } } });
+  const d = await settled('greedy', (x) => x.status.lastTermination?.reason === 'OOMKilled', 'an OOMKilled termination on the status', 60_000);
+  assert.match(d.status.lastTermination!.message, /exceeded the limit 20Mi/);
+  const oom = (await events('greedy')).find((e) => e.reason === 'OOMKilled');
+  assert.ok(oom !== undefined && oom.type === 'Warning', 'an OOMKilled event');
+  assert.match(oom.message, /replica greedy-1-\d+: memory/);
+  const del = await api(path('greedy'), { method: 'DELETE' });
+  assert.equal(del.status, 202);
+  await until('greedy deleted', async () => ((await api(path('greedy'))).status === 404 ? true : undefined), 30_000);
+});
+
 test('bad autoscaling input is refused with the field and the rule, and changes nothing', async () => {
   const before = await get('busy');
   const cases: [unknown, RegExp][] = [

@@ -2,8 +2,8 @@
  * The rules of a deployment's `healthCheck` extras (liveness path, startup timeout, dependencies)
  * and of `resources.limits`. Pure; every failure names its field, like the rest of the spec.
  */
-import { InvalidArgumentError } from './errors.js';
 import { parseCpu, parseMemory } from './quantities.js';
+import { allowOnly, dnsLabel, fail, object } from './validation.js';
 
 /** Keys allowed in `configuration.healthCheck`. */
 export const HEALTH_CHECK_FIELDS = ['path', 'interval', 'timeout', 'retries', 'livenessPath', 'startupTimeout', 'dependencies'] as const;
@@ -13,24 +13,9 @@ export const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu', 'limits'] as const;
 /** Most dependencies one deployment may declare. */
 export const MAX_DEPENDENCIES = 10;
 
-const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const PATH = /^\/[\x21-\x7e]*$/;
 export const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
 export const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
-function fail(field: string, rule: string, ...value: [unknown] | []): never {
-  const got = value.length === 0 ? '' : `, got ${value[0] === undefined ? 'nothing' : JSON.stringify(value[0])}`;
-  throw new InvalidArgumentError(`${field}: ${rule}${got}`);
-}
-
-function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object', value);
-  return value as Record<string, unknown>;
-}
-
-function allowOnly(value: Record<string, unknown>, field: string, keys: readonly string[]): void {
-  for (const key of Object.keys(value)) if (!keys.includes(key)) fail(`${field}.${key}`, `unknown field (allowed: ${keys.join(', ')})`);
-}
 
 function seconds(value: unknown, field: string, max: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) fail(field, `must be a number of seconds above 0 and at most ${max}`, value);
@@ -50,9 +35,9 @@ export function validateHealthCheckExtras(h: Record<string, unknown>, field = 'c
     const f = `${field}.dependencies[${i}]`;
     const d = object(raw, f);
     allowOnly(d, f, ['name', 'http', 'tcp', 'interval', 'timeout']);
-    if (typeof d.name !== 'string' || !DNS_LABEL.test(d.name)) fail(`${f}.name`, 'must be a DNS label (lowercase letters, digits and -)', d.name);
-    if (names.has(d.name)) fail(`${f}.name`, 'must be unique among the dependencies', d.name);
-    names.add(d.name);
+    const name = dnsLabel(d.name, `${f}.name`);
+    if (names.has(name)) fail(`${f}.name`, 'must be unique among the dependencies', name);
+    names.add(name);
     if ((d.http === undefined) === (d.tcp === undefined)) fail(f, "must set exactly one of 'http' and 'tcp'");
     if (d.http !== undefined && !isHttpUrl(d.http)) fail(`${f}.http`, "must be an http:// or https:// URL such as 'http://features:8080/health'", d.http);
     if (d.tcp !== undefined && parseHostPort(d.tcp) === undefined) fail(`${f}.tcp`, "must be 'host:port' with a port from 1 to 65535", d.tcp);

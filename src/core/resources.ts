@@ -230,6 +230,8 @@ export interface DeploymentStatus {
   conditions: Condition[];
   message?: string;
   readyReplicas: number;
+  /** The most recent end of a replica process not asked for (OOMKilled, LivenessFailed, StartupTimeout, Error…). */
+  lastTermination?: { replica: string; reason: string; message: string; time: string };
   /** Replicas the deployment runs now: the spec's, or the autoscaler's decision (absent in older records). */
   desiredReplicas?: number;
   /** The revision number the controllers last acted on; `< revision` means work is pending. */

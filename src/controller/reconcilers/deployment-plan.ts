@@ -31,6 +31,8 @@ export interface ObservedWorkload {
   readonly dependencyProblem?: string;
   /** The workload declares dependencies (the engine reports a `DependenciesReady` condition). */
   readonly hasDependencies?: boolean;
+  /** The last unrequested end of each replica's process, where the engine knows it. */
+  readonly terminations?: readonly NonNullable<DeploymentStatus['lastTermination']>[];
 }
 
 /** What the plan is computed from. */
@@ -212,7 +214,11 @@ function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: num
     observedRevision: input.revision,
     ...(rollout === undefined ? {} : { rollout }),
   };
-  const events = [...rolloutEvents, ...transitionEvents(input.status, status, input.deleting)];
+  const terminations = newTerminations(input);
+  if (terminations.length > 0) status.lastTermination = terminations[terminations.length - 1]!;
+  else if (input.status.lastTermination !== undefined) status.lastTermination = input.status.lastTermination;
+  const terminationEvents = terminations.map((t): PlannedEvent => ({ type: 'Warning', reason: t.reason === 'Error' ? 'ReplicaFailed' : t.reason, message: `replica ${t.replica}: ${t.message}` }));
+  const events = [...rolloutEvents, ...terminationEvents, ...transitionEvents(input.status, status, input.deleting)];
   return { ...parts, status, events };
 }
 
@@ -230,6 +236,15 @@ function dependencyCondition(input: PlanInput, conditions: Condition[]): Conditi
     return setCondition(conditions, { type: 'DependenciesReady', status: 'True', reason: 'DependenciesPassed', message: 'every declared dependency answers' }, input.now);
   }
   return conditions;
+}
+
+/** Replica terminations newer than the last one recorded on the status, oldest first (one event each). */
+function newTerminations(input: PlanInput): NonNullable<DeploymentStatus['lastTermination']>[] {
+  const since = input.status.lastTermination?.time ?? '';
+  return input.workloads
+    .flatMap((w) => w.terminations ?? [])
+    .filter((t) => t.time > since)
+    .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
 function availability(available: boolean): ConditionInput {

@@ -336,6 +336,7 @@ function observed(w: WorkloadStatus): ObservedWorkload {
     ...(crash === undefined ? {} : { crashLoop: crash.message || crash.reason }),
     ...(dependencies === undefined || dependencies.status === 'True' ? {} : { dependencyProblem: dependencies.message || dependencies.reason }),
     ...(dependencies === undefined ? {} : { hasDependencies: true }),
+    terminations: w.replicas.flatMap((r) => (r.lastTermination === undefined ? [] : [{ replica: r.id, ...r.lastTermination }])),
   };
 }
 
