@@ -22,6 +22,13 @@ class ScriptedMetrics implements MetricsSource {
   readonly name = 'scripted';
   traffic: Omit<DeploymentTraffic, 'coveredMs'> & { coveredMs?: number } = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
   readonly asked: DeploymentWindow[] = [];
+  /** The value the custom metric's PromQL query returns (undefined: no data). */
+  custom: number | undefined;
+  readonly queries: string[] = [];
+  query(promql: string): Promise<number | undefined> {
+    this.queries.push(promql);
+    return Promise.resolve(this.custom);
+  }
   revision(): never {
     throw new Error('not used');
   }
@@ -217,4 +224,34 @@ test('predictive scaling: a rising request rate is forecast, the forecast and it
   assert.equal(s.desiredReplicas, s.forecast.desiredReplicas, 'the forecast sets the size');
   assert.ok(s.desiredReplicas > Math.ceil(210 / 50), `desired ${s.desiredReplicas}`);
   assert.ok(s.history !== undefined && s.history.rates.length >= 19, 'the rate history is stored');
+});
+
+test('cpu: usage above targetCPU % of the request adds replicas', async (t) => {
+  const h = await harness(t);
+  await h.create('hot', { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 1, max: 10, metric: 'cpu', targetCPU: 80 } });
+  await waitFor(async () => (await h.replicasRunning('hot')) === 2, 'two replicas');
+  h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 };
+  const autoscaler = h.newAutoscaler();
+  await autoscaler.tick();
+  h.advance(500);
+  await autoscaler.tick();
+  const s = await h.state('hot');
+  // 2 replicas × 0.9 / 0.5 cores = 360% in total; target 80% per replica → 5 replicas.
+  assert.equal(s?.desiredReplicas, 5, JSON.stringify(s?.lastDecision));
+  assert.equal(s?.lastDecision?.metric, 'cpu');
+  assert.match(s?.lastDecision?.message ?? '', /CPU/);
+});
+
+test('custom: a PromQL value divided by its per-replica target', async (t) => {
+  const h = await harness(t);
+  await h.create('queue', scaling({ metric: 'custom', custom: { query: 'sum(queue_depth)', target: 100 } }));
+  const autoscaler = h.newAutoscaler();
+  h.metrics.custom = 730;
+  await autoscaler.tick();
+  h.advance(500);
+  await autoscaler.tick();
+  const s = await h.state('queue');
+  assert.deepEqual([...new Set(h.metrics.queries)], ['sum(queue_depth)']);
+  assert.equal(s?.desiredReplicas, 8, '730 / 100 → 8');
+  assert.equal(s?.problem, undefined);
 });
