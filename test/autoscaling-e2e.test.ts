@@ -117,6 +117,15 @@ test('concurrent requests above the per-replica target add a replica, explained 
   assert.match(cli.stdout(), /autoscaling: 1–3 replicas on concurrency \(target 2 per replica/);
   assert.match(cli.stdout(), /last decision .*[12] → [23]: .*in-flight/);
   assert.match(cli.stdout(), /busy +staging +risk 1\.1\.0 +1 +\d\/[23] /, 'READY counts against the autoscaled size');
+
+  const change = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '1', '--max', '2', '--metric', 'rps', '--target', '100'], { WHARF_URL: cp.apiUrl });
+  assert.equal(await change.exited, 0, change.stderr());
+  const changed = await get('busy');
+  assert.deepEqual([changed.configuration.scaling.min, changed.configuration.scaling.max, changed.configuration.scaling.metric, changed.configuration.scaling.target], [1, 2, 'rps', 100]);
+  assert.equal(changed.revision, 2, 'a scaling spec change is a revision');
+  const refused = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '3', '--max', '2'], { WHARF_URL: cp.apiUrl });
+  assert.notEqual(await refused.exited, 0);
+  assert.match(refused.stderr(), /configuration\.scaling\.max/);
 });
 
 test('a failing TCP dependency keeps the deployment unready with a condition naming it, until it answers', async () => {
