@@ -255,3 +255,22 @@ test('custom: a PromQL value divided by its per-replica target', async (t) => {
   assert.equal(s?.desiredReplicas, 8, '730 / 100 → 8');
   assert.equal(s?.problem, undefined);
 });
+
+test('a deployment deleted and created again does not inherit the old size', async (t) => {
+  const h = await harness(t);
+  await h.create('again', scaling({ metric: 'rps', target: 50 }));
+  const autoscaler = h.newAutoscaler();
+  h.metrics.traffic = { requestRate: 400, concurrency: 4, responses: 4000, inFlight: 4, held: 0, lastRequestAt: h.now() };
+  await autoscaler.tick();
+  h.advance(500);
+  await autoscaler.tick();
+  assert.equal((await h.state('again'))?.desiredReplicas, 8);
+  await h.service.delete('again', 'staging', { actor: 'alice' });
+  await waitFor(async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'), 'the deletion to finish');
+  assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
+  h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
+  await h.create('again', scaling({ metric: 'rps', target: 50 }));
+  h.advance(500);
+  await autoscaler.tick();
+  assert.equal((await h.state('again'))?.desiredReplicas, 1, 'the new deployment starts from its own spec');
+});

@@ -118,6 +118,8 @@ export class DeploymentService {
         metadata: { created: now, updated: now, deployedBy: options.actor, project: metadataInput.project ?? 'default', labels: metadataInput.labels ?? {} },
       });
       await tx.revisions.create({ deployment: id, number: 1, spec, createdAt: now, createdBy: options.actor, reason: options.reason ?? 'created' });
+      // A size decided for an earlier deployment of the same name must not carry over to this one.
+      await tx.autoscalers.delete(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
       const what = `${spec.model?.name ?? spec.type} ${spec.model?.version ?? ''}`.trim();
       await tx.events.create(newEvent(id, now, { type: 'Normal', reason: 'Created', message: `revision 1 by ${options.actor}: ${what}, ${spec.configuration.replicas} replicas` }));
       return created;

@@ -64,6 +64,8 @@ const STORED_USAGE_SAMPLES = 500;
 
 /** What the autoscaler keeps in memory per deployment between ticks. */
 interface Tracked {
+  /** The deployment's creation time: a deployment deleted and created again starts afresh. */
+  created: string;
   startedAt: number;
   state: RecommenderState;
   record: AutoscalerState | undefined;
@@ -148,10 +150,11 @@ export class Autoscaler {
 
   async #track(d: Deployment, now: number): Promise<Tracked> {
     const existing = this.#tracked.get(d.id);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined && existing.created === d.metadata.created) return existing;
     const record = await this.#o.store.autoscalers.get(d.id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
     const current = record?.desiredReplicas ?? specSize(d);
     const tracked: Tracked = {
+      created: d.metadata.created,
       startedAt: now,
       state: initialState(now, current),
       record,
