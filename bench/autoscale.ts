@@ -26,7 +26,9 @@ import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/r
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startControlPlane } from '../src/server/control-plane.js';
 import { listAll } from '../src/controller/store-pages.js';
+import { median } from './lib/gateway-open-loop.js';
 import { replicaFloorMs } from './lib/replica-floor.js';
+import { MetOrMissed } from './lib/met-or-missed.js';
 import { runMain } from './lib/run-main.js';
 import { stepLoad } from './lib/step-load.js';
 import { formatTable } from './lib/table.js';
@@ -35,22 +37,14 @@ const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype
 const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
-
 async function main(): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'wharf-bench-autoscale-'));
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, log: () => {} });
   // Rows that compare with the floor are built at the end, once the floor is measured again.
   const rows: (string[] | (() => string[]))[] = [];
-  let misses = 0;
-  const verdict = (ok: boolean) => {
-    if (!ok) misses++;
-    return ok ? 'met' : 'MISSED';
-  };
+  const verdicts = new MetOrMissed();
+  const verdict = (ok: boolean) => verdicts.verdict(ok);
   try {
     const modelFile = (await writeDemoModels(join(home, 'src-models'))).readmission;
     const file = await readFile(modelFile);
@@ -85,7 +79,7 @@ async function main(): Promise<number> {
       for (let i = 0; i < 3; i++) floors.push(await replicaFloorMs(WHARF_BIN, modelFile, 'risk', BODY));
     };
     await measureFloor();
-    let floor = median(floors);
+    let floor = median(floors)!;
     log(`floor, first three starts: ${floors.map((f) => f.toFixed(0)).join(', ')} ms`);
 
     // (a) Load step 50 → 2,000 req/s.
@@ -120,7 +114,6 @@ async function main(): Promise<number> {
     let sent = 0;
     for (let round = 0; round < 3; round++) {
       await until('cold: scaled to zero', async () => ((await state('cold'))?.desiredReplicas === 0 && (await cp.store.deployments.get('staging.cold')).status.readyReplicas === 0 ? true : undefined), 60_000);
-      await until('cold: no workload left', async () => ((await cpRuntimeIdle(cp.gatewayUrl)) ? true : undefined), 1).catch(() => undefined);
       await sleep(500);
       const start = performance.now();
       const burst = Array.from({ length: 50 }, () => fetch(`${cp.gatewayUrl}/staging/cold/v2/models/cold/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } })
@@ -131,7 +124,7 @@ async function main(): Promise<number> {
       firsts.push(Math.min(...answers.filter((x) => x.status === 200).map((x) => x.ms), Number.POSITIVE_INFINITY));
       log(`cold start round ${round + 1}: first answer ${firsts.at(-1)!.toFixed(0)} ms, ${answers.filter((x) => x.status !== 200).length} lost`);
     }
-    const cold = median(firsts);
+    const cold = median(firsts) ?? Number.POSITIVE_INFINITY; // every burst lost: no first answer
     rows.push(() => ['(b) cold start from zero: first request → its answer (median of 3)', `${cold.toFixed(0)} ms = ${(cold / floor).toFixed(2)}× floor (${firsts.map((f) => f.toFixed(0)).join(', ')} ms)`, '≤ 1.5× floor', verdict(cold <= 1.5 * floor)]);
     rows.push(['(b) requests lost of bursts of 50 held requests', `${lost} of ${sent}`, '0', verdict(lost === 0)]);
     await cp.deployments.delete('cold', 'staging', actor);
@@ -151,7 +144,7 @@ async function main(): Promise<number> {
     const failed = c.samples.filter((s) => s.sentAt >= failAt - 100 && s.status >= 500).length;
     const total = c.samples.filter((s) => s.sentAt >= failAt).length;
     await measureFloor();
-    floor = median(floors);
+    floor = median(floors)!;
     log(`floor (spawn + model load + first inference): ${floors.map((f) => f.toFixed(0)).join(', ')} ms → median ${floor.toFixed(0)} ms`);
     rows.unshift(['floor: spawn + model load + first inference (median of 6)', `${floor.toFixed(0)} ms (${Math.min(...floors).toFixed(0)}–${Math.max(...floors).toFixed(0)} ms)`, '—', '—']);
     rows.push(['(c) one of two replicas fails every request at 500 req/s: failed before ejection', `${failed} of ${total} requests in 4 s${ejected === undefined ? '; no ejection event' : `; ejected ${Date.parse(ejected.time) - failAt} ms after the fault (${ejected.message})`}`, 'few (Envoy default: 5)', '—']);
@@ -161,14 +154,8 @@ async function main(): Promise<number> {
   }
   const table = rows.map((r) => (typeof r === 'function' ? r() : r));
   process.stdout.write(`\n${formatTable(['benchmark', 'figure', 'target', 'verdict'], table)}\n`);
-  process.stdout.write(misses === 0 ? 'every target met\n' : `${misses} target(s) missed\n`);
+  process.stdout.write(verdicts.summary());
   return 0;
-}
-
-/** The gateway reports no in-flight request (the previous round's answers are all done). */
-async function cpRuntimeIdle(gatewayUrl: string): Promise<boolean> {
-  const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
-  return !/wharf_gateway_route_in_flight\{[^}]*deployment="cold"[^}]*\} [1-9]/.test(text);
 }
 
 runMain('autoscale', main);

@@ -18,6 +18,7 @@ import type { Deployment } from '../src/core/resources.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startControlPlane } from '../src/server/control-plane.js';
 import { measureShadowOverhead, measureSplitAccuracy } from './lib/rollout-gateway.js';
+import { MetOrMissed } from './lib/met-or-missed.js';
 import { runMain } from './lib/run-main.js';
 import { formatTable } from './lib/table.js';
 
@@ -60,11 +61,8 @@ async function main(): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'wharf-bench-rollouts-'));
   const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, log: () => {} });
   const rows: string[][] = [];
-  let misses = 0;
-  const verdict = (ok: boolean) => {
-    if (!ok) misses++;
-    return ok ? 'met' : 'MISSED';
-  };
+  const verdicts = new MetOrMissed();
+  const verdict = (ok: boolean) => verdicts.verdict(ok);
   try {
     const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
     const push = (version: string, labels: Record<string, string> = {}) =>
@@ -141,7 +139,7 @@ async function main(): Promise<number> {
   rows.push(['(e) 100% shadow to a revision 50 ms slower: primary p99', `${shadow.plainP99Ms.toFixed(2)} → ${shadow.mirroredP99Ms.toFixed(2)} ms (${shadow.increasePercent >= 0 ? '+' : ''}${shadow.increasePercent.toFixed(1)}%)`, '≤ +10%', verdict(shadow.increasePercent <= 10)]);
 
   process.stdout.write(`\n${formatTable(['benchmark', 'figure', 'target', 'verdict'], rows)}\n`);
-  process.stdout.write(misses === 0 ? "every target met\n" : `${misses} target(s) missed\n`);
+  process.stdout.write(verdicts.summary());
   return 0;
 }
 

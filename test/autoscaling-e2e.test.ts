@@ -10,54 +10,35 @@
  * - Bad autoscaling input is refused with the field and the rule, and changes nothing.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
-import { writeDemoModels } from '../src/demo/write-demo-models.js';
-import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
+import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
-import { startWharf } from './support/processes.js';
 import { pidsWithArg } from './support/process-scan.js';
+import { startWharf } from './support/processes.js';
 import { until } from './support/until.js';
 
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
-let home: string;
-let cp: ControlPlane;
+let e2e: E2eControlPlane;
 
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'wharf-autoscale-'));
-  cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 300, log: () => {} });
-  const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
-  const push = (version: string, labels: Record<string, string> = {}) =>
-    cp.registry.pushVersion({ model: 'risk', version, filename: 'risk.onnx', labels }, (async function* () { yield file; })());
-  await push('1.0.0');
-  await push('1.1.0', { [FAULT_LABELS.latencyMs]: '200' });
-  await push('9.0.0', { [FAULT_LABELS.errorRate]: '1' });
+  e2e = await startE2eControlPlane('wharf-autoscale-', {
+    '1.0.0': {},
+    '1.1.0': { [FAULT_LABELS.latencyMs]: '200' },
+    '9.0.0': { [FAULT_LABELS.errorRate]: '1' },
+  }, { drainMs: 300 });
 });
 
-after(async () => {
-  await cp?.stop();
-  assert.deepEqual(pidsWithArg(home), [], 'no replica outlives the control plane');
-  await rm(home, { recursive: true, force: true });
-});
+after(() => e2e?.stop());
 
-const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
-  fetch(`${cp.apiUrl}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' }, ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }) })
-    .then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
+const api = (path: string, init: RequestInit & { json?: unknown } = {}) => e2e.api(path, init);
 const path = (name: string, rest = '') => `/api/v1/environments/staging/deployments/${name}${rest}`;
-const get = async (name: string) => (await api(path(name))).body as unknown as Deployment;
+const get = (name: string) => e2e.get('staging', name);
 const events = async (name: string) => ((await api(path(name, '/events?limit=500'))).body.items as DeploymentEvent[]);
 const autoscaling = async (name: string) => (await api(path(name, '/autoscaling'))).body as { autoscaled: boolean; state: AutoscalerState | null };
-const infer = (name: string) => fetch(`${cp.gatewayUrl}/staging/${name}/v2/models/${name}/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
-const settled = (name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) =>
-  until(what, async () => {
-    const d = await get(name);
-    return ok(d) ? d : undefined;
-  }, ms);
+const infer = (name: string) => e2e.infer('staging', name);
+const settled = (name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) => e2e.settled('staging', name, ok, what, ms);
 const create = async (body: Record<string, unknown>) => {
   const created = await api('/api/v1/deployments', { method: 'POST', json: { environment: 'staging', ...body } });
   assert.equal(created.status, 201, JSON.stringify(created.body));
@@ -71,20 +52,18 @@ test('an idle deployment scales to zero; a request then is held, answered by a f
   await first.arrayBuffer();
 
   await settled('lazy', (d) => d.status.readyReplicas === 0 && /scaled to zero/.test(d.status.message ?? ''), 'scaled to zero after 10 s idle', 60_000);
-  await until('no replica process at zero', () => Promise.resolve(pidsWithArg(home).length === 0 ? true : undefined), 20_000);
+  await until('no replica process at zero', () => Promise.resolve(pidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
   const zero = await autoscaling('lazy');
   assert.equal(zero.state?.desiredReplicas, 0);
   assert.equal(zero.state?.lastDecision?.rule, 'idle');
   assert.ok((await events('lazy')).some((e) => e.reason === 'ScaledToZero' && /idle|request/i.test(e.message)), 'a ScaledToZero event with its reason');
 
-  const started = Date.now();
   const held = await infer('lazy');
   assert.equal(held.status, 200, await held.clone().text());
   assert.ok(held.headers.get('x-wharf-backend'), 'answered by a replica');
   await held.arrayBuffer();
   const back = (await events('lazy')).find((e) => e.reason === 'ScaledFromZero');
   assert.ok(back !== undefined, 'a ScaledFromZero event');
-  assert.ok(Date.now() - started < 60_000);
   const d = await get('lazy');
   assert.equal(d.revision, 1, 'scaling makes no revision');
 });
@@ -112,18 +91,18 @@ test('concurrent requests above the per-replica target add a replica, explained 
   assert.equal(state?.lastDecision?.metric, 'concurrency');
   assert.equal(state?.lastDecision?.target, 2);
 
-  const cli = startWharf(['deploy', 'get', 'busy', '-e', 'staging'], { WHARF_URL: cp.apiUrl });
+  const cli = startWharf(['deploy', 'get', 'busy', '-e', 'staging'], { WHARF_URL: e2e.cp.apiUrl });
   assert.equal(await cli.exited, 0, cli.stderr());
   assert.match(cli.stdout(), /autoscaling: 1–3 replicas on concurrency \(target 2 per replica/);
   assert.match(cli.stdout(), /last decision .*[12] → [23]: .*in-flight/);
   assert.match(cli.stdout(), /busy +staging +risk 1\.1\.0 +1 +\d\/[23] /, 'READY counts against the autoscaled size');
 
-  const change = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '1', '--max', '2', '--metric', 'rps', '--target', '100'], { WHARF_URL: cp.apiUrl });
+  const change = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '1', '--max', '2', '--metric', 'rps', '--target', '100'], { WHARF_URL: e2e.cp.apiUrl });
   assert.equal(await change.exited, 0, change.stderr());
   const changed = await get('busy');
   assert.deepEqual([changed.configuration.scaling.min, changed.configuration.scaling.max, changed.configuration.scaling.metric, changed.configuration.scaling.target], [1, 2, 'rps', 100]);
   assert.equal(changed.revision, 2, 'a scaling spec change is a revision');
-  const refused = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '3', '--max', '2'], { WHARF_URL: cp.apiUrl });
+  const refused = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '3', '--max', '2'], { WHARF_URL: e2e.cp.apiUrl });
   assert.notEqual(await refused.exited, 0);
   assert.match(refused.stderr(), /configuration\.scaling\.max/);
 });
@@ -158,7 +137,7 @@ test('a replica answering 5xx is ejected by the gateway and the ejection is a de
   const ejected = await until('a ReplicaEjected event', async () => (await events('flaky')).find((e) => e.reason === 'ReplicaEjected'), 10_000);
   assert.equal(ejected.type, 'Warning');
   assert.match(ejected.message, /5 consecutive|5xx/);
-  const metrics = await (await fetch(`${cp.gatewayUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${e2e.cp.gatewayUrl}/metrics`)).text();
   assert.match(metrics, /wharf_gateway_ejections_total\{[^}]*deployment="flaky"[^}]*\} [1-9]/);
 });
 

@@ -4,26 +4,18 @@
  * (requests that arrived), with real model replicas. CI must run it (see support/prometheus.ts).
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { AutoscalerState, DeploymentEvent } from '../src/core/resources.js';
-import { writeDemoModels } from '../src/demo/write-demo-models.js';
-import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
+import { type E2eControlPlane, READMISSION_BODY, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
-import { pidsWithArg } from './support/process-scan.js';
 import { startPrometheus, type TestPrometheus } from './support/prometheus.js';
 import { until } from './support/until.js';
 
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
-let home: string;
-let cp: ControlPlane | undefined;
+let e2e: E2eControlPlane | undefined;
 let prometheus: TestPrometheus | undefined;
 let skip: string | undefined;
 
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'wharf-promql-'));
   const gatewayPort = await freePort();
   const started = await startPrometheus([`127.0.0.1:${gatewayPort}`], '200ms');
   if ('skip' in started) {
@@ -31,21 +23,17 @@ before(async () => {
     return;
   }
   prometheus = started;
-  cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort, prometheusUrl: prometheus.url, drainMs: 300, log: () => {} });
-  const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
-  await cp.registry.pushVersion({ model: 'risk', version: '1.0.0', filename: 'risk.onnx', labels: {} }, (async function* () { yield file; })());
+  e2e = await startE2eControlPlane('wharf-promql-', { '1.0.0': {} }, { gatewayPort, prometheusUrl: prometheus.url, drainMs: 300 });
 });
 
 after(async () => {
-  await cp?.stop();
+  await e2e?.stop();
   await prometheus?.stop();
-  assert.deepEqual(pidsWithArg(home), [], 'no replica outlives the control plane');
-  await rm(home, { recursive: true, force: true });
 });
 
 test('a custom PromQL metric over the gateway counters scales the deployment', async (t) => {
   if (skip !== undefined) return t.skip(skip);
-  const control = cp!;
+  const control = e2e!.cp;
   const query = 'sum(wharf_gateway_route_arrivals_total{deployment="queue"})';
   await control.deployments.create({
     name: 'queue', environment: 'staging', model: { name: 'risk', version: '1.0.0' },
@@ -53,7 +41,7 @@ test('a custom PromQL metric over the gateway counters scales the deployment', a
   }, { actor: 'alice' });
   await until('one ready replica', async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 1 ? true : undefined), 60_000);
   for (let i = 0; i < 250; i++) {
-    const res = await fetch(`${control.gatewayUrl}/staging/queue/v2/models/queue/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${control.gatewayUrl}/staging/queue/v2/models/queue/infer`, { method: 'POST', body: READMISSION_BODY, headers: { 'content-type': 'application/json' } });
     assert.equal(res.status, 200);
     await res.arrayBuffer();
   }

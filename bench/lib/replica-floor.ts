@@ -5,15 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+import { freePort } from './http.js';
 
 /** Milliseconds from spawn to the first successful inference, once. */
 export async function replicaFloorMs(wharfBin: string, modelPath: string, name: string, body: string): Promise<number> {

@@ -17,7 +17,7 @@
  * across the table). Weighted splits between
  * revisions (canary, blue-green) come with the rollout engine.
  */
-import { resolveScaling } from '../core/autoscaling/scaling-spec.js';
+import { mayScaleToZero, resolveScaling } from '../core/autoscaling/scaling-spec.js';
 import { deletionRequestedAt } from '../core/deployment-identity.js';
 import type { Deployment, ModelReference } from '../core/resources.js';
 import type { TrafficSplit } from '../core/rollout/rollout-types.js';
@@ -76,7 +76,7 @@ export function compileRoutes(deployments: readonly Deployment[], workloads: rea
 /** The route with the gateway's hold queue when the deployment may scale to zero. */
 function withHold(d: Deployment, route: Route): Route {
   const { scaling } = d.configuration;
-  if (scaling.min !== 0 || scaling.max === 0) return route;
+  if (!mayScaleToZero(scaling)) return route;
   const { hold } = resolveScaling(scaling);
   return { ...route, hold: { queue: hold.queue, timeoutMs: Math.round(hold.timeout * 1000) } };
 }

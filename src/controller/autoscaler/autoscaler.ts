@@ -26,7 +26,7 @@ import type { AutoscalerState, Deployment, ScalingForecast, VerticalRecommendati
 import { boundsAt } from '../../core/autoscaling/schedule.js';
 import { decide, initialState, type RecommenderState, type ScalingDecision, type ScalingObservation } from '../../core/autoscaling/decide.js';
 import { forecastSeries } from '../../core/autoscaling/holt-winters.js';
-import { autoscaled, type ResolvedScaling, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
+import { autoscaled, initialSize, type ResolvedScaling, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
 import { recommendResources } from '../../core/autoscaling/vertical.js';
 import type { DeploymentTraffic, MetricsSource } from '../../metrics/metrics-source.js';
 import { KeyedSerial } from '../../runtime/keyed-serial.js';
@@ -71,7 +71,8 @@ interface Tracked {
   record: AutoscalerState | undefined;
   samples: SampleWindow;
   history: RateHistory | undefined;
-  forecast: ScalingForecast | undefined;
+  /** The last fit; `desiredReplicas` is worked out when the record is written. */
+  forecast: Omit<ScalingForecast, 'desiredReplicas'> | undefined;
   usage: { cpuCores: number; memoryBytes: number }[];
   lastUsageAt: number;
   lastRecommendAt: number;
@@ -152,7 +153,7 @@ export class Autoscaler {
     const existing = this.#tracked.get(d.id);
     if (existing !== undefined && existing.created === d.metadata.created) return existing;
     const record = await this.#o.store.autoscalers.get(d.id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
-    const current = record?.desiredReplicas ?? specSize(d);
+    const current = record?.desiredReplicas ?? initialSize(d.configuration);
     const tracked: Tracked = {
       created: d.metadata.created,
       startedAt: now,
@@ -178,7 +179,7 @@ export class Autoscaler {
     if (!autoscaled(d.configuration.scaling)) return this.#adviseOnly(d, tracked, now);
     const scaling = resolveScaling(d.configuration.scaling);
     const bounds = boundsAt(scaling, new Date(now));
-    const current = tracked.record?.desiredReplicas ?? specSize(d);
+    const current = tracked.record?.desiredReplicas ?? initialSize(d.configuration);
 
     const window = (seconds: number) => ({ environment: d.environment, deployment: d.name, windowMs: seconds * 1000 });
     const deploymentTraffic = this.#o.metrics.deployment?.bind(this.#o.metrics);
@@ -212,6 +213,11 @@ export class Autoscaler {
     const due = now - tracked.lastWriteAt >= (this.#o.refreshIntervalMs ?? AUTOSCALER_DEFAULTS.refreshIntervalMs);
     if (!changed && !due && !bucketClosed && recommendation === undefined && tracked.record !== undefined && tracked.record.problem === signal.problem) return;
 
+    const forecast = tracked.forecast === undefined
+      ? undefined
+      : { ...tracked.forecast, desiredReplicas: forecastValue === undefined ? 0 : Math.ceil(forecastValue / scaling.target - 1e-9) };
+    const history = tracked.history?.stored() ?? tracked.record?.history;
+    const shownRecommendation = recommendation ?? tracked.record?.recommendation;
     const next: Omit<AutoscalerState, 'resourceVersion'> = {
       deployment: d.id,
       environment: d.environment,
@@ -229,9 +235,9 @@ export class Autoscaler {
         held,
       },
       ...(bounds.schedule === undefined ? {} : { schedule: { name: bounds.schedule, min: bounds.min, max: bounds.max } }),
-      ...(tracked.forecast === undefined ? {} : { forecast: tracked.forecast }),
-      ...(tracked.history?.stored() === undefined ? (tracked.record?.history === undefined ? {} : { history: tracked.record.history }) : { history: tracked.history.stored()! }),
-      ...(recommendation ?? tracked.record?.recommendation) === undefined ? {} : { recommendation: (recommendation ?? tracked.record?.recommendation)! },
+      ...(forecast === undefined ? {} : { forecast }),
+      ...(history === undefined ? {} : { history }),
+      ...(shownRecommendation === undefined ? {} : { recommendation: shownRecommendation }),
       ...(tracked.usage.length === 0 ? {} : { usage: tracked.usage.slice(-STORED_USAGE_SAMPLES) }),
       ...(signal.problem === undefined ? {} : { problem: signal.problem }),
     };
@@ -332,7 +338,6 @@ export class Autoscaler {
       requestRate: round3(fitted.value),
       method: fitted.method,
       error: { ...(fitted.error.mape === undefined ? {} : { mape: round3(fitted.error.mape) }), rmse: round3(fitted.error.rmse), samples: fitted.error.samples },
-      desiredReplicas: 0,
     };
     return true;
   }
@@ -348,7 +353,6 @@ export class Autoscaler {
     let value: number | undefined;
     if (scaling.metric === 'rps') value = forecast.requestRate;
     else if (traffic !== undefined && traffic.requestRate > 0 && stable !== undefined) value = forecast.requestRate * (stable / traffic.requestRate);
-    if (value !== undefined) forecast.desiredReplicas = Math.ceil(value / scaling.target - 1e-9);
     return value;
   }
 
@@ -386,16 +390,6 @@ export class Autoscaler {
 /** A deployment the autoscaler looks at: running (spec replicas above 0), not being deleted. Fixed-size ones only get resource advice. */
 function isCandidate(d: Deployment): boolean {
   return d.configuration.replicas > 0 && deletionRequestedAt(d) === undefined;
-}
-
-/**
- * The size before the autoscaler's first decision: the spec's replicas within the spec's bounds,
- * which is what the deployment reconciler runs until a record exists (a schedule's bounds are
- * then the first decision, with its event).
- */
-function specSize(d: Deployment): number {
-  const { replicas, scaling } = d.configuration;
-  return Math.min(scaling.max, Math.max(scaling.min, replicas));
 }
 
 function eventReason(from: number, to: number): string {

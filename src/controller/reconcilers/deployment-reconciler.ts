@@ -21,6 +21,7 @@ import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus,
 import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
+import { autoscaled, initialSize, mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
 import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store, StoreCollections } from '../../store/store.js';
 import { newEvent } from '../deployment-events.js';
@@ -100,7 +101,7 @@ export class DeploymentReconciler implements Reconciler {
       revision: deployment.revision,
       workloadRevision,
       replicas,
-      scaledToZero: replicas === 0 && spec.configuration.replicas > 0 && mayScaleToZero(spec),
+      scaledToZero: replicas === 0 && spec.configuration.replicas > 0 && mayScaleToZero(spec.configuration.scaling),
       strategy: spec.strategy,
       rollback: revision !== undefined && isRollbackRevision(revision),
       deleting,
@@ -219,10 +220,10 @@ export class DeploymentReconciler implements Reconciler {
   async #replicas(id: string, spec: DeploymentSpec): Promise<number> {
     const { replicas, scaling } = spec.configuration;
     // 0 replicas in the spec is a stop, which the autoscaler does not override.
-    if (!isAutoscaled(scaling) || replicas === 0) return replicas;
+    if (!autoscaled(scaling) || replicas === 0) return replicas;
     const state = await this.#o.store.autoscalers.get(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
     if (state !== undefined) return Math.min(MAX_REPLICAS, Math.max(0, state.desiredReplicas));
-    return Math.min(scaling.max, Math.max(scaling.min, replicas));
+    return initialSize(spec.configuration);
   }
 
   /** The stored rollout status with its running analyses measured again. */
@@ -309,15 +310,6 @@ export class DeploymentReconciler implements Reconciler {
     }
     return {};
   }
-}
-
-/** True when the autoscaler sizes this spec (its bounds leave room, or it may go to zero). */
-export function isAutoscaled(scaling: DeploymentSpec['configuration']['scaling']): boolean {
-  return scaling.max > scaling.min || (scaling.min === 0 && scaling.max > 0);
-}
-
-function mayScaleToZero(spec: DeploymentSpec): boolean {
-  return spec.configuration.scaling.min === 0 && spec.configuration.scaling.max > 0;
 }
 
 async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {

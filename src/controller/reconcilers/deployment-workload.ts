@@ -4,6 +4,7 @@
  * what lets a restarted controller adopt the replicas it finds instead of doubling them).
  */
 import type { DeploymentSpec, ModelVersion } from '../../core/resources.js';
+import { autoscaled } from '../../core/autoscaling/scaling-spec.js';
 import { parseHostPort } from '../../core/health-check-spec.js';
 import type { DependencySpec, ProbeSpec, StartupProbeSpec, Workload, WorkloadKey } from '../../runtime/runtime.js';
 
@@ -89,7 +90,7 @@ export function desiredWorkload(source: WorkloadSource): Workload {
     // Only an autoscaled spec (max above min) carries scaling: engines that autoscale (Kubernetes:
     // an HPA) act on it, and a plain spec's workload stays exactly what it was before.
     // Only the HPA's fields, with min at least 1 (an HPA cannot go to zero without a feature gate).
-    ...(spec.configuration.scaling.max > spec.configuration.scaling.min ? { scaling: hpaScaling(spec.configuration.scaling) } : {}),
+    ...(autoscaled(spec.configuration.scaling) ? { scaling: hpaScaling(spec.configuration.scaling) } : {}),
     readiness: probe(check.path || MODEL_PROBE_PATHS.readiness),
     liveness: probe(check.livenessPath ?? MODEL_PROBE_PATHS.liveness),
     startup,

@@ -152,7 +152,21 @@ export function resolveScaling(spec: ScalingSpec): ResolvedScaling {
  * `min == max` (the default, from `replicas`) is a fixed size.
  */
 export function autoscaled(spec: Pick<ScalingSpec, 'min' | 'max'>): boolean {
-  return spec.max > spec.min || (spec.min === 0 && spec.max > 0);
+  return spec.max > spec.min; // scale to zero (min 0, max > 0) is a range too
+}
+
+/** True when the spec lets an idle deployment go to zero replicas (the gateway then holds requests). */
+export function mayScaleToZero(spec: Pick<ScalingSpec, 'min' | 'max'>): boolean {
+  return spec.min === 0 && spec.max > 0;
+}
+
+/**
+ * The size of an autoscaled deployment before the autoscaler's first decision: the spec's
+ * replicas within the spec's bounds (a schedule's bounds are then the first decision, with its event).
+ */
+export function initialSize(configuration: { replicas: number; scaling: Pick<ScalingSpec, 'min' | 'max'> }): number {
+  const { replicas, scaling } = configuration;
+  return Math.min(scaling.max, Math.max(scaling.min, replicas));
 }
 
 function targetOf(spec: ScalingSpec, metric: ScalingMetric): number {
