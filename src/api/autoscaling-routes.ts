@@ -6,7 +6,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { resolveScaling, autoscaled } from '../core/autoscaling/scaling-spec.js';
 import { deploymentId } from '../core/deployment-identity.js';
-import { WharfError } from '../core/errors.js';
+import { unlessNotFound } from '../core/errors.js';
 import type { AutoscalerState } from '../core/resources.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { Store } from '../store/store.js';
@@ -47,7 +47,7 @@ export function registerAutoscalingRoutes(app: OpenAPIHono, { store, deployments
     async (c) => {
       const { environment, name } = c.req.valid('param');
       const deployment = await deployments.get(name, environment);
-      const state = await store.autoscalers.get(deploymentId(environment, name)).catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
+      const state = await unlessNotFound(store.autoscalers.get(deploymentId(environment, name)));
       const scaling = deployment.configuration.scaling;
       return c.json({ autoscaled: autoscaled(scaling), scaling: resolveScaling(scaling), state: autoscalingView(state, c.req.valid('query').full === 'true') }, 200);
     },

@@ -23,7 +23,7 @@ import {
   validateDeploymentName,
   validateMetadataInput,
 } from '../core/deployment-spec.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import { type Deployment, type DeploymentEvent, type DeploymentSpec, deploymentSpec, type Revision } from '../core/resources.js';
 import { changedFields, diffSpecs, type FieldChange, jsonEqual, renderDiff } from '../core/revision-diff.js';
 import { ConflictError } from '../store/errors.js';
@@ -79,7 +79,6 @@ interface Modification {
   document?: Deployment;
 }
 
-const isCode = (error: unknown, code: string): boolean => error instanceof WharfError && error.code === code;
 
 /** See the module comment. */
 export class DeploymentService {
@@ -104,7 +103,7 @@ export class DeploymentService {
     const id = deploymentId(input.environment, input.name);
     return this.#store.transaction(async (tx) => {
       await tx.environments.get(input.environment).catch((e: unknown) => {
-        throw isCode(e, 'NOT_FOUND') ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`) : e;
+        throw hasErrorCode(e, 'NOT_FOUND') ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`) : e;
       });
       await this.#checkModelInside(tx, spec, 'model.version');
       const created = await tx.deployments.create({
@@ -119,7 +118,7 @@ export class DeploymentService {
       });
       await tx.revisions.create({ deployment: id, number: 1, spec, createdAt: now, createdBy: options.actor, reason: options.reason ?? 'created' });
       // A size decided for an earlier deployment of the same name must not carry over to this one.
-      await tx.autoscalers.delete(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      await unlessNotFound(tx.autoscalers.delete(id));
       const what = `${spec.model?.name ?? spec.type} ${spec.model?.version ?? ''}`.trim();
       await tx.events.create(newEvent(id, now, { type: 'Normal', reason: 'Created', message: `revision 1 by ${options.actor}: ${what}, ${spec.configuration.replicas} replicas` }));
       return created;
@@ -230,7 +229,7 @@ export class DeploymentService {
     const d = await this.get(name, environment);
     if (!Number.isSafeInteger(number) || number < 1) throw new InvalidArgumentError(`revision: must be a positive integer, got ${JSON.stringify(number)}`);
     return this.#store.revisions.get({ deployment: d.id, number }).catch((e: unknown) => {
-      throw isCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} has no revision ${number}`) : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} has no revision ${number}`) : e;
     });
   }
 
@@ -284,7 +283,7 @@ export class DeploymentService {
           return updated;
         });
       } catch (error) {
-        if (isCode(error, 'CONFLICT') && options.expectedResourceVersion === undefined && attempt < CONFLICT_RETRIES) continue;
+        if (hasErrorCode(error, 'CONFLICT') && options.expectedResourceVersion === undefined && attempt < CONFLICT_RETRIES) continue;
         throw error;
       }
     }
@@ -299,7 +298,7 @@ export class DeploymentService {
   async #checkModelInside(tx: StoreCollections, spec: DeploymentSpec, field: string): Promise<void> {
     if (this.#options.modelVersionExists !== undefined || spec.model === undefined) return;
     await tx.modelVersions.get({ model: spec.model.name, version: spec.model.version }).catch((e: unknown) => {
-      throw isCode(e, 'NOT_FOUND') ? unknownModel(field, spec) : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? unknownModel(field, spec) : e;
     });
   }
 
@@ -332,6 +331,6 @@ async function getDeployment(from: Pick<StoreCollections, 'deployments'>, name: 
   validateDeploymentName(name);
   environmentName(environment);
   return from.deployments.get(deploymentId(environment, name)).catch((e: unknown) => {
-    throw isCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} not found in environment ${JSON.stringify(environment)}`) : e;
+    throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} not found in environment ${JSON.stringify(environment)}`) : e;
   });
 }

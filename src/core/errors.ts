@@ -49,3 +49,19 @@ export class UnavailableError extends WharfError {
 export class InternalError extends WharfError {
   readonly code = 'INTERNAL';
 }
+
+/** True when `error` is a {@link WharfError} with this code (e.g. `NOT_FOUND`, `CONFLICT`). */
+export function hasErrorCode(error: unknown, code: string): boolean {
+  return error instanceof WharfError && error.code === code;
+}
+
+/**
+ * The value of a lookup that may find nothing: `undefined` for a `NOT_FOUND`, any other failure
+ * passes through.
+ *
+ * @example
+ *   const state = await unlessNotFound(store.autoscalers.get(id));
+ */
+export function unlessNotFound<T>(lookup: Promise<T>): Promise<T | undefined> {
+  return lookup.catch((error: unknown) => (hasErrorCode(error, 'NOT_FOUND') ? undefined : Promise.reject(error)));
+}

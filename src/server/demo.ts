@@ -1,18 +1,17 @@
 /** First-start demo: register the readmission model 1.0.0 and deploy it to development. */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { WharfError } from '../core/errors.js';
+import { hasErrorCode } from '../core/errors.js';
 import { writeDemoModels } from '../demo/write-demo-models.js';
 import type { ControlPlane } from './control-plane.js';
 
-const isCode = (e: unknown, code: string): boolean => e instanceof WharfError && e.code === code;
 
 /** Pushes and deploys the demo unless they already exist; returns the URL to call. */
 export async function seedDemo(cp: ControlPlane, home: string): Promise<string> {
   try {
     await cp.registry.getVersion('readmission', '1.0.0');
   } catch (e) {
-    if (!isCode(e, 'NOT_FOUND')) throw e;
+    if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
     const { readmission } = await writeDemoModels(join(home, 'models'));
     await cp.registry.pushVersion(
       { model: 'readmission', version: '1.0.0', filename: 'readmission.onnx', description: '30-day readmission risk (demo, synthetic data)' },
@@ -22,7 +21,7 @@ export async function seedDemo(cp: ControlPlane, home: string): Promise<string> 
   try {
     await cp.deployments.get('readmission', 'development');
   } catch (e) {
-    if (!isCode(e, 'NOT_FOUND')) throw e;
+    if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
     await cp.deployments.create(
       { name: 'readmission', environment: 'development', model: { name: 'readmission', version: '1.0.0' }, configuration: { replicas: 2 } },
       { actor: 'wharf-demo', reason: 'demo deployment on first start' },

@@ -20,7 +20,7 @@
  * {@link Autoscaler.activate}, without waiting for the next tick.
  */
 import { deletionRequestedAt, deploymentId } from '../../core/deployment-identity.js';
-import { WharfError } from '../../core/errors.js';
+import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { parseCpu, parseMemory } from '../../core/quantities.js';
 import type { AutoscalerState, Deployment, ScalingForecast, VerticalRecommendationView } from '../../core/resources.js';
 import { boundsAt } from '../../core/autoscaling/schedule.js';
@@ -81,7 +81,6 @@ interface Tracked {
   demand: boolean;
 }
 
-const isCode = (error: unknown, code: string): boolean => error instanceof WharfError && error.code === code;
 
 /** See the module comment. */
 export class Autoscaler {
@@ -135,7 +134,7 @@ export class Autoscaler {
    */
   async activate(environment: string, name: string): Promise<boolean> {
     const id = deploymentId(environment, name);
-    const d = await this.#o.store.deployments.get(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const d = await unlessNotFound(this.#o.store.deployments.get(id));
     if (d === undefined || !isCandidate(d) || !autoscaled(d.configuration.scaling)) return false;
     await this.#serial.run(id, async () => {
       const tracked = await this.#track(d, this.#now());
@@ -152,7 +151,7 @@ export class Autoscaler {
   async #track(d: Deployment, now: number): Promise<Tracked> {
     const existing = this.#tracked.get(d.id);
     if (existing !== undefined && existing.created === d.metadata.created) return existing;
-    const record = await this.#o.store.autoscalers.get(d.id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const record = await unlessNotFound(this.#o.store.autoscalers.get(d.id));
     const current = record?.desiredReplicas ?? initialSize(d.configuration);
     const tracked: Tracked = {
       created: d.metadata.created,
@@ -380,8 +379,8 @@ export class Autoscaler {
     try {
       return await attempt(previous);
     } catch (error) {
-      if (!isCode(error, 'CONFLICT') && !isCode(error, 'ALREADY_EXISTS') && !isCode(error, 'NOT_FOUND')) throw error;
-      const fresh = await store.autoscalers.get(d.id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      if (!hasErrorCode(error, 'CONFLICT') && !hasErrorCode(error, 'ALREADY_EXISTS') && !hasErrorCode(error, 'NOT_FOUND')) throw error;
+      const fresh = await unlessNotFound(store.autoscalers.get(d.id));
       return attempt(fresh);
     }
   }

@@ -14,7 +14,7 @@
  * A stale write (someone changed the deployment since step 1) is not an error: the reconcile is
  * requeued at once and reads again.
  */
-import { WharfError } from '../../core/errors.js';
+import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
 import { randomBytes } from 'node:crypto';
 import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision } from '../../core/resources.js';
@@ -59,7 +59,6 @@ export interface DeploymentReconcilerOptions {
 /** Defaults of {@link DeploymentReconcilerOptions}. */
 export const DEPLOYMENT_RECONCILER_DEFAULTS = { pollIntervalMs: 1_000, failedPollIntervalMs: 5_000, analysisPollIntervalMs: 250 } as const;
 
-const isCode = (error: unknown, code: string): boolean => error instanceof WharfError && error.code === code;
 
 function checkSignal(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('reconcile aborted');
@@ -79,7 +78,7 @@ export class DeploymentReconciler implements Reconciler {
     const { store, runtime } = this.#o;
     const now = (this.#o.now?.() ?? new Date()).toISOString();
 
-    const deployment = await store.deployments.get(key).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const deployment = await unlessNotFound(store.deployments.get(key));
     if (deployment === undefined) return this.#removeStrays(key, signal);
 
     const deleting = deletionRequestedAt(deployment) !== undefined;
@@ -143,7 +142,7 @@ export class DeploymentReconciler implements Reconciler {
           }
         });
       } catch (error) {
-        if (isCode(error, 'CONFLICT') || isCode(error, 'NOT_FOUND')) return { requeueAfterMs: 0 };
+        if (hasErrorCode(error, 'CONFLICT') || hasErrorCode(error, 'NOT_FOUND')) return { requeueAfterMs: 0 };
         throw error;
       }
     }
@@ -163,7 +162,7 @@ export class DeploymentReconciler implements Reconciler {
   async recordTerminalError(key: string, error: TerminalError): Promise<void> {
     const now = (this.#o.now?.() ?? new Date()).toISOString();
     await this.#o.store.transaction(async (tx) => {
-      const deployment = await tx.deployments.get(key).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const deployment = await unlessNotFound(tx.deployments.get(key));
       if (deployment === undefined || (deployment.status.phase === 'failed' && deployment.status.message === error.message)) return;
       await tx.deployments.update({ ...deployment, status: { ...deployment.status, phase: 'failed', message: error.message } });
       await tx.events.create(newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }));
@@ -178,12 +177,12 @@ export class DeploymentReconciler implements Reconciler {
   async #workloadRevision(id: string, revision: Revision, running: readonly number[]): Promise<number> {
     for (const number of [...running].sort((a, b) => b - a)) {
       if (number === revision.number) return number;
-      const other = await this.#revisionNumber(id, number).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const other = await unlessNotFound(this.#revisionNumber(id, number));
       if (other !== undefined && sameWorkload(other.spec, revision.spec)) return number;
     }
     let current = revision;
     while (current.number > 1) {
-      const previous = await this.#revisionNumber(id, current.number - 1).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const previous = await unlessNotFound(this.#revisionNumber(id, current.number - 1));
       if (previous === undefined || !sameWorkload(previous.spec, current.spec)) break;
       current = previous;
     }
@@ -221,7 +220,7 @@ export class DeploymentReconciler implements Reconciler {
     const { replicas, scaling } = spec.configuration;
     // 0 replicas in the spec is a stop, which the autoscaler does not override.
     if (!autoscaled(scaling) || replicas === 0) return replicas;
-    const state = await this.#o.store.autoscalers.get(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const state = await unlessNotFound(this.#o.store.autoscalers.get(id));
     if (state !== undefined) return Math.min(MAX_REPLICAS, Math.max(0, state.desiredReplicas));
     return initialSize(spec.configuration);
   }
@@ -267,7 +266,7 @@ export class DeploymentReconciler implements Reconciler {
     try {
       return await this.#o.store.revisions.get({ deployment: deployment.id, number: deployment.revision });
     } catch (error) {
-      if (isCode(error, 'NOT_FOUND')) throw new TerminalError(`revision ${deployment.revision} of deployment ${deployment.id} is missing`);
+      if (hasErrorCode(error, 'NOT_FOUND')) throw new TerminalError(`revision ${deployment.revision} of deployment ${deployment.id} is missing`);
       throw error;
     }
   }
@@ -279,7 +278,7 @@ export class DeploymentReconciler implements Reconciler {
     try {
       return { modelVersion: await this.#o.store.modelVersions.get({ model: spec.model.name, version: spec.model.version }) };
     } catch (error) {
-      if (isCode(error, 'NOT_FOUND')) return { blocked: `model ${spec.model.name} version ${spec.model.version} does not exist` };
+      if (hasErrorCode(error, 'NOT_FOUND')) return { blocked: `model ${spec.model.name} version ${spec.model.version} does not exist` };
       throw error;
     }
   }
@@ -304,8 +303,8 @@ export class DeploymentReconciler implements Reconciler {
         await tx.deployments.delete(deployment.id, deployment.resourceVersion);
       });
     } catch (error) {
-      if (isCode(error, 'CONFLICT')) return { requeueAfterMs: 0 };
-      if (isCode(error, 'NOT_FOUND')) return {};
+      if (hasErrorCode(error, 'CONFLICT')) return { requeueAfterMs: 0 };
+      if (hasErrorCode(error, 'NOT_FOUND')) return {};
       throw error;
     }
     return {};
@@ -313,7 +312,7 @@ export class DeploymentReconciler implements Reconciler {
 }
 
 async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {
-  await tx.autoscalers.delete(id).catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+  await unlessNotFound(tx.autoscalers.delete(id));
   for (const r of await listAll(tx.revisions, { deployment: id })) await tx.revisions.delete({ deployment: id, number: r.number });
   for (const e of await listAll(tx.events, { deployment: id })) await tx.events.delete({ deployment: id, id: e.id });
 }
