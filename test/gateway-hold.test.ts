@@ -3,29 +3,16 @@
 // route a backend (a real node:http backend); a full queue, a timeout, a removed route and a stop
 // answer them; a client that leaves is dropped; `onHold` is called and rate-limited. Plus the
 // per-route gauges and counters in the snapshot and on /metrics.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GatewayServer, type GatewayServerOptions } from '../src/gateway/gateway-server.js';
+import { GatewayServer } from '../src/gateway/gateway-server.js';
 import type { RouteCounters } from '../src/gateway/gateway-snapshot.js';
 import type { Backend, Route, RouteHold, RouteTable } from '../src/gateway/route-table.js';
-import { FakeUpstream, route, table, target } from './support/gateway.js';
+import { FakeUpstream, gatewayFixtures, route, table, target } from './support/gateway.js';
 import { expectError, http, type HttpResult, sampleValue, scrape, waitFor, within } from './support/serving.js';
 
 const ENV = 'production';
-const gateways: GatewayServer[] = [];
-const upstreams: FakeUpstream[] = [];
-
-after(async () => {
-  await Promise.all(gateways.map((g) => g.stop()));
-  await Promise.all(upstreams.map((u) => u.stop()));
-});
-
-async function newGateway(options: GatewayServerOptions = {}): Promise<GatewayServer> {
-  const g = new GatewayServer({ port: 0, shutdownGraceMs: 1_000, ...options });
-  gateways.push(g);
-  await g.start();
-  return g;
-}
+const { newGateway, stopAfter } = gatewayFixtures();
 
 /** A backend that answers every request with its body, recording the bodies in arrival order. */
 async function echo(): Promise<{ upstream: FakeUpstream; bodies: string[]; backend: Backend }> {
@@ -39,7 +26,7 @@ async function echo(): Promise<{ upstream: FakeUpstream; bodies: string[]; backe
       res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     });
   });
-  upstreams.push(upstream);
+  stopAfter(upstream);
   return { upstream, bodies, backend: { id: 'echo', url: await upstream.start() } };
 }
 
@@ -56,6 +43,25 @@ const counters = (g: GatewayServer, deployment = 'risk'): RouteCounters | undefi
 const heldNow = (g: GatewayServer, deployment = 'risk') => counters(g, deployment)?.held ?? 0;
 const unassignedCodes = (g: GatewayServer, deployment = 'risk') =>
   g.snapshot().revisions.find((r) => r.deployment === deployment && r.revision === '')?.codes ?? {};
+
+/**
+ * A POST whose body is streamed: `head` is sent at once, `tail` (and the end of the body) only
+ * when `finish` is called, so a test can change the table while the body is still arriving.
+ */
+function streamedPost(g: GatewayServer, head: string, tail: string): { res: Promise<Response>; finish: () => void } {
+  let finish: (() => void) | undefined;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(new TextEncoder().encode(head));
+      finish = () => {
+        controller.enqueue(new TextEncoder().encode(tail));
+        controller.close();
+      };
+    },
+  });
+  const res = fetch(inferUrl(g), { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+  return { res, finish: () => finish!() };
+}
 
 describe('hold and release', () => {
   test('held requests are forwarded with their bodies, in arrival order, once a table gives the route a backend', async () => {
@@ -85,21 +91,11 @@ describe('hold and release', () => {
     g.setTable(holdTable(1, [], { queue: 10, timeoutMs: 20_000 }));
     const { bodies, backend } = await echo();
     // A streamed body: the request is held at once, the table changes, then the body ends.
-    let finish: (() => void) | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('{"part":'));
-        finish = () => {
-          controller.enqueue(new TextEncoder().encode('1}'));
-          controller.close();
-        };
-      },
-    });
-    const res = fetch(inferUrl(g), { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+    const { res, finish } = streamedPost(g, '{"part":', '1}');
     await waitFor(() => heldNow(g) === 1, 'the request to be held');
     g.setTable(holdTable(2, [backend], { queue: 10, timeoutMs: 20_000 }));
     assert.equal(heldNow(g), 0);
-    finish!();
+    finish();
     const done = await within(res, 10_000, 'the response');
     assert.equal(done.status, 200);
     assert.equal(await done.text(), '{"part":1}');
@@ -113,20 +109,10 @@ describe('scaled to zero while a request arrives', () => {
     const { bodies, backend } = await echo();
     const hold = { queue: 10, timeoutMs: 20_000 };
     g.setTable(holdTable(1, [backend], hold));
-    let finish: (() => void) | undefined;
-    const stream = new ReadableStream<Uint8Array>({
-      start(controller) {
-        controller.enqueue(new TextEncoder().encode('{"late":'));
-        finish = () => {
-          controller.enqueue(new TextEncoder().encode('true}'));
-          controller.close();
-        };
-      },
-    });
-    const res = fetch(inferUrl(g), { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+    const { res, finish } = streamedPost(g, '{"late":', 'true}');
     await waitFor(() => (counters(g)?.arrivals ?? 0) === 1, 'the request to arrive');
     g.setTable(holdTable(2, [], hold)); // scaled to zero
-    finish!();
+    finish();
     await waitFor(() => heldNow(g) === 1, 'the request to be held once its body is complete');
     g.setTable(holdTable(3, [backend], hold));
     const done = await within(res, 10_000, 'the response');
@@ -243,7 +229,7 @@ describe('route gauges', () => {
       req.resume();
       release.push(() => res.writeHead(200).end('{}'));
     });
-    upstreams.push(slow);
+    stopAfter(slow);
     const g = await newGateway();
     g.setTable(holdTable(1, [{ id: 'slow', url: await slow.start() }], { queue: 5, timeoutMs: 60_000 }));
     const pending = [post(g, '{}'), post(g, '{}')];

@@ -2,30 +2,17 @@
 // short headers timeout: ejection after N consecutive errors, no traffic during the period,
 // re-ejection with a doubled period, readmission after a good answer, the max-percent bound, and
 // the events and metrics that report it.
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
-import { GatewayServer, type GatewayServerOptions } from '../src/gateway/gateway-server.js';
+import type { GatewayServer } from '../src/gateway/gateway-server.js';
 import type { EjectionEvent } from '../src/gateway/gateway-snapshot.js';
 import type { Backend, RouteOutlierDetection } from '../src/gateway/route-table.js';
-import { deadUrl, FakeUpstream, inferBody, route, table, target } from './support/gateway.js';
+import { deadUrl, FakeUpstream, gatewayFixtures, inferBody, route, table, target } from './support/gateway.js';
 import { http, sampleValue, scrape } from './support/serving.js';
 
 const ENV = 'production';
-const gateways: GatewayServer[] = [];
-const upstreams: FakeUpstream[] = [];
-
-after(async () => {
-  await Promise.all(gateways.map((g) => g.stop()));
-  await Promise.all(upstreams.map((u) => u.stop()));
-});
-
-async function newGateway(options: GatewayServerOptions = {}): Promise<GatewayServer> {
-  const g = new GatewayServer({ port: 0, shutdownGraceMs: 1_000, ...options });
-  gateways.push(g);
-  await g.start();
-  return g;
-}
+const { newGateway, stopAfter } = gatewayFixtures();
 
 /** A backend whose answer is `status` (0 = never answer) and can be changed at any time. */
 class Replica {
@@ -37,7 +24,7 @@ class Replica {
   url = '';
 
   async start(): Promise<this> {
-    upstreams.push(this.upstream);
+    stopAfter(this.upstream);
     this.url = await this.upstream.start();
     return this;
   }
@@ -208,7 +195,7 @@ describe('bounds', () => {
       req.resume();
       res.writeHead(503, { 'x-wharf-draining': '1' }).end('{"error":"draining"}');
     });
-    upstreams.push(draining);
+    stopAfter(draining);
     const g = await newGateway({ maxAttempts: 1, outlierDetection: { consecutiveErrors: 1, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 } });
     g.setTable(table(1, [route(ENV, 'drain', [target(1, 100, [{ id: 'drainer', url: await draining.start() }, other!.backend('other')])])]));
     await sendUntil(g, 'drain', () => draining.requests >= 5, 'five requests to the draining replica');

@@ -161,11 +161,16 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       this.noReplica(route);
       return false;
     }
+    this.routeTo(table, route, target);
+    return true;
+  }
+
+  /** The request goes to `target` of `route` (in `table`); the choice is logged where the route logs them. */
+  private routeTo(table: CompiledTable, route: CompiledRoute, target: CompiledTarget): void {
     this.table = table;
     this.route = route;
     this.target = target;
     if (route.logsAssignments) this.proxy.assignments.record(this.requestId, target.assignment);
-    return true;
   }
 
   /** Held, and a new table is in use: forwarded when it gives the route a target; see {@link HeldRequest.retry}. */
@@ -185,10 +190,7 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       return true;
     }
     this.leaveHold();
-    this.table = table;
-    this.route = route;
-    this.target = target;
-    if (route.logsAssignments) this.proxy.assignments.record(this.requestId, target.assignment);
+    this.routeTo(table, route, target);
     this.pickTime = performance.now();
     if (!this.bodyPending) this.attempt(undefined);
     return true;
@@ -213,7 +215,7 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
   private noReplica(route: CompiledRoute): void {
     this.done = true;
     if (this.counted !== undefined) this.counted.inFlight--;
-    this.shadow?.primaryEnd(503, false, this.clientGone);
+    this.shadow?.primaryEnd(503, false, this.clientGone, performance.now());
     this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
   }
 
@@ -325,7 +327,8 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     this.leaveHold();
     this.proxy.metrics.inFlight--;
     if (this.counted !== undefined) this.counted.inFlight--;
-    (this.target?.stats ?? this.route.unassigned).observe(status, (performance.now() - this.started) / 1000);
-    this.shadow?.primaryEnd(status, this.complete, this.clientGone);
+    const now = performance.now();
+    (this.target?.stats ?? this.route.unassigned).observe(status, (now - this.started) / 1000);
+    this.shadow?.primaryEnd(status, this.complete, this.clientGone, now);
   }
 }

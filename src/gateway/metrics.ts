@@ -7,7 +7,7 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from './gateway-snapshot.js';
-import type { RouteCounterField } from './route-metric-names.js';
+import { REQUEST_DURATION, REQUESTS_TOTAL, type RouteCounterField, ROUTE_METRIC_NAMES, type ShadowCounterField, SHADOW_METRIC_NAMES } from './metric-names.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -66,16 +66,13 @@ export class RouteStats {
   constructor(readonly labels: Labels) {}
 }
 
-/**
- * The route families: exported name, help, type, and the {@link RouteStats} field. Readers of
- * remote gateways find them by the same names in route-metric-names.ts.
- */
-const ROUTE_FAMILIES: readonly (readonly [string, string, 'counter' | 'gauge', RouteCounterField])[] = [
-  ['wharf_gateway_route_in_flight', 'Requests of the route dispatched to a replica and not finished.', 'gauge', 'inFlight'],
-  ['wharf_gateway_route_held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge', 'held'],
-  ['wharf_gateway_route_arrivals_total', 'Requests that arrived for the route.', 'counter', 'arrivals'],
-  ['wharf_gateway_route_held_total', 'Requests of the route that were held for a first ready replica.', 'counter', 'heldTotal'],
-  ['wharf_gateway_route_hold_rejected_total', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter', 'holdRejected'],
+/** The route families (named in metric-names.ts): the {@link RouteStats} field, help and type. */
+const ROUTE_FAMILIES: readonly (readonly [RouteCounterField, string, 'counter' | 'gauge'])[] = [
+  ['inFlight', 'Requests of the route dispatched to a replica and not finished.', 'gauge'],
+  ['held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge'],
+  ['arrivals', 'Requests that arrived for the route.', 'counter'],
+  ['heldTotal', 'Requests of the route that were held for a first ready replica.', 'counter'],
+  ['holdRejected', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter'],
 ];
 
 /** Ejection causes and the {@link TargetStats} field counting each. */
@@ -99,18 +96,18 @@ export class ShadowStats {
   constructor(readonly labels: Labels) {}
 }
 
-/** The shadow counter families: exported name, help, and the {@link ShadowStats} field. */
-const SHADOW_FAMILIES: readonly (readonly [string, string, keyof ShadowCounters & keyof ShadowStats])[] = [
-  ['wharf_gateway_shadow_mirrored_total', 'Request copies sent to a mirrored revision.', 'mirrored'],
-  ['wharf_gateway_shadow_dropped_total', 'Request copies not sent because too many were in flight.', 'dropped'],
-  ['wharf_gateway_shadow_compared_total', 'Mirrored requests whose primary and mirror responses were compared.', 'compared'],
-  ['wharf_gateway_shadow_agreed_total', 'Compared pairs whose outputs agreed.', 'agreed'],
-  ['wharf_gateway_shadow_numeric_elements_total', 'Numeric output elements compared.', 'numericElements'],
-  ['wharf_gateway_shadow_absolute_difference_total', 'Sum of absolute differences of the compared numeric output elements.', 'absDiffSum'],
-  ['wharf_gateway_shadow_primary_latency_seconds_total', 'Sum of primary response latencies over compared pairs.', 'primaryLatencySum'],
-  ['wharf_gateway_shadow_latency_seconds_total', 'Sum of mirror response latencies over compared pairs.', 'shadowLatencySum'],
-  ['wharf_gateway_shadow_primary_errors_total', 'Mirrored requests whose primary response was an error (5xx or none).', 'primaryErrors'],
-  ['wharf_gateway_shadow_errors_total', 'Mirrored requests whose mirror response was an error (5xx or none).', 'shadowErrors'],
+/** The shadow counter families (named in metric-names.ts): the {@link ShadowStats} field and help. */
+const SHADOW_FAMILIES: readonly (readonly [ShadowCounterField, string])[] = [
+  ['mirrored', 'Request copies sent to a mirrored revision.'],
+  ['dropped', 'Request copies not sent because too many were in flight.'],
+  ['compared', 'Mirrored requests whose primary and mirror responses were compared.'],
+  ['agreed', 'Compared pairs whose outputs agreed.'],
+  ['numericElements', 'Numeric output elements compared.'],
+  ['absDiffSum', 'Sum of absolute differences of the compared numeric output elements.'],
+  ['primaryLatencySum', 'Sum of primary response latencies over compared pairs.'],
+  ['shadowLatencySum', 'Sum of mirror response latencies over compared pairs.'],
+  ['primaryErrors', 'Mirrored requests whose primary response was an error (5xx or none).'],
+  ['shadowErrors', 'Mirrored requests whose mirror response was an error (5xx or none).'],
 ];
 
 interface Sample {
@@ -157,22 +154,24 @@ export class GatewayMetrics {
     }
     // Stats for "no target" (revision "") appear once they have counted something.
     const targets = (): TargetStats[] => [...this.targets.values()].filter((t) => t.labels.revision !== '' || t.count > 0);
-    this.add('wharf_gateway_requests_total', 'Requests answered, by environment, deployment, revision and HTTP status code.', 'counter',
+    // Attempts and ejections only happen once a target (a revision) is chosen.
+    const revisions = (): TargetStats[] => [...this.targets.values()].filter((t) => t.labels.revision !== '');
+    this.add(REQUESTS_TOTAL, 'Requests answered, by environment, deployment, revision and HTTP status code.', 'counter',
       () => targets().flatMap((t) => [...t.codes].map(([code, value]) => ({ value, labels: { ...t.labels, code: String(code) } }))));
-    this.add('wharf_gateway_request_duration_seconds', 'Time from receiving a request to the end of its response.', 'histogram',
+    this.add(REQUEST_DURATION, 'Time from receiving a request to the end of its response.', 'histogram',
       () => targets().flatMap(histogramSamples));
     this.add('wharf_gateway_upstream_attempts_total', 'Requests sent to replicas, first tries and retries.', 'counter',
-      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.attempts, labels: t.labels })));
+      () => revisions().map((t) => ({ value: t.attempts, labels: t.labels })));
     this.add('wharf_gateway_upstream_retries_total', 'Requests resent to another replica after a failure before any response.', 'counter',
-      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.retries, labels: t.labels })));
+      () => revisions().map((t) => ({ value: t.retries, labels: t.labels })));
     this.add('wharf_gateway_no_ready_replica_total', 'Requests answered 503 because the route had no ready replica.', 'counter',
       () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })));
     this.add('wharf_gateway_ejections_total', 'Backends taken out of rotation, by cause (5xx, timeout, connect).', 'counter',
-      () => targets().filter((t) => t.labels.revision !== '').flatMap((t) => EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } }))));
+      () => revisions().flatMap((t) => EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } }))));
     this.add('wharf_gateway_ejected_backends', 'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).', 'gauge',
-      () => targets().filter((t) => t.labels.revision !== '').map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })));
-    for (const [name, help, type, field] of ROUTE_FAMILIES) {
-      this.add(name, help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
+      () => revisions().map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })));
+    for (const [field, help, type] of ROUTE_FAMILIES) {
+      this.add(ROUTE_METRIC_NAMES[field], help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
     }
     this.add('wharf_gateway_unrouted_requests_total', 'Requests that matched no route, by HTTP status code.', 'counter',
       () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })));
@@ -182,8 +181,8 @@ export class GatewayMetrics {
       () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]));
     this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter',
       () => [{ value: this.tableUpdates, labels: {} }]);
-    for (const [name, help, field] of SHADOW_FAMILIES) {
-      this.add(name, help, 'counter', () => [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })));
+    for (const [field, help] of SHADOW_FAMILIES) {
+      this.add(SHADOW_METRIC_NAMES[field], help, 'counter', () => [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })));
     }
   }
 
@@ -282,9 +281,9 @@ function histogramSamples(t: TargetStats): Sample[] {
   for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
     cumulative += t.buckets[i]!;
     const le = i < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[i]) : '+Inf';
-    samples.push({ metricName: 'wharf_gateway_request_duration_seconds_bucket', value: cumulative, labels: { ...t.labels, le } });
+    samples.push({ metricName: `${REQUEST_DURATION}_bucket`, value: cumulative, labels: { ...t.labels, le } });
   }
-  samples.push({ metricName: 'wharf_gateway_request_duration_seconds_sum', value: t.sum, labels: t.labels });
-  samples.push({ metricName: 'wharf_gateway_request_duration_seconds_count', value: t.count, labels: t.labels });
+  samples.push({ metricName: `${REQUEST_DURATION}_sum`, value: t.sum, labels: t.labels });
+  samples.push({ metricName: `${REQUEST_DURATION}_count`, value: t.count, labels: t.labels });
   return samples;
 }

@@ -67,8 +67,10 @@ export class Mirrors {
       stats.dropped++;
       return undefined;
     }
-    const backend = pickBackend(mirror.target.backends, performance.now())!;
-    const exchange = new ShadowExchange(this, mirror, backend);
+    // One clock read serves the pick and the pair's start.
+    const now = performance.now();
+    const backend = pickBackend(mirror.target.backends, now)!;
+    const exchange = new ShadowExchange(this, mirror, backend, now);
     stats.inFlight++;
     stats.mirrored++;
     backend.acquire();
@@ -112,10 +114,11 @@ class Capture {
     this.chunks.push(chunk);
   }
 
-  end(complete: boolean): void {
+  /** The side ended at `now` (`performance.now()`). */
+  end(complete: boolean, now: number): void {
     this.done = true;
     this.complete = complete;
-    this.endedAt = performance.now();
+    this.endedAt = now;
   }
 
   /** Status ≥ 500 or no (complete) response. */
@@ -133,7 +136,6 @@ class Capture {
  * its response to. Settles once both sides have ended.
  */
 export class ShadowExchange implements Dispatcher.DispatchHandler {
-  private readonly startedAt = performance.now();
   private readonly primary: Capture;
   private readonly copy: Capture;
   private released = false;
@@ -143,6 +145,8 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
     private readonly mirrors: Mirrors,
     private readonly mirror: CompiledMirror,
     private readonly backend: UpstreamBackend,
+    /** `performance.now()` when the copy was sent: both sides' latencies are measured from it. */
+    private readonly startedAt: number,
   ) {
     this.primary = new Capture(mirrors.options.maxBodyBytes);
     this.copy = new Capture(mirrors.options.maxBodyBytes);
@@ -161,13 +165,14 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
   /**
    * The primary's exchange is over: `complete` when its whole response was relayed, `abandoned`
    * when the client left first. `status` is what the caller got (the gateway's own 502/504 when no
-   * replica answered). Only the first call counts.
+   * replica answered); `now` is `performance.now()` (the caller has just read it). Only the
+   * first call counts.
    */
-  primaryEnd(status: number, complete: boolean, abandoned: boolean): void {
+  primaryEnd(status: number, complete: boolean, abandoned: boolean, now: number): void {
     if (this.primary.done) return;
     this.primary.status = status;
     this.primary.abandoned = abandoned;
-    this.primary.end(complete);
+    this.primary.end(complete, now);
     this.settle();
   }
 
@@ -183,14 +188,14 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.release();
-    this.copy.end(true);
+    this.copy.end(true, performance.now());
     this.settle();
   }
 
   onResponseError(): void {
     this.release();
     if (this.copy.done) return;
-    this.copy.end(false);
+    this.copy.end(false, performance.now());
     this.settle();
   }
 

@@ -9,9 +9,8 @@
 import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
-import { type RouteCounterField, ROUTE_METRIC_NAMES } from '../gateway/route-metric-names.js';
+import { REQUEST_DURATION, REQUESTS_TOTAL, type RouteCounterField, ROUTE_METRIC_NAMES, SHADOW_METRIC_NAMES } from '../gateway/metric-names.js';
 import { type ExpositionSample, parseExposition } from './exposition-parser.js';
-import { REQUEST_DURATION, REQUESTS_TOTAL, SHADOW_METRIC_NAMES } from './gateway-metric-names.js';
 import { emptyShadowIncrease, SHADOW_FIELDS, type ShadowField } from './window-math.js';
 
 /** Options of {@link scrapeGatewaySnapshot}. */

@@ -11,6 +11,7 @@
  * which is what lets the source store them sparsely and merge old ones.
  */
 import type { RevisionCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
+import type { ShadowCounterField } from '../gateway/metric-names.js';
 import type { RevisionMetrics, ShadowMetrics } from './metrics-source.js';
 
 /** How much one revision's counters grew over a window. */
@@ -27,7 +28,7 @@ export interface RevisionIncrease {
 export type ShadowIncrease = Record<ShadowField, number>;
 
 /** The numeric fields of {@link ShadowCounters}. */
-export type ShadowField = Exclude<keyof ShadowCounters, 'environment' | 'deployment' | 'revision'>;
+export type ShadowField = ShadowCounterField;
 
 /** Every numeric field of {@link ShadowCounters}, in a fixed order. */
 export const SHADOW_FIELDS: readonly ShadowField[] = [

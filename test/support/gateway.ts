@@ -1,12 +1,15 @@
 /**
  * Helpers for the gateway's tests: route-table builders, inference bodies, a load generator that
  * records every outcome, raw HTTP exchanges (for paths and bodies fetch would not send), a port
- * with nothing listening, and a tiny controllable upstream on node:http.
+ * with nothing listening, a tiny controllable upstream on node:http, and the per-file fixtures that
+ * start gateways and upstreams and stop them after the file's tests.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
+import { after } from 'node:test';
 import { READMISSION_FEATURES } from '../../src/demo/readmission.js';
+import { GatewayServer, type GatewayServerOptions } from '../../src/gateway/gateway-server.js';
 import type { Backend, Route, RouteTable, RouteTarget } from '../../src/gateway/route-table.js';
 import { http } from './serving.js';
 
@@ -210,4 +213,37 @@ export class FakeUpstream {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
+}
+
+/** What {@link gatewayFixtures} gives a test file. */
+export interface GatewayFixtures {
+  /** Starts a gateway on a free port (`shutdownGraceMs` as given to {@link gatewayFixtures} unless `options` say otherwise). */
+  newGateway(options?: GatewayServerOptions): Promise<GatewayServer>;
+  /** Has `upstream` stopped after the file's tests (after the gateways); returns it. */
+  stopAfter<T extends FakeUpstream>(upstream: T): T;
+}
+
+/**
+ * Gateways and upstreams that one test file starts, all stopped once its tests are over: call it
+ * once at the file's top level (it registers an `after` hook there).
+ */
+export function gatewayFixtures(shutdownGraceMs = 1_000): GatewayFixtures {
+  const gateways: GatewayServer[] = [];
+  const upstreams: FakeUpstream[] = [];
+  after(async () => {
+    await Promise.all(gateways.map((g) => g.stop()));
+    await Promise.all(upstreams.map((u) => u.stop()));
+  });
+  return {
+    async newGateway(options = {}) {
+      const g = new GatewayServer({ port: 0, shutdownGraceMs, ...options });
+      gateways.push(g);
+      await g.start();
+      return g;
+    },
+    stopAfter(upstream) {
+      upstreams.push(upstream);
+      return upstream;
+    },
+  };
 }
