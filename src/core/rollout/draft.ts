@@ -35,3 +35,8 @@ export interface Draft extends Omit<WorkingStatus, 'strategy' | 'handledRequest'
 export function workloadOf(o: RolloutObservations, revision: number): WorkloadObservation | undefined {
   return o.workloads.find((w) => w.revision === revision);
 }
+
+/** Ready replicas of workload `revision` (0 when it does not run). */
+export function readyOf(o: RolloutObservations, revision: number): number {
+  return workloadOf(o, revision)?.readyReplicas ?? 0;
+}

@@ -13,7 +13,7 @@
  */
 import { STRATEGY_DEFAULTS, type StrategySpec } from '../strategy.js';
 import type { AnalysisRunView, RolloutActions, RolloutEvent, RolloutObservations, RolloutPhase, RolloutStatus, RolloutStep } from './rollout-types.js';
-import { type Draft, type WorkingStatus, workloadOf } from './draft.js';
+import { type Draft, readyOf, type WorkingStatus, workloadOf } from './draft.js';
 import { stepStrategy } from './strategies.js';
 
 /** See the module comment. */
@@ -102,7 +102,7 @@ function handleRequests(d: EngineDraft, o: RolloutObservations): void {
 /** Nothing to compare against: bring the first revision up and make it stable once complete. */
 function initial(d: EngineDraft, o: RolloutObservations): void {
   const canary = d.canary!;
-  const ready = workloadOf(o, canary)?.readyReplicas ?? 0;
+  const ready = readyOf(o, canary);
   d.keep(canary, o.replicas);
   d.traffic = { targets: [{ revision: canary, weight: 100 }] };
   if (ready >= o.replicas) return d.promoteFully(0);
@@ -113,7 +113,7 @@ function initial(d: EngineDraft, o: RolloutObservations): void {
 /** Rollback: skip the strategy's steps; switch all traffic the moment the target is ready (at once when warm). */
 function switchWhenReady(d: EngineDraft, o: RolloutObservations): void {
   const canary = d.canary!;
-  const ready = workloadOf(o, canary)?.readyReplicas ?? 0;
+  const ready = readyOf(o, canary);
   d.keep(canary, o.replicas);
   d.keep(d.stable!, workloadOf(o, d.stable!)?.desiredReplicas ?? o.replicas);
   if (ready >= o.replicas) return d.promoteFully(o.drainMs / 1000);
@@ -131,7 +131,7 @@ function steady(d: EngineDraft, o: RolloutObservations): void {
   }
   d.keep(d.stable, o.replicas);
   d.traffic = { targets: [{ revision: d.stable, weight: 100 }] };
-  const ready = workloadOf(o, d.stable)?.readyReplicas ?? 0;
+  const ready = readyOf(o, d.stable);
   if (d.phase === 'Aborted') {
     d.message = `rollout of revision ${o.revision} aborted: ${d.abortReason ?? 'no reason recorded'}; revision ${d.stable} serves all traffic (${ready}/${o.replicas} ready)`;
     return;
