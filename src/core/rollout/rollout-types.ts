@@ -2,6 +2,8 @@
  * The rollout engine's data: what it stores on the deployment status, what it observes, and what
  * it decides. Plain JSON, so a control plane killed mid-rollout resumes from the stored status.
  */
+import type { AnalysisPhase } from '../analysis/run.js';
+import type { OnInconclusive } from '../analysis/template.js';
 import type { StrategySpec } from '../strategy.js';
 
 /** How a rollout stands. */
@@ -17,10 +19,10 @@ export type RolloutPhase =
 
 /** The part of an analysis run the engine reads; the stored run holds more (measurements). */
 export interface AnalysisRunView {
-  readonly phase: 'running' | 'successful' | 'failed' | 'inconclusive' | 'error';
+  readonly phase: AnalysisPhase;
   readonly message?: string;
   /** What the run does when inconclusive: pause (default), fail or pass. */
-  readonly onInconclusive?: 'pause' | 'fail' | 'pass';
+  readonly onInconclusive?: OnInconclusive;
 }
 
 /** Where traffic goes, by workload revision; the route compiler turns it into gateway routes. */
