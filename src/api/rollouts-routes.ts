@@ -7,6 +7,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
+import { deploymentId } from '../core/deployment-identity.js';
 import { NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { ApprovalDecision, EnvironmentPromotion, EnvironmentUpdate, Pagination, Promote, RolloutCommand } from './schemas.js';
@@ -77,7 +78,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
     createRoute({ method: 'get', path: '/api/v1/incidents', request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) }, responses: ok('Incidents, oldest first') }),
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
-      const id = deployment !== undefined && environment !== undefined ? `${environment}.${deployment}` : undefined;
+      const id = deployment !== undefined && environment !== undefined ? deploymentId(environment, deployment) : undefined;
       return c.json(await store.incidents.list({ ...(environment ? { environment } : {}), ...(id ? { deployment: id } : {}), limit, continue: token }), 200);
     },
   );

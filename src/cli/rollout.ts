@@ -15,7 +15,7 @@ const path = (env: string, name: string, rest = ''): string =>
   `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
 
 /** Fields of a deployment document that the server owns; `apply` drops them so `get -o yaml` round-trips. */
-export const READ_ONLY_FIELDS = ['id', 'revision', 'status', 'endpoints', 'resourceVersion', 'rolloutRequests', 'kind', 'apiVersion'] as const;
+const READ_ONLY_FIELDS = ['id', 'revision', 'status', 'endpoints', 'resourceVersion', 'rolloutRequests', 'kind', 'apiVersion'] as const;
 const READ_ONLY_METADATA = ['created', 'updated', 'deployedBy', 'deletionRequestedAt'] as const;
 
 /** Prints what a change led to: the deployment's revision, or the approval it waits for. */
@@ -157,7 +157,10 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
   }
   const { name: _n, environment: _e, type: _t, ...patch } = doc;
   const updated = await call<Deployment | { approval: Approval }>(path(environment, name), { method: 'PATCH', json: patch });
-  if ('approval' in updated) return reportChange(updated) ? undefined : undefined;
+  if ('approval' in updated) {
+    reportChange(updated);
+    return undefined;
+  }
   process.stdout.write(updated.revision === existing.revision ? `deployment ${name} in ${environment}: unchanged (revision ${existing.revision})\n` : `deployment ${name} in ${environment}: revision ${updated.revision}\n`);
   return updated.revision === existing.revision ? undefined : updated;
 }

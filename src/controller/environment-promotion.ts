@@ -5,9 +5,8 @@
  * deployment there or making a new revision of it. The target keeps its own rollout strategy, so
  * production's canary applies; its approval policy applies through the {@link ChangeGate}.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, WharfError } from '../core/errors.js';
 import type { Deployment, DeploymentSpec } from '../core/resources.js';
-import { WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import type { ChangeOptions, DeploymentService } from './deployment-service.js';
 

@@ -4,15 +4,11 @@
  * `analysis-driver.ts` over a MetricsSource and the stored templates; absent in setups without
  * metrics (then an analysis step fails with a clear message instead of hanging).
  */
+import type { AnalysisTarget } from '../core/analysis/resolve.js';
 import type { AnalysisRunView, ShadowSummary } from '../core/rollout/rollout-types.js';
 
-/** The revision an analysis measures. */
-export interface AnalysisTarget {
-  readonly environment: string;
-  readonly deployment: string;
-  /** Workload revision (what the gateway labels its metrics with). */
-  readonly revision: number;
-}
+/** The revision an analysis measures: the target `core/analysis` resolves templates for. */
+export type { AnalysisTarget };
 
 /** See the module comment. Runs are plain JSON; the reconciler stores them on the status. */
 export interface RolloutAnalysis {

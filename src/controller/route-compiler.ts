@@ -14,8 +14,7 @@
  * - otherwise no target: the gateway answers 503 for the deployment.
  * Backends are the serving revision's ready replicas with an endpoint, their ids prefixed with the
  * workload key (engines only promise replica ids unique per workload; the gateway needs them unique
- * across the table). Weighted splits between
- * revisions (canary, blue-green) come with the rollout engine.
+ * across the table).
  */
 import { mayScaleToZero, resolveScaling } from '../core/autoscaling/scaling-spec.js';
 import { deletionRequestedAt } from '../core/deployment-identity.js';

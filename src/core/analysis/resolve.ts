@@ -12,6 +12,7 @@ import { fail } from '../validation.js';
 export interface AnalysisTarget {
   readonly environment: string;
   readonly deployment: string;
+  /** Workload revision (what the gateway labels its metrics with). */
   readonly revision: number;
 }
 

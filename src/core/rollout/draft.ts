@@ -2,29 +2,20 @@
  * The working copy of a rollout status during one engine step, as the per-strategy functions see
  * it: fields they may change and the few operations that keep the status consistent.
  */
-import type { AnalysisRunView, RetiringWorkload, RolloutObservations, RolloutPhase, RolloutStatus, TrafficSplit, WorkloadObservation } from './rollout-types.js';
+import type { AnalysisStart, RolloutObservations, RolloutStatus, WorkloadObservation } from './rollout-types.js';
 
-/** See the module comment. */
-export interface Draft {
-  revision: number;
-  stable: number | undefined;
-  canary: number | undefined;
-  phase: RolloutPhase;
-  stepIndex: number;
-  weight: number;
-  stepStartedAt: string | undefined;
-  analysis: AnalysisRunView | undefined;
-  backgroundAnalysis: AnalysisRunView | undefined;
-  /** The canary step the `analysis` run belongs to. */
-  analysisStep: number | undefined;
-  retiring: RetiringWorkload[];
-  traffic: TrafficSplit;
-  shadow: RolloutStatus['shadow'];
-  message: string;
+/** The stored status with every field writable: what one step reads and rewrites. */
+export type WorkingStatus = { -readonly [K in keyof RolloutStatus]: RolloutStatus[K] };
+
+/**
+ * See the module comment. The status fields come from {@link RolloutStatus}, less those only the
+ * engine handles (the strategy type, handled requests, the abort reason).
+ */
+export interface Draft extends Omit<WorkingStatus, 'strategy' | 'handledRequest' | 'abortReason'> {
   /** A promote request seen in this step, not yet used by the strategy. */
   promote: 'step' | 'full' | undefined;
   readonly nowIso: string;
-  readonly startAnalysis: { slot: 'analysis' | 'backgroundAnalysis'; template: string; args?: Record<string, string | number> }[];
+  readonly startAnalysis: AnalysisStart[];
   event(type: 'Normal' | 'Warning', reason: string, message: string): void;
   /** Runs `revision` with at least `replicas` replicas after this step. */
   keep(revision: number, replicas: number): void;
@@ -43,4 +34,9 @@ export interface Draft {
 /** The observation of workload `revision`, if it runs. */
 export function workloadOf(o: RolloutObservations, revision: number): WorkloadObservation | undefined {
   return o.workloads.find((w) => w.revision === revision);
+}
+
+/** Ready replicas of workload `revision` (0 when it does not run). */
+export function readyOf(o: RolloutObservations, revision: number): number {
+  return workloadOf(o, revision)?.readyReplicas ?? 0;
 }

@@ -12,11 +12,8 @@
  * strategy → list the workloads to keep (stable, canary, retiring ones until their time) → traffic.
  */
 import { STRATEGY_DEFAULTS, type StrategySpec } from '../strategy.js';
-import type {
-  AnalysisRunView, RetiringWorkload, RolloutActions, RolloutEvent, RolloutObservations, RolloutPhase, RolloutStatus, RolloutStep, TrafficSplit,
-} from './rollout-types.js';
-import { type Draft, workloadOf } from './draft.js';
-
+import type { AnalysisRunView, RolloutActions, RolloutEvent, RolloutObservations, RolloutPhase, RolloutStatus, RolloutStep } from './rollout-types.js';
+import { type Draft, readyOf, type WorkingStatus, workloadOf } from './draft.js';
 import { stepStrategy } from './strategies.js';
 
 /** See the module comment. */
@@ -40,9 +37,9 @@ export function step(strategy: StrategySpec, previous: RolloutStatus | undefined
 }
 
 /** The stored status carried forward, or one inferred from what runs (first step, or old data). */
-function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: RolloutObservations): DraftImpl {
+function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: RolloutObservations): EngineDraft {
   const stable = previous === undefined ? inferStable(o) : previous.stable;
-  const d = new DraftImpl(strategy, o, previous ?? {
+  const d = newDraft(strategy, o, previous ?? {
     revision: 0, stable, strategy: strategy.type, phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [] }, message: '',
   });
   d.strategy = strategy.type;
@@ -81,7 +78,7 @@ function inferStable(o: RolloutObservations): number | undefined {
   return newest((w) => w.desiredReplicas > 0 && w.readyReplicas >= w.desiredReplicas) ?? newest((w) => w.readyReplicas > 0);
 }
 
-function handleRequests(d: DraftImpl, o: RolloutObservations): void {
+function handleRequests(d: EngineDraft, o: RolloutObservations): void {
   for (const r of o.requests) {
     if (r.id <= d.handledRequest) continue;
     d.handledRequest = r.id;
@@ -103,9 +100,9 @@ function handleRequests(d: DraftImpl, o: RolloutObservations): void {
 }
 
 /** Nothing to compare against: bring the first revision up and make it stable once complete. */
-function initial(d: DraftImpl, o: RolloutObservations): void {
+function initial(d: EngineDraft, o: RolloutObservations): void {
   const canary = d.canary!;
-  const ready = workloadOf(o, canary)?.readyReplicas ?? 0;
+  const ready = readyOf(o, canary);
   d.keep(canary, o.replicas);
   d.traffic = { targets: [{ revision: canary, weight: 100 }] };
   if (ready >= o.replicas) return d.promoteFully(0);
@@ -114,9 +111,9 @@ function initial(d: DraftImpl, o: RolloutObservations): void {
 }
 
 /** Rollback: skip the strategy's steps; switch all traffic the moment the target is ready (at once when warm). */
-function switchWhenReady(d: DraftImpl, o: RolloutObservations): void {
+function switchWhenReady(d: EngineDraft, o: RolloutObservations): void {
   const canary = d.canary!;
-  const ready = workloadOf(o, canary)?.readyReplicas ?? 0;
+  const ready = readyOf(o, canary);
   d.keep(canary, o.replicas);
   d.keep(d.stable!, workloadOf(o, d.stable!)?.desiredReplicas ?? o.replicas);
   if (ready >= o.replicas) return d.promoteFully(o.drainMs / 1000);
@@ -126,7 +123,7 @@ function switchWhenReady(d: DraftImpl, o: RolloutObservations): void {
 }
 
 /** No rollout (or an aborted one): the stable revision takes everything. */
-function steady(d: DraftImpl, o: RolloutObservations): void {
+function steady(d: EngineDraft, o: RolloutObservations): void {
   if (d.stable === undefined) {
     d.traffic = { targets: [] };
     d.message = 'nothing runs';
@@ -134,7 +131,7 @@ function steady(d: DraftImpl, o: RolloutObservations): void {
   }
   d.keep(d.stable, o.replicas);
   d.traffic = { targets: [{ revision: d.stable, weight: 100 }] };
-  const ready = workloadOf(o, d.stable)?.readyReplicas ?? 0;
+  const ready = readyOf(o, d.stable);
   if (d.phase === 'Aborted') {
     d.message = `rollout of revision ${o.revision} aborted: ${d.abortReason ?? 'no reason recorded'}; revision ${d.stable} serves all traffic (${ready}/${o.replicas} ready)`;
     return;
@@ -143,14 +140,16 @@ function steady(d: DraftImpl, o: RolloutObservations): void {
   d.message = `${ready}/${o.replicas} replicas ready`;
 }
 
-function finish(d: DraftImpl, o: RolloutObservations): RolloutStep {
+function finish(d: EngineDraft, o: RolloutObservations): RolloutStep {
   // Every workload that runs and is neither kept nor retiring leaves after the drain delay.
   for (const w of o.workloads) {
     if (!d.kept.has(w.revision) && !d.retiring.some((r) => r.revision === w.revision) && w.desiredReplicas > 0) d.retire(w.revision, o.drainMs, w.desiredReplicas);
   }
   d.retiring = d.retiring.filter((r) => Date.parse(r.removeAt) > o.now && !d.kept.has(r.revision));
-  for (const r of d.retiring) d.keep(r.revision, r.replicas);
-  for (const r of d.retiring) d.wake(Date.parse(r.removeAt));
+  for (const r of d.retiring) {
+    d.keep(r.revision, r.replicas);
+    d.wake(Date.parse(r.removeAt));
+  }
   const status: RolloutStatus = clean({
     revision: d.revision, stable: d.stable, canary: d.canary, strategy: d.strategy, phase: d.phase, stepIndex: d.stepIndex, weight: d.weight,
     stepStartedAt: d.stepStartedAt, analysis: d.analysis, backgroundAnalysis: d.backgroundAnalysis, analysisStep: d.analysisStep,
@@ -174,115 +173,91 @@ function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }
 
-/** The mutable working copy of one step (see draft.ts for the interface strategies use). */
-class DraftImpl implements Draft {
-  revision: number;
-  stable: number | undefined;
-  canary: number | undefined;
-  strategy: StrategySpec['type'];
-  phase: RolloutPhase;
-  stepIndex: number;
-  weight: number;
-  stepStartedAt: string | undefined;
-  analysis: AnalysisRunView | undefined;
-  backgroundAnalysis: AnalysisRunView | undefined;
-  analysisStep: number | undefined;
-  retiring: RetiringWorkload[];
-  handledRequest: number;
-  traffic: TrafficSplit;
-  abortReason: string | undefined;
-  shadow: RolloutStatus['shadow'];
-  message: string;
-  promote: 'step' | 'full' | undefined;
-  readonly kept = new Map<number, number>();
-  readonly events: RolloutEvent[] = [];
-  readonly startAnalysis: { slot: 'analysis' | 'backgroundAnalysis'; template: string; args?: Record<string, string | number> }[] = [];
+/** The working copy of one step: the {@link Draft} strategies see, plus what only the engine handles. */
+interface EngineDraft extends Draft, WorkingStatus {
+  /** Desired replicas per workload revision after this step. */
+  readonly kept: Map<number, number>;
+  readonly events: RolloutEvent[];
   incident: { reason: string; message: string } | undefined;
   wakeAt: number | undefined;
-
-  constructor(readonly spec: StrategySpec, readonly o: RolloutObservations, s: RolloutStatus & { analysisStep?: number }) {
-    this.revision = s.revision;
-    this.stable = s.stable;
-    this.canary = s.canary;
-    this.strategy = s.strategy;
-    this.phase = s.phase;
-    this.stepIndex = s.stepIndex;
-    this.weight = s.weight;
-    this.stepStartedAt = s.stepStartedAt;
-    this.analysis = s.analysis;
-    this.backgroundAnalysis = s.backgroundAnalysis;
-    this.analysisStep = s.analysisStep;
-    this.retiring = [...s.retiring];
-    this.handledRequest = s.handledRequest;
-    this.traffic = s.traffic;
-    this.abortReason = s.abortReason;
-    this.shadow = s.shadow;
-    this.message = s.message;
-  }
-
-  get nowIso(): string {
-    return new Date(this.o.now).toISOString();
-  }
-
-  event(type: 'Normal' | 'Warning', reason: string, message: string): void {
-    this.events.push({ type, reason, message });
-  }
-
-  keep(revision: number, replicas: number): void {
-    this.kept.set(revision, Math.max(this.kept.get(revision) ?? 0, replicas));
-  }
-
-  wake(at: number): void {
-    this.wakeAt = this.wakeAt === undefined ? at : Math.min(this.wakeAt, at);
-  }
-
-  retire(revision: number, afterMs: number, replicas?: number): void {
-    if (this.retiring.some((r) => r.revision === revision)) return;
-    const current = replicas ?? workloadOf(this.o, revision)?.desiredReplicas ?? 0;
-    if (current === 0 && afterMs > 0 && workloadOf(this.o, revision) === undefined) return;
-    this.retiring.push({ revision, replicas: current, removeAt: new Date(this.o.now + afterMs).toISOString() });
-  }
-
-  resetProgress(phase: RolloutPhase): void {
-    this.phase = phase;
-    this.stepIndex = 0;
-    this.weight = 0;
-    this.stepStartedAt = this.nowIso;
-    this.analysis = undefined;
-    this.backgroundAnalysis = undefined;
-    this.analysisStep = undefined;
-    this.abortReason = undefined;
-    this.shadow = undefined;
-  }
-
-  abort(reason: string, automatic: boolean): void {
-    const canary = this.canary!;
-    this.phase = 'Aborted';
-    this.abortReason = reason;
-    this.weight = 0;
-    this.retire(canary, this.o.drainMs);
-    this.event('Warning', 'RolloutAborted', `revision ${this.revision} (workload ${canary}): ${reason}; all traffic back on revision ${this.stable}`);
-    if (automatic) this.incident = { reason: 'RolloutAborted', message: `rollout of revision ${this.revision} aborted automatically: ${reason}` };
-  }
-
-  promoteFully(keepPreviousSeconds: number): void {
-    const previous = this.stable;
-    const next = this.canary!;
-    if (previous !== undefined && previous !== next) {
-      this.kept.delete(previous);
-      this.retire(previous, keepPreviousSeconds * 1000);
-    }
-    this.stable = next;
-    this.canary = undefined;
-    this.resetProgress('Healthy');
-    this.promote = undefined;
-    if (previous !== undefined && previous !== next) {
-      this.event('Normal', 'Promoted', `revision ${this.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`);
-    }
-  }
-
-  scaleDownDelaySeconds(): number {
-    return this.spec.canary?.scaleDownDelaySeconds ?? this.spec.blueGreen?.scaleDownDelaySeconds ?? STRATEGY_DEFAULTS.scaleDownDelaySeconds;
-  }
+  /** `replicas` overrides the observed count (a workload leaving at its current size). */
+  retire(revision: number, afterMs: number, replicas?: number): void;
+  /** Back to the first step in `phase`, forgetting the previous attempt's analyses, shadow figures and abort reason. */
+  resetProgress(phase: RolloutPhase): void;
 }
 
+/** A working copy of `s`; `s` itself is never changed. */
+function newDraft(spec: StrategySpec, o: RolloutObservations, s: RolloutStatus): EngineDraft {
+  const d: EngineDraft = {
+    ...s,
+    promote: undefined,
+    nowIso: new Date(o.now).toISOString(),
+    kept: new Map(),
+    events: [],
+    startAnalysis: [],
+    incident: undefined,
+    wakeAt: undefined,
+
+    event(type, reason, message) {
+      d.events.push({ type, reason, message });
+    },
+
+    keep(revision, replicas) {
+      d.kept.set(revision, Math.max(d.kept.get(revision) ?? 0, replicas));
+    },
+
+    wake(at) {
+      d.wakeAt = d.wakeAt === undefined ? at : Math.min(d.wakeAt, at);
+    },
+
+    retire(revision, afterMs, replicas) {
+      if (d.retiring.some((r) => r.revision === revision)) return;
+      const current = replicas ?? workloadOf(o, revision)?.desiredReplicas ?? 0;
+      if (current === 0 && afterMs > 0 && workloadOf(o, revision) === undefined) return;
+      d.retiring = [...d.retiring, { revision, replicas: current, removeAt: new Date(o.now + afterMs).toISOString() }];
+    },
+
+    resetProgress(phase) {
+      d.phase = phase;
+      d.stepIndex = 0;
+      d.weight = 0;
+      d.stepStartedAt = d.nowIso;
+      d.analysis = undefined;
+      d.backgroundAnalysis = undefined;
+      d.analysisStep = undefined;
+      d.abortReason = undefined;
+      d.shadow = undefined;
+    },
+
+    abort(reason, automatic) {
+      const canary = d.canary!;
+      d.phase = 'Aborted';
+      d.abortReason = reason;
+      d.weight = 0;
+      d.retire(canary, o.drainMs);
+      d.event('Warning', 'RolloutAborted', `revision ${d.revision} (workload ${canary}): ${reason}; all traffic back on revision ${d.stable}`);
+      if (automatic) d.incident = { reason: 'RolloutAborted', message: `rollout of revision ${d.revision} aborted automatically: ${reason}` };
+    },
+
+    promoteFully(keepPreviousSeconds) {
+      const previous = d.stable;
+      const next = d.canary!;
+      if (previous !== undefined && previous !== next) {
+        d.kept.delete(previous);
+        d.retire(previous, keepPreviousSeconds * 1000);
+      }
+      d.stable = next;
+      d.canary = undefined;
+      d.resetProgress('Healthy');
+      d.promote = undefined;
+      if (previous !== undefined && previous !== next) {
+        d.event('Normal', 'Promoted', `revision ${d.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`);
+      }
+    },
+
+    scaleDownDelaySeconds() {
+      return spec.canary?.scaleDownDelaySeconds ?? spec.blueGreen?.scaleDownDelaySeconds ?? STRATEGY_DEFAULTS.scaleDownDelaySeconds;
+    },
+  };
+  return d;
+}

@@ -2,6 +2,8 @@
  * The rollout engine's data: what it stores on the deployment status, what it observes, and what
  * it decides. Plain JSON, so a control plane killed mid-rollout resumes from the stored status.
  */
+import type { AnalysisPhase } from '../analysis/run.js';
+import type { OnInconclusive } from '../analysis/template.js';
 import type { StrategySpec } from '../strategy.js';
 
 /** How a rollout stands. */
@@ -17,10 +19,10 @@ export type RolloutPhase =
 
 /** The part of an analysis run the engine reads; the stored run holds more (measurements). */
 export interface AnalysisRunView {
-  readonly phase: 'running' | 'successful' | 'failed' | 'inconclusive' | 'error';
+  readonly phase: AnalysisPhase;
   readonly message?: string;
   /** What the run does when inconclusive: pause (default), fail or pass. */
-  readonly onInconclusive?: 'pause' | 'fail' | 'pass';
+  readonly onInconclusive?: OnInconclusive;
 }
 
 /** Where traffic goes, by workload revision; the route compiler turns it into gateway routes. */
@@ -71,6 +73,8 @@ export interface RolloutStatus {
   readonly analysis?: AnalysisRunView;
   /** Canary background analysis. */
   readonly backgroundAnalysis?: AnalysisRunView;
+  /** The canary step the `analysis` run belongs to (0 for blue-green's pre-promotion run). */
+  readonly analysisStep?: number;
   readonly retiring: readonly RetiringWorkload[];
   /** Id of the last rollout request handled. */
   readonly handledRequest: number;
@@ -128,12 +132,19 @@ export interface RolloutEvent {
   readonly message: string;
 }
 
+/** An analysis run for the reconciler to create: it resolves the template and stores the run in `slot`. */
+export interface AnalysisStart {
+  readonly slot: 'analysis' | 'backgroundAnalysis';
+  readonly template: string;
+  readonly args?: Record<string, string | number>;
+}
+
 /** What the reconciler must do, in order, after a step. */
 export interface RolloutActions {
   /** Desired replicas per workload revision; every observed workload not listed is removed. */
   readonly workloads: readonly { readonly revision: number; readonly replicas: number }[];
-  /** Analysis runs to create (the reconciler resolves the template and stores the run in status). */
-  readonly startAnalysis: readonly { readonly slot: 'analysis' | 'backgroundAnalysis'; readonly template: string; readonly args?: Record<string, string | number> }[];
+  /** Analysis runs to create. */
+  readonly startAnalysis: readonly AnalysisStart[];
   readonly events: readonly RolloutEvent[];
   /** An automatic abort to record as an incident. */
   readonly incident?: { readonly reason: string; readonly message: string };

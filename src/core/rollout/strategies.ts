@@ -4,7 +4,7 @@
  * aborts through the {@link Draft}. Pure.
  */
 import { durationSeconds, replicaAmount, STRATEGY_DEFAULTS, type AnalysisRef, type StrategySpec } from '../strategy.js';
-import { type Draft, workloadOf } from './draft.js';
+import { type Draft, readyOf, workloadOf } from './draft.js';
 import type { AnalysisRunView, RolloutObservations } from './rollout-types.js';
 
 /** Runs the strategy's logic for one step. */
@@ -18,8 +18,6 @@ export function stepStrategy(d: Draft, strategy: StrategySpec, o: RolloutObserva
     case 'ab': return ab(d, strategy, o);
   }
 }
-
-const readyOf = (o: RolloutObservations, revision: number): number => workloadOf(o, revision)?.readyReplicas ?? 0;
 
 /** Stop the old at once, start the new: downtime accepted by choice. */
 function recreate(d: Draft, o: RolloutObservations): void {
@@ -39,7 +37,8 @@ function recreate(d: Draft, o: RolloutObservations): void {
  * (ready ≥ replicas − unavailable). Traffic is split by replica count.
  */
 function rolling(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
-  const { stable, canary } = { stable: d.stable!, canary: d.canary! };
+  const stable = d.stable!;
+  const canary = d.canary!;
   const options = strategy.rolling ?? {};
   const surge = replicaAmount(options.maxSurge ?? STRATEGY_DEFAULTS.maxSurge, o.replicas, 'up');
   const unavailable = replicaAmount(options.maxUnavailable ?? STRATEGY_DEFAULTS.maxUnavailable, o.replicas, 'down');
@@ -64,7 +63,8 @@ function rolling(d: Draft, strategy: StrategySpec, o: RolloutObservations): void
 
 /** The new revision runs in full beside the active one, on the preview endpoint, until promoted. */
 function blueGreen(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
-  const { stable, canary } = { stable: d.stable!, canary: d.canary! };
+  const stable = d.stable!;
+  const canary = d.canary!;
   const options = strategy.blueGreen ?? {};
   d.keep(stable, o.replicas);
   d.keep(canary, o.replicas);
@@ -84,8 +84,7 @@ function blueGreen(d: Draft, strategy: StrategySpec, o: RolloutObservations): vo
       d.message = `blue-green: pre-promotion analysis of the preview is running (${d.analysis?.message ?? 'starting'})`;
       return;
     }
-    if (verdict === 'hold') return;
-    return;
+    return; // 'fail' has aborted, 'hold' has paused
   }
   if (options.autoPromote === true) return d.promoteFully(d.scaleDownDelaySeconds());
   d.phase = 'Paused';
@@ -94,7 +93,8 @@ function blueGreen(d: Draft, strategy: StrategySpec, o: RolloutObservations): vo
 
 /** Ordered steps: setWeight, pause, analysis; a background analysis guards every step. */
 function canary(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
-  const { stable, canary: next } = { stable: d.stable!, canary: d.canary! };
+  const stable = d.stable!;
+  const next = d.canary!;
   const steps = strategy.canary?.steps ?? [];
   if (d.promote === 'full') d.stepIndex = steps.length;
   const ready = readyOf(o, next);
@@ -178,7 +178,8 @@ function advance(d: Draft): void {
 
 /** Copies of live traffic go to the new revision; its answers are compared, never returned. */
 function shadow(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
-  const { stable, canary: next } = { stable: d.stable!, canary: d.canary! };
+  const stable = d.stable!;
+  const next = d.canary!;
   const options = strategy.shadow ?? {};
   d.keep(stable, o.replicas);
   d.keep(next, o.replicas);
@@ -206,7 +207,8 @@ function shadow(d: Draft, strategy: StrategySpec, o: RolloutObservations): void 
 
 /** Stable (A) and new (B) split by weight or a header/cookie match, sticky per user, until promoted. */
 function ab(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
-  const { stable, canary: next } = { stable: d.stable!, canary: d.canary! };
+  const stable = d.stable!;
+  const next = d.canary!;
   const options = strategy.ab ?? {};
   d.keep(stable, o.replicas);
   d.keep(next, o.replicas);
