@@ -6,50 +6,26 @@
  * promote; a rollback to the warm previous revision moves all traffic at once. Nothing is left running.
  */
 import assert from 'node:assert/strict';
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
-import type { Deployment, Incident } from '../src/core/resources.js';
-import { writeDemoModels } from '../src/demo/write-demo-models.js';
-import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
-import { pidsWithArg } from './support/process-scan.js';
+import type { Incident } from '../src/core/resources.js';
+import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { until } from './support/until.js';
 import { WHARF_BIN } from './support/processes.js';
 import { execFile } from 'node:child_process';
 
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
-let home: string;
-let cp: ControlPlane;
+let e2e: E2eControlPlane;
 
 before(async () => {
-  home = await mkdtemp(join(tmpdir(), 'wharf-rollout-'));
-  cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, log: () => {} });
-  const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
-  const push = (version: string, labels: Record<string, string> = {}) =>
-    cp.registry.pushVersion({ model: 'risk', version, filename: 'risk.onnx', labels }, (async function* () { yield file; })());
-  await push('1.0.0');
-  await push('1.1.0');
-  await push('2.0.0', { [FAULT_LABELS.errorRate]: '1' });
+  e2e = await startE2eControlPlane('wharf-rollout-', { '1.0.0': {}, '1.1.0': {}, '2.0.0': { [FAULT_LABELS.errorRate]: '1' } }, { drainMs: 500 });
 });
 
-after(async () => {
-  await cp?.stop();
-  assert.deepEqual(pidsWithArg(home), [], 'no replica outlives the control plane');
-  await rm(home, { recursive: true, force: true });
-});
+after(() => e2e?.stop());
 
-const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
-  fetch(`${cp.apiUrl}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' }, ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }) })
-    .then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
-const get = async (env: string, name: string) => (await api(`/api/v1/environments/${env}/deployments/${name}`)).body as unknown as Deployment;
-const infer = (env: string, name: string, suffix = '') => fetch(`${cp.gatewayUrl}/${env}/${name}${suffix}/v2/models/${name}/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } });
-const settled = (env: string, name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) =>
-  until(what, async () => {
-    const d = await get(env, name);
-    return ok(d) ? d : undefined;
-  }, ms);
+const api = (path: string, init: RequestInit & { json?: unknown } = {}) => e2e.api(path, init);
+const get = (env: string, name: string) => e2e.get(env, name);
+const infer = (env: string, name: string, suffix = '') => e2e.infer(env, name, suffix);
+const settled: E2eControlPlane['settled'] = (...args) => e2e.settled(...args);
 
 /** Sends requests one after another until `stop` is set; counts answers by revision and failures. */
 function load() {
@@ -151,7 +127,7 @@ test('approvals: production changes wait for a second person; the requester cann
   assert.equal((await api('/api/v1/environments/production/deployments/risk')).status, 404, 'nothing applied before approval');
   const self = await api(`/api/v1/approvals/${approval.id}/approve`, { method: 'POST', json: {} });
   assert.equal(self.status, 403);
-  const bob = await fetch(`${cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' } });
+  const bob = await fetch(`${e2e.cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' } });
   assert.equal(bob.status, 200, await bob.text());
   const prod = await get('production', 'risk');
   assert.equal(prod.model?.version, '1.0.0');
@@ -160,7 +136,7 @@ test('approvals: production changes wait for a second person; the requester cann
 });
 
 test('deploy get -o yaml | deploy apply -f - changes nothing; a changed field makes one revision', async () => {
-  const env = { ...process.env, WHARF_URL: cp.apiUrl, WHARF_ACTOR: 'alice' };
+  const env = { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice' };
   const cli = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }));
     if (input !== undefined) child.stdin!.end(input);
