@@ -9,6 +9,7 @@
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
 import { InvalidArgumentError } from './errors.js';
 import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, ScalingSpec } from './resources.js';
+import { isPositiveCpu, isPositiveMemory } from './quantities.js';
 import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
@@ -123,10 +124,10 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   if (c.image !== undefined) text(c.image, 'configuration.image');
   integer(c.replicas, 'configuration.replicas', 0, MAX_REPLICAS);
   const r = object(c.resources, 'configuration.resources');
-  if (typeof r.cpu !== 'string' || !/^(\d+m|\d+(\.\d+)?)$/.test(r.cpu) || /^0+(\.0+)?m?$/.test(r.cpu)) {
+  if (!isPositiveCpu(r.cpu)) {
     fail('configuration.resources.cpu', "must be a positive CPU quantity such as '500m' or '2'", r.cpu);
   }
-  if (typeof r.memory !== 'string' || !/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/.test(r.memory) || /^0+(\.0+)?[A-Za-z]*$/.test(r.memory)) {
+  if (!isPositiveMemory(r.memory)) {
     fail('configuration.resources.memory', "must be a positive memory quantity such as '512Mi' or '2Gi'", r.memory);
   }
   integer(r.gpu, 'configuration.resources.gpu', 0, 16);

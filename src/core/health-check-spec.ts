@@ -2,7 +2,7 @@
  * The rules of a deployment's `healthCheck` extras (liveness path, startup timeout, dependencies)
  * and of `resources.limits`. Pure; every failure names its field, like the rest of the spec.
  */
-import { parseCpu, parseMemory } from './quantities.js';
+import { isPositiveCpu, isPositiveMemory, parseCpu, parseMemory } from './quantities.js';
 import { allowOnly, dnsLabel, fail, object } from './validation.js';
 
 /** Keys allowed in `configuration.healthCheck`. */
@@ -14,8 +14,6 @@ export const RESOURCE_FIELDS = ['cpu', 'memory', 'gpu', 'limits'] as const;
 export const MAX_DEPENDENCIES = 10;
 
 const PATH = /^\/[\x21-\x7e]*$/;
-export const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
-export const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 
 function seconds(value: unknown, field: string, max: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) fail(field, `must be a number of seconds above 0 and at most ${max}`, value);
@@ -52,11 +50,11 @@ export function validateResourceLimits(r: Record<string, unknown>, field = 'conf
   const limits = object(r.limits, `${field}.limits`);
   allowOnly(limits, `${field}.limits`, ['cpu', 'memory']);
   if (limits.cpu !== undefined) {
-    if (typeof limits.cpu !== 'string' || !CPU_QUANTITY.test(limits.cpu) || !(parseCpu(limits.cpu) > 0)) fail(`${field}.limits.cpu`, "must be a positive CPU quantity such as '1' or '1500m'", limits.cpu);
+    if (!isPositiveCpu(limits.cpu)) fail(`${field}.limits.cpu`, "must be a positive CPU quantity such as '1' or '1500m'", limits.cpu);
     if (typeof r.cpu === 'string' && parseCpu(limits.cpu) < parseCpu(r.cpu)) fail(`${field}.limits.cpu`, `must be at least resources.cpu (${r.cpu})`, limits.cpu);
   }
   if (limits.memory !== undefined) {
-    if (typeof limits.memory !== 'string' || !MEMORY_QUANTITY.test(limits.memory) || !(parseMemory(limits.memory) > 0)) fail(`${field}.limits.memory`, "must be a positive memory quantity such as '1Gi'", limits.memory);
+    if (!isPositiveMemory(limits.memory)) fail(`${field}.limits.memory`, "must be a positive memory quantity such as '1Gi'", limits.memory);
     if (typeof r.memory === 'string' && parseMemory(limits.memory) < parseMemory(r.memory)) fail(`${field}.limits.memory`, `must be at least resources.memory (${r.memory})`, limits.memory);
   }
 }

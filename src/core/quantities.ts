@@ -8,11 +8,11 @@ const MEMORY_UNITS: Readonly<Record<string, number>> = {
   '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40,
 };
 
-/** Cores in a CPU quantity: `'500m'` → 0.5, `'1.5'` → 1.5. */
+/** Cores in a CPU quantity: `'500m'` → 0.5, `'1.5'` → 1.5 (millicores are whole numbers). */
 export function parseCpu(quantity: string): number {
-  const m = /^(\d+(?:\.\d+)?)(m?)$/.exec(quantity);
+  const m = /^(?:(\d+)m|(\d+(?:\.\d+)?))$/.exec(quantity);
   if (m === null) return Number.NaN;
-  return Number(m[1]) / (m[2] === 'm' ? 1000 : 1);
+  return m[1] !== undefined ? Number(m[1]) / 1000 : Number(m[2]);
 }
 
 /** Bytes in a memory quantity: `'512Mi'` → 536870912. */
@@ -20,6 +20,16 @@ export function parseMemory(quantity: string): number {
   const m = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(quantity);
   if (m === null) return Number.NaN;
   return Math.round(Number(m[1]) * MEMORY_UNITS[m[2] ?? '']!);
+}
+
+/** True for a CPU quantity above zero, such as `'500m'` or `'2'`. */
+export function isPositiveCpu(value: unknown): value is string {
+  return typeof value === 'string' && parseCpu(value) > 0;
+}
+
+/** True for a memory quantity above zero, such as `'512Mi'` or `'1G'`. */
+export function isPositiveMemory(value: unknown): value is string {
+  return typeof value === 'string' && parseMemory(value) > 0;
 }
 
 /** The CPU quantity for `cores`, rounded up to whole millicores: 0.6312 → `'632m'`, 2 → `'2'`. */
