@@ -15,7 +15,7 @@ import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
 import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
 import { parseSelector } from './support/fake-kube-store.js';
 import { type SimulatedCluster, startSimulatedCluster } from './support/k8s-cluster.js';
-import { killReplicaProcesses } from './support/runtime.js';
+import { killReplicaProcesses, untilStatus } from './support/runtime.js';
 
 const ENV = `k8s${process.pid}`;
 const NS = `wharf-${ENV}`;
@@ -49,16 +49,9 @@ runRuntimeContract('kubernetes (test API server)', () => cluster.runtime(), {
 
 const key = (deployment: string, revision = 1): WorkloadKey => ({ environment: ENV, deployment, revision });
 
-async function until(r: KubernetesRuntime, k: WorkloadKey, ok: (s: WorkloadStatus) => boolean, what: string, timeoutMs = 30_000): Promise<WorkloadStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: WorkloadStatus | undefined;
-  for (;;) {
-    last = await r.observe(k);
-    if (last && ok(last)) return last;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+/** Pods take longer here (an init container fetches the artifact), and each poll is two API calls. */
+const until = (r: KubernetesRuntime, k: WorkloadKey, ok: (s: WorkloadStatus) => boolean, what: string): Promise<WorkloadStatus> =>
+  untilStatus(r, k, ok, what, 30_000, 50);
 
 describe('kubernetes runtime', () => {
   test('applying the same revision twice sends no change; server-side apply of identical objects bumps no resourceVersion', async () => {

@@ -3,68 +3,29 @@
 // recovered), the memory watchdog (OOMKilled), usage sampling of a process tree, why a process
 // ended (lastTermination), and change notifications. After every test, /proc must show no
 // replica process of this file left (they carry WHARF_WORKLOAD).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { cpuCgroupSupport } from '../src/runtime/local/cpu-cgroup.js';
 import { freePort } from '../src/runtime/local/free-port.js';
-import { LocalRuntime, type LocalRuntimeOptions } from '../src/runtime/local/local-runtime.js';
 import type { ReplicaStatus, WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
-import { appWorkload, FAST_PROBE, HTTP_APP, killReplicaProcesses, modelWorkload, processGone, replicaProcesses } from './support/runtime.js';
+import {
+  appWorkload, FAST_PROBE, HTTP_APP, localRuntimeHarness, modelWorkload, processGone, untilStatus,
+} from './support/runtime.js';
 
 const ENV = `rth${process.pid}`;
-let root = '';
-const opened: LocalRuntime[] = [];
+const local = localRuntimeHarness(ENV, { backoff: { initialMs: 200, maxMs: 2_000 }, stopGraceMs: 5_000, exitPollMs: 20, usageSampleMs: 50 });
+const runtime = local.runtime;
 const servers: (http.Server | net.Server)[] = [];
-process.on('exit', () => killReplicaProcesses(`${ENV}/`));
-
-before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'wharf-runtime-health-'));
-});
-
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
 
 afterEach(async () => {
-  await Promise.all(opened.splice(0).map((r) => r.close()));
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
-  const deadline = Date.now() + 10_000;
-  while (replicaProcesses(`${ENV}/`).length > 0 && Date.now() < deadline) await pause(20);
-  assert.deepEqual(killReplicaProcesses(`${ENV}/`), [], 'replica processes left behind after the test');
 });
 
-let stateDirs = 0;
-function runtime(options: Partial<LocalRuntimeOptions> = {}): LocalRuntime {
-  const r = new LocalRuntime({
-    stateDir: join(root, `state-${++stateDirs}`),
-    backoff: { initialMs: 200, maxMs: 2_000 },
-    stopGraceMs: 5_000,
-    exitPollMs: 20,
-    usageSampleMs: 50,
-    ...options,
-  });
-  opened.push(r);
-  return r;
-}
-
 const key = (deployment: string): WorkloadKey => ({ environment: ENV, deployment, revision: 1 });
-
-async function until(r: LocalRuntime, k: WorkloadKey, predicate: (s: WorkloadStatus) => boolean, what: string, timeoutMs = 15_000): Promise<WorkloadStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: WorkloadStatus | undefined;
-  for (;;) {
-    last = await r.observe(k);
-    if (last && predicate(last)) return last;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
-    await pause(10);
-  }
-}
 
 const condition = (s: WorkloadStatus, type: string) => s.conditions.find((c) => c.type === type);
 
@@ -114,7 +75,7 @@ describe('local runtime: startup probe', () => {
       liveness: { ...SLOW_PROBE, path: '/live' },
     }));
     const phases = new Set<string>();
-    const ready = await until(r, k, (s) => {
+    const ready = await untilStatus(r, k, (s) => {
       phases.add(s.replicas[0]?.phase ?? '');
       return s.readyReplicas === 1;
     }, 'ready through the startup probe');
@@ -135,11 +96,11 @@ describe('local runtime: startup probe', () => {
       env: { STARTUP_STATUS: '503' },
       startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 500, timeoutMs: 600 },
     }));
-    await until(r, k, (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined, 'the first process');
+    await untilStatus(r, k, (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined, 'the first process');
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
     const phases = new Set<string>();
-    const status = await until(r, k, (s) => {
+    const status = await untilStatus(r, k, (s) => {
       const replica = s.replicas[0]!;
       phases.add(replica.phase);
       if (replica.message) messages.add(replica.message);
@@ -165,17 +126,17 @@ describe('local runtime: dependencies', () => {
     await r.apply(appWorkload(k, 2, HTTP_APP, {
       dependencies: [{ name: 'feature-store', http: { url: dependency.url }, intervalMs: 50, timeoutMs: 1_000, retries: 3 }],
     }));
-    const failing = await until(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint), 'DependenciesReady False');
+    const failing = await untilStatus(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint), 'DependenciesReady False');
     const dep = condition(failing, 'DependenciesReady')!;
     assert.equal(dep.reason, 'DependencyFailed');
     assert.equal(dep.message, `feature-store (${dependency.url}): answered 503 after 3 attempts`);
     // The replicas' own probes pass (HTTP_APP answers 200) but they stay out of rotation.
-    const held = await until(r, k, (s) => s.replicas.every((x) => x.phase === 'unready'), 'both replicas unready');
+    const held = await untilStatus(r, k, (s) => s.replicas.every((x) => x.phase === 'unready'), 'both replicas unready');
     assert.equal(held.readyReplicas, 0);
     for (const replica of held.replicas) assert.match(replica.message ?? '', /dependency feature-store \(http:\/\/127\.0\.0\.1:\d+\/health\): answered 503/);
 
     answer = 200;
-    const recovered = await until(r, k, (s) => s.readyReplicas === 2, 'both ready after the dependency recovered');
+    const recovered = await untilStatus(r, k, (s) => s.readyReplicas === 2, 'both ready after the dependency recovered');
     assert.equal(condition(recovered, 'DependenciesReady')!.status, 'True');
     assert.equal(condition(recovered, 'DependenciesReady')!.reason, 'DependenciesPassed');
     assert.ok(recovered.replicas.every((x) => x.phase === 'ready' && x.message === undefined));
@@ -194,14 +155,14 @@ describe('local runtime: dependencies', () => {
     await r.apply(appWorkload(k, 1, HTTP_APP, {
       dependencies: [{ name: 'db', tcp: { host: '127.0.0.1', port }, intervalMs: 50, timeoutMs: 1_000, retries: 2 }],
     }));
-    const failing = await until(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False', 'DependenciesReady False');
+    const failing = await untilStatus(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False', 'DependenciesReady False');
     assert.equal(condition(failing, 'DependenciesReady')!.message, `db (tcp://127.0.0.1:${port}): connection refused after 2 attempts`);
     assert.equal(failing.readyReplicas, 0);
 
     const listener = net.createServer((socket) => socket.destroy());
     servers.push(listener);
     await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
-    const recovered = await until(r, k, (s) => s.readyReplicas === 1, 'ready once the port accepts connections');
+    const recovered = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready once the port accepts connections');
     assert.equal(condition(recovered, 'DependenciesReady')!.message, 'every dependency passes: db');
   });
 });
@@ -218,10 +179,10 @@ describe('local runtime: resource limits and usage', () => {
     assert.equal(enforced.status, 'True');
     assert.equal(enforced.reason, 'LimitsEnforced');
     assert.equal(enforced.message, 'memory limit 150Mi enforced by RSS watchdog; requests recorded (memory=100Mi)');
-    await until(r, k, () => r.pids(k).length === 1, 'the first process');
+    await untilStatus(r, k, () => r.pids(k).length === 1, 'the first process');
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    const status = await until(r, k, (s) => {
+    const status = await untilStatus(r, k, (s) => {
       if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
       return s.replicas[0]?.lastTermination?.reason === 'OOMKilled';
     }, 'an OOM kill');
@@ -230,7 +191,7 @@ describe('local runtime: resource limits and usage', () => {
     assert.ok(used, ended.message);
     assert.ok(Number(used[1]) > 150, `${used[1]}Mi is above the limit`);
     assert.ok(processGone(firstPid!), 'the process was killed');
-    await until(r, k, (s) => {
+    await untilStatus(r, k, (s) => {
       if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
       return s.replicas[0]!.restarts >= 1;
     }, 'a restart');
@@ -243,7 +204,7 @@ describe('local runtime: resource limits and usage', () => {
     const busy = `${HTTP_APP}
       require('node:child_process').spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });`;
     await r.apply(appWorkload(k, 1, busy));
-    const ready = await until(r, k, (s) => s.readyReplicas === 1, 'ready');
+    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready');
     const deadline = Date.now() + 15_000;
     let samples = await r.usage(k);
     // The busy loop has a core to itself only when the machine is idle: any clearly busy share passes.
@@ -264,7 +225,7 @@ describe('local runtime: resource limits and usage', () => {
     const k = key('capped');
     const envApp = `${HTTP_APP.replace('res.writeHead(status', "if (req.url === '/env') return res.end(JSON.stringify({ uv: process.env.UV_THREADPOOL_SIZE, gpus: process.env.WHARF_GPUS })); res.writeHead(status")}`;
     await r.apply(appWorkload(k, 1, envApp, { resources: { cpu: '500m', gpu: 1, limits: { cpu: '1500m' } } }));
-    const ready = await until(r, k, (s) => s.readyReplicas === 1, 'ready');
+    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready');
     assert.deepEqual(await (await fetch(`${ready.replicas[0]!.endpoint}/env`)).json(), { uv: '2', gpus: '1' });
     const enforced = condition(ready, 'ResourcesEnforced')!;
     assert.equal(enforced.status, 'False');
@@ -276,11 +237,11 @@ describe('local runtime: resource limits and usage', () => {
   });
 
   test('a model server takes the thread cap (serve-model --threads) and serves under memory and cpu limits', async () => {
-    const models = await writeDemoModels(join(root, 'models'));
+    const models = await writeDemoModels(join(local.root, 'models'));
     const r = runtime();
     const k = key('model-capped');
     await r.apply({ ...modelWorkload(k, 1, models.readmission), resources: { cpu: '250m', memory: '256Mi', limits: { cpu: '1', memory: '1Gi' } } });
-    const ready = await until(r, k, (s) => s.readyReplicas === 1, 'the model server ready', 30_000);
+    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'the model server ready', 30_000);
     const [pid] = r.pids(k);
     const { readFileSync } = await import('node:fs');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -297,7 +258,7 @@ describe('local runtime: why a process ended, and change notifications', () => {
     const reasons = async (deployment: string, script: string, extra = {}): Promise<NonNullable<ReplicaStatus['lastTermination']>> => {
       const k = key(deployment);
       await r.apply(appWorkload(k, 1, script, extra));
-      const s = await until(r, k, (x) => x.replicas[0]?.lastTermination !== undefined, `${deployment}: a termination`);
+      const s = await untilStatus(r, k, (x) => x.replicas[0]?.lastTermination !== undefined, `${deployment}: a termination`);
       return s.replicas[0]!.lastTermination!;
     };
     assert.deepEqual((({ reason, message }) => ({ reason, message }))(await reasons('completes', 'process.exit(0)')), { reason: 'Completed', message: 'exited with code 0' });
@@ -317,13 +278,13 @@ describe('local runtime: why a process ended, and change notifications', () => {
     const heard: WorkloadKey[] = [];
     const off = r.onChange((changed) => heard.push(changed));
     await r.apply(appWorkload(k, 2, HTTP_APP));
-    await until(r, k, (s) => s.readyReplicas === 2, 'two ready');
+    await untilStatus(r, k, (s) => s.readyReplicas === 2, 'two ready');
     await pause(20);
     assert.ok(heard.length >= 1, 'told at least once');
     assert.ok(heard.every((h) => h.environment === ENV && h.deployment === 'watched' && h.revision === 1), JSON.stringify(heard));
     const beforeScale = heard.length;
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    await until(r, k, (s) => s.replicas.length === 1, 'scaled down to one');
+    await untilStatus(r, k, (s) => s.replicas.length === 1, 'scaled down to one');
     await pause(20);
     assert.ok(heard.length > beforeScale, 'told about the replica that went');
     off();

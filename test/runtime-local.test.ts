@@ -2,80 +2,39 @@
 // what only the local engine does — restarts with back-off, crash loops, artifact verification,
 // log rotation, adoption after a control-plane restart — with real processes throughout. After
 // every test, /proc must show no replica process of this file left (they carry WHARF_WORKLOAD).
-import { after, afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { UnavailableError } from '../src/core/errors.js';
-import { LocalRuntime, type LocalRuntimeOptions } from '../src/runtime/local/local-runtime.js';
+import { LocalRuntime } from '../src/runtime/local/local-runtime.js';
 import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
 import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
 import {
-  appWorkload, CHATTY_APP, HTTP_APP, killReplicaProcesses, modelWorkload, processGone, replicaProcesses,
+  appWorkload, CHATTY_APP, HTTP_APP, localRuntimeHarness, modelWorkload, processGone, replicaProcesses, untilStatus,
 } from './support/runtime.js';
 
 /** Every key of this file uses this environment, so /proc can be searched for our replicas only. */
 const ENV = `rt${process.pid}`;
-let root = '';
+/** Runtimes with fast settings, closed (replicas stopped) after each test. */
+const local = localRuntimeHarness(ENV, { backoff: { initialMs: 100, maxMs: 2_000 }, stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 });
+const runtime = local.runtime;
 let models: { readmission: string; mlp: string };
-const opened: LocalRuntime[] = [];
-process.on('exit', () => killReplicaProcesses(`${ENV}/`));
 
 before(async () => {
-  root = await mkdtemp(join(tmpdir(), 'wharf-runtime-test-'));
-  models = await writeDemoModels(join(root, 'models'));
+  models = await writeDemoModels(join(local.root, 'models'));
 });
 
-after(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((r) => r.close()));
-  const deadline = Date.now() + 10_000;
-  while (replicaProcesses(`${ENV}/`).length > 0 && Date.now() < deadline) await pause(20);
-  const strays = killReplicaProcesses(`${ENV}/`);
-  assert.deepEqual(strays, [], 'replica processes left behind after the test');
-});
-
-runRuntimeContract('local', () => new LocalRuntime({ stateDir: join(root, 'contract'), stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 }), {
+runRuntimeContract('local', () => new LocalRuntime({ stateDir: join(local.root, 'contract'), stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 }), {
   environment: ENV,
   workload: (key, replicas) => modelWorkload(key, replicas, models.readmission),
   endpointPath: '/v2/health/ready',
   processes: { ids: (runtime, key) => runtime.pids(key).map(String), exists: (id) => !processGone(Number(id)) },
 });
 
-let stateDirs = 0;
-/** A runtime with fast settings, closed (replicas stopped) after the test. */
-function runtime(options: Partial<LocalRuntimeOptions> = {}): LocalRuntime {
-  const r = new LocalRuntime({
-    stateDir: join(root, `state-${++stateDirs}`),
-    backoff: { initialMs: 100, maxMs: 2_000 },
-    stopGraceMs: 5_000,
-    exitPollMs: 20,
-    logPollMs: 20,
-    ...options,
-  });
-  opened.push(r);
-  return r;
-}
-
 const key = (deployment: string, revision = 1): WorkloadKey => ({ environment: ENV, deployment, revision });
-
-/** Polls observe() every 10 ms until `predicate` holds; the failure shows the last status. */
-async function until(r: LocalRuntime, k: WorkloadKey, predicate: (s: WorkloadStatus) => boolean, what: string, timeoutMs = 10_000): Promise<WorkloadStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: WorkloadStatus | undefined;
-  for (;;) {
-    last = await r.observe(k);
-    if (last && predicate(last)) return last;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
-    await pause(10);
-  }
-}
 
 const readyCount = (n: number) => (s: WorkloadStatus): boolean => s.readyReplicas === n && s.replicas.length === n;
 
@@ -94,12 +53,12 @@ describe('local runtime: supervision', () => {
     const r = runtime({ backoff: { initialMs: 300, maxMs: 2_000 } });
     const k = key('killed');
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    const before = await until(r, k, readyCount(1), 'one ready replica');
+    const before = await untilStatus(r, k, readyCount(1), 'one ready replica');
     const [pid] = r.pids(k);
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
     const messages = new Set<string>();
-    const after = await until(r, k, (s) => {
+    const after = await untilStatus(r, k, (s) => {
       if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
       return readyCount(1)(s) && s.replicas[0]!.restarts === 1;
     }, 'the replica to be restarted and ready');
@@ -118,7 +77,7 @@ describe('local runtime: supervision', () => {
     await r.apply(appWorkload(k, 1, 'console.error("boom: config file missing"); process.exit(3)'));
     const delays: number[] = [];
     const starts = new Set<string>();
-    const status = await until(r, k, (s) => {
+    const status = await untilStatus(r, k, (s) => {
       const replica = s.replicas[0];
       if (replica?.startedAt) starts.add(replica.startedAt);
       const delay = /restarting in (\d+) ms/.exec(replica?.message ?? '')?.[1];
@@ -147,16 +106,16 @@ describe('local runtime: supervision', () => {
   test('the CrashLoop condition clears once the replica has stayed ready for the window', async () => {
     const r = runtime({ backoff: { initialMs: 50, maxMs: 50 }, crashLoopThreshold: 2, crashLoopWindowMs: 1_500 });
     const k = key('recovers');
-    const marker = join(root, `crashes-${process.pid}`);
+    const marker = join(local.root, `crashes-${process.pid}`);
     // Exits twice (counted in a file), then serves.
     const script = `const fs = require('node:fs'); const f = ${JSON.stringify(marker)};
       const n = fs.existsSync(f) ? Number(fs.readFileSync(f, 'utf8')) : 0;
       if (n < 2) { fs.writeFileSync(f, String(n + 1)); console.error('crash ' + n); process.exit(4); }
       ${HTTP_APP}`;
     await r.apply(appWorkload(k, 1, script));
-    const looping = await until(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'), 'CrashLoop True');
+    const looping = await untilStatus(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'), 'CrashLoop True');
     assert.match(looping.conditions.find((c) => c.type === 'CrashLoop')!.message, /exited with code 4/);
-    const cleared = await until(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False'), 'CrashLoop False', 10_000);
+    const cleared = await untilStatus(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False'), 'CrashLoop False', 10_000);
     assert.equal(cleared.readyReplicas, 1);
     assert.equal(cleared.replicas[0]!.restarts, 2);
   });
@@ -165,7 +124,7 @@ describe('local runtime: supervision', () => {
     const r = runtime();
     const k = key('missing-binary');
     await r.apply(appWorkload(k, 1, HTTP_APP, { command: { argv: ['/nonexistent/wharf-test-binary'] } }));
-    const status = await until(r, k, (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? ''), 'the spawn failure');
+    const status = await untilStatus(r, k, (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? ''), 'the spawn failure');
     assert.equal(status.replicas[0]!.phase, 'crashed');
     assert.deepEqual(r.pids(k), []);
     await assert.rejects(collect(r.logs(key('never-applied'))), /no workload/);
@@ -177,10 +136,10 @@ describe('local runtime: supervision', () => {
     const k = key('unhealthy');
     const probe = { path: '/live', intervalMs: 50, timeoutMs: 500, retries: 2, startupGraceMs: 300 };
     await r.apply(appWorkload(k, 1, HTTP_APP, { env: { LIVE_STATUS: '500' }, liveness: probe }));
-    await until(r, k, (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined, 'the first process');
+    await untilStatus(r, k, (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined, 'the first process');
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    await until(r, k, (s) => {
+    await untilStatus(r, k, (s) => {
       if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
       return s.replicas[0]!.restarts >= 1 && messages.size > 0;
     }, 'a restart after liveness failures');
@@ -194,9 +153,9 @@ describe('local runtime: supervision', () => {
     const r = runtime();
     const k = key('scaled');
     await r.apply(appWorkload(k, 3, HTTP_APP));
-    const three = await until(r, k, readyCount(3), 'three ready');
+    const three = await untilStatus(r, k, readyCount(3), 'three ready');
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    const one = await until(r, k, readyCount(1), 'one left');
+    const one = await untilStatus(r, k, readyCount(1), 'one left');
     assert.equal(one.replicas[0]!.id, three.replicas[0]!.id, 'the oldest replica stays');
     assert.equal(r.pids(k).length, 1);
   });
@@ -204,7 +163,7 @@ describe('local runtime: supervision', () => {
   test('close() without keepReplicas stops every replica', async () => {
     const r = runtime();
     await r.apply(appWorkload(key('closing'), 2, HTTP_APP));
-    await until(r, key('closing'), readyCount(2), 'two ready');
+    await untilStatus(r, key('closing'), readyCount(2), 'two ready');
     const pids = r.pids(key('closing'));
     await r.close();
     assert.ok(pids.every(processGone), 'all stopped');
@@ -240,7 +199,7 @@ describe('local runtime: model artifacts', () => {
     const k = key('tampered');
     const workload = modelWorkload(k, 2, models.readmission, `sha256:${'0'.repeat(64)}`);
     await r.apply(workload);
-    const status = await until(r, k, (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed'), 'both refused');
+    const status = await untilStatus(r, k, (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed'), 'both refused');
     for (const replica of status.replicas) {
       assert.match(replica.message ?? '', /not started: model artifact .*readmission\.onnx has digest sha256:[0-9a-f]{64}, expected sha256:0{64}/);
       assert.equal(replica.endpoint, undefined);
@@ -260,10 +219,11 @@ describe('local runtime: model artifacts', () => {
 
 describe('local runtime: logs', () => {
   test('rotation caps the files; logs() and follow read across rotations in order', async () => {
-    const r = runtime({ logMaxBytes: 4_096, logFiles: 3, logCheckIntervalMs: 25 });
+    const stateDir = join(local.root, 'chatty');
+    const r = runtime({ stateDir, logMaxBytes: 4_096, logFiles: 3, logCheckIntervalMs: 25 });
     const k = key('chatty');
     await r.apply(appWorkload(k, 1, CHATTY_APP));
-    await until(r, k, readyCount(1), 'ready');
+    await untilStatus(r, k, readyCount(1), 'ready');
     const numberOf = (text: string): number | undefined => {
       const m = /^line (\d{8}) x+$/.exec(text);
       return m ? Number(m[1]) : undefined;
@@ -277,11 +237,11 @@ describe('local runtime: logs', () => {
       }
     })();
     const written = 2_000; // ≈ 200 KB, fifty times the cap
-    await until(r, k, () => (followed.at(-1) ?? 0) >= written, `${written} lines followed`, 15_000);
+    await untilStatus(r, k, () => (followed.at(-1) ?? 0) >= written, `${written} lines followed`, 15_000);
     controller.abort();
     await following;
 
-    const logDir = join(root, `state-${stateDirs}`, 'workloads', `${ENV}@chatty@1`, 'logs');
+    const logDir = join(stateDir, 'workloads', `${ENV}@chatty@1`, 'logs');
     // The app keeps logging and rotation keeps shifting files, so a file can vanish between the
     // listing and the stat: take the snapshot again until it is consistent.
     const snapshot = async (): Promise<{ files: string[]; sizes: number[] }> => {
@@ -315,19 +275,18 @@ describe('local runtime: logs', () => {
 
 describe('local runtime: control-plane restart', () => {
   test('a new runtime adopts running replicas instead of starting a second set, and can stop them', async () => {
-    const stateDir = join(root, 'adopt');
+    const stateDir = join(local.root, 'adopt');
     const k = key('adopted');
     const workload = modelWorkload(k, 2, models.readmission);
-    const a = new LocalRuntime({ stateDir, exitPollMs: 20 });
-    opened.push(a);
+    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20 }));
     await a.apply(workload);
-    const before = await until(a, k, readyCount(2), 'two ready under A');
+    const before = await untilStatus(a, k, readyCount(2), 'two ready under A');
     const pids = a.pids(k).sort();
     await a.close({ keepReplicas: true });
     assert.ok(pids.every((p) => !processGone(p)), 'replicas outlive runtime A');
 
     const b = runtime({ stateDir });
-    const adopted = await until(b, k, readyCount(2), 'two ready under B');
+    const adopted = await untilStatus(b, k, readyCount(2), 'two ready under B');
     assert.deepEqual(b.pids(k).sort(), pids, 'the same processes');
     assert.deepEqual(adopted.replicas.map((x) => x.id), before.replicas.map((x) => x.id));
     assert.deepEqual(adopted.replicas.map((x) => x.endpoint), before.replicas.map((x) => x.endpoint));
@@ -342,12 +301,11 @@ describe('local runtime: control-plane restart', () => {
   });
 
   test('a recorded pid now used by another process is not adopted (kernel start time differs)', async () => {
-    const stateDir = join(root, 'reuse');
+    const stateDir = join(local.root, 'reuse');
     const k = key('reused');
-    const a = new LocalRuntime({ stateDir, exitPollMs: 20 });
-    opened.push(a);
+    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20 }));
     await a.apply(appWorkload(k, 1, HTTP_APP));
-    await until(a, k, readyCount(1), 'ready under A');
+    await untilStatus(a, k, readyCount(1), 'ready under A');
     const [oldPid] = a.pids(k);
     await a.close({ keepReplicas: true });
     process.kill(oldPid!, 'SIGKILL');
@@ -360,7 +318,7 @@ describe('local runtime: control-plane restart', () => {
       await writeFile(file, JSON.stringify(record));
 
       const b = runtime({ stateDir });
-      const status = await until(b, k, readyCount(1), 'a fresh replica under B');
+      const status = await untilStatus(b, k, readyCount(1), 'a fresh replica under B');
       assert.notEqual(b.pids(k)[0], stranger.pid, 'the stranger was not adopted');
       assert.equal(status.replicas[0]!.restarts, 1);
       await b.remove(k);
@@ -371,7 +329,7 @@ describe('local runtime: control-plane restart', () => {
   });
 
   test('replicas outlive a control plane killed with SIGKILL and are adopted by the next one', async () => {
-    const stateDir = join(root, 'killed-control-plane');
+    const stateDir = join(local.root, 'killed-control-plane');
     const k = key('survivor');
     const workload = appWorkload(k, 2, HTTP_APP);
     const moduleUrl = new URL('../src/runtime/local/local-runtime.js', import.meta.url).href;
@@ -402,7 +360,7 @@ describe('local runtime: control-plane restart', () => {
     assert.ok(pids.every((p) => !processGone(p)), 'replicas survive the control plane');
 
     const b = runtime({ stateDir });
-    await until(b, k, readyCount(2), 'two ready under the new control plane');
+    await untilStatus(b, k, readyCount(2), 'two ready under the new control plane');
     await b.apply(workload);
     assert.deepEqual(b.pids(k).sort(), pids, 'adopted, not started again');
     assert.deepEqual(replicaProcesses(`${ENV}/survivor@`).sort(), pids);
@@ -411,7 +369,7 @@ describe('local runtime: control-plane restart', () => {
   });
 
   test('one runtime per state directory', async () => {
-    const stateDir = join(root, 'locked');
+    const stateDir = join(local.root, 'locked');
     const a = runtime({ stateDir });
     await a.start();
     const b = new LocalRuntime({ stateDir });

@@ -1,11 +1,19 @@
 /**
  * Helpers for the runtime tests: small application replicas (`node -e` scripts), workload
- * builders, and an independent view of which replica processes exist — read from /proc, not from
- * the runtime under test, so "no orphans" is checked against the kernel's truth.
+ * builders, waiting for a status, the per-file set-up of the local-runtime tests, and an
+ * independent view of which replica processes exist — read from /proc, not from the runtime under
+ * test, so "no orphans" is checked against the kernel's truth.
  */
+import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
-import type { ProbeSpec, Workload, WorkloadKey } from '../../src/runtime/runtime.js';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, afterEach } from 'node:test';
+import { LocalRuntime, type LocalRuntimeOptions } from '../../src/runtime/local/local-runtime.js';
+import type { ProbeSpec, Runtime, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
 
 /** Fast probes so tests observe transitions in tens of milliseconds. */
 export const FAST_PROBE: ProbeSpec = { path: '', intervalMs: 50, timeoutMs: 1_000, retries: 3, startupGraceMs: 10_000 };
@@ -99,4 +107,74 @@ export function killReplicaProcesses(prefix: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * Polls `runtime.observe(key)` every `pollMs` until `predicate` holds and returns that status;
+ * fails after `timeoutMs` with the last status seen.
+ */
+export async function untilStatus(
+  runtime: Pick<Runtime, 'observe'>,
+  key: WorkloadKey,
+  predicate: (s: WorkloadStatus) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+  pollMs = 10,
+): Promise<WorkloadStatus> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const last = await runtime.observe(key);
+    if (last && predicate(last)) return last;
+    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
+    await sleep(pollMs);
+  }
+}
+
+/** What {@link localRuntimeHarness} gives a test file. */
+export interface LocalRuntimeHarness {
+  /** The file's temporary directory, made at once (removed after the file). */
+  readonly root: string;
+  /**
+   * A runtime with the file's defaults and, unless `options` names one, a fresh state directory
+   * under {@link root}; it is closed (its replicas stopped) after the test.
+   */
+  runtime(options?: Partial<LocalRuntimeOptions>): LocalRuntime;
+  /** Closes `runtime`, made by the test itself without the file's defaults, after the test too. */
+  closeAfterTest(runtime: LocalRuntime): LocalRuntime;
+}
+
+/**
+ * The set-up every local-runtime test file shares; call it once at module level. It makes a
+ * temporary root at once (not in a `before` hook: node:test does not order a file's top-level
+ * hooks, so the file's own `before` could run first) and registers node:test hooks: remove the
+ * root after the file, and after every test close the runtimes it made, then require that /proc
+ * shows no replica process of `env` (every key of the file must use that environment) —
+ * leftovers are killed and fail the test.
+ */
+export function localRuntimeHarness(env: string, defaults: Partial<LocalRuntimeOptions> = {}): LocalRuntimeHarness {
+  const root = mkdtempSync(join(tmpdir(), `wharf-${env}-`));
+  let stateDirs = 0;
+  const opened: LocalRuntime[] = [];
+  process.on('exit', () => killReplicaProcesses(`${env}/`));
+  after(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map((r) => r.close()));
+    const deadline = Date.now() + 10_000;
+    while (replicaProcesses(`${env}/`).length > 0 && Date.now() < deadline) await sleep(20);
+    assert.deepEqual(killReplicaProcesses(`${env}/`), [], 'replica processes left behind after the test');
+  });
+  return {
+    root,
+    runtime(options = {}) {
+      const r = new LocalRuntime({ stateDir: join(root, `state-${++stateDirs}`), ...defaults, ...options });
+      opened.push(r);
+      return r;
+    },
+    closeAfterTest(r) {
+      opened.push(r);
+      return r;
+    },
+  };
 }

@@ -11,6 +11,7 @@
  */
 import { LABELS } from '../manifests/labels.js';
 import { type HttpRouteOptions, renderHttpRoute, type RouteSource } from '../manifests/http-route.js';
+import { KeyedSerial } from '../keyed-serial.js';
 import type { KubeClient } from './kube-client.js';
 
 /** Options of {@link HttpRoutePublisher}. */
@@ -22,15 +23,13 @@ export interface HttpRoutePublisherOptions extends Omit<HttpRouteOptions, 'names
 export class HttpRoutePublisher {
   /** `namespace/name` → JSON of what was last applied. */
   private readonly applied = new Map<string, string>();
-  private running: Promise<void> = Promise.resolve();
+  private readonly serial = new KeyedSerial();
 
   constructor(private readonly client: KubeClient, private readonly o: HttpRoutePublisherOptions) {}
 
   /** Applies the routes' HTTPRoutes and deletes those of deployments no longer routed. Calls run one at a time. */
   publish(routes: readonly RouteSource[]): Promise<void> {
-    const next = this.running.then(() => this.sync(routes), () => this.sync(routes));
-    this.running = next.catch(() => undefined);
-    return next;
+    return this.serial.run('publish', () => this.sync(routes));
   }
 
   private async sync(routes: readonly RouteSource[]): Promise<void> {

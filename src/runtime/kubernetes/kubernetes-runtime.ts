@@ -19,7 +19,7 @@
  */
 import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import { deploymentLabels, LABELS, revisionName, revisionSelector, selectorString, SPEC_HASH_ANNOTATION } from '../manifests/labels.js';
-import { resolveManifestOptions } from '../manifests/manifest-options.js';
+import { resolveManifestOptions, type ResolvedManifestOptions } from '../manifests/manifest-options.js';
 import { renderWorkload } from '../manifests/render.js';
 import { validateWorkload } from '../local/workload-spec.js';
 import {
@@ -44,13 +44,15 @@ export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
   readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: true, usage: false, changeNotifications: false };
   private readonly o: ResolvedKubernetesOptions;
+  private readonly manifests: ResolvedManifestOptions;
   private readonly owner: string;
   private readonly serial = new KeyedSerial();
   private closed = false;
 
   constructor(options: KubernetesRuntimeOptions) {
     this.o = resolveKubernetesOptions(options);
-    this.owner = resolveManifestOptions(options.manifests).owner;
+    this.manifests = resolveManifestOptions(options.manifests);
+    this.owner = this.manifests.owner;
   }
 
   /** The namespace of `environment`'s workloads. */
@@ -62,7 +64,7 @@ export class KubernetesRuntime implements Runtime {
     this.ready();
     validateWorkload(workload);
     const namespace = this.o.namespaceOf(workload.key.environment);
-    const rendered = renderWorkload(workload, this.o.manifests, namespace);
+    const rendered = renderWorkload(workload, this.manifests, namespace);
     await this.serial.run(workloadKeyString(workload.key), async () => {
       const current = await this.o.client.get('apps/v1', 'Deployment', namespace, revisionName(workload.key));
       // Same hash: everything was applied before. A replica count changed by hand (kubectl
@@ -71,7 +73,7 @@ export class KubernetesRuntime implements Runtime {
       const autoscaled = rendered.revision.some((o) => o.kind === 'HorizontalPodAutoscaler');
       if (current?.metadata?.annotations?.[SPEC_HASH_ANNOTATION] === rendered.hash && (autoscaled || replicas === workload.replicas)) return;
       for (const object of [...rendered.shared, ...rendered.revision]) await this.o.client.apply(object);
-      if (!rendered.revision.some((o) => o.kind === 'HorizontalPodAutoscaler')) {
+      if (!autoscaled) {
         await this.o.client.delete('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, revisionName(workload.key));
       }
     });
@@ -142,7 +144,7 @@ export class KubernetesRuntime implements Runtime {
 
   private statusOf(key: WorkloadKey, deployment: KubeItem, pods: KubeItem[]): WorkloadStatus {
     const namespace = deployment.metadata?.namespace ?? this.o.namespaceOf(key.environment);
-    const port = resolveManifestOptions(this.o.manifests).port;
+    const { port } = this.manifests;
     const service = `http://${revisionName(key)}.${namespace}.svc.${this.o.clusterDomain}`;
     const endpointOf = (pod: PodLike): string | undefined => (this.o.endpoints === 'service' ? service : `http://${pod.status!.podIP}:${port}`);
     return workloadStatus(key, deployment as never, pods as PodLike[], endpointOf, new Date().toISOString());

@@ -29,10 +29,13 @@ interface Tracked {
 export class DependencyMonitor {
   private readonly tracked: Tracked[];
   private readonly loops: ProbeLoop[];
+  /** Recomputed on every result, not on every read: each replica's status() asks for it. */
+  private current: DependencyVerdict;
 
   constructor(specs: readonly DependencySpec[], private readonly onChange: () => void) {
     this.tracked = specs.map((spec) => ({ spec, state: 'pending', failures: 0, lastDetail: 'not checked yet' }));
     this.loops = this.tracked.map((t) => new ProbeLoop(() => check(t.spec), t.spec.intervalMs, (r) => this.record(t, r)));
+    this.current = this.compute();
   }
 
   /** Starts checking (the first check of each dependency runs at once). */
@@ -48,6 +51,10 @@ export class DependencyMonitor {
 
   /** The `DependenciesReady` condition and the replica hold it implies. */
   verdict(): DependencyVerdict {
+    return this.current;
+  }
+
+  private compute(): DependencyVerdict {
     const failed = this.tracked.filter((t) => t.state === 'failed');
     if (failed.length > 0) {
       const message = failed.map((t) => `${dependencyLabel(t.spec)}: ${t.lastDetail} after ${t.failures} attempts`).join('; ');
@@ -72,6 +79,7 @@ export class DependencyMonitor {
       t.failures += 1;
       if (t.failures >= t.spec.retries) t.state = 'failed';
     }
+    this.current = this.compute();
     // Failures below the threshold of a pending dependency change its message only; reported too,
     // so the condition shows the attempts counting up.
     if (t.state !== before || !result.ok) this.onChange();

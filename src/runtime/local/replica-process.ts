@@ -12,12 +12,11 @@ import { backoffDelay, CrashHistory } from './backoff.js';
 import { freePort } from './free-port.js';
 import type { ResolvedLocalOptions } from './local-options.js';
 import { lastLine, type LogPaths, openForChild, replicaLogPaths } from './log-files.js';
-import { placeInCpuCgroup, removeCpuCgroup } from './cpu-cgroup.js';
 import { describeExit, type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
 import { ReplicaProbes } from './replica-probes.js';
+import { ReplicaResources } from './replica-resources.js';
 import type { ReplicaRecord } from './replica-state.js';
 import type { ResourcePlan } from './resource-policy.js';
-import { ResourceWatch } from './resource-watch.js';
 import { probePath, replicaCommand } from './workload-spec.js';
 
 const HOST = '127.0.0.1';
@@ -66,8 +65,7 @@ export class ReplicaProcess {
   private readinessFailures = 0;
   private livenessFailures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private resourceWatch: ResourceWatch | undefined;
-  private cgroup: string | undefined;
+  private readonly resources: ReplicaResources;
   private killCause: KillCause | undefined;
   private lastTermination: Termination | undefined;
   /** Set when the artifact check failed; the replica waits for the next apply to try again. */
@@ -84,6 +82,10 @@ export class ReplicaProcess {
     this.port = record.port;
     this.logs = replicaLogPaths(ctx.dir, record.id);
     this.crashes = new CrashHistory(ctx.options.crashLoopThreshold, ctx.options.crashLoopWindowMs);
+    this.resources = new ReplicaResources(record.id, ctx.resources, ctx.options.usageSampleMs, {
+      overLimit: (message) => this.onOverLimit(message),
+      cpuQuotaFailed: ctx.cpuQuotaFailed,
+    });
   }
 
   /** Starts a process for this replica (in the background; progress shows in {@link status}). */
@@ -132,7 +134,7 @@ export class ReplicaProcess {
     this.detached = true;
     clearTimeout(this.restartTimer);
     this.stopProbes();
-    this.stopResourceWatch();
+    this.resources.stopSampling();
     this.handle?.detach();
   }
 
@@ -149,7 +151,7 @@ export class ReplicaProcess {
 
   /** The latest CPU and memory sample of the running process, if one was taken. */
   usage(): ReplicaUsage | undefined {
-    return this.resourceWatch?.usage;
+    return this.resources.usage;
   }
 
   /**
@@ -165,7 +167,7 @@ export class ReplicaProcess {
       restarts: this.restarts,
       message: hold ?? this.message,
       lastTermination: this.lastTermination,
-      startedAt: this.startedAt === undefined ? undefined : new Date(this.startedAt).toISOString(),
+      startedAt: this.startedAtIso(),
     };
   }
 
@@ -179,9 +181,13 @@ export class ReplicaProcess {
       port: this.port,
       pid,
       processStartTime: pid === undefined ? undefined : this.handle?.identity.startTime,
-      startedAt: this.status().startedAt,
+      startedAt: this.startedAtIso(),
       stopping: this.stopRequested ? true : undefined,
     };
+  }
+
+  private startedAtIso(): string | undefined {
+    return this.startedAt === undefined ? undefined : new Date(this.startedAt).toISOString();
   }
 
   private get active(): boolean {
@@ -216,13 +222,13 @@ export class ReplicaProcess {
       }
     } catch (err) {
       const description = `could not be started: ${(err as Error).message}`;
-      this.lastTermination = { reason: 'Error', message: description, time: new Date(this.ctx.options.now()).toISOString() };
+      this.recordTermination({ reason: 'Error', message: description });
       this.scheduleRestart(description);
       return;
     }
     this.handle = handle;
     this.startedAt = this.ctx.options.now();
-    this.placeInCgroup(handle);
+    if (!handle.failedToStart) this.resources.placeInCgroup(handle.pid);
     this.setPhase('starting', message);
     this.watch(handle, this.startedAt);
   }
@@ -233,15 +239,14 @@ export class ReplicaProcess {
     this.livenessFailures = 0;
     void handle.exited.then((info) => this.onExit(handle, info));
     if (handle.failedToStart) return;
-    const { resources, options } = this.ctx;
-    this.resourceWatch = new ResourceWatch(this.id, handle.pid, options.usageSampleMs, resources.memoryLimit, (m) => this.onOverLimit(m)).start();
+    this.resources.startSampling(handle.pid);
     const workload = this.ctx.workload();
     this.probes = new ReplicaProbes(`http://${HOST}:${this.port}`, workload, {
       startupPassed: () => this.onStartupPassed(),
       startupTimedOut: (message) => this.kill({ reason: 'StartupTimeout', message }, 'SIGTERM'),
       readiness: (ok) => this.onReadiness(ok),
       liveness: (ok) => this.onLiveness(ok),
-    }).begin(since + (workload.startup?.timeoutMs ?? 0) - options.now());
+    }).begin(since + (workload.startup?.timeoutMs ?? 0) - this.ctx.options.now());
   }
 
   private onStartupPassed(): void {
@@ -265,16 +270,6 @@ export class ReplicaProcess {
     this.stopProbes();
     if (signal === 'SIGKILL') handle.signal('SIGKILL');
     else void handle.terminate(this.ctx.options.stopGraceMs);
-  }
-
-  private placeInCgroup(handle: ProcessHandle): void {
-    const { cgroupDir, cpuLimitCores } = this.ctx.resources;
-    if (cgroupDir === undefined || cpuLimitCores === undefined || handle.failedToStart) return;
-    try {
-      this.cgroup = placeInCpuCgroup(cgroupDir, this.id, handle.pid, cpuLimitCores);
-    } catch (err) {
-      this.ctx.cpuQuotaFailed(`replica ${this.id}: cpu quota not applied: ${(err as Error).message}`);
-    }
   }
 
   private onReadiness(ok: boolean): void {
@@ -301,9 +296,8 @@ export class ReplicaProcess {
       this.livenessFailures = 0;
       return;
     }
-    const { liveness } = this.ctx.workload();
     // With a startup probe, liveness only runs once it passed; the grace is the older rule.
-    const { startup } = this.ctx.workload();
+    const { liveness, startup } = this.ctx.workload();
     if (!startup && this.ctx.options.now() - (this.startedAt ?? 0) < liveness.startupGraceMs) return;
     this.livenessFailures += 1;
     if (this.livenessFailures < liveness.retries) return;
@@ -313,23 +307,25 @@ export class ReplicaProcess {
   private async onExit(handle: ProcessHandle, info: ExitInfo): Promise<void> {
     if (handle !== this.handle) return;
     this.stopProbes();
-    this.stopResourceWatch();
+    this.resources.stopSampling();
     this.handle = undefined;
     this.readySince = undefined;
     const cause = this.killCause;
     this.killCause = undefined;
     if (!this.active) return;
     handle.sweepGroup();
-    if (this.cgroup) removeCpuCgroup(this.cgroup);
-    this.cgroup = undefined;
+    this.resources.release();
     const exit = describeExit(info);
     let description = cause ? `${cause.message}; ${exit}` : exit;
     const stderr = await lastLine(this.logs.stderr).catch(() => undefined);
     if (stderr) description += `; last stderr line: ${JSON.stringify(stderr.slice(0, 500))}`;
-    const time = new Date(this.ctx.options.now()).toISOString();
-    const ended = cause ?? exitTermination(info, description);
-    this.lastTermination = ended && { reason: ended.reason, message: ended.message, time };
+    this.recordTermination(cause ?? exitTermination(info, description));
     this.scheduleRestart(description);
+  }
+
+  /** Remembers why the last process ended (undefined: unknown, e.g. an adopted process), stamped now. */
+  private recordTermination(ended: { readonly reason: string; readonly message: string } | undefined): void {
+    this.lastTermination = ended && { reason: ended.reason, message: ended.message, time: new Date(this.ctx.options.now()).toISOString() };
   }
 
   private scheduleRestart(description: string): void {
@@ -349,19 +345,13 @@ export class ReplicaProcess {
     if (!handle) return;
     await handle.terminate(graceMs);
     handle.sweepGroup();
-    this.stopResourceWatch();
-    if (this.cgroup) removeCpuCgroup(this.cgroup);
+    this.resources.release();
   }
 
   /** Stops the probes and the startup deadline (not the resource watch: memory is still capped). */
   private stopProbes(): void {
     this.probes?.stop();
     this.probes = undefined;
-  }
-
-  private stopResourceWatch(): void {
-    this.resourceWatch?.stop();
-    this.resourceWatch = undefined;
   }
 
   private setPhase(phase: ReplicaStatus['phase'], message: string | undefined): void {
