@@ -27,10 +27,11 @@ export interface WharfProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Spawns `node bin/wharf.js ...args`. */
-export function startWharf(args: readonly string[], env: NodeJS.ProcessEnv = {}): WharfProcess {
+/** Spawns `node bin/wharf.js ...args` (in `cwd`, default this process's folder). */
+export function startWharf(args: readonly string[], env: NodeJS.ProcessEnv = {}, cwd?: string): WharfProcess {
   const child = spawn(process.execPath, [WHARF_BIN, ...args], {
     env: { ...process.env, ...env },
+    ...(cwd === undefined ? {} : { cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);
