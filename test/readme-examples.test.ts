@@ -122,6 +122,14 @@ test('every shell example of the README runs as written, in order', async (t) =>
   }
 });
 
+test('no controller failed to reconcile while the examples ran', () => {
+  // The CLI answering 0 is not enough: the tour's autoscale step once left its deployment's
+  // controller retrying the same refused change forever, with every command still exiting 0.
+  const log = `${up.stdout()}${up.stderr()}`;
+  const failures = log.split('\n').filter((line) => line.includes('controller: '));
+  assert.deepEqual(failures, [], 'the control plane logged reconcile errors');
+});
+
 test('every YAML example of the README is accepted by the validation that apply uses', () => {
   const base = { name: 'readme-example', environment: 'development', model: { name: 'readmission', version: '1.0.0' } };
   let checked = 0;
