@@ -1,9 +1,12 @@
 /**
  * `--wait`'s rollout condition (`cli/rollout-wait.ts`) and the SERVING column
- * (`core/serving-summary.ts`), row by row over deployments as the API returns them.
+ * (`core/serving-summary.ts`, also on the console's first page), row by row over deployments as
+ * the API returns them.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { registerHomePage } from '../src/api/home-page.js';
 import { rolloutWait } from '../src/cli/rollout-wait.js';
 import type { Deployment, DeploymentStatus } from '../src/core/resources.js';
 import type { RolloutStatus } from '../src/core/rollout/rollout-types.js';
@@ -65,4 +68,14 @@ test('SERVING: the revisions with a share of traffic and their model versions', 
     servingSummary(status([{ revision: 1, weight: 80, model: { name: 'risk', version: '1.0.0' } }, { revision: 2, weight: 20, model: { name: 'risk', version: '1.1.0' } }])),
     'r1 risk 1.0.0 80%, r2 risk 1.1.0 20%',
   );
+});
+
+test('the console shows what serves next to the model the spec asks for', async () => {
+  const aborted = deployment({ phase: 'failed', serving: [{ revision: 1, weight: 100, model: { name: 'risk', version: '1.0.0' } }] });
+  const app = new OpenAPIHono();
+  registerHomePage(app, () => Promise.resolve([{ ...aborted, endpoints: {} }]));
+  const html = await (await app.request('/')).text();
+  assert.match(html, /<th>Model<\/th>.*<th>Serving<\/th>/s);
+  assert.match(html, /<td>risk 1\.1\.0<\/td>/, 'the spec\'s model');
+  assert.match(html, /<td class="serving">r1 risk 1\.0\.0<\/td>/, 'what takes the traffic');
 });

@@ -250,6 +250,8 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
       d.abort(`analysis ${ref.template} ${run.phase === 'error' ? 'could not measure' : 'failed'}: ${run.message ?? 'no message'}`, true);
       return 'fail';
     case 'inconclusive': {
+      // Runs made by the analysis driver have applied their metrics' onInconclusive already
+      // (core/analysis/run.ts), so theirs arrive here without the field, meaning pause.
       const how = run.onInconclusive ?? 'pause';
       if (how === 'pass') return 'pass';
       if (how === 'fail') {
