@@ -211,6 +211,63 @@ test('background analysis guards every step and aborts on failure', () => {
   assert.match(failed.status.abortReason ?? '', /p99 0.9 > max 0.5/);
 });
 
+/**
+ * The README's canary: a step analysis and a background guard, both inconclusive at 20% when no
+ * traffic flows (issue 12, item 2: the guard used to take the promote for itself, and the step
+ * analysis then held again, so no promote ever moved the weights).
+ */
+test('promote past an inconclusive analysis and guard: one step per request, --full to 100%, the guard still aborts', () => {
+  const guarded: StrategySpec = {
+    type: 'canary',
+    canary: { steps: [{ setWeight: 20 }, { analysis: { template: 'default' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }], analysis: { template: 'success-rate' } },
+  };
+  const two = obs({ workloads: [w(1, 4), w(2, 2)] });
+  let s = step(guarded, healthy(1), obs());
+  s = step(guarded, s.status, obs({ workloads: [w(1, 4), w(2, 1)] }));
+  s = step(guarded, s.status, obs({ workloads: [w(1, 4), w(2, 1)] }));
+  assert.equal(s.status.analysis?.phase, 'running');
+  assert.equal(s.status.backgroundAnalysis?.phase, 'running');
+  const unsure = (run: AnalysisRunView) => ({ ...run, phase: 'inconclusive' as const, message: 'too few requests, 0 < minSamples 10' });
+  const paused: RolloutStatus = { ...s.status, analysis: unsure(s.status.analysis!), backgroundAnalysis: unsure(s.status.backgroundAnalysis!) };
+
+  const rows: { name: string; requests: RolloutRequest[]; stepIndex: number; weights: string; phase: string; guardRestarted: boolean }[] = [
+    { name: 'no request: stays paused at 20%', requests: [], stepIndex: 1, weights: '1:80 2:20', phase: 'Paused', guardRestarted: false },
+    { name: 'promote: past the analysis to 50%, then the untimed pause', requests: [request(1, 'promote')], stepIndex: 3, weights: '1:50 2:50', phase: 'Paused', guardRestarted: true },
+    { name: 'promote --full: every step skipped, 100% once the canary is at full scale', requests: [request(1, 'promote-full')], stepIndex: 5, weights: '1:80 2:20', phase: 'Progressing', guardRestarted: true },
+  ];
+  for (const row of rows) {
+    const r = step(guarded, paused, { ...two, requests: row.requests });
+    assert.equal(r.status.stepIndex, row.stepIndex, row.name);
+    assert.equal(weights(r), row.weights, row.name);
+    assert.equal(r.status.phase, row.phase, row.name);
+    assert.equal(r.actions.startAnalysis.some((a) => a.slot === 'backgroundAnalysis'), row.guardRestarted, `${row.name}: a fresh guard run watches what follows`);
+  }
+
+  // Exactly once: the promote is handled in one step; the next step does not apply it again.
+  const promoted = step(guarded, paused, { ...two, requests: [request(1, 'promote')] });
+  const next = step(guarded, promoted.status, { ...two, now: T0 + 1_000, requests: [request(1, 'promote')] });
+  assert.equal(next.status.stepIndex, 3, 'the handled request does not move the rollout again');
+  assert.equal(next.status.phase, 'Paused');
+  // Two promotes seen together are two steps: the second waits for the next step (not settled meanwhile).
+  const both = step(guarded, paused, { ...two, requests: [request(1, 'promote'), request(2, 'promote')] });
+  assert.equal(both.status.stepIndex, 3);
+  assert.equal(both.status.handledRequest, 1);
+  assert.equal(both.actions.settled, false, 'the second promote is still to handle');
+  const second = step(guarded, both.status, { ...two, now: T0 + 1_000, requests: [request(2, 'promote')] });
+  assert.equal(second.status.stepIndex, 4, 'past the pause: setWeight 100, scaling the canary first');
+  assert.equal(workloads(second), '1:4 2:4');
+  // The restarted guard still aborts on failure after the promote.
+  const failed = step(guarded, { ...promoted.status, backgroundAnalysis: { phase: 'failed', message: 'success-rate 0.5 < min 0.99' } }, { ...two, now: T0 + 2_000 });
+  assert.equal(failed.status.phase, 'Aborted');
+  assert.equal(weights(failed), '1:100');
+  // --full: the switch happens once the canary has all its replicas, the guard running meanwhile.
+  const full = step(guarded, paused, { ...two, requests: [request(1, 'promote-full')] });
+  assert.equal(workloads(full), '1:4 2:4');
+  const done = step(guarded, full.status, obs({ now: T0 + 3_000, workloads: [w(1, 4), w(2, 4)] }));
+  assert.equal(done.status.phase, 'Healthy');
+  assert.equal(weights(done), '2:100');
+});
+
 test('rolling: surge 1, unavailable 0 never drops below the asked capacity', () => {
   const rolling: StrategySpec = { type: 'rolling', rolling: { maxSurge: 1, maxUnavailable: 0 } };
   let s = step(rolling, healthy(1), obs());

@@ -4,6 +4,7 @@
  */
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import type { Deployment } from '../core/resources.js';
+import { servingSummary } from '../core/serving-summary.js';
 
 const REFRESH_SECONDS = 3;
 
@@ -17,12 +18,13 @@ export function registerHomePage(app: OpenAPIHono, list: () => Promise<Deploymen
         <td>${d.model ? `${esc(d.model.name)} ${esc(d.model.version)}` : '-'}</td>
         <td>${d.revision}</td><td>${d.status.readyReplicas}/${d.configuration.replicas}</td>
         <td class="phase ${esc(d.status.phase)}">${esc(d.status.phase)}</td>
+        <td class="serving">${esc(servingSummary(d.status))}</td>
         <td>${esc(d.status.message ?? '')}</td>
         <td>${d.endpoints.external ? `<code>${esc(d.endpoints.external)}</code>` : '-'}</td>
       </tr>`).join('');
     const body = deployments.length === 0
       ? '<p id="empty">No deployments yet. Try <code>wharf deploy create --help</code>.</p>'
-      : `<table><thead><tr><th>Name</th><th>Environment</th><th>Model</th><th>Revision</th><th>Ready</th><th>Phase</th><th>Message</th><th>Endpoint</th></tr></thead><tbody>${rows}</tbody></table>`;
+      : `<table><thead><tr><th>Name</th><th>Environment</th><th>Model</th><th>Revision</th><th>Ready</th><th>Phase</th><th>Serving</th><th>Message</th><th>Endpoint</th></tr></thead><tbody>${rows}</tbody></table>`;
     return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${REFRESH_SECONDS}">
 <title>Wharf · deployments</title>

@@ -8,6 +8,7 @@ import { registerRollout, reportChange } from './rollout.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
 import { autoscalingLines, type AutoscalingView, registerAutoscale } from './autoscale.js';
+import { servingSummary } from '../core/serving-summary.js';
 
 const path = (env: string, name: string, rest = ''): string =>
   `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
@@ -42,7 +43,7 @@ export function registerDeploy(program: Command): void {
     .action(action(async (name: string, f: Target & { output: OutputFormat }) => {
       const d = await call<Deployment>(path(f.environment, name));
       if (f.output !== 'table') return printDocument(d, f.output);
-      printTable(['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'ENDPOINT'], [row(d)]);
+      printTable(TABLE_HEADERS, [row(d)]);
       if (d.status.message) process.stdout.write(`\n${d.status.message}\n`);
       const r = d.status.rollout;
       if (r !== undefined) {
@@ -61,7 +62,7 @@ export function registerDeploy(program: Command): void {
     .action(action(async (f: Partial<Target> & { output: OutputFormat }) => {
       const { items } = await call<{ items: Deployment[] }>('/api/v1/deployments', { query: { environment: f.environment } });
       if (f.output !== 'table') return printDocument(items, f.output);
-      printTable(['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'ENDPOINT'], items.map(row));
+      printTable(TABLE_HEADERS, items.map(row));
     }));
 
   waitable(env(deploy.command('scale <name>').description('Change the number of replicas')))
@@ -121,9 +122,12 @@ export function registerDeploy(program: Command): void {
     }));
 }
 
+/** MODEL and REVISION are what the spec asks for; SERVING is what takes traffic now (they differ mid-rollout and after an abort). */
+const TABLE_HEADERS = ['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'SERVING', 'ENDPOINT'] as const;
+
 function row(d: Deployment): string[] {
   return [
     d.name, d.environment, d.model ? `${d.model.name} ${d.model.version}` : '-', String(d.revision),
-    `${d.status.readyReplicas}/${d.status.desiredReplicas ?? d.configuration.replicas}`, d.status.phase, d.endpoints.external ?? '-',
+    `${d.status.readyReplicas}/${d.status.desiredReplicas ?? d.configuration.replicas}`, d.status.phase, servingSummary(d.status), d.endpoints.external ?? '-',
   ];
 }

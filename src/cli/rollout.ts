@@ -162,7 +162,8 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
     return undefined;
   }
   process.stdout.write(updated.revision === existing.revision ? `deployment ${name} in ${environment}: unchanged (revision ${existing.revision})\n` : `deployment ${name} in ${environment}: revision ${updated.revision}\n`);
-  return updated.revision === existing.revision ? undefined : updated;
+  // Unchanged too: `--wait` then waits for the current revision (e.g. a canary paused until promoted).
+  return updated;
 }
 
 async function readStdin(): Promise<string> {

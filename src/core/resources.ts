@@ -238,6 +238,20 @@ export interface DeploymentStatus {
   observedRevision: number;
   /** Where the rollout of the current revision stands (written by the rollout engine). */
   rollout?: RolloutStatus;
+  /**
+   * What takes traffic now, which may differ from the spec's model: the stable revision alone, the
+   * stable and the new one during a canary, the stable (old) one after an abort. Empty when nothing
+   * serves; absent in records the controller has not written since this field came.
+   */
+  serving?: ServingRevision[];
+}
+
+/** One revision that takes traffic: its workload revision, its share, and the model version it runs. */
+export interface ServingRevision {
+  revision: number;
+  /** Percent of the traffic (relative weights as the gateway routes them). */
+  weight: number;
+  model?: ModelReference;
 }
 
 /** URLs where a deployment is reached, filled in by the controllers. */

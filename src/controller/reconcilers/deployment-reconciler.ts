@@ -17,7 +17,7 @@
 import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
 import { randomBytes } from 'node:crypto';
-import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision } from '../../core/resources.js';
+import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision, ServingRevision } from '../../core/resources.js';
 import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
@@ -112,7 +112,7 @@ export class DeploymentReconciler implements Reconciler {
       ...(this.#o.drainMs === undefined ? {} : { drainMs: this.#o.drainMs }),
       now,
     });
-    const status = await this.#startAnalyses(deployment, plan, nowDate);
+    const status = await this.#withServing(deployment, revision, workloadRevision, await this.#startAnalyses(deployment, plan, nowDate));
 
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
@@ -248,6 +248,22 @@ export class DeploymentReconciler implements Reconciler {
         : await this.#o.analysis.start(start.template, start.args, target, now);
     }
     return { ...plan.status, rollout: { ...rollout, ...runs } };
+  }
+
+  /**
+   * `status.serving`: the revisions the traffic split gives a share, each with its model version,
+   * so that lists show what answers requests (the spec's model is only what is wanted).
+   */
+  async #withServing(deployment: Deployment, current: Revision | undefined, workloadRevision: number, status: DeploymentStatus): Promise<DeploymentStatus> {
+    const targets = status.rollout?.traffic.targets;
+    if (current === undefined || targets === undefined) return status;
+    const serving: ServingRevision[] = [];
+    for (const t of targets.filter((x) => x.weight > 0)) {
+      const spec = t.revision === workloadRevision ? current.spec : (await unlessNotFound(this.#revisionNumber(deployment.id, t.revision)))?.spec;
+      serving.push({ revision: t.revision, weight: t.weight, ...(spec?.model === undefined ? {} : { model: { name: spec.model.name, version: spec.model.version } }) });
+    }
+    const total = serving.reduce((n, s) => n + s.weight, 0);
+    return { ...status, serving: serving.map((s) => ({ ...s, weight: Math.round((s.weight * 100) / total) })) };
   }
 
   /** The shadow comparison while a shadow rollout mirrors to its canary. */

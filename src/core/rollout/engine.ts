@@ -93,8 +93,10 @@ function handleRequests(d: EngineDraft, o: RolloutObservations): void {
         d.event('Normal', 'RolloutRetried', `rollout of revision ${o.revision} restarted by ${r.by}`);
       }
     } else if (d.canary !== undefined && d.phase !== 'Aborted') {
-      d.promote = r.action === 'promote-full' ? 'full' : d.promote === 'full' ? 'full' : 'step';
+      d.promote = r.action === 'promote-full' ? 'full' : 'step';
       d.event('Normal', 'PromoteRequested', `${r.action === 'promote-full' ? 'full promotion' : 'promotion'} requested by ${r.by}`);
+      // One promote per step, so each request moves the rollout once: the next waits for the next step.
+      return;
     }
   }
 }
@@ -155,7 +157,9 @@ function finish(d: EngineDraft, o: RolloutObservations): RolloutStep {
     stepStartedAt: d.stepStartedAt, analysis: d.analysis, backgroundAnalysis: d.backgroundAnalysis, analysisStep: d.analysisStep,
     retiring: d.retiring, handledRequest: d.handledRequest, traffic: d.traffic, abortReason: d.abortReason, shadow: d.shadow, message: d.message,
   });
-  const settled = d.wakeAt === undefined && (d.phase === 'Healthy' || d.phase === 'Aborted' || d.phase === 'Paused') && d.startAnalysis.length === 0
+  // A request left for the next step (a second promote) keeps the reconciler stepping.
+  const pending = o.requests.some((r) => r.id > d.handledRequest);
+  const settled = !pending && d.wakeAt === undefined && (d.phase === 'Healthy' || d.phase === 'Aborted' || d.phase === 'Paused') && d.startAnalysis.length === 0
     && !runs(d.analysis) && !runs(d.backgroundAnalysis);
   const actions: RolloutActions = {
     workloads: [...d.kept].map(([revision, replicas]) => ({ revision, replicas })).sort((a, b) => a.revision - b.revision),

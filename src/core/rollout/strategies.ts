@@ -250,6 +250,8 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
       d.abort(`analysis ${ref.template} ${run.phase === 'error' ? 'could not measure' : 'failed'}: ${run.message ?? 'no message'}`, true);
       return 'fail';
     case 'inconclusive': {
+      // Runs made by the analysis driver have applied their metrics' onInconclusive already
+      // (core/analysis/run.ts), so theirs arrive here without the field, meaning pause.
       const how = run.onInconclusive ?? 'pause';
       if (how === 'pass') return 'pass';
       if (how === 'fail') {
@@ -257,6 +259,12 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
         return 'fail';
       }
       if (d.promote !== undefined) {
+        if (slot === 'backgroundAnalysis') {
+          // The promote accepts the guard's doubt but is not used up here: it is for the step it
+          // names. The guard starts over, so it keeps watching (and can abort) what follows.
+          restartGuard(d, ref);
+          return 'pass';
+        }
         d.promote = undefined;
         return 'pass';
       }
@@ -265,6 +273,12 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
       return 'hold';
     }
   }
+}
+
+/** A fresh background run in place of a finished one. */
+function restartGuard(d: Draft, ref: AnalysisRef): void {
+  d.backgroundAnalysis = { phase: 'running', message: 'starting' };
+  d.startAnalysis.push({ slot: 'backgroundAnalysis', template: ref.template, ...(ref.args === undefined ? {} : { args: ref.args }) });
 }
 
 function canaryReplicasFor(replicas: number, weight: number): number {
