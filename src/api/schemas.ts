@@ -121,7 +121,11 @@ export const DeploymentCreate = z
   .object({
     name: Name,
     environment: Name,
-    type: z.enum(['model', 'application']).default('model'),
+    // Listed ahead of `model` so that `type: application` is answered by its own rule (the
+    // first issue is the error's message), not by "model: expected object".
+    type: z.literal('model', {
+      error: "must be 'model': 'application' deployments (a container image or any HTTP server) are coming but not supported yet; deploy an ONNX model with type: model and model: {name, version}",
+    }).default('model'),
     model: ModelReference,
     configuration: Configuration.partial().strict().optional(),
     strategy: Strategy.optional(),

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { AutoscalerState, Deployment, ScalingMetric } from '../core/resources.js';
 import { call } from './client.js';
+import { usageError } from './exit-codes.js';
 import { decimal, integer } from './options.js';
 import { reportChange } from './rollout.js';
 import { action } from './run-action.js';
@@ -52,7 +53,7 @@ export function registerAutoscale(deploy: Command, path: (env: string, name: str
     .option('--idle-timeout <seconds>', 'with --min 0: idle time before scaling to zero', integer(10, 86_400))
     .option('--reason <text>', 'why, for the history')
     .action(action(async (name: string, f: { environment: string; min: number; max: number; metric?: string; target?: number; idleTimeout?: number; reason?: string }) => {
-      if (f.metric !== undefined && !METRICS.includes(f.metric as ScalingMetric)) throw new Error(`--metric must be one of ${METRICS.join(', ')}, got '${f.metric}'`);
+      if (f.metric !== undefined && !METRICS.includes(f.metric as ScalingMetric)) throw usageError(`--metric must be one of ${METRICS.join(', ')}, got '${f.metric}'`);
       const current = await call<Deployment>(path(f.environment, name));
       const scaling = {
         min: f.min, max: f.max,

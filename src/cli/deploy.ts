@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { Approval, Deployment, DeploymentEvent, Revision } from '../core/resources.js';
 import { call } from './client.js';
+import { holdingConditionLines } from './conditions.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { integer } from './options.js';
 import { registerRollout, reportChange } from './rollout.js';
@@ -45,6 +46,7 @@ export function registerDeploy(program: Command): void {
       if (f.output !== 'table') return printDocument(d, f.output);
       printTable(TABLE_HEADERS, [row(d)]);
       if (d.status.message) process.stdout.write(`\n${d.status.message}\n`);
+      for (const line of holdingConditionLines(d)) process.stdout.write(`${line}\n`);
       const r = d.status.rollout;
       if (r !== undefined) {
         const split = r.traffic.targets.map((t) => `revision ${t.revision} ${t.weight}%`).join(', ');

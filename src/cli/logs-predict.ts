@@ -1,10 +1,11 @@
 /** `wharf logs` (replica logs, optionally followed) and `wharf predict` (one call through the gateway). */
-import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Deployment } from '../core/resources.js';
 import { call, request } from './client.js';
+import { usageError } from './exit-codes.js';
+import { readInputText } from './input-file.js';
 import { integer } from './options.js';
 import { action } from './run-action.js';
 
@@ -36,13 +37,13 @@ export function registerLogsAndPredict(program: Command): void {
     .option('--data <json>', 'a full inference request, or rows like [[0.1, 0.2, ...]] for the first input')
     .option('--file <path>', 'read the --data JSON from a file')
     .action(action(async (name: string, f: { environment: string; data?: string; file?: string }) => {
-      const text = f.file ? await readFile(f.file, 'utf8') : f.data;
-      if (!text) throw new Error('give --data JSON or --file PATH');
+      const text = f.file ? await readInputText(f.file) : f.data;
+      if (!text) throw usageError('give --data JSON or --file PATH');
       let data: unknown;
       try {
         data = JSON.parse(text);
       } catch (err) {
-        throw new Error(`--data is not valid JSON: ${(err as Error).message}`, { cause: err });
+        throw usageError(`--data is not valid JSON: ${(err as Error).message}`);
       }
       const d = await call<Deployment>(`/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}`);
       const base = d.endpoints.external;
@@ -63,7 +64,7 @@ function isInferenceRequest(v: unknown): boolean {
 
 /** Wraps plain rows as the model's first input, using its metadata for name, datatype and shape. */
 async function rowsToRequest(metadataUrl: string, rows: unknown): Promise<unknown> {
-  if (!Array.isArray(rows)) throw new Error('--data must be an inference request object or an array of rows');
+  if (!Array.isArray(rows)) throw usageError('--data must be an inference request object or an array of rows');
   const res = await fetch(metadataUrl);
   if (!res.ok) throw new Error(`cannot read the model's metadata (${res.status}): ${await res.text()}`);
   const meta = (await res.json()) as { inputs: { name: string; datatype: string; shape: number[] }[] };

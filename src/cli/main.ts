@@ -2,12 +2,16 @@
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
 import { registerDeploy } from './deploy.js';
+import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
+import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
 import { registerServeModel } from './serve-model.js';
 import { registerUp } from './up.js';
+
+exitQuietlyWhenOutputCloses();
 
 const program = new Command('wharf')
   .description('Wharf: deploy machine-learning models from one laptop to a Kubernetes fleet')
@@ -15,7 +19,11 @@ const program = new Command('wharf')
   // Options after a subcommand belong to it: `serve-model --version 2` is the model's version.
   .enablePositionalOptions()
   .showHelpAfterError('(add --help for usage)')
-  .configureOutput({ outputError: (text, write) => write(`wharf: ${text.replace(/^error: /, '')}`) });
+  .configureOutput({ outputError: (text, write) => write(`wharf: ${text.replace(/^error: /, '')}`) })
+  .addHelpText('after', exitCodesHelp())
+  // A bad command line (unknown flag, bad value, missing option) is a usage error; help and
+  // --version are successes. Set before the subcommands are added, which inherit it.
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? EXIT_CODES.ok.code : EXIT_CODES.usage.code));
 
 registerUp(program);
 registerModel(program);

@@ -1,10 +1,10 @@
 /** `wharf model push | list | get`: the model registry. */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import type { ModelVersion } from '../core/resources.js';
 import { call } from './client.js';
+import { inputFileSize } from './input-file.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { action } from './run-action.js';
 
@@ -18,7 +18,7 @@ export function registerModel(program: Command): void {
     .requiredOption('--version <semver>', 'the version, e.g. 1.0.0')
     .option('--label <key=value...>', 'labels for the version')
     .action(action(async (name: string, file: string, flags: { version: string; label?: string[] }) => {
-      const size = (await stat(file).catch(() => { throw new Error(`cannot read ${file}`); })).size;
+      const size = await inputFileSize(file);
       const labels = Object.fromEntries((flags.label ?? []).map((l) => l.split('=', 2) as [string, string]));
       const version = await call<ModelVersion>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
         method: 'POST',

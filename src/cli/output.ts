@@ -1,13 +1,14 @@
 /** Output formats shared by the CLI's read commands: a table for people, JSON/YAML for tools. */
+import { InvalidArgumentError } from 'commander';
 import { stringify } from 'yaml';
 
 /** `table`, `json` or `yaml`. */
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
-/** Parses `--output`. */
+/** Parses `--output`; anything else is a usage error (commander prints it with the option's name). */
 export function outputFormat(value: string): OutputFormat {
   if (value === 'table' || value === 'json' || value === 'yaml') return value;
-  throw new Error(`--output must be table, json or yaml, got '${value}'`);
+  throw new InvalidArgumentError('must be table, json or yaml');
 }
 
 /** Prints a document as JSON or YAML. */

@@ -2,11 +2,12 @@
  * `wharf deploy promote | abort | retry | apply`, `wharf approvals …`, `wharf incidents`,
  * `wharf env …`: rollout control and governance from the command line.
  */
-import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import type { Approval, Deployment, Environment, Incident } from '../core/resources.js';
 import { ApiCallError, call } from './client.js';
+import { CliError, EXIT_CODES, usageError } from './exit-codes.js';
+import { readInputText } from './input-file.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
@@ -14,7 +15,10 @@ import { waitForDeployment } from './wait.js';
 const path = (env: string, name: string, rest = ''): string =>
   `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
 
-/** Fields of a deployment document that the server owns; `apply` drops them so `get -o yaml` round-trips. */
+/**
+ * Fields of a deployment document that the server owns; `apply` drops them so `get -o yaml` round-trips
+ * (`resourceVersion` is sent back on an update, as the version the document was read at).
+ */
 const READ_ONLY_FIELDS = ['id', 'revision', 'status', 'endpoints', 'resourceVersion', 'rolloutRequests', 'kind', 'apiVersion'] as const;
 const READ_ONLY_METADATA = ['created', 'updated', 'deployedBy', 'deletionRequestedAt'] as const;
 
@@ -41,12 +45,12 @@ export function registerRollout(program: Command, deploy: Command): void {
     .option('--reason <text>', 'why, for the history')
     .action(action(async (name: string, f: { environment?: string; full?: boolean; from?: string; to?: string; reason?: string }) => {
       if (f.from !== undefined || f.to !== undefined) {
-        if (f.from === undefined || f.to === undefined) throw new Error('--from and --to go together');
+        if (f.from === undefined || f.to === undefined) throw usageError('--from and --to go together');
         const result = await call<Deployment | { approval: Approval }>(`/api/v1/deployments/${encodeURIComponent(name)}/promotions`, { method: 'POST', json: { from: f.from, to: f.to, ...(f.reason ? { reason: f.reason } : {}) } });
         reportChange(result);
         return;
       }
-      if (f.environment === undefined) throw new Error('say which rollout: -e ENV (or --from/--to to promote between environments)');
+      if (f.environment === undefined) throw usageError('say which rollout: -e ENV (or --from/--to to promote between environments)');
       const d = await call<Deployment>(path(f.environment, name, '/promote'), { method: 'POST', json: { ...(f.full ? { full: true } : {}), ...(f.reason ? { reason: f.reason } : {}) } });
       process.stdout.write(`${f.full ? 'full promotion' : 'promotion'} of ${d.name} revision ${d.revision} requested\n`);
     }));
@@ -64,7 +68,7 @@ export function registerRollout(program: Command, deploy: Command): void {
     .option('--wait', 'wait until each deployment runs its new revision')
     .option('--timeout <seconds>', 'how long --wait waits', (v) => Number(v), 300)
     .action(action(async (f: { file: string; wait?: boolean; timeout: number }) => {
-      const text = f.file === '-' ? await readStdin() : await readFile(f.file, 'utf8');
+      const text = f.file === '-' ? await readStdin() : await readInputText(f.file);
       for (const doc of parseDocuments(text, f.file)) {
         const d = await applyDocument(doc);
         if (d !== undefined && f.wait) await waitForDeployment(d.environment, d.name, f.timeout * 1000);
@@ -106,7 +110,7 @@ export function registerRollout(program: Command, deploy: Command): void {
   }));
   envs.command('set-policy <name>').description('Change an environment\'s policy')
     .requiredOption('--requires-approval <bool>', 'true or false', (v) => {
-      if (v !== 'true' && v !== 'false') throw new Error('--requires-approval: must be true or false');
+      if (v !== 'true' && v !== 'false') throw new InvalidArgumentError('must be true or false');
       return v === 'true';
     })
     .action(action(async (name: string, f: { requiresApproval: boolean }) => {
@@ -119,13 +123,13 @@ function parseDocuments(text: string, file: string): Record<string, unknown>[] {
   const docs = parseAllDocuments(text);
   const out: Record<string, unknown>[] = [];
   for (const [i, doc] of (Array.isArray(docs) ? docs : [docs]).entries()) {
-    if (doc.errors.length > 0) throw new Error(`${file}: document ${i + 1}: ${doc.errors[0]!.message}`);
+    if (doc.errors.length > 0) throw usageError(`${file}: document ${i + 1}: ${doc.errors[0]!.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw new Error(`${file}: document ${i + 1}: must be a mapping (a deployment document)`);
+    if (typeof value !== 'object' || Array.isArray(value)) throw usageError(`${file}: document ${i + 1}: must be a mapping (a deployment document)`);
     out.push(value as Record<string, unknown>);
   }
-  if (out.length === 0) throw new Error(`${file}: no document`);
+  if (out.length === 0) throw usageError(`${file}: no document`);
   return out;
 }
 
@@ -138,13 +142,13 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
     process.stdout.write(`analysis template ${String(template.name)} applied\n`);
     return undefined;
   }
-  if (kind !== 'Deployment') throw new Error(`kind: must be Deployment or AnalysisTemplate, got ${JSON.stringify(kind)}`);
+  if (kind !== 'Deployment') throw usageError(`kind: must be Deployment or AnalysisTemplate, got ${JSON.stringify(kind)}`);
   const doc = Object.fromEntries(Object.entries(raw).filter(([k]) => !(READ_ONLY_FIELDS as readonly string[]).includes(k)));
   if (doc.metadata !== undefined && typeof doc.metadata === 'object' && doc.metadata !== null) {
     doc.metadata = Object.fromEntries(Object.entries(doc.metadata).filter(([k]) => !(READ_ONLY_METADATA as readonly string[]).includes(k)));
   }
   const { name, environment } = doc as { name?: unknown; environment?: unknown };
-  if (typeof name !== 'string' || typeof environment !== 'string') throw new Error('name and environment: required in every deployment document');
+  if (typeof name !== 'string' || typeof environment !== 'string') throw usageError('name and environment: required in every deployment document');
   let existing: Deployment | undefined;
   try {
     existing = await call<Deployment>(path(environment, name));
@@ -156,7 +160,15 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
     return reportChange(created) ? created : undefined;
   }
   const { name: _n, environment: _e, type: _t, ...patch } = doc;
-  const updated = await call<Deployment | { approval: Approval }>(path(environment, name), { method: 'PATCH', json: patch });
+  // A document read with `get -o yaml` carries the resourceVersion it was read at: sent back, the
+  // API refuses it with 409 when the deployment changed since, instead of overwriting that change.
+  const expected = raw.resourceVersion;
+  if (expected !== undefined && expected !== null) patch.resourceVersion = expected;
+  const updated = await call<Deployment | { approval: Approval }>(path(environment, name), { method: 'PATCH', json: patch }).catch((error: unknown) => {
+    if (!(error instanceof ApiCallError && error.status === 409 && patch.resourceVersion !== undefined)) throw error;
+    throw new CliError(`deployment ${name} in ${environment} changed since the document was read (its resourceVersion ${String(patch.resourceVersion)} is stale, now ${existing.resourceVersion}): `
+      + `get it again (wharf deploy get ${name} -e ${environment} -o yaml) and redo the edit, or remove resourceVersion from the document to overwrite`, EXIT_CODES.conflict.code);
+  });
   if ('approval' in updated) {
     reportChange(updated);
     return undefined;

@@ -8,6 +8,7 @@ import { startControlPlane } from '../server/control-plane.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { seedDemo } from '../server/demo.js';
 import { integer } from './options.js';
+import { checkPortsFree } from './port-check.js';
 import { action } from './run-action.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -31,15 +32,23 @@ function collectPairs(value: string, previous: Record<string, string>): Record<s
   return { ...previous, [value.slice(0, eq)]: value.slice(eq + 1) };
 }
 
-/** Runs `stop` on the first SIGINT/SIGTERM and exits; a second signal exits at once. */
+/**
+ * A signal that arrives this soon after the first is the same request delivered twice, not a
+ * second one: Ctrl-C under `npm start` reaches wharf from the terminal (the whole foreground
+ * process group) and again from npm, which forwards SIGINT and SIGTERM to its script.
+ */
+const SAME_SIGNAL_MS = 1_000;
+
+/** Runs `stop` on the first SIGINT/SIGTERM and exits; a second signal (after SAME_SIGNAL_MS) exits at once. */
 function onSignals(stop: () => Promise<void>): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   const handler = (signal: string): void => {
-    if (stopping) {
+    if (stoppingSince !== undefined) {
+      if (Date.now() - stoppingSince < SAME_SIGNAL_MS) return;
       process.stderr.write(`wharf: second ${signal}, exiting now\n`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     process.stderr.write('wharf: stopping…\n');
     void stop().then(() => process.exit(0), (e: unknown) => {
       process.stderr.write(`wharf: stop failed: ${(e as Error).message}\n`);
@@ -77,6 +86,7 @@ export function registerUp(program: Command): void {
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
       }
       const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
+      await checkPortsFree(f.host, [{ port: f.port, what: 'API', flag: '--port' }, { port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]);
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [],

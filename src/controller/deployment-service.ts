@@ -327,10 +327,15 @@ function environmentName(environment: unknown): asserts environment is string {
   }
 }
 
-async function getDeployment(from: Pick<StoreCollections, 'deployments'>, name: string, environment: string): Promise<Deployment> {
+async function getDeployment(from: Pick<StoreCollections, 'deployments' | 'environments'>, name: string, environment: string): Promise<Deployment> {
   validateDeploymentName(name);
   environmentName(environment);
-  return from.deployments.get(deploymentId(environment, name)).catch((e: unknown) => {
-    throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} not found in environment ${JSON.stringify(environment)}`) : e;
+  return from.deployments.get(deploymentId(environment, name)).catch(async (e: unknown) => {
+    if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
+    // A typo in the environment is the likelier mistake, and "deployment not found" would hide it.
+    const env = await unlessNotFound(from.environments.get(environment));
+    throw env === undefined
+      ? new NotFoundError(`environment ${JSON.stringify(environment)} not found (the deployment ${JSON.stringify(name)} is looked up in it)`)
+      : new NotFoundError(`deployment ${JSON.stringify(name)} not found in environment ${JSON.stringify(environment)}`);
   });
 }

@@ -113,7 +113,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   const s = object(spec, 'spec');
   if (s.type !== 'model' && s.type !== 'application') fail('type', "must be 'model' or 'application'", s.type);
   if (s.type === 'application') {
-    fail('type', "'application' deployments are not supported yet (a spec has no command to run)", s.type);
+    fail('type', "'application' deployments are not supported yet (coming: a spec has no command to run); deploy an ONNX model with type: model and model: {name, version}", s.type);
   }
   if (s.model === undefined) fail('model', "is required for type 'model'");
   const model = object(s.model, 'model');

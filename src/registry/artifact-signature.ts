@@ -29,13 +29,23 @@ function reasonOf(err: ModelLoadError, file: string): string {
   return message.replace(`Load model from ${file} failed:`, '').split(file).join('<artifact>').trim();
 }
 
+// ORT says only "Protobuf parsing failed." for a file that is not an ONNX graph at all: most often a
+// pickle or a framework checkpoint (sklearn/joblib, torch.save). Say what it is and where to go.
+const NOT_ONNX = /Protobuf parsing failed/i;
+function notOnnxHint(err: ModelLoadError): string {
+  if (!NOT_ONNX.test(err.message)) return '';
+  return ' This file is not an ONNX model (a pickle, joblib or torch.save file is not): convert it to ONNX first,'
+    + ' e.g. with skl2onnx for scikit-learn or torch.onnx.export for PyTorch.'
+    + ' Application deployments, for models that are not ONNX, are coming but not supported yet.';
+}
+
 /** Loads `file` and returns its signature; a file ORT cannot load is `INVALID_ARGUMENT` on `artifact`. */
 async function signatureOfFile(file: string, id: { name: string; version: string }): Promise<Signature> {
   let model;
   try {
     model = await loadModel(file, id);
   } catch (err) {
-    if (err instanceof ModelLoadError) throw new InvalidArgumentError(`artifact: ONNX Runtime cannot load it: ${reasonOf(err, file)}`);
+    if (err instanceof ModelLoadError) throw new InvalidArgumentError(`artifact: ONNX Runtime cannot load it: ${reasonOf(err, file)}${notOnnxHint(err)}`);
     throw err;
   }
   try {
