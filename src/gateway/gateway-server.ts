@@ -109,9 +109,10 @@ export class GatewayServer {
     const proxyOptions: ProxyOptions = { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror };
     this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
     this.holds = new HoldQueues(defined.onHold);
+    const outliers = new OutlierDetector(this.ejections, proxyOptions.ejection);
     this.proxy = new Proxy(
-      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer), this.assignments,
-      this.holds, new OutlierDetector(this.ejections, proxyOptions.ejection),
+      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer, outliers), this.assignments,
+      this.holds, outliers,
     );
     this.http = createServer({
       keepAliveTimeout: this.options.keepAliveTimeoutMs,
