@@ -53,6 +53,8 @@ export interface ControlPlaneOptions {
   prometheusUrl?: string;
   /** Standalone gateways whose /metrics add to the built-in metrics (the embedded one always counts). */
   gatewayUrls?: readonly string[];
+  /** The embedded gateway adds `x-wharf-backend` (the replica that answered) to responses; off by default. */
+  gatewayDebugHeaders?: boolean;
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
   /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
@@ -96,6 +98,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const gateway = new GatewayServer({
       host: options.host,
       port: options.gatewayPort,
+      debugHeaders: options.gatewayDebugHeaders ?? false,
       onHold: (environment, name) => void activate?.(environment, name).catch((e: unknown) => options.log(`autoscaler: activate ${environment}/${name}: ${(e as Error).message}`)),
       log: (line) => options.log(`gateway: ${line}`),
     });
