@@ -81,6 +81,8 @@ export class ModelRegistry {
       if (!(await this.#blobs.has(blob.digest))) {
         throw new UnavailableError('artifact: removed by a concurrent failed push of the same bytes before it was recorded; retry');
       }
+      // Nothing for ONNX Runtime to say about no bytes but an error naming its own source files.
+      if (blob.size === 0) throw new InvalidArgumentError('artifact: is empty (0 bytes); push the .onnx model file itself');
       // Again after the upload, which may have taken minutes, and before the costly model load.
       await this.#assertVersionFree(this.#store, valid);
       const signature = await readSignature(this.#blobs, blob.digest, { name: valid.model, version: valid.version });
