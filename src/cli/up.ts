@@ -105,13 +105,14 @@ export function registerUp(program: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
     .option('--debug-headers', 'name the replica that answered in an x-wharf-backend response header')
-    .action(action(async (f: { controlPlane: string; host: string; port: number; debugHeaders?: boolean }) => {
+    .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 10000)', integer(1, 1_000_000))
+    .action(action(async (f: { controlPlane: string; host: string; port: number; debugHeaders?: boolean; maxConnections?: number }) => {
       const log = (line: string): void => {
         process.stderr.write(`wharf gateway: ${line}\n`);
       };
       // Scale from zero: routes holding requests ask the control plane for a replica.
       const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
-      const gateway = new GatewayServer({ host: f.host, port: f.port, debugHeaders: f.debugHeaders === true, log, onHold: (env, name) => activator.activate(env, name) });
+      const gateway = new GatewayServer({ host: f.host, port: f.port, debugHeaders: f.debugHeaders === true, maxConnections: f.maxConnections, log, onHold: (env, name) => activator.activate(env, name) });
       await gateway.start();
       const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
       await source.start();
