@@ -40,7 +40,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function main(): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'wharf-bench-autoscale-'));
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, log: () => {} });
+  const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, gatewayDebugHeaders: true, log: () => {} });
   // Rows that compare with the floor are built at the end, once the floor is measured again.
   const rows: (string[] | (() => string[]))[] = [];
   const verdicts = new MetOrMissed();

@@ -27,7 +27,7 @@ before(async () => {
     '1.0.0': {},
     '1.1.0': { [FAULT_LABELS.latencyMs]: '200' },
     '9.0.0': { [FAULT_LABELS.errorRate]: '1' },
-  }, { drainMs: 300 });
+  }, { drainMs: 300, gatewayDebugHeaders: true });
 });
 
 after(() => e2e?.stop());

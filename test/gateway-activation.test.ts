@@ -128,7 +128,7 @@ describe('wharf gateway', () => {
     const api = await cp.start();
     cp.publish(tableWith(1, []));
 
-    const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);
+    const gw = startWharf(['gateway', '--control-plane', api, '--port', '0', '--debug-headers']);
     cleanups.push(() => terminate(gw));
     const gatewayUrl = await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1], 20_000);
     await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 'the gateway to get the table', { timeoutMs: 10_000 });

@@ -121,6 +121,27 @@ describe('scaled to zero while a request arrives', () => {
     assert.deepEqual(bodies, ['{"late":true}']);
     assert.equal(counters(g)!.heldTotal, 1);
   });
+
+  test('a request whose route loses its replicas while its body arrives, with the hold queue full, gets the hold-full 503 and is counted', async () => {
+    const g = await newGateway();
+    const { backend } = await echo();
+    const hold = { queue: 1, timeoutMs: 20_000 };
+    g.setTable(holdTable(1, [backend], hold));
+    const { res, finish } = streamedPost(g, '{"late":', 'true}');
+    await waitFor(() => (counters(g)?.arrivals ?? 0) === 1, 'the request to arrive');
+    g.setTable(holdTable(2, [], hold)); // scaled to zero
+    const first = post(g, '{}');
+    await waitFor(() => heldNow(g) === 1, 'a second request to fill the hold queue');
+    finish();
+    const done = await within(res, 10_000, 'the response');
+    assert.equal(done.status, 503);
+    assert.equal(((await done.json()) as { error: string }).error,
+      "deployment 'risk' in environment 'production' is scaled to zero and starting; the hold queue is full (1 requests)");
+    assert.ok(done.headers.get('retry-after'));
+    assert.deepEqual({ ...counters(g) }, { environment: ENV, deployment: 'risk', inFlight: 0, held: 1, heldTotal: 1, holdRejected: 1, arrivals: 2 });
+    g.setTable(holdTable(3, [backend], hold));
+    assert.equal((await first).status, 200);
+  });
 });
 
 describe('answers from the hold', () => {

@@ -194,6 +194,31 @@ describe('the caller never waits for, or sees, the mirror', () => {
     }
     assert.equal(failing.upstream.seen.length, 10);
   });
+
+  test('a mirror replica that answers 5xx is ejected by outlier detection, like a primary one, and gets no more copies', async () => {
+    const primary = await upstream(json(200, PRIMARY_BODY));
+    const bad = await upstream(json(500, '{"error":"boom"}'));
+    const good = await upstream(json(200, PRIMARY_BODY));
+    const g = await newGateway({ outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 } });
+    g.setTable(table(1, [mirrored('shadowy', [primary.backend], [bad.backend, good.backend])]));
+    await sendAndExpect(g, 'shadowy', 12);
+    await waitFor(() => g.ejectionsSince(0).some((e) => e.backend === bad.backend.id && e.type === 'ejected'), 'the failing mirror replica to be ejected');
+    const [event] = g.ejectionsSince(0);
+    assert.deepEqual({ ...event, seq: 0, time: 0 }, {
+      seq: 0, time: 0, environment: ENV, deployment: 'shadowy', revision: 2, backend: bad.backend.id, type: 'ejected', reason: '3 consecutive 5xx responses', durationMs: 60_000,
+    });
+    const settled = (n: number) => {
+      const s = shadowOf(g, 'shadowy');
+      return s !== undefined && s.mirrored === n && s.compared + s.shadowErrors === n;
+    };
+    await waitFor(() => settled(12), 'the pairs to settle');
+    const seenByBad = bad.upstream.seen.length;
+    await sendAndExpect(g, 'shadowy', 6);
+    await waitFor(() => settled(18), 'the last pairs to settle');
+    assert.equal(bad.upstream.seen.length, seenByBad, 'no copy went to the ejected replica');
+    assert.equal(good.upstream.seen.length, 18 - seenByBad);
+    assert.equal(primary.upstream.seen.length, 18);
+  });
 });
 
 describe('comparison counters', () => {

@@ -38,7 +38,8 @@ const inferUrl = (g: GatewayServer = gateway, env = ENV, deployment = DEPLOYMENT
 const oneRoute = (version: number, ...targets: Parameters<typeof route>[2]): RouteTable => table(version, [route(ENV, DEPLOYMENT, targets)]);
 
 async function newGateway(options: ConstructorParameters<typeof GatewayServer>[0] = {}): Promise<GatewayServer> {
-  const g = new GatewayServer({ port: 0, shutdownGraceMs: 2_000, ...options });
+  // Tests read x-wharf-backend (which replica answered), which gateways send only when asked.
+  const g = new GatewayServer({ port: 0, shutdownGraceMs: 2_000, debugHeaders: true, ...options });
   gateways.push(g);
   await g.start();
   return g;
@@ -103,6 +104,17 @@ describe('forwarding', () => {
     const bad = await http(inferUrl(), { body: '{"inputs": 3}' });
     assert.equal(bad.status, 400);
     assert.equal(bad.headers.get('x-wharf-backend'), 'a');
+  });
+
+  test('without debugHeaders no answer names the replica (x-wharf-backend); x-wharf-revision stays', async () => {
+    const g = await newGateway({ debugHeaders: undefined });
+    g.setTable(oneRoute(1, target(1, 100, [backend('a', a)])));
+    for (const body of [inferBody(), '{"inputs": 3}']) {
+      const res = await http(inferUrl(g), { body });
+      assert.ok(res.status === 200 || res.status === 400, res.text);
+      assert.equal(res.headers.get('x-wharf-backend'), null, `status ${res.status}`);
+      assert.equal(res.headers.get('x-wharf-revision'), '1');
+    }
   });
 
   test('load spreads across the ready replicas', async () => {

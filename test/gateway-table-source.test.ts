@@ -98,7 +98,8 @@ before(async () => {
   const { readmission } = await writeDemoModels(dir);
   const args = ['--model', readmission, '--name', 'readmission'];
   [a, b] = await startModelServers([args, args], started);
-  gateway = new GatewayServer({ port: 0, shutdownGraceMs: 2_000 });
+  // The tests read x-wharf-backend (which replica answered), which gateways send only when asked.
+  gateway = new GatewayServer({ port: 0, shutdownGraceMs: 2_000, debugHeaders: true });
   await gateway.start();
   cp = new FakeControlPlane();
   await cp.start();

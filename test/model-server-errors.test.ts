@@ -161,6 +161,16 @@ const CASES: Case[] = [
   { title: 'BOOL given as 2', server: I, body: idBody('BOOL', [true, 2]), field: `inputs[${idx('BOOL')}].data[1]` },
   { title: 'BYTES element is a number', server: I, body: idBody('BYTES', ['a', 5]), field: `inputs[${idx('BYTES')}].data[1]` },
   { title: 'BYTES element is null', server: I, body: idBody('BYTES', [null, 'b']), field: `inputs[${idx('BYTES')}].data[0]` },
+  // Beyond the largest finite value a float would be stored as Infinity and come back as null.
+  {
+    title: 'FP32 element beyond the FP32 range', server: R, body: rdBody({ data: rowWith(1e39) }), field: 'inputs[0].data[3]',
+    mentions: ["input 'input'", '3.4028234663852886e+38', '1e+39'],
+  },
+  {
+    title: 'FP32 element beyond the FP32 range, nested data', server: I, body: idBody('FP32', [[0.5, -1e39]]), field: `inputs[${idx('FP32')}].data[0][1]`,
+    mentions: ["input 'in_FP32'", 'largest finite FP32'],
+  },
+  { title: 'FP16 element beyond the FP16 range', server: I, body: idBody('FP16', [1e6, 0.5]), field: `inputs[${idx('FP16')}].data[0]`, mentions: ["input 'in_FP16'", '65504'] },
   // outputs, id, parameters
   { title: 'unknown requested output', server: R, body: { ...rdBody(), outputs: [{ name: 'nope' }] }, field: 'outputs[0].name', mentions: ['nope'] },
   { title: 'outputs not an array', server: R, body: { ...rdBody(), outputs: { name: 'label' } }, field: 'outputs' },

@@ -177,6 +177,26 @@ describe('failed pushes leave nothing behind', { timeout: 30_000 }, () => {
     assert.deepEqual(await snapshot(h), before);
   });
 
+  test('an empty artifact: INVALID_ARGUMENT "artifact: is empty", no model, no version, no blob', async () => {
+    const before = await snapshot(h);
+    await assert.rejects(registry.pushVersion({ model: 'empty', version: '1.0.0' }, bytes(new Uint8Array(0))), (err: unknown) => {
+      assertInvalid('artifact')(err);
+      assert.equal((err as Error).message, 'artifact: is empty (0 bytes); push the .onnx model file itself');
+      return true;
+    });
+    await assert.rejects(registry.getModel('empty'), NotFoundError);
+    assert.deepEqual(await snapshot(h), before);
+  });
+
+  test('ONNX Runtime\'s reasons reach the caller without its source paths and function signatures', async () => {
+    // A valid ModelProto (ir_version 7) without a graph: ORT's error names its model.cc and a C++ signature.
+    await assert.rejects(registry.pushVersion({ model: 'graphless', version: '1.0.0' }, bytes(new Uint8Array([0x08, 0x07]))), (err: unknown) => {
+      assertInvalid('artifact')(err);
+      assert.equal((err as Error).message, 'artifact: ONNX Runtime cannot load it: ModelProto does not have a graph.');
+      return true;
+    });
+  });
+
   test('a body over maxArtifactBytes stops while streaming: PAYLOAD_TOO_LARGE, no blob, no temp file', async () => {
     const small = await openRegistryHome({ maxArtifactBytes: 1024 * 1024 });
     try {

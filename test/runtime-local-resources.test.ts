@@ -47,14 +47,26 @@ test('the plan states what is enforced: True only when every limit is hard and n
   assert.equal(resourcePlan({ ...base, resources: { cpu: '1' } }, noCgroup).condition?.reason, 'NotEnforced');
 });
 
-test('a model replica gets --threads and UV_THREADPOOL_SIZE from the cpu limit, WHARF_GPUS from gpu; its own env wins', () => {
+test('a model replica gets --threads and UV_THREADPOOL_SIZE from the cpu limit, WHARF_GPUS from gpu; its own env and serverArgs cannot lift the cap', () => {
   const w: Workload = { ...base, resources: { gpu: 2, limits: { cpu: '2500m' } }, model: { ...base.model!, serverArgs: ['--max-batch-size', '8'] } };
   const { argv, env } = replicaCommand(w, 'risk-1-0', 4321, '/bin/wharf.js', 30_000);
   assert.deepEqual(argv.slice(argv.indexOf('--threads'), argv.indexOf('--threads') + 2), ['--threads', '3']);
   assert.deepEqual(argv.slice(-2), ['--max-batch-size', '8'], 'the workload\'s own flags still come last');
   assert.equal(env.UV_THREADPOOL_SIZE, '3');
   assert.equal(env.WHARF_GPUS, '2');
-  assert.equal(replicaCommand({ ...w, env: { UV_THREADPOOL_SIZE: '16' } }, 'r', 1, '/b', 1_000).env.UV_THREADPOOL_SIZE, '16');
+  // The cap wins over the workload's own env and flags; other variables and flags pass through.
+  const lifted = replicaCommand({
+    ...w, env: { UV_THREADPOOL_SIZE: '16', OTHER: 'x' }, model: { ...w.model!, serverArgs: ['--threads', '64', '--max-batch-size', '8', '--threads=32'] },
+  }, 'r', 1, '/b', 1_000);
+  assert.equal(lifted.env.UV_THREADPOOL_SIZE, '3');
+  assert.equal(lifted.env.OTHER, 'x');
+  assert.deepEqual(lifted.argv.filter((a) => a.startsWith('--threads')), ['--threads'], 'only the cap\'s --threads');
+  assert.deepEqual(lifted.argv.slice(lifted.argv.indexOf('--threads'), lifted.argv.indexOf('--threads') + 2), ['--threads', '3']);
+  assert.deepEqual(lifted.argv.slice(-2), ['--max-batch-size', '8']);
+  // Without a cpu limit there is no cap, and the workload's own --threads and env stand.
+  const uncapped = replicaCommand({ ...base, env: { UV_THREADPOOL_SIZE: '16' }, model: { ...base.model!, serverArgs: ['--threads', '64'] } }, 'r', 1, '/b', 1_000);
+  assert.equal(uncapped.env.UV_THREADPOOL_SIZE, '16');
+  assert.deepEqual(uncapped.argv.slice(-2), ['--threads', '64']);
   const plain = replicaCommand(base, 'risk-1-0', 4321, '/bin/wharf.js', 30_000);
   assert.ok(!plain.argv.includes('--threads'));
   assert.equal(plain.env.UV_THREADPOOL_SIZE, undefined);

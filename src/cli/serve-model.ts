@@ -16,6 +16,7 @@ interface Flags {
   gracePeriod: number;
   intraOpThreads?: number;
   threads?: number;
+  maxConnections?: number;
   injectLatencyMs?: number;
   injectErrorRate?: number;
   injectFaultFile?: string;
@@ -38,6 +39,7 @@ export function registerServeModel(program: Command): void {
     .option('--grace-period <seconds>', 'how long shutdown waits for in-flight requests', decimal(0, 86_400), 30)
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per run (default 1)', integer(1, 1024))
     .option('--threads <n>', 'cap on ONNX Runtime threads, e.g. from a cpu limit (the local runtime sets it)', integer(1, 1024))
+    .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 4096)', integer(1, 1_000_000))
     .option('--inject-latency-ms <ms>', 'TEST ONLY: add latency to every run', integer(0, 600_000))
     .option('--inject-error-rate <fraction>', 'TEST ONLY: fail this fraction of runs with a 500', decimal(0, 1))
     .option('--inject-fault-file <path>', 'TEST ONLY: fail every run while this file exists ({replica} = $WHARF_REPLICA)')
@@ -55,6 +57,7 @@ export function registerServeModel(program: Command): void {
         gracePeriodMs: flags.gracePeriod * 1000,
         intraOpThreads: flags.intraOpThreads,
         maxThreads: flags.threads,
+        connections: { maxConnections: flags.maxConnections },
         faults: {
           latencyMs: flags.injectLatencyMs,
           errorRate: flags.injectErrorRate,

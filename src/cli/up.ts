@@ -80,7 +80,8 @@ export function registerUp(program: Command): void {
     .option('--registry-url <url>', 'URL model pods download artifacts from (this API as the cluster reaches it)')
     .option('--image <image>', 'image with the wharf command for model pods')
     .option('--http-route-gateway <gateway>', 'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)')
-    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[] } & KubernetesFlags) => {
+    .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
+    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[]; debugHeaders?: boolean } & KubernetesFlags) => {
       if (!LOOPBACK.has(f.host)) {
         if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
@@ -89,7 +90,7 @@ export function registerUp(program: Command): void {
       await checkPortsFree(f.host, [{ port: f.port, what: 'API', flag: '--port' }, { port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]);
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
-        prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [],
+        prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [], gatewayDebugHeaders: f.debugHeaders === true,
         runtime: {
           runtime: f.runtime as RuntimeSettings['runtime'], kubeconfig: f.kubeconfig, context: f.context, namespacePrefix: f.namespacePrefix,
           namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image, httpRouteGateway: f.httpRouteGateway,
@@ -113,13 +114,15 @@ export function registerUp(program: Command): void {
     .requiredOption('--control-plane <url>', 'the control plane API, e.g. http://127.0.0.1:8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
-    .action(action(async (f: { controlPlane: string; host: string; port: number }) => {
+    .option('--debug-headers', 'name the replica that answered in an x-wharf-backend response header')
+    .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 10000)', integer(1, 1_000_000))
+    .action(action(async (f: { controlPlane: string; host: string; port: number; debugHeaders?: boolean; maxConnections?: number }) => {
       const log = (line: string): void => {
         process.stderr.write(`wharf gateway: ${line}\n`);
       };
       // Scale from zero: routes holding requests ask the control plane for a replica.
       const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
-      const gateway = new GatewayServer({ host: f.host, port: f.port, log, onHold: (env, name) => activator.activate(env, name) });
+      const gateway = new GatewayServer({ host: f.host, port: f.port, debugHeaders: f.debugHeaders === true, maxConnections: f.maxConnections, log, onHold: (env, name) => activator.activate(env, name) });
       await gateway.start();
       const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
       await source.start();

@@ -125,7 +125,7 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const mirror = this.route.mirror;
     // Mirrored once, with the first attempt: a retry resends to the primary only.
     if (mirror !== undefined && this.attempts === 0 && mirror.target !== target) {
-      this.shadow = this.proxy.mirrors.start(mirror, { method: this.req.method!, path: this.path, headers: this.headers, body: this.body });
+      this.shadow = this.proxy.mirrors.start(this.route, mirror, { method: this.req.method!, path: this.path, headers: this.headers, body: this.body });
     }
     const backend = pickBackend(target.backends, avoid === undefined ? this.pickTime : performance.now(), avoid)!;
     this.backend = backend;
@@ -152,10 +152,16 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       this.route = route;
       // The route lost its replicas while the body arrived (scaled to zero): hold it, if it holds.
       const holds = this.proxy.holds;
-      if (route.hold !== undefined && this.attempts === 0 && !holds.closed && !holds.isFull(route)) {
-        this.target = undefined;
-        this.waiting = true;
-        holds.add(route, this);
+      if (route.hold !== undefined && this.attempts === 0) {
+        if (!holds.closed && !holds.isFull(route)) {
+          this.target = undefined;
+          this.waiting = true;
+          holds.add(route, this);
+          return false;
+        }
+        // Refused by the hold, like a request that finds the queue full on arrival (proxy.ts).
+        route.routeStats.holdRejected++;
+        this.noReplica(route, holds.closed ? 'the gateway is stopping' : route.holdFullMessage);
         return false;
       }
       this.noReplica(route);
@@ -211,12 +217,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     this.fail(new GatewayUnavailableError('the gateway is stopping'), true, this.proxy.options.retryAfterSeconds);
   }
 
-  /** Answers 503 "no ready replica" for `route`, ending the request's accounting there instead of in {@link finish}. */
-  private noReplica(route: CompiledRoute): void {
+  /** Answers 503 ("no ready replica" unless `message` says why) for `route`, ending the request's accounting there instead of in {@link finish}. */
+  private noReplica(route: CompiledRoute, message?: string): void {
     this.done = true;
     if (this.counted !== undefined) this.counted.inFlight--;
     this.shadow?.primaryEnd(503, false, this.clientGone, performance.now());
-    this.proxy.noReadyReplica(this.res, route, this.requestId, this.started);
+    this.proxy.noReadyReplica(this.res, route, this.requestId, this.started, message);
   }
 
   private leaveHold(): void {
@@ -251,7 +257,7 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       this.proxy.outliers.succeeded(this.route, target, backend, statusCode, performance.now());
     }
     removeHopByHop(headers);
-    headers['x-wharf-backend'] = backend.id;
+    if (this.proxy.options.debugHeaders) headers['x-wharf-backend'] = backend.id;
     headers['x-wharf-revision'] = target.revisionText;
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.requestId;
     try {

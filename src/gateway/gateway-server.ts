@@ -20,6 +20,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
+import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { type Assignment, ASSIGNMENT_LOG_SIZE, AssignmentLog } from './assignment-log.js';
 import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
 import { EJECTION_LOG_SIZE, EjectionLog } from './ejection-log.js';
@@ -42,8 +43,12 @@ export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'header
   port?: number;
   /** Idle time before the gateway closes a client's keep-alive connection. */
   keepAliveTimeoutMs?: number;
+  /** Longest time a client may take to send a request's headers (408 and closed beyond). */
+  clientHeadersTimeoutMs?: number;
   /** Longest time a client may take to send a whole request. */
   requestTimeoutMs?: number;
+  /** Most client connections open at once; a new one beyond is answered 503 and closed (counted in `wharf_gateway_connections_refused_total`). */
+  maxConnections?: number;
   /** How long {@link GatewayServer.stop} waits for in-flight requests before cutting them off. */
   shutdownGraceMs?: number;
   /** Replica pool settings (timeouts, connections). */
@@ -68,16 +73,23 @@ interface ServerSettings {
   host: string;
   port: number;
   keepAliveTimeoutMs: number;
+  clientHeadersTimeoutMs: number;
   requestTimeoutMs: number;
+  maxConnections: number;
   shutdownGraceMs: number;
 }
 
-/** Server-level defaults. */
+/**
+ * Server-level defaults. Client connections are bounded for an inference hot path: headers within
+ * 10 s, a whole request (16 MiB at most) within 60 s, keep-alive idle for 5 s.
+ */
 export const GATEWAY_DEFAULTS: Readonly<ServerSettings> = {
   host: '127.0.0.1',
   port: 8080,
-  keepAliveTimeoutMs: 65_000,
-  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  clientHeadersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  maxConnections: 10_000,
   shutdownGraceMs: 30_000,
 };
 
@@ -109,17 +121,17 @@ export class GatewayServer {
     const proxyOptions: ProxyOptions = { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror };
     this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
     this.holds = new HoldQueues(defined.onHold);
+    const outliers = new OutlierDetector(this.ejections, proxyOptions.ejection);
     this.proxy = new Proxy(
-      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer), this.assignments,
-      this.holds, new OutlierDetector(this.ejections, proxyOptions.ejection),
+      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer, outliers), this.assignments,
+      this.holds, outliers,
     );
-    this.http = createServer({
-      keepAliveTimeout: this.options.keepAliveTimeoutMs,
-      requestTimeout: this.options.requestTimeoutMs,
-    }, (req, res) => this.handle(req, res));
-    this.http.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    });
+    const limits = {
+      headersTimeoutMs: this.options.clientHeadersTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs,
+      keepAliveTimeoutMs: this.options.keepAliveTimeoutMs, maxConnections: this.options.maxConnections,
+    };
+    this.http = createServer(serverOptions(limits), (req, res) => this.handle(req, res));
+    applyConnectionLimits(this.http, limits, () => this.metrics.connectionsRefused++);
   }
 
   /** Base URL, e.g. http://127.0.0.1:8080, once started. */

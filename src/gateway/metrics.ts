@@ -140,6 +140,8 @@ export class GatewayMetrics {
   tableVersion: number | undefined;
   /** Table swaps applied. */
   tableUpdates = 0;
+  /** Client connections refused because `maxConnections` were open. */
+  connectionsRefused = 0;
   /** Requests that matched no route, by status code. */
   readonly unrouted = new Map<number, number>();
   private targets = new Map<string, TargetStats>();
@@ -181,6 +183,8 @@ export class GatewayMetrics {
       () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]));
     this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter',
       () => [{ value: this.tableUpdates, labels: {} }]);
+    this.add('wharf_gateway_connections_refused_total', 'Client connections answered 503 and closed because the gateway had its maximum open.', 'counter',
+      () => [{ value: this.connectionsRefused, labels: {} }]);
     for (const [field, help] of SHADOW_FAMILIES) {
       this.add(SHADOW_METRIC_NAMES[field], help, 'counter', () => [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })));
     }

@@ -13,11 +13,18 @@
  * Bounds: at most `maxInFlight` unsettled pairs per mirrored revision (beyond that a copy is
  * `dropped`, so a slow shadow cannot pile up memory or sockets), `timeoutMs` for the mirror to
  * answer, and `maxBodyBytes` kept per side (a larger pair is counted but not compared).
+ *
+ * The mirror's answers also tell on its replica, as the primary's do (outlier-detection.ts): 5xx
+ * answers (the draining 503 aside), headers timeouts and connect failures count toward ejecting it,
+ * so a broken shadow replica stops getting copies, and a good answer after errors readmits it.
  */
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { pickBackend } from './balancer.js';
-import type { CompiledMirror } from './compiled-table.js';
+import type { CompiledMirror, CompiledRoute } from './compiled-table.js';
+import { DRAINING_HEADER } from '../core/protocol-headers.js';
+import type { OutlierDetector } from './outlier-detection.js';
+import { CONNECT_FAILURES } from './upstream-errors.js';
 import type { ShadowComparer } from './shadow-comparer.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
@@ -52,6 +59,8 @@ export class Mirrors {
   constructor(
     readonly options: MirrorOptions,
     readonly comparer: ShadowComparer,
+    /** Told of the mirror's answers and failures, as for the primary's. */
+    readonly outliers: OutlierDetector,
   ) {}
 
   /**
@@ -59,7 +68,7 @@ export class Mirrors {
    * first attempt): sampled by the mirror's share, bounded by `maxInFlight`. Returns the pair the
    * primary reports its response to, or undefined when no copy was sent.
    */
-  start(mirror: CompiledMirror, request: MirroredRequest): ShadowExchange | undefined {
+  start(route: CompiledRoute, mirror: CompiledMirror, request: MirroredRequest): ShadowExchange | undefined {
     if (request.method !== 'POST') return undefined;
     if (mirror.fraction < 1 && Math.random() >= mirror.fraction) return undefined;
     const stats = mirror.stats;
@@ -70,7 +79,7 @@ export class Mirrors {
     // One clock read serves the pick and the pair's start.
     const now = performance.now();
     const backend = pickBackend(mirror.target.backends, now)!;
-    const exchange = new ShadowExchange(this, mirror, backend, now);
+    const exchange = new ShadowExchange(this, route, mirror, backend, now);
     stats.inFlight++;
     stats.mirrored++;
     backend.acquire();
@@ -143,6 +152,7 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
 
   constructor(
     private readonly mirrors: Mirrors,
+    private readonly route: CompiledRoute,
     private readonly mirror: CompiledMirror,
     private readonly backend: UpstreamBackend,
     /** `performance.now()` when the copy was sent: both sides' latencies are measured from it. */
@@ -178,8 +188,18 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(): void {}
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
-    if (statusCode >= 200) this.copy.status = statusCode; // informational responses are not the answer
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    if (statusCode < 200) return; // informational responses are not the answer
+    this.copy.status = statusCode;
+    const backend = this.backend;
+    if (statusCode >= 500) {
+      // A draining replica's 503 says nothing about its health (the proxy leaves it out too).
+      if (statusCode !== 503 || headers[DRAINING_HEADER] === undefined) {
+        this.mirrors.outliers.failed(this.route, this.mirror.target, backend, '5xx', statusCode, performance.now());
+      }
+    } else if (backend.ejected || backend.errors !== 0) {
+      this.mirrors.outliers.succeeded(this.route, this.mirror.target, backend, statusCode, performance.now());
+    }
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -192,9 +212,12 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
     this.settle();
   }
 
-  onResponseError(): void {
+  onResponseError(_controller?: Dispatcher.DispatchController, err?: Error): void {
     this.release();
     if (this.copy.done) return;
+    const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
+    if (CONNECT_FAILURES.has(code)) this.mirrors.outliers.connectFailed(this.route, this.mirror.target, this.backend, code, performance.now());
+    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.mirrors.outliers.failed(this.route, this.mirror.target, this.backend, 'timeout', 0, performance.now());
     this.copy.end(false, performance.now());
     this.settle();
   }

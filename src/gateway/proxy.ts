@@ -4,8 +4,9 @@
  * - Request: method, the path remainder as is, and only the headers in {@link FORWARDED_HEADERS}
  *   plus `x-request-id` (generated when absent). The body is buffered up to `maxBodyBytes` (413
  *   beyond) so that it can be sent again on a retry.
- * - Response: status and headers minus hop-by-hop ones, plus `x-wharf-backend`,
- *   `x-wharf-revision` and `x-request-id`; the body is streamed with backpressure.
+ * - Response: status and headers minus hop-by-hop ones, plus `x-wharf-revision` and
+ *   `x-request-id` (and `x-wharf-backend`, the replica's internal name, only with `debugHeaders`:
+ *   it tells callers about the inside of the deployment); the body is streamed with backpressure.
  * - Retries: only when the attempt failed before any response byte arrived, with an error code in
  *   `RETRYABLE_CODES` (upstream-errors.ts: refused, reset, closed, connect timeout). The next
  *   attempt goes to another replica of the same revision when there is one. Never after a
@@ -59,6 +60,8 @@ export interface ProxyOptions {
   headersTimeoutMs: number;
   /** Mirroring bounds (shadow releases). */
   mirror: MirrorOptions;
+  /** Add `x-wharf-backend` (the replica that answered) to responses: for debugging, off by default. */
+  debugHeaders: boolean;
 }
 
 /** Defaults. */
@@ -70,6 +73,7 @@ export const PROXY_DEFAULTS: Readonly<ProxyOptions> = {
   outlierDetection: OUTLIER_DEFAULTS,
   headersTimeoutMs: 60_000,
   mirror: MIRROR_DEFAULTS,
+  debugHeaders: false,
 };
 
 export { CLIENT_CLOSED, FORWARDED_HEADERS } from './exchange.js';

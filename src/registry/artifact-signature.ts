@@ -26,7 +26,18 @@ function reasonOf(err: ModelLoadError, file: string): string {
   const prefix = `model file ${file} could not be loaded by ONNX Runtime: `;
   const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
   // ORT repeats "Load model from <path> failed:" in front of the reason; the caller knows which file.
-  return message.replace(`Load model from ${file} failed:`, '').split(file).join('<artifact>').trim();
+  return withoutSourceLocations(message.replace(`Load model from ${file} failed:`, '').split(file).join('<artifact>')).trim();
+}
+
+/**
+ * ORT's C++ errors start with where they were raised: `/onnxruntime_src/…/model.cc:187
+ * onnxruntime::Model::Model(…) ModelProto does not have a graph.` The build path and the function
+ * signature say nothing to the caller (and describe the server); only the reason stays.
+ */
+const SOURCE_LOCATION = /\S*\/[^\s/]+\.(?:cc|cpp|cxx|c|h|hpp):\d+\s+(?:[\w:~<>]+\((?:[^()]|\([^()]*\))*\)(?: const)?\s+)?/g;
+
+function withoutSourceLocations(message: string): string {
+  return message.replace(SOURCE_LOCATION, '');
 }
 
 // ORT says only "Protobuf parsing failed." for a file that is not an ONNX graph at all: most often a

@@ -28,6 +28,12 @@ export interface PutOptions {
   maxBytes: number;
 }
 
+/** A stored blob and when its bytes were last written (or last stored again). */
+export interface StoredBlob {
+  digest: Digest;
+  modifiedMs: number;
+}
+
 /** Bytes to store: an HTTP request, a file stream, or any async iterable of chunks. */
 export type BlobBody = Readable | AsyncIterable<Uint8Array>;
 
@@ -58,6 +64,10 @@ export interface BlobStore {
   path(digest: string): Promise<string | undefined>;
   /** Removes the blob; returns false when it was not there. Callers make sure nothing references it. */
   delete(digest: string): Promise<boolean>;
+  /** Every stored blob (for the registry's sweep of leftovers); stores that cannot list omit it. */
+  list?(): Promise<StoredBlob[]>;
+  /** Removes temp files of uploads cut short, older than `olderThanMs`; returns how many went. */
+  sweepTemp?(options: { olderThanMs: number }): Promise<number>;
 }
 
 /**

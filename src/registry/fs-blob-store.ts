@@ -6,11 +6,12 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
-import { type BlobBody, type BlobInfo, type BlobStore, checkDigest, type Digest, type PutOptions } from './blob-store.js';
+import { type BlobBody, type BlobInfo, type BlobStore, checkDigest, type Digest, type PutOptions, type StoredBlob } from './blob-store.js';
+import { isSha256Digest } from '../core/resources.js';
 
 const TEMP_SUFFIX = '.part';
 // Blobs never change once stored; read-only files catch a tool that tries.
@@ -93,8 +94,11 @@ export class FsBlobStore implements BlobStore {
       const digest: Digest = `sha256:${hash.digest('hex')}`;
       const target = this.#file(digest);
       if (await this.#exists(target)) {
-        // Same name, same bytes: keep the stored copy (it may be open for reading).
+        // Same name, same bytes: keep the stored copy (it may be open for reading). Touch it so
+        // that a sweep's grace period (ModelRegistry.sweepLeftovers) covers this push too.
         await rm(temp, { force: true });
+        const now = new Date();
+        await utimes(target, now, now).catch(() => undefined);
       } else {
         await mkdir(dirname(target), { recursive: true });
         await rename(temp, target);
@@ -156,6 +160,30 @@ export class FsBlobStore implements BlobStore {
       if (isErrno(err, 'ENOENT')) return false;
       throw err;
     }
+  }
+
+  /** Every blob under the root, with its file's modification time. */
+  async list(): Promise<StoredBlob[]> {
+    const base = join(this.#root, 'sha256');
+    const out: StoredBlob[] = [];
+    let prefixes: string[];
+    try {
+      prefixes = await readdir(base);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return out;
+      throw err;
+    }
+    for (const prefix of prefixes) {
+      const names = await readdir(join(base, prefix)).catch(() => [] as string[]);
+      for (const hex of names) {
+        const digest = `sha256:${hex}`;
+        // Anything else in the tree (a stray file) is not a blob and is left alone.
+        if (!isSha256Digest(digest) || hex.slice(0, 2) !== prefix) continue;
+        const s = await stat(join(base, prefix, hex)).catch(() => undefined);
+        if (s?.isFile()) out.push({ digest: digest as Digest, modifiedMs: s.mtimeMs });
+      }
+    }
+    return out;
   }
 
   /**

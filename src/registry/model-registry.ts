@@ -81,6 +81,8 @@ export class ModelRegistry {
       if (!(await this.#blobs.has(blob.digest))) {
         throw new UnavailableError('artifact: removed by a concurrent failed push of the same bytes before it was recorded; retry');
       }
+      // Nothing for ONNX Runtime to say about no bytes but an error naming its own source files.
+      if (blob.size === 0) throw new InvalidArgumentError('artifact: is empty (0 bytes); push the .onnx model file itself');
       // Again after the upload, which may have taken minutes, and before the costly model load.
       await this.#assertVersionFree(this.#store, valid);
       const signature = await readSignature(this.#blobs, blob.digest, { name: valid.model, version: valid.version });
@@ -128,6 +130,31 @@ export class ModelRegistry {
         ? `model ${model} has no versions`
         : `model ${model} has only pre-release versions (${versions.map((v) => v.version).join(', ')}); ask with includePrerelease`,
     );
+  }
+
+  /**
+   * Removes what a crash (kill -9 during a push) left in the blob store: temp files of uploads cut
+   * short, and blobs that no version references. Only leftovers last written more than
+   * `olderThanMs` ago go, since a push in another process sharing the blob root may be between its
+   * upload and its record right now; in this process a push's lease keeps its blob (see
+   * digest-leases.ts). Returns how many of each went.
+   */
+  async sweepLeftovers(options: { olderThanMs: number }): Promise<{ tempFiles: number; blobs: number }> {
+    const tempFiles = (await this.#blobs.sweepTemp?.(options)) ?? 0;
+    const cutoff = Date.now() - options.olderThanMs;
+    const old = ((await this.#blobs.list?.()) ?? []).filter((b) => b.modifiedMs < cutoff);
+    if (old.length === 0) return { tempFiles, blobs: 0 };
+    const referenced = await referencedDigests(this.#store);
+    let blobs = 0;
+    for (const { digest } of old) {
+      if (referenced.has(digest)) continue;
+      // Decided under a lease with a fresh reference check, like a failed push's cleanup: a push
+      // recorded since the scan above, or one holding the digest now, keeps the blob.
+      const lease = this.#leases.acquire(digest);
+      const removed = await this.#leases.releaseAndDelete(lease, () => isReferenced(this.#store, digest), () => this.#blobs.delete(digest));
+      if (removed) blobs++;
+    }
+    return { tempFiles, blobs };
   }
 
   /** The artifact's bytes; throws `NOT_FOUND` or `INVALID_ARGUMENT` for a malformed digest. */
@@ -228,6 +255,18 @@ async function allVersions(c: StoreCollections, model: string): Promise<ModelVer
     token = page.continue;
   } while (token !== undefined);
   return items;
+}
+
+/** The digests every version's artifact names. */
+async function referencedDigests(store: Store): Promise<Set<string>> {
+  const digests = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    for (const v of page.items) digests.add(v.artifact.digest);
+    token = page.continue;
+  } while (token !== undefined);
+  return digests;
 }
 
 // The store has no index on artifact digests, so this reads every version. It runs only when a push

@@ -8,13 +8,14 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
 import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
 import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
 import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { ChangeGate } from '../controller/change-gate.js';
+import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
@@ -53,12 +54,38 @@ export interface ControlPlaneOptions {
   prometheusUrl?: string;
   /** Standalone gateways whose /metrics add to the built-in metrics (the embedded one always counts). */
   gatewayUrls?: readonly string[];
+  /** Leftovers of crashed pushes younger than this are kept at a sweep (default {@link BLOB_SWEEP_GRACE_MS}). */
+  blobSweepGraceMs?: number;
+  /** Bounds on the API's client connections; unset ones take {@link API_CONNECTION_DEFAULTS}. */
+  apiConnections?: Partial<ConnectionLimits>;
+  /** The embedded gateway adds `x-wharf-backend` (the replica that answered) to responses; off by default. */
+  gatewayDebugHeaders?: boolean;
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
   /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
   runtime?: RuntimeSettings;
   log: (line: string) => void;
 }
+
+/**
+ * Temp files and unreferenced blobs last written this long ago are crash leftovers: a push in
+ * progress (here or in another process on the same blob root) writes its temp file continuously and
+ * records its version within moments of its upload's end.
+ */
+export const BLOB_SWEEP_GRACE_MS = 5 * 60_000;
+/** How often the blob store is swept after the sweep at start. */
+const BLOB_SWEEP_INTERVAL_MS = 10 * 60_000;
+
+/**
+ * The API's client connections: headers within 10 s, a whole request within node's usual 300 s
+ * (model pushes stream up to 1 GiB), keep-alive idle for 5 s, at most 1024 open.
+ */
+export const API_CONNECTION_DEFAULTS: Readonly<ConnectionLimits> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 1024,
+};
 
 /** A running control plane. */
 export interface ControlPlane {
@@ -87,6 +114,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
+    // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
+    // again now and then for those too recent at start to be told from a push in progress.
+    const graceMs = options.blobSweepGraceMs ?? BLOB_SWEEP_GRACE_MS;
+    const sweep = (): Promise<void> => registry.sweepLeftovers({ olderThanMs: graceMs }).then(
+      ({ tempFiles, blobs: removed }) => {
+        if (tempFiles + removed > 0) options.log(`registry: removed ${tempFiles} unfinished upload(s) and ${removed} unreferenced blob(s)`);
+      },
+      (e: unknown) => options.log(`registry: sweeping leftovers: ${(e as Error).message}`),
+    );
+    await sweep();
+    const sweeper = setInterval(() => void sweep(), Math.max(graceMs, BLOB_SWEEP_INTERVAL_MS));
+    sweeper.unref();
+    stops.push(async () => clearInterval(sweeper));
     const { runtime, start: startRuntime, onRoutes } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
     await startRuntime();
     stops.push(() => runtime.close());
@@ -96,6 +136,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const gateway = new GatewayServer({
       host: options.host,
       port: options.gatewayPort,
+      debugHeaders: options.gatewayDebugHeaders ?? false,
       onHold: (environment, name) => void activate?.(environment, name).catch((e: unknown) => options.log(`autoscaler: activate ${environment}/${name}: ${(e as Error).message}`)),
       log: (line) => options.log(`gateway: ${line}`),
     });
@@ -123,7 +164,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader), options.host, options.port);
+    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }), options.host, options.port);
     stops.push(() => new Promise<void>((resolve) => {
       api.close(() => resolve());
       api.closeAllConnections();
@@ -180,7 +221,7 @@ function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive
 
 function createApiServer(
   store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer,
-  activate: (environment: string, name: string) => Promise<boolean>,
+  activate: (environment: string, name: string) => Promise<boolean>, limits: ConnectionLimits,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -204,7 +245,12 @@ function createApiServer(
   registerAnalysisTemplateRoutes(app, store);
   registerAutoscalingRoutes(app, { store, deployments, activate });
   registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
-  return createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(limits) }) as Server;
+  const refused = new Counter({
+    name: 'wharf_api_connections_refused_total', help: 'Client connections answered 503 and closed because the API had its maximum open.', registers: [metrics],
+  });
+  applyConnectionLimits(server, limits, () => refused.inc());
+  return server;
 }
 
 async function listen(server: Server, host: string, port: number): Promise<Server> {

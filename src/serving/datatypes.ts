@@ -30,9 +30,19 @@ export interface DatatypeInfo {
   /** Inclusive value range for integer kinds. */
   readonly min?: number | bigint;
   readonly max?: number | bigint;
+  /**
+   * Largest finite magnitude for float kinds: a JSON number beyond it would be stored as ±Infinity
+   * (and come back as `null`), so it is refused instead. FP64 takes every JSON number.
+   */
+  readonly limit?: number;
   /** Allocates storage for `n` elements. */
   readonly allocate: (n: number) => TensorData;
 }
+
+/** The largest finite FP32 value (2^128 − 2^104). */
+export const FP32_MAX = 3.4028234663852886e38;
+/** The largest finite FP16 value. */
+export const FP16_MAX = 65504;
 
 const table: readonly DatatypeInfo[] = [
   { datatype: 'BOOL', ort: 'bool', kind: 'bool', allocate: (n) => new Uint8Array(n) },
@@ -44,9 +54,9 @@ const table: readonly DatatypeInfo[] = [
   { datatype: 'UINT16', ort: 'uint16', kind: 'int', min: 0, max: 65535, allocate: (n) => new Uint16Array(n) },
   { datatype: 'UINT32', ort: 'uint32', kind: 'int', min: 0, max: 4294967295, allocate: (n) => new Uint32Array(n) },
   { datatype: 'UINT64', ort: 'uint64', kind: 'bigint', min: 0n, max: 2n ** 64n - 1n, allocate: (n) => new BigUint64Array(n) },
-  { datatype: 'FP16', ort: 'float16', kind: 'half', allocate: (n) => new Uint16Array(n) },
-  { datatype: 'FP32', ort: 'float32', kind: 'float', allocate: (n) => new Float32Array(n) },
-  { datatype: 'FP64', ort: 'float64', kind: 'float', allocate: (n) => new Float64Array(n) },
+  { datatype: 'FP16', ort: 'float16', kind: 'half', limit: FP16_MAX, allocate: (n) => new Uint16Array(n) },
+  { datatype: 'FP32', ort: 'float32', kind: 'float', limit: FP32_MAX, allocate: (n) => new Float32Array(n) },
+  { datatype: 'FP64', ort: 'float64', kind: 'float', limit: Number.MAX_VALUE, allocate: (n) => new Float64Array(n) },
   { datatype: 'BYTES', ort: 'string', kind: 'string', allocate: (n) => new Array<string>(n).fill('') },
 ];
 
@@ -74,9 +84,9 @@ export function fromOrtType(ort: string): DatatypeInfo | undefined {
 export function convertElement(info: DatatypeInfo, v: unknown): number | bigint | string | undefined {
   switch (info.kind) {
     case 'float':
-      return typeof v === 'number' ? v : undefined;
+      return typeof v === 'number' && v <= info.limit! && v >= -info.limit! ? v : undefined;
     case 'half':
-      return typeof v === 'number' ? numberToHalfBits(v) : undefined;
+      return typeof v === 'number' && v <= info.limit! && v >= -info.limit! ? numberToHalfBits(v) : undefined;
     case 'int':
       return typeof v === 'number' && Number.isInteger(v) && v >= (info.min as number) && v <= (info.max as number)
         ? v

@@ -83,7 +83,7 @@ function decodeInput(raw: unknown, field: string, model: LoadedModel, maxElement
     throw new InvalidArgumentError(`${field}.parameters.binary_data_size: binary tensor data is not supported; send data as JSON`);
   }
   if (!Array.isArray(raw.data)) throw new InvalidArgumentError(`${field}.data: must be an array`);
-  const data = decodeTensorData(raw.data, shape, info, `${field}.data`);
+  const data = decodeTensorData(raw.data, shape, info, `${field}.data`, spec.name);
   return { spec, shape, data };
 }
 

@@ -18,6 +18,7 @@ export class ServerMetrics implements BatchObserver {
   private readonly batchRequests: Histogram.Internal<'model' | 'version'>;
   private readonly queueTime: Histogram.Internal<'model' | 'version'>;
   private readonly inFlight: Gauge.Internal<'model' | 'version'>;
+  private readonly refused: Counter.Internal;
   private readonly byCode = new Map<number, Counter.Internal>();
 
   constructor(private readonly labels: { model: string; version: string }) {
@@ -59,6 +60,17 @@ export class ServerMetrics implements BatchObserver {
       help: 'Inference requests received and not yet answered.',
       labelNames: ['model', 'version'], registers,
     }).labels(labels);
+    this.refused = new Counter({
+      name: 'wharf_model_server_connections_refused_total',
+      help: 'Client connections answered 503 and closed because the server had its maximum open.',
+      labelNames: ['model', 'version'], registers,
+    }).labels(labels);
+    this.refused.inc(0);
+  }
+
+  /** A client connection was refused (too many open). */
+  connectionRefused(): void {
+    this.refused.inc();
   }
 
   /** Records the model's load time once it is known. */

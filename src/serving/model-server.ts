@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError, NotFoundError, UnavailableError, InvalidArgumentError } from '../core/errors.js';
+import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { WHARF_VERSION } from '../core/version.js';
 import { AdaptiveBatcher, DirectScheduler, type Scheduler } from './batcher.js';
 import { type FaultInjection, OrtExecutor } from './executor.js';
@@ -36,6 +37,8 @@ export interface ModelServerOptions {
   intraOpThreads?: number;
   /** Cap on ONNX Runtime threads (`--threads`, set by the local runtime from a cpu limit). */
   maxThreads?: number;
+  /** Client connection bounds (headers and request timeouts, keep-alive idle, most open); defaults in {@link CONNECTION_DEFAULTS}. */
+  connections?: Partial<ConnectionLimits>;
   /** Test-only faults; see {@link FaultInjection}. */
   faults?: FaultInjection;
 }
@@ -50,6 +53,18 @@ const DEFAULTS = {
   maxBodyBytes: 16 * 1024 * 1024,
   gracePeriodMs: 30_000,
 } as const;
+
+/**
+ * Client connections, bounded for an inference hot path: headers within 10 s, a whole request
+ * within 60 s, keep-alive idle for 5 s (the gateway's pools follow the server's hint), and at most
+ * 4096 open (the gateway opens up to 256 per replica).
+ */
+export const CONNECTION_DEFAULTS: Readonly<ConnectionLimits> = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 60_000,
+  keepAliveTimeoutMs: 5_000,
+  maxConnections: 4096,
+};
 
 type ResolvedOptions = ModelServerOptions & { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] extends boolean ? boolean : string };
 
@@ -75,10 +90,9 @@ export class ModelServer {
     this.options = { ...DEFAULTS, ...stripUndefined(options) } as ResolvedOptions;
     this.maxElements = Math.floor(this.options.maxBodyBytes / 2);
     this.metrics = new ServerMetrics({ model: options.name, version: this.options.version });
-    this.http = createServer({ keepAliveTimeout: 65_000, requestTimeout: 300_000 }, (req, res) => this.handle(req, res));
-    this.http.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    });
+    const limits = { ...CONNECTION_DEFAULTS, ...stripUndefined(options.connections ?? {}) };
+    this.http = createServer(serverOptions(limits), (req, res) => this.handle(req, res));
+    applyConnectionLimits(this.http, limits, () => this.metrics.connectionRefused());
   }
 
   /** The model, once loaded. */

@@ -38,6 +38,17 @@ test('elements must fit the datatype', () => {
   rejects(() => decode([1], [1], 'BYTES'), /BYTES element must be a string/);
 });
 
+test('floats beyond their datatype\'s largest finite value are refused, not stored as Infinity', () => {
+  rejects(() => decode([1, 1e39], [2]), /^data\[1\]: FP32 element must be within ±3\.4028234663852886e\+38 \(the largest finite FP32\), got 1e\+39$/);
+  rejects(() => decode([[-1e39]], [1, 1]), /data\[0\]\[0\]: FP32 element/);
+  rejects(() => decode([1e6], [1], 'FP16'), /^data\[0\]: FP16 element must be within ±65504 \(the largest finite FP16\), got 1000000$/);
+  assert.throws(() => decodeTensorData([1e39], [1], type('FP32'), 'inputs[0].data', 'x'), /inputs\[0\]\.data\[0\]: FP32 element of input 'x' must be within/);
+  // The largest finite values themselves, and every JSON number for FP64, are fine.
+  assert.deepEqual(Array.from(decode([3.4028234663852886e38, -3.4028234663852886e38], [2]) as Float32Array), [3.4028234663852886e38, -3.4028234663852886e38]);
+  assert.deepEqual(decode([65504], [1], 'FP16'), new Uint16Array([0x7bff]));
+  assert.deepEqual(decode([1e300], [1], 'FP64'), new Float64Array([1e300]));
+});
+
 test('each datatype decodes to its storage type', () => {
   assert.deepEqual(decode([true, false, 1, 0], [4], 'BOOL'), new Uint8Array([1, 0, 1, 0]));
   assert.deepEqual(decode([-(2 ** 40), 7], [2], 'INT64'), new BigInt64Array([-(2n ** 40n), 7n]));

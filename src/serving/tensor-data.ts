@@ -6,8 +6,11 @@
 import { InvalidArgumentError } from '../core/errors.js';
 import { convertElement, type DatatypeInfo, expectedElement, type TensorData } from './datatypes.js';
 
-/** Returns the elements of `data` for a tensor of `shape` and datatype `info`. */
-export function decodeTensorData(data: unknown[], shape: readonly number[], info: DatatypeInfo, field: string): TensorData {
+/**
+ * Returns the elements of `data` for a tensor of `shape` and datatype `info`; `tensor` (the input's
+ * name) is named in the message for a float beyond its datatype's range.
+ */
+export function decodeTensorData(data: unknown[], shape: readonly number[], info: DatatypeInfo, field: string, tensor?: string): TensorData {
   let count = 1;
   for (const d of shape) count *= d;
   const out = info.allocate(count);
@@ -15,7 +18,7 @@ export function decodeTensorData(data: unknown[], shape: readonly number[], info
   if (data.length === count && (info.kind === 'float' || info.kind === 'int') && fillFlatNumbers(data, out as Float32Array, info)) {
     return out;
   }
-  const filled = fill(data, 0, shape, info, out, 0, field);
+  const filled = fill(data, 0, shape, info, out, 0, field, tensor);
   if (filled !== count) {
     throw new InvalidArgumentError(`${field}: has ${filled} elements but shape [${shape.join(',')}] needs ${count}`);
   }
@@ -25,9 +28,11 @@ export function decodeTensorData(data: unknown[], shape: readonly number[], info
 /** Copies a flat array of plain numbers; returns false (having written garbage) if any element needs the slow path. */
 function fillFlatNumbers(data: unknown[], out: Float32Array, info: DatatypeInfo): boolean {
   if (info.kind === 'float') {
+    // Beyond the limit a value would be stored as ±Infinity: the slow path refuses it by name.
+    const limit = info.limit!;
     for (let i = 0; i < data.length; i++) {
       const v = data[i];
-      if (typeof v !== 'number') return false;
+      if (typeof v !== 'number' || v > limit || v < -limit) return false;
       out[i] = v;
     }
     return true;
@@ -44,7 +49,7 @@ function fillFlatNumbers(data: unknown[], out: Float32Array, info: DatatypeInfo)
 
 function fill(
   level: unknown[], depth: number, shape: readonly number[], info: DatatypeInfo,
-  out: TensorData, at: number, path: string,
+  out: TensorData, at: number, path: string, tensor: string | undefined,
 ): number {
   const nested = level.length > 0 && Array.isArray(level[0]);
   if (nested) {
@@ -59,7 +64,7 @@ function fill(
       if (!Array.isArray(child)) {
         throw new InvalidArgumentError(`${path}[${i}]: ragged data: expected an array like its siblings, got ${describe(child)}`);
       }
-      at = fill(child, depth + 1, shape, info, out, at, `${path}[${i}]`);
+      at = fill(child, depth + 1, shape, info, out, at, `${path}[${i}]`, tensor);
     }
     return at;
   }
@@ -75,6 +80,12 @@ function fill(
     const v = level[i];
     const converted = convertElement(info, v);
     if (converted === undefined) {
+      if (typeof v === 'number' && info.limit !== undefined) {
+        // Stored, it would become ±Infinity, which JSON cannot carry back (it would read `null`).
+        const of = tensor === undefined ? '' : ` of input '${tensor}'`;
+        throw new InvalidArgumentError(
+          `${path}[${i}]: ${info.datatype} element${of} must be within ±${info.limit} (the largest finite ${info.datatype}), got ${v}`);
+      }
       const what = Array.isArray(v) ? 'ragged data: an array among scalars' : describe(v);
       throw new InvalidArgumentError(`${path}[${i}]: ${info.datatype} element must be ${expectedElement(info)}, got ${what}`);
     }

@@ -236,7 +236,8 @@ export function gatewayFixtures(shutdownGraceMs = 1_000): GatewayFixtures {
   });
   return {
     async newGateway(options = {}) {
-      const g = new GatewayServer({ port: 0, shutdownGraceMs, ...options });
+      // Tests read x-wharf-backend (which replica answered), which gateways send only when asked.
+      const g = new GatewayServer({ port: 0, shutdownGraceMs, debugHeaders: true, ...options });
       gateways.push(g);
       await g.start();
       return g;

@@ -144,7 +144,9 @@ export function startupPath(startup: StartupProbeSpec, w: Workload): string {
  * The argv and environment of one replica listening on `port`. A model replica's own drain period
  * is set below the runtime's stop grace (`stopGraceMs`), so it finishes in-flight requests and
  * exits before the SIGKILL that ends the grace. Resources add a thread cap (`--threads`,
- * `UV_THREADPOOL_SIZE`) for a cpu limit and `WHARF_GPUS`; the workload's own `env` wins over them.
+ * `UV_THREADPOOL_SIZE`) for a cpu limit and `WHARF_GPUS`; these win over the workload's own `env`
+ * and `serverArgs` (a `--threads` there is dropped when a cpu limit sets the cap), since a cap the
+ * workload could lift would not be one.
  */
 export function replicaCommand(
   w: Workload,
@@ -155,9 +157,10 @@ export function replicaCommand(
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  Object.assign(env, resourceEnv(w), w.env, { PORT: String(port), WHARF_WORKLOAD: workloadKeyString(w.key), WHARF_REPLICA: replicaId });
+  Object.assign(env, w.env, resourceEnv(w), { PORT: String(port), WHARF_WORKLOAD: workloadKeyString(w.key), WHARF_REPLICA: replicaId });
   if (w.command) return { argv: [...w.command.argv], env };
   const m = w.model!;
+  const capArgs = resourceServerArgs(w);
   const argv = [
     process.execPath, wharfBin, 'serve-model',
     '--model', m.artifactPath,
@@ -166,10 +169,20 @@ export function replicaCommand(
     '--host', '127.0.0.1',
     '--port', String(port),
     '--grace-period', String(drainSeconds(stopGraceMs)),
-    ...resourceServerArgs(w),
-    ...(m.serverArgs ?? []),
+    ...capArgs,
+    ...(capArgs.length > 0 ? withoutThreadsFlag(m.serverArgs ?? []) : m.serverArgs ?? []),
   ];
   return { argv, env };
+}
+
+/** `args` without `--threads N` / `--threads=N` (the last one given would win over the cap). */
+function withoutThreadsFlag(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--threads') i++;
+    else if (!args[i]!.startsWith('--threads=')) out.push(args[i]!);
+  }
+  return out;
 }
 
 /** Seconds a replica may drain: 80% of the stop grace, leaving time to exit before SIGKILL. */
