@@ -124,6 +124,17 @@ export function runRuntimeContract<R extends Runtime>(
       assert.equal(scaled.desiredReplicas, 3);
     }));
 
+    // `wharf deploy autoscale` on a running deployment changes only the bounds: the same key takes them.
+    test('autoscaling bounds change in place: the running replicas are kept', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 2));
+      const before = await untilReady(key, 2);
+      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 1, max: 4, targetCPU: 80, targetMemory: 80 } });
+      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 2, max: 6, targetCPU: 70, targetMemory: 80 } });
+      const after = await untilReady(key, 2);
+      const shape = (s: WorkloadStatus): unknown => s.replicas.map((r) => ({ id: r.id, startedAt: r.startedAt })).sort((a, b) => (a.id < b.id ? -1 : 1));
+      assert.deepEqual(shape(after), shape(before), 'the same replicas, not restarted');
+    }));
+
     test('scale down stops the surplus replicas and keeps the rest ready', () => withWorkload(async (key) => {
       await runtime.apply(fixtures.workload(key, 3));
       const three = await untilReady(key, 3);
