@@ -9,10 +9,12 @@ export async function waitForDeployment(environment: string, name: string, timeo
   let last = '';
   for (;;) {
     const d = await call<Deployment>(`/api/v1/environments/${encodeURIComponent(environment)}/deployments/${encodeURIComponent(name)}`);
-    const progress = `${d.status.readyReplicas}/${d.configuration.replicas} replicas ready (${d.status.phase})`;
+    // The size the controller runs: the autoscaler's for an autoscaled deployment, else the spec's.
+    const target = d.status.observedRevision === d.revision ? (d.status.desiredReplicas ?? d.configuration.replicas) : d.configuration.replicas;
+    const progress = `${d.status.readyReplicas}/${target} replicas ready (${d.status.phase})`;
     if (progress !== last) process.stdout.write(`  ${progress}\n`);
     last = progress;
-    const converged = d.status.observedRevision === d.revision && d.status.readyReplicas === d.configuration.replicas;
+    const converged = d.status.observedRevision === d.revision && d.status.readyReplicas === target;
     if (converged && (d.status.phase === 'running' || d.status.phase === 'stopped')) return d;
     if (d.status.phase === 'failed') throw new Error(`deployment ${name} failed: ${d.status.message ?? 'no message'}`);
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${name}: ${d.status.message ?? progress}`);
