@@ -7,8 +7,10 @@
  * Signals, per metric: `concurrency` and `rps` come from the gateways' counters over the stable
  * and panic windows (the built-in metrics source; requests held at a gateway count as in-flight
  * demand); `cpu` and `memory` from the runtime's per-replica usage, as percent of the request,
- * summed over replicas; `custom` from a PromQL query. A Holt-Winters forecast of the request rate
- * (when `predictive.enabled`) can raise the size before an expected rise.
+ * summed over replicas (for `cpu`, only replicas ready for `cpuStartupGraceMs`: a start-up is not
+ * load, see `core/autoscaling/cpu-readiness.ts`); `custom` from a PromQL query. A Holt-Winters
+ * forecast of the request rate (when `predictive.enabled`) can raise the size before an expected
+ * rise.
  *
  * Every change of size is written together with an event that states the rule, the metric, its
  * value, the target and the window. The record is also refreshed every `refreshIntervalMs` so
