@@ -5,8 +5,9 @@
  *   deployment) used to stop the deployment's reconciles for good; now the autoscaler's size is
  *   applied (here: zero once idle), and a replica count for the autoscaled deployment is refused;
  * - a deployment deleted and created again under the same name used to inherit the old one's
- *   last request time from the gateways' counters;
- * - an idle CPU-target deployment used to scale itself up on its replicas' start-up CPU.
+ *   last request time from the gateways' counters.
+ * (Item 4, start-up CPU counted as load, is pinned in autoscaler-controller.test.ts: the demo
+ * model's start-up here does not reach the panic threshold, so an end-to-end test could not fail.)
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -91,22 +92,4 @@ test('a deployment deleted and created again under the same name does not inheri
 
   await call('DELETE', path('again'), undefined, 202);
   await until('again deleted', async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), 30_000);
-});
-
-test('an idle CPU-target deployment does not scale itself up on its replicas\' start-up CPU', async () => {
-  await call('POST', '/api/v1/deployments', {
-    name: 'cool', environment: 'staging', model: { name: 'risk', version: '1.0.0' },
-    configuration: { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 2, max: 6, metric: 'cpu', targetCPU: 70 } },
-  }, 201);
-  const ready = Date.parse((await settled('cool', runningAt(1, 2), 'two ready replicas')).status.conditions.find((c) => c.type === 'Available')!.lastTransitionTime);
-  // A minute after start-up (the issue saw 2 → 5 within one), past the grace, the ready replicas' CPU is measured.
-  const state = await until('a CPU measurement a minute after the replicas were ready', async () => {
-    const s = (await autoscaling('cool')).state;
-    return s?.observed?.stable !== undefined && Date.parse(s.observed.time) - ready >= 60_000 ? s : undefined;
-  }, 150_000);
-  assert.equal(state.desiredReplicas, 2, `idle: ${JSON.stringify(state.lastDecision)}; observed ${JSON.stringify(state.observed)}`);
-  assert.equal(state.panicUntil, undefined, 'never in panic mode');
-  assert.deepEqual((await events('cool')).filter((e) => e.reason === 'ScaledUp').map((e) => e.message), [], 'no ScaledUp event');
-  await call('DELETE', path('cool'), undefined, 202);
-  await until('cool deleted', async () => ((await e2e.api(path('cool'))).status === 404 ? true : undefined), 30_000);
 });
