@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Autoscaler } from '../src/controller/autoscaler/autoscaler.js';
+import { Autoscaler, AUTOSCALER_DEFAULTS } from '../src/controller/autoscaler/autoscaler.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { DeploymentService } from '../src/controller/deployment-service.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
@@ -54,9 +54,10 @@ class UsageRuntime extends FakeRuntime {
 async function harness(t: TestContext) {
   const ts = await seededStore();
   const runtime = new UsageRuntime({ readyAfterMs: 10 });
-  const service = new DeploymentService(ts.store);
   const metrics = new ScriptedMetrics();
   let clock = Date.parse('2026-12-01T10:00:00Z');
+  // The autoscaler's clock also dates the deployments (their creation time bounds lastRequestAt).
+  const service = new DeploymentService(ts.store, { now: () => new Date(clock) });
   const errors: string[] = [];
   const controller = createDeploymentController({
     store: ts.store, runtime, artifactPath: (d) => `/blobs/${d}`, pollIntervalMs: 20, resyncIntervalMs: 1_000,
@@ -229,9 +230,12 @@ test('predictive scaling: a rising request rate is forecast, the forecast and it
 test('cpu: usage above targetCPU % of the request adds replicas', async (t) => {
   const h = await harness(t);
   await h.create('hot', { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 1, max: 10, metric: 'cpu', targetCPU: 80 } });
-  await waitFor(async () => (await h.replicasRunning('hot')) === 2, 'two replicas');
+  await waitFor(async () => (await h.replicasRunning('hot')) === 2 && (await h.service.get('hot', 'staging')).status.readyReplicas === 2, 'two ready replicas');
   h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 };
   const autoscaler = h.newAutoscaler();
+  await autoscaler.tick();
+  // A replica's CPU counts once it has been ready for the start-up grace.
+  h.advance(AUTOSCALER_DEFAULTS.cpuStartupGraceMs);
   await autoscaler.tick();
   h.advance(500);
   await autoscaler.tick();
@@ -273,4 +277,65 @@ test('a deployment deleted and created again does not inherit the old size', asy
   h.advance(500);
   await autoscaler.tick();
   assert.equal((await h.state('again'))?.desiredReplicas, 1, 'the new deployment starts from its own spec');
+});
+
+test('cpu: start-up CPU of replicas not ready, or ready for less than the grace, scales nothing and never panics', async (t) => {
+  const h = await harness(t);
+  h.runtime.readyAfterMs = 1e9; // the replicas stay starting (loading their model) until the test says
+  h.runtime.perReplica = { cpuCores: 0.7, memoryBytes: 200 * 2 ** 20 }; // 140% of 500m each: 280% in all
+  await h.create('calm', { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 2, max: 6, metric: 'cpu', targetCPU: 70 } });
+  await waitFor(async () => (await h.replicasRunning('calm')) === 2, 'two starting replicas');
+  const autoscaler = h.newAutoscaler();
+  const tickFor = async (ms: number) => {
+    for (let at = 0; at < ms; at += 500) {
+      await autoscaler.tick();
+      h.advance(500);
+    }
+  };
+  const calm = async (what: string) => {
+    const s = await h.state('calm');
+    assert.equal(s?.desiredReplicas, 2, `${what}: ${JSON.stringify(s?.lastDecision)}`);
+    assert.equal(s?.panicUntil, undefined, `${what}: no panic mode`);
+    assert.ok(!(await h.events('calm')).some((e) => e.reason === 'ScaledUp'), `${what}: no ScaledUp event`);
+  };
+  await tickFor(60_000);
+  await calm('a minute of start-up CPU');
+
+  h.runtime.readyAfterMs = 0; // ready now, still warming up: inside the grace
+  await tickFor(AUTOSCALER_DEFAULTS.cpuStartupGraceMs - 1_000);
+  await calm('ready for less than the grace');
+  assert.equal((await h.state('calm'))?.observed?.stable, undefined, 'no CPU counted yet');
+
+  h.runtime.perReplica = { cpuCores: 0.01, memoryBytes: 200 * 2 ** 20 }; // idle
+  await tickFor(AUTOSCALER_DEFAULTS.refreshIntervalMs + 1_000); // the record shows what was measured at its refresh
+  await calm('idle after the grace');
+  assert.ok(((await h.state('calm'))?.observed?.stable ?? -1) >= 0, 'the ready replicas\' CPU is counted now');
+
+  h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 }; // real load: 360% in all, target 70% → 6
+  await tickFor(4_000); // beyond the 3 s panic window
+  const s = await h.state('calm');
+  assert.equal(s?.desiredReplicas, 6, JSON.stringify(s?.lastDecision));
+  assert.equal(s?.lastDecision?.metric, 'cpu');
+});
+
+test('a deployment created again under the same name does not inherit the old one\'s last request', async (t) => {
+  const h = await harness(t);
+  await h.create('again', scaling({ min: 0, max: 3, idleTimeout: 60 }));
+  const autoscaler = h.newAutoscaler();
+  const seen = h.now();
+  h.metrics.traffic = { requestRate: 1, concurrency: 0.1, responses: 10, inFlight: 0, held: 0, lastRequestAt: seen };
+  await autoscaler.tick();
+  assert.equal((await h.state('again'))?.lastRequestAt, new Date(seen).toISOString());
+  await h.service.delete('again', 'staging', { actor: 'alice' });
+  await waitFor(async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'), 'the deletion to finish');
+  assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
+
+  // The gateways still remember the old deployment's last request under the same name.
+  h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0, lastRequestAt: seen };
+  h.advance(1_000);
+  await h.create('again', scaling({ min: 0, max: 3, idleTimeout: 60 }));
+  await autoscaler.tick();
+  const fresh = await h.state('again');
+  assert.ok(fresh !== undefined, 'a record for the new deployment');
+  assert.equal(fresh.lastRequestAt, undefined, 'no request seen for the new deployment');
 });

@@ -219,3 +219,22 @@ test('without expectedResourceVersion a conflicting concurrent write is retried 
   await assert.rejects(racyService.scale(name, 'staging', 4, { ...alice, expectedResourceVersion: scaled.resourceVersion }), { code: 'CONFLICT' });
   assert.equal((await service.get(name, 'staging')).revision, 2, 'with an expected version the conflict is the answer');
 });
+
+test('scaling an autoscaled deployment is refused naming configuration.replicas and the autoscaler\'s bounds; 0 still stops it', async () => {
+  const name = uniqueName();
+  await service.create(input(name, { configuration: { replicas: 2, scaling: { min: 1, max: 4 } } }), alice);
+  const before = await snapshot(t.store);
+  await assert.rejects(service.scale(name, 'staging', 3, alice), (e: Error & { code?: string }) => {
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, /^configuration\.replicas: deployment "svc-\d+" is autoscaled: the autoscaler sizes it between min 1 and max 4/);
+    assert.match(e.message, /wharf deploy autoscale/);
+    return true;
+  });
+  await assert.rejects(service.checkScale(name, 'staging', 3), { code: 'INVALID_ARGUMENT' });
+  assert.deepEqual(await snapshot(t.store), before, 'the refused scale wrote nothing');
+  const stopped = await service.scale(name, 'staging', 0, alice);
+  assert.equal(stopped.configuration.replicas, 0, 'a stop is accepted');
+  const started = await service.scale(name, 'staging', 2, alice);
+  assert.equal(started.configuration.replicas, 2, 'and so is starting it again, within the bounds');
+  await service.checkScale(name, 'staging', 0);
+});

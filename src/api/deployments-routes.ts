@@ -80,6 +80,7 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     const { environment, name } = c.req.valid('param');
     const { replicas, reason } = c.req.valid('json');
     const actor = actorOf(c);
+    await deployments.checkScale(name, environment, replicas);
     const outcome = await gate.submit({ environment, deploymentName: name, action: 'scale', request: { name, environment, replicas }, summary: `scale ${name} to ${replicas}`, actor, reason },
       () => deployments.scale(name, environment, replicas, { actor, reason }));
     return answer(c, outcome, 200);

@@ -47,6 +47,12 @@ export interface ControllerOptions {
   onTerminalError?(key: string, error: TerminalError): void | Promise<void>;
   /** Reports a failure that will be retried (`retryInMs`), or a failed resync or watch. */
   onError?(key: string | undefined, error: unknown, retryInMs: number | undefined): void;
+  /**
+   * Records a reconcile failure that will be retried, with the count of consecutive failures of
+   * the key (e.g. as a condition on the resource, so a failure that repeats is visible where
+   * users look, not only in the log). Awaited; its own failure is reported through `onError`.
+   */
+  onRetriedError?(key: string, error: unknown, failures: number): void | Promise<void>;
 }
 
 /** Defaults of {@link ControllerOptions}. */
@@ -165,6 +171,11 @@ export class Controller {
         return;
       }
       this.#onError(key, error, this.#queue.addRateLimited(key));
+      try {
+        await this.#options.onRetriedError?.(key, error, this.#queue.failures(key));
+      } catch (recordError) {
+        if (!signal.aborted) this.#onError(key, recordError, undefined);
+      }
     }
   }
 }

@@ -33,6 +33,7 @@ export function createDeploymentController(options: DeploymentControllerOptions)
       return ids;
     },
     onTerminalError: (key, error) => reconciler.recordTerminalError(key, error),
+    onRetriedError: (key, error, failures) => reconciler.recordRetriedError(key, error, failures),
     workers: options.workers,
     resyncIntervalMs: options.resyncIntervalMs,
     watchRetryMs: options.watchRetryMs,

@@ -23,6 +23,7 @@ import {
   validateDeploymentName,
   validateMetadataInput,
 } from '../core/deployment-spec.js';
+import { autoscaled } from '../core/autoscaling/scaling-spec.js';
 import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import { type Deployment, type DeploymentEvent, type DeploymentSpec, deploymentSpec, type Revision } from '../core/resources.js';
 import { changedFields, diffSpecs, type FieldChange, jsonEqual, renderDiff } from '../core/revision-diff.js';
@@ -153,15 +154,27 @@ export class DeploymentService {
     });
   }
 
-  /** Sets the replica count (a new revision if it changed). */
+  /**
+   * Sets the replica count (a new revision if it changed). Refused for an autoscaled deployment
+   * that runs (see {@link refuseAutoscaledScale}); 0 (a stop) is always accepted.
+   */
   scale(name: string, environment: string, replicas: number, options: ChangeOptions): Promise<Deployment> {
     return this.#modify(name, environment, options, (current) => {
+      refuseAutoscaledScale(current, replicas);
       const spec = applyPatch(deploymentSpec(current), { configuration: { replicas } });
       const from = current.configuration.replicas;
       if (from === replicas) return Promise.resolve(undefined);
       const message = `scaled from ${from} to ${replicas} replicas`;
       return Promise.resolve({ spec, reason: options.reason ?? message, event: { type: 'Normal', reason: replicas > from ? 'ScaledUp' : 'ScaledDown', message } });
     });
+  }
+
+  /**
+   * Throws what {@link scale} would refuse for `replicas`, without changing anything: the API checks
+   * before a scale waits for an approval it could never use.
+   */
+  async checkScale(name: string, environment: string, replicas: number): Promise<void> {
+    refuseAutoscaledScale(await this.get(name, environment), replicas);
   }
 
   /**
@@ -311,6 +324,21 @@ export class DeploymentService {
   #now(): string {
     return (this.#options.now?.() ?? new Date()).toISOString();
   }
+}
+
+/**
+ * An autoscaled deployment that runs is sized by the autoscaler within its bounds, so a replica
+ * count would be accepted and then ignored: refuse it, saying what to do instead. 0 replicas is a
+ * stop (the autoscaler does not override it), and scaling a stopped deployment starts it again.
+ */
+function refuseAutoscaledScale(current: Deployment, replicas: number): void {
+  const { scaling } = current.configuration;
+  if (!autoscaled(scaling) || replicas === 0 || current.configuration.replicas === 0) return;
+  throw new InvalidArgumentError(
+    `configuration.replicas: deployment ${JSON.stringify(current.name)} is autoscaled: the autoscaler sizes it between min ${scaling.min} and max ${scaling.max}, ` +
+      'so a replica count would be ignored; change the bounds with `wharf deploy autoscale`, stop it with 0 replicas, ' +
+      'or give it a fixed size (scaling min equal to max)',
+  );
 }
 
 function unknownModel(field: string, spec: DeploymentSpec): InvalidArgumentError {

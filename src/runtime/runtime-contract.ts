@@ -124,6 +124,25 @@ export function runRuntimeContract<R extends Runtime>(
       assert.equal(scaled.desiredReplicas, 3);
     }));
 
+    // `wharf deploy autoscale` on a running deployment changes only the bounds: the same key takes
+    // them and no replica is replaced. (How many run then is the autoscaler's business: the local
+    // engine keeps `replicas`, Kubernetes hands the count to the HPA.)
+    test('autoscaling bounds change in place: the key takes them and its replicas are not replaced', () => withWorkload(async (key) => {
+      await runtime.apply(fixtures.workload(key, 2));
+      const before = await untilReady(key, 2);
+      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 1, max: 4, targetCPU: 80, targetMemory: 80 } });
+      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 1, max: 6, targetCPU: 70, targetMemory: 80 } });
+      const original = new Map(before.replicas.map((r) => [r.id, r.startedAt]));
+      const after = await eventually(readyTimeoutMs, 'a ready replica after the change', async () => {
+        const s = await runtime.observe(key);
+        return s !== undefined && s.readyReplicas >= 1 ? s : undefined;
+      });
+      for (const r of after.replicas) {
+        assert.ok(original.has(r.id), `replica ${r.id} is one of the running ones, not a replacement`);
+        assert.equal(r.startedAt, original.get(r.id), `replica ${r.id} was not restarted`);
+      }
+    }));
+
     test('scale down stops the surplus replicas and keeps the rest ready', () => withWorkload(async (key) => {
       await runtime.apply(fixtures.workload(key, 3));
       const three = await untilReady(key, 3);

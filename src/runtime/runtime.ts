@@ -182,7 +182,11 @@ export interface RuntimeCapabilities {
 export interface Runtime {
   readonly name: string;
   readonly capabilities: RuntimeCapabilities;
-  /** Makes the workload's replicas exist as described; returns once the change is under way. */
+  /**
+   * Makes the workload's replicas exist as described; returns once the change is under way. Under
+   * a key that runs, only `replicas`, `labels` and `scaling` may change (in place, keeping the
+   * replicas); any other change is a new revision with its own key.
+   */
   apply(workload: Workload): Promise<void>;
   /** What runs for `key`, or undefined when nothing does. */
   observe(key: WorkloadKey): Promise<WorkloadStatus | undefined>;

@@ -6,7 +6,7 @@
  *
  * The real engines run the shared runtime contract suite; this fake only has to be faithful to the
  * interface's promises: `apply` is idempotent per key, and a key's spec may not change except for
- * replicas and labels.
+ * replicas, labels and scaling.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { LogLine, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
@@ -67,8 +67,8 @@ export class FakeRuntime implements Runtime {
       entry = { workload, replicas: [], seq: 0 };
       this.#workloads.set(k, entry);
     } else {
-      const strip = (w: Workload): unknown => ({ ...w, replicas: 0, labels: undefined });
-      if (!isDeepStrictEqual(strip(entry.workload), strip(workload))) throw new Error(`workload ${k}: only replicas and labels may change for a running key`);
+      const strip = (w: Workload): unknown => ({ ...w, replicas: 0, labels: undefined, scaling: undefined });
+      if (!isDeepStrictEqual(strip(entry.workload), strip(workload))) throw new Error(`workload ${k}: only replicas, labels and scaling may change for a running key`);
       entry.workload = workload;
     }
     while (entry.replicas.length < workload.replicas) {

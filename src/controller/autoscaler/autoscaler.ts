@@ -7,8 +7,10 @@
  * Signals, per metric: `concurrency` and `rps` come from the gateways' counters over the stable
  * and panic windows (the built-in metrics source; requests held at a gateway count as in-flight
  * demand); `cpu` and `memory` from the runtime's per-replica usage, as percent of the request,
- * summed over replicas; `custom` from a PromQL query. A Holt-Winters forecast of the request rate
- * (when `predictive.enabled`) can raise the size before an expected rise.
+ * summed over replicas (for `cpu`, only replicas ready for `cpuStartupGraceMs`: a start-up is not
+ * load, see `core/autoscaling/cpu-readiness.ts`); `custom` from a PromQL query. A Holt-Winters
+ * forecast of the request rate (when `predictive.enabled`) can raise the size before an expected
+ * rise.
  *
  * Every change of size is written together with an event that states the rule, the metric, its
  * value, the target and the window. The record is also refreshed every `refreshIntervalMs` so
@@ -27,6 +29,7 @@ import { boundsAt } from '../../core/autoscaling/schedule.js';
 import { decide, initialState, type RecommenderState, type ScalingDecision, type ScalingObservation } from '../../core/autoscaling/decide.js';
 import { forecastSeries } from '../../core/autoscaling/holt-winters.js';
 import { autoscaled, initialSize, type ResolvedScaling, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
+import { countedCpuUsage, CPU_STARTUP_GRACE_MS, readySince } from '../../core/autoscaling/cpu-readiness.js';
 import { recommendResources } from '../../core/autoscaling/vertical.js';
 import type { DeploymentTraffic, MetricsSource } from '../../metrics/metrics-source.js';
 import { KeyedSerial } from '../../runtime/keyed-serial.js';
@@ -50,12 +53,14 @@ export interface AutoscalerOptions {
   usageIntervalMs?: number;
   /** How often the vertical recommendation is recomputed. */
   recommendIntervalMs?: number;
+  /** A replica's CPU counts for the cpu metric once it has been ready this long (see `core/autoscaling/cpu-readiness.ts`). */
+  cpuStartupGraceMs?: number;
   now?: () => number;
   onError?: (deployment: string | undefined, error: unknown) => void;
 }
 
 /** Defaults of {@link AutoscalerOptions}. */
-export const AUTOSCALER_DEFAULTS = { tickMs: 500, refreshIntervalMs: 15_000, usageIntervalMs: 5_000, recommendIntervalMs: 60_000 } as const;
+export const AUTOSCALER_DEFAULTS = { tickMs: 500, refreshIntervalMs: 15_000, usageIntervalMs: 5_000, recommendIntervalMs: 60_000, cpuStartupGraceMs: CPU_STARTUP_GRACE_MS } as const;
 
 /** Usage samples kept per deployment for the vertical recommendation (about 3 h at one per 5 s per replica). */
 const MAX_USAGE_SAMPLES = 2_000;
@@ -79,6 +84,8 @@ interface Tracked {
   lastWriteAt: number;
   /** Set by {@link Autoscaler.activate}: demand seen at a gateway since the last tick. */
   demand: boolean;
+  /** When each replica was first seen ready (its CPU counts after a grace). */
+  readySince: Map<string, number>;
 }
 
 
@@ -166,6 +173,7 @@ export class Autoscaler {
       lastRecommendAt: 0,
       lastWriteAt: 0,
       demand: false,
+      readySince: new Map(),
     };
     if (record?.panicUntil !== undefined) tracked.state = { ...tracked.state, panicUntil: Date.parse(record.panicUntil) };
     this.#tracked.set(d.id, tracked);
@@ -188,6 +196,7 @@ export class Autoscaler {
     const usage = await this.#usage(d, tracked, now, scaling.metric === 'cpu' || scaling.metric === 'memory');
     const signal = await this.#signal(d, scaling, tracked, now, stableTraffic, panicTraffic, usage);
     const held = (panicTraffic?.held ?? 0) + (tracked.demand ? 1 : 0);
+    const lastRequestAt = ownRequestTime(d, stableTraffic?.lastRequestAt);
     tracked.demand = false;
 
     const bucketClosed = this.#recordRate(scaling, tracked, now, panicTraffic);
@@ -199,7 +208,7 @@ export class Autoscaler {
       ready: d.status.readyReplicas,
       ...(signal.stable === undefined ? {} : { stable: signal.stable }),
       ...(signal.panic === undefined ? {} : { panic: signal.panic }),
-      ...(stableTraffic?.lastRequestAt === undefined ? {} : { lastRequestAt: stableTraffic.lastRequestAt }),
+      ...(lastRequestAt === undefined ? {} : { lastRequestAt }),
       startedAt: tracked.startedAt,
       held,
       ...(forecastValue === undefined ? {} : { forecast: forecastValue }),
@@ -223,7 +232,7 @@ export class Autoscaler {
       desiredReplicas: decision.desired,
       ...(changed ? { lastDecision: decisionRecord(now, current, decision) } : tracked.record?.lastDecision === undefined ? {} : { lastDecision: tracked.record.lastDecision }),
       ...(decision.state.panicUntil === undefined || decision.state.panicUntil <= now ? {} : { panicUntil: new Date(decision.state.panicUntil).toISOString() }),
-      ...(stableTraffic?.lastRequestAt === undefined ? {} : { lastRequestAt: new Date(stableTraffic.lastRequestAt).toISOString() }),
+      ...(lastRequestAt === undefined ? {} : { lastRequestAt: new Date(lastRequestAt).toISOString() }),
       observed: {
         time: new Date(now).toISOString(),
         metric: scaling.metric,
@@ -287,8 +296,12 @@ export class Autoscaler {
       case 'memory': {
         if (usage === undefined) return { problem: `metric ${scaling.metric} needs a runtime that reports replica usage` };
         const request = scaling.metric === 'cpu' ? parseCpu(d.configuration.resources.cpu) : parseMemory(d.configuration.resources.memory);
-        const percent = usage.reduce((sum, u) => sum + (100 * (scaling.metric === 'cpu' ? u.cpuCores : u.memoryBytes)) / request, 0);
-        return windows(usage.length === 0 ? undefined : percent);
+        // A replica's start-up (model load, warm-up) is not load: its CPU counts once it has been ready a while.
+        const counted = scaling.metric === 'cpu'
+          ? countedCpuUsage(usage, tracked.readySince, now, this.#o.cpuStartupGraceMs ?? AUTOSCALER_DEFAULTS.cpuStartupGraceMs)
+          : usage;
+        const percent = counted.reduce((sum, u) => sum + (100 * (scaling.metric === 'cpu' ? u.cpuCores : u.memoryBytes)) / request, 0);
+        return windows(counted.length === 0 ? undefined : percent);
       }
       case 'custom': {
         const query = this.#o.metrics.query?.bind(this.#o.metrics);
@@ -308,7 +321,9 @@ export class Autoscaler {
     if (!runtime.capabilities.usage || runtime.usage === undefined) return undefined;
     const interval = this.#o.usageIntervalMs ?? AUTOSCALER_DEFAULTS.usageIntervalMs;
     if (!needed && now - tracked.lastUsageAt < interval) return undefined;
-    const keys = (await runtime.list()).filter((w) => w.key.environment === d.environment && w.key.deployment === d.name).map((w) => w.key);
+    const workloads = (await runtime.list()).filter((w) => w.key.environment === d.environment && w.key.deployment === d.name);
+    tracked.readySince = readySince(tracked.readySince, workloads.flatMap((w) => w.replicas), now);
+    const keys = workloads.map((w) => w.key);
     const usage = (await Promise.all(keys.map((k) => runtime.usage!(k)))).flat();
     if (now - tracked.lastUsageAt >= interval) {
       tracked.lastUsageAt = now;
@@ -384,6 +399,14 @@ export class Autoscaler {
       return attempt(fresh);
     }
   }
+}
+
+/**
+ * The last request time if it is this deployment's: the gateways count by name, so a request seen
+ * before the deployment was created was for an earlier deployment of the same name.
+ */
+function ownRequestTime(d: Deployment, lastRequestAt: number | undefined): number | undefined {
+  return lastRequestAt !== undefined && lastRequestAt >= Date.parse(d.metadata.created) ? lastRequestAt : undefined;
 }
 
 /** A deployment the autoscaler looks at: running (spec replicas above 0), not being deleted. Fixed-size ones only get resource advice. */

@@ -8,7 +8,8 @@
  * 4. plan (pure, `deployment-plan.ts`, which runs the rollout engine);
  * 5. apply the workloads the plan keeps (each with its own revision's spec); remove the others;
  * 6. deleted and nothing runs → delete the record, its revisions and events in one transaction;
- * 7. otherwise write the status, events and any incident in one transaction, only if it changed;
+ * 7. otherwise write the status, events and any incident in one transaction, only if it changed
+ *    (a `Reconciled: False` condition left by failed reconciles is cleared: this one worked);
  * 8. requeue after `pollIntervalMs` while not converged (sooner while an analysis or a timer runs).
  *
  * A stale write (someone changed the deployment since step 1) is not an error: the reconcile is
@@ -31,6 +32,7 @@ import { listAll } from '../store-pages.js';
 import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
 import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
 import { desiredWorkload, workloadKeyOf } from './deployment-workload.js';
+import { reconcileFailed, reconcileRecovered, REPEATED_FAILURES } from './reconciled-condition.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
 export interface DeploymentReconcilerOptions {
@@ -112,7 +114,11 @@ export class DeploymentReconciler implements Reconciler {
       ...(this.#o.drainMs === undefined ? {} : { drainMs: this.#o.drainMs }),
       now,
     });
-    const status = await this.#withServing(deployment, revision, workloadRevision, await this.#startAnalyses(deployment, plan, nowDate));
+    const planned = await this.#withServing(deployment, revision, workloadRevision, await this.#startAnalyses(deployment, plan, nowDate));
+    // Getting this far is a reconcile that works: a failure recorded before is cleared.
+    const recovered = reconcileRecovered(planned, now);
+    const status = recovered?.status ?? planned;
+    const events = recovered === undefined ? plan.events : [...plan.events, recovered.event];
 
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
@@ -133,7 +139,7 @@ export class DeploymentReconciler implements Reconciler {
       try {
         await store.transaction(async (tx) => {
           await tx.deployments.update({ ...deployment, status, endpoints });
-          for (const event of plan.events) await tx.events.create(newEvent(key, now, event));
+          for (const event of events) await tx.events.create(newEvent(key, now, event));
           if (plan.incident !== undefined) {
             await tx.incidents.create({
               id: `${now}-${randomBytes(4).toString('hex')}`, environment: deployment.environment, deploymentName: deployment.name, deployment: deployment.id,
@@ -167,6 +173,27 @@ export class DeploymentReconciler implements Reconciler {
       await tx.deployments.update({ ...deployment, status: { ...deployment.status, phase: 'failed', message: error.message } });
       await tx.events.create(newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }));
     });
+  }
+
+  /**
+   * Records a reconcile failure that is being retried, once it repeats: a `Reconciled: False`
+   * condition with the error and one Warning event (see `reconciled-condition.ts`). Wire it as the
+   * controller's `onRetriedError`. A concurrent write wins: the next failure records it.
+   */
+  async recordRetriedError(key: string, error: unknown, failures: number): Promise<void> {
+    if (failures < REPEATED_FAILURES) return;
+    const now = (this.#o.now?.() ?? new Date()).toISOString();
+    try {
+      await this.#o.store.transaction(async (tx) => {
+        const deployment = await unlessNotFound(tx.deployments.get(key));
+        const change = deployment === undefined ? undefined : reconcileFailed(deployment.status, error, now);
+        if (deployment === undefined || change === undefined) return;
+        await tx.deployments.update({ ...deployment, status: change.status });
+        await tx.events.create(newEvent(key, now, change.event));
+      });
+    } catch (writeError) {
+      if (!hasErrorCode(writeError, 'CONFLICT')) throw writeError;
+    }
   }
 
   /**

@@ -115,11 +115,13 @@ function keyText(w: Workload): string {
 }
 
 /**
- * True when `b` asks for the same replicas as `a`, apart from the replica count and labels (the
- * two things a revision may change in place). Anything else is a new revision, i.e. a new key.
+ * True when `b` asks for the same replicas as `a`, apart from the replica count, labels and
+ * autoscaling bounds (what a revision may change in place: none of them changes what a replica
+ * runs; this engine does not act on `scaling`, the control plane's autoscaler sets `replicas`).
+ * Anything else is a new revision, i.e. a new key.
  */
 export function sameReplicaSpec(a: Workload, b: Workload): boolean {
-  const strip = (w: Workload): unknown => canonical({ ...w, replicas: 0, labels: undefined });
+  const strip = (w: Workload): unknown => canonical({ ...w, replicas: 0, labels: undefined, scaling: undefined });
   return JSON.stringify(strip(a)) === JSON.stringify(strip(b));
 }
 

@@ -126,12 +126,12 @@ export class WorkloadSupervisor {
 
   /**
    * Applies the workload again: scales to its replica count and retries replicas held back by a
-   * failed artifact check. Only `replicas` and `labels` may differ from the running spec.
+   * failed artifact check. Only `replicas`, `labels` and `scaling` may differ from the running spec.
    */
   apply(workload: Workload): void {
     if (!sameReplicaSpec(this.workload, workload)) {
       throw new InvalidArgumentError(
-        `workload ${workloadKeyString(workload.key)}: only replicas and labels may change for a running key; ` +
+        `workload ${workloadKeyString(workload.key)}: only replicas, labels and scaling may change for a running key; ` +
           'any other change is a new revision and needs a new key',
       );
     }
