@@ -217,21 +217,21 @@ for (const backend of backends) {
     });
 
     test('migrations run on the first open only, recorded in the migration table', async () => {
-      assert.deepEqual(store.appliedMigrations, ['0001-initial']);
+      assert.deepEqual(store.appliedMigrations, ['0001-initial', '0002-approval-state-incident-name']);
       assert.deepEqual(other.appliedMigrations, []);
       const rows = await backend.migrationRows();
       const again = await open();
       assert.deepEqual(again.appliedMigrations, []);
       await again.close();
       assert.deepEqual(await backend.migrationRows(), rows);
-      assert.deepEqual((rows as { name: string }[]).map((r) => r.name), ['0001-initial']);
+      assert.deepEqual((rows as { name: string }[]).map((r) => r.name), ['0001-initial', '0002-approval-state-incident-name']);
     });
 
     test('stores opening a new database at once migrate it exactly once', async () => {
       const fresh = await backend.fresh();
       try {
         const stores = await Promise.all([1, 2, 3].map(() => openStore(fresh.options)));
-        assert.deepEqual(stores.map((s) => s.appliedMigrations).flat(), ['0001-initial']);
+        assert.deepEqual(stores.map((s) => s.appliedMigrations).flat(), ['0001-initial', '0002-approval-state-incident-name']);
         await Promise.all(stores.map((s) => s.close()));
       } finally {
         await fresh.remove();

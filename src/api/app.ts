@@ -8,12 +8,14 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { WHARF_VERSION } from '../core/version.js';
 import { fromZodError, toApiError } from './errors.js';
+import { allowedMethods } from './method-not-allowed.js';
+import { type RequestGuardOptions, requestGuards } from './request-guards.js';
 
 /** Something that says whether the control plane can serve (store reachable, controllers started). */
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
 
 /** Creates the app with the cross-cutting endpoints; areas add their routes with `register*` functions. */
-export function createApp(options: { readiness: ReadinessCheck; metrics: () => Promise<{ contentType: string; body: string }>; log?: (e: unknown) => void }): OpenAPIHono {
+export function createApp(options: { readiness: ReadinessCheck; metrics: () => Promise<{ contentType: string; body: string }>; log?: (e: unknown) => void; limits?: RequestGuardOptions }): OpenAPIHono {
   const log = options.log ?? ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
@@ -28,10 +30,19 @@ export function createApp(options: { readiness: ReadinessCheck; metrics: () => P
       const status = err.status as ContentfulStatusCode;
       return c.json({ error: { code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`, message: `body: ${err.message}` } }, status);
     }
-    const { status, body } = toApiError(err, log);
-    return c.json(body, status as ContentfulStatusCode);
+    const { status, body, headers } = toApiError(err, log);
+    return c.json(body, status as ContentfulStatusCode, headers);
   });
-  app.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${c.req.method} ${c.req.path}` } }, 404));
+  app.notFound((c) => {
+    // A path that exists under other methods is a 405 saying which (RFC 9110 §15.5.6), not a 404.
+    const allow = allowedMethods(app.routes, c.req.path);
+    if (allow.length > 0) {
+      return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}` } }, 405, { allow: allow.join(', ') });
+    }
+    return c.json({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${c.req.method} ${c.req.path}` } }, 404);
+  });
+  // Before every route: body-size caps, JSON depth and NUL checks (see request-guards.ts).
+  app.use('*', requestGuards(options.limits));
 
   app.get('/healthz', (c) => c.json({ live: true }));
   app.get('/readyz', async (c) => {

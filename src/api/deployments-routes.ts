@@ -7,7 +7,7 @@
 import { stream } from 'hono/streaming';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { InvalidArgumentError } from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { RoutePublisher } from '../controller/route-publisher.js';
@@ -53,6 +53,8 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     async (c) => {
       const { environment, limit, continue: token } = c.req.valid('query');
       if (environment) return c.json(await deployments.list(environment, { limit, continue: token }), 200);
+      // Without an environment the answer is the first page of each: no token can continue that.
+      if (token !== undefined) throw new InvalidArgumentError('continue: paging needs environment= (without it the list is the first page of every environment)');
       const envs = (await environments()).map((e) => e.name);
       const items = (await Promise.all(envs.map((e) => deployments.list(e, { limit }).then((p) => p.items)))).flat();
       return c.json({ items }, 200);
@@ -143,8 +145,14 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     const replica = c.req.query('replica');
     c.header('content-type', 'application/x-ndjson');
     // Every workload of the deployment: during a replacement both revisions log, and after a
-    // scale the replicas run under an earlier revision's workload.
-    const keys = (await runtime.list()).map((w) => w.key).filter((k) => k.environment === environment && k.deployment === d.name);
+    // scale the replicas run under an earlier revision's workload. With `replica`, only the
+    // workload that has it; an unknown replica is a 404 before the stream starts.
+    const workloads = (await runtime.list()).filter((w) => w.key.environment === environment && w.key.deployment === d.name);
+    const keys = workloads.filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica)).map((w) => w.key);
+    if (replica !== undefined && keys.length === 0) {
+      const known = workloads.flatMap((w) => w.replicas.map((r) => r.id));
+      throw new NotFoundError(`replica: deployment ${d.name} in ${environment} has no replica ${JSON.stringify(replica.slice(0, 100))}${known.length > 0 ? ` (replicas: ${known.join(', ')})` : ' (no replica runs)'}`);
+    }
     return stream(c, async (out) => {
       const abort = new AbortController();
       out.onAbort(() => abort.abort());

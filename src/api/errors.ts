@@ -5,6 +5,10 @@
  */
 import type { ZodError } from 'zod';
 import { WharfError } from '../core/errors.js';
+import { isStoreUnavailable } from '../store/errors.js';
+
+/** Seconds a client is asked to wait (`Retry-After`) when the store cannot be reached. */
+export const STORE_RETRY_AFTER_SECONDS = 5;
 
 /** HTTP status per error code. */
 const STATUS: Record<string, number> = {
@@ -25,8 +29,15 @@ export interface ApiErrorBody {
   error: { code: string; message: string; field?: string; details?: { field: string; message: string }[] };
 }
 
-/** Status and body for any thrown value. `log` receives unexpected errors. */
-export function toApiError(err: unknown, log: (e: unknown) => void = () => {}): { status: number; body: ApiErrorBody } {
+/** Status, body and extra headers for any thrown value. `log` receives unexpected errors. */
+export function toApiError(err: unknown, log: (e: unknown) => void = () => {}): { status: number; body: ApiErrorBody; headers?: Record<string, string> } {
+  if (isStoreUnavailable(err)) {
+    // An outage, not a fault of this request: one line in the log (no stack), and a 503 that says
+    // when to try again. Checked first: a store error may arrive wrapped in a WharfError's cause.
+    log(`store unavailable: ${(err as Error).message}`);
+    const message = `the store (database) cannot be reached right now; retry in ${STORE_RETRY_AFTER_SECONDS} s`;
+    return { status: 503, body: { error: { code: 'UNAVAILABLE', message } }, headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) } };
+  }
   if (err instanceof WharfError) {
     const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];
     const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };

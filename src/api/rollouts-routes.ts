@@ -7,8 +7,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
-import { deploymentId } from '../core/deployment-identity.js';
-import { NotFoundError, WharfError } from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { ApprovalDecision, EnvironmentPromotion, EnvironmentUpdate, Pagination, Promote, RolloutCommand } from './schemas.js';
 import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
@@ -59,11 +58,19 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
   );
 
   const approvalId = z.object({ id: z.string() });
+  const states = ['pending', 'approved', 'rejected', 'failed'] as const;
+  const stateFilter = z.enum(states, { message: `must be one of ${states.join(', ')}` }).optional();
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/approvals', request: { query: Pagination.extend({ environment: z.string().optional(), state: z.enum(['pending', 'approved', 'rejected', 'failed']).optional() }) }, responses: ok('Approvals') }),
+    createRoute({
+      method: 'get', path: '/api/v1/approvals',
+      // `status` is accepted as another name of `state`: it is what people (and the probe) try first.
+      request: { query: Pagination.extend({ environment: z.string().optional(), state: stateFilter, status: stateFilter.openapi({ description: 'Same as state' }) }) },
+      responses: ok('Approvals'),
+    }),
     async (c) => {
-      const { environment, state, limit, continue: token } = c.req.valid('query');
-      return c.json(await gate.list({ environment, state }, { limit, continue: token }), 200);
+      const { environment, state, status, limit, continue: token } = c.req.valid('query');
+      if (state !== undefined && status !== undefined && state !== status) throw new InvalidArgumentError(`status: names the same filter as state; give one (got state=${state}, status=${status})`);
+      return c.json(await gate.list({ environment, state: state ?? status }, { limit, continue: token }), 200);
     },
   );
   app.openapi(createRoute({ method: 'get', path: '/api/v1/approvals/{id}', request: { params: approvalId }, responses: ok('An approval') }), async (c) => c.json(await gate.get(c.req.valid('param').id), 200));
@@ -78,8 +85,8 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
     createRoute({ method: 'get', path: '/api/v1/incidents', request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) }, responses: ok('Incidents, oldest first') }),
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
-      const id = deployment !== undefined && environment !== undefined ? deploymentId(environment, deployment) : undefined;
-      return c.json(await store.incidents.list({ ...(environment ? { environment } : {}), ...(id ? { deployment: id } : {}), limit, continue: token }), 200);
+      // `deployment` alone is that name in every environment.
+      return c.json(await store.incidents.list({ ...(environment ? { environment } : {}), ...(deployment ? { deploymentName: deployment } : {}), limit, continue: token }), 200);
     },
   );
 

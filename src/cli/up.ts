@@ -71,6 +71,7 @@ export function registerUp(program: Command): void {
     .option('--no-demo', 'do not register and deploy the demo model on first start')
     .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
     .option('--prometheus-url <url>', 'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)')
+    .option('--max-json-body <bytes>', 'largest JSON request body the API accepts (default 1048576); model pushes have their own cap', integer(1024, 1 << 30))
     .option('--gateway-url <url...>', 'other gateways (wharf gateway) whose /metrics feed the built-in analysis metrics')
     .option('--runtime <engine>', 'engine of every environment: local or kubernetes (default: each environment\'s own runtime)')
     .option('--kubeconfig <file>', 'kubeconfig for the kubernetes runtime (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
@@ -81,7 +82,7 @@ export function registerUp(program: Command): void {
     .option('--image <image>', 'image with the wharf command for model pods')
     .option('--http-route-gateway <gateway>', 'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)')
     .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
-    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[]; debugHeaders?: boolean } & KubernetesFlags) => {
+    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[]; debugHeaders?: boolean; maxJsonBody?: number } & KubernetesFlags) => {
       if (!LOOPBACK.has(f.host)) {
         if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
@@ -91,6 +92,7 @@ export function registerUp(program: Command): void {
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [], gatewayDebugHeaders: f.debugHeaders === true,
+        maxJsonBodyBytes: f.maxJsonBody,
         runtime: {
           runtime: f.runtime as RuntimeSettings['runtime'], kubeconfig: f.kubeconfig, context: f.context, namespacePrefix: f.namespacePrefix,
           namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image, httpRouteGateway: f.httpRouteGateway,

@@ -61,10 +61,9 @@ export class ChangeGate {
     return { approval };
   }
 
-  /** Approvals, newest last; filter by environment and state. */
+  /** Approvals, newest last; filter by environment and state (in the query, so pages stay full). */
   async list(filter: { environment?: string; state?: Approval['state'] } = {}, page: { limit?: number; continue?: string } = {}): Promise<Page<Approval>> {
-    const result = await this.store.approvals.list({ ...(filter.environment ? { environment: filter.environment } : {}), ...page });
-    return filter.state === undefined ? result : { ...result, items: result.items.filter((a) => a.state === filter.state) };
+    return this.store.approvals.list({ ...(filter.environment ? { environment: filter.environment } : {}), ...(filter.state ? { state: filter.state } : {}), ...page });
   }
 
   async get(id: string): Promise<Approval> {

@@ -9,7 +9,8 @@
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
 import { InvalidArgumentError } from './errors.js';
 import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, ScalingSpec } from './resources.js';
-import { isPositiveCpu, isPositiveMemory } from './quantities.js';
+import { CPU_RANGE_TEXT, isCpuInRange, isMemoryInRange, MEMORY_RANGE_TEXT } from './quantities.js';
+import { echo } from './validation.js';
 import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
@@ -124,11 +125,11 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   if (c.image !== undefined) text(c.image, 'configuration.image');
   integer(c.replicas, 'configuration.replicas', 0, MAX_REPLICAS);
   const r = object(c.resources, 'configuration.resources');
-  if (!isPositiveCpu(r.cpu)) {
-    fail('configuration.resources.cpu', "must be a positive CPU quantity such as '500m' or '2'", r.cpu);
+  if (!isCpuInRange(r.cpu)) {
+    fail('configuration.resources.cpu', `must be a CPU quantity ${CPU_RANGE_TEXT}, such as '500m' or '2'`, r.cpu);
   }
-  if (!isPositiveMemory(r.memory)) {
-    fail('configuration.resources.memory', "must be a positive memory quantity such as '512Mi' or '2Gi'", r.memory);
+  if (!isMemoryInRange(r.memory)) {
+    fail('configuration.resources.memory', `must be a memory quantity ${MEMORY_RANGE_TEXT}, such as '512Mi' or '2Gi'`, r.memory);
   }
   integer(r.gpu, 'configuration.resources.gpu', 0, 16);
   validateResourceLimits(r);
@@ -189,9 +190,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Throws `field: rule[, got value]`; the value is shown only when one is passed. */
+/** Throws `field: rule[, got value]`; the value is shown only when one is passed, cut short (see `echo`). */
 function fail(field: string, rule: string, ...value: [unknown] | []): never {
-  const got = value.length === 0 ? '' : `, got ${value[0] === undefined ? 'nothing' : JSON.stringify(value[0])}`;
+  const got = value.length === 0 ? '' : `, got ${echo(value[0])}`;
   throw new InvalidArgumentError(`${field}: ${rule}${got}`);
 }
 

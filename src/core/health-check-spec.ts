@@ -2,7 +2,7 @@
  * The rules of a deployment's `healthCheck` extras (liveness path, startup timeout, dependencies)
  * and of `resources.limits`. Pure; every failure names its field, like the rest of the spec.
  */
-import { isPositiveCpu, isPositiveMemory, parseCpu, parseMemory } from './quantities.js';
+import { CPU_RANGE_TEXT, isCpuInRange, isMemoryInRange, MEMORY_RANGE_TEXT, parseCpu, parseMemory } from './quantities.js';
 import { allowOnly, dnsLabel, fail, object } from './validation.js';
 
 /** Keys allowed in `configuration.healthCheck`. */
@@ -50,11 +50,11 @@ export function validateResourceLimits(r: Record<string, unknown>, field = 'conf
   const limits = object(r.limits, `${field}.limits`);
   allowOnly(limits, `${field}.limits`, ['cpu', 'memory']);
   if (limits.cpu !== undefined) {
-    if (!isPositiveCpu(limits.cpu)) fail(`${field}.limits.cpu`, "must be a positive CPU quantity such as '1' or '1500m'", limits.cpu);
+    if (!isCpuInRange(limits.cpu)) fail(`${field}.limits.cpu`, `must be a CPU quantity ${CPU_RANGE_TEXT}, such as '1' or '1500m'`, limits.cpu);
     if (typeof r.cpu === 'string' && parseCpu(limits.cpu) < parseCpu(r.cpu)) fail(`${field}.limits.cpu`, `must be at least resources.cpu (${r.cpu})`, limits.cpu);
   }
   if (limits.memory !== undefined) {
-    if (!isPositiveMemory(limits.memory)) fail(`${field}.limits.memory`, "must be a positive memory quantity such as '1Gi'", limits.memory);
+    if (!isMemoryInRange(limits.memory)) fail(`${field}.limits.memory`, `must be a memory quantity ${MEMORY_RANGE_TEXT}, such as '1Gi'`, limits.memory);
     if (typeof r.memory === 'string' && parseMemory(limits.memory) < parseMemory(r.memory)) fail(`${field}.limits.memory`, `must be at least resources.memory (${r.memory})`, limits.memory);
   }
 }

@@ -32,6 +32,28 @@ export function isPositiveMemory(value: unknown): value is string {
   return typeof value === 'string' && parseMemory(value) > 0;
 }
 
+/**
+ * The most a deployment may ask for, request or limit: above these nothing can run it (a cpu
+ * limit becomes the model server's `--threads`, which stops at 1024; no single host here has
+ * more than a few TiB), so such a spec is refused when written instead of crash-looping later.
+ */
+export const MAX_CPU_CORES = 256;
+/** 4 TiB. */
+export const MAX_MEMORY_BYTES = 4 * 2 ** 40;
+/** How the bounds read in error messages. */
+export const CPU_RANGE_TEXT = `from 1m to ${MAX_CPU_CORES} cores`;
+export const MEMORY_RANGE_TEXT = 'above 0 and at most 4Ti';
+
+/** True for a CPU quantity above zero and at most {@link MAX_CPU_CORES}. */
+export function isCpuInRange(value: unknown): value is string {
+  return isPositiveCpu(value) && parseCpu(value) <= MAX_CPU_CORES;
+}
+
+/** True for a memory quantity above zero and at most {@link MAX_MEMORY_BYTES}. */
+export function isMemoryInRange(value: unknown): value is string {
+  return isPositiveMemory(value) && parseMemory(value) <= MAX_MEMORY_BYTES;
+}
+
 /** The CPU quantity for `cores`, rounded up to whole millicores: 0.6312 → `'632m'`, 2 → `'2'`. */
 export function formatCpu(cores: number): string {
   const milli = Math.max(1, Math.ceil(cores * 1000 - 1e-9));

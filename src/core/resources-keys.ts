@@ -29,8 +29,9 @@ export interface ResourceFilters {
   Deployment: { environment?: string };
   Revision: { deployment?: string };
   DeploymentEvent: { deployment?: string };
-  Incident: { environment?: string; deployment?: string };
-  Approval: { environment?: string };
+  /** `deploymentName` alone matches that name in every environment. */
+  Incident: { environment?: string; deploymentName?: string };
+  Approval: { environment?: string; state?: string };
   Feedback: { deployment?: string };
   AnalysisTemplate: object;
   Autoscaler: { environment?: string };
@@ -116,14 +117,17 @@ export const KINDS: { readonly [K in ResourceKind]: KindDescriptor<K> } = {
   Incident: {
     key: (id) => part('id', id),
     id: (o) => o.id,
-    index: (o) => ({ environment: o.environment, parent: o.deployment }),
-    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.deployment === undefined ? {} : { parent: f.deployment }) }),
+    // The deployment's name, not its id (`<environment>.<name>`): with `environment` it selects the
+    // same incidents as the id would, and alone it finds the name in every environment.
+    index: (o) => ({ environment: o.environment, parent: o.deploymentName }),
+    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.deploymentName === undefined ? {} : { parent: f.deploymentName }) }),
   },
   Approval: {
     key: (id) => part('id', id),
     id: (o) => o.id,
-    index: (o) => ({ environment: o.environment, parent: null }),
-    filter: (f) => (f.environment === undefined ? {} : { environment: f.environment }),
+    // The state, so a listing filters by it in the query, before paging (migration 0002).
+    index: (o) => ({ environment: o.environment, parent: o.state }),
+    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.state === undefined ? {} : { parent: f.state }) }),
   },
   Feedback: {
     key: (id) => `${part('deployment', id.deployment)}/${part('requestId', id.requestId)}`,

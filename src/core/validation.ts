@@ -5,9 +5,28 @@
  */
 import { InvalidArgumentError } from './errors.js';
 
-/** Throws `field: rule[, got value]`; the value is shown only when one is passed. */
+/** The most characters of a bad value an error message repeats. */
+export const MAX_ECHO_CHARS = 80;
+
+/**
+ * A bad value as an error message shows it: JSON, cut to {@link MAX_ECHO_CHARS} characters. The
+ * value is the caller's input, so it may be huge (a 50 MB string must not make a 50 MB error) or
+ * nested too deep to stringify (that must not turn a 400 into a RangeError).
+ */
+export function echo(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  let text: string;
+  try {
+    text = typeof value === 'string' && value.length > MAX_ECHO_CHARS ? JSON.stringify(value.slice(0, MAX_ECHO_CHARS)) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
+  }
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}…` : text;
+}
+
+/** Throws `field: rule[, got value]`; the value is shown only when one is passed, cut short (see {@link echo}). */
 export function fail(field: string, rule: string, ...value: [unknown] | []): never {
-  const got = value.length === 0 ? '' : `, got ${value[0] === undefined ? 'nothing' : JSON.stringify(value[0])}`;
+  const got = value.length === 0 ? '' : `, got ${echo(value[0])}`;
   throw new InvalidArgumentError(`${field}: ${rule}${got}`);
 }
 

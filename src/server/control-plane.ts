@@ -64,6 +64,8 @@ export interface ControlPlaneOptions {
   drainMs?: number;
   /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
   runtime?: RuntimeSettings;
+  /** Largest JSON request body the API reads, in bytes (default 1 MiB); a model push has the registry's own cap. */
+  maxJsonBodyBytes?: number;
   log: (line: string) => void;
 }
 
@@ -164,7 +166,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }), options.host, options.port);
+    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }, options.maxJsonBodyBytes), options.host, options.port);
     stops.push(() => new Promise<void>((resolve) => {
       api.close(() => resolve());
       api.closeAllConnections();
@@ -221,7 +223,7 @@ function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive
 
 function createApiServer(
   store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer,
-  activate: (environment: string, name: string) => Promise<boolean>, limits: ConnectionLimits,
+  activate: (environment: string, name: string) => Promise<boolean>, limits: ConnectionLimits, maxJsonBodyBytes: number | undefined,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -235,6 +237,7 @@ function createApiServer(
       }
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
+    limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
   });
   registerModelRoutes(app, registry);
   const environments = async () => (await store.environments.list({ limit: 500 })).items;

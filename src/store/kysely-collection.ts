@@ -93,7 +93,8 @@ function encodeContinue(key: string): string {
 function decodeContinue(token: string): string {
   try {
     const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { after?: unknown };
-    if (typeof value.after === 'string') return value.after;
+    // A NUL would reach PostgreSQL, which refuses it in text: a forged token is a 400, not a 500.
+    if (typeof value.after === 'string' && !value.after.includes('\0')) return value.after;
   } catch {
     // fall through to the error below
   }

@@ -4,6 +4,7 @@
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 import { initial } from './0001-initial.js';
+import { indexApprovalStateAndIncidentName } from './0002-approval-state-incident-name.js';
 
 /** Where the Migrator records what ran (and, on PostgreSQL, takes its lock). */
 export const MIGRATION_TABLE = 'wharf_migration';
@@ -16,6 +17,7 @@ export type MigrationDialect = 'sqlite' | 'postgres';
 function migrations(dialect: MigrationDialect): Record<string, Migration> {
   return {
     '0001-initial': initial(dialect),
+    '0002-approval-state-incident-name': indexApprovalStateAndIncidentName(dialect),
   };
 }
 
