@@ -20,7 +20,7 @@ export async function waitForDeployment(environment: string, name: string, timeo
     const rollout = rolloutWait(d);
     const holding = holdingConditionLines(d);
     const replicas = `${d.status.readyReplicas}/${target} replicas ready (${d.status.phase})`;
-    const progress = [replicas, ...(rollout.state === 'waiting' ? [rollout.note] : []), ...holding].join('; ');
+    const progress = [replicas, ...holding, ...(rollout.state === 'waiting' ? [rollout.note] : [])].join('; ');
     if (progress !== last) process.stdout.write(`  ${progress}\n`);
     last = progress;
     const converged = d.status.observedRevision === d.revision && d.status.readyReplicas === target;
