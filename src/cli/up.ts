@@ -1,9 +1,13 @@
 /** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { GatewayAdminServer } from '../gateway/admin-server.js';
 import { ControlPlaneActivator } from '../gateway/control-plane-activator.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
-import { WatchTableSource } from '../gateway/table-source.js';
+import { readLastTable, recordingSink, removeGatewayState, writeGatewayState } from '../gateway/gateway-state.js';
+import { type TableSink, WatchTableSource } from '../gateway/table-source.js';
+import { processStartTime } from '../runtime/local/process-identity.js';
 import { startControlPlane } from '../server/control-plane.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { seedDemo } from '../server/demo.js';
@@ -103,7 +107,9 @@ export function registerUp(program: Command): void {
     .requiredOption('--control-plane <url>', 'the control plane API, e.g. http://127.0.0.1:8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
-    .action(action(async (f: { controlPlane: string; host: string; port: number }) => {
+    .option('--admin-port <port>', 'also listen on 127.0.0.1 at this port for the supervising control plane (request assignments, ejection events); 0 picks a free one', integer(0, 65535))
+    .option('--state-dir <dir>', 'record this gateway here (gateway.json: pid and URLs, for `wharf up` to adopt it) and its last route table (routes.json, served at start until the control plane answers)')
+    .action(action(async (f: { controlPlane: string; host: string; port: number; adminPort?: number; stateDir?: string }) => {
       const log = (line: string): void => {
         process.stderr.write(`wharf gateway: ${line}\n`);
       };
@@ -111,12 +117,31 @@ export function registerUp(program: Command): void {
       const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
       const gateway = new GatewayServer({ host: f.host, port: f.port, log, onHold: (env, name) => activator.activate(env, name) });
       await gateway.start();
-      const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
+      const stateDir = f.stateDir === undefined ? undefined : resolve(f.stateDir);
+      let sink: TableSink = gateway;
+      if (stateDir !== undefined) {
+        await mkdir(stateDir, { recursive: true });
+        // Serve the last table at once: the control plane may be down while this gateway restarts.
+        const last = readLastTable(stateDir);
+        if (last !== undefined) gateway.setTable(last);
+        sink = recordingSink(gateway, stateDir, log);
+      }
+      const source = new WatchTableSource(sink, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
       await source.start();
+      const admin = f.adminPort === undefined ? undefined : new GatewayAdminServer(gateway, () => source.reconnectNow());
+      await admin?.start(f.adminPort!);
+      if (stateDir !== undefined) {
+        writeGatewayState(stateDir, {
+          format: 1, pid: process.pid, processStartTime: processStartTime(process.pid), url: gateway.url, host: f.host,
+          port: Number(new URL(gateway.url).port), adminUrl: admin?.url, controlPlane: f.controlPlane,
+        });
+      }
       onSignals(async () => {
         await source.stop();
         await gateway.stop();
+        await admin?.stop();
         await activator.settled();
+        if (stateDir !== undefined) removeGatewayState(stateDir, process.pid);
       });
       process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
     }));
