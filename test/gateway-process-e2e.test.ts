@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { READMISSION_BODY } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
-import { pidsWithArg } from './support/process-scan.js';
+import { gatewayPidsWithArg, pidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { processGone } from './support/runtime.js';
 import { until } from './support/until.js';
@@ -30,7 +30,7 @@ after(() => {
 });
 
 /** Pids of `wharf gateway` processes of this home, from /proc. */
-const gatewayPids = (): number[] => pidsWithArg(home).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes('gateway'));
+const gatewayPids = (): number[] => gatewayPidsWithArg(home);
 const recordedGatewayPid = (): number => (JSON.parse(readFileSync(join(home, 'gateway', 'gateway.json'), 'utf8')) as { pid: number }).pid;
 
 test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts it, SIGTERM stops everything', async () => {
