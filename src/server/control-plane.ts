@@ -53,7 +53,7 @@ export interface ControlPlaneOptions {
   databaseUrl?: string;
   /** A Prometheus server answering the PromQL of analysis templates. */
   prometheusUrl?: string;
-  /** Standalone gateways whose /metrics add to the built-in metrics (the embedded one always counts). */
+  /** Standalone gateways whose /metrics add to the built-in metrics (the gateway of `wharf up` always counts). */
   gatewayUrls?: readonly string[];
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
