@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
+import { readLastTable, writeLastTable } from '../src/gateway/gateway-state.js';
 import { READMISSION_BODY } from './support/control-plane-e2e.js';
+import { FakeUpstream, route, table, target } from './support/gateway.js';
 import { freePort } from './support/ports.js';
 import { gatewayPidsWithArg, pidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
@@ -59,6 +61,7 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   assert.equal(recordedGatewayPid(), gatewayPid);
   up1.child.kill('SIGKILL');
   await up1.exited;
+  assert.ok(readLastTable(join(home, 'gateway'))?.routes.some((r) => r.deployment === 'readmission'), 'the gateway recorded its last table');
   let ok = 0;
   for (let i = 0; i < 20; i++) if ((await infer('development', 'readmission')) === 200) ok++;
   assert.equal(ok, 20, 'every call through the gateway URL succeeds while wharf up is dead');
@@ -88,4 +91,35 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   assert.equal(await up2.exited, 0);
   await until('no gateway and no replica of this home left', async () => (pidsWithArg(home).length === 0 ? true : undefined), 20_000);
   assert.ok(survivors.every(processGone), 'every one of them is gone (or a zombie left to an init that does not reap)');
+});
+
+test('a gateway started while its control plane is down serves the last route table it recorded', async () => {
+  const upstream = new FakeUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  const url = await upstream.start();
+  const stateDir = join(home, 'standalone');
+  const port = await freePort();
+  const deadControlPlane = `http://127.0.0.1:${await freePort()}`;
+  const startGateway = async (): Promise<WharfProcess> => {
+    const gw = startWharf(['gateway', '--control-plane', deadControlPlane, '--port', String(port), '--state-dir', stateDir]);
+    started.push(gw);
+    await until('the gateway to listen', async () => (/listening at/.test(gw.stdout()) ? true : gw.child.exitCode !== null ? Promise.reject(new Error(gw.stderr())) : undefined));
+    return gw;
+  };
+  try {
+    // No table recorded yet: nothing to serve while the control plane does not answer.
+    const first = await startGateway();
+    assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 503);
+    first.child.kill('SIGTERM');
+    await first.exited;
+    writeLastTable(stateDir, table(7, [route('staging', 'risk', [target(1, 100, [{ id: 'r1', url }])])]));
+
+    const second = await startGateway();
+    const res = await fetch(`http://127.0.0.1:${port}/staging/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: READMISSION_BODY });
+    assert.equal(res.status, 200, await res.text());
+    assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true, tableVersion: 7 });
+    second.child.kill('SIGTERM');
+    assert.equal(await second.exited, 0);
+  } finally {
+    await upstream.stop();
+  }
 });
