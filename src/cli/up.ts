@@ -8,9 +8,7 @@ import { GatewayServer } from '../gateway/gateway-server.js';
 import { readLastTable, recordingSink, removeGatewayState, writeGatewayState } from '../gateway/gateway-state.js';
 import { type TableSink, WatchTableSource } from '../gateway/table-source.js';
 import { processStartTime } from '../runtime/local/process-identity.js';
-import { startControlPlane } from '../server/control-plane.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
-import { seedDemo } from '../server/demo.js';
 import { integer } from './options.js';
 import { action } from './run-action.js';
 
@@ -81,6 +79,10 @@ export function registerUp(program: Command): void {
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
       }
       const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
+      // Loaded here, not at the top: `wharf gateway` (the gateway process of `wharf up`) shares this
+      // module and would otherwise carry the whole control plane (about 90 MB more memory).
+      const { startControlPlane } = await import('../server/control-plane.js');
+      const { seedDemo } = await import('../server/demo.js');
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [],
