@@ -2,6 +2,9 @@
 // client of it: the revision that served a request id, ejection events after a seq (starting over
 // when the gateway process is a new one), and an unreachable gateway reported as unavailable.
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { UnavailableError } from '../src/core/errors.js';
 import { GatewayAdminClient } from '../src/gateway/admin-client.js';
@@ -50,6 +53,36 @@ test('ejections after a seq; a restarted gateway (new boot) is read from its sta
     assert.deepEqual(await client.ejectionsSince(1), []);
   } finally {
     await admin.stop();
+  }
+});
+
+test('a control plane that adopts a running gateway does not read the ejections an earlier one recorded', async () => {
+  const event = (seq: number): EjectionEvent => ({ seq, time: 1, environment: 'e', deployment: 'd', revision: 1, backend: 'r', type: 'ejected', reason: 'x' });
+  const log = [event(1), event(2)];
+  const source = { assignment: () => undefined, ejectionsSince: (seq: number) => log.filter((e) => e.seq > seq) };
+  const admin = new GatewayAdminServer(source);
+  await admin.start(0);
+  const dir = await mkdtemp(join(tmpdir(), 'wharf-admin-'));
+  try {
+    const ejectionsReadFile = join(dir, 'ejections-read.json');
+    const first = new GatewayAdminClient(() => admin.url, { ejectionsReadFile });
+    assert.deepEqual((await first.ejectionsSince(0)).map((e) => e.seq), [1, 2]);
+    assert.deepEqual(await first.ejectionsSince(2), [], 'asking after 2 says 1 and 2 are recorded');
+    log.push(event(3));
+    // The control plane restarts (its recorder starts from 0) and adopts the same gateway process.
+    const next = new GatewayAdminClient(() => admin.url, { ejectionsReadFile });
+    assert.deepEqual((await next.ejectionsSince(0)).map((e) => e.seq), [3], 'only what the earlier one had not recorded');
+    // A gateway process that is not the recorded one is read from its start.
+    const other = new GatewayAdminServer(source);
+    await other.start(0);
+    try {
+      assert.deepEqual((await new GatewayAdminClient(() => other.url, { ejectionsReadFile }).ejectionsSince(0)).map((e) => e.seq), [1, 2, 3]);
+    } finally {
+      await other.stop();
+    }
+  } finally {
+    await admin.stop();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 

@@ -3,21 +3,52 @@
  * a request (A/B feedback) and the ejection events after a `seq` (deployment events). The admin
  * URL comes from a getter because the supervised gateway gets a new one when it is restarted.
  */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
 import type { EjectionsAnswer } from './admin-server.js';
 import type { Assignment } from './assignment-log.js';
 import type { EjectionEvent } from './gateway-snapshot.js';
 
+/** Settings of {@link GatewayAdminClient}. */
+export interface AdminClientOptions {
+  /** Time for one call (default 2000 ms). */
+  readonly timeoutMs?: number;
+  /**
+   * A file remembering which ejection events of which gateway process were already read (written
+   * once the caller asks for events after them, i.e. has recorded them): a control plane that
+   * adopts a running gateway then does not record its events a second time.
+   */
+  readonly ejectionsReadFile?: string;
+}
+
+/** What {@link AdminClientOptions.ejectionsReadFile} holds. */
+interface ReadMark {
+  readonly boot: string;
+  readonly seq: number;
+}
+
 /** See the module comment. */
 export class GatewayAdminClient {
   /** The `boot` of the gateway process whose `seq` the caller holds. */
   private boot: string | undefined;
+  /** Events of `mark.boot` up to `mark.seq` were read by an earlier control plane. */
+  private mark: ReadMark | undefined;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly adminUrl: () => string | undefined,
-    private readonly timeoutMs = 2_000,
-  ) {}
+    private readonly options: AdminClientOptions = {},
+  ) {
+    this.timeoutMs = options.timeoutMs ?? 2_000;
+    if (options.ejectionsReadFile !== undefined) {
+      try {
+        this.mark = JSON.parse(readFileSync(options.ejectionsReadFile, 'utf8')) as ReadMark;
+      } catch {
+        // none yet
+      }
+    }
+  }
 
   /** The recorded assignment of `requestId`; undefined when unknown. Throws UnavailableError when the gateway does not answer. */
   async assignment(requestId: string): Promise<Assignment | undefined> {
@@ -31,10 +62,25 @@ export class GatewayAdminClient {
    * last call, its log starts over: every event it has is returned (the caller's `seq` follows).
    */
   async ejectionsSince(seq: number): Promise<readonly EjectionEvent[]> {
+    // Asked for events after `seq`: the ones up to it are recorded.
+    if (this.boot !== undefined && seq > 0) this.remember({ boot: this.boot, seq });
     let answer = (await this.get(`/ejections?since=${seq}`)).body as EjectionsAnswer;
     if (this.boot !== undefined && answer.boot !== this.boot && seq > 0) answer = (await this.get('/ejections?since=0')).body as EjectionsAnswer;
     this.boot = answer.boot;
-    return answer.events;
+    const mark = this.mark;
+    return mark !== undefined && mark.boot === answer.boot ? answer.events.filter((e) => e.seq > mark.seq) : answer.events;
+  }
+
+  private remember(mark: ReadMark): void {
+    const file = this.options.ejectionsReadFile;
+    if (file === undefined || (this.mark?.boot === mark.boot && this.mark.seq >= mark.seq)) return;
+    this.mark = mark;
+    try {
+      writeFileSync(`${file}.tmp`, JSON.stringify(mark));
+      renameSync(`${file}.tmp`, file);
+    } catch {
+      // at worst a later control plane records some events twice
+    }
   }
 
   private async get(path: string): Promise<{ status: number; body: unknown }> {

@@ -106,7 +106,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // The gateway runs as a process of its own (see gateway-process.ts); the API asks its admin
     // listener which revision served a request (A/B feedback) and what it ejected.
     const started: { gateway?: GatewayProcess } = {};
-    const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl);
+    const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl, { ejectionsReadFile: join(options.home, 'gateway', 'ejections-read.json') });
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
     const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gatewayAdmin, activateLeader), options.host, options.port);
