@@ -121,6 +121,13 @@ export class GatewayProcess {
     removeGatewayState(this.o.stateDir, this.handle.pid);
   }
 
+  /** Stops supervising and leaves the gateway running for a later control plane to adopt (as a killed `wharf up` does). */
+  detach(): void {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    this.handle.detach();
+  }
+
   private supervise(): void {
     const handle = this.handle;
     const since = Date.now();
