@@ -16,7 +16,7 @@ import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
-import { pidsWithArg } from './support/process-scan.js';
+import { replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf } from './support/processes.js';
 import { until } from './support/until.js';
 
@@ -52,7 +52,7 @@ test('an idle deployment scales to zero; a request then is held, answered by a f
   await first.arrayBuffer();
 
   await settled('lazy', (d) => d.status.readyReplicas === 0 && /scaled to zero/.test(d.status.message ?? ''), 'scaled to zero after 10 s idle', 60_000);
-  await until('no replica process at zero', () => Promise.resolve(pidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
+  await until('no replica process at zero', () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
   const zero = await autoscaling('lazy');
   assert.equal(zero.state?.desiredReplicas, 0);
   assert.equal(zero.state?.lastDecision?.rule, 'idle');

@@ -14,7 +14,7 @@ import { promisify } from 'node:util';
 import { readmissionProbability } from '../src/demo/readmission.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
-import { pidsWithArg } from './support/process-scan.js';
+import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { until } from './support/until.js';
 
@@ -34,7 +34,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let modelFile = '';
     const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api, WHARF_ACTOR: 'e2e' } });
     const deployment = () => fetch(`${api}/api/v1/environments/development/deployments/risk`).then((r) => r.json() as Promise<{ status: { readyReplicas: number; phase: string }; revision: number; endpoints: { external: string } }>);
-    const replicaPids = () => pidsWithArg(home).filter((pid) => pid !== up?.child.pid);
+    const replicaPids = () => replicaPidsWithArg(home).filter((pid) => pid !== up?.child.pid);
     const infer = () => fetch(`${gateway}/development/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: INFER_BODY });
 
     before(async () => {

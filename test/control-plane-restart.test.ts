@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
-import { pidsWithArg } from './support/process-scan.js';
+import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { until } from './support/until.js';
 import { freePort } from './support/ports.js';
@@ -50,7 +50,7 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   await cli(['model', 'push', 'risk', modelFile, '--version', '1.1.0']);
   await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '2', '--wait', '--timeout', '60']);
   const upPid = up1.child.pid!;
-  const replicas = () => pidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
+  const replicas = () => replicaPidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
 
   // A gateway of its own, following the control plane's route table.
   const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);

@@ -84,6 +84,27 @@ describe('window queries', () => {
     assert.ok(Math.abs(m.p99! - (0.025 + 0.025 * (1 / 2))) < 1e-12, `p99 ${m.p99}`);
   });
 
+  test('a scraped gateway that had no traffic yet (no histogram series, so no bounds) does not blind the latency figures', async () => {
+    const clock = new FakeClock();
+    const g = new SyntheticGateway(clock.read);
+    // What scraping an idle gateway's /metrics gives: the histogram family has no series to read bounds from.
+    let idle = true;
+    const source = new BuiltinMetricsSource({ providers: [() => (idle ? { ...g.snapshot(), latencyBuckets: [] } : g.snapshot())], clock: clock.read });
+    await source.sampleNow();
+    idle = false;
+    g.record(2, 10, 200, 0.004);
+    clock.advance(1000);
+    await source.sampleNow();
+    g.record(2, 10, 200, 0.004);
+    clock.advance(1000);
+    await source.sampleNow();
+    const m = await source.revision(W(5000));
+    assert.equal(m.requests, 20);
+    assert.ok(m.p50 !== undefined && m.p50 > 0.0025 && m.p50 <= 0.005, `p50 ${m.p50}`);
+    const traffic = await source.deployment({ environment: 'production', deployment: 'risk', windowMs: 5000 });
+    assert.ok(Math.abs(traffic.concurrency - (20 * 0.004) / 2) < 1e-9, `concurrency ${traffic.concurrency}`);
+  });
+
   test('only the asked revision, deployment and environment count', async () => {
     const { gws: [g], source, tick } = setup();
     await source.sampleNow();

@@ -5,7 +5,7 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { UnavailableError } from '../src/core/errors.js';
@@ -366,6 +366,48 @@ describe('local runtime: control-plane restart', () => {
     assert.deepEqual(replicaProcesses(`${ENV}/survivor@`).sort(), pids);
     await b.remove(k);
     assert.ok(pids.every(processGone), 'stopped by the new control plane');
+  });
+
+  test('a replica\'s last termination survives a control-plane restart (kept in its state file)', async () => {
+    const stateDir = join(local.root, 'termination');
+    const k = key('terminated');
+    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20, backoff: { initialMs: 100, maxMs: 2_000 } }));
+    await a.apply(appWorkload(k, 1, HTTP_APP));
+    await untilStatus(a, k, readyCount(1), 'ready under A');
+    process.kill(a.pids(k)[0]!, 'SIGKILL');
+    const restarted = await untilStatus(a, k, (s) => readyCount(1)(s) && s.replicas[0]!.restarts === 1, 'restarted under A');
+    const ended = restarted.replicas[0]!.lastTermination;
+    assert.equal(ended?.reason, 'Error');
+    assert.match(ended.message, /SIGKILL/);
+    await a.close({ keepReplicas: true });
+
+    const b = runtime({ stateDir });
+    const adopted = await untilStatus(b, k, readyCount(1), 'adopted under B');
+    assert.deepEqual(adopted.replicas[0]!.lastTermination, ended, 'the new control plane still knows why the last process ended');
+    await b.remove(k);
+  });
+
+  test('an adopted replica is linked back to its cpu cgroup, which is removed when it stops', async () => {
+    // A directory stands in for a cgroup v2 with the cpu controller enabled for children.
+    const cgroupDir = join(local.root, 'fake-cgroup');
+    await mkdir(cgroupDir, { recursive: true });
+    const stateDir = join(local.root, 'cgroup-adopt');
+    const k = key('cgrouped');
+    const workload = appWorkload(k, 1, HTTP_APP, { resources: { limits: { cpu: '500m' } } });
+    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20, cpuCgroup: { ok: true, dir: cgroupDir } }));
+    await a.apply(workload);
+    const ready = await untilStatus(a, k, readyCount(1), 'ready under A');
+    const group = join(cgroupDir, `wharf-${ready.replicas[0]!.id}`);
+    assert.equal(await readFile(join(group, 'cgroup.procs'), 'utf8'), String(a.pids(k)[0]), 'placed in its cgroup at spawn');
+    await a.close({ keepReplicas: true });
+    // A real cgroup directory holds only kernel files and can be removed once empty of processes.
+    await rm(join(group, 'cgroup.procs'));
+    await rm(join(group, 'cpu.max'));
+
+    const b = runtime({ stateDir, cpuCgroup: { ok: true, dir: cgroupDir } });
+    await untilStatus(b, k, readyCount(1), 'adopted under B');
+    await b.remove(k);
+    await assert.rejects(stat(group), { code: 'ENOENT' }, 'the adopted replica\'s cgroup is removed at its stop');
   });
 
   test('one runtime per state directory', async () => {

@@ -13,6 +13,7 @@ import { FeedbackInput } from './schemas.js';
 import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
+type Assignment = { environment: string; deployment: string; revision: number };
 const target = z.object({ environment: z.string(), name: z.string() });
 const base = '/api/v1/environments/{environment}/deployments/{name}';
 
@@ -20,8 +21,8 @@ const base = '/api/v1/environments/{environment}/deployments/{name}';
 export interface FeedbackRouteDeps {
   store: Store;
   deployments: DeploymentService;
-  /** The revision that answered a request, from the gateway's recent assignments (in-process gateways). */
-  assignmentOf?(requestId: string): { environment: string; deployment: string; revision: number } | undefined;
+  /** The revision that answered a request, from the gateway's recent assignments; may throw UnavailableError when the gateway does not answer. */
+  assignmentOf?(requestId: string): Assignment | undefined | Promise<Assignment | undefined>;
 }
 
 /** Adds the routes to `app`. */
@@ -30,7 +31,13 @@ export function registerFeedbackRoutes(app: OpenAPIHono, { store, deployments, a
     const { environment, name } = c.req.valid('param');
     const body = c.req.valid('json');
     const d = await deployments.get(name, environment);
-    const assigned = assignmentOf?.(body.requestId);
+    let assigned: Assignment | undefined;
+    try {
+      assigned = await assignmentOf?.(body.requestId);
+    } catch (err) {
+      // With the variant given, the feedback stands without the gateway's cross-check.
+      if (body.revision === undefined) throw err;
+    }
     if (assigned !== undefined && (assigned.environment !== environment || assigned.deployment !== name)) {
       throw new InvalidArgumentError(`requestId: request ${body.requestId} was served by ${assigned.deployment} in ${assigned.environment}, not ${name} in ${environment}`);
     }

@@ -1,17 +1,26 @@
 /** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
-import { resolve } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { GatewayAdminServer } from '../gateway/admin-server.js';
 import { ControlPlaneActivator } from '../gateway/control-plane-activator.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
-import { WatchTableSource } from '../gateway/table-source.js';
-import { startControlPlane } from '../server/control-plane.js';
+import { readGatewayState, readLastTable, recordingSink, removeGatewayState, writeGatewayState } from '../gateway/gateway-state.js';
+import { type TableSink, WatchTableSource } from '../gateway/table-source.js';
+import { isSameProcess, processStartTime } from '../runtime/local/process-identity.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
-import { seedDemo } from '../server/demo.js';
 import { integer } from './options.js';
 import { checkPortsFree } from './port-check.js';
 import { action } from './run-action.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The port of the gateway process recorded in `stateDir`, if that process still runs. */
+function ownGatewayPort(stateDir: string): number | undefined {
+  const recorded = readGatewayState(stateDir);
+  if (recorded === undefined || !isSameProcess({ pid: recorded.pid, startTime: recorded.processStartTime })) return undefined;
+  return recorded.port;
+}
 
 /** The kubernetes runtime's flags of `wharf up`. */
 interface KubernetesFlags {
@@ -88,7 +97,17 @@ export function registerUp(program: Command): void {
         process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
       }
       const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
-      await checkPortsFree(f.host, [{ port: f.port, what: 'API', flag: '--port' }, { port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]);
+      // The gateway port is ours when the gateway that an earlier `wharf up` left running holds it:
+      // the control plane adopts that process instead of starting a second one.
+      const gatewayIsOurs = ownGatewayPort(join(home, 'gateway')) === f.gatewayPort;
+      await checkPortsFree(f.host, [
+        { port: f.port, what: 'API', flag: '--port' },
+        ...(gatewayIsOurs ? [] : [{ port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]),
+      ]);
+      // Loaded here, not at the top: `wharf gateway` (the gateway process of `wharf up`) shares this
+      // module and would otherwise carry the whole control plane (about 90 MB more memory).
+      const { startControlPlane } = await import('../server/control-plane.js');
+      const { seedDemo } = await import('../server/demo.js');
       const cp = await startControlPlane({
         home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
         prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [], gatewayDebugHeaders: f.debugHeaders === true,
@@ -118,7 +137,9 @@ export function registerUp(program: Command): void {
     .option('--port <port>', 'port', integer(0, 65535), 8000)
     .option('--debug-headers', 'name the replica that answered in an x-wharf-backend response header')
     .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 10000)', integer(1, 1_000_000))
-    .action(action(async (f: { controlPlane: string; host: string; port: number; debugHeaders?: boolean; maxConnections?: number }) => {
+    .option('--admin-port <port>', 'also listen on 127.0.0.1 at this port for the supervising control plane (request assignments, ejection events); 0 picks a free one', integer(0, 65535))
+    .option('--state-dir <dir>', 'record this gateway here (gateway.json: pid and URLs, for `wharf up` to adopt it) and its last route table (routes.json, served at start until the control plane answers)')
+    .action(action(async (f: { controlPlane: string; host: string; port: number; adminPort?: number; stateDir?: string; debugHeaders?: boolean; maxConnections?: number }) => {
       const log = (line: string): void => {
         process.stderr.write(`wharf gateway: ${line}\n`);
       };
@@ -126,12 +147,31 @@ export function registerUp(program: Command): void {
       const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
       const gateway = new GatewayServer({ host: f.host, port: f.port, debugHeaders: f.debugHeaders === true, maxConnections: f.maxConnections, log, onHold: (env, name) => activator.activate(env, name) });
       await gateway.start();
-      const source = new WatchTableSource(gateway, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
+      const stateDir = f.stateDir === undefined ? undefined : resolve(f.stateDir);
+      let sink: TableSink = gateway;
+      if (stateDir !== undefined) {
+        await mkdir(stateDir, { recursive: true });
+        // Serve the last table at once: the control plane may be down while this gateway restarts.
+        const last = readLastTable(stateDir);
+        if (last !== undefined) gateway.setTable(last);
+        sink = recordingSink(gateway, stateDir, log);
+      }
+      const source = new WatchTableSource(sink, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
       await source.start();
+      const admin = f.adminPort === undefined ? undefined : new GatewayAdminServer(gateway, () => source.reconnectNow());
+      await admin?.start(f.adminPort!);
+      if (stateDir !== undefined) {
+        writeGatewayState(stateDir, {
+          format: 1, pid: process.pid, processStartTime: processStartTime(process.pid), url: gateway.url, host: f.host,
+          port: Number(new URL(gateway.url).port), adminUrl: admin?.url, controlPlane: f.controlPlane, debugHeaders: f.debugHeaders === true,
+        });
+      }
       onSignals(async () => {
         await source.stop();
         await gateway.stop();
+        await admin?.stop();
         await activator.settled();
+        if (stateDir !== undefined) removeGatewayState(stateDir, process.pid);
       });
       process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
     }));

@@ -1,5 +1,5 @@
 /**
- * Turns the embedded gateway's ejection events (a replica taken out of rotation after consecutive
+ * Turns the gateway's ejection events (a replica taken out of rotation after consecutive
  * 5xx, timeouts or connect failures, and its return) into deployment events, so `wharf deploy
  * events` tells the story next to the autoscaler's and the rollouts'. Polls the gateway's bounded
  * log for events after the last one seen; a burst beyond the log's size loses the oldest, which
@@ -13,8 +13,8 @@ import { newEvent } from './deployment-events.js';
 /** Settings of {@link EjectionRecorder}. */
 export interface EjectionRecorderOptions {
   store: Store;
-  /** Events after `seq`, oldest first (GatewayServer.ejectionsSince). */
-  ejectionsSince(seq: number): readonly EjectionEvent[];
+  /** Events after `seq`, oldest first (GatewayServer.ejectionsSince, or a gateway's admin listener). */
+  ejectionsSince(seq: number): readonly EjectionEvent[] | Promise<readonly EjectionEvent[]>;
   intervalMs?: number;
   onError?(error: unknown): void;
 }
@@ -49,7 +49,7 @@ export class EjectionRecorder {
 
   /** Writes the events not written yet, one transaction for all of them. */
   async flush(): Promise<void> {
-    const events = this.#o.ejectionsSince(this.#seq);
+    const events = await this.#o.ejectionsSince(this.#seq);
     if (events.length === 0) return;
     await this.#o.store.transaction(async (tx) => {
       for (const e of events) {

@@ -125,6 +125,11 @@ export class WatchTableSource implements TableSource {
     await this.agent.destroy().catch(() => undefined);
   }
 
+  /** Ends a reconnect back-off now (e.g. the control plane just came back); no-op while connected. */
+  reconnectNow(): void {
+    if (!this.connected) this.wake?.();
+  }
+
   private async run(): Promise<void> {
     let failures = 0;
     while (!this.abort.signal.aborted) {

@@ -87,7 +87,7 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   private readonly options: Required<Omit<BuiltinSourceOptions, 'onError'>> & Pick<BuiltinSourceOptions, 'onError'>;
   /** Each provider's previous snapshot, the baseline of its next increase. */
   private readonly previous: (GatewaySnapshot | undefined)[];
-  /** Histogram bounds of the first snapshot seen; gateways with other bounds count responses only. */
+  /** Histogram bounds of the first snapshot with revision series; gateways with other bounds count responses only. */
   private bounds: readonly number[] | undefined;
   /** Oldest first. Rounds before index `settled` are in the merged (coarse) zone. */
   private readonly rounds: Round[] = [];
@@ -227,7 +227,9 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
       if (snapshot === undefined) return;
       const older = this.previous[i];
       this.previous[i] = snapshot;
-      this.bounds ??= snapshot.latencyBuckets;
+      // A snapshot without revision series says nothing of the bounds: a scraped gateway that had
+      // no traffic yet has no histogram series to read them from.
+      if (this.bounds === undefined && snapshot.revisions.length > 0) this.bounds = snapshot.latencyBuckets;
       if (older !== undefined) this.addIncreases(round, older, snapshot);
     });
     for (const [key, d] of round.deployments) if (d.arrivals > 0 || d.responses > 0) this.lastSeen.set(key, time);
@@ -236,8 +238,8 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   }
 
   private addIncreases(round: Round, older: GatewaySnapshot, newer: GatewaySnapshot): void {
-    const bounds = this.bounds!;
-    const histogram = sameBounds(older.latencyBuckets, bounds) && sameBounds(newer.latencyBuckets, bounds);
+    const bounds = this.bounds ?? [];
+    const histogram = (older.revisions.length === 0 || sameBounds(older.latencyBuckets, bounds)) && sameBounds(newer.latencyBuckets, bounds);
     const olderRevisions = new Map(older.revisions.map((r) => [seriesKey(r.environment, r.deployment, r.revision), r]));
     for (const r of newer.revisions) {
       const key = seriesKey(r.environment, r.deployment, r.revision);

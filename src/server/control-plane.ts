@@ -1,7 +1,7 @@
 /**
  * The one place that chooses implementations and wires them together: store (SQLite, or PostgreSQL
  * when a URL is given), registry (blobs under the home folder), local runtime, deployment
- * controller, route publisher, gateway and API. `wharf up` calls {@link startControlPlane}.
+ * controller, route publisher, gateway (a supervised process of its own, gateway-process.ts) and API. `wharf up` calls {@link startControlPlane}.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -32,7 +32,9 @@ import { DeploymentService } from '../controller/deployment-service.js';
 import { RoutePublisher } from '../controller/route-publisher.js';
 import { PREVIEW_SUFFIX } from '../controller/route-compiler.js';
 import { routeBasePath } from '../gateway/route-table.js';
-import { GatewayServer } from '../gateway/gateway-server.js';
+import { GatewayAdminClient } from '../gateway/admin-client.js';
+import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
+import { GatewayProcess } from './gateway-process.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import type { Runtime } from '../runtime/runtime.js';
@@ -52,16 +54,18 @@ export interface ControlPlaneOptions {
   databaseUrl?: string;
   /** A Prometheus server answering the PromQL of analysis templates. */
   prometheusUrl?: string;
-  /** Standalone gateways whose /metrics add to the built-in metrics (the embedded one always counts). */
+  /** Standalone gateways whose /metrics add to the built-in metrics (the gateway of `wharf up` always counts). */
   gatewayUrls?: readonly string[];
   /** Leftovers of crashed pushes younger than this are kept at a sweep (default {@link BLOB_SWEEP_GRACE_MS}). */
   blobSweepGraceMs?: number;
   /** Bounds on the API's client connections; unset ones take {@link API_CONNECTION_DEFAULTS}. */
   apiConnections?: Partial<ConnectionLimits>;
-  /** The embedded gateway adds `x-wharf-backend` (the replica that answered) to responses; off by default. */
+  /** The gateway adds `x-wharf-backend` (the replica that answered) to responses; off by default. */
   gatewayDebugHeaders?: boolean;
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
+  /** The `wharf` launcher the gateway process runs (default: this checkout's bin/wharf.js). */
+  wharfBin?: string;
   /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
   runtime?: RuntimeSettings;
   /** Largest JSON request body the API reads, in bytes (default 1 MiB); a model push has the registry's own cap. */
@@ -133,45 +137,48 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await startRuntime();
     stops.push(() => runtime.close());
 
-    // Set once the controllers run (this replica leads): held requests wake the autoscaler at once.
+    // Set once the controllers run (this replica leads): held requests wake the autoscaler.
     let activate: ((environment: string, name: string) => Promise<boolean>) | undefined;
-    const gateway = new GatewayServer({
-      host: options.host,
-      port: options.gatewayPort,
-      debugHeaders: options.gatewayDebugHeaders ?? false,
-      onHold: (environment, name) => void activate?.(environment, name).catch((e: unknown) => options.log(`autoscaler: activate ${environment}/${name}: ${(e as Error).message}`)),
-      log: (line) => options.log(`gateway: ${line}`),
-    });
-    await gateway.start();
-    stops.push(() => gateway.stop());
 
     const routes = new RoutePublisher({ store, runtime, onError: (e) => options.log(`routes: ${(e as Error).message}`) });
-    routes.subscribe((table) => gateway.setTable(table));
     if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
     await routes.start();
-    gateway.setTable(routes.current());
     stops.push(() => routes.stop());
 
-    // Built-in metrics: what the embedded gateway (and any listed standalone ones) counted, sampled
-    // four times a second, so analyses decide on data that is at most a quarter second old.
-    const providers = [() => gateway.snapshot(), ...(options.gatewayUrls ?? []).map((url) => () => scrapeGatewaySnapshot(url))];
-    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => options.log(`metrics: gateway ${i}: ${e.message}`) });
-    builtin.start();
-    stops.push(() => Promise.resolve(builtin.stop()));
-    const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
-
-    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gateway.ejectionsSince(seq), onError: (e) => options.log(`ejections: ${(e as Error).message}`) });
-    ejections.start();
-    stops.push(() => ejections.stop());
-
+    // The gateway runs as a process of its own (see gateway-process.ts); the API asks its admin
+    // listener which revision served a request (A/B feedback) and what it ejected.
+    const started: { gateway?: GatewayProcess } = {};
+    const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl, { ejectionsReadFile: join(options.home, 'gateway', 'ejections-read.json') });
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gateway, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }, options.maxJsonBodyBytes), options.host, options.port);
+    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gatewayAdmin, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }, options.maxJsonBodyBytes), options.host, options.port);
     stops.push(() => new Promise<void>((resolve) => {
       api.close(() => resolve());
       api.closeAllConnections();
     }));
     const apiUrl = urlOf(api);
+
+    // It follows the route watch stream and calls POST …/activate for held requests (scale from zero).
+    const gateway = await GatewayProcess.start({
+      stateDir: join(options.home, 'gateway'), host: options.host, port: options.gatewayPort, controlPlane: loopbackUrl(apiUrl),
+      wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin, log: options.log, debugHeaders: options.gatewayDebugHeaders ?? false,
+    });
+    started.gateway = gateway;
+    stops.push(() => gateway.stop());
+    const gatewayUrl = gateway.url;
+
+    // Built-in metrics: what the gateway (and any listed standalone ones) counted, scraped from
+    // their /metrics four times a second, so analyses decide on data that is at most a quarter
+    // second old.
+    const providers = [gatewayUrl, ...(options.gatewayUrls ?? [])].map((url) => () => scrapeGatewaySnapshot(url));
+    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => options.log(`metrics: gateway ${i}: ${e.message}`) });
+    builtin.start();
+    stops.push(() => Promise.resolve(builtin.stop()));
+    const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
+
+    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gatewayAdmin.ejectionsSince(seq), onError: (e) => options.log(`ejections: ${(e as Error).message}`) });
+    ejections.start();
+    stops.push(() => ejections.stop());
 
     // Controllers run on the elected leader only; every replica serves the API and the gateway.
     const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () => withAutoscaler(createDeploymentController({
@@ -181,10 +188,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       analysis: new AnalysisDriver(store, metricsSource),
       ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
       endpointsOf: (d) => ({
-        external: `${gateway.url}${routeBasePath(d.environment, d.name)}`,
+        external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
         logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
-        monitoring: `${gateway.url}/metrics`,
-        ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gateway.url}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
+        monitoring: `${gatewayUrl}/metrics`,
+        ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gatewayUrl}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
       }),
       onError: (key, e, retryInMs) => options.log(`controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`),
     }), new Autoscaler({
@@ -198,7 +205,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await leadership.start();
     stops.push(() => leadership.stop());
 
-    return { apiUrl, gatewayUrl: gateway.url, store, registry, deployments, leadership, stop: stopAll };
+    return { apiUrl, gatewayUrl, store, registry, deployments, leadership, stop: stopAll };
   } catch (err) {
     await stopAll();
     throw err;
@@ -222,7 +229,7 @@ function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive
 }
 
 function createApiServer(
-  store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayServer,
+  store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayAdminClient,
   activate: (environment: string, name: string) => Promise<boolean>, limits: ConnectionLimits, maxJsonBodyBytes: number | undefined,
 ): Server {
   const metrics = new Registry();
@@ -262,6 +269,14 @@ async function listen(server: Server, host: string, port: number): Promise<Serve
     server.listen(port, host, () => resolve());
   });
   return server;
+}
+
+/** The URL of a server listening on `url`'s port, reached over loopback when it listens on every address. */
+function loopbackUrl(url: string): string {
+  const u = new URL(url);
+  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
+  else if (u.hostname === '[::]') u.hostname = '[::1]';
+  return u.origin;
 }
 
 function urlOf(server: Server): string {

@@ -1,5 +1,5 @@
 /**
- * What the end-to-end tests over a real control plane (SQLite, local runtime, embedded gateway)
+ * What the end-to-end tests over a real control plane (SQLite, local runtime, gateway process)
  * share: starting one in a temp home with the demo readmission model pushed as the versions a test
  * asks for, checking at the end that no replica outlived it, and calling its API and gateway.
  */

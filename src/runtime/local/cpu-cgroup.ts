@@ -10,7 +10,7 @@
  * A replica is moved into its cgroup right after spawn; processes it forked before the move stay
  * where they were (a replica forks later, once it runs, so this is a small window).
  */
-import { accessSync, constants, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where replica cgroups can be created, or why not. */
@@ -61,11 +61,21 @@ export function cpuMaxLine(cores: number): string {
  * Returns the cgroup's path, or throws (the caller reports the quota as not applied).
  */
 export function placeInCpuCgroup(dir: string, replica: string, pid: number, cores: number): string {
-  const group = join(dir, `wharf-${replica.replace(/[^A-Za-z0-9._-]/g, '_')}`);
+  const group = cpuCgroupPath(dir, replica);
   mkdirSync(group, { recursive: true });
   writeFileSync(join(group, 'cpu.max'), cpuMaxLine(cores));
   writeFileSync(join(group, 'cgroup.procs'), String(pid));
   return group;
+}
+
+/** The replica's cgroup under `dir` if it exists (an adopted replica placed there by an earlier runtime). */
+export function existingCpuCgroup(dir: string, replica: string): string | undefined {
+  const group = cpuCgroupPath(dir, replica);
+  return existsSync(group) ? group : undefined;
+}
+
+function cpuCgroupPath(dir: string, replica: string): string {
+  return join(dir, `wharf-${replica.replace(/[^A-Za-z0-9._-]/g, '_')}`);
 }
 
 /** Removes a replica's cgroup once its processes are gone; a busy or missing one is left alone. */

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { BackoffPolicy } from './backoff.js';
+import type { CpuCgroupSupport } from './cpu-cgroup.js';
 
 /** Options of {@link LocalRuntime}; everything but `stateDir` has a default (see {@link LOCAL_DEFAULTS}). */
 export interface LocalRuntimeOptions {
@@ -31,6 +32,8 @@ export interface LocalRuntimeOptions {
   readonly exitPollMs?: number;
   /** How often each replica's memory and CPU are sampled (usage, memory-limit watchdog). */
   readonly usageSampleMs?: number;
+  /** Where replica cpu cgroups are created; detected from /proc by default (tests pass a directory standing in for one). */
+  readonly cpuCgroup?: CpuCgroupSupport;
 }
 
 /** The defaults. */

@@ -58,7 +58,7 @@ export class LocalRuntime implements Runtime {
       options: this.options,
       verifier: new ArtifactVerifier(),
       rotations: new RotationTracker(),
-      cpuCgroup: cpuCgroupSupport(),
+      cpuCgroup: options.cpuCgroup ?? cpuCgroupSupport(),
       announce: (key) => this.notifier.announce(key),
     };
   }

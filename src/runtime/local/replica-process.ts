@@ -75,11 +75,12 @@ export class ReplicaProcess {
   private stopping: Promise<void> | undefined;
   private detached = false;
 
-  constructor(private readonly ctx: ReplicaContext, record: Pick<ReplicaRecord, 'id' | 'seq' | 'restarts' | 'port'>) {
+  constructor(private readonly ctx: ReplicaContext, record: Pick<ReplicaRecord, 'id' | 'seq' | 'restarts' | 'port' | 'lastTermination'>) {
     this.id = record.id;
     this.seq = record.seq;
     this.restarts = record.restarts;
     this.port = record.port;
+    this.lastTermination = record.lastTermination;
     this.logs = replicaLogPaths(ctx.dir, record.id);
     this.crashes = new CrashHistory(ctx.options.crashLoopThreshold, ctx.options.crashLoopWindowMs);
     this.resources = new ReplicaResources(record.id, ctx.resources, ctx.options.usageSampleMs, {
@@ -104,6 +105,8 @@ export class ReplicaProcess {
     this.handle = handle;
     this.startedAt = record.startedAt ? Date.parse(record.startedAt) : this.ctx.options.now();
     this.message = 'adopted after a control-plane restart';
+    // Its cgroup (if it got one at spawn) is ours again, to be removed when it stops.
+    this.resources.adoptCgroup();
     // The startup deadline counts from the adoption: the process may have been running for long,
     // and is given one startup window to show it still answers rather than killed at once.
     this.watch(handle, this.ctx.options.now());
@@ -183,6 +186,7 @@ export class ReplicaProcess {
       processStartTime: pid === undefined ? undefined : this.handle?.identity.startTime,
       startedAt: this.startedAtIso(),
       stopping: this.stopRequested ? true : undefined,
+      lastTermination: this.lastTermination,
     };
   }
 

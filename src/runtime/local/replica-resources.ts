@@ -6,7 +6,7 @@
  * stays until the process and everything in its group is gone.
  */
 import type { ReplicaUsage } from '../runtime.js';
-import { placeInCpuCgroup, removeCpuCgroup } from './cpu-cgroup.js';
+import { existingCpuCgroup, placeInCpuCgroup, removeCpuCgroup } from './cpu-cgroup.js';
 import type { ResourcePlan } from './resource-policy.js';
 import { ResourceWatch } from './resource-watch.js';
 
@@ -39,6 +39,16 @@ export class ReplicaResources {
     } catch (err) {
       this.handlers.cpuQuotaFailed(`replica ${this.replica}: cpu quota not applied: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * Links an adopted process back to the cgroup an earlier runtime placed it in, if it still
+   * exists, so {@link release} removes it once the process is gone.
+   */
+  adoptCgroup(): void {
+    const { cgroupDir, cpuLimitCores } = this.plan;
+    if (cgroupDir === undefined || cpuLimitCores === undefined) return;
+    this.cgroup = existingCpuCgroup(cgroupDir, this.replica);
   }
 
   /** Starts sampling the process tree led by `pid` (a started or adopted process). */

@@ -1,7 +1,8 @@
 /**
  * What the local runtime persists so a new control plane can take over running replicas: one JSON
  * file per workload under `<stateDir>/workloads/<key>/workload.json`, holding the applied workload
- * and, per replica, the process identity (pid + kernel start time), port and restart count.
+ * and, per replica, the process identity (pid + kernel start time), port, restart count and why
+ * its last process ended.
  *
  * Writes are synchronous and atomic (temp file, fsync, rename): the file is a few hundred bytes,
  * each write must be complete before the next event is handled (a pid recorded after spawn must be
@@ -25,6 +26,8 @@ export interface ReplicaRecord {
   readonly startedAt?: string;
   /** Set once a graceful stop began; a new runtime finishes the stop instead of adopting. */
   readonly stopping?: boolean;
+  /** Why the replica's last process ended, so a new control plane still reports it. */
+  readonly lastTermination?: { readonly reason: string; readonly message: string; readonly time: string };
 }
 
 /** One workload as persisted. */
