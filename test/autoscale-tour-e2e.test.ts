@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
-import { pidsWithArg } from './support/process-scan.js';
+import { replicaPidsWithArg } from './support/process-scan.js';
 import { until } from './support/until.js';
 
 let e2e: E2eControlPlane;
@@ -48,12 +48,12 @@ test('the README tour: autoscale on a running deployment is carried out (idle â†
 
   // `wharf deploy autoscale risk -e staging --min 0 --max 4 --target 8 --idle-timeout 10`: revision
   // 5 runs on the same replicas (it used to fail every retry until an idle deployment reached zero).
-  const replicas = pidsWithArg(e2e.home).sort();
+  const replicas = replicaPidsWithArg(e2e.home).sort();
   assert.equal(replicas.length, 3);
   const current = await e2e.get('staging', 'risk');
   await call('PATCH', path('risk'), { resourceVersion: current.resourceVersion, configuration: { scaling: { min: 0, max: 4, target: 8, idleTimeout: 10 } } });
   await settled('risk', runningAt(5, 3), 'revision 5 reconciled on the running replicas, before any idle decision');
-  assert.deepEqual(pidsWithArg(e2e.home).sort(), replicas, 'the same replica processes');
+  assert.deepEqual(replicaPidsWithArg(e2e.home).sort(), replicas, 'the same replica processes');
 
   const scale = await e2e.api(path('risk', '/scale'), { method: 'POST', json: { replicas: 2 } });
   assert.equal(scale.status, 400, JSON.stringify(scale.body));
@@ -63,7 +63,7 @@ test('the README tour: autoscale on a running deployment is carried out (idle â†
   const zero = await settled('risk', (d) => d.status.observedRevision === 5 && d.status.readyReplicas === 0 && /scaled to zero/.test(d.status.message ?? ''), 'scaled to zero while idle', 90_000);
   assert.equal(zero.status.desiredReplicas, 0);
   assert.equal((await autoscaling('risk')).state?.desiredReplicas, 0);
-  await until('no replica process at zero', () => Promise.resolve(pidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
+  await until('no replica process at zero', () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
   assert.equal(zero.status.conditions.find((c) => c.type === 'Reconciled'), undefined, 'no reconcile error was recorded');
   assert.ok((await events('risk')).some((e) => e.reason === 'ScaledToZero'), 'a ScaledToZero event');
 

@@ -42,6 +42,11 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   // An idle pooled connection that the server drops emits 'error' on the pool; without a listener
   // that would crash the process. The next query simply gets a new connection.
   pool.on('error', () => undefined);
+  // A connection checked out of the pool (between two queries of a transaction, say) that the
+  // server or the network drops emits 'error' on the client itself, where the pool's listener is
+  // not attached: that too would crash the process (seen with a store outage). The query in flight
+  // still fails with the error, which the API answers as 503.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<StoreSchema>({ dialect: new PostgresDialect({ pool }) });
   let appliedMigrations: string[];
   try {
