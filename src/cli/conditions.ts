@@ -1,11 +1,12 @@
 /**
- * The conditions that say why a deployment is held back (a failing dependency), as one line each
+ * The conditions that say why a deployment is held back (a failing dependency, a reconcile error
+ * that keeps repeating), as one line each
  * for people: the table of `deploy get` and the progress of `--wait` show them, not only `-o json`.
  */
 import type { Condition, Deployment } from '../core/resources.js';
 
 /** Condition types whose `False` means "held back, and the message says by what". */
-const HOLDING_WHEN_FALSE: readonly string[] = ['DependenciesReady'];
+const HOLDING_WHEN_FALSE: readonly string[] = ['DependenciesReady', 'Reconciled'];
 
 /** The conditions holding `d` back, e.g. `DependenciesReady False (DependencyFailed): revision 1: feature-store: …`. */
 export function holdingConditionLines(d: Pick<Deployment, 'status'>): string[] {

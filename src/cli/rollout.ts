@@ -8,6 +8,7 @@ import type { Approval, Deployment, Environment, Incident } from '../core/resour
 import { ApiCallError, call } from './client.js';
 import { CliError, EXIT_CODES, usageError } from './exit-codes.js';
 import { readInputText } from './input-file.js';
+import { integer } from './options.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
@@ -66,7 +67,7 @@ export function registerRollout(program: Command, deploy: Command): void {
   deploy.command('apply').description('Create or update deployments from a YAML or JSON file (several documents allowed)')
     .requiredOption('-f, --file <file>', 'the document(s); `-` reads standard input')
     .option('--wait', 'wait until each deployment runs its new revision')
-    .option('--timeout <seconds>', 'how long --wait waits', (v) => Number(v), 300)
+    .option('--timeout <seconds>', 'how long --wait waits', integer(1, 86_400), 300)
     .action(action(async (f: { file: string; wait?: boolean; timeout: number }) => {
       const text = f.file === '-' ? await readStdin() : await readInputText(f.file);
       for (const doc of parseDocuments(text, f.file)) {
