@@ -16,7 +16,7 @@ import { DRAINING_HEADER } from '../core/protocol-headers.js';
 import type { ShadowExchange } from './mirror.js';
 import { removeHopByHop } from './hop-by-hop.js';
 import { chooseTarget } from './route-choice.js';
-import { CONNECT_FAILURES, RETRYABLE_CODES, upstreamError } from './upstream-errors.js';
+import { RETRYABLE_CODES, upstreamError } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 import type { Proxy } from './proxy.js';
 
@@ -248,14 +248,8 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     this.responded = true;
     const backend = this.backend!;
     const target = this.target!;
-    if (statusCode >= 500) {
-      // A draining 503 that is passed on (no attempt left) says nothing about the replica's health.
-      if (statusCode !== 503 || headers[DRAINING_HEADER] === undefined) {
-        this.proxy.outliers.failed(this.route, target, backend, '5xx', statusCode, performance.now());
-      }
-    } else if (backend.ejected || backend.errors !== 0) {
-      this.proxy.outliers.succeeded(this.route, target, backend, statusCode, performance.now());
-    }
+    // A draining 503 passed on (no attempt left) says nothing about the replica's health.
+    this.proxy.outliers.answered(this.route, target, backend, statusCode, statusCode === 503 && headers[DRAINING_HEADER] !== undefined, performance.now());
     removeHopByHop(headers);
     if (this.proxy.options.debugHeaders) headers['x-wharf-backend'] = backend.id;
     headers['x-wharf-revision'] = target.revisionText;
@@ -305,8 +299,7 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
       return this.attempt(backend);
     }
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (CONNECT_FAILURES.has(code)) this.proxy.outliers.connectFailed(this.route, this.target!, backend, code, performance.now());
-    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.proxy.outliers.failed(this.route, this.target!, backend, 'timeout', 0, performance.now());
+    this.proxy.outliers.erred(this.route, this.target!, backend, code, performance.now());
     if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts) return this.attempt(backend);
     const { environment, deployment } = this.route;
     const { headersTimeoutMs } = this.proxy.options;

@@ -24,7 +24,6 @@ import { pickBackend } from './balancer.js';
 import type { CompiledMirror, CompiledRoute } from './compiled-table.js';
 import { DRAINING_HEADER } from '../core/protocol-headers.js';
 import type { OutlierDetector } from './outlier-detection.js';
-import { CONNECT_FAILURES } from './upstream-errors.js';
 import type { ShadowComparer } from './shadow-comparer.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
@@ -191,15 +190,7 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
   onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
     if (statusCode < 200) return; // informational responses are not the answer
     this.copy.status = statusCode;
-    const backend = this.backend;
-    if (statusCode >= 500) {
-      // A draining replica's 503 says nothing about its health (the proxy leaves it out too).
-      if (statusCode !== 503 || headers[DRAINING_HEADER] === undefined) {
-        this.mirrors.outliers.failed(this.route, this.mirror.target, backend, '5xx', statusCode, performance.now());
-      }
-    } else if (backend.ejected || backend.errors !== 0) {
-      this.mirrors.outliers.succeeded(this.route, this.mirror.target, backend, statusCode, performance.now());
-    }
+    this.mirrors.outliers.answered(this.route, this.mirror.target, this.backend, statusCode, statusCode === 503 && headers[DRAINING_HEADER] !== undefined, performance.now());
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -215,9 +206,7 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller?: Dispatcher.DispatchController, err?: Error): void {
     this.release();
     if (this.copy.done) return;
-    const code = (err as NodeJS.ErrnoException | undefined)?.code ?? '';
-    if (CONNECT_FAILURES.has(code)) this.mirrors.outliers.connectFailed(this.route, this.mirror.target, this.backend, code, performance.now());
-    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.mirrors.outliers.failed(this.route, this.mirror.target, this.backend, 'timeout', 0, performance.now());
+    this.mirrors.outliers.erred(this.route, this.mirror.target, this.backend, (err as NodeJS.ErrnoException | undefined)?.code ?? '', performance.now());
     this.copy.end(false, performance.now());
     this.settle();
   }

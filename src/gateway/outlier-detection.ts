@@ -23,6 +23,7 @@
 import type { CompiledRoute, CompiledTarget } from './compiled-table.js';
 import type { EjectionLog } from './ejection-log.js';
 import type { RouteOutlierDetection } from './route-table.js';
+import { CONNECT_FAILURES } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
 /** The gateway's default outlier detection, for routes that set none. */
@@ -43,6 +44,26 @@ export class OutlierDetector {
     /** Connect-failure ejection timing (base, doubled per consecutive failure, capped). */
     private readonly connect: { readonly baseMs: number; readonly maxMs: number },
   ) {}
+
+  /**
+   * Reads an answer's status line for the backend's health, for the primary and the mirror alike:
+   * 5xx counts against it except a draining replica's 503 (`draining`: it refused without running
+   * the request, which says nothing about its health); anything else clears what was counted. A
+   * healthy backend costs two property reads.
+   */
+  answered(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, status: number, draining: boolean, now: number): void {
+    if (status >= 500) {
+      if (!draining) this.failed(route, target, backend, '5xx', status, now);
+    } else if (backend.ejected || backend.errors !== 0) {
+      this.succeeded(route, target, backend, status, now);
+    }
+  }
+
+  /** Reads a failed exchange's error `code` (undici's or the OS's): connect failures and header timeouts count; others say nothing about the backend. */
+  erred(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, code: string, now: number): void {
+    if (CONNECT_FAILURES.has(code)) this.connectFailed(route, target, backend, code, now);
+    else if (code === 'UND_ERR_HEADERS_TIMEOUT') this.failed(route, target, backend, 'timeout', 0, now);
+  }
 
   /**
    * A response with status < 500 from a backend that has errors counted or is ejected (the
