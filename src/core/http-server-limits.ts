@@ -51,14 +51,11 @@ export function serverOptions(limits: ConnectionLimits): ServerOptions {
 }
 
 /**
- * Applies `limits` to `server` (created with {@link serverOptions}, before it listens): the
- * timeouts, the connection cap and the answers to client errors.
+ * Applies the rest of `limits` to `server` (created with {@link serverOptions}, which set the
+ * timeouts, and not yet listening): the connection cap and the answers to client errors.
  */
 export function applyConnectionLimits(server: Server, limits: ConnectionLimits, onRefused: () => void): void {
   checkLimits(limits);
-  server.headersTimeout = limits.headersTimeoutMs;
-  server.requestTimeout = limits.requestTimeoutMs;
-  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   // The cap goes in front of node's own connection handling, so a refused socket is never parsed
   // and no request on it reaches a handler.
   const handlers = server.listeners('connection') as ((socket: Socket) => void)[];
