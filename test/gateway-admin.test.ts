@@ -56,6 +56,29 @@ test('ejections after a seq; a restarted gateway (new boot) is read from its sta
   }
 });
 
+test('a gateway restarted with no ejections yet: its later events are read from its first, not after the caller\'s old seq', async () => {
+  const event = (seq: number): EjectionEvent => ({ seq, time: 1, environment: 'e', deployment: 'd', revision: 1, backend: 'r', type: 'ejected', reason: 'x' });
+  let log = [event(1), event(2), event(3)];
+  const source = { assignment: () => undefined, ejectionsSince: (seq: number) => log.filter((e) => e.seq > seq) };
+  let admin = new GatewayAdminServer(source);
+  await admin.start(0);
+  const client = new GatewayAdminClient(() => admin.url);
+  assert.deepEqual((await client.ejectionsSince(0)).map((e) => e.seq), [1, 2, 3]);
+  await admin.stop();
+  log = [];
+  admin = new GatewayAdminServer(source);
+  await admin.start(0);
+  try {
+    // The recorder got nothing from the new process, so it still holds seq 3 of the old one.
+    assert.deepEqual(await client.ejectionsSince(3), []);
+    log.push(event(1), event(2));
+    assert.deepEqual((await client.ejectionsSince(3)).map((e) => e.seq), [1, 2], 'the new process\'s first events');
+    assert.deepEqual(await client.ejectionsSince(2), []);
+  } finally {
+    await admin.stop();
+  }
+});
+
 test('a control plane that adopts a running gateway does not read the ejections an earlier one recorded', async () => {
   const event = (seq: number): EjectionEvent => ({ seq, time: 1, environment: 'e', deployment: 'd', revision: 1, backend: 'r', type: 'ejected', reason: 'x' });
   const log = [event(1), event(2)];

@@ -30,8 +30,10 @@ interface ReadMark {
 
 /** See the module comment. */
 export class GatewayAdminClient {
-  /** The `boot` of the gateway process whose `seq` the caller holds. */
+  /** The `boot` of the gateway process last answered. */
   private boot: string | undefined;
+  /** The last `seq` of `boot` handed to the caller (0: none yet; the caller's `seq` is then another process's). */
+  private handed = 0;
   /** Events of `mark.boot` up to `mark.seq` were read by an earlier control plane. */
   private mark: ReadMark | undefined;
   private readonly timeoutMs: number;
@@ -58,17 +60,25 @@ export class GatewayAdminClient {
   }
 
   /**
-   * Ejection events after `seq`, oldest first. When the gateway process was restarted since the
-   * last call, its log starts over: every event it has is returned (the caller's `seq` follows).
+   * Ejection events after `seq`, oldest first. `seq` is the caller's position in the events it was
+   * handed, which belong to one gateway process: a restarted process numbers its events from 1
+   * again, so until this client has handed out events of the new process, it reads that one from
+   * its start whatever `seq` says.
    */
   async ejectionsSince(seq: number): Promise<readonly EjectionEvent[]> {
-    // Asked for events after `seq`: the ones up to it are recorded.
-    if (this.boot !== undefined && seq > 0) this.remember({ boot: this.boot, seq });
-    let answer = (await this.get(`/ejections?since=${seq}`)).body as EjectionsAnswer;
-    if (this.boot !== undefined && answer.boot !== this.boot && seq > 0) answer = (await this.get('/ejections?since=0')).body as EjectionsAnswer;
-    this.boot = answer.boot;
+    const since = this.boot === undefined ? seq : Math.min(seq, this.handed);
+    // Asked for events after `since`: the ones up to it are recorded.
+    if (this.boot !== undefined && since > 0) this.remember({ boot: this.boot, seq: since });
+    let answer = (await this.get(`/ejections?since=${since}`)).body as EjectionsAnswer;
+    if (this.boot !== undefined && answer.boot !== this.boot && since > 0) answer = (await this.get('/ejections?since=0')).body as EjectionsAnswer;
+    if (answer.boot !== this.boot) {
+      this.boot = answer.boot;
+      this.handed = 0;
+    }
     const mark = this.mark;
-    return mark !== undefined && mark.boot === answer.boot ? answer.events.filter((e) => e.seq > mark.seq) : answer.events;
+    const events = mark !== undefined && mark.boot === answer.boot ? answer.events.filter((e) => e.seq > mark.seq) : answer.events;
+    if (events.length > 0) this.handed = events[events.length - 1]!.seq;
+    return events;
   }
 
   private remember(mark: ReadMark): void {
