@@ -8,6 +8,7 @@
  * logged at most once per route per `logIntervalMs`.
  */
 import { request } from 'undici';
+import { type RateLimitedLog, rateLimitedLog } from '../core/rate-limited-log.js';
 
 /** Settings of {@link ControlPlaneActivator}. */
 export interface ActivatorOptions {
@@ -26,11 +27,12 @@ export interface ActivatorOptions {
 /** Calls the control plane's activate endpoint for routes with held requests. */
 export class ControlPlaneActivator {
   private readonly base: string;
-  private readonly lastLogged = new Map<string, number>();
+  private readonly report: RateLimitedLog;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: ActivatorOptions) {
     this.base = options.controlPlane.replace(/\/+$/, '');
+    this.report = rateLimitedLog(options.log, options.logIntervalMs ?? 30_000, options.clock);
   }
 
   /** The URL called for a route. */
@@ -66,20 +68,15 @@ export class ControlPlaneActivator {
       });
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return;
-      this.report(environment, deployment, `POST ${url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
+      this.reportFailure(environment, deployment, `POST ${url} answered ${res.statusCode}: ${text.slice(0, 200)}`);
     } catch (error) {
       const e = error as Error & { code?: string };
       const why = e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (e.code ?? e.message);
-      this.report(environment, deployment, `POST ${url} failed: ${why}`);
+      this.reportFailure(environment, deployment, `POST ${url} failed: ${why}`);
     }
   }
 
-  private report(environment: string, deployment: string, line: string): void {
-    const key = `${environment}\0${deployment}`;
-    const now = (this.options.clock ?? Date.now)();
-    const last = this.lastLogged.get(key);
-    if (last !== undefined && now - last < (this.options.logIntervalMs ?? 30_000)) return;
-    this.lastLogged.set(key, now);
-    this.options.log(`scale from zero: could not activate deployment '${deployment}' in environment '${environment}': ${line}`);
+  private reportFailure(environment: string, deployment: string, line: string): void {
+    this.report(`${environment}\0${deployment}`, `scale from zero: could not activate deployment '${deployment}' in environment '${environment}': ${line}`);
   }
 }

@@ -15,6 +15,7 @@ import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
 import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { ChangeGate } from '../controller/change-gate.js';
+import { rateLimitedLog } from '../core/rate-limited-log.js';
 import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
@@ -171,12 +172,14 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // their /metrics four times a second, so analyses decide on data that is at most a quarter
     // second old.
     const providers = [gatewayUrl, ...(options.gatewayUrls ?? [])].map((url) => () => scrapeGatewaySnapshot(url));
-    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => options.log(`metrics: gateway ${i}: ${e.message}`) });
+    // A gateway that is down (restarting, say) fails every poll: one line per source per 30 s.
+    const pollFailure = rateLimitedLog(options.log, 30_000);
+    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => pollFailure(`metrics ${i}`, `metrics: gateway ${i}: ${e.message}`) });
     builtin.start();
     stops.push(() => Promise.resolve(builtin.stop()));
     const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
 
-    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gatewayAdmin.ejectionsSince(seq), onError: (e) => options.log(`ejections: ${(e as Error).message}`) });
+    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gatewayAdmin.ejectionsSince(seq), onError: (e) => pollFailure('ejections', `ejections: ${(e as Error).message}`) });
     ejections.start();
     stops.push(() => ejections.stop());
 
