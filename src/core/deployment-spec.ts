@@ -7,10 +7,9 @@
  * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
  */
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
-import { InvalidArgumentError } from './errors.js';
 import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, ScalingSpec } from './resources.js';
 import { CPU_RANGE_TEXT, isCpuInRange, isMemoryInRange, MEMORY_RANGE_TEXT } from './quantities.js';
-import { echo } from './validation.js';
+import { fail } from './validation.js';
 import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
@@ -188,12 +187,6 @@ function mergeScaling(base: ScalingSpec, input: Record<string, unknown>): Scalin
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Throws `field: rule[, got value]`; the value is shown only when one is passed, cut short (see `echo`). */
-function fail(field: string, rule: string, ...value: [unknown] | []): never {
-  const got = value.length === 0 ? '' : `, got ${echo(value[0])}`;
-  throw new InvalidArgumentError(`${field}: ${rule}${got}`);
 }
 
 function object(value: unknown, field: string): Record<string, unknown> {
