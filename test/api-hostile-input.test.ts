@@ -93,6 +93,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
     test('a NUL character in free text is a 400 naming the field, on every route, and nothing is stored', async (t) => {
       if (skip) return t.skip(skip);
+      const before = (await call(base, '/api/v1/environments/staging/deployments/risk')).body;
       const scale = await call(base, '/api/v1/environments/staging/deployments/risk/scale', { json: { replicas: 0, reason: 'ok\u0000then' } });
       assert.equal(scale.status, 400, JSON.stringify(scale.body));
       assert.equal(scale.body.error?.field, 'reason');
@@ -115,6 +116,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(query.body.error?.field, 'deployment');
       const events = (await call(base, '/api/v1/environments/staging/deployments/risk/events')).body.items as { message?: string }[];
       assert.ok(events.every((e) => !JSON.stringify(e).includes('\\u0000')), 'nothing with a NUL was stored');
+      const after = (await call(base, '/api/v1/environments/staging/deployments/risk')).body;
+      assert.equal(after.revision, before.revision, 'the refused scale and rollback made no revision');
+      assert.equal((await call(base, '/api/v1/environments/staging/deployments/other')).status, 404, 'the refused create wrote nothing');
       assert.equal((await call(base, '/api/v1/analysis-templates/nul')).status, 404);
     });
   });

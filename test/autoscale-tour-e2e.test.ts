@@ -1,6 +1,6 @@
 /**
  * Autoscaling defects found by following the README on a real control plane (SQLite, local
- * runtime, embedded gateway, real model replicas), issue 12:
+ * runtime, its gateway process, real model replicas), issue 12:
  * - the tour's sequence (create, update, rollback, scale, then `deploy autoscale` on the running
  *   deployment) used to stop the deployment's reconciles for good; now the autoscaler's size is
  *   applied (here: zero once idle), and a replica count for the autoscaled deployment is refused;

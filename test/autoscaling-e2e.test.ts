@@ -1,6 +1,6 @@
 /**
  * Health and autoscaling end to end on one machine: a real control plane (SQLite, local runtime,
- * embedded gateway, API) with real model replicas.
+ * its gateway process, API) with real model replicas.
  * - Scale to zero and back: an idle deployment with `min: 0` goes to zero replicas (no process
  *   left); a request that arrives then is held by the gateway and answered once the first replica
  *   is up; both decisions are events with their reasons.

@@ -1,6 +1,6 @@
 /**
  * A custom autoscaling metric end to end: a real Prometheus (Debian's) scrapes the control plane's
- * embedded gateway; a deployment scales on a PromQL query over the gateway's own route counters
+ * its gateway process; a deployment scales on a PromQL query over the gateway's own route counters
  * (requests that arrived), with real model replicas. CI must run it (see support/prometheus.ts).
  */
 import assert from 'node:assert/strict';

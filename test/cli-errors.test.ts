@@ -193,7 +193,7 @@ test('a port in use names each busy port, what it was for and the flag that move
     }
     const [api, gateway] = busy.map((s) => (s.address() as { port: number }).port) as [number, number];
     const outcome = await cli(['up', '--home', home, '--port', String(api), '--gateway-port', String(gateway), '--no-demo']);
-    assert.notEqual(outcome.code, 0);
+    assert.equal(outcome.code, EXIT_CODES.failed.code);
     assert.match(outcome.stderr, new RegExp(`port ${api} on 127\\.0\\.0\\.1 \\(the API\\) is already in use.*--port PORT`));
     assert.match(outcome.stderr, new RegExp(`port ${gateway} on 127\\.0\\.0\\.1 \\(the gateway\\) is already in use.*--gateway-port PORT`));
     assertNoStack(outcome);

@@ -3,8 +3,9 @@
  * this test does the same: it starts `wharf up` (what `npm start` runs) in an empty folder, then runs
  * every shell block in document order against it, with `npx wharf` resolving to this checkout's
  * launcher. Every YAML block must be accepted by the same validation that `deploy apply` uses.
- * The only edit made to a command is the port: the test's `wharf up` listens on free ports instead
- * of 8080/8000, which a developer's own `npm start` may hold.
+ * Two edits are made to a command: the port (the test's `wharf up` listens on free ports instead
+ * of 8080/8000, which a developer's own `npm start` may hold), and `curl -s` becomes `curl -sf`,
+ * because curl exits 0 on a 404 or a 500 and the example would then pass without its answer.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -37,8 +38,9 @@ async function writeNpxShim(dir: string): Promise<void> {
   await chmod(shim, 0o755);
 }
 
-function withTestPorts(command: string): string {
+function asTested(command: string): string {
   return command
+    .replace(/^curl -s /, 'curl -sf ')
     .replace(/\b(127\.0\.0\.1|localhost):8080\b/g, `127.0.0.1:${apiPort}`)
     .replace(/\b(127\.0\.0\.1|localhost):8000\b/g, `127.0.0.1:${gatewayPort}`);
 }
@@ -116,7 +118,7 @@ test('every shell example of the README runs as written, in order', async (t) =>
       continue;
     }
     for (const command of shellCommands(block)) {
-      const outcome = await run(withTestPorts(command));
+      const outcome = await run(asTested(command));
       assert.equal(outcome.code, 0, `README.md:${block.line} (${block.section}): \`${command}\` exited ${outcome.code}\n${outcome.stdout.slice(-1500)}\n${outcome.stderr.slice(-1500)}`);
     }
   }

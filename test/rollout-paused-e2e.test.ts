@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { after, before, test } from 'node:test';
 import type { Deployment, Revision } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
+import { EXIT_CODES } from '../src/cli/exit-codes.js';
 import { WHARF_BIN } from './support/processes.js';
 
 let e2e: E2eControlPlane;
@@ -62,7 +63,7 @@ test('apply --wait on a canary paused by inconclusive analyses reports the pause
   assert.equal(paused.status.phase, 'running', 'the deployment itself serves: every replica is ready');
 
   const waited = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '2'], document('1.1.0'));
-  assert.notEqual(waited.code, 0, `--wait must not report success on a paused canary: ${waited.stdout}`);
+  assert.equal(waited.code, EXIT_CODES.failed.code, `--wait must not report success on a paused canary: ${waited.stdout}`);
   assert.match(waited.stdout, /paused at step 2\/5 \(20%\): waiting for promote/);
   assert.match(waited.stderr, /timed out after 2 s waiting for risk: paused at step 2\/5 \(20%\): waiting for promote \(wharf deploy promote risk -e staging\); analysis .* was inconclusive/);
 });
@@ -108,6 +109,6 @@ test('after an abort the list and the table show the old version serving, and --
   assert.match(get.stdout, new RegExp(`failed\\s+r${stable} risk ${stableSpec.spec.model!.version.replace(/\./g, '\\.')}`));
 
   const waited = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '30'], document('1.2.0'));
-  assert.notEqual(waited.code, 0);
+  assert.equal(waited.code, EXIT_CODES.failed.code);
   assert.match(waited.stderr, /deployment risk failed: rollout of revision \d+ aborted: aborted by alice/);
 });

@@ -115,6 +115,8 @@ export interface RawConnection {
   write(text: string): void;
   /** Whether a response byte has arrived. */
   responded(): boolean;
+  /** `performance.now()` when the first response byte arrived (undefined before). */
+  respondedAt(): number | undefined;
   /** Writes so far. */
   writes(): number;
   readonly destroyed: () => boolean;
@@ -129,13 +131,17 @@ export async function rawConnection(baseUrl: string): Promise<RawConnection> {
   let text = '';
   let sent = 0;
   let chunksBeforeResponse = -1;
+  let firstByteAt: number | undefined;
   const response = new Promise<RawExchange>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new Error(`no complete response within 10 s: ${JSON.stringify(text)}`));
     }, 10_000);
     socket.on('data', (d: string) => {
-      if (chunksBeforeResponse === -1) chunksBeforeResponse = sent;
+      if (chunksBeforeResponse === -1) {
+        chunksBeforeResponse = sent;
+        firstByteAt = performance.now();
+      }
       text += d;
     });
     socket.on('error', () => {}); // EPIPE/ECONNRESET after the server closed; the response is what counts
@@ -151,6 +157,7 @@ export async function rawConnection(baseUrl: string): Promise<RawConnection> {
       sent++;
     },
     responded: () => chunksBeforeResponse !== -1,
+    respondedAt: () => firstByteAt,
     writes: () => sent,
     destroyed: () => socket.destroyed,
     response,
