@@ -33,14 +33,24 @@ import { runMain } from './lib/run-main.js';
 import { stepLoad } from './lib/step-load.js';
 import { formatTable } from './lib/table.js';
 
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
+const BODY = JSON.stringify({
+  inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }],
+});
 const WHARF_BIN = fileURLToPath(new URL('../../bin/wharf.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'wharf-bench-autoscale-'));
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, drainMs: 500, gatewayDebugHeaders: true, log: () => {} });
+  const cp = await startControlPlane({
+    home,
+    host: '127.0.0.1',
+    port: 0,
+    gatewayPort: 0,
+    drainMs: 500,
+    gatewayDebugHeaders: true,
+    log: () => {},
+  });
   // Rows that compare with the floor are built at the end, once the floor is measured again.
   const rows: (string[] | (() => string[]))[] = [];
   const verdicts = new MetOrMissed();
@@ -51,7 +61,12 @@ async function main(): Promise<number> {
     const faultDir = join(home, 'faults');
     await mkdir(faultDir, { recursive: true });
     const push = (version: string, labels: Record<string, string> = {}) =>
-      cp.registry.pushVersion({ model: 'risk', version, filename: 'risk.onnx', labels }, (async function* () { yield file; })());
+      cp.registry.pushVersion(
+        { model: 'risk', version, filename: 'risk.onnx', labels },
+        (async function* () {
+          yield file;
+        })(),
+      );
     await push('1.0.0');
     await push('1.0.1', { [FAULT_LABELS.faultDir]: faultDir });
     const actor = { actor: 'bench' };
@@ -65,12 +80,15 @@ async function main(): Promise<number> {
         await sleep(20);
       }
     };
-    const events = async (name: string): Promise<DeploymentEvent[]> => listAll(cp.store.events, { deployment: `staging.${name}` });
-    const state = (name: string): Promise<AutoscalerState | undefined> => cp.store.autoscalers.get(`staging.${name}`).catch(() => undefined);
-    const ready = (name: string, n: number) => until(`${name}: ${n} ready`, async () => {
-      const d: Deployment = await get(name);
-      return d.status.readyReplicas >= n ? d : undefined;
-    });
+    const events = async (name: string): Promise<DeploymentEvent[]> =>
+      listAll(cp.store.events, { deployment: `staging.${name}` });
+    const state = (name: string): Promise<AutoscalerState | undefined> =>
+      cp.store.autoscalers.get(`staging.${name}`).catch(() => undefined);
+    const ready = (name: string, n: number) =>
+      until(`${name}: ${n} ready`, async () => {
+        const d: Deployment = await get(name);
+        return d.status.readyReplicas >= n ? d : undefined;
+      });
 
     // The floor: direct starts, three now and three after the measurements (the machine's speed
     // drifts over a run); the median of all six.
@@ -83,54 +101,126 @@ async function main(): Promise<number> {
     log(`floor, first three starts: ${floors.map((f) => f.toFixed(0)).join(', ')} ms`);
 
     // (a) Load step 50 → 2,000 req/s.
-    await cp.deployments.create({ name: 'steps', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 1, scaling: { min: 1, max: 4, metric: 'rps', target: 600 } } }, actor);
+    await cp.deployments.create(
+      {
+        name: 'steps',
+        environment: 'staging',
+        model: { name: 'risk', version: '1.0.0' },
+        configuration: { replicas: 1, scaling: { min: 1, max: 4, metric: 'rps', target: 600 } },
+      },
+      actor,
+    );
     await ready('steps', 1);
     const a = stepLoad(cp.gatewayUrl, '/staging/steps/v2/models/steps/infer', BODY, 50);
     await sleep(8_000);
     const stepAt = Date.now();
     const before = new Set(a.samples.map((s) => s.backend));
     a.setRate(2_000);
-    await until('the step to reach 4 ready replicas', async () => ((await get('steps')).status.readyReplicas >= 4 ? true : undefined), 60_000).catch(() => undefined);
+    await until(
+      'the step to reach 4 ready replicas',
+      async () => ((await get('steps')).status.readyReplicas >= 4 ? true : undefined),
+      60_000,
+    ).catch(() => undefined);
     await sleep(3_000);
     await a.stop();
-    const scaledUp = (await events('steps')).filter((e) => e.reason === 'ScaledUp' && Date.parse(e.time) >= stepAt - 100);
+    const scaledUp = (await events('steps')).filter(
+      (e) => e.reason === 'ScaledUp' && Date.parse(e.time) >= stepAt - 100,
+    );
     const decisionAt = scaledUp.length === 0 ? undefined : Date.parse(scaledUp[0]!.time);
-    const firstNew = a.samples.filter((s) => s.status === 200 && s.backend !== '' && !before.has(s.backend)).sort((x, y) => x.at - y.at)[0];
+    const firstNew = a.samples
+      .filter((s) => s.status === 200 && s.backend !== '' && !before.has(s.backend))
+      .sort((x, y) => x.at - y.at)[0];
     const during = a.samples.filter((s) => s.sentAt >= stepAt);
     const aBad = during.filter((s) => s.status < 200 || s.status >= 300).length;
     const decisionMs = decisionAt === undefined ? undefined : decisionAt - stepAt;
     const serveMs = decisionAt === undefined || firstNew === undefined ? undefined : firstNew.at - decisionAt;
-    rows.push(['(a) step 50 → 2,000 req/s: step → scale decision', decisionMs === undefined ? 'no decision' : `${(decisionMs / 1000).toFixed(2)} s (${scaledUp[0]!.message})`, '≤ 2 s', verdict(decisionMs !== undefined && decisionMs <= 2_000)]);
-    rows.push(() => ['(a) decision → a new replica serves', serveMs === undefined ? 'no new replica served' : `${serveMs.toFixed(0)} ms = ${(serveMs / floor).toFixed(2)}× floor`, '≤ 1.5× floor', verdict(serveMs !== undefined && serveMs <= 1.5 * floor)]);
+    rows.push([
+      '(a) step 50 → 2,000 req/s: step → scale decision',
+      decisionMs === undefined ? 'no decision' : `${(decisionMs / 1000).toFixed(2)} s (${scaledUp[0]!.message})`,
+      '≤ 2 s',
+      verdict(decisionMs !== undefined && decisionMs <= 2_000),
+    ]);
+    rows.push(() => [
+      '(a) decision → a new replica serves',
+      serveMs === undefined
+        ? 'no new replica served'
+        : `${serveMs.toFixed(0)} ms = ${(serveMs / floor).toFixed(2)}× floor`,
+      '≤ 1.5× floor',
+      verdict(serveMs !== undefined && serveMs <= 1.5 * floor),
+    ]);
     const aFinal = (await state('steps'))?.desiredReplicas;
     const stepSeconds = (Math.max(...during.map((s) => s.sentAt)) - stepAt) / 1000;
-    rows.push(['(a) non-2xx during the step', `${aBad} of ${during.length} (${a.samples.filter((s) => s.status === 0).length} socket errors; ${(during.length / stepSeconds).toFixed(0)} req/s answered over ${stepSeconds.toFixed(1)} s); ${aFinal} replicas at the end`, '0', verdict(aBad === 0)]);
+    rows.push([
+      '(a) non-2xx during the step',
+      `${aBad} of ${during.length} (${a.samples.filter((s) => s.status === 0).length} socket errors; ${(during.length / stepSeconds).toFixed(0)} req/s answered over ${stepSeconds.toFixed(1)} s); ${aFinal} replicas at the end`,
+      '0',
+      verdict(aBad === 0),
+    ]);
     await cp.deployments.delete('steps', 'staging', actor);
 
     // (b) Cold start from zero, three times.
-    await cp.deployments.create({ name: 'cold', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 1, scaling: { min: 0, max: 2, idleTimeout: 10, hold: { queue: 100, timeout: 30 } } } }, actor);
+    await cp.deployments.create(
+      {
+        name: 'cold',
+        environment: 'staging',
+        model: { name: 'risk', version: '1.0.0' },
+        configuration: { replicas: 1, scaling: { min: 0, max: 2, idleTimeout: 10, hold: { queue: 100, timeout: 30 } } },
+      },
+      actor,
+    );
     const firsts: number[] = [];
     let lost = 0;
     let sent = 0;
     for (let round = 0; round < 3; round++) {
-      await until('cold: scaled to zero', async () => ((await state('cold'))?.desiredReplicas === 0 && (await cp.store.deployments.get('staging.cold')).status.readyReplicas === 0 ? true : undefined), 60_000);
+      await until(
+        'cold: scaled to zero',
+        async () =>
+          (await state('cold'))?.desiredReplicas === 0 &&
+          (await cp.store.deployments.get('staging.cold')).status.readyReplicas === 0
+            ? true
+            : undefined,
+        60_000,
+      );
       await sleep(500);
       const start = performance.now();
-      const burst = Array.from({ length: 50 }, () => fetch(`${cp.gatewayUrl}/staging/cold/v2/models/cold/infer`, { method: 'POST', body: BODY, headers: { 'content-type': 'application/json' } })
-        .then(async (r) => ({ status: r.status, ms: performance.now() - start, text: await r.text() }), () => ({ status: 0, ms: performance.now() - start, text: '' })));
+      const burst = Array.from({ length: 50 }, () =>
+        fetch(`${cp.gatewayUrl}/staging/cold/v2/models/cold/infer`, {
+          method: 'POST',
+          body: BODY,
+          headers: { 'content-type': 'application/json' },
+        }).then(
+          async (r) => ({ status: r.status, ms: performance.now() - start, text: await r.text() }),
+          () => ({ status: 0, ms: performance.now() - start, text: '' }),
+        ),
+      );
       const answers = await Promise.all(burst);
       sent += answers.length;
       lost += answers.filter((x) => x.status !== 200).length;
       firsts.push(Math.min(...answers.filter((x) => x.status === 200).map((x) => x.ms), Number.POSITIVE_INFINITY));
-      log(`cold start round ${round + 1}: first answer ${firsts.at(-1)!.toFixed(0)} ms, ${answers.filter((x) => x.status !== 200).length} lost`);
+      log(
+        `cold start round ${round + 1}: first answer ${firsts.at(-1)!.toFixed(0)} ms, ${answers.filter((x) => x.status !== 200).length} lost`,
+      );
     }
     const cold = median(firsts) ?? Number.POSITIVE_INFINITY; // every burst lost: no first answer
-    rows.push(() => ['(b) cold start from zero: first request → its answer (median of 3)', `${cold.toFixed(0)} ms = ${(cold / floor).toFixed(2)}× floor (${firsts.map((f) => f.toFixed(0)).join(', ')} ms)`, '≤ 1.5× floor', verdict(cold <= 1.5 * floor)]);
+    rows.push(() => [
+      '(b) cold start from zero: first request → its answer (median of 3)',
+      `${cold.toFixed(0)} ms = ${(cold / floor).toFixed(2)}× floor (${firsts.map((f) => f.toFixed(0)).join(', ')} ms)`,
+      '≤ 1.5× floor',
+      verdict(cold <= 1.5 * floor),
+    ]);
     rows.push(['(b) requests lost of bursts of 50 held requests', `${lost} of ${sent}`, '0', verdict(lost === 0)]);
     await cp.deployments.delete('cold', 'staging', actor);
 
     // (c) One of two replicas fails every request under 500 req/s.
-    await cp.deployments.create({ name: 'flaky', environment: 'staging', model: { name: 'risk', version: '1.0.1' }, configuration: { replicas: 2 } }, actor);
+    await cp.deployments.create(
+      {
+        name: 'flaky',
+        environment: 'staging',
+        model: { name: 'risk', version: '1.0.1' },
+        configuration: { replicas: 2 },
+      },
+      actor,
+    );
     await ready('flaky', 2);
     const c = stepLoad(cp.gatewayUrl, '/staging/flaky/v2/models/flaky/infer', BODY, 500);
     await sleep(3_000);
@@ -145,9 +235,21 @@ async function main(): Promise<number> {
     const total = c.samples.filter((s) => s.sentAt >= failAt).length;
     await measureFloor();
     floor = median(floors)!;
-    log(`floor (spawn + model load + first inference): ${floors.map((f) => f.toFixed(0)).join(', ')} ms → median ${floor.toFixed(0)} ms`);
-    rows.unshift(['floor: spawn + model load + first inference (median of 6)', `${floor.toFixed(0)} ms (${Math.min(...floors).toFixed(0)}–${Math.max(...floors).toFixed(0)} ms)`, '—', '—']);
-    rows.push(['(c) one of two replicas fails every request at 500 req/s: failed before ejection', `${failed} of ${total} requests in 4 s${ejected === undefined ? '; no ejection event' : `; ejected ${Date.parse(ejected.time) - failAt} ms after the fault (${ejected.message})`}`, 'few (Envoy default: 5)', '—']);
+    log(
+      `floor (spawn + model load + first inference): ${floors.map((f) => f.toFixed(0)).join(', ')} ms → median ${floor.toFixed(0)} ms`,
+    );
+    rows.unshift([
+      'floor: spawn + model load + first inference (median of 6)',
+      `${floor.toFixed(0)} ms (${Math.min(...floors).toFixed(0)}–${Math.max(...floors).toFixed(0)} ms)`,
+      '—',
+      '—',
+    ]);
+    rows.push([
+      '(c) one of two replicas fails every request at 500 req/s: failed before ejection',
+      `${failed} of ${total} requests in 4 s${ejected === undefined ? '; no ejection event' : `; ejected ${Date.parse(ejected.time) - failAt} ms after the fault (${ejected.message})`}`,
+      'few (Envoy default: 5)',
+      '—',
+    ]);
   } finally {
     await cp.stop();
     await rm(home, { recursive: true, force: true });

@@ -24,11 +24,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { DEBIAN_PACKAGES, ensureDebianPackages, locateSeedStack, trainBaseline, wharfServeModelAvailable } from './lib/fixtures.js';
+import {
+  DEBIAN_PACKAGES,
+  ensureDebianPackages,
+  locateSeedStack,
+  trainBaseline,
+  wharfServeModelAvailable,
+} from './lib/fixtures.js';
 import { formatSteal, stealMeter, stealShare } from './lib/gateway-cpu.js';
 import { NGINX_WORKERS, nginxVersion } from './lib/gateway-nginx.js';
 import { measureOpenLoop, openLoopStealShare } from './lib/gateway-open-loop.js';
-import { BASELINE_COMPARE_AT, gatewayChecks, openLoopTable, otherRatios, throughputTable } from './lib/gateway-report.js';
+import {
+  BASELINE_COMPARE_AT,
+  gatewayChecks,
+  openLoopTable,
+  otherRatios,
+  throughputTable,
+} from './lib/gateway-report.js';
 import { directTarget, gatewayTarget, nginxTarget, type NginxSetup } from './lib/gateway-targets.js';
 import { measureTarget, type MeasureOptions, type TargetReport } from './lib/measure.js';
 import { installCleanupHandlers, stopAll } from './lib/processes.js';
@@ -69,19 +81,31 @@ async function main(): Promise<number> {
   try {
     const fixture = await trainBaseline(locateSeedStack(repoRoot), join(work, 'baseline'));
     log(`baseline trained in ${work}; train.py's probability for the sample row: ${fixture.trainedProbability}`);
-    if (!(await wharfServeModelAvailable(repoRoot))) throw new Error('`node bin/wharf.js serve-model --help` failed: the model server is not built');
+    if (!(await wharfServeModelAvailable(repoRoot)))
+      throw new Error('`node bin/wharf.js serve-model --help` failed: the model server is not built');
 
     // The one replica every path reaches, kept up across the direct, gateway and nginx runs.
     const replica = await wharfTarget({
-      id: 'replica', label: 'model server', repoRoot, model: fixture.modelOnnx, name: 'readmission',
-      batching: true, body: fixture.sampleV2Body, outputName: 'probability',
+      id: 'replica',
+      label: 'model server',
+      repoRoot,
+      model: fixture.modelOnnx,
+      name: 'readmission',
+      batching: true,
+      body: fixture.sampleV2Body,
+      outputName: 'probability',
     }).start();
     log(`model server (batching on) at ${replica.url}, pid ${replica.pid}`);
 
     const base = { scriptDir: work, duration, warmup, log };
     /** CPU the host stole while each wrk target ran (seconds, and share of all CPU time): the noise behind its figures. */
     const stolen: Record<string, { seconds?: number | undefined; share?: number | undefined }> = {};
-    const measure = async (target: Target, concurrencies: number[], tolerance: number, reference: MeasureOptions['reference']): Promise<TargetReport> => {
+    const measure = async (
+      target: Target,
+      concurrencies: number[],
+      tolerance: number,
+      reference: MeasureOptions['reference'],
+    ): Promise<TargetReport> => {
       log(`\n${target.label}`);
       const steal = stealMeter();
       const t0 = performance.now();
@@ -93,16 +117,27 @@ async function main(): Promise<number> {
     const trained = { value: fixture.trainedProbability, from: "train.py's predict_proba" };
     const common = { body: fixture.sampleV2Body };
     const nginxSetup: NginxSetup = {};
-    const paths = [directTarget(replica, common), gatewayTarget(gatewayScript, replica, common), nginxTarget(join(work, 'nginx'), replica, common, nginxSetup)];
+    const paths = [
+      directTarget(replica, common),
+      gatewayTarget(gatewayScript, replica, common),
+      nginxTarget(join(work, 'nginx'), replica, common, nginxSetup),
+    ];
 
     const reports: TargetReport[] = [];
     const direct = await measure(paths[0]!, CONCURRENCIES, MODEL_TOLERANCE, () => trained);
     reports.push(direct);
     // Both proxies must return exactly what the replica returned when called directly.
     const expected = direct.verification?.ok ? { value: direct.verification.value, from: 'direct' } : trained;
-    for (const target of paths.slice(1)) reports.push(await measure(target, CONCURRENCIES, PROXY_TOLERANCE, () => expected));
+    for (const target of paths.slice(1))
+      reports.push(await measure(target, CONCURRENCIES, PROXY_TOLERANCE, () => expected));
 
-    const openLoop = await measureOpenLoop(paths, replica, { rate: FIXED_RATE, durationS: seconds(duration), warmupS: seconds(warmup), rounds: OPEN_LOOP_ROUNDS, log });
+    const openLoop = await measureOpenLoop(paths, replica, {
+      rate: FIXED_RATE,
+      durationS: seconds(duration),
+      warmupS: seconds(warmup),
+      rounds: OPEN_LOOP_ROUNDS,
+      log,
+    });
 
     // The baseline runs alone: the replica is stopped first so only one server is up.
     await replica.stop();
@@ -112,36 +147,66 @@ async function main(): Promise<number> {
     const checks = gatewayChecks(reports, openLoop, FIXED_RATE);
     const failed = [...reports, ...openLoop].filter((r) => r.error !== undefined);
     const out = (text: string): void => void process.stdout.write(text + '\n');
-    out(`\nGateway benchmark: one model-server replica (batching on), 127.0.0.1, one row per request; ${machine.cpus} CPUs, load ${machine.loadAverage1m.toFixed(2)} at start`);
+    out(
+      `\nGateway benchmark: one model-server replica (batching on), 127.0.0.1, one row per request; ${machine.cpus} CPUs, load ${machine.loadAverage1m.toFixed(2)} at start`,
+    );
     // Every process needs a core under load; at load >= 1 something else competes and figures wobble.
-    if (machine.loadAverage1m >= 1) out('WARNING: other work was running when the benchmark started; figures are noisy');
-    out(`Fairness: nginx runs worker_processes ${NGINX_WORKERS} (one core), like the gateway's single Node.js process; both keep upstream connections alive.`);
+    if (machine.loadAverage1m >= 1)
+      out('WARNING: other work was running when the benchmark started; figures are noisy');
+    out(
+      `Fairness: nginx runs worker_processes ${NGINX_WORKERS} (one core), like the gateway's single Node.js process; both keep upstream connections alive.`,
+    );
     out(`\nClosed loop: wrk -t1, ${duration} per run after ${warmup} warm-up\n`);
     out(throughputTable(reports));
-    out(`CPU stolen by the host while measured: ${reports.map((r) => `${r.label} ${formatSteal(stolen[r.id]?.seconds, stolen[r.id]?.share)}`).join(', ')}`);
-    const noisy = [...reports.filter((r) => (stolen[r.id]?.share ?? 0) > NOISY_STEAL).map((r) => r.label),
-      ...openLoop.filter((r) => (openLoopStealShare(r, machine.cpus) ?? 0) > NOISY_STEAL).map((r) => `open loop ${r.label}`)];
+    out(
+      `CPU stolen by the host while measured: ${reports.map((r) => `${r.label} ${formatSteal(stolen[r.id]?.seconds, stolen[r.id]?.share)}`).join(', ')}`,
+    );
+    const noisy = [
+      ...reports.filter((r) => (stolen[r.id]?.share ?? 0) > NOISY_STEAL).map((r) => r.label),
+      ...openLoop
+        .filter((r) => (openLoopStealShare(r, machine.cpus) ?? 0) > NOISY_STEAL)
+        .map((r) => `open loop ${r.label}`),
+    ];
     // Steal is CPU the hypervisor gave to another guest: the affected figures measure the host, not the code.
-    if (noisy.length > 0) out(`WARNING: the host took more than ${NOISY_STEAL * 100}% of CPU time during: ${noisy.join(', ')}; those figures are noisy, rerun to compare`);
+    if (noisy.length > 0)
+      out(
+        `WARNING: the host took more than ${NOISY_STEAL * 100}% of CPU time during: ${noisy.join(', ')}; those figures are noisy, rerun to compare`,
+      );
     out(`\n${otherRatios(reports, CONCURRENCIES)}`);
-    out(`\nOpen loop: ${FIXED_RATE.toLocaleString('en-US')} req/s, ${OPEN_LOOP_ROUNDS} interleaved rounds of ${duration} (each after ${warmup} warm-up); ` +
-      'latency from each request\'s scheduled send time; medians over rounds\n');
+    out(
+      `\nOpen loop: ${FIXED_RATE.toLocaleString('en-US')} req/s, ${OPEN_LOOP_ROUNDS} interleaved rounds of ${duration} (each after ${warmup} warm-up); ` +
+        "latency from each request's scheduled send time; medians over rounds\n",
+    );
     out(openLoopTable(openLoop, machine.cpus));
     out(`\nTargets\n${formatChecks(checks)}`);
     for (const r of failed) out(`\nERROR ${r.label}: ${r.error}`);
 
-    const path = await writeResults(repoRoot, 'gateway', {
-      benchmark: 'gateway',
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine,
-      versions: { wrk: await wrkVersion(), nginx: await nginxVersion() },
-      config: { duration, warmup, concurrencies: CONCURRENCIES, baselineConcurrency: BASELINE_COMPARE_AT, fixedRate: FIXED_RATE, openLoopRounds: OPEN_LOOP_ROUNDS, nginxWorkers: NGINX_WORKERS, nginxConf: nginxSetup.conf },
-      targets: reports,
-      steal: stolen,
-      openLoop,
-      checks,
-    }, startedAt);
+    const path = await writeResults(
+      repoRoot,
+      'gateway',
+      {
+        benchmark: 'gateway',
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine,
+        versions: { wrk: await wrkVersion(), nginx: await nginxVersion() },
+        config: {
+          duration,
+          warmup,
+          concurrencies: CONCURRENCIES,
+          baselineConcurrency: BASELINE_COMPARE_AT,
+          fixedRate: FIXED_RATE,
+          openLoopRounds: OPEN_LOOP_ROUNDS,
+          nginxWorkers: NGINX_WORKERS,
+          nginxConf: nginxSetup.conf,
+        },
+        targets: reports,
+        steal: stolen,
+        openLoop,
+        checks,
+      },
+      startedAt,
+    );
     out(`\nresults: ${path}`);
     return failed.length > 0 ? 1 : 0;
   } finally {

@@ -16,12 +16,26 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureDebianPackages, locateSeedStack, mlpSampleBody, trainBaseline, wharfServeModelAvailable, writeDemoModels } from './lib/fixtures.js';
+import {
+  ensureDebianPackages,
+  locateSeedStack,
+  mlpSampleBody,
+  trainBaseline,
+  wharfServeModelAvailable,
+  writeDemoModels,
+} from './lib/fixtures.js';
 import { measureTarget, type MeasureOptions, type TargetReport } from './lib/measure.js';
 import { installCleanupHandlers, stopAll } from './lib/processes.js';
 import { machineInfo, writeResults } from './lib/results-file.js';
 import { otherRatios, resultsTable, servingChecks } from './lib/serving-report.js';
-import { baselineTarget, ceilingResponseBody, ceilingTarget, ortPerRequestTarget, wharfTarget, type Target } from './lib/targets.js';
+import {
+  baselineTarget,
+  ceilingResponseBody,
+  ceilingTarget,
+  ortPerRequestTarget,
+  wharfTarget,
+  type Target,
+} from './lib/targets.js';
 import { formatChecks } from './lib/verdicts.js';
 import { durationFromEnv, wrkVersion } from './lib/wrk.js';
 import { runMain } from './lib/run-main.js';
@@ -57,7 +71,11 @@ async function main(): Promise<number> {
     const fixture = await trainBaseline(locateSeedStack(repoRoot), join(work, 'baseline'));
     log(`baseline trained in ${work}; train.py's probability for the sample row: ${fixture.trainedProbability}`);
     const base = { scriptDir: work, duration, warmup, tolerance: TOLERANCE, log };
-    const measure = (target: Target, concurrencies: number[], reference: MeasureOptions['reference']): Promise<TargetReport> => {
+    const measure = (
+      target: Target,
+      concurrencies: number[],
+      reference: MeasureOptions['reference'],
+    ): Promise<TargetReport> => {
       log(`\n${target.label}`);
       return measureTarget(target, { ...base, concurrencies, reference });
     };
@@ -68,14 +86,58 @@ async function main(): Promise<number> {
     reports.push(c);
     // Every other target must give what the running baseline gave (train.py's value if it did not run).
     const expected = c.verification?.ok ? { value: c.verification.value, from: 'baseline (c)' } : trained;
-    const ceiling = ceilingTarget(ceilingScript, fixture.sampleV2Body, ceilingResponseBody('readmission', expected.value));
+    const ceiling = ceilingTarget(
+      ceilingScript,
+      fixture.sampleV2Body,
+      ceilingResponseBody('readmission', expected.value),
+    );
     reports.push(await measure(ceiling, CONCURRENCIES, () => expected));
-    reports.push(await measure(ortPerRequestTarget(ortScript, fixture.modelOnnx, fixture.sampleV2Body), CONCURRENCIES, () => expected));
+    reports.push(
+      await measure(
+        ortPerRequestTarget(ortScript, fixture.modelOnnx, fixture.sampleV2Body),
+        CONCURRENCIES,
+        () => expected,
+      ),
+    );
 
-    const wharf = (id: string, label: string, model: string, batching: boolean, body: string, outputName: string, name: string): Target =>
-      wharfTarget({ id, label, repoRoot, model, name, batching, body, outputName, extraArgs: batching ? wharfArgs : [] });
-    const a = wharf('a', '(a) Wharf, batching off', fixture.modelOnnx, false, fixture.sampleV2Body, 'probability', 'readmission');
-    const b = wharf('b', '(b) Wharf, batching on', fixture.modelOnnx, true, fixture.sampleV2Body, 'probability', 'readmission');
+    const wharf = (
+      id: string,
+      label: string,
+      model: string,
+      batching: boolean,
+      body: string,
+      outputName: string,
+      name: string,
+    ): Target =>
+      wharfTarget({
+        id,
+        label,
+        repoRoot,
+        model,
+        name,
+        batching,
+        body,
+        outputName,
+        extraArgs: batching ? wharfArgs : [],
+      });
+    const a = wharf(
+      'a',
+      '(a) Wharf, batching off',
+      fixture.modelOnnx,
+      false,
+      fixture.sampleV2Body,
+      'probability',
+      'readmission',
+    );
+    const b = wharf(
+      'b',
+      '(b) Wharf, batching on',
+      fixture.modelOnnx,
+      true,
+      fixture.sampleV2Body,
+      'probability',
+      'readmission',
+    );
     if (await wharfServeModelAvailable(repoRoot)) {
       reports.push(await measure(a, CONCURRENCIES, () => expected), await measure(b, CONCURRENCIES, () => expected));
     } else {
@@ -87,36 +149,62 @@ async function main(): Promise<number> {
     const mlpLabels = { off: 'MLP, Wharf batching off', on: 'MLP, Wharf batching on' };
     try {
       const models = await writeDemoModels(repoRoot, join(work, 'models'));
-      const off = await measure(wharf('mlp-off', mlpLabels.off, models.mlp, false, mlpBody, 'score', 'mlp'), MLP_CONCURRENCIES, () => undefined);
+      const off = await measure(
+        wharf('mlp-off', mlpLabels.off, models.mlp, false, mlpBody, 'score', 'mlp'),
+        MLP_CONCURRENCIES,
+        () => undefined,
+      );
       const offValue = off.verification?.ok ? { value: off.verification.value, from: 'batching off' } : undefined;
       // Batching must not change the answer: compare with the unbatched server's score.
-      const on = await measure(wharf('mlp-on', mlpLabels.on, models.mlp, true, mlpBody, 'score', 'mlp'), MLP_CONCURRENCIES, () => offValue);
+      const on = await measure(
+        wharf('mlp-on', mlpLabels.on, models.mlp, true, mlpBody, 'score', 'mlp'),
+        MLP_CONCURRENCIES,
+        () => offValue,
+      );
       reports.push(off, on);
     } catch (err) {
       const why = `demo models unavailable: ${(err as Error).message}`;
-      reports.push(notRun({ id: 'mlp-off', label: mlpLabels.off }, why), notRun({ id: 'mlp-on', label: mlpLabels.on }, why));
+      reports.push(
+        notRun({ id: 'mlp-off', label: mlpLabels.off }, why),
+        notRun({ id: 'mlp-on', label: mlpLabels.on }, why),
+      );
     }
 
     const checks = servingChecks(reports);
     const failed = reports.filter((r) => r.error !== undefined);
     const setting = `wrk -t1, ${duration} per run after ${warmup} warm-up, 127.0.0.1, one row per request`;
-    process.stdout.write(`\nServing benchmark: ${setting}; ${machine.cpus} CPUs, load ${machine.loadAverage1m.toFixed(2)} at start\n`);
+    process.stdout.write(
+      `\nServing benchmark: ${setting}; ${machine.cpus} CPUs, load ${machine.loadAverage1m.toFixed(2)} at start\n`,
+    );
     // Server and wrk each need a whole core; at load >= 1 something else competes for one and every figure wobbles.
-    if (machine.loadAverage1m >= 1) process.stdout.write('WARNING: other work was running when the benchmark started; figures are noisy\n');
+    if (machine.loadAverage1m >= 1)
+      process.stdout.write('WARNING: other work was running when the benchmark started; figures are noisy\n');
     process.stdout.write('\n');
     process.stdout.write(`${resultsTable(reports)}\n\n${otherRatios(reports)}\n\nTargets\n${formatChecks(checks)}\n`);
     for (const r of failed) process.stdout.write(`\nERROR ${r.label}: ${r.error}\n`);
 
-    const path = await writeResults(repoRoot, 'serving', {
-      benchmark: 'serving',
-      startedAt: startedAt.toISOString(),
-      finishedAt: new Date().toISOString(),
-      machine,
-      wrk: await wrkVersion(),
-      config: { duration, warmup, concurrencies: CONCURRENCIES, mlpConcurrencies: MLP_CONCURRENCIES, tolerance: TOLERANCE, wharfArgs },
-      targets: reports,
-      checks,
-    }, startedAt);
+    const path = await writeResults(
+      repoRoot,
+      'serving',
+      {
+        benchmark: 'serving',
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine,
+        wrk: await wrkVersion(),
+        config: {
+          duration,
+          warmup,
+          concurrencies: CONCURRENCIES,
+          mlpConcurrencies: MLP_CONCURRENCIES,
+          tolerance: TOLERANCE,
+          wharfArgs,
+        },
+        targets: reports,
+        checks,
+      },
+      startedAt,
+    );
     process.stdout.write(`\nresults: ${path}\n`);
     return failed.length > 0 ? 1 : 0;
   } finally {

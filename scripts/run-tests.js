@@ -14,7 +14,9 @@ function findTests(dir) {
 }
 
 const filter = process.argv.slice(2);
-const files = ['dist/src', 'dist/test'].flatMap(findTests).filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
+const files = ['dist/src', 'dist/test']
+  .flatMap(findTests)
+  .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)));
 if (files.length === 0) {
   console.error('no test files found; did the build run?');
   process.exit(1);

@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
-  type AnalysisRunState, type AnalysisTemplate, BUILTIN_ANALYSIS_TEMPLATES, newAnalysisRun, type ResolvedAnalysis, resolveAnalysis,
+  type AnalysisRunState,
+  type AnalysisTemplate,
+  BUILTIN_ANALYSIS_TEMPLATES,
+  newAnalysisRun,
+  type ResolvedAnalysis,
+  resolveAnalysis,
 } from '../src/core/analysis/index.js';
 import { advanceAnalysis } from '../src/controller/analysis-step.js';
 import { BuiltinMetricsSource, type Refreshable } from '../src/metrics/builtin-source.js';
@@ -22,7 +27,12 @@ function setup() {
    * Runs the analysis from now for up to `seconds`, calling `traffic` before each second passes,
    * advancing in 250 ms steps (the source's default sampling) and stopping when the run ends.
    */
-  const play = async (resolved: ResolvedAnalysis, seconds: number, traffic: (second: number) => void, src: MetricsSource = source) => {
+  const play = async (
+    resolved: ResolvedAnalysis,
+    seconds: number,
+    traffic: (second: number) => void,
+    src: MetricsSource = source,
+  ) => {
     await source.sampleNow();
     let run = newAnalysisRun(resolved, new Date(clock.now));
     const phases: string[] = [];
@@ -48,9 +58,15 @@ describe('advanceAnalysis with the built-in source', () => {
     assert.equal(run.phase, 'successful', run.message);
     assert.equal(phases.length, 10);
     assert.equal(phases.at(-1), '10s successful');
-    assert.equal(run.message, 'every metric passed: success-rate: 10/10 measurements successful; latency-p99: 10/10 measurements successful');
+    assert.equal(
+      run.message,
+      'every metric passed: success-rate: 10/10 measurements successful; latency-p99: 10/10 measurements successful',
+    );
     assert.equal(lastMessage(run, 'success-rate'), 'success-rate 1 >= min 0.99 (revision 4, 500 requests in 5 s)');
-    assert.match(lastMessage(run, 'latency-p99')!, /^latency-p99 0\.02485 <= max 0\.5 \(revision 4, 500 requests in 5 s\)$/);
+    assert.match(
+      lastMessage(run, 'latency-p99')!,
+      /^latency-p99 0\.02485 <= max 0\.5 \(revision 4, 500 requests in 5 s\)$/,
+    );
   });
 
   test('a failing canary fails at the first measurement, one second in, with the figures', async () => {
@@ -87,7 +103,10 @@ describe('advanceAnalysis with the built-in source', () => {
     const { run, phases } = await play(resolved, 20, () => gateway.record(4, 1));
     assert.equal(run.phase, 'inconclusive');
     assert.deepEqual(phases, ['1s running', '2s running', '3s running', '4s inconclusive']);
-    assert.equal(run.message, 'success-rate: 4 inconclusive measurements > inconclusiveLimit 3; last: success-rate: too few requests, 4 < minSamples 10 (revision 4, 4 requests in 4 s)');
+    assert.equal(
+      run.message,
+      'success-rate: 4 inconclusive measurements > inconclusiveLimit 3; last: success-rate: too few requests, 4 < minSamples 10 (revision 4, 4 requests in 4 s)',
+    );
   });
 
   test('bad traffic from before the run started does not count', async () => {
@@ -104,13 +123,26 @@ describe('advanceAnalysis with the built-in source', () => {
   test('a PromQL metric on a source without Prometheus: errors, then the run is in error', async () => {
     const { gateway, play } = setup();
     const template: AnalysisTemplate = {
-      name: 'promql', metrics: [{ name: 'errors', provider: { prometheus: { query: 'sum(rate(x{revision="{{revision}}"}[1m]))' } }, successCondition: { max: 1 } }],
+      name: 'promql',
+      metrics: [
+        {
+          name: 'errors',
+          provider: { prometheus: { query: 'sum(rate(x{revision="{{revision}}"}[1m]))' } },
+          successCondition: { max: 1 },
+        },
+      ],
     };
     const { run, phases } = await play(resolveAnalysis(template, [], TARGET), 20, () => gateway.record(4, 100));
     assert.deepEqual(phases, ['1s running', '2s running', '3s error']);
     assert.equal(run.metrics.errors!.errors, 3);
-    assert.equal(lastMessage(run, 'errors'), 'errors: no Prometheus configured (the builtin metrics source cannot run PromQL)');
-    assert.equal(run.message, 'errors: 3 measurement errors in a row; last: errors: no Prometheus configured (the builtin metrics source cannot run PromQL)');
+    assert.equal(
+      lastMessage(run, 'errors'),
+      'errors: no Prometheus configured (the builtin metrics source cannot run PromQL)',
+    );
+    assert.equal(
+      run.message,
+      'errors: 3 measurement errors in a row; last: errors: no Prometheus configured (the builtin metrics source cannot run PromQL)',
+    );
   });
 
   test('a source that throws is recorded as a measurement error, and a recovery resets the streak', async () => {

@@ -13,20 +13,37 @@ import { type E2eControlPlane, startE2eControlPlane } from './support/control-pl
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { until } from './support/until.js';
 
-type Answer = { status: number; headers: Headers; body: { error?: { code: string; message: string; field?: string } } & Record<string, unknown> };
+type Answer = {
+  status: number;
+  headers: Headers;
+  body: { error?: { code: string; message: string; field?: string } } & Record<string, unknown>;
+};
 
 /** A call as `actor`, answering status, headers and the parsed body. */
-async function call(base: string, path: string, init: { method?: string; json?: unknown; body?: string; actor?: string } = {}): Promise<Answer> {
+async function call(
+  base: string,
+  path: string,
+  init: { method?: string; json?: unknown; body?: string; actor?: string } = {},
+): Promise<Answer> {
   const r = await fetch(`${base}${path}`, {
     method: init.method ?? (init.json === undefined && init.body === undefined ? 'GET' : 'POST'),
     headers: { 'content-type': 'application/json', 'x-wharf-actor': init.actor ?? 'alice' },
-    ...(init.json !== undefined ? { body: JSON.stringify(init.json) } : init.body !== undefined ? { body: init.body } : {}),
+    ...(init.json !== undefined
+      ? { body: JSON.stringify(init.json) }
+      : init.body !== undefined
+        ? { body: init.body }
+        : {}),
   });
   const text = await r.text();
-  return { status: r.status, headers: r.headers, body: text === '' ? {} : JSON.parse(text) as Answer['body'] };
+  return { status: r.status, headers: r.headers, body: text === '' ? {} : (JSON.parse(text) as Answer['body']) };
 }
 
-const DEPLOYMENT = { name: 'risk', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 0 } };
+const DEPLOYMENT = {
+  name: 'risk',
+  environment: 'staging',
+  model: { name: 'risk', version: '1.0.0' },
+  configuration: { replicas: 0 },
+};
 
 /** Sends a chunked body that never ends until the server answers; resolves with the answer and the bytes sent. */
 function endlessBody(url: string, giveUpAfterBytes: number): Promise<{ status: number; body: string; sent: number }> {
@@ -34,16 +51,20 @@ function endlessBody(url: string, giveUpAfterBytes: number): Promise<{ status: n
     let sent = 0;
     let answered = false;
     const chunk = Buffer.alloc(64 * 1024, 0x20); // spaces: valid JSON whitespace, forever
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
-      answered = true;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (body += d));
-      res.on('end', () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body, sent });
-      });
-    });
+    const req = request(
+      url,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+      (res) => {
+        answered = true;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (body += d));
+        res.on('end', () => {
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, body, sent });
+        });
+      },
+    );
     req.on('error', (e) => (answered ? undefined : reject(e)));
     const pump = (): void => {
       while (!answered) {
@@ -82,7 +103,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         db = made;
         databaseUrl = db.url;
       }
-      e2e = await startE2eControlPlane(`wharf-hostile-${backend}-`, { '1.0.0': {} }, databaseUrl === undefined ? {} : { databaseUrl });
+      e2e = await startE2eControlPlane(
+        `wharf-hostile-${backend}-`,
+        { '1.0.0': {} },
+        databaseUrl === undefined ? {} : { databaseUrl },
+      );
       base = e2e.cp.apiUrl;
       assert.equal((await call(base, '/api/v1/deployments', { json: DEPLOYMENT })).status, 201);
     });
@@ -94,31 +119,52 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     test('a NUL character in free text is a 400 naming the field, on every route, and nothing is stored', async (t) => {
       if (skip) return t.skip(skip);
       const before = (await call(base, '/api/v1/environments/staging/deployments/risk')).body;
-      const scale = await call(base, '/api/v1/environments/staging/deployments/risk/scale', { json: { replicas: 0, reason: 'ok\u0000then' } });
+      const scale = await call(base, '/api/v1/environments/staging/deployments/risk/scale', {
+        json: { replicas: 0, reason: 'ok\u0000then' },
+      });
       assert.equal(scale.status, 400, JSON.stringify(scale.body));
       assert.equal(scale.body.error?.field, 'reason');
       assert.match(scale.body.error!.message, /^reason: must not contain the NUL character/);
-      const rollback = await call(base, '/api/v1/environments/staging/deployments/risk/rollback', { json: { reason: '\u0000' } });
+      const rollback = await call(base, '/api/v1/environments/staging/deployments/risk/rollback', {
+        json: { reason: '\u0000' },
+      });
       assert.equal(rollback.status, 400);
       assert.equal(rollback.body.error?.field, 'reason');
-      const feedback = await call(base, '/api/v1/environments/staging/deployments/risk/feedback', { json: { requestId: 'a\u0000b', outcome: 1, revision: 1 } });
+      const feedback = await call(base, '/api/v1/environments/staging/deployments/risk/feedback', {
+        json: { requestId: 'a\u0000b', outcome: 1, revision: 1 },
+      });
       assert.equal(feedback.status, 400);
       assert.equal(feedback.body.error?.field, 'requestId');
-      const template = { name: 'nul', description: 'bad \u0000', metrics: [{ name: 'm', provider: { builtin: 'success-rate' }, successCondition: 'result >= 0.9' }] };
+      const template = {
+        name: 'nul',
+        description: 'bad \u0000',
+        metrics: [{ name: 'm', provider: { builtin: 'success-rate' }, successCondition: 'result >= 0.9' }],
+      };
       const put = await call(base, '/api/v1/analysis-templates/nul', { method: 'PUT', json: template });
       assert.equal(put.status, 400);
       assert.equal(put.body.error?.field, 'description');
-      const nested = await call(base, '/api/v1/deployments', { json: { ...DEPLOYMENT, name: 'other', metadata: { labels: { team: 'x\u0000' } } } });
+      const nested = await call(base, '/api/v1/deployments', {
+        json: { ...DEPLOYMENT, name: 'other', metadata: { labels: { team: 'x\u0000' } } },
+      });
       assert.equal(nested.status, 400);
       assert.equal(nested.body.error?.field, 'metadata.labels.team');
       const query = await call(base, '/api/v1/incidents?deployment=a%00b');
       assert.equal(query.status, 400);
       assert.equal(query.body.error?.field, 'deployment');
-      const events = (await call(base, '/api/v1/environments/staging/deployments/risk/events')).body.items as { message?: string }[];
-      assert.ok(events.every((e) => !JSON.stringify(e).includes('\\u0000')), 'nothing with a NUL was stored');
+      const events = (await call(base, '/api/v1/environments/staging/deployments/risk/events')).body.items as {
+        message?: string;
+      }[];
+      assert.ok(
+        events.every((e) => !JSON.stringify(e).includes('\\u0000')),
+        'nothing with a NUL was stored',
+      );
       const after = (await call(base, '/api/v1/environments/staging/deployments/risk')).body;
       assert.equal(after.revision, before.revision, 'the refused scale and rollback made no revision');
-      assert.equal((await call(base, '/api/v1/environments/staging/deployments/other')).status, 404, 'the refused create wrote nothing');
+      assert.equal(
+        (await call(base, '/api/v1/environments/staging/deployments/other')).status,
+        404,
+        'the refused create wrote nothing',
+      );
       assert.equal((await call(base, '/api/v1/analysis-templates/nul')).status, 404);
     });
   });
@@ -150,16 +196,27 @@ describe('API hostile input (SQLite control plane)', () => {
   });
 
   test('a model push is not held to the JSON cap: it streams to the registry under its own', async () => {
-    const r = await fetch(`${base}/api/v1/models/junk/versions?version=1.0.0`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: Buffer.alloc(1024 * 1024, 7) });
-    const body = await r.json() as Answer['body'];
+    const r = await fetch(`${base}/api/v1/models/junk/versions?version=1.0.0`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(1024 * 1024, 7),
+    });
+    const body = (await r.json()) as Answer['body'];
     assert.notEqual(r.status, 413, JSON.stringify(body));
     assert.equal(r.status, 400, JSON.stringify(body)); // not an ONNX model, but read whole
     const declared = await new Promise<number>((resolve, reject) => {
-      const req = request(`${base}/api/v1/models/junk/versions?version=1.0.1`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'content-length': String(2 * 1024 ** 3) } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-        req.destroy();
-      });
+      const req = request(
+        `${base}/api/v1/models/junk/versions?version=1.0.1`,
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(2 * 1024 ** 3) },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+        },
+      );
       req.on('error', reject);
       req.write(Buffer.alloc(1024));
     });
@@ -173,17 +230,24 @@ describe('API hostile input (SQLite control plane)', () => {
     assert.match(nested.body.error!.message, /must not nest deeper than 64 levels/);
     assert.ok(nested.body.error!.message.length < 400);
     // Every bad value shown in an error is cut short, whatever its size.
-    const long = await call(base, '/api/v1/analysis-templates/long', { method: 'PUT', json: { name: 'long', description: 'y'.repeat(200_000), metrics: [] } });
+    const long = await call(base, '/api/v1/analysis-templates/long', {
+      method: 'PUT',
+      json: { name: 'long', description: 'y'.repeat(200_000), metrics: [] },
+    });
     assert.equal(long.status, 400);
     assert.match(long.body.error!.message, /^description: /);
     assert.ok(JSON.stringify(long.body).length < 600, `error of ${JSON.stringify(long.body).length} characters`);
-    const wide = await call(base, '/api/v1/analysis-templates/wide', { method: 'PUT', json: { name: 'wide', metrics: [{ name: 'm', provider: Array.from({ length: 20_000 }, () => 'z') }] } });
+    const wide = await call(base, '/api/v1/analysis-templates/wide', {
+      method: 'PUT',
+      json: { name: 'wide', metrics: [{ name: 'm', provider: Array.from({ length: 20_000 }, () => 'z') }] },
+    });
     assert.equal(wide.status, 400);
     assert.ok(JSON.stringify(wide.body).length < 600, `error of ${JSON.stringify(wide.body).length} characters`);
   });
 
   test('resources no host can run are refused, and requests must not exceed limits', async () => {
-    const withResources = (name: string, resources: object) => call(base, '/api/v1/deployments', { json: { ...DEPLOYMENT, name, configuration: { replicas: 0, resources } } });
+    const withResources = (name: string, resources: object) =>
+      call(base, '/api/v1/deployments', { json: { ...DEPLOYMENT, name, configuration: { replicas: 0, resources } } });
     const cases: [object, string][] = [
       [{ limits: { cpu: '2000' } }, 'configuration.resources.limits.cpu'],
       [{ cpu: '1000000000' }, 'configuration.resources.cpu'],
@@ -199,7 +263,10 @@ describe('API hostile input (SQLite control plane)', () => {
       assert.equal(r.status, 400, `${JSON.stringify(resources)}: ${JSON.stringify(r.body)}`);
       assert.equal(r.body.error?.field, field, JSON.stringify(r.body));
     }
-    const patched = await call(base, '/api/v1/environments/staging/deployments/risk', { method: 'PATCH', json: { configuration: { resources: { limits: { cpu: '2000' } } } } });
+    const patched = await call(base, '/api/v1/environments/staging/deployments/risk', {
+      method: 'PATCH',
+      json: { configuration: { resources: { limits: { cpu: '2000' } } } },
+    });
     assert.equal(patched.status, 400);
     assert.equal(patched.body.error?.field, 'configuration.resources.limits.cpu');
     const ok = await withResources('res', { cpu: '256', memory: '4Ti', limits: { cpu: '256', memory: '4Ti' } });
@@ -248,36 +315,71 @@ describe('API hostile input (SQLite control plane)', () => {
   });
 
   test('approvals are filtered by state before paging: a page is full when matches exist', async () => {
-    assert.equal((await call(base, '/api/v1/environments/production', { method: 'PATCH', json: { policies: { requiresApproval: true } } })).status, 200);
+    assert.equal(
+      (
+        await call(base, '/api/v1/environments/production', {
+          method: 'PATCH',
+          json: { policies: { requiresApproval: true } },
+        })
+      ).status,
+      200,
+    );
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) {
-      const r = await call(base, '/api/v1/deployments', { json: { ...DEPLOYMENT, environment: 'production', name: `gated-${i}` } });
+      const r = await call(base, '/api/v1/deployments', {
+        json: { ...DEPLOYMENT, environment: 'production', name: `gated-${i}` },
+      });
       assert.equal(r.status, 202, JSON.stringify(r.body));
       ids.push((r.body.approval as { id: string }).id);
     }
     ids.sort(); // list order (ids sort by time; two made in the same millisecond sort by their random part)
-    for (const id of ids.slice(0, 2)) assert.equal((await call(base, `/api/v1/approvals/${id}/reject`, { json: {}, actor: 'bob' })).status, 200);
+    for (const id of ids.slice(0, 2))
+      assert.equal((await call(base, `/api/v1/approvals/${id}/reject`, { json: {}, actor: 'bob' })).status, 200);
     const pending = await call(base, '/api/v1/approvals?environment=production&state=pending&limit=1');
-    assert.deepEqual((pending.body.items as { id: string }[]).map((a) => a.id), [ids[2]]);
+    assert.deepEqual(
+      (pending.body.items as { id: string }[]).map((a) => a.id),
+      [ids[2]],
+    );
     const rejected = await call(base, '/api/v1/approvals?status=rejected&limit=1');
-    assert.deepEqual((rejected.body.items as { id: string }[]).map((a) => a.id), [ids[0]]);
+    assert.deepEqual(
+      (rejected.body.items as { id: string }[]).map((a) => a.id),
+      [ids[0]],
+    );
     assert.equal(typeof rejected.body.continue, 'string');
-    const next = await call(base, `/api/v1/approvals?status=rejected&limit=1&continue=${rejected.body.continue as string}`);
-    assert.deepEqual((next.body.items as { id: string }[]).map((a) => a.id), [ids[1]]);
+    const next = await call(
+      base,
+      `/api/v1/approvals?status=rejected&limit=1&continue=${rejected.body.continue as string}`,
+    );
+    assert.deepEqual(
+      (next.body.items as { id: string }[]).map((a) => a.id),
+      [ids[1]],
+    );
   });
 
   test('incidents filter by deployment without an environment', async () => {
     const incident = (environment: string, name: string, n: number): NewResource<'Incident'> => ({
-      id: `2026-01-01T00:00:0${n}.000Z-${n}`, environment, deploymentName: name, deployment: `${environment}.${name}`, revision: 1,
-      time: new Date().toISOString(), reason: 'RolloutAborted', message: 'test',
+      id: `2026-01-01T00:00:0${n}.000Z-${n}`,
+      environment,
+      deploymentName: name,
+      deployment: `${environment}.${name}`,
+      revision: 1,
+      time: new Date().toISOString(),
+      reason: 'RolloutAborted',
+      message: 'test',
     });
     await e2e.cp.store.incidents.create(incident('staging', 'risk', 1));
     await e2e.cp.store.incidents.create(incident('production', 'risk', 2));
     await e2e.cp.store.incidents.create(incident('staging', 'other', 3));
     const byName = await call(base, '/api/v1/incidents?deployment=risk');
-    assert.deepEqual((byName.body.items as Incident[]).map((i) => `${i.environment}.${i.deploymentName}`), ['staging.risk', 'production.risk']);
+    assert.deepEqual(
+      (byName.body.items as Incident[]).map((i) => `${i.environment}.${i.deploymentName}`),
+      ['staging.risk', 'production.risk'],
+    );
     const both = await call(base, '/api/v1/incidents?deployment=risk&environment=production');
-    assert.deepEqual((both.body.items as Incident[]).map((i) => i.id), ['2026-01-01T00:00:02.000Z-2']);
+    assert.deepEqual(
+      (both.body.items as Incident[]).map((i) => i.id),
+      ['2026-01-01T00:00:02.000Z-2'],
+    );
   });
 });
 
@@ -356,7 +458,11 @@ describe('API while the PostgreSQL store is out of reach', () => {
     assert.equal(write.status, 503, JSON.stringify(write.body));
     assert.ok(Number(write.headers.get('retry-after')) > 0);
     await proxy!.restore();
-    await until('the API to answer again once the store is back', async () => ((await call(base, '/api/v1/deployments?environment=staging')).status === 200 ? true : undefined), 30_000);
+    await until(
+      'the API to answer again once the store is back',
+      async () => ((await call(base, '/api/v1/deployments?environment=staging')).status === 200 ? true : undefined),
+      30_000,
+    );
     assert.equal((await call(base, '/api/v1/deployments', { json: DEPLOYMENT })).status, 201);
   });
 });

@@ -25,9 +25,11 @@ before(async () => {
 after(() => e2e?.stop());
 
 const path = (name: string, rest = '') => `/api/v1/environments/staging/deployments/${name}${rest}`;
-const events = async (name: string) => ((await e2e.api(path(name, '/events?limit=500'))).body.items as DeploymentEvent[]);
-const autoscaling = async (name: string) => (await e2e.api(path(name, '/autoscaling'))).body as { autoscaled: boolean; state: AutoscalerState | null };
-const settled = (name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) => e2e.settled('staging', name, ok, what, ms);
+const events = async (name: string) => (await e2e.api(path(name, '/events?limit=500'))).body.items as DeploymentEvent[];
+const autoscaling = async (name: string) =>
+  (await e2e.api(path(name, '/autoscaling'))).body as { autoscaled: boolean; state: AutoscalerState | null };
+const settled = (name: string, ok: (d: Deployment) => boolean, what: string, ms = 60_000) =>
+  e2e.settled('staging', name, ok, what, ms);
 const runningAt = (revision: number, ready: number) => (d: Deployment) =>
   d.status.phase === 'running' && d.status.observedRevision === revision && d.status.readyReplicas === ready;
 const call = async (method: string, to: string, json?: unknown, expected = 200) => {
@@ -37,7 +39,12 @@ const call = async (method: string, to: string, json?: unknown, expected = 200) 
 };
 
 test('the README tour: autoscale on a running deployment is carried out (idle â†’ zero replicas), and a replica count is refused', async () => {
-  await call('POST', '/api/v1/deployments', { name: 'risk', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 2 } }, 201);
+  await call(
+    'POST',
+    '/api/v1/deployments',
+    { name: 'risk', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 2 } },
+    201,
+  );
   await settled('risk', runningAt(1, 2), 'revision 1 running 2/2');
   await call('PATCH', path('risk'), { model: { version: '1.1.0' } });
   await settled('risk', runningAt(2, 2), 'revision 2 running 2/2');
@@ -51,43 +58,81 @@ test('the README tour: autoscale on a running deployment is carried out (idle â†
   const replicas = replicaPidsWithArg(e2e.home).sort();
   assert.equal(replicas.length, 3);
   const current = await e2e.get('staging', 'risk');
-  await call('PATCH', path('risk'), { resourceVersion: current.resourceVersion, configuration: { scaling: { min: 0, max: 4, target: 8, idleTimeout: 10 } } });
+  await call('PATCH', path('risk'), {
+    resourceVersion: current.resourceVersion,
+    configuration: { scaling: { min: 0, max: 4, target: 8, idleTimeout: 10 } },
+  });
   await settled('risk', runningAt(5, 3), 'revision 5 reconciled on the running replicas, before any idle decision');
   assert.deepEqual(replicaPidsWithArg(e2e.home).sort(), replicas, 'the same replica processes');
 
   const scale = await e2e.api(path('risk', '/scale'), { method: 'POST', json: { replicas: 2 } });
   assert.equal(scale.status, 400, JSON.stringify(scale.body));
-  assert.match(JSON.stringify(scale.body), /configuration\.replicas: deployment \\"risk\\" is autoscaled: the autoscaler sizes it between min 0 and max 4/);
+  assert.match(
+    JSON.stringify(scale.body),
+    /configuration\.replicas: deployment \\"risk\\" is autoscaled: the autoscaler sizes it between min 0 and max 4/,
+  );
 
   // No request for 10 s: the autoscaler decides zero, and the controller carries it out.
-  const zero = await settled('risk', (d) => d.status.observedRevision === 5 && d.status.readyReplicas === 0 && /scaled to zero/.test(d.status.message ?? ''), 'scaled to zero while idle', 90_000);
+  const zero = await settled(
+    'risk',
+    (d) =>
+      d.status.observedRevision === 5 && d.status.readyReplicas === 0 && /scaled to zero/.test(d.status.message ?? ''),
+    'scaled to zero while idle',
+    90_000,
+  );
   assert.equal(zero.status.desiredReplicas, 0);
   assert.equal((await autoscaling('risk')).state?.desiredReplicas, 0);
-  await until('no replica process at zero', () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined), 20_000);
-  assert.equal(zero.status.conditions.find((c) => c.type === 'Reconciled'), undefined, 'no reconcile error was recorded');
-  assert.ok((await events('risk')).some((e) => e.reason === 'ScaledToZero'), 'a ScaledToZero event');
+  await until(
+    'no replica process at zero',
+    () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined),
+    20_000,
+  );
+  assert.equal(
+    zero.status.conditions.find((c) => c.type === 'Reconciled'),
+    undefined,
+    'no reconcile error was recorded',
+  );
+  assert.ok(
+    (await events('risk')).some((e) => e.reason === 'ScaledToZero'),
+    'a ScaledToZero event',
+  );
 
   await call('DELETE', path('risk'), undefined, 202);
   await until('risk deleted', async () => ((await e2e.api(path('risk'))).status === 404 ? true : undefined), 30_000);
 });
 
-test('a deployment deleted and created again under the same name does not inherit the old one\'s last request', async () => {
-  const spec = { name: 'again', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 1, scaling: { min: 1, max: 2 } } };
+test("a deployment deleted and created again under the same name does not inherit the old one's last request", async () => {
+  const spec = {
+    name: 'again',
+    environment: 'staging',
+    model: { name: 'risk', version: '1.0.0' },
+    configuration: { replicas: 1, scaling: { min: 1, max: 2 } },
+  };
   await call('POST', '/api/v1/deployments', spec, 201);
   await settled('again', runningAt(1, 1), 'one ready replica');
   const res = await e2e.infer('staging', 'again');
   assert.equal(res.status, 200);
   await res.arrayBuffer();
-  await until('the request seen by the autoscaler', async () => ((await autoscaling('again')).state?.lastRequestAt !== undefined ? true : undefined), 30_000);
+  await until(
+    'the request seen by the autoscaler',
+    async () => ((await autoscaling('again')).state?.lastRequestAt !== undefined ? true : undefined),
+    30_000,
+  );
 
   await call('DELETE', path('again'), undefined, 202);
   await until('again deleted', async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), 30_000);
-  const created = await call('POST', '/api/v1/deployments', spec, 201) as unknown as Deployment;
+  const created = (await call('POST', '/api/v1/deployments', spec, 201)) as unknown as Deployment;
   // A record written by the autoscaler for the new deployment, after it has measured traffic.
-  const state = await until('a record for the new deployment', async () => {
-    const s = (await autoscaling('again')).state;
-    return s?.observed !== undefined && Date.parse(s.observed.time) > Date.parse(created.metadata.created) ? s : undefined;
-  }, 30_000);
+  const state = await until(
+    'a record for the new deployment',
+    async () => {
+      const s = (await autoscaling('again')).state;
+      return s?.observed !== undefined && Date.parse(s.observed.time) > Date.parse(created.metadata.created)
+        ? s
+        : undefined;
+    },
+    30_000,
+  );
   assert.equal(state.lastRequestAt, undefined, `no request was made to the new deployment: ${JSON.stringify(state)}`);
 
   await call('DELETE', path('again'), undefined, 202);

@@ -20,7 +20,13 @@ import { FakeRuntime } from './support/fake-runtime.js';
 /** Traffic the test sets; every window answers the same figures (the test controls the clock). */
 class ScriptedMetrics implements MetricsSource {
   readonly name = 'scripted';
-  traffic: Omit<DeploymentTraffic, 'coveredMs'> & { coveredMs?: number } = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
+  traffic: Omit<DeploymentTraffic, 'coveredMs'> & { coveredMs?: number } = {
+    requestRate: 0,
+    concurrency: 0,
+    responses: 0,
+    inFlight: 0,
+    held: 0,
+  };
   readonly asked: DeploymentWindow[] = [];
   /** The value the custom metric's PromQL query returns (undefined: no data). */
   custom: number | undefined;
@@ -60,13 +66,26 @@ async function harness(t: TestContext) {
   const service = new DeploymentService(ts.store, { now: () => new Date(clock) });
   const errors: string[] = [];
   const controller = createDeploymentController({
-    store: ts.store, runtime, artifactPath: (d) => `/blobs/${d}`, pollIntervalMs: 20, resyncIntervalMs: 1_000,
-    queue: { baseDelayMs: 10, maxDelayMs: 100 }, onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
+    store: ts.store,
+    runtime,
+    artifactPath: (d) => `/blobs/${d}`,
+    pollIntervalMs: 20,
+    resyncIntervalMs: 1_000,
+    queue: { baseDelayMs: 10, maxDelayMs: 100 },
+    onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
   });
   await controller.start();
   const autoscalers: Autoscaler[] = [];
   const newAutoscaler = () => {
-    const a = new Autoscaler({ store: ts.store, metrics, runtime, now: () => clock, usageIntervalMs: 1_000, recommendIntervalMs: 10_000, onError: (id, e) => void errors.push(`${id}: ${(e as Error).message}`) });
+    const a = new Autoscaler({
+      store: ts.store,
+      metrics,
+      runtime,
+      now: () => clock,
+      usageIntervalMs: 1_000,
+      recommendIntervalMs: 10_000,
+      onError: (id, e) => void errors.push(`${id}: ${(e as Error).message}`),
+    });
     autoscalers.push(a);
     return a;
   };
@@ -76,12 +95,27 @@ async function harness(t: TestContext) {
     await ts.cleanup();
   });
   const create = (name: string, configuration: DeploymentInput['configuration']) =>
-    service.create({ name, environment: 'staging', model: { name: 'readmission', version: '1.4.0' }, configuration }, { actor: 'alice' });
-  const state = (name: string): Promise<AutoscalerState | undefined> => ts.store.autoscalers.get(`staging.${name}`).catch(() => undefined);
-  const events = async (name: string) => (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
-  const replicasRunning = async (name: string) => (await runtime.list()).filter((w) => w.key.deployment === name).reduce((n, w) => n + w.desiredReplicas, 0);
+    service.create(
+      { name, environment: 'staging', model: { name: 'readmission', version: '1.4.0' }, configuration },
+      { actor: 'alice' },
+    );
+  const state = (name: string): Promise<AutoscalerState | undefined> =>
+    ts.store.autoscalers.get(`staging.${name}`).catch(() => undefined);
+  const events = async (name: string) =>
+    (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
+  const replicasRunning = async (name: string) =>
+    (await runtime.list()).filter((w) => w.key.deployment === name).reduce((n, w) => n + w.desiredReplicas, 0);
   return {
-    ts, runtime, service, metrics, errors, create, state, events, replicasRunning, newAutoscaler,
+    ts,
+    runtime,
+    service,
+    metrics,
+    errors,
+    create,
+    state,
+    events,
+    replicasRunning,
+    newAutoscaler,
     advance: (ms: number) => {
       clock += ms;
     },
@@ -89,7 +123,10 @@ async function harness(t: TestContext) {
   };
 }
 
-const scaling = (s: Partial<DeploymentConfiguration['scaling']>) => ({ replicas: 1, scaling: { min: 1, max: 10, ...s } });
+const scaling = (s: Partial<DeploymentConfiguration['scaling']>) => ({
+  replicas: 1,
+  scaling: { min: 1, max: 10, ...s },
+});
 
 test('a rise in concurrency scales up at once (panic window), with an event that explains the decision', async (t) => {
   const h = await harness(t);
@@ -98,11 +135,21 @@ test('a rise in concurrency scales up at once (panic window), with an event that
   await autoscaler.tick();
   assert.equal((await h.state('risk'))?.desiredReplicas, 1, 'no traffic: the spec size');
 
-  h.metrics.traffic = { requestRate: 200, concurrency: 18, responses: 1000, inFlight: 18, held: 0, lastRequestAt: h.now() };
+  h.metrics.traffic = {
+    requestRate: 200,
+    concurrency: 18,
+    responses: 1000,
+    inFlight: 18,
+    held: 0,
+    lastRequestAt: h.now(),
+  };
   h.advance(500);
   await autoscaler.tick();
   const s = await h.state('risk');
-  assert.ok(s !== undefined && s.desiredReplicas === 5, `18 in flight / target 4 → 5 replicas, got ${s?.desiredReplicas}`);
+  assert.ok(
+    s !== undefined && s.desiredReplicas === 5,
+    `18 in flight / target 4 → 5 replicas, got ${s?.desiredReplicas}`,
+  );
   assert.equal(s.lastDecision?.from, 1);
   assert.equal(s.lastDecision?.to, 5);
   assert.equal(s.lastDecision?.metric, 'concurrency');
@@ -120,7 +167,14 @@ test('scale-down waits for the stabilization period, and a restarted autoscaler 
   const h = await harness(t);
   await h.create('risk', scaling({ metric: 'rps', target: 50, scaleDownDelay: 60 }));
   let autoscaler = h.newAutoscaler();
-  h.metrics.traffic = { requestRate: 400, concurrency: 4, responses: 4000, inFlight: 4, held: 0, lastRequestAt: h.now() };
+  h.metrics.traffic = {
+    requestRate: 400,
+    concurrency: 4,
+    responses: 4000,
+    inFlight: 4,
+    held: 0,
+    lastRequestAt: h.now(),
+  };
   await autoscaler.tick();
   h.advance(500);
   await autoscaler.tick();
@@ -192,12 +246,19 @@ test('fixed-size deployments are not resized but get CPU and memory recommendati
 test('an open schedule raises the floor, named in the decision', async (t) => {
   const h = await harness(t);
   // 10:00 UTC on a Tuesday: inside 09:00–17:00 Monday to Friday.
-  await h.create('office', scaling({ min: 1, max: 10, schedules: [{ name: 'office-hours', start: '0 9 * * 1-5', end: '0 17 * * 1-5', timezone: 'UTC', min: 4 }] }));
+  await h.create(
+    'office',
+    scaling({
+      min: 1,
+      max: 10,
+      schedules: [{ name: 'office-hours', start: '0 9 * * 1-5', end: '0 17 * * 1-5', timezone: 'UTC', min: 4 }],
+    }),
+  );
   const autoscaler = h.newAutoscaler();
   h.metrics.traffic = { requestRate: 1, concurrency: 0.1, responses: 10, inFlight: 0, held: 0, lastRequestAt: h.now() };
   await autoscaler.tick();
   const s = await h.state('office');
-  assert.equal(s?.desiredReplicas, 4, 'the schedule\'s min');
+  assert.equal(s?.desiredReplicas, 4, "the schedule's min");
   assert.equal(s?.schedule?.name, 'office-hours');
   assert.equal(s?.lastDecision?.rule, 'bounds');
   assert.match(s?.lastDecision?.message ?? '', /office-hours/);
@@ -205,12 +266,28 @@ test('an open schedule raises the floor, named in the decision', async (t) => {
 
 test('predictive scaling: a rising request rate is forecast, the forecast and its error are in status, and it raises the size', async (t) => {
   const h = await harness(t);
-  await h.create('trend', scaling({ min: 1, max: 20, metric: 'rps', target: 50, predictive: { enabled: true, bucket: 10, season: 0, horizon: 60 } }));
+  await h.create(
+    'trend',
+    scaling({
+      min: 1,
+      max: 20,
+      metric: 'rps',
+      target: 50,
+      predictive: { enabled: true, bucket: 10, season: 0, horizon: 60 },
+    }),
+  );
   const autoscaler = h.newAutoscaler();
   // 20 buckets of 10 s with the rate rising by 10 req/s per bucket, sampled every 2.5 s.
   for (let bucket = 0; bucket < 20; bucket++) {
     for (let i = 0; i < 4; i++) {
-      h.metrics.traffic = { requestRate: 20 + 10 * bucket, concurrency: 1, responses: 100, inFlight: 1, held: 0, lastRequestAt: h.now() };
+      h.metrics.traffic = {
+        requestRate: 20 + 10 * bucket,
+        concurrency: 1,
+        responses: 100,
+        inFlight: 1,
+        held: 0,
+        lastRequestAt: h.now(),
+      };
       await autoscaler.tick();
       h.advance(2_500);
     }
@@ -229,8 +306,16 @@ test('predictive scaling: a rising request rate is forecast, the forecast and it
 
 test('cpu: usage above targetCPU % of the request adds replicas', async (t) => {
   const h = await harness(t);
-  await h.create('hot', { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 1, max: 10, metric: 'cpu', targetCPU: 80 } });
-  await waitFor(async () => (await h.replicasRunning('hot')) === 2 && (await h.service.get('hot', 'staging')).status.readyReplicas === 2, 'two ready replicas');
+  await h.create('hot', {
+    replicas: 2,
+    resources: { cpu: '500m' },
+    scaling: { min: 1, max: 10, metric: 'cpu', targetCPU: 80 },
+  });
+  await waitFor(
+    async () =>
+      (await h.replicasRunning('hot')) === 2 && (await h.service.get('hot', 'staging')).status.readyReplicas === 2,
+    'two ready replicas',
+  );
   h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 };
   const autoscaler = h.newAutoscaler();
   await autoscaler.tick();
@@ -264,13 +349,23 @@ test('a deployment deleted and created again does not inherit the old size', asy
   const h = await harness(t);
   await h.create('again', scaling({ metric: 'rps', target: 50 }));
   const autoscaler = h.newAutoscaler();
-  h.metrics.traffic = { requestRate: 400, concurrency: 4, responses: 4000, inFlight: 4, held: 0, lastRequestAt: h.now() };
+  h.metrics.traffic = {
+    requestRate: 400,
+    concurrency: 4,
+    responses: 4000,
+    inFlight: 4,
+    held: 0,
+    lastRequestAt: h.now(),
+  };
   await autoscaler.tick();
   h.advance(500);
   await autoscaler.tick();
   assert.equal((await h.state('again'))?.desiredReplicas, 8);
   await h.service.delete('again', 'staging', { actor: 'alice' });
-  await waitFor(async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'), 'the deletion to finish');
+  await waitFor(
+    async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'),
+    'the deletion to finish',
+  );
   assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
   h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
   await h.create('again', scaling({ metric: 'rps', target: 50 }));
@@ -283,7 +378,11 @@ test('cpu: start-up CPU of replicas not ready, or ready for less than the grace,
   const h = await harness(t);
   h.runtime.readyAfterMs = 1e9; // the replicas stay starting (loading their model) until the test says
   h.runtime.perReplica = { cpuCores: 0.7, memoryBytes: 200 * 2 ** 20 }; // 140% of 500m each: 280% in all
-  await h.create('calm', { replicas: 2, resources: { cpu: '500m' }, scaling: { min: 2, max: 6, metric: 'cpu', targetCPU: 70 } });
+  await h.create('calm', {
+    replicas: 2,
+    resources: { cpu: '500m' },
+    scaling: { min: 2, max: 6, metric: 'cpu', targetCPU: 70 },
+  });
   await waitFor(async () => (await h.replicasRunning('calm')) === 2, 'two starting replicas');
   const autoscaler = h.newAutoscaler();
   const tickFor = async (ms: number) => {
@@ -309,7 +408,7 @@ test('cpu: start-up CPU of replicas not ready, or ready for less than the grace,
   h.runtime.perReplica = { cpuCores: 0.01, memoryBytes: 200 * 2 ** 20 }; // idle
   await tickFor(AUTOSCALER_DEFAULTS.refreshIntervalMs + 1_000); // the record shows what was measured at its refresh
   await calm('idle after the grace');
-  assert.ok(((await h.state('calm'))?.observed?.stable ?? -1) >= 0, 'the ready replicas\' CPU is counted now');
+  assert.ok(((await h.state('calm'))?.observed?.stable ?? -1) >= 0, "the ready replicas' CPU is counted now");
 
   h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 }; // real load: 360% in all, target 70% → 6
   await tickFor(4_000); // beyond the 3 s panic window
@@ -318,7 +417,7 @@ test('cpu: start-up CPU of replicas not ready, or ready for less than the grace,
   assert.equal(s?.lastDecision?.metric, 'cpu');
 });
 
-test('a deployment created again under the same name does not inherit the old one\'s last request', async (t) => {
+test("a deployment created again under the same name does not inherit the old one's last request", async (t) => {
   const h = await harness(t);
   await h.create('again', scaling({ min: 0, max: 3, idleTimeout: 60 }));
   const autoscaler = h.newAutoscaler();
@@ -327,7 +426,10 @@ test('a deployment created again under the same name does not inherit the old on
   await autoscaler.tick();
   assert.equal((await h.state('again'))?.lastRequestAt, new Date(seen).toISOString());
   await h.service.delete('again', 'staging', { actor: 'alice' });
-  await waitFor(async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'), 'the deletion to finish');
+  await waitFor(
+    async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'),
+    'the deletion to finish',
+  );
   assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
 
   // The gateways still remember the old deployment's last request under the same name.

@@ -50,7 +50,10 @@ test("forecastSeries extends a linear trend with Holt's method", () => {
 });
 
 test('forecastSeries keeps a constant constant', () => {
-  for (const [values, season, method] of [[Array(30).fill(50), 0, 'holt'], [Array(30).fill(50), 10, 'holt-winters']] as const) {
+  for (const [values, season, method] of [
+    [Array(30).fill(50), 0, 'holt'],
+    [Array(30).fill(50), 10, 'holt-winters'],
+  ] as const) {
     const f = forecastSeries(values, season, 5)!;
     assert.equal(f.method, method);
     close(f.value, 50, 1e-9, method);
@@ -83,8 +86,23 @@ test('forecastSeries needs enough finite history', () => {
   assert.equal(forecastSeries([1, 2, 3], 0, 1), undefined);
   assert.equal(forecastSeries([1, 2, Number.NaN, 4, 5], 0, 1), undefined);
   assert.equal(forecastSeries([1, 2, 3, 4], 0, 1)?.method, 'holt');
-  assert.equal(forecastSeries(series(47, () => 1), 24, 1)?.method, 'holt', 'one sample short of two seasons');
-  assert.equal(forecastSeries(series(48, () => 1), 24, 1)?.method, 'holt-winters');
+  assert.equal(
+    forecastSeries(
+      series(47, () => 1),
+      24,
+      1,
+    )?.method,
+    'holt',
+    'one sample short of two seasons',
+  );
+  assert.equal(
+    forecastSeries(
+      series(48, () => 1),
+      24,
+      1,
+    )?.method,
+    'holt-winters',
+  );
 });
 
 test('forecastSeries handles two days of minutes (a 1440-bucket season)', () => {

@@ -23,7 +23,11 @@ before(async () => {
     return;
   }
   prometheus = started;
-  e2e = await startE2eControlPlane('wharf-promql-', { '1.0.0': {} }, { gatewayPort, prometheusUrl: prometheus.url, drainMs: 300 });
+  e2e = await startE2eControlPlane(
+    'wharf-promql-',
+    { '1.0.0': {} },
+    { gatewayPort, prometheusUrl: prometheus.url, drainMs: 300 },
+  );
 });
 
 after(async () => {
@@ -35,24 +39,51 @@ test('a custom PromQL metric over the gateway counters scales the deployment', a
   if (skip !== undefined) return t.skip(skip);
   const control = e2e!.cp;
   const query = 'sum(wharf_gateway_route_arrivals_total{deployment="queue"})';
-  await control.deployments.create({
-    name: 'queue', environment: 'staging', model: { name: 'risk', version: '1.0.0' },
-    configuration: { replicas: 1, scaling: { min: 1, max: 3, metric: 'custom', custom: { query, target: 100 } } },
-  }, { actor: 'alice' });
-  await until('one ready replica', async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 1 ? true : undefined), 60_000);
+  await control.deployments.create(
+    {
+      name: 'queue',
+      environment: 'staging',
+      model: { name: 'risk', version: '1.0.0' },
+      configuration: { replicas: 1, scaling: { min: 1, max: 3, metric: 'custom', custom: { query, target: 100 } } },
+    },
+    { actor: 'alice' },
+  );
+  await until(
+    'one ready replica',
+    async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 1 ? true : undefined),
+    60_000,
+  );
   for (let i = 0; i < 250; i++) {
-    const res = await fetch(`${control.gatewayUrl}/staging/queue/v2/models/queue/infer`, { method: 'POST', body: READMISSION_BODY, headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${control.gatewayUrl}/staging/queue/v2/models/queue/infer`, {
+      method: 'POST',
+      body: READMISSION_BODY,
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.status, 200);
     await res.arrayBuffer();
   }
   // 250 arrivals / target 100 per replica → 3 replicas, once Prometheus has scraped them.
-  const state = await until('the autoscaler to ask for 3 replicas', async () => {
-    const s: AutoscalerState | undefined = await control.store.autoscalers.get('staging.queue').catch(() => undefined);
-    return s?.desiredReplicas === 3 ? s : undefined;
-  }, 30_000);
+  const state = await until(
+    'the autoscaler to ask for 3 replicas',
+    async () => {
+      const s: AutoscalerState | undefined = await control.store.autoscalers
+        .get('staging.queue')
+        .catch(() => undefined);
+      return s?.desiredReplicas === 3 ? s : undefined;
+    },
+    30_000,
+  );
   assert.equal(state.lastDecision?.metric, 'custom');
   assert.equal(state.problem, undefined);
-  const events = (await control.store.events.list({ deployment: 'staging.queue', limit: 500 })).items as DeploymentEvent[];
-  assert.ok(events.some((e) => e.reason === 'ScaledUp' && /custom metric/.test(e.message)), events.map((e) => `${e.reason}: ${e.message}`).join('\n'));
-  await until('3 ready replicas', async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 3 ? true : undefined), 60_000);
+  const events = (await control.store.events.list({ deployment: 'staging.queue', limit: 500 }))
+    .items as DeploymentEvent[];
+  assert.ok(
+    events.some((e) => e.reason === 'ScaledUp' && /custom metric/.test(e.message)),
+    events.map((e) => `${e.reason}: ${e.message}`).join('\n'),
+  );
+  await until(
+    '3 ready replicas',
+    async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 3 ? true : undefined),
+    60_000,
+  );
 });

@@ -4,22 +4,35 @@ import { MIN_VERTICAL_SAMPLES, recommendResources, type UsageSample } from '../s
 
 const MiB = 2 ** 20;
 /** `n` samples whose CPU runs 0.01, 0.02 … cores and memory 100, 101 … MiB. */
-const ramp = (n: number): UsageSample[] => Array.from({ length: n }, (_, i) => ({ cpuCores: (i + 1) / 100, memoryBytes: (100 + i) * MiB }));
+const ramp = (n: number): UsageSample[] =>
+  Array.from({ length: n }, (_, i) => ({ cpuCores: (i + 1) / 100, memoryBytes: (100 + i) * MiB }));
 
 test('recommendResources: p90 CPU + 15%, peak memory + 20%, limit + 50%', () => {
   const r = recommendResources(ramp(100), { cpu: '500m', memory: '512Mi' })!;
   // p90 of 0.01..1.00 is 0.90 → 1.035 cores; peak memory 199 MiB → 238.8 and 298.5 MiB, rounded up.
-  assert.deepEqual({ cpu: r.cpu, memory: r.memory, memoryLimit: r.memoryLimit, samples: r.samples }, { cpu: '1035m', memory: '239Mi', memoryLimit: '299Mi', samples: 100 });
+  assert.deepEqual(
+    { cpu: r.cpu, memory: r.memory, memoryLimit: r.memoryLimit, samples: r.samples },
+    { cpu: '1035m', memory: '239Mi', memoryLimit: '299Mi', samples: 100 },
+  );
   assert.deepEqual(r.change, { cpu: 'raise', memory: 'lower' });
-  assert.equal(r.basis, 'over 100 samples CPU p90 was 0.9 cores (peak 1 core) and memory peaked at 199Mi: '
-    + 'CPU request 1035m (p90 + 15%, at least 10m), memory request 239Mi (peak + 20%, at least 32Mi), memory limit 299Mi (peak + 50%)');
+  assert.equal(
+    r.basis,
+    'over 100 samples CPU p90 was 0.9 cores (peak 1 core) and memory peaked at 199Mi: ' +
+      'CPU request 1035m (p90 + 15%, at least 10m), memory request 239Mi (peak + 20%, at least 32Mi), memory limit 299Mi (peak + 50%)',
+  );
 });
 
 test('recommendResources: within ±10% of the current request is keep', () => {
   const steady = Array.from({ length: 40 }, () => ({ cpuCores: 0.4, memoryBytes: 400 * MiB }));
   // 0.4 × 1.15 = 460m vs 500m (−8%); 400 × 1.2 = 480Mi vs 512Mi (−6%).
-  assert.deepEqual(recommendResources(steady, { cpu: '500m', memory: '512Mi' })?.change, { cpu: 'keep', memory: 'keep' });
-  assert.deepEqual(recommendResources(steady, { cpu: '410m', memory: '430Mi' })?.change, { cpu: 'raise', memory: 'raise' });
+  assert.deepEqual(recommendResources(steady, { cpu: '500m', memory: '512Mi' })?.change, {
+    cpu: 'keep',
+    memory: 'keep',
+  });
+  assert.deepEqual(recommendResources(steady, { cpu: '410m', memory: '430Mi' })?.change, {
+    cpu: 'raise',
+    memory: 'raise',
+  });
   assert.deepEqual(recommendResources(steady, { cpu: '1', memory: '1Gi' })?.change, { cpu: 'lower', memory: 'lower' });
 });
 
@@ -39,6 +52,12 @@ test('recommendResources: needs 30 usable samples', () => {
 });
 
 test('recommendResources: refuses current requests it cannot read', () => {
-  assert.throws(() => recommendResources(ramp(40), { cpu: 'lots', memory: '512Mi' }), /^InvalidArgumentError: requests\.cpu: /);
-  assert.throws(() => recommendResources(ramp(40), { cpu: '1', memory: '0' }), /^InvalidArgumentError: requests\.memory: /);
+  assert.throws(
+    () => recommendResources(ramp(40), { cpu: 'lots', memory: '512Mi' }),
+    /^InvalidArgumentError: requests\.cpu: /,
+  );
+  assert.throws(
+    () => recommendResources(ramp(40), { cpu: '1', memory: '0' }),
+    /^InvalidArgumentError: requests\.memory: /,
+  );
 });

@@ -23,18 +23,23 @@ before(async () => {
 after(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 const autoscaled = (ready: number, desired: number) => ({
-  name: 'risk', environment: 'staging', revision: 5,
+  name: 'risk',
+  environment: 'staging',
+  revision: 5,
   configuration: { replicas: 2, scaling: { min: 0, max: 6 } },
   status: { phase: 'running', conditions: [], readyReplicas: ready, desiredReplicas: desired, observedRevision: 5 },
 });
 
-test('--wait returns once the autoscaler\'s size is ready, above the spec\'s replicas', async () => {
+test("--wait returns once the autoscaler's size is ready, above the spec's replicas", async () => {
   document = autoscaled(5, 5);
   const d = await waitForDeployment('staging', 'risk', 3_000);
   assert.equal(d.status.readyReplicas, 5);
 });
 
-test('--wait keeps waiting while fewer than the autoscaler\'s size are ready, even at the spec\'s count', async () => {
+test("--wait keeps waiting while fewer than the autoscaler's size are ready, even at the spec's count", async () => {
   document = autoscaled(2, 5);
-  await assert.rejects(waitForDeployment('staging', 'risk', 1_000), /timed out after 1 s waiting for risk: 2\/5 replicas ready/);
+  await assert.rejects(
+    waitForDeployment('staging', 'risk', 1_000),
+    /timed out after 1 s waiting for risk: 2\/5 replicas ready/,
+  );
 });

@@ -22,7 +22,6 @@ const run = promisify(execFile);
 const ROW = Array.from({ length: 16 }, (_, i) => (i % 4) * 0.25 - 0.3);
 const INFER_BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: ROW }] });
 
-
 for (const backend of ['sqlite', 'postgres'] as const) {
   describe(`wharf up end to end on ${backend}`, () => {
     let home = '';
@@ -32,10 +31,24 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let api = '';
     let gateway = '';
     let modelFile = '';
-    const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api, WHARF_ACTOR: 'e2e' } });
-    const deployment = () => fetch(`${api}/api/v1/environments/development/deployments/risk`).then((r) => r.json() as Promise<{ status: { readyReplicas: number; phase: string }; revision: number; endpoints: { external: string } }>);
+    const cli = (args: string[]) =>
+      run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api, WHARF_ACTOR: 'e2e' } });
+    const deployment = () =>
+      fetch(`${api}/api/v1/environments/development/deployments/risk`).then(
+        (r) =>
+          r.json() as Promise<{
+            status: { readyReplicas: number; phase: string };
+            revision: number;
+            endpoints: { external: string };
+          }>,
+      );
     const replicaPids = () => replicaPidsWithArg(home).filter((pid) => pid !== up?.child.pid);
-    const infer = () => fetch(`${gateway}/development/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: INFER_BODY });
+    const infer = () =>
+      fetch(`${gateway}/development/risk/v2/models/risk/infer`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: INFER_BODY,
+      });
 
     before(async () => {
       home = mkdtempSync(join(tmpdir(), `wharf-e2e-${backend}-`));
@@ -51,7 +64,12 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         env = { WHARF_DATABASE_URL: db.url };
       }
       up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0', '--no-demo'], env);
-      const banner = await until('wharf up to print its URLs', async () => /API (\S+)\s+gateway (\S+)/.exec(up!.stdout()) ?? (up!.child.exitCode !== null ? Promise.reject(new Error(up!.stderr())) : undefined));
+      const banner = await until(
+        'wharf up to print its URLs',
+        async () =>
+          /API (\S+)\s+gateway (\S+)/.exec(up!.stdout()) ??
+          (up!.child.exitCode !== null ? Promise.reject(new Error(up!.stderr())) : undefined),
+      );
       [api, gateway] = [banner[1]!, banner[2]!];
     });
 
@@ -70,7 +88,23 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       if (skip) return t.skip(skip);
       const pushed = await cli(['model', 'push', 'risk', modelFile, '--version', '1.0.0']);
       assert.match(pushed.stdout, /pushed risk 1\.0\.0 \(sha256:[0-9a-f]{64}/);
-      await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'development', '--replicas', '2', '--wait', '--timeout', '60']);
+      await cli([
+        'deploy',
+        'create',
+        '--name',
+        'risk',
+        '--model',
+        'risk',
+        '--version',
+        '1.0.0',
+        '-e',
+        'development',
+        '--replicas',
+        '2',
+        '--wait',
+        '--timeout',
+        '60',
+      ]);
       assert.equal((await deployment()).status.readyReplicas, 2);
       assert.equal(replicaPids().length, 2);
 
@@ -98,21 +132,33 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       process.kill(victim!, 'SIGKILL');
       await until('the killed replica to be replaced', async () => {
         const pids = replicaPids();
-        return pids.length === 2 && !pids.includes(victim!) && (await deployment()).status.readyReplicas === 2 ? true : undefined;
+        return pids.length === 2 && !pids.includes(victim!) && (await deployment()).status.readyReplicas === 2
+          ? true
+          : undefined;
       });
       await sleep(300);
       loading = false;
       await Promise.all(callers);
       assert.ok(total > 50, `only ${total} calls were made`);
-      assert.ok(failures <= 2, `${failures} of ${total} calls failed; at most the 2 in flight on the killed replica may`);
+      assert.ok(
+        failures <= 2,
+        `${failures} of ${total} calls failed; at most the 2 in flight on the killed replica may`,
+      );
 
       const beforeScale = replicaPids();
       await cli(['deploy', 'scale', 'risk', '-e', 'development', '--replicas', '3', '--wait', '--timeout', '60']);
       await until('exactly 3 replicas', async () => (replicaPids().length === 3 ? true : undefined));
       // A scale adds a replica; the ones already serving are not replaced.
-      assert.ok(beforeScale.every((pid) => replicaPids().includes(pid)), 'the replicas running before the scale still run');
+      assert.ok(
+        beforeScale.every((pid) => replicaPids().includes(pid)),
+        'the replicas running before the scale still run',
+      );
       const logs = await cli(['logs', 'risk', '-e', 'development', '--tail', '1']);
-      assert.equal(logs.stdout.match(/\] wharf serve-model: serving risk 1\.0\.0 at http/g)?.length, 3, `one line per replica: ${logs.stdout}`);
+      assert.equal(
+        logs.stdout.match(/\] wharf serve-model: serving risk 1\.0\.0 at http/g)?.length,
+        3,
+        `one line per replica: ${logs.stdout}`,
+      );
       assert.equal((await infer()).status, 200);
 
       const rolled = await cli(['deploy', 'rollback', 'risk', '-e', 'development', '--wait', '--timeout', '60']);
@@ -122,28 +168,65 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.match(history.stdout, /rollback/i);
 
       // Lists are paginated with an opaque continue token.
-      const page1 = (await (await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2`)).json()) as { items: { number: number }[]; continue?: string };
-      assert.deepEqual(page1.items.map((r) => r.number), [1, 2]);
+      const page1 = (await (
+        await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2`)
+      ).json()) as { items: { number: number }[]; continue?: string };
+      assert.deepEqual(
+        page1.items.map((r) => r.number),
+        [1, 2],
+      );
       assert.ok(page1.continue, 'a continue token for the next page');
-      const page2 = (await (await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2&continue=${encodeURIComponent(page1.continue)}`)).json()) as { items: { number: number }[]; continue?: string };
-      assert.deepEqual(page2.items.map((r) => r.number), [3]);
+      const page2 = (await (
+        await fetch(
+          `${api}/api/v1/environments/development/deployments/risk/revisions?limit=2&continue=${encodeURIComponent(page1.continue)}`,
+        )
+      ).json()) as { items: { number: number }[]; continue?: string };
+      assert.deepEqual(
+        page2.items.map((r) => r.number),
+        [3],
+      );
       const openapi = (await (await fetch(`${api}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
-      assert.ok(openapi.paths['/api/v1/deployments'] && openapi.paths['/api/v1/models/{name}/versions'], 'the OpenAPI document lists the routes');
+      assert.ok(
+        openapi.paths['/api/v1/deployments'] && openapi.paths['/api/v1/models/{name}/versions'],
+        'the OpenAPI document lists the routes',
+      );
 
       // Bad input: a 4xx naming the field, and nothing changes.
-      const unknownField = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"replicas": 2, "replica": 3}' });
+      const unknownField = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"replicas": 2, "replica": 3}',
+      });
       assert.equal(unknownField.status, 400);
-      assert.match(((await unknownField.json()) as { error: { message: string } }).error.message, /unknown field\(s\): replica/);
-      const malformed = await fetch(`${api}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name": ' });
+      assert.match(
+        ((await unknownField.json()) as { error: { message: string } }).error.message,
+        /unknown field\(s\): replica/,
+      );
+      const malformed = await fetch(`${api}/api/v1/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"name": ',
+      });
       assert.equal(malformed.status, 400);
       const before = await deployment();
-      const bad = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"replicas": -1}' });
+      const bad = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"replicas": -1}',
+      });
       assert.equal(bad.status, 400);
       assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'replicas');
-      const unknownVersion = await fetch(`${api}/api/v1/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'other', environment: 'development', model: { name: 'risk', version: '9.9.9' } }) });
+      const unknownVersion = await fetch(`${api}/api/v1/deployments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'other', environment: 'development', model: { name: 'risk', version: '9.9.9' } }),
+      });
       assert.equal(unknownVersion.status, 400);
       assert.match(((await unknownVersion.json()) as { error: { message: string } }).error.message, /model/);
-      await assert.rejects(cli(['deploy', 'create', '--name', 'x', '--model', 'risk', '--version', '1.0.0', '-e', 'nowhere']), /environment/);
+      await assert.rejects(
+        cli(['deploy', 'create', '--name', 'x', '--model', 'risk', '--version', '1.0.0', '-e', 'nowhere']),
+        /environment/,
+      );
       assert.equal((await deployment()).revision, before.revision);
 
       await cli(['deploy', 'delete', 'risk', '-e', 'development']);

@@ -48,7 +48,9 @@ test('kill -9 of the leader: the standby takes over the controllers within secon
   if ('skip' in db) return t.skip(db.skip);
   const url = db.url;
   const up = async (name: string): Promise<{ p: WharfProcess; api: string }> => {
-    const p = startWharf(['up', '--home', join(root, name), '--port', '0', '--gateway-port', '0', '--no-demo'], { WHARF_DATABASE_URL: url });
+    const p = startWharf(['up', '--home', join(root, name), '--port', '0', '--gateway-port', '0', '--no-demo'], {
+      WHARF_DATABASE_URL: url,
+    });
     started.push(p);
     const api = await until(`${name} up`, async () => {
       if (p.child.exitCode !== null) throw new Error(`${name} exited: ${p.stderr()}`);
@@ -63,19 +65,52 @@ test('kill -9 of the leader: the standby takes over the controllers within secon
   assert.doesNotMatch(b.p.stderr(), /now the leader/);
 
   // Both replicas serve the API; deployments made through the standby are reconciled by the leader.
-  const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: b.api } });
+  const cli = (args: string[]) =>
+    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: b.api } });
   const model = (await writeDemoModels(join(root, 'models'))).readmission;
   await cli(['model', 'push', 'risk', model, '--version', '1.0.0']);
-  const get = (api: string, name: string) => fetch(`${api}/api/v1/environments/staging/deployments/${name}`).then((r) => r.json() as Promise<Observed>);
-  const reconciled = (api: string, name: string) => async () => ((await get(api, name)).status.observedRevision === 1 ? true : undefined);
-  await cli(['deploy', 'create', '--name', 'one', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '0']);
+  const get = (api: string, name: string) =>
+    fetch(`${api}/api/v1/environments/staging/deployments/${name}`).then((r) => r.json() as Promise<Observed>);
+  const reconciled = (api: string, name: string) => async () =>
+    (await get(api, name)).status.observedRevision === 1 ? true : undefined;
+  await cli([
+    'deploy',
+    'create',
+    '--name',
+    'one',
+    '--model',
+    'risk',
+    '--version',
+    '1.0.0',
+    '-e',
+    'staging',
+    '--replicas',
+    '0',
+  ]);
   await until('the leader to reconcile a deployment created through the standby', reconciled(b.api, 'one'));
 
   // Frozen, the leader keeps its session (and the lock): nobody reconciles, the standby included.
   a.p.child.kill('SIGSTOP');
-  await cli(['deploy', 'create', '--name', 'two', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '0']);
+  await cli([
+    'deploy',
+    'create',
+    '--name',
+    'two',
+    '--model',
+    'risk',
+    '--version',
+    '1.0.0',
+    '-e',
+    'staging',
+    '--replicas',
+    '0',
+  ]);
   await sleep(3_000);
-  assert.equal((await get(b.api, 'two')).status.observedRevision, 0, 'the standby runs no controller while the leader holds the lock');
+  assert.equal(
+    (await get(b.api, 'two')).status.observedRevision,
+    0,
+    'the standby runs no controller while the leader holds the lock',
+  );
 
   const killedAt = Date.now();
   a.p.child.kill('SIGKILL');

@@ -19,9 +19,9 @@ import { until } from './support/until.js';
 import { freePort } from './support/ports.js';
 
 const run = promisify(execFile);
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
-
-
+const BODY = JSON.stringify({
+  inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }],
+});
 
 const home = mkdtempSync(join(tmpdir(), 'wharf-restart-'));
 const started: WharfProcess[] = [];
@@ -36,28 +36,66 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   const [apiPort, gwPort] = [await freePort(), await freePort()];
   const api = `http://127.0.0.1:${apiPort}`;
   const upArgs = ['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gwPort), '--no-demo'];
-  const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+  const cli = (args: string[]) =>
+    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
   const startUp = async (): Promise<WharfProcess> => {
     const up = startWharf(upArgs);
     started.push(up);
-    await until('wharf up', async () => (/Wharf is up/.test(up.stdout()) ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.stderr())) : undefined));
+    await until('wharf up', async () =>
+      /Wharf is up/.test(up.stdout())
+        ? true
+        : up.child.exitCode !== null
+          ? Promise.reject(new Error(up.stderr()))
+          : undefined,
+    );
     return up;
   };
-  const deployment = () => fetch(`${api}/api/v1/environments/staging/deployments/risk`).then((r) => r.json() as Promise<{ revision: number; status: { phase: string; readyReplicas: number; observedRevision: number } }>);
+  const deployment = () =>
+    fetch(`${api}/api/v1/environments/staging/deployments/risk`).then(
+      (r) =>
+        r.json() as Promise<{
+          revision: number;
+          status: { phase: string; readyReplicas: number; observedRevision: number };
+        }>,
+    );
 
   const up1 = await startUp();
   await cli(['model', 'push', 'risk', modelFile, '--version', '1.0.0']);
   await cli(['model', 'push', 'risk', modelFile, '--version', '1.1.0']);
-  await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '2', '--wait', '--timeout', '60']);
+  await cli([
+    'deploy',
+    'create',
+    '--name',
+    'risk',
+    '--model',
+    'risk',
+    '--version',
+    '1.0.0',
+    '-e',
+    'staging',
+    '--replicas',
+    '2',
+    '--wait',
+    '--timeout',
+    '60',
+  ]);
   const upPid = up1.child.pid!;
-  const replicas = () => replicaPidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
+  const replicas = () =>
+    replicaPidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
 
   // A gateway of its own, following the control plane's route table.
   const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);
   started.push(gw);
-  const gatewayUrl = (await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1]));
-  const infer = (): Promise<Response> => fetch(`${gatewayUrl}/staging/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
-  await until('the gateway to route to the deployment', async () => ((await infer()).status === 200 ? true : undefined));
+  const gatewayUrl = await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1]);
+  const infer = (): Promise<Response> =>
+    fetch(`${gatewayUrl}/staging/risk/v2/models/risk/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
+  await until('the gateway to route to the deployment', async () =>
+    (await infer()).status === 200 ? true : undefined,
+  );
 
   // Update to 1.1.0 with 3 replicas, and kill the control plane once the new replicas are starting.
   await cli(['deploy', 'update', 'risk', '-e', 'staging', '--version', '1.1.0', '--replicas', '3']);
@@ -71,12 +109,23 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   assert.equal(ok, 30, 'every call through the gateway succeeds while the control plane is down');
 
   await startUp();
-  const converged = await until('revision 2 running with 3 ready replicas', async () => {
-    const d = await deployment();
-    return d.revision === 2 && d.status.observedRevision === 2 && d.status.phase === 'running' && d.status.readyReplicas === 3 ? d : undefined;
-  }, 60_000);
+  const converged = await until(
+    'revision 2 running with 3 ready replicas',
+    async () => {
+      const d = await deployment();
+      return d.revision === 2 &&
+        d.status.observedRevision === 2 &&
+        d.status.phase === 'running' &&
+        d.status.readyReplicas === 3
+        ? d
+        : undefined;
+    },
+    60_000,
+  );
   assert.equal(converged.status.readyReplicas, 3);
-  await until('exactly 3 replica processes (old revision removed, none doubled)', async () => (replicas().length === 3 ? true : undefined));
+  await until('exactly 3 replica processes (old revision removed, none doubled)', async () =>
+    replicas().length === 3 ? true : undefined,
+  );
   await sleep(1_500); // a controller that doubled replicas would show it now
   assert.equal(replicas().length, 3, 'still exactly 3 replica processes');
   const answer = await until('the gateway to serve 1.1.0', async () => {

@@ -63,7 +63,8 @@ async function harness(t: TestContext, readyAfterMs = 30): Promise<Harness> {
           last = await service.get(name, 'staging').catch(() => undefined);
           return last !== undefined && check(last);
         },
-        () => `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
+        () =>
+          `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
         { timeoutMs },
       );
       return last as Deployment;
@@ -84,7 +85,9 @@ const input = (name: string, replicas = 2, version = '1.3.0'): DeploymentInput =
 });
 
 const phaseIs = (phase: DeploymentPhase, revision: number, ready?: number) => (d: Deployment) =>
-  d.status.phase === phase && d.status.observedRevision === revision && (ready === undefined || d.status.readyReplicas === ready);
+  d.status.phase === phase &&
+  d.status.observedRevision === revision &&
+  (ready === undefined || d.status.readyReplicas === ready);
 
 test('create converges to running with N ready replicas; events tell the story', async (t) => {
   const h = await harness(t);
@@ -102,7 +105,12 @@ test('create converges to running with N ready replicas; events tell the story',
   assert.deepEqual(h.runtime.keys(), ['staging/alpha@1']);
   assert.equal(h.runtime.replicaCount('staging', 'alpha'), 2);
   const workload = h.runtime.applies.at(-1);
-  assert.deepEqual(workload?.model, { name: 'alpha', version: '1.3.0', artifactPath: `/blobs/${'13'.repeat(32)}`, digest: DIGESTS['1.3.0'] });
+  assert.deepEqual(workload?.model, {
+    name: 'alpha',
+    version: '1.3.0',
+    artifactPath: `/blobs/${'13'.repeat(32)}`,
+    digest: DIGESTS['1.3.0'],
+  });
   assert.equal(workload?.readiness.path, '/v2/health/ready');
   assert.equal(workload?.liveness.path, '/v2/health/live');
   assert.equal(workload?.readiness.intervalMs, 5_000);
@@ -120,22 +128,39 @@ test('a scale resizes the running workload; an update replaces it, removing the 
   // Revision 2 differs from 1 only in replicas: the same workload grows, nothing is replaced.
   const appliesBefore = h.runtime.applies.length;
   await h.service.scale('beta', 'staging', 3, alice);
-  await h.waitFor('beta', 'running 3/3 at revision 2', (d) => phaseIs('running', 2, 3)(d) && h.runtime.replicaCount('staging', 'beta') === 3);
-  assert.deepEqual(h.runtime.keys(), ['staging/beta@1'], 'the scale kept revision 1\'s workload');
-  assert.ok(h.runtime.applies.slice(appliesBefore).every((w) => w.key.revision === 1 && w.replicas === 3), 'the scale applied workload 1 with 3 replicas');
+  await h.waitFor(
+    'beta',
+    'running 3/3 at revision 2',
+    (d) => phaseIs('running', 2, 3)(d) && h.runtime.replicaCount('staging', 'beta') === 3,
+  );
+  assert.deepEqual(h.runtime.keys(), ['staging/beta@1'], "the scale kept revision 1's workload");
+  assert.ok(
+    h.runtime.applies.slice(appliesBefore).every((w) => w.key.revision === 1 && w.replicas === 3),
+    'the scale applied workload 1 with 3 replicas',
+  );
   assert.equal(h.runtime.removals.length, 0, 'nothing was removed by the scale');
 
   await h.service.update('beta', 'staging', { model: { version: '1.4.0' } }, alice);
   const during = await h.waitFor('beta', 'deploying revision 3', phaseIs('deploying', 3));
-  assert.match(during.status.message ?? '', /^rolling update to revision 3: new [0-3]\/3 ready, old [0-3] ready \(maxSurge 1, maxUnavailable 0\)$/);
+  assert.match(
+    during.status.message ?? '',
+    /^rolling update to revision 3: new [0-3]\/3 ready, old [0-3] ready \(maxSurge 1, maxUnavailable 0\)$/,
+  );
   await h.waitFor('beta', 'running revision 3', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1);
   assert.deepEqual(h.runtime.keys(), ['staging/beta@3']);
   assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.4.0');
 
-  assert.deepEqual(h.runtime.removals.map((r) => r.key.revision), [1]);
+  assert.deepEqual(
+    h.runtime.removals.map((r) => r.key.revision),
+    [1],
+  );
   for (const removal of h.runtime.removals) {
-    assert.ok(removal.newest !== undefined && removal.newest.readyReplicas === removal.newest.desiredReplicas && removal.newest.desiredReplicas === 3,
-      `revision ${removal.key.revision} was removed while its successor was ${JSON.stringify(removal.newest)}`);
+    assert.ok(
+      removal.newest !== undefined &&
+        removal.newest.readyReplicas === removal.newest.desiredReplicas &&
+        removal.newest.desiredReplicas === 3,
+      `revision ${removal.key.revision} was removed while its successor was ${JSON.stringify(removal.newest)}`,
+    );
   }
   assert.deepEqual(h.errors, []);
 });
@@ -169,7 +194,10 @@ test('scaling to zero stops everything; delete removes the workloads and then th
   await h.waitFor('delta', 'running again', phaseIs('running', 3, 1));
 
   await h.service.delete('delta', 'staging', alice);
-  await waitFor(async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined, 'the record to go');
+  await waitFor(
+    async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined,
+    'the record to go',
+  );
   assert.deepEqual(h.runtime.keys(), []);
   assert.deepEqual((await h.store.revisions.list({ deployment: d.id })).items, [], 'revisions went with it');
   assert.deepEqual((await h.store.events.list({ deployment: d.id })).items, [], 'events went with it');
@@ -183,13 +211,22 @@ test('a crash-looping revision fails with a message while the old one keeps serv
   await h.startController();
   await h.service.create(input('eps', 2), alice);
   await h.waitFor('eps', 'running', phaseIs('running', 1, 2));
-  h.runtime.crashLoop((key) => key.deployment === 'eps' && key.revision === 2, 'replica exited with code 1 (5 restarts)');
+  h.runtime.crashLoop(
+    (key) => key.deployment === 'eps' && key.revision === 2,
+    'replica exited with code 1 (5 restarts)',
+  );
   await h.service.update('eps', 'staging', { model: { version: '1.4.0' } }, alice);
   const failed = await h.waitFor('eps', 'failed', phaseIs('failed', 2));
-  assert.equal(failed.status.message, 'revision 2 is crash-looping: replica exited with code 1 (5 restarts); older revisions keep serving');
+  assert.equal(
+    failed.status.message,
+    'revision 2 is crash-looping: replica exited with code 1 (5 restarts); older revisions keep serving',
+  );
   assert.deepEqual(h.runtime.keys(), ['staging/eps@1', 'staging/eps@2'], 'the old revision is not removed');
   const events = (await h.service.events('eps', 'staging')).items;
-  assert.deepEqual(events.filter((e) => e.reason === 'Failed').map((e) => e.type), ['Warning']);
+  assert.deepEqual(
+    events.filter((e) => e.reason === 'Failed').map((e) => e.type),
+    ['Warning'],
+  );
 
   h.runtime.crashLoop(undefined);
   await h.waitFor('eps', 'recovered', (d) => phaseIs('running', 2, 2)(d) && h.runtime.keys().length === 1);
@@ -210,7 +247,10 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@1', 'staging/zeta@2'], 'stopped mid-replacement');
 
   // A stray of a deployment whose record is gone (e.g. deleted while the control plane was down).
-  await h.runtime.apply({ ...h.runtime.applies.at(-1)!, key: { environment: 'staging', deployment: 'ghost', revision: 4 } });
+  await h.runtime.apply({
+    ...h.runtime.applies.at(-1)!,
+    key: { environment: 'staging', deployment: 'ghost', revision: 4 },
+  });
 
   const appliesBefore = h.runtime.applies.length;
   await h.startController();
@@ -218,10 +258,18 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
   await waitFor(() => h.runtime.keys().length === 1, 'the stray to go');
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@2']);
   assert.equal(h.runtime.replicaCount('staging', 'zeta'), 3, 'exactly the desired replicas');
-  assert.equal(h.runtime.started.get('staging/zeta@2'), 3, 'the new controller adopted revision 2: no replica started twice');
+  assert.equal(
+    h.runtime.started.get('staging/zeta@2'),
+    3,
+    'the new controller adopted revision 2: no replica started twice',
+  );
   assert.ok(h.runtime.applies.length > appliesBefore, 'the new controller re-applied (idempotently)');
   const removal = h.runtime.removals.find((r) => r.key.deployment === 'zeta');
-  assert.deepEqual(removal?.newest, { revision: 2, readyReplicas: 3, desiredReplicas: 3 }, 'old replicas went only after the new were ready');
+  assert.deepEqual(
+    removal?.newest,
+    { revision: 2, readyReplicas: 3, desiredReplicas: 3 },
+    'old replicas went only after the new were ready',
+  );
 });
 
 test('a controller stopped inside a reconcile leaves nothing a new one cannot finish', async (t) => {
@@ -253,7 +301,12 @@ test('the route publisher serves the old revision until the new one is ready and
   const h = await harness(t, 150);
   await h.startController();
   let clock = 1_000;
-  const publisher = new RoutePublisher({ store: h.store, runtime: h.runtime, refreshIntervalMs: 20, clock: () => clock });
+  const publisher = new RoutePublisher({
+    store: h.store,
+    runtime: h.runtime,
+    refreshIntervalMs: 20,
+    clock: () => clock,
+  });
   const seen: RouteTable[] = [];
   publisher.subscribe((table) => seen.push(table));
   await publisher.start();
@@ -263,18 +316,36 @@ test('the route publisher serves the old revision until the new one is ready and
   await h.service.create(input('routed', 2), alice);
   await h.service.create({ ...input('other', 1), environment: 'production' }, alice);
   await h.waitFor('routed', 'running', phaseIs('running', 1, 2));
-  await waitFor(() => publisher.current().routes.every((r) => r.targets[0]?.backends.length === (r.deployment === 'routed' ? 2 : 1)), 'both routes complete');
+  await waitFor(
+    () =>
+      publisher.current().routes.every((r) => r.targets[0]?.backends.length === (r.deployment === 'routed' ? 2 : 1)),
+    'both routes complete',
+  );
   const table = parseRouteTable(JSON.parse(JSON.stringify(publisher.current())));
-  assert.deepEqual(table.routes.map((r) => [r.environment, r.deployment, r.targets.map((x) => [x.revision, x.weight, x.model.name, x.model.version, x.backends.length])]), [
-    ['production', 'other', [[1, 100, 'other', '1.3.0', 1]]],
-    ['staging', 'routed', [[1, 100, 'routed', '1.3.0', 2]]],
-  ]);
+  assert.deepEqual(
+    table.routes.map((r) => [
+      r.environment,
+      r.deployment,
+      r.targets.map((x) => [x.revision, x.weight, x.model.name, x.model.version, x.backends.length]),
+    ]),
+    [
+      ['production', 'other', [[1, 100, 'other', '1.3.0', 1]]],
+      ['staging', 'routed', [[1, 100, 'routed', '1.3.0', 2]]],
+    ],
+  );
   const routedBackends = table.routes[1]?.targets[0]?.backends ?? [];
-  assert.ok(routedBackends.every((b) => b.id.startsWith('staging/routed@1#') && /^http:\/\/127\.0\.0\.1:\d+$/.test(b.url)), JSON.stringify(routedBackends));
+  assert.ok(
+    routedBackends.every((b) => b.id.startsWith('staging/routed@1#') && /^http:\/\/127\.0\.0\.1:\d+$/.test(b.url)),
+    JSON.stringify(routedBackends),
+  );
 
   // Versions strictly increase; an unchanged table is not republished.
   const versions = seen.map((s) => s.version);
-  assert.deepEqual(versions, versions.map((_, i) => 1_000 + i), 'max(previous + 1, clock) with a stopped clock');
+  assert.deepEqual(
+    versions,
+    versions.map((_, i) => 1_000 + i),
+    'max(previous + 1, clock) with a stopped clock',
+  );
   const quiet = publisher.current().version;
   await sleep(100);
   assert.equal(publisher.current().version, quiet, 'no change, no new table');
@@ -285,17 +356,36 @@ test('the route publisher serves the old revision until the new one is ready and
   await h.waitFor('routed', 'deploying revision 2', phaseIs('deploying', 2));
   await publisher.refresh();
   const midway = publisher.current().routes.find((r) => r.deployment === 'routed');
-  assert.deepEqual(midway?.targets.map((x) => [x.revision, x.model.version, x.backends.length]), [[1, '1.3.0', 2]]);
+  assert.deepEqual(
+    midway?.targets.map((x) => [x.revision, x.model.version, x.backends.length]),
+    [[1, '1.3.0', 2]],
+  );
   await h.waitFor('routed', 'running revision 2', phaseIs('running', 2, 2));
-  await waitFor(() => publisher.current().routes.find((r) => r.deployment === 'routed')?.targets[0]?.revision === 2, 'the route to switch');
+  await waitFor(
+    () => publisher.current().routes.find((r) => r.deployment === 'routed')?.targets[0]?.revision === 2,
+    'the route to switch',
+  );
   const switched = publisher.current();
   assert.ok(switched.version >= 5_000, 'the clock moves versions forward (restarts never go back)');
-  assert.deepEqual(switched.routes.find((r) => r.deployment === 'routed')?.targets.map((x) => [x.revision, x.model.version, x.backends.length]), [[2, '1.4.0', 2]]);
-  const revisionsServed = seen.flatMap((s) => s.routes.filter((r) => r.deployment === 'routed').map((r) => r.targets[0]?.revision ?? 0));
-  assert.ok(!revisionsServed.slice(revisionsServed.indexOf(1)).includes(0), `never without a target during the replacement: ${revisionsServed.join(',')}`);
+  assert.deepEqual(
+    switched.routes
+      .find((r) => r.deployment === 'routed')
+      ?.targets.map((x) => [x.revision, x.model.version, x.backends.length]),
+    [[2, '1.4.0', 2]],
+  );
+  const revisionsServed = seen.flatMap((s) =>
+    s.routes.filter((r) => r.deployment === 'routed').map((r) => r.targets[0]?.revision ?? 0),
+  );
+  assert.ok(
+    !revisionsServed.slice(revisionsServed.indexOf(1)).includes(0),
+    `never without a target during the replacement: ${revisionsServed.join(',')}`,
+  );
 
   // A deleted deployment's route goes at once.
   await h.service.delete('routed', 'staging', alice);
   await waitFor(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), 'the route to go');
-  assert.deepEqual(publisher.current().routes.map((r) => r.deployment), ['other']);
+  assert.deepEqual(
+    publisher.current().routes.map((r) => r.deployment),
+    ['other'],
+  );
 });

@@ -64,31 +64,44 @@ test('reconciles listed keys on start and keys of store changes', async () => {
 });
 
 test('requeueAfterMs runs the key again; plain errors back off; terminal errors are recorded once', async () => {
-  const c = controllerWith(async (key, call) => {
-    if (key === 'poll') return call < 3 ? { requeueAfterMs: 10 } : {};
-    if (key === 'flaky') {
-      if (call < 3) throw new Error('transient');
-      return {};
-    }
-    if (key === 'broken') throw new TerminalError('cannot ever work');
-    return Promise.resolve({});
-  }, { listKeys: () => Promise.resolve(['poll', 'flaky', 'broken']) });
+  const c = controllerWith(
+    async (key, call) => {
+      if (key === 'poll') return call < 3 ? { requeueAfterMs: 10 } : {};
+      if (key === 'flaky') {
+        if (call < 3) throw new Error('transient');
+        return {};
+      }
+      if (key === 'broken') throw new TerminalError('cannot ever work');
+      return Promise.resolve({});
+    },
+    { listKeys: () => Promise.resolve(['poll', 'flaky', 'broken']) },
+  );
   await c.controller.start();
   await waitFor(() => (c.perKey.get('poll') ?? 0) >= 3 && (c.perKey.get('flaky') ?? 0) >= 3, 'polling and retries');
   await sleep(100);
   assert.equal(c.perKey.get('poll'), 3, 'stops polling once it returns {}');
   assert.equal(c.perKey.get('flaky'), 3, 'stops retrying after a success');
-  assert.deepEqual(c.errors, [['flaky', 10], ['flaky', 20]], 'backoff doubles per consecutive failure');
+  assert.deepEqual(
+    c.errors,
+    [
+      ['flaky', 10],
+      ['flaky', 20],
+    ],
+    'backoff doubles per consecutive failure',
+  );
   assert.equal(c.perKey.get('broken'), 1, 'terminal: not retried');
   assert.deepEqual(c.terminal, [['broken', 'cannot ever work']]);
   await c.controller.stop();
 });
 
 test('one key is never reconciled concurrently; adds during a reconcile run it once more', async () => {
-  const c = controllerWith(async () => {
-    await sleep(30);
-    return {};
-  }, { listKeys: () => Promise.resolve([]) });
+  const c = controllerWith(
+    async () => {
+      await sleep(30);
+      return {};
+    },
+    { listKeys: () => Promise.resolve([]) },
+  );
   await c.controller.start();
   for (let i = 0; i < 10; i++) c.controller.enqueue('same');
   await sleep(10);

@@ -24,8 +24,15 @@ async function harness(t: TestContext) {
   const service = new DeploymentService(ts.store);
   const errors: string[] = [];
   const controller: Controller = createDeploymentController({
-    store: ts.store, runtime, artifactPath: (d) => `/blobs/${d}`, pollIntervalMs: 20, failedPollIntervalMs: 40, resyncIntervalMs: 1_000, drainMs: 0,
-    queue: { baseDelayMs: 10, maxDelayMs: 100 }, onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
+    store: ts.store,
+    runtime,
+    artifactPath: (d) => `/blobs/${d}`,
+    pollIntervalMs: 20,
+    failedPollIntervalMs: 40,
+    resyncIntervalMs: 1_000,
+    drainMs: 0,
+    queue: { baseDelayMs: 10, maxDelayMs: 100 },
+    onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
   });
   await controller.start();
   t.after(async () => {
@@ -33,24 +40,43 @@ async function harness(t: TestContext) {
     await ts.cleanup();
   });
   const get = (name: string) => service.get(name, 'staging');
-  const until = async (name: string, what: string, ok: (d: Deployment) => boolean, timeoutMs = 10_000): Promise<Deployment> => {
+  const until = async (
+    name: string,
+    what: string,
+    ok: (d: Deployment) => boolean,
+    timeoutMs = 10_000,
+  ): Promise<Deployment> => {
     let last: Deployment | undefined;
-    await waitFor(async () => {
-      last = await get(name);
-      return ok(last);
-    }, () => `${name}: ${what}; last status ${JSON.stringify(last?.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`, { timeoutMs });
+    await waitFor(
+      async () => {
+        last = await get(name);
+        return ok(last);
+      },
+      () =>
+        `${name}: ${what}; last status ${JSON.stringify(last?.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`,
+      { timeoutMs },
+    );
     return last!;
   };
-  const events = async (name: string) => (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
+  const events = async (name: string) =>
+    (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
   return { ts, runtime, service, errors, get, until, events };
 }
 
 const runningAt = (revision: number, ready: number) => (d: Deployment) =>
   d.status.phase === 'running' && d.status.observedRevision === revision && d.status.readyReplicas === ready;
 
-test('the README tour: autoscaling a running deployment keeps its workload and runs the autoscaler\'s size', async (t) => {
+test("the README tour: autoscaling a running deployment keeps its workload and runs the autoscaler's size", async (t) => {
   const h = await harness(t);
-  await h.service.create({ name: 'risk', environment: 'staging', model: { name: 'readmission', version: '1.3.0' }, configuration: { replicas: 2 } }, alice);
+  await h.service.create(
+    {
+      name: 'risk',
+      environment: 'staging',
+      model: { name: 'readmission', version: '1.3.0' },
+      configuration: { replicas: 2 },
+    },
+    alice,
+  );
   await h.until('risk', 'running revision 1', runningAt(1, 2));
   await h.service.update('risk', 'staging', { model: { version: '1.4.0' } }, alice);
   await h.until('risk', 'running revision 2 alone', (d) => runningAt(2, 2)(d) && h.runtime.keys().length === 1);
@@ -64,23 +90,48 @@ test('the README tour: autoscaling a running deployment keeps its workload and r
   await h.service.update('risk', 'staging', { configuration: { scaling: { min: 0, max: 4, target: 8 } } }, alice);
   await h.until('risk', 'revision 5 observed, 3 ready (the spec size before any decision)', runningAt(5, 3));
   assert.deepEqual(h.runtime.keys(), ['staging/risk@3'], 'the autoscale change kept workload 3');
-  assert.deepEqual(h.runtime.applies.at(-1)?.scaling, { min: 1, max: 4, targetCPU: 80, targetMemory: 80 }, 'the new bounds reach the runtime (an HPA on Kubernetes)');
+  assert.deepEqual(
+    h.runtime.applies.at(-1)?.scaling,
+    { min: 1, max: 4, targetCPU: 80, targetMemory: 80 },
+    'the new bounds reach the runtime (an HPA on Kubernetes)',
+  );
 
   // The autoscaler decides 1 replica: the controller runs it.
   await h.ts.store.autoscalers.create({ deployment: 'staging.risk', environment: 'staging', desiredReplicas: 1 });
-  const one = await h.until('risk', 'the autoscaler\'s size, 1 replica', (d) => runningAt(5, 1)(d) && h.runtime.replicaCount('staging', 'risk') === 1);
+  const one = await h.until(
+    'risk',
+    "the autoscaler's size, 1 replica",
+    (d) => runningAt(5, 1)(d) && h.runtime.replicaCount('staging', 'risk') === 1,
+  );
   assert.equal(one.status.desiredReplicas, 1);
   assert.deepEqual(h.errors, [], 'no reconcile failed');
-  assert.equal(one.status.conditions.find((c) => c.type === 'Reconciled'), undefined, 'no reconcile error to report');
+  assert.equal(
+    one.status.conditions.find((c) => c.type === 'Reconciled'),
+    undefined,
+    'no reconcile error to report',
+  );
 });
 
 test('a reconcile error that repeats is a Reconciled=False condition and one Warning event, cleared when reconciling works again', async (t) => {
   const h = await harness(t);
   let failing = true;
-  h.runtime.beforeApply = (w) => (failing && w.key.deployment === 'broken' ? Promise.reject(new Error('engine unavailable: disk full')) : Promise.resolve());
-  await h.service.create({ name: 'broken', environment: 'staging', model: { name: 'readmission', version: '1.3.0' }, configuration: { replicas: 1 } }, alice);
+  h.runtime.beforeApply = (w) =>
+    failing && w.key.deployment === 'broken'
+      ? Promise.reject(new Error('engine unavailable: disk full'))
+      : Promise.resolve();
+  await h.service.create(
+    {
+      name: 'broken',
+      environment: 'staging',
+      model: { name: 'readmission', version: '1.3.0' },
+      configuration: { replicas: 1 },
+    },
+    alice,
+  );
 
-  const failed = await h.until('broken', 'a Reconciled=False condition', (d) => d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'False'));
+  const failed = await h.until('broken', 'a Reconciled=False condition', (d) =>
+    d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'False'),
+  );
   const condition = failed.status.conditions.find((c) => c.type === 'Reconciled')!;
   assert.equal(condition.reason, 'ReconcileError');
   assert.match(condition.message, /engine unavailable: disk full/);
@@ -93,7 +144,11 @@ test('a reconcile error that repeats is a Reconciled=False condition and one War
   assert.match(warnings[0]!.message, /engine unavailable: disk full/);
 
   failing = false;
-  const healed = await h.until('broken', 'running with the condition cleared', (d) => runningAt(1, 1)(d) && d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'True'));
+  const healed = await h.until(
+    'broken',
+    'running with the condition cleared',
+    (d) => runningAt(1, 1)(d) && d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'True'),
+  );
   assert.equal(healed.status.conditions.find((c) => c.type === 'Reconciled')?.reason, 'ReconcileSucceeded');
   const reasons = (await h.events('broken')).map((e) => e.reason);
   assert.equal(reasons.filter((r) => r === 'ReconcileFailed').length, 1);

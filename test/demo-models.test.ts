@@ -156,7 +156,11 @@ void test('multi-io model computes its documented outputs', async () => {
     { name: 'label', type: 'int64', shape: ['batch', 1] },
     { name: 'doubled', type: 'float64', shape: ['batch', 1] },
   ]);
-  const features = [[1, 2, 3], [-1, 0.5, -2], [0, 0, 0]];
+  const features = [
+    [1, 2, 3],
+    [-1, 0.5, -2],
+    [0, 0, 0],
+  ];
   const offsets = [0.25, -1.5, 1e-3];
   const out = await session.run({
     features: new ort.Tensor('float32', Float32Array.from(features.flat()), [3, 3]),
@@ -237,8 +241,10 @@ void test('logistic regression matches scikit-learn', { timeout: 15 * 60_000 }, 
     Math.max(...data.x.map((row, i) => Math.abs((fit.proba[i] ?? NaN) - readmissionProbability(row, ours))));
   const converged = maxDiff(result.converged);
   const byDefault = maxDiff(result.default);
-  t.diagnostic(`scikit-learn ${result.version}: max |Δp| over ${data.x.length} rows: ` +
-    `converged solver ${converged.toExponential(2)}, default lbfgs ${byDefault.toExponential(2)}`);
+  t.diagnostic(
+    `scikit-learn ${result.version}: max |Δp| over ${data.x.length} rows: ` +
+      `converged solver ${converged.toExponential(2)}, default lbfgs ${byDefault.toExponential(2)}`,
+  );
   assert.ok(converged < 1e-5, `converged solver: max |Δp| ${converged}`);
   result.converged.coef.forEach((c, j) => assert.ok(Math.abs(c - (ours.coef[j] ?? NaN)) < 1e-6, `coef ${j}`));
   assert.ok(Math.abs(result.converged.intercept - ours.intercept) < 1e-6, 'intercept');

@@ -51,7 +51,9 @@ const cases: { name: string; to: DeploymentSpec; changes: FieldChange[]; text: s
   },
   {
     name: 'an object added on one side is one change',
-    to: edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }] } })),
+    to: edit(
+      (s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }] } }),
+    ),
     changes: [
       { path: 'strategy.canary', from: undefined, to: { steps: [{ setWeight: 10 }, { pause: { duration: '5m' } }] } },
       { path: 'strategy.type', from: 'rolling', to: 'canary' },
@@ -78,20 +80,43 @@ for (const c of cases) {
 }
 
 test('diffSpecs: key order does not matter; reverse diff swaps from and to', () => {
-  const reordered = { strategy: base.strategy, configuration: base.configuration, model: base.model, type: base.type } as DeploymentSpec;
+  const reordered = {
+    strategy: base.strategy,
+    configuration: base.configuration,
+    model: base.model,
+    type: base.type,
+  } as DeploymentSpec;
   assert.deepEqual(diffSpecs(base, reordered), []);
   const to = edit((s) => (s.configuration.replicas = 5));
   assert.deepEqual(diffSpecs(to, base), [{ path: 'configuration.replicas', from: 5, to: 2 }]);
 });
 
 test('diffSpecs: nested options compared leaf by leaf', () => {
-  const a = edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 200 } } } }));
-  const b = edit((s) => (s.strategy = { type: 'canary', canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 250 } } } }));
+  const a = edit(
+    (s) =>
+      (s.strategy = {
+        type: 'canary',
+        canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 200 } } },
+      }),
+  );
+  const b = edit(
+    (s) =>
+      (s.strategy = {
+        type: 'canary',
+        canary: { steps: [{ setWeight: 10 }], analysis: { template: 'latency', args: { max: 250 } } },
+      }),
+  );
   assert.deepEqual(diffSpecs(a, b), [{ path: 'strategy.canary.analysis.args.max', from: 200, to: 250 }]);
 });
 
 test('changedFields lists paths; jsonEqual ignores key order but not array order', () => {
-  assert.equal(changedFields([{ path: 'a.b', from: 1, to: 2 }, { path: 'c', from: 1, to: 2 }]), 'a.b, c');
+  assert.equal(
+    changedFields([
+      { path: 'a.b', from: 1, to: 2 },
+      { path: 'c', from: 1, to: 2 },
+    ]),
+    'a.b, c',
+  );
   assert.equal(jsonEqual({ a: 1, b: [1, 2] }, { b: [1, 2], a: 1 }), true);
   assert.equal(jsonEqual([1, 2], [2, 1]), false);
   assert.equal(jsonEqual({ a: undefined }, {}), true);

@@ -48,10 +48,21 @@ test('create stores the deployment, revision 1 and a Created event', async () =>
   assert.equal(d.metadata.project, 'care');
   assert.deepEqual(await service.get(name, 'staging'), d);
   const revisions = (await service.listRevisions(name, 'staging')).items;
-  assert.deepEqual(revisions.map((r) => [r.number, r.createdBy, r.reason]), [[1, 'alice', 'created']]);
-  assert.deepEqual(revisions[0]?.spec, { type: d.type, model: d.model, configuration: d.configuration, strategy: d.strategy });
+  assert.deepEqual(
+    revisions.map((r) => [r.number, r.createdBy, r.reason]),
+    [[1, 'alice', 'created']],
+  );
+  assert.deepEqual(revisions[0]?.spec, {
+    type: d.type,
+    model: d.model,
+    configuration: d.configuration,
+    strategy: d.strategy,
+  });
   const events = (await service.events(name, 'staging')).items;
-  assert.deepEqual(events.map((e) => e.reason), ['Created']);
+  assert.deepEqual(
+    events.map((e) => e.reason),
+    ['Created'],
+  );
   assert.match(events[0]?.message ?? '', /revision 1 by alice: readmission 1\.3\.0, 2 replicas/);
   await assert.rejects(service.create(input(name), alice), { code: 'ALREADY_EXISTS' });
 });
@@ -134,17 +145,49 @@ test('invalid requests throw INVALID_ARGUMENT naming the field and change nothin
   await service.create(input(name), alice);
   const before = await snapshot(t.store);
   const failures: [string, () => Promise<unknown>, RegExp][] = [
-    ['unknown environment', () => service.create(input(uniqueName(), { environment: 'mars' }), alice), /^environment: no environment named "mars"$/],
-    ['unknown model version', () => service.create(input(uniqueName(), { model: { name: 'readmission', version: '9.9.9' } }), alice), /^model\.version: model "readmission" has no version "9\.9\.9"$/],
-    ['unknown model', () => service.create(input(uniqueName(), { model: { name: 'nope', version: '1.0.0' } }), alice), /^model\.version: model "nope" has no version/],
-    ['replicas above 100', () => service.create(input(uniqueName(), { configuration: { replicas: 101 } }), alice), /^configuration\.replicas: must be an integer from 0 to 100, got 101$/],
+    [
+      'unknown environment',
+      () => service.create(input(uniqueName(), { environment: 'mars' }), alice),
+      /^environment: no environment named "mars"$/,
+    ],
+    [
+      'unknown model version',
+      () => service.create(input(uniqueName(), { model: { name: 'readmission', version: '9.9.9' } }), alice),
+      /^model\.version: model "readmission" has no version "9\.9\.9"$/,
+    ],
+    [
+      'unknown model',
+      () => service.create(input(uniqueName(), { model: { name: 'nope', version: '1.0.0' } }), alice),
+      /^model\.version: model "nope" has no version/,
+    ],
+    [
+      'replicas above 100',
+      () => service.create(input(uniqueName(), { configuration: { replicas: 101 } }), alice),
+      /^configuration\.replicas: must be an integer from 0 to 100, got 101$/,
+    ],
     ['a name that is not a DNS label', () => service.create(input('Bad_Name'), alice), /^name: must be a DNS label/],
     ['no actor', () => service.create(input(uniqueName()), { actor: '' }), /^actor: /],
-    ['scale to 101', () => service.scale(name, 'staging', 101, alice), /^configuration\.replicas: must be an integer from 0 to 100, got 101$/],
+    [
+      'scale to 101',
+      () => service.scale(name, 'staging', 101, alice),
+      /^configuration\.replicas: must be an integer from 0 to 100, got 101$/,
+    ],
     ['scale to 1.5', () => service.scale(name, 'staging', 1.5, alice), /^configuration\.replicas: /],
-    ['update to an unknown version', () => service.update(name, 'staging', { model: { version: '2.0.0' } }, alice), /^model\.version: model "readmission" has no version "2\.0\.0"$/],
-    ['update with a misspelt field', () => service.update(name, 'staging', { configuration: { replica: 3 } } as never, alice), /^configuration\.replica: unknown field/],
-    ['rollback with no earlier revision', () => service.rollback(name, 'staging', alice), /^toRevision: there is no earlier revision to roll back to/],
+    [
+      'update to an unknown version',
+      () => service.update(name, 'staging', { model: { version: '2.0.0' } }, alice),
+      /^model\.version: model "readmission" has no version "2\.0\.0"$/,
+    ],
+    [
+      'update with a misspelt field',
+      () => service.update(name, 'staging', { configuration: { replica: 3 } } as never, alice),
+      /^configuration\.replica: unknown field/,
+    ],
+    [
+      'rollback with no earlier revision',
+      () => service.rollback(name, 'staging', alice),
+      /^toRevision: there is no earlier revision to roll back to/,
+    ],
   ];
   for (const [what, call, message] of failures) {
     await assert.rejects(call(), (e: Error & { code?: string }) => {
@@ -154,7 +197,10 @@ test('invalid requests throw INVALID_ARGUMENT naming the field and change nothin
     });
   }
   assert.deepEqual(await snapshot(t.store), before, 'no failed request wrote anything');
-  await assert.rejects(service.get('nope', 'staging'), { code: 'NOT_FOUND', message: 'deployment "nope" not found in environment "staging"' });
+  await assert.rejects(service.get('nope', 'staging'), {
+    code: 'NOT_FOUND',
+    message: 'deployment "nope" not found in environment "staging"',
+  });
   await assert.rejects(service.scale('nope', 'staging', 1, alice), { code: 'NOT_FOUND' });
 });
 
@@ -163,7 +209,10 @@ test('rollback validates the target revision', async () => {
   await service.create(input(name), alice);
   await service.scale(name, 'staging', 3, alice);
   for (const toRevision of [0, 2, 3, 1.5]) {
-    await assert.rejects(service.rollback(name, 'staging', { ...alice, toRevision }), { code: 'INVALID_ARGUMENT', message: /^toRevision: must be an earlier revision, from 1 to 1/ });
+    await assert.rejects(service.rollback(name, 'staging', { ...alice, toRevision }), {
+      code: 'INVALID_ARGUMENT',
+      message: /^toRevision: must be an earlier revision, from 1 to 1/,
+    });
   }
 });
 
@@ -172,9 +221,21 @@ test('a stale expectedResourceVersion is a CONFLICT; the current one applies', a
   const d = await service.create(input(name), alice);
   const v2 = await service.scale(name, 'staging', 3, { ...alice, expectedResourceVersion: d.resourceVersion });
   assert.equal(v2.revision, 2);
-  await assert.rejects(service.scale(name, 'staging', 4, { ...alice, expectedResourceVersion: d.resourceVersion }), { code: 'CONFLICT' });
-  await assert.rejects(service.update(name, 'staging', { model: { version: '1.4.0' } }, { ...alice, expectedResourceVersion: d.resourceVersion }), { code: 'CONFLICT' });
-  await assert.rejects(service.delete(name, 'staging', { ...alice, expectedResourceVersion: d.resourceVersion }), { code: 'CONFLICT' });
+  await assert.rejects(service.scale(name, 'staging', 4, { ...alice, expectedResourceVersion: d.resourceVersion }), {
+    code: 'CONFLICT',
+  });
+  await assert.rejects(
+    service.update(
+      name,
+      'staging',
+      { model: { version: '1.4.0' } },
+      { ...alice, expectedResourceVersion: d.resourceVersion },
+    ),
+    { code: 'CONFLICT' },
+  );
+  await assert.rejects(service.delete(name, 'staging', { ...alice, expectedResourceVersion: d.resourceVersion }), {
+    code: 'CONFLICT',
+  });
   assert.equal((await service.get(name, 'staging')).revision, 2);
 });
 
@@ -185,7 +246,10 @@ test('delete marks the deployment; further spec changes are refused; delete is i
   assert.ok(deletionRequestedAt(marked) !== undefined);
   assert.equal(marked.revision, 1, 'no revision for a deletion');
   assert.deepEqual(await service.delete(name, 'staging', alice), marked, 'a second delete changes nothing');
-  await assert.rejects(service.scale(name, 'staging', 3, alice), { code: 'INVALID_ARGUMENT', message: /is being deleted/ });
+  await assert.rejects(service.scale(name, 'staging', 3, alice), {
+    code: 'INVALID_ARGUMENT',
+    message: /is being deleted/,
+  });
   await assert.rejects(service.create(input(name), alice), { code: 'ALREADY_EXISTS' });
   const events = (await service.events(name, 'staging')).items.map((e) => e.reason);
   assert.deepEqual(events, ['Created', 'DeletionRequested']);
@@ -203,7 +267,10 @@ test('without expectedResourceVersion a conflicting concurrent write is retried 
       return async (fn: Parameters<Store['transaction']>[0]): Promise<unknown> => {
         if (races++ === 0) {
           const current = await target.deployments.get(d.id);
-          const written = await target.deployments.update({ ...current, status: { ...current.status, message: 'controller wrote first' } });
+          const written = await target.deployments.update({
+            ...current,
+            status: { ...current.status, message: 'controller wrote first' },
+          });
           throw new ConflictError('Deployment', d.id, current.resourceVersion, written.resourceVersion);
         }
         return target.transaction(fn);
@@ -216,17 +283,23 @@ test('without expectedResourceVersion a conflicting concurrent write is retried 
   assert.equal(scaled.status.message, 'controller wrote first', 'the retry read fresh data');
   assert.equal(races, 2, 'one retry');
   races = 0;
-  await assert.rejects(racyService.scale(name, 'staging', 4, { ...alice, expectedResourceVersion: scaled.resourceVersion }), { code: 'CONFLICT' });
+  await assert.rejects(
+    racyService.scale(name, 'staging', 4, { ...alice, expectedResourceVersion: scaled.resourceVersion }),
+    { code: 'CONFLICT' },
+  );
   assert.equal((await service.get(name, 'staging')).revision, 2, 'with an expected version the conflict is the answer');
 });
 
-test('scaling an autoscaled deployment is refused naming configuration.replicas and the autoscaler\'s bounds; 0 still stops it', async () => {
+test("scaling an autoscaled deployment is refused naming configuration.replicas and the autoscaler's bounds; 0 still stops it", async () => {
   const name = uniqueName();
   await service.create(input(name, { configuration: { replicas: 2, scaling: { min: 1, max: 4 } } }), alice);
   const before = await snapshot(t.store);
   await assert.rejects(service.scale(name, 'staging', 3, alice), (e: Error & { code?: string }) => {
     assert.equal(e.code, 'INVALID_ARGUMENT');
-    assert.match(e.message, /^configuration\.replicas: deployment "svc-\d+" is autoscaled: the autoscaler sizes it between min 1 and max 4/);
+    assert.match(
+      e.message,
+      /^configuration\.replicas: deployment "svc-\d+" is autoscaled: the autoscaler sizes it between min 1 and max 4/,
+    );
     assert.match(e.message, /wharf deploy autoscale/);
     return true;
   });

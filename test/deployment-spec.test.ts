@@ -1,10 +1,28 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deletionRequestedAt, deploymentId, isRollbackRevision, parseDeploymentId, rollbackReason, withDeletionRequested } from '../src/core/deployment-identity.js';
-import { applyPatch, type DeploymentConfigurationInput, type DeploymentInput, type DeploymentPatch, specFromInput, validateDeploymentName } from '../src/core/deployment-spec.js';
+import {
+  deletionRequestedAt,
+  deploymentId,
+  isRollbackRevision,
+  parseDeploymentId,
+  rollbackReason,
+  withDeletionRequested,
+} from '../src/core/deployment-identity.js';
+import {
+  applyPatch,
+  type DeploymentConfigurationInput,
+  type DeploymentInput,
+  type DeploymentPatch,
+  specFromInput,
+  validateDeploymentName,
+} from '../src/core/deployment-spec.js';
 import type { Deployment, ScalingSpec } from '../src/core/resources.js';
 
-const input: DeploymentInput = { name: 'readmission', environment: 'staging', model: { name: 'readmission', version: '1.4.0' } };
+const input: DeploymentInput = {
+  name: 'readmission',
+  environment: 'staging',
+  model: { name: 'readmission', version: '1.4.0' },
+};
 
 test('specFromInput fills the defaults', () => {
   assert.deepEqual(specFromInput(input), {
@@ -25,34 +43,104 @@ test('specFromInput fills the defaults', () => {
 });
 
 const invalidInputs: { name: string; input: unknown; error: RegExp }[] = [
-  { name: 'replicas above 100', input: { ...input, configuration: { replicas: 101 } }, error: /^configuration\.replicas: must be an integer from 0 to 100, got 101$/ },
-  { name: 'negative replicas', input: { ...input, configuration: { replicas: -1 } }, error: /^configuration\.replicas: .*got -1$/ },
-  { name: 'fractional replicas', input: { ...input, configuration: { replicas: 1.5 } }, error: /^configuration\.replicas: / },
-  { name: 'replicas as a string', input: { ...input, configuration: { replicas: '2' } }, error: /^configuration\.replicas: .*got "2"$/ },
-  { name: 'a misspelt field', input: { ...input, configuration: { replica: 2 } }, error: /^configuration\.replica: unknown field/ },
+  {
+    name: 'replicas above 100',
+    input: { ...input, configuration: { replicas: 101 } },
+    error: /^configuration\.replicas: must be an integer from 0 to 100, got 101$/,
+  },
+  {
+    name: 'negative replicas',
+    input: { ...input, configuration: { replicas: -1 } },
+    error: /^configuration\.replicas: .*got -1$/,
+  },
+  {
+    name: 'fractional replicas',
+    input: { ...input, configuration: { replicas: 1.5 } },
+    error: /^configuration\.replicas: /,
+  },
+  {
+    name: 'replicas as a string',
+    input: { ...input, configuration: { replicas: '2' } },
+    error: /^configuration\.replicas: .*got "2"$/,
+  },
+  {
+    name: 'a misspelt field',
+    input: { ...input, configuration: { replica: 2 } },
+    error: /^configuration\.replica: unknown field/,
+  },
   { name: 'an unknown top-level field', input: { ...input, replicas: 2 }, error: /^replicas: unknown field/ },
   { name: 'no model', input: { name: 'x', environment: 'staging' }, error: /^model: is required for type 'model'$/ },
-  { name: 'a model version with a slash', input: { ...input, model: { name: 'readmission', version: '1/4' } }, error: /^model\.version: must not contain '\/'/ },
-  { name: 'application type', input: { ...input, type: 'application' }, error: /^type: 'application' deployments are not supported yet/ },
+  {
+    name: 'a model version with a slash',
+    input: { ...input, model: { name: 'readmission', version: '1/4' } },
+    error: /^model\.version: must not contain '\/'/,
+  },
+  {
+    name: 'application type',
+    input: { ...input, type: 'application' },
+    error: /^type: 'application' deployments are not supported yet/,
+  },
   { name: 'an unknown type', input: { ...input, type: 'workflow' }, error: /^type: must be 'model' or 'application'/ },
-  { name: 'a bad cpu quantity', input: { ...input, configuration: { resources: { cpu: 'lots' } } }, error: /^configuration\.resources\.cpu: / },
-  { name: 'zero memory', input: { ...input, configuration: { resources: { memory: '0Mi' } } }, error: /^configuration\.resources\.memory: / },
-  { name: 'scaling min above max', input: { ...input, configuration: { scaling: { min: 3, max: 2 } } }, error: /^configuration\.scaling\.max: must be at least scaling\.min \(3\), got 2$/ },
-  { name: 'an unknown scaling field', input: { ...input, configuration: { scaling: { targetRPS: 5 } } }, error: /^configuration\.scaling\.targetRPS: unknown field \(allowed: min, max, targetCPU, targetMemory, metric, / },
-  { name: 'a scaling rule beyond the bounds', input: { ...input, configuration: { scaling: { min: 0, max: 3, panicThreshold: 1 } } }, error: /^configuration\.scaling\.panicThreshold: must be a multiple from 1\.1 to 10, got 1$/ },
-  { name: 'a bad schedule cron', input: { ...input, configuration: { scaling: { min: 1, max: 3, schedules: [{ name: 'day', start: '0 8 * *', end: '0 18 * * *' }] } } }, error: /^configuration\.scaling\.schedules\[0\]\.start: must be a 5-field cron expression/ },
-  { name: 'a relative health path', input: { ...input, configuration: { healthCheck: { path: 'health' } } }, error: /^configuration\.healthCheck\.path: / },
-  { name: 'timeout above interval', input: { ...input, configuration: { healthCheck: { interval: 2, timeout: 3 } } }, error: /^configuration\.healthCheck\.timeout: .*healthCheck\.interval \(2\), got 3$/ },
-  { name: 'an unknown strategy', input: { ...input, strategy: { type: 'yolo' } }, error: /^strategy\.type: must be one of / },
+  {
+    name: 'a bad cpu quantity',
+    input: { ...input, configuration: { resources: { cpu: 'lots' } } },
+    error: /^configuration\.resources\.cpu: /,
+  },
+  {
+    name: 'zero memory',
+    input: { ...input, configuration: { resources: { memory: '0Mi' } } },
+    error: /^configuration\.resources\.memory: /,
+  },
+  {
+    name: 'scaling min above max',
+    input: { ...input, configuration: { scaling: { min: 3, max: 2 } } },
+    error: /^configuration\.scaling\.max: must be at least scaling\.min \(3\), got 2$/,
+  },
+  {
+    name: 'an unknown scaling field',
+    input: { ...input, configuration: { scaling: { targetRPS: 5 } } },
+    error: /^configuration\.scaling\.targetRPS: unknown field \(allowed: min, max, targetCPU, targetMemory, metric, /,
+  },
+  {
+    name: 'a scaling rule beyond the bounds',
+    input: { ...input, configuration: { scaling: { min: 0, max: 3, panicThreshold: 1 } } },
+    error: /^configuration\.scaling\.panicThreshold: must be a multiple from 1\.1 to 10, got 1$/,
+  },
+  {
+    name: 'a bad schedule cron',
+    input: {
+      ...input,
+      configuration: { scaling: { min: 1, max: 3, schedules: [{ name: 'day', start: '0 8 * *', end: '0 18 * * *' }] } },
+    },
+    error: /^configuration\.scaling\.schedules\[0\]\.start: must be a 5-field cron expression/,
+  },
+  {
+    name: 'a relative health path',
+    input: { ...input, configuration: { healthCheck: { path: 'health' } } },
+    error: /^configuration\.healthCheck\.path: /,
+  },
+  {
+    name: 'timeout above interval',
+    input: { ...input, configuration: { healthCheck: { interval: 2, timeout: 3 } } },
+    error: /^configuration\.healthCheck\.timeout: .*healthCheck\.interval \(2\), got 3$/,
+  },
+  {
+    name: 'an unknown strategy',
+    input: { ...input, strategy: { type: 'yolo' } },
+    error: /^strategy\.type: must be one of /,
+  },
 ];
 
 for (const c of invalidInputs) {
   test(`specFromInput refuses ${c.name}`, () => {
-    assert.throws(() => specFromInput(c.input as DeploymentInput), (e: Error) => {
-      assert.equal((e as { code?: string }).code, 'INVALID_ARGUMENT');
-      assert.match(e.message, c.error);
-      return true;
-    });
+    assert.throws(
+      () => specFromInput(c.input as DeploymentInput),
+      (e: Error) => {
+        assert.equal((e as { code?: string }).code, 'INVALID_ARGUMENT');
+        assert.match(e.message, c.error);
+        return true;
+      },
+    );
   });
 }
 
@@ -67,40 +155,89 @@ test('applyPatch merges field by field and validates the result', () => {
   const spec = specFromInput({ ...input, configuration: { replicas: 2 } });
   const cases: { patch: DeploymentPatch; check: (s: ReturnType<typeof applyPatch>) => void }[] = [
     { patch: {}, check: (s) => assert.deepEqual(s, spec) },
-    { patch: { configuration: { replicas: 4 } }, check: (s) => assert.deepEqual(s, { ...spec, configuration: { ...spec.configuration, replicas: 4 } }) },
-    { patch: { model: { version: '1.3.0' } }, check: (s) => assert.deepEqual(s.model, { name: 'readmission', version: '1.3.0' }) },
-    { patch: { configuration: { healthCheck: { retries: 5 } } }, check: (s) => assert.equal(s.configuration.healthCheck.retries, 5) },
+    {
+      patch: { configuration: { replicas: 4 } },
+      check: (s) => assert.deepEqual(s, { ...spec, configuration: { ...spec.configuration, replicas: 4 } }),
+    },
+    {
+      patch: { model: { version: '1.3.0' } },
+      check: (s) => assert.deepEqual(s.model, { name: 'readmission', version: '1.3.0' }),
+    },
+    {
+      patch: { configuration: { healthCheck: { retries: 5 } } },
+      check: (s) => assert.equal(s.configuration.healthCheck.retries, 5),
+    },
     { patch: { strategy: { type: 'recreate' } }, check: (s) => assert.deepEqual(s.strategy, { type: 'recreate' }) },
   ];
   for (const c of cases) c.check(applyPatch(spec, c.patch));
   assert.equal(spec.configuration.replicas, 2, 'the input spec is not changed');
-  assert.throws(() => applyPatch(spec, { configuration: { replicas: 500 } }), /configuration\.replicas: must be an integer from 0 to 100, got 500/);
-  assert.throws(() => applyPatch(spec, { type: 'application' } as DeploymentPatch), /^InvalidArgumentError: type: unknown field/);
+  assert.throws(
+    () => applyPatch(spec, { configuration: { replicas: 500 } }),
+    /configuration\.replicas: must be an integer from 0 to 100, got 500/,
+  );
+  assert.throws(
+    () => applyPatch(spec, { type: 'application' } as DeploymentPatch),
+    /^InvalidArgumentError: type: unknown field/,
+  );
 });
 
 test('scaling: created with its fields, patched field by field', () => {
-  const scaling = { min: 0, max: 5, metric: 'rps' as const, target: 40, hold: { queue: 50, timeout: 20 }, predictive: { enabled: true } };
+  const scaling = {
+    min: 0,
+    max: 5,
+    metric: 'rps' as const,
+    target: 40,
+    hold: { queue: 50, timeout: 20 },
+    predictive: { enabled: true },
+  };
   const spec = specFromInput({ ...input, configuration: { scaling } });
   assert.deepEqual(spec.configuration.scaling, { ...scaling, targetCPU: 80, targetMemory: 80 });
 
-  const cases: { patch: DeploymentConfigurationInput['scaling']; expect: Partial<ScalingSpec>; absent?: (keyof ScalingSpec)[] }[] = [
+  const cases: {
+    patch: DeploymentConfigurationInput['scaling'];
+    expect: Partial<ScalingSpec>;
+    absent?: (keyof ScalingSpec)[];
+  }[] = [
     { patch: { hold: { timeout: 60 } as ScalingSpec['hold'] }, expect: { hold: { queue: 50, timeout: 60 } } },
-    { patch: { predictive: { horizon: 300 } as ScalingSpec['predictive'] }, expect: { predictive: { enabled: true, horizon: 300 } } },
+    {
+      patch: { predictive: { horizon: 300 } as ScalingSpec['predictive'] },
+      expect: { predictive: { enabled: true, horizon: 300 } },
+    },
     { patch: { target: 60 }, expect: { metric: 'rps', target: 60 } },
     // A new metric without a target gets the new metric's default, not the old metric's number.
     { patch: { metric: 'concurrency' }, expect: { metric: 'concurrency' }, absent: ['target'] },
-    { patch: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } }, expect: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } }, absent: ['target'] },
-    { patch: { schedules: [{ name: 'day', start: '0 8 * * *', end: '0 18 * * *', min: 2 }] }, expect: { schedules: [{ name: 'day', start: '0 8 * * *', end: '0 18 * * *', min: 2 }] } },
+    {
+      patch: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } },
+      expect: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } },
+      absent: ['target'],
+    },
+    {
+      patch: { schedules: [{ name: 'day', start: '0 8 * * *', end: '0 18 * * *', min: 2 }] },
+      expect: { schedules: [{ name: 'day', start: '0 8 * * *', end: '0 18 * * *', min: 2 }] },
+    },
   ];
   for (const c of cases) {
     const patched = applyPatch(spec, { configuration: { scaling: c.patch } }).configuration.scaling;
-    for (const [key, value] of Object.entries(c.expect)) assert.deepEqual(patched[key as keyof ScalingSpec], value, `${JSON.stringify(c.patch)}: ${key}`);
+    for (const [key, value] of Object.entries(c.expect))
+      assert.deepEqual(patched[key as keyof ScalingSpec], value, `${JSON.stringify(c.patch)}: ${key}`);
     for (const key of c.absent ?? []) assert.equal(key in patched, false, `${JSON.stringify(c.patch)}: ${key} dropped`);
   }
-  const custom = applyPatch(spec, { configuration: { scaling: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } } } });
-  assert.equal('custom' in applyPatch(custom, { configuration: { scaling: { metric: 'rps' } } }).configuration.scaling, false, 'leaving custom drops its query');
-  assert.throws(() => applyPatch(spec, { configuration: { scaling: { metric: 'cpu', target: 5 } } }), /^InvalidArgumentError: configuration\.scaling\.target: applies to metrics concurrency and rps only/);
-  assert.throws(() => applyPatch(spec, { configuration: { scaling: { hold: { queue: 0 } as ScalingSpec['hold'] } } }), /configuration\.scaling\.hold\.queue: must be an integer from 1 to 10000, got 0/);
+  const custom = applyPatch(spec, {
+    configuration: { scaling: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } } },
+  });
+  assert.equal(
+    'custom' in applyPatch(custom, { configuration: { scaling: { metric: 'rps' } } }).configuration.scaling,
+    false,
+    'leaving custom drops its query',
+  );
+  assert.throws(
+    () => applyPatch(spec, { configuration: { scaling: { metric: 'cpu', target: 5 } } }),
+    /^InvalidArgumentError: configuration\.scaling\.target: applies to metrics concurrency and rps only/,
+  );
+  assert.throws(
+    () => applyPatch(spec, { configuration: { scaling: { hold: { queue: 0 } as ScalingSpec['hold'] } } }),
+    /configuration\.scaling\.hold\.queue: must be an integer from 1 to 10000, got 0/,
+  );
 });
 
 test('deployment ids, deletion marks and rollback reasons', () => {
@@ -108,7 +245,10 @@ test('deployment ids, deletion marks and rollback reasons', () => {
   assert.deepEqual(parseDeploymentId('prod.eu.readmission'), { environment: 'prod.eu', name: 'readmission' });
   assert.equal(parseDeploymentId('nodot'), undefined);
   assert.equal(parseDeploymentId('.x'), undefined);
-  const d = { metadata: { created: 't0', updated: 't0', deployedBy: 'a', project: 'p', labels: {} } } as Pick<Deployment, 'metadata'>;
+  const d = { metadata: { created: 't0', updated: 't0', deployedBy: 'a', project: 'p', labels: {} } } as Pick<
+    Deployment,
+    'metadata'
+  >;
   assert.equal(deletionRequestedAt(d), undefined);
   const marked = withDeletionRequested(d, 't1');
   assert.equal(deletionRequestedAt(marked), 't1');

@@ -78,16 +78,26 @@ describe('ControlPlaneActivator', () => {
   });
 
   test('a 404 or an unreachable control plane is logged, at most once per route per interval', async () => {
-    const cp = new FakeControlPlane((_path, res) => res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such endpoint"}'));
+    const cp = new FakeControlPlane((_path, res) =>
+      res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"no such endpoint"}'),
+    );
     let now = 0;
     const lines: string[] = [];
-    const activator = new ControlPlaneActivator({ controlPlane: await cp.start(), log: (l) => lines.push(l), logIntervalMs: 30_000, clock: () => now });
+    const activator = new ControlPlaneActivator({
+      controlPlane: await cp.start(),
+      log: (l) => lines.push(l),
+      logIntervalMs: 30_000,
+      clock: () => now,
+    });
     for (let i = 0; i < 3; i++) activator.activate('production', 'risk');
     activator.activate('staging', 'risk');
     await activator.settled();
     assert.equal(cp.activations.length, 4, 'every call is made; only the logging is limited');
     assert.equal(lines.length, 2, lines.join('\n'));
-    assert.match(lines[0]!, /^scale from zero: could not activate deployment 'risk' in environment '(production|staging)': POST http:\S+\/activate answered 404: \{"error":"no such endpoint"\}$/);
+    assert.match(
+      lines[0]!,
+      /^scale from zero: could not activate deployment 'risk' in environment '(production|staging)': POST http:\S+\/activate answered 404: \{"error":"no such endpoint"\}$/,
+    );
     now += 30_000;
     activator.activate('production', 'risk');
     await activator.settled();
@@ -102,7 +112,11 @@ describe('ControlPlaneActivator', () => {
   test('a control plane that does not answer is given up on after timeoutMs', async () => {
     const cp = new FakeControlPlane(() => {}); // never answers
     const lines: string[] = [];
-    const activator = new ControlPlaneActivator({ controlPlane: await cp.start(), log: (l) => lines.push(l), timeoutMs: 200 });
+    const activator = new ControlPlaneActivator({
+      controlPlane: await cp.start(),
+      log: (l) => lines.push(l),
+      timeoutMs: 200,
+    });
     activator.activate('production', 'risk');
     await activator.settled();
     assert.match(lines[0] ?? '', /failed: no answer within 200 ms$/);
@@ -131,10 +145,15 @@ describe('wharf gateway', () => {
     const gw = startWharf(['gateway', '--control-plane', api, '--port', '0', '--debug-headers']);
     cleanups.push(() => terminate(gw));
     const gatewayUrl = await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1], 20_000);
-    await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 'the gateway to get the table', { timeoutMs: 10_000 });
+    await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 'the gateway to get the table', {
+      timeoutMs: 10_000,
+    });
 
     const res = await fetch(`${gatewayUrl}/production/risk/v2/models/risk/infer`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"inputs":[]}', signal: AbortSignal.timeout(20_000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"inputs":[]}',
+      signal: AbortSignal.timeout(20_000),
     });
     assert.equal(res.status, 200, await res.clone().text());
     assert.equal(await res.text(), '{"served":true}');

@@ -31,11 +31,17 @@ async function echo(): Promise<{ upstream: FakeUpstream; bodies: string[]; backe
 }
 
 /** A table with route `deployment` (hold `hold`) on `backends`. */
-const holdTable = (version: number, backends: readonly Backend[], hold: RouteHold | undefined, deployment = 'risk'): RouteTable => {
+const holdTable = (
+  version: number,
+  backends: readonly Backend[],
+  hold: RouteHold | undefined,
+  deployment = 'risk',
+): RouteTable => {
   const r: Route = route(ENV, deployment, [target(1, 100, backends)]);
   return table(version, [hold === undefined ? r : { ...r, hold }]);
 };
-const inferUrl = (g: GatewayServer, deployment = 'risk') => `${g.url}/${ENV}/${deployment}/v2/models/${deployment}/infer`;
+const inferUrl = (g: GatewayServer, deployment = 'risk') =>
+  `${g.url}/${ENV}/${deployment}/v2/models/${deployment}/infer`;
 const post = (g: GatewayServer, body: string, timeoutMs = 10_000, deployment = 'risk'): Promise<HttpResult> =>
   http(inferUrl(g, deployment), { body, timeoutMs });
 const counters = (g: GatewayServer, deployment = 'risk'): RouteCounters | undefined =>
@@ -59,14 +65,22 @@ function streamedPost(g: GatewayServer, head: string, tail: string): { res: Prom
       };
     },
   });
-  const res = fetch(inferUrl(g), { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'application/json' } } as RequestInit);
+  const res = fetch(inferUrl(g), {
+    method: 'POST',
+    body: stream,
+    duplex: 'half',
+    headers: { 'content-type': 'application/json' },
+  } as RequestInit);
   return { res, finish: () => finish!() };
 }
 
 describe('hold and release', () => {
   test('held requests are forwarded with their bodies, in arrival order, once a table gives the route a backend', async () => {
     const holds: string[] = [];
-    const g = await newGateway({ onHold: (env, name) => holds.push(`${env}/${name}`), upstream: { connectionsPerBackend: 1 } });
+    const g = await newGateway({
+      onHold: (env, name) => holds.push(`${env}/${name}`),
+      upstream: { connectionsPerBackend: 1 },
+    });
     g.setTable(holdTable(1, [], { queue: 10, timeoutMs: 20_000 }));
     const pending: Promise<HttpResult>[] = [];
     for (let i = 0; i < 3; i++) {
@@ -77,10 +91,21 @@ describe('hold and release', () => {
     const { upstream, bodies, backend } = await echo();
     g.setTable(holdTable(2, [backend], { queue: 10, timeoutMs: 20_000 }));
     const results = await Promise.all(pending);
-    assert.deepEqual(results.map((r) => [r.status, r.text, r.headers.get('x-wharf-backend')]), [0, 1, 2].map((n) => [200, `{"n":${n}}`, 'echo']));
+    assert.deepEqual(
+      results.map((r) => [r.status, r.text, r.headers.get('x-wharf-backend')]),
+      [0, 1, 2].map((n) => [200, `{"n":${n}}`, 'echo']),
+    );
     assert.deepEqual(bodies, ['{"n":0}', '{"n":1}', '{"n":2}'], 'forwarded in arrival order');
     assert.equal(upstream.requests, 3);
-    assert.deepEqual(counters(g), { environment: ENV, deployment: 'risk', inFlight: 0, held: 0, heldTotal: 3, holdRejected: 0, arrivals: 3 });
+    assert.deepEqual(counters(g), {
+      environment: ENV,
+      deployment: 'risk',
+      inFlight: 0,
+      held: 0,
+      heldTotal: 3,
+      holdRejected: 0,
+      arrivals: 3,
+    });
     // With a backend, requests go straight through.
     assert.equal((await post(g, '{"n":3}')).status, 200);
     assert.equal(counters(g)!.heldTotal, 3);
@@ -135,10 +160,15 @@ describe('scaled to zero while a request arrives', () => {
     finish();
     const done = await within(res, 10_000, 'the response');
     assert.equal(done.status, 503);
-    assert.equal(((await done.json()) as { error: string }).error,
-      "deployment 'risk' in environment 'production' is scaled to zero and starting; the hold queue is full (1 requests)");
+    assert.equal(
+      ((await done.json()) as { error: string }).error,
+      "deployment 'risk' in environment 'production' is scaled to zero and starting; the hold queue is full (1 requests)",
+    );
     assert.ok(done.headers.get('retry-after'));
-    assert.deepEqual({ ...counters(g) }, { environment: ENV, deployment: 'risk', inFlight: 0, held: 1, heldTotal: 1, holdRejected: 1, arrivals: 2 });
+    assert.deepEqual(
+      { ...counters(g) },
+      { environment: ENV, deployment: 'risk', inFlight: 0, held: 1, heldTotal: 1, holdRejected: 1, arrivals: 2 },
+    );
     g.setTable(holdTable(3, [backend], hold));
     assert.equal((await first).status, 200);
   });
@@ -153,10 +183,15 @@ describe('answers from the hold', () => {
       const held = [post(g, '{}'), post(g, '{}')];
       await waitFor(() => heldNow(g) === 2, 'two requests to be held');
       const full = await post(g, '{}');
-      assert.equal(expectError(full, 503),
-        "deployment 'risk' in environment 'production' is scaled to zero and starting; the hold queue is full (2 requests)");
+      assert.equal(
+        expectError(full, 503),
+        "deployment 'risk' in environment 'production' is scaled to zero and starting; the hold queue is full (2 requests)",
+      );
       assert.equal(full.headers.get('retry-after'), '7');
-      assert.deepEqual({ ...counters(g) }, { environment: ENV, deployment: 'risk', inFlight: 0, held: 2, heldTotal: 2, holdRejected: 1, arrivals: 3 });
+      assert.deepEqual(
+        { ...counters(g) },
+        { environment: ENV, deployment: 'risk', inFlight: 0, held: 2, heldTotal: 2, holdRejected: 1, arrivals: 3 },
+      );
       await g.stop();
       for (const res of await Promise.all(held)) {
         assert.equal(expectError(res, 503), 'the gateway is stopping');
@@ -171,10 +206,15 @@ describe('answers from the hold', () => {
     const g = await newGateway();
     g.setTable(holdTable(1, [], { queue: 5, timeoutMs: 300 }));
     const res = await post(g, '{}');
-    assert.equal(expectError(res, 503),
-      "deployment 'risk' in environment 'production' is scaled to zero and starting; it did not get a ready replica within 0.3 s");
+    assert.equal(
+      expectError(res, 503),
+      "deployment 'risk' in environment 'production' is scaled to zero and starting; it did not get a ready replica within 0.3 s",
+    );
     assert.equal(res.headers.get('retry-after'), '1');
-    assert.deepEqual({ ...counters(g) }, { environment: ENV, deployment: 'risk', inFlight: 0, held: 0, heldTotal: 1, holdRejected: 1, arrivals: 1 });
+    assert.deepEqual(
+      { ...counters(g) },
+      { environment: ENV, deployment: 'risk', inFlight: 0, held: 0, heldTotal: 1, holdRejected: 1, arrivals: 1 },
+    );
     assert.deepEqual(unassignedCodes(g), { 503: 1 });
   });
 
@@ -198,8 +238,10 @@ describe('answers from the hold', () => {
     g.setTable(holdTable(2, [], { queue: 5, timeoutMs: 60_000 }));
     assert.equal(heldNow(g), 1, 'still held: the new table has no backend either');
     g.setTable(holdTable(3, [], { queue: 5, timeoutMs: 60_000 }, 'other'));
-    assert.equal(expectError(await held, 404),
-      "no route for deployment 'risk' in environment 'production' (removed while the request was held)");
+    assert.equal(
+      expectError(await held, 404),
+      "no route for deployment 'risk' in environment 'production' (removed while the request was held)",
+    );
   });
 
   test('a route without hold still answers 503 at once, and counts its arrivals', async () => {
@@ -208,7 +250,10 @@ describe('answers from the hold', () => {
     const res = await post(g, '{}');
     assert.match(expectError(res, 503), /^no ready replica for deployment 'risk'/);
     assert.ok(res.headers.get('retry-after'));
-    assert.deepEqual({ ...counters(g) }, { environment: ENV, deployment: 'risk', inFlight: 0, held: 0, heldTotal: 0, holdRejected: 0, arrivals: 1 });
+    assert.deepEqual(
+      { ...counters(g) },
+      { environment: ENV, deployment: 'risk', inFlight: 0, held: 0, heldTotal: 0, holdRejected: 0, arrivals: 1 },
+    );
   });
 });
 
@@ -227,13 +272,21 @@ describe('onHold', () => {
     const answeredAt = Date.now();
     // Held for ~2.5 s: reminders came, never closer than a second apart.
     assert.ok(calls.length >= 2, `reminders while held: ${calls.length} calls`);
-    for (let i = 1; i < calls.length; i++) assert.ok(calls[i]! - calls[i - 1]! >= 950, `calls ${i - 1} and ${i} are ${calls[i]! - calls[i - 1]!} ms apart`);
+    for (let i = 1; i < calls.length; i++)
+      assert.ok(calls[i]! - calls[i - 1]! >= 950, `calls ${i - 1} and ${i} are ${calls[i]! - calls[i - 1]!} ms apart`);
     await new Promise((resolve) => setTimeout(resolve, 1_500));
-    assert.ok(calls.every((t) => t <= answeredAt), 'no calls once nothing is held');
+    assert.ok(
+      calls.every((t) => t <= answeredAt),
+      'no calls once nothing is held',
+    );
   });
 
   test('a throwing onHold does not disturb the hold', async () => {
-    const g = await newGateway({ onHold: () => { throw new Error('control plane down'); } });
+    const g = await newGateway({
+      onHold: () => {
+        throw new Error('control plane down');
+      },
+    });
     g.setTable(holdTable(1, [], { queue: 5, timeoutMs: 60_000 }));
     const held = post(g, '{"x":1}');
     await waitFor(() => heldNow(g) === 1, 'the request to be held');
@@ -265,7 +318,11 @@ describe('route gauges', () => {
     assert.equal(counters(g)!.inFlight, 0);
     samples = await scrape(g.url);
     assert.equal(sampleValue(samples, 'wharf_gateway_route_in_flight', labels), 0);
-    for (const name of ['wharf_gateway_route_held', 'wharf_gateway_route_held_total', 'wharf_gateway_route_hold_rejected_total']) {
+    for (const name of [
+      'wharf_gateway_route_held',
+      'wharf_gateway_route_held_total',
+      'wharf_gateway_route_hold_rejected_total',
+    ]) {
       assert.equal(sampleValue(samples, name, labels), 0, name);
     }
     // Carried across a table swap, like the other stats.

@@ -22,13 +22,20 @@ const ENV = 'production';
 const inferPath = (deployment: string) => `/${ENV}/${deployment}/v2/models/${deployment}/infer`;
 
 /** An inference-protocol response with a probability and a label per row. */
-const oip = (probabilities: readonly number[], version = '1'): string => JSON.stringify({
-  model_name: 'm', model_version: version,
-  outputs: [
-    { name: 'probability', datatype: 'FP32', shape: [probabilities.length, 1], data: probabilities },
-    { name: 'label', datatype: 'INT64', shape: [probabilities.length, 1], data: probabilities.map((p) => (p >= 0.5 ? 1 : 0)) },
-  ],
-});
+const oip = (probabilities: readonly number[], version = '1'): string =>
+  JSON.stringify({
+    model_name: 'm',
+    model_version: version,
+    outputs: [
+      { name: 'probability', datatype: 'FP32', shape: [probabilities.length, 1], data: probabilities },
+      {
+        name: 'label',
+        datatype: 'INT64',
+        shape: [probabilities.length, 1],
+        data: probabilities.map((p) => (p >= 0.5 ? 1 : 0)),
+      },
+    ],
+  });
 const PRIMARY_BODY = oip([0.25, 0.75]);
 
 /** What an upstream received. */
@@ -51,7 +58,12 @@ class Upstream {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const seen = { method: req.method!, url: req.url!, headers: req.headers, body: Buffer.concat(chunks).toString() };
+        const seen = {
+          method: req.method!,
+          url: req.url!,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        };
         this.seen.push(seen);
         if (this.holding) this.held.push(() => this.answer(res, seen));
         else this.answer(res, seen);
@@ -81,7 +93,9 @@ const gateways: GatewayServer[] = [];
 const started: ModelServerProcess[] = [];
 let dir: string | undefined;
 
-async function upstream(answer: (res: ServerResponse, seen: Seen) => void): Promise<{ upstream: Upstream; backend: Backend }> {
+async function upstream(
+  answer: (res: ServerResponse, seen: Seen) => void,
+): Promise<{ upstream: Upstream; backend: Backend }> {
   const u = new Upstream(answer);
   upstreams.push(u);
   return { upstream: u, backend: { id: `u${upstreams.length}`, url: await u.server.start() } };
@@ -96,14 +110,22 @@ async function newGateway(options: GatewayServerOptions = {}): Promise<GatewaySe
 
 /** A route `deployment` with revision 1 (weight 100) on `primary`, revision 2 (weight 0) on `mirror`, mirrored per `mirror`. */
 const mirrored = (deployment: string, primary: Backend[], mirror: Backend[], rule: Partial<RouteMirror> = {}) =>
-  route(ENV, deployment, [target(1, 100, primary, deployment), target(2, 0, mirror, deployment)], { mirror: { revision: 2, percent: 100, ...rule } });
+  route(ENV, deployment, [target(1, 100, primary, deployment), target(2, 0, mirror, deployment)], {
+    mirror: { revision: 2, percent: 100, ...rule },
+  });
 
 /** The shadow counters of (deployment, revision 2), or undefined. */
 const shadowOf = (g: GatewayServer, deployment: string, revision = 2): ShadowCounters | undefined =>
   g.snapshot().shadows.find((s) => s.environment === ENV && s.deployment === deployment && s.revision === revision);
 
 /** Sends `n` inference requests one after another; asserts each got the primary's status and body. */
-async function sendAndExpect(g: GatewayServer, deployment: string, n: number, status = 200, body = PRIMARY_BODY): Promise<void> {
+async function sendAndExpect(
+  g: GatewayServer,
+  deployment: string,
+  n: number,
+  status = 200,
+  body = PRIMARY_BODY,
+): Promise<void> {
   for (let i = 0; i < n; i++) {
     const res = await http(`${g.url}${inferPath(deployment)}`, { body: inferBody() });
     assert.equal(res.status, status, res.text);
@@ -130,8 +152,8 @@ describe('with real model servers', () => {
     g.setTable(table(1, [mirrored('readmission', [{ id: 'a', url: a.url }], [{ id: 'b', url: b.url }])]));
     let rows = 0;
     for (let i = 1; i <= 20; i++) {
-      const body = inferBody(i % 4 + 1, `req-${i}`);
-      rows += i % 4 + 1;
+      const body = inferBody((i % 4) + 1, `req-${i}`);
+      rows += (i % 4) + 1;
       const via = await http(`${g.url}${inferPath('readmission')}`, { body });
       const direct = await http(`${a.url}/v2/models/readmission/infer`, { body });
       assert.equal(via.status, 200, via.text);
@@ -139,13 +161,31 @@ describe('with real model servers', () => {
     }
     await waitFor(() => shadowOf(g, 'readmission')?.compared === 20, '20 compared pairs');
     const s = shadowOf(g, 'readmission')!;
-    assert.deepEqual({ ...s, primaryLatencySum: 0, shadowLatencySum: 0 }, {
-      environment: ENV, deployment: 'readmission', revision: 2, mirrored: 20, dropped: 0, compared: 20, agreed: 20,
-      numericElements: rows * 2, absDiffSum: 0, primaryLatencySum: 0, shadowLatencySum: 0, primaryErrors: 0, shadowErrors: 0,
-    });
+    assert.deepEqual(
+      { ...s, primaryLatencySum: 0, shadowLatencySum: 0 },
+      {
+        environment: ENV,
+        deployment: 'readmission',
+        revision: 2,
+        mirrored: 20,
+        dropped: 0,
+        compared: 20,
+        agreed: 20,
+        numericElements: rows * 2,
+        absDiffSum: 0,
+        primaryLatencySum: 0,
+        shadowLatencySum: 0,
+        primaryErrors: 0,
+        shadowErrors: 0,
+      },
+    );
     assert.ok(s.primaryLatencySum > 0 && s.shadowLatencySum > 0);
     const samples = await scrape(b.url);
-    assert.equal(sampleValue(samples, 'wharf_inference_requests_total', { model: 'readmission', code: '200' }), 20, 'the mirror ran every copy');
+    assert.equal(
+      sampleValue(samples, 'wharf_inference_requests_total', { model: 'readmission', code: '200' }),
+      20,
+      'the mirror ran every copy',
+    );
   });
 });
 
@@ -165,7 +205,10 @@ describe('the caller never waits for, or sees, the mirror', () => {
     await waitFor(() => shadowOf(g, 'held')?.compared === 5, '5 compared pairs');
     const s = shadowOf(g, 'held')!;
     assert.equal(s.agreed, 5);
-    assert.ok(s.shadowLatencySum - s.primaryLatencySum > 5 * 0.25, `mirror ${s.shadowLatencySum} s vs primary ${s.primaryLatencySum} s`);
+    assert.ok(
+      s.shadowLatencySum - s.primaryLatencySum > 5 * 0.25,
+      `mirror ${s.shadowLatencySum} s vs primary ${s.primaryLatencySum} s`,
+    );
     // The copy is the request: same method, path, forwarded headers and body, marked as a shadow.
     const [original, copy] = [primary.upstream.seen[0]!, slow.upstream.seen[0]!];
     assert.equal(copy.method, 'POST');
@@ -181,10 +224,12 @@ describe('the caller never waits for, or sees, the mirror', () => {
     const primary = await upstream(json(200, PRIMARY_BODY));
     const failing = await upstream(json(500, '{"error":"boom"}'));
     const g = await newGateway();
-    g.setTable(table(1, [
-      mirrored('failing', [primary.backend], [failing.backend]),
-      mirrored('refused', [primary.backend], [{ id: 'dead', url: await deadUrl() }]),
-    ]));
+    g.setTable(
+      table(1, [
+        mirrored('failing', [primary.backend], [failing.backend]),
+        mirrored('refused', [primary.backend], [{ id: 'dead', url: await deadUrl() }]),
+      ]),
+    );
     await sendAndExpect(g, 'failing', 10);
     await sendAndExpect(g, 'refused', 10);
     for (const deployment of ['failing', 'refused']) {
@@ -199,14 +244,30 @@ describe('the caller never waits for, or sees, the mirror', () => {
     const primary = await upstream(json(200, PRIMARY_BODY));
     const bad = await upstream(json(500, '{"error":"boom"}'));
     const good = await upstream(json(200, PRIMARY_BODY));
-    const g = await newGateway({ outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 } });
+    const g = await newGateway({
+      outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 },
+    });
     g.setTable(table(1, [mirrored('shadowy', [primary.backend], [bad.backend, good.backend])]));
     await sendAndExpect(g, 'shadowy', 12);
-    await waitFor(() => g.ejectionsSince(0).some((e) => e.backend === bad.backend.id && e.type === 'ejected'), 'the failing mirror replica to be ejected');
+    await waitFor(
+      () => g.ejectionsSince(0).some((e) => e.backend === bad.backend.id && e.type === 'ejected'),
+      'the failing mirror replica to be ejected',
+    );
     const [event] = g.ejectionsSince(0);
-    assert.deepEqual({ ...event, seq: 0, time: 0 }, {
-      seq: 0, time: 0, environment: ENV, deployment: 'shadowy', revision: 2, backend: bad.backend.id, type: 'ejected', reason: '3 consecutive 5xx responses', durationMs: 60_000,
-    });
+    assert.deepEqual(
+      { ...event, seq: 0, time: 0 },
+      {
+        seq: 0,
+        time: 0,
+        environment: ENV,
+        deployment: 'shadowy',
+        revision: 2,
+        backend: bad.backend.id,
+        type: 'ejected',
+        reason: '3 consecutive 5xx responses',
+        durationMs: 60_000,
+      },
+    );
     const settled = (n: number) => {
       const s = shadowOf(g, 'shadowy');
       return s !== undefined && s.mirrored === n && s.compared + s.shadowErrors === n;
@@ -260,11 +321,22 @@ describe('comparison counters', () => {
     const twin = await upstream(json(200, same));
     const other = await upstream(json(200, differs));
     const g = await newGateway();
-    g.setTable(table(1, [mirrored('big-same', [primary.backend], [twin.backend]), mirrored('big-diff', [primary.backend], [other.backend])]));
+    g.setTable(
+      table(1, [
+        mirrored('big-same', [primary.backend], [twin.backend]),
+        mirrored('big-diff', [primary.backend], [other.backend]),
+      ]),
+    );
     await sendAndExpect(g, 'big-same', 2, 200, bigPrimary);
     await sendAndExpect(g, 'big-diff', 2, 200, bigPrimary);
-    await waitFor(() => shadowOf(g, 'big-same')?.compared === 2 && shadowOf(g, 'big-diff')?.compared === 2, 'the big pairs to be compared');
-    assert.deepEqual([shadowOf(g, 'big-same')!.agreed, shadowOf(g, 'big-same')!.numericElements, shadowOf(g, 'big-same')!.absDiffSum], [2, 4 * n, 0]);
+    await waitFor(
+      () => shadowOf(g, 'big-same')?.compared === 2 && shadowOf(g, 'big-diff')?.compared === 2,
+      'the big pairs to be compared',
+    );
+    assert.deepEqual(
+      [shadowOf(g, 'big-same')!.agreed, shadowOf(g, 'big-same')!.numericElements, shadowOf(g, 'big-same')!.absDiffSum],
+      [2, 4 * n, 0],
+    );
     const diff = shadowOf(g, 'big-diff')!;
     assert.equal(diff.agreed, 0);
     // 0.123 + 0.5 moves the value across 0.5, so the label differs by 1 too.
@@ -287,20 +359,29 @@ describe('bounds and sampling', () => {
     await sendAndExpect(g, 'bounded', 1);
     assert.equal(shadowOf(g, 'bounded')!.mirrored, 3);
     const samples = await scrape(g.url);
-    assert.equal(sampleValue(samples, 'wharf_gateway_shadow_dropped_total', { environment: ENV, deployment: 'bounded', revision: '2' }), 4);
+    assert.equal(
+      sampleValue(samples, 'wharf_gateway_shadow_dropped_total', {
+        environment: ENV,
+        deployment: 'bounded',
+        revision: '2',
+      }),
+      4,
+    );
   });
 
   test('percent samples the requests; GETs, percent 0 and a mirror without replicas send no copies', async () => {
     const primary = await upstream(json(200, PRIMARY_BODY));
     const mirror = await upstream(json(200, PRIMARY_BODY));
     const g = await newGateway();
-    g.setTable(table(1, [
-      mirrored('quarter', [primary.backend], [mirror.backend], { percent: 25 }),
-      mirrored('zero', [primary.backend], [mirror.backend], { percent: 0 }),
-      mirrored('no-replica', [primary.backend], []),
-      // Mirroring a revision onto itself would compare a replica with itself: no copies.
-      route(ENV, 'self', [target(1, 100, [primary.backend], 'self')], { mirror: { revision: 1, percent: 100 } }),
-    ]));
+    g.setTable(
+      table(1, [
+        mirrored('quarter', [primary.backend], [mirror.backend], { percent: 25 }),
+        mirrored('zero', [primary.backend], [mirror.backend], { percent: 0 }),
+        mirrored('no-replica', [primary.backend], []),
+        // Mirroring a revision onto itself would compare a replica with itself: no copies.
+        route(ENV, 'self', [target(1, 100, [primary.backend], 'self')], { mirror: { revision: 1, percent: 100 } }),
+      ]),
+    );
     await sendAndExpect(g, 'quarter', 400);
     // Binomial(400, 0.25): sd ≈ 8.7; 60–140 is more than 4.5 sd.
     const quarter = shadowOf(g, 'quarter')!.mirrored;
@@ -325,7 +406,8 @@ describe('table swaps', () => {
     const fresh = await upstream(json(200, PRIMARY_BODY));
     slow.upstream.holding = true;
     const g = await newGateway();
-    const withMirror = (version: number): RouteTable => table(version, [mirrored('swap', [primary.backend], [slow.backend])]);
+    const withMirror = (version: number): RouteTable =>
+      table(version, [mirrored('swap', [primary.backend], [slow.backend])]);
     g.setTable(withMirror(1));
     await sendAndExpect(g, 'swap', 3);
     g.setTable(withMirror(2));
@@ -340,7 +422,11 @@ describe('table swaps', () => {
     await sendAndExpect(g, 'swap', 2);
     await waitFor(() => slow.upstream.pending === 2, 'the mirror to hold 2 more copies');
     g.setTable(table(3, [mirrored('swap', [primary.backend], [fresh.backend])]));
-    assert.equal(slow.upstream.server.openSockets > 0, true, 'the old mirror pool stays open while its copies are in flight');
+    assert.equal(
+      slow.upstream.server.openSockets > 0,
+      true,
+      'the old mirror pool stays open while its copies are in flight',
+    );
     await sendAndExpect(g, 'swap', 2);
     slow.upstream.release();
     await waitFor(() => slow.upstream.server.openSockets === 0, 'the old mirror pool to close', { timeoutMs: 3_000 });
@@ -348,7 +434,11 @@ describe('table swaps', () => {
     assert.equal(fresh.upstream.seen.length, 2);
     g.setTable(table(4, [route(ENV, 'swap', [target(1, 100, [primary.backend], 'swap')])]));
     await sendAndExpect(g, 'swap', 2);
-    assert.deepEqual(g.snapshot().shadows.filter((s) => s.deployment === 'swap'), [], 'no mirror, no shadow counters');
+    assert.deepEqual(
+      g.snapshot().shadows.filter((s) => s.deployment === 'swap'),
+      [],
+      'no mirror, no shadow counters',
+    );
   });
 });
 
@@ -365,14 +455,24 @@ describe('metrics', () => {
     const samples = await scrape(g.url);
     const labels = { environment: ENV, deployment: 'metered', revision: '2' };
     const expected: [string, number][] = [
-      ['mirrored', s.mirrored], ['dropped', s.dropped], ['compared', s.compared], ['agreed', s.agreed],
-      ['numeric_elements', s.numericElements], ['absolute_difference', s.absDiffSum], ['primary_latency_seconds', s.primaryLatencySum],
-      ['latency_seconds', s.shadowLatencySum], ['primary_errors', s.primaryErrors], ['errors', s.shadowErrors],
+      ['mirrored', s.mirrored],
+      ['dropped', s.dropped],
+      ['compared', s.compared],
+      ['agreed', s.agreed],
+      ['numeric_elements', s.numericElements],
+      ['absolute_difference', s.absDiffSum],
+      ['primary_latency_seconds', s.primaryLatencySum],
+      ['latency_seconds', s.shadowLatencySum],
+      ['primary_errors', s.primaryErrors],
+      ['errors', s.shadowErrors],
     ];
     for (const [suffix, value] of expected) {
       const name = `wharf_gateway_shadow_${suffix}_total`;
       assert.match(res.text, new RegExp(`^# TYPE ${name} counter$`, 'm'));
-      assert.ok(Math.abs(sampleValue(samples, name, labels)! - value) < 1e-9, `${name}: ${sampleValue(samples, name, labels)} vs ${value}`);
+      assert.ok(
+        Math.abs(sampleValue(samples, name, labels)! - value) < 1e-9,
+        `${name}: ${sampleValue(samples, name, labels)} vs ${value}`,
+      );
     }
     assert.ok(Math.abs(s.absDiffSum - 0.15) < 1e-9);
     const check = spawnSync('promtool', ['check', 'metrics'], { input: res.text, encoding: 'utf8' });

@@ -44,15 +44,23 @@ class Replica {
 }
 
 const replicas = (n: number) => Promise.all(Array.from({ length: n }, () => new Replica().start()));
-const inferUrl = (g: GatewayServer, deployment: string) => `${g.url}/${ENV}/${deployment}/v2/models/${deployment}/infer`;
+const inferUrl = (g: GatewayServer, deployment: string) =>
+  `${g.url}/${ENV}/${deployment}/v2/models/${deployment}/infer`;
 const send = async (g: GatewayServer, deployment: string) => {
   const res = await http(inferUrl(g, deployment), { body: inferBody() });
   return { status: res.status, backend: res.headers.get('x-wharf-backend') };
 };
-const ejected = (g: GatewayServer, backend: string) => g.ejectionsSince(0).filter((e) => e.backend === backend && e.type === 'ejected');
+const ejected = (g: GatewayServer, backend: string) =>
+  g.ejectionsSince(0).filter((e) => e.backend === backend && e.type === 'ejected');
 
 /** Sends requests one at a time until `done` holds (at most `max`). */
-async function sendUntil(g: GatewayServer, deployment: string, done: () => boolean, what: string, max = 400): Promise<void> {
+async function sendUntil(
+  g: GatewayServer,
+  deployment: string,
+  done: () => boolean,
+  what: string,
+  max = 400,
+): Promise<void> {
   for (let i = 0; i < max && !done(); i++) await send(g, deployment);
   assert.ok(done(), `${what} within ${max} requests`);
 }
@@ -60,22 +68,43 @@ async function sendUntil(g: GatewayServer, deployment: string, done: () => boole
 describe('ejection by 5xx answers', () => {
   test('ejected after N consecutive 5xx, skipped for the period, re-ejected for twice as long, then readmitted', async () => {
     const [bad, good] = await replicas(2);
-    const outlierDetection: RouteOutlierDetection = { consecutiveErrors: 3, baseEjectionMs: 1_000, maxEjectionMs: 10_000, maxEjectedPercent: 50 };
+    const outlierDetection: RouteOutlierDetection = {
+      consecutiveErrors: 3,
+      baseEjectionMs: 1_000,
+      maxEjectionMs: 10_000,
+      maxEjectedPercent: 50,
+    };
     const g = await newGateway();
-    g.setTable(table(1, [{ ...route(ENV, 'risk', [target(1, 100, [bad!.backend('bad'), good!.backend('good')])]), outlierDetection }]));
+    g.setTable(
+      table(1, [
+        { ...route(ENV, 'risk', [target(1, 100, [bad!.backend('bad'), good!.backend('good')])]), outlierDetection },
+      ]),
+    );
     bad!.status = 500;
 
     // 1. Three 500s in a row eject it.
     await sendUntil(g, 'risk', () => bad!.requests === 3, 'the bad replica to get 3 requests');
     const [first] = ejected(g, 'bad');
     assert.ok(first, 'an ejection event');
-    assert.deepEqual({ ...first, seq: 0, time: 0 }, {
-      seq: 0, time: 0, environment: ENV, deployment: 'risk', revision: 1, backend: 'bad', type: 'ejected', reason: '3 consecutive 5xx responses', durationMs: 1_000,
-    });
+    assert.deepEqual(
+      { ...first, seq: 0, time: 0 },
+      {
+        seq: 0,
+        time: 0,
+        environment: ENV,
+        deployment: 'risk',
+        revision: 1,
+        backend: 'bad',
+        type: 'ejected',
+        reason: '3 consecutive 5xx responses',
+        durationMs: 1_000,
+      },
+    );
 
     // 2. No request reaches it while the period runs.
     const sentDuring: string[] = [];
-    while (Date.now() < first.time + first.durationMs! - 150) sentDuring.push((await send(g, 'risk')).backend ?? 'none');
+    while (Date.now() < first.time + first.durationMs! - 150)
+      sentDuring.push((await send(g, 'risk')).backend ?? 'none');
     assert.ok(sentDuring.length > 0);
     assert.deepEqual(new Set(sentDuring), new Set(['good']), 'only the good replica answered during the ejection');
     assert.equal(bad!.requests, 3);
@@ -94,9 +123,14 @@ describe('ejection by 5xx answers', () => {
     await sendUntil(g, 'risk', () => bad!.requests === 5, 'the replica to be tried after its second period');
     const readmitted = g.ejectionsSince(second.seq);
     assert.equal(readmitted.length, 1);
-    assert.deepEqual({ type: readmitted[0]!.type, reason: readmitted[0]!.reason, backend: readmitted[0]!.backend }, {
-      type: 'readmitted', reason: 'answered 200 after ejection', backend: 'bad',
-    });
+    assert.deepEqual(
+      { type: readmitted[0]!.type, reason: readmitted[0]!.reason, backend: readmitted[0]!.backend },
+      {
+        type: 'readmitted',
+        reason: 'answered 200 after ejection',
+        backend: 'bad',
+      },
+    );
     bad!.status = 500;
     const before = bad!.requests;
     await sendUntil(g, 'risk', () => bad!.requests === before + 3, 'three more requests to the readmitted replica');
@@ -106,7 +140,10 @@ describe('ejection by 5xx answers', () => {
     assert.equal(third.durationMs, 1_000, 'the backoff was reset by the readmission');
 
     // Snapshot and metrics report the same.
-    assert.deepEqual(g.snapshot().ejections!.map((e) => e.seq), g.ejectionsSince(0).map((e) => e.seq));
+    assert.deepEqual(
+      g.snapshot().ejections!.map((e) => e.seq),
+      g.ejectionsSince(0).map((e) => e.seq),
+    );
     const samples = await scrape(g.url);
     const labels = { environment: ENV, deployment: 'risk', revision: '1' };
     assert.equal(sampleValue(samples, 'wharf_gateway_ejections_total', { ...labels, reason: '5xx' }), 3);
@@ -116,7 +153,9 @@ describe('ejection by 5xx answers', () => {
 
   test('a good answer between errors resets the count', async () => {
     const [flaky, good] = await replicas(2);
-    const g = await newGateway({ outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 10_000, maxEjectionMs: 10_000, maxEjectedPercent: 50 } });
+    const g = await newGateway({
+      outlierDetection: { consecutiveErrors: 3, baseEjectionMs: 10_000, maxEjectionMs: 10_000, maxEjectedPercent: 50 },
+    });
     g.setTable(table(1, [route(ENV, 'flaky', [target(1, 100, [flaky!.backend('flaky'), good!.backend('good')])])]));
     // 500, 500, 200, repeated: never 3 in a row.
     for (let round = 0; round < 4; round++) {
@@ -135,10 +174,20 @@ describe('ejection by timeouts and connect failures', () => {
     const [slow, good] = await replicas(2);
     const dead = await deadUrl();
     const g = await newGateway({ upstream: { headersTimeoutMs: 300 } });
-    g.setTable(table(1, [
-      { ...route(ENV, 'slow', [target(2, 100, [slow!.backend('slow'), good!.backend('good')])]), outlierDetection: { consecutiveErrors: 2, baseEjectionMs: 30_000, maxEjectionMs: 30_000, maxEjectedPercent: 50 } },
-      route(ENV, 'down', [target(5, 100, [{ id: 'dead', url: dead }, good!.backend('good-2')])]),
-    ]));
+    g.setTable(
+      table(1, [
+        {
+          ...route(ENV, 'slow', [target(2, 100, [slow!.backend('slow'), good!.backend('good')])]),
+          outlierDetection: {
+            consecutiveErrors: 2,
+            baseEjectionMs: 30_000,
+            maxEjectionMs: 30_000,
+            maxEjectedPercent: 50,
+          },
+        },
+        route(ENV, 'down', [target(5, 100, [{ id: 'dead', url: dead }, good!.backend('good-2')])]),
+      ]),
+    );
     slow!.status = 0;
     const statuses: number[] = [];
     for (let i = 0; i < 50 && ejected(g, 'slow').length === 0; i++) statuses.push((await send(g, 'slow')).status);
@@ -165,13 +214,38 @@ describe('bounds', () => {
     const four = await replicas(4);
     const [lone] = await replicas(1);
     const two = await replicas(2);
-    const strict = (percent: number): RouteOutlierDetection => ({ consecutiveErrors: 1, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: percent });
+    const strict = (percent: number): RouteOutlierDetection => ({
+      consecutiveErrors: 1,
+      baseEjectionMs: 60_000,
+      maxEjectionMs: 60_000,
+      maxEjectedPercent: percent,
+    });
     const g = await newGateway();
-    g.setTable(table(1, [
-      { ...route(ENV, 'four', [target(1, 100, four.map((r, i) => r.backend(`four-${i}`)))]), outlierDetection: strict(50) },
-      { ...route(ENV, 'lone', [target(1, 100, [lone!.backend('lone')])]), outlierDetection: strict(100) },
-      { ...route(ENV, 'two', [target(1, 100, two.map((r, i) => r.backend(`two-${i}`)))]), outlierDetection: strict(100) },
-    ]));
+    g.setTable(
+      table(1, [
+        {
+          ...route(ENV, 'four', [
+            target(
+              1,
+              100,
+              four.map((r, i) => r.backend(`four-${i}`)),
+            ),
+          ]),
+          outlierDetection: strict(50),
+        },
+        { ...route(ENV, 'lone', [target(1, 100, [lone!.backend('lone')])]), outlierDetection: strict(100) },
+        {
+          ...route(ENV, 'two', [
+            target(
+              1,
+              100,
+              two.map((r, i) => r.backend(`two-${i}`)),
+            ),
+          ]),
+          outlierDetection: strict(100),
+        },
+      ]),
+    );
     for (const r of [...four, lone!, ...two]) r.status = 503;
     const results: number[] = [];
     for (let i = 0; i < 40; i++) for (const d of ['four', 'lone', 'two']) results.push((await send(g, d)).status);
@@ -186,7 +260,10 @@ describe('bounds', () => {
     // The remaining ones still get all the traffic.
     const out = new Set(events.map((e) => e.backend));
     const after = await Promise.all(Array.from({ length: 20 }, () => send(g, 'four')));
-    assert.ok(after.every((r) => r.backend !== null && !out.has(r.backend)), 'ejected backends get nothing during the period');
+    assert.ok(
+      after.every((r) => r.backend !== null && !out.has(r.backend)),
+      'ejected backends get nothing during the period',
+    );
   });
 
   test('a draining 503 passed on (no attempt left) is not an error', async () => {
@@ -196,8 +273,17 @@ describe('bounds', () => {
       res.writeHead(503, { 'x-wharf-draining': '1' }).end('{"error":"draining"}');
     });
     stopAfter(draining);
-    const g = await newGateway({ maxAttempts: 1, outlierDetection: { consecutiveErrors: 1, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 } });
-    g.setTable(table(1, [route(ENV, 'drain', [target(1, 100, [{ id: 'drainer', url: await draining.start() }, other!.backend('other')])])]));
+    const g = await newGateway({
+      maxAttempts: 1,
+      outlierDetection: { consecutiveErrors: 1, baseEjectionMs: 60_000, maxEjectionMs: 60_000, maxEjectedPercent: 50 },
+    });
+    g.setTable(
+      table(1, [
+        route(ENV, 'drain', [
+          target(1, 100, [{ id: 'drainer', url: await draining.start() }, other!.backend('other')]),
+        ]),
+      ]),
+    );
     await sendUntil(g, 'drain', () => draining.requests >= 5, 'five requests to the draining replica');
     assert.deepEqual(g.ejectionsSince(0), []);
   });

@@ -33,35 +33,68 @@ after(() => {
 
 /** Pids of `wharf gateway` processes of this home, from /proc. */
 const gatewayPids = (): number[] => gatewayPidsWithArg(home);
-const recordedGatewayPid = (): number => (JSON.parse(readFileSync(join(home, 'gateway', 'gateway.json'), 'utf8')) as { pid: number }).pid;
+const recordedGatewayPid = (): number =>
+  (JSON.parse(readFileSync(join(home, 'gateway', 'gateway.json'), 'utf8')) as { pid: number }).pid;
 
 test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts it, SIGTERM stops everything', async () => {
   const [apiPort, gwPort] = [await freePort(), await freePort()];
   const api = `http://127.0.0.1:${apiPort}`;
   const gateway = `http://127.0.0.1:${gwPort}`;
-  const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+  const cli = (args: string[]) =>
+    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
   const startUp = async (demo: boolean): Promise<WharfProcess> => {
-    const up = startWharf(['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gwPort), ...(demo ? [] : ['--no-demo'])]);
+    const up = startWharf([
+      'up',
+      '--home',
+      home,
+      '--port',
+      String(apiPort),
+      '--gateway-port',
+      String(gwPort),
+      ...(demo ? [] : ['--no-demo']),
+    ]);
     started.push(up);
-    await until('wharf up', async () => (/Press Ctrl-C/.test(up.stdout()) ? true : up.child.exitCode !== null ? Promise.reject(new Error(up.stderr())) : undefined), 60_000);
+    await until(
+      'wharf up',
+      async () =>
+        /Press Ctrl-C/.test(up.stdout())
+          ? true
+          : up.child.exitCode !== null
+            ? Promise.reject(new Error(up.stderr()))
+            : undefined,
+      60_000,
+    );
     return up;
   };
   const infer = (environment: string, name: string, model = name): Promise<number> =>
-    fetch(`${gateway}/${environment}/${name}/v2/models/${model}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: READMISSION_BODY })
-      .then(async (r) => {
+    fetch(`${gateway}/${environment}/${name}/v2/models/${model}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: READMISSION_BODY,
+    }).then(
+      async (r) => {
         await r.arrayBuffer();
         return r.status;
-      }, () => 0);
+      },
+      () => 0,
+    );
 
   // (a) The demo model answers through the gateway; then the control plane is killed.
   const up1 = await startUp(true);
-  await until('the demo model to answer through the gateway', async () => ((await infer('development', 'readmission')) === 200 ? true : undefined), 90_000);
+  await until(
+    'the demo model to answer through the gateway',
+    async () => ((await infer('development', 'readmission')) === 200 ? true : undefined),
+    90_000,
+  );
   const [gatewayPid] = gatewayPids();
   assert.ok(gatewayPid !== undefined && gatewayPid !== up1.child.pid, 'the gateway is a process of its own');
   assert.equal(recordedGatewayPid(), gatewayPid);
   up1.child.kill('SIGKILL');
   await up1.exited;
-  assert.ok(readLastTable(join(home, 'gateway'))?.routes.some((r) => r.deployment === 'readmission'), 'the gateway recorded its last table');
+  assert.ok(
+    readLastTable(join(home, 'gateway'))?.routes.some((r) => r.deployment === 'readmission'),
+    'the gateway recorded its last table',
+  );
   let ok = 0;
   for (let i = 0; i < 20; i++) if ((await infer('development', 'readmission')) === 200) ok++;
   assert.equal(ok, 20, 'every call through the gateway URL succeeds while wharf up is dead');
@@ -72,16 +105,40 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   assert.deepEqual(gatewayPids(), [gatewayPid], 'the same gateway process, and no second one');
   const modelFile = (await writeDemoModels(join(home, 'src-models'))).readmission;
   await cli(['model', 'push', 'risk', modelFile, '--version', '1.0.0']);
-  await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '1', '--wait', '--timeout', '60']);
-  await until('the new deployment to answer through the adopted gateway', async () => ((await infer('staging', 'risk')) === 200 ? true : undefined), 30_000);
+  await cli([
+    'deploy',
+    'create',
+    '--name',
+    'risk',
+    '--model',
+    'risk',
+    '--version',
+    '1.0.0',
+    '-e',
+    'staging',
+    '--replicas',
+    '1',
+    '--wait',
+    '--timeout',
+    '60',
+  ]);
+  await until(
+    'the new deployment to answer through the adopted gateway',
+    async () => ((await infer('staging', 'risk')) === 200 ? true : undefined),
+    30_000,
+  );
   assert.equal(recordedGatewayPid(), gatewayPid);
 
   // A gateway that dies while wharf up runs is started again, on the same URL.
   process.kill(gatewayPid!, 'SIGKILL');
-  await until('a new gateway process to answer', async () => {
-    const pids = gatewayPids();
-    return pids.length === 1 && pids[0] !== gatewayPid && (await infer('staging', 'risk')) === 200 ? true : undefined;
-  }, 30_000);
+  await until(
+    'a new gateway process to answer',
+    async () => {
+      const pids = gatewayPids();
+      return pids.length === 1 && pids[0] !== gatewayPid && (await infer('staging', 'risk')) === 200 ? true : undefined;
+    },
+    30_000,
+  );
   assert.equal(recordedGatewayPid(), gatewayPids()[0]);
 
   // (c) SIGTERM of wharf up stops the gateway and every replica.
@@ -89,20 +146,40 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   assert.ok(survivors.length >= 4, `gateway and three replicas run: ${survivors.join(' ')}`);
   up2.child.kill('SIGTERM');
   assert.equal(await up2.exited, 0);
-  await until('no gateway and no replica of this home left', async () => (pidsWithArg(home).length === 0 ? true : undefined), 20_000);
+  await until(
+    'no gateway and no replica of this home left',
+    async () => (pidsWithArg(home).length === 0 ? true : undefined),
+    20_000,
+  );
   assert.ok(survivors.every(processGone), 'every one of them is gone (or a zombie left to an init that does not reap)');
 });
 
 test('a gateway started while its control plane is down serves the last route table it recorded', async () => {
-  const upstream = new FakeUpstream((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'));
+  const upstream = new FakeUpstream((_req, res) =>
+    res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'),
+  );
   const url = await upstream.start();
   const stateDir = join(home, 'standalone');
   const port = await freePort();
   const deadControlPlane = `http://127.0.0.1:${await freePort()}`;
   const startGateway = async (): Promise<WharfProcess> => {
-    const gw = startWharf(['gateway', '--control-plane', deadControlPlane, '--port', String(port), '--state-dir', stateDir]);
+    const gw = startWharf([
+      'gateway',
+      '--control-plane',
+      deadControlPlane,
+      '--port',
+      String(port),
+      '--state-dir',
+      stateDir,
+    ]);
     started.push(gw);
-    await until('the gateway to listen', async () => (/listening at/.test(gw.stdout()) ? true : gw.child.exitCode !== null ? Promise.reject(new Error(gw.stderr())) : undefined));
+    await until('the gateway to listen', async () =>
+      /listening at/.test(gw.stdout())
+        ? true
+        : gw.child.exitCode !== null
+          ? Promise.reject(new Error(gw.stderr()))
+          : undefined,
+    );
     return gw;
   };
   try {
@@ -114,7 +191,11 @@ test('a gateway started while its control plane is down serves the last route ta
     writeLastTable(stateDir, table(7, [route('staging', 'risk', [target(1, 100, [{ id: 'r1', url }])])]));
 
     const second = await startGateway();
-    const res = await fetch(`http://127.0.0.1:${port}/staging/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: READMISSION_BODY });
+    const res = await fetch(`http://127.0.0.1:${port}/staging/risk/v2/models/risk/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: READMISSION_BODY,
+    });
     assert.equal(res.status, 200, await res.text());
     assert.deepEqual(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json(), { ready: true, tableVersion: 7 });
     second.child.kill('SIGTERM');

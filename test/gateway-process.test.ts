@@ -21,7 +21,13 @@ after(() => {
 test('adopts a gateway that fits, replaces one that does not, and stops it', async () => {
   // No control plane answers here: the gateway starts anyway and keeps retrying the watch.
   const options = (controlPlane: string, port: number): GatewayProcessOptions => ({
-    stateDir: join(root, 'gateway'), host: '127.0.0.1', port, controlPlane, wharfBin: WHARF_BIN, log: () => undefined, startTimeoutMs: 500,
+    stateDir: join(root, 'gateway'),
+    host: '127.0.0.1',
+    port,
+    controlPlane,
+    wharfBin: WHARF_BIN,
+    log: () => undefined,
+    startTimeoutMs: 500,
   });
   const [cpA, cpB] = [`http://127.0.0.1:${await freePort()}`, `http://127.0.0.1:${await freePort()}`];
   const port = await freePort();

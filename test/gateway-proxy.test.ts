@@ -13,10 +13,31 @@ import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
 import type { RouteTable } from '../src/gateway/route-table.js';
 import {
-  countBy, deadUrl, FakeUpstream, inferBody, inferOutcome, Load, rawBody, rawConnection, rawExchange, route, table, target,
+  countBy,
+  deadUrl,
+  FakeUpstream,
+  inferBody,
+  inferOutcome,
+  Load,
+  rawBody,
+  rawConnection,
+  rawExchange,
+  route,
+  table,
+  target,
 } from './support/gateway.js';
 import { type ModelServerProcess } from './support/processes.js';
-import { expectError, http, jsonOf, sampleValue, scrape, startModelServers, stopAll, waitFor, within } from './support/serving.js';
+import {
+  expectError,
+  http,
+  jsonOf,
+  sampleValue,
+  scrape,
+  startModelServers,
+  stopAll,
+  waitFor,
+  within,
+} from './support/serving.js';
 
 const DEPLOYMENT = 'readmission';
 const ENV = 'production';
@@ -31,11 +52,16 @@ let c: ModelServerProcess;
 let victim: ModelServerProcess;
 let gateway: GatewayServer;
 
-const backend = (id: string, server: ModelServerProcess | string) => ({ id, url: typeof server === 'string' ? server : server.url });
+const backend = (id: string, server: ModelServerProcess | string) => ({
+  id,
+  url: typeof server === 'string' ? server : server.url,
+});
 /** The gateway URL of an inference request for the test deployment. */
-const inferUrl = (g: GatewayServer = gateway, env = ENV, deployment = DEPLOYMENT) => `${g.url}/${env}/${deployment}/v2/models/${deployment}/infer`;
+const inferUrl = (g: GatewayServer = gateway, env = ENV, deployment = DEPLOYMENT) =>
+  `${g.url}/${env}/${deployment}/v2/models/${deployment}/infer`;
 /** A table with one route for the test deployment. */
-const oneRoute = (version: number, ...targets: Parameters<typeof route>[2]): RouteTable => table(version, [route(ENV, DEPLOYMENT, targets)]);
+const oneRoute = (version: number, ...targets: Parameters<typeof route>[2]): RouteTable =>
+  table(version, [route(ENV, DEPLOYMENT, targets)]);
 
 async function newGateway(options: ConstructorParameters<typeof GatewayServer>[0] = {}): Promise<GatewayServer> {
   // Tests read x-wharf-backend (which replica answered), which gateways send only when asked.
@@ -46,16 +72,21 @@ async function newGateway(options: ConstructorParameters<typeof GatewayServer>[0
 }
 
 async function inferCount(server: ModelServerProcess): Promise<number> {
-  return sampleValue(await scrape(server.url), 'wharf_inference_requests_total', { model: DEPLOYMENT, code: '200' }) ?? 0;
+  return (
+    sampleValue(await scrape(server.url), 'wharf_inference_requests_total', { model: DEPLOYMENT, code: '200' }) ?? 0
+  );
 }
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-gateway-test-'));
-  const { readmission } = await writeDemoModels(dir);
-  const args = ['--model', readmission, '--name', DEPLOYMENT];
-  [a, b, c, victim] = await startModelServers([args, args, args, args], started);
-  gateway = await newGateway();
-}, { timeout: 30_000 });
+before(
+  async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wharf-gateway-test-'));
+    const { readmission } = await writeDemoModels(dir);
+    const args = ['--model', readmission, '--name', DEPLOYMENT];
+    [a, b, c, victim] = await startModelServers([args, args, args, args], started);
+    gateway = await newGateway();
+  },
+  { timeout: 30_000 },
+);
 
 after(async () => {
   await Promise.all(gateways.map((g) => g.stop()));
@@ -84,7 +115,10 @@ describe('forwarding', () => {
     gateway.setTable(oneRoute(1, target(1, 100, [backend('a', a)])));
     const body = inferBody(3, 'req-42');
     const direct = await http(`${a.url}${INFER_PATH}`, { body });
-    const via = await http(inferUrl(), { body, headers: { 'content-type': 'application/json', 'x-request-id': 'rid-1' } });
+    const via = await http(inferUrl(), {
+      body,
+      headers: { 'content-type': 'application/json', 'x-request-id': 'rid-1' },
+    });
     assert.equal(direct.status, 200, direct.text);
     assert.equal(via.status, 200, via.text);
     assert.equal(via.text, direct.text);
@@ -93,7 +127,12 @@ describe('forwarding', () => {
     assert.equal(via.headers.get('x-wharf-revision'), '1');
     assert.equal(via.headers.get('x-request-id'), 'rid-1');
     // Other protocol paths pass through unchanged; a request id is generated when absent.
-    for (const path of [`/v2/models/${DEPLOYMENT}`, `/v2/models/${DEPLOYMENT}/ready`, '/v2/health/ready', '/v2/health/live']) {
+    for (const path of [
+      `/v2/models/${DEPLOYMENT}`,
+      `/v2/models/${DEPLOYMENT}/ready`,
+      '/v2/health/ready',
+      '/v2/health/live',
+    ]) {
       const viaGet = await http(`${gateway.url}/${ENV}/${DEPLOYMENT}${path}`);
       const directGet = await http(`${a.url}${path}`);
       assert.equal(viaGet.status, 200, `${path}: ${viaGet.text}`);
@@ -127,7 +166,10 @@ describe('forwarding', () => {
     const byBackend = countBy(outcomes, (o) => o.backend);
     const n = outcomes.length;
     for (const id of ['a', 'b']) {
-      assert.ok((byBackend.get(id) ?? 0) >= n * 0.25, `backend ${id} got ${byBackend.get(id) ?? 0} of ${n}: ${JSON.stringify([...byBackend])}`);
+      assert.ok(
+        (byBackend.get(id) ?? 0) >= n * 0.25,
+        `backend ${id} got ${byBackend.get(id) ?? 0} of ${n}: ${JSON.stringify([...byBackend])}`,
+      );
     }
     // The replicas' own counters agree with the gateway's header.
     assert.equal((await inferCount(a)) - before[0]!, byBackend.get('a'));
@@ -144,10 +186,16 @@ describe('forwarding', () => {
     const share = (byRevision.get('2') ?? 0) / outcomes.length;
     // Binomial(500, 0.2): sd ≈ 0.018; 0.12–0.28 is more than 4 sd on either side.
     assert.ok(share > 0.12 && share < 0.28, `revision 2 got ${(share * 100).toFixed(1)}% of ${outcomes.length}`);
-    assert.ok(outcomes.every((o) => (o.revision === '2') === (o.backend === 'c')), 'revision 2 is served only by its replica');
+    assert.ok(
+      outcomes.every((o) => (o.revision === '2') === (o.backend === 'c')),
+      'revision 2 is served only by its replica',
+    );
     const samples = await scrape(gateway.url);
     const labels = { environment: ENV, deployment: DEPLOYMENT, code: '200' };
-    assert.ok((sampleValue(samples, 'wharf_gateway_requests_total', { ...labels, revision: '2' }) ?? 0) >= (byRevision.get('2') ?? 0));
+    assert.ok(
+      (sampleValue(samples, 'wharf_gateway_requests_total', { ...labels, revision: '2' }) ?? 0) >=
+        (byRevision.get('2') ?? 0),
+    );
     assert.equal(sampleValue(samples, 'wharf_gateway_route_table_version'), 3);
   });
 });
@@ -155,33 +203,70 @@ describe('forwarding', () => {
 describe('errors', () => {
   test('unknown environment or deployment → 404 naming it', async () => {
     gateway.setTable(oneRoute(4, target(1, 100, [backend('a', a)])));
-    assert.match(expectError(await http(inferUrl(gateway, ENV, 'nope'), { body: inferBody() }), 404), /deployment 'nope' in environment 'production'/);
-    assert.match(expectError(await http(inferUrl(gateway, 'staging'), { body: inferBody() }), 404), /deployment 'readmission' in environment 'staging'/);
+    assert.match(
+      expectError(await http(inferUrl(gateway, ENV, 'nope'), { body: inferBody() }), 404),
+      /deployment 'nope' in environment 'production'/,
+    );
+    assert.match(
+      expectError(await http(inferUrl(gateway, 'staging'), { body: inferBody() }), 404),
+      /deployment 'readmission' in environment 'staging'/,
+    );
     assert.match(expectError(await http(`${gateway.url}/nothing`), 404), /nothing/);
   });
 
   test('a route without ready replicas → 503 with Retry-After and a clear message', async () => {
-    gateway.setTable(table(5, [route(ENV, DEPLOYMENT, [target(1, 100, [backend('a', a)])]), route(ENV, 'empty', [target(1, 100, [])])]));
+    gateway.setTable(
+      table(5, [
+        route(ENV, DEPLOYMENT, [target(1, 100, [backend('a', a)])]),
+        route(ENV, 'empty', [target(1, 100, [])]),
+      ]),
+    );
     const res = await http(inferUrl(gateway, ENV, 'empty'), { body: inferBody() });
     assert.equal(expectError(res, 503), "no ready replica for deployment 'empty' in environment 'production'");
     assert.equal(res.headers.get('retry-after'), '1');
     const samples = await scrape(gateway.url);
-    assert.equal(sampleValue(samples, 'wharf_gateway_no_ready_replica_total', { environment: ENV, deployment: 'empty' }), 1);
+    assert.equal(
+      sampleValue(samples, 'wharf_gateway_no_ready_replica_total', { environment: ENV, deployment: 'empty' }),
+      1,
+    );
   });
 
   test('malformed paths get a 4xx, never a 5xx', async () => {
     gateway.setTable(oneRoute(6, target(1, 100, [backend('a', a)])));
     const targets = [
-      '/', '//', '///', '/production', '/production/', `/production/${DEPLOYMENT}`, `/production/${DEPLOYMENT}?x=1`, `/production//v2/health/ready`,
-      `//${DEPLOYMENT}/v2/health/ready`, '/%zz/readmission/v2/health/ready', '/production/%zz/v2/health/ready', `/production/${DEPLOYMENT}/%zz`,
-      `/production/${DEPLOYMENT}/../../etc/passwd`, `/production/${DEPLOYMENT}/v2/models/%00/infer`, `/production/${DEPLOYMENT}/v2/models/x/infer`,
-      `/production/${DEPLOYMENT}/v2/models/${DEPLOYMENT}/infer?x=%zz`, 'http://elsewhere/production/readmission/v2/health/ready', '*',
-      `/production/${DEPLOYMENT}/\xff\xfe`, '/metrics/x', '/healthz/', '/readyz/x',
+      '/',
+      '//',
+      '///',
+      '/production',
+      '/production/',
+      `/production/${DEPLOYMENT}`,
+      `/production/${DEPLOYMENT}?x=1`,
+      `/production//v2/health/ready`,
+      `//${DEPLOYMENT}/v2/health/ready`,
+      '/%zz/readmission/v2/health/ready',
+      '/production/%zz/v2/health/ready',
+      `/production/${DEPLOYMENT}/%zz`,
+      `/production/${DEPLOYMENT}/../../etc/passwd`,
+      `/production/${DEPLOYMENT}/v2/models/%00/infer`,
+      `/production/${DEPLOYMENT}/v2/models/x/infer`,
+      `/production/${DEPLOYMENT}/v2/models/${DEPLOYMENT}/infer?x=%zz`,
+      'http://elsewhere/production/readmission/v2/health/ready',
+      '*',
+      `/production/${DEPLOYMENT}/\xff\xfe`,
+      '/metrics/x',
+      '/healthz/',
+      '/readyz/x',
     ];
     for (const path of targets) {
       for (const method of ['GET', 'POST', 'OPTIONS', 'DELETE']) {
-        const ex = await rawExchange(gateway.url, `${method} ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`);
-        assert.ok(ex.status >= 400 && ex.status < 500, `${method} ${path} → ${ex.status}: ${ex.response.slice(0, 300)}`);
+        const ex = await rawExchange(
+          gateway.url,
+          `${method} ${path} HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}`,
+        );
+        assert.ok(
+          ex.status >= 400 && ex.status < 500,
+          `${method} ${path} → ${ex.status}: ${ex.response.slice(0, 300)}`,
+        );
       }
     }
     assert.equal((await http(`${gateway.url}/metrics`, { method: 'POST', body: '' })).status, 405);
@@ -193,12 +278,20 @@ describe('errors', () => {
     g.setTable(oneRoute(1, target(1, 100, [backend('a', a)])));
     const under = await http(inferUrl(g), { body: inferBody(10) });
     assert.equal(under.status, 200, 'a body under the limit is forwarded');
-    const declared = await rawExchange(g.url, `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${limit + 1}\r\n\r\n`);
+    const declared = await rawExchange(
+      g.url,
+      `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: ${limit + 1}\r\n\r\n`,
+    );
     assert.equal(declared.status, 413, declared.response);
     assert.match(rawBody(declared.response), /4096/);
     assert.match(declared.response, /\r\nconnection: close\r\n/i);
     const chunks = Array.from({ length: 64 }, () => `400\r\n${'x'.repeat(1024)}\r\n`);
-    const streamed = await rawExchange(g.url, `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n`, chunks, 5);
+    const streamed = await rawExchange(
+      g.url,
+      `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n`,
+      chunks,
+      5,
+    );
     assert.equal(streamed.status, 413, streamed.response);
     assert.ok(streamed.chunksBeforeResponse < 32, `413 only after ${streamed.chunksBeforeResponse} of 64 chunks`);
     const body = JSON.parse(rawBody(streamed.response)) as unknown;
@@ -215,23 +308,39 @@ describe('retries and failover', () => {
     const load = new Load(() => inferOutcome(inferUrl(g)), 4);
     await waitFor(() => load.outcomes.length >= 100, '100 requests', { timeoutMs: 15_000 });
     const outcomes = await load.stop();
-    assert.deepEqual(sequential.filter((s) => s !== 200), []);
+    assert.deepEqual(
+      sequential.filter((s) => s !== 200),
+      [],
+    );
     assert.deepEqual(load.failures(), []);
     assert.ok(outcomes.every((o) => o.backend === 'a'));
     const samples = await scrape(g.url);
-    assert.ok((sampleValue(samples, 'wharf_gateway_upstream_retries_total', { revision: '1' }) ?? 0) >= 1, 'at least one retry happened');
+    assert.ok(
+      (sampleValue(samples, 'wharf_gateway_upstream_retries_total', { revision: '1' }) ?? 0) >= 1,
+      'at least one retry happened',
+    );
   });
 
-  test('a draining replica\'s 503 (x-wharf-draining) is retried on another replica; a plain 503 is passed on', async () => {
-    const draining = new FakeUpstream((_req, res) => res.writeHead(503, { [DRAINING_HEADER]: '1', connection: 'close', 'content-type': 'application/json' }).end('{"error":"server is shutting down"}'));
-    const busy = new FakeUpstream((_req, res) => res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}'));
+  test("a draining replica's 503 (x-wharf-draining) is retried on another replica; a plain 503 is passed on", async () => {
+    const draining = new FakeUpstream((_req, res) =>
+      res
+        .writeHead(503, { [DRAINING_HEADER]: '1', connection: 'close', 'content-type': 'application/json' })
+        .end('{"error":"server is shutting down"}'),
+    );
+    const busy = new FakeUpstream((_req, res) =>
+      res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"overloaded"}'),
+    );
     const [drainingUrl, busyUrl] = [await draining.start(), await busy.start()];
     try {
       const g = await newGateway();
       g.setTable(oneRoute(1, target(1, 100, [backend('draining', drainingUrl), backend('a', a)])));
       const outcomes: Awaited<ReturnType<typeof inferOutcome>>[] = [];
       for (let i = 0; i < 20; i++) outcomes.push(await inferOutcome(inferUrl(g)));
-      assert.deepEqual(outcomes.filter((o) => o.status !== 200), [], 'no draining 503 reached the caller');
+      assert.deepEqual(
+        outcomes.filter((o) => o.status !== 200),
+        [],
+        'no draining 503 reached the caller',
+      );
       assert.ok(draining.requests > 0, 'the draining replica was tried');
       g.setTable(oneRoute(2, target(1, 100, [backend('busy', busyUrl)])));
       assert.equal((await inferOutcome(inferUrl(g))).status, 503, 'a 503 that may have run the request is not retried');
@@ -246,7 +355,10 @@ describe('retries and failover', () => {
     const g = await newGateway({ maxAttempts: 3 });
     g.setTable(oneRoute(1, target(1, 100, [backend('d1', await deadUrl()), backend('d2', await deadUrl())])));
     const message = expectError(await http(inferUrl(g), { body: inferBody() }), 502);
-    assert.match(message, /deployment 'readmission' in environment 'production' \(3 attempts; last: replica 'd[12]' refused the connection\)/);
+    assert.match(
+      message,
+      /deployment 'readmission' in environment 'production' \(3 attempts; last: replica 'd[12]' refused the connection\)/,
+    );
     const samples = await scrape(g.url);
     assert.equal(sampleValue(samples, 'wharf_gateway_upstream_attempts_total', { revision: '1' }), 3);
   });
@@ -256,16 +368,26 @@ describe('retries and failover', () => {
     g.setTable(oneRoute(1, target(1, 100, [backend('victim', victim), backend('b', b)])));
     const concurrency = 4;
     const load = new Load(() => inferOutcome(inferUrl(g)), concurrency);
-    await waitFor(() => load.outcomes.filter((o) => o.backend === 'victim').length >= 30, 'the victim to serve 30 requests', { timeoutMs: 15_000 });
+    await waitFor(
+      () => load.outcomes.filter((o) => o.backend === 'victim').length >= 30,
+      'the victim to serve 30 requests',
+      { timeoutMs: 15_000 },
+    );
     victim.child.kill('SIGKILL');
     await within(victim.exited, 5_000, 'the victim to exit');
     const killedAt = performance.now();
-    await waitFor(() => load.outcomes.filter((o) => o.sentAt > killedAt).length >= 150, '150 requests after the kill', { timeoutMs: 15_000 });
+    await waitFor(() => load.outcomes.filter((o) => o.sentAt > killedAt).length >= 150, '150 requests after the kill', {
+      timeoutMs: 15_000,
+    });
     const outcomes = await load.stop();
     const failures = load.failures();
     assert.ok(failures.length <= concurrency, `${failures.length} failures: ${JSON.stringify(failures.slice(0, 5))}`);
     const after = outcomes.filter((o) => o.sentAt > killedAt);
-    assert.deepEqual(after.filter((o) => o.status !== 200), [], 'requests sent after the kill all succeed');
+    assert.deepEqual(
+      after.filter((o) => o.status !== 200),
+      [],
+      'requests sent after the kill all succeed',
+    );
     assert.ok(after.every((o) => o.backend === 'b'));
   });
 
@@ -286,10 +408,15 @@ describe('retries and failover', () => {
     }
     const lastSwapAt = performance.now();
     const expected = (version - 1) % 2 === 1 ? 'c' : 'a|b';
-    await waitFor(() => load.outcomes.filter((o) => o.sentAt > lastSwapAt).length >= 30, '30 requests after the last swap', { timeoutMs: 10_000 });
+    await waitFor(
+      () => load.outcomes.filter((o) => o.sentAt > lastSwapAt).length >= 30,
+      '30 requests after the last swap',
+      { timeoutMs: 10_000 },
+    );
     const outcomes = await load.stop();
     assert.deepEqual(load.failures(), []);
-    for (const o of outcomes.filter((x) => x.sentAt > lastSwapAt)) assert.match(o.backend ?? '', new RegExp(`^(${expected})$`));
+    for (const o of outcomes.filter((x) => x.sentAt > lastSwapAt))
+      assert.match(o.backend ?? '', new RegExp(`^(${expected})$`));
     assert.equal(g.tableVersion, version);
   });
 });
@@ -339,7 +466,11 @@ describe('against a controllable upstream', () => {
       const inFlight = http(inferUrl(g), { body: inferBody() });
       await waitFor(() => release !== undefined, 'the request to reach the replica');
       g.setTable(oneRoute(2, target(2, 100, [backend('a', a)])));
-      assert.equal((await http(inferUrl(g), { body: inferBody() })).headers.get('x-wharf-backend'), 'a', 'new requests use the new table');
+      assert.equal(
+        (await http(inferUrl(g), { body: inferBody() })).headers.get('x-wharf-backend'),
+        'a',
+        'new requests use the new table',
+      );
       assert.equal(held.openSockets, 1, 'the old pool stays open while its request is in flight');
       release!();
       const res = await inFlight;
@@ -363,8 +494,10 @@ describe('table swap while a request body is still arriving', () => {
       const body = inferBody();
       const half = Math.floor(body.length / 2);
       const conn = await rawConnection(g.url);
-      conn.write(`POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n`
-        + `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`);
+      conn.write(
+        `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n` +
+          `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`,
+      );
       await waitFor(() => g.metrics.inFlight === 1, 'the gateway to receive the request head');
       // The old replica leaves the table (its idle pool closes at once) before the body is complete.
       g.setTable(oneRoute(2, target(2, 100, [backend('new', await fresh.start())])));
@@ -387,12 +520,23 @@ describe('metrics', () => {
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
     for (const family of [
-      'wharf_gateway_requests_total', 'wharf_gateway_request_duration_seconds', 'wharf_gateway_upstream_attempts_total',
-      'wharf_gateway_upstream_retries_total', 'wharf_gateway_no_ready_replica_total', 'wharf_gateway_unrouted_requests_total',
-      'wharf_gateway_requests_in_flight', 'wharf_gateway_route_table_version', 'wharf_gateway_ejections_total', 'wharf_gateway_ejected_backends',
-      'wharf_gateway_route_in_flight', 'wharf_gateway_route_held', 'wharf_gateway_route_arrivals_total', 'wharf_gateway_route_held_total',
+      'wharf_gateway_requests_total',
+      'wharf_gateway_request_duration_seconds',
+      'wharf_gateway_upstream_attempts_total',
+      'wharf_gateway_upstream_retries_total',
+      'wharf_gateway_no_ready_replica_total',
+      'wharf_gateway_unrouted_requests_total',
+      'wharf_gateway_requests_in_flight',
+      'wharf_gateway_route_table_version',
+      'wharf_gateway_ejections_total',
+      'wharf_gateway_ejected_backends',
+      'wharf_gateway_route_in_flight',
+      'wharf_gateway_route_held',
+      'wharf_gateway_route_arrivals_total',
+      'wharf_gateway_route_held_total',
       'wharf_gateway_route_hold_rejected_total',
-    ]) assert.match(res.text, new RegExp(`^# TYPE ${family} `, 'm'), family);
+    ])
+      assert.match(res.text, new RegExp(`^# TYPE ${family} `, 'm'), family);
     assert.match(res.text, /^wharf_gateway_requests_in_flight 1$/m, 'only the scrape itself is in flight');
     const check = spawnSync('promtool', ['check', 'metrics'], { input: res.text, encoding: 'utf8' });
     if (check.error) return t.skip(`promtool is not available: ${check.error.message}`);
@@ -414,7 +558,14 @@ describe('shutdown', () => {
       await waitFor(() => release !== undefined, 'the request to reach the replica');
       const url = g.url;
       const stopped = g.stop();
-      await waitFor(async () => (await http(`${url}/healthz`).then(() => 'open', () => 'refused')) === 'refused', 'the port to close');
+      await waitFor(
+        async () =>
+          (await http(`${url}/healthz`).then(
+            () => 'open',
+            () => 'refused',
+          )) === 'refused',
+        'the port to close',
+      );
       release!();
       assert.equal((await inFlight).status, 200);
       await within(stopped, 5_000, 'stop() to resolve');

@@ -15,37 +15,54 @@ const DEPLOYMENT = 'risk';
 const PATH = `/${ENV}/${DEPLOYMENT}/v2/models/${DEPLOYMENT}/infer`;
 
 /** Three upstreams, one per revision, each answering with its own name. */
-const upstreams = [1, 2, 3].map((n) => new FakeUpstream((req, res) => {
-  req.resume();
-  req.on('end', () => res.end(JSON.stringify({ upstream: n })));
-}));
+const upstreams = [1, 2, 3].map(
+  (n) =>
+    new FakeUpstream((req, res) => {
+      req.resume();
+      req.on('end', () => res.end(JSON.stringify({ upstream: n })));
+    }),
+);
 let urls: string[] = [];
 let gateway: GatewayServer;
 
 /** A target of `revision` served by upstream number `revision`. */
-const rev = (revision: number, weight: number) => target(revision, weight, [{ id: `u${revision}`, url: urls[revision - 1]! }], DEPLOYMENT);
+const rev = (revision: number, weight: number) =>
+  target(revision, weight, [{ id: `u${revision}`, url: urls[revision - 1]! }], DEPLOYMENT);
 const oneRoute = (version: number, targets: Route['targets'], rules: Parameters<typeof route>[3] = {}): RouteTable =>
   table(version, [route(ENV, DEPLOYMENT, targets, rules)]);
 
 /** One request; returns the revision that served it (checked against the upstream that answered) and the request id. */
 async function send(headers: Record<string, string> = {}): Promise<{ revision: string; requestId: string }> {
-  const res = await http(`${gateway.url}${PATH}`, { body: inferBody(), headers: { 'content-type': 'application/json', ...headers } });
+  const res = await http(`${gateway.url}${PATH}`, {
+    body: inferBody(),
+    headers: { 'content-type': 'application/json', ...headers },
+  });
   assert.equal(res.status, 200, res.text);
   const revision = res.headers.get('x-wharf-revision')!;
-  assert.equal(res.text, JSON.stringify({ upstream: Number(revision) }), 'the revision named in the header served the request');
+  assert.equal(
+    res.text,
+    JSON.stringify({ upstream: Number(revision) }),
+    'the revision named in the header served the request',
+  );
   return { revision, requestId: res.headers.get('x-request-id')! };
 }
 
 /** `total` requests, `concurrency` at a time; the revision of each. */
-async function sendMany(total: number, concurrency: number, headers: (i: number) => Record<string, string> = () => ({})): Promise<string[]> {
+async function sendMany(
+  total: number,
+  concurrency: number,
+  headers: (i: number) => Record<string, string> = () => ({}),
+): Promise<string[]> {
   const revisions: string[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < total) {
-      const i = next++;
-      revisions[i] = (await send(headers(i))).revision;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        revisions[i] = (await send(headers(i))).revision;
+      }
+    }),
+  );
   return revisions;
 }
 
@@ -68,21 +85,33 @@ describe('weighted split', () => {
     const counts = countBy(revisions, (r) => r);
     // Random draws would give sd ≈ 27 requests (0.9 pp) per revision; ±3 pp is more than 3 sd of
     // that, and the gateway's split sequence is far tighter than random.
-    for (const [revision, weight] of [['1', 50], ['2', 30], ['3', 20]] as const) {
+    for (const [revision, weight] of [
+      ['1', 50],
+      ['2', 30],
+      ['3', 20],
+    ] as const) {
       const share = ((counts.get(revision) ?? 0) / revisions.length) * 100;
-      assert.ok(Math.abs(share - weight) < 3, `revision ${revision}: ${share.toFixed(2)}% for weight ${weight}: ${JSON.stringify([...counts])}`);
+      assert.ok(
+        Math.abs(share - weight) < 3,
+        `revision ${revision}: ${share.toFixed(2)}% for weight ${weight}: ${JSON.stringify([...counts])}`,
+      );
     }
     const snapshot = gateway.snapshot();
     assert.deepEqual(snapshot.latencyBuckets, LATENCY_BUCKETS);
     assert.ok(snapshot.time >= before.time);
     for (const revision of ['1', '2', '3']) {
       const was = before.revisions.find((r) => r.revision === revision)?.count ?? 0;
-      const now = snapshot.revisions.find((r) => r.revision === revision && r.environment === ENV && r.deployment === DEPLOYMENT)!;
+      const now = snapshot.revisions.find(
+        (r) => r.revision === revision && r.environment === ENV && r.deployment === DEPLOYMENT,
+      )!;
       assert.equal(now.count - was, counts.get(revision), `revision ${revision} in the snapshot`);
       assert.equal(now.codes['200'], now.count);
       assert.equal(now.buckets.length, LATENCY_BUCKETS.length + 1);
       assert.equal(now.buckets.at(-1), now.count, 'the last bucket is +Inf and holds every response');
-      assert.ok(now.buckets.every((n, i) => i === 0 || n >= now.buckets[i - 1]!), 'buckets are cumulative');
+      assert.ok(
+        now.buckets.every((n, i) => i === 0 || n >= now.buckets[i - 1]!),
+        'buckets are cumulative',
+      );
       assert.ok(now.latencySum > 0);
     }
     assert.deepEqual(snapshot.shadows, []);
@@ -99,14 +128,16 @@ describe('weighted split', () => {
 
 describe('matches', () => {
   test('header and cookie matches win over the weights, including for a weight-0 revision', async () => {
-    gateway.setTable(oneRoute(3, [rev(1, 100), rev(2, 0), rev(3, 0), target(4, 0, [])], {
-      matches: [
-        { header: { name: 'X-Variant', value: 'b' }, revision: 2 },
-        { cookie: { name: 'variant', value: 'c' }, revision: 3 },
-        // Revision 4 has no replica: its match is dropped and such requests take the split.
-        { header: { name: 'x-variant', value: 'd' }, revision: 4 },
-      ],
-    }));
+    gateway.setTable(
+      oneRoute(3, [rev(1, 100), rev(2, 0), rev(3, 0), target(4, 0, [])], {
+        matches: [
+          { header: { name: 'X-Variant', value: 'b' }, revision: 2 },
+          { cookie: { name: 'variant', value: 'c' }, revision: 3 },
+          // Revision 4 has no replica: its match is dropped and such requests take the split.
+          { header: { name: 'x-variant', value: 'd' }, revision: 4 },
+        ],
+      }),
+    );
     const expectations: [Record<string, string>, string][] = [
       [{}, '1'],
       [{ 'x-variant': 'b' }, '2'],
@@ -129,12 +160,19 @@ describe('matches', () => {
 describe('sticky assignment', () => {
   for (const kind of ['header', 'cookie'] as const) {
     test(`by ${kind}: the same key always gets the same revision, different keys spread by weight`, async () => {
-      gateway.setTable(oneRoute(kind === 'header' ? 4 : 5, [rev(1, 50), rev(2, 50)], { sticky: kind === 'header' ? { header: 'X-User' } : { cookie: 'uid' } }));
-      const headersFor = (key: string): Record<string, string> => (kind === 'header' ? { 'x-user': key } : { cookie: `theme=dark; uid=${key}` });
+      gateway.setTable(
+        oneRoute(kind === 'header' ? 4 : 5, [rev(1, 50), rev(2, 50)], {
+          sticky: kind === 'header' ? { header: 'X-User' } : { cookie: 'uid' },
+        }),
+      );
+      const headersFor = (key: string): Record<string, string> =>
+        kind === 'header' ? { 'x-user': key } : { cookie: `theme=dark; uid=${key}` };
       const keys = Array.from({ length: 200 }, (_, i) => `user-${i}`);
       const first = await sendMany(keys.length, 8, (i) => headersFor(keys[i]!));
       const again = await sendMany(keys.length * 3, 8, (i) => headersFor(keys[i % keys.length]!));
-      again.forEach((revision, i) => assert.equal(revision, first[i % keys.length], `key ${keys[i % keys.length]} moved`));
+      again.forEach((revision, i) =>
+        assert.equal(revision, first[i % keys.length], `key ${keys[i % keys.length]} moved`),
+      );
       // 200 keys at 50/50: sd ≈ 7 keys; 60–140 is more than 5 sd.
       const onTwo = first.filter((r) => r === '2').length;
       assert.ok(onTwo > 60 && onTwo < 140, `${onTwo} of 200 keys on revision 2`);
@@ -154,7 +192,9 @@ describe('sticky assignment', () => {
     // Raising the second revision's weight only moves keys from the first to the second.
     gateway.setTable(oneRoute(8, [rev(1, 40), rev(2, 60)], rules));
     const raised = await sendMany(keys.length, 4, (i) => ({ 'x-user': keys[i]! }));
-    raised.forEach((revision, i) => { if (before[i] === '2') assert.equal(revision, '2', keys[i]); });
+    raised.forEach((revision, i) => {
+      if (before[i] === '2') assert.equal(revision, '2', keys[i]);
+    });
   });
 });
 
@@ -163,15 +203,25 @@ describe('assignment()', () => {
     gateway.setTable(oneRoute(9, [rev(1, 50), rev(2, 50)]));
     const served = await send({ 'x-request-id': 'ab-test-1' });
     assert.equal(served.requestId, 'ab-test-1');
-    assert.deepEqual(gateway.assignment('ab-test-1'), { environment: ENV, deployment: DEPLOYMENT, revision: Number(served.revision) });
+    assert.deepEqual(gateway.assignment('ab-test-1'), {
+      environment: ENV,
+      deployment: DEPLOYMENT,
+      revision: Number(served.revision),
+    });
     const generated = await send();
     assert.match(generated.requestId, /^[0-9a-f-]{36}$/);
-    assert.deepEqual(gateway.assignment(generated.requestId), { environment: ENV, deployment: DEPLOYMENT, revision: Number(generated.revision) });
+    assert.deepEqual(gateway.assignment(generated.requestId), {
+      environment: ENV,
+      deployment: DEPLOYMENT,
+      revision: Number(generated.revision),
+    });
     assert.equal(gateway.assignment('never-sent'), undefined);
   });
 
   test('match routes are logged; a plain one-revision route is not', async () => {
-    gateway.setTable(oneRoute(10, [rev(1, 100), rev(2, 0)], { matches: [{ header: { name: 'x-variant', value: 'b' }, revision: 2 }] }));
+    gateway.setTable(
+      oneRoute(10, [rev(1, 100), rev(2, 0)], { matches: [{ header: { name: 'x-variant', value: 'b' }, revision: 2 }] }),
+    );
     await send({ 'x-request-id': 'matched', 'x-variant': 'b' });
     await send({ 'x-request-id': 'unmatched' });
     assert.equal(gateway.assignment('matched')?.revision, 2);
@@ -187,10 +237,16 @@ describe('assignment()', () => {
     try {
       small.setTable(oneRoute(1, [rev(1, 50), rev(2, 50)]));
       for (let i = 0; i < 5; i++) {
-        const res = await http(`${small.url}${PATH}`, { body: inferBody(), headers: { 'content-type': 'application/json', 'x-request-id': `r${i}` } });
+        const res = await http(`${small.url}${PATH}`, {
+          body: inferBody(),
+          headers: { 'content-type': 'application/json', 'x-request-id': `r${i}` },
+        });
         assert.equal(res.status, 200);
       }
-      assert.deepEqual([0, 1, 2, 3, 4].map((i) => small.assignment(`r${i}`) !== undefined), [false, false, true, true, true]);
+      assert.deepEqual(
+        [0, 1, 2, 3, 4].map((i) => small.assignment(`r${i}`) !== undefined),
+        [false, false, true, true, true],
+      );
     } finally {
       await small.stop();
     }

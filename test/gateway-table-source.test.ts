@@ -90,21 +90,32 @@ const cleanups: (() => Promise<void>)[] = [];
 
 const inferUrl = () => `${gateway.url}/production/readmission/v2/models/readmission/infer`;
 const tableTo = (version: number, revision: number, ...servers: [string, ModelServerProcess][]) =>
-  table(version, [route('production', 'readmission', [target(revision, 100, servers.map(([id, s]) => ({ id, url: s.url })))])]);
+  table(version, [
+    route('production', 'readmission', [
+      target(
+        revision,
+        100,
+        servers.map(([id, s]) => ({ id, url: s.url })),
+      ),
+    ]),
+  ]);
 const count = (kind: WatchEvent['kind']) => events.filter((e) => e.kind === kind).length;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-gateway-watch-test-'));
-  const { readmission } = await writeDemoModels(dir);
-  const args = ['--model', readmission, '--name', 'readmission'];
-  [a, b] = await startModelServers([args, args], started);
-  // The tests read x-wharf-backend (which replica answered), which gateways send only when asked.
-  gateway = new GatewayServer({ port: 0, shutdownGraceMs: 2_000, debugHeaders: true });
-  await gateway.start();
-  cp = new FakeControlPlane();
-  await cp.start();
-  cpPort = cp.port;
-}, { timeout: 30_000 });
+before(
+  async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wharf-gateway-watch-test-'));
+    const { readmission } = await writeDemoModels(dir);
+    const args = ['--model', readmission, '--name', 'readmission'];
+    [a, b] = await startModelServers([args, args], started);
+    // The tests read x-wharf-backend (which replica answered), which gateways send only when asked.
+    gateway = new GatewayServer({ port: 0, shutdownGraceMs: 2_000, debugHeaders: true });
+    await gateway.start();
+    cp = new FakeControlPlane();
+    await cp.start();
+    cpPort = cp.port;
+  },
+  { timeout: 30_000 },
+);
 
 after(async () => {
   await source?.stop();
@@ -118,7 +129,13 @@ after(async () => {
 describe('watch stream', () => {
   test('applies the current table on connect and each newer table promptly', async () => {
     cp.publish(tableTo(1, 1, ['a', a]));
-    source = new WatchTableSource(gateway, { url: cp.url, minBackoffMs: 20, maxBackoffMs: 200, idleTimeoutMs: 2_000, onEvent: (e) => events.push(e) });
+    source = new WatchTableSource(gateway, {
+      url: cp.url,
+      minBackoffMs: 20,
+      maxBackoffMs: 200,
+      idleTimeoutMs: 2_000,
+      onEvent: (e) => events.push(e),
+    });
     await source.start();
     await waitFor(() => gateway.tableVersion === 1, 'table 1 to be applied', { timeoutMs: 3_000 });
     assert.equal((await inferOutcome(inferUrl())).backend, 'a');
@@ -183,8 +200,18 @@ describe('watch stream', () => {
     await silent.start();
     cleanups.push(() => silent.stop());
     silent.publish(tableTo(1, 1, ['a', a]));
-    const sink = { tableVersion: undefined as number | undefined, setTable(t: RouteTable) { this.tableVersion = t.version; } };
-    const watcher = new WatchTableSource(sink, { url: silent.url, minBackoffMs: 10, maxBackoffMs: 50, idleTimeoutMs: 300 }); // undici checks body timeouts about once a second
+    const sink = {
+      tableVersion: undefined as number | undefined,
+      setTable(t: RouteTable) {
+        this.tableVersion = t.version;
+      },
+    };
+    const watcher = new WatchTableSource(sink, {
+      url: silent.url,
+      minBackoffMs: 10,
+      maxBackoffMs: 50,
+      idleTimeoutMs: 300,
+    }); // undici checks body timeouts about once a second
     cleanups.push(() => watcher.stop());
     await watcher.start();
     await waitFor(() => sink.tableVersion === 1, 'the table');
@@ -201,11 +228,29 @@ describe('static tables and backoff', () => {
     await writeFile(good, JSON.stringify(tableTo(7, 1, ['a', a])));
     await new StaticTableSource(g, { file: good }).start();
     assert.equal(g.tableVersion, 7);
-    assert.equal((await http(`${g.url}/production/readmission/v2/models/readmission/infer`, { body: inferBody() })).status, 200);
+    assert.equal(
+      (await http(`${g.url}/production/readmission/v2/models/readmission/infer`, { body: inferBody() })).status,
+      200,
+    );
 
     const bad = join(dir!, 'bad-routes.json');
-    await writeFile(bad, JSON.stringify({ version: 8, routes: [{ environment: 'production', deployment: 'readmission', targets: [{ revision: 1, weight: 150, model: { name: 'r', version: '1' }, backends: [] }] }] }));
-    await assert.rejects(new StaticTableSource(g, { file: bad }).start(), /bad-routes\.json\.routes\[0\]\.targets\[0\]\.weight: must be a number from 0 to 100, got 150/);
+    await writeFile(
+      bad,
+      JSON.stringify({
+        version: 8,
+        routes: [
+          {
+            environment: 'production',
+            deployment: 'readmission',
+            targets: [{ revision: 1, weight: 150, model: { name: 'r', version: '1' }, backends: [] }],
+          },
+        ],
+      }),
+    );
+    await assert.rejects(
+      new StaticTableSource(g, { file: bad }).start(),
+      /bad-routes\.json\.routes\[0\]\.targets\[0\]\.weight: must be a number from 0 to 100, got 150/,
+    );
     assert.equal(g.tableVersion, 7, 'a bad table changes nothing');
   });
 
@@ -214,7 +259,10 @@ describe('static tables and backoff', () => {
       const ceiling = Math.min(10_000, 100 * 2 ** attempt);
       for (let i = 0; i < 20; i++) {
         const d = backoff(attempt, 100, 10_000);
-        assert.ok(d >= ceiling / 2 - 1 && d <= ceiling + 1, `attempt ${attempt}: ${d} outside [${ceiling / 2}, ${ceiling}]`);
+        assert.ok(
+          d >= ceiling / 2 - 1 && d <= ceiling + 1,
+          `attempt ${attempt}: ${d} outside [${ceiling / 2}, ${ceiling}]`,
+        );
       }
     }
   });

@@ -20,7 +20,12 @@ import { parseMetrics, sampleValue } from './support/serving.js';
 import { until } from './support/until.js';
 
 // Keep-alive long enough that the connections held for the cap test are still open when it connects once more.
-const LIMITS: ConnectionLimits = { headersTimeoutMs: 300, requestTimeoutMs: 2_000, keepAliveTimeoutMs: 1_500, maxConnections: 3 };
+const LIMITS: ConnectionLimits = {
+  headersTimeoutMs: 300,
+  requestTimeoutMs: 2_000,
+  keepAliveTimeoutMs: 1_500,
+  maxConnections: 3,
+};
 
 interface Subject {
   readonly name: string;
@@ -39,25 +44,44 @@ interface Subject {
 }
 
 /** The gateway process of `wharf up` records its first table once its watch connection to the API delivered one. */
-const gatewayWatchOpen = () => until('the gateway process to follow the route watch', async () => (existsSync(join(dir, 'home', 'gateway', 'routes.json')) ? true : undefined), 10_000).then(() => undefined);
+const gatewayWatchOpen = () =>
+  until(
+    'the gateway process to follow the route watch',
+    async () => (existsSync(join(dir, 'home', 'gateway', 'routes.json')) ? true : undefined),
+    10_000,
+  ).then(() => undefined);
 
 let dir: string;
 let gateway: GatewayServer;
 let model: ModelServer;
 let cp: ControlPlane;
 
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'wharf-limits-'));
-  const { readmission } = await writeDemoModels(join(dir, 'models'));
-  gateway = new GatewayServer({
-    port: 0, shutdownGraceMs: 500, clientHeadersTimeoutMs: LIMITS.headersTimeoutMs, requestTimeoutMs: LIMITS.requestTimeoutMs,
-    keepAliveTimeoutMs: LIMITS.keepAliveTimeoutMs, maxConnections: LIMITS.maxConnections,
-  });
-  await gateway.start();
-  model = new ModelServer({ modelPath: readmission, name: 'readmission', port: 0, connections: LIMITS });
-  await model.start();
-  cp = await startControlPlane({ home: join(dir, 'home'), host: '127.0.0.1', port: 0, gatewayPort: 0, log: () => {}, apiConnections: LIMITS });
-}, { timeout: 60_000 });
+before(
+  async () => {
+    dir = await mkdtemp(join(tmpdir(), 'wharf-limits-'));
+    const { readmission } = await writeDemoModels(join(dir, 'models'));
+    gateway = new GatewayServer({
+      port: 0,
+      shutdownGraceMs: 500,
+      clientHeadersTimeoutMs: LIMITS.headersTimeoutMs,
+      requestTimeoutMs: LIMITS.requestTimeoutMs,
+      keepAliveTimeoutMs: LIMITS.keepAliveTimeoutMs,
+      maxConnections: LIMITS.maxConnections,
+    });
+    await gateway.start();
+    model = new ModelServer({ modelPath: readmission, name: 'readmission', port: 0, connections: LIMITS });
+    await model.start();
+    cp = await startControlPlane({
+      home: join(dir, 'home'),
+      host: '127.0.0.1',
+      port: 0,
+      gatewayPort: 0,
+      log: () => {},
+      apiConnections: LIMITS,
+    });
+  },
+  { timeout: 60_000 },
+);
 
 after(async () => {
   await gateway?.stop();
@@ -67,14 +91,40 @@ after(async () => {
 });
 
 const SUBJECTS: readonly Subject[] = [
-  { name: 'gateway', url: () => gateway.url, path: '/healthz', refusedMetric: 'wharf_gateway_connections_refused_total', metricsUrl: () => gateway.url, ownConnections: 0, ownConnectionsOpen: () => Promise.resolve() },
-  { name: 'model server', url: () => model.url, path: '/v2/health/live', refusedMetric: 'wharf_model_server_connections_refused_total', metricsUrl: () => model.url, ownConnections: 0, ownConnectionsOpen: () => Promise.resolve() },
-  { name: 'API', url: () => cp.apiUrl, path: '/healthz', refusedMetric: 'wharf_api_connections_refused_total', metricsUrl: () => cp.apiUrl, ownConnections: 1, ownConnectionsOpen: gatewayWatchOpen },
+  {
+    name: 'gateway',
+    url: () => gateway.url,
+    path: '/healthz',
+    refusedMetric: 'wharf_gateway_connections_refused_total',
+    metricsUrl: () => gateway.url,
+    ownConnections: 0,
+    ownConnectionsOpen: () => Promise.resolve(),
+  },
+  {
+    name: 'model server',
+    url: () => model.url,
+    path: '/v2/health/live',
+    refusedMetric: 'wharf_model_server_connections_refused_total',
+    metricsUrl: () => model.url,
+    ownConnections: 0,
+    ownConnectionsOpen: () => Promise.resolve(),
+  },
+  {
+    name: 'API',
+    url: () => cp.apiUrl,
+    path: '/healthz',
+    refusedMetric: 'wharf_api_connections_refused_total',
+    metricsUrl: () => cp.apiUrl,
+    ownConnections: 1,
+    ownConnectionsOpen: gatewayWatchOpen,
+  },
 ];
 
 /** GET `url` on a connection of its own, closed after the answer (so it never counts against the cap later). */
 async function getOnce(url: string): Promise<{ status: number; text: string }> {
-  const res = await new Promise<IncomingMessage>((resolve, reject) => get(url, { agent: false }, resolve).on('error', reject));
+  const res = await new Promise<IncomingMessage>((resolve, reject) =>
+    get(url, { agent: false }, resolve).on('error', reject),
+  );
   let text = '';
   res.setEncoding('utf8');
   for await (const chunk of res) text += chunk as string;
@@ -88,7 +138,10 @@ async function refusedCount(s: Subject): Promise<number> {
 }
 
 /** Waits until `conn` has been closed by the server; returns what it received and when it closed. */
-async function closed(conn: RawConnection, started: number): Promise<{ response: string; status: number; afterMs: number }> {
+async function closed(
+  conn: RawConnection,
+  started: number,
+): Promise<{ response: string; status: number; afterMs: number }> {
   const ex = await conn.response;
   return { response: ex.response, status: ex.status, afterMs: performance.now() - started };
 }
@@ -133,7 +186,8 @@ for (const s of SUBJECTS) {
         conn.write(`GET ${s.path} HTTP/1.1\r\nHost: t\r\n\r\n`);
         held.push(conn);
       }
-      for (const conn of held) await until('a held connection to be answered', async () => (conn.responded() ? true : undefined), 5_000);
+      for (const conn of held)
+        await until('a held connection to be answered', async () => (conn.responded() ? true : undefined), 5_000);
       const extra = await rawConnection(s.url());
       extra.write(`GET ${s.path} HTTP/1.1\r\nHost: t\r\n\r\n`);
       const refused = await closed(extra, performance.now());
@@ -142,10 +196,14 @@ for (const s of SUBJECTS) {
       assert.match(rawBody(refused.response), /^too many connections: this server takes at most 3; retry later\n$/);
       // The held ones close by themselves (keep-alive timeout); then the server takes connections again.
       await Promise.all(held.map((c) => c.response));
-      await until('a new connection to be served', async () => {
-        const res = await getOnce(`${s.url()}${s.path}`).catch(() => undefined);
-        return res?.status === 200 ? true : undefined;
-      }, 5_000);
+      await until(
+        'a new connection to be served',
+        async () => {
+          const res = await getOnce(`${s.url()}${s.path}`).catch(() => undefined);
+          return res?.status === 200 ? true : undefined;
+        },
+        5_000,
+      );
       assert.equal(await refusedCount(s), before + 1, s.refusedMetric);
     });
   });

@@ -22,15 +22,18 @@ import { freePort } from './support/ports.js';
 
 const run = promisify(execFile);
 const TAG = `k8scp${process.pid}`;
-const BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.2) }] });
+const BODY = JSON.stringify({
+  inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.2) }],
+});
 const home = mkdtempSync(join(tmpdir(), 'wharf-k8s-cp-'));
 let fake: FakeKubeApi;
 let up: WharfProcess | undefined;
 process.on('exit', () => killReplicaProcesses(`${TAG}/`));
 
-
 before(async () => {
-  fake = await FakeKubeApi.start({ kubelet: { wharfBin: WHARF_BIN, workDir: join(home, 'pods'), envTag: TAG, probeIntervalMs: 50 } });
+  fake = await FakeKubeApi.start({
+    kubelet: { wharfBin: WHARF_BIN, workDir: join(home, 'pods'), envTag: TAG, probeIntervalMs: 50 },
+  });
 });
 
 after(async () => {
@@ -48,28 +51,73 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
   writeFileSync(kubeconfig, fake.kubeConfigYaml());
   const apiPort = await freePort();
   const api = `http://127.0.0.1:${apiPort}`;
-  up = startWharf(['up', '--home', join(home, 'wharf'), '--port', String(apiPort), '--gateway-port', '0', '--no-demo',
-    '--runtime', 'kubernetes', '--kubeconfig', kubeconfig, '--registry-url', api, '--namespace', 'staging=ml-staging']);
+  up = startWharf([
+    'up',
+    '--home',
+    join(home, 'wharf'),
+    '--port',
+    String(apiPort),
+    '--gateway-port',
+    '0',
+    '--no-demo',
+    '--runtime',
+    'kubernetes',
+    '--kubeconfig',
+    kubeconfig,
+    '--registry-url',
+    api,
+    '--namespace',
+    'staging=ml-staging',
+  ]);
   const gateway = await until('wharf up', async () => {
     if (up!.child.exitCode !== null) throw new Error(`wharf up exited: ${up!.stderr()}`);
     return /gateway (\S+)/.exec(up!.stdout())?.[1];
   });
-  const cli = (args: string[]) => run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+  const cli = (args: string[]) =>
+    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
   const model = (await writeDemoModels(join(home, 'models'))).readmission;
   await cli(['model', 'push', 'risk', model, '--version', '1.0.0']);
-  await cli(['deploy', 'create', '--name', 'risk', '--model', 'risk', '--version', '1.0.0', '-e', 'staging', '--replicas', '2', '--wait', '--timeout', '90']);
+  await cli([
+    'deploy',
+    'create',
+    '--name',
+    'risk',
+    '--model',
+    'risk',
+    '--version',
+    '1.0.0',
+    '-e',
+    'staging',
+    '--replicas',
+    '2',
+    '--wait',
+    '--timeout',
+    '90',
+  ]);
 
   const deployment = fake.store.get('apps/v1/deployments', 'ml-staging', 'risk-r1');
-  assert.ok(deployment, 'the revision is a Deployment in the environment\'s namespace');
+  assert.ok(deployment, "the revision is a Deployment in the environment's namespace");
   assert.equal(deployment.metadata.managedFields?.length, 1);
   assert.equal((deployment.metadata.managedFields![0] as { manager: string }).manager, 'wharf');
-  for (const kind of ['/v1/services', '/v1/configmaps']) assert.ok(fake.store.list(kind, 'ml-staging').length > 0, kind);
+  for (const kind of ['/v1/services', '/v1/configmaps'])
+    assert.ok(fake.store.list(kind, 'ml-staging').length > 0, kind);
 
-  const infer = (): Promise<Response> => fetch(`${gateway}/staging/risk/v2/models/risk/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: BODY });
-  const answer = await until('an answer through the gateway', async () => {
-    const res = await infer();
-    return res.status === 200 ? (await res.json()) as { model_version: string; outputs: { name: string }[] } : undefined;
-  }, 30_000);
+  const infer = (): Promise<Response> =>
+    fetch(`${gateway}/staging/risk/v2/models/risk/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: BODY,
+    });
+  const answer = await until(
+    'an answer through the gateway',
+    async () => {
+      const res = await infer();
+      return res.status === 200
+        ? ((await res.json()) as { model_version: string; outputs: { name: string }[] })
+        : undefined;
+    },
+    30_000,
+  );
   assert.equal(answer.model_version, '1.0.0');
   assert.ok(answer.outputs.some((o) => o.name === 'probability'));
 
@@ -79,8 +127,21 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
   assert.match(logs, /serving risk 1\.0\.0/);
 
   await cli(['deploy', 'delete', 'risk', '-e', 'staging']);
-  await until('nothing of the deployment left on the cluster', async () =>
-    (['apps/v1/deployments', '/v1/services', '/v1/configmaps', '/v1/serviceaccounts', '/v1/pods', 'policy/v1/poddisruptionbudgets', 'networking.k8s.io/v1/networkpolicies']
-      .every((r) => fake.store.list(r, 'ml-staging').length === 0) ? true : undefined), 60_000);
+  await until(
+    'nothing of the deployment left on the cluster',
+    async () =>
+      [
+        'apps/v1/deployments',
+        '/v1/services',
+        '/v1/configmaps',
+        '/v1/serviceaccounts',
+        '/v1/pods',
+        'policy/v1/poddisruptionbudgets',
+        'networking.k8s.io/v1/networkpolicies',
+      ].every((r) => fake.store.list(r, 'ml-staging').length === 0)
+        ? true
+        : undefined,
+    60_000,
+  );
   assert.equal((await infer()).status, 404);
 });

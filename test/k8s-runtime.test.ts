@@ -50,8 +50,12 @@ runRuntimeContract('kubernetes (test API server)', () => cluster.runtime(), {
 const key = (deployment: string, revision = 1): WorkloadKey => ({ environment: ENV, deployment, revision });
 
 /** Pods take longer here (an init container fetches the artifact), and each poll is two API calls. */
-const until = (r: KubernetesRuntime, k: WorkloadKey, ok: (s: WorkloadStatus) => boolean, what: string): Promise<WorkloadStatus> =>
-  untilStatus(r, k, ok, what, 30_000, 50);
+const until = (
+  r: KubernetesRuntime,
+  k: WorkloadKey,
+  ok: (s: WorkloadStatus) => boolean,
+  what: string,
+): Promise<WorkloadStatus> => untilStatus(r, k, ok, what, 30_000, 50);
 
 describe('kubernetes runtime', () => {
   test('applying the same revision twice sends no change; server-side apply of identical objects bumps no resourceVersion', async () => {
@@ -66,22 +70,38 @@ describe('kubernetes runtime', () => {
     assert.equal(cluster.api.writes().length, writes, 'no PATCH or DELETE for an unchanged revision');
     // Below the runtime: re-sending the same objects is a no-op for the API server too.
     const client = new KubeClient(cluster.api.kubeConfig());
-    const rendered = renderWorkload(w, { registryUrl: cluster.registryUrl, port: cluster.port, preStopSeconds: 0, drainSeconds: 3 }, NS);
+    const rendered = renderWorkload(
+      w,
+      { registryUrl: cluster.registryUrl, port: cluster.port, preStopSeconds: 0, drainSeconds: 3 },
+      NS,
+    );
     const before = cluster.api.store.get('/v1/services', NS, 'same-r1')!.metadata.resourceVersion;
     const kubeletChanges = cluster.api.store.changes - changes; // pod status written meanwhile
     const base = cluster.api.store.changes;
     for (const o of [...rendered.shared, ...rendered.revision]) await client.apply(o);
     assert.equal(cluster.api.store.get('/v1/services', NS, 'same-r1')!.metadata.resourceVersion, before);
-    assert.ok(cluster.api.store.changes - base <= kubeletChanges + 4, 'no object Wharf applied changed (only pod status may move)');
+    assert.ok(
+      cluster.api.store.changes - base <= kubeletChanges + 4,
+      'no object Wharf applied changed (only pod status may move)',
+    );
     assert.equal(cluster.api.store.get('apps/v1/deployments', NS, 'same-r1')!.metadata.generation, 1);
     // A replica count changed by hand is drift: the next apply restores it.
-    cluster.api.store.apply('apps/v1/deployments', NS, { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'same-r1' }, spec: { replicas: 2 } }, 'kubectl', true);
+    cluster.api.store.apply(
+      'apps/v1/deployments',
+      NS,
+      { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'same-r1' }, spec: { replicas: 2 } },
+      'kubectl',
+      true,
+    );
     await r.apply(w);
-    assert.equal((cluster.api.store.get('apps/v1/deployments', NS, 'same-r1')!.spec as { replicas: number }).replicas, 1);
+    assert.equal(
+      (cluster.api.store.get('apps/v1/deployments', NS, 'same-r1')!.spec as { replicas: number }).replicas,
+      1,
+    );
     await r.remove(k);
   });
 
-  test('409 conflicts and 5xx answers are retried; a 4xx is reported with the server\'s message', async () => {
+  test("409 conflicts and 5xx answers are retried; a 4xx is reported with the server's message", async () => {
     const retries: string[] = [];
     const r = cluster.runtime({}, { onRetry: (what, _e, n) => retries.push(`${what}#${n}`) });
     const k = key('faults');
@@ -100,7 +120,9 @@ describe('kubernetes runtime', () => {
   test('remove keeps waiting for the pods through dropped and expired watches', async () => {
     const dropped: number[] = [];
     // A 1 s preStop keeps the pod terminating (and the watch open) long enough to cut it a few times.
-    const r = cluster.runtime({ manifests: { registryUrl: cluster.registryUrl, port: cluster.port, preStopSeconds: 1, drainSeconds: 3 } });
+    const r = cluster.runtime({
+      manifests: { registryUrl: cluster.registryUrl, port: cluster.port, preStopSeconds: 1, drainSeconds: 3 },
+    });
     const k = key('drops');
     await r.apply(cluster.modelWorkload(k, 1));
     await until(r, k, (s) => s.readyReplicas === 1, '1 ready');
@@ -111,7 +133,10 @@ describe('kubernetes runtime', () => {
     const dropper = setInterval(() => dropped.push(cluster.api.dropWatches()), 100);
     setTimeout(() => cluster.api.store.compact(), 60);
     await removing.finally(() => clearInterval(dropper));
-    assert.ok(dropped.some((n) => n > 0), 'watches were cut while remove waited');
+    assert.ok(
+      dropped.some((n) => n > 0),
+      'watches were cut while remove waited',
+    );
     const watches = cluster.api.requests.filter((q) => q.path.includes('watch=true')).length - watchesBefore;
     assert.ok(watches >= 2, `remove watched again after a drop (${watches} watches)`);
     assert.deepEqual(podUids(k), []);
@@ -122,7 +147,12 @@ describe('kubernetes runtime', () => {
     const r = cluster.runtime();
     const k = key('missing');
     await r.apply(cluster.modelWorkload(k, 1, `sha256:${'0'.repeat(64)}`));
-    const status = await until(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'), 'CrashLoop');
+    const status = await until(
+      r,
+      k,
+      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'),
+      'CrashLoop',
+    );
     const crash = status.conditions.find((c) => c.type === 'CrashLoop')!;
     assert.equal(crash.reason, 'CrashLoopBackOff');
     assert.match(crash.message, /fetch-artifact/);
@@ -131,15 +161,23 @@ describe('kubernetes runtime', () => {
     await r.remove(k);
   });
 
-  test('revisions share the deployment\'s objects, which go with the last revision', async () => {
+  test("revisions share the deployment's objects, which go with the last revision", async () => {
     const r = cluster.runtime();
     const [one, two] = [key('shared', 1), key('shared', 2)];
     await r.apply(cluster.modelWorkload(one, 0));
     await r.apply(cluster.modelWorkload(two, 0));
-    const shared = (): string[] => ['/v1/serviceaccounts', 'policy/v1/poddisruptionbudgets', 'networking.k8s.io/v1/networkpolicies']
-      .filter((res) => cluster.api.store.get(res, NS, 'shared') !== undefined);
+    const shared = (): string[] =>
+      ['/v1/serviceaccounts', 'policy/v1/poddisruptionbudgets', 'networking.k8s.io/v1/networkpolicies'].filter(
+        (res) => cluster.api.store.get(res, NS, 'shared') !== undefined,
+      );
     assert.equal(shared().length, 3);
-    assert.deepEqual((await r.list()).filter((s) => s.key.deployment === 'shared').map((s) => s.key.revision).sort(), [1, 2]);
+    assert.deepEqual(
+      (await r.list())
+        .filter((s) => s.key.deployment === 'shared')
+        .map((s) => s.key.revision)
+        .sort(),
+      [1, 2],
+    );
     await r.remove(one);
     assert.equal(shared().length, 3, 'revision 2 still uses them');
     await r.remove(two);
@@ -150,24 +188,58 @@ describe('kubernetes runtime', () => {
     assert.ok(!(await r.list()).some((s) => s.key.deployment === 'theirs'));
     assert.equal(await r.observe(key('theirs')), undefined);
     await r.remove(key('theirs'));
-    assert.equal(cluster.api.store.get('apps/v1/deployments', NS, 'theirs-r1')?.metadata.labels?.[LABELS.owner], 'other-wharf');
+    assert.equal(
+      cluster.api.store.get('apps/v1/deployments', NS, 'theirs-r1')?.metadata.labels?.[LABELS.owner],
+      'other-wharf',
+    );
     await other.remove(key('theirs'));
   });
 
   test('HTTPRoutes follow the route table: applied once per change, deleted with their deployment', async () => {
     const client = new KubeClient(cluster.api.kubeConfig());
-    const publisher = new HttpRoutePublisher(client, { namespaceOf: (env) => `wharf-${env}`, owner: 'wharf', parentGateway: 'mesh' });
-    const canary = { environment: ENV, deployment: 'routed', targets: [{ revision: 1, weight: 80 }, { revision: 2, weight: 20 }] };
-    await publisher.publish([canary, { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] }]);
+    const publisher = new HttpRoutePublisher(client, {
+      namespaceOf: (env) => `wharf-${env}`,
+      owner: 'wharf',
+      parentGateway: 'mesh',
+    });
+    const canary = {
+      environment: ENV,
+      deployment: 'routed',
+      targets: [
+        { revision: 1, weight: 80 },
+        { revision: 2, weight: 20 },
+      ],
+    };
+    await publisher.publish([
+      canary,
+      { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] },
+    ]);
     const stored = cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'routed');
-    assert.deepEqual((stored!.spec as { rules: { backendRefs: { weight: number }[] }[] }).rules[0]!.backendRefs.map((b) => b.weight), [80, 20]);
+    assert.deepEqual(
+      (stored!.spec as { rules: { backendRefs: { weight: number }[] }[] }).rules[0]!.backendRefs.map((b) => b.weight),
+      [80, 20],
+    );
     const writes = cluster.api.writes().length;
-    await publisher.publish([canary, { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] }]);
+    await publisher.publish([
+      canary,
+      { environment: ENV, deployment: 'other', targets: [{ revision: 1, weight: 100 }] },
+    ]);
     assert.equal(cluster.api.writes().length, writes, 'an unchanged table sends nothing');
     await publisher.publish([{ ...canary, targets: [{ revision: 2, weight: 100 }] }]);
-    assert.equal(cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'other'), undefined, 'the route of a deployment gone from the table is deleted');
-    const rules = (cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'routed')!.spec as { rules: { backendRefs: { name: string }[] }[] }).rules;
-    assert.deepEqual(rules[0]!.backendRefs.map((b) => b.name), ['routed-r2']);
+    assert.equal(
+      cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'other'),
+      undefined,
+      'the route of a deployment gone from the table is deleted',
+    );
+    const rules = (
+      cluster.api.store.get('gateway.networking.k8s.io/v1/httproutes', NS, 'routed')!.spec as {
+        rules: { backendRefs: { name: string }[] }[];
+      }
+    ).rules;
+    assert.deepEqual(
+      rules[0]!.backendRefs.map((b) => b.name),
+      ['routed-r2'],
+    );
     await publisher.publish([]);
   });
 });

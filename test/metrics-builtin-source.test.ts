@@ -8,14 +8,25 @@ import type { RevisionWindow } from '../src/metrics/metrics-source.js';
 import { FakeClock, shadowCounters, SyntheticGateway } from './support/metrics.js';
 import { until } from './support/until.js';
 
-const W = (windowMs: number, revision = 2): RevisionWindow => ({ environment: 'production', deployment: 'risk', revision, windowMs });
+const W = (windowMs: number, revision = 2): RevisionWindow => ({
+  environment: 'production',
+  deployment: 'risk',
+  revision,
+  windowMs,
+});
 
-function setup(gateways = 1, options: { retentionMs?: number; fullResolutionMs?: number; coarseResolutionMs?: number } = {}) {
+function setup(
+  gateways = 1,
+  options: { retentionMs?: number; fullResolutionMs?: number; coarseResolutionMs?: number } = {},
+) {
   const clock = new FakeClock();
   const gws = Array.from({ length: gateways }, () => new SyntheticGateway(clock.read));
   const errors: [string, number][] = [];
   const source = new BuiltinMetricsSource({
-    providers: gws.map((g) => g.snapshot), clock: clock.read, onError: (e, i) => errors.push([e.message, i]), ...options,
+    providers: gws.map((g) => g.snapshot),
+    clock: clock.read,
+    onError: (e, i) => errors.push([e.message, i]),
+    ...options,
   });
   /** Advances the clock by `ms` and samples. */
   const tick = async (ms = 1000) => {
@@ -27,7 +38,11 @@ function setup(gateways = 1, options: { retentionMs?: number; fullResolutionMs?:
 
 describe('window queries', () => {
   test('the window starts at the sample at or just before now − window', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     await source.sampleNow(); // t = 0
     for (let s = 1; s <= 10; s++) {
       g!.record(2, 10 * s); // 10, 20, … 100 responses during second s
@@ -45,7 +60,11 @@ describe('window queries', () => {
   });
 
   test('history shorter than the window: everything since the first sample, and coveredMs says how much', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     g!.record(2, 500); // before the source started: not in any window
     await source.sampleNow();
     g!.record(2, 30);
@@ -60,7 +79,10 @@ describe('window queries', () => {
   });
 
   test('a single sample covers nothing yet', async () => {
-    const { gws: [g], source } = setup();
+    const {
+      gws: [g],
+      source,
+    } = setup();
     g!.record(2, 100);
     await source.sampleNow();
     const m = await source.revision(W(5000));
@@ -71,7 +93,11 @@ describe('window queries', () => {
   });
 
   test('latency quantiles come from the window, not from older traffic', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     await source.sampleNow();
     g!.record(2, 100, 200, 2); // slow, long ago
     await tick(10_000);
@@ -89,7 +115,10 @@ describe('window queries', () => {
     const g = new SyntheticGateway(clock.read);
     // What scraping an idle gateway's /metrics gives: the histogram family has no series to read bounds from.
     let idle = true;
-    const source = new BuiltinMetricsSource({ providers: [() => (idle ? { ...g.snapshot(), latencyBuckets: [] } : g.snapshot())], clock: clock.read });
+    const source = new BuiltinMetricsSource({
+      providers: [() => (idle ? { ...g.snapshot(), latencyBuckets: [] } : g.snapshot())],
+      clock: clock.read,
+    });
     await source.sampleNow();
     idle = false;
     g.record(2, 10, 200, 0.004);
@@ -106,7 +135,11 @@ describe('window queries', () => {
   });
 
   test('only the asked revision, deployment and environment count', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     await source.sampleNow();
     g!.record(2, 5);
     g!.record(1, 7);
@@ -119,7 +152,11 @@ describe('window queries', () => {
   });
 
   test('a revision that appears between samples counts from zero', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     g!.record(1, 50);
     await source.sampleNow();
     g!.record(2, 8); // revision 2 enters the table now
@@ -130,7 +167,11 @@ describe('window queries', () => {
 
 describe('restarts and several gateways', () => {
   test('a gateway restart inside the window counts from zero', async () => {
-    const { gws: [g], source, tick } = setup();
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup();
     await source.sampleNow();
     g!.record(2, 100);
     await tick();
@@ -144,7 +185,11 @@ describe('restarts and several gateways', () => {
   });
 
   test('two gateways are summed, and one restarting does not disturb the other', async () => {
-    const { gws: [a, b], source, tick } = setup(2);
+    const {
+      gws: [a, b],
+      source,
+      tick,
+    } = setup(2);
     await source.sampleNow();
     a!.record(2, 40);
     b!.record(2, 60, 503);
@@ -159,7 +204,12 @@ describe('restarts and several gateways', () => {
   });
 
   test('a failing gateway is reported and skipped; the others still count', async () => {
-    const { gws: [a, b], source, tick, errors } = setup(2);
+    const {
+      gws: [a, b],
+      source,
+      tick,
+      errors,
+    } = setup(2);
     await source.sampleNow();
     a!.record(2, 10);
     b!.record(2, 20);
@@ -180,13 +230,34 @@ describe('restarts and several gateways', () => {
 
 describe('shadow', () => {
   test('shadow figures are differences of the mirrored revision counters, summed over gateways', async () => {
-    const { gws: [a, b], source, tick } = setup(2);
+    const {
+      gws: [a, b],
+      source,
+      tick,
+    } = setup(2);
     a!.shadows = [shadowCounters('production', 'risk', 2, { mirrored: 100, compared: 100, agreed: 90 })];
     await source.sampleNow();
-    a!.shadows = [shadowCounters('production', 'risk', 2, {
-      mirrored: 120, compared: 118, agreed: 106, numericElements: 18, absDiffSum: 0.36, primaryLatencySum: 0.18, shadowLatencySum: 0.9,
-    })];
-    b!.shadows = [shadowCounters('production', 'risk', 2, { mirrored: 10, dropped: 3, shadowErrors: 2, compared: 2, agreed: 2, numericElements: 2 })];
+    a!.shadows = [
+      shadowCounters('production', 'risk', 2, {
+        mirrored: 120,
+        compared: 118,
+        agreed: 106,
+        numericElements: 18,
+        absDiffSum: 0.36,
+        primaryLatencySum: 0.18,
+        shadowLatencySum: 0.9,
+      }),
+    ];
+    b!.shadows = [
+      shadowCounters('production', 'risk', 2, {
+        mirrored: 10,
+        dropped: 3,
+        shadowErrors: 2,
+        compared: 2,
+        agreed: 2,
+        numericElements: 2,
+      }),
+    ];
     await tick();
     const m = await source.shadow(W(5000));
     assert.equal(m.mirrored, 30);
@@ -202,7 +273,11 @@ describe('shadow', () => {
 
 describe('retention and sampling', () => {
   test('samples older than the retention are dropped, keeping one at the cutoff', async () => {
-    const { gws: [g], source, tick } = setup(1, { retentionMs: 5000 });
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup(1, { retentionMs: 5000 });
     await source.sampleNow();
     for (let s = 0; s < 20; s++) {
       g!.record(2, 1);
@@ -215,7 +290,11 @@ describe('retention and sampling', () => {
   });
 
   test('old rounds are merged into coarse steps without losing a count', async () => {
-    const { gws: [g], source, tick } = setup(1, { retentionMs: 300_000 });
+    const {
+      gws: [g],
+      source,
+      tick,
+    } = setup(1, { retentionMs: 300_000 });
     await source.sampleNow();
     // 5 minutes at the default 250 ms sampling, one response per round, a restart in the middle.
     for (let i = 1; i <= 1200; i++) {
@@ -226,7 +305,11 @@ describe('retention and sampling', () => {
     // The last minute keeps all 240 rounds; the 4 minutes before are 5 s steps (48), plus the start.
     const held = source.historyLength();
     assert.ok(held >= 240 + 48 && held <= 240 + 48 + 3, `${held} rounds held`);
-    for (const [windowMs, expected] of [[5000, 20], [60_000, 240], [300_000, 1200]] as const) {
+    for (const [windowMs, expected] of [
+      [5000, 20],
+      [60_000, 240],
+      [300_000, 1200],
+    ] as const) {
       const m = await source.revision(W(windowMs));
       assert.equal(m.requests, expected, `window ${windowMs}`);
       assert.equal(m.coveredMs, windowMs);

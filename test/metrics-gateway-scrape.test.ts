@@ -25,7 +25,11 @@ describe('parseExposition', () => {
       '',
     ].join('\n');
     const samples = parseExposition(text);
-    assert.deepEqual(samples[0], { name: 'x_total', labels: { a: '1', b: 'with, comma {and} braces', c: 'quote " backslash \\ newline \n end' }, value: 42 });
+    assert.deepEqual(samples[0], {
+      name: 'x_total',
+      labels: { a: '1', b: 'with, comma {and} braces', c: 'quote " backslash \\ newline \n end' },
+      value: 42,
+    });
     assert.deepEqual(samples[1], { name: 'y', labels: {}, value: 0.0015 });
     assert.deepEqual(samples[2], { name: 'z', labels: { a: 'x' }, value: Infinity });
     assert.ok(Number.isNaN(samples[3]!.value));
@@ -44,7 +48,10 @@ describe('parseExposition', () => {
   ];
   for (const [text, message] of bad) {
     test(`refuses ${JSON.stringify(text)}`, () => {
-      assert.throws(() => parseExposition(text), (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && message.test(e.message));
+      assert.throws(
+        () => parseExposition(text),
+        (e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && message.test(e.message),
+      );
     });
   }
 });
@@ -71,12 +78,20 @@ describe('scrapeGatewaySnapshot', () => {
     stable.observe(404, 0.002);
     metrics.unroutedRequest(404);
     // GatewayMetrics renders no shadow families yet; append them as the gateway will name them.
-    const shadow = (name: string, v: number) => `wharf_gateway_shadow_${name}{environment="production",deployment="risk",revision="4"} ${v}`;
+    const shadow = (name: string, v: number) =>
+      `wharf_gateway_shadow_${name}{environment="production",deployment="risk",revision="4"} ${v}`;
     server.text = `${(await metrics.render()).body}${[
       '# TYPE wharf_gateway_shadow_mirrored_total counter',
-      shadow('mirrored_total', 40), shadow('dropped_total', 2), shadow('compared_total', 37), shadow('agreed_total', 35),
-      shadow('numeric_elements_total', 37), shadow('absolute_difference_total', 0.5), shadow('primary_latency_seconds_total', 0.11),
-      shadow('latency_seconds_total', 0.3), shadow('primary_errors_total', 1), shadow('errors_total', 3),
+      shadow('mirrored_total', 40),
+      shadow('dropped_total', 2),
+      shadow('compared_total', 37),
+      shadow('agreed_total', 35),
+      shadow('numeric_elements_total', 37),
+      shadow('absolute_difference_total', 0.5),
+      shadow('primary_latency_seconds_total', 0.11),
+      shadow('latency_seconds_total', 0.3),
+      shadow('primary_errors_total', 1),
+      shadow('errors_total', 3),
     ].join('\n')}\n`;
   });
   after(() => server.stop());
@@ -85,7 +100,8 @@ describe('scrapeGatewaySnapshot', () => {
     const snap = await scrapeGatewaySnapshot(url, { clock: () => 123 });
     assert.equal(snap.time, 123);
     assert.deepEqual(snap.latencyBuckets, LATENCY_BUCKETS);
-    const find = (env: string, rev: string) => snap.revisions.find((r) => r.environment === env && r.deployment === 'risk' && r.revision === rev);
+    const find = (env: string, rev: string) =>
+      snap.revisions.find((r) => r.environment === env && r.deployment === 'risk' && r.revision === rev);
     const canary = find('production', '4')!;
     assert.deepEqual(canary.codes, { 200: 57, 500: 1, 503: 3 });
     assert.equal(canary.count, 61);
@@ -111,15 +127,38 @@ describe('scrapeGatewaySnapshot', () => {
 
   test('reads the shadow counters by field', async () => {
     const snap = await scrapeGatewaySnapshot(url);
-    assert.deepEqual(snap.shadows, [{
-      environment: 'production', deployment: 'risk', revision: 4, mirrored: 40, dropped: 2, compared: 37, agreed: 35, numericElements: 37,
-      absDiffSum: 0.5, primaryLatencySum: 0.11, shadowLatencySum: 0.3, primaryErrors: 1, shadowErrors: 3,
-    }]);
+    assert.deepEqual(snap.shadows, [
+      {
+        environment: 'production',
+        deployment: 'risk',
+        revision: 4,
+        mirrored: 40,
+        dropped: 2,
+        compared: 37,
+        agreed: 35,
+        numericElements: 37,
+        absDiffSum: 0.5,
+        primaryLatencySum: 0.11,
+        shadowLatencySum: 0.3,
+        primaryErrors: 1,
+        shadowErrors: 3,
+      },
+    ]);
   });
 
   test('reads the per-route gauges and counters of routes that have had traffic', async () => {
     const snap = await scrapeGatewaySnapshot(url);
-    assert.deepEqual(snap.routes, [{ environment: 'production', deployment: 'risk', inFlight: 2, held: 3, heldTotal: 9, holdRejected: 1, arrivals: 75 }]);
+    assert.deepEqual(snap.routes, [
+      {
+        environment: 'production',
+        deployment: 'risk',
+        inFlight: 2,
+        held: 3,
+        heldTotal: 9,
+        holdRejected: 1,
+        arrivals: 75,
+      },
+    ]);
     assert.equal(snap.ejections, undefined, 'events are not in the exposition');
   });
 
@@ -150,11 +189,17 @@ describe('scrapeGatewaySnapshot', () => {
 
   test('a gateway that answers non-200, hangs, or is not there is UNAVAILABLE with the reason', async () => {
     server.status = 503;
-    await assert.rejects(scrapeGatewaySnapshot(url), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /answered 503/.test(e.message));
+    await assert.rejects(
+      scrapeGatewaySnapshot(url),
+      (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /answered 503/.test(e.message),
+    );
     server.status = 200;
     server.hang = true;
     try {
-      await assert.rejects(scrapeGatewaySnapshot(url, { timeoutMs: 200 }), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /no answer within 200 ms/.test(e.message));
+      await assert.rejects(
+        scrapeGatewaySnapshot(url, { timeoutMs: 200 }),
+        (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /no answer within 200 ms/.test(e.message),
+      );
     } finally {
       server.hang = false;
     }
@@ -164,6 +209,9 @@ describe('scrapeGatewaySnapshot', () => {
     const port = (closed.address() as AddressInfo).port;
     closed.close();
     await once(closed, 'close');
-    await assert.rejects(scrapeGatewaySnapshot(`http://127.0.0.1:${port}`), (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /ECONNREFUSED/.test(e.message));
+    await assert.rejects(
+      scrapeGatewaySnapshot(`http://127.0.0.1:${port}`),
+      (e: Error & { code?: string }) => e.code === 'UNAVAILABLE' && /ECONNREFUSED/.test(e.message),
+    );
   });
 });

@@ -4,14 +4,28 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RevisionCounters } from '../src/gateway/gateway-snapshot.js';
 import {
-  addRevisionIncrease, addShadowIncrease, emptyRevisionIncrease, emptyShadowIncrease, histogramQuantile, revisionMetrics, shadowMetrics,
+  addRevisionIncrease,
+  addShadowIncrease,
+  emptyRevisionIncrease,
+  emptyShadowIncrease,
+  histogramQuantile,
+  revisionMetrics,
+  shadowMetrics,
 } from '../src/metrics/window-math.js';
 import { shadowCounters } from './support/metrics.js';
 
 const BOUNDS = [0.1, 0.2, 0.5];
 
 function counters(codes: Record<string, number>, buckets: number[], latencySum: number): RevisionCounters {
-  return { environment: 'e', deployment: 'd', revision: '1', codes, buckets, latencySum, count: buckets[buckets.length - 1]! };
+  return {
+    environment: 'e',
+    deployment: 'd',
+    revision: '1',
+    codes,
+    buckets,
+    latencySum,
+    count: buckets[buckets.length - 1]!,
+  };
 }
 
 describe('histogramQuantile', () => {
@@ -20,10 +34,25 @@ describe('histogramQuantile', () => {
     { name: 'rank in the first bucket interpolates from 0', q: 0.1, cumulative: [2, 6, 10, 10], expect: 0.1 * (1 / 2) },
     { name: 'q = 1 is the upper bound of the last non-empty bucket', q: 1, cumulative: [2, 6, 10, 10], expect: 0.5 },
     { name: 'q = 0 is the lower bound of the first bucket', q: 0, cumulative: [2, 6, 10, 10], expect: 0 },
-    { name: 'p99 with every observation in the +Inf bucket is the highest finite bound', q: 0.99, cumulative: [0, 0, 0, 5], expect: 0.5 },
-    { name: 'p99 of a long tail lands in the last finite bucket', q: 0.99, cumulative: [90, 98, 100, 100], expect: 0.2 + 0.3 * (1 / 2) },
+    {
+      name: 'p99 with every observation in the +Inf bucket is the highest finite bound',
+      q: 0.99,
+      cumulative: [0, 0, 0, 5],
+      expect: 0.5,
+    },
+    {
+      name: 'p99 of a long tail lands in the last finite bucket',
+      q: 0.99,
+      cumulative: [90, 98, 100, 100],
+      expect: 0.2 + 0.3 * (1 / 2),
+    },
     { name: 'no observations: undefined', q: 0.5, cumulative: [0, 0, 0, 0], expect: undefined },
-    { name: 'a bucket that dips by float noise is smoothed to stay monotonic', q: 0.875, cumulative: [6, 5.9999999, 8, 8], expect: 0.2 + 0.3 * (1 / 2) },
+    {
+      name: 'a bucket that dips by float noise is smoothed to stay monotonic',
+      q: 0.875,
+      cumulative: [6, 5.9999999, 8, 8],
+      expect: 0.2 + 0.3 * (1 / 2),
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
@@ -37,7 +66,11 @@ describe('histogramQuantile', () => {
 describe('addRevisionIncrease', () => {
   test('growth between two samples', () => {
     const inc = emptyRevisionIncrease(BOUNDS.length);
-    addRevisionIncrease(inc, counters({ 200: 5, 500: 1 }, [1, 4, 6, 6], 0.9), counters({ 200: 9, 500: 2, 503: 1 }, [2, 8, 12, 12], 1.7));
+    addRevisionIncrease(
+      inc,
+      counters({ 200: 5, 500: 1 }, [1, 4, 6, 6], 0.9),
+      counters({ 200: 9, 500: 2, 503: 1 }, [2, 8, 12, 12], 1.7),
+    );
     assert.deepEqual(inc.codes, { 200: 4, 500: 1, 503: 1 });
     assert.deepEqual(inc.buckets, [1, 4, 6, 6]);
     assert.ok(Math.abs(inc.latencySum - 0.8) < 1e-12);
@@ -54,7 +87,11 @@ describe('addRevisionIncrease', () => {
   test('a decrease is a restart: the newer value is all growth, for every field of the series', () => {
     const inc = emptyRevisionIncrease(BOUNDS.length);
     // Only the count of 200s went down, yet buckets and the sum must be read from zero too.
-    addRevisionIncrease(inc, counters({ 200: 100, 500: 1 }, [50, 90, 101, 101], 20), counters({ 200: 7, 500: 4 }, [11, 11, 11, 11], 0.5));
+    addRevisionIncrease(
+      inc,
+      counters({ 200: 100, 500: 1 }, [50, 90, 101, 101], 20),
+      counters({ 200: 7, 500: 4 }, [11, 11, 11, 11], 0.5),
+    );
     assert.deepEqual(inc.codes, { 200: 7, 500: 4 });
     assert.deepEqual(inc.buckets, [11, 11, 11, 11]);
     assert.equal(inc.latencySum, 0.5);
@@ -75,7 +112,12 @@ describe('addRevisionIncrease', () => {
 
 describe('revisionMetrics', () => {
   test('requests, errors ≥ 500 (gateway 502/503/504 included), success rate, rate and quantiles', () => {
-    const inc = { codes: { 200: 90, 404: 4, 500: 2, 502: 1, 503: 2, 504: 1 }, buckets: [50, 90, 100, 100], latencySum: 10, count: 100 };
+    const inc = {
+      codes: { 200: 90, 404: 4, 500: 2, 502: 1, 503: 2, 504: 1 },
+      buckets: [50, 90, 100, 100],
+      latencySum: 10,
+      count: 100,
+    };
     const m = revisionMetrics(inc, BOUNDS, 4000);
     assert.equal(m.requests, 100);
     assert.equal(m.errors, 6);
@@ -89,16 +131,42 @@ describe('revisionMetrics', () => {
 
   test('no requests: ratios and quantiles undefined, rate 0', () => {
     const m = revisionMetrics(emptyRevisionIncrease(BOUNDS.length), BOUNDS, 0);
-    assert.deepEqual(m, { requests: 0, errors: 0, successRate: undefined, p50: undefined, p95: undefined, p99: undefined, requestRate: 0, coveredMs: 0 });
+    assert.deepEqual(m, {
+      requests: 0,
+      errors: 0,
+      successRate: undefined,
+      p50: undefined,
+      p95: undefined,
+      p99: undefined,
+      requestRate: 0,
+      coveredMs: 0,
+    });
   });
 });
 
 describe('shadow increases and metrics', () => {
   test('deltas, ratios and means', () => {
     const inc = emptyShadowIncrease();
-    const older = shadowCounters('e', 'd', 2, { mirrored: 10, compared: 8, agreed: 8, numericElements: 8, absDiffSum: 0, primaryLatencySum: 0.08, shadowLatencySum: 0.4 });
+    const older = shadowCounters('e', 'd', 2, {
+      mirrored: 10,
+      compared: 8,
+      agreed: 8,
+      numericElements: 8,
+      absDiffSum: 0,
+      primaryLatencySum: 0.08,
+      shadowLatencySum: 0.4,
+    });
     const newer = shadowCounters('e', 'd', 2, {
-      mirrored: 30, dropped: 2, compared: 26, agreed: 24, numericElements: 26, absDiffSum: 0.9, primaryLatencySum: 0.26, shadowLatencySum: 1.3, primaryErrors: 1, shadowErrors: 3,
+      mirrored: 30,
+      dropped: 2,
+      compared: 26,
+      agreed: 24,
+      numericElements: 26,
+      absDiffSum: 0.9,
+      primaryLatencySum: 0.26,
+      shadowLatencySum: 1.3,
+      primaryErrors: 1,
+      shadowErrors: 3,
     });
     addShadowIncrease(inc, older, newer);
     const m = shadowMetrics(inc);
@@ -113,7 +181,11 @@ describe('shadow increases and metrics', () => {
 
   test('a restart counts from zero; nothing compared gives undefined ratios', () => {
     const inc = emptyShadowIncrease();
-    addShadowIncrease(inc, shadowCounters('e', 'd', 2, { mirrored: 50 }), shadowCounters('e', 'd', 2, { mirrored: 4, dropped: 1 }));
+    addShadowIncrease(
+      inc,
+      shadowCounters('e', 'd', 2, { mirrored: 50 }),
+      shadowCounters('e', 'd', 2, { mirrored: 4, dropped: 1 }),
+    );
     const m = shadowMetrics(inc);
     assert.equal(m.mirrored, 4);
     assert.equal(m.dropped, 1);

@@ -13,7 +13,14 @@ import { encodeModel } from '../src/demo/onnx-writer.js';
 import { READMISSION_FEATURES } from '../src/demo/readmission.js';
 import type { ModelServerProcess } from './support/processes.js';
 import {
-  http, jsonOf, type ModelFiles, sampleValue, scrape, startModelServers, stopAll, writeModelFiles,
+  http,
+  jsonOf,
+  type ModelFiles,
+  sampleValue,
+  scrape,
+  startModelServers,
+  stopAll,
+  writeModelFiles,
 } from './support/serving.js';
 
 const REQUESTS = 64;
@@ -34,27 +41,36 @@ let identity: ModelServerProcess;
 let varWidth: ModelServerProcess;
 let delayed: ModelServerProcess;
 
-before(async () => {
-  files = await writeModelFiles();
-  // Identity over FP32 [batch, width]: requests of different widths must never share a run.
-  const varWidthModel = join(files.dir, 'var-width.onnx');
-  await writeFile(varWidthModel, encodeModel({
-    graphName: 'var_width',
-    producerName: 'wharf-tests',
-    inputs: [{ name: 'x', type: 'FLOAT', dims: ['batch', 'width'] }],
-    outputs: [{ name: 'y', type: 'FLOAT', dims: ['batch', 'width'] }],
-    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
-  }));
-  // A little injected latency where the test needs requests to queue behind a running batch.
-  [batched, direct, maxFour, identity, varWidth, delayed] = await startModelServers([
-    ['--model', files.mlp, '--name', 'mlp'],
-    ['--model', files.mlp, '--name', 'mlp', '--no-batching'],
-    ['--model', files.mlp, '--name', 'mlp', '--max-batch-size', '4', '--inject-latency-ms', '20'],
-    ['--model', files.identity, '--name', 'identity', '--inject-latency-ms', '20'],
-    ['--model', varWidthModel, '--name', 'var-width', '--inject-latency-ms', '20'],
-    ['--model', files.readmission, '--name', 'readmission', '--max-batch-delay-us', '200000'],
-  ], started);
-}, { timeout: 30_000 });
+before(
+  async () => {
+    files = await writeModelFiles();
+    // Identity over FP32 [batch, width]: requests of different widths must never share a run.
+    const varWidthModel = join(files.dir, 'var-width.onnx');
+    await writeFile(
+      varWidthModel,
+      encodeModel({
+        graphName: 'var_width',
+        producerName: 'wharf-tests',
+        inputs: [{ name: 'x', type: 'FLOAT', dims: ['batch', 'width'] }],
+        outputs: [{ name: 'y', type: 'FLOAT', dims: ['batch', 'width'] }],
+        nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+      }),
+    );
+    // A little injected latency where the test needs requests to queue behind a running batch.
+    [batched, direct, maxFour, identity, varWidth, delayed] = await startModelServers(
+      [
+        ['--model', files.mlp, '--name', 'mlp'],
+        ['--model', files.mlp, '--name', 'mlp', '--no-batching'],
+        ['--model', files.mlp, '--name', 'mlp', '--max-batch-size', '4', '--inject-latency-ms', '20'],
+        ['--model', files.identity, '--name', 'identity', '--inject-latency-ms', '20'],
+        ['--model', varWidthModel, '--name', 'var-width', '--inject-latency-ms', '20'],
+        ['--model', files.readmission, '--name', 'readmission', '--max-batch-delay-us', '200000'],
+      ],
+      started,
+    );
+  },
+  { timeout: 30_000 },
+);
 
 after(async () => {
   await stopAll(started);
@@ -95,21 +111,30 @@ async function infer(server: ModelServerProcess, model: string, body: unknown): 
 }
 
 describe('MLP demo model, 64 concurrent single-row requests', () => {
-  const rows = Array.from({ length: REQUESTS }, (_, k) => Array.from({ length: MLP_INPUT_SIZE }, (__, i) => Math.sin(k * 1.7 + i * 0.31)));
-  const mlpRequest = (k: number) => ({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, MLP_INPUT_SIZE], data: rows[k] }] });
+  const rows = Array.from({ length: REQUESTS }, (_, k) =>
+    Array.from({ length: MLP_INPUT_SIZE }, (__, i) => Math.sin(k * 1.7 + i * 0.31)),
+  );
+  const mlpRequest = (k: number) => ({
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [1, MLP_INPUT_SIZE], data: rows[k] }],
+  });
   /** Each row's score when sent alone, one request at a time. */
   const alone: number[] = [];
 
   async function scoreOf(server: ModelServerProcess, k: number): Promise<number> {
     const outputs = await infer(server, 'mlp', mlpRequest(k));
-    assert.deepEqual(outputs.map((o) => [o.name, o.datatype, o.shape]), [['score', 'FP32', [1, 1]]]);
+    assert.deepEqual(
+      outputs.map((o) => [o.name, o.datatype, o.shape]),
+      [['score', 'FP32', [1, 1]]],
+    );
     return outputs[0]!.data[0] as number;
   }
 
   /** Fires every row at once and checks each answer against the row's score alone. */
   async function concurrentMatchesAlone(server: ModelServerProcess): Promise<void> {
     const scores = await Promise.all(rows.map((_, k) => scoreOf(server, k)));
-    scores.forEach((s, k) => assert.ok(Math.abs(s - alone[k]!) < 1e-5, `row ${k}: ${s} in a batch vs ${alone[k]} alone`));
+    scores.forEach((s, k) =>
+      assert.ok(Math.abs(s - alone[k]!) < 1e-5, `row ${k}: ${s} in a batch vs ${alone[k]} alone`),
+    );
   }
 
   before(async () => {
@@ -154,26 +179,46 @@ describe('requests that differ', () => {
   test('concurrent identity requests with 0 to 3 rows of every datatype each get their own data back', async () => {
     const n = 24;
     /** Request k's values for datatype t: distinct per request and row, exactly representable. */
-    const values = (t: OipDatatype, k: number, count: number): unknown[] => Array.from({ length: count }, (_, i) => {
-      const v = k * 8 + i;
-      switch (t) {
-        case 'BOOL': return (k + i) % 3 === 0;
-        case 'INT8': return (v % 200) - 100;
-        case 'UINT8': return v % 256;
-        case 'INT64': return -(k * 2 ** 33) - i;
-        case 'UINT64': return k * 2 ** 40 + i;
-        case 'FP16': return v * 0.25;
-        case 'FP32': return k * 0.5 + i * 0.125;
-        case 'FP64': return k + i / 1024;
-        case 'BYTES': return `req${k}-el${i}-ü`;
-        default: return v * 7;
-      }
-    });
+    const values = (t: OipDatatype, k: number, count: number): unknown[] =>
+      Array.from({ length: count }, (_, i) => {
+        const v = k * 8 + i;
+        switch (t) {
+          case 'BOOL':
+            return (k + i) % 3 === 0;
+          case 'INT8':
+            return (v % 200) - 100;
+          case 'UINT8':
+            return v % 256;
+          case 'INT64':
+            return -(k * 2 ** 33) - i;
+          case 'UINT64':
+            return k * 2 ** 40 + i;
+          case 'FP16':
+            return v * 0.25;
+          case 'FP32':
+            return k * 0.5 + i * 0.125;
+          case 'FP64':
+            return k + i / 1024;
+          case 'BYTES':
+            return `req${k}-el${i}-ü`;
+          default:
+            return v * 7;
+        }
+      });
     const rowsOf = (k: number) => k % 4;
     const start = await batchFigures(identity);
-    const responses = await Promise.all(Array.from({ length: n }, (_, k) => infer(identity, 'identity', {
-      inputs: OIP_DATATYPES.map((t) => ({ name: `in_${t}`, datatype: t, shape: [rowsOf(k), 2], data: values(t, k, rowsOf(k) * 2) })),
-    })));
+    const responses = await Promise.all(
+      Array.from({ length: n }, (_, k) =>
+        infer(identity, 'identity', {
+          inputs: OIP_DATATYPES.map((t) => ({
+            name: `in_${t}`,
+            datatype: t,
+            shape: [rowsOf(k), 2],
+            data: values(t, k, rowsOf(k) * 2),
+          })),
+        }),
+      ),
+    );
     responses.forEach((outputs, k) => {
       for (const t of OIP_DATATYPES) {
         const o = outputs.find((x) => x.name === `out_${t}`);
@@ -189,27 +234,55 @@ describe('requests that differ', () => {
 
   test('requests with different non-batch dimensions never share a run', async () => {
     const widths = [1, 2, 3, 5];
-    const requests = Array.from({ length: 20 }, (_, k) => ({ rows: 1 + (k % 3), width: widths[k % widths.length]!, k }));
+    const requests = Array.from({ length: 20 }, (_, k) => ({
+      rows: 1 + (k % 3),
+      width: widths[k % widths.length]!,
+      k,
+    }));
     const data = ({ rows, width, k }: (typeof requests)[number]) =>
       Array.from({ length: rows * width }, (_, i) => k * 100 + i + 0.5);
     const start = await batchFigures(varWidth);
-    const responses = await Promise.all(requests.map((r) => infer(varWidth, 'var-width', {
-      inputs: [{ name: 'x', datatype: 'FP32', shape: [r.rows, r.width], data: data(r) }],
-    })));
+    const responses = await Promise.all(
+      requests.map((r) =>
+        infer(varWidth, 'var-width', {
+          inputs: [{ name: 'x', datatype: 'FP32', shape: [r.rows, r.width], data: data(r) }],
+        }),
+      ),
+    );
     responses.forEach((outputs, i) => {
       const r = requests[i]!;
-      assert.deepEqual(outputs, [{ name: 'y', datatype: 'FP32', shape: [r.rows, r.width], data: data(r) }], `request ${i}`);
+      assert.deepEqual(
+        outputs,
+        [{ name: 'y', datatype: 'FP32', shape: [r.rows, r.width], data: data(r) }],
+        `request ${i}`,
+      );
     });
     const d = delta(start, await batchFigures(varWidth));
-    assert.equal(d.sum, requests.reduce((s, r) => s + r.rows, 0), 'every row ran exactly once');
-    assert.ok(d.count < requests.length, `${d.count} runs for ${requests.length} requests: the batcher was not exercised`);
+    assert.equal(
+      d.sum,
+      requests.reduce((s, r) => s + r.rows, 0),
+      'every row ran exactly once',
+    );
+    assert.ok(
+      d.count < requests.length,
+      `${d.count} runs for ${requests.length} requests: the batcher was not exercised`,
+    );
     assert.ok(d.count >= widths.length, `${d.count} runs for ${widths.length} different widths: some were mixed`);
   });
 });
 
 describe('--max-batch-delay-us', () => {
   test('a lone request on an idle server is not held for the batch delay (200 ms)', async () => {
-    const body = { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, READMISSION_FEATURES.length], data: new Array<number>(READMISSION_FEATURES.length).fill(0.5) }] };
+    const body = {
+      inputs: [
+        {
+          name: 'input',
+          datatype: 'FP32',
+          shape: [1, READMISSION_FEATURES.length],
+          data: new Array<number>(READMISSION_FEATURES.length).fill(0.5),
+        },
+      ],
+    };
     await infer(delayed, 'readmission', body); // warm up the connection, the JIT and the session
     // The server counts as idle once no run has ended within the delay window; that is internal
     // state with nothing to poll, so wait the window out (plus margin).

@@ -9,7 +9,14 @@ import { OIP_DATATYPES, type OipDatatype } from '../src/demo/fixtures.js';
 import { READMISSION_FEATURES } from '../src/demo/readmission.js';
 import { isAlive, type ModelServerProcess } from './support/processes.js';
 import {
-  expectError, http, type HttpOptions, type HttpResult, type ModelFiles, startModelServers, stopAll, writeModelFiles,
+  expectError,
+  http,
+  type HttpOptions,
+  type HttpResult,
+  type ModelFiles,
+  startModelServers,
+  stopAll,
+  writeModelFiles,
 } from './support/serving.js';
 
 const FEATURES = READMISSION_FEATURES.length;
@@ -27,18 +34,28 @@ const seen: { what: string; status: number; body: string }[] = [];
 
 async function call(server: ModelServerProcess, path: string, options: HttpOptions = {}): Promise<HttpResult> {
   const res = await http(`${server.url}${path}`, options);
-  seen.push({ what: `${options.method ?? (options.body === undefined ? 'GET' : 'POST')} ${path}`, status: res.status, body: res.text });
+  seen.push({
+    what: `${options.method ?? (options.body === undefined ? 'GET' : 'POST')} ${path}`,
+    status: res.status,
+    body: res.text,
+  });
   return res;
 }
 
-before(async () => {
-  files = await writeModelFiles();
-  [rd, mio, id] = await startModelServers([
-    ['--model', files.readmission, '--name', 'readmission', '--max-body-bytes', String(BODY_LIMIT)],
-    ['--model', files.multiIo, '--name', 'multi-io'],
-    ['--model', files.identity, '--name', 'identity'],
-  ], started);
-}, { timeout: 30_000 });
+before(
+  async () => {
+    files = await writeModelFiles();
+    [rd, mio, id] = await startModelServers(
+      [
+        ['--model', files.readmission, '--name', 'readmission', '--max-body-bytes', String(BODY_LIMIT)],
+        ['--model', files.multiIo, '--name', 'multi-io'],
+        ['--model', files.identity, '--name', 'identity'],
+      ],
+      started,
+    );
+  },
+  { timeout: 30_000 },
+);
 
 after(async () => {
   await stopAll(started);
@@ -47,7 +64,13 @@ after(async () => {
 
 const ROW = Array.from({ length: FEATURES }, (_, i) => (i - 8) / 4);
 /** A valid readmission input, with fields replaced (or removed, with undefined). */
-const rdInput = (fields: Record<string, unknown> = {}) => ({ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: ROW, ...fields });
+const rdInput = (fields: Record<string, unknown> = {}) => ({
+  name: 'input',
+  datatype: 'FP32',
+  shape: [1, FEATURES],
+  data: ROW,
+  ...fields,
+});
 const rdBody = (fields: Record<string, unknown> = {}) => ({ inputs: [rdInput(fields)] });
 /** FP32 data for one row with element 3 replaced. */
 const rowWith = (v: unknown) => ROW.map((x, i) => (i === 3 ? v : x));
@@ -55,10 +78,28 @@ const rowWith = (v: unknown) => ROW.map((x, i) => (i === 3 ? v : x));
 /** A valid identity request (all 13 inputs, shape [1,2]) with one datatype's data replaced. */
 function idBody(type: OipDatatype, data: unknown[]): unknown {
   const ok: Record<OipDatatype, unknown[]> = {
-    BOOL: [true, false], INT8: [1, -1], INT16: [1, -1], INT32: [1, -1], INT64: [1, -1], UINT8: [1, 2],
-    UINT16: [1, 2], UINT32: [1, 2], UINT64: [1, 2], FP16: [0.5, 1], FP32: [0.5, 1], FP64: [0.5, 1], BYTES: ['a', 'b'],
+    BOOL: [true, false],
+    INT8: [1, -1],
+    INT16: [1, -1],
+    INT32: [1, -1],
+    INT64: [1, -1],
+    UINT8: [1, 2],
+    UINT16: [1, 2],
+    UINT32: [1, 2],
+    UINT64: [1, 2],
+    FP16: [0.5, 1],
+    FP32: [0.5, 1],
+    FP64: [0.5, 1],
+    BYTES: ['a', 'b'],
   };
-  return { inputs: OIP_DATATYPES.map((t) => ({ name: `in_${t}`, datatype: t, shape: [1, 2], data: t === type ? data : ok[t] })) };
+  return {
+    inputs: OIP_DATATYPES.map((t) => ({
+      name: `in_${t}`,
+      datatype: t,
+      shape: [1, 2],
+      data: t === type ? data : ok[t],
+    })),
+  };
 }
 const idx = (t: OipDatatype) => OIP_DATATYPES.indexOf(t);
 
@@ -94,21 +135,54 @@ const CASES: Case[] = [
   { title: 'input not an object', server: R, body: { inputs: [42] }, field: 'inputs[0]' },
   { title: 'input name missing', server: R, body: rdBody({ name: undefined }), field: 'inputs[0].name' },
   { title: 'input name not a string', server: R, body: rdBody({ name: 7 }), field: 'inputs[0].name' },
-  { title: 'unknown input name', server: R, body: rdBody({ name: 'inputz' }), field: 'inputs[0].name', mentions: ['inputz'] },
-  { title: 'duplicate input', server: R, body: { inputs: [rdInput(), rdInput()] }, field: 'inputs[1].name', mentions: ['duplicate'] },
   {
-    title: 'required input missing (multi-input model)', server: M, field: 'inputs', mentions: ['offset'],
+    title: 'unknown input name',
+    server: R,
+    body: rdBody({ name: 'inputz' }),
+    field: 'inputs[0].name',
+    mentions: ['inputz'],
+  },
+  {
+    title: 'duplicate input',
+    server: R,
+    body: { inputs: [rdInput(), rdInput()] },
+    field: 'inputs[1].name',
+    mentions: ['duplicate'],
+  },
+  {
+    title: 'required input missing (multi-input model)',
+    server: M,
+    field: 'inputs',
+    mentions: ['offset'],
     body: { inputs: [{ name: 'features', datatype: 'FP32', shape: [1, 3], data: [1, 2, 3] }] },
   },
   // datatype
   { title: 'datatype missing', server: R, body: rdBody({ datatype: undefined }), field: 'inputs[0].datatype' },
-  { title: 'datatype unknown (FP8)', server: R, body: rdBody({ datatype: 'FP8' }), field: 'inputs[0].datatype', mentions: ['FP8'] },
+  {
+    title: 'datatype unknown (FP8)',
+    server: R,
+    body: rdBody({ datatype: 'FP8' }),
+    field: 'inputs[0].datatype',
+    mentions: ['FP8'],
+  },
   { title: 'datatype lower case', server: R, body: rdBody({ datatype: 'fp32' }), field: 'inputs[0].datatype' },
-  { title: 'datatype mismatched', server: R, body: rdBody({ datatype: 'FP64' }), field: 'inputs[0].datatype', mentions: ['FP32'] },
+  {
+    title: 'datatype mismatched',
+    server: R,
+    body: rdBody({ datatype: 'FP64' }),
+    field: 'inputs[0].datatype',
+    mentions: ['FP32'],
+  },
   // shape
   { title: 'shape missing', server: R, body: rdBody({ shape: undefined }), field: 'inputs[0].shape' },
   { title: 'shape not an array', server: R, body: rdBody({ shape: '1,16' }), field: 'inputs[0].shape' },
-  { title: 'shape of the wrong rank', server: R, body: rdBody({ shape: [FEATURES] }), field: 'inputs[0].shape', mentions: ['rank'] },
+  {
+    title: 'shape of the wrong rank',
+    server: R,
+    body: rdBody({ shape: [FEATURES] }),
+    field: 'inputs[0].shape',
+    mentions: ['rank'],
+  },
   { title: 'negative dimension', server: R, body: rdBody({ shape: [-1, FEATURES] }), field: 'inputs[0].shape[0]' },
   { title: 'fractional dimension', server: R, body: rdBody({ shape: [1.5, FEATURES] }), field: 'inputs[0].shape[0]' },
   { title: 'string dimension', server: R, body: rdBody({ shape: ['1', FEATURES] }), field: 'inputs[0].shape[0]' },
@@ -116,11 +190,15 @@ const CASES: Case[] = [
   { title: 'absurd dimension 1e12', server: R, body: rdBody({ shape: [1e12, FEATURES] }), field: 'inputs[0].shape[0]' },
   { title: 'dimension 2^31', server: R, body: rdBody({ shape: [2 ** 31, FEATURES] }), field: 'inputs[0].shape[0]' },
   {
-    title: 'fixed dimension mismatch', server: R, field: 'inputs[0].shape[1]',
+    title: 'fixed dimension mismatch',
+    server: R,
+    field: 'inputs[0].shape[1]',
     body: rdBody({ shape: [1, FEATURES - 1], data: ROW.slice(1) }),
   },
   {
-    title: 'more elements than a body under the limit can carry', server: R, field: 'inputs[0].shape',
+    title: 'more elements than a body under the limit can carry',
+    server: R,
+    field: 'inputs[0].shape',
     body: rdBody({ shape: [BODY_LIMIT, FEATURES] }),
   },
   // data
@@ -129,73 +207,171 @@ const CASES: Case[] = [
   { title: 'too few elements', server: R, body: rdBody({ data: ROW.slice(1) }), field: 'inputs[0].data' },
   { title: 'too many elements', server: R, body: rdBody({ data: [...ROW, 1] }), field: 'inputs[0].data' },
   {
-    title: 'too many elements, nested', server: R, field: 'inputs[0].data',
+    title: 'too many elements, nested',
+    server: R,
+    field: 'inputs[0].data',
     body: rdBody({ shape: [2, FEATURES], data: [ROW, ROW, ROW] }),
   },
   {
-    title: 'ragged nested rows', server: R, field: 'inputs[0].data[1]',
+    title: 'ragged nested rows',
+    server: R,
+    field: 'inputs[0].data[1]',
     body: rdBody({ shape: [2, FEATURES], data: [ROW, ROW.slice(1)] }),
   },
   { title: 'nested deeper than the rank', server: R, body: rdBody({ data: [[ROW]] }), field: 'inputs[0].data' },
   {
-    title: 'a scalar among rows', server: R, field: 'inputs[0].data[1]',
+    title: 'a scalar among rows',
+    server: R,
+    field: 'inputs[0].data[1]',
     body: rdBody({ shape: [2, FEATURES], data: [ROW, 5] }),
   },
   {
-    title: 'a row among scalars', server: R, field: 'inputs[0].data[1]',
+    title: 'a row among scalars',
+    server: R,
+    field: 'inputs[0].data[1]',
     body: rdBody({ data: [5, ROW.slice(1)] }),
   },
   { title: 'FP32 element is a string', server: R, body: rdBody({ data: rowWith('1.5') }), field: 'inputs[0].data[3]' },
   { title: 'FP32 element is null', server: R, body: rdBody({ data: rowWith(null) }), field: 'inputs[0].data[3]' },
-  { title: 'FP32 element is an object', server: R, body: rdBody({ data: rowWith({ v: 1 }) }), field: 'inputs[0].data[3]' },
+  {
+    title: 'FP32 element is an object',
+    server: R,
+    body: rdBody({ data: rowWith({ v: 1 }) }),
+    field: 'inputs[0].data[3]',
+  },
   { title: 'FP32 element is a boolean', server: R, body: rdBody({ data: rowWith(true) }), field: 'inputs[0].data[3]' },
   // Element types and ranges, on the identity model.
-  { title: 'fractional INT32', server: I, body: idBody('INT32', [1, 2.5]), field: `inputs[${idx('INT32')}].data[1]`, mentions: ['INT32'] },
-  { title: 'INT8 above 127', server: I, body: idBody('INT8', [128, 0]), field: `inputs[${idx('INT8')}].data[0]`, mentions: ['INT8'] },
-  { title: 'INT16 below -32768', server: I, body: idBody('INT16', [0, -32769]), field: `inputs[${idx('INT16')}].data[1]` },
-  { title: 'UINT8 above 255', server: I, body: idBody('UINT8', [256, 0]), field: `inputs[${idx('UINT8')}].data[0]`, mentions: ['UINT8'] },
+  {
+    title: 'fractional INT32',
+    server: I,
+    body: idBody('INT32', [1, 2.5]),
+    field: `inputs[${idx('INT32')}].data[1]`,
+    mentions: ['INT32'],
+  },
+  {
+    title: 'INT8 above 127',
+    server: I,
+    body: idBody('INT8', [128, 0]),
+    field: `inputs[${idx('INT8')}].data[0]`,
+    mentions: ['INT8'],
+  },
+  {
+    title: 'INT16 below -32768',
+    server: I,
+    body: idBody('INT16', [0, -32769]),
+    field: `inputs[${idx('INT16')}].data[1]`,
+  },
+  {
+    title: 'UINT8 above 255',
+    server: I,
+    body: idBody('UINT8', [256, 0]),
+    field: `inputs[${idx('UINT8')}].data[0]`,
+    mentions: ['UINT8'],
+  },
   { title: 'negative UINT8', server: I, body: idBody('UINT8', [0, -1]), field: `inputs[${idx('UINT8')}].data[1]` },
-  { title: 'negative UINT32', server: I, body: idBody('UINT32', [-5, 0]), field: `inputs[${idx('UINT32')}].data[0]`, mentions: ['UINT32'] },
+  {
+    title: 'negative UINT32',
+    server: I,
+    body: idBody('UINT32', [-5, 0]),
+    field: `inputs[${idx('UINT32')}].data[0]`,
+    mentions: ['UINT32'],
+  },
   { title: 'negative UINT64', server: I, body: idBody('UINT64', [1, -1]), field: `inputs[${idx('UINT64')}].data[1]` },
-  { title: 'BOOL given as a string', server: I, body: idBody('BOOL', ['true', false]), field: `inputs[${idx('BOOL')}].data[0]` },
+  {
+    title: 'BOOL given as a string',
+    server: I,
+    body: idBody('BOOL', ['true', false]),
+    field: `inputs[${idx('BOOL')}].data[0]`,
+  },
   { title: 'BOOL given as 2', server: I, body: idBody('BOOL', [true, 2]), field: `inputs[${idx('BOOL')}].data[1]` },
-  { title: 'BYTES element is a number', server: I, body: idBody('BYTES', ['a', 5]), field: `inputs[${idx('BYTES')}].data[1]` },
-  { title: 'BYTES element is null', server: I, body: idBody('BYTES', [null, 'b']), field: `inputs[${idx('BYTES')}].data[0]` },
+  {
+    title: 'BYTES element is a number',
+    server: I,
+    body: idBody('BYTES', ['a', 5]),
+    field: `inputs[${idx('BYTES')}].data[1]`,
+  },
+  {
+    title: 'BYTES element is null',
+    server: I,
+    body: idBody('BYTES', [null, 'b']),
+    field: `inputs[${idx('BYTES')}].data[0]`,
+  },
   // Beyond the largest finite value a float would be stored as Infinity and come back as null.
   {
-    title: 'FP32 element beyond the FP32 range', server: R, body: rdBody({ data: rowWith(1e39) }), field: 'inputs[0].data[3]',
+    title: 'FP32 element beyond the FP32 range',
+    server: R,
+    body: rdBody({ data: rowWith(1e39) }),
+    field: 'inputs[0].data[3]',
     mentions: ["input 'input'", '3.4028234663852886e+38', '1e+39'],
   },
   {
-    title: 'FP32 element beyond the FP32 range, nested data', server: I, body: idBody('FP32', [[0.5, -1e39]]), field: `inputs[${idx('FP32')}].data[0][1]`,
+    title: 'FP32 element beyond the FP32 range, nested data',
+    server: I,
+    body: idBody('FP32', [[0.5, -1e39]]),
+    field: `inputs[${idx('FP32')}].data[0][1]`,
     mentions: ["input 'in_FP32'", 'largest finite FP32'],
   },
-  { title: 'FP16 element beyond the FP16 range', server: I, body: idBody('FP16', [1e6, 0.5]), field: `inputs[${idx('FP16')}].data[0]`, mentions: ["input 'in_FP16'", '65504'] },
-  // outputs, id, parameters
-  { title: 'unknown requested output', server: R, body: { ...rdBody(), outputs: [{ name: 'nope' }] }, field: 'outputs[0].name', mentions: ['nope'] },
-  { title: 'outputs not an array', server: R, body: { ...rdBody(), outputs: { name: 'label' } }, field: 'outputs' },
-  { title: 'requested output without a name', server: R, body: { ...rdBody(), outputs: [{}] }, field: 'outputs[0].name' },
   {
-    title: 'requested output twice', server: R, field: 'outputs[1].name',
+    title: 'FP16 element beyond the FP16 range',
+    server: I,
+    body: idBody('FP16', [1e6, 0.5]),
+    field: `inputs[${idx('FP16')}].data[0]`,
+    mentions: ["input 'in_FP16'", '65504'],
+  },
+  // outputs, id, parameters
+  {
+    title: 'unknown requested output',
+    server: R,
+    body: { ...rdBody(), outputs: [{ name: 'nope' }] },
+    field: 'outputs[0].name',
+    mentions: ['nope'],
+  },
+  { title: 'outputs not an array', server: R, body: { ...rdBody(), outputs: { name: 'label' } }, field: 'outputs' },
+  {
+    title: 'requested output without a name',
+    server: R,
+    body: { ...rdBody(), outputs: [{}] },
+    field: 'outputs[0].name',
+  },
+  {
+    title: 'requested output twice',
+    server: R,
+    field: 'outputs[1].name',
     body: { ...rdBody(), outputs: [{ name: 'label' }, { name: 'label' }] },
   },
   { title: 'id not a string', server: R, body: { ...rdBody(), id: 42 }, field: 'id' },
   { title: 'parameters not an object', server: R, body: { ...rdBody(), parameters: 'fast' }, field: 'parameters' },
   { title: 'parameters an array', server: R, body: { ...rdBody(), parameters: ['fast'] }, field: 'parameters' },
-  { title: 'parameter value an object', server: R, body: { ...rdBody(), parameters: { mode: { a: 1 } } }, field: 'parameters.mode' },
-  { title: 'input parameter value null', server: R, body: rdBody({ parameters: { scale: null } }), field: 'inputs[0].parameters.scale' },
   {
-    title: 'binary_data_size parameter (binary tensors unsupported)', server: R, field: 'inputs[0].parameters.binary_data_size',
+    title: 'parameter value an object',
+    server: R,
+    body: { ...rdBody(), parameters: { mode: { a: 1 } } },
+    field: 'parameters.mode',
+  },
+  {
+    title: 'input parameter value null',
+    server: R,
+    body: rdBody({ parameters: { scale: null } }),
+    field: 'inputs[0].parameters.scale',
+  },
+  {
+    title: 'binary_data_size parameter (binary tensors unsupported)',
+    server: R,
+    field: 'inputs[0].parameters.binary_data_size',
     body: rdBody({ parameters: { binary_data_size: 64 } }),
   },
   {
-    title: 'binary_data requested for an output', server: R, field: 'outputs[0].parameters.binary_data',
+    title: 'binary_data requested for an output',
+    server: R,
+    field: 'outputs[0].parameters.binary_data',
     body: { ...rdBody(), outputs: [{ name: 'label', parameters: { binary_data: true } }] },
   },
   {
     // Both inputs share the symbolic batch dimension; ONNX Runtime fails on 2 vs 3 rows, which must
     // be reported as the client's error, not a server fault.
-    title: 'inputs disagree on the batch dimension', server: M, field: 'shape',
+    title: 'inputs disagree on the batch dimension',
+    server: M,
+    field: 'shape',
     body: {
       inputs: [
         { name: 'features', datatype: 'FP32', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
@@ -209,14 +385,21 @@ describe('malformed inference requests answer 400 naming the field', () => {
   test('there are at least 30 distinct cases', () => {
     assert.ok(CASES.length >= 30);
     assert.equal(new Set(CASES.map((c) => c.title)).size, CASES.length, 'titles are distinct');
-    assert.equal(new Set(CASES.map((c) => typeof c.body === 'string' ? c.body : JSON.stringify(c.body))).size, CASES.length, 'bodies are distinct');
+    assert.equal(
+      new Set(CASES.map((c) => (typeof c.body === 'string' ? c.body : JSON.stringify(c.body)))).size,
+      CASES.length,
+      'bodies are distinct',
+    );
   });
 
   for (const c of CASES) {
     test(c.title, async () => {
       const server = c.server();
       const name = server === rd ? 'readmission' : server === mio ? 'multi-io' : 'identity';
-      const message = expectError(await call(server, `/v2/models/${name}/infer`, { method: 'POST', body: c.body }), c.status ?? 400);
+      const message = expectError(
+        await call(server, `/v2/models/${name}/infer`, { method: 'POST', body: c.body }),
+        c.status ?? 400,
+      );
       assert.ok(message.includes(c.field), `message names '${c.field}': ${message}`);
       for (const m of c.mentions ?? []) assert.ok(message.includes(m), `message mentions '${m}': ${message}`);
     });
@@ -250,8 +433,17 @@ describe('unknown resources and methods', () => {
   });
 
   test('404 for an unknown path', async () => {
-    for (const path of ['/', '/v1/models/readmission', '/v2/models', '/v2/models/', '/v2/health', '/v2/models/readmission/explain',
-      '/v2/models/readmission/infer/extra', '/v2/models/readmission/versions', '/v2/healthz/live']) {
+    for (const path of [
+      '/',
+      '/v1/models/readmission',
+      '/v2/models',
+      '/v2/models/',
+      '/v2/health',
+      '/v2/models/readmission/explain',
+      '/v2/models/readmission/infer/extra',
+      '/v2/models/readmission/versions',
+      '/v2/healthz/live',
+    ]) {
       expectError(await call(rd, path), 404);
     }
   });
@@ -261,8 +453,13 @@ describe('unknown resources and methods', () => {
     expectError(getInfer, 405);
     assert.equal(getInfer.headers.get('allow'), 'POST');
 
-    for (const [method, path] of [['POST', '/v2/health/live'], ['POST', '/v2/health/ready'], ['PUT', '/v2/models/readmission'],
-      ['DELETE', '/v2/models/readmission/ready'], ['POST', '/v2']] as const) {
+    for (const [method, path] of [
+      ['POST', '/v2/health/live'],
+      ['POST', '/v2/health/ready'],
+      ['PUT', '/v2/models/readmission'],
+      ['DELETE', '/v2/models/readmission/ready'],
+      ['POST', '/v2'],
+    ] as const) {
       const res = await call(rd, path, { method, ...(method === 'POST' ? { body: '{}' } : {}) });
       const message = expectError(res, 405);
       assert.ok(message.includes(method), `${method} ${path}: ${message}`);
@@ -285,7 +482,12 @@ interface RawExchange {
  * Sends `head` and then `chunks` (one every `intervalMs`, stopping as soon as a response arrives),
  * and reads the response until the server closes the connection.
  */
-async function rawExchange(server: ModelServerProcess, head: string, chunks: readonly string[], intervalMs: number): Promise<RawExchange> {
+async function rawExchange(
+  server: ModelServerProcess,
+  head: string,
+  chunks: readonly string[],
+  intervalMs: number,
+): Promise<RawExchange> {
   const { hostname, port } = new URL(server.url);
   const socket = net.connect(Number(port), hostname);
   socket.setEncoding('utf8');
@@ -350,7 +552,10 @@ describe('request body size limit (--max-body-bytes)', () => {
   });
 
   test('413 for a full body above the limit sent with Content-Length', async () => {
-    const body = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: ROW }], pad: 'x'.repeat(BODY_LIMIT) });
+    const body = JSON.stringify({
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: ROW }],
+      pad: 'x'.repeat(BODY_LIMIT),
+    });
     const head = `POST ${path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
     const ex = await rawExchange(rd, head, [body], 0);
     expectError(rawBody(ex.response), 413);
@@ -365,9 +570,14 @@ describe('request body size limit (--max-body-bytes)', () => {
     const message = expectError(rawBody(ex.response), 413);
     assert.ok(message.includes(String(BODY_LIMIT)), message);
     // The server must have seen more than the limit, and must not have waited for the rest.
-    assert.ok(ex.chunksBeforeResponse * CHUNK > BODY_LIMIT, `413 came after ${ex.chunksBeforeResponse} chunks: before the limit was exceeded`);
-    assert.ok(ex.chunksBeforeResponse < TOTAL / 2,
-      `413 came only after ${ex.chunksBeforeResponse} of ${TOTAL} chunks: the server read on past the limit`);
+    assert.ok(
+      ex.chunksBeforeResponse * CHUNK > BODY_LIMIT,
+      `413 came after ${ex.chunksBeforeResponse} chunks: before the limit was exceeded`,
+    );
+    assert.ok(
+      ex.chunksBeforeResponse < TOTAL / 2,
+      `413 came only after ${ex.chunksBeforeResponse} of ${TOTAL} chunks: the server read on past the limit`,
+    );
   });
 });
 
@@ -380,7 +590,10 @@ describe('after all of the above', () => {
     const res = await call(rd, '/v2/models/readmission/infer', { body: rdBody() });
     assert.equal(res.status, 200, res.text);
     const body = JSON.parse(res.text) as { outputs: { name: string; data: number[] }[] };
-    assert.deepEqual(body.outputs.map((o) => o.name), ['probability', 'label']);
+    assert.deepEqual(
+      body.outputs.map((o) => o.name),
+      ['probability', 'label'],
+    );
     const ready = await call(rd, '/v2/health/ready');
     assert.equal(ready.status, 200);
   });
@@ -388,11 +601,17 @@ describe('after all of the above', () => {
   test('no response had a status of 500 or above', () => {
     assert.ok(seen.length > CASES.length, `${seen.length} responses recorded`);
     const failures = seen.filter((s) => !(s.status >= 200 && s.status < 500));
-    assert.deepEqual(failures.map((f) => `${f.what} → ${f.status} ${f.body.slice(0, 200)}`), []);
+    assert.deepEqual(
+      failures.map((f) => `${f.what} → ${f.status} ${f.body.slice(0, 200)}`),
+      [],
+    );
   });
 
   test('no response body contained a stack trace', () => {
     const traces = seen.filter((s) => s.body.includes('    at ') || /\n\s*at \S+ \(/.test(s.body));
-    assert.deepEqual(traces.map((f) => `${f.what}: ${f.body.slice(0, 300)}`), []);
+    assert.deepEqual(
+      traces.map((f) => `${f.what}: ${f.body.slice(0, 300)}`),
+      [],
+    );
   });
 });

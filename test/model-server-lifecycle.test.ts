@@ -9,7 +9,16 @@ import { performance } from 'node:perf_hooks';
 import { READMISSION_FEATURES, readmissionProbability } from '../src/demo/readmission.js';
 import { isAlive, type ModelServerProcess, startModelServer, startWharf } from './support/processes.js';
 import {
-  expectError, http, jsonOf, type ModelFiles, sampleValue, scrape, stopAll, waitFor, within, writeModelFiles,
+  expectError,
+  http,
+  jsonOf,
+  type ModelFiles,
+  sampleValue,
+  scrape,
+  stopAll,
+  waitFor,
+  within,
+  writeModelFiles,
 } from './support/serving.js';
 
 const FEATURES = READMISSION_FEATURES.length;
@@ -36,8 +45,11 @@ async function serve(...args: string[]): Promise<ModelServerProcess> {
 
 /** Waits until the server reports `n` inference requests in flight (its own gauge), so no guessing with sleeps. */
 async function untilInFlight(server: ModelServerProcess, n: number): Promise<void> {
-  await waitFor(async () => sampleValue(await scrape(server.url), 'wharf_inference_requests_in_flight') === n,
-    `${n} request(s) in flight`, { timeoutMs: 5_000, intervalMs: 20 });
+  await waitFor(
+    async () => sampleValue(await scrape(server.url), 'wharf_inference_requests_in_flight') === n,
+    `${n} request(s) in flight`,
+    { timeoutMs: 5_000, intervalMs: 20 },
+  );
 }
 
 /** Status of GET path, or 'refused' when the connection fails (server gone). */
@@ -55,14 +67,17 @@ describe('graceful shutdown', () => {
     const pid = server.child.pid!;
     const sentAt = performance.now();
     let inFlightDone = false;
-    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 })
-      .finally(() => (inFlightDone = true));
+    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 }).finally(
+      () => (inFlightDone = true),
+    );
     await untilInFlight(server, 1);
 
     const signalledAt = performance.now();
     server.child.kill('SIGTERM');
-    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503',
-      { timeoutMs: 1_000, intervalMs: 5 });
+    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503', {
+      timeoutMs: 1_000,
+      intervalMs: 5,
+    });
     const unreadyAfter = performance.now() - signalledAt;
     assert.ok(unreadyAfter < 500, `readiness turned 503 ${unreadyAfter.toFixed(0)} ms after SIGTERM`);
     assert.equal(inFlightDone, false, 'readiness turned 503 before the in-flight request completed');
@@ -98,8 +113,10 @@ describe('graceful shutdown', () => {
   test('--grace-period 0.5: exits non-zero after about 0.5 s when a request is still running', async () => {
     const server = await serve('--grace-period', '0.5', '--inject-latency-ms', '5000');
     const pid = server.child.pid!;
-    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 })
-      .then((r) => r.status, () => 'connection closed');
+    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 }).then(
+      (r) => r.status,
+      () => 'connection closed',
+    );
     await untilInFlight(server, 1);
 
     const signalledAt = performance.now();
@@ -116,10 +133,14 @@ describe('graceful shutdown', () => {
 
   test('a second SIGTERM while draining exits at once with code 1', async () => {
     const server = await serve('--inject-latency-ms', '5000');
-    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 }).catch(() => undefined);
+    const inFlight = http(`${server.url}/v2/models/rd/infer`, { body: VALID, timeoutMs: 15_000 }).catch(
+      () => undefined,
+    );
     await untilInFlight(server, 1);
     server.child.kill('SIGTERM');
-    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503', { timeoutMs: 1_000 });
+    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503', {
+      timeoutMs: 1_000,
+    });
     const signalledAt = performance.now();
     server.child.kill('SIGTERM');
     assert.equal(await within(server.exited, 3_000, 'exit after the second SIGTERM'), 1);
@@ -194,7 +215,18 @@ describe('start-up failures exit non-zero with one line on stderr', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
     try {
       const { port } = blocker.address() as net.AddressInfo;
-      const line = oneLine(await failsToStart(['--host', '127.0.0.1', '--port', String(port), '--model', files!.readmission, '--name', 'x']));
+      const line = oneLine(
+        await failsToStart([
+          '--host',
+          '127.0.0.1',
+          '--port',
+          String(port),
+          '--model',
+          files!.readmission,
+          '--name',
+          'x',
+        ]),
+      );
       assert.match(line, /^wharf serve-model: /);
       assert.ok(line.includes(String(port)) && /in use/.test(line), line);
     } finally {

@@ -7,7 +7,15 @@ import { multiIoReference, OIP_DATATYPES, type OipDatatype } from '../src/demo/f
 import { READMISSION_FEATURES, generateReadmissionData, readmissionProbability } from '../src/demo/readmission.js';
 import { type ModelServerProcess, startWharf } from './support/processes.js';
 import {
-  http, type HttpResult, jsonOf, type ModelFiles, startModelServers, stopAll, terminate, waitFor, writeModelFiles,
+  http,
+  type HttpResult,
+  jsonOf,
+  type ModelFiles,
+  startModelServers,
+  stopAll,
+  terminate,
+  waitFor,
+  writeModelFiles,
 } from './support/serving.js';
 
 const FEATURES = READMISSION_FEATURES.length;
@@ -47,15 +55,21 @@ let identity: ModelServerProcess;
 let multiIo: ModelServerProcess;
 let fixed: ModelServerProcess;
 
-before(async () => {
-  files = await writeModelFiles();
-  [readmission, identity, multiIo, fixed] = await startModelServers([
-    ['--model', files.readmission, '--name', 'readmission'],
-    ['--model', files.identity, '--name', 'identity'],
-    ['--model', files.multiIo, '--name', 'multi-io'],
-    ['--model', files.fixedBatch, '--name', 'fixed'],
-  ], started);
-}, { timeout: 30_000 });
+before(
+  async () => {
+    files = await writeModelFiles();
+    [readmission, identity, multiIo, fixed] = await startModelServers(
+      [
+        ['--model', files.readmission, '--name', 'readmission'],
+        ['--model', files.identity, '--name', 'identity'],
+        ['--model', files.multiIo, '--name', 'multi-io'],
+        ['--model', files.fixedBatch, '--name', 'fixed'],
+      ],
+      started,
+    );
+  },
+  { timeout: 30_000 },
+);
 
 after(async () => {
   await stopAll(started);
@@ -110,8 +124,14 @@ describe('health and metadata endpoints', () => {
 
   test('model metadata of the fixture models: every datatype, mixed types, a fixed first dimension', async () => {
     const id = jsonOf(await http(`${identity.url}/v2/models/identity`)) as { inputs: unknown; outputs: unknown };
-    assert.deepEqual(id.inputs, OIP_DATATYPES.map((t) => ({ name: `in_${t}`, datatype: t, shape: [-1, 2] })));
-    assert.deepEqual(id.outputs, OIP_DATATYPES.map((t) => ({ name: `out_${t}`, datatype: t, shape: [-1, 2] })));
+    assert.deepEqual(
+      id.inputs,
+      OIP_DATATYPES.map((t) => ({ name: `in_${t}`, datatype: t, shape: [-1, 2] })),
+    );
+    assert.deepEqual(
+      id.outputs,
+      OIP_DATATYPES.map((t) => ({ name: `out_${t}`, datatype: t, shape: [-1, 2] })),
+    );
 
     const mio = jsonOf(await http(`${multiIo.url}/v2/models/multi-io`)) as { inputs: unknown; outputs: unknown };
     assert.deepEqual(mio.inputs, [
@@ -140,21 +160,42 @@ describe('health and metadata endpoints', () => {
 
 test('serve-model --version V serves the model as version V', async () => {
   // Waits for the banner or the exit, so a failure shows what the process printed.
-  const proc = startWharf(['serve-model', '--port', '0', '--model', files!.readmission, '--name', 'versioned', '--version', '2024-06']);
+  const proc = startWharf([
+    'serve-model',
+    '--port',
+    '0',
+    '--model',
+    files!.readmission,
+    '--name',
+    'versioned',
+    '--version',
+    '2024-06',
+  ]);
   try {
     let exited: number | string | undefined;
     void proc.exited.then((code) => (exited = code));
-    await waitFor(() => exited !== undefined || /http:\/\/\S+/.test(proc.stdout()), 'the banner or the exit', { timeoutMs: 20_000 });
-    assert.equal(exited, undefined,
-      `serve-model --version 2024-06 exited (${exited}) instead of serving; stdout: ${JSON.stringify(proc.stdout())}, stderr: ${JSON.stringify(proc.stderr())}`);
+    await waitFor(() => exited !== undefined || /http:\/\/\S+/.test(proc.stdout()), 'the banner or the exit', {
+      timeoutMs: 20_000,
+    });
+    assert.equal(
+      exited,
+      undefined,
+      `serve-model --version 2024-06 exited (${exited}) instead of serving; stdout: ${JSON.stringify(proc.stdout())}, stderr: ${JSON.stringify(proc.stderr())}`,
+    );
     const url = /http:\/\/[^\s)]+/.exec(proc.stdout())![0];
     const meta = jsonOf(await http(`${url}/v2/models/versioned/versions/2024-06`)) as { versions: unknown };
     assert.deepEqual(meta.versions, ['2024-06']);
     const res = await http(`${url}/v2/models/versioned/versions/2024-06/infer`, {
-      body: { inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: new Array<number>(FEATURES).fill(0) }] },
+      body: {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: new Array<number>(FEATURES).fill(0) }],
+      },
     });
     assert.equal(inferResponse(res).model_version, '2024-06');
-    assert.equal((await http(`${url}/v2/models/versioned/versions/1`)).status, 404, 'the default version is not served');
+    assert.equal(
+      (await http(`${url}/v2/models/versioned/versions/1`)).status,
+      404,
+      'the default version is not served',
+    );
   } finally {
     await terminate(proc);
   }
@@ -190,7 +231,9 @@ describe('readmission demo model', () => {
     // Both labels must occur among the rows, or the label check would be weak.
     assert.ok(expected.some((p) => p > 0.5) && expected.some((p) => p < 0.5), `probabilities ${expected.join(', ')}`);
     for (let r = 0; r < rows.length; r++) {
-      const body = await inferReadmission({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[r] }] });
+      const body = await inferReadmission({
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[r] }],
+      });
       checkRows(body, [r]);
       assert.equal(body.id, undefined, 'no id in the response when the request had none');
     }
@@ -208,7 +251,10 @@ describe('readmission demo model', () => {
     const body = await inferReadmission({
       inputs: [{ name: 'input', datatype: 'FP32', shape: [rows.length, FEATURES], data: rows.flat() }],
     });
-    checkRows(body, rows.map((_, i) => i));
+    checkRows(
+      body,
+      rows.map((_, i) => i),
+    );
   });
 
   test('nested data gives the same result as flat data', async () => {
@@ -223,7 +269,9 @@ describe('readmission demo model', () => {
     const body = await inferReadmission({
       id: 'req-42 ✓',
       parameters: { priority: 'high', retries: 2, trace: true },
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[1], parameters: { note: 'x', scale: 1.5 } }],
+      inputs: [
+        { name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[1], parameters: { note: 'x', scale: 1.5 } },
+      ],
       outputs: [{ name: 'probability', parameters: { binary_data: false } }, { name: 'label' }],
     });
     assert.equal(body.id, 'req-42 ✓');
@@ -236,13 +284,19 @@ describe('readmission demo model', () => {
         inputs: [{ name: 'input', datatype: 'FP32', shape: [2, FEATURES], data: rows.slice(0, 2).flat() }],
         outputs: [{ name }],
       });
-      assert.deepEqual(body.outputs.map((o) => o.name), [name]);
+      assert.deepEqual(
+        body.outputs.map((o) => o.name),
+        [name],
+      );
       assert.deepEqual(body.outputs[0]!.shape, [2, 1]);
     }
-    const p = output(await inferReadmission({
-      inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[2] }],
-      outputs: [{ name: 'probability' }],
-    }), 'probability');
+    const p = output(
+      await inferReadmission({
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [1, FEATURES], data: rows[2] }],
+        outputs: [{ name: 'probability' }],
+      }),
+      'probability',
+    );
     assert.ok(Math.abs((p.data[0] as number) - expected[2]!) < 1e-5);
   });
 });
@@ -276,9 +330,14 @@ describe('identity model: every datatype round-trips', () => {
   }
 
   test('exact values of all 13 datatypes come back unchanged with their datatype and shape', async () => {
-    const body = inferResponse(await http(`${identity.url}/v2/models/identity/infer`, { body: request((t) => VALUES[t]) }));
+    const body = inferResponse(
+      await http(`${identity.url}/v2/models/identity/infer`, { body: request((t) => VALUES[t]) }),
+    );
     assert.equal(body.model_name, 'identity');
-    assert.deepEqual(body.outputs.map((o) => o.name), OIP_DATATYPES.map((t) => `out_${t}`));
+    assert.deepEqual(
+      body.outputs.map((o) => o.name),
+      OIP_DATATYPES.map((t) => `out_${t}`),
+    );
     for (const t of OIP_DATATYPES) {
       const o = output(body, `out_${t}`);
       assert.equal(o.datatype, t, `${t} datatype`);
@@ -288,45 +347,67 @@ describe('identity model: every datatype round-trips', () => {
   });
 
   test('FP16 and FP32 values are rounded to the nearest representable value', async () => {
-    const body = inferResponse(await http(`${identity.url}/v2/models/identity/infer`, {
-      body: request((t) => ROUNDED[t]?.input ?? VALUES[t]),
-    }));
+    const body = inferResponse(
+      await http(`${identity.url}/v2/models/identity/infer`, {
+        body: request((t) => ROUNDED[t]?.input ?? VALUES[t]),
+      }),
+    );
     assert.deepEqual(output(body, 'out_FP16').data, ROUNDED.FP16!.output);
     assert.deepEqual(output(body, 'out_FP32').data, ROUNDED.FP32!.output);
   });
 
   test('nested BYTES and BOOL data, and BOOL given as 0/1', async () => {
-    const body = inferResponse(await http(`${identity.url}/v2/models/identity/infer`, {
-      body: request((t) => {
-        if (t === 'BYTES') return [['ünï', 'cödé'], ['"quoted"', 'back\\slash\nnewline']];
-        if (t === 'BOOL') return [[1, 0], [true, false]];
-        return VALUES[t];
+    const body = inferResponse(
+      await http(`${identity.url}/v2/models/identity/infer`, {
+        body: request((t) => {
+          if (t === 'BYTES')
+            return [
+              ['ünï', 'cödé'],
+              ['"quoted"', 'back\\slash\nnewline'],
+            ];
+          if (t === 'BOOL')
+            return [
+              [1, 0],
+              [true, false],
+            ];
+          return VALUES[t];
+        }),
       }),
-    }));
+    );
     assert.deepEqual(output(body, 'out_BYTES').data, ['ünï', 'cödé', '"quoted"', 'back\\slash\nnewline']);
     assert.deepEqual(output(body, 'out_BOOL').data, [true, false, true, false]);
   });
 });
 
 describe('multi-input, multi-output model', () => {
-  const features = [[1, 2, 3], [-1, 0.5, -2], [0, 0, 0], [4, -8, 0.25]];
+  const features = [
+    [1, 2, 3],
+    [-1, 0.5, -2],
+    [0, 0, 0],
+    [4, -8, 0.25],
+  ];
   const offsets = [0.25, -1.5, 1e-3, -0.75];
 
   test('several inputs of different datatypes give outputs with the right datatypes, shapes and values', async () => {
-    const body = inferResponse(await http(`${multiIo.url}/v2/models/multi-io/infer`, {
-      body: {
-        // Inputs in the opposite order to the model's signature, to show order does not matter.
-        inputs: [
-          { name: 'offset', datatype: 'FP64', shape: [4, 1], data: offsets },
-          { name: 'features', datatype: 'FP32', shape: [4, 3], data: features },
-        ],
-      },
-    }));
-    assert.deepEqual(body.outputs.map((o) => [o.name, o.datatype, o.shape]), [
-      ['score', 'FP32', [4, 1]],
-      ['label', 'INT64', [4, 1]],
-      ['doubled', 'FP64', [4, 1]],
-    ]);
+    const body = inferResponse(
+      await http(`${multiIo.url}/v2/models/multi-io/infer`, {
+        body: {
+          // Inputs in the opposite order to the model's signature, to show order does not matter.
+          inputs: [
+            { name: 'offset', datatype: 'FP64', shape: [4, 1], data: offsets },
+            { name: 'features', datatype: 'FP32', shape: [4, 3], data: features },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual(
+      body.outputs.map((o) => [o.name, o.datatype, o.shape]),
+      [
+        ['score', 'FP32', [4, 1]],
+        ['label', 'INT64', [4, 1]],
+        ['doubled', 'FP64', [4, 1]],
+      ],
+    );
     features.forEach((row, i) => {
       const ref = multiIoReference(row, offsets[i]!);
       const score = output(body, 'score').data[i] as number;
@@ -337,15 +418,17 @@ describe('multi-input, multi-output model', () => {
   });
 
   test('a subset of outputs in a chosen order', async () => {
-    const body = inferResponse(await http(`${multiIo.url}/v2/models/multi-io/infer`, {
-      body: {
-        inputs: [
-          { name: 'features', datatype: 'FP32', shape: [1, 3], data: features[0] },
-          { name: 'offset', datatype: 'FP64', shape: [1, 1], data: [offsets[0]] },
-        ],
-        outputs: [{ name: 'doubled' }, { name: 'label' }],
-      },
-    }));
+    const body = inferResponse(
+      await http(`${multiIo.url}/v2/models/multi-io/infer`, {
+        body: {
+          inputs: [
+            { name: 'features', datatype: 'FP32', shape: [1, 3], data: features[0] },
+            { name: 'offset', datatype: 'FP64', shape: [1, 1], data: [offsets[0]] },
+          ],
+          outputs: [{ name: 'doubled' }, { name: 'label' }],
+        },
+      }),
+    );
     assert.deepEqual(body.outputs.map((o) => o.name).sort(), ['doubled', 'label']);
     assert.deepEqual(output(body, 'doubled'), { name: 'doubled', datatype: 'FP64', shape: [1, 1], data: [0.5] });
     assert.deepEqual(output(body, 'label'), { name: 'label', datatype: 'INT64', shape: [1, 1], data: [1] });
@@ -360,11 +443,17 @@ describe('fixed-first-dimension model', () => {
 
   test('concurrent requests are served correctly, one at a time', async () => {
     const inputs = Array.from({ length: 8 }, (_, k) => [k, -k - 1, k / 4, 100 + k]);
-    const bodies = await Promise.all(inputs.map((x) =>
-      http(`${fixed.url}/v2/models/fixed/infer`, { body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: x }] } })
-        .then(inferResponse)));
+    const bodies = await Promise.all(
+      inputs.map((x) =>
+        http(`${fixed.url}/v2/models/fixed/infer`, {
+          body: { inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 4], data: x }] },
+        }).then(inferResponse),
+      ),
+    );
     bodies.forEach((body, k) => {
-      assert.deepEqual(body.outputs, [{ name: 'y', datatype: 'FP32', shape: [1, 4], data: inputs[k]!.map((v) => 2 * v) }]);
+      assert.deepEqual(body.outputs, [
+        { name: 'y', datatype: 'FP32', shape: [1, 4], data: inputs[k]!.map((v) => 2 * v) },
+      ]);
     });
   });
 });

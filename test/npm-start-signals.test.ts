@@ -41,43 +41,70 @@ async function freshHome(): Promise<string> {
 
 /** Resolves once the demo deployment of the API at `api` serves with its 2 replicas. */
 async function demoServing(api: string): Promise<void> {
-  await until('the demo deployment to serve with 2 replicas', async () => {
-    const d = await (await fetch(`${api}/api/v1/environments/development/deployments/readmission`)).json() as { status: { readyReplicas: number } };
-    return d.status.readyReplicas === 2 ? true : undefined;
-  }, 90_000);
+  await until(
+    'the demo deployment to serve with 2 replicas',
+    async () => {
+      const d = (await (await fetch(`${api}/api/v1/environments/development/deployments/readmission`)).json()) as {
+        status: { readyReplicas: number };
+      };
+      return d.status.readyReplicas === 2 ? true : undefined;
+    },
+    90_000,
+  );
 }
 
 /** `npm start` in this checkout with a fresh home and free ports; resolves once the demo's 2 replicas serve. */
 async function npmStart(): Promise<{ npm: ChildProcess; home: string; exited: Promise<unknown> }> {
   const home = await freshHome();
   // detached: npm leads its own process group, as a shell's foreground job (the Ctrl-C case) does.
-  const npm = spawn('npm', ['start', '--', '--home', home, '--port', '0', '--gateway-port', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const npm = spawn('npm', ['start', '--', '--home', home, '--port', '0', '--gateway-port', '0'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   let out = '';
   let err = '';
   npm.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   npm.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = once(npm, 'exit');
-  const api = await until('wharf up to print its API URL', async () => {
-    if (npm.exitCode !== null) throw new Error(`npm start exited: ${err}`);
-    return /API (\S+)/.exec(out)?.[1];
-  }, 60_000).catch((e: unknown) => Promise.reject(new Error(`${(e as Error).message}\n${out}\n${err}`)));
+  const api = await until(
+    'wharf up to print its API URL',
+    async () => {
+      if (npm.exitCode !== null) throw new Error(`npm start exited: ${err}`);
+      return /API (\S+)/.exec(out)?.[1];
+    },
+    60_000,
+  ).catch((e: unknown) => Promise.reject(new Error(`${(e as Error).message}\n${out}\n${err}`)));
   await demoServing(api);
   assert.ok(pidsWithArg(home).length >= 4, 'npm, wharf up and 2 replicas run');
   return { npm, home, exited };
 }
 
 for (const [how, send] of [
-  ['SIGTERM to npm\'s pid (docker stop, systemctl stop)', (npm: ChildProcess) => process.kill(npm.pid!, 'SIGTERM')],
-  ['SIGINT to npm\'s pid', (npm: ChildProcess) => process.kill(npm.pid!, 'SIGINT')],
+  ["SIGTERM to npm's pid (docker stop, systemctl stop)", (npm: ChildProcess) => process.kill(npm.pid!, 'SIGTERM')],
+  ["SIGINT to npm's pid", (npm: ChildProcess) => process.kill(npm.pid!, 'SIGINT')],
   ['Ctrl-C: SIGINT to the whole foreground process group', (npm: ChildProcess) => process.kill(-npm.pid!, 'SIGINT')],
 ] as const) {
   test(`npm start: ${how} stops wharf up and every replica`, async () => {
     const { npm, home, exited } = await npmStart();
     send(npm);
-    await until('npm to exit', async () => (npm.exitCode !== null || npm.signalCode !== null ? true : undefined), 30_000);
+    await until(
+      'npm to exit',
+      async () => (npm.exitCode !== null || npm.signalCode !== null ? true : undefined),
+      30_000,
+    );
     await exited;
-    await until('no process of this home left', async () => (pidsWithArg(home).length === 0 ? true : undefined), 30_000)
-      .catch(() => assert.fail(`still running after npm exited: ${pidsWithArg(home).map((pid) => commandOf(pid)).join('; ')}`));
+    await until(
+      'no process of this home left',
+      async () => (pidsWithArg(home).length === 0 ? true : undefined),
+      30_000,
+    ).catch(() =>
+      assert.fail(
+        `still running after npm exited: ${pidsWithArg(home)
+          .map((pid) => commandOf(pid))
+          .join('; ')}`,
+      ),
+    );
   });
 }
 

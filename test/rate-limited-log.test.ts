@@ -6,7 +6,11 @@ import { rateLimitedLog } from '../src/core/rate-limited-log.js';
 test('the first line of each key is written, repeats within the interval are not, and one after it is', () => {
   const lines: string[] = [];
   let now = 0;
-  const log = rateLimitedLog((line) => lines.push(line), 30_000, () => now);
+  const log = rateLimitedLog(
+    (line) => lines.push(line),
+    30_000,
+    () => now,
+  );
   log('metrics 0', 'a1');
   log('metrics 0', 'a2');
   log('ejections', 'b1');

@@ -29,12 +29,19 @@ let gatewayPort = 0;
 let up: WharfProcess;
 
 /** A command's outcome: exit code (or signal), output. */
-interface Outcome { code: number | string; stdout: string; stderr: string }
+interface Outcome {
+  code: number | string;
+  stdout: string;
+  stderr: string;
+}
 
 /** `npx wharf …` in the examples means this checkout's launcher, as it does in a checkout. */
 async function writeNpxShim(dir: string): Promise<void> {
   const shim = join(dir, 'npx');
-  await writeFile(shim, `#!/bin/sh\nif [ "$1" = wharf ]; then shift; exec "${process.execPath}" "${WHARF_BIN}" "$@"; fi\nexec npx "$@"\n`);
+  await writeFile(
+    shim,
+    `#!/bin/sh\nif [ "$1" = wharf ]; then shift; exec "${process.execPath}" "${WHARF_BIN}" "$@"; fi\nexec npx "$@"\n`,
+  );
   await chmod(shim, 0o755);
 }
 
@@ -51,7 +58,11 @@ function run(command: string, timeoutMs = 240_000): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn('sh', ['-c', command], {
       cwd: folder,
-      env: { ...process.env, PATH: `${join(folder, '.bin')}:${process.env.PATH}`, WHARF_URL: `http://127.0.0.1:${apiPort}` },
+      env: {
+        ...process.env,
+        PATH: `${join(folder, '.bin')}:${process.env.PATH}`,
+        WHARF_URL: `http://127.0.0.1:${apiPort}`,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -87,12 +98,18 @@ before(async () => {
   gatewayPort = await freePort();
   // Where the user typed `npm start`: the data folder is ./.wharf there, as the tour's push expects.
   up = startWharf(['up', '--port', String(apiPort), '--gateway-port', String(gatewayPort)], {}, folder);
-  await until('wharf up to deploy its demo model', async () => {
-    const r = await fetch(`http://127.0.0.1:${apiPort}/api/v1/environments/development/deployments/readmission`).catch(() => undefined);
-    if (r?.status !== 200) return undefined;
-    const d = await r.json() as { status: { phase: string } };
-    return d.status.phase === 'running' ? true : undefined;
-  }, 120_000);
+  await until(
+    'wharf up to deploy its demo model',
+    async () => {
+      const r = await fetch(
+        `http://127.0.0.1:${apiPort}/api/v1/environments/development/deployments/readmission`,
+      ).catch(() => undefined);
+      if (r?.status !== 200) return undefined;
+      const d = (await r.json()) as { status: { phase: string } };
+      return d.status.phase === 'running' ? true : undefined;
+    },
+    120_000,
+  );
 });
 
 after(async () => {
@@ -108,7 +125,8 @@ const shellBlocks = blocks.filter((b) => b.language === 'sh');
 
 test('the README has runnable shell examples, and says why the others are not run here', () => {
   assert.ok(shellBlocks.filter((b) => !b.skip).length >= 3, 'the tour, safe releases and autoscaling blocks run');
-  for (const b of shellBlocks.filter((x) => x.skip)) assert.ok(b.skip!.length > 10, `README.md:${b.line}: a skipped block says why`);
+  for (const b of shellBlocks.filter((x) => x.skip))
+    assert.ok(b.skip!.length > 10, `README.md:${b.line}: a skipped block says why`);
 });
 
 test('every shell example of the README runs as written, in order', async (t) => {
@@ -119,7 +137,11 @@ test('every shell example of the README runs as written, in order', async (t) =>
     }
     for (const command of shellCommands(block)) {
       const outcome = await run(asTested(command));
-      assert.equal(outcome.code, 0, `README.md:${block.line} (${block.section}): \`${command}\` exited ${outcome.code}\n${outcome.stdout.slice(-1500)}\n${outcome.stderr.slice(-1500)}`);
+      assert.equal(
+        outcome.code,
+        0,
+        `README.md:${block.line} (${block.section}): \`${command}\` exited ${outcome.code}\n${outcome.stdout.slice(-1500)}\n${outcome.stderr.slice(-1500)}`,
+      );
     }
   }
 });

@@ -82,7 +82,10 @@ void test('a failing source or non-byte chunks leave no temp file', async () => 
     throw new Error('connection reset');
   }
   await assert.rejects(blobs.put(failing(), { maxBytes: 100 }), /connection reset/);
-  await assert.rejects(blobs.put(Readable.from(['text'], { objectMode: true }), { maxBytes: 100 }), InvalidArgumentError);
+  await assert.rejects(
+    blobs.put(Readable.from(['text'], { objectMode: true }), { maxBytes: 100 }),
+    InvalidArgumentError,
+  );
   assert.deepEqual(await filesUnder(dir), []);
   await assert.rejects(blobs.put(chunks('x'), { maxBytes: -1 }), InvalidArgumentError);
 });
@@ -103,10 +106,24 @@ void test('absent blobs are NOT_FOUND; delete is idempotent', async () => {
 
 void test('malformed digests are rejected by every method, so none can name a path', async () => {
   const blobs = new FsBlobStore(join(root, 'f'));
-  const bad = ['sha256:../../etc', 'sha256:../../../etc/passwd', `sha256:${'A'.repeat(64)}`, `sha256:${'a'.repeat(63)}`,
-    `sha512:${'a'.repeat(64)}`, `sha256:${'a'.repeat(64)}/../x`, `${'a'.repeat(64)}`, ''];
+  const bad = [
+    'sha256:../../etc',
+    'sha256:../../../etc/passwd',
+    `sha256:${'A'.repeat(64)}`,
+    `sha256:${'a'.repeat(63)}`,
+    `sha512:${'a'.repeat(64)}`,
+    `sha256:${'a'.repeat(64)}/../x`,
+    `${'a'.repeat(64)}`,
+    '',
+  ];
   for (const digest of bad) {
-    for (const call of [() => blobs.has(digest), () => blobs.open(digest), () => blobs.stat(digest), () => blobs.path(digest), () => blobs.delete(digest)]) {
+    for (const call of [
+      () => blobs.has(digest),
+      () => blobs.open(digest),
+      () => blobs.stat(digest),
+      () => blobs.path(digest),
+      () => blobs.delete(digest),
+    ]) {
       await assert.rejects(call(), (err: unknown) => {
         assert.ok(err instanceof InvalidArgumentError, `${JSON.stringify(digest)}: ${String(err)}`);
         assert.match(err.message, /^digest: must be 'sha256:' followed by 64 lowercase hex digits/);

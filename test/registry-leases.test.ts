@@ -32,11 +32,15 @@ void test('a lease taken and released during the reference check cancels the del
   const leases = new DigestLeases();
   const r = recorder();
   const mine = leases.acquire(D);
-  const verdict = await leases.releaseAndDelete(mine, () => {
-    // Another push records a version with these bytes while we read the versions list.
-    leases.acquire(D).release();
-    return Promise.resolve(false);
-  }, r.remove);
+  const verdict = await leases.releaseAndDelete(
+    mine,
+    () => {
+      // Another push records a version with these bytes while we read the versions list.
+      leases.acquire(D).release();
+      return Promise.resolve(false);
+    },
+    r.remove,
+  );
   assert.equal(verdict, false);
   assert.equal(r.calls(), 0);
 });
@@ -45,9 +49,17 @@ void test('settled waits for a deletion in progress; release is idempotent', asy
   const leases = new DigestLeases();
   let finish!: () => void;
   let done = false;
-  const deleting = leases.releaseAndDelete(leases.acquire(D), () => Promise.resolve(false), () => new Promise<void>((resolve) => {
-    finish = () => { done = true; resolve(); };
-  }));
+  const deleting = leases.releaseAndDelete(
+    leases.acquire(D),
+    () => Promise.resolve(false),
+    () =>
+      new Promise<void>((resolve) => {
+        finish = () => {
+          done = true;
+          resolve();
+        };
+      }),
+  );
   await new Promise((resolve) => setImmediate(resolve));
   const waiter = leases.settled(D).then(() => done);
   finish();
@@ -57,5 +69,9 @@ void test('settled waits for a deletion in progress; release is idempotent', asy
   lease.release();
   lease.release();
   const r = recorder();
-  assert.equal(await leases.releaseAndDelete(leases.acquire(D), () => Promise.resolve(false), r.remove), true, 'a double release does not leave a phantom holder');
+  assert.equal(
+    await leases.releaseAndDelete(leases.acquire(D), () => Promise.resolve(false), r.remove),
+    true,
+    'a double release does not leave a phantom holder',
+  );
 });

@@ -10,7 +10,14 @@ import { type FixturePaths, writeFixtureModels } from '../src/demo/write-demo-mo
 import { VersionExistsError } from '../src/registry/errors.js';
 import type { ModelRegistry } from '../src/registry/model-registry.js';
 import { AlreadyExistsError } from '../src/store/errors.js';
-import { endlessBody, filesUnder, openRegistryHome, readAll, type RegistryHome, sha256OfFile } from './support/registry.js';
+import {
+  endlessBody,
+  filesUnder,
+  openRegistryHome,
+  readAll,
+  type RegistryHome,
+  sha256OfFile,
+} from './support/registry.js';
 
 async function* bytes(data: Uint8Array): AsyncGenerator<Uint8Array> {
   // Several chunks, as a network upload would arrive.
@@ -61,14 +68,23 @@ after(() => h.cleanup());
 describe('pushing versions', { timeout: 30_000 }, () => {
   test('push 1.0.0: digest, size, signature, model created', async () => {
     const v = await registry.pushVersion(
-      { model: 'readmission', version: '1.0.0', labels: { team: 'risk' }, source: { commit: 'abc123' }, description: 'Readmission risk' },
+      {
+        model: 'readmission',
+        version: '1.0.0',
+        labels: { team: 'risk' },
+        source: { commit: 'abc123' },
+        description: 'Readmission risk',
+      },
       bytes(readmission),
     );
     assert.equal(v.artifact.digest, await sha256OfFile(h.models.readmission));
     assert.equal(v.artifact.size, readmission.byteLength);
     assert.equal(v.artifact.filename, 'model.onnx');
     assert.deepEqual(v.signature.inputs, [{ name: 'input', datatype: 'FP32', shape: [-1, 16] }]);
-    assert.deepEqual(v.signature.outputs.map((o) => o.name), ['probability', 'label']);
+    assert.deepEqual(
+      v.signature.outputs.map((o) => o.name),
+      ['probability', 'label'],
+    );
     assert.deepEqual(v.signature.outputs, [
       { name: 'probability', datatype: 'FP32', shape: [-1, 1] },
       { name: 'label', datatype: 'INT64', shape: [-1, 1] },
@@ -94,19 +110,28 @@ describe('pushing versions', { timeout: 30_000 }, () => {
     });
     assert.equal(read(), false);
     // Different bytes under the same build-less precedence: refused too.
-    await assert.rejects(registry.pushVersion({ model: 'readmission', version: '1.0.0+build.7' }, bytes(mlp)), (err: unknown) => {
-      assert.ok(err instanceof VersionExistsError);
-      assert.match(err.message, /same precedence as existing version 1\.0\.0/);
-      return true;
-    });
+    await assert.rejects(
+      registry.pushVersion({ model: 'readmission', version: '1.0.0+build.7' }, bytes(mlp)),
+      (err: unknown) => {
+        assert.ok(err instanceof VersionExistsError);
+        assert.match(err.message, /same precedence as existing version 1\.0\.0/);
+        return true;
+      },
+    );
     assert.deepEqual(await snapshot(h), before);
   });
 
   test('push 1.1.0 from a file stream; versions list highest first', async () => {
-    const v = await registry.pushVersion({ model: 'readmission', version: '1.1.0', filename: 'readmission.onnx' }, createReadStream(h.models.readmission));
+    const v = await registry.pushVersion(
+      { model: 'readmission', version: '1.1.0', filename: 'readmission.onnx' },
+      createReadStream(h.models.readmission),
+    );
     assert.equal(v.artifact.filename, 'readmission.onnx');
     const versions = await registry.listVersions('readmission');
-    assert.deepEqual(versions.map((x) => x.version), ['1.1.0', '1.0.0']);
+    assert.deepEqual(
+      versions.map((x) => x.version),
+      ['1.1.0', '1.0.0'],
+    );
     // Same bytes as 1.0.0: one blob.
     assert.equal(versions[0]!.artifact.digest, versions[1]!.artifact.digest);
     assert.equal((await filesUnder(join(h.blobRoot, 'sha256'))).length, 1);
@@ -117,7 +142,10 @@ describe('pushing versions', { timeout: 30_000 }, () => {
     await registry.pushVersion({ model: 'readmission', version: '1.10.0-rc.1' }, bytes(readmission));
     await registry.pushVersion({ model: 'readmission', version: '1.2.0' }, bytes(readmission));
     const versions = await registry.listVersions('readmission');
-    assert.deepEqual(versions.map((x) => x.version), ['1.10.0-rc.1', '1.2.0', '1.1.0', '1.0.0']);
+    assert.deepEqual(
+      versions.map((x) => x.version),
+      ['1.10.0-rc.1', '1.2.0', '1.1.0', '1.0.0'],
+    );
     assert.equal((await registry.latestVersion('readmission')).version, '1.2.0');
     assert.equal((await registry.latestVersion('readmission', { includePrerelease: true })).version, '1.10.0-rc.1');
   });
@@ -126,7 +154,10 @@ describe('pushing versions', { timeout: 30_000 }, () => {
     const v = await registry.getVersion('readmission', '1.0.0');
     const back = await readAll(await registry.openArtifact(v.artifact.digest));
     assert.ok(back.equals(readmission));
-    assert.equal(await registry.artifactPath(v.artifact.digest), join(h.blobRoot, 'sha256', v.artifact.digest.slice(7, 9), v.artifact.digest.slice(7)));
+    assert.equal(
+      await registry.artifactPath(v.artifact.digest),
+      join(h.blobRoot, 'sha256', v.artifact.digest.slice(7, 9), v.artifact.digest.slice(7)),
+    );
   });
 });
 
@@ -142,7 +173,16 @@ describe('bad input is refused before anything is written', { timeout: 30_000 },
   });
 
   test('names that are not DNS labels name the name field and the rule', async () => {
-    for (const model of ['Readmission', 'read_mission', '-readmission', 'readmission-', 'a'.repeat(64), '', 'a/b', '../x']) {
+    for (const model of [
+      'Readmission',
+      'read_mission',
+      '-readmission',
+      'readmission-',
+      'a'.repeat(64),
+      '',
+      'a/b',
+      '../x',
+    ]) {
       await assert.rejects(registry.pushVersion({ model, version: '1.0.0' }, untouchedBody().body), (err: unknown) => {
         assertInvalid('name')(err);
         assert.match((err as Error).message, /1-63 lowercase letters, digits or '-'/);
@@ -154,17 +194,32 @@ describe('bad input is refused before anything is written', { timeout: 30_000 },
 
   test('other fields are checked too', async () => {
     const base = { model: 'readmission', version: '9.0.0' };
-    await assert.rejects(registry.pushVersion({ ...base, filename: '../evil.onnx' }, untouchedBody().body), assertInvalid('filename'));
-    await assert.rejects(registry.pushVersion({ ...base, labels: { 'bad key!': 'x' } }, untouchedBody().body), assertInvalid('labels'));
-    await assert.rejects(registry.pushVersion({ ...base, labels: { team: 1 as unknown as string } }, untouchedBody().body), assertInvalid('labels.team'));
-    await assert.rejects(registry.pushVersion({ ...base, source: { branch: 'main' } as never }, untouchedBody().body), assertInvalid('source'));
+    await assert.rejects(
+      registry.pushVersion({ ...base, filename: '../evil.onnx' }, untouchedBody().body),
+      assertInvalid('filename'),
+    );
+    await assert.rejects(
+      registry.pushVersion({ ...base, labels: { 'bad key!': 'x' } }, untouchedBody().body),
+      assertInvalid('labels'),
+    );
+    await assert.rejects(
+      registry.pushVersion({ ...base, labels: { team: 1 as unknown as string } }, untouchedBody().body),
+      assertInvalid('labels.team'),
+    );
+    await assert.rejects(
+      registry.pushVersion({ ...base, source: { branch: 'main' } as never }, untouchedBody().body),
+      assertInvalid('source'),
+    );
   });
 });
 
 describe('failed pushes leave nothing behind', { timeout: 30_000 }, () => {
   test('a file ONNX Runtime cannot load: INVALID_ARGUMENT on artifact, no model, no version, no blob', async () => {
     const before = await snapshot(h);
-    for (const junk of [Buffer.from('this is not an onnx model'), readmission.subarray(0, readmission.byteLength / 2)]) {
+    for (const junk of [
+      Buffer.from('this is not an onnx model'),
+      readmission.subarray(0, readmission.byteLength / 2),
+    ]) {
       await assert.rejects(registry.pushVersion({ model: 'broken', version: '1.0.0' }, bytes(junk)), (err: unknown) => {
         assertInvalid('artifact')(err);
         assert.match((err as Error).message, /^artifact: ONNX Runtime cannot load it: \S/);
@@ -179,22 +234,31 @@ describe('failed pushes leave nothing behind', { timeout: 30_000 }, () => {
 
   test('an empty artifact: INVALID_ARGUMENT "artifact: is empty", no model, no version, no blob', async () => {
     const before = await snapshot(h);
-    await assert.rejects(registry.pushVersion({ model: 'empty', version: '1.0.0' }, bytes(new Uint8Array(0))), (err: unknown) => {
-      assertInvalid('artifact')(err);
-      assert.equal((err as Error).message, 'artifact: is empty (0 bytes); push the .onnx model file itself');
-      return true;
-    });
+    await assert.rejects(
+      registry.pushVersion({ model: 'empty', version: '1.0.0' }, bytes(new Uint8Array(0))),
+      (err: unknown) => {
+        assertInvalid('artifact')(err);
+        assert.equal((err as Error).message, 'artifact: is empty (0 bytes); push the .onnx model file itself');
+        return true;
+      },
+    );
     await assert.rejects(registry.getModel('empty'), NotFoundError);
     assert.deepEqual(await snapshot(h), before);
   });
 
-  test('ONNX Runtime\'s reasons reach the caller without its source paths and function signatures', async () => {
+  test("ONNX Runtime's reasons reach the caller without its source paths and function signatures", async () => {
     // A valid ModelProto (ir_version 7) without a graph: ORT's error names its model.cc and a C++ signature.
-    await assert.rejects(registry.pushVersion({ model: 'graphless', version: '1.0.0' }, bytes(new Uint8Array([0x08, 0x07]))), (err: unknown) => {
-      assertInvalid('artifact')(err);
-      assert.equal((err as Error).message, 'artifact: ONNX Runtime cannot load it: ModelProto does not have a graph.');
-      return true;
-    });
+    await assert.rejects(
+      registry.pushVersion({ model: 'graphless', version: '1.0.0' }, bytes(new Uint8Array([0x08, 0x07]))),
+      (err: unknown) => {
+        assertInvalid('artifact')(err);
+        assert.equal(
+          (err as Error).message,
+          'artifact: ONNX Runtime cannot load it: ModelProto does not have a graph.',
+        );
+        return true;
+      },
+    );
   });
 
   test('a body over maxArtifactBytes stops while streaming: PAYLOAD_TOO_LARGE, no blob, no temp file', async () => {
@@ -202,12 +266,15 @@ describe('failed pushes leave nothing behind', { timeout: 30_000 }, () => {
     try {
       const endless = endlessBody(64 * 1024);
       const started = performance.now();
-      await assert.rejects(small.registry.pushVersion({ model: 'huge', version: '1.0.0' }, endless.body), (err: unknown) => {
-        assert.ok(err instanceof PayloadTooLargeError);
-        assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
-        assert.equal(err.message, `artifact: larger than the limit of ${1024 * 1024} bytes`);
-        return true;
-      });
+      await assert.rejects(
+        small.registry.pushVersion({ model: 'huge', version: '1.0.0' }, endless.body),
+        (err: unknown) => {
+          assert.ok(err instanceof PayloadTooLargeError);
+          assert.equal(err.code, 'PAYLOAD_TOO_LARGE');
+          assert.equal(err.message, `artifact: larger than the limit of ${1024 * 1024} bytes`);
+          return true;
+        },
+      );
       assert.ok(endless.yielded() <= 17, `read ${endless.yielded()} chunks of 64 KiB for a 1 MiB limit`);
       assert.equal(endless.stopped(), true);
       assert.ok(performance.now() - started < 5000);
@@ -221,7 +288,7 @@ describe('failed pushes leave nothing behind', { timeout: 30_000 }, () => {
 });
 
 describe('concurrency', { timeout: 30_000 }, () => {
-  test('concurrent pushes of the same new version: exactly one succeeds, the loser\'s blob is removed', async () => {
+  test("concurrent pushes of the same new version: exactly one succeeds, the loser's blob is removed", async () => {
     // Two valid models no other version uses, so whichever loses leaves an unreferenced blob.
     const candidates = [fixtures.fixedBatch, fixtures.multiIo];
     const results = await Promise.allSettled(
@@ -242,7 +309,9 @@ describe('concurrency', { timeout: 30_000 }, () => {
   });
 
   test('concurrent pushes of the same version with the same bytes: the winner keeps the shared blob', async () => {
-    const results = await Promise.allSettled([1, 2, 3].map(() => registry.pushVersion({ model: 'race', version: '2.0.0' }, bytes(scalar))));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => registry.pushVersion({ model: 'race', version: '2.0.0' }, bytes(scalar))),
+    );
     assert.deepEqual(results.map((r) => r.status).sort(), ['fulfilled', 'rejected', 'rejected']);
     const v = await registry.getVersion('race', '2.0.0');
     assert.ok((await readAll(await registry.openArtifact(v.artifact.digest))).equals(scalar));
@@ -254,7 +323,10 @@ describe('concurrency', { timeout: 30_000 }, () => {
       registry.pushVersion({ model: 'twins', version: '1.0.1' }, bytes(mlp)),
     ]);
     assert.equal(a.artifact.digest, b.artifact.digest);
-    assert.deepEqual((await registry.listVersions('twins')).map((v) => v.version), ['1.0.1', '1.0.0']);
+    assert.deepEqual(
+      (await registry.listVersions('twins')).map((v) => v.version),
+      ['1.0.1', '1.0.0'],
+    );
   });
 });
 

@@ -17,7 +17,11 @@ import { execFile } from 'node:child_process';
 let e2e: E2eControlPlane;
 
 before(async () => {
-  e2e = await startE2eControlPlane('wharf-rollout-', { '1.0.0': {}, '1.1.0': {}, '2.0.0': { [FAULT_LABELS.errorRate]: '1' } }, { drainMs: 500 });
+  e2e = await startE2eControlPlane(
+    'wharf-rollout-',
+    { '1.0.0': {}, '1.1.0': {}, '2.0.0': { [FAULT_LABELS.errorRate]: '1' } },
+    { drainMs: 500 },
+  );
 });
 
 after(() => e2e?.stop());
@@ -40,20 +44,43 @@ function load() {
       await res?.arrayBuffer();
     }
   })();
-  return { state, stop: async () => { state.stop = true; await done; } };
+  return {
+    state,
+    stop: async () => {
+      state.stop = true;
+      await done;
+    },
+  };
 }
 
 test('a bad canary at 20% is aborted by its analysis: traffic back on stable, incident recorded', async () => {
-  const created = await api('/api/v1/deployments', { method: 'POST', json: {
-    name: 'risk', environment: 'staging', model: { name: 'risk', version: '1.0.0' }, configuration: { replicas: 2 },
-    strategy: { type: 'canary', canary: { steps: [{ setWeight: 20 }, { analysis: { template: 'success-rate' } }, { setWeight: 100 }] } },
-  } });
+  const created = await api('/api/v1/deployments', {
+    method: 'POST',
+    json: {
+      name: 'risk',
+      environment: 'staging',
+      model: { name: 'risk', version: '1.0.0' },
+      configuration: { replicas: 2 },
+      strategy: {
+        type: 'canary',
+        canary: { steps: [{ setWeight: 20 }, { analysis: { template: 'success-rate' } }, { setWeight: 100 }] },
+      },
+    },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
-  await settled('staging', 'risk', (d) => d.status.phase === 'running' && d.status.readyReplicas === 2, 'revision 1 running');
+  await settled(
+    'staging',
+    'risk',
+    (d) => d.status.phase === 'running' && d.status.readyReplicas === 2,
+    'revision 1 running',
+  );
 
   const traffic = load();
   try {
-    const updated = await api('/api/v1/environments/staging/deployments/risk', { method: 'PATCH', json: { model: { version: '2.0.0' } } });
+    const updated = await api('/api/v1/environments/staging/deployments/risk', {
+      method: 'PATCH',
+      json: { model: { version: '2.0.0' } },
+    });
     assert.equal(updated.status, 200, JSON.stringify(updated.body));
     const failed = await settled('staging', 'risk', (d) => d.status.phase === 'failed', 'the canary to be aborted');
     assert.equal(failed.status.rollout?.phase, 'Aborted');
@@ -66,7 +93,10 @@ test('a bad canary at 20% is aborted by its analysis: traffic back on stable, in
     await traffic.stop();
   }
   assert.ok(traffic.state.failed > 0, 'the bad canary did serve (and fail) some requests before the abort');
-  assert.ok(traffic.state.failed < traffic.state.total / 2, `most requests succeeded (${traffic.state.failed}/${traffic.state.total} failed)`);
+  assert.ok(
+    traffic.state.failed < traffic.state.total / 2,
+    `most requests succeeded (${traffic.state.failed}/${traffic.state.total} failed)`,
+  );
   const incidents = (await api('/api/v1/incidents?environment=staging')).body.items as Incident[];
   assert.equal(incidents.length, 1);
   assert.match(incidents[0]!.message, /aborted automatically: analysis success-rate failed/);
@@ -77,11 +107,20 @@ test('a bad canary at 20% is aborted by its analysis: traffic back on stable, in
 });
 
 test('blue-green: preview endpoint, promote switches at once, rollback to the warm revision is instant', async () => {
-  const apply = await api('/api/v1/environments/staging/deployments/risk', { method: 'PATCH', json: {
-    model: { version: '1.1.0' }, strategy: { type: 'blue-green', blueGreen: { scaleDownDelaySeconds: 60 } },
-  } });
+  const apply = await api('/api/v1/environments/staging/deployments/risk', {
+    method: 'PATCH',
+    json: {
+      model: { version: '1.1.0' },
+      strategy: { type: 'blue-green', blueGreen: { scaleDownDelaySeconds: 60 } },
+    },
+  });
   assert.equal(apply.status, 200, JSON.stringify(apply.body));
-  const paused = await settled('staging', 'risk', (d) => d.status.rollout?.phase === 'Paused' && d.endpoints.preview !== undefined, 'the preview to be ready');
+  const paused = await settled(
+    'staging',
+    'risk',
+    (d) => d.status.rollout?.phase === 'Paused' && d.endpoints.preview !== undefined,
+    'the preview to be ready',
+  );
   const canary = paused.status.rollout!.canary!;
   const preview = await until('the preview route', async () => {
     const res = await infer('staging', 'risk', '~preview');
@@ -95,39 +134,75 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
 
   const promote = await api('/api/v1/environments/staging/deployments/risk/promote', { method: 'POST', json: {} });
   assert.equal(promote.status, 200, JSON.stringify(promote.body));
-  await settled('staging', 'risk', (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === canary, 'the switch');
-  await until('traffic on the new revision', async () => {
-    const res = await infer('staging', 'risk');
-    await res.arrayBuffer();
-    return res.headers.get('x-wharf-revision') === String(canary) ? true : undefined;
-  }, 5_000);
+  await settled(
+    'staging',
+    'risk',
+    (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === canary,
+    'the switch',
+  );
+  await until(
+    'traffic on the new revision',
+    async () => {
+      const res = await infer('staging', 'risk');
+      await res.arrayBuffer();
+      return res.headers.get('x-wharf-revision') === String(canary) ? true : undefined;
+    },
+    5_000,
+  );
 
   const started = Date.now();
-  const rollback = await api('/api/v1/environments/staging/deployments/risk/rollback', { method: 'POST', json: { toRevision: 1 } });
+  const rollback = await api('/api/v1/environments/staging/deployments/risk/rollback', {
+    method: 'POST',
+    json: { toRevision: 1 },
+  });
   assert.equal(rollback.status, 200, JSON.stringify(rollback.body));
-  await until('traffic back on revision 1', async () => {
-    const res = await infer('staging', 'risk');
-    await res.arrayBuffer();
-    return res.headers.get('x-wharf-revision') === '1' ? true : undefined;
-  }, 5_000);
+  await until(
+    'traffic back on revision 1',
+    async () => {
+      const res = await infer('staging', 'risk');
+      await res.arrayBuffer();
+      return res.headers.get('x-wharf-revision') === '1' ? true : undefined;
+    },
+    5_000,
+  );
   const ms = Date.now() - started;
   const d = await get('staging', 'risk');
   assert.equal(d.status.rollout?.stable, 1, `the warm revision 1 was reused (switched in ${ms} ms)`);
-  const revisions = (await api('/api/v1/environments/staging/deployments/risk/revisions')).body.items as { number: number; reason: string }[];
+  const revisions = (await api('/api/v1/environments/staging/deployments/risk/revisions')).body.items as {
+    number: number;
+    reason: string;
+  }[];
   assert.equal(revisions.at(-1)?.reason, 'rollback to revision 1', 'the rollback is a new revision with its reason');
 });
 
 test('approvals: production changes wait for a second person; the requester cannot approve', async () => {
-  const policy = await api('/api/v1/environments/production', { method: 'PATCH', json: { policies: { requiresApproval: true } } });
+  const policy = await api('/api/v1/environments/production', {
+    method: 'PATCH',
+    json: { policies: { requiresApproval: true } },
+  });
   assert.equal(policy.status, 200);
-  const asked = await api('/api/v1/deployments/risk/promotions', { method: 'POST', json: { from: 'staging', to: 'production' } });
+  const asked = await api('/api/v1/deployments/risk/promotions', {
+    method: 'POST',
+    json: { from: 'staging', to: 'production' },
+  });
   assert.equal(asked.status, 202, JSON.stringify(asked.body));
   const approval = asked.body.approval as { id: string; summary: string };
-  assert.match(approval.summary, /promote risk revision \d+ \(risk 1\.0\.0, sha256:[0-9a-f]{64}\) from staging to production/);
-  assert.equal((await api('/api/v1/environments/production/deployments/risk')).status, 404, 'nothing applied before approval');
+  assert.match(
+    approval.summary,
+    /promote risk revision \d+ \(risk 1\.0\.0, sha256:[0-9a-f]{64}\) from staging to production/,
+  );
+  assert.equal(
+    (await api('/api/v1/environments/production/deployments/risk')).status,
+    404,
+    'nothing applied before approval',
+  );
   const self = await api(`/api/v1/approvals/${approval.id}/approve`, { method: 'POST', json: {} });
   assert.equal(self.status, 403);
-  const bob = await fetch(`${e2e.cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' } });
+  const bob = await fetch(`${e2e.cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, {
+    method: 'POST',
+    body: '{}',
+    headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' },
+  });
   assert.equal(bob.status, 200, await bob.text());
   const prod = await get('production', 'risk');
   assert.equal(prod.model?.version, '1.0.0');
@@ -137,10 +212,13 @@ test('approvals: production changes wait for a second person; the requester cann
 
 test('deploy get -o yaml | deploy apply -f - changes nothing; a changed field makes one revision', async () => {
   const env = { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice' };
-  const cli = (args: string[], input?: string) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }));
-    if (input !== undefined) child.stdin!.end(input);
-  });
+  const cli = (args: string[], input?: string) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) =>
+        resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+      if (input !== undefined) child.stdin!.end(input);
+    });
   const yaml = await cli(['deploy', 'get', 'risk', '-e', 'staging', '-o', 'yaml']);
   assert.equal(yaml.code, 0, yaml.stderr);
   const before = await get('staging', 'risk');
@@ -151,7 +229,10 @@ test('deploy get -o yaml | deploy apply -f - changes nothing; a changed field ma
   const changed = await cli(['deploy', 'apply', '-f', '-'], yaml.stdout.replace(/replicas: 2\n/, 'replicas: 3\n'));
   assert.equal(changed.code, 0, changed.stderr);
   assert.equal((await get('staging', 'risk')).revision, before.revision + 1);
-  const bad = await cli(['deploy', 'apply', '-f', '-'], 'name: risk\nenvironment: staging\nstrategy: { type: canary, canry: {} }\n');
+  const bad = await cli(
+    ['deploy', 'apply', '-f', '-'],
+    'name: risk\nenvironment: staging\nstrategy: { type: canary, canry: {} }\n',
+  );
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /strategy/);
   assert.equal((await get('staging', 'risk')).revision, before.revision + 1, 'a rejected document changes nothing');

@@ -5,30 +5,80 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { step } from '../src/core/rollout/engine.js';
-import type { AnalysisRunView, RolloutObservations, RolloutRequest, RolloutStatus, RolloutStep, WorkloadObservation } from '../src/core/rollout/rollout-types.js';
+import type {
+  AnalysisRunView,
+  RolloutObservations,
+  RolloutRequest,
+  RolloutStatus,
+  RolloutStep,
+  WorkloadObservation,
+} from '../src/core/rollout/rollout-types.js';
 import type { StrategySpec } from '../src/core/strategy.js';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
-const w = (revision: number, readyReplicas: number, desiredReplicas = readyReplicas, crashLoop?: string): WorkloadObservation =>
-  ({ revision, desiredReplicas, readyReplicas, ...(crashLoop === undefined ? {} : { crashLoop }) });
+const w = (
+  revision: number,
+  readyReplicas: number,
+  desiredReplicas = readyReplicas,
+  crashLoop?: string,
+): WorkloadObservation => ({
+  revision,
+  desiredReplicas,
+  readyReplicas,
+  ...(crashLoop === undefined ? {} : { crashLoop }),
+});
 
 /** Observations with defaults: revision 2 (workload 2), 4 replicas, stable 1 running. */
 function obs(overrides: Partial<RolloutObservations> = {}): RolloutObservations {
-  return { now: T0, revision: 2, workloadRevision: 2, replicas: 4, rollback: false, workloads: [w(1, 4)], requests: [], drainMs: 2_000, ...overrides };
+  return {
+    now: T0,
+    revision: 2,
+    workloadRevision: 2,
+    replicas: 4,
+    rollback: false,
+    workloads: [w(1, 4)],
+    requests: [],
+    drainMs: 2_000,
+    ...overrides,
+  };
 }
 
 const healthy = (stable: number, revision = stable): RolloutStatus => ({
-  revision, stable, strategy: 'canary', phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [{ revision: stable, weight: 100 }] }, message: '',
+  revision,
+  stable,
+  strategy: 'canary',
+  phase: 'Healthy',
+  stepIndex: 0,
+  weight: 0,
+  retiring: [],
+  handledRequest: 0,
+  traffic: { targets: [{ revision: stable, weight: 100 }] },
+  message: '',
 });
 
 const canary: StrategySpec = {
   type: 'canary',
-  canary: { steps: [{ setWeight: 25 }, { pause: { duration: '10s' } }, { analysis: { template: 'default' } }, { setWeight: 50 }, { pause: {} }], scaleDownDelaySeconds: 30 },
+  canary: {
+    steps: [
+      { setWeight: 25 },
+      { pause: { duration: '10s' } },
+      { analysis: { template: 'default' } },
+      { setWeight: 50 },
+      { pause: {} },
+    ],
+    scaleDownDelaySeconds: 30,
+  },
 };
 
 const weights = (s: RolloutStep) => s.status.traffic.targets.map((t) => `${t.revision}:${t.weight}`).join(' ');
 const workloads = (s: RolloutStep) => s.actions.workloads.map((x) => `${x.revision}:${x.replicas}`).join(' ');
-const request = (id: number, action: RolloutRequest['action'], revision = 2): RolloutRequest => ({ id, action, revision, by: 'bob', at: new Date(T0).toISOString() });
+const request = (id: number, action: RolloutRequest['action'], revision = 2): RolloutRequest => ({
+  id,
+  action,
+  revision,
+  by: 'bob',
+  at: new Date(T0).toISOString(),
+});
 const withAnalysis = (s: RolloutStatus, run: AnalysisRunView): RolloutStatus => ({ ...s, analysis: run });
 
 test('canary: start scales the canary for the first weight before moving traffic', () => {
@@ -38,7 +88,10 @@ test('canary: start scales the canary for the first weight before moving traffic
   assert.equal(s.status.weight, 0);
   assert.equal(workloads(s), '1:4 2:1');
   assert.equal(weights(s), '1:100 2:0');
-  assert.deepEqual(s.actions.events.map((e) => e.reason), ['RolloutStarted']);
+  assert.deepEqual(
+    s.actions.events.map((e) => e.reason),
+    ['RolloutStarted'],
+  );
   assert.match(s.status.message, /waiting for 1 ready replica/);
 });
 
@@ -64,7 +117,11 @@ function atAnalysis(): RolloutStatus {
 }
 
 test('canary: analysis pass moves on; the next setWeight scales the canary first', () => {
-  const passed = step(canary, withAnalysis(atAnalysis(), { phase: 'successful' }), obs({ now: T0 + 12_000, workloads: [w(1, 4), w(2, 1)] }));
+  const passed = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'successful' }),
+    obs({ now: T0 + 12_000, workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(passed.status.stepIndex, 3);
   assert.equal(workloads(passed), '1:4 2:2', '50% of 4 replicas needs 2');
   assert.equal(weights(passed), '1:75 2:25', 'traffic waits for the replicas');
@@ -76,11 +133,18 @@ test('canary: analysis pass moves on; the next setWeight scales the canary first
 });
 
 test('canary: analysis failure aborts at once: all traffic on stable, canary retired, incident', () => {
-  const failed = step(canary, withAnalysis(atAnalysis(), { phase: 'failed', message: 'success-rate 0.5 < min 0.99' }), obs({ now: T0 + 12_000, workloads: [w(1, 4), w(2, 1)] }));
+  const failed = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'failed', message: 'success-rate 0.5 < min 0.99' }),
+    obs({ now: T0 + 12_000, workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(failed.status.phase, 'Aborted');
   assert.equal(weights(failed), '1:100');
   assert.match(failed.status.abortReason ?? '', /analysis default failed: success-rate 0.5 < min 0.99/);
-  assert.deepEqual(failed.status.retiring.map((r) => r.revision), [2]);
+  assert.deepEqual(
+    failed.status.retiring.map((r) => r.revision),
+    [2],
+  );
   assert.equal(workloads(failed), '1:4 2:1', 'the canary stays up only for the drain delay');
   assert.equal(failed.actions.incident?.reason, 'RolloutAborted');
   assert.ok(failed.actions.events.some((e) => e.reason === 'RolloutAborted' && e.type === 'Warning'));
@@ -90,25 +154,53 @@ test('canary: analysis failure aborts at once: all traffic on stable, canary ret
 });
 
 test('canary: analysis error aborts; inconclusive pauses until promoted (or follows onInconclusive)', () => {
-  const error = step(canary, withAnalysis(atAnalysis(), { phase: 'error', message: 'no Prometheus' }), obs({ workloads: [w(1, 4), w(2, 1)] }));
+  const error = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'error', message: 'no Prometheus' }),
+    obs({ workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(error.status.phase, 'Aborted');
-  const unsure = step(canary, withAnalysis(atAnalysis(), { phase: 'inconclusive', message: '3 requests < minSamples 10' }), obs({ workloads: [w(1, 4), w(2, 1)] }));
+  const unsure = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'inconclusive', message: '3 requests < minSamples 10' }),
+    obs({ workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(unsure.status.phase, 'Paused');
   assert.equal(weights(unsure), '1:75 2:25');
-  const promoted = step(canary, unsure.status, obs({ workloads: [w(1, 4), w(2, 1)], requests: [request(1, 'promote')] }));
+  const promoted = step(
+    canary,
+    unsure.status,
+    obs({ workloads: [w(1, 4), w(2, 1)], requests: [request(1, 'promote')] }),
+  );
   assert.equal(promoted.status.stepIndex, 3, 'promote skips the inconclusive analysis');
-  const failFast = step(canary, withAnalysis(atAnalysis(), { phase: 'inconclusive', onInconclusive: 'fail' }), obs({ workloads: [w(1, 4), w(2, 1)] }));
+  const failFast = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'inconclusive', onInconclusive: 'fail' }),
+    obs({ workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(failFast.status.phase, 'Aborted');
-  const pass = step(canary, withAnalysis(atAnalysis(), { phase: 'inconclusive', onInconclusive: 'pass' }), obs({ workloads: [w(1, 4), w(2, 1)] }));
+  const pass = step(
+    canary,
+    withAnalysis(atAnalysis(), { phase: 'inconclusive', onInconclusive: 'pass' }),
+    obs({ workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(pass.status.stepIndex, 3);
 });
 
 test('canary: promote skips a pause; promote --full ends with the canary at full scale, then switches', () => {
   const b = step(canary, step(canary, healthy(1), obs()).status, obs({ workloads: [w(1, 4), w(2, 1)] }));
-  const skipped = step(canary, b.status, obs({ now: T0 + 1_000, workloads: [w(1, 4), w(2, 1)], requests: [request(1, 'promote')] }));
+  const skipped = step(
+    canary,
+    b.status,
+    obs({ now: T0 + 1_000, workloads: [w(1, 4), w(2, 1)], requests: [request(1, 'promote')] }),
+  );
   assert.equal(skipped.status.stepIndex, 2, 'the 10 s pause was skipped');
   assert.equal(skipped.status.handledRequest, 1);
-  const full = step(canary, skipped.status, obs({ now: T0 + 2_000, workloads: [w(1, 4), w(2, 1)], requests: [request(2, 'promote-full')] }));
+  const full = step(
+    canary,
+    skipped.status,
+    obs({ now: T0 + 2_000, workloads: [w(1, 4), w(2, 1)], requests: [request(2, 'promote-full')] }),
+  );
   assert.equal(full.status.stepIndex, 5);
   assert.equal(workloads(full), '1:4 2:4');
   assert.equal(weights(full), '1:75 2:25', 'traffic moves only once the canary can carry it');
@@ -154,31 +246,59 @@ test('spec changed mid-rollout: the new revision restarts the rollout; the old c
   assert.equal(s.status.canary, 3);
   assert.equal(s.status.stepIndex, 0);
   assert.equal(s.status.analysis, undefined);
-  assert.deepEqual(s.status.retiring.map((r) => r.revision), [2]);
+  assert.deepEqual(
+    s.status.retiring.map((r) => r.revision),
+    [2],
+  );
   assert.equal(weights(s), '1:100 3:0');
 });
 
 test('rollback to the stable revision mid-rollout: traffic back at once, canary leaves', () => {
-  const s = step(canary, atAnalysis(), obs({ revision: 3, workloadRevision: 1, rollback: true, workloads: [w(1, 4), w(2, 1)] }));
+  const s = step(
+    canary,
+    atAnalysis(),
+    obs({ revision: 3, workloadRevision: 1, rollback: true, workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(s.status.phase, 'Healthy');
   assert.equal(s.status.canary, undefined);
   assert.equal(weights(s), '1:100');
-  assert.deepEqual(s.status.retiring.map((r) => r.revision), [2]);
+  assert.deepEqual(
+    s.status.retiring.map((r) => r.revision),
+    [2],
+  );
 });
 
 test('rollback to a warm previous revision after a promotion switches in one step', () => {
-  const promoted: RolloutStatus = { ...healthy(2, 2), retiring: [{ revision: 1, replicas: 4, removeAt: new Date(T0 + 30_000).toISOString() }] };
-  const s = step(canary, promoted, obs({ revision: 3, workloadRevision: 1, rollback: true, workloads: [w(1, 4), w(2, 4)] }));
+  const promoted: RolloutStatus = {
+    ...healthy(2, 2),
+    retiring: [{ revision: 1, replicas: 4, removeAt: new Date(T0 + 30_000).toISOString() }],
+  };
+  const s = step(
+    canary,
+    promoted,
+    obs({ revision: 3, workloadRevision: 1, rollback: true, workloads: [w(1, 4), w(2, 4)] }),
+  );
   assert.equal(s.status.stable, 1);
   assert.equal(weights(s), '1:100', 'no canary steps for a rollback');
-  assert.deepEqual(s.status.retiring.map((r) => r.revision), [2]);
+  assert.deepEqual(
+    s.status.retiring.map((r) => r.revision),
+    [2],
+  );
 });
 
 test('rollback to a cold revision serves the current one until the target is ready', () => {
-  const s = step(canary, healthy(2, 2), obs({ revision: 3, workloadRevision: 3, rollback: true, workloads: [w(2, 4), w(3, 1, 4)] }));
+  const s = step(
+    canary,
+    healthy(2, 2),
+    obs({ revision: 3, workloadRevision: 3, rollback: true, workloads: [w(2, 4), w(3, 1, 4)] }),
+  );
   assert.equal(weights(s), '2:100 3:0');
   assert.match(s.status.message, /rolling back to revision 3: 1\/4 replicas ready; revision 2 serves until then/);
-  const ready = step(canary, s.status, obs({ revision: 3, workloadRevision: 3, rollback: true, workloads: [w(2, 4), w(3, 4)] }));
+  const ready = step(
+    canary,
+    s.status,
+    obs({ revision: 3, workloadRevision: 3, rollback: true, workloads: [w(2, 4), w(3, 4)] }),
+  );
   assert.equal(weights(ready), '3:100');
 });
 
@@ -200,13 +320,20 @@ test('first rollout with no stored status infers the stable revision from what r
 });
 
 test('background analysis guards every step and aborts on failure', () => {
-  const guarded: StrategySpec = { type: 'canary', canary: { steps: [{ setWeight: 20 }, { pause: {} }], analysis: { template: 'default' } } };
+  const guarded: StrategySpec = {
+    type: 'canary',
+    canary: { steps: [{ setWeight: 20 }, { pause: {} }], analysis: { template: 'default' } },
+  };
   let s = step(guarded, healthy(1), obs());
   s = step(guarded, s.status, obs({ workloads: [w(1, 4), w(2, 1)] }));
   assert.equal(weights(s), '1:80 2:20');
   s = step(guarded, s.status, obs({ workloads: [w(1, 4), w(2, 1)] }));
   assert.deepEqual(s.actions.startAnalysis, [{ slot: 'backgroundAnalysis', template: 'default' }]);
-  const failed = step(guarded, { ...s.status, backgroundAnalysis: { phase: 'failed', message: 'p99 0.9 > max 0.5' } }, obs({ workloads: [w(1, 4), w(2, 1)] }));
+  const failed = step(
+    guarded,
+    { ...s.status, backgroundAnalysis: { phase: 'failed', message: 'p99 0.9 > max 0.5' } },
+    obs({ workloads: [w(1, 4), w(2, 1)] }),
+  );
   assert.equal(failed.status.phase, 'Aborted');
   assert.match(failed.status.abortReason ?? '', /p99 0.9 > max 0.5/);
 });
@@ -219,7 +346,16 @@ test('background analysis guards every step and aborts on failure', () => {
 test('promote past an inconclusive analysis and guard: one step per request, --full to 100%, the guard still aborts', () => {
   const guarded: StrategySpec = {
     type: 'canary',
-    canary: { steps: [{ setWeight: 20 }, { analysis: { template: 'default' } }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }], analysis: { template: 'success-rate' } },
+    canary: {
+      steps: [
+        { setWeight: 20 },
+        { analysis: { template: 'default' } },
+        { setWeight: 50 },
+        { pause: {} },
+        { setWeight: 100 },
+      ],
+      analysis: { template: 'success-rate' },
+    },
   };
   const two = obs({ workloads: [w(1, 4), w(2, 2)] });
   let s = step(guarded, healthy(1), obs());
@@ -227,20 +363,60 @@ test('promote past an inconclusive analysis and guard: one step per request, --f
   s = step(guarded, s.status, obs({ workloads: [w(1, 4), w(2, 1)] }));
   assert.equal(s.status.analysis?.phase, 'running');
   assert.equal(s.status.backgroundAnalysis?.phase, 'running');
-  const unsure = (run: AnalysisRunView) => ({ ...run, phase: 'inconclusive' as const, message: 'too few requests, 0 < minSamples 10' });
-  const paused: RolloutStatus = { ...s.status, analysis: unsure(s.status.analysis!), backgroundAnalysis: unsure(s.status.backgroundAnalysis!) };
+  const unsure = (run: AnalysisRunView) => ({
+    ...run,
+    phase: 'inconclusive' as const,
+    message: 'too few requests, 0 < minSamples 10',
+  });
+  const paused: RolloutStatus = {
+    ...s.status,
+    analysis: unsure(s.status.analysis!),
+    backgroundAnalysis: unsure(s.status.backgroundAnalysis!),
+  };
 
-  const rows: { name: string; requests: RolloutRequest[]; stepIndex: number; weights: string; phase: string; guardRestarted: boolean }[] = [
-    { name: 'no request: stays paused at 20%', requests: [], stepIndex: 1, weights: '1:80 2:20', phase: 'Paused', guardRestarted: false },
-    { name: 'promote: past the analysis to 50%, then the untimed pause', requests: [request(1, 'promote')], stepIndex: 3, weights: '1:50 2:50', phase: 'Paused', guardRestarted: true },
-    { name: 'promote --full: every step skipped, 100% once the canary is at full scale', requests: [request(1, 'promote-full')], stepIndex: 5, weights: '1:80 2:20', phase: 'Progressing', guardRestarted: true },
+  const rows: {
+    name: string;
+    requests: RolloutRequest[];
+    stepIndex: number;
+    weights: string;
+    phase: string;
+    guardRestarted: boolean;
+  }[] = [
+    {
+      name: 'no request: stays paused at 20%',
+      requests: [],
+      stepIndex: 1,
+      weights: '1:80 2:20',
+      phase: 'Paused',
+      guardRestarted: false,
+    },
+    {
+      name: 'promote: past the analysis to 50%, then the untimed pause',
+      requests: [request(1, 'promote')],
+      stepIndex: 3,
+      weights: '1:50 2:50',
+      phase: 'Paused',
+      guardRestarted: true,
+    },
+    {
+      name: 'promote --full: every step skipped, 100% once the canary is at full scale',
+      requests: [request(1, 'promote-full')],
+      stepIndex: 5,
+      weights: '1:80 2:20',
+      phase: 'Progressing',
+      guardRestarted: true,
+    },
   ];
   for (const row of rows) {
     const r = step(guarded, paused, { ...two, requests: row.requests });
     assert.equal(r.status.stepIndex, row.stepIndex, row.name);
     assert.equal(weights(r), row.weights, row.name);
     assert.equal(r.status.phase, row.phase, row.name);
-    assert.equal(r.actions.startAnalysis.some((a) => a.slot === 'backgroundAnalysis'), row.guardRestarted, `${row.name}: a fresh guard run watches what follows`);
+    assert.equal(
+      r.actions.startAnalysis.some((a) => a.slot === 'backgroundAnalysis'),
+      row.guardRestarted,
+      `${row.name}: a fresh guard run watches what follows`,
+    );
   }
 
   // Exactly once: the promote is handled in one step; the next step does not apply it again.
@@ -257,7 +433,11 @@ test('promote past an inconclusive analysis and guard: one step per request, --f
   assert.equal(second.status.stepIndex, 4, 'past the pause: setWeight 100, scaling the canary first');
   assert.equal(workloads(second), '1:4 2:4');
   // The restarted guard still aborts on failure after the promote.
-  const failed = step(guarded, { ...promoted.status, backgroundAnalysis: { phase: 'failed', message: 'success-rate 0.5 < min 0.99' } }, { ...two, now: T0 + 2_000 });
+  const failed = step(
+    guarded,
+    { ...promoted.status, backgroundAnalysis: { phase: 'failed', message: 'success-rate 0.5 < min 0.99' } },
+    { ...two, now: T0 + 2_000 },
+  );
   assert.equal(failed.status.phase, 'Aborted');
   assert.equal(weights(failed), '1:100');
   // --full: the switch happens once the canary has all its replicas, the guard running meanwhile.
@@ -307,11 +487,23 @@ test('blue-green: preview until promoted, then an instant switch with the old ke
   s = step(bg, s.status, obs({ workloads: [w(1, 4), w(2, 4)], requests: [request(1, 'promote')] }));
   assert.equal(weights(s), '2:100');
   assert.equal(s.status.retiring[0]?.removeAt, new Date(T0 + 60_000).toISOString());
-  const auto = step({ type: 'blue-green', blueGreen: { autoPromote: true } }, healthy(1), obs({ workloads: [w(1, 4), w(2, 4)] }));
+  const auto = step(
+    { type: 'blue-green', blueGreen: { autoPromote: true } },
+    healthy(1),
+    obs({ workloads: [w(1, 4), w(2, 4)] }),
+  );
   assert.equal(auto.status.stable, 2);
-  const analysed = step({ type: 'blue-green', blueGreen: { analysis: { template: 'default' } } }, healthy(1), obs({ workloads: [w(1, 4), w(2, 4)] }));
+  const analysed = step(
+    { type: 'blue-green', blueGreen: { analysis: { template: 'default' } } },
+    healthy(1),
+    obs({ workloads: [w(1, 4), w(2, 4)] }),
+  );
   assert.deepEqual(analysed.actions.startAnalysis, [{ slot: 'analysis', template: 'default' }]);
-  const pass = step({ type: 'blue-green', blueGreen: { analysis: { template: 'default' } } }, { ...analysed.status, analysis: { phase: 'successful' } }, obs({ workloads: [w(1, 4), w(2, 4)] }));
+  const pass = step(
+    { type: 'blue-green', blueGreen: { analysis: { template: 'default' } } },
+    { ...analysed.status, analysis: { phase: 'successful' } },
+    obs({ workloads: [w(1, 4), w(2, 4)] }),
+  );
   assert.equal(pass.status.stable, 2);
 });
 
@@ -321,9 +513,17 @@ test('shadow: mirror to the new revision; guards abort on disagreement; promote 
   assert.deepEqual(s.status.traffic.mirror, { revision: 2, percent: 50, tolerance: 1e-6 });
   assert.equal(weights(s), '1:100 2:0');
   assert.equal(s.status.phase, 'Paused');
-  const few = step(sh, s.status, obs({ workloads: [w(1, 4), w(2, 4)], shadow: { mirrored: 5, compared: 5, agreementRate: 0 } }));
+  const few = step(
+    sh,
+    s.status,
+    obs({ workloads: [w(1, 4), w(2, 4)], shadow: { mirrored: 5, compared: 5, agreementRate: 0 } }),
+  );
   assert.equal(few.status.phase, 'Paused', 'below minCompared the guard waits');
-  const bad = step(sh, s.status, obs({ workloads: [w(1, 4), w(2, 4)], shadow: { mirrored: 20, compared: 20, agreementRate: 0.5 } }));
+  const bad = step(
+    sh,
+    s.status,
+    obs({ workloads: [w(1, 4), w(2, 4)], shadow: { mirrored: 20, compared: 20, agreementRate: 0.5 } }),
+  );
   assert.equal(bad.status.phase, 'Aborted');
   assert.match(bad.status.abortReason ?? '', /agreement 0.5 is below the minimum 0.95/);
   const promoted = step(sh, s.status, obs({ workloads: [w(1, 4), w(2, 4)], requests: [request(1, 'promote')] }));
@@ -331,7 +531,10 @@ test('shadow: mirror to the new revision; guards abort on disagreement; promote 
 });
 
 test('A/B: weighted split with a header match and a sticky key until promoted or aborted', () => {
-  const ab: StrategySpec = { type: 'ab', ab: { weight: 30, match: { header: 'x-variant', value: 'b' }, sticky: { cookie: 'uid' } } };
+  const ab: StrategySpec = {
+    type: 'ab',
+    ab: { weight: 30, match: { header: 'x-variant', value: 'b' }, sticky: { cookie: 'uid' } },
+  };
   const s = step(ab, healthy(1), obs({ workloads: [w(1, 4), w(2, 4)] }));
   assert.equal(weights(s), '1:70 2:30');
   assert.deepEqual(s.status.traffic.matches, [{ header: { name: 'x-variant', value: 'b' }, revision: 2 }]);
@@ -351,7 +554,17 @@ test('a scale of the stable revision (same workload) changes nothing but the rep
 });
 
 test('nothing stable and nothing running (stopped or scaled to zero before the first rollout completed): the current revision starts again', () => {
-  const zero: RolloutStatus = { revision: 1, strategy: 'rolling', phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [] }, message: 'scaled to zero' };
+  const zero: RolloutStatus = {
+    revision: 1,
+    strategy: 'rolling',
+    phase: 'Healthy',
+    stepIndex: 0,
+    weight: 0,
+    retiring: [],
+    handledRequest: 0,
+    traffic: { targets: [] },
+    message: 'scaled to zero',
+  };
   const s = step({ type: 'rolling' }, zero, obs({ revision: 1, workloadRevision: 1, replicas: 1, workloads: [] }));
   assert.equal(s.status.canary, 1);
   assert.equal(s.status.phase, 'Progressing');

@@ -16,7 +16,11 @@ import { WHARF_BIN } from './support/processes.js';
 let e2e: E2eControlPlane;
 
 before(async () => {
-  e2e = await startE2eControlPlane('wharf-rollout-paused-', { '1.0.0': {}, '1.1.0': {}, '1.2.0': {} }, { drainMs: 500 });
+  e2e = await startE2eControlPlane(
+    'wharf-rollout-paused-',
+    { '1.0.0': {}, '1.1.0': {}, '1.2.0': {} },
+    { drainMs: 500 },
+  );
 });
 
 after(() => e2e?.stop());
@@ -44,44 +48,82 @@ strategy:
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const env = { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice' };
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) => resolve({ code: error ? (error as { code?: number }).code ?? 1 : 0, stdout, stderr }));
+    const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
     if (input !== undefined) child.stdin!.end(input);
   });
 }
 
-const weights = (d: Deployment) => (d.status.rollout?.traffic.targets ?? []).map((t) => `${t.revision}:${t.weight}`).join(' ');
+const weights = (d: Deployment) =>
+  (d.status.rollout?.traffic.targets ?? []).map((t) => `${t.revision}:${t.weight}`).join(' ');
 const bothInconclusive = (d: Deployment) =>
-  d.status.rollout?.phase === 'Paused' && d.status.rollout.analysis?.phase === 'inconclusive' && d.status.rollout.backgroundAnalysis?.phase === 'inconclusive';
+  d.status.rollout?.phase === 'Paused' &&
+  d.status.rollout.analysis?.phase === 'inconclusive' &&
+  d.status.rollout.backgroundAnalysis?.phase === 'inconclusive';
 
 test('apply --wait on a canary paused by inconclusive analyses reports the pause and fails at its timeout', async () => {
   const first = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '60'], document('1.0.0'));
   assert.equal(first.code, 0, first.stderr);
   const applied = await cli(['deploy', 'apply', '-f', '-'], document('1.1.0'));
   assert.equal(applied.code, 0, applied.stderr);
-  const paused = await e2e.settled('staging', 'risk', bothInconclusive, 'the step analysis and the guard to be inconclusive (no traffic)');
+  const paused = await e2e.settled(
+    'staging',
+    'risk',
+    bothInconclusive,
+    'the step analysis and the guard to be inconclusive (no traffic)',
+  );
   assert.equal(weights(paused), '1:80 2:20');
   assert.equal(paused.status.phase, 'running', 'the deployment itself serves: every replica is ready');
 
   const waited = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '2'], document('1.1.0'));
-  assert.equal(waited.code, EXIT_CODES.failed.code, `--wait must not report success on a paused canary: ${waited.stdout}`);
+  assert.equal(
+    waited.code,
+    EXIT_CODES.failed.code,
+    `--wait must not report success on a paused canary: ${waited.stdout}`,
+  );
   assert.match(waited.stdout, /paused at step 2\/5 \(20%\): waiting for promote/);
-  assert.match(waited.stderr, /timed out after 2 s waiting for risk: paused at step 2\/5 \(20%\): waiting for promote \(wharf deploy promote risk -e staging\); analysis .* was inconclusive/);
+  assert.match(
+    waited.stderr,
+    /timed out after 2 s waiting for risk: paused at step 2\/5 \(20%\): waiting for promote \(wharf deploy promote risk -e staging\); analysis .* was inconclusive/,
+  );
 });
 
 test('promote after inconclusive analyses moves the weights one step per request; --full finishes', async () => {
   const before = await e2e.settled('staging', 'risk', bothInconclusive, 'the paused canary of the previous test');
   const promote = await api('/api/v1/environments/staging/deployments/risk/promote', { method: 'POST', json: {} });
   assert.equal(promote.status, 200, JSON.stringify(promote.body));
-  const moved = await e2e.settled('staging', 'risk', (d) => d.status.rollout?.weight === 50 && d.status.rollout.phase === 'Paused', 'the promote to move the canary to 50%', 20_000);
+  const moved = await e2e.settled(
+    'staging',
+    'risk',
+    (d) => d.status.rollout?.weight === 50 && d.status.rollout.phase === 'Paused',
+    'the promote to move the canary to 50%',
+    20_000,
+  );
   assert.equal(moved.status.rollout?.stepIndex, 3, 'one step past the analysis: the untimed pause, not beyond');
   assert.equal(weights(moved), `1:50 ${before.status.rollout!.canary}:50`);
-  assert.equal(moved.status.rollout?.handledRequest, (promote.body as unknown as Deployment).rolloutRequests?.at(-1)?.id, 'the promote was handled');
+  assert.equal(
+    moved.status.rollout?.handledRequest,
+    (promote.body as unknown as Deployment).rolloutRequests?.at(-1)?.id,
+    'the promote was handled',
+  );
 
-  const full = await api('/api/v1/environments/staging/deployments/risk/promote', { method: 'POST', json: { full: true } });
+  const full = await api('/api/v1/environments/staging/deployments/risk/promote', {
+    method: 'POST',
+    json: { full: true },
+  });
   assert.equal(full.status, 200, JSON.stringify(full.body));
-  const done = await e2e.settled('staging', 'risk', (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === before.status.rollout!.canary, 'the full promotion', 20_000);
+  const done = await e2e.settled(
+    'staging',
+    'risk',
+    (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === before.status.rollout!.canary,
+    'the full promotion',
+    20_000,
+  );
   assert.equal(weights(done), `${before.status.rollout!.canary}:100`);
-  assert.deepEqual(done.status.serving, [{ revision: before.status.rollout!.canary, weight: 100, model: { name: 'risk', version: '1.1.0' } }]);
+  assert.deepEqual(done.status.serving, [
+    { revision: before.status.rollout!.canary, weight: 100, model: { name: 'risk', version: '1.1.0' } },
+  ]);
   const waited = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '30'], document('1.1.0'));
   assert.equal(waited.code, 0, `a finished rollout is what --wait waits for: ${waited.stderr}`);
 });
@@ -89,13 +131,24 @@ test('promote after inconclusive analyses moves the weights one step per request
 test('after an abort the list and the table show the old version serving, and --wait fails with the reason', async () => {
   const applied = await cli(['deploy', 'apply', '-f', '-'], document('1.2.0'));
   assert.equal(applied.code, 0, applied.stderr);
-  const canary = await e2e.settled('staging', 'risk', (d) => d.status.rollout?.weight === 20 && d.model?.version === '1.2.0', 'the new canary at 20%');
+  const canary = await e2e.settled(
+    'staging',
+    'risk',
+    (d) => d.status.rollout?.weight === 20 && d.model?.version === '1.2.0',
+    'the new canary at 20%',
+  );
   assert.equal(canary.status.serving?.length, 2, 'both revisions serve during the canary');
   const abort = await api('/api/v1/environments/staging/deployments/risk/abort', { method: 'POST', json: {} });
   assert.equal(abort.status, 200, JSON.stringify(abort.body));
-  const aborted = await e2e.settled('staging', 'risk', (d) => d.status.phase === 'failed' && d.status.serving?.length === 1, 'the abort');
+  const aborted = await e2e.settled(
+    'staging',
+    'risk',
+    (d) => d.status.phase === 'failed' && d.status.serving?.length === 1,
+    'the abort',
+  );
   const stable = aborted.status.rollout!.stable!;
-  const stableSpec = (await api(`/api/v1/environments/staging/deployments/risk/revisions/${stable}`)).body as unknown as Revision;
+  const stableSpec = (await api(`/api/v1/environments/staging/deployments/risk/revisions/${stable}`))
+    .body as unknown as Revision;
   assert.equal(aborted.model?.version, '1.2.0', 'the spec still asks for the new version');
   assert.deepEqual(aborted.status.serving, [{ revision: stable, weight: 100, model: stableSpec.spec.model }]);
   assert.notEqual(stableSpec.spec.model?.version, '1.2.0');
@@ -104,9 +157,17 @@ test('after an abort the list and the table show the old version serving, and --
   assert.equal(list.code, 0, list.stderr);
   const [header, row] = list.stdout.trim().split('\n');
   assert.match(header ?? '', /MODEL\s+REVISION\s+READY\s+PHASE\s+SERVING/);
-  assert.match(row ?? '', new RegExp(`risk 1\\.2\\.0\\s+${aborted.revision}\\s+\\S+\\s+failed\\s+r${stable} risk ${stableSpec.spec.model!.version.replace(/\./g, '\\.')}\\s`));
+  assert.match(
+    row ?? '',
+    new RegExp(
+      `risk 1\\.2\\.0\\s+${aborted.revision}\\s+\\S+\\s+failed\\s+r${stable} risk ${stableSpec.spec.model!.version.replace(/\./g, '\\.')}\\s`,
+    ),
+  );
   const get = await cli(['deploy', 'get', 'risk', '-e', 'staging']);
-  assert.match(get.stdout, new RegExp(`failed\\s+r${stable} risk ${stableSpec.spec.model!.version.replace(/\./g, '\\.')}`));
+  assert.match(
+    get.stdout,
+    new RegExp(`failed\\s+r${stable} risk ${stableSpec.spec.model!.version.replace(/\./g, '\\.')}`),
+  );
 
   const waited = await cli(['deploy', 'apply', '-f', '-', '--wait', '--timeout', '30'], document('1.2.0'));
   assert.equal(waited.code, EXIT_CODES.failed.code);

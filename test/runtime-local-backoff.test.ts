@@ -6,7 +6,15 @@ import { backoffDelay, CrashHistory } from '../src/runtime/local/backoff.js';
 
 test('back-off doubles from the initial delay and is capped', () => {
   const policy = { initialMs: 500, maxMs: 30_000 };
-  const table: [number, number][] = [[1, 500], [2, 1_000], [3, 2_000], [6, 16_000], [7, 30_000], [50, 30_000], [0, 500]];
+  const table: [number, number][] = [
+    [1, 500],
+    [2, 1_000],
+    [3, 2_000],
+    [6, 16_000],
+    [7, 30_000],
+    [50, 30_000],
+    [0, 500],
+  ];
   for (const [attempt, expected] of table) assert.equal(backoffDelay(policy, attempt), expected, `attempt ${attempt}`);
 });
 

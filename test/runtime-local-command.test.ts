@@ -7,7 +7,13 @@ const probe = { path: '/v2/health/ready', intervalMs: 1000, timeoutMs: 1000, ret
 const workload = (serverArgs: string[] = []): Workload => ({
   key: { environment: 'staging', deployment: 'risk', revision: 1 },
   replicas: 1,
-  model: { name: 'risk', version: '1.0.0', artifactPath: '/tmp/m.onnx', digest: `sha256:${'0'.repeat(64)}`, serverArgs },
+  model: {
+    name: 'risk',
+    version: '1.0.0',
+    artifactPath: '/tmp/m.onnx',
+    digest: `sha256:${'0'.repeat(64)}`,
+    serverArgs,
+  },
   readiness: probe,
   liveness: { ...probe, path: '/v2/health/live' },
 });

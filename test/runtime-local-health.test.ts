@@ -13,11 +13,22 @@ import { cpuCgroupSupport } from '../src/runtime/local/cpu-cgroup.js';
 import { freePort } from '../src/runtime/local/free-port.js';
 import type { ReplicaStatus, WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
 import {
-  appWorkload, FAST_PROBE, HTTP_APP, localRuntimeHarness, modelWorkload, processGone, untilStatus,
+  appWorkload,
+  FAST_PROBE,
+  HTTP_APP,
+  localRuntimeHarness,
+  modelWorkload,
+  processGone,
+  untilStatus,
 } from './support/runtime.js';
 
 const ENV = `rth${process.pid}`;
-const local = localRuntimeHarness(ENV, { backoff: { initialMs: 200, maxMs: 2_000 }, stopGraceMs: 5_000, exitPollMs: 20, usageSampleMs: 50 });
+const local = localRuntimeHarness(ENV, {
+  backoff: { initialMs: 200, maxMs: 2_000 },
+  stopGraceMs: 5_000,
+  exitPollMs: 20,
+  usageSampleMs: 50,
+});
 const runtime = local.runtime;
 const servers: (http.Server | net.Server)[] = [];
 
@@ -69,18 +80,25 @@ describe('local runtime: startup probe', () => {
   test('a replica is ready on its first startup pass; readiness and liveness begin only one interval later', async () => {
     const r = runtime();
     const k = key('starts-fast');
-    await r.apply(appWorkload(k, 1, COUNTING_APP, {
-      startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 1_000, timeoutMs: 30_000 },
-      readiness: { ...SLOW_PROBE, path: '/ready' },
-      liveness: { ...SLOW_PROBE, path: '/live' },
-    }));
+    await r.apply(
+      appWorkload(k, 1, COUNTING_APP, {
+        startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 1_000, timeoutMs: 30_000 },
+        readiness: { ...SLOW_PROBE, path: '/ready' },
+        liveness: { ...SLOW_PROBE, path: '/live' },
+      }),
+    );
     const phases = new Set<string>();
-    const ready = await untilStatus(r, k, (s) => {
-      phases.add(s.replicas[0]?.phase ?? '');
-      return s.readyReplicas === 1;
-    }, 'ready through the startup probe');
+    const ready = await untilStatus(
+      r,
+      k,
+      (s) => {
+        phases.add(s.replicas[0]?.phase ?? '');
+        return s.readyReplicas === 1;
+      },
+      'ready through the startup probe',
+    );
     assert.ok(phases.has('starting'), 'starting first');
-    const hits = await (await fetch(`${ready.replicas[0]!.endpoint}/hits`)).json() as Record<string, number>;
+    const hits = (await (await fetch(`${ready.replicas[0]!.endpoint}/hits`)).json()) as Record<string, number>;
     assert.ok((hits['/startup'] ?? 0) >= 1, `the startup probe ran: ${JSON.stringify(hits)}`);
     // Without the startup probe, the first readiness probe (at process start, before the app
     // listens) would fail and the next would come after 10 minutes.
@@ -92,28 +110,46 @@ describe('local runtime: startup probe', () => {
   test('no pass within startup.timeoutMs: killed, StartupTimeout recorded, restarted with back-off', async () => {
     const r = runtime({ backoff: { initialMs: 300, maxMs: 2_000 } });
     const k = key('never-starts');
-    await r.apply(appWorkload(k, 1, COUNTING_APP, {
-      env: { STARTUP_STATUS: '503' },
-      startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 500, timeoutMs: 600 },
-    }));
-    await untilStatus(r, k, (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined, 'the first process');
+    await r.apply(
+      appWorkload(k, 1, COUNTING_APP, {
+        env: { STARTUP_STATUS: '503' },
+        startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 500, timeoutMs: 600 },
+      }),
+    );
+    await untilStatus(
+      r,
+      k,
+      (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined,
+      'the first process',
+    );
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
     const phases = new Set<string>();
-    const status = await untilStatus(r, k, (s) => {
-      const replica = s.replicas[0]!;
-      phases.add(replica.phase);
-      if (replica.message) messages.add(replica.message);
-      return replica.restarts >= 1 && replica.lastTermination !== undefined;
-    }, 'a restart after the startup timeout');
+    const status = await untilStatus(
+      r,
+      k,
+      (s) => {
+        const replica = s.replicas[0]!;
+        phases.add(replica.phase);
+        if (replica.message) messages.add(replica.message);
+        return replica.restarts >= 1 && replica.lastTermination !== undefined;
+      },
+      'a restart after the startup timeout',
+    );
     const replica = status.replicas[0]!;
     assert.equal(replica.lastTermination!.reason, 'StartupTimeout');
     assert.equal(replica.lastTermination!.message, 'startup probe /startup did not pass within 600 ms');
     assert.ok(!Number.isNaN(Date.parse(replica.lastTermination!.time)));
     assert.ok(!phases.has('ready'), 'never ready');
     assert.ok(processGone(firstPid!), 'the first process was stopped');
-    assert.ok([...messages].some((m) => /^startup probe \/startup did not pass within 600 ms; (exited with code 0|was killed by SIGTERM); restarting in 300 ms$/.test(m)),
-      [...messages].join(' | '));
+    assert.ok(
+      [...messages].some((m) =>
+        /^startup probe \/startup did not pass within 600 ms; (exited with code 0|was killed by SIGTERM); restarting in 300 ms$/.test(
+          m,
+        ),
+      ),
+      [...messages].join(' | '),
+    );
   });
 });
 
@@ -123,20 +159,43 @@ describe('local runtime: dependencies', () => {
     const dependency = await statusServer(() => answer);
     const r = runtime();
     const k = key('needs-features');
-    await r.apply(appWorkload(k, 2, HTTP_APP, {
-      dependencies: [{ name: 'feature-store', http: { url: dependency.url }, intervalMs: 50, timeoutMs: 1_000, retries: 3 }],
-    }));
-    const failing = await untilStatus(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint), 'DependenciesReady False');
+    await r.apply(
+      appWorkload(k, 2, HTTP_APP, {
+        dependencies: [
+          { name: 'feature-store', http: { url: dependency.url }, intervalMs: 50, timeoutMs: 1_000, retries: 3 },
+        ],
+      }),
+    );
+    const failing = await untilStatus(
+      r,
+      k,
+      (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint),
+      'DependenciesReady False',
+    );
     const dep = condition(failing, 'DependenciesReady')!;
     assert.equal(dep.reason, 'DependencyFailed');
     assert.equal(dep.message, `feature-store (${dependency.url}): answered 503 after 3 attempts`);
     // The replicas' own probes pass (HTTP_APP answers 200) but they stay out of rotation.
-    const held = await untilStatus(r, k, (s) => s.replicas.every((x) => x.phase === 'unready'), 'both replicas unready');
+    const held = await untilStatus(
+      r,
+      k,
+      (s) => s.replicas.every((x) => x.phase === 'unready'),
+      'both replicas unready',
+    );
     assert.equal(held.readyReplicas, 0);
-    for (const replica of held.replicas) assert.match(replica.message ?? '', /dependency feature-store \(http:\/\/127\.0\.0\.1:\d+\/health\): answered 503/);
+    for (const replica of held.replicas)
+      assert.match(
+        replica.message ?? '',
+        /dependency feature-store \(http:\/\/127\.0\.0\.1:\d+\/health\): answered 503/,
+      );
 
     answer = 200;
-    const recovered = await untilStatus(r, k, (s) => s.readyReplicas === 2, 'both ready after the dependency recovered');
+    const recovered = await untilStatus(
+      r,
+      k,
+      (s) => s.readyReplicas === 2,
+      'both ready after the dependency recovered',
+    );
     assert.equal(condition(recovered, 'DependenciesReady')!.status, 'True');
     assert.equal(condition(recovered, 'DependenciesReady')!.reason, 'DependenciesPassed');
     assert.ok(recovered.replicas.every((x) => x.phase === 'ready' && x.message === undefined));
@@ -152,11 +211,21 @@ describe('local runtime: dependencies', () => {
     const port = await freePort('127.0.0.1');
     const r = runtime();
     const k = key('needs-db');
-    await r.apply(appWorkload(k, 1, HTTP_APP, {
-      dependencies: [{ name: 'db', tcp: { host: '127.0.0.1', port }, intervalMs: 50, timeoutMs: 1_000, retries: 2 }],
-    }));
-    const failing = await untilStatus(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False', 'DependenciesReady False');
-    assert.equal(condition(failing, 'DependenciesReady')!.message, `db (tcp://127.0.0.1:${port}): connection refused after 2 attempts`);
+    await r.apply(
+      appWorkload(k, 1, HTTP_APP, {
+        dependencies: [{ name: 'db', tcp: { host: '127.0.0.1', port }, intervalMs: 50, timeoutMs: 1_000, retries: 2 }],
+      }),
+    );
+    const failing = await untilStatus(
+      r,
+      k,
+      (s) => condition(s, 'DependenciesReady')?.status === 'False',
+      'DependenciesReady False',
+    );
+    assert.equal(
+      condition(failing, 'DependenciesReady')!.message,
+      `db (tcp://127.0.0.1:${port}): connection refused after 2 attempts`,
+    );
     assert.equal(failing.readyReplicas, 0);
 
     const listener = net.createServer((socket) => socket.destroy());
@@ -182,20 +251,33 @@ describe('local runtime: resource limits and usage', () => {
     await untilStatus(r, k, () => r.pids(k).length === 1, 'the first process');
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    const status = await untilStatus(r, k, (s) => {
-      if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
-      return s.replicas[0]?.lastTermination?.reason === 'OOMKilled';
-    }, 'an OOM kill');
+    const status = await untilStatus(
+      r,
+      k,
+      (s) => {
+        if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
+        return s.replicas[0]?.lastTermination?.reason === 'OOMKilled';
+      },
+      'an OOM kill',
+    );
     const ended = status.replicas[0]!.lastTermination!;
     const used = /^memory (\d+)Mi exceeded the limit 150Mi$/.exec(ended.message);
     assert.ok(used, ended.message);
     assert.ok(Number(used[1]) > 150, `${used[1]}Mi is above the limit`);
     assert.ok(processGone(firstPid!), 'the process was killed');
-    await untilStatus(r, k, (s) => {
-      if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
-      return s.replicas[0]!.restarts >= 1;
-    }, 'a restart');
-    assert.ok([...messages].some((m) => /exceeded the limit 150Mi; was killed by SIGKILL; restarting in 500 ms/.test(m)), [...messages].join(' | '));
+    await untilStatus(
+      r,
+      k,
+      (s) => {
+        if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
+        return s.replicas[0]!.restarts >= 1;
+      },
+      'a restart',
+    );
+    assert.ok(
+      [...messages].some((m) => /exceeded the limit 150Mi; was killed by SIGKILL; restarting in 500 ms/.test(m)),
+      [...messages].join(' | '),
+    );
   });
 
   test('usage: memory of the replica and CPU of a busy child process (the whole process tree)', async () => {
@@ -240,13 +322,19 @@ describe('local runtime: resource limits and usage', () => {
     const models = await writeDemoModels(join(local.root, 'models'));
     const r = runtime();
     const k = key('model-capped');
-    await r.apply({ ...modelWorkload(k, 1, models.readmission), resources: { cpu: '250m', memory: '256Mi', limits: { cpu: '1', memory: '1Gi' } } });
+    await r.apply({
+      ...modelWorkload(k, 1, models.readmission),
+      resources: { cpu: '250m', memory: '256Mi', limits: { cpu: '1', memory: '1Gi' } },
+    });
     const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'the model server ready', 30_000);
     const [pid] = r.pids(k);
     const { readFileSync } = await import('node:fs');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
     assert.deepEqual(argv.slice(argv.indexOf('--threads'), argv.indexOf('--threads') + 2), ['--threads', '1']);
-    assert.match(condition(ready, 'ResourcesEnforced')!.message, /^memory limit 1Gi enforced by RSS watchdog; cpu limit 1 (honoured by a thread cap of 1 \(no writable cgroup: not a hard quota\)|enforced by cgroup)/);
+    assert.match(
+      condition(ready, 'ResourcesEnforced')!.message,
+      /^memory limit 1Gi enforced by RSS watchdog; cpu limit 1 (honoured by a thread cap of 1 \(no writable cgroup: not a hard quota\)|enforced by cgroup)/,
+    );
     const res = await fetch(`${ready.replicas[0]!.endpoint}/v2/health/ready`);
     assert.equal(res.status, 200);
   });
@@ -255,13 +343,25 @@ describe('local runtime: resource limits and usage', () => {
 describe('local runtime: why a process ended, and change notifications', () => {
   test('lastTermination: Completed for exit 0, Error for a non-zero exit, LivenessFailed for a liveness kill', async () => {
     const r = runtime({ backoff: { initialMs: 300, maxMs: 2_000 } });
-    const reasons = async (deployment: string, script: string, extra = {}): Promise<NonNullable<ReplicaStatus['lastTermination']>> => {
+    const reasons = async (
+      deployment: string,
+      script: string,
+      extra = {},
+    ): Promise<NonNullable<ReplicaStatus['lastTermination']>> => {
       const k = key(deployment);
       await r.apply(appWorkload(k, 1, script, extra));
-      const s = await untilStatus(r, k, (x) => x.replicas[0]?.lastTermination !== undefined, `${deployment}: a termination`);
+      const s = await untilStatus(
+        r,
+        k,
+        (x) => x.replicas[0]?.lastTermination !== undefined,
+        `${deployment}: a termination`,
+      );
       return s.replicas[0]!.lastTermination!;
     };
-    assert.deepEqual((({ reason, message }) => ({ reason, message }))(await reasons('completes', 'process.exit(0)')), { reason: 'Completed', message: 'exited with code 0' });
+    assert.deepEqual((({ reason, message }) => ({ reason, message }))(await reasons('completes', 'process.exit(0)')), {
+      reason: 'Completed',
+      message: 'exited with code 0',
+    });
     const failed = await reasons('fails', 'console.error("no config"); process.exit(3)');
     assert.equal(failed.reason, 'Error');
     assert.equal(failed.message, 'exited with code 3; last stderr line: "no config"');
@@ -269,7 +369,10 @@ describe('local runtime: why a process ended, and change notifications', () => {
       env: { LIVE_STATUS: '500' },
       liveness: { path: '/live', intervalMs: 50, timeoutMs: 500, retries: 2, startupGraceMs: 0 },
     });
-    assert.deepEqual({ reason: unhealthy.reason, message: unhealthy.message }, { reason: 'LivenessFailed', message: 'liveness probe /live failed 2 times in a row' });
+    assert.deepEqual(
+      { reason: unhealthy.reason, message: unhealthy.message },
+      { reason: 'LivenessFailed', message: 'liveness probe /live failed 2 times in a row' },
+    );
   });
 
   test('onChange: called with the key as replicas start, become ready and go; not after unsubscribe', async () => {
@@ -281,7 +384,10 @@ describe('local runtime: why a process ended, and change notifications', () => {
     await untilStatus(r, k, (s) => s.readyReplicas === 2, 'two ready');
     await pause(20);
     assert.ok(heard.length >= 1, 'told at least once');
-    assert.ok(heard.every((h) => h.environment === ENV && h.deployment === 'watched' && h.revision === 1), JSON.stringify(heard));
+    assert.ok(
+      heard.every((h) => h.environment === ENV && h.deployment === 'watched' && h.revision === 1),
+      JSON.stringify(heard),
+    );
     const beforeScale = heard.length;
     await r.apply(appWorkload(k, 1, HTTP_APP));
     await untilStatus(r, k, (s) => s.replicas.length === 1, 'scaled down to one');

@@ -29,42 +29,81 @@ test('thread cap: max(1, ceil(cores))', () => {
 test('the plan states what is enforced: True only when every limit is hard and nothing is merely carried', () => {
   assert.deepEqual(resourcePlan(base, noCgroup), {});
   const memoryOnly = resourcePlan({ ...base, resources: { limits: { memory: '1Gi' } } }, noCgroup);
-  assert.deepEqual(memoryOnly.condition, { status: 'True', reason: 'LimitsEnforced', message: 'memory limit 1Gi enforced by RSS watchdog' });
+  assert.deepEqual(memoryOnly.condition, {
+    status: 'True',
+    reason: 'LimitsEnforced',
+    message: 'memory limit 1Gi enforced by RSS watchdog',
+  });
   assert.deepEqual(memoryOnly.memoryLimit, { bytes: 2 ** 30, quantity: '1Gi' });
-  const all = resourcePlan({ ...base, resources: { cpu: '500m', memory: '512Mi', gpu: 1, limits: { cpu: '1', memory: '1Gi' } } }, noCgroup);
+  const all = resourcePlan(
+    { ...base, resources: { cpu: '500m', memory: '512Mi', gpu: 1, limits: { cpu: '1', memory: '1Gi' } } },
+    noCgroup,
+  );
   assert.deepEqual(all.condition, {
     status: 'False',
     reason: 'PartiallyEnforced',
-    message: 'memory limit 1Gi enforced by RSS watchdog; cpu limit 1 honoured by a thread cap of 1 (no writable cgroup: not a hard quota); '
-      + 'requests recorded (cpu=500m, memory=512Mi); gpu 1 carried (no GPU scheduling)',
+    message:
+      'memory limit 1Gi enforced by RSS watchdog; cpu limit 1 honoured by a thread cap of 1 (no writable cgroup: not a hard quota); ' +
+      'requests recorded (cpu=500m, memory=512Mi); gpu 1 carried (no GPU scheduling)',
   });
   assert.equal(all.cgroupDir, undefined);
-  const hard = resourcePlan({ ...base, resources: { limits: { cpu: '2', memory: '1Gi' } } }, { ok: true, dir: '/sys/fs/cgroup/x' });
+  const hard = resourcePlan(
+    { ...base, resources: { limits: { cpu: '2', memory: '1Gi' } } },
+    { ok: true, dir: '/sys/fs/cgroup/x' },
+  );
   assert.equal(hard.condition?.status, 'True');
-  assert.equal(hard.condition?.message, 'memory limit 1Gi enforced by RSS watchdog; cpu limit 2 enforced by cgroup cpu.max and honoured by a thread cap of 2');
+  assert.equal(
+    hard.condition?.message,
+    'memory limit 1Gi enforced by RSS watchdog; cpu limit 2 enforced by cgroup cpu.max and honoured by a thread cap of 2',
+  );
   assert.equal(hard.cgroupDir, '/sys/fs/cgroup/x');
   assert.equal(hard.cpuLimitCores, 2);
   assert.equal(resourcePlan({ ...base, resources: { cpu: '1' } }, noCgroup).condition?.reason, 'NotEnforced');
 });
 
 test('a model replica gets --threads and UV_THREADPOOL_SIZE from the cpu limit, WHARF_GPUS from gpu; its own env and serverArgs cannot lift the cap', () => {
-  const w: Workload = { ...base, resources: { gpu: 2, limits: { cpu: '2500m' } }, model: { ...base.model!, serverArgs: ['--max-batch-size', '8'] } };
+  const w: Workload = {
+    ...base,
+    resources: { gpu: 2, limits: { cpu: '2500m' } },
+    model: { ...base.model!, serverArgs: ['--max-batch-size', '8'] },
+  };
   const { argv, env } = replicaCommand(w, 'risk-1-0', 4321, '/bin/wharf.js', 30_000);
   assert.deepEqual(argv.slice(argv.indexOf('--threads'), argv.indexOf('--threads') + 2), ['--threads', '3']);
-  assert.deepEqual(argv.slice(-2), ['--max-batch-size', '8'], 'the workload\'s own flags still come last');
+  assert.deepEqual(argv.slice(-2), ['--max-batch-size', '8'], "the workload's own flags still come last");
   assert.equal(env.UV_THREADPOOL_SIZE, '3');
   assert.equal(env.WHARF_GPUS, '2');
   // The cap wins over the workload's own env and flags; other variables and flags pass through.
-  const lifted = replicaCommand({
-    ...w, env: { UV_THREADPOOL_SIZE: '16', OTHER: 'x' }, model: { ...w.model!, serverArgs: ['--threads', '64', '--max-batch-size', '8', '--threads=32'] },
-  }, 'r', 1, '/b', 1_000);
+  const lifted = replicaCommand(
+    {
+      ...w,
+      env: { UV_THREADPOOL_SIZE: '16', OTHER: 'x' },
+      model: { ...w.model!, serverArgs: ['--threads', '64', '--max-batch-size', '8', '--threads=32'] },
+    },
+    'r',
+    1,
+    '/b',
+    1_000,
+  );
   assert.equal(lifted.env.UV_THREADPOOL_SIZE, '3');
   assert.equal(lifted.env.OTHER, 'x');
-  assert.deepEqual(lifted.argv.filter((a) => a.startsWith('--threads')), ['--threads'], 'only the cap\'s --threads');
-  assert.deepEqual(lifted.argv.slice(lifted.argv.indexOf('--threads'), lifted.argv.indexOf('--threads') + 2), ['--threads', '3']);
+  assert.deepEqual(
+    lifted.argv.filter((a) => a.startsWith('--threads')),
+    ['--threads'],
+    "only the cap's --threads",
+  );
+  assert.deepEqual(lifted.argv.slice(lifted.argv.indexOf('--threads'), lifted.argv.indexOf('--threads') + 2), [
+    '--threads',
+    '3',
+  ]);
   assert.deepEqual(lifted.argv.slice(-2), ['--max-batch-size', '8']);
   // Without a cpu limit there is no cap, and the workload's own --threads and env stand.
-  const uncapped = replicaCommand({ ...base, env: { UV_THREADPOOL_SIZE: '16' }, model: { ...base.model!, serverArgs: ['--threads', '64'] } }, 'r', 1, '/b', 1_000);
+  const uncapped = replicaCommand(
+    { ...base, env: { UV_THREADPOOL_SIZE: '16' }, model: { ...base.model!, serverArgs: ['--threads', '64'] } },
+    'r',
+    1,
+    '/b',
+    1_000,
+  );
   assert.equal(uncapped.env.UV_THREADPOOL_SIZE, '16');
   assert.deepEqual(uncapped.argv.slice(-2), ['--threads', '64']);
   const plain = replicaCommand(base, 'risk-1-0', 4321, '/bin/wharf.js', 30_000);
@@ -80,12 +119,21 @@ test('cgroup v2 detection: needs the cpu controller, enabled for children, in a 
     const dir = join(root, 'wharf.slice');
     await mkdir(dir);
     assert.deepEqual(detectCpuCgroup('1:cpu:/\n', mountinfo), { ok: false, reason: 'no cgroup v2 hierarchy' });
-    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', '25 1 8:1 / / rw - ext4 /dev/sda1 rw\n'), { ok: false, reason: 'cgroup v2 is not mounted' });
+    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', '25 1 8:1 / / rw - ext4 /dev/sda1 rw\n'), {
+      ok: false,
+      reason: 'cgroup v2 is not mounted',
+    });
     await writeFile(join(dir, 'cgroup.controllers'), 'memory pids\n');
-    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', mountinfo), { ok: false, reason: `the cgroup v2 ${dir} has no cpu controller` });
+    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', mountinfo), {
+      ok: false,
+      reason: `the cgroup v2 ${dir} has no cpu controller`,
+    });
     await writeFile(join(dir, 'cgroup.controllers'), 'cpuset cpu memory\n');
     await writeFile(join(dir, 'cgroup.subtree_control'), 'memory\n');
-    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', mountinfo), { ok: false, reason: `the cpu controller is not enabled for children of ${dir}` });
+    assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', mountinfo), {
+      ok: false,
+      reason: `the cpu controller is not enabled for children of ${dir}`,
+    });
     await writeFile(join(dir, 'cgroup.subtree_control'), 'cpu memory\n');
     assert.deepEqual(detectCpuCgroup('0::/wharf.slice\n', mountinfo), { ok: true, dir });
 

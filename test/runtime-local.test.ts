@@ -13,13 +13,25 @@ import { LocalRuntime } from '../src/runtime/local/local-runtime.js';
 import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
 import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
 import {
-  appWorkload, CHATTY_APP, HTTP_APP, localRuntimeHarness, modelWorkload, processGone, replicaProcesses, untilStatus,
+  appWorkload,
+  CHATTY_APP,
+  HTTP_APP,
+  localRuntimeHarness,
+  modelWorkload,
+  processGone,
+  replicaProcesses,
+  untilStatus,
 } from './support/runtime.js';
 
 /** Every key of this file uses this environment, so /proc can be searched for our replicas only. */
 const ENV = `rt${process.pid}`;
 /** Runtimes with fast settings, closed (replicas stopped) after each test. */
-const local = localRuntimeHarness(ENV, { backoff: { initialMs: 100, maxMs: 2_000 }, stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 });
+const local = localRuntimeHarness(ENV, {
+  backoff: { initialMs: 100, maxMs: 2_000 },
+  stopGraceMs: 5_000,
+  exitPollMs: 20,
+  logPollMs: 20,
+});
 const runtime = local.runtime;
 let models: { readmission: string; mlp: string };
 
@@ -27,16 +39,23 @@ before(async () => {
   models = await writeDemoModels(join(local.root, 'models'));
 });
 
-runRuntimeContract('local', () => new LocalRuntime({ stateDir: join(local.root, 'contract'), stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 }), {
-  environment: ENV,
-  workload: (key, replicas) => modelWorkload(key, replicas, models.readmission),
-  endpointPath: '/v2/health/ready',
-  processes: { ids: (runtime, key) => runtime.pids(key).map(String), exists: (id) => !processGone(Number(id)) },
-});
+runRuntimeContract(
+  'local',
+  () => new LocalRuntime({ stateDir: join(local.root, 'contract'), stopGraceMs: 5_000, exitPollMs: 20, logPollMs: 20 }),
+  {
+    environment: ENV,
+    workload: (key, replicas) => modelWorkload(key, replicas, models.readmission),
+    endpointPath: '/v2/health/ready',
+    processes: { ids: (runtime, key) => runtime.pids(key).map(String), exists: (id) => !processGone(Number(id)) },
+  },
+);
 
 const key = (deployment: string, revision = 1): WorkloadKey => ({ environment: ENV, deployment, revision });
 
-const readyCount = (n: number) => (s: WorkloadStatus): boolean => s.readyReplicas === n && s.replicas.length === n;
+const readyCount =
+  (n: number) =>
+  (s: WorkloadStatus): boolean =>
+    s.readyReplicas === n && s.replicas.length === n;
 
 function pause(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -58,16 +77,24 @@ describe('local runtime: supervision', () => {
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
     const messages = new Set<string>();
-    const after = await untilStatus(r, k, (s) => {
-      if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
-      return readyCount(1)(s) && s.replicas[0]!.restarts === 1;
-    }, 'the replica to be restarted and ready');
+    const after = await untilStatus(
+      r,
+      k,
+      (s) => {
+        if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
+        return readyCount(1)(s) && s.replicas[0]!.restarts === 1;
+      },
+      'the replica to be restarted and ready',
+    );
     const [newPid] = r.pids(k);
     assert.ok(newPid !== undefined && newPid !== pid, `a new process (${pid} → ${newPid})`);
     assert.ok(processGone(pid), 'the killed process is gone');
     assert.equal(after.replicas[0]!.id, before.replicas[0]!.id, 'same replica id');
     assert.equal(after.replicas[0]!.endpoint, before.replicas[0]!.endpoint, 'same endpoint: the port was free again');
-    assert.ok([...messages].some((m) => /killed by SIGKILL; restarting in 300 ms/.test(m)), `crash message seen: ${[...messages].join(' | ')}`);
+    assert.ok(
+      [...messages].some((m) => /killed by SIGKILL; restarting in 300 ms/.test(m)),
+      `crash message seen: ${[...messages].join(' | ')}`,
+    );
   });
 
   test('a command that exits at once: back-off doubles, CrashLoop names the replica, exit code and last stderr line', async () => {
@@ -77,20 +104,30 @@ describe('local runtime: supervision', () => {
     await r.apply(appWorkload(k, 1, 'console.error("boom: config file missing"); process.exit(3)'));
     const delays: number[] = [];
     const starts = new Set<string>();
-    const status = await untilStatus(r, k, (s) => {
-      const replica = s.replicas[0];
-      if (replica?.startedAt) starts.add(replica.startedAt);
-      const delay = /restarting in (\d+) ms/.exec(replica?.message ?? '')?.[1];
-      if (delay !== undefined && delays.at(-1) !== Number(delay)) delays.push(Number(delay));
-      return delays.length >= 4;
-    }, 'four restarts', 15_000);
+    const status = await untilStatus(
+      r,
+      k,
+      (s) => {
+        const replica = s.replicas[0];
+        if (replica?.startedAt) starts.add(replica.startedAt);
+        const delay = /restarting in (\d+) ms/.exec(replica?.message ?? '')?.[1];
+        if (delay !== undefined && delays.at(-1) !== Number(delay)) delays.push(Number(delay));
+        return delays.length >= 4;
+      },
+      'four restarts',
+      15_000,
+    );
     assert.deepEqual(delays, [200, 400, 800, 1_600], 'exponential back-off');
     const startTimes = [...starts].map((t) => Date.parse(t)).sort((a, b) => a - b);
     const gaps = startTimes.slice(1).map((t, i) => t - startTimes[i]!);
     // Each gap is the process's short life plus the back-off; the life varies with machine load,
     // so the check is that the runtime really waited at least the announced delay each time.
     assert.ok(gaps.length >= 3, `saw ${startTimes.length} starts`);
-    gaps.slice(0, 3).forEach((gap, i) => assert.ok(gap >= delays[i]! - 5, `gap ${i + 1} between starts: ${gap} ms ≥ ${delays[i]} ms`));
+    gaps
+      .slice(0, 3)
+      .forEach((gap, i) =>
+        assert.ok(gap >= delays[i]! - 5, `gap ${i + 1} between starts: ${gap} ms ≥ ${delays[i]} ms`),
+      );
     const replica = status.replicas[0]!;
     assert.equal(replica.phase, 'crashed');
     assert.equal(status.readyReplicas, 0);
@@ -113,9 +150,20 @@ describe('local runtime: supervision', () => {
       if (n < 2) { fs.writeFileSync(f, String(n + 1)); console.error('crash ' + n); process.exit(4); }
       ${HTTP_APP}`;
     await r.apply(appWorkload(k, 1, script));
-    const looping = await untilStatus(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'), 'CrashLoop True');
+    const looping = await untilStatus(
+      r,
+      k,
+      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'),
+      'CrashLoop True',
+    );
     assert.match(looping.conditions.find((c) => c.type === 'CrashLoop')!.message, /exited with code 4/);
-    const cleared = await untilStatus(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False'), 'CrashLoop False', 10_000);
+    const cleared = await untilStatus(
+      r,
+      k,
+      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False'),
+      'CrashLoop False',
+      10_000,
+    );
     assert.equal(cleared.readyReplicas, 1);
     assert.equal(cleared.replicas[0]!.restarts, 2);
   });
@@ -124,7 +172,12 @@ describe('local runtime: supervision', () => {
     const r = runtime();
     const k = key('missing-binary');
     await r.apply(appWorkload(k, 1, HTTP_APP, { command: { argv: ['/nonexistent/wharf-test-binary'] } }));
-    const status = await untilStatus(r, k, (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? ''), 'the spawn failure');
+    const status = await untilStatus(
+      r,
+      k,
+      (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? ''),
+      'the spawn failure',
+    );
     assert.equal(status.replicas[0]!.phase, 'crashed');
     assert.deepEqual(r.pids(k), []);
     await assert.rejects(collect(r.logs(key('never-applied'))), /no workload/);
@@ -136,17 +189,31 @@ describe('local runtime: supervision', () => {
     const k = key('unhealthy');
     const probe = { path: '/live', intervalMs: 50, timeoutMs: 500, retries: 2, startupGraceMs: 300 };
     await r.apply(appWorkload(k, 1, HTTP_APP, { env: { LIVE_STATUS: '500' }, liveness: probe }));
-    await untilStatus(r, k, (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined, 'the first process');
+    await untilStatus(
+      r,
+      k,
+      (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined,
+      'the first process',
+    );
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    await untilStatus(r, k, (s) => {
-      if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
-      return s.replicas[0]!.restarts >= 1 && messages.size > 0;
-    }, 'a restart after liveness failures');
+    await untilStatus(
+      r,
+      k,
+      (s) => {
+        if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
+        return s.replicas[0]!.restarts >= 1 && messages.size > 0;
+      },
+      'a restart after liveness failures',
+    );
     assert.ok(processGone(firstPid!), `the unhealthy process ${firstPid} was stopped`);
     // SIGTERM exits the app with 0 once it runs its handler; a very slow start may still be in node's bootstrap.
-    const expected = /liveness probe \/live failed 2 times in a row; (exited with code 0|was killed by SIGTERM); restarting in 500 ms/;
-    assert.ok([...messages].some((m) => expected.test(m)), [...messages].join(' | '));
+    const expected =
+      /liveness probe \/live failed 2 times in a row; (exited with code 0|was killed by SIGTERM); restarting in 500 ms/;
+    assert.ok(
+      [...messages].some((m) => expected.test(m)),
+      [...messages].join(' | '),
+    );
   });
 
   test('scale down stops the newest replicas first', async () => {
@@ -173,7 +240,10 @@ describe('local runtime: supervision', () => {
   test('bad workloads are refused with the field named; a running key only takes new replicas and labels', async () => {
     const r = runtime();
     const k = key('validated');
-    await assert.rejects(r.apply({ ...appWorkload(k, 1, HTTP_APP), replicas: -1 }), /replicas: must be a non-negative integer/);
+    await assert.rejects(
+      r.apply({ ...appWorkload(k, 1, HTTP_APP), replicas: -1 }),
+      /replicas: must be a non-negative integer/,
+    );
     await assert.rejects(r.apply({ ...appWorkload(k, 1, HTTP_APP), command: { argv: [] } }), /command\.argv/);
     await r.apply(appWorkload(k, 0, HTTP_APP));
     await assert.rejects(r.apply(appWorkload(k, 0, HTTP_APP, { env: { CHANGED: '1' } })), /new revision/);
@@ -184,12 +254,28 @@ describe('local runtime: supervision', () => {
     assert.equal(condition?.status, 'False', 'requests alone are recorded, not enforced');
     assert.equal(condition?.reason, 'NotEnforced');
     assert.equal(condition?.message, 'requests recorded (cpu=500m, memory=1Gi)');
-    await assert.rejects(r.apply(appWorkload(key('limit-below'), 0, HTTP_APP, { resources: { memory: '1Gi', limits: { memory: '512Mi' } } })),
-      /resources\.limits\.memory: must not be below the request 1Gi, got 512Mi/);
-    await assert.rejects(r.apply(appWorkload(key('bad-dep'), 0, HTTP_APP, { dependencies: [{ name: 'db', intervalMs: 100, timeoutMs: 100, retries: 1 }] })),
-      /dependencies\[0\]: exactly one of http and tcp must be set/);
-    await assert.rejects(r.apply(appWorkload(key('bad-startup'), 0, HTTP_APP, { startup: { path: '', intervalMs: 50, probeTimeoutMs: 100, timeoutMs: 0 } })),
-      /startup\.timeoutMs: must be a positive integer, got 0/);
+    await assert.rejects(
+      r.apply(
+        appWorkload(key('limit-below'), 0, HTTP_APP, { resources: { memory: '1Gi', limits: { memory: '512Mi' } } }),
+      ),
+      /resources\.limits\.memory: must not be below the request 1Gi, got 512Mi/,
+    );
+    await assert.rejects(
+      r.apply(
+        appWorkload(key('bad-dep'), 0, HTTP_APP, {
+          dependencies: [{ name: 'db', intervalMs: 100, timeoutMs: 100, retries: 1 }],
+        }),
+      ),
+      /dependencies\[0\]: exactly one of http and tcp must be set/,
+    );
+    await assert.rejects(
+      r.apply(
+        appWorkload(key('bad-startup'), 0, HTTP_APP, {
+          startup: { path: '', intervalMs: 50, probeTimeoutMs: 100, timeoutMs: 0 },
+        }),
+      ),
+      /startup\.timeoutMs: must be a positive integer, got 0/,
+    );
   });
 });
 
@@ -199,9 +285,17 @@ describe('local runtime: model artifacts', () => {
     const k = key('tampered');
     const workload = modelWorkload(k, 2, models.readmission, `sha256:${'0'.repeat(64)}`);
     await r.apply(workload);
-    const status = await untilStatus(r, k, (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed'), 'both refused');
+    const status = await untilStatus(
+      r,
+      k,
+      (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed'),
+      'both refused',
+    );
     for (const replica of status.replicas) {
-      assert.match(replica.message ?? '', /not started: model artifact .*readmission\.onnx has digest sha256:[0-9a-f]{64}, expected sha256:0{64}/);
+      assert.match(
+        replica.message ?? '',
+        /not started: model artifact .*readmission\.onnx has digest sha256:[0-9a-f]{64}, expected sha256:0{64}/,
+      );
       assert.equal(replica.endpoint, undefined);
       assert.equal(replica.restarts, 0, 'not retried in a loop');
     }
@@ -256,15 +350,31 @@ describe('local runtime: logs', () => {
     };
     const { files, sizes } = await snapshot();
     const id = (await r.observe(k))!.replicas[0]!.id;
-    assert.deepEqual(files, [`${id}.stdout.log`, `${id}.stdout.log.1`, `${id}.stdout.log.2`], 'current + 2 rotated files');
+    assert.deepEqual(
+      files,
+      [`${id}.stdout.log`, `${id}.stdout.log.1`, `${id}.stdout.log.2`],
+      'current + 2 rotated files',
+    );
     // A file outgrows the cap by what is written between two size checks (25 ms, more on a busy machine).
     for (const size of sizes) assert.ok(size <= 24 * 1024, `a file of ${size} bytes stays near the 4 KiB cap`);
 
-    const read = (await collect(r.logs(k))).filter((l) => l.stream === 'stdout').map((l) => numberOf(l.text)).filter((n) => n !== undefined);
-    assert.ok(read.length > 40 && read.length * 100 <= 3 * 24 * 1024, `logs() read ${read.length} lines: what the capped files hold`);
-    assert.ok(read.every((n, i) => i === 0 || n > read[i - 1]!), 'logs() lines in order, oldest generation first');
+    const read = (await collect(r.logs(k)))
+      .filter((l) => l.stream === 'stdout')
+      .map((l) => numberOf(l.text))
+      .filter((n) => n !== undefined);
+    assert.ok(
+      read.length > 40 && read.length * 100 <= 3 * 24 * 1024,
+      `logs() read ${read.length} lines: what the capped files hold`,
+    );
+    assert.ok(
+      read.every((n, i) => i === 0 || n > read[i - 1]!),
+      'logs() lines in order, oldest generation first',
+    );
     assert.ok(read.at(-1)! >= written, 'up to the newest line');
-    assert.ok(followed.every((n, i) => i === 0 || n > followed[i - 1]!), 'followed lines in order, none repeated');
+    assert.ok(
+      followed.every((n, i) => i === 0 || n > followed[i - 1]!),
+      'followed lines in order, none repeated',
+    );
     // Lines are lost only when more rotations than kept generations happen between two polls.
     const missing = followed.at(-1)! - followed[0]! + 1 - followed.length;
     assert.ok(missing <= followed.length / 4, `follow lost ${missing} of ${followed.length} lines across rotations`);
@@ -283,13 +393,22 @@ describe('local runtime: control-plane restart', () => {
     const before = await untilStatus(a, k, readyCount(2), 'two ready under A');
     const pids = a.pids(k).sort();
     await a.close({ keepReplicas: true });
-    assert.ok(pids.every((p) => !processGone(p)), 'replicas outlive runtime A');
+    assert.ok(
+      pids.every((p) => !processGone(p)),
+      'replicas outlive runtime A',
+    );
 
     const b = runtime({ stateDir });
     const adopted = await untilStatus(b, k, readyCount(2), 'two ready under B');
     assert.deepEqual(b.pids(k).sort(), pids, 'the same processes');
-    assert.deepEqual(adopted.replicas.map((x) => x.id), before.replicas.map((x) => x.id));
-    assert.deepEqual(adopted.replicas.map((x) => x.endpoint), before.replicas.map((x) => x.endpoint));
+    assert.deepEqual(
+      adopted.replicas.map((x) => x.id),
+      before.replicas.map((x) => x.id),
+    );
+    assert.deepEqual(
+      adopted.replicas.map((x) => x.endpoint),
+      before.replicas.map((x) => x.endpoint),
+    );
     await b.apply(workload);
     await b.apply(workload);
     assert.deepEqual(b.pids(k).sort(), pids, 'apply starts nothing new');
@@ -343,13 +462,18 @@ describe('local runtime: control-plane restart', () => {
         const s = await r.observe(w.key);
         if (s.readyReplicas === 2) { clearInterval(poll); console.log('ready ' + r.pids(w.key).join(' ')); }
       }, 20);`;
-    const controlPlane = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(workload)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const controlPlane = spawn(process.execPath, ['--input-type=module', '-e', script, JSON.stringify(workload)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     controlPlane.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     try {
       const deadline = Date.now() + 10_000;
       while (!/ready \d+ \d+\n/.test(out)) {
-        assert.ok(Date.now() < deadline && controlPlane.exitCode === null, `control plane did not report ready: ${out}`);
+        assert.ok(
+          Date.now() < deadline && controlPlane.exitCode === null,
+          `control plane did not report ready: ${out}`,
+        );
         await pause(20);
       }
     } finally {
@@ -357,7 +481,10 @@ describe('local runtime: control-plane restart', () => {
     }
     await new Promise((resolve) => controlPlane.once('exit', resolve));
     const pids = /ready (\d+) (\d+)/.exec(out)!.slice(1).map(Number).sort();
-    assert.ok(pids.every((p) => !processGone(p)), 'replicas survive the control plane');
+    assert.ok(
+      pids.every((p) => !processGone(p)),
+      'replicas survive the control plane',
+    );
 
     const b = runtime({ stateDir });
     await untilStatus(b, k, readyCount(2), 'two ready under the new control plane');
@@ -368,14 +495,21 @@ describe('local runtime: control-plane restart', () => {
     assert.ok(pids.every(processGone), 'stopped by the new control plane');
   });
 
-  test('a replica\'s last termination survives a control-plane restart (kept in its state file)', async () => {
+  test("a replica's last termination survives a control-plane restart (kept in its state file)", async () => {
     const stateDir = join(local.root, 'termination');
     const k = key('terminated');
-    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20, backoff: { initialMs: 100, maxMs: 2_000 } }));
+    const a = local.closeAfterTest(
+      new LocalRuntime({ stateDir, exitPollMs: 20, backoff: { initialMs: 100, maxMs: 2_000 } }),
+    );
     await a.apply(appWorkload(k, 1, HTTP_APP));
     await untilStatus(a, k, readyCount(1), 'ready under A');
     process.kill(a.pids(k)[0]!, 'SIGKILL');
-    const restarted = await untilStatus(a, k, (s) => readyCount(1)(s) && s.replicas[0]!.restarts === 1, 'restarted under A');
+    const restarted = await untilStatus(
+      a,
+      k,
+      (s) => readyCount(1)(s) && s.replicas[0]!.restarts === 1,
+      'restarted under A',
+    );
     const ended = restarted.replicas[0]!.lastTermination;
     assert.equal(ended?.reason, 'Error');
     assert.match(ended.message, /SIGKILL/);
@@ -383,7 +517,11 @@ describe('local runtime: control-plane restart', () => {
 
     const b = runtime({ stateDir });
     const adopted = await untilStatus(b, k, readyCount(1), 'adopted under B');
-    assert.deepEqual(adopted.replicas[0]!.lastTermination, ended, 'the new control plane still knows why the last process ended');
+    assert.deepEqual(
+      adopted.replicas[0]!.lastTermination,
+      ended,
+      'the new control plane still knows why the last process ended',
+    );
     await b.remove(k);
   });
 
@@ -394,11 +532,17 @@ describe('local runtime: control-plane restart', () => {
     const stateDir = join(local.root, 'cgroup-adopt');
     const k = key('cgrouped');
     const workload = appWorkload(k, 1, HTTP_APP, { resources: { limits: { cpu: '500m' } } });
-    const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20, cpuCgroup: { ok: true, dir: cgroupDir } }));
+    const a = local.closeAfterTest(
+      new LocalRuntime({ stateDir, exitPollMs: 20, cpuCgroup: { ok: true, dir: cgroupDir } }),
+    );
     await a.apply(workload);
     const ready = await untilStatus(a, k, readyCount(1), 'ready under A');
     const group = join(cgroupDir, `wharf-${ready.replicas[0]!.id}`);
-    assert.equal(await readFile(join(group, 'cgroup.procs'), 'utf8'), String(a.pids(k)[0]), 'placed in its cgroup at spawn');
+    assert.equal(
+      await readFile(join(group, 'cgroup.procs'), 'utf8'),
+      String(a.pids(k)[0]),
+      'placed in its cgroup at spawn',
+    );
     await a.close({ keepReplicas: true });
     // A real cgroup directory holds only kernel files and can be removed once empty of processes.
     await rm(join(group, 'cgroup.procs'));
@@ -407,7 +551,7 @@ describe('local runtime: control-plane restart', () => {
     const b = runtime({ stateDir, cpuCgroup: { ok: true, dir: cgroupDir } });
     await untilStatus(b, k, readyCount(1), 'adopted under B');
     await b.remove(k);
-    await assert.rejects(stat(group), { code: 'ENOENT' }, 'the adopted replica\'s cgroup is removed at its stop');
+    await assert.rejects(stat(group), { code: 'ENOENT' }, "the adopted replica's cgroup is removed at its stop");
   });
 
   test('one runtime per state directory', async () => {
@@ -415,7 +559,11 @@ describe('local runtime: control-plane restart', () => {
     const a = runtime({ stateDir });
     await a.start();
     const b = new LocalRuntime({ stateDir });
-    await assert.rejects(b.start(), (err: Error) => err instanceof UnavailableError && /in use by another LocalRuntime in this process/.test(err.message));
+    await assert.rejects(
+      b.start(),
+      (err: Error) =>
+        err instanceof UnavailableError && /in use by another LocalRuntime in this process/.test(err.message),
+    );
     await a.close();
     const c = runtime({ stateDir });
     await c.start();

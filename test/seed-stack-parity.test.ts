@@ -12,9 +12,12 @@ import { test } from 'node:test';
 import { ensureDebianPackages } from './support/debian.js';
 import { REPO_ROOT, startModelServer } from './support/processes.js';
 
-const seedStack = resolve(process.env.WHARF_BASELINES_DIR ?? join(REPO_ROOT, '..', 'shared', 'baselines'), 'seed-stack');
+const seedStack = resolve(
+  process.env.WHARF_BASELINES_DIR ?? join(REPO_ROOT, '..', 'shared', 'baselines'),
+  'seed-stack',
+);
 
-test('Wharf serves the seed stack model with scikit-learn\'s probability (to 1e-5)', async (t) => {
+test("Wharf serves the seed stack model with scikit-learn's probability (to 1e-5)", async (t) => {
   if (!existsSync(join(seedStack, 'train.py'))) {
     t.skip(`no seed stack at ${seedStack} (set WHARF_BASELINES_DIR)`);
     return;
@@ -22,7 +25,11 @@ test('Wharf serves the seed stack model with scikit-learn\'s probability (to 1e-
   if (!ensureDebianPackages(t, ['python3-sklearn', 'python3-onnx'])) return;
   const out = mkdtempSync(join(tmpdir(), 'wharf-seed-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
-  const trained = spawnSync('/usr/bin/python3', ['train.py', out], { cwd: seedStack, encoding: 'utf8', timeout: 120_000 });
+  const trained = spawnSync('/usr/bin/python3', ['train.py', out], {
+    cwd: seedStack,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   assert.equal(trained.status, 0, trained.stderr);
   const expected = Number(/expected probability for sample: ([0-9.eE+-]+)/.exec(trained.stdout)?.[1]);
   assert.ok(Number.isFinite(expected), `train.py printed no expected probability: ${trained.stdout}`);

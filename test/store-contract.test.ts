@@ -48,12 +48,22 @@ const backends: Backend[] = [
     },
     fresh: () => {
       const dir = mkdtempSync(join(tmpdir(), 'wharf-store-'));
-      return Promise.resolve({ options: { home: dir }, remove: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })) });
+      return Promise.resolve({
+        options: { home: dir },
+        remove: () => Promise.resolve(rmSync(dir, { recursive: true, force: true })),
+      });
     },
     cleanup: () => Promise.resolve(rmSync(home, { recursive: true, force: true })),
   },
   'skip' in postgres
-    ? { name: 'postgres', skip: postgres.skip, options: { home }, migrationRows: () => Promise.resolve([]), fresh: () => Promise.reject(new Error('skipped')), cleanup: () => Promise.resolve() }
+    ? {
+        name: 'postgres',
+        skip: postgres.skip,
+        options: { home },
+        migrationRows: () => Promise.resolve([]),
+        fresh: () => Promise.reject(new Error('skipped')),
+        cleanup: () => Promise.resolve(),
+      }
     : {
         name: 'postgres',
         options: { home, url: postgres.url },
@@ -81,13 +91,21 @@ let counter = 0;
 const uid = (prefix: string): string => `${prefix}-${process.pid}-${++counter}`;
 
 const fixtures = {
-  environment: (name: string): NewResource<'Environment'> => ({ name, runtime: 'local', policies: { requiresApproval: false }, labels: { tier: 'dev' } }),
+  environment: (name: string): NewResource<'Environment'> => ({
+    name,
+    runtime: 'local',
+    policies: { requiresApproval: false },
+    labels: { tier: 'dev' },
+  }),
   model: (name: string): NewResource<'Model'> => ({ name, description: 'readmission risk', labels: {} }),
   modelVersion: (model: string, version = '1.4.0'): NewResource<'ModelVersion'> => ({
     model,
     version,
     artifact: { digest: `sha256:${'ab'.repeat(32)}`, size: 1234, filename: 'model.onnx' },
-    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 8] }], outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 2] }] },
+    signature: {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 8] }],
+      outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 2] }],
+    },
     labels: {},
     source: { commit: 'abc123' },
     createdAt: T0,
@@ -113,12 +131,24 @@ const fixtures = {
   revision: (deployment: string, number = 1): NewResource<'Revision'> => ({
     deployment,
     number,
-    spec: { type: 'model', model: { name: 'readmission', version: '1.4.0' }, configuration: fixturesConfiguration(), strategy: { type: 'rolling' } },
+    spec: {
+      type: 'model',
+      model: { name: 'readmission', version: '1.4.0' },
+      configuration: fixturesConfiguration(),
+      strategy: { type: 'rolling' },
+    },
     createdAt: T0,
     createdBy: 'alice',
     reason: 'created',
   }),
-  event: (deployment: string, id: string): NewResource<'DeploymentEvent'> => ({ deployment, id, time: T0, type: 'Normal', reason: 'Created', message: 'created' }),
+  event: (deployment: string, id: string): NewResource<'DeploymentEvent'> => ({
+    deployment,
+    id,
+    time: T0,
+    type: 'Normal',
+    reason: 'Created',
+    message: 'created',
+  }),
 };
 
 function fixturesConfiguration(): NewResource<'Deployment'>['configuration'] {
@@ -138,12 +168,52 @@ interface KindCase<K extends ResourceKind> {
 }
 
 const kindCases = [
-  { kind: 'Environment', collection: (s) => s.environments, make: fixtures.environment, id: (o) => o.name, filter: () => ({}), change: (o) => ({ ...o, policies: { requiresApproval: true } }) } satisfies KindCase<'Environment'>,
-  { kind: 'Model', collection: (s) => s.models, make: fixtures.model, id: (o) => o.name, filter: () => ({}), change: (o) => ({ ...o, description: 'v2' }) } satisfies KindCase<'Model'>,
-  { kind: 'ModelVersion', collection: (s) => s.modelVersions, make: (n) => fixtures.modelVersion(n), id: (o) => ({ model: o.model, version: o.version }), filter: (o) => ({ model: o.model }), change: (o) => ({ ...o, labels: { stage: 'prod' } }) } satisfies KindCase<'ModelVersion'>,
-  { kind: 'Deployment', collection: (s) => s.deployments, make: (n) => fixtures.deployment(n, n), id: (o) => o.id, filter: (o) => ({ environment: o.environment }), change: (o) => ({ ...o, status: { ...o.status, phase: 'running' } }) } satisfies KindCase<'Deployment'>,
-  { kind: 'Revision', collection: (s) => s.revisions as Collection<'Revision'>, make: (n) => fixtures.revision(n, 7), id: (o) => ({ deployment: o.deployment, number: o.number }), filter: (o) => ({ deployment: o.deployment }) } satisfies KindCase<'Revision'>,
-  { kind: 'DeploymentEvent', collection: (s) => s.events as Collection<'DeploymentEvent'>, make: (n) => fixtures.event(n, '0001'), id: (o) => ({ deployment: o.deployment, id: o.id }), filter: (o) => ({ deployment: o.deployment }) } satisfies KindCase<'DeploymentEvent'>,
+  {
+    kind: 'Environment',
+    collection: (s) => s.environments,
+    make: fixtures.environment,
+    id: (o) => o.name,
+    filter: () => ({}),
+    change: (o) => ({ ...o, policies: { requiresApproval: true } }),
+  } satisfies KindCase<'Environment'>,
+  {
+    kind: 'Model',
+    collection: (s) => s.models,
+    make: fixtures.model,
+    id: (o) => o.name,
+    filter: () => ({}),
+    change: (o) => ({ ...o, description: 'v2' }),
+  } satisfies KindCase<'Model'>,
+  {
+    kind: 'ModelVersion',
+    collection: (s) => s.modelVersions,
+    make: (n) => fixtures.modelVersion(n),
+    id: (o) => ({ model: o.model, version: o.version }),
+    filter: (o) => ({ model: o.model }),
+    change: (o) => ({ ...o, labels: { stage: 'prod' } }),
+  } satisfies KindCase<'ModelVersion'>,
+  {
+    kind: 'Deployment',
+    collection: (s) => s.deployments,
+    make: (n) => fixtures.deployment(n, n),
+    id: (o) => o.id,
+    filter: (o) => ({ environment: o.environment }),
+    change: (o) => ({ ...o, status: { ...o.status, phase: 'running' } }),
+  } satisfies KindCase<'Deployment'>,
+  {
+    kind: 'Revision',
+    collection: (s) => s.revisions as Collection<'Revision'>,
+    make: (n) => fixtures.revision(n, 7),
+    id: (o) => ({ deployment: o.deployment, number: o.number }),
+    filter: (o) => ({ deployment: o.deployment }),
+  } satisfies KindCase<'Revision'>,
+  {
+    kind: 'DeploymentEvent',
+    collection: (s) => s.events as Collection<'DeploymentEvent'>,
+    make: (n) => fixtures.event(n, '0001'),
+    id: (o) => ({ deployment: o.deployment, id: o.id }),
+    filter: (o) => ({ deployment: o.deployment }),
+  } satisfies KindCase<'DeploymentEvent'>,
 ];
 
 async function checkCrud<K extends ResourceKind>(store: Store, c: KindCase<K>): Promise<void> {
@@ -185,7 +255,8 @@ function collect(store: Store, options: { since?: number; kinds?: ResourceKind[]
   const next = async (count: number, timeoutMs = 5000): Promise<Change[]> => {
     const deadline = performance.now() + timeoutMs;
     while (seen.length < count) {
-      if (performance.now() > deadline) throw new Error(`watch delivered ${seen.length} of ${count} changes in ${timeoutMs} ms`);
+      if (performance.now() > deadline)
+        throw new Error(`watch delivered ${seen.length} of ${count} changes in ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         onChange = resolve;
         setTimeout(resolve, 20);
@@ -224,14 +295,20 @@ for (const backend of backends) {
       assert.deepEqual(again.appliedMigrations, []);
       await again.close();
       assert.deepEqual(await backend.migrationRows(), rows);
-      assert.deepEqual((rows as { name: string }[]).map((r) => r.name), ['0001-initial', '0002-approval-state-incident-name']);
+      assert.deepEqual(
+        (rows as { name: string }[]).map((r) => r.name),
+        ['0001-initial', '0002-approval-state-incident-name'],
+      );
     });
 
     test('stores opening a new database at once migrate it exactly once', async () => {
       const fresh = await backend.fresh();
       try {
         const stores = await Promise.all([1, 2, 3].map(() => openStore(fresh.options)));
-        assert.deepEqual(stores.map((s) => s.appliedMigrations).flat(), ['0001-initial', '0002-approval-state-incident-name']);
+        assert.deepEqual(stores.map((s) => s.appliedMigrations).flat(), [
+          '0001-initial',
+          '0002-approval-state-incident-name',
+        ]);
         await Promise.all(stores.map((s) => s.close()));
       } finally {
         await fresh.remove();
@@ -252,19 +329,27 @@ for (const backend of backends) {
       const second = await store.deployments.update({ ...first, revision: 2 });
       const before = await store.latestSequence();
       const stale = { ...first, revision: 3 };
-      await assert.rejects(store.deployments.update(stale), (e) => e instanceof ConflictError && e.code === 'CONFLICT' && e.actual === second.resourceVersion);
+      await assert.rejects(
+        store.deployments.update(stale),
+        (e) => e instanceof ConflictError && e.code === 'CONFLICT' && e.actual === second.resourceVersion,
+      );
       await assert.rejects(store.deployments.delete(first.id, first.resourceVersion), { code: 'CONFLICT' });
       assert.deepEqual(await store.deployments.get(first.id), second);
       assert.deepEqual(await store.changes(before), []);
       await assert.rejects(store.deployments.update({ ...second, id: uid('missing') }), { code: 'NOT_FOUND' });
       await assert.rejects(store.deployments.delete(uid('missing')), { code: 'NOT_FOUND' });
-      await assert.rejects(store.deployments.update({ ...second, resourceVersion: undefined as unknown as number }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(store.deployments.update({ ...second, resourceVersion: undefined as unknown as number }), {
+        code: 'INVALID_ARGUMENT',
+      });
     });
 
     test('a duplicate create fails with ALREADY_EXISTS and changes nothing', async () => {
       const created = await store.models.create(fixtures.model(uid('m')));
       const before = await store.latestSequence();
-      await assert.rejects(store.models.create({ ...created, description: 'other' }), (e) => e instanceof AlreadyExistsError && e.code === 'ALREADY_EXISTS');
+      await assert.rejects(
+        store.models.create({ ...created, description: 'other' }),
+        (e) => e instanceof AlreadyExistsError && e.code === 'ALREADY_EXISTS',
+      );
       assert.deepEqual(await store.models.get(created.name), created);
       assert.deepEqual(await store.changes(before), []);
     });
@@ -279,11 +364,14 @@ for (const backend of backends) {
       });
       assert.equal((await store.deployments.get(d.id)).revision, 2);
       const changes = await store.changes(before);
-      assert.deepEqual(changes.map((c) => [c.sequence, c.kind, c.type]), [
-        [before + 1, 'Deployment', 'updated'],
-        [before + 2, 'Revision', 'created'],
-        [before + 3, 'DeploymentEvent', 'created'],
-      ]);
+      assert.deepEqual(
+        changes.map((c) => [c.sequence, c.kind, c.type]),
+        [
+          [before + 1, 'Deployment', 'updated'],
+          [before + 2, 'Revision', 'created'],
+          [before + 3, 'DeploymentEvent', 'created'],
+        ],
+      );
     });
 
     test('a transaction that throws leaves nothing half-written', async () => {
@@ -297,7 +385,8 @@ for (const backend of backends) {
         }),
         /boom/,
       );
-      await assert.rejects( // a conflict after a successful write undoes that write too
+      await assert.rejects(
+        // a conflict after a successful write undoes that write too
         store.transaction(async (tx) => {
           await tx.revisions.create(fixtures.revision(d.id, 2));
           await tx.deployments.update({ ...d, resourceVersion: d.resourceVersion - 1 });
@@ -337,7 +426,10 @@ for (const backend of backends) {
       assert.deepEqual(pages, [ids.slice(0, 3), ids.slice(3, 6), ids.slice(6)]);
       const d = uid('d');
       for (const n of [10, 2, 1, 11, 3]) await store.revisions.create(fixtures.revision(d, n));
-      assert.deepEqual((await store.revisions.list({ deployment: d })).items.map((r) => r.number), [1, 2, 3, 10, 11]);
+      assert.deepEqual(
+        (await store.revisions.list({ deployment: d })).items.map((r) => r.number),
+        [1, 2, 3, 10, 11],
+      );
       await assert.rejects(store.deployments.list({ limit: 0 }), { code: 'INVALID_ARGUMENT' });
       await assert.rejects(store.deployments.list({ continue: 'garbage' }), { code: 'INVALID_ARGUMENT' });
     });
@@ -351,9 +443,21 @@ for (const backend of backends) {
       await store.modelVersions.delete({ model: name, version: '1.4.0' }, v.resourceVersion);
       const expected = [
         { sequence: since + 1, kind: 'Model', key: name, type: 'created', resourceVersion: m.resourceVersion },
-        { sequence: since + 2, kind: 'ModelVersion', key: `${name}/1.4.0`, type: 'created', resourceVersion: v.resourceVersion },
+        {
+          sequence: since + 2,
+          kind: 'ModelVersion',
+          key: `${name}/1.4.0`,
+          type: 'created',
+          resourceVersion: v.resourceVersion,
+        },
         { sequence: since + 3, kind: 'Model', key: name, type: 'updated', resourceVersion: m2.resourceVersion },
-        { sequence: since + 4, kind: 'ModelVersion', key: `${name}/1.4.0`, type: 'deleted', resourceVersion: since + 4 },
+        {
+          sequence: since + 4,
+          kind: 'ModelVersion',
+          key: `${name}/1.4.0`,
+          type: 'deleted',
+          resourceVersion: since + 4,
+        },
       ];
       assert.deepEqual(await store.changes(since), expected);
       const all = collect(other, { since });
@@ -414,14 +518,20 @@ for (const backend of backends) {
         assert.equal(won.length, 1, `round ${round}: exactly one winner`);
         assert.equal((lost[0]!.reason as ConflictError).code, 'CONFLICT');
         d = await store.deployments.get(d.id);
-        assert.equal(d.resourceVersion, (won[0] as PromiseFulfilledResult<Resource<'Deployment'>>).value.resourceVersion);
+        assert.equal(
+          d.resourceVersion,
+          (won[0] as PromiseFulfilledResult<Resource<'Deployment'>>).value.resourceVersion,
+        );
       }
       // Read-modify-write with retry on CONFLICT from both stores at once: no increment is lost.
       const increment = async (s: Store): Promise<void> => {
         for (;;) {
           const current = await s.deployments.get(d.id);
           try {
-            await s.deployments.update({ ...current, status: { ...current.status, readyReplicas: current.status.readyReplicas + 1 } });
+            await s.deployments.update({
+              ...current,
+              status: { ...current.status, readyReplicas: current.status.readyReplicas + 1 },
+            });
             return;
           } catch (e) {
             if ((e as ConflictError).code !== 'CONFLICT') throw e;
@@ -432,7 +542,11 @@ for (const backend of backends) {
       assert.equal((await store.deployments.get(d.id)).status.readyReplicas, 12);
       const changes = await store.changes(since);
       assert.equal(changes.length, 1 + 10 + 12);
-      assert.deepEqual(changes.map((c) => c.sequence), changes.map((_, i) => since + 1 + i), 'gap-free, in order');
+      assert.deepEqual(
+        changes.map((c) => c.sequence),
+        changes.map((_, i) => since + 1 + i),
+        'gap-free, in order',
+      );
     });
 
     test('acknowledged writes survive kill -9 of the writing process', async () => {
@@ -440,7 +554,12 @@ for (const backend of backends) {
       const watcher = await open({ pollIntervalMs: 100 });
       const feed = collect(watcher, { kinds: ['DeploymentEvent'] });
       const child = spawn(process.execPath, ['--input-type=module', '-e', CHILD], {
-        env: { ...process.env, STORE_MODULE: new URL('../src/store/open-store.js', import.meta.url).href, STORE_OPTIONS: JSON.stringify(backend.options), DEPLOYMENT: deployment },
+        env: {
+          ...process.env,
+          STORE_MODULE: new URL('../src/store/open-store.js', import.meta.url).href,
+          STORE_OPTIONS: JSON.stringify(backend.options),
+          DEPLOYMENT: deployment,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -463,7 +582,11 @@ for (const backend of backends) {
       const reopened = await open();
       const stored = new Set((await reopened.events.list({ deployment, limit: 1000 })).items.map((e) => e.id));
       await reopened.close();
-      assert.deepEqual(acknowledged.filter((id) => !stored.has(id)), [], 'every acknowledged write is there');
+      assert.deepEqual(
+        acknowledged.filter((id) => !stored.has(id)),
+        [],
+        'every acknowledged write is there',
+      );
       await feed.next(acknowledged.length, 3000); // another process's writes reach a watcher too
       await feed.stop();
       await watcher.close();

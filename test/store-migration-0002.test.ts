@@ -23,10 +23,25 @@ const UNDO_0002 = [
 ];
 
 const approval = (id: string, state: 'pending' | 'rejected'): NewResource<'Approval'> => ({
-  id, environment: 'production', deploymentName: 'risk', action: 'scale', request: {}, summary: 's', requestedBy: 'alice', requestedAt: id, state,
+  id,
+  environment: 'production',
+  deploymentName: 'risk',
+  action: 'scale',
+  request: {},
+  summary: 's',
+  requestedBy: 'alice',
+  requestedAt: id,
+  state,
 });
 const incident = (id: string, environment: string, name: string): NewResource<'Incident'> => ({
-  id, environment, deploymentName: name, deployment: `${environment}.${name}`, revision: 1, time: id, reason: 'RolloutAborted', message: 'm',
+  id,
+  environment,
+  deploymentName: name,
+  deployment: `${environment}.${name}`,
+  revision: 1,
+  time: id,
+  reason: 'RolloutAborted',
+  message: 'm',
 });
 
 async function check(options: OpenStoreOptions, raw: (sql: string) => Promise<void>): Promise<void> {
@@ -40,9 +55,18 @@ async function check(options: OpenStoreOptions, raw: (sql: string) => Promise<vo
   const again = await openStore(options);
   try {
     assert.deepEqual(again.appliedMigrations, ['0002-approval-state-incident-name']);
-    assert.deepEqual((await again.approvals.list({ state: 'pending' })).items.map((a) => a.id), ['a2']);
-    assert.deepEqual((await again.incidents.list({ deploymentName: 'risk' })).items.map((i) => i.id), ['i1']);
-    assert.deepEqual((await again.incidents.list({ environment: 'staging', deploymentName: 'other' })).items.map((i) => i.id), ['i2']);
+    assert.deepEqual(
+      (await again.approvals.list({ state: 'pending' })).items.map((a) => a.id),
+      ['a2'],
+    );
+    assert.deepEqual(
+      (await again.incidents.list({ deploymentName: 'risk' })).items.map((i) => i.id),
+      ['i1'],
+    );
+    assert.deepEqual(
+      (await again.incidents.list({ environment: 'staging', deploymentName: 'other' })).items.map((i) => i.id),
+      ['i2'],
+    );
   } finally {
     await again.close();
   }

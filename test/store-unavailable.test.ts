@@ -25,13 +25,22 @@ test('connection failures of PostgreSQL and SQLite count as the store being unav
     new Error('query failed', { cause: coded('ECONNRESET') }),
   ];
   for (const e of unavailable) assert.equal(isStoreUnavailable(e), true, String(e));
-  const other = [coded('23505', 'duplicate key'), coded('22P05', 'unsupported Unicode escape sequence'), new Error('boom'), new InvalidArgumentError('x: bad'), undefined, 'ECONNREFUSED'];
+  const other = [
+    coded('23505', 'duplicate key'),
+    coded('22P05', 'unsupported Unicode escape sequence'),
+    new Error('boom'),
+    new InvalidArgumentError('x: bad'),
+    undefined,
+    'ECONNREFUSED',
+  ];
   for (const e of other) assert.equal(isStoreUnavailable(e), false, String(e));
 });
 
 test('the API answers an unavailable store with 503, Retry-After and no internals', () => {
   const logged: unknown[] = [];
-  const { status, body, headers } = toApiError(coded('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.7:5432'), (e) => logged.push(e));
+  const { status, body, headers } = toApiError(coded('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.7:5432'), (e) =>
+    logged.push(e),
+  );
   assert.equal(status, 503);
   assert.equal(body.error.code, 'UNAVAILABLE');
   assert.equal(headers?.['retry-after'], '5');

@@ -29,7 +29,9 @@ export interface BaselineFixture {
 
 /** Runs `scripts/ensure-debian-packages.sh`, echoing apt's output; throws if it fails. */
 export async function ensureDebianPackages(repoRoot: string, packages = DEBIAN_PACKAGES): Promise<void> {
-  const result = await runCommand('bash', [join(repoRoot, 'scripts/ensure-debian-packages.sh'), ...packages], { echo: true });
+  const result = await runCommand('bash', [join(repoRoot, 'scripts/ensure-debian-packages.sh'), ...packages], {
+    echo: true,
+  });
   if (result.code !== 0) throw new Error(`ensure-debian-packages.sh ${packages.join(' ')} exited with ${result.code}`);
 }
 
@@ -43,7 +45,10 @@ export function locateSeedStack(repoRoot: string, env: NodeJS.ProcessEnv = proce
     ? [resolve(override), resolve(override, 'seed-stack')]
     : [resolve(repoRoot, '../shared/baselines/seed-stack')];
   const found = candidates.find((dir) => existsSync(join(dir, 'app.py')) && existsSync(join(dir, 'train.py')));
-  if (!found) throw new Error(`no seed-stack baseline (app.py + train.py) in ${candidates.join(' or ')}; set WHARF_BASELINES_DIR`);
+  if (!found)
+    throw new Error(
+      `no seed-stack baseline (app.py + train.py) in ${candidates.join(' or ')}; set WHARF_BASELINES_DIR`,
+    );
   return found;
 }
 
@@ -53,7 +58,8 @@ export async function trainBaseline(seedStackDir: string, outDir: string): Promi
   if (result.code !== 0) throw new Error(`train.py exited with ${result.code}:\n${result.stderr}${result.stdout}`);
   const printed = /expected probability for sample:\s*(\S+)/.exec(result.stdout);
   const trainedProbability = Number(printed?.[1]);
-  if (!Number.isFinite(trainedProbability)) throw new Error(`train.py printed no expected probability:\n${result.stdout}`);
+  if (!Number.isFinite(trainedProbability))
+    throw new Error(`train.py printed no expected probability:\n${result.stdout}`);
   return {
     seedStackDir,
     modelPkl: join(outDir, 'model.pkl'),
@@ -66,7 +72,9 @@ export async function trainBaseline(seedStackDir: string, outDir: string): Promi
 
 /** True when `node bin/wharf.js serve-model --help` works, i.e. the model server is built. */
 export async function wharfServeModelAvailable(repoRoot: string): Promise<boolean> {
-  const result = await runCommand(process.execPath, [join(repoRoot, 'bin/wharf.js'), 'serve-model', '--help'], { cwd: repoRoot }).catch(() => undefined);
+  const result = await runCommand(process.execPath, [join(repoRoot, 'bin/wharf.js'), 'serve-model', '--help'], {
+    cwd: repoRoot,
+  }).catch(() => undefined);
   return result?.code === 0;
 }
 
@@ -79,10 +87,14 @@ export interface DemoModels {
 
 /** Writes the demo models with `node bin/wharf.js demo-models --out DIR`; throws if it fails. */
 export async function writeDemoModels(repoRoot: string, outDir: string): Promise<DemoModels> {
-  const result = await runCommand(process.execPath, [join(repoRoot, 'bin/wharf.js'), 'demo-models', '--out', outDir], { cwd: repoRoot });
+  const result = await runCommand(process.execPath, [join(repoRoot, 'bin/wharf.js'), 'demo-models', '--out', outDir], {
+    cwd: repoRoot,
+  });
   const models = { readmission: join(outDir, 'readmission.onnx'), mlp: join(outDir, 'mlp.onnx') };
   if (result.code !== 0 || !existsSync(models.mlp)) {
-    throw new Error(`wharf demo-models --out ${outDir} exited with ${result.code} (mlp.onnx ${existsSync(models.mlp) ? 'written' : 'missing'}):\n${result.stderr}${result.stdout}`);
+    throw new Error(
+      `wharf demo-models --out ${outDir} exited with ${result.code} (mlp.onnx ${existsSync(models.mlp) ? 'written' : 'missing'}):\n${result.stderr}${result.stdout}`,
+    );
   }
   return models;
 }

@@ -60,7 +60,10 @@ export interface FixedRateOptions {
 /** Nearest-rank percentiles of `values` (sorted in place). */
 export function percentiles(values: Float64Array): Percentiles {
   values.sort();
-  const at = (p: number): number => (values.length === 0 ? NaN : values[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))]!);
+  const at = (p: number): number =>
+    values.length === 0
+      ? NaN
+      : values[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))]!;
   return { p50: at(50), p90: at(90), p99: at(99), p999: at(99.9), max: at(100) };
 }
 
@@ -72,7 +75,12 @@ export async function runFixedRate(opts: FixedRateOptions): Promise<FixedRateRes
   const url = new URL(opts.url);
   const timeout = opts.timeoutMs ?? 5_000;
   // Keep-alive connections opened on demand and reused, as wrk's are; one request per connection at a time.
-  const pool = new Pool(url.origin, { connections: opts.connections ?? 64, pipelining: 1, headersTimeout: timeout, bodyTimeout: timeout });
+  const pool = new Pool(url.origin, {
+    connections: opts.connections ?? 64,
+    pipelining: 1,
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
   const total = Math.max(1, Math.round(opts.rate * opts.durationS));
   const intervalMs = 1000 / opts.rate;
   const latency = new Float64Array(total);
@@ -92,14 +100,17 @@ export async function runFixedRate(opts: FixedRateOptions): Promise<FixedRateRes
   const send = (i: number, slot: number): void => {
     const sentAt = performance.now();
     lag[i] = sentAt - slot;
-    pool.request({ method: 'POST', path, headers, body }).then(
-      async (res) => {
-        await res.body.text(); // The whole answer, as wrk reads it, before the clock stops.
-        if (res.statusCode === 200) counts.ok++;
-        else counts.non2xx++;
-      },
-      () => void counts.failed++,
-    ).catch(() => void counts.failed++) // A body that broke off half-way.
+    pool
+      .request({ method: 'POST', path, headers, body })
+      .then(
+        async (res) => {
+          await res.body.text(); // The whole answer, as wrk reads it, before the clock stops.
+          if (res.statusCode === 200) counts.ok++;
+          else counts.non2xx++;
+        },
+        () => void counts.failed++,
+      )
+      .catch(() => void counts.failed++) // A body that broke off half-way.
       .finally(() => {
         const end = performance.now();
         latency[i] = end - slot;

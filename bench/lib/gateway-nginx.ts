@@ -76,7 +76,9 @@ export function nginxConf(opts: NginxConfOptions): string {
 }
 
 /** Writes `nginx.conf` into `opts.dir` and returns the arguments that run nginx with it in the foreground. */
-export async function writeNginxConf(opts: NginxConfOptions): Promise<{ confPath: string; args: string[]; conf: string }> {
+export async function writeNginxConf(
+  opts: NginxConfOptions,
+): Promise<{ confPath: string; args: string[]; conf: string }> {
   const conf = nginxConf(opts);
   const confPath = join(opts.dir, 'nginx.conf');
   await writeFile(confPath, conf);

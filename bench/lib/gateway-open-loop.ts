@@ -53,24 +53,34 @@ export function addedP99(reports: readonly OpenLoopReport[], id: string): number
   const direct = reports.find((r) => r.id === 'direct');
   const other = reports.find((r) => r.id === id);
   if (!direct || !other) return undefined;
-  return median(other.runs.map((run) => {
-    const base = direct.runs.find((d) => d.round === run.round);
-    return base ? run.latencyMs.p99 - base.latencyMs.p99 : undefined;
-  }));
+  return median(
+    other.runs.map((run) => {
+      const base = direct.runs.find((d) => d.round === run.round);
+      return base ? run.latencyMs.p99 - base.latencyMs.p99 : undefined;
+    }),
+  );
 }
 
 /** Share of all CPU time the host stole during `report`'s measured runs; `undefined` when unknown. */
 export function openLoopStealShare(report: OpenLoopReport, cpus: number): number | undefined {
   if (report.runs.length === 0 || report.runs.some((r) => r.stealS === undefined)) return undefined;
   const stolen = report.runs.reduce((s, r) => s + r.stealS!, 0);
-  return stealShare(stolen, report.runs.reduce((s, r) => s + r.durationS, 0), cpus);
+  return stealShare(
+    stolen,
+    report.runs.reduce((s, r) => s + r.durationS, 0),
+    cpus,
+  );
 }
 
 /**
  * Starts every path (the direct one is the running replica), then measures them in interleaved
  * rounds, and stops the proxies. Never throws: a path that fails is reported in its `error`.
  */
-export async function measureOpenLoop(paths: readonly Target[], replica: ServerProcess, opts: OpenLoopOptions): Promise<OpenLoopReport[]> {
+export async function measureOpenLoop(
+  paths: readonly Target[],
+  replica: ServerProcess,
+  opts: OpenLoopOptions,
+): Promise<OpenLoopReport[]> {
   const reports: OpenLoopReport[] = paths.map((t) => ({ id: t.id, label: t.label, runs: [] }));
   const servers: (ServerProcess | undefined)[] = [];
   try {
@@ -102,9 +112,12 @@ export async function measureOpenLoop(paths: readonly Target[], replica: ServerP
             stealS: steal(),
           };
           report.runs.push(measured);
-          opts.log(`  ${target.label}: p50 ${result.latencyMs.p50.toFixed(3)} ms, p99 ${result.latencyMs.p99.toFixed(3)} ms, ` +
-            `${result.ok}/${result.sent} ok, send lag p99 ${result.sendLagMs.p99.toFixed(3)} ms, steal ${measured.stealS?.toFixed(2) ?? '?'} s`);
-          if (result.ok === 0) report.error = `no request succeeded (${result.failed} failed, ${result.non2xx} non-2xx)`;
+          opts.log(
+            `  ${target.label}: p50 ${result.latencyMs.p50.toFixed(3)} ms, p99 ${result.latencyMs.p99.toFixed(3)} ms, ` +
+              `${result.ok}/${result.sent} ok, send lag p99 ${result.sendLagMs.p99.toFixed(3)} ms, steal ${measured.stealS?.toFixed(2) ?? '?'} s`,
+          );
+          if (result.ok === 0)
+            report.error = `no request succeeded (${result.failed} failed, ${result.non2xx} non-2xx)`;
         } catch (err) {
           report.error = (err as Error).message;
         }

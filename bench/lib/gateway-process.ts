@@ -21,23 +21,31 @@ export const BENCH_ROUTE = { environment: 'bench', deployment: 'readmission', mo
 export function benchRouteTable(backendUrl: string): RouteTable {
   return {
     version: 1,
-    routes: [{
-      environment: BENCH_ROUTE.environment,
-      deployment: BENCH_ROUTE.deployment,
-      targets: [{
-        revision: 1,
-        weight: 100,
-        model: { name: BENCH_ROUTE.model, version: '1' },
-        backends: [{ id: 'r0', url: backendUrl }],
-      }],
-    }],
+    routes: [
+      {
+        environment: BENCH_ROUTE.environment,
+        deployment: BENCH_ROUTE.deployment,
+        targets: [
+          {
+            revision: 1,
+            weight: 100,
+            model: { name: BENCH_ROUTE.model, version: '1' },
+            backends: [{ id: 'r0', url: backendUrl }],
+          },
+        ],
+      },
+    ],
   };
 }
 
 async function main(): Promise<void> {
   const [portArg = '0', backendUrl, tableFile] = process.argv.slice(2);
-  if (!backendUrl || (backendUrl === '--table' && !tableFile)) throw new Error('usage: gateway-process.js PORT BACKEND_URL | PORT --table FILE');
-  const table = backendUrl === '--table' ? JSON.parse(await readFile(tableFile!, 'utf8')) as RouteTable : benchRouteTable(backendUrl);
+  if (!backendUrl || (backendUrl === '--table' && !tableFile))
+    throw new Error('usage: gateway-process.js PORT BACKEND_URL | PORT --table FILE');
+  const table =
+    backendUrl === '--table'
+      ? (JSON.parse(await readFile(tableFile!, 'utf8')) as RouteTable)
+      : benchRouteTable(backendUrl);
   // Short grace: the harness stops the gateway only after the load generator has finished.
   const gateway = new GatewayServer({ host: '127.0.0.1', port: Number(portArg), shutdownGraceMs: 2_000 });
   await gateway.start();

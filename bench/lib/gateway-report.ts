@@ -36,8 +36,20 @@ export function throughputTable(reports: readonly TargetReport[]): string {
       continue;
     }
     for (const run of report.runs) {
-      const vs = (id: string): string => (id === report.id ? '-' : formatRatio(ratio(run.requestsPerSec, runAt(get(id), run.connections)?.requestsPerSec)));
-      rows.push([report.label, String(run.connections), formatRate(run.requestsPerSec), formatMs(run.p50Ms), formatMs(run.p99Ms), errorCell(run), vs('direct'), vs('nginx')]);
+      const vs = (id: string): string =>
+        id === report.id
+          ? '-'
+          : formatRatio(ratio(run.requestsPerSec, runAt(get(id), run.connections)?.requestsPerSec));
+      rows.push([
+        report.label,
+        String(run.connections),
+        formatRate(run.requestsPerSec),
+        formatMs(run.p50Ms),
+        formatMs(run.p99Ms),
+        errorCell(run),
+        vs('direct'),
+        vs('nginx'),
+      ]);
     }
   }
   const headers = ['path', 'conns', 'req/s', 'p50', 'p99', 'errors', '×direct', '×nginx'];
@@ -50,11 +62,15 @@ export function throughputTable(reports: readonly TargetReport[]): string {
  */
 export function openLoopTable(reports: readonly OpenLoopReport[], cpus: number): string {
   const rows = reports.map((r) => {
-    if (r.runs.length === 0) return [r.label, '-', '-', '-', '-', '-', '-', '-', r.error ? 'did not run' : '-', '-', '-', '-', '-'];
+    if (r.runs.length === 0)
+      return [r.label, '-', '-', '-', '-', '-', '-', '-', r.error ? 'did not run' : '-', '-', '-', '-', '-'];
     const mid = (f: (run: OpenLoopRun) => number | undefined): number | undefined => median(r.runs.map(f));
     const failed = r.runs.reduce((n, run) => n + run.failed, 0);
     const non2xx = r.runs.reduce((n, run) => n + run.non2xx, 0);
-    const errors = failed + non2xx === 0 ? '0' : [failed ? `${failed} failed` : '', non2xx ? `${non2xx} non-2xx` : ''].filter(Boolean).join(', ');
+    const errors =
+      failed + non2xx === 0
+        ? '0'
+        : [failed ? `${failed} failed` : '', non2xx ? `${non2xx} non-2xx` : ''].filter(Boolean).join(', ');
     return [
       r.label,
       formatRate(mid((x) => x.achievedRate)),
@@ -68,34 +84,77 @@ export function openLoopTable(reports: readonly OpenLoopReport[], cpus: number):
       r.id === 'direct' ? '-' : formatDelta(addedP99(reports, r.id)),
       formatUs(mid((x) => x.cpuUsPerRequest.proxy)),
       formatUs(mid((x) => x.cpuUsPerRequest.replica)),
-      formatSteal(r.runs.reduce((s, run) => s + (run.stealS ?? 0), 0), openLoopStealShare(r, cpus)),
+      formatSteal(
+        r.runs.reduce((s, run) => s + (run.stealS ?? 0), 0),
+        openLoopStealShare(r, cpus),
+      ),
     ];
   });
-  const headers = ['path', 'req/s', 'p50', 'p99', 'p99 by round (ms)', 'p99.9', 'p99 from send', 'send lag p99', 'errors', 'added p99', 'proxy CPU/req', 'server CPU/req', 'steal'];
+  const headers = [
+    'path',
+    'req/s',
+    'p50',
+    'p99',
+    'p99 by round (ms)',
+    'p99.9',
+    'p99 from send',
+    'send lag p99',
+    'errors',
+    'added p99',
+    'proxy CPU/req',
+    'server CPU/req',
+    'steal',
+  ];
   return formatTable(headers, rows, ['left', ...Array<'right'>(12).fill('right')]);
 }
 
 /** The issue's targets, judged PASS or MISS. */
-export function gatewayChecks(reports: readonly TargetReport[], openLoop: readonly OpenLoopReport[], rate: number): Check[] {
+export function gatewayChecks(
+  reports: readonly TargetReport[],
+  openLoop: readonly OpenLoopReport[],
+  rate: number,
+): Check[] {
   const get = byId(reports);
   const rps = (id: string, c: number): number | undefined => runAt(get(id), c)?.requestsPerSec;
   return [
-    ...NGINX_COMPARE_AT.map((c) => check(`gateway / nginx req/s at c${c}`, '>=', 0.9, ratio(rps('gateway', c), rps('nginx', c)))),
-    check(`gateway p99 − direct p99 at ${formatRate(rate)} req/s (median of rounds)`, '<=', 1, addedP99(openLoop, 'gateway'), 'ms'),
-    check(`gateway / FastAPI baseline req/s at c${BASELINE_COMPARE_AT}`, '>=', 8, ratio(rps('gateway', BASELINE_COMPARE_AT), rps('baseline', BASELINE_COMPARE_AT))),
+    ...NGINX_COMPARE_AT.map((c) =>
+      check(`gateway / nginx req/s at c${c}`, '>=', 0.9, ratio(rps('gateway', c), rps('nginx', c))),
+    ),
+    check(
+      `gateway p99 − direct p99 at ${formatRate(rate)} req/s (median of rounds)`,
+      '<=',
+      1,
+      addedP99(openLoop, 'gateway'),
+      'ms',
+    ),
+    check(
+      `gateway / FastAPI baseline req/s at c${BASELINE_COMPARE_AT}`,
+      '>=',
+      8,
+      ratio(rps('gateway', BASELINE_COMPARE_AT), rps('baseline', BASELINE_COMPARE_AT)),
+    ),
   ];
 }
 
 /** Ratios and differences with no target: what each proxy costs relative to calling the replica directly. */
 export function otherRatios(reports: readonly TargetReport[], concurrencies: readonly number[]): string {
   const get = byId(reports);
-  const cells = (f: (c: number) => string): string => concurrencies.map((c) => `c${c} ${f(c)}`.padEnd(16)).join('').trimEnd();
-  const rate = (num: string, den: string) => (c: number): string => formatRatio(ratio(runAt(get(num), c)?.requestsPerSec, runAt(get(den), c)?.requestsPerSec));
-  const delta = (id: string, metric: 'p50Ms' | 'p99Ms') => (c: number): string => {
-    const a = runAt(get(id), c)?.[metric];
-    const b = runAt(get('direct'), c)?.[metric];
-    return formatDelta(a !== undefined && b !== undefined ? a - b : undefined);
-  };
+  const cells = (f: (c: number) => string): string =>
+    concurrencies
+      .map((c) => `c${c} ${f(c)}`.padEnd(16))
+      .join('')
+      .trimEnd();
+  const rate =
+    (num: string, den: string) =>
+    (c: number): string =>
+      formatRatio(ratio(runAt(get(num), c)?.requestsPerSec, runAt(get(den), c)?.requestsPerSec));
+  const delta =
+    (id: string, metric: 'p50Ms' | 'p99Ms') =>
+    (c: number): string => {
+      const a = runAt(get(id), c)?.[metric];
+      const b = runAt(get('direct'), c)?.[metric];
+      return formatDelta(a !== undefined && b !== undefined ? a - b : undefined);
+    };
   const line = (name: string, f: (c: number) => string): string => `${name.padEnd(28)} ${cells(f)}`;
   return [
     line('gateway / direct req/s', rate('gateway', 'direct')),

@@ -22,12 +22,26 @@ interface Common {
 }
 
 function base(id: string, label: string, path: string, common: Common, start: () => Promise<ServerProcess>): Target {
-  return { id, label, path, body: common.body, rowsPerRequest: 1, start, outputs: (json) => protocolOutputs(json, 'probability') };
+  return {
+    id,
+    label,
+    path,
+    body: common.body,
+    rowsPerRequest: 1,
+    start,
+    outputs: (json) => protocolOutputs(json, 'probability'),
+  };
 }
 
 /** wrk → model server. The replica outlives this target: its `stop` does nothing. */
 export function directTarget(replica: ServerProcess, common: Common): Target {
-  const shared: ServerProcess = { name: replica.name, url: replica.url, pid: replica.pid, output: () => replica.output(), stop: () => Promise.resolve() };
+  const shared: ServerProcess = {
+    name: replica.name,
+    url: replica.url,
+    pid: replica.pid,
+    output: () => replica.output(),
+    stop: () => Promise.resolve(),
+  };
   return base('direct', 'direct', MODEL_PATH, common, () => Promise.resolve(shared));
 }
 
@@ -35,7 +49,13 @@ export function directTarget(replica: ServerProcess, common: Common): Target {
 export function gatewayTarget(gatewayScript: string, replica: ServerProcess, common: Common): Target {
   return base('gateway', 'Wharf gateway', ROUTE_PREFIX + MODEL_PATH, common, () =>
     // Ready when /readyz answers 200, i.e. it is listening and has its route table.
-    startServer({ name: 'Wharf gateway', command: process.execPath, args: [gatewayScript, '0', replica.url], readyPath: '/readyz' }));
+    startServer({
+      name: 'Wharf gateway',
+      command: process.execPath,
+      args: [gatewayScript, '0', replica.url],
+      readyPath: '/readyz',
+    }),
+  );
 }
 
 /** What an nginx target writes and runs, kept for the results file. */
@@ -58,10 +78,12 @@ export function nginxTarget(dir: string, replica: ServerProcess, common: Common,
     setup.conf = conf;
     // Readiness through the proxy itself: 200 here means nginx is up *and* reaches the replica.
     const readyPath = `${ROUTE_PREFIX}/v2/health/ready`;
-    return startServer({ name: 'nginx', command: NGINX, args, url: `http://127.0.0.1:${port}`, readyPath }).catch(async (err: Error) => {
-      // Errors after nginx has read its configuration (e.g. bind) go to its log file, not to stderr.
-      const log = await nginxErrorLog(dir);
-      throw new Error(log ? `${err.message}\nerror.log:\n${log}` : err.message);
-    });
+    return startServer({ name: 'nginx', command: NGINX, args, url: `http://127.0.0.1:${port}`, readyPath }).catch(
+      async (err: Error) => {
+        // Errors after nginx has read its configuration (e.g. bind) go to its log file, not to stderr.
+        const log = await nginxErrorLog(dir);
+        throw new Error(log ? `${err.message}\nerror.log:\n${log}` : err.message);
+      },
+    );
   });
 }

@@ -49,7 +49,13 @@ export interface MeasureOptions {
 async function verify(target: Target, url: string, opts: MeasureOptions): Promise<Verification> {
   const res = await postJson(url, target.body);
   const responseBytes = Buffer.byteLength(res.text);
-  const fail = (message: string): Verification => ({ status: res.status, value: NaN, responseBytes, ok: false, message });
+  const fail = (message: string): Verification => ({
+    status: res.status,
+    value: NaN,
+    responseBytes,
+    ok: false,
+    message,
+  });
   if (res.status !== 200) return fail(`status ${res.status}: ${res.text.slice(0, 300)}`);
   let value: number | undefined;
   try {
@@ -57,7 +63,8 @@ async function verify(target: Target, url: string, opts: MeasureOptions): Promis
   } catch (err) {
     return fail((err as Error).message);
   }
-  if (value === undefined || !Number.isFinite(value)) return fail(`output is not a finite number: ${res.text.slice(0, 300)}`);
+  if (value === undefined || !Number.isFinite(value))
+    return fail(`output is not a finite number: ${res.text.slice(0, 300)}`);
   const ref = opts.reference();
   if (!ref) return { status: 200, value, responseBytes, ok: true, message: `200, output ${value} (no reference yet)` };
   const diff = Math.abs(value - ref.value);
@@ -85,7 +92,9 @@ export async function measureTarget(target: Target, opts: MeasureOptions): Promi
       await runWrk({ url, scriptPath, connections, duration: opts.warmup });
       const result = await runWrk({ url, scriptPath, connections, duration: opts.duration });
       report.runs.push({ ...result, rowsPerSec: result.requestsPerSec * target.rowsPerRequest });
-      opts.log(`  c${connections}: ${Math.round(result.requestsPerSec)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`);
+      opts.log(
+        `  c${connections}: ${Math.round(result.requestsPerSec)} req/s, p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+      );
     }
   } catch (err) {
     report.error = (err as Error).message;

@@ -27,7 +27,8 @@ const server = createServer((req, res) => {
       res.end('{"ready":true}');
       return;
     }
-    const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[]; data: number[] }[] }).inputs[0]!;
+    const input = (JSON.parse(Buffer.concat(chunks).toString()) as { inputs: { shape: number[]; data: number[] }[] })
+      .inputs[0]!;
     const feeds = { [inputName]: new ort.Tensor('float32', Float32Array.from(input.data), input.shape) };
     void session.run(feeds).then((out) => {
       const t = out[outputName]!;

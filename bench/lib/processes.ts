@@ -45,9 +45,18 @@ export interface StartOptions {
 }
 
 /** Spawns a tracked child in its own process group. stdin is closed; stdout and stderr are piped. */
-export function spawnTracked(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+export function spawnTracked(
+  command: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
   if (shuttingDown) throw new Error(`not starting ${command}: shutting down`);
-  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   child.once('exit', () => live.delete(child));
   // Without a listener a failed spawn (ENOENT) would be an uncaught 'error' event; callers see it through 'exit'/'close'.
@@ -179,7 +188,11 @@ export interface CommandResult {
  * Runs a command to completion (tracked, so Ctrl-C stops it too). With `echo`, its output is also
  * copied to this process's stderr as it arrives, for long setup steps such as apt-get.
  */
-export function runCommand(command: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; echo?: boolean } = {}): Promise<CommandResult> {
+export function runCommand(
+  command: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; echo?: boolean } = {},
+): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawnTracked(command, args, opts);
     let stdout = '';

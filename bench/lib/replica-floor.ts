@@ -11,10 +11,18 @@ import { freePort } from './http.js';
 export async function replicaFloorMs(wharfBin: string, modelPath: string, name: string, body: string): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [wharfBin, 'serve-model', '--model', modelPath, '--name', name, '--port', String(port)], { stdio: 'ignore' });
+  const child = spawn(
+    process.execPath,
+    [wharfBin, 'serve-model', '--model', modelPath, '--name', name, '--port', String(port)],
+    { stdio: 'ignore' },
+  );
   try {
     for (;;) {
-      const res = await fetch(`http://127.0.0.1:${port}/v2/models/${name}/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } }).catch(() => undefined);
+      const res = await fetch(`http://127.0.0.1:${port}/v2/models/${name}/infer`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      }).catch(() => undefined);
       if (res?.status === 200) {
         await res.arrayBuffer();
         return performance.now() - started;

@@ -19,7 +19,13 @@ export interface MachineInfo {
 /** The machine this process runs on. */
 export function machineInfo(): MachineInfo {
   const list = cpus();
-  return { cpus: list.length, cpuModel: list[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform}-${process.arch}`, loadAverage1m: loadavg()[0] ?? 0 };
+  return {
+    cpus: list.length,
+    cpuModel: list[0]?.model ?? 'unknown',
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: loadavg()[0] ?? 0,
+  };
 }
 
 /**

@@ -36,7 +36,16 @@ const ENVIRONMENT = 'bench';
 const DEPLOYMENT = 'readmission';
 const INFER_PATH = `/${ENVIRONMENT}/${DEPLOYMENT}/v2/models/${DEPLOYMENT}/infer`;
 /** One readmission row, as the other gateway benchmarks send. */
-const BODY = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, READMISSION_FEATURES.length], data: READMISSION_FEATURES.map((_, i) => (i % 5) / 5) }] });
+const BODY = JSON.stringify({
+  inputs: [
+    {
+      name: 'input',
+      datatype: 'FP32',
+      shape: [1, READMISSION_FEATURES.length],
+      data: READMISSION_FEATURES.map((_, i) => (i % 5) / 5),
+    },
+  ],
+});
 
 /** What {@link measureSplitAccuracy} measured. */
 export interface SplitAccuracy {
@@ -54,36 +63,62 @@ export interface SplitAccuracy {
  * Sends `requests` through a gateway whose route splits between `weights.length` revisions, each
  * on its own fixed-response server, `concurrency` at a time, and counts where they went.
  */
-export async function measureSplitAccuracy({ requests = 10_000, weights = [80, 20], concurrency = 32 }: { requests?: number; weights?: number[]; concurrency?: number } = {}): Promise<SplitAccuracy> {
-  const servers = await Promise.all(weights.map(async (_, i) => startServer({
-    name: `upstream ${i + 1}`, command: process.execPath, args: [fixedResponseScript, String(await freePort()), `{"revision":${i + 1}}`], readyPath: '/',
-  })));
+export async function measureSplitAccuracy({
+  requests = 10_000,
+  weights = [80, 20],
+  concurrency = 32,
+}: { requests?: number; weights?: number[]; concurrency?: number } = {}): Promise<SplitAccuracy> {
+  const servers = await Promise.all(
+    weights.map(async (_, i) =>
+      startServer({
+        name: `upstream ${i + 1}`,
+        command: process.execPath,
+        args: [fixedResponseScript, String(await freePort()), `{"revision":${i + 1}}`],
+        readyPath: '/',
+      }),
+    ),
+  );
   const gateway = new GatewayServer({ port: 0, shutdownGraceMs: 1_000 });
   try {
     await gateway.start();
     const total = weights.reduce((a, b) => a + b, 0);
     gateway.setTable({
       version: 1,
-      routes: [{
-        environment: ENVIRONMENT, deployment: DEPLOYMENT,
-        // Weights are relative in a table but targets sum to 100: scale them.
-        targets: weights.map((w, i) => ({ revision: i + 1, weight: (w / total) * 100, model: { name: DEPLOYMENT, version: '1' }, backends: [{ id: `u${i + 1}`, url: servers[i]!.url }] })),
-      }],
+      routes: [
+        {
+          environment: ENVIRONMENT,
+          deployment: DEPLOYMENT,
+          // Weights are relative in a table but targets sum to 100: scale them.
+          targets: weights.map((w, i) => ({
+            revision: i + 1,
+            weight: (w / total) * 100,
+            model: { name: DEPLOYMENT, version: '1' },
+            backends: [{ id: `u${i + 1}`, url: servers[i]!.url }],
+          })),
+        },
+      ],
     });
     const counts = new Array<number>(weights.length).fill(0);
     let failed = 0;
     let sent = 0;
     const pool = new Pool(gateway.url, { connections: concurrency, pipelining: 1 });
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-      while (sent < requests) {
-        sent++;
-        const res = await pool.request({ method: 'POST', path: INFER_PATH, headers: { 'content-type': 'application/json' }, body: BODY });
-        await res.body.dump();
-        const revision = Number(res.headers['x-wharf-revision']);
-        if (res.statusCode === 200 && revision >= 1 && revision <= weights.length) counts[revision - 1]!++;
-        else failed++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < requests) {
+          sent++;
+          const res = await pool.request({
+            method: 'POST',
+            path: INFER_PATH,
+            headers: { 'content-type': 'application/json' },
+            body: BODY,
+          });
+          await res.body.dump();
+          const revision = Number(res.headers['x-wharf-revision']);
+          if (res.statusCode === 200 && revision >= 1 && revision <= weights.length) counts[revision - 1]!++;
+          else failed++;
+        }
+      }),
+    );
     await pool.close();
     const answered = counts.reduce((a, b) => a + b, 0);
     const observedPercent = counts.map((n) => (answered === 0 ? 0 : (n / answered) * 100));
@@ -119,27 +154,69 @@ export interface ShadowOverhead {
  * requests to a second model server with `--inject-latency-ms 50`. Each round measures both at
  * `rate` requests/s for `seconds` (after a 1 s warm-up at the same rate), open loop.
  */
-export async function measureShadowOverhead({ seconds = 10, rate = 200, rounds = 3, log = () => undefined }: { seconds?: number; rate?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<ShadowOverhead> {
+export async function measureShadowOverhead({
+  seconds = 10,
+  rate = 200,
+  rounds = 3,
+  log = () => undefined,
+}: { seconds?: number; rate?: number; rounds?: number; log?: (line: string) => void } = {}): Promise<ShadowOverhead> {
   const work = await mkdtemp(join(tmpdir(), 'wharf-bench-shadow-'));
   const started: ServerProcess[] = [];
   try {
     const { readmission } = await writeDemoModels(repoRoot, work);
-    const replica = (id: string, extraArgs: string[] = []) => wharfTarget({
-      id, label: id, repoRoot, model: readmission, name: DEPLOYMENT, batching: true, body: BODY, outputName: 'probability', extraArgs,
-    }).start();
-    const [primary, slow] = await Promise.all([replica('primary'), replica('slow mirror', ['--inject-latency-ms', '50'])]);
+    const replica = (id: string, extraArgs: string[] = []) =>
+      wharfTarget({
+        id,
+        label: id,
+        repoRoot,
+        model: readmission,
+        name: DEPLOYMENT,
+        batching: true,
+        body: BODY,
+        outputName: 'probability',
+        extraArgs,
+      }).start();
+    const [primary, slow] = await Promise.all([
+      replica('primary'),
+      replica('slow mirror', ['--inject-latency-ms', '50']),
+    ]);
     started.push(primary, slow);
-    const target = (revision: number, weight: number, url: string) => ({ revision, weight, model: { name: DEPLOYMENT, version: '1' }, backends: [{ id: `r${revision}`, url }] });
-    const plainTable: RouteTable = { version: 1, routes: [{ environment: ENVIRONMENT, deployment: DEPLOYMENT, targets: [target(1, 100, primary.url)] }] };
-    const mirrorTable: RouteTable = { version: 1, routes: [{ ...plainTable.routes[0]!, targets: [target(1, 100, primary.url), target(2, 0, slow.url)], mirror: { revision: 2, percent: 100 } }] };
+    const target = (revision: number, weight: number, url: string) => ({
+      revision,
+      weight,
+      model: { name: DEPLOYMENT, version: '1' },
+      backends: [{ id: `r${revision}`, url }],
+    });
+    const plainTable: RouteTable = {
+      version: 1,
+      routes: [{ environment: ENVIRONMENT, deployment: DEPLOYMENT, targets: [target(1, 100, primary.url)] }],
+    };
+    const mirrorTable: RouteTable = {
+      version: 1,
+      routes: [
+        {
+          ...plainTable.routes[0]!,
+          targets: [target(1, 100, primary.url), target(2, 0, slow.url)],
+          mirror: { revision: 2, percent: 100 },
+        },
+      ],
+    };
     const gatewayFor = async (name: string, table: RouteTable): Promise<ServerProcess> => {
       const file = join(work, `${name}.json`);
       await writeFile(file, JSON.stringify(table));
-      const server = await startServer({ name: `gateway (${name})`, command: process.execPath, args: [gatewayScript, '0', '--table', file], readyPath: '/readyz' });
+      const server = await startServer({
+        name: `gateway (${name})`,
+        command: process.execPath,
+        args: [gatewayScript, '0', '--table', file],
+        readyPath: '/readyz',
+      });
       started.push(server);
       return server;
     };
-    const gateways = { plain: await gatewayFor('plain', plainTable), mirrored: await gatewayFor('mirrored', mirrorTable) };
+    const gateways = {
+      plain: await gatewayFor('plain', plainTable),
+      mirrored: await gatewayFor('mirrored', mirrorTable),
+    };
     const p99s: Record<'plain' | 'mirrored', number[]> = { plain: [], mirrored: [] };
     let failed = 0;
     for (let round = 1; round <= rounds; round++) {
@@ -149,7 +226,9 @@ export async function measureShadowOverhead({ seconds = 10, rate = 200, rounds =
         const result = await runFixedRate({ ...run, durationS: seconds });
         failed += result.sent - result.ok;
         p99s[name].push(result.latencyMs.p99);
-        log(`  round ${round} ${name}: p50 ${result.latencyMs.p50.toFixed(3)} ms, p99 ${result.latencyMs.p99.toFixed(3)} ms, ${result.ok}/${result.sent} ok`);
+        log(
+          `  round ${round} ${name}: p50 ${result.latencyMs.p50.toFixed(3)} ms, p99 ${result.latencyMs.p99.toFixed(3)} ms, ${result.ok}/${result.sent} ok`,
+        );
       }
     }
     const plainP99Ms = median(p99s.plain)!;
@@ -157,7 +236,17 @@ export async function measureShadowOverhead({ seconds = 10, rate = 200, rounds =
     const ratio = mirroredP99Ms / plainP99Ms;
     // The last copies answer 50 ms after their primaries; let them settle before reading the counters.
     await new Promise((resolve) => setTimeout(resolve, 500));
-    return { rate, seconds, rounds, plainP99Ms, mirroredP99Ms, ratio, increasePercent: (ratio - 1) * 100, failed, shadow: await shadowCounters(gateways.mirrored.url) };
+    return {
+      rate,
+      seconds,
+      rounds,
+      plainP99Ms,
+      mirroredP99Ms,
+      ratio,
+      increasePercent: (ratio - 1) * 100,
+      failed,
+      shadow: await shadowCounters(gateways.mirrored.url),
+    };
   } finally {
     await Promise.all(started.map((s) => s.stop()));
     await rm(work, { recursive: true, force: true });
@@ -167,8 +256,15 @@ export async function measureShadowOverhead({ seconds = 10, rate = 200, rounds =
 /** The mirroring gateway's shadow counters, read from its /metrics (it runs in another process). */
 async function shadowCounters(gatewayUrl: string): Promise<ShadowOverhead['shadow']> {
   const text = await (await fetch(`${gatewayUrl}/metrics`)).text();
-  const value = (name: string): number => Number(new RegExp(`^wharf_gateway_shadow_${name}_total\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { mirrored: value('mirrored'), dropped: value('dropped'), compared: value('compared'), agreed: value('agreed'), shadowErrors: value('errors') };
+  const value = (name: string): number =>
+    Number(new RegExp(`^wharf_gateway_shadow_${name}_total\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return {
+    mirrored: value('mirrored'),
+    dropped: value('dropped'),
+    compared: value('compared'),
+    agreed: value('agreed'),
+    shadowErrors: value('errors'),
+  };
 }
 
 async function main(): Promise<number> {
@@ -176,12 +272,21 @@ async function main(): Promise<number> {
   const log = (line: string): void => void process.stderr.write(line + '\n');
   try {
     const split = await measureSplitAccuracy({ requests: Number(process.env.SPLIT_REQUESTS ?? 10_000) });
-    log(`split ${split.weights.join('/')} over ${split.requests} requests: ${split.observedPercent.map((p) => p.toFixed(2) + '%').join(' / ')}, ` +
-      `max deviation ${split.maxDeviationPp.toFixed(3)} pp, ${split.failed} failed`);
-    const shadow = await measureShadowOverhead({ seconds: Number(process.env.SHADOW_SECONDS ?? 3), rate: Number(process.env.SHADOW_RATE ?? 200), rounds: 1, log });
-    log(`shadow at ${shadow.rate} req/s: primary p99 ${shadow.plainP99Ms.toFixed(3)} ms without a mirror, ${shadow.mirroredP99Ms.toFixed(3)} ms with a 100% mirror ` +
-      `50 ms slower (×${shadow.ratio.toFixed(3)}, ${shadow.increasePercent >= 0 ? '+' : ''}${shadow.increasePercent.toFixed(1)}%), ${shadow.failed} failed; ` +
-      `mirror: ${JSON.stringify(shadow.shadow)}`);
+    log(
+      `split ${split.weights.join('/')} over ${split.requests} requests: ${split.observedPercent.map((p) => p.toFixed(2) + '%').join(' / ')}, ` +
+        `max deviation ${split.maxDeviationPp.toFixed(3)} pp, ${split.failed} failed`,
+    );
+    const shadow = await measureShadowOverhead({
+      seconds: Number(process.env.SHADOW_SECONDS ?? 3),
+      rate: Number(process.env.SHADOW_RATE ?? 200),
+      rounds: 1,
+      log,
+    });
+    log(
+      `shadow at ${shadow.rate} req/s: primary p99 ${shadow.plainP99Ms.toFixed(3)} ms without a mirror, ${shadow.mirroredP99Ms.toFixed(3)} ms with a 100% mirror ` +
+        `50 ms slower (×${shadow.ratio.toFixed(3)}, ${shadow.increasePercent >= 0 ? '+' : ''}${shadow.increasePercent.toFixed(1)}%), ${shadow.failed} failed; ` +
+        `mirror: ${JSON.stringify(shadow.shadow)}`,
+    );
     process.stdout.write(JSON.stringify({ split, shadow }, null, 2) + '\n');
     return 0;
   } finally {
@@ -189,4 +294,5 @@ async function main(): Promise<number> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) runMain('rollout-gateway', main);
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  runMain('rollout-gateway', main);

@@ -39,7 +39,8 @@ export function resultsTable(reports: readonly TargetReport[]): string {
     }
     const isMlp = report.id.startsWith('mlp');
     for (const run of report.runs) {
-      const vs = (id: string): string => formatRatio(ratio(run.requestsPerSec, runAt(get(id), run.connections)?.requestsPerSec));
+      const vs = (id: string): string =>
+        formatRatio(ratio(run.requestsPerSec, runAt(get(id), run.connections)?.requestsPerSec));
       rows.push([
         report.label,
         String(run.connections),
@@ -64,7 +65,12 @@ export function servingChecks(reports: readonly TargetReport[]): Check[] {
   return [
     check(`(a) / (c) req/s at c${COMPARE_AT}`, '>=', 15, ratio(rps('a', COMPARE_AT), rps('c', COMPARE_AT))),
     check(`(a) / (d) req/s at c${COMPARE_AT}`, '>=', 0.6, ratio(rps('a', COMPARE_AT), rps('d', COMPARE_AT))),
-    check(`MLP batching / no batching rows/s at c${MLP_THROUGHPUT_AT}`, '>=', 3, ratio(rps('mlp-on', MLP_THROUGHPUT_AT), rps('mlp-off', MLP_THROUGHPUT_AT))),
+    check(
+      `MLP batching / no batching rows/s at c${MLP_THROUGHPUT_AT}`,
+      '>=',
+      3,
+      ratio(rps('mlp-on', MLP_THROUGHPUT_AT), rps('mlp-off', MLP_THROUGHPUT_AT)),
+    ),
     check('MLP batching / no batching p50 at c1', '<=', 1.05, ratio(p50('mlp-on', 1), p50('mlp-off', 1))),
   ];
 }
@@ -73,7 +79,9 @@ export function servingChecks(reports: readonly TargetReport[]): Check[] {
 export function otherRatios(reports: readonly TargetReport[]): string {
   const get = byId(reports);
   const line = (name: string, num: string, den: string, metric: 'rowsPerSec' | 'p50Ms'): string => {
-    const cells = [1, COMPARE_AT, MLP_THROUGHPUT_AT].map((c) => `c${c} ${formatRatio(ratio(runAt(get(num), c)?.[metric], runAt(get(den), c)?.[metric]))}`);
+    const cells = [1, COMPARE_AT, MLP_THROUGHPUT_AT].map(
+      (c) => `c${c} ${formatRatio(ratio(runAt(get(num), c)?.[metric], runAt(get(den), c)?.[metric]))}`,
+    );
     return `${name.padEnd(28)} ${cells.join('  ')}`;
   };
   return [
@@ -87,4 +95,3 @@ export function otherRatios(reports: readonly TargetReport[]): string {
     line('(c) / (a) p50', 'c', 'a', 'p50Ms'),
   ].join('\n');
 }
-

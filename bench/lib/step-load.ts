@@ -30,12 +30,20 @@ export function stepLoad(baseUrl: string, path: string, body: string, rate: numb
   let last = performance.now();
   const send = (): void => {
     const sentAt = Date.now();
-    pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(async (res) => {
-      await res.body.dump();
-      samples.push({ sentAt, at: Date.now(), status: res.statusCode, backend: String(res.headers['x-wharf-backend'] ?? '') });
-    }, () => {
-      samples.push({ sentAt, at: Date.now(), status: 0, backend: '' });
-    });
+    pool.request({ path, method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(
+      async (res) => {
+        await res.body.dump();
+        samples.push({
+          sentAt,
+          at: Date.now(),
+          status: res.statusCode,
+          backend: String(res.headers['x-wharf-backend'] ?? ''),
+        });
+      },
+      () => {
+        samples.push({ sentAt, at: Date.now(), status: 0, backend: '' });
+      },
+    );
   };
   const timer = setInterval(() => {
     const now = performance.now();

@@ -11,7 +11,11 @@ export type Align = 'left' | 'right';
  * @example
  * formatTable(['target', 'req/s'], [['(c) baseline', '1,450']], ['left', 'right']);
  */
-export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[], align: readonly Align[] = []): string {
+export function formatTable(
+  headers: readonly string[],
+  rows: readonly (readonly string[])[],
+  align: readonly Align[] = [],
+): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     widths

@@ -58,9 +58,22 @@ export function wharfTarget(opts: WharfTargetOptions): Target {
     async start() {
       const port = await freePort();
       const args = [join(opts.repoRoot, 'bin/wharf.js'), 'serve-model', '--model', opts.model, '--name', opts.name];
-      args.push('--host', '127.0.0.1', '--port', String(port), ...(opts.batching ? [] : ['--no-batching']), ...(opts.extraArgs ?? []));
+      args.push(
+        '--host',
+        '127.0.0.1',
+        '--port',
+        String(port),
+        ...(opts.batching ? [] : ['--no-batching']),
+        ...(opts.extraArgs ?? []),
+      );
       // The URL is taken from what the server prints, as its contract says, rather than assumed from the port.
-      return startServer({ name: opts.label, command: process.execPath, args, cwd: opts.repoRoot, readyPath: '/v2/health/ready' });
+      return startServer({
+        name: opts.label,
+        command: process.execPath,
+        args,
+        cwd: opts.repoRoot,
+        readyPath: '/v2/health/ready',
+      });
     },
     outputs: (json) => protocolOutputs(json, opts.outputName),
   };
@@ -117,7 +130,12 @@ export function ceilingTarget(serverScript: string, requestBody: string, respons
     body: requestBody,
     rowsPerRequest: 1,
     start: () =>
-      startServer({ name: 'fixed-response server', command: process.execPath, args: [serverScript, '0', responseBody], readyPath: '/' }),
+      startServer({
+        name: 'fixed-response server',
+        command: process.execPath,
+        args: [serverScript, '0', responseBody],
+        readyPath: '/',
+      }),
     outputs: (json) => protocolOutputs(json, 'probability'),
   };
 }
@@ -131,7 +149,12 @@ export function ortPerRequestTarget(serverScript: string, model: string, request
     body: requestBody,
     rowsPerRequest: 1,
     start: () =>
-      startServer({ name: 'ORT-per-request server', command: process.execPath, args: [serverScript, '0', model], readyPath: '/' }),
+      startServer({
+        name: 'ORT-per-request server',
+        command: process.execPath,
+        args: [serverScript, '0', model],
+        readyPath: '/',
+      }),
     outputs: (json) => protocolOutputs(json, 'probability'),
   };
 }

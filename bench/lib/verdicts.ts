@@ -30,7 +30,13 @@ export function ratio(numerator: number | undefined, denominator: number | undef
  * @example
  * check('(a)/(c) req/s at c16', '>=', 15, 18.2).verdict; // 'PASS'
  */
-export function check(name: string, op: Check['op'], target: number, measured: number | undefined, unit?: Check['unit']): Check {
+export function check(
+  name: string,
+  op: Check['op'],
+  target: number,
+  measured: number | undefined,
+  unit?: Check['unit'],
+): Check {
   const base = unit === undefined ? { name, op, target } : { name, op, target, unit };
   if (measured === undefined || !Number.isFinite(measured)) return { ...base, verdict: 'n/a' };
   const pass = op === '>=' ? measured >= target : measured <= target;
@@ -46,11 +52,16 @@ export function formatChecks(checks: readonly Check[]): string {
     .map((c) => {
       const sign = c.op === '>=' ? '≥' : '≤';
       // Milliseconds keep their sign: an added latency can come out negative within noise.
-      const format = c.unit === 'ms' ? (v: number | undefined) => (v !== undefined && v < 0 ? `-${formatMs(-v)}` : formatMs(v)) : formatRatio;
+      const format =
+        c.unit === 'ms'
+          ? (v: number | undefined) => (v !== undefined && v < 0 ? `-${formatMs(-v)}` : formatMs(v))
+          : formatRatio;
       const head = `${c.verdict.padEnd(4)}  ${c.name.padEnd(width)}  ${format(c.measured).padStart(valueWidth)}  target ${sign} ${format(c.target)}`;
-      if (c.verdict !== 'MISS' || c.measured === undefined) return c.verdict === 'n/a' ? `${head} (not measured)` : head;
+      if (c.verdict !== 'MISS' || c.measured === undefined)
+        return c.verdict === 'n/a' ? `${head} (not measured)` : head;
       // A latency budget reads best as how many milliseconds over it.
-      if (c.unit === 'ms') return `${head}, ${c.op === '>=' ? 'short' : 'over'} by ${formatMs(Math.abs(c.measured - c.target))}`;
+      if (c.unit === 'ms')
+        return `${head}, ${c.op === '>=' ? 'short' : 'over'} by ${formatMs(Math.abs(c.measured - c.target))}`;
       // How far off, relative to the target, so a near miss reads differently from a far one.
       const off = Math.abs(c.measured / c.target - 1) * 100;
       return `${head}, ${c.op === '>=' ? 'short' : 'over'} by ${off.toFixed(1)}%`;

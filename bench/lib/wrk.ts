@@ -41,7 +41,12 @@ export interface WrkOptions {
  * @example
  * const script = await writePostScript(tmp, 'predict.lua', '{"instances":[[1,2]]}');
  */
-export async function writePostScript(dir: string, name: string, body: string, contentType = 'application/json'): Promise<string> {
+export async function writePostScript(
+  dir: string,
+  name: string,
+  body: string,
+  contentType = 'application/json',
+): Promise<string> {
   let level = '=';
   while (body.includes(`]${level}]`)) level += '=';
   const lua = [
@@ -76,7 +81,8 @@ function need(text: string, re: RegExp, what: string): RegExpExecArray {
  * non-zero, so their absence means zero.
  */
 export function parseWrkOutput(text: string, connections: number): WrkResult {
-  const percentile = (p: number): number => parseWrkDuration(need(text, new RegExp(`^\\s*${p}%\\s+(\\S+)\\s*$`, 'm'), `${p}% latency`)[1] ?? '');
+  const percentile = (p: number): number =>
+    parseWrkDuration(need(text, new RegExp(`^\\s*${p}%\\s+(\\S+)\\s*$`, 'm'), `${p}% latency`)[1] ?? '');
   const total = need(text, /^\s*(\d+) requests in ([\d.]+\w+),/m, 'request count');
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(text);
   const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(text);
@@ -104,9 +110,20 @@ export function parseWrkOutput(text: string, connections: number): WrkResult {
  * and returns the parsed report. Throws when wrk fails or completes no request at all.
  */
 export async function runWrk(opts: WrkOptions): Promise<WrkResult> {
-  const args = ['-t1', `-c${opts.connections}`, `-d${opts.duration}`, `--timeout`, opts.timeout ?? '5s', '--latency', '-s', opts.scriptPath, opts.url];
+  const args = [
+    '-t1',
+    `-c${opts.connections}`,
+    `-d${opts.duration}`,
+    `--timeout`,
+    opts.timeout ?? '5s',
+    '--latency',
+    '-s',
+    opts.scriptPath,
+    opts.url,
+  ];
   const result = await runCommand('wrk', args);
-  if (result.code !== 0) throw new Error(`wrk ${args.join(' ')} exited with ${result.code}:\n${result.stderr}${result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`wrk ${args.join(' ')} exited with ${result.code}:\n${result.stderr}${result.stdout}`);
   const parsed = parseWrkOutput(result.stdout, opts.connections);
   if (parsed.requests === 0) throw new Error(`wrk completed no request against ${opts.url}:\n${result.stdout}`);
   return parsed;
@@ -125,6 +142,7 @@ export async function wrkVersion(): Promise<string> {
 export function durationFromEnv(name: string, fallback: string, env: NodeJS.ProcessEnv = process.env): string {
   const text = env[name]?.trim() || fallback;
   const match = /^(\d+)(s|m|h)?$/.exec(text);
-  if (!match || Number(match[1]) <= 0) throw new Error(`${name} must be a whole positive duration like 10s or 2m, got ${JSON.stringify(text)}`);
+  if (!match || Number(match[1]) <= 0)
+    throw new Error(`${name} must be a whole positive duration like 10s or 2m, got ${JSON.stringify(text)}`);
   return `${match[1]}${match[2] ?? 's'}`;
 }

@@ -15,11 +15,22 @@ import { type RequestGuardOptions, requestGuards } from './request-guards.js';
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
 
 /** Creates the app with the cross-cutting endpoints; areas add their routes with `register*` functions. */
-export function createApp(options: { readiness: ReadinessCheck; metrics: () => Promise<{ contentType: string; body: string }>; log?: (e: unknown) => void; limits?: RequestGuardOptions }): OpenAPIHono {
-  const log = options.log ?? ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
+export function createApp(options: {
+  readiness: ReadinessCheck;
+  metrics: () => Promise<{ contentType: string; body: string }>;
+  log?: (e: unknown) => void;
+  limits?: RequestGuardOptions;
+}): OpenAPIHono {
+  const log =
+    options.log ??
+    ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
   const app = new OpenAPIHono({
     defaultHook: (result, c) => {
-      if (!result.success) return c.json(fromZodError(result.error, result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : 'query'), 400);
+      if (!result.success)
+        return c.json(
+          fromZodError(result.error, result.target === 'json' ? 'body' : result.target === 'param' ? 'path' : 'query'),
+          400,
+        );
       return undefined;
     },
   });
@@ -28,7 +39,10 @@ export function createApp(options: { readiness: ReadinessCheck; metrics: () => P
     if (err instanceof HTTPException) {
       // Hono's own 4xx, e.g. malformed JSON in a body.
       const status = err.status as ContentfulStatusCode;
-      return c.json({ error: { code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`, message: `body: ${err.message}` } }, status);
+      return c.json(
+        { error: { code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`, message: `body: ${err.message}` } },
+        status,
+      );
     }
     const { status, body, headers } = toApiError(err, log);
     return c.json(body, status as ContentfulStatusCode, headers);
@@ -37,7 +51,16 @@ export function createApp(options: { readiness: ReadinessCheck; metrics: () => P
     // A path that exists under other methods is a 405 saying which (RFC 9110 §15.5.6), not a 404.
     const allow = allowedMethods(app.routes, c.req.path);
     if (allow.length > 0) {
-      return c.json({ error: { code: 'METHOD_NOT_ALLOWED', message: `method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}` } }, 405, { allow: allow.join(', ') });
+      return c.json(
+        {
+          error: {
+            code: 'METHOD_NOT_ALLOWED',
+            message: `method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`,
+          },
+        },
+        405,
+        { allow: allow.join(', ') },
+      );
     }
     return c.json({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${c.req.method} ${c.req.path}` } }, 404);
   });

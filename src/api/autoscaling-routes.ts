@@ -31,30 +31,68 @@ export function autoscalingView(state: AutoscalerState | undefined, full: boolea
   const { history, usage, ...rest } = state;
   return {
     ...rest,
-    ...(history === undefined ? {} : { history: { bucketSeconds: history.bucketSeconds, start: history.start, buckets: history.rates.length } }),
+    ...(history === undefined
+      ? {}
+      : { history: { bucketSeconds: history.bucketSeconds, start: history.start, buckets: history.rates.length } }),
     ...(usage === undefined ? {} : { usageSamples: usage.length }),
   };
 }
 
 /** Adds the autoscaling routes to `app`. */
-export function registerAutoscalingRoutes(app: OpenAPIHono, { store, deployments, activate }: AutoscalingRouteDeps): void {
+export function registerAutoscalingRoutes(
+  app: OpenAPIHono,
+  { store, deployments, activate }: AutoscalingRouteDeps,
+): void {
   app.openapi(
     createRoute({
-      method: 'get', path: `${base}/autoscaling`,
-      request: { params: target, query: z.object({ full: z.enum(['true', 'false']).optional().openapi({ description: 'Include the rate history and usage samples' }) }) },
-      responses: { 200: { description: 'The scaling spec with defaults, and the autoscaler\'s state (null before its first decision)', ...anyJson }, ...errorResponses },
+      method: 'get',
+      path: `${base}/autoscaling`,
+      request: {
+        params: target,
+        query: z.object({
+          full: z
+            .enum(['true', 'false'])
+            .optional()
+            .openapi({ description: 'Include the rate history and usage samples' }),
+        }),
+      },
+      responses: {
+        200: {
+          description: "The scaling spec with defaults, and the autoscaler's state (null before its first decision)",
+          ...anyJson,
+        },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
       const deployment = await deployments.get(name, environment);
       const state = await unlessNotFound(store.autoscalers.get(deploymentId(environment, name)));
       const scaling = deployment.configuration.scaling;
-      return c.json({ autoscaled: autoscaled(scaling), scaling: resolveScaling(scaling), state: autoscalingView(state, c.req.valid('query').full === 'true') }, 200);
+      return c.json(
+        {
+          autoscaled: autoscaled(scaling),
+          scaling: resolveScaling(scaling),
+          state: autoscalingView(state, c.req.valid('query').full === 'true'),
+        },
+        200,
+      );
     },
   );
 
   app.openapi(
-    createRoute({ method: 'post', path: `${base}/activate`, request: { params: target }, responses: { 202: { description: 'The autoscaler was woken (activated: false when the deployment does not autoscale here)', ...anyJson }, ...errorResponses } }),
+    createRoute({
+      method: 'post',
+      path: `${base}/activate`,
+      request: { params: target },
+      responses: {
+        202: {
+          description: 'The autoscaler was woken (activated: false when the deployment does not autoscale here)',
+          ...anyJson,
+        },
+        ...errorResponses,
+      },
+    }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
       await deployments.get(name, environment);

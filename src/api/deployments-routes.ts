@@ -21,7 +21,6 @@ const base = '/api/v1/environments/{environment}/deployments/{name}';
 /** How often an idle route watch stream sends a heartbeat line. */
 const HEARTBEAT_MS = 15_000;
 
-
 /** What the deployment routes need. */
 export interface DeploymentRouteDeps {
   deployments: DeploymentService;
@@ -38,81 +37,204 @@ const answer = <T>(c: Context, outcome: { applied: T } | { approval: unknown }, 
   'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied as object, status);
 
 /** Adds the deployment routes to `app`. */
-export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, environments, runtime, routes, gate }: DeploymentRouteDeps): void {
-  const pending = { 202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson } };
-  app.openapi(createRoute({ method: 'post', path: '/api/v1/deployments', request: jsonBody(DeploymentCreate), responses: { 201: { description: 'Created', ...anyJson }, ...pending, ...errorResponses } }), async (c) => {
-    const { reason, ...input } = c.req.valid('json');
-    const actor = actorOf(c);
-    const summary = `create ${input.name} with ${input.model.name} ${input.model.version}`;
-    const outcome = await gate.submit({ environment: input.environment, deploymentName: input.name, action: 'create', request: { input }, summary, actor, reason }, () => deployments.create(input, { actor, reason }));
-    return answer(c, outcome, 201);
-  });
+export function registerDeploymentRoutes(
+  app: OpenAPIHono,
+  { deployments, environments, runtime, routes, gate }: DeploymentRouteDeps,
+): void {
+  const pending = {
+    202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson },
+  };
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/deployments',
+      request: jsonBody(DeploymentCreate),
+      responses: { 201: { description: 'Created', ...anyJson }, ...pending, ...errorResponses },
+    }),
+    async (c) => {
+      const { reason, ...input } = c.req.valid('json');
+      const actor = actorOf(c);
+      const summary = `create ${input.name} with ${input.model.name} ${input.model.version}`;
+      const outcome = await gate.submit(
+        {
+          environment: input.environment,
+          deploymentName: input.name,
+          action: 'create',
+          request: { input },
+          summary,
+          actor,
+          reason,
+        },
+        () => deployments.create(input, { actor, reason }),
+      );
+      return answer(c, outcome, 201);
+    },
+  );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/deployments', request: { query: Pagination.extend({ environment: z.string().optional() }) }, responses: { 200: { description: 'Deployments: one page of one environment, or the first page of each', ...anyJson } } }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/deployments',
+      request: { query: Pagination.extend({ environment: z.string().optional() }) },
+      responses: {
+        200: { description: 'Deployments: one page of one environment, or the first page of each', ...anyJson },
+      },
+    }),
     async (c) => {
       const { environment, limit, continue: token } = c.req.valid('query');
       if (environment) return c.json(await deployments.list(environment, { limit, continue: token }), 200);
       // Without an environment the answer is the first page of each: no token can continue that.
-      if (token !== undefined) throw new InvalidArgumentError('continue: paging needs environment= (without it the list is the first page of every environment)');
+      if (token !== undefined)
+        throw new InvalidArgumentError(
+          'continue: paging needs environment= (without it the list is the first page of every environment)',
+        );
       const envs = (await environments()).map((e) => e.name);
       const items = (await Promise.all(envs.map((e) => deployments.list(e, { limit }).then((p) => p.items)))).flat();
       return c.json({ items }, 200);
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: base, request: { params: target }, responses: { 200: { description: 'A deployment', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    return c.json(await deployments.get(name, environment), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: base,
+      request: { params: target },
+      responses: { 200: { description: 'A deployment', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      return c.json(await deployments.get(name, environment), 200);
+    },
+  );
 
   app.openapi(
-    createRoute({ method: 'patch', path: base, request: { params: target, ...jsonBody(DeploymentUpdate) }, responses: { 200: { description: 'Updated', ...anyJson }, ...errorResponses } }),
+    createRoute({
+      method: 'patch',
+      path: base,
+      request: { params: target, ...jsonBody(DeploymentUpdate) },
+      responses: { 200: { description: 'Updated', ...anyJson }, ...errorResponses },
+    }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
       const { resourceVersion, reason, ...patch } = c.req.valid('json');
       const actor = actorOf(c);
-      const outcome = await gate.submit({ environment, deploymentName: name, action: 'update', request: { name, environment, patch }, summary: `update ${name}: ${JSON.stringify(patch)}`, actor, reason },
-        () => deployments.update(name, environment, patch, { actor, reason, expectedResourceVersion: resourceVersion }));
+      const outcome = await gate.submit(
+        {
+          environment,
+          deploymentName: name,
+          action: 'update',
+          request: { name, environment, patch },
+          summary: `update ${name}: ${JSON.stringify(patch)}`,
+          actor,
+          reason,
+        },
+        () => deployments.update(name, environment, patch, { actor, reason, expectedResourceVersion: resourceVersion }),
+      );
       return answer(c, outcome, 200);
     },
   );
 
-  app.openapi(createRoute({ method: 'post', path: `${base}/scale`, request: { params: target, ...jsonBody(Scale) }, responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const { replicas, reason } = c.req.valid('json');
-    const actor = actorOf(c);
-    await deployments.checkScale(name, environment, replicas);
-    const outcome = await gate.submit({ environment, deploymentName: name, action: 'scale', request: { name, environment, replicas }, summary: `scale ${name} to ${replicas}`, actor, reason },
-      () => deployments.scale(name, environment, replicas, { actor, reason }));
-    return answer(c, outcome, 200);
-  });
-
-  app.openapi(createRoute({ method: 'post', path: `${base}/rollback`, request: { params: target, ...jsonBody(Rollback) }, responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const { toRevision, reason } = c.req.valid('json');
-    const actor = actorOf(c);
-    const outcome = await gate.submit({ environment, deploymentName: name, action: 'rollback', request: { name, environment, toRevision }, summary: `roll ${name} back${toRevision ? ` to revision ${toRevision}` : ''}`, actor, reason },
-      () => deployments.rollback(name, environment, { actor, reason, toRevision }));
-    return answer(c, outcome, 200);
-  });
-
-  app.openapi(createRoute({ method: 'delete', path: base, request: { params: target }, responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const actor = actorOf(c);
-    const outcome = await gate.submit({ environment, deploymentName: name, action: 'delete', request: { name, environment }, summary: `delete ${name}`, actor },
-      () => deployments.delete(name, environment, { actor }));
-    return answer(c, outcome, 202);
-  });
-
-  app.openapi(createRoute({ method: 'get', path: `${base}/revisions`, request: { params: target, query: Pagination }, responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const { limit, continue: token } = c.req.valid('query');
-    return c.json(await deployments.listRevisions(name, environment, { limit, continue: token }), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: `${base}/scale`,
+      request: { params: target, ...jsonBody(Scale) },
+      responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { replicas, reason } = c.req.valid('json');
+      const actor = actorOf(c);
+      await deployments.checkScale(name, environment, replicas);
+      const outcome = await gate.submit(
+        {
+          environment,
+          deploymentName: name,
+          action: 'scale',
+          request: { name, environment, replicas },
+          summary: `scale ${name} to ${replicas}`,
+          actor,
+          reason,
+        },
+        () => deployments.scale(name, environment, replicas, { actor, reason }),
+      );
+      return answer(c, outcome, 200);
+    },
+  );
 
   app.openapi(
-    createRoute({ method: 'get', path: `${base}/revisions/{number}`, request: { params: target.extend({ number: z.coerce.number().int().positive() }) }, responses: { 200: { description: 'A revision', ...anyJson }, ...errorResponses } }),
+    createRoute({
+      method: 'post',
+      path: `${base}/rollback`,
+      request: { params: target, ...jsonBody(Rollback) },
+      responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { toRevision, reason } = c.req.valid('json');
+      const actor = actorOf(c);
+      const outcome = await gate.submit(
+        {
+          environment,
+          deploymentName: name,
+          action: 'rollback',
+          request: { name, environment, toRevision },
+          summary: `roll ${name} back${toRevision ? ` to revision ${toRevision}` : ''}`,
+          actor,
+          reason,
+        },
+        () => deployments.rollback(name, environment, { actor, reason, toRevision }),
+      );
+      return answer(c, outcome, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: base,
+      request: { params: target },
+      responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const actor = actorOf(c);
+      const outcome = await gate.submit(
+        {
+          environment,
+          deploymentName: name,
+          action: 'delete',
+          request: { name, environment },
+          summary: `delete ${name}`,
+          actor,
+        },
+        () => deployments.delete(name, environment, { actor }),
+      );
+      return answer(c, outcome, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${base}/revisions`,
+      request: { params: target, query: Pagination },
+      responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { limit, continue: token } = c.req.valid('query');
+      return c.json(await deployments.listRevisions(name, environment, { limit, continue: token }), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${base}/revisions/{number}`,
+      request: { params: target.extend({ number: z.coerce.number().int().positive() }) },
+      responses: { 200: { description: 'A revision', ...anyJson }, ...errorResponses },
+    }),
     async (c) => {
       const { environment, name, number } = c.req.valid('param');
       return c.json(await deployments.getRevision(name, environment, number), 200);
@@ -120,7 +242,15 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: `${base}/diff`, request: { params: target, query: z.object({ a: z.coerce.number().int().positive(), b: z.coerce.number().int().positive() }) }, responses: { 200: { description: 'Field-level diff', ...anyJson }, ...errorResponses } }),
+    createRoute({
+      method: 'get',
+      path: `${base}/diff`,
+      request: {
+        params: target,
+        query: z.object({ a: z.coerce.number().int().positive(), b: z.coerce.number().int().positive() }),
+      },
+      responses: { 200: { description: 'Field-level diff', ...anyJson }, ...errorResponses },
+    }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
       const { a, b } = c.req.valid('query');
@@ -128,11 +258,19 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: `${base}/events`, request: { params: target, query: Pagination }, responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const { limit, continue: token } = c.req.valid('query');
-    return c.json(await deployments.events(name, environment, { limit, continue: token }), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${base}/events`,
+      request: { params: target, query: Pagination },
+      responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const { limit, continue: token } = c.req.valid('query');
+      return c.json(await deployments.events(name, environment, { limit, continue: token }), 200);
+    },
+  );
 
   // Replica logs as NDJSON (one LogLine per line); `follow=true` streams until the client goes away.
   app.get('/api/v1/environments/:environment/deployments/:name/logs', async (c) => {
@@ -141,17 +279,24 @@ export function registerDeploymentRoutes(app: OpenAPIHono, { deployments, enviro
     const follow = c.req.query('follow') === 'true';
     const tailText = c.req.query('tail');
     const tail = tailText === undefined ? undefined : Number(tailText);
-    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) throw new InvalidArgumentError('tail: must be a non-negative integer');
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0))
+      throw new InvalidArgumentError('tail: must be a non-negative integer');
     const replica = c.req.query('replica');
     c.header('content-type', 'application/x-ndjson');
     // Every workload of the deployment: during a replacement both revisions log, and after a
     // scale the replicas run under an earlier revision's workload. With `replica`, only the
     // workload that has it; an unknown replica is a 404 before the stream starts.
-    const workloads = (await runtime.list()).filter((w) => w.key.environment === environment && w.key.deployment === d.name);
-    const keys = workloads.filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica)).map((w) => w.key);
+    const workloads = (await runtime.list()).filter(
+      (w) => w.key.environment === environment && w.key.deployment === d.name,
+    );
+    const keys = workloads
+      .filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica))
+      .map((w) => w.key);
     if (replica !== undefined && keys.length === 0) {
       const known = workloads.flatMap((w) => w.replicas.map((r) => r.id));
-      throw new NotFoundError(`replica: deployment ${d.name} in ${environment} has no replica ${JSON.stringify(replica.slice(0, 100))}${known.length > 0 ? ` (replicas: ${known.join(', ')})` : ' (no replica runs)'}`);
+      throw new NotFoundError(
+        `replica: deployment ${d.name} in ${environment} has no replica ${JSON.stringify(replica.slice(0, 100))}${known.length > 0 ? ` (replicas: ${known.join(', ')})` : ' (no replica runs)'}`,
+      );
     }
     return stream(c, async (out) => {
       const abort = new AbortController();

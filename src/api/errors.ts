@@ -30,13 +30,20 @@ export interface ApiErrorBody {
 }
 
 /** Status, body and extra headers for any thrown value. `log` receives unexpected errors. */
-export function toApiError(err: unknown, log: (e: unknown) => void = () => {}): { status: number; body: ApiErrorBody; headers?: Record<string, string> } {
+export function toApiError(
+  err: unknown,
+  log: (e: unknown) => void = () => {},
+): { status: number; body: ApiErrorBody; headers?: Record<string, string> } {
   if (isStoreUnavailable(err)) {
     // An outage, not a fault of this request: one line in the log (no stack), and a 503 that says
     // when to try again. Checked first: a store error may arrive wrapped in a WharfError's cause.
     log(`store unavailable: ${(err as Error).message}`);
     const message = `the store (database) cannot be reached right now; retry in ${STORE_RETRY_AFTER_SECONDS} s`;
-    return { status: 503, body: { error: { code: 'UNAVAILABLE', message } }, headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) } };
+    return {
+      status: 503,
+      body: { error: { code: 'UNAVAILABLE', message } },
+      headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
+    };
   }
   if (err instanceof WharfError) {
     const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];
@@ -55,5 +62,7 @@ export function fromZodError(error: ZodError, where: 'body' | 'query' | 'path'):
     return { field, message };
   });
   const first = details[0] ?? { field: where, message: 'invalid' };
-  return { error: { code: 'INVALID_ARGUMENT', message: `${first.field}: ${first.message}`, field: first.field, details } };
+  return {
+    error: { code: 'INVALID_ARGUMENT', message: `${first.field}: ${first.message}`, field: first.field, details },
+  };
 }

@@ -26,37 +26,72 @@ export interface FeedbackRouteDeps {
 }
 
 /** Adds the routes to `app`. */
-export function registerFeedbackRoutes(app: OpenAPIHono, { store, deployments, assignmentOf }: FeedbackRouteDeps): void {
-  app.openapi(createRoute({ method: 'post', path: `${base}/feedback`, request: { params: target, body: { content: { 'application/json': { schema: FeedbackInput } }, required: true } }, responses: { 201: { description: 'Recorded', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const body = c.req.valid('json');
-    const d = await deployments.get(name, environment);
-    let assigned: Assignment | undefined;
-    try {
-      assigned = await assignmentOf?.(body.requestId);
-    } catch (err) {
-      // With the variant given, the feedback stands without the gateway's cross-check.
-      if (body.revision === undefined) throw err;
-    }
-    if (assigned !== undefined && (assigned.environment !== environment || assigned.deployment !== name)) {
-      throw new InvalidArgumentError(`requestId: request ${body.requestId} was served by ${assigned.deployment} in ${assigned.environment}, not ${name} in ${environment}`);
-    }
-    const revision = body.revision ?? assigned?.revision;
-    if (revision === undefined) {
-      throw new InvalidArgumentError(`revision: the gateway has no record of request ${body.requestId}; send the variant's revision (the x-wharf-revision response header)`);
-    }
-    if (assigned !== undefined && body.revision !== undefined && body.revision !== assigned.revision) {
-      throw new InvalidArgumentError(`revision: request ${body.requestId} was answered by revision ${assigned.revision}, not ${body.revision}`);
-    }
-    const outcome = typeof body.outcome === 'boolean' ? (body.outcome ? 1 : 0) : body.outcome;
-    if (!Number.isFinite(outcome)) throw new InvalidArgumentError('outcome: must be a finite number or a boolean');
-    const recorded = await store.feedback.create({ deployment: d.id, requestId: body.requestId, revision, outcome, time: new Date().toISOString(), by: actorOf(c) });
-    return c.json(recorded, 201);
-  });
+export function registerFeedbackRoutes(
+  app: OpenAPIHono,
+  { store, deployments, assignmentOf }: FeedbackRouteDeps,
+): void {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: `${base}/feedback`,
+      request: { params: target, body: { content: { 'application/json': { schema: FeedbackInput } }, required: true } },
+      responses: { 201: { description: 'Recorded', ...anyJson }, ...errorResponses },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const body = c.req.valid('json');
+      const d = await deployments.get(name, environment);
+      let assigned: Assignment | undefined;
+      try {
+        assigned = await assignmentOf?.(body.requestId);
+      } catch (err) {
+        // With the variant given, the feedback stands without the gateway's cross-check.
+        if (body.revision === undefined) throw err;
+      }
+      if (assigned !== undefined && (assigned.environment !== environment || assigned.deployment !== name)) {
+        throw new InvalidArgumentError(
+          `requestId: request ${body.requestId} was served by ${assigned.deployment} in ${assigned.environment}, not ${name} in ${environment}`,
+        );
+      }
+      const revision = body.revision ?? assigned?.revision;
+      if (revision === undefined) {
+        throw new InvalidArgumentError(
+          `revision: the gateway has no record of request ${body.requestId}; send the variant's revision (the x-wharf-revision response header)`,
+        );
+      }
+      if (assigned !== undefined && body.revision !== undefined && body.revision !== assigned.revision) {
+        throw new InvalidArgumentError(
+          `revision: request ${body.requestId} was answered by revision ${assigned.revision}, not ${body.revision}`,
+        );
+      }
+      const outcome = typeof body.outcome === 'boolean' ? (body.outcome ? 1 : 0) : body.outcome;
+      if (!Number.isFinite(outcome)) throw new InvalidArgumentError('outcome: must be a finite number or a boolean');
+      const recorded = await store.feedback.create({
+        deployment: d.id,
+        requestId: body.requestId,
+        revision,
+        outcome,
+        time: new Date().toISOString(),
+        by: actorOf(c),
+      });
+      return c.json(recorded, 201);
+    },
+  );
 
-  app.openapi(createRoute({ method: 'get', path: `${base}/ab-results`, request: { params: target }, responses: { 200: { description: 'Per-variant outcomes and a significance test', ...anyJson }, ...errorResponses } }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const d = await deployments.get(name, environment);
-    return c.json(await abResults(store, d), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: `${base}/ab-results`,
+      request: { params: target },
+      responses: {
+        200: { description: 'Per-variant outcomes and a significance test', ...anyJson },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { environment, name } = c.req.valid('param');
+      const d = await deployments.get(name, environment);
+      return c.json(await abResults(store, d), 200);
+    },
+  );
 }

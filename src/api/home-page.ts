@@ -12,7 +12,9 @@ const REFRESH_SECONDS = 3;
 export function registerHomePage(app: OpenAPIHono, list: () => Promise<Deployment[]>): void {
   app.get('/', async (c) => {
     const deployments = await list();
-    const rows = deployments.map((d) => `
+    const rows = deployments
+      .map(
+        (d) => `
       <tr data-deployment="${esc(d.environment)}/${esc(d.name)}">
         <td>${esc(d.name)}</td><td>${esc(d.environment)}</td>
         <td>${d.model ? `${esc(d.model.name)} ${esc(d.model.version)}` : '-'}</td>
@@ -21,10 +23,13 @@ export function registerHomePage(app: OpenAPIHono, list: () => Promise<Deploymen
         <td class="serving">${esc(servingSummary(d.status))}</td>
         <td>${esc(d.status.message ?? '')}</td>
         <td>${d.endpoints.external ? `<code>${esc(d.endpoints.external)}</code>` : '-'}</td>
-      </tr>`).join('');
-    const body = deployments.length === 0
-      ? '<p id="empty">No deployments yet. Try <code>wharf deploy create --help</code>.</p>'
-      : `<table><thead><tr><th>Name</th><th>Environment</th><th>Model</th><th>Revision</th><th>Ready</th><th>Phase</th><th>Serving</th><th>Message</th><th>Endpoint</th></tr></thead><tbody>${rows}</tbody></table>`;
+      </tr>`,
+      )
+      .join('');
+    const body =
+      deployments.length === 0
+        ? '<p id="empty">No deployments yet. Try <code>wharf deploy create --help</code>.</p>'
+        : `<table><thead><tr><th>Name</th><th>Environment</th><th>Model</th><th>Revision</th><th>Ready</th><th>Phase</th><th>Serving</th><th>Message</th><th>Endpoint</th></tr></thead><tbody>${rows}</tbody></table>`;
     return c.html(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="${REFRESH_SECONDS}">
 <title>Wharf · deployments</title>

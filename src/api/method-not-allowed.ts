@@ -9,13 +9,18 @@ export interface RegisteredRoute {
   readonly path: string;
 }
 
-const patterns = new WeakMap<readonly RegisteredRoute[], { count: number; routes: { method: string; pattern: RegExp }[] }>();
+const patterns = new WeakMap<
+  readonly RegisteredRoute[],
+  { count: number; routes: { method: string; pattern: RegExp }[] }
+>();
 
 /** Hono's `/a/:name/b` or `/a/*` as a regular expression over a request path. */
 function patternOf(path: string): RegExp {
   const source = path
     .split('/')
-    .map((segment) => (segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) =>
+      segment === '*' ? '.*' : segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('/');
   return new RegExp(`^${source}/?$`);
 }
@@ -24,7 +29,10 @@ function patternOf(path: string): RegExp {
 export function allowedMethods(routes: readonly RegisteredRoute[], path: string): string[] {
   let compiled = patterns.get(routes);
   if (compiled === undefined || compiled.count !== routes.length) {
-    compiled = { count: routes.length, routes: routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, pattern: patternOf(r.path) })) };
+    compiled = {
+      count: routes.length,
+      routes: routes.filter((r) => r.method !== 'ALL').map((r) => ({ method: r.method, pattern: patternOf(r.path) })),
+    };
     patterns.set(routes, compiled);
   }
   const methods = new Set(compiled.routes.filter((r) => r.pattern.test(path)).map((r) => r.method));

@@ -27,7 +27,12 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
           description: z.string().optional(),
         }),
       },
-      responses: { 201: { description: 'The new version', ...anyJson }, ...errors, 409: { description: 'Version exists', content: { 'application/json': { schema: ErrorBody } } }, 413: { description: 'Too large', content: { 'application/json': { schema: ErrorBody } } } },
+      responses: {
+        201: { description: 'The new version', ...anyJson },
+        ...errors,
+        409: { description: 'Version exists', content: { 'application/json': { schema: ErrorBody } } },
+        413: { description: 'Too large', content: { 'application/json': { schema: ErrorBody } } },
+      },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -35,35 +40,66 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       const body = c.req.raw.body;
       if (!body) throw new InvalidArgumentError('body: the model file is required (send it as the request body)');
       const version = await registry.pushVersion(
-        { model: name, version: q.version, filename: q.filename, labels: parseLabels(q.labels), description: q.description },
+        {
+          model: name,
+          version: q.version,
+          filename: q.filename,
+          labels: parseLabels(q.labels),
+          description: q.description,
+        },
         Readable.fromWeb(body as never),
       );
       return c.json(version, 201);
     },
   );
 
-  app.openapi(createRoute({ method: 'get', path: '/api/v1/models', request: { query: Pagination }, responses: { 200: { description: 'Models', ...anyJson } } }), async (c) => {
-    const { limit, continue: token } = c.req.valid('query');
-    const page = await registry.listModels({ limit, continue: token });
-    const items = await Promise.all(page.items.map(async (m) => {
-      const versions = await registry.listVersions(m.name);
-      return { ...m, versions: versions.length, latestVersion: versions[0]?.version };
-    }));
-    return c.json({ items, ...(page.continue ? { continue: page.continue } : {}) }, 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/models',
+      request: { query: Pagination },
+      responses: { 200: { description: 'Models', ...anyJson } },
+    }),
+    async (c) => {
+      const { limit, continue: token } = c.req.valid('query');
+      const page = await registry.listModels({ limit, continue: token });
+      const items = await Promise.all(
+        page.items.map(async (m) => {
+          const versions = await registry.listVersions(m.name);
+          return { ...m, versions: versions.length, latestVersion: versions[0]?.version };
+        }),
+      );
+      return c.json({ items, ...(page.continue ? { continue: page.continue } : {}) }, 200);
+    },
+  );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/models/{name}', request: { params: z.object({ name: z.string() }) }, responses: { 200: { description: 'A model', ...anyJson }, ...errors } }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/models/{name}',
+      request: { params: z.object({ name: z.string() }) },
+      responses: { 200: { description: 'A model', ...anyJson }, ...errors },
+    }),
     async (c) => c.json(await registry.getModel(c.req.valid('param').name), 200),
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/models/{name}/versions', request: { params: z.object({ name: z.string() }) }, responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors } }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/models/{name}/versions',
+      request: { params: z.object({ name: z.string() }) },
+      responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors },
+    }),
     async (c) => c.json({ items: await registry.listVersions(c.req.valid('param').name) }, 200),
   );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/models/{name}/versions/{version}', request: { params: z.object({ name: z.string(), version: z.string() }) }, responses: { 200: { description: 'A version', ...anyJson }, ...errors } }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/models/{name}/versions/{version}',
+      request: { params: z.object({ name: z.string(), version: z.string() }) },
+      responses: { 200: { description: 'A version', ...anyJson }, ...errors },
+    }),
     async (c) => {
       const { name, version } = c.req.valid('param');
       return c.json(await registry.getVersion(name, version), 200);
@@ -80,7 +116,8 @@ function parseLabels(text: string | undefined): Record<string, string> | undefin
   if (text === undefined) return undefined;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) return parsed as Record<string, string>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return parsed as Record<string, string>;
   } catch {
     // fall through to the error below
   }

@@ -33,7 +33,11 @@ export interface RequestGuardOptions {
 }
 
 const tooLarge = (limit: number, what: string) => ({
-  error: { code: 'PAYLOAD_TOO_LARGE', message: `body: larger than the limit of ${limit} bytes for ${what}`, field: 'body' },
+  error: {
+    code: 'PAYLOAD_TOO_LARGE',
+    message: `body: larger than the limit of ${limit} bytes for ${what}`,
+    field: 'body',
+  },
 });
 
 const invalid = (field: string, rule: string) => {
@@ -49,7 +53,10 @@ export function requestGuards(options: RequestGuardOptions = {}): MiddlewareHand
   // `bodyLimit` counts the bytes as they arrive and answers at the first chunk past the limit, so a
   // chunked body that never ends is refused without being read; a declared Content-Length above
   // the limit is refused before any byte is read. The connection is closed: the rest is not wanted.
-  const limitJson = bodyLimit({ maxSize: maxJson, onError: (c) => c.json(tooLarge(maxJson, 'this endpoint'), 413, { connection: 'close' }) });
+  const limitJson = bodyLimit({
+    maxSize: maxJson,
+    onError: (c) => c.json(tooLarge(maxJson, 'this endpoint'), 413, { connection: 'close' }),
+  });
   return async (c, next) => {
     const url = new URL(c.req.url);
     if (/%00/i.test(url.pathname)) return c.json(invalid('path', NUL_RULE), 400);
@@ -59,7 +66,8 @@ export function requestGuards(options: RequestGuardOptions = {}): MiddlewareHand
     if (STREAMED_BODY_ROUTES.some((r) => r.method === c.req.method && r.path.test(url.pathname))) {
       const declared = Number(c.req.header('content-length'));
       const max = options.maxStreamedBodyBytes;
-      if (max !== undefined && Number.isFinite(declared) && declared > max) return c.json(tooLarge(max, 'a model file'), 413, { connection: 'close' });
+      if (max !== undefined && Number.isFinite(declared) && declared > max)
+        return c.json(tooLarge(max, 'a model file'), 413, { connection: 'close' });
       return next();
     }
     let withinLimit = false;
@@ -92,7 +100,8 @@ function isJson(contentType: string | undefined): boolean {
 export function jsonProblem(value: unknown, field = 'body', depth = 0): { field: string; rule: string } | undefined {
   if (typeof value === 'string') return value.includes('\0') ? { field, rule: NUL_RULE } : undefined;
   if (typeof value !== 'object' || value === null) return undefined;
-  if (depth >= MAX_JSON_DEPTH) return { field, rule: `must not nest deeper than ${MAX_JSON_DEPTH} levels of objects and arrays` };
+  if (depth >= MAX_JSON_DEPTH)
+    return { field, rule: `must not nest deeper than ${MAX_JSON_DEPTH} levels of objects and arrays` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i += 1) {
       const problem = jsonProblem(value[i], `${field}[${i}]`, depth + 1);

@@ -9,7 +9,14 @@ import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
 import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-import { ApprovalDecision, EnvironmentPromotion, EnvironmentUpdate, Pagination, Promote, RolloutCommand } from './schemas.js';
+import {
+  ApprovalDecision,
+  EnvironmentPromotion,
+  EnvironmentUpdate,
+  Pagination,
+  Promote,
+  RolloutCommand,
+} from './schemas.js';
 import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 403, 404, 409);
@@ -27,23 +34,48 @@ export interface RolloutRouteDeps {
 export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, gate }: RolloutRouteDeps): void {
   const ok = (description: string) => ({ 200: { description, ...anyJson }, ...errorResponses });
 
-  app.openapi(createRoute({ method: 'post', path: `${base}/promote`, request: { params: target, ...jsonBody(Promote) }, responses: ok('Promotion recorded') }), async (c) => {
-    const { environment, name } = c.req.valid('param');
-    const { full, reason } = c.req.valid('json');
-    return c.json(await deployments.rolloutCommand(name, environment, 'promote', { actor: actorOf(c), reason, full }), 200);
-  });
-  for (const action of ['abort', 'retry'] as const) {
-    app.openapi(createRoute({ method: 'post', path: `${base}/${action}`, request: { params: target, ...jsonBody(RolloutCommand) }, responses: ok(`${action} recorded`) }), async (c) => {
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: `${base}/promote`,
+      request: { params: target, ...jsonBody(Promote) },
+      responses: ok('Promotion recorded'),
+    }),
+    async (c) => {
       const { environment, name } = c.req.valid('param');
-      const { reason } = c.req.valid('json');
-      return c.json(await deployments.rolloutCommand(name, environment, action, { actor: actorOf(c), reason }), 200);
-    });
+      const { full, reason } = c.req.valid('json');
+      return c.json(
+        await deployments.rolloutCommand(name, environment, 'promote', { actor: actorOf(c), reason, full }),
+        200,
+      );
+    },
+  );
+  for (const action of ['abort', 'retry'] as const) {
+    app.openapi(
+      createRoute({
+        method: 'post',
+        path: `${base}/${action}`,
+        request: { params: target, ...jsonBody(RolloutCommand) },
+        responses: ok(`${action} recorded`),
+      }),
+      async (c) => {
+        const { environment, name } = c.req.valid('param');
+        const { reason } = c.req.valid('json');
+        return c.json(await deployments.rolloutCommand(name, environment, action, { actor: actorOf(c), reason }), 200);
+      },
+    );
   }
 
   app.openapi(
     createRoute({
-      method: 'post', path: '/api/v1/deployments/{name}/promotions', request: { params: z.object({ name: z.string() }), ...jsonBody(EnvironmentPromotion) },
-      responses: { 200: { description: 'Promoted', ...anyJson }, 202: { description: 'Waiting for approval', ...anyJson }, ...errorResponses },
+      method: 'post',
+      path: '/api/v1/deployments/{name}/promotions',
+      request: { params: z.object({ name: z.string() }), ...jsonBody(EnvironmentPromotion) },
+      responses: {
+        200: { description: 'Promoted', ...anyJson },
+        202: { description: 'Waiting for approval', ...anyJson },
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -51,8 +83,10 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       const actor = actorOf(c);
       const plan = await planPromotion(store, deployments, name, from, to);
       const summary = `promote ${name} revision ${plan.fromRevision} (${plan.spec.model?.name} ${plan.spec.model?.version}, ${plan.digest}) from ${from} to ${to}`;
-      const outcome = await gate.submit({ environment: to, deploymentName: name, action: 'promote', request: { plan }, summary, actor, reason },
-        () => applyPromotion(store, deployments, plan, { actor, reason }));
+      const outcome = await gate.submit(
+        { environment: to, deploymentName: name, action: 'promote', request: { plan }, summary, actor, reason },
+        () => applyPromotion(store, deployments, plan, { actor, reason }),
+      );
       return 'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied, 200);
     },
   );
@@ -62,55 +96,142 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
   const stateFilter = z.enum(states, { message: `must be one of ${states.join(', ')}` }).optional();
   app.openapi(
     createRoute({
-      method: 'get', path: '/api/v1/approvals',
+      method: 'get',
+      path: '/api/v1/approvals',
       // `status` is accepted as another name of `state`: it is what people (and the probe) try first.
-      request: { query: Pagination.extend({ environment: z.string().optional(), state: stateFilter, status: stateFilter.openapi({ description: 'Same as state' }) }) },
+      request: {
+        query: Pagination.extend({
+          environment: z.string().optional(),
+          state: stateFilter,
+          status: stateFilter.openapi({ description: 'Same as state' }),
+        }),
+      },
       responses: ok('Approvals'),
     }),
     async (c) => {
       const { environment, state, status, limit, continue: token } = c.req.valid('query');
-      if (state !== undefined && status !== undefined && state !== status) throw new InvalidArgumentError(`status: names the same filter as state; give one (got state=${state}, status=${status})`);
+      if (state !== undefined && status !== undefined && state !== status)
+        throw new InvalidArgumentError(
+          `status: names the same filter as state; give one (got state=${state}, status=${status})`,
+        );
       return c.json(await gate.list({ environment, state: state ?? status }, { limit, continue: token }), 200);
     },
   );
-  app.openapi(createRoute({ method: 'get', path: '/api/v1/approvals/{id}', request: { params: approvalId }, responses: ok('An approval') }), async (c) => c.json(await gate.get(c.req.valid('param').id), 200));
-  app.openapi(createRoute({ method: 'post', path: '/api/v1/approvals/{id}/approve', request: { params: approvalId, ...jsonBody(ApprovalDecision) }, responses: ok('Approved and applied') }), async (c) => {
-    return c.json(await gate.approve(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
-  });
-  app.openapi(createRoute({ method: 'post', path: '/api/v1/approvals/{id}/reject', request: { params: approvalId, ...jsonBody(ApprovalDecision) }, responses: ok('Rejected') }), async (c) => {
-    return c.json(await gate.reject(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/approvals/{id}',
+      request: { params: approvalId },
+      responses: ok('An approval'),
+    }),
+    async (c) => c.json(await gate.get(c.req.valid('param').id), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/approvals/{id}/approve',
+      request: { params: approvalId, ...jsonBody(ApprovalDecision) },
+      responses: ok('Approved and applied'),
+    }),
+    async (c) => {
+      return c.json(await gate.approve(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/approvals/{id}/reject',
+      request: { params: approvalId, ...jsonBody(ApprovalDecision) },
+      responses: ok('Rejected'),
+    }),
+    async (c) => {
+      return c.json(await gate.reject(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
+    },
+  );
 
   app.openapi(
-    createRoute({ method: 'get', path: '/api/v1/incidents', request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) }, responses: ok('Incidents, oldest first') }),
+    createRoute({
+      method: 'get',
+      path: '/api/v1/incidents',
+      request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) },
+      responses: ok('Incidents, oldest first'),
+    }),
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
       // `deployment` alone is that name in every environment.
-      return c.json(await store.incidents.list({ ...(environment ? { environment } : {}), ...(deployment ? { deploymentName: deployment } : {}), limit, continue: token }), 200);
+      return c.json(
+        await store.incidents.list({
+          ...(environment ? { environment } : {}),
+          ...(deployment ? { deploymentName: deployment } : {}),
+          limit,
+          continue: token,
+        }),
+        200,
+      );
     },
   );
 
   const envName = z.object({ name: z.string() });
-  const getEnvironment = (name: string) => store.environments.get(name).catch((e: unknown) => {
-    throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new NotFoundError(`environment ${JSON.stringify(name)} not found`) : e;
-  });
-  app.openapi(createRoute({ method: 'get', path: '/api/v1/environments', request: { query: Pagination }, responses: ok('Environments') }), async (c) => c.json(await store.environments.list(c.req.valid('query')), 200));
-  app.openapi(createRoute({ method: 'get', path: '/api/v1/environments/{name}', request: { params: envName }, responses: ok('An environment') }), async (c) => c.json(await getEnvironment(c.req.valid('param').name), 200));
-  app.openapi(createRoute({ method: 'patch', path: '/api/v1/environments/{name}', request: { params: envName, ...jsonBody(EnvironmentUpdate) }, responses: ok('Updated') }), async (c) => {
-    const current = await getEnvironment(c.req.valid('param').name);
-    return c.json(await store.environments.update({ ...current, policies: { ...current.policies, ...c.req.valid('json').policies } }), 200);
-  });
+  const getEnvironment = (name: string) =>
+    store.environments.get(name).catch((e: unknown) => {
+      throw e instanceof WharfError && e.code === 'NOT_FOUND'
+        ? new NotFoundError(`environment ${JSON.stringify(name)} not found`)
+        : e;
+    });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/environments',
+      request: { query: Pagination },
+      responses: ok('Environments'),
+    }),
+    async (c) => c.json(await store.environments.list(c.req.valid('query')), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/environments/{name}',
+      request: { params: envName },
+      responses: ok('An environment'),
+    }),
+    async (c) => c.json(await getEnvironment(c.req.valid('param').name), 200),
+  );
+  app.openapi(
+    createRoute({
+      method: 'patch',
+      path: '/api/v1/environments/{name}',
+      request: { params: envName, ...jsonBody(EnvironmentUpdate) },
+      responses: ok('Updated'),
+    }),
+    async (c) => {
+      const current = await getEnvironment(c.req.valid('param').name);
+      return c.json(
+        await store.environments.update({
+          ...current,
+          policies: { ...current.policies, ...c.req.valid('json').policies },
+        }),
+        200,
+      );
+    },
+  );
 }
 
 /** The executors the gate replays approved requests with. */
-export function approvalExecutors(store: Store, deployments: DeploymentService): ConstructorParameters<typeof ChangeGate>[1] {
+export function approvalExecutors(
+  store: Store,
+  deployments: DeploymentService,
+): ConstructorParameters<typeof ChangeGate>[1] {
   type R = Record<string, never>;
   const str = (r: Record<string, unknown>, k: string) => r[k] as string;
   return {
     create: (r, o) => deployments.create(r.input as Parameters<DeploymentService['create']>[0], o),
     update: (r, o) => deployments.update(str(r, 'name'), str(r, 'environment'), r.patch as R, o),
     scale: (r, o) => deployments.scale(str(r, 'name'), str(r, 'environment'), r.replicas as number, o),
-    rollback: (r, o) => deployments.rollback(str(r, 'name'), str(r, 'environment'), { ...o, ...(r.toRevision === undefined ? {} : { toRevision: r.toRevision as number }) }),
+    rollback: (r, o) =>
+      deployments.rollback(str(r, 'name'), str(r, 'environment'), {
+        ...o,
+        ...(r.toRevision === undefined ? {} : { toRevision: r.toRevision as number }),
+      }),
     delete: (r, o) => deployments.delete(str(r, 'name'), str(r, 'environment'), o),
     promote: (r, o) => applyPromotion(store, deployments, r.plan as PromotionPlan, o),
   };

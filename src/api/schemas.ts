@@ -8,7 +8,10 @@ import { z } from '@hono/zod-openapi';
 /** DNS-label names, so they work as Kubernetes names and URL path segments unchanged. */
 export const Name = z
   .string()
-  .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, 'must be 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit')
+  .regex(
+    /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/,
+    'must be 1-63 lowercase letters, digits or "-", starting and ending with a letter or digit',
+  )
   .openapi({ example: 'readmission' });
 
 /** SemVer 2.0.0 (no leading "v", no leading zeros). */
@@ -27,18 +30,26 @@ export const Resources = z
     cpu: z.string().regex(/^\d+(\.\d+)?m?$/, "must be a CPU quantity like '500m' or '2'"),
     memory: z.string().regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/, "must be a memory quantity like '512Mi'"),
     gpu: z.number().int().min(0).max(16),
-    limits: z.object({ cpu: z.string(), memory: z.string() }).partial().strict()
-      .openapi({ description: 'Local runtime: memory enforced (OOMKilled above it), cpu caps the model server threads. Kubernetes: container limits.' }),
+    limits: z.object({ cpu: z.string(), memory: z.string() }).partial().strict().openapi({
+      description:
+        'Local runtime: memory enforced (OOMKilled above it), cpu caps the model server threads. Kubernetes: container limits.',
+    }),
   })
   .partial()
   .strict();
 
 // Shapes only: the rules (ranges, cron syntax, time zones, cross-field checks) are core's
 // (`core/autoscaling/scaling-spec.ts`), which answers with the field and the rule.
-const Schedule = z.object({
-  name: z.string(), start: z.string().openapi({ example: '0 9 * * 1-5' }), end: z.string().openapi({ example: '0 18 * * 1-5' }),
-  timezone: z.string().optional().openapi({ example: 'Europe/Berlin' }), min: z.number().int().optional(), max: z.number().int().optional(),
-}).strict();
+const Schedule = z
+  .object({
+    name: z.string(),
+    start: z.string().openapi({ example: '0 9 * * 1-5' }),
+    end: z.string().openapi({ example: '0 18 * * 1-5' }),
+    timezone: z.string().optional().openapi({ example: 'Europe/Berlin' }),
+    min: z.number().int().optional(),
+    max: z.number().int().optional(),
+  })
+  .strict();
 
 export const Scaling = z
   .object({
@@ -46,18 +57,42 @@ export const Scaling = z
     max: z.number().int().min(0).max(100),
     targetCPU: z.number().int().min(1).max(100),
     targetMemory: z.number().int().min(1).max(100),
-    metric: z.enum(['concurrency', 'rps', 'cpu', 'memory', 'custom']).openapi({ description: 'What to scale on; default concurrency (in-flight requests per replica).' }),
-    target: z.number().positive().openapi({ description: 'Per-replica target of concurrency (default 10) or rps (default 50).' }),
+    metric: z
+      .enum(['concurrency', 'rps', 'cpu', 'memory', 'custom'])
+      .openapi({ description: 'What to scale on; default concurrency (in-flight requests per replica).' }),
+    target: z
+      .number()
+      .positive()
+      .openapi({ description: 'Per-replica target of concurrency (default 10) or rps (default 50).' }),
     custom: z.object({ query: z.string(), target: z.number() }).strict(),
-    stableWindow: z.number(), panicWindow: z.number(), panicThreshold: z.number(), scaleDownDelay: z.number(), idleTimeout: z.number(),
+    stableWindow: z.number(),
+    panicWindow: z.number(),
+    panicThreshold: z.number(),
+    scaleDownDelay: z.number(),
+    idleTimeout: z.number(),
     hold: z.object({ queue: z.number().int(), timeout: z.number() }).strict(),
     schedules: z.array(Schedule),
-    predictive: z.object({ enabled: z.boolean(), bucket: z.number().optional(), season: z.number().int().optional(), horizon: z.number().optional() }).strict(),
+    predictive: z
+      .object({
+        enabled: z.boolean(),
+        bucket: z.number().optional(),
+        season: z.number().int().optional(),
+        horizon: z.number().optional(),
+      })
+      .strict(),
   })
   .partial()
   .strict();
 
-const Dependency = z.object({ name: z.string(), http: z.string().optional(), tcp: z.string().optional(), interval: z.number().optional(), timeout: z.number().optional() }).strict();
+const Dependency = z
+  .object({
+    name: z.string(),
+    http: z.string().optional(),
+    tcp: z.string().optional(),
+    interval: z.number().optional(),
+    timeout: z.number().optional(),
+  })
+  .strict();
 
 export const HealthCheck = z
   .object({
@@ -85,8 +120,13 @@ export const Configuration = z
 export const ModelReference = z.object({ name: Name, version: SemVer }).strict();
 const PartialModelReference = z.object({ name: Name, version: SemVer }).partial().strict();
 
-const AnalysisRef = z.object({ template: Name, args: z.record(z.string(), z.union([z.string(), z.number()])).optional() }).strict();
-const ReplicaAmount = z.union([z.number().int().min(0).max(100), z.string().regex(/^\d{1,3}%$/, "must be a percentage such as '25%'")]);
+const AnalysisRef = z
+  .object({ template: Name, args: z.record(z.string(), z.union([z.string(), z.number()])).optional() })
+  .strict();
+const ReplicaAmount = z.union([
+  z.number().int().min(0).max(100),
+  z.string().regex(/^\d{1,3}%$/, "must be a percentage such as '25%'"),
+]);
 const RequestKey = { header: z.string().min(1).max(256).optional(), cookie: z.string().min(1).max(256).optional() };
 const CanaryStep = z.union([
   z.object({ setWeight: z.number().int().min(0).max(100) }).strict(),
@@ -98,18 +138,47 @@ const CanaryStep = z.union([
 export const Strategy = z
   .object({
     type: z.enum(['recreate', 'rolling', 'blue-green', 'canary', 'shadow', 'ab']),
-    rolling: z.object({ maxSurge: ReplicaAmount.optional(), maxUnavailable: ReplicaAmount.optional() }).strict().optional(),
-    blueGreen: z.object({ autoPromote: z.boolean().optional(), analysis: AnalysisRef.optional(), scaleDownDelaySeconds: z.number().min(0).max(86_400).optional() }).strict().optional(),
-    canary: z.object({ steps: z.array(CanaryStep).min(1).max(50), analysis: AnalysisRef.optional(), scaleDownDelaySeconds: z.number().min(0).max(86_400).optional() }).strict().optional(),
-    shadow: z.object({
-      percent: z.number().min(0).max(100).optional(), tolerance: z.number().min(0).optional(), minAgreementRate: z.number().min(0).max(1).optional(),
-      maxErrorRateDelta: z.number().min(0).max(1).optional(), minCompared: z.number().int().min(1).optional(),
-    }).strict().optional(),
-    ab: z.object({
-      weight: z.number().min(0).max(100).optional(),
-      match: z.object({ ...RequestKey, value: z.string().min(1) }).strict().optional(),
-      sticky: z.object(RequestKey).strict().optional(),
-    }).strict().optional(),
+    rolling: z
+      .object({ maxSurge: ReplicaAmount.optional(), maxUnavailable: ReplicaAmount.optional() })
+      .strict()
+      .optional(),
+    blueGreen: z
+      .object({
+        autoPromote: z.boolean().optional(),
+        analysis: AnalysisRef.optional(),
+        scaleDownDelaySeconds: z.number().min(0).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    canary: z
+      .object({
+        steps: z.array(CanaryStep).min(1).max(50),
+        analysis: AnalysisRef.optional(),
+        scaleDownDelaySeconds: z.number().min(0).max(86_400).optional(),
+      })
+      .strict()
+      .optional(),
+    shadow: z
+      .object({
+        percent: z.number().min(0).max(100).optional(),
+        tolerance: z.number().min(0).optional(),
+        minAgreementRate: z.number().min(0).max(1).optional(),
+        maxErrorRateDelta: z.number().min(0).max(1).optional(),
+        minCompared: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+    ab: z
+      .object({
+        weight: z.number().min(0).max(100).optional(),
+        match: z
+          .object({ ...RequestKey, value: z.string().min(1) })
+          .strict()
+          .optional(),
+        sticky: z.object(RequestKey).strict().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   .openapi('Strategy');
@@ -123,9 +192,12 @@ export const DeploymentCreate = z
     environment: Name,
     // Listed ahead of `model` so that `type: application` is answered by its own rule (the
     // first issue is the error's message), not by "model: expected object".
-    type: z.literal('model', {
-      error: "must be 'model': 'application' deployments (a container image or any HTTP server) are coming but not supported yet; deploy an ONNX model with type: model and model: {name, version}",
-    }).default('model'),
+    type: z
+      .literal('model', {
+        error:
+          "must be 'model': 'application' deployments (a container image or any HTTP server) are coming but not supported yet; deploy an ONNX model with type: model and model: {name, version}",
+      })
+      .default('model'),
     model: ModelReference,
     configuration: Configuration.partial().strict().optional(),
     strategy: Strategy.optional(),
@@ -150,28 +222,49 @@ export const DeploymentUpdate = z
   .openapi('DeploymentUpdate');
 
 /** POST …/promote: the next step, or every remaining step with `full`. */
-export const Promote = z.object({ full: z.boolean().optional(), reason: z.string().max(500).optional() }).strict().openapi('Promote');
+export const Promote = z
+  .object({ full: z.boolean().optional(), reason: z.string().max(500).optional() })
+  .strict()
+  .openapi('Promote');
 
 /** POST …/abort and …/retry. */
-export const RolloutCommand = z.object({ reason: z.string().max(500).optional() }).strict().openapi('RolloutCommand');
+export const RolloutCommand = z
+  .object({ reason: z.string().max(500).optional() })
+  .strict()
+  .openapi('RolloutCommand');
 
 /** POST /api/v1/deployments/{name}/promotions: the exact revision of one environment into another. */
-export const EnvironmentPromotion = z.object({ from: Name, to: Name, reason: z.string().max(500).optional() }).strict().openapi('EnvironmentPromotion');
+export const EnvironmentPromotion = z
+  .object({ from: Name, to: Name, reason: z.string().max(500).optional() })
+  .strict()
+  .openapi('EnvironmentPromotion');
 
 /** POST …/feedback: the outcome of one served request, for A/B results. */
-export const FeedbackInput = z.object({
-  requestId: z.string().min(1).max(200),
-  outcome: z.union([z.number(), z.boolean()]),
-  revision: z.number().int().positive().optional(),
-}).strict().openapi('Feedback');
+export const FeedbackInput = z
+  .object({
+    requestId: z.string().min(1).max(200),
+    outcome: z.union([z.number(), z.boolean()]),
+    revision: z.number().int().positive().optional(),
+  })
+  .strict()
+  .openapi('Feedback');
 
 /** PATCH /api/v1/environments/{name}. */
-export const EnvironmentUpdate = z.object({ policies: z.object({ requiresApproval: z.boolean() }).strict() }).strict().openapi('EnvironmentUpdate');
+export const EnvironmentUpdate = z
+  .object({ policies: z.object({ requiresApproval: z.boolean() }).strict() })
+  .strict()
+  .openapi('EnvironmentUpdate');
 
 /** POST /api/v1/approvals/{id}/approve|reject. */
-export const ApprovalDecision = z.object({ comment: z.string().max(1000).optional() }).strict().openapi('ApprovalDecision');
+export const ApprovalDecision = z
+  .object({ comment: z.string().max(1000).optional() })
+  .strict()
+  .openapi('ApprovalDecision');
 
-export const Scale = z.object({ replicas: Configuration.shape.replicas, reason: z.string().max(500).optional() }).strict().openapi('Scale');
+export const Scale = z
+  .object({ replicas: Configuration.shape.replicas, reason: z.string().max(500).optional() })
+  .strict()
+  .openapi('Scale');
 
 export const Rollback = z
   .object({ toRevision: z.number().int().positive().optional(), reason: z.string().max(500).optional() })

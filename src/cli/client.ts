@@ -47,10 +47,20 @@ export async function request(path: string, options: CallOptions = {}): Promise<
   }
   let res: Response;
   try {
-    res = await fetch(url, { method: options.method ?? 'GET', headers, body, signal: options.signal, ...(body && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}) } as RequestInit);
+    res = await fetch(url, {
+      method: options.method ?? 'GET',
+      headers,
+      body,
+      signal: options.signal,
+      ...(body && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}),
+    } as RequestInit);
   } catch (err) {
     const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-    throw new ApiCallError(`cannot reach the Wharf API at ${apiBase()} (${cause}); is \`wharf up\` running? (set WHARF_URL)`, 0, 'UNREACHABLE');
+    throw new ApiCallError(
+      `cannot reach the Wharf API at ${apiBase()} (${cause}); is \`wharf up\` running? (set WHARF_URL)`,
+      0,
+      'UNREACHABLE',
+    );
   }
   if (!res.ok) {
     const text = await res.text();
@@ -59,7 +69,8 @@ export async function request(path: string, options: CallOptions = {}): Promise<
     try {
       const parsed = JSON.parse(text) as { error?: { code?: string; message?: string } | string };
       if (typeof parsed.error === 'string') message = parsed.error;
-      else if (parsed.error?.message) ({ message, code = code } = { message: parsed.error.message, code: parsed.error.code });
+      else if (parsed.error?.message)
+        ({ message, code = code } = { message: parsed.error.message, code: parsed.error.code });
     } catch {
       if (text) message = text.slice(0, 500);
     }

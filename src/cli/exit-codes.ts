@@ -18,10 +18,20 @@ export class CliError extends Error {
 /** Exit codes and what each means; the order is the order of the help text and the README table. */
 export const EXIT_CODES = {
   ok: { code: 0, meaning: 'success' },
-  failed: { code: 1, meaning: 'the command failed: a deployment failed or --wait timed out, a port is in use, any other error' },
-  usage: { code: 2, meaning: 'usage: an unknown command or flag, a bad flag value, a missing or invalid input file, a request the API refused as invalid (400)' },
+  failed: {
+    code: 1,
+    meaning: 'the command failed: a deployment failed or --wait timed out, a port is in use, any other error',
+  },
+  usage: {
+    code: 2,
+    meaning:
+      'usage: an unknown command or flag, a bad flag value, a missing or invalid input file, a request the API refused as invalid (400)',
+  },
   notFound: { code: 3, meaning: 'not found: the environment, deployment, model or version does not exist (404)' },
-  conflict: { code: 4, meaning: 'conflict: the name is taken or the object changed since it was read (stale resourceVersion) (409)' },
+  conflict: {
+    code: 4,
+    meaning: 'conflict: the name is taken or the object changed since it was read (stale resourceVersion) (409)',
+  },
   server: { code: 5, meaning: 'server: the API could not be reached or answered a server error (5xx)' },
 } as const;
 

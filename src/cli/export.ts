@@ -30,28 +30,36 @@ function parentRef(value: string): { parentGateway: string; parentNamespace?: st
 export function registerExport(program: Command): void {
   program
     .command('export <name>')
-    .description('Write the files that deploy the current revision of a deployment without Wharf\'s controllers')
+    .description("Write the files that deploy the current revision of a deployment without Wharf's controllers")
     .requiredOption('-e, --environment <env>', 'environment of the deployment')
     .requiredOption('--format <format>', EXPORT_FORMATS.join(' | '))
     .requiredOption('--out <dir>', 'directory to write into (created if missing)')
     .option('--namespace <namespace>', 'Kubernetes namespace of the objects (default wharf-<environment>)')
     .option('--registry-url <url>', 'URL pods download the artifact from (default: $WHARF_URL)')
-    .option('--image <image>', 'image with the wharf command (default: this version\'s published image)')
+    .option('--image <image>', "image with the wharf command (default: this version's published image)")
     .option('--http-route <gateway>', 'also write a Gateway API HTTPRoute attached to this Gateway ([namespace/]name)')
-    .action(action(async (name: string, f: Flags) => {
-      const format = parseExportFormat(f.format);
-      const env = encodeURIComponent(f.environment);
-      const deployment = await call<Deployment>(`/api/v1/environments/${env}/deployments/${encodeURIComponent(name)}`);
-      if (!deployment.model) throw new Error(`deployment ${name} has no model to export`);
-      const version = await call<ModelVersion>(`/api/v1/models/${encodeURIComponent(deployment.model.name)}/versions/${encodeURIComponent(deployment.model.version)}`);
-      const files = exportFiles(format, {
-        workload: exportWorkload(deployment, version),
-        namespace: f.namespace ?? `wharf-${deployment.environment}`,
-        manifests: { registryUrl: f.registryUrl ?? apiBase(), ...(f.image ? { image: f.image } : {}) },
-        ...(f.httpRoute ? { httpRoute: parentRef(f.httpRoute) } : {}),
-      });
-      const written = await writeExport(f.out, files);
-      process.stdout.write(`exported ${name} revision ${deployment.revision} (${format}): ${written.length} file(s) in ${f.out}\n`);
-    }));
+    .action(
+      action(async (name: string, f: Flags) => {
+        const format = parseExportFormat(f.format);
+        const env = encodeURIComponent(f.environment);
+        const deployment = await call<Deployment>(
+          `/api/v1/environments/${env}/deployments/${encodeURIComponent(name)}`,
+        );
+        if (!deployment.model) throw new Error(`deployment ${name} has no model to export`);
+        const version = await call<ModelVersion>(
+          `/api/v1/models/${encodeURIComponent(deployment.model.name)}/versions/${encodeURIComponent(deployment.model.version)}`,
+        );
+        const files = exportFiles(format, {
+          workload: exportWorkload(deployment, version),
+          namespace: f.namespace ?? `wharf-${deployment.environment}`,
+          manifests: { registryUrl: f.registryUrl ?? apiBase(), ...(f.image ? { image: f.image } : {}) },
+          ...(f.httpRoute ? { httpRoute: parentRef(f.httpRoute) } : {}),
+        });
+        const written = await writeExport(f.out, files);
+        process.stdout.write(
+          `exported ${name} revision ${deployment.revision} (${format}): ${written.length} file(s) in ${f.out}\n`,
+        );
+      }),
+    );
   registerFetchArtifact(program);
 }

@@ -13,22 +13,27 @@ import { action } from './run-action.js';
 export function registerLogsAndPredict(program: Command): void {
   program
     .command('logs <name>')
-    .description('Print the logs of a deployment\'s replicas')
+    .description("Print the logs of a deployment's replicas")
     .requiredOption('-e, --environment <env>', 'environment')
     .option('-f, --follow', 'keep streaming new lines')
     .option('--replica <id>', 'only this replica')
     .option('--tail <n>', 'only the last N lines', integer(0, 1_000_000))
-    .action(action(async (name: string, f: { environment: string; follow?: boolean; replica?: string; tail?: number }) => {
-      const res = await request(`/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}/logs`, {
-        query: { follow: f.follow ? 'true' : undefined, replica: f.replica, tail: f.tail },
-      });
-      const lines = createInterface({ input: Readable.fromWeb(res.body as never) });
-      for await (const line of lines) {
-        if (!line) continue;
-        const l = JSON.parse(line) as { replica: string; text: string; stream: string };
-        (l.stream === 'stderr' ? process.stderr : process.stdout).write(`[${l.replica}] ${l.text}\n`);
-      }
-    }));
+    .action(
+      action(async (name: string, f: { environment: string; follow?: boolean; replica?: string; tail?: number }) => {
+        const res = await request(
+          `/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}/logs`,
+          {
+            query: { follow: f.follow ? 'true' : undefined, replica: f.replica, tail: f.tail },
+          },
+        );
+        const lines = createInterface({ input: Readable.fromWeb(res.body as never) });
+        for await (const line of lines) {
+          if (!line) continue;
+          const l = JSON.parse(line) as { replica: string; text: string; stream: string };
+          (l.stream === 'stderr' ? process.stderr : process.stdout).write(`[${l.replica}] ${l.text}\n`);
+        }
+      }),
+    );
 
   program
     .command('predict <name>')
@@ -36,26 +41,34 @@ export function registerLogsAndPredict(program: Command): void {
     .requiredOption('-e, --environment <env>', 'environment')
     .option('--data <json>', 'a full inference request, or rows like [[0.1, 0.2, ...]] for the first input')
     .option('--file <path>', 'read the --data JSON from a file')
-    .action(action(async (name: string, f: { environment: string; data?: string; file?: string }) => {
-      const text = f.file ? await readInputText(f.file) : f.data;
-      if (!text) throw usageError('give --data JSON or --file PATH');
-      let data: unknown;
-      try {
-        data = JSON.parse(text);
-      } catch (err) {
-        throw usageError(`--data is not valid JSON: ${(err as Error).message}`);
-      }
-      const d = await call<Deployment>(`/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}`);
-      const base = d.endpoints.external;
-      if (!base) throw new Error(`deployment ${name} has no external endpoint yet (phase ${d.status.phase})`);
-      const body = isInferenceRequest(data) ? data : await rowsToRequest(`${base}/v2/models/${encodeURIComponent(name)}`, data);
-      const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/infer`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-      });
-      const answer = await res.text();
-      if (!res.ok) throw new Error(`${res.status}: ${answer}`);
-      process.stdout.write(`${answer}\n`);
-    }));
+    .action(
+      action(async (name: string, f: { environment: string; data?: string; file?: string }) => {
+        const text = f.file ? await readInputText(f.file) : f.data;
+        if (!text) throw usageError('give --data JSON or --file PATH');
+        let data: unknown;
+        try {
+          data = JSON.parse(text);
+        } catch (err) {
+          throw usageError(`--data is not valid JSON: ${(err as Error).message}`);
+        }
+        const d = await call<Deployment>(
+          `/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}`,
+        );
+        const base = d.endpoints.external;
+        if (!base) throw new Error(`deployment ${name} has no external endpoint yet (phase ${d.status.phase})`);
+        const body = isInferenceRequest(data)
+          ? data
+          : await rowsToRequest(`${base}/v2/models/${encodeURIComponent(name)}`, data);
+        const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        const answer = await res.text();
+        if (!res.ok) throw new Error(`${res.status}: ${answer}`);
+        process.stdout.write(`${answer}\n`);
+      }),
+    );
 }
 
 function isInferenceRequest(v: unknown): boolean {
@@ -70,5 +83,14 @@ async function rowsToRequest(metadataUrl: string, rows: unknown): Promise<unknow
   const meta = (await res.json()) as { inputs: { name: string; datatype: string; shape: number[] }[] };
   const input = meta.inputs[0]!;
   const matrix = Array.isArray(rows[0]) ? (rows as unknown[][]) : [rows];
-  return { inputs: [{ name: input.name, datatype: input.datatype, shape: [matrix.length, ...input.shape.slice(1).map((d) => (d === -1 ? (matrix[0]?.length ?? 0) : d))], data: matrix }] };
+  return {
+    inputs: [
+      {
+        name: input.name,
+        datatype: input.datatype,
+        shape: [matrix.length, ...input.shape.slice(1).map((d) => (d === -1 ? (matrix[0]?.length ?? 0) : d))],
+        data: matrix,
+      },
+    ],
+  };
 }

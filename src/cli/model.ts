@@ -17,35 +17,56 @@ export function registerModel(program: Command): void {
     .description('Upload an ONNX model file as a new, immutable version')
     .requiredOption('--version <semver>', 'the version, e.g. 1.0.0')
     .option('--label <key=value...>', 'labels for the version')
-    .action(action(async (name: string, file: string, flags: { version: string; label?: string[] }) => {
-      const size = await inputFileSize(file);
-      const labels = Object.fromEntries((flags.label ?? []).map((l) => l.split('=', 2) as [string, string]));
-      const version = await call<ModelVersion>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
-        method: 'POST',
-        body: createReadStream(file),
-        query: { version: flags.version, filename: basename(file), labels: Object.keys(labels).length ? JSON.stringify(labels) : undefined },
-      });
-      process.stdout.write(`pushed ${version.model} ${version.version} (${version.artifact.digest}, ${size} bytes)\n`);
-    }));
+    .action(
+      action(async (name: string, file: string, flags: { version: string; label?: string[] }) => {
+        const size = await inputFileSize(file);
+        const labels = Object.fromEntries((flags.label ?? []).map((l) => l.split('=', 2) as [string, string]));
+        const version = await call<ModelVersion>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
+          method: 'POST',
+          body: createReadStream(file),
+          query: {
+            version: flags.version,
+            filename: basename(file),
+            labels: Object.keys(labels).length ? JSON.stringify(labels) : undefined,
+          },
+        });
+        process.stdout.write(
+          `pushed ${version.model} ${version.version} (${version.artifact.digest}, ${size} bytes)\n`,
+        );
+      }),
+    );
 
   model
     .command('list')
     .description('List models and their latest versions')
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
-    .action(action(async (flags: { output: OutputFormat }) => {
-      const { items } = await call<{ items: { name: string; latestVersion?: string; versions: number; description: string }[] }>('/api/v1/models');
-      if (flags.output !== 'table') return printDocument(items, flags.output);
-      printTable(['NAME', 'LATEST', 'VERSIONS', 'DESCRIPTION'], items.map((m) => [m.name, m.latestVersion ?? '-', String(m.versions), m.description]));
-    }));
+    .action(
+      action(async (flags: { output: OutputFormat }) => {
+        const { items } = await call<{
+          items: { name: string; latestVersion?: string; versions: number; description: string }[];
+        }>('/api/v1/models');
+        if (flags.output !== 'table') return printDocument(items, flags.output);
+        printTable(
+          ['NAME', 'LATEST', 'VERSIONS', 'DESCRIPTION'],
+          items.map((m) => [m.name, m.latestVersion ?? '-', String(m.versions), m.description]),
+        );
+      }),
+    );
 
   model
     .command('get <name>')
-    .description('Show a model\'s versions with their digests and signatures')
+    .description("Show a model's versions with their digests and signatures")
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
-    .action(action(async (name: string, flags: { output: OutputFormat }) => {
-      const { items } = await call<{ items: ModelVersion[] }>(`/api/v1/models/${encodeURIComponent(name)}/versions`);
-      if (flags.output !== 'table') return printDocument(items, flags.output);
-      const sig = (v: ModelVersion): string => v.signature.inputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
-      printTable(['VERSION', 'DIGEST', 'SIZE', 'INPUTS', 'CREATED'], items.map((v) => [v.version, v.artifact.digest.slice(0, 19), String(v.artifact.size), sig(v), v.createdAt]));
-    }));
+    .action(
+      action(async (name: string, flags: { output: OutputFormat }) => {
+        const { items } = await call<{ items: ModelVersion[] }>(`/api/v1/models/${encodeURIComponent(name)}/versions`);
+        if (flags.output !== 'table') return printDocument(items, flags.output);
+        const sig = (v: ModelVersion): string =>
+          v.signature.inputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
+        printTable(
+          ['VERSION', 'DIGEST', 'SIZE', 'INPUTS', 'CREATED'],
+          items.map((v) => [v.version, v.artifact.digest.slice(0, 19), String(v.artifact.size), sig(v), v.createdAt]),
+        );
+      }),
+    );
 }

@@ -29,6 +29,12 @@ export async function checkPortsFree(host: string, wanted: readonly WantedPort[]
   const busy: WantedPort[] = [];
   for (const w of wanted) if (w.port !== 0 && !(await isFree(host, w.port))) busy.push(w);
   if (busy.length === 0) return;
-  const lines = busy.map((w) => `port ${w.port} on ${host} (the ${w.what}) is already in use by another process; choose another with ${w.flag} PORT`);
-  throw new CliError(`${lines.join('\nwharf: ')}\nwharf: e.g. wharf up ${busy.map((w) => `${w.flag} ${w.port + 1}`).join(' ')} (with npm: npm start -- ${busy.map((w) => `${w.flag} ${w.port + 1}`).join(' ')})`, EXIT_CODES.failed.code);
+  const lines = busy.map(
+    (w) =>
+      `port ${w.port} on ${host} (the ${w.what}) is already in use by another process; choose another with ${w.flag} PORT`,
+  );
+  throw new CliError(
+    `${lines.join('\nwharf: ')}\nwharf: e.g. wharf up ${busy.map((w) => `${w.flag} ${w.port + 1}`).join(' ')} (with npm: npm start -- ${busy.map((w) => `${w.flag} ${w.port + 1}`).join(' ')})`,
+    EXIT_CODES.failed.code,
+  );
 }

@@ -23,17 +23,22 @@ export function rolloutWait(d: Deployment): RolloutWait {
     return { state: 'waiting', note: `revision ${d.revision} not yet picked up by the controller` };
   }
   if (r === undefined) return { state: 'done' };
-  if (!seen || r.revision !== d.revision) return { state: 'waiting', note: `revision ${d.revision} not yet picked up by the controller` };
+  if (!seen || r.revision !== d.revision)
+    return { state: 'waiting', note: `revision ${d.revision} not yet picked up by the controller` };
   if (r.canary === undefined && r.phase === 'Healthy') return { state: 'done' };
   const at = where(d);
-  if (r.phase === 'Paused') return { state: 'waiting', note: `paused${at}: waiting for promote (wharf deploy promote ${d.name} -e ${d.environment}); ${r.message}` };
+  if (r.phase === 'Paused')
+    return {
+      state: 'waiting',
+      note: `paused${at}: waiting for promote (wharf deploy promote ${d.name} -e ${d.environment}); ${r.message}`,
+    };
   return { state: 'waiting', note: `rolling out${at}: ${r.message}` };
 }
 
 /** ` at step 2/5 (20%)` for a canary, ` (blue-green)` for the others. */
 function where(d: Deployment): string {
   const r = d.status.rollout!;
-  const steps = d.strategy.type === 'canary' ? d.strategy.canary?.steps ?? [] : undefined;
+  const steps = d.strategy.type === 'canary' ? (d.strategy.canary?.steps ?? []) : undefined;
   if (steps === undefined || r.strategy !== 'canary') return ` (${r.strategy})`;
   return ` at step ${Math.min(r.stepIndex + 1, steps.length)}/${steps.length} (${r.weight}%)`;
 }

@@ -20,14 +20,25 @@ const path = (env: string, name: string, rest = ''): string =>
  * Fields of a deployment document that the server owns; `apply` drops them so `get -o yaml` round-trips
  * (`resourceVersion` is sent back on an update, as the version the document was read at).
  */
-const READ_ONLY_FIELDS = ['id', 'revision', 'status', 'endpoints', 'resourceVersion', 'rolloutRequests', 'kind', 'apiVersion'] as const;
+const READ_ONLY_FIELDS = [
+  'id',
+  'revision',
+  'status',
+  'endpoints',
+  'resourceVersion',
+  'rolloutRequests',
+  'kind',
+  'apiVersion',
+] as const;
 const READ_ONLY_METADATA = ['created', 'updated', 'deployedBy', 'deletionRequestedAt'] as const;
 
 /** Prints what a change led to: the deployment's revision, or the approval it waits for. */
 export function reportChange(result: Deployment | { approval: Approval }): result is Deployment {
   if ('approval' in result) {
     const a = result.approval;
-    process.stdout.write(`approval ${a.id} requested: ${a.summary}\n${a.environment} requires approval; another person runs: wharf approvals approve ${a.id}\n`);
+    process.stdout.write(
+      `approval ${a.id} requested: ${a.summary}\n${a.environment} requires approval; another person runs: wharf approvals approve ${a.id}\n`,
+    );
     return false;
   }
   process.stdout.write(`deployment ${result.name} in ${result.environment}: revision ${result.revision}\n`);
@@ -38,86 +49,154 @@ export function reportChange(result: Deployment | { approval: Approval }): resul
 export function registerRollout(program: Command, deploy: Command): void {
   const env = (c: Command): Command => c.requiredOption('-e, --environment <env>', 'environment, e.g. production');
 
-  deploy.command('promote <name>').description('Next rollout step (or --full); with --from/--to: copy a revision between environments')
+  deploy
+    .command('promote <name>')
+    .description('Next rollout step (or --full); with --from/--to: copy a revision between environments')
     .option('-e, --environment <env>', 'environment of the rollout to promote')
     .option('--full', 'skip every remaining step and analysis')
     .option('--from <env>', 'promote the current revision of this environment …')
     .option('--to <env>', '… into this environment (its strategy and approval policy apply)')
     .option('--reason <text>', 'why, for the history')
-    .action(action(async (name: string, f: { environment?: string; full?: boolean; from?: string; to?: string; reason?: string }) => {
-      if (f.from !== undefined || f.to !== undefined) {
-        if (f.from === undefined || f.to === undefined) throw usageError('--from and --to go together');
-        const result = await call<Deployment | { approval: Approval }>(`/api/v1/deployments/${encodeURIComponent(name)}/promotions`, { method: 'POST', json: { from: f.from, to: f.to, ...(f.reason ? { reason: f.reason } : {}) } });
-        reportChange(result);
-        return;
-      }
-      if (f.environment === undefined) throw usageError('say which rollout: -e ENV (or --from/--to to promote between environments)');
-      const d = await call<Deployment>(path(f.environment, name, '/promote'), { method: 'POST', json: { ...(f.full ? { full: true } : {}), ...(f.reason ? { reason: f.reason } : {}) } });
-      process.stdout.write(`${f.full ? 'full promotion' : 'promotion'} of ${d.name} revision ${d.revision} requested\n`);
-    }));
+    .action(
+      action(
+        async (
+          name: string,
+          f: { environment?: string; full?: boolean; from?: string; to?: string; reason?: string },
+        ) => {
+          if (f.from !== undefined || f.to !== undefined) {
+            if (f.from === undefined || f.to === undefined) throw usageError('--from and --to go together');
+            const result = await call<Deployment | { approval: Approval }>(
+              `/api/v1/deployments/${encodeURIComponent(name)}/promotions`,
+              { method: 'POST', json: { from: f.from, to: f.to, ...(f.reason ? { reason: f.reason } : {}) } },
+            );
+            reportChange(result);
+            return;
+          }
+          if (f.environment === undefined)
+            throw usageError('say which rollout: -e ENV (or --from/--to to promote between environments)');
+          const d = await call<Deployment>(path(f.environment, name, '/promote'), {
+            method: 'POST',
+            json: { ...(f.full ? { full: true } : {}), ...(f.reason ? { reason: f.reason } : {}) },
+          });
+          process.stdout.write(
+            `${f.full ? 'full promotion' : 'promotion'} of ${d.name} revision ${d.revision} requested\n`,
+          );
+        },
+      ),
+    );
 
-  for (const [verb, what] of [['abort', 'Stop the rollout: all traffic back to the stable revision'], ['retry', 'Start an aborted rollout again from its first step']] as const) {
-    env(deploy.command(`${verb} <name>`).description(what)).option('--reason <text>', 'why, for the history')
-      .action(action(async (name: string, f: { environment: string; reason?: string }) => {
-        const d = await call<Deployment>(path(f.environment, name, `/${verb}`), { method: 'POST', json: f.reason ? { reason: f.reason } : {} });
-        process.stdout.write(`${verb} of ${d.name} revision ${d.revision} requested\n`);
-      }));
+  for (const [verb, what] of [
+    ['abort', 'Stop the rollout: all traffic back to the stable revision'],
+    ['retry', 'Start an aborted rollout again from its first step'],
+  ] as const) {
+    env(deploy.command(`${verb} <name>`).description(what))
+      .option('--reason <text>', 'why, for the history')
+      .action(
+        action(async (name: string, f: { environment: string; reason?: string }) => {
+          const d = await call<Deployment>(path(f.environment, name, `/${verb}`), {
+            method: 'POST',
+            json: f.reason ? { reason: f.reason } : {},
+          });
+          process.stdout.write(`${verb} of ${d.name} revision ${d.revision} requested\n`);
+        }),
+      );
   }
 
-  deploy.command('apply').description('Create or update deployments from a YAML or JSON file (several documents allowed)')
+  deploy
+    .command('apply')
+    .description('Create or update deployments from a YAML or JSON file (several documents allowed)')
     .requiredOption('-f, --file <file>', 'the document(s); `-` reads standard input')
     .option('--wait', 'wait until each deployment runs its new revision')
     .option('--timeout <seconds>', 'how long --wait waits', integer(1, 86_400), 300)
-    .action(action(async (f: { file: string; wait?: boolean; timeout: number }) => {
-      const text = f.file === '-' ? await readStdin() : await readInputText(f.file);
-      for (const doc of parseDocuments(text, f.file)) {
-        const d = await applyDocument(doc);
-        if (d !== undefined && f.wait) await waitForDeployment(d.environment, d.name, f.timeout * 1000);
-      }
-    }));
+    .action(
+      action(async (f: { file: string; wait?: boolean; timeout: number }) => {
+        const text = f.file === '-' ? await readStdin() : await readInputText(f.file);
+        for (const doc of parseDocuments(text, f.file)) {
+          const d = await applyDocument(doc);
+          if (d !== undefined && f.wait) await waitForDeployment(d.environment, d.name, f.timeout * 1000);
+        }
+      }),
+    );
 
   const approvals = program.command('approvals').description('Changes waiting for approval, and decisions');
-  approvals.command('list', { isDefault: true }).description('List approvals')
+  approvals
+    .command('list', { isDefault: true })
+    .description('List approvals')
     .option('-e, --environment <env>', 'only this environment')
     .option('--state <state>', 'pending, approved, rejected or failed')
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
-    .action(action(async (f: { environment?: string; state?: string; output: OutputFormat }) => {
-      const { items } = await call<{ items: Approval[] }>('/api/v1/approvals', { query: { environment: f.environment, state: f.state } });
-      if (f.output !== 'table') return printDocument(items, f.output);
-      printTable(['ID', 'ENV', 'STATE', 'REQUESTED BY', 'DECIDED BY', 'CHANGE'], items.map((a) => [a.id, a.environment, a.state, a.requestedBy, a.decidedBy ?? '-', a.summary]));
-    }));
+    .action(
+      action(async (f: { environment?: string; state?: string; output: OutputFormat }) => {
+        const { items } = await call<{ items: Approval[] }>('/api/v1/approvals', {
+          query: { environment: f.environment, state: f.state },
+        });
+        if (f.output !== 'table') return printDocument(items, f.output);
+        printTable(
+          ['ID', 'ENV', 'STATE', 'REQUESTED BY', 'DECIDED BY', 'CHANGE'],
+          items.map((a) => [a.id, a.environment, a.state, a.requestedBy, a.decidedBy ?? '-', a.summary]),
+        );
+      }),
+    );
   for (const verb of ['approve', 'reject'] as const) {
-    approvals.command(`${verb} <id>`).description(`${verb === 'approve' ? 'Approve and apply' : 'Reject'} a pending change (not your own)`)
+    approvals
+      .command(`${verb} <id>`)
+      .description(`${verb === 'approve' ? 'Approve and apply' : 'Reject'} a pending change (not your own)`)
       .option('--comment <text>', 'recorded with the decision')
-      .action(action(async (id: string, f: { comment?: string }) => {
-        const a = await call<Approval>(`/api/v1/approvals/${encodeURIComponent(id)}/${verb}`, { method: 'POST', json: f.comment ? { comment: f.comment } : {} });
-        process.stdout.write(`approval ${a.id}: ${a.state}${a.result ? ` (${a.result})` : ''}\n`);
-      }));
+      .action(
+        action(async (id: string, f: { comment?: string }) => {
+          const a = await call<Approval>(`/api/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
+            method: 'POST',
+            json: f.comment ? { comment: f.comment } : {},
+          });
+          process.stdout.write(`approval ${a.id}: ${a.state}${a.result ? ` (${a.result})` : ''}\n`);
+        }),
+      );
   }
 
-  program.command('incidents').description('Rollouts stopped automatically, and why')
+  program
+    .command('incidents')
+    .description('Rollouts stopped automatically, and why')
     .option('-e, --environment <env>', 'only this environment')
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
-    .action(action(async (f: { environment?: string; output: OutputFormat }) => {
-      const { items } = await call<{ items: Incident[] }>('/api/v1/incidents', { query: { environment: f.environment } });
-      if (f.output !== 'table') return printDocument(items, f.output);
-      printTable(['TIME', 'ENV', 'DEPLOYMENT', 'REVISION', 'REASON', 'MESSAGE'], items.map((i) => [i.time, i.environment, i.deploymentName, String(i.revision), i.reason, i.message]));
-    }));
+    .action(
+      action(async (f: { environment?: string; output: OutputFormat }) => {
+        const { items } = await call<{ items: Incident[] }>('/api/v1/incidents', {
+          query: { environment: f.environment },
+        });
+        if (f.output !== 'table') return printDocument(items, f.output);
+        printTable(
+          ['TIME', 'ENV', 'DEPLOYMENT', 'REVISION', 'REASON', 'MESSAGE'],
+          items.map((i) => [i.time, i.environment, i.deploymentName, String(i.revision), i.reason, i.message]),
+        );
+      }),
+    );
 
   const envs = program.command('env').description('Environments and their policies');
-  envs.command('list', { isDefault: true }).action(action(async () => {
-    const { items } = await call<{ items: Environment[] }>('/api/v1/environments');
-    printTable(['NAME', 'RUNTIME', 'REQUIRES APPROVAL'], items.map((e) => [e.name, e.runtime, String(e.policies.requiresApproval)]));
-  }));
-  envs.command('set-policy <name>').description('Change an environment\'s policy')
+  envs.command('list', { isDefault: true }).action(
+    action(async () => {
+      const { items } = await call<{ items: Environment[] }>('/api/v1/environments');
+      printTable(
+        ['NAME', 'RUNTIME', 'REQUIRES APPROVAL'],
+        items.map((e) => [e.name, e.runtime, String(e.policies.requiresApproval)]),
+      );
+    }),
+  );
+  envs
+    .command('set-policy <name>')
+    .description("Change an environment's policy")
     .requiredOption('--requires-approval <bool>', 'true or false', (v) => {
       if (v !== 'true' && v !== 'false') throw new InvalidArgumentError('must be true or false');
       return v === 'true';
     })
-    .action(action(async (name: string, f: { requiresApproval: boolean }) => {
-      const e = await call<Environment>(`/api/v1/environments/${encodeURIComponent(name)}`, { method: 'PATCH', json: { policies: { requiresApproval: f.requiresApproval } } });
-      process.stdout.write(`environment ${e.name}: requires approval = ${String(e.policies.requiresApproval)}\n`);
-    }));
+    .action(
+      action(async (name: string, f: { requiresApproval: boolean }) => {
+        const e = await call<Environment>(`/api/v1/environments/${encodeURIComponent(name)}`, {
+          method: 'PATCH',
+          json: { policies: { requiresApproval: f.requiresApproval } },
+        });
+        process.stdout.write(`environment ${e.name}: requires approval = ${String(e.policies.requiresApproval)}\n`);
+      }),
+    );
 }
 
 function parseDocuments(text: string, file: string): Record<string, unknown>[] {
@@ -127,7 +206,8 @@ function parseDocuments(text: string, file: string): Record<string, unknown>[] {
     if (doc.errors.length > 0) throw usageError(`${file}: document ${i + 1}: ${doc.errors[0]!.message}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value)) throw usageError(`${file}: document ${i + 1}: must be a mapping (a deployment document)`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw usageError(`${file}: document ${i + 1}: must be a mapping (a deployment document)`);
     out.push(value as Record<string, unknown>);
   }
   if (out.length === 0) throw usageError(`${file}: no document`);
@@ -139,17 +219,26 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
   const kind = raw.kind ?? 'Deployment';
   if (kind === 'AnalysisTemplate') {
     const { kind: _k, apiVersion: _a, resourceVersion: _r, ...template } = raw;
-    await call(`/api/v1/analysis-templates/${encodeURIComponent(String(template.name))}`, { method: 'PUT', json: template });
+    await call(`/api/v1/analysis-templates/${encodeURIComponent(String(template.name))}`, {
+      method: 'PUT',
+      json: template,
+    });
     process.stdout.write(`analysis template ${String(template.name)} applied\n`);
     return undefined;
   }
-  if (kind !== 'Deployment') throw usageError(`kind: must be Deployment or AnalysisTemplate, got ${JSON.stringify(kind)}`);
-  const doc = Object.fromEntries(Object.entries(raw).filter(([k]) => !(READ_ONLY_FIELDS as readonly string[]).includes(k)));
+  if (kind !== 'Deployment')
+    throw usageError(`kind: must be Deployment or AnalysisTemplate, got ${JSON.stringify(kind)}`);
+  const doc = Object.fromEntries(
+    Object.entries(raw).filter(([k]) => !(READ_ONLY_FIELDS as readonly string[]).includes(k)),
+  );
   if (doc.metadata !== undefined && typeof doc.metadata === 'object' && doc.metadata !== null) {
-    doc.metadata = Object.fromEntries(Object.entries(doc.metadata).filter(([k]) => !(READ_ONLY_METADATA as readonly string[]).includes(k)));
+    doc.metadata = Object.fromEntries(
+      Object.entries(doc.metadata).filter(([k]) => !(READ_ONLY_METADATA as readonly string[]).includes(k)),
+    );
   }
   const { name, environment } = doc as { name?: unknown; environment?: unknown };
-  if (typeof name !== 'string' || typeof environment !== 'string') throw usageError('name and environment: required in every deployment document');
+  if (typeof name !== 'string' || typeof environment !== 'string')
+    throw usageError('name and environment: required in every deployment document');
   let existing: Deployment | undefined;
   try {
     existing = await call<Deployment>(path(environment, name));
@@ -157,7 +246,10 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
     if (!(error instanceof ApiCallError && error.status === 404)) throw error;
   }
   if (existing === undefined) {
-    const created = await call<Deployment | { approval: Approval }>('/api/v1/deployments', { method: 'POST', json: doc });
+    const created = await call<Deployment | { approval: Approval }>('/api/v1/deployments', {
+      method: 'POST',
+      json: doc,
+    });
     return reportChange(created) ? created : undefined;
   }
   const { name: _n, environment: _e, type: _t, ...patch } = doc;
@@ -165,16 +257,26 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
   // API refuses it with 409 when the deployment changed since, instead of overwriting that change.
   const expected = raw.resourceVersion;
   if (expected !== undefined && expected !== null) patch.resourceVersion = expected;
-  const updated = await call<Deployment | { approval: Approval }>(path(environment, name), { method: 'PATCH', json: patch }).catch((error: unknown) => {
+  const updated = await call<Deployment | { approval: Approval }>(path(environment, name), {
+    method: 'PATCH',
+    json: patch,
+  }).catch((error: unknown) => {
     if (!(error instanceof ApiCallError && error.status === 409 && patch.resourceVersion !== undefined)) throw error;
-    throw new CliError(`deployment ${name} in ${environment} changed since the document was read (its resourceVersion ${String(patch.resourceVersion)} is stale, now ${existing.resourceVersion}): `
-      + `get it again (wharf deploy get ${name} -e ${environment} -o yaml) and redo the edit, or remove resourceVersion from the document to overwrite`, EXIT_CODES.conflict.code);
+    throw new CliError(
+      `deployment ${name} in ${environment} changed since the document was read (its resourceVersion ${String(patch.resourceVersion)} is stale, now ${existing.resourceVersion}): ` +
+        `get it again (wharf deploy get ${name} -e ${environment} -o yaml) and redo the edit, or remove resourceVersion from the document to overwrite`,
+      EXIT_CODES.conflict.code,
+    );
   });
   if ('approval' in updated) {
     reportChange(updated);
     return undefined;
   }
-  process.stdout.write(updated.revision === existing.revision ? `deployment ${name} in ${environment}: unchanged (revision ${existing.revision})\n` : `deployment ${name} in ${environment}: revision ${updated.revision}\n`);
+  process.stdout.write(
+    updated.revision === existing.revision
+      ? `deployment ${name} in ${environment}: unchanged (revision ${existing.revision})\n`
+      : `deployment ${name} in ${environment}: revision ${updated.revision}\n`,
+  );
   // Unchanged too: `--wait` then waits for the current revision (e.g. a canary paused until promoted).
   return updated;
 }

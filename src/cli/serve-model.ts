@@ -34,15 +34,30 @@ export function registerServeModel(program: Command): void {
     .option('--port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 8000)
     .option('--no-batching', 'run every request on its own (adaptive batching is on by default)')
     .option('--max-batch-size <rows>', 'most rows in one batched run (default 64)', integer(1, 1_000_000))
-    .option('--max-batch-delay-us <us>', 'how long to hold a batch under load to let it fill (default 0)', integer(0, 10_000_000))
+    .option(
+      '--max-batch-delay-us <us>',
+      'how long to hold a batch under load to let it fill (default 0)',
+      integer(0, 10_000_000),
+    )
     .option('--max-body-bytes <bytes>', 'largest request body (default 16 MiB)', integer(1, 2 ** 31 - 1))
     .option('--grace-period <seconds>', 'how long shutdown waits for in-flight requests', decimal(0, 86_400), 30)
     .option('--intra-op-threads <n>', 'ONNX Runtime threads per run (default 1)', integer(1, 1024))
-    .option('--threads <n>', 'cap on ONNX Runtime threads, e.g. from a cpu limit (the local runtime sets it)', integer(1, 1024))
-    .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 4096)', integer(1, 1_000_000))
+    .option(
+      '--threads <n>',
+      'cap on ONNX Runtime threads, e.g. from a cpu limit (the local runtime sets it)',
+      integer(1, 1024),
+    )
+    .option(
+      '--max-connections <n>',
+      'most client connections open at once; beyond, a new one is answered 503 (default 4096)',
+      integer(1, 1_000_000),
+    )
     .option('--inject-latency-ms <ms>', 'TEST ONLY: add latency to every run', integer(0, 600_000))
     .option('--inject-error-rate <fraction>', 'TEST ONLY: fail this fraction of runs with a 500', decimal(0, 1))
-    .option('--inject-fault-file <path>', 'TEST ONLY: fail every run while this file exists ({replica} = $WHARF_REPLICA)')
+    .option(
+      '--inject-fault-file <path>',
+      'TEST ONLY: fail every run while this file exists ({replica} = $WHARF_REPLICA)',
+    )
     .action(async (flags: Flags) => {
       await serve({
         modelPath: flags.model,
@@ -61,7 +76,14 @@ export function registerServeModel(program: Command): void {
         faults: {
           latencyMs: flags.injectLatencyMs,
           errorRate: flags.injectErrorRate,
-          ...(flags.injectFaultFile === undefined ? {} : { failWhileFileExists: flags.injectFaultFile.replaceAll('{replica}', process.env.WHARF_REPLICA ?? 'replica') }),
+          ...(flags.injectFaultFile === undefined
+            ? {}
+            : {
+                failWhileFileExists: flags.injectFaultFile.replaceAll(
+                  '{replica}',
+                  process.env.WHARF_REPLICA ?? 'replica',
+                ),
+              }),
         },
       });
     });

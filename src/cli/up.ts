@@ -5,7 +5,13 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { GatewayAdminServer } from '../gateway/admin-server.js';
 import { ControlPlaneActivator } from '../gateway/control-plane-activator.js';
 import { GatewayServer } from '../gateway/gateway-server.js';
-import { readGatewayState, readLastTable, recordingSink, removeGatewayState, writeGatewayState } from '../gateway/gateway-state.js';
+import {
+  readGatewayState,
+  readLastTable,
+  recordingSink,
+  removeGatewayState,
+  writeGatewayState,
+} from '../gateway/gateway-state.js';
 import { type TableSink, WatchTableSource } from '../gateway/table-source.js';
 import { isSameProcess, processStartTime } from '../runtime/local/process-identity.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
@@ -18,7 +24,8 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 /** The port of the gateway process recorded in `stateDir`, if that process still runs. */
 function ownGatewayPort(stateDir: string): number | undefined {
   const recorded = readGatewayState(stateDir);
-  if (recorded === undefined || !isSameProcess({ pid: recorded.pid, startTime: recorded.processStartTime })) return undefined;
+  if (recorded === undefined || !isSameProcess({ pid: recorded.pid, startTime: recorded.processStartTime }))
+    return undefined;
   return recorded.port;
 }
 
@@ -59,10 +66,13 @@ function onSignals(stop: () => Promise<void>): void {
     }
     stoppingSince = Date.now();
     process.stderr.write('wharf: stopping…\n');
-    void stop().then(() => process.exit(0), (e: unknown) => {
-      process.stderr.write(`wharf: stop failed: ${(e as Error).message}\n`);
-      process.exit(1);
-    });
+    void stop().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`wharf: stop failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
   };
   process.on('SIGINT', () => handler('SIGINT'));
   process.on('SIGTERM', () => handler('SIGTERM'));
@@ -79,100 +89,195 @@ export function registerUp(program: Command): void {
     .option('--gateway-port <port>', 'inference gateway port', integer(0, 65535), 8000)
     .option('--no-demo', 'do not register and deploy the demo model on first start')
     .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
-    .option('--prometheus-url <url>', 'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)')
-    .option('--max-json-body <bytes>', 'largest JSON request body the API accepts (default 1048576); model pushes have their own cap', integer(1024, 1 << 30))
-    .option('--gateway-url <url...>', 'other gateways (wharf gateway) whose /metrics feed the built-in analysis metrics')
-    .option('--runtime <engine>', 'engine of every environment: local or kubernetes (default: each environment\'s own runtime)')
-    .option('--kubeconfig <file>', 'kubeconfig for the kubernetes runtime (default $KUBECONFIG, ~/.kube/config, or in-cluster)')
+    .option(
+      '--prometheus-url <url>',
+      'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)',
+    )
+    .option(
+      '--max-json-body <bytes>',
+      'largest JSON request body the API accepts (default 1048576); model pushes have their own cap',
+      integer(1024, 1 << 30),
+    )
+    .option(
+      '--gateway-url <url...>',
+      'other gateways (wharf gateway) whose /metrics feed the built-in analysis metrics',
+    )
+    .option(
+      '--runtime <engine>',
+      "engine of every environment: local or kubernetes (default: each environment's own runtime)",
+    )
+    .option(
+      '--kubeconfig <file>',
+      'kubeconfig for the kubernetes runtime (default $KUBECONFIG, ~/.kube/config, or in-cluster)',
+    )
     .option('--context <name>', 'kubeconfig context for the kubernetes runtime')
     .option('--namespace-prefix <prefix>', 'environment E runs in namespace <prefix>E (default wharf-)')
     .option('--namespace <env=namespace>', 'namespace of one environment (repeatable)', collectPairs, {})
     .option('--registry-url <url>', 'URL model pods download artifacts from (this API as the cluster reaches it)')
     .option('--image <image>', 'image with the wharf command for model pods')
-    .option('--http-route-gateway <gateway>', 'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)')
+    .option(
+      '--http-route-gateway <gateway>',
+      'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)',
+    )
     .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
-    .action(action(async (f: { home?: string; host: string; port: number; gatewayPort: number; demo: boolean; allowUnauthenticatedRemote?: boolean; prometheusUrl?: string; gatewayUrl?: string[]; debugHeaders?: boolean; maxJsonBody?: number } & KubernetesFlags) => {
-      if (!LOOPBACK.has(f.host)) {
-        if (!f.allowUnauthenticatedRemote) throw new Error(`--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`);
-        process.stderr.write(`WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`);
-      }
-      const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
-      // The gateway port is ours when the gateway that an earlier `wharf up` left running holds it:
-      // the control plane adopts that process instead of starting a second one.
-      const gatewayIsOurs = ownGatewayPort(join(home, 'gateway')) === f.gatewayPort;
-      await checkPortsFree(f.host, [
-        { port: f.port, what: 'API', flag: '--port' },
-        ...(gatewayIsOurs ? [] : [{ port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]),
-      ]);
-      // Loaded here, not at the top: `wharf gateway` (the gateway process of `wharf up`) shares this
-      // module and would otherwise carry the whole control plane (about 90 MB more memory).
-      const { startControlPlane } = await import('../server/control-plane.js');
-      const { seedDemo } = await import('../server/demo.js');
-      const cp = await startControlPlane({
-        home, host: f.host, port: f.port, gatewayPort: f.gatewayPort, databaseUrl: process.env.WHARF_DATABASE_URL,
-        prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL, gatewayUrls: f.gatewayUrl ?? [], gatewayDebugHeaders: f.debugHeaders === true,
-        maxJsonBodyBytes: f.maxJsonBody,
-        runtime: {
-          runtime: f.runtime as RuntimeSettings['runtime'], kubeconfig: f.kubeconfig, context: f.context, namespacePrefix: f.namespacePrefix,
-          namespaces: f.namespace, registryUrl: f.registryUrl, image: f.image, httpRouteGateway: f.httpRouteGateway,
+    .action(
+      action(
+        async (
+          f: {
+            home?: string;
+            host: string;
+            port: number;
+            gatewayPort: number;
+            demo: boolean;
+            allowUnauthenticatedRemote?: boolean;
+            prometheusUrl?: string;
+            gatewayUrl?: string[];
+            debugHeaders?: boolean;
+            maxJsonBody?: number;
+          } & KubernetesFlags,
+        ) => {
+          if (!LOOPBACK.has(f.host)) {
+            if (!f.allowUnauthenticatedRemote)
+              throw new Error(
+                `--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`,
+              );
+            process.stderr.write(
+              `WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`,
+            );
+          }
+          const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
+          // The gateway port is ours when the gateway that an earlier `wharf up` left running holds it:
+          // the control plane adopts that process instead of starting a second one.
+          const gatewayIsOurs = ownGatewayPort(join(home, 'gateway')) === f.gatewayPort;
+          await checkPortsFree(f.host, [
+            { port: f.port, what: 'API', flag: '--port' },
+            ...(gatewayIsOurs ? [] : [{ port: f.gatewayPort, what: 'gateway', flag: '--gateway-port' }]),
+          ]);
+          // Loaded here, not at the top: `wharf gateway` (the gateway process of `wharf up`) shares this
+          // module and would otherwise carry the whole control plane (about 90 MB more memory).
+          const { startControlPlane } = await import('../server/control-plane.js');
+          const { seedDemo } = await import('../server/demo.js');
+          const cp = await startControlPlane({
+            home,
+            host: f.host,
+            port: f.port,
+            gatewayPort: f.gatewayPort,
+            databaseUrl: process.env.WHARF_DATABASE_URL,
+            prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL,
+            gatewayUrls: f.gatewayUrl ?? [],
+            gatewayDebugHeaders: f.debugHeaders === true,
+            maxJsonBodyBytes: f.maxJsonBody,
+            runtime: {
+              runtime: f.runtime as RuntimeSettings['runtime'],
+              kubeconfig: f.kubeconfig,
+              context: f.context,
+              namespacePrefix: f.namespacePrefix,
+              namespaces: f.namespace,
+              registryUrl: f.registryUrl,
+              image: f.image,
+              httpRouteGateway: f.httpRouteGateway,
+            },
+            log: (line) => process.stderr.write(`wharf: ${line}\n`),
+          });
+          onSignals(() => cp.stop());
+          process.stdout.write(`Wharf is up: API ${cp.apiUrl}  gateway ${cp.gatewayUrl}  home ${home}\n`);
+          if (f.demo) {
+            const url = await seedDemo(cp, home);
+            const row = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.25));
+            const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: row }] });
+            process.stdout.write(
+              `Demo: model readmission 1.0.0 is deploying to development with 2 replicas. Call it:\n  curl -s ${url} -H 'content-type: application/json' -d '${body}'\n`,
+            );
+          }
+          process.stdout.write('Press Ctrl-C to stop.\n');
         },
-        log: (line) => process.stderr.write(`wharf: ${line}\n`),
-      });
-      onSignals(() => cp.stop());
-      process.stdout.write(`Wharf is up: API ${cp.apiUrl}  gateway ${cp.gatewayUrl}  home ${home}\n`);
-      if (f.demo) {
-        const url = await seedDemo(cp, home);
-        const row = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.25));
-        const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: row }] });
-        process.stdout.write(`Demo: model readmission 1.0.0 is deploying to development with 2 replicas. Call it:\n  curl -s ${url} -H 'content-type: application/json' -d '${body}'\n`);
-      }
-      process.stdout.write('Press Ctrl-C to stop.\n');
-    }));
+      ),
+    );
 
   program
     .command('gateway')
-    .description('Run an inference gateway that follows a control plane\'s route table')
+    .description("Run an inference gateway that follows a control plane's route table")
     .requiredOption('--control-plane <url>', 'the control plane API, e.g. http://127.0.0.1:8080')
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
     .option('--debug-headers', 'name the replica that answered in an x-wharf-backend response header')
-    .option('--max-connections <n>', 'most client connections open at once; beyond, a new one is answered 503 (default 10000)', integer(1, 1_000_000))
-    .option('--admin-port <port>', 'also listen on 127.0.0.1 at this port for the supervising control plane (request assignments, ejection events); 0 picks a free one', integer(0, 65535))
-    .option('--state-dir <dir>', 'record this gateway here (gateway.json: pid and URLs, for `wharf up` to adopt it) and its last route table (routes.json, served at start until the control plane answers)')
-    .action(action(async (f: { controlPlane: string; host: string; port: number; adminPort?: number; stateDir?: string; debugHeaders?: boolean; maxConnections?: number }) => {
-      const log = (line: string): void => {
-        process.stderr.write(`wharf gateway: ${line}\n`);
-      };
-      // Scale from zero: routes holding requests ask the control plane for a replica.
-      const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
-      const gateway = new GatewayServer({ host: f.host, port: f.port, debugHeaders: f.debugHeaders === true, maxConnections: f.maxConnections, log, onHold: (env, name) => activator.activate(env, name) });
-      await gateway.start();
-      const stateDir = f.stateDir === undefined ? undefined : resolve(f.stateDir);
-      let sink: TableSink = gateway;
-      if (stateDir !== undefined) {
-        await mkdir(stateDir, { recursive: true });
-        // Serve the last table at once: the control plane may be down while this gateway restarts.
-        const last = readLastTable(stateDir);
-        if (last !== undefined) gateway.setTable(last);
-        sink = recordingSink(gateway, stateDir, log);
-      }
-      const source = new WatchTableSource(sink, { url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch` });
-      await source.start();
-      const admin = f.adminPort === undefined ? undefined : new GatewayAdminServer(gateway, () => source.reconnectNow());
-      await admin?.start(f.adminPort!);
-      if (stateDir !== undefined) {
-        writeGatewayState(stateDir, {
-          format: 1, pid: process.pid, processStartTime: processStartTime(process.pid), url: gateway.url, host: f.host,
-          port: Number(new URL(gateway.url).port), adminUrl: admin?.url, controlPlane: f.controlPlane, debugHeaders: f.debugHeaders === true,
-        });
-      }
-      onSignals(async () => {
-        await source.stop();
-        await gateway.stop();
-        await admin?.stop();
-        await activator.settled();
-        if (stateDir !== undefined) removeGatewayState(stateDir, process.pid);
-      });
-      process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
-    }));
+    .option(
+      '--max-connections <n>',
+      'most client connections open at once; beyond, a new one is answered 503 (default 10000)',
+      integer(1, 1_000_000),
+    )
+    .option(
+      '--admin-port <port>',
+      'also listen on 127.0.0.1 at this port for the supervising control plane (request assignments, ejection events); 0 picks a free one',
+      integer(0, 65535),
+    )
+    .option(
+      '--state-dir <dir>',
+      'record this gateway here (gateway.json: pid and URLs, for `wharf up` to adopt it) and its last route table (routes.json, served at start until the control plane answers)',
+    )
+    .action(
+      action(
+        async (f: {
+          controlPlane: string;
+          host: string;
+          port: number;
+          adminPort?: number;
+          stateDir?: string;
+          debugHeaders?: boolean;
+          maxConnections?: number;
+        }) => {
+          const log = (line: string): void => {
+            process.stderr.write(`wharf gateway: ${line}\n`);
+          };
+          // Scale from zero: routes holding requests ask the control plane for a replica.
+          const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
+          const gateway = new GatewayServer({
+            host: f.host,
+            port: f.port,
+            debugHeaders: f.debugHeaders === true,
+            maxConnections: f.maxConnections,
+            log,
+            onHold: (env, name) => activator.activate(env, name),
+          });
+          await gateway.start();
+          const stateDir = f.stateDir === undefined ? undefined : resolve(f.stateDir);
+          let sink: TableSink = gateway;
+          if (stateDir !== undefined) {
+            await mkdir(stateDir, { recursive: true });
+            // Serve the last table at once: the control plane may be down while this gateway restarts.
+            const last = readLastTable(stateDir);
+            if (last !== undefined) gateway.setTable(last);
+            sink = recordingSink(gateway, stateDir, log);
+          }
+          const source = new WatchTableSource(sink, {
+            url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch`,
+          });
+          await source.start();
+          const admin =
+            f.adminPort === undefined ? undefined : new GatewayAdminServer(gateway, () => source.reconnectNow());
+          await admin?.start(f.adminPort!);
+          if (stateDir !== undefined) {
+            writeGatewayState(stateDir, {
+              format: 1,
+              pid: process.pid,
+              processStartTime: processStartTime(process.pid),
+              url: gateway.url,
+              host: f.host,
+              port: Number(new URL(gateway.url).port),
+              adminUrl: admin?.url,
+              controlPlane: f.controlPlane,
+              debugHeaders: f.debugHeaders === true,
+            });
+          }
+          onSignals(async () => {
+            await source.stop();
+            await gateway.stop();
+            await admin?.stop();
+            await activator.settled();
+            if (stateDir !== undefined) removeGatewayState(stateDir, process.pid);
+          });
+          process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
+        },
+      ),
+    );
 }

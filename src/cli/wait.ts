@@ -14,9 +14,14 @@ export async function waitForDeployment(environment: string, name: string, timeo
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const d = await call<Deployment>(`/api/v1/environments/${encodeURIComponent(environment)}/deployments/${encodeURIComponent(name)}`);
+    const d = await call<Deployment>(
+      `/api/v1/environments/${encodeURIComponent(environment)}/deployments/${encodeURIComponent(name)}`,
+    );
     // The size the controller runs: the autoscaler's for an autoscaled deployment, else the spec's.
-    const target = d.status.observedRevision === d.revision ? (d.status.desiredReplicas ?? d.configuration.replicas) : d.configuration.replicas;
+    const target =
+      d.status.observedRevision === d.revision
+        ? (d.status.desiredReplicas ?? d.configuration.replicas)
+        : d.configuration.replicas;
     const rollout = rolloutWait(d);
     const holding = holdingConditionLines(d);
     const replicas = `${d.status.readyReplicas}/${target} replicas ready (${d.status.phase})`;
@@ -24,10 +29,14 @@ export async function waitForDeployment(environment: string, name: string, timeo
     if (progress !== last) process.stdout.write(`  ${progress}\n`);
     last = progress;
     const converged = d.status.observedRevision === d.revision && d.status.readyReplicas === target;
-    if (converged && rollout.state === 'done' && (d.status.phase === 'running' || d.status.phase === 'stopped')) return d;
+    if (converged && rollout.state === 'done' && (d.status.phase === 'running' || d.status.phase === 'stopped'))
+      return d;
     if (rollout.state === 'failed') throw new Error(`deployment ${name} failed: ${rollout.message}`);
     if (Date.now() > deadline) {
-      const why = rollout.state === 'waiting' ? [rollout.note, ...holding] : [d.status.message ?? replicas, ...(d.status.message ? holding : [])];
+      const why =
+        rollout.state === 'waiting'
+          ? [rollout.note, ...holding]
+          : [d.status.message ?? replicas, ...(d.status.message ? holding : [])];
       throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${name}: ${why.join('; ')}`);
     }
     await sleep(300);

@@ -13,13 +13,18 @@ export async function abResults(store: Store, deployment: Deployment): Promise<R
   const feedback: Feedback[] = await listAll(store.feedback, { deployment: deployment.id });
   const rollout = deployment.status.rollout;
   const a = rollout?.stable;
-  const b = rollout?.canary ?? [...new Set(feedback.map((f) => f.revision))].filter((r) => r !== a).sort((x, y) => y - x)[0];
+  const b =
+    rollout?.canary ?? [...new Set(feedback.map((f) => f.revision))].filter((r) => r !== a).sort((x, y) => y - x)[0];
   const of = (revision: number | undefined) => feedback.filter((f) => f.revision === revision).map((f) => f.outcome);
   const [outA, outB] = [of(a), of(b)];
   const binary = [...outA, ...outB].every((v) => v === 0 || v === 1);
   const names = [`A (revision ${a ?? '-'})`, `B (revision ${b ?? '-'})`] as const;
   const test = binary
-    ? compareConversions({ n: outA.length, conversions: outA.filter((v) => v === 1).length }, { n: outB.length, conversions: outB.filter((v) => v === 1).length }, { names })
+    ? compareConversions(
+        { n: outA.length, conversions: outA.filter((v) => v === 1).length },
+        { n: outB.length, conversions: outB.filter((v) => v === 1).length },
+        { names },
+      )
     : welchTTest(summarize(outA), summarize(outB), { names });
   return {
     deployment: deployment.name,

@@ -4,7 +4,15 @@
  * from the MetricsSource, and reads shadow comparisons. Every failure to resolve or measure
  * becomes data on the run (phase `error` with a message), never an exception in the reconciler.
  */
-import { type AnalysisRunState, type AnalysisTemplate, findAnalysisTemplate, newAnalysisRun, type ResolvedAnalysis, resolveAnalysis, validateAnalysisTemplate } from '../core/analysis/index.js';
+import {
+  type AnalysisRunState,
+  type AnalysisTemplate,
+  findAnalysisTemplate,
+  newAnalysisRun,
+  type ResolvedAnalysis,
+  resolveAnalysis,
+  validateAnalysisTemplate,
+} from '../core/analysis/index.js';
 import { WharfError } from '../core/errors.js';
 import type { AnalysisRunView, ShadowSummary } from '../core/rollout/rollout-types.js';
 import type { MetricsSource } from '../metrics/metrics-source.js';
@@ -25,7 +33,12 @@ export class AnalysisDriver implements RolloutAnalysis {
     private readonly source: MetricsSource,
   ) {}
 
-  async start(template: string, args: Record<string, string | number> | undefined, target: AnalysisTarget, now: Date): Promise<AnalysisRunView> {
+  async start(
+    template: string,
+    args: Record<string, string | number> | undefined,
+    target: AnalysisTarget,
+    now: Date,
+  ): Promise<AnalysisRunView> {
     try {
       const resolved = await this.#resolve(template, args, target);
       const run: StoredRun = { ...newAnalysisRun(resolved, now), ...(args === undefined ? {} : { args }) };
@@ -40,7 +53,10 @@ export class AnalysisDriver implements RolloutAnalysis {
     if (run.phase !== 'running' || run.metrics === undefined) return view;
     try {
       const resolved = await this.#resolve(run.template, run.args, target);
-      const next: StoredRun = { ...(await advanceAnalysis(run, resolved, this.source, now)), ...(run.args === undefined ? {} : { args: run.args }) };
+      const next: StoredRun = {
+        ...(await advanceAnalysis(run, resolved, this.source, now)),
+        ...(run.args === undefined ? {} : { args: run.args }),
+      };
       return next as unknown as AnalysisRunView;
     } catch (error) {
       return { ...view, phase: 'error', message: `analysis ${run.template}: ${(error as Error).message}` };
@@ -51,7 +67,8 @@ export class AnalysisDriver implements RolloutAnalysis {
     const windowMs = Math.max(1_000, Date.now() - sinceMs);
     const m = await this.source.shadow({ ...target, windowMs });
     return {
-      mirrored: m.mirrored, compared: m.compared,
+      mirrored: m.mirrored,
+      compared: m.compared,
       ...(m.agreementRate === undefined ? {} : { agreementRate: m.agreementRate }),
       ...(m.meanAbsoluteDifference === undefined ? {} : { meanAbsoluteDifference: m.meanAbsoluteDifference }),
       ...(m.latencyDeltaSeconds === undefined ? {} : { latencyDeltaSeconds: m.latencyDeltaSeconds }),
@@ -59,9 +76,20 @@ export class AnalysisDriver implements RolloutAnalysis {
     };
   }
 
-  async #resolve(name: string, args: Record<string, string | number> | undefined, target: AnalysisTarget): Promise<ResolvedAnalysis> {
-    const stored = await this.store.analysisTemplates.get(name).catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
-    const template: AnalysisTemplate = stored === undefined ? findAnalysisTemplate(name) : validateAnalysisTemplate(stored.template);
-    return resolveAnalysis(template, Object.entries(args ?? {}).map(([k, value]) => ({ name: k, value })), target);
+  async #resolve(
+    name: string,
+    args: Record<string, string | number> | undefined,
+    target: AnalysisTarget,
+  ): Promise<ResolvedAnalysis> {
+    const stored = await this.store.analysisTemplates
+      .get(name)
+      .catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
+    const template: AnalysisTemplate =
+      stored === undefined ? findAnalysisTemplate(name) : validateAnalysisTemplate(stored.template);
+    return resolveAnalysis(
+      template,
+      Object.entries(args ?? {}).map(([k, value]) => ({ name: k, value })),
+      target,
+    );
   }
 }

@@ -5,7 +5,14 @@
  * run's rules decide what repeated errors mean, and the reconciler writes the result on the status.
  */
 import {
-  type AnalysisRunState, dueMetrics, evaluate, type Measurement, measurementWindowMs, recordMeasurement, type ResolvedAnalysis, type ResolvedMetric,
+  type AnalysisRunState,
+  dueMetrics,
+  evaluate,
+  type Measurement,
+  measurementWindowMs,
+  recordMeasurement,
+  type ResolvedAnalysis,
+  type ResolvedMetric,
 } from '../core/analysis/index.js';
 import type { BuiltinMetricName } from '../core/analysis/template.js';
 import type { Refreshable } from '../metrics/builtin-source.js';
@@ -21,7 +28,12 @@ import type { MetricsSource, RevisionMetrics } from '../metrics/metrics-source.j
  *   run = await advanceAnalysis(run, resolved, source, new Date());
  *   if (run.phase === 'failed') { ... abort the rollout with run.message ... }
  */
-export async function advanceAnalysis(run: AnalysisRunState, resolved: ResolvedAnalysis, source: MetricsSource, now: Date): Promise<AnalysisRunState> {
+export async function advanceAnalysis(
+  run: AnalysisRunState,
+  resolved: ResolvedAnalysis,
+  source: MetricsSource,
+  now: Date,
+): Promise<AnalysisRunState> {
   const due = dueMetrics(run, resolved, now);
   if (due.length === 0) return run;
   const refreshable = isRefreshable(source);
@@ -36,18 +48,31 @@ export async function advanceAnalysis(run: AnalysisRunState, resolved: ResolvedA
 }
 
 async function measure(
-  run: AnalysisRunState, resolved: ResolvedAnalysis, metric: ResolvedMetric, source: MetricsSource, now: Date, clipToRun: boolean,
+  run: AnalysisRunState,
+  resolved: ResolvedAnalysis,
+  metric: ResolvedMetric,
+  source: MetricsSource,
+  now: Date,
+  clipToRun: boolean,
 ): Promise<Measurement> {
   const at = now.toISOString();
   const { revision } = resolved.target;
   try {
     if (metric.provider.kind === 'prometheus') {
-      if (source.query === undefined) return { at, phase: 'error', message: `${metric.name}: no Prometheus configured (the ${source.name} metrics source cannot run PromQL)` };
+      if (source.query === undefined)
+        return {
+          at,
+          phase: 'error',
+          message: `${metric.name}: no Prometheus configured (the ${source.name} metrics source cannot run PromQL)`,
+        };
       return { at, ...evaluate(metric, await source.query(metric.provider.query), { revision }) };
     }
     const windowMs = measurementWindowMs(run, metric, now, clipToRun);
     const m = await source.revision({ ...resolved.target, windowMs });
-    return { at, ...evaluate(metric, pick(m, metric.provider.metric), { revision, requests: m.requests, windowMs: m.coveredMs }) };
+    return {
+      at,
+      ...evaluate(metric, pick(m, metric.provider.metric), { revision, requests: m.requests, windowMs: m.coveredMs }),
+    };
   } catch (error) {
     return { at, phase: 'error', message: `${metric.name}: ${(error as Error).message}` };
   }
@@ -56,13 +81,20 @@ async function measure(
 /** The figure a built-in metric reads from a revision's window. */
 function pick(m: RevisionMetrics, metric: BuiltinMetricName): number | undefined {
   switch (metric) {
-    case 'success-rate': return m.successRate;
-    case 'error-rate': return m.requests > 0 ? m.errors / m.requests : undefined;
-    case 'latency-p50': return m.p50;
-    case 'latency-p95': return m.p95;
-    case 'latency-p99': return m.p99;
-    case 'request-count': return m.requests;
-    case 'request-rate': return m.requestRate;
+    case 'success-rate':
+      return m.successRate;
+    case 'error-rate':
+      return m.requests > 0 ? m.errors / m.requests : undefined;
+    case 'latency-p50':
+      return m.p50;
+    case 'latency-p95':
+      return m.p95;
+    case 'latency-p99':
+      return m.p99;
+    case 'request-count':
+      return m.requests;
+    case 'request-rate':
+      return m.requestRate;
   }
 }
 

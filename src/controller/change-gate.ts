@@ -23,7 +23,10 @@ export class PermissionDeniedError extends WharfError {
 }
 
 /** Applies an approved request on behalf of its requester. */
-export type ChangeExecutor = (request: Record<string, unknown>, options: { actor: string; reason?: string }) => Promise<unknown>;
+export type ChangeExecutor = (
+  request: Record<string, unknown>,
+  options: { actor: string; reason?: string },
+) => Promise<unknown>;
 
 /** What a caller asks to change. */
 export interface ChangeRequest {
@@ -48,27 +51,46 @@ export class ChangeGate {
   /** Applies the change at once, or records it for approval when the environment requires one. */
   async submit<T>(change: ChangeRequest, apply: () => Promise<T>): Promise<{ applied: T } | { approval: Approval }> {
     const environment = await this.store.environments.get(change.environment).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(change.environment)}`) : e;
+      throw e instanceof WharfError && e.code === 'NOT_FOUND'
+        ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(change.environment)}`)
+        : e;
     });
     if (!environment.policies.requiresApproval) return { applied: await apply() };
-    if (this.executors[change.action] === undefined) throw new InvalidArgumentError(`action: ${change.action} cannot be approved`);
+    if (this.executors[change.action] === undefined)
+      throw new InvalidArgumentError(`action: ${change.action} cannot be approved`);
     const at = this.now().toISOString();
     const approval = await this.store.approvals.create({
-      id: `${at}-${randomBytes(4).toString('hex')}`, environment: change.environment, deploymentName: change.deploymentName, action: change.action,
-      request: change.request, summary: change.summary, requestedBy: change.actor, requestedAt: at, state: 'pending',
+      id: `${at}-${randomBytes(4).toString('hex')}`,
+      environment: change.environment,
+      deploymentName: change.deploymentName,
+      action: change.action,
+      request: change.request,
+      summary: change.summary,
+      requestedBy: change.actor,
+      requestedAt: at,
+      state: 'pending',
       ...(change.reason === undefined ? {} : { reason: change.reason }),
     });
     return { approval };
   }
 
   /** Approvals, newest last; filter by environment and state (in the query, so pages stay full). */
-  async list(filter: { environment?: string; state?: Approval['state'] } = {}, page: { limit?: number; continue?: string } = {}): Promise<Page<Approval>> {
-    return this.store.approvals.list({ ...(filter.environment ? { environment: filter.environment } : {}), ...(filter.state ? { state: filter.state } : {}), ...page });
+  async list(
+    filter: { environment?: string; state?: Approval['state'] } = {},
+    page: { limit?: number; continue?: string } = {},
+  ): Promise<Page<Approval>> {
+    return this.store.approvals.list({
+      ...(filter.environment ? { environment: filter.environment } : {}),
+      ...(filter.state ? { state: filter.state } : {}),
+      ...page,
+    });
   }
 
   async get(id: string): Promise<Approval> {
     return this.store.approvals.get(id).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new NotFoundError(`approval ${JSON.stringify(id)} not found`) : e;
+      throw e instanceof WharfError && e.code === 'NOT_FOUND'
+        ? new NotFoundError(`approval ${JSON.stringify(id)} not found`)
+        : e;
     });
   }
 
@@ -79,12 +101,21 @@ export class ChangeGate {
    */
   async approve(id: string, actor: string, comment?: string): Promise<Approval> {
     const pending = await this.#pending(id, actor, 'approve');
-    const decided = await this.store.approvals.update({ ...pending, state: 'approved', decidedBy: actor, decidedAt: this.now().toISOString(), ...(comment ? { comment } : {}) });
+    const decided = await this.store.approvals.update({
+      ...pending,
+      state: 'approved',
+      decidedBy: actor,
+      decidedAt: this.now().toISOString(),
+      ...(comment ? { comment } : {}),
+    });
     try {
       const reason = `${pending.reason ? `${pending.reason}; ` : ''}approved by ${actor}`;
       const result = await this.executors[pending.action]!(pending.request, { actor: pending.requestedBy, reason });
       const revision = (result as { revision?: number } | undefined)?.revision;
-      return await this.store.approvals.update({ ...decided, result: revision === undefined ? 'applied' : `applied as revision ${revision}` });
+      return await this.store.approvals.update({
+        ...decided,
+        result: revision === undefined ? 'applied' : `applied as revision ${revision}`,
+      });
     } catch (error) {
       await this.store.approvals.update({ ...decided, state: 'failed', result: (error as Error).message });
       throw error;
@@ -94,16 +125,27 @@ export class ChangeGate {
   /** Rejects a pending request; nothing is applied. */
   async reject(id: string, actor: string, comment?: string): Promise<Approval> {
     const pending = await this.#pending(id, actor, 'reject');
-    return this.store.approvals.update({ ...pending, state: 'rejected', decidedBy: actor, decidedAt: this.now().toISOString(), ...(comment ? { comment } : {}) });
+    return this.store.approvals.update({
+      ...pending,
+      state: 'rejected',
+      decidedBy: actor,
+      decidedAt: this.now().toISOString(),
+      ...(comment ? { comment } : {}),
+    });
   }
 
   async #pending(id: string, actor: string, verb: string): Promise<Approval> {
     if (typeof actor !== 'string' || actor === '' || actor === 'anonymous') {
-      throw new PermissionDeniedError(`actor: say who ${verb}s (header x-wharf-actor or WHARF_ACTOR); anonymous decisions are not accepted`);
+      throw new PermissionDeniedError(
+        `actor: say who ${verb}s (header x-wharf-actor or WHARF_ACTOR); anonymous decisions are not accepted`,
+      );
     }
     const approval = await this.get(id);
     if (approval.state !== 'pending') throw new InvalidArgumentError(`id: approval ${id} is already ${approval.state}`);
-    if (approval.requestedBy === actor) throw new PermissionDeniedError(`actor: ${actor} requested this change and cannot ${verb} it; another person must`);
+    if (approval.requestedBy === actor)
+      throw new PermissionDeniedError(
+        `actor: ${actor} requested this change and cannot ${verb} it; another person must`,
+      );
     return approval;
   }
 }

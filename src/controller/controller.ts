@@ -89,7 +89,8 @@ export class Controller {
     this.#started = true;
     const since = await this.#options.store.latestSequence();
     await this.#resync();
-    const { workers = CONTROLLER_DEFAULTS.workers, resyncIntervalMs = CONTROLLER_DEFAULTS.resyncIntervalMs } = this.#options;
+    const { workers = CONTROLLER_DEFAULTS.workers, resyncIntervalMs = CONTROLLER_DEFAULTS.resyncIntervalMs } =
+      this.#options;
     for (let i = 0; i < workers; i++) this.#tasks.push(this.#work());
     this.#tasks.push(this.#watch(since));
     this.#resyncTimer = setInterval(() => {

@@ -14,7 +14,12 @@
  *   await service.scale('readmission', 'staging', 3, { actor: 'alice' });
  *   await service.rollback('readmission', 'staging', { actor: 'alice' });
  */
-import { deletionRequestedAt, deploymentId, rollbackReason, withDeletionRequested } from '../core/deployment-identity.js';
+import {
+  deletionRequestedAt,
+  deploymentId,
+  rollbackReason,
+  withDeletionRequested,
+} from '../core/deployment-identity.js';
 import {
   applyPatch,
   type DeploymentInput,
@@ -25,7 +30,13 @@ import {
 } from '../core/deployment-spec.js';
 import { autoscaled } from '../core/autoscaling/scaling-spec.js';
 import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
-import { type Deployment, type DeploymentEvent, type DeploymentSpec, deploymentSpec, type Revision } from '../core/resources.js';
+import {
+  type Deployment,
+  type DeploymentEvent,
+  type DeploymentSpec,
+  deploymentSpec,
+  type Revision,
+} from '../core/resources.js';
 import { changedFields, diffSpecs, type FieldChange, jsonEqual, renderDiff } from '../core/revision-diff.js';
 import { ConflictError } from '../store/errors.js';
 import type { Page, Store, StoreCollections } from '../store/store.js';
@@ -80,7 +91,6 @@ interface Modification {
   document?: Deployment;
 }
 
-
 /** See the module comment. */
 export class DeploymentService {
   readonly #store: Store;
@@ -104,7 +114,9 @@ export class DeploymentService {
     const id = deploymentId(input.environment, input.name);
     return this.#store.transaction(async (tx) => {
       await tx.environments.get(input.environment).catch((e: unknown) => {
-        throw hasErrorCode(e, 'NOT_FOUND') ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`) : e;
+        throw hasErrorCode(e, 'NOT_FOUND')
+          ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`)
+          : e;
       });
       await this.#checkModelInside(tx, spec, 'model.version');
       const created = await tx.deployments.create({
@@ -113,15 +125,40 @@ export class DeploymentService {
         environment: input.environment,
         ...spec,
         revision: 1,
-        status: { phase: 'deploying', conditions: [], message: 'waiting for the controller', readyReplicas: 0, observedRevision: 0 },
+        status: {
+          phase: 'deploying',
+          conditions: [],
+          message: 'waiting for the controller',
+          readyReplicas: 0,
+          observedRevision: 0,
+        },
         endpoints: {},
-        metadata: { created: now, updated: now, deployedBy: options.actor, project: metadataInput.project ?? 'default', labels: metadataInput.labels ?? {} },
+        metadata: {
+          created: now,
+          updated: now,
+          deployedBy: options.actor,
+          project: metadataInput.project ?? 'default',
+          labels: metadataInput.labels ?? {},
+        },
       });
-      await tx.revisions.create({ deployment: id, number: 1, spec, createdAt: now, createdBy: options.actor, reason: options.reason ?? 'created' });
+      await tx.revisions.create({
+        deployment: id,
+        number: 1,
+        spec,
+        createdAt: now,
+        createdBy: options.actor,
+        reason: options.reason ?? 'created',
+      });
       // A size decided for an earlier deployment of the same name must not carry over to this one.
       await unlessNotFound(tx.autoscalers.delete(id));
       const what = `${spec.model?.name ?? spec.type} ${spec.model?.version ?? ''}`.trim();
-      await tx.events.create(newEvent(id, now, { type: 'Normal', reason: 'Created', message: `revision 1 by ${options.actor}: ${what}, ${spec.configuration.replicas} replicas` }));
+      await tx.events.create(
+        newEvent(id, now, {
+          type: 'Normal',
+          reason: 'Created',
+          message: `revision 1 by ${options.actor}: ${what}, ${spec.configuration.replicas} replicas`,
+        }),
+      );
       return created;
     });
   }
@@ -146,11 +183,20 @@ export class DeploymentService {
       const changes = diffSpecs(deploymentSpec(current), spec);
       if (changes.length === 0) {
         if (jsonEqual(metadata, current.metadata)) return undefined;
-        return { metadata, reason: '', event: { type: 'Normal', reason: 'MetadataUpdated', message: `metadata changed by ${options.actor}` } };
+        return {
+          metadata,
+          reason: '',
+          event: { type: 'Normal', reason: 'MetadataUpdated', message: `metadata changed by ${options.actor}` },
+        };
       }
       if (changes.some((c) => c.path.startsWith('model.'))) await this.#checkModel(tx, spec, 'model.version');
       const text = renderDiff(changes).replaceAll('\n', '; ');
-      return { spec, metadata, reason: options.reason ?? `spec changed: ${changedFields(changes)}`, event: { type: 'Normal', reason: 'Updated', message: text } };
+      return {
+        spec,
+        metadata,
+        reason: options.reason ?? `spec changed: ${changedFields(changes)}`,
+        event: { type: 'Normal', reason: 'Updated', message: text },
+      };
     });
   }
 
@@ -165,7 +211,11 @@ export class DeploymentService {
       const from = current.configuration.replicas;
       if (from === replicas) return Promise.resolve(undefined);
       const message = `scaled from ${from} to ${replicas} replicas`;
-      return Promise.resolve({ spec, reason: options.reason ?? message, event: { type: 'Normal', reason: replicas > from ? 'ScaledUp' : 'ScaledDown', message } });
+      return Promise.resolve({
+        spec,
+        reason: options.reason ?? message,
+        event: { type: 'Normal', reason: replicas > from ? 'ScaledUp' : 'ScaledDown', message },
+      });
     });
   }
 
@@ -185,14 +235,21 @@ export class DeploymentService {
     return this.#modify(name, environment, options, async (current, tx) => {
       const to = options.toRevision ?? current.revision - 1;
       if (!Number.isInteger(to) || to < 1 || to >= current.revision) {
-        const rule = current.revision === 1 ? 'there is no earlier revision to roll back to' : `must be an earlier revision, from 1 to ${current.revision - 1}`;
+        const rule =
+          current.revision === 1
+            ? 'there is no earlier revision to roll back to'
+            : `must be an earlier revision, from 1 to ${current.revision - 1}`;
         throw new InvalidArgumentError(`toRevision: ${rule}, got ${JSON.stringify(options.toRevision ?? to)}`);
       }
       const target = await tx.revisions.get({ deployment: current.id, number: to });
       await this.#checkModel(tx, target.spec, 'toRevision');
       if (jsonEqual(target.spec, deploymentSpec(current))) return undefined;
       const reason = rollbackReason(to) + (options.reason === undefined ? '' : `: ${options.reason}`);
-      return { spec: structuredClone(target.spec), reason, event: { type: 'Normal', reason: 'RolledBack', message: reason } };
+      return {
+        spec: structuredClone(target.spec),
+        reason,
+        event: { type: 'Normal', reason: 'RolledBack', message: reason },
+      };
     });
   }
 
@@ -201,24 +258,44 @@ export class DeploymentService {
    * with `full`), `abort` (all traffic back to stable) or `retry` (start an aborted rollout again).
    * The rollout engine acts on it within a reconcile; refused when there is nothing to act on.
    */
-  rolloutCommand(name: string, environment: string, action: 'promote' | 'abort' | 'retry', options: ChangeOptions & { full?: boolean }): Promise<Deployment> {
+  rolloutCommand(
+    name: string,
+    environment: string,
+    action: 'promote' | 'abort' | 'retry',
+    options: ChangeOptions & { full?: boolean },
+  ): Promise<Deployment> {
     return this.#modify(name, environment, options, (current) => {
       const rollout = current.status.rollout;
       const seen = current.status.observedRevision === current.revision && rollout?.revision === current.revision;
       const inProgress = !seen || (rollout.canary !== undefined && rollout.phase !== 'Aborted');
       if (action === 'retry' && seen && rollout.phase !== 'Aborted') {
-        throw new InvalidArgumentError(`action: only an aborted rollout can be retried; revision ${current.revision} is ${rollout.phase.toLowerCase()}`);
+        throw new InvalidArgumentError(
+          `action: only an aborted rollout can be retried; revision ${current.revision} is ${rollout.phase.toLowerCase()}`,
+        );
       }
       if (action !== 'retry' && !inProgress) {
-        throw new InvalidArgumentError(`action: nothing to ${action}: revision ${current.revision} is not being rolled out (${rollout?.phase.toLowerCase() ?? 'no rollout'})`);
+        throw new InvalidArgumentError(
+          `action: nothing to ${action}: revision ${current.revision} is not being rolled out (${rollout?.phase.toLowerCase() ?? 'no rollout'})`,
+        );
       }
       const requests = current.rolloutRequests ?? [];
       const id = (requests.at(-1)?.id ?? rollout?.handledRequest ?? 0) + 1;
       const kind = action === 'promote' && options.full === true ? 'promote-full' : action;
       const request = { id, action: kind, revision: current.revision, by: options.actor, at: this.#now() } as const;
-      const document: Deployment = { ...current, rolloutRequests: [...requests, request].slice(-ROLLOUT_REQUESTS_KEPT) };
+      const document: Deployment = {
+        ...current,
+        rolloutRequests: [...requests, request].slice(-ROLLOUT_REQUESTS_KEPT),
+      };
       const what = kind === 'promote-full' ? 'full promotion' : kind;
-      return Promise.resolve({ document, reason: '', event: { type: 'Normal', reason: 'RolloutCommand', message: `${what} of revision ${current.revision} requested by ${options.actor}${options.reason ? `: ${options.reason}` : ''}` } });
+      return Promise.resolve({
+        document,
+        reason: '',
+        event: {
+          type: 'Normal',
+          reason: 'RolloutCommand',
+          message: `${what} of revision ${current.revision} requested by ${options.actor}${options.reason ? `: ${options.reason}` : ''}`,
+        },
+      });
     });
   }
 
@@ -227,7 +304,11 @@ export class DeploymentService {
     return this.#modify(name, environment, { ...options, allowDeleting: true }, (current) => {
       if (deletionRequestedAt(current) !== undefined) return Promise.resolve(undefined);
       const document = withDeletionRequested(current, this.#now());
-      return Promise.resolve({ document, reason: '', event: { type: 'Normal', reason: 'DeletionRequested', message: `deletion requested by ${options.actor}` } });
+      return Promise.resolve({
+        document,
+        reason: '',
+        event: { type: 'Normal', reason: 'DeletionRequested', message: `deletion requested by ${options.actor}` },
+      });
     });
   }
 
@@ -240,15 +321,23 @@ export class DeploymentService {
   /** Revision `number` of a deployment; `NOT_FOUND` if there is none. */
   async getRevision(name: string, environment: string, number: number): Promise<Revision> {
     const d = await this.get(name, environment);
-    if (!Number.isSafeInteger(number) || number < 1) throw new InvalidArgumentError(`revision: must be a positive integer, got ${JSON.stringify(number)}`);
+    if (!Number.isSafeInteger(number) || number < 1)
+      throw new InvalidArgumentError(`revision: must be a positive integer, got ${JSON.stringify(number)}`);
     return this.#store.revisions.get({ deployment: d.id, number }).catch((e: unknown) => {
-      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} has no revision ${number}`) : e;
+      throw hasErrorCode(e, 'NOT_FOUND')
+        ? new NotFoundError(
+            `deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} has no revision ${number}`,
+          )
+        : e;
     });
   }
 
   /** What changed from revision `from` to revision `to`. */
   async diff(name: string, environment: string, from: number, to: number): Promise<RevisionDiff> {
-    const [a, b] = await Promise.all([this.getRevision(name, environment, from), this.getRevision(name, environment, to)]);
+    const [a, b] = await Promise.all([
+      this.getRevision(name, environment, from),
+      this.getRevision(name, environment, to),
+    ]);
     const changes = diffSpecs(a.spec, b.spec);
     return { from, to, changes, text: renderDiff(changes) };
   }
@@ -275,14 +364,20 @@ export class DeploymentService {
         return await this.#store.transaction(async (tx) => {
           const current = await getDeployment(tx, name, environment);
           const expected = options.expectedResourceVersion;
-          if (expected !== undefined && expected !== current.resourceVersion) throw new ConflictError('Deployment', current.id, expected, current.resourceVersion);
+          if (expected !== undefined && expected !== current.resourceVersion)
+            throw new ConflictError('Deployment', current.id, expected, current.resourceVersion);
           if (!options.allowDeleting && deletionRequestedAt(current) !== undefined) {
-            throw new InvalidArgumentError(`name: deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} is being deleted`);
+            throw new InvalidArgumentError(
+              `name: deployment ${JSON.stringify(name)} in ${JSON.stringify(environment)} is being deleted`,
+            );
           }
           const change = await decide(current, tx);
           if (change === undefined) return current;
           const now = this.#now();
-          const base = change.document ?? { ...current, metadata: { ...(change.metadata ?? current.metadata), updated: now } };
+          const base = change.document ?? {
+            ...current,
+            metadata: { ...(change.metadata ?? current.metadata), updated: now },
+          };
           if (change.spec === undefined) {
             const updated = await tx.deployments.update(base);
             await tx.events.create(newEvent(current.id, now, change.event));
@@ -291,12 +386,29 @@ export class DeploymentService {
           const number = current.revision + 1;
           const metadata = { ...base.metadata, deployedBy: options.actor };
           const updated = await tx.deployments.update({ ...base, ...change.spec, revision: number, metadata });
-          await tx.revisions.create({ deployment: current.id, number, spec: change.spec, createdAt: now, createdBy: options.actor, reason: change.reason });
-          await tx.events.create(newEvent(current.id, now, { ...change.event, message: `revision ${number} by ${options.actor}: ${change.event.message}` }));
+          await tx.revisions.create({
+            deployment: current.id,
+            number,
+            spec: change.spec,
+            createdAt: now,
+            createdBy: options.actor,
+            reason: change.reason,
+          });
+          await tx.events.create(
+            newEvent(current.id, now, {
+              ...change.event,
+              message: `revision ${number} by ${options.actor}: ${change.event.message}`,
+            }),
+          );
           return updated;
         });
       } catch (error) {
-        if (hasErrorCode(error, 'CONFLICT') && options.expectedResourceVersion === undefined && attempt < CONFLICT_RETRIES) continue;
+        if (
+          hasErrorCode(error, 'CONFLICT') &&
+          options.expectedResourceVersion === undefined &&
+          attempt < CONFLICT_RETRIES
+        )
+          continue;
         throw error;
       }
     }
@@ -317,7 +429,8 @@ export class DeploymentService {
 
   async #checkModel(tx: StoreCollections, spec: DeploymentSpec, field: string): Promise<void> {
     const check = this.#options.modelVersionExists;
-    if (check !== undefined && spec.model !== undefined && !(await check(spec.model.name, spec.model.version))) throw unknownModel(field, spec);
+    if (check !== undefined && spec.model !== undefined && !(await check(spec.model.name, spec.model.version)))
+      throw unknownModel(field, spec);
     await this.#checkModelInside(tx, spec, field);
   }
 
@@ -342,20 +455,29 @@ function refuseAutoscaledScale(current: Deployment, replicas: number): void {
 }
 
 function unknownModel(field: string, spec: DeploymentSpec): InvalidArgumentError {
-  return new InvalidArgumentError(`${field}: model ${JSON.stringify(spec.model?.name)} has no version ${JSON.stringify(spec.model?.version)}`);
+  return new InvalidArgumentError(
+    `${field}: model ${JSON.stringify(spec.model?.name)} has no version ${JSON.stringify(spec.model?.version)}`,
+  );
 }
 
 function actorOf(options: ChangeOptions | undefined): void {
-  if (typeof options?.actor !== 'string' || options.actor === '') throw new InvalidArgumentError('actor: must be a non-empty string');
+  if (typeof options?.actor !== 'string' || options.actor === '')
+    throw new InvalidArgumentError('actor: must be a non-empty string');
 }
 
 function environmentName(environment: unknown): asserts environment is string {
   if (typeof environment !== 'string' || environment === '' || environment.includes('/')) {
-    throw new InvalidArgumentError(`environment: must be a non-empty name without '/', got ${JSON.stringify(environment)}`);
+    throw new InvalidArgumentError(
+      `environment: must be a non-empty name without '/', got ${JSON.stringify(environment)}`,
+    );
   }
 }
 
-async function getDeployment(from: Pick<StoreCollections, 'deployments' | 'environments'>, name: string, environment: string): Promise<Deployment> {
+async function getDeployment(
+  from: Pick<StoreCollections, 'deployments' | 'environments'>,
+  name: string,
+  environment: string,
+): Promise<Deployment> {
   validateDeploymentName(name);
   environmentName(environment);
   return from.deployments.get(deploymentId(environment, name)).catch(async (e: unknown) => {
@@ -363,7 +485,9 @@ async function getDeployment(from: Pick<StoreCollections, 'deployments' | 'envir
     // A typo in the environment is the likelier mistake, and "deployment not found" would hide it.
     const env = await unlessNotFound(from.environments.get(environment));
     throw env === undefined
-      ? new NotFoundError(`environment ${JSON.stringify(environment)} not found (the deployment ${JSON.stringify(name)} is looked up in it)`)
+      ? new NotFoundError(
+          `environment ${JSON.stringify(environment)} not found (the deployment ${JSON.stringify(name)} is looked up in it)`,
+        )
       : new NotFoundError(`deployment ${JSON.stringify(name)} not found in environment ${JSON.stringify(environment)}`);
   });
 }

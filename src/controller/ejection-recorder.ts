@@ -33,9 +33,11 @@ export class EjectionRecorder {
   /** Starts polling every `intervalMs` (default 1 s). */
   start(): void {
     this.#timer ??= setInterval(() => {
-      this.#running ??= this.flush().catch((e: unknown) => this.#o.onError?.(e)).finally(() => {
-        this.#running = undefined;
-      });
+      this.#running ??= this.flush()
+        .catch((e: unknown) => this.#o.onError?.(e))
+        .finally(() => {
+          this.#running = undefined;
+        });
     }, this.#o.intervalMs ?? 1_000);
   }
 
@@ -58,7 +60,13 @@ export class EjectionRecorder {
         const message = ejected
           ? `replica ${e.backend} (revision ${e.revision}) taken out of rotation for ${Math.round((e.durationMs ?? 0) / 100) / 10} s: ${e.reason}`
           : `replica ${e.backend} (revision ${e.revision}) back in rotation: ${e.reason}`;
-        await tx.events.create(newEvent(deploymentId(e.environment, e.deployment), time, { type: ejected ? 'Warning' : 'Normal', reason: ejected ? 'ReplicaEjected' : 'ReplicaReadmitted', message }));
+        await tx.events.create(
+          newEvent(deploymentId(e.environment, e.deployment), time, {
+            type: ejected ? 'Warning' : 'Normal',
+            reason: ejected ? 'ReplicaEjected' : 'ReplicaReadmitted',
+            message,
+          }),
+        );
       }
     });
     this.#seq = events[events.length - 1]!.seq;

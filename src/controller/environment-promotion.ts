@@ -21,31 +21,59 @@ export interface PromotionPlan {
 }
 
 /** Reads the source's current revision and the digest of its artifact. */
-export async function planPromotion(store: Store, deployments: DeploymentService, name: string, from: string, to: string): Promise<PromotionPlan> {
+export async function planPromotion(
+  store: Store,
+  deployments: DeploymentService,
+  name: string,
+  from: string,
+  to: string,
+): Promise<PromotionPlan> {
   if (from === to) throw new InvalidArgumentError(`to: must differ from 'from' (${JSON.stringify(from)})`);
   const source = await deployments.get(name, from);
   const revision = await deployments.getRevision(name, from, source.revision);
   const model = revision.spec.model;
-  if (model === undefined) throw new InvalidArgumentError(`from: deployment ${name} in ${from} runs no model to promote`);
+  if (model === undefined)
+    throw new InvalidArgumentError(`from: deployment ${name} in ${from} runs no model to promote`);
   const version = await store.modelVersions.get({ model: model.name, version: model.version });
   await store.environments.get(to).catch((e: unknown) => {
-    throw e instanceof WharfError && e.code === 'NOT_FOUND' ? new InvalidArgumentError(`to: no environment named ${JSON.stringify(to)}`) : e;
+    throw e instanceof WharfError && e.code === 'NOT_FOUND'
+      ? new InvalidArgumentError(`to: no environment named ${JSON.stringify(to)}`)
+      : e;
   });
   return { name, from, to, fromRevision: source.revision, spec: revision.spec, digest: version.artifact.digest };
 }
 
 /** Applies a planned promotion: create in the target, or update it (keeping the target's strategy). */
-export async function applyPromotion(store: Store, deployments: DeploymentService, plan: PromotionPlan, options: ChangeOptions): Promise<Deployment> {
+export async function applyPromotion(
+  store: Store,
+  deployments: DeploymentService,
+  plan: PromotionPlan,
+  options: ChangeOptions,
+): Promise<Deployment> {
   const model = plan.spec.model!;
   const version = await store.modelVersions.get({ model: model.name, version: model.version });
   if (version.artifact.digest !== plan.digest) {
-    throw new InvalidArgumentError(`from: ${model.name} ${model.version} now has artifact ${version.artifact.digest}, not the promoted ${plan.digest}`);
+    throw new InvalidArgumentError(
+      `from: ${model.name} ${model.version} now has artifact ${version.artifact.digest}, not the promoted ${plan.digest}`,
+    );
   }
   const why = `promoted from ${plan.from} revision ${plan.fromRevision} (${model.name} ${model.version}, ${plan.digest})${options.reason ? `: ${options.reason}` : ''}`;
-  const existing = await deployments.get(plan.name, plan.to).catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
+  const existing = await deployments
+    .get(plan.name, plan.to)
+    .catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
   const { replicas: _replicas, ...configuration } = plan.spec.configuration;
   if (existing === undefined) {
-    return deployments.create({ name: plan.name, environment: plan.to, type: plan.spec.type, model: { ...model }, configuration: plan.spec.configuration, strategy: plan.spec.strategy }, { ...options, reason: why });
+    return deployments.create(
+      {
+        name: plan.name,
+        environment: plan.to,
+        type: plan.spec.type,
+        model: { ...model },
+        configuration: plan.spec.configuration,
+        strategy: plan.spec.strategy,
+      },
+      { ...options, reason: why },
+    );
   }
   // The target keeps its replica count and strategy: promotion moves what runs, not how many or how.
   return deployments.update(plan.name, plan.to, { model: { ...model }, configuration }, { ...options, reason: why });

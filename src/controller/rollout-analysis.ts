@@ -13,7 +13,12 @@ export type { AnalysisTarget };
 /** See the module comment. Runs are plain JSON; the reconciler stores them on the status. */
 export interface RolloutAnalysis {
   /** A new run of `template` with `args`; an unknown template or bad args give a run in phase `error`. */
-  start(template: string, args: Record<string, string | number> | undefined, target: AnalysisTarget, now: Date): Promise<AnalysisRunView>;
+  start(
+    template: string,
+    args: Record<string, string | number> | undefined,
+    target: AnalysisTarget,
+    now: Date,
+  ): Promise<AnalysisRunView>;
   /** The run with the measurements that are due taken; finished runs come back unchanged. */
   advance(run: AnalysisRunView, target: AnalysisTarget, now: Date): Promise<AnalysisRunView>;
   /** The shadow comparison of a mirrored revision since it started receiving copies. */

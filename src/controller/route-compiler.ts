@@ -27,9 +27,13 @@ import { type WorkloadStatus, workloadKeyString } from '../runtime/runtime.js';
 export type RevisionModel = (deploymentId: string, revision: number) => ModelReference | undefined;
 
 /** The workload of `deployment` that should receive its traffic, if any (see the module comment). */
-export function servingWorkload(deployment: Pick<Deployment, 'revision'>, workloads: readonly WorkloadStatus[]): WorkloadStatus | undefined {
+export function servingWorkload(
+  deployment: Pick<Deployment, 'revision'>,
+  workloads: readonly WorkloadStatus[],
+): WorkloadStatus | undefined {
   const current = workloads.find((w) => w.key.revision === deployment.revision);
-  if (current !== undefined && current.desiredReplicas > 0 && current.readyReplicas >= current.desiredReplicas) return current;
+  if (current !== undefined && current.desiredReplicas > 0 && current.readyReplicas >= current.desiredReplicas)
+    return current;
   const older = workloads
     .filter((w) => w.key.revision !== deployment.revision && w.readyReplicas > 0)
     .sort((a, b) => b.key.revision - a.key.revision)[0];
@@ -42,7 +46,11 @@ export function servingWorkload(deployment: Pick<Deployment, 'revision'>, worklo
  * version a revision serves; the model name on the wire is the deployment's name, which is what
  * its replicas serve the model as.
  */
-export function compileRoutes(deployments: readonly Deployment[], workloads: readonly WorkloadStatus[], modelOf: RevisionModel): Route[] {
+export function compileRoutes(
+  deployments: readonly Deployment[],
+  workloads: readonly WorkloadStatus[],
+  modelOf: RevisionModel,
+): Route[] {
   const byDeployment = new Map<string, WorkloadStatus[]>();
   for (const w of workloads) {
     const key = `${w.key.environment}\u0000${w.key.deployment}`;
@@ -83,14 +91,22 @@ function withHold(d: Deployment, route: Route): Route {
 /** Suffix of the preview route's name: `~` cannot occur in a deployment name (a DNS label). */
 export const PREVIEW_SUFFIX = '~preview';
 
-function splitRoutes(d: Deployment, split: TrafficSplit, workloads: readonly WorkloadStatus[], modelOf: RevisionModel): Route[] {
+function splitRoutes(
+  d: Deployment,
+  split: TrafficSplit,
+  workloads: readonly WorkloadStatus[],
+  modelOf: RevisionModel,
+): Route[] {
   const target = (revision: number, weight: number): RouteTarget | undefined => {
     const w = workloads.find((x) => x.key.revision === revision);
     const model = modelOf(d.id, revision);
     if (w === undefined || model === undefined) return undefined;
     return { revision, weight, model: { name: d.name, version: model.version }, backends: readyBackends(w) };
   };
-  const needed = new Set<number>([...(split.matches ?? []).map((m) => m.revision), ...(split.mirror === undefined ? [] : [split.mirror.revision])]);
+  const needed = new Set<number>([
+    ...(split.matches ?? []).map((m) => m.revision),
+    ...(split.mirror === undefined ? [] : [split.mirror.revision]),
+  ]);
   const targets = split.targets
     .filter((t) => t.weight > 0 || needed.has(t.revision))
     .map((t) => target(t.revision, t.weight))
@@ -101,14 +117,17 @@ function splitRoutes(d: Deployment, split: TrafficSplit, workloads: readonly Wor
     environment: d.environment,
     deployment: d.name,
     targets,
-    ...(split.matches === undefined ? {} : { matches: split.matches.filter((m) => present.has(m.revision)).map((m) => ({ ...m })) }),
+    ...(split.matches === undefined
+      ? {}
+      : { matches: split.matches.filter((m) => present.has(m.revision)).map((m) => ({ ...m })) }),
     ...(split.sticky === undefined ? {} : { sticky: { ...split.sticky } }),
     ...(split.mirror === undefined || !present.has(split.mirror.revision) ? {} : { mirror: { ...split.mirror } }),
   };
   const routes = [withHold(d, route)];
   if (split.preview !== undefined) {
     const preview = target(split.preview, 100);
-    if (preview !== undefined && preview.backends.length > 0) routes.push({ environment: d.environment, deployment: `${d.name}${PREVIEW_SUFFIX}`, targets: [preview] });
+    if (preview !== undefined && preview.backends.length > 0)
+      routes.push({ environment: d.environment, deployment: `${d.name}${PREVIEW_SUFFIX}`, targets: [preview] });
   }
   return routes;
 }

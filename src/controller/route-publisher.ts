@@ -79,8 +79,12 @@ export class RoutePublisher {
     // A replica that turns ready is routed to at once rather than at the next poll: what makes a
     // scale-up or a start from zero take traffic as soon as the replica can.
     const { runtime } = this.#o;
-    if (runtime.capabilities?.changeNotifications && runtime.onChange) this.#unsubscribeRuntime = runtime.onChange(() => void this.refresh());
-    this.#timer = setInterval(() => void this.refresh(), this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs);
+    if (runtime.capabilities?.changeNotifications && runtime.onChange)
+      this.#unsubscribeRuntime = runtime.onChange(() => void this.refresh());
+    this.#timer = setInterval(
+      () => void this.refresh(),
+      this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs,
+    );
   }
 
   /** Stops following changes; {@link current} keeps returning the last table. */
@@ -119,7 +123,9 @@ export class RoutePublisher {
       } catch (error) {
         if (signal.aborted) return;
         this.#o.onError?.(error);
-        await new Promise((resolve) => setTimeout(resolve, this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs));
+        await new Promise((resolve) =>
+          setTimeout(resolve, this.#o.refreshIntervalMs ?? ROUTE_PUBLISHER_DEFAULTS.refreshIntervalMs),
+        );
       }
     }
   }

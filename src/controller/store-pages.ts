@@ -13,7 +13,10 @@ export interface Listable<K extends ResourceKind> {
  * @example
  *   const deployments = await listAll(store.deployments, { environment: 'production' });
  */
-export async function listAll<K extends ResourceKind>(collection: Listable<K>, filter: ListOptions<K> = {} as ListOptions<K>): Promise<Resource<K>[]> {
+export async function listAll<K extends ResourceKind>(
+  collection: Listable<K>,
+  filter: ListOptions<K> = {} as ListOptions<K>,
+): Promise<Resource<K>[]> {
   const all: Resource<K>[] = [];
   let next: string | undefined;
   do {

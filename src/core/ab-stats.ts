@@ -79,7 +79,11 @@ export function wilsonInterval(conversions: number, n: number): { low: number; h
 }
 
 /** Compares B's conversion rate with A's. Throws an InvalidArgumentError for impossible counts. */
-export function compareConversions(a: ConversionCounts, b: ConversionCounts, options: TestOptions = {}): ConversionComparison {
+export function compareConversions(
+  a: ConversionCounts,
+  b: ConversionCounts,
+  options: TestOptions = {},
+): ConversionComparison {
   const alpha = checkAlpha(options.alpha);
   const [nameA, nameB] = options.names ?? ['A', 'B'];
   checkCounts(a, 'a');
@@ -87,9 +91,21 @@ export function compareConversions(a: ConversionCounts, b: ConversionCounts, opt
   const va = variant(a);
   const vb = variant(b);
   if (va.rate === undefined || vb.rate === undefined) {
-    const empty = [va.rate === undefined ? nameA : undefined, vb.rate === undefined ? nameB : undefined].filter(Boolean);
+    const empty = [va.rate === undefined ? nameA : undefined, vb.rate === undefined ? nameB : undefined].filter(
+      Boolean,
+    );
     const verdict = `Not enough data: ${empty.join(' and ')} ${empty.length === 1 ? 'has' : 'have'} no outcomes yet.`;
-    return { a: va, b: vb, difference: undefined, lift: undefined, z: undefined, pValue: undefined, alpha, significant: false, verdict };
+    return {
+      a: va,
+      b: vb,
+      difference: undefined,
+      lift: undefined,
+      z: undefined,
+      pValue: undefined,
+      alpha,
+      significant: false,
+      verdict,
+    };
   }
   const difference = vb.rate - va.rate;
   const lift = va.rate > 0 ? difference / va.rate : undefined;
@@ -100,7 +116,8 @@ export function compareConversions(a: ConversionCounts, b: ConversionCounts, opt
   const pValue = se > 0 ? normalTwoSidedP(z) : 1;
   const significant = pValue < alpha;
   const rates = `${pct(vb.rate)} vs ${pct(va.rate)}`;
-  const liftText = lift === undefined ? `${nameA} converts at 0%` : `${lift >= 0 ? '+' : ''}${(lift * 100).toFixed(1)}% lift`;
+  const liftText =
+    lift === undefined ? `${nameA} converts at 0%` : `${lift >= 0 ? '+' : ''}${(lift * 100).toFixed(1)}% lift`;
   const verdict = significant
     ? `${nameB} converts ${difference > 0 ? 'better' : 'worse'} than ${nameA}: ${rates} (${liftText}); significant at alpha ${alpha} (${pText(pValue)}).`
     : `No significant difference between ${nameB} and ${nameA} yet: ${rates} (${liftText}), ${pText(pValue)} >= alpha ${alpha}; keep collecting outcomes.`;
@@ -140,7 +157,11 @@ export function summarize(values: readonly number[]): NumericSummary {
     mean += delta / (i + 1);
     m2 += delta * (x - mean);
   });
-  return { n: values.length, mean: values.length === 0 ? NaN : mean, variance: values.length < 2 ? 0 : m2 / (values.length - 1) };
+  return {
+    n: values.length,
+    mean: values.length === 0 ? NaN : mean,
+    variance: values.length < 2 ? 0 : m2 / (values.length - 1),
+  };
 }
 
 /** Welch's t-test of mean(B) against mean(A). Each variant needs at least 2 outcomes. */
@@ -152,7 +173,17 @@ export function welchTTest(a: NumericSummary, b: NumericSummary, options: TestOp
   if (a.n < 2 || b.n < 2) {
     const short = [a.n < 2 ? nameA : undefined, b.n < 2 ? nameB : undefined].filter(Boolean);
     const verdict = `Not enough data: ${short.join(' and ')} ${short.length === 1 ? 'needs at least 2 outcomes' : 'need at least 2 outcomes each'}.`;
-    return { a, b, difference: undefined, t: undefined, df: undefined, pValue: undefined, alpha, significant: false, verdict };
+    return {
+      a,
+      b,
+      difference: undefined,
+      t: undefined,
+      df: undefined,
+      pValue: undefined,
+      alpha,
+      significant: false,
+      verdict,
+    };
   }
   const difference = b.mean - a.mean;
   const va = a.variance / a.n;
@@ -180,25 +211,39 @@ export function welchTTest(a: NumericSummary, b: NumericSummary, options: TestOp
 }
 
 function variant(c: ConversionCounts): VariantConversion {
-  return { n: c.n, conversions: c.conversions, rate: c.n > 0 ? c.conversions / c.n : undefined, interval: wilsonInterval(c.conversions, c.n) };
+  return {
+    n: c.n,
+    conversions: c.conversions,
+    rate: c.n > 0 ? c.conversions / c.n : undefined,
+    interval: wilsonInterval(c.conversions, c.n),
+  };
 }
 
 function checkCounts(c: ConversionCounts, field: string): void {
-  if (!Number.isInteger(c.n) || c.n < 0) throw new InvalidArgumentError(`${field}.n: must be a non-negative integer, got ${JSON.stringify(c.n)}`);
+  if (!Number.isInteger(c.n) || c.n < 0)
+    throw new InvalidArgumentError(`${field}.n: must be a non-negative integer, got ${JSON.stringify(c.n)}`);
   if (!Number.isInteger(c.conversions) || c.conversions < 0 || c.conversions > c.n) {
-    throw new InvalidArgumentError(`${field}.conversions: must be an integer from 0 to n (${c.n}), got ${JSON.stringify(c.conversions)}`);
+    throw new InvalidArgumentError(
+      `${field}.conversions: must be an integer from 0 to n (${c.n}), got ${JSON.stringify(c.conversions)}`,
+    );
   }
 }
 
 function checkSummary(s: NumericSummary, field: string): void {
-  if (!Number.isInteger(s.n) || s.n < 0) throw new InvalidArgumentError(`${field}.n: must be a non-negative integer, got ${JSON.stringify(s.n)}`);
-  if (s.n > 0 && !Number.isFinite(s.mean)) throw new InvalidArgumentError(`${field}.mean: must be a finite number, got ${JSON.stringify(s.mean)}`);
-  if (!Number.isFinite(s.variance) || s.variance < 0) throw new InvalidArgumentError(`${field}.variance: must be a non-negative number, got ${JSON.stringify(s.variance)}`);
+  if (!Number.isInteger(s.n) || s.n < 0)
+    throw new InvalidArgumentError(`${field}.n: must be a non-negative integer, got ${JSON.stringify(s.n)}`);
+  if (s.n > 0 && !Number.isFinite(s.mean))
+    throw new InvalidArgumentError(`${field}.mean: must be a finite number, got ${JSON.stringify(s.mean)}`);
+  if (!Number.isFinite(s.variance) || s.variance < 0)
+    throw new InvalidArgumentError(
+      `${field}.variance: must be a non-negative number, got ${JSON.stringify(s.variance)}`,
+    );
 }
 
 function checkAlpha(alpha: number | undefined): number {
   const a = alpha ?? DEFAULT_ALPHA;
-  if (!(a > 0 && a < 1)) throw new InvalidArgumentError(`alpha: must be a number between 0 and 1, got ${JSON.stringify(alpha)}`);
+  if (!(a > 0 && a < 1))
+    throw new InvalidArgumentError(`alpha: must be a number between 0 and 1, got ${JSON.stringify(alpha)}`);
   return a;
 }
 

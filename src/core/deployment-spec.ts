@@ -7,10 +7,22 @@
  * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
  */
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
-import type { DeploymentConfiguration, DeploymentSpec, DeploymentType, Labels, ModelReference, ScalingSpec } from './resources.js';
+import type {
+  DeploymentConfiguration,
+  DeploymentSpec,
+  DeploymentType,
+  Labels,
+  ModelReference,
+  ScalingSpec,
+} from './resources.js';
 import { CPU_RANGE_TEXT, isCpuInRange, isMemoryInRange, MEMORY_RANGE_TEXT } from './quantities.js';
 import { fail } from './validation.js';
-import { HEALTH_CHECK_FIELDS, RESOURCE_FIELDS, validateHealthCheckExtras, validateResourceLimits } from './health-check-spec.js';
+import {
+  HEALTH_CHECK_FIELDS,
+  RESOURCE_FIELDS,
+  validateHealthCheckExtras,
+  validateResourceLimits,
+} from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
 
 /** Most replicas one deployment may ask for. */
@@ -63,7 +75,11 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Throws unless `name` is a DNS label (1–63 of `a-z 0-9 -`, starting and ending alphanumeric). */
 export function validateDeploymentName(name: unknown, field = 'name'): asserts name is string {
   if (typeof name !== 'string' || !DNS_LABEL.test(name)) {
-    fail(field, "must be a DNS label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)", name);
+    fail(
+      field,
+      "must be a DNS label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)",
+      name,
+    );
   }
 }
 
@@ -76,7 +92,11 @@ export function specFromInput(input: DeploymentInput): DeploymentSpec {
   allowOnly(raw, 'body', ['name', 'environment', 'type', 'model', 'configuration', 'strategy', 'metadata']);
   const type = (raw.type ?? 'model') as DeploymentType;
   const configuration = mergeConfiguration(undefined, raw.configuration);
-  const spec: DeploymentSpec = { type, configuration, strategy: structuredClone((raw.strategy ?? DEPLOYMENT_DEFAULTS.strategy) as StrategySpec) };
+  const spec: DeploymentSpec = {
+    type,
+    configuration,
+    strategy: structuredClone((raw.strategy ?? DEPLOYMENT_DEFAULTS.strategy) as StrategySpec),
+  };
   if (raw.model !== undefined) spec.model = structuredClone(raw.model as ModelReference);
   validateDeploymentSpec(spec);
   return spec;
@@ -113,7 +133,11 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   const s = object(spec, 'spec');
   if (s.type !== 'model' && s.type !== 'application') fail('type', "must be 'model' or 'application'", s.type);
   if (s.type === 'application') {
-    fail('type', "'application' deployments are not supported yet (coming: a spec has no command to run); deploy an ONNX model with type: model and model: {name, version}", s.type);
+    fail(
+      'type',
+      "'application' deployments are not supported yet (coming: a spec has no command to run); deploy an ONNX model with type: model and model: {name, version}",
+      s.type,
+    );
   }
   if (s.model === undefined) fail('model', "is required for type 'model'");
   const model = object(s.model, 'model');
@@ -128,13 +152,18 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
     fail('configuration.resources.cpu', `must be a CPU quantity ${CPU_RANGE_TEXT}, such as '500m' or '2'`, r.cpu);
   }
   if (!isMemoryInRange(r.memory)) {
-    fail('configuration.resources.memory', `must be a memory quantity ${MEMORY_RANGE_TEXT}, such as '512Mi' or '2Gi'`, r.memory);
+    fail(
+      'configuration.resources.memory',
+      `must be a memory quantity ${MEMORY_RANGE_TEXT}, such as '512Mi' or '2Gi'`,
+      r.memory,
+    );
   }
   integer(r.gpu, 'configuration.resources.gpu', 0, 16);
   validateResourceLimits(r);
   validateScaling(c.scaling, 'configuration.scaling');
   const h = object(c.healthCheck, 'configuration.healthCheck');
-  if (typeof h.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(h.path)) fail('configuration.healthCheck.path', "must be an absolute URL path such as '/v2/health/ready'", h.path);
+  if (typeof h.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(h.path))
+    fail('configuration.healthCheck.path', "must be an absolute URL path such as '/v2/health/ready'", h.path);
   seconds(h.interval, 'configuration.healthCheck.interval', 3600);
   seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
   integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
@@ -157,9 +186,15 @@ function mergeConfiguration(base: DeploymentConfiguration | undefined, input: un
   const replicas = (c.replicas ?? base?.replicas ?? DEPLOYMENT_DEFAULTS.replicas) as number;
   const merged: DeploymentConfiguration = {
     replicas,
-    resources: { ...(base?.resources ?? DEPLOYMENT_DEFAULTS.resources), ...resources } as DeploymentConfiguration['resources'],
+    resources: {
+      ...(base?.resources ?? DEPLOYMENT_DEFAULTS.resources),
+      ...resources,
+    } as DeploymentConfiguration['resources'],
     scaling: mergeScaling(base?.scaling ?? { min: replicas, max: replicas, ...DEPLOYMENT_DEFAULTS.scaling }, scaling),
-    healthCheck: { ...(base?.healthCheck ?? DEPLOYMENT_DEFAULTS.healthCheck), ...healthCheck } as DeploymentConfiguration['healthCheck'],
+    healthCheck: {
+      ...(base?.healthCheck ?? DEPLOYMENT_DEFAULTS.healthCheck),
+      ...healthCheck,
+    } as DeploymentConfiguration['healthCheck'],
   };
   const image = c.image ?? base?.image;
   if (image !== undefined) merged.image = image as string;
@@ -196,7 +231,11 @@ function object(value: unknown, field: string): Record<string, unknown> {
 
 function allowOnly(value: Record<string, unknown>, field: string, keys: readonly string[]): void {
   for (const key of Object.keys(value)) {
-    if (!keys.includes(key)) fail(`${field === 'body' || field === 'patch' ? '' : `${field}.`}${key}`, `unknown field (allowed: ${keys.join(', ')})`);
+    if (!keys.includes(key))
+      fail(
+        `${field === 'body' || field === 'patch' ? '' : `${field}.`}${key}`,
+        `unknown field (allowed: ${keys.join(', ')})`,
+      );
   }
 }
 
@@ -210,12 +249,17 @@ function segment(value: unknown, field: string): void {
 }
 
 function integer(value: unknown, field: string, min: number, max: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    fail(field, `must be an integer from ${min} to ${max}`, value);
 }
 
 function seconds(value: unknown, field: string, max: number, maxName?: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > max) {
-    fail(field, `must be a number of seconds above 0 and at most ${maxName === undefined ? max : `${maxName} (${max})`}`, value);
+    fail(
+      field,
+      `must be a number of seconds above 0 and at most ${maxName === undefined ? max : `${maxName} (${max})`}`,
+      value,
+    );
   }
 }
 

@@ -76,10 +76,13 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
 
 function checkLimits(limits: ConnectionLimits): void {
   for (const [name, value] of Object.entries(limits)) {
-    if (!Number.isSafeInteger(value) || value < 1) throw new Error(`connection limits: ${name} must be a positive integer, got ${String(value)}`);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new Error(`connection limits: ${name} must be a positive integer, got ${String(value)}`);
   }
   if (limits.requestTimeoutMs < limits.headersTimeoutMs) {
-    throw new Error(`connection limits: requestTimeoutMs (${limits.requestTimeoutMs}) must be at least headersTimeoutMs (${limits.headersTimeoutMs})`);
+    throw new Error(
+      `connection limits: requestTimeoutMs (${limits.requestTimeoutMs}) must be at least headersTimeoutMs (${limits.headersTimeoutMs})`,
+    );
   }
 }
 
@@ -90,7 +93,13 @@ function answer(status: string, text: string, extra = ''): string {
 
 function refuse(socket: Socket, cap: number): void {
   socket.on('error', () => {});
-  socket.end(answer('503 Service Unavailable', `too many connections: this server takes at most ${cap}; retry later\n`, 'retry-after: 1\r\n'));
+  socket.end(
+    answer(
+      '503 Service Unavailable',
+      `too many connections: this server takes at most ${cap}; retry later\n`,
+      'retry-after: 1\r\n',
+    ),
+  );
   // Read what the client sends (and drop it) so that it gets the answer, not a reset; the socket
   // closes once the client closes its side, or after a short linger.
   socket.resume();
@@ -112,7 +121,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
 export function clientErrorAnswer(code: string | undefined): string {
   switch (code) {
     case 'HPE_HEADER_OVERFLOW':
-      return answer('431 Request Header Fields Too Large', `request header fields too large: the header block is over the server's limit of ${maxHeaderSize} bytes\n`);
+      return answer(
+        '431 Request Header Fields Too Large',
+        `request header fields too large: the header block is over the server's limit of ${maxHeaderSize} bytes\n`,
+      );
     case 'ERR_HTTP_REQUEST_TIMEOUT':
       return answer('408 Request Timeout', 'request timeout: the request did not arrive in time\n');
     default:

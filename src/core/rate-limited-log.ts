@@ -6,7 +6,11 @@
 export type RateLimitedLog = (key: string, line: string) => void;
 
 /** See the module comment. `clock` gives milliseconds (`Date.now` by default). */
-export function rateLimitedLog(log: (line: string) => void, intervalMs: number, clock: () => number = Date.now): RateLimitedLog {
+export function rateLimitedLog(
+  log: (line: string) => void,
+  intervalMs: number,
+  clock: () => number = Date.now,
+): RateLimitedLog {
   const lastLogged = new Map<string, number>();
   return (key, line) => {
     const now = clock();

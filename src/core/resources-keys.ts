@@ -65,12 +65,14 @@ const REVISION_DIGITS = 10;
 
 function part(field: string, value: string): string {
   if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${field}: must be a non-empty string`);
-  if (value.includes('/')) throw new InvalidArgumentError(`${field}: must not contain '/', got ${JSON.stringify(value)}`);
+  if (value.includes('/'))
+    throw new InvalidArgumentError(`${field}: must not contain '/', got ${JSON.stringify(value)}`);
   return value;
 }
 
 function revisionNumber(value: number): string {
-  if (!Number.isSafeInteger(value) || value < 1) throw new InvalidArgumentError(`number: must be a positive integer, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new InvalidArgumentError(`number: must be a positive integer, got ${value}`);
   return String(value).padStart(REVISION_DIGITS, '0');
 }
 
@@ -120,14 +122,20 @@ export const KINDS: { readonly [K in ResourceKind]: KindDescriptor<K> } = {
     // The deployment's name, not its id (`<environment>.<name>`): with `environment` it selects the
     // same incidents as the id would, and alone it finds the name in every environment.
     index: (o) => ({ environment: o.environment, parent: o.deploymentName }),
-    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.deploymentName === undefined ? {} : { parent: f.deploymentName }) }),
+    filter: (f) => ({
+      ...(f.environment === undefined ? {} : { environment: f.environment }),
+      ...(f.deploymentName === undefined ? {} : { parent: f.deploymentName }),
+    }),
   },
   Approval: {
     key: (id) => part('id', id),
     id: (o) => o.id,
     // The state, so a listing filters by it in the query, before paging (migration 0002).
     index: (o) => ({ environment: o.environment, parent: o.state }),
-    filter: (f) => ({ ...(f.environment === undefined ? {} : { environment: f.environment }), ...(f.state === undefined ? {} : { parent: f.state }) }),
+    filter: (f) => ({
+      ...(f.environment === undefined ? {} : { environment: f.environment }),
+      ...(f.state === undefined ? {} : { parent: f.state }),
+    }),
   },
   Feedback: {
     key: (id) => `${part('deployment', id.deployment)}/${part('requestId', id.requestId)}`,

@@ -16,7 +16,16 @@ export type Labels = Record<string, string>;
 
 /** Every resource kind the store knows, as used in change-feed rows and errors. */
 export const RESOURCE_KINDS = [
-  'Environment', 'Model', 'ModelVersion', 'Deployment', 'Revision', 'DeploymentEvent', 'Incident', 'Approval', 'Feedback', 'AnalysisTemplate',
+  'Environment',
+  'Model',
+  'ModelVersion',
+  'Deployment',
+  'Revision',
+  'DeploymentEvent',
+  'Incident',
+  'Approval',
+  'Feedback',
+  'AnalysisTemplate',
   'Autoscaler',
 ] as const;
 /** One of {@link RESOURCE_KINDS}. */
@@ -201,7 +210,6 @@ export interface DependencyCheck {
   interval?: number;
   timeout?: number;
 }
-
 
 /** The desired state that a {@link Revision} snapshots: every change to it makes a new revision. */
 export interface DeploymentSpec {
@@ -481,7 +489,9 @@ export type NewResource<K extends ResourceKind> = Omit<ResourceTypes[K], keyof S
 /** The part of a deployment that a revision snapshots (a deep copy). */
 export function deploymentSpec(deployment: DeploymentSpec): DeploymentSpec {
   const { type, model, configuration, strategy } = deployment;
-  return structuredClone(model === undefined ? { type, configuration, strategy } : { type, model, configuration, strategy });
+  return structuredClone(
+    model === undefined ? { type, configuration, strategy } : { type, model, configuration, strategy },
+  );
 }
 
 /**
@@ -491,7 +501,11 @@ export function deploymentSpec(deployment: DeploymentSpec): DeploymentSpec {
  * @example
  *   status.conditions = setCondition(status.conditions, { type: 'Available', status: 'True', reason: 'Ready', message: '' }, now);
  */
-export function setCondition(conditions: readonly Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[],
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: string,
+): Condition[] {
   const previous = conditions.find((c) => c.type === next.type);
   const lastTransitionTime = previous && previous.status === next.status ? previous.lastTransitionTime : now;
   const updated = { ...next, lastTransitionTime };

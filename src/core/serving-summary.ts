@@ -12,6 +12,9 @@ export function servingSummary(status: DeploymentStatus): string {
   const serving = status.serving ?? [];
   if (serving.length === 0) return '-';
   return serving
-    .map((s) => `r${s.revision}${s.model === undefined ? '' : ` ${s.model.name} ${s.model.version}`}${serving.length > 1 ? ` ${s.weight}%` : ''}`)
+    .map(
+      (s) =>
+        `r${s.revision}${s.model === undefined ? '' : ` ${s.model.name} ${s.model.version}`}${serving.length > 1 ? ` ${s.weight}%` : ''}`,
+    )
     .join(', ');
 }

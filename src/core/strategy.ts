@@ -125,14 +125,16 @@ const SUB_OBJECT: Record<StrategyType, keyof StrategySpec | undefined> = {
 /** Throws an {@link InvalidArgumentError} `strategy.<path>: <rule>` unless `value` is a valid strategy. */
 export function validateStrategy(value: unknown): asserts value is StrategySpec {
   const s = object(value, 'strategy');
-  if (!STRATEGY_TYPES.includes(s.type as StrategyType)) fail('strategy.type', `must be one of ${STRATEGY_TYPES.join(', ')}`, s.type);
+  if (!STRATEGY_TYPES.includes(s.type as StrategyType))
+    fail('strategy.type', `must be one of ${STRATEGY_TYPES.join(', ')}`, s.type);
   const type = s.type as StrategyType;
   const own = SUB_OBJECT[type];
   allowOnlyOwn(s, ['type', ...(own ? [own] : [])], type);
   if (s.rolling !== undefined) rolling(s.rolling);
   if (s.blueGreen !== undefined) blueGreen(s.blueGreen);
   if (s.canary !== undefined) canary(s.canary);
-  if (type === 'canary' && s.canary === undefined) fail('strategy.canary', 'is required for type canary (it holds the steps)');
+  if (type === 'canary' && s.canary === undefined)
+    fail('strategy.canary', 'is required for type canary (it holds the steps)');
   if (s.shadow !== undefined) shadow(s.shadow);
   if (s.ab !== undefined) ab(s.ab);
 }
@@ -171,18 +173,22 @@ function rolling(value: unknown): void {
 function blueGreen(value: unknown): void {
   const b = object(value, 'strategy.blueGreen');
   allowOnly(b, 'strategy.blueGreen', ['autoPromote', 'analysis', 'scaleDownDelaySeconds']);
-  if (b.autoPromote !== undefined && typeof b.autoPromote !== 'boolean') fail('strategy.blueGreen.autoPromote', 'must be true or false', b.autoPromote);
+  if (b.autoPromote !== undefined && typeof b.autoPromote !== 'boolean')
+    fail('strategy.blueGreen.autoPromote', 'must be true or false', b.autoPromote);
   if (b.analysis !== undefined) analysisRef(b.analysis, 'strategy.blueGreen.analysis');
-  if (b.scaleDownDelaySeconds !== undefined) number(b.scaleDownDelaySeconds, 'strategy.blueGreen.scaleDownDelaySeconds', 0, 86_400);
+  if (b.scaleDownDelaySeconds !== undefined)
+    number(b.scaleDownDelaySeconds, 'strategy.blueGreen.scaleDownDelaySeconds', 0, 86_400);
 }
 
 function canary(value: unknown): void {
   const c = object(value, 'strategy.canary');
   allowOnly(c, 'strategy.canary', ['steps', 'analysis', 'scaleDownDelaySeconds']);
-  if (!Array.isArray(c.steps) || c.steps.length === 0 || c.steps.length > 50) fail('strategy.canary.steps', 'must be a list of 1 to 50 steps', c.steps);
+  if (!Array.isArray(c.steps) || c.steps.length === 0 || c.steps.length > 50)
+    fail('strategy.canary.steps', 'must be a list of 1 to 50 steps', c.steps);
   (c.steps as unknown[]).forEach((step, i) => canaryStep(step, `strategy.canary.steps[${i}]`));
   if (c.analysis !== undefined) analysisRef(c.analysis, 'strategy.canary.analysis');
-  if (c.scaleDownDelaySeconds !== undefined) number(c.scaleDownDelaySeconds, 'strategy.canary.scaleDownDelaySeconds', 0, 86_400);
+  if (c.scaleDownDelaySeconds !== undefined)
+    number(c.scaleDownDelaySeconds, 'strategy.canary.scaleDownDelaySeconds', 0, 86_400);
 }
 
 function canaryStep(value: unknown, field: string): void {
@@ -196,9 +202,16 @@ function canaryStep(value: unknown, field: string): void {
     const pause = object(step.pause, `${field}.pause`);
     allowOnly(pause, `${field}.pause`, ['duration']);
     if (pause.duration !== undefined) {
-      const seconds = typeof pause.duration === 'number' || typeof pause.duration === 'string' ? durationSeconds(pause.duration) : Number.NaN;
+      const seconds =
+        typeof pause.duration === 'number' || typeof pause.duration === 'string'
+          ? durationSeconds(pause.duration)
+          : Number.NaN;
       if (!Number.isFinite(seconds) || seconds < 0 || seconds > 86_400 * 7) {
-        fail(`${field}.pause.duration`, "must be seconds (a number) or a duration such as '30s', '2m', '1h', at most 7 days", pause.duration);
+        fail(
+          `${field}.pause.duration`,
+          "must be seconds (a number) or a duration such as '30s', '2m', '1h', at most 7 days",
+          pause.duration,
+        );
       }
     }
   }
@@ -223,7 +236,8 @@ function ab(value: unknown): void {
     const m = object(a.match, 'strategy.ab.match');
     allowOnly(m, 'strategy.ab.match', ['header', 'cookie', 'value']);
     requestKey(m, 'strategy.ab.match');
-    if (typeof m.value !== 'string' || m.value === '') fail('strategy.ab.match.value', 'must be a non-empty string', m.value);
+    if (typeof m.value !== 'string' || m.value === '')
+      fail('strategy.ab.match.value', 'must be a non-empty string', m.value);
   }
   if (a.sticky !== undefined) {
     const s = object(a.sticky, 'strategy.ab.sticky');
@@ -237,7 +251,12 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 function requestKey(k: Record<string, unknown>, field: string): void {
   if ((k.header === undefined) === (k.cookie === undefined)) fail(field, 'must have exactly one of header and cookie');
   const name = k.header ?? k.cookie;
-  if (typeof name !== 'string' || !TOKEN.test(name)) fail(`${field}.${k.header !== undefined ? 'header' : 'cookie'}`, 'must be a header or cookie name (letters, digits, -, _ …)', name);
+  if (typeof name !== 'string' || !TOKEN.test(name))
+    fail(
+      `${field}.${k.header !== undefined ? 'header' : 'cookie'}`,
+      'must be a header or cookie name (letters, digits, -, _ …)',
+      name,
+    );
 }
 
 function analysisRef(value: unknown, field: string): void {
@@ -248,7 +267,8 @@ function analysisRef(value: unknown, field: string): void {
   }
   if (a.args !== undefined) {
     for (const [k, v] of Object.entries(object(a.args, `${field}.args`))) {
-      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) fail(`${field}.args.${k}`, 'must be a string or a number', v);
+      if (typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v)))
+        fail(`${field}.args.${k}`, 'must be a string or a number', v);
     }
   }
 }
@@ -263,7 +283,8 @@ function amount(value: unknown, field: string): void {
 function allowOnlyOwn(value: Record<string, unknown>, keys: readonly string[], type: StrategyType): void {
   for (const key of Object.keys(value)) {
     const owner = typeOf(key);
-    if (!keys.includes(key) && owner !== undefined) fail(`strategy.${key}`, `belongs to strategy type ${owner}, not ${type}`);
+    if (!keys.includes(key) && owner !== undefined)
+      fail(`strategy.${key}`, `belongs to strategy type ${owner}, not ${type}`);
   }
   allowOnly(value, 'strategy', keys);
 }

@@ -17,7 +17,10 @@ export function echo(value: unknown): string {
   if (value === undefined) return 'nothing';
   let text: string;
   try {
-    text = typeof value === 'string' && value.length > MAX_ECHO_CHARS ? JSON.stringify(value.slice(0, MAX_ECHO_CHARS)) : (JSON.stringify(value) ?? String(value));
+    text =
+      typeof value === 'string' && value.length > MAX_ECHO_CHARS
+        ? JSON.stringify(value.slice(0, MAX_ECHO_CHARS))
+        : (JSON.stringify(value) ?? String(value));
   } catch {
     text = Array.isArray(value) ? '[…]' : typeof value === 'object' ? '{…}' : String(value);
   }
@@ -38,13 +41,15 @@ export function path(prefix: string, key: string): string {
 
 /** The value as a plain object, or a failure. */
 export function object(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field || 'body', 'must be an object', value);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    fail(field || 'body', 'must be an object', value);
   return value as Record<string, unknown>;
 }
 
 /** The value as an array of at most `max` items, or a failure. */
 export function array(value: unknown, field: string, min: number, max: number): unknown[] {
-  if (!Array.isArray(value) || value.length < min || value.length > max) fail(field, `must be a list of ${min} to ${max} items`, value);
+  if (!Array.isArray(value) || value.length < min || value.length > max)
+    fail(field, `must be a list of ${min} to ${max} items`, value);
   return value;
 }
 
@@ -57,19 +62,22 @@ export function allowOnly(value: Record<string, unknown>, field: string, keys: r
 
 /** A non-empty string of at most `max` characters. */
 export function text(value: unknown, field: string, max = 10_000): string {
-  if (typeof value !== 'string' || value === '' || value.length > max) fail(field, `must be a non-empty string of at most ${max} characters`, value);
+  if (typeof value !== 'string' || value === '' || value.length > max)
+    fail(field, `must be a non-empty string of at most ${max} characters`, value);
   return value;
 }
 
 /** An integer from `min` to `max`. */
 export function integer(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) fail(field, `must be an integer from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+    fail(field, `must be an integer from ${min} to ${max}`, value);
   return value;
 }
 
 /** A finite number from `min` to `max`. */
 export function numberIn(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(field, `must be a number from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    fail(field, `must be a number from ${min} to ${max}`, value);
   return value;
 }
 
@@ -78,7 +86,11 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A DNS label: 1–63 of `a-z 0-9 -`, starting and ending alphanumeric. */
 export function dnsLabel(value: unknown, field: string): string {
   if (typeof value !== 'string' || !DNS_LABEL.test(value)) {
-    fail(field, "must be a DNS label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)", value);
+    fail(
+      field,
+      "must be a DNS label (1-63 lowercase letters, digits or '-', starting and ending with a letter or digit)",
+      value,
+    );
   }
   return value;
 }

@@ -5,7 +5,10 @@ function findVersion(): string {
   // Works from both src/ (tests via tsx) and dist/src/ (compiled): walk up to the package root.
   for (const rel of ['../../package.json', '../../../package.json']) {
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as {
+        name?: string;
+        version?: string;
+      };
       if (pkg.name === 'wharf' && pkg.version) return pkg.version;
     } catch {
       // not at this level; try the next

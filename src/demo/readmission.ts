@@ -56,9 +56,7 @@ export const READMISSION_DATA_DEFAULTS = { n: 2000, seed: 20_240_611 } as const;
  * Generates the synthetic training set deterministically: correlated standard-normal features
  * and labels drawn as Bernoulli(sigmoid(hidden linear rule)), so the noise is the label draw.
  */
-export function generateReadmissionData(
-  options: { n?: number; seed?: number } = {},
-): ReadmissionData {
+export function generateReadmissionData(options: { n?: number; seed?: number } = {}): ReadmissionData {
   const { n, seed } = { ...READMISSION_DATA_DEFAULTS, ...options };
   const rng = createRandom(seed);
   const x: number[][] = [];
@@ -99,10 +97,13 @@ export function trainLogisticRegression(
   let theta = new Array<number>(d + 1).fill(0);
   const rows = data.x.map((r) => [...r, 1]);
   const objective = (t: number[]): number =>
-    rows.reduce((s, r, i) => {
-      const z = dot(t, r);
-      return s + softplus(z) - (data.y[i] ?? 0) * z;
-    }, t.slice(0, d).reduce((s, w) => s + (w * w) / (2 * C), 0));
+    rows.reduce(
+      (s, r, i) => {
+        const z = dot(t, r);
+        return s + softplus(z) - (data.y[i] ?? 0) * z;
+      },
+      t.slice(0, d).reduce((s, w) => s + (w * w) / (2 * C), 0),
+    );
 
   for (let iter = 1; iter <= maxIterations; iter++) {
     const grad = theta.map((w, j) => (j < d ? w / C : 0));

@@ -13,27 +13,59 @@ import type { ExportInput } from './export-source.js';
 /** `docker compose up -d` in DIR. */
 export function composeExport(input: ExportInput): Map<string, string> {
   const w = input.workload;
-  if (!w.model) throw new InvalidArgumentError('format compose: only model deployments can be exported as a compose file yet');
+  if (!w.model)
+    throw new InvalidArgumentError('format compose: only model deployments can be exported as a compose file yet');
   const o = resolveManifestOptions(input.manifests);
   const port = o.port;
   const probe = w.readiness;
   const ready = `fetch('http://127.0.0.1:${port}${probe.path || '/v2/health/ready'}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
-  const limits = { ...(w.resources?.cpu ? { cpus: cpus(w.resources.cpu) } : {}), ...(w.resources?.memory ? { memory: bytes(w.resources.memory) } : {}) };
+  const limits = {
+    ...(w.resources?.cpu ? { cpus: cpus(w.resources.cpu) } : {}),
+    ...(w.resources?.memory ? { memory: bytes(w.resources.memory) } : {}),
+  };
   const compose = {
     name: `${w.key.deployment}-${w.key.environment}`,
     services: {
       'fetch-artifact': {
         image: o.image,
-        command: ['fetch-artifact', '--url', `${o.registryUrl.replace(/\/+$/, '')}/api/v1/blobs/${w.model.digest}`, '--digest', w.model.digest, '--out', MODEL_FILE],
+        command: [
+          'fetch-artifact',
+          '--url',
+          `${o.registryUrl.replace(/\/+$/, '')}/api/v1/blobs/${w.model.digest}`,
+          '--digest',
+          w.model.digest,
+          '--out',
+          MODEL_FILE,
+        ],
         volumes: [`models:${MODEL_MOUNT}`],
         restart: 'no',
       },
       model: {
         image: o.image,
-        command: ['serve-model', '--model', MODEL_FILE, '--name', w.key.deployment, '--version', w.model.version, '--host', '0.0.0.0', '--port', String(port), '--grace-period', String(o.drainSeconds), ...(w.model.serverArgs ?? [])],
+        command: [
+          'serve-model',
+          '--model',
+          MODEL_FILE,
+          '--name',
+          w.key.deployment,
+          '--version',
+          w.model.version,
+          '--host',
+          '0.0.0.0',
+          '--port',
+          String(port),
+          '--grace-period',
+          String(o.drainSeconds),
+          ...(w.model.serverArgs ?? []),
+        ],
         depends_on: { 'fetch-artifact': { condition: 'service_completed_successfully' } },
         volumes: [`models:${MODEL_MOUNT}:ro`],
-        environment: { ...w.env, PORT: String(port), WHARF_DEPLOYMENT: w.key.deployment, WHARF_REVISION: String(w.key.revision) },
+        environment: {
+          ...w.env,
+          PORT: String(port),
+          WHARF_DEPLOYMENT: w.key.deployment,
+          WHARF_REVISION: String(w.key.revision),
+        },
         // One replica publishes the port as is; several get ephemeral host ports (put a proxy in front).
         ports: [w.replicas === 1 ? `${port}:${port}` : String(port)],
         read_only: true,
@@ -70,14 +102,23 @@ export function bytes(quantity: string): string {
   if (!m) throw new InvalidArgumentError(`configuration.resources.memory: ${quantity} cannot be expressed for compose`);
   const n = Number(m[1]);
   switch (m[2]) {
-    case 'Ki': return `${n}k`;
-    case 'Mi': return `${n}m`;
-    case 'Gi': return `${n}g`;
-    case 'Ti': return `${n * 1024}g`;
-    case 'k': return `${n * 1000}b`;
-    case 'M': return `${n * 1000 * 1000}b`;
-    case 'G': return `${n * 1e9}b`;
-    case 'T': return `${n * 1e12}b`;
-    default: return `${n}b`;
+    case 'Ki':
+      return `${n}k`;
+    case 'Mi':
+      return `${n}m`;
+    case 'Gi':
+      return `${n}g`;
+    case 'Ti':
+      return `${n * 1024}g`;
+    case 'k':
+      return `${n * 1000}b`;
+    case 'M':
+      return `${n * 1000 * 1000}b`;
+    case 'G':
+      return `${n * 1e9}b`;
+    case 'T':
+      return `${n * 1e12}b`;
+    default:
+      return `${n}b`;
   }
 }

@@ -24,17 +24,30 @@ export interface ExportInput {
   readonly namespace: string;
   readonly manifests: ManifestOptions;
   /** Also write a Gateway API HTTPRoute (all traffic to this revision) attached to this Gateway. */
-  readonly httpRoute?: { readonly parentGateway: string; readonly parentNamespace?: string; readonly hostname?: string };
+  readonly httpRoute?: {
+    readonly parentGateway: string;
+    readonly parentNamespace?: string;
+    readonly hostname?: string;
+  };
 }
 
 /** The workload of `deployment`'s current revision serving `modelVersion`. */
-export function exportWorkload(deployment: Pick<Deployment, 'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'>, modelVersion: Pick<ModelVersion, 'version' | 'artifact'>): Workload {
-  if (deployment.type !== 'model') throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
+export function exportWorkload(
+  deployment: Pick<Deployment, 'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'>,
+  modelVersion: Pick<ModelVersion, 'version' | 'artifact'>,
+): Workload {
+  if (deployment.type !== 'model')
+    throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
   return desiredWorkload({
     environment: deployment.environment,
     name: deployment.name,
     revision: deployment.revision,
-    spec: { type: deployment.type, model: deployment.model, configuration: deployment.configuration, strategy: deployment.strategy },
+    spec: {
+      type: deployment.type,
+      model: deployment.model,
+      configuration: deployment.configuration,
+      strategy: deployment.strategy,
+    },
     modelVersion,
     // Exported pods fetch the artifact by digest from the registry; no local path is involved.
     artifactPath: `registry:${modelVersion.artifact.digest}`,

@@ -14,15 +14,25 @@ import type { ExportFormat, ExportInput } from './export-source.js';
 import { helmExport } from './helm-export.js';
 import { manifestsExport, terraformExport } from './plain-exports.js';
 
-export { EXPORT_FORMATS, type ExportFormat, type ExportInput, exportWorkload, parseExportFormat } from './export-source.js';
+export {
+  EXPORT_FORMATS,
+  type ExportFormat,
+  type ExportInput,
+  exportWorkload,
+  parseExportFormat,
+} from './export-source.js';
 
 /** Relative path → content of every file of the export. */
 export function exportFiles(format: ExportFormat, input: ExportInput): Map<string, string> {
   switch (format) {
-    case 'manifests': return manifestsExport(input);
-    case 'helm': return helmExport(input);
-    case 'compose': return composeExport(input);
-    case 'terraform': return terraformExport(input);
+    case 'manifests':
+      return manifestsExport(input);
+    case 'helm':
+      return helmExport(input);
+    case 'compose':
+      return composeExport(input);
+    case 'terraform':
+      return terraformExport(input);
   }
 }
 

@@ -36,29 +36,53 @@ export function helmExport(input: ExportInput): Map<string, string> {
   const w = input.workload;
   const scaling = w.scaling ?? { min: w.replicas, max: Math.max(w.replicas, 1) * 2, targetCPU: 80, targetMemory: 80 };
   // Rendered as autoscaled, so the HPA exists to template; the Deployment's replicas are put back below.
-  const objects = exportObjects({ ...input, workload: { ...w, scaling: { ...scaling, max: Math.max(scaling.max, scaling.min + 1) } } });
+  const objects = exportObjects({
+    ...input,
+    workload: { ...w, scaling: { ...scaling, max: Math.max(scaling.max, scaling.min + 1) } },
+  });
   const files = new Map<string, string>();
   for (const o of objects) {
     const templated = placeholders(o, input);
-    let text = stringify(templated).replace(/^(\s*)replicas: WHARFVALUE_replicas_END$/m, (_m, indent: string) =>
-      `${indent}{{- if not .Values.autoscaling.enabled }}\n${indent}replicas: WHARFVALUE_replicas_END\n${indent}{{- end }}`);
+    let text = stringify(templated).replace(
+      /^(\s*)replicas: WHARFVALUE_replicas_END$/m,
+      (_m, indent: string) =>
+        `${indent}{{- if not .Values.autoscaling.enabled }}\n${indent}replicas: WHARFVALUE_replicas_END\n${indent}{{- end }}`,
+    );
     text = text.replace(PLACEHOLDER, (_m, name: string) => EXPRESSIONS[name]!);
     if (o.kind === 'HorizontalPodAutoscaler') text = `{{- if .Values.autoscaling.enabled }}\n${text}{{- end }}\n`;
     files.set(`templates/${objectFileName(o)}`, text);
   }
-  const deployment = objects.find((o) => o.kind === 'Deployment') as KubeObject & { spec: { template: { spec: { containers: { image: string }[] } } } };
+  const deployment = objects.find((o) => o.kind === 'Deployment') as KubeObject & {
+    spec: { template: { spec: { containers: { image: string }[] } } };
+  };
   const values = {
     image: deployment.spec.template.spec.containers[0]!.image,
     replicas: w.replicas,
     resources: { cpu: w.resources?.cpu ?? '', memory: w.resources?.memory ?? '', gpu: w.resources?.gpu ?? 0 },
-    autoscaling: { enabled: w.scaling !== undefined && w.scaling.max > w.scaling.min, minReplicas: Math.max(1, scaling.min), maxReplicas: Math.max(scaling.max, 1), targetCPU: scaling.targetCPU, targetMemory: scaling.targetMemory },
+    autoscaling: {
+      enabled: w.scaling !== undefined && w.scaling.max > w.scaling.min,
+      minReplicas: Math.max(1, scaling.min),
+      maxReplicas: Math.max(scaling.max, 1),
+      targetCPU: scaling.targetCPU,
+      targetMemory: scaling.targetMemory,
+    },
     artifact: { registryUrl: input.manifests.registryUrl, ...(w.model ? { digest: w.model.digest } : {}) },
   };
-  files.set('values.yaml', `# Settings of ${w.key.deployment} revision ${w.key.revision}, exported by Wharf ${WHARF_VERSION}.\n${stringify(values)}`);
-  files.set('Chart.yaml', stringify({
-    apiVersion: 'v2', name: w.key.deployment, description: `${w.key.deployment} (revision ${w.key.revision} in ${w.key.environment}), exported by Wharf`,
-    type: 'application', version: `0.1.${w.key.revision}`, appVersion: w.model?.version ?? w.image ?? '0',
-  }));
+  files.set(
+    'values.yaml',
+    `# Settings of ${w.key.deployment} revision ${w.key.revision}, exported by Wharf ${WHARF_VERSION}.\n${stringify(values)}`,
+  );
+  files.set(
+    'Chart.yaml',
+    stringify({
+      apiVersion: 'v2',
+      name: w.key.deployment,
+      description: `${w.key.deployment} (revision ${w.key.revision} in ${w.key.environment}), exported by Wharf`,
+      type: 'application',
+      version: `0.1.${w.key.revision}`,
+      appVersion: w.model?.version ?? w.image ?? '0',
+    }),
+  );
   return files;
 }
 
@@ -88,7 +112,13 @@ function placeholders(o: KubeObject, input: ExportInput): KubeObject {
     const digest = input.workload.model?.digest;
     for (const init of pod.initContainers ?? []) {
       init.image = p('image');
-      init.command = init.command?.map((arg) => (digest && arg.endsWith(`/api/v1/blobs/${digest}`) ? `${p('registryUrl')}/api/v1/blobs/${p('digest')}` : arg === digest ? p('digest') : arg));
+      init.command = init.command?.map((arg) =>
+        digest && arg.endsWith(`/api/v1/blobs/${digest}`)
+          ? `${p('registryUrl')}/api/v1/blobs/${p('digest')}`
+          : arg === digest
+            ? p('digest')
+            : arg,
+      );
     }
   }
   return out;

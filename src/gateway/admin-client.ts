@@ -70,13 +70,15 @@ export class GatewayAdminClient {
     // Asked for events after `since`: the ones up to it are recorded.
     if (this.boot !== undefined && since > 0) this.remember({ boot: this.boot, seq: since });
     let answer = (await this.get(`/ejections?since=${since}`)).body as EjectionsAnswer;
-    if (this.boot !== undefined && answer.boot !== this.boot && since > 0) answer = (await this.get('/ejections?since=0')).body as EjectionsAnswer;
+    if (this.boot !== undefined && answer.boot !== this.boot && since > 0)
+      answer = (await this.get('/ejections?since=0')).body as EjectionsAnswer;
     if (answer.boot !== this.boot) {
       this.boot = answer.boot;
       this.handed = 0;
     }
     const mark = this.mark;
-    const events = mark !== undefined && mark.boot === answer.boot ? answer.events.filter((e) => e.seq > mark.seq) : answer.events;
+    const events =
+      mark !== undefined && mark.boot === answer.boot ? answer.events.filter((e) => e.seq > mark.seq) : answer.events;
     if (events.length > 0) this.handed = events[events.length - 1]!.seq;
     return events;
   }
@@ -100,14 +102,22 @@ export class GatewayAdminClient {
     let status: number;
     let text: string;
     try {
-      const res = await request(url, { signal: AbortSignal.timeout(this.timeoutMs), headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs });
+      const res = await request(url, {
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
       status = res.statusCode;
       text = await res.body.text();
     } catch (error) {
       const e = error as Error & { code?: string };
-      throw new UnavailableError(`the gateway's admin endpoint ${url}: ${e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (e.code ?? e.message)}`, { cause: error });
+      throw new UnavailableError(
+        `the gateway's admin endpoint ${url}: ${e.name === 'TimeoutError' ? `no answer within ${this.timeoutMs} ms` : (e.code ?? e.message)}`,
+        { cause: error },
+      );
     }
-    if (status !== 200 && status !== 404) throw new UnavailableError(`the gateway's admin endpoint ${url} answered ${status}: ${text.slice(0, 200)}`);
+    if (status !== 200 && status !== 404)
+      throw new UnavailableError(`the gateway's admin endpoint ${url} answered ${status}: ${text.slice(0, 200)}`);
     return { status, body: JSON.parse(text) as unknown };
   }
 }

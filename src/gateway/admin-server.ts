@@ -67,21 +67,26 @@ export class GatewayAdminServer {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://admin');
     if (url.pathname === '/reconnect') {
-      if (req.method !== 'POST') return send(res, 405, { error: `${req.method} is not allowed; use POST` }, { allow: 'POST' });
+      if (req.method !== 'POST')
+        return send(res, 405, { error: `${req.method} is not allowed; use POST` }, { allow: 'POST' });
       this.reconnect();
       res.writeHead(204).end();
       return;
     }
-    if (req.method !== 'GET') return send(res, 405, { error: `${req.method} is not allowed; use GET` }, { allow: 'GET' });
+    if (req.method !== 'GET')
+      return send(res, 405, { error: `${req.method} is not allowed; use GET` }, { allow: 'GET' });
     if (url.pathname === '/healthz') return send(res, 200, { live: true });
     if (url.pathname.startsWith('/assignments/')) {
       const id = decodeURIComponent(url.pathname.slice('/assignments/'.length));
       const assignment = this.source.assignment(id);
-      return assignment === undefined ? send(res, 404, { error: `no assignment recorded for request ${JSON.stringify(id.slice(0, 128))}` }) : send(res, 200, assignment);
+      return assignment === undefined
+        ? send(res, 404, { error: `no assignment recorded for request ${JSON.stringify(id.slice(0, 128))}` })
+        : send(res, 200, assignment);
     }
     if (url.pathname === '/ejections') {
       const since = Number(url.searchParams.get('since') ?? '0');
-      if (!Number.isInteger(since) || since < 0) return send(res, 400, { error: 'since: must be a non-negative integer' });
+      if (!Number.isInteger(since) || since < 0)
+        return send(res, 400, { error: 'since: must be a non-negative integer' });
       const answer: EjectionsAnswer = { boot: this.boot, events: this.source.ejectionsSince(since) };
       return send(res, 200, answer);
     }

@@ -29,7 +29,8 @@ export class AssignmentLog {
   private next = 0;
 
   constructor(readonly capacity = ASSIGNMENT_LOG_SIZE) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) throw new RangeError(`capacity: must be a positive integer, got ${capacity}`);
+    if (!Number.isSafeInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity: must be a positive integer, got ${capacity}`);
     this.ids = new Array<string | undefined>(capacity).fill(undefined);
     this.values = new Array<Assignment | undefined>(capacity).fill(undefined);
   }

@@ -14,7 +14,13 @@ import type { Assignment } from './assignment-log.js';
 import type { GatewayMetrics, RouteStats, ShadowStats, StatsScope, TargetStats } from './metrics.js';
 import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import { compileRules, type RouteRules } from './route-choice.js';
-import { type Route, type RouteHold, type RouteOutlierDetection, type RouteTable, routeBasePath } from './route-table.js';
+import {
+  type Route,
+  type RouteHold,
+  type RouteOutlierDetection,
+  type RouteTable,
+  routeBasePath,
+} from './route-table.js';
 import { parseRouteTable } from './table-validation.js';
 import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
 
@@ -110,7 +116,10 @@ export interface CompileDefaults {
  * @throws InvalidArgumentError when the table breaks a rule (see {@link parseRouteTable}).
  */
 export function compileTable(
-  input: RouteTable, pools: UpstreamPools, metrics: GatewayMetrics, defaults: CompileDefaults = { outlierDetection: OUTLIER_DEFAULTS },
+  input: RouteTable,
+  pools: UpstreamPools,
+  metrics: GatewayMetrics,
+  defaults: CompileDefaults = { outlierDetection: OUTLIER_DEFAULTS },
 ): PreparedTable {
   const table = parseRouteTable(input);
   const backends = pools.prepare(table.routes.flatMap((r) => r.targets.flatMap((t) => t.backends)));
@@ -134,7 +143,10 @@ export function compileTable(
           continue;
         }
         const compiled: CompiledTarget = {
-          revision: t.revision, revisionText: String(t.revision), backends: t.backends.map((b) => backends.get(b.id)!), stats,
+          revision: t.revision,
+          revisionText: String(t.revision),
+          backends: t.backends.map((b) => backends.get(b.id)!),
+          stats,
           assignment: Object.freeze({ environment, deployment, revision: t.revision }),
         };
         byRevision.set(t.revision, compiled);
@@ -148,7 +160,12 @@ export function compileTable(
       const rules = compileRules(route, byRevision);
       const starting = `deployment '${deployment}' in environment '${environment}' is scaled to zero and starting`;
       routes.set(prefix, {
-        environment, deployment, prefix, targets, cumulative, totalWeight: total,
+        environment,
+        deployment,
+        prefix,
+        targets,
+        cumulative,
+        totalWeight: total,
         noReplicaMessage: `no ready replica for deployment '${deployment}' in environment '${environment}'`,
         hold: route.hold,
         holdFullMessage: `${starting}; the hold queue is full (${route.hold?.queue ?? 0} requests)`,
@@ -177,7 +194,11 @@ export function compileTable(
 }
 
 /** Stats exist whenever the table names a mirror (zeros included); copies go out only when it can take them. */
-function compileMirror(route: Route, byRevision: ReadonlyMap<number, CompiledTarget>, scope: StatsScope): CompiledMirror | undefined {
+function compileMirror(
+  route: Route,
+  byRevision: ReadonlyMap<number, CompiledTarget>,
+  scope: StatsScope,
+): CompiledMirror | undefined {
   const mirror = route.mirror;
   if (mirror === undefined) return undefined;
   const stats = scope.shadow(route.environment, route.deployment, mirror.revision);

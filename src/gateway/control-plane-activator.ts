@@ -63,8 +63,12 @@ export class ControlPlaneActivator {
     const timeoutMs = this.options.timeoutMs ?? 2_000;
     try {
       const res = await request(url, {
-        method: 'POST', signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
-        headers: { 'content-type': 'application/json' }, body: '{}',
+        method: 'POST',
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
       });
       const text = await res.body.text();
       if (res.statusCode >= 200 && res.statusCode < 300) return;
@@ -77,6 +81,9 @@ export class ControlPlaneActivator {
   }
 
   private reportFailure(environment: string, deployment: string, line: string): void {
-    this.report(`${environment}\0${deployment}`, `scale from zero: could not activate deployment '${deployment}' in environment '${environment}': ${line}`);
+    this.report(
+      `${environment}\0${deployment}`,
+      `scale from zero: could not activate deployment '${deployment}' in environment '${environment}': ${line}`,
+    );
   }
 }

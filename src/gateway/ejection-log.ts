@@ -67,5 +67,7 @@ export class EjectionLog {
  */
 export function describeEvent(e: EjectionEvent): string {
   const where = `backend '${e.backend}' (revision ${e.revision} of deployment '${e.deployment}' in environment '${e.environment}')`;
-  return e.type === 'ejected' ? `ejected ${where} for ${e.durationMs} ms: ${e.reason}` : `readmitted ${where}: ${e.reason}`;
+  return e.type === 'ejected'
+    ? `ejected ${where} for ${e.durationMs} ms: ${e.reason}`
+    : `readmitted ${where}: ${e.reason}`;
 }

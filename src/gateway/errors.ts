@@ -72,11 +72,15 @@ export function sendError(res: ServerResponse, err: unknown, extra: ErrorHeaders
     res.destroy();
     return status;
   }
-  const message = err instanceof WharfError
-    ? err.message
-    : `internal error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
+  const message =
+    err instanceof WharfError
+      ? err.message
+      : `internal error: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`;
   const body = JSON.stringify({ error: message });
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
   if (extra.retryAfter !== undefined) headers['retry-after'] = extra.retryAfter;
   if (extra.close) headers.connection = 'close';
   if (extra.allow !== undefined) headers.allow = extra.allow;

@@ -9,7 +9,13 @@ import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, PayloadTooLargeError } from '../core/errors.js';
 import { pickBackend } from './balancer.js';
 import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
-import { GatewayUnavailableError, NoReadyReplicaError, RouteNotFoundError, sendError, UpstreamUnavailableError } from './errors.js';
+import {
+  GatewayUnavailableError,
+  NoReadyReplicaError,
+  RouteNotFoundError,
+  sendError,
+  UpstreamUnavailableError,
+} from './errors.js';
 import type { HeldRequest } from './hold-queue.js';
 import type { RouteStats } from './metrics.js';
 import { DRAINING_HEADER } from '../core/protocol-headers.js';
@@ -21,7 +27,13 @@ import type { UpstreamBackend } from './upstream-pool.js';
 import type { Proxy } from './proxy.js';
 
 /** Request headers passed to replicas (lower case). Everything else stays at the gateway. */
-export const FORWARDED_HEADERS: readonly string[] = ['content-type', 'accept', 'accept-encoding', 'traceparent', 'tracestate'];
+export const FORWARDED_HEADERS: readonly string[] = [
+  'content-type',
+  'accept',
+  'accept-encoding',
+  'traceparent',
+  'tracestate',
+];
 
 /** Status recorded when the client went away before its response was complete (nginx's convention). */
 export const CLIENT_CLOSED = 499;
@@ -90,7 +102,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const limit = this.proxy.options.maxBodyBytes;
     const declared = this.req.headers['content-length'];
     if (declared !== undefined && Number(declared) > limit) {
-      this.fail(new PayloadTooLargeError(`request body: Content-Length ${declared} exceeds the gateway limit of ${limit} bytes`), true);
+      this.fail(
+        new PayloadTooLargeError(
+          `request body: Content-Length ${declared} exceeds the gateway limit of ${limit} bytes`,
+        ),
+        true,
+      );
       return;
     }
     const chunks: Buffer[] = [];
@@ -125,7 +142,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const mirror = this.route.mirror;
     // Mirrored once, with the first attempt: a retry resends to the primary only.
     if (mirror !== undefined && this.attempts === 0 && mirror.target !== target) {
-      this.shadow = this.proxy.mirrors.start(this.route, mirror, { method: this.req.method!, path: this.path, headers: this.headers, body: this.body });
+      this.shadow = this.proxy.mirrors.start(this.route, mirror, {
+        method: this.req.method!,
+        path: this.path,
+        headers: this.headers,
+        body: this.body,
+      });
     }
     const backend = pickBackend(target.backends, avoid === undefined ? this.pickTime : performance.now(), avoid)!;
     this.backend = backend;
@@ -143,7 +165,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const route = table.routes.get(this.route.prefix);
     if (route === undefined) {
       const { environment, deployment } = this.route;
-      this.fail(new RouteNotFoundError(`no route for deployment '${deployment}' in environment '${environment}' (removed while the request arrived)`), false);
+      this.fail(
+        new RouteNotFoundError(
+          `no route for deployment '${deployment}' in environment '${environment}' (removed while the request arrived)`,
+        ),
+        false,
+      );
       return false;
     }
     const target = chooseTarget(route, this.req.headers);
@@ -184,7 +211,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     if (route === undefined) {
       const { environment, deployment } = this.route;
       this.leaveHold();
-      this.fail(new RouteNotFoundError(`no route for deployment '${deployment}' in environment '${environment}' (removed while the request was held)`), this.bodyPending);
+      this.fail(
+        new RouteNotFoundError(
+          `no route for deployment '${deployment}' in environment '${environment}' (removed while the request was held)`,
+        ),
+        this.bodyPending,
+      );
       return true;
     }
     const target = chooseTarget(route, this.req.headers);
@@ -208,7 +240,11 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const stats = this.route.routeStats;
     stats.holdRejected++;
     stats.noReadyReplica++;
-    this.fail(new NoReadyReplicaError(this.route.holdTimeoutMessage), this.bodyPending, this.proxy.options.retryAfterSeconds);
+    this.fail(
+      new NoReadyReplicaError(this.route.holdTimeoutMessage),
+      this.bodyPending,
+      this.proxy.options.retryAfterSeconds,
+    );
   }
 
   /** The gateway stops while the request is held: 503 with Retry-After. */
@@ -236,11 +272,19 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     if (this.clientGone) controller.abort(new Error('client closed the connection'));
   }
 
-  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return; // informational (e.g. 103): not relayed
     // A draining replica (scaled down, replaced) refused the request without running it: send it to
     // another replica instead of passing its 503 on. Its connection closes; the pool reconnects.
-    if (statusCode === 503 && headers[DRAINING_HEADER] !== undefined && this.attempts < this.proxy.options.maxAttempts) {
+    if (
+      statusCode === 503 &&
+      headers[DRAINING_HEADER] !== undefined &&
+      this.attempts < this.proxy.options.maxAttempts
+    ) {
       this.drainingRetry = true;
       controller.abort(new Error('replica is draining'));
       return;
@@ -249,7 +293,14 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     const backend = this.backend!;
     const target = this.target!;
     // A draining 503 passed on (no attempt left) says nothing about the replica's health.
-    this.proxy.outliers.answered(this.route, target, backend, statusCode, statusCode === 503 && headers[DRAINING_HEADER] !== undefined, performance.now());
+    this.proxy.outliers.answered(
+      this.route,
+      target,
+      backend,
+      statusCode,
+      statusCode === 503 && headers[DRAINING_HEADER] !== undefined,
+      performance.now(),
+    );
     removeHopByHop(headers);
     if (this.proxy.options.debugHeaders) headers['x-wharf-backend'] = backend.id;
     headers['x-wharf-revision'] = target.revisionText;
@@ -291,8 +342,12 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     }
     if (this.invalidResponse !== undefined) {
       const { environment, deployment } = this.route;
-      return this.fail(new UpstreamUnavailableError(
-        `replica '${backend.id}' of deployment '${deployment}' in environment '${environment}' sent a response that cannot be relayed: ${this.invalidResponse.message}`), false);
+      return this.fail(
+        new UpstreamUnavailableError(
+          `replica '${backend.id}' of deployment '${deployment}' in environment '${environment}' sent a response that cannot be relayed: ${this.invalidResponse.message}`,
+        ),
+        false,
+      );
     }
     if (this.drainingRetry) {
       this.drainingRetry = false;
@@ -303,7 +358,18 @@ export class Exchange implements Dispatcher.DispatchHandler, HeldRequest {
     if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts) return this.attempt(backend);
     const { environment, deployment } = this.route;
     const { headersTimeoutMs } = this.proxy.options;
-    this.fail(upstreamError({ code, error: err, backendId: backend.id, environment, deployment, attempts: this.attempts, headersTimeoutMs }), false);
+    this.fail(
+      upstreamError({
+        code,
+        error: err,
+        backendId: backend.id,
+        environment,
+        deployment,
+        attempts: this.attempts,
+        headersTimeoutMs,
+      }),
+      false,
+    );
   }
 
   private fail(err: Error, closeConnection: boolean, retryAfter?: number): void {

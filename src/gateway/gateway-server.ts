@@ -111,24 +111,39 @@ export class GatewayServer {
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(options: GatewayServerOptions = {}) {
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as GatewayServerOptions;
+    const defined = Object.fromEntries(
+      Object.entries(options).filter(([, v]) => v !== undefined),
+    ) as GatewayServerOptions;
     this.options = { ...GATEWAY_DEFAULTS, ...pick(defined, Object.keys(GATEWAY_DEFAULTS)) };
     const upstream = { ...UPSTREAM_DEFAULTS, ...defined.upstream };
     this.pools = new UpstreamPools(upstream);
     const mirror = { ...MIRROR_DEFAULTS, ...defined.mirror };
     this.assignments = new AssignmentLog(defined.assignmentLogSize ?? ASSIGNMENT_LOG_SIZE);
-    if (defined.outlierDetection !== undefined) parseOutlierDetection(defined.outlierDetection, 'gateway options.outlierDetection');
-    const proxyOptions: ProxyOptions = { ...PROXY_DEFAULTS, ...pick(defined, Object.keys(PROXY_DEFAULTS)), headersTimeoutMs: upstream.headersTimeoutMs, mirror };
+    if (defined.outlierDetection !== undefined)
+      parseOutlierDetection(defined.outlierDetection, 'gateway options.outlierDetection');
+    const proxyOptions: ProxyOptions = {
+      ...PROXY_DEFAULTS,
+      ...pick(defined, Object.keys(PROXY_DEFAULTS)),
+      headersTimeoutMs: upstream.headersTimeoutMs,
+      mirror,
+    };
     this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
     this.holds = new HoldQueues(defined.onHold);
     const outliers = new OutlierDetector(this.ejections, proxyOptions.ejection);
     this.proxy = new Proxy(
-      proxyOptions, this.metrics, () => this.table, new Mirrors(mirror, this.comparer, outliers), this.assignments,
-      this.holds, outliers,
+      proxyOptions,
+      this.metrics,
+      () => this.table,
+      new Mirrors(mirror, this.comparer, outliers),
+      this.assignments,
+      this.holds,
+      outliers,
     );
     const limits = {
-      headersTimeoutMs: this.options.clientHeadersTimeoutMs, requestTimeoutMs: this.options.requestTimeoutMs,
-      keepAliveTimeoutMs: this.options.keepAliveTimeoutMs, maxConnections: this.options.maxConnections,
+      headersTimeoutMs: this.options.clientHeadersTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      keepAliveTimeoutMs: this.options.keepAliveTimeoutMs,
+      maxConnections: this.options.maxConnections,
     };
     this.http = createServer(serverOptions(limits), (req, res) => this.handle(req, res));
     applyConnectionLimits(this.http, limits, () => this.metrics.connectionsRefused++);
@@ -157,7 +172,11 @@ export class GatewayServer {
     if (this.state !== 'new') throw new Error(`the gateway cannot start: it is ${this.state}`);
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', (err: NodeJS.ErrnoException) => {
-        reject(err.code === 'EADDRINUSE' ? new Error(`port ${this.options.port} on ${this.options.host} is already in use`) : err);
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(`port ${this.options.port} on ${this.options.host} is already in use`)
+            : err,
+        );
       });
       this.http.listen(this.options.port, this.options.host, () => resolve());
     });
@@ -170,7 +189,8 @@ export class GatewayServer {
    * the table breaks a rule.
    */
   setTable(table: RouteTable): void {
-    if (this.state === 'stopping' || this.state === 'stopped') throw new GatewayUnavailableError('the gateway is stopping');
+    if (this.state === 'stopping' || this.state === 'stopped')
+      throw new GatewayUnavailableError('the gateway is stopping');
     const prepared = compileTable(table, this.pools, this.metrics, this.proxy.options);
     this.table = prepared.table;
     prepared.commit();
@@ -218,7 +238,8 @@ export class GatewayServer {
     // Held requests would wait for a replica that this gateway will no longer forward to.
     this.holds.abortAll();
     // Requests still in flight hold their connections; everything else can go now.
-    while (this.metrics.inFlight > 0 && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    while (this.metrics.inFlight > 0 && performance.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     this.http.closeAllConnections();
     await closed;
     await this.pools.close(Math.max(0, deadline - performance.now()));
@@ -234,18 +255,28 @@ export class GatewayServer {
     const end = routeEnd(url);
     if (end === -1) return this.local(req, res, url);
     const table = this.table;
-    if (table === undefined) return this.unrouted(res, new GatewayUnavailableError('the gateway has no route table yet'));
+    if (table === undefined)
+      return this.unrouted(res, new GatewayUnavailableError('the gateway has no route table yet'));
     const prefix = url.slice(0, end);
     const route = findRoute(table, prefix);
     if (route === undefined) {
       const parts = decodePrefix(prefix);
-      return this.unrouted(res, new RouteNotFoundError(parts
-        ? `no route for deployment '${parts.deployment}' in environment '${parts.environment}'`
-        : `no route for ${JSON.stringify(prefix.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`));
+      return this.unrouted(
+        res,
+        new RouteNotFoundError(
+          parts
+            ? `no route for deployment '${parts.deployment}' in environment '${parts.environment}'`
+            : `no route for ${JSON.stringify(prefix.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`,
+        ),
+      );
     }
     if (end === url.length) {
-      return this.unrouted(res, new RouteNotFoundError(
-        `no endpoint at ${route.prefix}; use ${route.prefix}/v2/models/${encodeURIComponent(route.deployment)}/infer and the other Open Inference Protocol paths under it`));
+      return this.unrouted(
+        res,
+        new RouteNotFoundError(
+          `no endpoint at ${route.prefix}; use ${route.prefix}/v2/models/${encodeURIComponent(route.deployment)}/infer and the other Open Inference Protocol paths under it`,
+        ),
+      );
     }
     this.proxy.forward(req, res, table, route, url.slice(end), started);
   }
@@ -255,10 +286,19 @@ export class GatewayServer {
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== '/healthz' && path !== '/readyz' && path !== '/metrics') {
-      return this.unrouted(res, new RouteNotFoundError(`no route for ${JSON.stringify(path.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`));
+      return this.unrouted(
+        res,
+        new RouteNotFoundError(
+          `no route for ${JSON.stringify(path.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`,
+        ),
+      );
     }
     if (!LOCAL_METHODS.includes(req.method ?? '')) {
-      return this.unrouted(res, new MethodNotAllowedError(`${req.method} is not allowed on ${path}; use GET or HEAD`, LOCAL_METHODS), LOCAL_METHODS.join(', '));
+      return this.unrouted(
+        res,
+        new MethodNotAllowedError(`${req.method} is not allowed on ${path}; use GET or HEAD`, LOCAL_METHODS),
+        LOCAL_METHODS.join(', '),
+      );
     }
     if (path === '/healthz') return this.json(res, 200, '{"live":true}');
     if (path === '/readyz') {
@@ -282,7 +322,15 @@ export class GatewayServer {
   }
 
   private unrouted(res: ServerResponse, err: unknown, allow?: string): void {
-    const status = sendError(res, err, err instanceof GatewayUnavailableError ? { retryAfter: this.proxy.options.retryAfterSeconds } : allow ? { allow } : {});
+    const status = sendError(
+      res,
+      err,
+      err instanceof GatewayUnavailableError
+        ? { retryAfter: this.proxy.options.retryAfterSeconds }
+        : allow
+          ? { allow }
+          : {},
+    );
     this.metrics.unroutedRequest(status);
     this.metrics.inFlight--;
   }

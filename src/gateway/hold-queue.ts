@@ -77,7 +77,10 @@ export class HoldQueues {
       q = new RouteQueue(route.environment, route.deployment, route.routeStats);
       this.queues.set(route.prefix, q);
     }
-    q.entries.set(request, setTimeout(() => request.expire(), hold.timeoutMs));
+    q.entries.set(
+      request,
+      setTimeout(() => request.expire(), hold.timeoutMs),
+    );
     this.track(q, route.routeStats);
     q.stats.heldTotal++;
     if (q.entries.size === 1) {
@@ -107,7 +110,8 @@ export class HoldQueues {
       const route = table.routes.get(prefix);
       if (route !== undefined) this.track(q, route.routeStats);
       // Still nothing to forward to, for any request: skip the walk.
-      if (route !== undefined && route.hold !== undefined && route.targets.length === 0 && route.rules === undefined) continue;
+      if (route !== undefined && route.hold !== undefined && route.targets.length === 0 && route.rules === undefined)
+        continue;
       for (const request of [...q.entries.keys()]) request.retry(table, route);
     }
   }

@@ -5,7 +5,15 @@
 
 /** Headers that are never forwarded. */
 export const HOP_BY_HOP: readonly string[] = [
-  'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-authenticate', 'proxy-authorization',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'proxy-authenticate',
+  'proxy-authorization',
 ];
 
 /** Deletes the hop-by-hop headers from an upstream response's header object, in place. */

@@ -7,10 +7,19 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from './gateway-snapshot.js';
-import { REQUEST_DURATION, REQUESTS_TOTAL, type RouteCounterField, ROUTE_METRIC_NAMES, type ShadowCounterField, SHADOW_METRIC_NAMES } from './metric-names.js';
+import {
+  REQUEST_DURATION,
+  REQUESTS_TOTAL,
+  type RouteCounterField,
+  ROUTE_METRIC_NAMES,
+  type ShadowCounterField,
+  SHADOW_METRIC_NAMES,
+} from './metric-names.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
-export const LATENCY_BUCKETS: readonly number[] = [0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const LATENCY_BUCKETS: readonly number[] = [
+  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -76,7 +85,11 @@ const ROUTE_FAMILIES: readonly (readonly [RouteCounterField, string, 'counter' |
 ];
 
 /** Ejection causes and the {@link TargetStats} field counting each. */
-const EJECTION_CAUSES = [['5xx', 'ejected5xx'], ['timeout', 'ejectedTimeout'], ['connect', 'ejectedConnect']] as const;
+const EJECTION_CAUSES = [
+  ['5xx', 'ejected5xx'],
+  ['timeout', 'ejectedTimeout'],
+  ['connect', 'ejectedConnect'],
+] as const;
 
 /** Counters of one mirrored (environment, deployment, revision); see {@link ShadowCounters}. */
 export class ShadowStats {
@@ -151,42 +164,96 @@ export class GatewayMetrics {
   constructor() {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges with a `_total` suffix that Prometheus reserves for counters.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
       this.registry.removeSingleMetric(name);
     }
     // Stats for "no target" (revision "") appear once they have counted something.
-    const targets = (): TargetStats[] => [...this.targets.values()].filter((t) => t.labels.revision !== '' || t.count > 0);
+    const targets = (): TargetStats[] =>
+      [...this.targets.values()].filter((t) => t.labels.revision !== '' || t.count > 0);
     // Attempts and ejections only happen once a target (a revision) is chosen.
     const revisions = (): TargetStats[] => [...this.targets.values()].filter((t) => t.labels.revision !== '');
-    this.add(REQUESTS_TOTAL, 'Requests answered, by environment, deployment, revision and HTTP status code.', 'counter',
-      () => targets().flatMap((t) => [...t.codes].map(([code, value]) => ({ value, labels: { ...t.labels, code: String(code) } }))));
-    this.add(REQUEST_DURATION, 'Time from receiving a request to the end of its response.', 'histogram',
-      () => targets().flatMap(histogramSamples));
-    this.add('wharf_gateway_upstream_attempts_total', 'Requests sent to replicas, first tries and retries.', 'counter',
-      () => revisions().map((t) => ({ value: t.attempts, labels: t.labels })));
-    this.add('wharf_gateway_upstream_retries_total', 'Requests resent to another replica after a failure before any response.', 'counter',
-      () => revisions().map((t) => ({ value: t.retries, labels: t.labels })));
-    this.add('wharf_gateway_no_ready_replica_total', 'Requests answered 503 because the route had no ready replica.', 'counter',
-      () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })));
-    this.add('wharf_gateway_ejections_total', 'Backends taken out of rotation, by cause (5xx, timeout, connect).', 'counter',
-      () => revisions().flatMap((t) => EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } }))));
-    this.add('wharf_gateway_ejected_backends', 'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).', 'gauge',
-      () => revisions().map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })));
+    this.add(
+      REQUESTS_TOTAL,
+      'Requests answered, by environment, deployment, revision and HTTP status code.',
+      'counter',
+      () =>
+        targets().flatMap((t) =>
+          [...t.codes].map(([code, value]) => ({ value, labels: { ...t.labels, code: String(code) } })),
+        ),
+    );
+    this.add(REQUEST_DURATION, 'Time from receiving a request to the end of its response.', 'histogram', () =>
+      targets().flatMap(histogramSamples),
+    );
+    this.add(
+      'wharf_gateway_upstream_attempts_total',
+      'Requests sent to replicas, first tries and retries.',
+      'counter',
+      () => revisions().map((t) => ({ value: t.attempts, labels: t.labels })),
+    );
+    this.add(
+      'wharf_gateway_upstream_retries_total',
+      'Requests resent to another replica after a failure before any response.',
+      'counter',
+      () => revisions().map((t) => ({ value: t.retries, labels: t.labels })),
+    );
+    this.add(
+      'wharf_gateway_no_ready_replica_total',
+      'Requests answered 503 because the route had no ready replica.',
+      'counter',
+      () => [...this.routes.values()].map((r) => ({ value: r.noReadyReplica, labels: r.labels })),
+    );
+    this.add(
+      'wharf_gateway_ejections_total',
+      'Backends taken out of rotation, by cause (5xx, timeout, connect).',
+      'counter',
+      () =>
+        revisions().flatMap((t) =>
+          EJECTION_CAUSES.map(([reason, field]) => ({ value: t[field], labels: { ...t.labels, reason } })),
+        ),
+    );
+    this.add(
+      'wharf_gateway_ejected_backends',
+      'Backends ejected and not readmitted yet (out of rotation, or on probation until their next answer).',
+      'gauge',
+      () => revisions().map((t) => ({ value: t.backends.filter((b) => b.ejected).length, labels: t.labels })),
+    );
     for (const [field, help, type] of ROUTE_FAMILIES) {
-      this.add(ROUTE_METRIC_NAMES[field], help, type, () => [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })));
+      this.add(ROUTE_METRIC_NAMES[field], help, type, () =>
+        [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })),
+      );
     }
-    this.add('wharf_gateway_unrouted_requests_total', 'Requests that matched no route, by HTTP status code.', 'counter',
-      () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })));
-    this.add('wharf_gateway_requests_in_flight', 'Requests received and not yet answered.', 'gauge',
-      () => [{ value: this.inFlight, labels: {} }]);
-    this.add('wharf_gateway_route_table_version', 'Version of the route table in use (absent before the first table).', 'gauge',
-      () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]));
-    this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter',
-      () => [{ value: this.tableUpdates, labels: {} }]);
-    this.add('wharf_gateway_connections_refused_total', 'Client connections answered 503 and closed because the gateway had its maximum open.', 'counter',
-      () => [{ value: this.connectionsRefused, labels: {} }]);
+    this.add(
+      'wharf_gateway_unrouted_requests_total',
+      'Requests that matched no route, by HTTP status code.',
+      'counter',
+      () => [...this.unrouted].map(([code, value]) => ({ value, labels: { code: String(code) } })),
+    );
+    this.add('wharf_gateway_requests_in_flight', 'Requests received and not yet answered.', 'gauge', () => [
+      { value: this.inFlight, labels: {} },
+    ]);
+    this.add(
+      'wharf_gateway_route_table_version',
+      'Version of the route table in use (absent before the first table).',
+      'gauge',
+      () => (this.tableVersion === undefined ? [] : [{ value: this.tableVersion, labels: {} }]),
+    );
+    this.add('wharf_gateway_route_table_updates_total', 'Route tables applied.', 'counter', () => [
+      { value: this.tableUpdates, labels: {} },
+    ]);
+    this.add(
+      'wharf_gateway_connections_refused_total',
+      'Client connections answered 503 and closed because the gateway had its maximum open.',
+      'counter',
+      () => [{ value: this.connectionsRefused, labels: {} }],
+    );
     for (const [field, help] of SHADOW_FAMILIES) {
-      this.add(SHADOW_METRIC_NAMES[field], help, 'counter', () => [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })));
+      this.add(SHADOW_METRIC_NAMES[field], help, 'counter', () =>
+        [...this.shadows.values()].map((s) => ({ value: s[field], labels: s.labels })),
+      );
     }
   }
 
@@ -201,7 +268,10 @@ export class GatewayMetrics {
     return {
       target: (environment, deployment, revision) => {
         const key = `${environment}\0${deployment}\0${revision}`;
-        const stats = targets.get(key) ?? this.targets.get(key) ?? new TargetStats({ environment, deployment, revision: String(revision) });
+        const stats =
+          targets.get(key) ??
+          this.targets.get(key) ??
+          new TargetStats({ environment, deployment, revision: String(revision) });
         targets.set(key, stats);
         return stats;
       },
@@ -213,7 +283,10 @@ export class GatewayMetrics {
       },
       shadow: (environment, deployment, revision) => {
         const key = `${environment}\0${deployment}\0${revision}`;
-        const stats = shadows.get(key) ?? this.shadows.get(key) ?? new ShadowStats({ environment, deployment, revision: String(revision) });
+        const stats =
+          shadows.get(key) ??
+          this.shadows.get(key) ??
+          new ShadowStats({ environment, deployment, revision: String(revision) });
         shadows.set(key, stats);
         return stats;
       },
@@ -241,20 +314,41 @@ export class GatewayMetrics {
       let cumulative = 0;
       for (const n of t.buckets) buckets.push((cumulative += n));
       revisions.push({
-        environment: t.labels.environment!, deployment: t.labels.deployment!, revision: t.labels.revision!,
-        codes: Object.fromEntries([...t.codes].map(([code, n]) => [String(code), n])), buckets, latencySum: t.sum, count: t.count,
+        environment: t.labels.environment!,
+        deployment: t.labels.deployment!,
+        revision: t.labels.revision!,
+        codes: Object.fromEntries([...t.codes].map(([code, n]) => [String(code), n])),
+        buckets,
+        latencySum: t.sum,
+        count: t.count,
       });
     }
     const shadows: ShadowCounters[] = [...this.shadows.values()].map((s) => ({
-      environment: s.labels.environment!, deployment: s.labels.deployment!, revision: Number(s.labels.revision),
-      mirrored: s.mirrored, dropped: s.dropped, compared: s.compared, agreed: s.agreed, numericElements: s.numericElements,
-      absDiffSum: s.absDiffSum, primaryLatencySum: s.primaryLatencySum, shadowLatencySum: s.shadowLatencySum,
-      primaryErrors: s.primaryErrors, shadowErrors: s.shadowErrors,
+      environment: s.labels.environment!,
+      deployment: s.labels.deployment!,
+      revision: Number(s.labels.revision),
+      mirrored: s.mirrored,
+      dropped: s.dropped,
+      compared: s.compared,
+      agreed: s.agreed,
+      numericElements: s.numericElements,
+      absDiffSum: s.absDiffSum,
+      primaryLatencySum: s.primaryLatencySum,
+      shadowLatencySum: s.shadowLatencySum,
+      primaryErrors: s.primaryErrors,
+      shadowErrors: s.shadowErrors,
     }));
-    const routes: RouteCounters[] = [...this.routes.values()].filter((r) => r.arrivals > 0).map((r) => ({
-      environment: r.labels.environment!, deployment: r.labels.deployment!,
-      inFlight: r.inFlight, held: r.held, heldTotal: r.heldTotal, holdRejected: r.holdRejected, arrivals: r.arrivals,
-    }));
+    const routes: RouteCounters[] = [...this.routes.values()]
+      .filter((r) => r.arrivals > 0)
+      .map((r) => ({
+        environment: r.labels.environment!,
+        deployment: r.labels.deployment!,
+        inFlight: r.inFlight,
+        held: r.held,
+        heldTotal: r.heldTotal,
+        holdRejected: r.holdRejected,
+        arrivals: r.arrivals,
+      }));
     return { time: Date.now(), latencyBuckets: LATENCY_BUCKETS, revisions, shadows, routes };
   }
 

@@ -84,10 +84,17 @@ export class Mirrors {
     backend.acquire();
     const { timeoutMs } = this.options;
     try {
-      backend.pool.dispatch({
-        method: request.method, path: request.path, headers: [...request.headers, 'x-wharf-shadow', '1'], body: request.body,
-        headersTimeout: timeoutMs, bodyTimeout: timeoutMs,
-      }, exchange);
+      backend.pool.dispatch(
+        {
+          method: request.method,
+          path: request.path,
+          headers: [...request.headers, 'x-wharf-shadow', '1'],
+          body: request.body,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        exchange,
+      );
     } catch {
       exchange.onResponseError();
     }
@@ -187,10 +194,21 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
 
   onRequestStart(): void {}
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     if (statusCode < 200) return; // informational responses are not the answer
     this.copy.status = statusCode;
-    this.mirrors.outliers.answered(this.route, this.mirror.target, this.backend, statusCode, statusCode === 503 && headers[DRAINING_HEADER] !== undefined, performance.now());
+    this.mirrors.outliers.answered(
+      this.route,
+      this.mirror.target,
+      this.backend,
+      statusCode,
+      statusCode === 503 && headers[DRAINING_HEADER] !== undefined,
+      performance.now(),
+    );
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -206,7 +224,13 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
   onResponseError(_controller?: Dispatcher.DispatchController, err?: Error): void {
     this.release();
     if (this.copy.done) return;
-    this.mirrors.outliers.erred(this.route, this.mirror.target, this.backend, (err as NodeJS.ErrnoException | undefined)?.code ?? '', performance.now());
+    this.mirrors.outliers.erred(
+      this.route,
+      this.mirror.target,
+      this.backend,
+      (err as NodeJS.ErrnoException | undefined)?.code ?? '',
+      performance.now(),
+    );
     this.copy.end(false, performance.now());
     this.settle();
   }
@@ -231,7 +255,11 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
     }
     const primaryLatency = (primary.endedAt - this.startedAt) / 1000;
     const shadowLatency = (copy.endedAt - this.startedAt) / 1000;
-    const compared = this.mirrors.comparer.compare({ status: primary.status, body: primary.body() }, { status: copy.status, body: copy.body() }, this.mirror.tolerance);
+    const compared = this.mirrors.comparer.compare(
+      { status: primary.status, body: primary.body() },
+      { status: copy.status, body: copy.body() },
+      this.mirror.tolerance,
+    );
     void compared.then((result) => {
       stats.inFlight--;
       if (result === undefined) return;

@@ -51,7 +51,14 @@ export class OutlierDetector {
    * the request, which says nothing about its health); anything else clears what was counted. A
    * healthy backend costs two property reads.
    */
-  answered(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, status: number, draining: boolean, now: number): void {
+  answered(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    backend: UpstreamBackend,
+    status: number,
+    draining: boolean,
+    now: number,
+  ): void {
     if (status >= 500) {
       if (!draining) this.failed(route, target, backend, '5xx', status, now);
     } else if (backend.ejected || backend.errors !== 0) {
@@ -85,7 +92,14 @@ export class OutlierDetector {
    * Counts it, and ejects the backend when that makes `consecutiveErrors` in a row, or at once
    * when it was on probation after an ejection.
    */
-  failed(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, cause: '5xx' | 'timeout', status: number, now: number): void {
+  failed(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    backend: UpstreamBackend,
+    cause: '5xx' | 'timeout',
+    status: number,
+    now: number,
+  ): void {
     const what = cause === 'timeout' ? 'timed out' : `answered ${status}`;
     if (backend.ejected) {
       if (now < backend.ejectedUntil) return;
@@ -98,12 +112,19 @@ export class OutlierDetector {
     if (cause === 'timeout') backend.timeouts++;
     const n = backend.errors;
     if (n < route.outlier.consecutiveErrors) return;
-    const kinds = backend.timeouts === 0 ? '5xx responses' : backend.timeouts === n ? 'timeouts' : '5xx responses or timeouts';
+    const kinds =
+      backend.timeouts === 0 ? '5xx responses' : backend.timeouts === n ? 'timeouts' : '5xx responses or timeouts';
     this.eject(route, target, backend, cause, `${n} consecutive ${kinds}`, now);
   }
 
   /** A connection to the backend could not be opened (`code` as undici or the OS gave it). */
-  connectFailed(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, code: string, now: number): void {
+  connectFailed(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    backend: UpstreamBackend,
+    code: string,
+    now: number,
+  ): void {
     backend.failures++;
     const ms = backoff(this.connect.baseMs, this.connect.maxMs, backend.failures);
     if (backend.ejected && now < backend.ejectedUntil) {
@@ -116,14 +137,29 @@ export class OutlierDetector {
   }
 
   /** Response ejection, within the target's bound; n = ejections in a row. */
-  private eject(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, cause: EjectionCause, reason: string, now: number): void {
+  private eject(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    backend: UpstreamBackend,
+    cause: EjectionCause,
+    reason: string,
+    now: number,
+  ): void {
     if (!mayEject(target.backends, backend, route.outlier.maxEjectedPercent, now)) return;
     const { baseEjectionMs, maxEjectionMs } = route.outlier;
     backend.ejections++;
     this.out(route, target, backend, cause, reason, now, backoff(baseEjectionMs, maxEjectionMs, backend.ejections));
   }
 
-  private out(route: CompiledRoute, target: CompiledTarget, backend: UpstreamBackend, cause: EjectionCause, reason: string, now: number, ms: number): void {
+  private out(
+    route: CompiledRoute,
+    target: CompiledTarget,
+    backend: UpstreamBackend,
+    cause: EjectionCause,
+    reason: string,
+    now: number,
+    ms: number,
+  ): void {
     backend.ejected = true;
     backend.ejectedUntil = now + ms;
     backend.errors = 0;
@@ -133,8 +169,13 @@ export class OutlierDetector {
     else if (cause === 'timeout') stats.ejectedTimeout++;
     else stats.ejectedConnect++;
     this.events.record({
-      environment: route.environment, deployment: route.deployment, revision: target.revision, backend: backend.id,
-      type: 'ejected', reason, durationMs: ms,
+      environment: route.environment,
+      deployment: route.deployment,
+      revision: target.revision,
+      backend: backend.id,
+      type: 'ejected',
+      reason,
+      durationMs: ms,
     });
   }
 
@@ -146,8 +187,12 @@ export class OutlierDetector {
     backend.failures = 0;
     backend.ejections = 0;
     this.events.record({
-      environment: route.environment, deployment: route.deployment, revision: target.revision, backend: backend.id,
-      type: 'readmitted', reason,
+      environment: route.environment,
+      deployment: route.deployment,
+      revision: target.revision,
+      backend: backend.id,
+      type: 'readmitted',
+      reason,
     });
   }
 }
@@ -161,7 +206,12 @@ export function backoff(base: number, max: number, n: number): number {
  * Whether one more of `backends` may be ejected now (`candidate` is not ejected at the moment):
  * fewer than floor(percent% of them) are out — at least 1 for two or more — and one stays usable.
  */
-export function mayEject(backends: readonly { readonly ejectedUntil: number }[], candidate: object, percent: number, now: number): boolean {
+export function mayEject(
+  backends: readonly { readonly ejectedUntil: number }[],
+  candidate: object,
+  percent: number,
+  now: number,
+): boolean {
   const n = backends.length;
   if (n < 2) return false;
   const allowed = Math.min(n - 1, Math.max(1, Math.floor((n * percent) / 100)));

@@ -100,7 +100,14 @@ export class Proxy {
    * route prefix (it starts with `/`). `started` is `performance.now()` at arrival. Always
    * answers `res`, and decrements `metrics.inFlight` exactly once when the exchange ends.
    */
-  forward(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, started: number): void {
+  forward(
+    req: IncomingMessage,
+    res: ServerResponse,
+    table: CompiledTable,
+    route: CompiledRoute,
+    path: string,
+    started: number,
+  ): void {
     route.routeStats.arrivals++;
     const target = chooseTarget(route, req.headers);
     const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
@@ -114,18 +121,41 @@ export class Proxy {
   }
 
   /** Answers 503 for a route without a target that can take traffic, and ends the request's accounting. */
-  noReadyReplica(res: ServerResponse, route: CompiledRoute, requestId: string, started: number, message = route.noReplicaMessage): void {
+  noReadyReplica(
+    res: ServerResponse,
+    route: CompiledRoute,
+    requestId: string,
+    started: number,
+    message = route.noReplicaMessage,
+  ): void {
     route.routeStats.noReadyReplica++;
-    const status = sendError(res, new NoReadyReplicaError(message), { retryAfter: this.options.retryAfterSeconds, requestId });
+    const status = sendError(res, new NoReadyReplicaError(message), {
+      retryAfter: this.options.retryAfterSeconds,
+      requestId,
+    });
     this.metrics.inFlight--;
     route.unassigned.observe(status, (performance.now() - started) / 1000);
   }
 
   /** Holds a request of a route that has `hold` but no target yet, or answers 503 when its queue is full. */
-  private hold(req: IncomingMessage, res: ServerResponse, table: CompiledTable, route: CompiledRoute, path: string, requestId: string, started: number): void {
+  private hold(
+    req: IncomingMessage,
+    res: ServerResponse,
+    table: CompiledTable,
+    route: CompiledRoute,
+    path: string,
+    requestId: string,
+    started: number,
+  ): void {
     if (this.holds.closed || this.holds.isFull(route)) {
       route.routeStats.holdRejected++;
-      this.noReadyReplica(res, route, requestId, started, this.holds.closed ? 'the gateway is stopping' : route.holdFullMessage);
+      this.noReadyReplica(
+        res,
+        route,
+        requestId,
+        started,
+        this.holds.closed ? 'the gateway is stopping' : route.holdFullMessage,
+      );
       return;
     }
     const exchange = new Exchange(this, req, res, table, route, undefined, path, requestId, started);
@@ -134,4 +164,3 @@ export class Proxy {
     exchange.begin();
   }
 }
-

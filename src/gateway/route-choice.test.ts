@@ -28,6 +28,7 @@ test('stickyPoint is stable, in [0, 1), and spreads similar keys evenly', () => 
     buckets[Math.floor(p * 10)]!++;
   }
   // Each decile expects 1,000 (sd ≈ 30); ±150 is 5 sd.
-  for (const [i, count] of buckets.entries()) assert.ok(Math.abs(count - n / 10) < 150, `decile ${i}: ${count} of ${n}: ${buckets.join(',')}`);
+  for (const [i, count] of buckets.entries())
+    assert.ok(Math.abs(count - n / 10) < 150, `decile ${i}: ${count} of ${n}: ${buckets.join(',')}`);
   assert.notEqual(stickyPoint(''), stickyPoint('a'));
 });

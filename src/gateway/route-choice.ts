@@ -77,7 +77,11 @@ export function chooseTarget(route: CompiledRoute, headers: IncomingHttpHeaders)
 }
 
 /** A match's target, else the sticky key's, else undefined (the caller takes the split). */
-function chooseByRules(route: CompiledRoute, rules: RouteRules, headers: IncomingHttpHeaders): CompiledTarget | undefined {
+function chooseByRules(
+  route: CompiledRoute,
+  rules: RouteRules,
+  headers: IncomingHttpHeaders,
+): CompiledTarget | undefined {
   for (const m of rules.matches) {
     if (m.header !== undefined) {
       const value = headers[m.header];

@@ -15,5 +15,8 @@ export interface CompareRequest {
 }
 
 parentPort?.on('message', (message: CompareRequest) => {
-  parentPort!.postMessage({ id: message.id, comparison: compareResponses(message.primary, message.shadow, message.tolerance) });
+  parentPort!.postMessage({
+    id: message.id,
+    comparison: compareResponses(message.primary, message.shadow, message.tolerance),
+  });
 });

@@ -2,9 +2,17 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compareResponses } from './shadow-compare.js';
 
-const res = (body: unknown, status = 200) => ({ status, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) });
+const res = (body: unknown, status = 200) => ({
+  status,
+  body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)),
+});
 const oip = (outputs: unknown[], extra: Record<string, unknown> = {}) => ({ model_name: 'm', ...extra, outputs });
-const prob = (data: unknown, shape = [2, 1], name = 'probability', datatype = 'FP32') => ({ name, datatype, shape, data });
+const prob = (data: unknown, shape = [2, 1], name = 'probability', datatype = 'FP32') => ({
+  name,
+  datatype,
+  shape,
+  data,
+});
 const label = (data: unknown) => ({ name: 'label', datatype: 'INT64', shape: [2, 1], data });
 
 test('identical outputs agree, whatever model_version and id say; elements are counted', () => {
@@ -40,7 +48,11 @@ test('different names, shapes, datatypes, element counts or non-numeric elements
   }
   const bytes = (data: string[]) => res(oip([{ name: 'text', datatype: 'BYTES', shape: [2], data }]));
   assert.equal(compareResponses(bytes(['a', 'b']), bytes(['a', 'b']), 0).agreed, true);
-  assert.deepEqual(compareResponses(bytes(['a', 'b']), bytes(['a', 'c']), 0), { agreed: false, numericElements: 0, absDiffSum: 0 });
+  assert.deepEqual(compareResponses(bytes(['a', 'b']), bytes(['a', 'c']), 0), {
+    agreed: false,
+    numericElements: 0,
+    absDiffSum: 0,
+  });
 });
 
 test('a different status disagrees even with equal bodies', () => {
@@ -53,10 +65,22 @@ test('bodies that are not inference responses agree only when byte-equal', () =>
   assert.equal(compareResponses(res('plain text'), res('plain text'), 0).agreed, true);
   assert.equal(compareResponses(res('plain text'), res('plain text!'), 0).agreed, false);
   assert.equal(compareResponses(res('{"error":"x"}', 400), res('{"error":"x"}', 400), 0).agreed, true);
-  assert.equal(compareResponses(res('{"error":"x"}'), res('{"error": "x"}'), 0).agreed, false, 'JSON without outputs: bytes, not meaning');
+  assert.equal(
+    compareResponses(res('{"error":"x"}'), res('{"error": "x"}'), 0).agreed,
+    false,
+    'JSON without outputs: bytes, not meaning',
+  );
   assert.equal(compareResponses(res(''), res(''), 0).agreed, true);
-  assert.equal(compareResponses(res('{"outputs":[1]}'), res('{"outputs":[1]}'), 0).agreed, true, 'malformed outputs: bytes');
+  assert.equal(
+    compareResponses(res('{"outputs":[1]}'), res('{"outputs":[1]}'), 0).agreed,
+    true,
+    'malformed outputs: bytes',
+  );
   // One side an inference response, the other not: disagree.
   assert.equal(compareResponses(res(oip([prob([0.25, 0.75])])), res('{"error":"x"}'), 0).agreed, false);
-  assert.equal(compareResponses(res('{"outputs": [{"name":'), res('{"outputs": [{"name":'), 0).agreed, true, 'truncated JSON is bytes');
+  assert.equal(
+    compareResponses(res('{"outputs": [{"name":'), res('{"outputs": [{"name":'), 0).agreed,
+    true,
+    'truncated JSON is bytes',
+  );
 });

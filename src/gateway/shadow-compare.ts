@@ -43,7 +43,11 @@ export function compareResponses(primary: ComparedResponse, shadow: ComparedResp
   const b = outputsOf(shadow.body);
   const sameStatus = primary.status === shadow.status;
   if (a === undefined || b === undefined) {
-    const agreed = sameStatus && a === undefined && b === undefined && Buffer.from(primary.body.buffer, primary.body.byteOffset, primary.body.byteLength).equals(shadow.body);
+    const agreed =
+      sameStatus &&
+      a === undefined &&
+      b === undefined &&
+      Buffer.from(primary.body.buffer, primary.body.byteOffset, primary.body.byteLength).equals(shadow.body);
     return { agreed, numericElements: 0, absDiffSum: 0 };
   }
   const result = compareOutputs(a, b, tolerance);
@@ -99,7 +103,8 @@ function outputsOf(body: Uint8Array): Output[] | undefined {
     return undefined;
   }
   const outputs = (json as { outputs?: unknown }).outputs;
-  if (!Array.isArray(outputs) || !outputs.every((o) => typeof o === 'object' && o !== null && !Array.isArray(o))) return undefined;
+  if (!Array.isArray(outputs) || !outputs.every((o) => typeof o === 'object' && o !== null && !Array.isArray(o)))
+    return undefined;
   return outputs as Output[];
 }
 

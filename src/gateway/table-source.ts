@@ -91,7 +91,8 @@ export const WATCH_DEFAULTS = {
  *   await source.start(); // returns at once; connecting happens in the background
  */
 export class WatchTableSource implements TableSource {
-  private readonly options: Required<Omit<WatchOptions, 'headers' | 'onEvent'>> & Pick<WatchOptions, 'headers' | 'onEvent'>;
+  private readonly options: Required<Omit<WatchOptions, 'headers' | 'onEvent'>> &
+    Pick<WatchOptions, 'headers' | 'onEvent'>;
   private readonly agent: Agent;
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;

@@ -4,7 +4,17 @@
  * and the rule; the gateway then keeps the table it has.
  */
 import { InvalidArgumentError } from '../core/errors.js';
-import type { Backend, Route, RouteHold, RouteMatch, RouteMirror, RouteOutlierDetection, RouteSticky, RouteTable, RouteTarget } from './route-table.js';
+import type {
+  Backend,
+  Route,
+  RouteHold,
+  RouteMatch,
+  RouteMirror,
+  RouteOutlierDetection,
+  RouteSticky,
+  RouteTable,
+  RouteTarget,
+} from './route-table.js';
 
 /**
  * Checks `value` against the {@link RouteTable} shape and rules, and returns it typed.
@@ -34,7 +44,11 @@ export function parseRouteTable(value: unknown, what = 'route table'): RouteTabl
   const parsed = routes.map((r, i) => parseRoute(r, `${what}.routes[${i}]`, urlById));
   for (const [i, route] of parsed.entries()) {
     const key = `${route.environment}/${route.deployment}`;
-    if (seenRoutes.has(key)) fail(`${what}.routes[${i}]`, `duplicate route for environment '${route.environment}', deployment '${route.deployment}'`);
+    if (seenRoutes.has(key))
+      fail(
+        `${what}.routes[${i}]`,
+        `duplicate route for environment '${route.environment}', deployment '${route.deployment}'`,
+      );
     seenRoutes.add(key);
   }
   return { version: version as number, routes: parsed };
@@ -49,15 +63,20 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
     const where = `${at}.targets[${i}]`;
     const target = object(t, where);
     const revision = target.revision;
-    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0) fail(`${where}.revision`, 'must be a non-negative integer', revision);
-    if (revisions.has(revision as number)) fail(`${where}.revision`, `duplicate revision ${revision as number} in one route`);
+    if (typeof revision !== 'number' || !Number.isSafeInteger(revision) || revision < 0)
+      fail(`${where}.revision`, 'must be a non-negative integer', revision);
+    if (revisions.has(revision as number))
+      fail(`${where}.revision`, `duplicate revision ${revision as number} in one route`);
     revisions.add(revision as number);
     const weight = target.weight;
-    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100) fail(`${where}.weight`, 'must be a number from 0 to 100', weight);
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 100)
+      fail(`${where}.weight`, 'must be a number from 0 to 100', weight);
     const model = object(target.model, `${where}.model`);
     const name = text(model.name, `${where}.model.name`);
     const version = text(model.version, `${where}.model.version`);
-    const backends = array(target.backends, `${where}.backends`).map((b, j) => parseBackend(b, `${where}.backends[${j}]`, urlById));
+    const backends = array(target.backends, `${where}.backends`).map((b, j) =>
+      parseBackend(b, `${where}.backends[${j}]`, urlById),
+    );
     return { revision: revision as number, weight: weight as number, model: { name, version }, backends };
   });
   const parsed: { -readonly [K in keyof Route]: Route[K] } = { environment, deployment, targets };
@@ -68,13 +87,17 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
   if (route.sticky !== undefined) parsed.sticky = parseSticky(route.sticky, `${at}.sticky`);
   if (route.mirror !== undefined) parsed.mirror = parseMirror(route.mirror, `${at}.mirror`, known);
   if (route.hold !== undefined) parsed.hold = parseHold(route.hold, `${at}.hold`);
-  if (route.outlierDetection !== undefined) parsed.outlierDetection = parseOutlierDetection(route.outlierDetection, `${at}.outlierDetection`);
+  if (route.outlierDetection !== undefined)
+    parsed.outlierDetection = parseOutlierDetection(route.outlierDetection, `${at}.outlierDetection`);
   return parsed;
 }
 
 function parseHold(value: unknown, at: string): RouteHold {
   const hold = object(value, at);
-  return { queue: integer(hold.queue, `${at}.queue`, 1, 10_000), timeoutMs: integer(hold.timeoutMs, `${at}.timeoutMs`, 1, 600_000) };
+  return {
+    queue: integer(hold.queue, `${at}.queue`, 1, 10_000),
+    timeoutMs: integer(hold.timeoutMs, `${at}.timeoutMs`, 1, 600_000),
+  };
 }
 
 /**
@@ -88,9 +111,16 @@ export function parseOutlierDetection(value: unknown, at: string): RouteOutlierD
   const o = object(value, at);
   const consecutiveErrors = integer(o.consecutiveErrors, `${at}.consecutiveErrors`, 1, 1_000);
   const baseEjectionMs = integer(o.baseEjectionMs, `${at}.baseEjectionMs`, 1, 3_600_000);
-  const maxEjectionMs = integer(o.maxEjectionMs, `${at}.maxEjectionMs`, baseEjectionMs, 3_600_000, ' (at least baseEjectionMs)');
+  const maxEjectionMs = integer(
+    o.maxEjectionMs,
+    `${at}.maxEjectionMs`,
+    baseEjectionMs,
+    3_600_000,
+    ' (at least baseEjectionMs)',
+  );
   const percent = o.maxEjectedPercent;
-  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) fail(`${at}.maxEjectedPercent`, 'must be a number from 0 to 100', percent);
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)
+    fail(`${at}.maxEjectedPercent`, 'must be a number from 0 to 100', percent);
   return { consecutiveErrors, baseEjectionMs, maxEjectionMs, maxEjectedPercent: percent as number };
 }
 
@@ -108,7 +138,8 @@ function parseMatch(value: unknown, at: string, revisions: readonly number[]): R
   const name = token(rule.name, `${at}.${kind}.name`);
   const ruleValue = rule.value;
   // Control characters can never arrive in a header or cookie value, so such a rule could never match.
-  if (typeof ruleValue !== 'string' || hasControl(ruleValue)) fail(`${at}.${kind}.value`, 'must be a string without control characters', ruleValue);
+  if (typeof ruleValue !== 'string' || hasControl(ruleValue))
+    fail(`${at}.${kind}.value`, 'must be a string without control characters', ruleValue);
   const revision = targetRevision(match.revision, `${at}.revision`, revisions);
   return { [kind]: { name, value: ruleValue as string }, revision };
 }
@@ -123,11 +154,13 @@ function parseMirror(value: unknown, at: string, revisions: readonly number[]): 
   const mirror = object(value, at);
   const revision = targetRevision(mirror.revision, `${at}.revision`, revisions);
   const percent = mirror.percent;
-  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100) fail(`${at}.percent`, 'must be a number from 0 to 100', percent);
+  if (typeof percent !== 'number' || !Number.isFinite(percent) || percent < 0 || percent > 100)
+    fail(`${at}.percent`, 'must be a number from 0 to 100', percent);
   const parsed: { -readonly [K in keyof RouteMirror]: RouteMirror[K] } = { revision, percent: percent as number };
   if (mirror.tolerance !== undefined) {
     const tolerance = mirror.tolerance;
-    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) fail(`${at}.tolerance`, 'must be a finite number ≥ 0', tolerance);
+    if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0)
+      fail(`${at}.tolerance`, 'must be a finite number ≥ 0', tolerance);
     parsed.tolerance = tolerance as number;
   }
   return parsed;
@@ -136,13 +169,18 @@ function parseMirror(value: unknown, at: string, revisions: readonly number[]): 
 /** Which of `header` and `cookie` a rule sets; exactly one must be. */
 function oneOf(rule: Record<string, unknown>, at: string): 'header' | 'cookie' {
   const hasHeader = rule.header !== undefined;
-  if (hasHeader === (rule.cookie !== undefined)) fail(at, `must set exactly one of 'header' and 'cookie', got ${hasHeader ? 'both' : 'neither'}`);
+  if (hasHeader === (rule.cookie !== undefined))
+    fail(at, `must set exactly one of 'header' and 'cookie', got ${hasHeader ? 'both' : 'neither'}`);
   return hasHeader ? 'header' : 'cookie';
 }
 
 function targetRevision(value: unknown, at: string, revisions: readonly number[]): number {
   if (typeof value !== 'number' || !revisions.includes(value)) {
-    fail(at, `must be the revision of one of the route's targets (${revisions.length > 0 ? revisions.join(', ') : 'it has none'})`, value);
+    fail(
+      at,
+      `must be the revision of one of the route's targets (${revisions.length > 0 ? revisions.join(', ') : 'it has none'})`,
+      value,
+    );
   }
   return value as number;
 }
@@ -160,7 +198,8 @@ function hasControl(s: string): boolean {
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 function token(value: unknown, at: string): string {
-  if (typeof value !== 'string' || !TOKEN.test(value)) fail(at, "must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~)", value);
+  if (typeof value !== 'string' || !TOKEN.test(value))
+    fail(at, "must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~)", value);
   return value as string;
 }
 
@@ -175,7 +214,13 @@ function parseBackend(value: unknown, at: string, urlById: Map<string, string>):
     fail(`${at}.url`, 'must be an absolute URL such as http://10.0.0.7:8000', raw);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`${at}.url`, 'must use http or https', raw);
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+  if (
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
     fail(`${at}.url`, 'must be an origin (scheme, host and port) with no path, query or credentials', raw);
   }
   const known = urlById.get(id);

@@ -9,13 +9,29 @@ import { UpstreamTimeoutError, UpstreamUnavailableError } from './errors.js';
 
 /** Error codes (undici's and the OS's) meaning no response started and the attempt may be resent. */
 export const RETRYABLE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED',
-  'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 /** The subset of {@link RETRYABLE_CODES} where no connection opened: the replica is ejected for a while. */
 export const CONNECT_FAILURES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN',
+  'ECONNREFUSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
 ]);
 
 /** What the last failed attempt was, for the client's error. */
@@ -38,22 +54,39 @@ export interface FailedAttempt {
 export function upstreamError(f: FailedAttempt): Error {
   const route = `deployment '${f.deployment}' in environment '${f.environment}'`;
   if (f.code === 'UND_ERR_HEADERS_TIMEOUT') {
-    return new UpstreamTimeoutError(`replica '${f.backendId}' of ${route} did not answer within ${f.headersTimeoutMs} ms`);
+    return new UpstreamTimeoutError(
+      `replica '${f.backendId}' of ${route} did not answer within ${f.headersTimeoutMs} ms`,
+    );
   }
-  if (f.code === 'UND_ERR_INVALID_ARG') return new InvalidArgumentError(`request cannot be forwarded: ${f.error.message}`);
+  if (f.code === 'UND_ERR_INVALID_ARG')
+    return new InvalidArgumentError(`request cannot be forwarded: ${f.error.message}`);
   const tries = `${f.attempts} attempt${f.attempts === 1 ? '' : 's'}`;
   const message = `could not get a response from ${route} (${tries}; last: replica '${f.backendId}' ${describe(f.code)})`;
-  return f.code === 'UND_ERR_CONNECT_TIMEOUT' || f.code === 'ETIMEDOUT' ? new UpstreamTimeoutError(message) : new UpstreamUnavailableError(message);
+  return f.code === 'UND_ERR_CONNECT_TIMEOUT' || f.code === 'ETIMEDOUT'
+    ? new UpstreamTimeoutError(message)
+    : new UpstreamUnavailableError(message);
 }
 
 function describe(code: string): string {
   switch (code) {
-    case 'ECONNREFUSED': return 'refused the connection';
-    case 'ECONNRESET': case 'EPIPE': case 'UND_ERR_SOCKET': return 'closed the connection before responding';
-    case 'UND_ERR_CONNECT_TIMEOUT': case 'ETIMEDOUT': return 'did not accept a connection in time';
-    case 'UND_ERR_CLOSED': case 'UND_ERR_DESTROYED': return 'left the route table';
-    case 'ENOTFOUND': case 'EAI_AGAIN': return 'has a host name that does not resolve';
-    case '': return 'failed';
-    default: return `failed (${code})`;
+    case 'ECONNREFUSED':
+      return 'refused the connection';
+    case 'ECONNRESET':
+    case 'EPIPE':
+    case 'UND_ERR_SOCKET':
+      return 'closed the connection before responding';
+    case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return 'did not accept a connection in time';
+    case 'UND_ERR_CLOSED':
+    case 'UND_ERR_DESTROYED':
+      return 'left the route table';
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return 'has a host name that does not resolve';
+    case '':
+      return 'failed';
+    default:
+      return `failed (${code})`;
   }
 }

@@ -20,10 +20,27 @@
  *   const m = await source.revision({ environment: 'production', deployment: 'risk', revision: 4, windowMs: 5000 });
  */
 import type { GatewaySnapshot, RouteCounters } from '../gateway/gateway-snapshot.js';
-import type { DeploymentTraffic, DeploymentWindow, MetricsSource, RevisionMetrics, RevisionWindow, ShadowMetrics } from './metrics-source.js';
+import type {
+  DeploymentTraffic,
+  DeploymentWindow,
+  MetricsSource,
+  RevisionMetrics,
+  RevisionWindow,
+  ShadowMetrics,
+} from './metrics-source.js';
 import {
-  addRevisionIncrease, addShadowIncrease, emptyRevisionIncrease, emptyShadowIncrease, isZeroRevisionIncrease, isZeroShadowIncrease,
-  mergeRevisionIncrease, mergeShadowIncrease, type RevisionIncrease, revisionMetrics, type ShadowIncrease, shadowMetrics,
+  addRevisionIncrease,
+  addShadowIncrease,
+  emptyRevisionIncrease,
+  emptyShadowIncrease,
+  isZeroRevisionIncrease,
+  isZeroShadowIncrease,
+  mergeRevisionIncrease,
+  mergeShadowIncrease,
+  type RevisionIncrease,
+  revisionMetrics,
+  type ShadowIncrease,
+  shadowMetrics,
 } from './window-math.js';
 
 /** Where snapshots come from: a gateway in this process, or {@link scrapeGatewaySnapshot} for another. */
@@ -76,7 +93,8 @@ interface DeploymentIncrease {
   responses: number;
 }
 
-const seriesKey = (environment: string, deployment: string, revision: string | number) => `${environment}\0${deployment}\0${revision}`;
+const seriesKey = (environment: string, deployment: string, revision: string | number) =>
+  `${environment}\0${deployment}\0${revision}`;
 const deploymentKey = (environment: string, deployment: string) => `${environment}\0${deployment}`;
 
 /** See the module comment. */
@@ -127,9 +145,11 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   /** Samples every provider once (after any round in progress) and resolves when that is recorded. */
   sampleNow(): Promise<void> {
     this.queued++;
-    this.chain = this.chain.then(() => this.round()).finally(() => {
-      this.queued--;
-    });
+    this.chain = this.chain
+      .then(() => this.round())
+      .finally(() => {
+        this.queued--;
+      });
     return this.chain;
   }
 
@@ -207,17 +227,19 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
   }
 
   private async round(): Promise<void> {
-    const snapshots = await Promise.all(this.options.providers.map(async (provider, i) => {
-      try {
-        const snapshot = await provider();
-        this.lastErrors[i] = undefined;
-        return snapshot;
-      } catch (error) {
-        this.lastErrors[i] = error as Error;
-        this.options.onError?.(error as Error, i);
-        return undefined;
-      }
-    }));
+    const snapshots = await Promise.all(
+      this.options.providers.map(async (provider, i) => {
+        try {
+          const snapshot = await provider();
+          this.lastErrors[i] = undefined;
+          return snapshot;
+        } catch (error) {
+          this.lastErrors[i] = error as Error;
+          this.options.onError?.(error as Error, i);
+          return undefined;
+        }
+      }),
+    );
     // A round where no gateway answered adds nothing; their growth shows up at the next good one.
     if (snapshots.every((s) => s === undefined)) return;
     // Never before the previous round, so the history stays in order if the wall clock steps back.
@@ -239,7 +261,9 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
 
   private addIncreases(round: Round, older: GatewaySnapshot, newer: GatewaySnapshot): void {
     const bounds = this.bounds ?? [];
-    const histogram = (older.revisions.length === 0 || sameBounds(older.latencyBuckets, bounds)) && sameBounds(newer.latencyBuckets, bounds);
+    const histogram =
+      (older.revisions.length === 0 || sameBounds(older.latencyBuckets, bounds)) &&
+      sameBounds(newer.latencyBuckets, bounds);
     const olderRevisions = new Map(older.revisions.map((r) => [seriesKey(r.environment, r.deployment, r.revision), r]));
     for (const r of newer.revisions) {
       const key = seriesKey(r.environment, r.deployment, r.revision);
@@ -251,7 +275,11 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
         d.latencySum = 0;
         d.count = 0;
       }
-      addDeploymentIncrease(round, deploymentKey(r.environment, r.deployment), { arrivals: 0, latencySum: d.latencySum, responses: d.count });
+      addDeploymentIncrease(round, deploymentKey(r.environment, r.deployment), {
+        arrivals: 0,
+        latencySum: d.latencySum,
+        responses: d.count,
+      });
       const into = round.revisions.get(key);
       if (into === undefined) round.revisions.set(key, d);
       else mergeRevisionIncrease(into, d);

@@ -63,7 +63,8 @@ function parseLine(line: string): ExpositionSample {
     rest = rest.slice(1);
   }
   const fields = rest.trim().split(/\s+/);
-  if (fields.length < 1 || fields.length > 2 || fields[0] === '') throw new Error('expected a value and an optional timestamp');
+  if (fields.length < 1 || fields.length > 2 || fields[0] === '')
+    throw new Error('expected a value and an optional timestamp');
   const value = number(fields[0]!);
   if (value === undefined) throw new Error(`not a number: ${fields[0]}`);
   return { name, labels, value };

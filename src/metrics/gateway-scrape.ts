@@ -9,7 +9,13 @@
 import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
-import { REQUEST_DURATION, REQUESTS_TOTAL, type RouteCounterField, ROUTE_METRIC_NAMES, SHADOW_METRIC_NAMES } from '../gateway/metric-names.js';
+import {
+  REQUEST_DURATION,
+  REQUESTS_TOTAL,
+  type RouteCounterField,
+  ROUTE_METRIC_NAMES,
+  SHADOW_METRIC_NAMES,
+} from '../gateway/metric-names.js';
 import { type ExpositionSample, parseExposition } from './exposition-parser.js';
 import { emptyShadowIncrease, SHADOW_FIELDS, type ShadowField } from './window-math.js';
 
@@ -34,9 +40,14 @@ export async function scrapeGatewaySnapshot(url: string, options: ScrapeOptions 
   const target = `${url.replace(/\/+$/, '')}/metrics`;
   let text: string;
   try {
-    const res = await request(target, { signal: AbortSignal.timeout(timeoutMs), headersTimeout: timeoutMs, bodyTimeout: timeoutMs });
+    const res = await request(target, {
+      signal: AbortSignal.timeout(timeoutMs),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
     text = await res.body.text();
-    if (res.statusCode !== 200) throw new UnavailableError(`${target}: answered ${res.statusCode}: ${text.slice(0, 200)}`);
+    if (res.statusCode !== 200)
+      throw new UnavailableError(`${target}: answered ${res.statusCode}: ${text.slice(0, 200)}`);
   } catch (error) {
     if (error instanceof UnavailableError) throw error;
     const e = error as Error & { code?: string };
@@ -50,15 +61,25 @@ export async function scrapeGatewaySnapshot(url: string, options: ScrapeOptions 
 export function snapshotFromExposition(samples: readonly ExpositionSample[], time: number): GatewaySnapshot {
   const bounds = new Set<number>();
   for (const s of samples) {
-    if (s.name === `${REQUEST_DURATION}_bucket` && s.labels.le !== undefined && s.labels.le !== '+Inf') bounds.add(Number(s.labels.le));
+    if (s.name === `${REQUEST_DURATION}_bucket` && s.labels.le !== undefined && s.labels.le !== '+Inf')
+      bounds.add(Number(s.labels.le));
   }
   const latencyBuckets = [...bounds].sort((a, b) => a - b);
-  const revisions = new Map<string, { labels: Key; codes: Record<string, number>; buckets: number[]; latencySum: number; count: number }>();
+  const revisions = new Map<
+    string,
+    { labels: Key; codes: Record<string, number>; buckets: number[]; latencySum: number; count: number }
+  >();
   const revisionOf = (labels: Readonly<Record<string, string>>) => {
     const key = keyOf(labels);
     let r = revisions.get(key.id);
     if (r === undefined) {
-      r = { labels: key, codes: {}, buckets: new Array<number>(latencyBuckets.length + 1).fill(0), latencySum: 0, count: 0 };
+      r = {
+        labels: key,
+        codes: {},
+        buckets: new Array<number>(latencyBuckets.length + 1).fill(0),
+        latencySum: 0,
+        count: 0,
+      };
       revisions.set(key.id, r);
     }
     return r;
@@ -108,12 +129,22 @@ export function snapshotFromExposition(samples: readonly ExpositionSample[], tim
     time,
     latencyBuckets,
     revisions: [...revisions.values()].map((r): RevisionCounters => ({
-      environment: r.labels.environment, deployment: r.labels.deployment, revision: r.labels.revision,
-      codes: r.codes, buckets: r.buckets, latencySum: r.latencySum, count: r.count,
+      environment: r.labels.environment,
+      deployment: r.labels.deployment,
+      revision: r.labels.revision,
+      codes: r.codes,
+      buckets: r.buckets,
+      latencySum: r.latencySum,
+      count: r.count,
     })),
     shadows: [...shadows.values()]
       .filter((s) => /^\d+$/.test(s.labels.revision))
-      .map((s): ShadowCounters => ({ environment: s.labels.environment, deployment: s.labels.deployment, revision: Number(s.labels.revision), ...s.values })),
+      .map((s): ShadowCounters => ({
+        environment: s.labels.environment,
+        deployment: s.labels.deployment,
+        revision: Number(s.labels.revision),
+        ...s.values,
+      })),
     // As in the gateway's own snapshot: only routes that have had traffic.
     routes: [...routes.values()].filter((r) => r.arrivals > 0),
   };

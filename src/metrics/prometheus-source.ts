@@ -70,7 +70,10 @@ export class PrometheusMetricsSource implements MetricsSource {
     let text: string;
     try {
       const res = await request(url, {
-        headers: this.headers, signal: AbortSignal.timeout(this.timeoutMs), headersTimeout: this.timeoutMs, bodyTimeout: this.timeoutMs,
+        headers: this.headers,
+        signal: AbortSignal.timeout(this.timeoutMs),
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
       });
       status = res.statusCode;
       text = await res.body.text();
@@ -83,10 +86,15 @@ export class PrometheusMetricsSource implements MetricsSource {
     try {
       body = JSON.parse(text) as QueryResponse;
     } catch {
-      throw new UnavailableError(`Prometheus at ${this.base}: answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`);
+      throw new UnavailableError(
+        `Prometheus at ${this.base}: answered ${status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
     }
     if (body.status !== 'success') {
-      throw new PrometheusQueryError(`Prometheus: ${body.error ?? `answered ${status}`} (query: ${promql})`, body.errorType ?? 'unknown');
+      throw new PrometheusQueryError(
+        `Prometheus: ${body.error ?? `answered ${status}`} (query: ${promql})`,
+        body.errorType ?? 'unknown',
+      );
     }
     return valueOf(body.data, promql);
   }
@@ -95,12 +103,15 @@ export class PrometheusMetricsSource implements MetricsSource {
   async revision(w: RevisionWindow): Promise<RevisionMetrics> {
     const sel = selector(w);
     const range = `[${windowSeconds(w.windowMs)}s]`;
-    const quantile = (q: number) => this.query(`histogram_quantile(${q}, sum by (le) (rate(${REQUEST_DURATION}_bucket{${sel}}${range})))`);
+    const quantile = (q: number) =>
+      this.query(`histogram_quantile(${q}, sum by (le) (rate(${REQUEST_DURATION}_bucket{${sel}}${range})))`);
     const [requests, errors, requestRate, p50, p95, p99] = await Promise.all([
       this.query(`sum(increase(${REQUESTS_TOTAL}{${sel}}${range}))`),
       this.query(`sum(increase(${REQUESTS_TOTAL}{${sel},code=~"5.."}${range}))`),
       this.query(`sum(rate(${REQUESTS_TOTAL}{${sel}}${range}))`),
-      quantile(0.5), quantile(0.95), quantile(0.99),
+      quantile(0.5),
+      quantile(0.95),
+      quantile(0.99),
     ]);
     const n = Math.round(requests ?? 0);
     // The error count is rounded on its own; it can never exceed the request count.
@@ -109,7 +120,9 @@ export class PrometheusMetricsSource implements MetricsSource {
       requests: n,
       errors: e,
       successRate: n > 0 ? (n - e) / n : undefined,
-      p50, p95, p99,
+      p50,
+      p95,
+      p99,
       requestRate: requestRate ?? 0,
       coveredMs: windowSeconds(w.windowMs) * 1000,
     };
@@ -119,9 +132,19 @@ export class PrometheusMetricsSource implements MetricsSource {
   async shadow(w: RevisionWindow): Promise<ShadowMetrics> {
     const sel = selector(w);
     const range = `[${windowSeconds(w.windowMs)}s]`;
-    const values = await Promise.all(SHADOW_FIELDS.map((f) => this.query(`sum(increase(${SHADOW_METRIC_NAMES[f]}{${sel}}${range}))`)));
+    const values = await Promise.all(
+      SHADOW_FIELDS.map((f) => this.query(`sum(increase(${SHADOW_METRIC_NAMES[f]}{${sel}}${range}))`)),
+    );
     const increase = Object.fromEntries(SHADOW_FIELDS.map((f, i) => [f, values[i] ?? 0])) as ShadowIncrease;
-    for (const f of ['mirrored', 'dropped', 'compared', 'agreed', 'numericElements', 'primaryErrors', 'shadowErrors'] as const) {
+    for (const f of [
+      'mirrored',
+      'dropped',
+      'compared',
+      'agreed',
+      'numericElements',
+      'primaryErrors',
+      'shadowErrors',
+    ] as const) {
       increase[f] = Math.round(increase[f]);
     }
     return shadowMetrics(increase);
@@ -149,9 +172,15 @@ function valueOf(data: QueryResponse['data'], promql: string): number | undefine
     const series = data.result as { metric?: Record<string, string>; value?: unknown }[];
     if (series.length === 0) return undefined;
     if (series.length > 1) {
-      throw new PrometheusQueryError(`Prometheus: the query returned ${series.length} series, not one; aggregate it (e.g. sum(...)) (query: ${promql})`, 'many_series');
+      throw new PrometheusQueryError(
+        `Prometheus: the query returned ${series.length} series, not one; aggregate it (e.g. sum(...)) (query: ${promql})`,
+        'many_series',
+      );
     }
     return number(series[0]!.value);
   }
-  throw new PrometheusQueryError(`Prometheus: the query returned a ${data?.resultType ?? 'missing'} result, not a number (query: ${promql})`, 'result_type');
+  throw new PrometheusQueryError(
+    `Prometheus: the query returned a ${data?.resultType ?? 'missing'} result, not a number (query: ${promql})`,
+    'result_type',
+  );
 }

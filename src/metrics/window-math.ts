@@ -32,8 +32,16 @@ export type ShadowField = ShadowCounterField;
 
 /** Every numeric field of {@link ShadowCounters}, in a fixed order. */
 export const SHADOW_FIELDS: readonly ShadowField[] = [
-  'mirrored', 'dropped', 'compared', 'agreed', 'numericElements', 'absDiffSum',
-  'primaryLatencySum', 'shadowLatencySum', 'primaryErrors', 'shadowErrors',
+  'mirrored',
+  'dropped',
+  'compared',
+  'agreed',
+  'numericElements',
+  'absDiffSum',
+  'primaryLatencySum',
+  'shadowLatencySum',
+  'primaryErrors',
+  'shadowErrors',
 ];
 
 /** An empty increase for a histogram with `bounds` finite buckets. */
@@ -61,9 +69,14 @@ function revisionReset(older: RevisionCounters, newer: RevisionCounters): boolea
  * the older sample was born after it (gateways create counters at zero when a revision enters the
  * route table), so all of its value is growth.
  */
-export function addRevisionIncrease(into: RevisionIncrease, older: RevisionCounters | undefined, newer: RevisionCounters): void {
+export function addRevisionIncrease(
+  into: RevisionIncrease,
+  older: RevisionCounters | undefined,
+  newer: RevisionCounters,
+): void {
   const base = older === undefined || revisionReset(older, newer) ? undefined : older;
-  for (const [code, n] of Object.entries(newer.codes)) into.codes[code] = (into.codes[code] ?? 0) + n - (base?.codes[code] ?? 0);
+  for (const [code, n] of Object.entries(newer.codes))
+    into.codes[code] = (into.codes[code] ?? 0) + n - (base?.codes[code] ?? 0);
   for (let i = 0; i < into.buckets.length; i++) into.buckets[i]! += (newer.buckets[i] ?? 0) - (base?.buckets[i] ?? 0);
   into.latencySum += newer.latencySum - (base?.latencySum ?? 0);
   into.count += newer.count - (base?.count ?? 0);
@@ -93,7 +106,11 @@ export function isZeroShadowIncrease(d: ShadowIncrease): boolean {
 }
 
 /** Adds to `into` what a mirrored revision's shadow counters grew from `older` to `newer` (resets as above). */
-export function addShadowIncrease(into: ShadowIncrease, older: ShadowCounters | undefined, newer: ShadowCounters): void {
+export function addShadowIncrease(
+  into: ShadowIncrease,
+  older: ShadowCounters | undefined,
+  newer: ShadowCounters,
+): void {
   const reset = older !== undefined && SHADOW_FIELDS.some((f) => newer[f] < older[f]);
   const base = reset ? undefined : older;
   for (const f of SHADOW_FIELDS) into[f] += newer[f] - (base?.[f] ?? 0);
@@ -110,7 +127,11 @@ export function addShadowIncrease(into: ShadowIncrease, older: ShadowCounters | 
  * @example
  *   histogramQuantile(0.5, [0.1, 0.2], [0, 10, 10]) // 0.15: the median sits halfway into (0.1, 0.2]
  */
-export function histogramQuantile(q: number, bounds: readonly number[], cumulative: readonly number[]): number | undefined {
+export function histogramQuantile(
+  q: number,
+  bounds: readonly number[],
+  cumulative: readonly number[],
+): number | undefined {
   const total = cumulative[bounds.length] ?? 0;
   if (!(total > 0) || bounds.length === 0) return undefined;
   // Cumulative counts must not decrease; floating-point noise from summed differences could make
@@ -130,7 +151,11 @@ export function histogramQuantile(q: number, bounds: readonly number[], cumulati
 }
 
 /** The interface's revision figures from an increase over `coveredMs`. */
-export function revisionMetrics(increase: RevisionIncrease, bounds: readonly number[], coveredMs: number): RevisionMetrics {
+export function revisionMetrics(
+  increase: RevisionIncrease,
+  bounds: readonly number[],
+  coveredMs: number,
+): RevisionMetrics {
   let requests = 0;
   let errors = 0;
   for (const [code, n] of Object.entries(increase.codes)) {

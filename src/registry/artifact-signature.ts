@@ -26,7 +26,9 @@ function reasonOf(err: ModelLoadError, file: string): string {
   const prefix = `model file ${file} could not be loaded by ONNX Runtime: `;
   const message = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
   // ORT repeats "Load model from <path> failed:" in front of the reason; the caller knows which file.
-  return withoutSourceLocations(message.replace(`Load model from ${file} failed:`, '').split(file).join('<artifact>')).trim();
+  return withoutSourceLocations(
+    message.replace(`Load model from ${file} failed:`, '').split(file).join('<artifact>'),
+  ).trim();
 }
 
 /**
@@ -34,7 +36,8 @@ function reasonOf(err: ModelLoadError, file: string): string {
  * onnxruntime::Model::Model(…) ModelProto does not have a graph.` The build path and the function
  * signature say nothing to the caller (and describe the server); only the reason stays.
  */
-const SOURCE_LOCATION = /\S*\/[^\s/]+\.(?:cc|cpp|cxx|c|h|hpp):\d+\s+(?:[\w:~<>]+\((?:[^()]|\([^()]*\))*\)(?: const)?\s+)?/g;
+const SOURCE_LOCATION =
+  /\S*\/[^\s/]+\.(?:cc|cpp|cxx|c|h|hpp):\d+\s+(?:[\w:~<>]+\((?:[^()]|\([^()]*\))*\)(?: const)?\s+)?/g;
 
 function withoutSourceLocations(message: string): string {
   return message.replace(SOURCE_LOCATION, '');
@@ -45,9 +48,11 @@ function withoutSourceLocations(message: string): string {
 const NOT_ONNX = /Protobuf parsing failed/i;
 function notOnnxHint(err: ModelLoadError): string {
   if (!NOT_ONNX.test(err.message)) return '';
-  return ' This file is not an ONNX model (a pickle, joblib or torch.save file is not): convert it to ONNX first,'
-    + ' e.g. with skl2onnx for scikit-learn or torch.onnx.export for PyTorch.'
-    + ' Application deployments, for models that are not ONNX, are coming but not supported yet.';
+  return (
+    ' This file is not an ONNX model (a pickle, joblib or torch.save file is not): convert it to ONNX first,' +
+    ' e.g. with skl2onnx for scikit-learn or torch.onnx.export for PyTorch.' +
+    ' Application deployments, for models that are not ONNX, are coming but not supported yet.'
+  );
 }
 
 /** Loads `file` and returns its signature; a file ORT cannot load is `INVALID_ARGUMENT` on `artifact`. */
@@ -56,7 +61,10 @@ async function signatureOfFile(file: string, id: { name: string; version: string
   try {
     model = await loadModel(file, id);
   } catch (err) {
-    if (err instanceof ModelLoadError) throw new InvalidArgumentError(`artifact: ONNX Runtime cannot load it: ${reasonOf(err, file)}${notOnnxHint(err)}`);
+    if (err instanceof ModelLoadError)
+      throw new InvalidArgumentError(
+        `artifact: ONNX Runtime cannot load it: ${reasonOf(err, file)}${notOnnxHint(err)}`,
+      );
     throw err;
   }
   try {
@@ -73,7 +81,11 @@ async function signatureOfFile(file: string, id: { name: string; version: string
  * @example
  *   const signature = await readSignature(blobs, digest, { name: 'readmission', version: '1.4.0' });
  */
-export async function readSignature(blobs: BlobStore, digest: Digest, id: { name: string; version: string }): Promise<Signature> {
+export async function readSignature(
+  blobs: BlobStore,
+  digest: Digest,
+  id: { name: string; version: string },
+): Promise<Signature> {
   const local = blobs.local ? await blobs.path(digest) : undefined;
   if (local !== undefined) return signatureOfFile(local, id);
   const dir = await mkdtemp(join(tmpdir(), 'wharf-artifact-'));

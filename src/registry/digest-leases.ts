@@ -59,7 +59,11 @@ export class DigestLeases {
    * Releases `lease` and runs `remove` if `isReferenced` says nothing stored refers to the digest and
    * no other lease was held or taken meanwhile. Returns whether `remove` ran.
    */
-  async releaseAndDelete(lease: DigestLease, isReferenced: () => Promise<boolean>, remove: () => Promise<unknown>): Promise<boolean> {
+  async releaseAndDelete(
+    lease: DigestLease,
+    isReferenced: () => Promise<boolean>,
+    remove: () => Promise<unknown>,
+  ): Promise<boolean> {
     const { digest } = lease;
     const entry = this.#entries.get(digest);
     const mark = entry?.acquisitions;

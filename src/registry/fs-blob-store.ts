@@ -10,7 +10,15 @@ import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
-import { type BlobBody, type BlobInfo, type BlobStore, checkDigest, type Digest, type PutOptions, type StoredBlob } from './blob-store.js';
+import {
+  type BlobBody,
+  type BlobInfo,
+  type BlobStore,
+  checkDigest,
+  type Digest,
+  type PutOptions,
+  type StoredBlob,
+} from './blob-store.js';
 import { isSha256Digest } from '../core/resources.js';
 
 const TEMP_SUFFIX = '.part';
@@ -81,7 +89,8 @@ export class FsBlobStore implements BlobStore {
         // Leaving this loop early (throw) calls the source's return(): a Readable is destroyed and a
         // generator finishes, so an oversized upload stops being read right away.
         for await (const chunk of body as AsyncIterable<unknown>) {
-          if (!(chunk instanceof Uint8Array)) throw new InvalidArgumentError('body: chunks must be bytes (Uint8Array), not strings or objects');
+          if (!(chunk instanceof Uint8Array))
+            throw new InvalidArgumentError('body: chunks must be bytes (Uint8Array), not strings or objects');
           size += chunk.byteLength;
           if (size > maxBytes) throw new PayloadTooLargeError(`body: larger than the limit of ${maxBytes} bytes`);
           hash.update(chunk);

@@ -52,7 +52,8 @@ export class ModelRegistry {
 
   constructor(store: Store, blobs: BlobStore, options: ModelRegistryOptions = {}) {
     const max = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
-    if (!Number.isSafeInteger(max) || max < 1) throw new InvalidArgumentError(`maxArtifactBytes: must be a positive integer, got ${max}`);
+    if (!Number.isSafeInteger(max) || max < 1)
+      throw new InvalidArgumentError(`maxArtifactBytes: must be a positive integer, got ${max}`);
     this.maxArtifactBytes = max;
     this.#store = store;
     this.#blobs = blobs;
@@ -79,10 +80,13 @@ export class ModelRegistry {
       // A failed push of the same bytes may have decided to delete the blob just before our lease.
       await this.#leases.settled(blob.digest);
       if (!(await this.#blobs.has(blob.digest))) {
-        throw new UnavailableError('artifact: removed by a concurrent failed push of the same bytes before it was recorded; retry');
+        throw new UnavailableError(
+          'artifact: removed by a concurrent failed push of the same bytes before it was recorded; retry',
+        );
       }
       // Nothing for ONNX Runtime to say about no bytes but an error naming its own source files.
-      if (blob.size === 0) throw new InvalidArgumentError('artifact: is empty (0 bytes); push the .onnx model file itself');
+      if (blob.size === 0)
+        throw new InvalidArgumentError('artifact: is empty (0 bytes); push the .onnx model file itself');
       // Again after the upload, which may have taken minutes, and before the costly model load.
       await this.#assertVersionFree(this.#store, valid);
       const signature = await readSignature(this.#blobs, blob.digest, { name: valid.model, version: valid.version });
@@ -151,7 +155,11 @@ export class ModelRegistry {
       // Decided under a lease with a fresh reference check, like a failed push's cleanup: a push
       // recorded since the scan above, or one holding the digest now, keeps the blob.
       const lease = this.#leases.acquire(digest);
-      const removed = await this.#leases.releaseAndDelete(lease, () => isReferenced(this.#store, digest), () => this.#blobs.delete(digest));
+      const removed = await this.#leases.releaseAndDelete(
+        lease,
+        () => isReferenced(this.#store, digest),
+        () => this.#blobs.delete(digest),
+      );
       if (removed) blobs++;
     }
     return { tempFiles, blobs };
@@ -250,7 +258,11 @@ async function allVersions(c: StoreCollections, model: string): Promise<ModelVer
   const items: ModelVersion[] = [];
   let token: string | undefined;
   do {
-    const page = await c.modelVersions.list({ model, limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    const page = await c.modelVersions.list({
+      model,
+      limit: PAGE,
+      ...(token === undefined ? {} : { continue: token }),
+    });
     items.push(...page.items);
     token = page.continue;
   } while (token !== undefined);

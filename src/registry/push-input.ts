@@ -63,7 +63,8 @@ function hasControl(value: string, allowNewlines: boolean): boolean {
 
 function checkText(value: unknown, field: string, max: number, multiline = false): string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${field}: must be a string`);
-  if (value.length > max) throw new InvalidArgumentError(`${field}: must be at most ${max} characters, got ${value.length}`);
+  if (value.length > max)
+    throw new InvalidArgumentError(`${field}: must be at most ${max} characters, got ${value.length}`);
   // Control characters end up in headers (Content-Disposition) and logs; prose may keep newlines and tabs.
   if (hasControl(value, multiline)) throw new InvalidArgumentError(`${field}: must not contain control characters`);
   return value;
@@ -72,15 +73,19 @@ function checkText(value: unknown, field: string, max: number, multiline = false
 function checkFilename(value: unknown): string {
   const name = checkText(value, 'filename', MAX_FILENAME);
   if (name === '' || name === '.' || name === '..' || /[/\\]/.test(name)) {
-    throw new InvalidArgumentError(`filename: must be a plain file name without '/' or '\\', got ${JSON.stringify(name)}`);
+    throw new InvalidArgumentError(
+      `filename: must be a plain file name without '/' or '\\', got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
 
 function checkLabels(value: unknown): Labels {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError('labels: must be an object of strings');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidArgumentError('labels: must be an object of strings');
   const entries = Object.entries(value);
-  if (entries.length > MAX_LABELS) throw new InvalidArgumentError(`labels: at most ${MAX_LABELS} labels, got ${entries.length}`);
+  if (entries.length > MAX_LABELS)
+    throw new InvalidArgumentError(`labels: at most ${MAX_LABELS} labels, got ${entries.length}`);
   const labels: Labels = {};
   for (const [key, v] of entries) {
     if (key.length > MAX_LABEL_KEY || !LABEL_KEY.test(key)) {
@@ -94,10 +99,14 @@ function checkLabels(value: unknown): Labels {
 }
 
 function checkSource(value: unknown): ModelSource {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgumentError('source: must be an object');
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidArgumentError('source: must be an object');
   const { repository, commit, ...rest } = value as Record<string, unknown>;
   const unknownKeys = Object.keys(rest);
-  if (unknownKeys.length > 0) throw new InvalidArgumentError(`source: unknown field ${JSON.stringify(unknownKeys[0])} (allowed: repository, commit)`);
+  if (unknownKeys.length > 0)
+    throw new InvalidArgumentError(
+      `source: unknown field ${JSON.stringify(unknownKeys[0])} (allowed: repository, commit)`,
+    );
   const source: ModelSource = {};
   if (repository !== undefined) source.repository = checkText(repository, 'source.repository', MAX_SOURCE_FIELD);
   if (commit !== undefined) source.commit = checkText(commit, 'source.commit', MAX_SOURCE_FIELD);
@@ -119,7 +128,8 @@ export function validatePushInput(input: PushVersionInput): ValidPushInput {
     semver,
     filename: input.filename === undefined ? DEFAULT_FILENAME : checkFilename(input.filename),
     labels: input.labels === undefined ? {} : checkLabels(input.labels),
-    description: input.description === undefined ? '' : checkText(input.description, 'description', MAX_DESCRIPTION, true),
+    description:
+      input.description === undefined ? '' : checkText(input.description, 'description', MAX_DESCRIPTION, true),
   };
   if (input.source !== undefined) valid.source = checkSource(input.source);
   return valid;

@@ -46,7 +46,11 @@ export function runRuntimeContract<R extends Runtime>(
   const readyTimeoutMs = fixtures.readyTimeoutMs ?? 20_000;
   let runtime: R;
   let counter = 0;
-  const nextKey = (): WorkloadKey => ({ environment: fixtures.environment ?? 'contract', deployment: `contract-${++counter}`, revision: 1 });
+  const nextKey = (): WorkloadKey => ({
+    environment: fixtures.environment ?? 'contract',
+    deployment: `contract-${++counter}`,
+    revision: 1,
+  });
 
   /** Runs `body` with a fresh key and removes the workload afterwards, whatever happened. */
   async function withWorkload(body: (key: WorkloadKey) => Promise<void>): Promise<void> {
@@ -67,7 +71,9 @@ export function runRuntimeContract<R extends Runtime>(
 
   async function endpointAnswers(workload: Workload, endpoint: string | undefined): Promise<void> {
     assert.ok(endpoint, 'a ready replica has an endpoint');
-    const res = await fetch(endpoint + (fixtures.endpointPath ?? workload.readiness.path), { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(endpoint + (fixtures.endpointPath ?? workload.readiness.path), {
+      signal: AbortSignal.timeout(5_000),
+    });
     await res.arrayBuffer();
     assert.ok(res.ok, `GET ${endpoint} answered ${res.status}`);
   }
@@ -75,7 +81,11 @@ export function runRuntimeContract<R extends Runtime>(
   async function assertGone(ids: readonly string[]): Promise<void> {
     if (!fixtures.processes) return;
     for (const id of ids) {
-      await eventually(10_000, `process ${id} to be gone`, async () => !(await fixtures.processes!.exists(id)) || undefined);
+      await eventually(
+        10_000,
+        `process ${id} to be gone`,
+        async () => !(await fixtures.processes!.exists(id)) || undefined,
+      );
     }
   }
 
@@ -87,122 +97,151 @@ export function runRuntimeContract<R extends Runtime>(
       await runtime?.close();
     });
 
-    test('apply: the desired replicas become ready and their endpoints answer', () => withWorkload(async (key) => {
-      const workload = fixtures.workload(key, 2);
-      await runtime.apply(workload);
-      const status = await untilReady(key, 2);
-      assert.deepEqual(status.key, key);
-      assert.equal(status.desiredReplicas, 2);
-      assert.equal(new Set(status.replicas.map((r) => r.id)).size, 2, 'replica ids are unique');
-      for (const replica of status.replicas) await endpointAnswers(workload, replica.endpoint);
-      assert.ok((await runtime.list()).some((s) => s.key.deployment === key.deployment), 'list() includes the workload');
-    }));
+    test('apply: the desired replicas become ready and their endpoints answer', () =>
+      withWorkload(async (key) => {
+        const workload = fixtures.workload(key, 2);
+        await runtime.apply(workload);
+        const status = await untilReady(key, 2);
+        assert.deepEqual(status.key, key);
+        assert.equal(status.desiredReplicas, 2);
+        assert.equal(new Set(status.replicas.map((r) => r.id)).size, 2, 'replica ids are unique');
+        for (const replica of status.replicas) await endpointAnswers(workload, replica.endpoint);
+        assert.ok(
+          (await runtime.list()).some((s) => s.key.deployment === key.deployment),
+          'list() includes the workload',
+        );
+      }));
 
-    test('apply is idempotent: the same workload again changes nothing', () => withWorkload(async (key) => {
-      const workload = fixtures.workload(key, 2);
-      await runtime.apply(workload);
-      const before = await untilReady(key, 2);
-      const processesBefore = [...await fixtures.processes?.ids(runtime, key) ?? []].sort();
-      await runtime.apply(workload);
-      await runtime.apply({ ...workload });
-      const after = await runtime.observe(key);
-      assert.ok(after);
-      const shape = (s: WorkloadStatus): unknown => s.replicas.map((r) => ({ id: r.id, restarts: r.restarts, startedAt: r.startedAt, endpoint: r.endpoint }));
-      assert.deepEqual(shape(after), shape(before));
-      assert.deepEqual([...await fixtures.processes?.ids(runtime, key) ?? []].sort(), processesBefore, 'the same processes');
-      assert.equal((await untilReady(key, 2)).replicas.length, 2);
-    }));
+    test('apply is idempotent: the same workload again changes nothing', () =>
+      withWorkload(async (key) => {
+        const workload = fixtures.workload(key, 2);
+        await runtime.apply(workload);
+        const before = await untilReady(key, 2);
+        const processesBefore = [...((await fixtures.processes?.ids(runtime, key)) ?? [])].sort();
+        await runtime.apply(workload);
+        await runtime.apply({ ...workload });
+        const after = await runtime.observe(key);
+        assert.ok(after);
+        const shape = (s: WorkloadStatus): unknown =>
+          s.replicas.map((r) => ({ id: r.id, restarts: r.restarts, startedAt: r.startedAt, endpoint: r.endpoint }));
+        assert.deepEqual(shape(after), shape(before));
+        assert.deepEqual(
+          [...((await fixtures.processes?.ids(runtime, key)) ?? [])].sort(),
+          processesBefore,
+          'the same processes',
+        );
+        assert.equal((await untilReady(key, 2)).replicas.length, 2);
+      }));
 
-    test('scale up adds replicas and keeps the running ones', () => withWorkload(async (key) => {
-      await runtime.apply(fixtures.workload(key, 1));
-      const [first] = (await untilReady(key, 1)).replicas;
-      await runtime.apply(fixtures.workload(key, 3));
-      const scaled = await untilReady(key, 3);
-      const kept = scaled.replicas.find((r) => r.id === first!.id);
-      assert.ok(kept, 'the first replica is still there');
-      assert.equal(kept.startedAt, first!.startedAt, 'and was not restarted');
-      assert.equal(scaled.desiredReplicas, 3);
-    }));
+    test('scale up adds replicas and keeps the running ones', () =>
+      withWorkload(async (key) => {
+        await runtime.apply(fixtures.workload(key, 1));
+        const [first] = (await untilReady(key, 1)).replicas;
+        await runtime.apply(fixtures.workload(key, 3));
+        const scaled = await untilReady(key, 3);
+        const kept = scaled.replicas.find((r) => r.id === first!.id);
+        assert.ok(kept, 'the first replica is still there');
+        assert.equal(kept.startedAt, first!.startedAt, 'and was not restarted');
+        assert.equal(scaled.desiredReplicas, 3);
+      }));
 
     // `wharf deploy autoscale` on a running deployment changes only the bounds: the same key takes
     // them and no replica is replaced. (How many run then is the autoscaler's business: the local
     // engine keeps `replicas`, Kubernetes hands the count to the HPA.)
-    test('autoscaling bounds change in place: the key takes them and its replicas are not replaced', () => withWorkload(async (key) => {
-      await runtime.apply(fixtures.workload(key, 2));
-      const before = await untilReady(key, 2);
-      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 1, max: 4, targetCPU: 80, targetMemory: 80 } });
-      await runtime.apply({ ...fixtures.workload(key, 2), scaling: { min: 1, max: 6, targetCPU: 70, targetMemory: 80 } });
-      const original = new Map(before.replicas.map((r) => [r.id, r.startedAt]));
-      const after = await eventually(readyTimeoutMs, 'a ready replica after the change', async () => {
-        const s = await runtime.observe(key);
-        return s !== undefined && s.readyReplicas >= 1 ? s : undefined;
-      });
-      for (const r of after.replicas) {
-        assert.ok(original.has(r.id), `replica ${r.id} is one of the running ones, not a replacement`);
-        assert.equal(r.startedAt, original.get(r.id), `replica ${r.id} was not restarted`);
-      }
-    }));
+    test('autoscaling bounds change in place: the key takes them and its replicas are not replaced', () =>
+      withWorkload(async (key) => {
+        await runtime.apply(fixtures.workload(key, 2));
+        const before = await untilReady(key, 2);
+        await runtime.apply({
+          ...fixtures.workload(key, 2),
+          scaling: { min: 1, max: 4, targetCPU: 80, targetMemory: 80 },
+        });
+        await runtime.apply({
+          ...fixtures.workload(key, 2),
+          scaling: { min: 1, max: 6, targetCPU: 70, targetMemory: 80 },
+        });
+        const original = new Map(before.replicas.map((r) => [r.id, r.startedAt]));
+        const after = await eventually(readyTimeoutMs, 'a ready replica after the change', async () => {
+          const s = await runtime.observe(key);
+          return s !== undefined && s.readyReplicas >= 1 ? s : undefined;
+        });
+        for (const r of after.replicas) {
+          assert.ok(original.has(r.id), `replica ${r.id} is one of the running ones, not a replacement`);
+          assert.equal(r.startedAt, original.get(r.id), `replica ${r.id} was not restarted`);
+        }
+      }));
 
-    test('scale down stops the surplus replicas and keeps the rest ready', () => withWorkload(async (key) => {
-      await runtime.apply(fixtures.workload(key, 3));
-      const three = await untilReady(key, 3);
-      const beforeIds = await fixtures.processes?.ids(runtime, key) ?? [];
-      await runtime.apply(fixtures.workload(key, 1));
-      const one = await untilReady(key, 1);
-      assert.ok(three.replicas.some((r) => r.id === one.replicas[0]!.id), 'the survivor is one of the original replicas');
-      const afterIds = await fixtures.processes?.ids(runtime, key) ?? [];
-      assert.equal(afterIds.length, fixtures.processes ? 1 : 0);
-      await assertGone(beforeIds.filter((id) => !afterIds.includes(id)));
-    }));
+    test('scale down stops the surplus replicas and keeps the rest ready', () =>
+      withWorkload(async (key) => {
+        await runtime.apply(fixtures.workload(key, 3));
+        const three = await untilReady(key, 3);
+        const beforeIds = (await fixtures.processes?.ids(runtime, key)) ?? [];
+        await runtime.apply(fixtures.workload(key, 1));
+        const one = await untilReady(key, 1);
+        assert.ok(
+          three.replicas.some((r) => r.id === one.replicas[0]!.id),
+          'the survivor is one of the original replicas',
+        );
+        const afterIds = (await fixtures.processes?.ids(runtime, key)) ?? [];
+        assert.equal(afterIds.length, fixtures.processes ? 1 : 0);
+        await assertGone(beforeIds.filter((id) => !afterIds.includes(id)));
+      }));
 
     test('remove stops everything and forgets the workload', async () => {
       const key = nextKey();
       const workload = fixtures.workload(key, 2);
       await runtime.apply(workload);
       const status = await untilReady(key, 2);
-      const ids = await fixtures.processes?.ids(runtime, key) ?? [];
+      const ids = (await fixtures.processes?.ids(runtime, key)) ?? [];
       await runtime.remove(key);
       assert.equal(await runtime.observe(key), undefined, 'observe() after remove');
       assert.ok(!(await runtime.list()).some((s) => s.key.deployment === key.deployment), 'list() after remove');
       await assertGone(ids);
       for (const replica of status.replicas) {
-        await assert.rejects(endpointAnswers(workload, replica.endpoint), `endpoint ${replica.endpoint} no longer answers`);
+        await assert.rejects(
+          endpointAnswers(workload, replica.endpoint),
+          `endpoint ${replica.endpoint} no longer answers`,
+        );
       }
       await runtime.remove(key); // removing twice is fine
     });
 
-    test('logs returns the replicas\' output lines', () => withWorkload(async (key) => {
-      await runtime.apply(fixtures.workload(key, 2));
-      const status = await untilReady(key, 2);
-      const ids = status.replicas.map((r) => r.id);
-      const lines = await eventually(5_000, 'log lines', async () => {
-        const all = await collect(runtime.logs(key));
-        return all.length > 0 ? all : undefined;
-      });
-      for (const line of lines) {
-        assert.ok(ids.includes(line.replica), `line of a known replica: ${line.replica}`);
-        assert.ok(line.stream === 'stdout' || line.stream === 'stderr');
-        assert.ok(!Number.isNaN(Date.parse(line.time)), `time is a date: ${line.time}`);
-        assert.equal(typeof line.text, 'string');
-      }
-      const own = await collect(runtime.logs(key, { replica: ids[0] }));
-      assert.ok(own.every((l) => l.replica === ids[0]), 'replica filter');
-      assert.ok((await collect(runtime.logs(key, { tail: 1 }))).length <= lines.length);
-      if (runtime.capabilities.followLogs) {
-        const controller = new AbortController();
-        const followed: string[] = [];
-        let ended = false;
-        const done = (async () => {
-          for await (const line of runtime.logs(key, { follow: true, signal: controller.signal })) {
-            followed.push(line.text);
-            controller.abort();
-          }
-        })().finally(() => (ended = true));
-        await eventually(5_000, 'a followed line', () => followed.length > 0 || undefined);
-        await eventually(5_000, 'follow to end after abort', () => ended || undefined);
-        await done;
-      }
-    }));
+    test("logs returns the replicas' output lines", () =>
+      withWorkload(async (key) => {
+        await runtime.apply(fixtures.workload(key, 2));
+        const status = await untilReady(key, 2);
+        const ids = status.replicas.map((r) => r.id);
+        const lines = await eventually(5_000, 'log lines', async () => {
+          const all = await collect(runtime.logs(key));
+          return all.length > 0 ? all : undefined;
+        });
+        for (const line of lines) {
+          assert.ok(ids.includes(line.replica), `line of a known replica: ${line.replica}`);
+          assert.ok(line.stream === 'stdout' || line.stream === 'stderr');
+          assert.ok(!Number.isNaN(Date.parse(line.time)), `time is a date: ${line.time}`);
+          assert.equal(typeof line.text, 'string');
+        }
+        const own = await collect(runtime.logs(key, { replica: ids[0] }));
+        assert.ok(
+          own.every((l) => l.replica === ids[0]),
+          'replica filter',
+        );
+        assert.ok((await collect(runtime.logs(key, { tail: 1 }))).length <= lines.length);
+        if (runtime.capabilities.followLogs) {
+          const controller = new AbortController();
+          const followed: string[] = [];
+          let ended = false;
+          const done = (async () => {
+            for await (const line of runtime.logs(key, { follow: true, signal: controller.signal })) {
+              followed.push(line.text);
+              controller.abort();
+            }
+          })().finally(() => (ended = true));
+          await eventually(5_000, 'a followed line', () => followed.length > 0 || undefined);
+          await eventually(5_000, 'follow to end after abort', () => ended || undefined);
+          await done;
+        }
+      }));
 
     test('observe of an unknown key is undefined; list omits it', async () => {
       const key = nextKey();
@@ -211,55 +250,71 @@ export function runRuntimeContract<R extends Runtime>(
       await runtime.remove(key); // removing what does not exist is not an error
     });
 
-    test('usage (capability): one plausible sample per running replica; [] for an unknown key', (t) => withWorkload(async (key) => {
-      if (!runtime.capabilities.usage || !runtime.usage) return t.skip(`${name} has no usage capability`);
-      await runtime.apply(fixtures.workload(key, 2));
-      const ids = (await untilReady(key, 2)).replicas.map((r) => r.id).sort();
-      const samples = await eventually(readyTimeoutMs, 'a usage sample of both replicas', async () => {
-        const usage = await runtime.usage!(key);
-        return usage.length === 2 ? usage : undefined;
-      });
-      assert.deepEqual(samples.map((u) => u.replica).sort(), ids);
-      for (const u of samples) {
-        assert.ok(u.memoryBytes > 0, `memory of ${u.replica}: ${u.memoryBytes}`);
-        assert.ok(Number.isFinite(u.cpuCores) && u.cpuCores >= 0, `cpu of ${u.replica}: ${u.cpuCores}`);
-        assert.ok(Number.isFinite(u.time) && u.time > 0);
-      }
-      assert.deepEqual(await runtime.usage(nextKey()), []);
-    }));
+    test('usage (capability): one plausible sample per running replica; [] for an unknown key', (t) =>
+      withWorkload(async (key) => {
+        if (!runtime.capabilities.usage || !runtime.usage) return t.skip(`${name} has no usage capability`);
+        await runtime.apply(fixtures.workload(key, 2));
+        const ids = (await untilReady(key, 2)).replicas.map((r) => r.id).sort();
+        const samples = await eventually(readyTimeoutMs, 'a usage sample of both replicas', async () => {
+          const usage = await runtime.usage!(key);
+          return usage.length === 2 ? usage : undefined;
+        });
+        assert.deepEqual(samples.map((u) => u.replica).sort(), ids);
+        for (const u of samples) {
+          assert.ok(u.memoryBytes > 0, `memory of ${u.replica}: ${u.memoryBytes}`);
+          assert.ok(Number.isFinite(u.cpuCores) && u.cpuCores >= 0, `cpu of ${u.replica}: ${u.cpuCores}`);
+          assert.ok(Number.isFinite(u.time) && u.time > 0);
+        }
+        assert.deepEqual(await runtime.usage(nextKey()), []);
+      }));
 
-    test('onChange (capability): listeners hear about replicas of the key until they unsubscribe', (t) => withWorkload(async (key) => {
-      if (!runtime.capabilities.changeNotifications || !runtime.onChange) return t.skip(`${name} has no changeNotifications capability`);
-      const heard: WorkloadKey[] = [];
-      const off = runtime.onChange((k) => heard.push(k));
-      try {
-        await runtime.apply(fixtures.workload(key, 1));
-        await untilReady(key, 1);
-        await eventually(5_000, 'a change notification', () => (heard.some((k) => k.deployment === key.deployment) ? true : undefined));
-        assert.ok(heard.filter((k) => k.deployment === key.deployment).every((k) => k.environment === key.environment && k.revision === key.revision));
-      } finally {
-        off();
-      }
-      const count = heard.length;
-      await runtime.apply(fixtures.workload(key, 0));
-      await eventually(readyTimeoutMs, 'the replica to be gone', async () => ((await runtime.observe(key))?.replicas.length === 0 ? true : undefined));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      assert.equal(heard.length, count, 'no calls after unsubscribing');
-    }));
+    test('onChange (capability): listeners hear about replicas of the key until they unsubscribe', (t) =>
+      withWorkload(async (key) => {
+        if (!runtime.capabilities.changeNotifications || !runtime.onChange)
+          return t.skip(`${name} has no changeNotifications capability`);
+        const heard: WorkloadKey[] = [];
+        const off = runtime.onChange((k) => heard.push(k));
+        try {
+          await runtime.apply(fixtures.workload(key, 1));
+          await untilReady(key, 1);
+          await eventually(5_000, 'a change notification', () =>
+            heard.some((k) => k.deployment === key.deployment) ? true : undefined,
+          );
+          assert.ok(
+            heard
+              .filter((k) => k.deployment === key.deployment)
+              .every((k) => k.environment === key.environment && k.revision === key.revision),
+          );
+        } finally {
+          off();
+        }
+        const count = heard.length;
+        await runtime.apply(fixtures.workload(key, 0));
+        await eventually(readyTimeoutMs, 'the replica to be gone', async () =>
+          (await runtime.observe(key))?.replicas.length === 0 ? true : undefined,
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        assert.equal(heard.length, count, 'no calls after unsubscribing');
+      }));
 
-    test('zero replicas: the workload is known and nothing runs', () => withWorkload(async (key) => {
-      await runtime.apply(fixtures.workload(key, 0));
-      const status = await runtime.observe(key);
-      assert.ok(status);
-      assert.equal(status.desiredReplicas, 0);
-      assert.equal(status.replicas.length, 0);
-      assert.equal((await fixtures.processes?.ids(runtime, key))?.length ?? 0, 0);
-    }));
+    test('zero replicas: the workload is known and nothing runs', () =>
+      withWorkload(async (key) => {
+        await runtime.apply(fixtures.workload(key, 0));
+        const status = await runtime.observe(key);
+        assert.ok(status);
+        assert.equal(status.desiredReplicas, 0);
+        assert.equal(status.replicas.length, 0);
+        assert.equal((await fixtures.processes?.ids(runtime, key))?.length ?? 0, 0);
+      }));
   });
 }
 
 /** Polls `probe` every 20 ms until it returns a value other than undefined; fails after `timeoutMs`. */
-async function eventually<T>(timeoutMs: number, what: string, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function eventually<T>(
+  timeoutMs: number,
+  what: string,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

@@ -107,7 +107,12 @@ export interface Workload {
   readonly dependencies?: readonly DependencySpec[];
   readonly labels?: Readonly<Record<string, string>>;
   /** Autoscaling bounds, targets in percent of requests (Kubernetes: an HPA); engines without autoscaling ignore it. */
-  readonly scaling?: { readonly min: number; readonly max: number; readonly targetCPU: number; readonly targetMemory: number };
+  readonly scaling?: {
+    readonly min: number;
+    readonly max: number;
+    readonly targetCPU: number;
+    readonly targetMemory: number;
+  };
   /** Container image of an application workload (Kubernetes); model workloads run the engine's Wharf image. */
   readonly image?: string;
   /** Environment variables read from secrets: variable name → secret name and key (never the value). */

@@ -111,7 +111,8 @@ export interface ControlPlane {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const stops: (() => Promise<unknown>)[] = [];
   const stopAll = async (): Promise<void> => {
-    for (const stop of stops.reverse()) await stop().catch((e: unknown) => options.log(`stop: ${(e as Error).message}`));
+    for (const stop of stops.reverse())
+      await stop().catch((e: unknown) => options.log(`stop: ${(e as Error).message}`));
   };
   try {
     await mkdir(options.home, { recursive: true });
@@ -124,24 +125,34 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
     // again now and then for those too recent at start to be told from a push in progress.
     const graceMs = options.blobSweepGraceMs ?? BLOB_SWEEP_GRACE_MS;
-    const sweep = (): Promise<void> => registry.sweepLeftovers({ olderThanMs: graceMs }).then(
-      ({ tempFiles, blobs: removed }) => {
-        if (tempFiles + removed > 0) options.log(`registry: removed ${tempFiles} unfinished upload(s) and ${removed} unreferenced blob(s)`);
-      },
-      (e: unknown) => options.log(`registry: sweeping leftovers: ${(e as Error).message}`),
-    );
+    const sweep = (): Promise<void> =>
+      registry.sweepLeftovers({ olderThanMs: graceMs }).then(
+        ({ tempFiles, blobs: removed }) => {
+          if (tempFiles + removed > 0)
+            options.log(`registry: removed ${tempFiles} unfinished upload(s) and ${removed} unreferenced blob(s)`);
+        },
+        (e: unknown) => options.log(`registry: sweeping leftovers: ${(e as Error).message}`),
+      );
     await sweep();
     const sweeper = setInterval(() => void sweep(), Math.max(graceMs, BLOB_SWEEP_INTERVAL_MS));
     sweeper.unref();
     stops.push(async () => clearInterval(sweeper));
-    const { runtime, start: startRuntime, onRoutes } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
+    const {
+      runtime,
+      start: startRuntime,
+      onRoutes,
+    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
     await startRuntime();
     stops.push(() => runtime.close());
 
     // Set once the controllers run (this replica leads): held requests wake the autoscaler.
     let activate: ((environment: string, name: string) => Promise<boolean>) | undefined;
 
-    const routes = new RoutePublisher({ store, runtime, onError: (e) => options.log(`routes: ${(e as Error).message}`) });
+    const routes = new RoutePublisher({
+      store,
+      runtime,
+      onError: (e) => options.log(`routes: ${(e as Error).message}`),
+    });
     if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
     await routes.start();
     stops.push(() => routes.stop());
@@ -149,20 +160,45 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     // The gateway runs as a process of its own (see gateway-process.ts); the API asks its admin
     // listener which revision served a request (A/B feedback) and what it ejected.
     const started: { gateway?: GatewayProcess } = {};
-    const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl, { ejectionsReadFile: join(options.home, 'gateway', 'ejections-read.json') });
+    const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl, {
+      ejectionsReadFile: join(options.home, 'gateway', 'ejections-read.json'),
+    });
     const deployments = new DeploymentService(store);
-    const activateLeader = (environment: string, name: string): Promise<boolean> => activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(createApiServer(store, registry, deployments, runtime, routes, gatewayAdmin, activateLeader, { ...API_CONNECTION_DEFAULTS, ...options.apiConnections }, options.maxJsonBodyBytes), options.host, options.port);
-    stops.push(() => new Promise<void>((resolve) => {
-      api.close(() => resolve());
-      api.closeAllConnections();
-    }));
+    const activateLeader = (environment: string, name: string): Promise<boolean> =>
+      activate?.(environment, name) ?? Promise.resolve(false);
+    const api = await listen(
+      createApiServer(
+        store,
+        registry,
+        deployments,
+        runtime,
+        routes,
+        gatewayAdmin,
+        activateLeader,
+        { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
+        options.maxJsonBodyBytes,
+      ),
+      options.host,
+      options.port,
+    );
+    stops.push(
+      () =>
+        new Promise<void>((resolve) => {
+          api.close(() => resolve());
+          api.closeAllConnections();
+        }),
+    );
     const apiUrl = urlOf(api);
 
     // It follows the route watch stream and calls POST …/activate for held requests (scale from zero).
     const gateway = await GatewayProcess.start({
-      stateDir: join(options.home, 'gateway'), host: options.host, port: options.gatewayPort, controlPlane: loopbackUrl(apiUrl),
-      wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin, log: options.log, debugHeaders: options.gatewayDebugHeaders ?? false,
+      stateDir: join(options.home, 'gateway'),
+      host: options.host,
+      port: options.gatewayPort,
+      controlPlane: loopbackUrl(apiUrl),
+      wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin,
+      log: options.log,
+      debugHeaders: options.gatewayDebugHeaders ?? false,
     });
     started.gateway = gateway;
     stops.push(() => gateway.stop());
@@ -174,37 +210,58 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const providers = [gatewayUrl, ...(options.gatewayUrls ?? [])].map((url) => () => scrapeGatewaySnapshot(url));
     // A gateway that is down (restarting, say) fails every poll: one line per source per 30 s.
     const pollFailure = rateLimitedLog(options.log, 30_000);
-    const builtin = new BuiltinMetricsSource({ providers, onError: (e, i) => pollFailure(`metrics ${i}`, `metrics: gateway ${i}: ${e.message}`) });
+    const builtin = new BuiltinMetricsSource({
+      providers,
+      onError: (e, i) => pollFailure(`metrics ${i}`, `metrics: gateway ${i}: ${e.message}`),
+    });
     builtin.start();
     stops.push(() => Promise.resolve(builtin.stop()));
-    const metricsSource = options.prometheusUrl === undefined ? builtin : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
+    const metricsSource =
+      options.prometheusUrl === undefined
+        ? builtin
+        : withPromQL(builtin, new PrometheusMetricsSource({ url: options.prometheusUrl }));
 
-    const ejections = new EjectionRecorder({ store, ejectionsSince: (seq) => gatewayAdmin.ejectionsSince(seq), onError: (e) => pollFailure('ejections', `ejections: ${(e as Error).message}`) });
+    const ejections = new EjectionRecorder({
+      store,
+      ejectionsSince: (seq) => gatewayAdmin.ejectionsSince(seq),
+      onError: (e) => pollFailure('ejections', `ejections: ${(e as Error).message}`),
+    });
     ejections.start();
     stops.push(() => ejections.stop());
 
     // Controllers run on the elected leader only; every replica serves the API and the gateway.
-    const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () => withAutoscaler(createDeploymentController({
-      store,
-      runtime,
-      artifactPath: (digest) => blobs.pathOf(digest),
-      analysis: new AnalysisDriver(store, metricsSource),
-      ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
-      endpointsOf: (d) => ({
-        external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
-        logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
-        monitoring: `${gatewayUrl}/metrics`,
-        ...(d.status.rollout?.traffic.preview === undefined ? {} : { preview: `${gatewayUrl}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
-      }),
-      onError: (key, e, retryInMs) => options.log(`controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`),
-    }), new Autoscaler({
-      store,
-      metrics: metricsSource,
-      runtime,
-      onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
-    }), (a) => {
-      activate = a === undefined ? undefined : (environment, name) => a.activate(environment, name);
-    }));
+    const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () =>
+      withAutoscaler(
+        createDeploymentController({
+          store,
+          runtime,
+          artifactPath: (digest) => blobs.pathOf(digest),
+          analysis: new AnalysisDriver(store, metricsSource),
+          ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
+          endpointsOf: (d) => ({
+            external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
+            logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
+            monitoring: `${gatewayUrl}/metrics`,
+            ...(d.status.rollout?.traffic.preview === undefined
+              ? {}
+              : { preview: `${gatewayUrl}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
+          }),
+          onError: (key, e, retryInMs) =>
+            options.log(
+              `controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`,
+            ),
+        }),
+        new Autoscaler({
+          store,
+          metrics: metricsSource,
+          runtime,
+          onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
+        }),
+        (a) => {
+          activate = a === undefined ? undefined : (environment, name) => a.activate(environment, name);
+        },
+      ),
+    );
     await leadership.start();
     stops.push(() => leadership.stop());
 
@@ -216,7 +273,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 }
 
 /** The deployment controller and the autoscaler as one leader task; `onActive` learns when the autoscaler runs. */
-function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive: (a: Autoscaler | undefined) => void): LeaderTask {
+function withAutoscaler(
+  controller: Controller,
+  autoscaler: Autoscaler,
+  onActive: (a: Autoscaler | undefined) => void,
+): LeaderTask {
   return {
     async start() {
       await controller.start();
@@ -232,8 +293,15 @@ function withAutoscaler(controller: Controller, autoscaler: Autoscaler, onActive
 }
 
 function createApiServer(
-  store: Store, registry: ModelRegistry, deployments: DeploymentService, runtime: Runtime, routes: RoutePublisher, gateway: GatewayAdminClient,
-  activate: (environment: string, name: string) => Promise<boolean>, limits: ConnectionLimits, maxJsonBodyBytes: number | undefined,
+  store: Store,
+  registry: ModelRegistry,
+  deployments: DeploymentService,
+  runtime: Runtime,
+  routes: RoutePublisher,
+  gateway: GatewayAdminClient,
+  activate: (environment: string, name: string) => Promise<boolean>,
+  limits: ConnectionLimits,
+  maxJsonBodyBytes: number | undefined,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -257,10 +325,16 @@ function createApiServer(
   registerFeedbackRoutes(app, { store, deployments, assignmentOf: (id) => gateway.assignment(id) });
   registerAnalysisTemplateRoutes(app, store);
   registerAutoscalingRoutes(app, { store, deployments, activate });
-  registerHomePage(app, async () => (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap((p) => p.items));
+  registerHomePage(app, async () =>
+    (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
+      (p) => p.items,
+    ),
+  );
   const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(limits) }) as Server;
   const refused = new Counter({
-    name: 'wharf_api_connections_refused_total', help: 'Client connections answered 503 and closed because the API had its maximum open.', registers: [metrics],
+    name: 'wharf_api_connections_refused_total',
+    help: 'Client connections answered 503 and closed because the API had its maximum open.',
+    registers: [metrics],
   });
   applyConnectionLimits(server, limits, () => refused.inc());
   return server;
@@ -268,7 +342,9 @@ function createApiServer(
 
 async function listen(server: Server, host: string, port: number): Promise<Server> {
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) => reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err));
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err),
+    );
     server.listen(port, host, () => resolve());
   });
   return server;
@@ -288,7 +364,10 @@ function urlOf(server: Server): string {
 }
 
 /** Built-in revision and shadow figures, PromQL from Prometheus; `sampleNow` passes through. */
-function withPromQL(builtin: BuiltinMetricsSource, prometheus: PrometheusMetricsSource): MetricsSource & { sampleNow(): Promise<void> } {
+function withPromQL(
+  builtin: BuiltinMetricsSource,
+  prometheus: PrometheusMetricsSource,
+): MetricsSource & { sampleNow(): Promise<void> } {
   return {
     name: 'builtin+prometheus',
     revision: (w) => builtin.revision(w),

@@ -5,7 +5,6 @@ import { hasErrorCode } from '../core/errors.js';
 import { writeDemoModels } from '../demo/write-demo-models.js';
 import type { ControlPlane } from './control-plane.js';
 
-
 /** Pushes and deploys the demo unless they already exist; returns the URL to call. */
 export async function seedDemo(cp: ControlPlane, home: string): Promise<string> {
   try {
@@ -14,7 +13,12 @@ export async function seedDemo(cp: ControlPlane, home: string): Promise<string> 
     if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
     const { readmission } = await writeDemoModels(join(home, 'models'));
     await cp.registry.pushVersion(
-      { model: 'readmission', version: '1.0.0', filename: 'readmission.onnx', description: '30-day readmission risk (demo, synthetic data)' },
+      {
+        model: 'readmission',
+        version: '1.0.0',
+        filename: 'readmission.onnx',
+        description: '30-day readmission risk (demo, synthetic data)',
+      },
       createReadStream(readmission),
     );
   }
@@ -23,7 +27,12 @@ export async function seedDemo(cp: ControlPlane, home: string): Promise<string> 
   } catch (e) {
     if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
     await cp.deployments.create(
-      { name: 'readmission', environment: 'development', model: { name: 'readmission', version: '1.0.0' }, configuration: { replicas: 2 } },
+      {
+        name: 'readmission',
+        environment: 'development',
+        model: { name: 'readmission', version: '1.0.0' },
+        configuration: { replicas: 2 },
+      },
       { actor: 'wharf-demo', reason: 'demo deployment on first start' },
     );
   }

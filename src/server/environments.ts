@@ -12,7 +12,12 @@ const DEFAULTS = [
 export async function ensureEnvironments(store: Store): Promise<void> {
   for (const env of DEFAULTS) {
     try {
-      await store.environments.create({ name: env.name, runtime: 'local', policies: { requiresApproval: env.requiresApproval }, labels: {} });
+      await store.environments.create({
+        name: env.name,
+        runtime: 'local',
+        policies: { requiresApproval: env.requiresApproval },
+        labels: {},
+      });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
     }

@@ -73,7 +73,12 @@ export class GatewayProcess {
   /** Adopts the recorded gateway if it fits, otherwise starts one; rejects when it cannot start (e.g. the port is taken). */
   static async start(options: GatewayProcessOptions): Promise<GatewayProcess> {
     const o: Required<GatewayProcessOptions> = {
-      backoff: { initialMs: 200, maxMs: 10_000 }, debugHeaders: false, exitPollMs: 200, startTimeoutMs: 30_000, stopGraceMs: 35_000, ...options,
+      backoff: { initialMs: 200, maxMs: 10_000 },
+      debugHeaders: false,
+      exitPollMs: 200,
+      startTimeoutMs: 30_000,
+      stopGraceMs: 35_000,
+      ...options,
     };
     mkdirSync(o.stateDir, { recursive: true });
     const recorded = readGatewayState(o.stateDir);
@@ -94,7 +99,9 @@ export class GatewayProcess {
       }
     }
     const running = await spawnGateway(o, o.port);
-    await untilReady(running.record.url, o.startTimeoutMs).catch((err: unknown) => o.log(`gateway: ${(err as Error).message}`));
+    await untilReady(running.record.url, o.startTimeoutMs).catch((err: unknown) =>
+      o.log(`gateway: ${(err as Error).message}`),
+    );
     return new GatewayProcess(o, running, false);
   }
 
@@ -146,30 +153,43 @@ export class GatewayProcess {
     this.o.log(`gateway: ${why}; starting it again in ${delay} ms`);
     this.restartTimer = setTimeout(() => {
       // The same port as before, so the URL users call does not change.
-      this.restarting = spawnGateway(this.o, this.record.port).then((running) => {
-        this.handle = running.handle;
-        this.record = running.record;
-        if (this.stopping) return; // stop() is waiting to stop this one
-        this.o.log(`gateway: started again (pid ${running.handle.pid}) at ${running.record.url}`);
-        this.supervise();
-      }, (err: unknown) => {
-        if (!this.stopping) this.scheduleRestart(`the gateway could not start: ${(err as Error).message}`);
-      }).finally(() => {
-        this.restarting = undefined;
-      });
+      this.restarting = spawnGateway(this.o, this.record.port)
+        .then(
+          (running) => {
+            this.handle = running.handle;
+            this.record = running.record;
+            if (this.stopping) return; // stop() is waiting to stop this one
+            this.o.log(`gateway: started again (pid ${running.handle.pid}) at ${running.record.url}`);
+            this.supervise();
+          },
+          (err: unknown) => {
+            if (!this.stopping) this.scheduleRestart(`the gateway could not start: ${(err as Error).message}`);
+          },
+        )
+        .finally(() => {
+          this.restarting = undefined;
+        });
     }, delay);
   }
 }
 
 /** Why the recorded gateway cannot be adopted; undefined when it can. */
-async function whyNotAdopt(recorded: GatewayStateRecord, o: Required<GatewayProcessOptions>): Promise<string | undefined> {
+async function whyNotAdopt(
+  recorded: GatewayStateRecord,
+  o: Required<GatewayProcessOptions>,
+): Promise<string | undefined> {
   if (recorded.controlPlane !== o.controlPlane) return `it follows ${recorded.controlPlane}, not ${o.controlPlane}`;
   if (recorded.host !== o.host) return `it listens on ${recorded.host}, not ${o.host}`;
   if (o.port !== 0 && recorded.port !== o.port) return `it listens on port ${recorded.port}, not ${o.port}`;
   if (recorded.adminUrl === undefined) return 'it has no admin listener';
-  if ((recorded.debugHeaders ?? false) !== o.debugHeaders) return `it was started ${o.debugHeaders ? 'without' : 'with'} --debug-headers`;
+  if ((recorded.debugHeaders ?? false) !== o.debugHeaders)
+    return `it was started ${o.debugHeaders ? 'without' : 'with'} --debug-headers`;
   try {
-    const res = await request(`${recorded.url}/healthz`, { signal: AbortSignal.timeout(2_000), headersTimeout: 2_000, bodyTimeout: 2_000 });
+    const res = await request(`${recorded.url}/healthz`, {
+      signal: AbortSignal.timeout(2_000),
+      headersTimeout: 2_000,
+      bodyTimeout: 2_000,
+    });
     await res.body.dump();
     if (res.statusCode !== 200) return `its /healthz answered ${res.statusCode}`;
   } catch (err) {
@@ -179,7 +199,12 @@ async function whyNotAdopt(recorded: GatewayStateRecord, o: Required<GatewayProc
 }
 
 async function post(url: string): Promise<void> {
-  const res = await request(url, { method: 'POST', signal: AbortSignal.timeout(2_000), headersTimeout: 2_000, bodyTimeout: 2_000 });
+  const res = await request(url, {
+    method: 'POST',
+    signal: AbortSignal.timeout(2_000),
+    headersTimeout: 2_000,
+    bodyTimeout: 2_000,
+  });
   await res.body.dump();
 }
 
@@ -188,7 +213,11 @@ async function untilReady(url: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const res = await request(`${url}/readyz`, { signal: AbortSignal.timeout(2_000), headersTimeout: 2_000, bodyTimeout: 2_000 });
+      const res = await request(`${url}/readyz`, {
+        signal: AbortSignal.timeout(2_000),
+        headersTimeout: 2_000,
+        bodyTimeout: 2_000,
+      });
       await res.body.dump();
       if (res.statusCode === 200) return;
     } catch {
@@ -200,13 +229,34 @@ async function untilReady(url: string, timeoutMs: number): Promise<void> {
 }
 
 /** Starts `wharf gateway` in a session of its own and waits until it has recorded itself; rejects with its last log line if it exits first. */
-async function spawnGateway(o: Required<GatewayProcessOptions>, port: number): Promise<{ handle: ProcessHandle; record: GatewayStateRecord }> {
-  const logs: LogPaths = { stdout: join(o.stateDir, 'gateway.stdout.log'), stderr: join(o.stateDir, 'gateway.stderr.log') };
+async function spawnGateway(
+  o: Required<GatewayProcessOptions>,
+  port: number,
+): Promise<{ handle: ProcessHandle; record: GatewayStateRecord }> {
+  const logs: LogPaths = {
+    stdout: join(o.stateDir, 'gateway.stdout.log'),
+    stderr: join(o.stateDir, 'gateway.stderr.log'),
+  };
   const fds = openForChild(logs);
   let handle: ProcessHandle;
   try {
     handle = ProcessHandle.spawn({
-      argv: [process.execPath, o.wharfBin, 'gateway', '--control-plane', o.controlPlane, '--host', o.host, '--port', String(port), '--admin-port', '0', '--state-dir', o.stateDir, ...(o.debugHeaders ? ['--debug-headers'] : [])],
+      argv: [
+        process.execPath,
+        o.wharfBin,
+        'gateway',
+        '--control-plane',
+        o.controlPlane,
+        '--host',
+        o.host,
+        '--port',
+        String(port),
+        '--admin-port',
+        '0',
+        '--state-dir',
+        o.stateDir,
+        ...(o.debugHeaders ? ['--debug-headers'] : []),
+      ],
       env: process.env,
       stdoutFd: fds.stdout,
       stderrFd: fds.stderr,
@@ -228,7 +278,9 @@ async function spawnGateway(o: Required<GatewayProcessOptions>, port: number): P
       }
       const line = await lastLine(logs.stderr).catch(() => undefined);
       const how = exit === undefined ? `did not start within ${o.startTimeoutMs} ms` : describeExit(exit);
-      throw new Error(`the gateway process ${how}${line === undefined ? '' : `: ${line.replace(/^wharf: /, '')}`} (log: ${logs.stderr})`);
+      throw new Error(
+        `the gateway process ${how}${line === undefined ? '' : `: ${line.replace(/^wharf: /, '')}`} (log: ${logs.stderr})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

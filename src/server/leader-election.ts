@@ -74,7 +74,10 @@ export class SingleProcessLeadership implements Leadership {
 
 /** See the module comment. */
 export class PostgresLeadership implements Leadership {
-  private readonly o: Required<Omit<LeaderElectionOptions, 'databaseUrl' | 'log'>> & { url: string; log: (line: string) => void };
+  private readonly o: Required<Omit<LeaderElectionOptions, 'databaseUrl' | 'log'>> & {
+    url: string;
+    log: (line: string) => void;
+  };
   private client: pg.Client | undefined;
   private task: LeaderTask | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -82,7 +85,10 @@ export class PostgresLeadership implements Leadership {
   /** One transition at a time: elect, depose and stop never interleave. */
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(options: LeaderElectionOptions, private readonly makeTask: () => LeaderTask) {
+  constructor(
+    options: LeaderElectionOptions,
+    private readonly makeTask: () => LeaderTask,
+  ) {
     this.o = {
       url: options.databaseUrl!,
       lockKey: options.lockKey ?? LEADER_ELECTION_DEFAULTS.lockKey,
@@ -116,9 +122,12 @@ export class PostgresLeadership implements Leadership {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      void this.serial(() => this.tick()).finally(() => this.schedule());
-    }, this.isLeader ? this.o.heartbeatMs : this.o.retryIntervalMs);
+    this.timer = setTimeout(
+      () => {
+        void this.serial(() => this.tick()).finally(() => this.schedule());
+      },
+      this.isLeader ? this.o.heartbeatMs : this.o.retryIntervalMs,
+    );
   }
 
   /** Leader: is the session still alive? Standby: can we take the lock? */
@@ -131,7 +140,9 @@ export class PostgresLeadership implements Leadership {
         await client.query('select 1');
         return;
       }
-      locked = (await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [this.o.lockKey])).rows[0]?.locked === true;
+      locked =
+        (await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1) as locked', [this.o.lockKey])).rows[0]
+          ?.locked === true;
     } catch (err) {
       this.o.log(`leader election: database session lost (${(err as Error).message})`);
       this.client?.end().catch(() => undefined);
@@ -140,7 +151,9 @@ export class PostgresLeadership implements Leadership {
       return;
     }
     if (locked) {
-      await this.elect().catch((err: unknown) => this.o.log(`leader election: controllers failed to start, lock released: ${(err as Error).message}`));
+      await this.elect().catch((err: unknown) =>
+        this.o.log(`leader election: controllers failed to start, lock released: ${(err as Error).message}`),
+      );
     }
   }
 
@@ -162,13 +175,20 @@ export class PostgresLeadership implements Leadership {
     const task = this.task;
     if (!task) return;
     this.task = undefined;
-    await task.stop().catch((err: unknown) => this.o.log(`leader election: stopping controllers: ${(err as Error).message}`));
+    await task
+      .stop()
+      .catch((err: unknown) => this.o.log(`leader election: stopping controllers: ${(err as Error).message}`));
     this.o.log(`leader election: no longer the leader (${why}); controllers stopped`);
   }
 
   private async connection(): Promise<pg.Client> {
     if (this.client) return this.client;
-    const client = new pg.Client({ connectionString: this.o.url, connectionTimeoutMillis: 5_000, keepAlive: true, keepAliveInitialDelayMillis: 5_000 });
+    const client = new pg.Client({
+      connectionString: this.o.url,
+      connectionTimeoutMillis: 5_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5_000,
+    });
     // A broken connection emits 'error'; the next tick notices through the failed query.
     client.on('error', () => undefined);
     await client.connect();

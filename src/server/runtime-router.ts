@@ -5,7 +5,16 @@
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { RuntimeBinding } from '../core/resources.js';
-import type { LogLine, LogOptions, ReplicaUsage, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../runtime/runtime.js';
+import type {
+  LogLine,
+  LogOptions,
+  ReplicaUsage,
+  Runtime,
+  RuntimeCapabilities,
+  Workload,
+  WorkloadKey,
+  WorkloadStatus,
+} from '../runtime/runtime.js';
 
 /** How long an environment's binding is remembered before it is read again. */
 const BINDING_CACHE_MS = 5_000;
@@ -23,12 +32,17 @@ export class RuntimeRouter implements Runtime {
     private readonly override?: RuntimeBinding,
   ) {
     const all = Object.values(engines);
-    const every = (flag: keyof RuntimeCapabilities): boolean => all.length > 0 && all.every((e) => e.capabilities[flag]);
+    const every = (flag: keyof RuntimeCapabilities): boolean =>
+      all.length > 0 && all.every((e) => e.capabilities[flag]);
     const any = (flag: keyof RuntimeCapabilities): boolean => all.some((e) => e.capabilities[flag]);
     this.capabilities = {
-      logs: every('logs'), followLogs: every('followLogs'), resourceLimits: every('resourceLimits'), gpu: every('gpu'),
+      logs: every('logs'),
+      followLogs: every('followLogs'),
+      resourceLimits: every('resourceLimits'),
+      gpu: every('gpu'),
       // Per key: an engine without it answers [] / never calls; callers still poll as a safety net.
-      usage: any('usage'), changeNotifications: any('changeNotifications'),
+      usage: any('usage'),
+      changeNotifications: any('changeNotifications'),
     };
   }
 
@@ -38,7 +52,9 @@ export class RuntimeRouter implements Runtime {
   }
 
   onChange(listener: (key: WorkloadKey) => void): () => void {
-    const offs = Object.values(this.engines).flatMap((e) => (e.capabilities.changeNotifications && e.onChange ? [e.onChange(listener)] : []));
+    const offs = Object.values(this.engines).flatMap((e) =>
+      e.capabilities.changeNotifications && e.onChange ? [e.onChange(listener)] : [],
+    );
     return () => {
       for (const off of offs) off();
     };
@@ -72,7 +88,9 @@ export class RuntimeRouter implements Runtime {
     const binding = this.override ?? (await this.binding(key.environment));
     const engine = this.engines[binding];
     if (!engine) {
-      throw new InvalidArgumentError(`environment ${key.environment}: runtime ${binding} is not configured on this control plane (start it with --runtime ${binding}${binding === 'kubernetes' ? ' and --registry-url' : ''})`);
+      throw new InvalidArgumentError(
+        `environment ${key.environment}: runtime ${binding} is not configured on this control plane (start it with --runtime ${binding}${binding === 'kubernetes' ? ' and --registry-url' : ''})`,
+      );
     }
     return engine;
   }

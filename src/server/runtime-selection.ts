@@ -44,7 +44,12 @@ export interface SelectedRuntime {
 }
 
 /** Builds the engines for `settings`; throws InvalidArgumentError naming the option that is missing. */
-export function selectRuntime(settings: RuntimeSettings, home: string, store: Store, log: (line: string) => void = () => undefined): SelectedRuntime {
+export function selectRuntime(
+  settings: RuntimeSettings,
+  home: string,
+  store: Store,
+  log: (line: string) => void = () => undefined,
+): SelectedRuntime {
   if (settings.runtime !== undefined && settings.runtime !== 'local' && settings.runtime !== 'kubernetes') {
     throw new InvalidArgumentError(`--runtime: must be local or kubernetes, got ${String(settings.runtime)}`);
   }
@@ -53,7 +58,9 @@ export function selectRuntime(settings: RuntimeSettings, home: string, store: St
   let publisher: HttpRoutePublisher | undefined;
   if (settings.runtime === 'kubernetes' || settings.kubeconfig || settings.context) {
     if (!settings.registryUrl) {
-      throw new InvalidArgumentError('--registry-url: required with the kubernetes runtime: the URL model pods download artifacts from, e.g. http://wharf.wharf-system:8080');
+      throw new InvalidArgumentError(
+        '--registry-url: required with the kubernetes runtime: the URL model pods download artifacts from, e.g. http://wharf.wharf-system:8080',
+      );
     }
     const client = new KubeClient(loadKubeConfig({ kubeconfig: settings.kubeconfig, context: settings.context }));
     const kubernetes = new KubernetesRuntime({
@@ -66,7 +73,8 @@ export function selectRuntime(settings: RuntimeSettings, home: string, store: St
     if (settings.httpRouteGateway) {
       const [a, b] = settings.httpRouteGateway.split('/');
       publisher = new HttpRoutePublisher(client, {
-        namespaceOf: (env) => kubernetes.namespaceOf(env), owner: 'wharf',
+        namespaceOf: (env) => kubernetes.namespaceOf(env),
+        owner: 'wharf',
         ...(b === undefined ? { parentGateway: a! } : { parentGateway: b, parentNamespace: a }),
       });
     }
@@ -79,10 +87,20 @@ export function selectRuntime(settings: RuntimeSettings, home: string, store: St
       throw err;
     }
   };
-  const onRoutes = publisher && ((routes: readonly RouteSource[]): void => {
-    void Promise.all(routes.map(async (r) => ((settings.runtime ?? (await bindingOf(r.environment))) === 'kubernetes' ? r : undefined)))
-      .then((mine) => publisher.publish(mine.filter((r) => r !== undefined)))
-      .catch((err: unknown) => log(`http routes: ${(err as Error).message}`));
-  });
-  return { runtime: new RuntimeRouter(engines, bindingOf, settings.runtime), start: () => local.start(), ...(onRoutes ? { onRoutes } : {}) };
+  const onRoutes =
+    publisher &&
+    ((routes: readonly RouteSource[]): void => {
+      void Promise.all(
+        routes.map(async (r) =>
+          (settings.runtime ?? (await bindingOf(r.environment))) === 'kubernetes' ? r : undefined,
+        ),
+      )
+        .then((mine) => publisher.publish(mine.filter((r) => r !== undefined)))
+        .catch((err: unknown) => log(`http routes: ${(err as Error).message}`));
+    });
+  return {
+    runtime: new RuntimeRouter(engines, bindingOf, settings.runtime),
+    start: () => local.start(),
+    ...(onRoutes ? { onRoutes } : {}),
+  };
 }

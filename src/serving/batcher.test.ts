@@ -14,7 +14,10 @@ const output: TensorSpec = { name: 'y', datatype: 'FP32', info: fp32, shape: [-1
 /** An identity model that records the row count of every run and can be slowed down. */
 class RecordingExecutor implements Executor {
   readonly runs: number[] = [];
-  constructor(private readonly delayMs = 0, private readonly fail = false) {}
+  constructor(
+    private readonly delayMs = 0,
+    private readonly fail = false,
+  ) {}
   async execute(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.runs.push(inputs[0]!.shape[0]!);
     if (this.delayMs) await sleep(this.delayMs);
@@ -25,7 +28,10 @@ class RecordingExecutor implements Executor {
 
 function job(rows: number[][]): Job {
   const width = rows[0]?.length ?? 0;
-  return { inputs: [{ spec: input, shape: [rows.length, width], data: new Float32Array(rows.flat()) }], outputs: [output] };
+  return {
+    inputs: [{ spec: input, shape: [rows.length, width], data: new Float32Array(rows.flat()) }],
+    outputs: [output],
+  };
 }
 
 const rowsOf = (t: Tensor[]): number[][] => {
@@ -51,7 +57,12 @@ test('requests that arrive while a run is busy are concatenated and split back',
   const rest = [1, 2, 3, 4].map((i) => batcher.submit(job(Array.from({ length: i }, () => [i, -i]))));
   assert.deepEqual(rowsOf(await first), [[0, 0]]);
   const results = await Promise.all(rest);
-  results.forEach((r, n) => assert.deepEqual(rowsOf(r), Array.from({ length: n + 1 }, () => [n + 1, -(n + 1)])));
+  results.forEach((r, n) =>
+    assert.deepEqual(
+      rowsOf(r),
+      Array.from({ length: n + 1 }, () => [n + 1, -(n + 1)]),
+    ),
+  );
   assert.deepEqual(exec.runs, [1, 1 + 2 + 3 + 4]);
 });
 
@@ -77,8 +88,14 @@ test('a batch never exceeds maxBatchSize rows, but an oversized request still ru
   await sleep(1);
   const jobs = [2, 2, 3, 6, 1].map((n) => batcher.submit(job(Array.from({ length: n }, (_, i) => [i]))));
   await Promise.all([busy, ...jobs]);
-  assert.equal(exec.runs.reduce((a, b) => a + b, 0), 1 + 14);
-  assert.ok(exec.runs.filter((r) => r !== 6).every((r) => r <= 4), `runs ${exec.runs.join(',')}`);
+  assert.equal(
+    exec.runs.reduce((a, b) => a + b, 0),
+    1 + 14,
+  );
+  assert.ok(
+    exec.runs.filter((r) => r !== 6).every((r) => r <= 4),
+    `runs ${exec.runs.join(',')}`,
+  );
   assert.ok(exec.runs.includes(6));
 });
 

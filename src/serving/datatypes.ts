@@ -7,18 +7,49 @@ import { halfBitsToNumber, numberToHalfBits } from './float16.js';
 
 /** A protocol datatype name, e.g. `FP32`. */
 export type Datatype =
-  | 'BOOL' | 'INT8' | 'INT16' | 'INT32' | 'INT64' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
-  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+  | 'BOOL'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
 
 /** The ONNX Runtime (onnxruntime-common) tensor type names we map to. */
 export type OrtType =
-  | 'bool' | 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'float16' | 'float32' | 'float64' | 'string';
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'float16'
+  | 'float32'
+  | 'float64'
+  | 'string';
 
 /** Storage of one tensor's elements, as ONNX Runtime's Node binding takes and returns them. */
 export type TensorData =
-  | Uint8Array | Int8Array | Int16Array | Int32Array | BigInt64Array | Uint16Array | Uint32Array
-  | BigUint64Array | Float32Array | Float64Array | string[];
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Uint16Array
+  | Uint32Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array
+  | string[];
 
 type ElementKind = 'float' | 'int' | 'bigint' | 'bool' | 'half' | 'string';
 
@@ -48,12 +79,33 @@ const table: readonly DatatypeInfo[] = [
   { datatype: 'BOOL', ort: 'bool', kind: 'bool', allocate: (n) => new Uint8Array(n) },
   { datatype: 'INT8', ort: 'int8', kind: 'int', min: -128, max: 127, allocate: (n) => new Int8Array(n) },
   { datatype: 'INT16', ort: 'int16', kind: 'int', min: -32768, max: 32767, allocate: (n) => new Int16Array(n) },
-  { datatype: 'INT32', ort: 'int32', kind: 'int', min: -2147483648, max: 2147483647, allocate: (n) => new Int32Array(n) },
-  { datatype: 'INT64', ort: 'int64', kind: 'bigint', min: -(2n ** 63n), max: 2n ** 63n - 1n, allocate: (n) => new BigInt64Array(n) },
+  {
+    datatype: 'INT32',
+    ort: 'int32',
+    kind: 'int',
+    min: -2147483648,
+    max: 2147483647,
+    allocate: (n) => new Int32Array(n),
+  },
+  {
+    datatype: 'INT64',
+    ort: 'int64',
+    kind: 'bigint',
+    min: -(2n ** 63n),
+    max: 2n ** 63n - 1n,
+    allocate: (n) => new BigInt64Array(n),
+  },
   { datatype: 'UINT8', ort: 'uint8', kind: 'int', min: 0, max: 255, allocate: (n) => new Uint8Array(n) },
   { datatype: 'UINT16', ort: 'uint16', kind: 'int', min: 0, max: 65535, allocate: (n) => new Uint16Array(n) },
   { datatype: 'UINT32', ort: 'uint32', kind: 'int', min: 0, max: 4294967295, allocate: (n) => new Uint32Array(n) },
-  { datatype: 'UINT64', ort: 'uint64', kind: 'bigint', min: 0n, max: 2n ** 64n - 1n, allocate: (n) => new BigUint64Array(n) },
+  {
+    datatype: 'UINT64',
+    ort: 'uint64',
+    kind: 'bigint',
+    min: 0n,
+    max: 2n ** 64n - 1n,
+    allocate: (n) => new BigUint64Array(n),
+  },
   { datatype: 'FP16', ort: 'float16', kind: 'half', limit: FP16_MAX, allocate: (n) => new Uint16Array(n) },
   { datatype: 'FP32', ort: 'float32', kind: 'float', limit: FP32_MAX, allocate: (n) => new Float32Array(n) },
   { datatype: 'FP64', ort: 'float64', kind: 'float', limit: Number.MAX_VALUE, allocate: (n) => new Float64Array(n) },

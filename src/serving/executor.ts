@@ -59,8 +59,10 @@ export class OrtExecutor implements Executor {
   async execute(inputs: readonly Tensor[], outputs: readonly TensorSpec[]): Promise<Tensor[]> {
     const { latencyMs = 0, errorRate = 0 } = this.faults;
     if (latencyMs > 0) await sleep(latencyMs);
-    if (errorRate > 0 && Math.random() < errorRate) throw new InternalError('injected fault: inference failed (test-only --inject-error-rate)');
-    if (this.faultFile?.present === true) throw new InternalError('injected fault: inference failed (test-only --inject-fault-file)');
+    if (errorRate > 0 && Math.random() < errorRate)
+      throw new InternalError('injected fault: inference failed (test-only --inject-error-rate)');
+    if (this.faultFile?.present === true)
+      throw new InternalError('injected fault: inference failed (test-only --inject-fault-file)');
     const feeds: Record<string, ort.Tensor> = {};
     const specs = this.model.inputs;
     for (let i = 0; i < specs.length; i++) {
@@ -70,7 +72,10 @@ export class OrtExecutor implements Executor {
     }
     let result: ort.InferenceSession.ReturnType;
     try {
-      result = await this.model.session.run(feeds, outputs.map((o) => o.name));
+      result = await this.model.session.run(
+        feeds,
+        outputs.map((o) => o.name),
+      );
     } catch (err) {
       const message = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new InternalError(`model run failed: ${message}`);

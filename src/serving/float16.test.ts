@@ -4,8 +4,15 @@ import { halfBitsToNumber, numberToHalfBits } from './float16.js';
 
 test('exact half values round-trip through their bit patterns', () => {
   const cases: [number, number][] = [
-    [0, 0x0000], [1, 0x3c00], [-2, 0xc000], [0.5, 0x3800], [65504, 0x7bff],
-    [2 ** -14, 0x0400], [2 ** -24, 0x0001], [Infinity, 0x7c00], [-Infinity, 0xfc00],
+    [0, 0x0000],
+    [1, 0x3c00],
+    [-2, 0xc000],
+    [0.5, 0x3800],
+    [65504, 0x7bff],
+    [2 ** -14, 0x0400],
+    [2 ** -24, 0x0001],
+    [Infinity, 0x7c00],
+    [-Infinity, 0xfc00],
   ];
   for (const [value, bits] of cases) {
     assert.equal(numberToHalfBits(value), bits, `bits of ${value}`);

@@ -60,7 +60,10 @@ function decodeInputs(raw: unknown, model: LoadedModel, maxElements: number): De
   // Order by the model's signature so the batcher can compare requests input by input.
   return model.inputs.map((spec) => {
     const found = byName.get(spec.name);
-    if (!found) throw new InvalidArgumentError(`inputs: missing input '${spec.name}' (${spec.datatype} ${formatShape(spec.shape)})`);
+    if (!found)
+      throw new InvalidArgumentError(
+        `inputs: missing input '${spec.name}' (${spec.datatype} ${formatShape(spec.shape)})`,
+      );
     return found;
   });
 }
@@ -72,7 +75,9 @@ function decodeInput(raw: unknown, field: string, model: LoadedModel, maxElement
   if (typeof raw.datatype !== 'string') throw new InvalidArgumentError(`${field}.datatype: must be a string`);
   const info = datatypeInfo(raw.datatype);
   if (!info) {
-    throw new InvalidArgumentError(`${field}.datatype: '${raw.datatype}' is not a supported datatype (${SUPPORTED_DATATYPES.join(', ')})`);
+    throw new InvalidArgumentError(
+      `${field}.datatype: '${raw.datatype}' is not a supported datatype (${SUPPORTED_DATATYPES.join(', ')})`,
+    );
   }
   if (info !== spec.info) {
     throw new InvalidArgumentError(`${field}.datatype: input '${spec.name}' is ${spec.datatype}, got ${raw.datatype}`);
@@ -80,7 +85,9 @@ function decodeInput(raw: unknown, field: string, model: LoadedModel, maxElement
   const shape = checkShape(raw.shape, `${field}.shape`, spec, maxElements);
   checkParameters(raw.parameters, `${field}.parameters`);
   if (isObject(raw.parameters) && raw.parameters.binary_data_size !== undefined) {
-    throw new InvalidArgumentError(`${field}.parameters.binary_data_size: binary tensor data is not supported; send data as JSON`);
+    throw new InvalidArgumentError(
+      `${field}.parameters.binary_data_size: binary tensor data is not supported; send data as JSON`,
+    );
   }
   if (!Array.isArray(raw.data)) throw new InvalidArgumentError(`${field}.data: must be an array`);
   const data = decodeTensorData(raw.data, shape, info, `${field}.data`, spec.name);
@@ -99,7 +106,9 @@ function checkSymbols(input: DecodedInput, field: string, seen: Map<string, { si
     if (!first) {
       seen.set(symbol, { size, field: `${field}[${d}]` });
     } else if (first.size !== size) {
-      throw new InvalidArgumentError(`${field}[${d}]: dimension '${symbol}' is ${size} here but ${first.size} in ${first.field}`);
+      throw new InvalidArgumentError(
+        `${field}[${d}]: dimension '${symbol}' is ${size} here but ${first.size} in ${first.field}`,
+      );
     }
   });
 }
@@ -107,7 +116,9 @@ function checkSymbols(input: DecodedInput, field: string, seen: Map<string, { si
 function checkShape(raw: unknown, field: string, spec: TensorSpec, maxElements: number): number[] {
   if (!Array.isArray(raw)) throw new InvalidArgumentError(`${field}: must be an array of dimensions`);
   if (raw.length !== spec.shape.length) {
-    throw new InvalidArgumentError(`${field}: input '${spec.name}' has rank ${spec.shape.length} ${formatShape(spec.shape)}, got rank ${raw.length}`);
+    throw new InvalidArgumentError(
+      `${field}: input '${spec.name}' has rank ${spec.shape.length} ${formatShape(spec.shape)}, got rank ${raw.length}`,
+    );
   }
   let count = 1;
   for (let d = 0; d < raw.length; d++) {
@@ -115,15 +126,20 @@ function checkShape(raw: unknown, field: string, spec: TensorSpec, maxElements: 
     if (typeof dim !== 'number' || !Number.isInteger(dim) || dim < 0) {
       throw new InvalidArgumentError(`${field}[${d}]: must be a non-negative integer, got ${JSON.stringify(dim)}`);
     }
-    if (dim > MAX_DIMENSION) throw new InvalidArgumentError(`${field}[${d}]: ${dim} exceeds the largest dimension ${MAX_DIMENSION}`);
+    if (dim > MAX_DIMENSION)
+      throw new InvalidArgumentError(`${field}[${d}]: ${dim} exceeds the largest dimension ${MAX_DIMENSION}`);
     const expected = spec.shape[d]!;
     if (expected !== -1 && dim !== expected) {
-      throw new InvalidArgumentError(`${field}[${d}]: input '${spec.name}' needs ${expected} here ${formatShape(spec.shape)}, got ${dim}`);
+      throw new InvalidArgumentError(
+        `${field}[${d}]: input '${spec.name}' needs ${expected} here ${formatShape(spec.shape)}, got ${dim}`,
+      );
     }
     count *= dim;
   }
   if (count > maxElements) {
-    throw new InvalidArgumentError(`${field}: ${formatShape(raw as number[])} has ${count} elements, more than the ${maxElements} a request body may carry`);
+    throw new InvalidArgumentError(
+      `${field}: ${formatShape(raw as number[])} has ${count} elements, more than the ${maxElements} a request body may carry`,
+    );
   }
   return raw as number[];
 }
@@ -133,7 +149,8 @@ function selectOutputs(raw: unknown, model: LoadedModel): readonly TensorSpec[] 
   if (!Array.isArray(raw)) throw new InvalidArgumentError('outputs: must be an array of {"name": ...} objects');
   const seen = new Set<string>();
   return raw.map((o: unknown, i) => {
-    if (!isObject(o) || typeof o.name !== 'string') throw new InvalidArgumentError(`outputs[${i}].name: must be a string`);
+    if (!isObject(o) || typeof o.name !== 'string')
+      throw new InvalidArgumentError(`outputs[${i}].name: must be a string`);
     checkParameters(o.parameters, `outputs[${i}].parameters`);
     if (isObject(o.parameters) && o.parameters.binary_data !== undefined && o.parameters.binary_data !== false) {
       throw new InvalidArgumentError(`outputs[${i}].parameters.binary_data: binary tensor data is not supported`);

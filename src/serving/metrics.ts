@@ -26,7 +26,11 @@ export class ServerMetrics implements BatchObserver {
     collectDefaultMetrics({ register: this.registry });
     // prom-client names these gauges with a `_total` suffix, which Prometheus reserves for counters
     // (promtool rejects them); the same figures remain in nodejs_active_*` without the suffix.
-    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
       this.registry.removeSingleMetric(name);
     }
     this.requests = new Counter({
@@ -38,32 +42,42 @@ export class ServerMetrics implements BatchObserver {
     this.latency = new Histogram({
       name: 'wharf_inference_request_duration_seconds',
       help: 'Time from receiving an inference request to sending its response.',
-      labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers,
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     }).labels(labels);
     this.batchRows = new Histogram({
       name: 'wharf_inference_batch_size',
       help: 'Rows per model run (requests concatenated by adaptive batching).',
-      labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers,
+      labelNames: ['model', 'version'],
+      buckets: BATCH_BUCKETS,
+      registers,
     }).labels(labels);
     this.batchRequests = new Histogram({
       name: 'wharf_inference_batch_requests',
       help: 'Requests per model run.',
-      labelNames: ['model', 'version'], buckets: BATCH_BUCKETS, registers,
+      labelNames: ['model', 'version'],
+      buckets: BATCH_BUCKETS,
+      registers,
     }).labels(labels);
     this.queueTime = new Histogram({
       name: 'wharf_inference_queue_duration_seconds',
       help: 'Time a request waited between validation and the start of its model run.',
-      labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers,
+      labelNames: ['model', 'version'],
+      buckets: LATENCY_BUCKETS,
+      registers,
     }).labels(labels);
     this.inFlight = new Gauge({
       name: 'wharf_inference_requests_in_flight',
       help: 'Inference requests received and not yet answered.',
-      labelNames: ['model', 'version'], registers,
+      labelNames: ['model', 'version'],
+      registers,
     }).labels(labels);
     this.refused = new Counter({
       name: 'wharf_model_server_connections_refused_total',
       help: 'Client connections answered 503 and closed because the server had its maximum open.',
-      labelNames: ['model', 'version'], registers,
+      labelNames: ['model', 'version'],
+      registers,
     }).labels(labels);
     this.refused.inc(0);
   }

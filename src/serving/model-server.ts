@@ -66,7 +66,13 @@ export const CONNECTION_DEFAULTS: Readonly<ConnectionLimits> = {
   maxConnections: 4096,
 };
 
-type ResolvedOptions = ModelServerOptions & { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : (typeof DEFAULTS)[K] extends boolean ? boolean : string };
+type ResolvedOptions = ModelServerOptions & {
+  -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number
+    ? number
+    : (typeof DEFAULTS)[K] extends boolean
+      ? boolean
+      : string;
+};
 
 type State = 'loading' | 'ready' | 'draining' | 'closed';
 
@@ -116,9 +122,11 @@ export class ModelServer {
   async start(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.http.once('error', (err: NodeJS.ErrnoException) => {
-        reject(err.code === 'EADDRINUSE'
-          ? new Error(`port ${this.options.port} on ${this.options.host} is already in use`)
-          : err);
+        reject(
+          err.code === 'EADDRINUSE'
+            ? new Error(`port ${this.options.port} on ${this.options.host} is already in use`)
+            : err,
+        );
       });
       this.http.listen(this.options.port, this.options.host, () => resolve());
     });
@@ -130,9 +138,14 @@ export class ModelServer {
         ...(this.options.maxThreads ? { maxThreads: this.options.maxThreads } : {}),
       });
       const executor = new OrtExecutor(model, this.options.faults);
-      this.scheduler = this.options.batching && model.batchable
-        ? new AdaptiveBatcher(executor, { maxBatchSize: this.options.maxBatchSize, maxDelayUs: this.options.maxBatchDelayUs }, this.metrics)
-        : new DirectScheduler(executor, this.metrics);
+      this.scheduler =
+        this.options.batching && model.batchable
+          ? new AdaptiveBatcher(
+              executor,
+              { maxBatchSize: this.options.maxBatchSize, maxDelayUs: this.options.maxBatchDelayUs },
+              this.metrics,
+            )
+          : new DirectScheduler(executor, this.metrics);
       this.encoder = new ResponseEncoder(model);
       this.model = model;
       this.metrics.modelLoaded(model.loadSeconds);
@@ -181,7 +194,10 @@ export class ModelServer {
     }
     const allowed = allowedMethods(route);
     if (!allowed.includes(req.method ?? '')) {
-      this.fail(res, new MethodNotAllowedError(`${req.method} is not allowed on ${req.url}; use ${allowed.join(' or ')}`, allowed));
+      this.fail(
+        res,
+        new MethodNotAllowedError(`${req.method} is not allowed on ${req.url}; use ${allowed.join(' or ')}`, allowed),
+      );
       return;
     }
     if (route.kind === 'infer') void this.infer(req, res, route);
@@ -209,11 +225,19 @@ export class ModelServer {
       case 'model-metadata': {
         const model = this.checkModel(route.model, route.version, res);
         if (!model) return;
-        const tensors = (list: LoadedModel['inputs']) => list.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
-        return this.send(res, 200, JSON.stringify({
-          name: model.name, versions: [model.version], platform: model.platform,
-          inputs: tensors(model.inputs), outputs: tensors(model.outputs),
-        }));
+        const tensors = (list: LoadedModel['inputs']) =>
+          list.map((t) => ({ name: t.name, datatype: t.datatype, shape: t.shape }));
+        return this.send(
+          res,
+          200,
+          JSON.stringify({
+            name: model.name,
+            versions: [model.version],
+            platform: model.platform,
+            inputs: tensors(model.inputs),
+            outputs: tensors(model.outputs),
+          }),
+        );
       }
     }
   }
@@ -226,7 +250,10 @@ export class ModelServer {
       return undefined;
     }
     if (version !== undefined && version !== this.options.version) {
-      this.fail(res, new NotFoundError(`model '${name}' has no version '${version}' (versions: ${this.options.version})`));
+      this.fail(
+        res,
+        new NotFoundError(`model '${name}' has no version '${version}' (versions: ${this.options.version})`),
+      );
       return undefined;
     }
     if (!this.model) {
@@ -242,7 +269,8 @@ export class ModelServer {
     this.metrics.requestStarted();
     let status = 200;
     try {
-      if (this.state !== 'ready' && this.state !== 'loading') throw new UnavailableError('server is shutting down; retry on another replica');
+      if (this.state !== 'ready' && this.state !== 'loading')
+        throw new UnavailableError('server is shutting down; retry on another replica');
       const model = this.checkModel(route.model, route.version, res);
       if (!model) {
         status = res.statusCode;
@@ -261,7 +289,10 @@ export class ModelServer {
   }
 
   private send(res: ServerResponse, status: number, body: string): void {
-    const headers: Record<string, string | number> = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> = {
+      'content-type': JSON_TYPE,
+      'content-length': Buffer.byteLength(body),
+    };
     // While draining, ask clients to reconnect elsewhere rather than reuse this connection, and
     // tell a gateway that this request was never run (so it may safely send it to another replica).
     if (this.state === 'draining') {

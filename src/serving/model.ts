@@ -88,7 +88,16 @@ export async function loadModel(file: string, options: LoadModelOptions): Promis
     const outputs = session.outputMetadata.map((m) => toTensorSpec(m, 'output'));
     const batchable = [...inputs, ...outputs].every((t) => t.shape.length > 0 && t.shape[0] === -1);
     const loadSeconds = (performance.now() - started) / 1000;
-    return { name: options.name, version: options.version, platform: 'onnxruntime_onnx', inputs, outputs, batchable, session, loadSeconds };
+    return {
+      name: options.name,
+      version: options.version,
+      platform: 'onnxruntime_onnx',
+      inputs,
+      outputs,
+      batchable,
+      session,
+      loadSeconds,
+    };
   } catch (err) {
     await session.release();
     throw err;
@@ -96,9 +105,13 @@ export async function loadModel(file: string, options: LoadModelOptions): Promis
 }
 
 function toTensorSpec(meta: ort.InferenceSession.ValueMetadata, role: string): TensorSpec {
-  if (!meta.isTensor) throw new ModelLoadError(`${role} '${meta.name}' is not a tensor (sequences and maps are not served)`);
+  if (!meta.isTensor)
+    throw new ModelLoadError(`${role} '${meta.name}' is not a tensor (sequences and maps are not served)`);
   const info = fromOrtType(meta.type);
-  if (!info) throw new ModelLoadError(`${role} '${meta.name}' has element type ${meta.type}, which the inference protocol cannot carry`);
+  if (!info)
+    throw new ModelLoadError(
+      `${role} '${meta.name}' has element type ${meta.type}, which the inference protocol cannot carry`,
+    );
   const shape = meta.shape.map((d) => (typeof d === 'number' && d >= 0 ? d : -1));
   const symbols = meta.shape.map((d) => (typeof d === 'string' && d !== '' ? d : undefined));
   return { name: meta.name, datatype: info.datatype, info, shape, symbols };

@@ -4,9 +4,7 @@
  */
 
 /** A recognised path, with the methods it accepts. */
-export type Route =
-  | { kind: 'live' | 'ready' | 'server-metadata' | 'metrics' }
-  | ModelRoute;
+export type Route = { kind: 'live' | 'ready' | 'server-metadata' | 'metrics' } | ModelRoute;
 
 /** A path under /v2/models/{model}[/versions/{version}]. */
 export interface ModelRoute {
@@ -25,10 +23,15 @@ export function parseRoute(url: string): Route | undefined {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   switch (path) {
-    case '/v2/health/live': return { kind: 'live' };
-    case '/v2/health/ready': return { kind: 'ready' };
-    case '/v2': case '/v2/': return { kind: 'server-metadata' };
-    case '/metrics': return { kind: 'metrics' };
+    case '/v2/health/live':
+      return { kind: 'live' };
+    case '/v2/health/ready':
+      return { kind: 'ready' };
+    case '/v2':
+    case '/v2/':
+      return { kind: 'server-metadata' };
+    case '/metrics':
+      return { kind: 'metrics' };
   }
   if (!path.startsWith('/v2/models/')) return undefined;
   const parts = path.slice('/v2/models/'.length).split('/');

@@ -12,10 +12,43 @@ const rejects = (fn: () => unknown, pattern: RegExp) =>
 test('flat and nested data decode to the same row-major elements', () => {
   const flat = decode([1, 2, 3, 4, 5, 6], [2, 3]);
   assert.deepEqual(Array.from(flat as Float32Array), [1, 2, 3, 4, 5, 6]);
-  assert.deepEqual(decode([[1, 2, 3], [4, 5, 6]], [2, 3]), flat);
-  assert.deepEqual(decode([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], [2, 2, 2]), decode([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]));
+  assert.deepEqual(
+    decode(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      [2, 3],
+    ),
+    flat,
+  );
+  assert.deepEqual(
+    decode(
+      [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [5, 6],
+          [7, 8],
+        ],
+      ],
+      [2, 2, 2],
+    ),
+    decode([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]),
+  );
   // Partly nested: two rows, each the remaining 4 elements flat.
-  assert.deepEqual(decode([[1, 2, 3, 4], [5, 6, 7, 8]], [2, 2, 2]), decode([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]));
+  assert.deepEqual(
+    decode(
+      [
+        [1, 2, 3, 4],
+        [5, 6, 7, 8],
+      ],
+      [2, 2, 2],
+    ),
+    decode([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]),
+  );
 });
 
 test('counts and nesting must match the shape', () => {
@@ -23,9 +56,30 @@ test('counts and nesting must match the shape', () => {
   rejects(() => decode([1, 2, 3, 4, 5], [2, 2]), /more elements than shape/);
   rejects(() => decode([[1, 2], [3]], [2, 2]), /data\[1\]: ragged data: has 1 elements, expected 2/);
   rejects(() => decode([[1, 2], 3], [2, 2]), /data\[1\]: ragged data: expected an array/);
-  rejects(() => decode([[1, [2]], [3, 4]], [2, 2]), /data\[0\]\[1\]: .*an array among scalars/);
+  rejects(
+    () =>
+      decode(
+        [
+          [1, [2]],
+          [3, 4],
+        ],
+        [2, 2],
+      ),
+    /data\[0\]\[1\]: .*an array among scalars/,
+  );
   rejects(() => decode([[[1]], [[2]]], [2, 1]), /nested deeper than the tensor's rank 2/);
-  rejects(() => decode([[1, 2], [3, 4], [5, 6]], [2, 2]), /has 3 rows but dimension 0 is 2/);
+  rejects(
+    () =>
+      decode(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        [2, 2],
+      ),
+    /has 3 rows but dimension 0 is 2/,
+  );
 });
 
 test('elements must fit the datatype', () => {
@@ -38,13 +92,25 @@ test('elements must fit the datatype', () => {
   rejects(() => decode([1], [1], 'BYTES'), /BYTES element must be a string/);
 });
 
-test('floats beyond their datatype\'s largest finite value are refused, not stored as Infinity', () => {
-  rejects(() => decode([1, 1e39], [2]), /^data\[1\]: FP32 element must be within ±3\.4028234663852886e\+38 \(the largest finite FP32\), got 1e\+39$/);
+test("floats beyond their datatype's largest finite value are refused, not stored as Infinity", () => {
+  rejects(
+    () => decode([1, 1e39], [2]),
+    /^data\[1\]: FP32 element must be within ±3\.4028234663852886e\+38 \(the largest finite FP32\), got 1e\+39$/,
+  );
   rejects(() => decode([[-1e39]], [1, 1]), /data\[0\]\[0\]: FP32 element/);
-  rejects(() => decode([1e6], [1], 'FP16'), /^data\[0\]: FP16 element must be within ±65504 \(the largest finite FP16\), got 1000000$/);
-  assert.throws(() => decodeTensorData([1e39], [1], type('FP32'), 'inputs[0].data', 'x'), /inputs\[0\]\.data\[0\]: FP32 element of input 'x' must be within/);
+  rejects(
+    () => decode([1e6], [1], 'FP16'),
+    /^data\[0\]: FP16 element must be within ±65504 \(the largest finite FP16\), got 1000000$/,
+  );
+  assert.throws(
+    () => decodeTensorData([1e39], [1], type('FP32'), 'inputs[0].data', 'x'),
+    /inputs\[0\]\.data\[0\]: FP32 element of input 'x' must be within/,
+  );
   // The largest finite values themselves, and every JSON number for FP64, are fine.
-  assert.deepEqual(Array.from(decode([3.4028234663852886e38, -3.4028234663852886e38], [2]) as Float32Array), [3.4028234663852886e38, -3.4028234663852886e38]);
+  assert.deepEqual(
+    Array.from(decode([3.4028234663852886e38, -3.4028234663852886e38], [2]) as Float32Array),
+    [3.4028234663852886e38, -3.4028234663852886e38],
+  );
   assert.deepEqual(decode([65504], [1], 'FP16'), new Uint16Array([0x7bff]));
   assert.deepEqual(decode([1e300], [1], 'FP64'), new Float64Array([1e300]));
 });

@@ -10,12 +10,22 @@ import { convertElement, type DatatypeInfo, expectedElement, type TensorData } f
  * Returns the elements of `data` for a tensor of `shape` and datatype `info`; `tensor` (the input's
  * name) is named in the message for a float beyond its datatype's range.
  */
-export function decodeTensorData(data: unknown[], shape: readonly number[], info: DatatypeInfo, field: string, tensor?: string): TensorData {
+export function decodeTensorData(
+  data: unknown[],
+  shape: readonly number[],
+  info: DatatypeInfo,
+  field: string,
+  tensor?: string,
+): TensorData {
   let count = 1;
   for (const d of shape) count *= d;
   const out = info.allocate(count);
   // Fast path: the common flat numeric array, with no recursion and no conversions to check.
-  if (data.length === count && (info.kind === 'float' || info.kind === 'int') && fillFlatNumbers(data, out as Float32Array, info)) {
+  if (
+    data.length === count &&
+    (info.kind === 'float' || info.kind === 'int') &&
+    fillFlatNumbers(data, out as Float32Array, info)
+  ) {
     return out;
   }
   const filled = fill(data, 0, shape, info, out, 0, field, tensor);
@@ -48,8 +58,14 @@ function fillFlatNumbers(data: unknown[], out: Float32Array, info: DatatypeInfo)
 }
 
 function fill(
-  level: unknown[], depth: number, shape: readonly number[], info: DatatypeInfo,
-  out: TensorData, at: number, path: string, tensor: string | undefined,
+  level: unknown[],
+  depth: number,
+  shape: readonly number[],
+  info: DatatypeInfo,
+  out: TensorData,
+  at: number,
+  path: string,
+  tensor: string | undefined,
 ): number {
   const nested = level.length > 0 && Array.isArray(level[0]);
   if (nested) {
@@ -62,7 +78,9 @@ function fill(
     for (let i = 0; i < level.length; i++) {
       const child = level[i];
       if (!Array.isArray(child)) {
-        throw new InvalidArgumentError(`${path}[${i}]: ragged data: expected an array like its siblings, got ${describe(child)}`);
+        throw new InvalidArgumentError(
+          `${path}[${i}]: ragged data: expected an array like its siblings, got ${describe(child)}`,
+        );
       }
       at = fill(child, depth + 1, shape, info, out, at, `${path}[${i}]`, tensor);
     }
@@ -84,10 +102,13 @@ function fill(
         // Stored, it would become ±Infinity, which JSON cannot carry back (it would read `null`).
         const of = tensor === undefined ? '' : ` of input '${tensor}'`;
         throw new InvalidArgumentError(
-          `${path}[${i}]: ${info.datatype} element${of} must be within ±${info.limit} (the largest finite ${info.datatype}), got ${v}`);
+          `${path}[${i}]: ${info.datatype} element${of} must be within ±${info.limit} (the largest finite ${info.datatype}), got ${v}`,
+        );
       }
       const what = Array.isArray(v) ? 'ragged data: an array among scalars' : describe(v);
-      throw new InvalidArgumentError(`${path}[${i}]: ${info.datatype} element must be ${expectedElement(info)}, got ${what}`);
+      throw new InvalidArgumentError(
+        `${path}[${i}]: ${info.datatype} element must be ${expectedElement(info)}, got ${what}`,
+      );
     }
     (out as unknown as (number | bigint | string)[])[at + i] = converted;
   }

@@ -40,7 +40,11 @@ export interface WatchSettings {
 }
 
 /** Yields changes after `options.since` in order until `options.signal` aborts (see `Store.watch`). */
-export async function* watchChanges(source: ChangeSource, settings: WatchSettings, options: WatchOptions): AsyncGenerator<Change> {
+export async function* watchChanges(
+  source: ChangeSource,
+  settings: WatchSettings,
+  options: WatchOptions,
+): AsyncGenerator<Change> {
   const { signal, kinds } = options;
   const aborted = (): boolean => signal?.aborted === true;
   let pending: boolean;

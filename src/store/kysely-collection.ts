@@ -48,7 +48,12 @@ export class WriteContext {
   }
 
   /** Appends the change row of a successful write and consumes its sequence. */
-  async record(sequence: number, kind: ResourceKind, key: string, type: 'created' | 'updated' | 'deleted'): Promise<void> {
+  async record(
+    sequence: number,
+    kind: ResourceKind,
+    key: string,
+    type: 'created' | 'updated' | 'deleted',
+  ): Promise<void> {
     await this.trx.insertInto('changes').values({ sequence, kind, key, type, resource_version: sequence }).execute();
     this.#last = sequence;
   }
@@ -132,11 +137,18 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
       throw new InvalidArgumentError(`limit: must be an integer from 1 to ${MAX_LIMIT}, got ${limit}`);
     }
     const { environment, parent } = this.#describe.filter(options);
-    let query = this.#ctx.reader().selectFrom('objects').select(['key', 'doc', 'resource_version']).where('kind', '=', this.#kind);
+    let query = this.#ctx
+      .reader()
+      .selectFrom('objects')
+      .select(['key', 'doc', 'resource_version'])
+      .where('kind', '=', this.#kind);
     if (environment !== undefined) query = query.where('environment', '=', environment);
     if (parent !== undefined) query = query.where('parent', '=', parent);
     if (options.continue !== undefined) query = query.where('key', '>', decodeContinue(options.continue));
-    const rows = await query.orderBy('key').limit(limit + 1).execute();
+    const rows = await query
+      .orderBy('key')
+      .limit(limit + 1)
+      .execute();
     const items = rows.slice(0, limit).map((row) => toResource<K>(row));
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last === undefined ? { items } : { items, continue: encodeContinue(last.key) };
@@ -162,7 +174,8 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
   async update(object: Resource<K>): Promise<Resource<K>> {
     const key = this.#describe.key(this.#describe.id(object));
     const expected = object.resourceVersion;
-    if (!Number.isSafeInteger(expected)) throw new InvalidArgumentError('resourceVersion: required on update (the version you read)');
+    if (!Number.isSafeInteger(expected))
+      throw new InvalidArgumentError('resourceVersion: required on update (the version you read)');
     const json = documentOf(object);
     return this.#ctx.write(async (w) => {
       const sequence = await w.nextSequence();

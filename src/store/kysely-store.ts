@@ -117,8 +117,10 @@ export class KyselyStore implements Store {
 
   async changes(since: number, options: { limit?: number; kinds?: readonly ResourceKind[] } = {}): Promise<Change[]> {
     const limit = options.limit ?? DEFAULT_CHANGES_LIMIT;
-    if (!Number.isSafeInteger(since) || since < 0) throw new InvalidArgumentError(`since: must be a non-negative integer, got ${since}`);
-    if (!Number.isInteger(limit) || limit < 1) throw new InvalidArgumentError(`limit: must be a positive integer, got ${limit}`);
+    if (!Number.isSafeInteger(since) || since < 0)
+      throw new InvalidArgumentError(`since: must be a non-negative integer, got ${since}`);
+    if (!Number.isInteger(limit) || limit < 1)
+      throw new InvalidArgumentError(`limit: must be a positive integer, got ${limit}`);
     this.#assertUsable();
     let query = this.#config.db.selectFrom('changes').selectAll().where('sequence', '>', since);
     if (options.kinds !== undefined) {
@@ -137,7 +139,11 @@ export class KyselyStore implements Store {
 
   async latestSequence(): Promise<number> {
     this.#assertUsable();
-    const row = await this.#config.db.selectFrom('counters').select('value').where('name', '=', 'changes').executeTakeFirstOrThrow();
+    const row = await this.#config.db
+      .selectFrom('counters')
+      .select('value')
+      .where('name', '=', 'changes')
+      .executeTakeFirstOrThrow();
     return Number(row.value);
   }
 

@@ -28,5 +28,7 @@ export function openStore(options: OpenStoreOptions): Promise<Store> {
   const { url, home, pollIntervalMs } = options;
   if (url === undefined || url === '') return openSqliteStore({ path: join(home, 'wharf.db'), pollIntervalMs });
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgresStore({ url, pollIntervalMs });
-  return Promise.reject(new InvalidArgumentError(`database URL: expected postgres://…, got ${url.replace(/\/\/[^@/]*@/, '//…@')}`));
+  return Promise.reject(
+    new InvalidArgumentError(`database URL: expected postgres://…, got ${url.replace(/\/\/[^@/]*@/, '//…@')}`),
+  );
 }

@@ -14,47 +14,79 @@ import { pidsWithArg } from './process-scan.js';
 import { until } from './until.js';
 
 /** An inference body for the demo readmission model (16 features). */
-export const READMISSION_BODY = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }] });
+export const READMISSION_BODY = JSON.stringify({
+  inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: new Array(16).fill(0.1) }],
+});
 
 /** A running control plane for one test file, with helpers; `stop()` also checks for orphans. */
 export interface E2eControlPlane {
   readonly cp: ControlPlane;
   readonly home: string;
   /** A JSON call to the API as alice. */
-  api(path: string, init?: RequestInit & { json?: unknown }): Promise<{ status: number; body: Record<string, unknown> }>;
+  api(
+    path: string,
+    init?: RequestInit & { json?: unknown },
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
   get(environment: string, name: string): Promise<Deployment>;
   /** POST an inference through the gateway (`suffix` e.g. `~preview`). */
   infer(environment: string, name: string, suffix?: string): Promise<Response>;
   /** Polls the deployment until `ok`; fails naming `what` after `ms`. */
-  settled(environment: string, name: string, ok: (d: Deployment) => boolean, what: string, ms?: number): Promise<Deployment>;
+  settled(
+    environment: string,
+    name: string,
+    ok: (d: Deployment) => boolean,
+    what: string,
+    ms?: number,
+  ): Promise<Deployment>;
   /** Stops it and asserts that no replica process is left. */
   stop(): Promise<void>;
 }
 
 /** Starts a control plane in a fresh home and pushes model `risk` at each of `versions` (version → labels). */
-export async function startE2eControlPlane(prefix: string, versions: Record<string, Record<string, string>>, options: Partial<ControlPlaneOptions> = {}): Promise<E2eControlPlane> {
+export async function startE2eControlPlane(
+  prefix: string,
+  versions: Record<string, Record<string, string>>,
+  options: Partial<ControlPlaneOptions> = {},
+): Promise<E2eControlPlane> {
   const home = await mkdtemp(join(tmpdir(), prefix));
   const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, log: () => {}, ...options });
   const file = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
   for (const [version, labels] of Object.entries(versions)) {
-    await cp.registry.pushVersion({ model: 'risk', version, filename: 'risk.onnx', labels }, (async function* () { yield file; })());
+    await cp.registry.pushVersion(
+      { model: 'risk', version, filename: 'risk.onnx', labels },
+      (async function* () {
+        yield file;
+      })(),
+    );
   }
   const api: E2eControlPlane['api'] = (path, init = {}) =>
-    fetch(`${cp.apiUrl}${path}`, { ...init, headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' }, ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }) })
-      .then(async (r) => ({ status: r.status, body: await r.json() as Record<string, unknown> }));
-  const get = async (environment: string, name: string) => (await api(`/api/v1/environments/${environment}/deployments/${name}`)).body as unknown as Deployment;
+    fetch(`${cp.apiUrl}${path}`, {
+      ...init,
+      headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' },
+      ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
+    }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
+  const get = async (environment: string, name: string) =>
+    (await api(`/api/v1/environments/${environment}/deployments/${name}`)).body as unknown as Deployment;
   return {
     cp,
     home,
     api,
     get,
     infer: (environment, name, suffix = '') =>
-      fetch(`${cp.gatewayUrl}/${environment}/${name}${suffix}/v2/models/${name}/infer`, { method: 'POST', body: READMISSION_BODY, headers: { 'content-type': 'application/json' } }),
+      fetch(`${cp.gatewayUrl}/${environment}/${name}${suffix}/v2/models/${name}/infer`, {
+        method: 'POST',
+        body: READMISSION_BODY,
+        headers: { 'content-type': 'application/json' },
+      }),
     settled: (environment, name, ok, what, ms = 60_000) =>
-      until(what, async () => {
-        const d = await get(environment, name);
-        return ok(d) ? d : undefined;
-      }, ms),
+      until(
+        what,
+        async () => {
+          const d = await get(environment, name);
+          return ok(d) ? d : undefined;
+        },
+        ms,
+      ),
     async stop() {
       await cp.stop();
       assert.deepEqual(pidsWithArg(home), [], 'no replica outlives the control plane');

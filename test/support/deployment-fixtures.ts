@@ -29,7 +29,10 @@ function modelVersion(version: keyof typeof DIGESTS): NewResource<'ModelVersion'
     model: 'readmission',
     version,
     artifact: { digest: DIGESTS[version] as `sha256:${string}`, size: 1234, filename: 'model.onnx' },
-    signature: { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 8] }], outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 2] }] },
+    signature: {
+      inputs: [{ name: 'x', datatype: 'FP32', shape: [-1, 8] }],
+      outputs: [{ name: 'p', datatype: 'FP32', shape: [-1, 2] }],
+    },
     labels: {},
     createdAt: '2026-01-01T00:00:00.000Z',
   };
@@ -56,11 +59,16 @@ export async function seededStore(): Promise<TestStore> {
 }
 
 /** Polls `condition` every `intervalMs` until it holds; fails naming `what` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean | Promise<boolean>, what: string | (() => string), { timeoutMs = 5_000, intervalMs = 10 } = {}): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string | (() => string),
+  { timeoutMs = 5_000, intervalMs = 10 } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
+    if (Date.now() > deadline)
+      assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }

@@ -39,7 +39,13 @@ const TYPES: ResourceType[] = [
   { group: '', version: 'v1', kind: 'Secret', plural: 'secrets', namespaced: true },
   { group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', namespaced: true },
   { group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
-  { group: 'autoscaling', version: 'v2', kind: 'HorizontalPodAutoscaler', plural: 'horizontalpodautoscalers', namespaced: true },
+  {
+    group: 'autoscaling',
+    version: 'v2',
+    kind: 'HorizontalPodAutoscaler',
+    plural: 'horizontalpodautoscalers',
+    namespaced: true,
+  },
   { group: 'policy', version: 'v1', kind: 'PodDisruptionBudget', plural: 'poddisruptionbudgets', namespaced: true },
   { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy', plural: 'networkpolicies', namespaced: true },
   { group: 'gateway.networking.k8s.io', version: 'v1', kind: 'HTTPRoute', plural: 'httproutes', namespaced: true },
@@ -143,11 +149,17 @@ export class FakeKubeApi {
     const method = req.method ?? 'GET';
     let status = 200;
     try {
-      const fault = this.faults.find((f) => (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)) && f.times > 0);
+      const fault = this.faults.find(
+        (f) => (!f.method || f.method === method) && (!f.path || f.path.test(url.pathname)) && f.times > 0,
+      );
       if (fault) {
         fault.times -= 1;
         if (fault.times === 0) this.faults.splice(this.faults.indexOf(fault), 1);
-        throw new StatusError(fault.status, fault.status === 409 ? 'Conflict' : 'InternalError', `injected fault ${fault.status}`);
+        throw new StatusError(
+          fault.status,
+          fault.status === 409 ? 'Conflict' : 'InternalError',
+          `injected fault ${fault.status}`,
+        );
       }
       const body = method === 'PATCH' || method === 'POST' || method === 'PUT' ? await readBody(req) : '';
       status = await this.route(method, url, req, body, res);
@@ -162,12 +174,31 @@ export class FakeKubeApi {
   }
 
   /** Serves one request; returns the status sent. */
-  private async route(method: string, url: URL, req: IncomingMessage, body: string, res: ServerResponse): Promise<number> {
+  private async route(
+    method: string,
+    url: URL,
+    req: IncomingMessage,
+    body: string,
+    res: ServerResponse,
+  ): Promise<number> {
     const discovery = this.discovery(url.pathname);
     if (discovery) return send(res, 200, discovery);
-    const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(url.pathname);
-    const type = m && TYPES.find((t) => t.plural === m[5] && (m[1] ? t.group === '' && t.version === m[1] : t.group === m[2] && t.version === m[3]));
-    if (!m || !type) throw new StatusError(404, 'NotFound', `the server could not find the requested resource (${method} ${url.pathname})`);
+    const m =
+      /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(?:\/(log))?$/.exec(
+        url.pathname,
+      );
+    const type =
+      m &&
+      TYPES.find(
+        (t) =>
+          t.plural === m[5] && (m[1] ? t.group === '' && t.version === m[1] : t.group === m[2] && t.version === m[3]),
+      );
+    if (!m || !type)
+      throw new StatusError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${method} ${url.pathname})`,
+      );
     const [namespace, name, sub] = [m[4], m[6], m[7]];
     const resource = resourceKey(type);
     const q = url.searchParams;
@@ -184,17 +215,38 @@ export class FakeKubeApi {
     if (method === 'GET') {
       const rv = this.store.resourceVersion;
       const items = this.store.list(resource, namespace, parseSelector(q.get('labelSelector')));
-      return send(res, 200, { apiVersion: type.group ? `${type.group}/${type.version}` : type.version, kind: `${type.kind}List`, metadata: { resourceVersion: String(rv) }, items });
+      return send(res, 200, {
+        apiVersion: type.group ? `${type.group}/${type.version}` : type.version,
+        kind: `${type.kind}List`,
+        metadata: { resourceVersion: String(rv) },
+        items,
+      });
     }
     if (method === 'PATCH' && name) {
-      if (req.headers['content-type'] !== 'application/apply-patch+yaml') throw new StatusError(415, 'UnsupportedMediaType', `only server-side apply is supported, got ${req.headers['content-type']}`);
+      if (req.headers['content-type'] !== 'application/apply-patch+yaml')
+        throw new StatusError(
+          415,
+          'UnsupportedMediaType',
+          `only server-side apply is supported, got ${req.headers['content-type']}`,
+        );
       const manager = q.get('fieldManager');
-      if (!manager) throw new StatusError(400, 'BadRequest', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      if (!manager)
+        throw new StatusError(
+          400,
+          'BadRequest',
+          'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+        );
       const config = parseYaml(body) as KObject;
       const apiVersion = type.group ? `${type.group}/${type.version}` : type.version;
-      if (config?.apiVersion !== apiVersion || config.kind !== type.kind) throw new StatusError(400, 'BadRequest', `apiVersion/kind must be ${apiVersion}/${type.kind}`);
+      if (config?.apiVersion !== apiVersion || config.kind !== type.kind)
+        throw new StatusError(400, 'BadRequest', `apiVersion/kind must be ${apiVersion}/${type.kind}`);
       if (config.metadata?.name !== name) throw new StatusError(400, 'BadRequest', `metadata.name: must be ${name}`);
-      if (config.metadata.namespace !== undefined && config.metadata.namespace !== namespace) throw new StatusError(400, 'BadRequest', 'the namespace of the object does not match the namespace on the request');
+      if (config.metadata.namespace !== undefined && config.metadata.namespace !== namespace)
+        throw new StatusError(
+          400,
+          'BadRequest',
+          'the namespace of the object does not match the namespace on the request',
+        );
       const stored = this.store.apply(resource, namespace!, config, manager, q.get('force') === 'true');
       return send(res, 200, stored);
     }
@@ -205,7 +257,10 @@ export class FakeKubeApi {
         return send(res, 200, deleted);
       }
       const selector = parseSelector(q.get('labelSelector'));
-      const items = this.store.list(resource, namespace, selector).map((o) => this.delete(type, o.metadata.namespace!, o.metadata.name)).filter(Boolean);
+      const items = this.store
+        .list(resource, namespace, selector)
+        .map((o) => this.delete(type, o.metadata.namespace!, o.metadata.name))
+        .filter(Boolean);
       return send(res, 200, { apiVersion: 'v1', kind: `${type.kind}List`, metadata: {}, items });
     }
     throw new StatusError(405, 'MethodNotAllowed', `${method} is not supported on ${url.pathname}`);
@@ -222,12 +277,18 @@ export class FakeKubeApi {
 
   private watch(resource: string, namespace: string | undefined, q: URLSearchParams, res: ServerResponse): number {
     const selector = parseSelector(q.get('labelSelector'));
-    const matches = (e: WatchEvent): boolean => e.resource === resource && (namespace === undefined || e.object.metadata.namespace === namespace) && selector(e.object.metadata.labels ?? {});
+    const matches = (e: WatchEvent): boolean =>
+      e.resource === resource &&
+      (namespace === undefined || e.object.metadata.namespace === namespace) &&
+      selector(e.object.metadata.labels ?? {});
     const since = q.get('resourceVersion');
     let backlog: WatchEvent[];
     try {
-      backlog = since ? this.store.eventsSince(resource, Number(since)).filter(matches)
-        : this.store.list(resource, namespace, selector).map((object) => ({ type: 'ADDED', object, rv: 0, resource }) as WatchEvent);
+      backlog = since
+        ? this.store.eventsSince(resource, Number(since)).filter(matches)
+        : this.store
+            .list(resource, namespace, selector)
+            .map((object) => ({ type: 'ADDED', object, rv: 0, resource }) as WatchEvent);
     } catch (err) {
       if (!(err instanceof StatusError)) throw err;
       // The API server reports an expired resourceVersion as an ERROR event on a 200 stream.
@@ -257,22 +318,46 @@ export class FakeKubeApi {
     if (path === '/api') return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] };
     if (path === '/apis') {
       const groups = [...new Set(TYPES.filter((t) => t.group).map((t) => `${t.group}/${t.version}`))];
-      return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map((gv) => ({ name: gv.split('/')[0], versions: [{ groupVersion: gv, version: gv.split('/')[1] }], preferredVersion: { groupVersion: gv, version: gv.split('/')[1] } })) };
+      return {
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: groups.map((gv) => ({
+          name: gv.split('/')[0],
+          versions: [{ groupVersion: gv, version: gv.split('/')[1] }],
+          preferredVersion: { groupVersion: gv, version: gv.split('/')[1] },
+        })),
+      };
     }
     const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))$/.exec(path);
     if (!m) return undefined;
     const [group, version] = m[1] ? ['', m[1]] : [m[2]!, m[3]!];
     const resources = TYPES.filter((t) => t.group === group && t.version === version).flatMap((t) => [
-      { name: t.plural, singularName: t.kind.toLowerCase(), namespaced: t.namespaced, kind: t.kind, verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] },
-      ...(t.kind === 'Pod' ? [{ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }] : []),
+      {
+        name: t.plural,
+        singularName: t.kind.toLowerCase(),
+        namespaced: t.namespaced,
+        kind: t.kind,
+        verbs: ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'],
+      },
+      ...(t.kind === 'Pod'
+        ? [{ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] }]
+        : []),
     ]);
     if (resources.length === 0) return undefined;
-    return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+    return {
+      kind: 'APIResourceList',
+      apiVersion: 'v1',
+      groupVersion: group ? `${group}/${version}` : version,
+      resources,
+    };
   }
 }
 
 function notFound(type: ResourceType, name: string): StatusError {
-  return new StatusError(404, 'NotFound', `${type.plural}${type.group ? `.${type.group}` : ''} "${name}" not found`, { name, kind: type.plural });
+  return new StatusError(404, 'NotFound', `${type.plural}${type.group ? `.${type.group}` : ''} "${name}" not found`, {
+    name,
+    kind: type.plural,
+  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): number {

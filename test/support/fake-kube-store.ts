@@ -50,12 +50,26 @@ export interface WatchEvent {
 
 /** A failed request, as the API server answers it (`kind: Status`). */
 export class StatusError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string, readonly details?: unknown) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
     super(message);
   }
   /** The `Status` body. */
   body(): unknown {
-    return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code, ...(this.details ? { details: this.details } : {}) };
+    return {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: this.message,
+      reason: this.reason,
+      code: this.code,
+      ...(this.details ? { details: this.details } : {}),
+    };
   }
 }
 
@@ -93,9 +107,17 @@ export class FakeKubeStore {
     return entry && structuredClone(entry.object);
   }
 
-  list(resource: string, namespace: string | undefined, selector: (labels: Record<string, string>) => boolean = () => true): KObject[] {
+  list(
+    resource: string,
+    namespace: string | undefined,
+    selector: (labels: Record<string, string>) => boolean = () => true,
+  ): KObject[] {
     return [...(this.objects.get(resource)?.values() ?? [])]
-      .filter((e) => (namespace === undefined || e.object.metadata.namespace === namespace) && selector(e.object.metadata.labels ?? {}))
+      .filter(
+        (e) =>
+          (namespace === undefined || e.object.metadata.namespace === namespace) &&
+          selector(e.object.metadata.labels ?? {}),
+      )
       .map((e) => structuredClone(e.object));
   }
 
@@ -108,7 +130,10 @@ export class FakeKubeStore {
     if (!existing) {
       const now = new Date().toISOString();
       const server = { uid: randomUUID(), creationTimestamp: now, generation: 1 };
-      const entry: Entry = { object: { ...applied, metadata: { ...applied.metadata, namespace, ...server } } as KObject, managers: new Map([[manager, applied]]) };
+      const entry: Entry = {
+        object: { ...applied, metadata: { ...applied.metadata, namespace, ...server } } as KObject,
+        managers: new Map([[manager, applied]]),
+      };
       map.set(id, entry);
       this.commit(resource, entry, 'ADDED');
       return structuredClone(entry.object);
@@ -122,14 +147,20 @@ export class FakeKubeStore {
       }
     }
     if (conflicts.length > 0) {
-      throw new StatusError(409, 'Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.join(', ')}`, {
-        causes: conflicts.map((message) => ({ type: 'FieldManagerConflict', message })),
-      });
+      throw new StatusError(
+        409,
+        'Conflict',
+        `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${conflicts.join(', ')}`,
+        {
+          causes: conflicts.map((message) => ({ type: 'FieldManagerConflict', message })),
+        },
+      );
     }
     existing.managers.set(manager, applied);
     const next = this.merged(existing);
     if (sameContent(next, existing.object)) return structuredClone(existing.object);
-    if (JSON.stringify(next.spec) !== JSON.stringify(existing.object.spec)) next.metadata.generation = (existing.object.metadata.generation ?? 1) + 1;
+    if (JSON.stringify(next.spec) !== JSON.stringify(existing.object.spec))
+      next.metadata.generation = (existing.object.metadata.generation ?? 1) + 1;
     existing.object = next;
     this.commit(resource, existing, 'MODIFIED');
     return structuredClone(existing.object);
@@ -139,9 +170,13 @@ export class FakeKubeStore {
   create(resource: string, object: KObject): KObject {
     const map = this.bucket(resource);
     const id = `${object.metadata.namespace}/${object.metadata.name}`;
-    if (map.has(id)) throw new StatusError(409, 'AlreadyExists', `${object.kind} "${object.metadata.name}" already exists`);
+    if (map.has(id))
+      throw new StatusError(409, 'AlreadyExists', `${object.kind} "${object.metadata.name}" already exists`);
     const entry: Entry = {
-      object: structuredClone({ ...object, metadata: { ...object.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString(), generation: 1 } }),
+      object: structuredClone({
+        ...object,
+        metadata: { ...object.metadata, uid: randomUUID(), creationTimestamp: new Date().toISOString(), generation: 1 },
+      }),
       managers: new Map(),
     };
     map.set(id, entry);
@@ -192,7 +227,14 @@ export class FakeKubeStore {
     let out: Record<string, unknown> = {};
     for (const config of entry.managers.values()) out = deepMerge(out, config);
     const current = entry.object;
-    const server = pick(current.metadata, ['namespace', 'uid', 'creationTimestamp', 'generation', 'deletionTimestamp', 'ownerReferences']);
+    const server = pick(current.metadata, [
+      'namespace',
+      'uid',
+      'creationTimestamp',
+      'generation',
+      'deletionTimestamp',
+      'ownerReferences',
+    ]);
     const metadata = { ...(out.metadata as object), ...server };
     return { ...out, metadata, ...(current.status === undefined ? {} : { status: current.status }) } as KObject;
   }
@@ -202,7 +244,11 @@ export class FakeKubeStore {
     this.changes += 1;
     entry.object.metadata.resourceVersion = String(this.rv);
     entry.object.metadata.managedFields = [...entry.managers].map(([manager, config]) => ({
-      manager, operation: 'Apply', apiVersion: entry.object.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fieldSet(config),
+      manager,
+      operation: 'Apply',
+      apiVersion: entry.object.apiVersion,
+      fieldsType: 'FieldsV1',
+      fieldsV1: fieldSet(config),
     }));
     const event: WatchEvent = { type, object: structuredClone(entry.object), rv: this.rv, resource };
     this.history.push(event);
@@ -220,28 +266,46 @@ export class FakeKubeStore {
 /** The applied configuration without what only the server sets. */
 function stripServerFields(config: KObject): KObject {
   const copy = structuredClone(config);
-  for (const f of ['uid', 'resourceVersion', 'generation', 'creationTimestamp', 'deletionTimestamp', 'managedFields', 'namespace']) delete copy.metadata[f];
+  for (const f of [
+    'uid',
+    'resourceVersion',
+    'generation',
+    'creationTimestamp',
+    'deletionTimestamp',
+    'managedFields',
+    'namespace',
+  ])
+    delete copy.metadata[f];
   delete copy.status;
   return copy;
 }
 
 /** Equal apart from resourceVersion and managedFields. */
 function sameContent(a: KObject, b: KObject): boolean {
-  const strip = (o: KObject): unknown => ({ ...o, metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined } });
+  const strip = (o: KObject): unknown => ({
+    ...o,
+    metadata: { ...o.metadata, resourceVersion: undefined, managedFields: undefined },
+  });
   return JSON.stringify(canonical(strip(a))) === JSON.stringify(canonical(strip(b)));
 }
 
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
   if (v === null || typeof v !== 'object') return v;
-  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => [k, canonical(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .filter(([, x]) => x !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([k, x]) => [k, canonical(x)]),
+  );
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
   const out = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : structuredClone(v);
+  for (const [k, v] of Object.entries(over))
+    out[k] = isObject(v) && isObject(out[k]) ? deepMerge(out[k], v) : structuredClone(v);
   return out;
 }
 
@@ -252,7 +316,11 @@ function sharedLeaves(a: Record<string, unknown>, b: Record<string, unknown>, pr
     if (!(k in b)) continue;
     const path = [...prefix, k];
     if (isObject(v) && isObject(b[k])) out.push(...sharedLeaves(v, b[k], path));
-    else if (JSON.stringify(v) !== JSON.stringify(b[k]) && !['apiVersion', 'kind', 'metadata.name'].includes(path.join('.'))) out.push(path);
+    else if (
+      JSON.stringify(v) !== JSON.stringify(b[k]) &&
+      !['apiVersion', 'kind', 'metadata.name'].includes(path.join('.'))
+    )
+      out.push(path);
   }
   return out;
 }

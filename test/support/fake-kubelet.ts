@@ -79,18 +79,25 @@ export class FakeKubelet {
   private stopped = false;
   private readonly listener = (e: WatchEvent): void => this.onEvent(e);
 
-  constructor(private readonly store: FakeKubeStore, private readonly options: FakeKubeletOptions) {
+  constructor(
+    private readonly store: FakeKubeStore,
+    private readonly options: FakeKubeletOptions,
+  ) {
     store.events.on('event', this.listener);
   }
 
   /** Uids of pods whose process is running. */
   runningPods(): string[] {
-    return [...this.runs.values()].filter((r) => r.process && r.process.exitCode === null && r.process.signalCode === null).map((r) => r.uid);
+    return [...this.runs.values()]
+      .filter((r) => r.process && r.process.exitCode === null && r.process.signalCode === null)
+      .map((r) => r.uid);
   }
 
   /** Pids of running pod processes (for /proc checks). */
   pids(): number[] {
-    return [...this.runs.values()].flatMap((r) => (r.process?.pid && r.process.exitCode === null ? [r.process.pid] : []));
+    return [...this.runs.values()].flatMap((r) =>
+      r.process?.pid && r.process.exitCode === null ? [r.process.pid] : [],
+    );
   }
 
   /** Starts graceful deletion of a pod; returns it as marked for deletion. */
@@ -111,7 +118,8 @@ export class FakeKubelet {
   /** Deletes the pods owned by a removed object (the garbage collector's job). */
   collectOrphans(ownerUid: string): void {
     for (const pod of this.store.list(PODS, undefined)) {
-      if (pod.metadata.ownerReferences?.some((o) => o.uid === ownerUid)) this.deletePod(pod.metadata.namespace!, pod.metadata.name);
+      if (pod.metadata.ownerReferences?.some((o) => o.uid === ownerUid))
+        this.deletePod(pod.metadata.namespace!, pod.metadata.name);
     }
   }
 
@@ -122,8 +130,14 @@ export class FakeKubelet {
     const run = this.runs.get(pod.metadata.uid!);
     const container = q.get('container') ?? (pod.spec as PodSpec).containers[0]!.name;
     const lines = run?.logs.get(container);
-    if (!run || !lines) throw new StatusError(400, 'BadRequest', `container "${container}" in pod "${name}" is waiting to start: PodInitializing`);
-    const format = (l: { time: string; text: string }): string => (q.get('timestamps') === 'true' ? `${l.time} ${l.text}\n` : `${l.text}\n`);
+    if (!run || !lines)
+      throw new StatusError(
+        400,
+        'BadRequest',
+        `container "${container}" in pod "${name}" is waiting to start: PodInitializing`,
+      );
+    const format = (l: { time: string; text: string }): string =>
+      q.get('timestamps') === 'true' ? `${l.time} ${l.text}\n` : `${l.text}\n`;
     const tail = q.get('tailLines') === null ? undefined : Number(q.get('tailLines'));
     res.writeHead(200, { 'content-type': 'text/plain' });
     for (const l of tail === undefined ? lines : lines.slice(Math.max(0, lines.length - tail))) res.write(format(l));
@@ -144,23 +158,26 @@ export class FakeKubelet {
   async stop(): Promise<void> {
     this.stopped = true;
     this.store.events.off('event', this.listener);
-    await Promise.all([...this.runs.values()].map(async (run) => {
-      run.terminating = true;
-      const child = run.process;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        const exit = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await exit;
-      }
-      rmSync(run.dir, { recursive: true, force: true });
-      run.finish();
-    }));
+    await Promise.all(
+      [...this.runs.values()].map(async (run) => {
+        run.terminating = true;
+        const child = run.process;
+        if (child && child.exitCode === null && child.signalCode === null) {
+          const exit = new Promise((resolve) => child.once('exit', resolve));
+          child.kill('SIGKILL');
+          await exit;
+        }
+        rmSync(run.dir, { recursive: true, force: true });
+        run.finish();
+      }),
+    );
     this.runs.clear();
   }
 
   private onEvent(e: WatchEvent): void {
     if (this.stopped) return;
-    if (e.resource === DEPLOYMENTS && e.type !== 'DELETED') this.schedule(e.object.metadata.namespace!, e.object.metadata.name);
+    if (e.resource === DEPLOYMENTS && e.type !== 'DELETED')
+      this.schedule(e.object.metadata.namespace!, e.object.metadata.name);
     if (e.resource === PODS) {
       const owner = e.object.metadata.ownerReferences?.find((o) => o.kind === 'Deployment');
       if (owner) this.schedule(e.object.metadata.namespace!, owner.name);
@@ -181,17 +198,27 @@ export class FakeKubelet {
   private reconcile(namespace: string, name: string): void {
     const d = this.store.get(DEPLOYMENTS, namespace, name);
     if (!d) return;
-    const spec = d.spec as { replicas?: number; template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec } };
+    const spec = d.spec as {
+      replicas?: number;
+      template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
+    };
     const hash = createHash('sha256').update(JSON.stringify(spec.template)).digest('hex').slice(0, 10);
-    const owned = this.store.list(PODS, namespace).filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === d.metadata.uid));
+    const owned = this.store
+      .list(PODS, namespace)
+      .filter((p) => p.metadata.ownerReferences?.some((o) => o.uid === d.metadata.uid));
     const live = owned.filter((p) => !p.metadata.deletionTimestamp);
-    for (const stale of live.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash)) this.deletePod(namespace, stale.metadata.name);
+    for (const stale of live.filter((p) => p.metadata.labels?.['pod-template-hash'] !== hash))
+      this.deletePod(namespace, stale.metadata.name);
     const current = live.filter((p) => p.metadata.labels?.['pod-template-hash'] === hash);
     const desired = spec.replicas ?? 1;
     for (let i = current.length; i < desired; i++) this.createPod(d, hash, spec.template);
     if (current.length > desired) {
       // Like a ReplicaSet: not-ready pods go first, then the newest.
-      const order = [...current].sort((a, b) => Number(isReady(a)) - Number(isReady(b)) || (b.metadata.creationTimestamp! > a.metadata.creationTimestamp! ? 1 : -1));
+      const order = [...current].sort(
+        (a, b) =>
+          Number(isReady(a)) - Number(isReady(b)) ||
+          (b.metadata.creationTimestamp! > a.metadata.creationTimestamp! ? 1 : -1),
+      );
       for (const pod of order.slice(0, current.length - desired)) this.deletePod(namespace, pod.metadata.name);
     }
     const kept = Math.min(current.length, desired);
@@ -204,31 +231,66 @@ export class FakeKubelet {
         readyReplicas: Math.min(ready, desired),
         availableReplicas: Math.min(ready, desired),
         conditions: [
-          { type: 'Available', status: ready >= desired ? 'True' : 'False', reason: ready >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: `${ready} of ${desired} ready` },
-          { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `pods of template ${hash}` },
+          {
+            type: 'Available',
+            status: ready >= desired ? 'True' : 'False',
+            reason: ready >= desired ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+            message: `${ready} of ${desired} ready`,
+          },
+          {
+            type: 'Progressing',
+            status: 'True',
+            reason: 'NewReplicaSetAvailable',
+            message: `pods of template ${hash}`,
+          },
         ],
       };
     });
   }
 
-  private createPod(d: KObject, hash: string, template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec }): void {
+  private createPod(
+    d: KObject,
+    hash: string,
+    template: { metadata?: { labels?: Record<string, string> }; spec: PodSpec },
+  ): void {
     const name = `${d.metadata.name}-${hash}-${randomBytes(3).toString('hex').slice(0, 5)}`;
     const n = this.nextIp++;
     const ip = `127.77.${n >> 8}.${n & 255}`;
     const pod = this.store.create(PODS, {
-      apiVersion: 'v1', kind: 'Pod',
+      apiVersion: 'v1',
+      kind: 'Pod',
       metadata: {
-        name, namespace: d.metadata.namespace, labels: { ...template.metadata?.labels, 'pod-template-hash': hash },
-        ownerReferences: [{ apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid!, controller: true }],
+        name,
+        namespace: d.metadata.namespace,
+        labels: { ...template.metadata?.labels, 'pod-template-hash': hash },
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name, uid: d.metadata.uid!, controller: true },
+        ],
       },
       spec: structuredClone(template.spec),
-      status: { phase: 'Pending', podIP: ip, hostIP: '127.0.0.1', startTime: new Date().toISOString(), conditions: [{ type: 'PodScheduled', status: 'True' }] },
+      status: {
+        phase: 'Pending',
+        podIP: ip,
+        hostIP: '127.0.0.1',
+        startTime: new Date().toISOString(),
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+      },
     });
     let finish!: () => void;
     const finished = new Promise<void>((resolve) => (finish = resolve));
     const run: PodRun = {
-      namespace: d.metadata.namespace!, name, uid: pod.metadata.uid!, ip, dir: join(this.options.workDir, pod.metadata.uid!), spec: template.spec,
-      logs: new Map(), lines: new EventEmitter(), restarts: 0, terminating: false, finished, finish,
+      namespace: d.metadata.namespace!,
+      name,
+      uid: pod.metadata.uid!,
+      ip,
+      dir: join(this.options.workDir, pod.metadata.uid!),
+      spec: template.spec,
+      logs: new Map(),
+      lines: new EventEmitter(),
+      restarts: 0,
+      terminating: false,
+      finished,
+      finish,
     };
     run.lines.setMaxListeners(0);
     this.runs.set(run.uid, run);
@@ -247,7 +309,18 @@ export class FakeKubelet {
         if (run.terminating) return;
         const code = await this.runContainer(run, init, volumes);
         if (code === 0) break;
-        this.patchPod(run, (p) => ((p.status as Record<string, unknown>).initContainerStatuses = [{ name: init.name, ready: false, restartCount: ++run.restarts, state: { waiting: { reason: 'CrashLoopBackOff', message: `init container exited with ${code}` } } }]));
+        this.patchPod(
+          run,
+          (p) =>
+            ((p.status as Record<string, unknown>).initContainerStatuses = [
+              {
+                name: init.name,
+                ready: false,
+                restartCount: ++run.restarts,
+                state: { waiting: { reason: 'CrashLoopBackOff', message: `init container exited with ${code}` } },
+              },
+            ]),
+        );
         await delay(Math.min(5_000, 200 * 2 ** run.restarts));
       }
     }
@@ -259,8 +332,23 @@ export class FakeKubelet {
       this.patchPod(run, (p) => {
         const s = p.status as Record<string, unknown>;
         s.phase = 'Running';
-        s.conditions = [{ type: 'PodScheduled', status: 'True' }, { type: 'Initialized', status: 'True' }, { type: 'Ready', status: 'False' }, { type: 'ContainersReady', status: 'False' }];
-        s.containerStatuses = [{ name: main.name, ready: false, started: true, restartCount: restarts, image: 'sim', imageID: 'sim', state: { running: { startedAt: started } } }];
+        s.conditions = [
+          { type: 'PodScheduled', status: 'True' },
+          { type: 'Initialized', status: 'True' },
+          { type: 'Ready', status: 'False' },
+          { type: 'ContainersReady', status: 'False' },
+        ];
+        s.containerStatuses = [
+          {
+            name: main.name,
+            ready: false,
+            started: true,
+            restartCount: restarts,
+            image: 'sim',
+            imageID: 'sim',
+            state: { running: { startedAt: started } },
+          },
+        ];
       });
       const probing = this.probe(run, main, exited);
       const code = await exited;
@@ -270,11 +358,19 @@ export class FakeKubelet {
       this.patchPod(run, (p) => {
         const s = p.status as Record<string, unknown>;
         setReady(p, false);
-        s.containerStatuses = [{
-          name: main.name, ready: false, restartCount: restarts, image: 'sim', imageID: 'sim',
-          state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${main.name}` } },
-          lastState: { terminated: { exitCode: code ?? 137, reason: 'Error', finishedAt: new Date().toISOString() } },
-        }];
+        s.containerStatuses = [
+          {
+            name: main.name,
+            ready: false,
+            restartCount: restarts,
+            image: 'sim',
+            imageID: 'sim',
+            state: {
+              waiting: { reason: 'CrashLoopBackOff', message: `back-off restarting failed container ${main.name}` },
+            },
+            lastState: { terminated: { exitCode: code ?? 137, reason: 'Error', finishedAt: new Date().toISOString() } },
+          },
+        ];
       });
       await delay(Math.min(5_000, 200 * 2 ** restarts));
     }
@@ -290,12 +386,17 @@ export class FakeKubelet {
     };
     const argv = [...(c.command ?? []), ...(c.args ?? [])].map(mapArg);
     if (argv[0] === 'wharf') argv.splice(0, 1, process.execPath, this.options.wharfBin);
-    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, WHARF_WORKLOAD: `${this.options.envTag}/${run.namespace}/${run.name}` };
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      WHARF_WORKLOAD: `${this.options.envTag}/${run.namespace}/${run.name}`,
+    };
     for (const e of c.env ?? []) {
       if (e.value !== undefined) env[e.name] = e.value;
       const ref = e.valueFrom?.secretKeyRef;
       if (ref) {
-        const secret = this.store.get(SECRETS, run.namespace, ref.name) as { data?: Record<string, string> } | undefined;
+        const secret = this.store.get(SECRETS, run.namespace, ref.name) as
+          { data?: Record<string, string> } | undefined;
         const encoded = secret?.data?.[ref.key];
         if (encoded !== undefined) env[e.name] = Buffer.from(encoded, 'base64').toString('utf8');
       }
@@ -376,14 +477,20 @@ export class FakeKubelet {
 }
 
 function isReady(pod: KObject): boolean {
-  return ((pod.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+  return ((pod.status as { conditions?: { type: string; status: string }[] })?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.status === 'True',
+  );
 }
 
 function setReady(pod: KObject, ready: boolean): void {
   const s = pod.status as { conditions?: { type: string; status: string }[]; containerStatuses?: { ready: boolean }[] };
   const value = ready ? 'True' : 'False';
-  s.conditions = (s.conditions ?? []).filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady')
-    .concat([{ type: 'Ready', status: value }, { type: 'ContainersReady', status: value }]);
+  s.conditions = (s.conditions ?? [])
+    .filter((c) => c.type !== 'Ready' && c.type !== 'ContainersReady')
+    .concat([
+      { type: 'Ready', status: value },
+      { type: 'ContainersReady', status: value },
+    ]);
   for (const c of s.containerStatuses ?? []) c.ready = ready;
 }
 

@@ -9,7 +9,14 @@
  * replicas, labels and scaling.
  */
 import { isDeepStrictEqual } from 'node:util';
-import type { LogLine, Runtime, RuntimeCapabilities, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
+import type {
+  LogLine,
+  Runtime,
+  RuntimeCapabilities,
+  Workload,
+  WorkloadKey,
+  WorkloadStatus,
+} from '../../src/runtime/runtime.js';
 import { workloadKeyString } from '../../src/runtime/runtime.js';
 
 interface FakeReplica {
@@ -36,7 +43,14 @@ let nextPort = 20_000;
 /** See the module comment. */
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
-  readonly capabilities: RuntimeCapabilities = { logs: false, followLogs: false, resourceLimits: false, gpu: false, usage: false, changeNotifications: false };
+  readonly capabilities: RuntimeCapabilities = {
+    logs: false,
+    followLogs: false,
+    resourceLimits: false,
+    gpu: false,
+    usage: false,
+    changeNotifications: false,
+  };
   /** Every apply, in order. */
   readonly applies: Workload[] = [];
   /** Every remove, in order. */
@@ -68,12 +82,17 @@ export class FakeRuntime implements Runtime {
       this.#workloads.set(k, entry);
     } else {
       const strip = (w: Workload): unknown => ({ ...w, replicas: 0, labels: undefined, scaling: undefined });
-      if (!isDeepStrictEqual(strip(entry.workload), strip(workload))) throw new Error(`workload ${k}: only replicas, labels and scaling may change for a running key`);
+      if (!isDeepStrictEqual(strip(entry.workload), strip(workload)))
+        throw new Error(`workload ${k}: only replicas, labels and scaling may change for a running key`);
       entry.workload = workload;
     }
     while (entry.replicas.length < workload.replicas) {
       entry.seq++;
-      entry.replicas.push({ id: `${workload.key.deployment}-${workload.key.revision}-${entry.seq}`, port: nextPort++, startedAt: Date.now() });
+      entry.replicas.push({
+        id: `${workload.key.deployment}-${workload.key.revision}-${entry.seq}`,
+        port: nextPort++,
+        startedAt: Date.now(),
+      });
       this.started.set(k, (this.started.get(k) ?? 0) + 1);
     }
     entry.replicas.length = workload.replicas;
@@ -92,10 +111,26 @@ export class FakeRuntime implements Runtime {
     const k = workloadKeyString(key);
     if (!this.#workloads.has(k)) return Promise.resolve();
     const newest = [...this.#workloads.values()]
-      .filter((e) => e.workload.key.environment === key.environment && e.workload.key.deployment === key.deployment && e.workload.key.revision !== key.revision)
+      .filter(
+        (e) =>
+          e.workload.key.environment === key.environment &&
+          e.workload.key.deployment === key.deployment &&
+          e.workload.key.revision !== key.revision,
+      )
       .map((e) => this.#status(e))
       .sort((a, b) => b.key.revision - a.key.revision)[0];
-    this.removals.push({ key, ...(newest === undefined ? {} : { newest: { revision: newest.key.revision, readyReplicas: newest.readyReplicas, desiredReplicas: newest.desiredReplicas } }) });
+    this.removals.push({
+      key,
+      ...(newest === undefined
+        ? {}
+        : {
+            newest: {
+              revision: newest.key.revision,
+              readyReplicas: newest.readyReplicas,
+              desiredReplicas: newest.desiredReplicas,
+            },
+          }),
+    });
     this.#workloads.delete(k);
     return Promise.resolve();
   }
@@ -126,10 +161,26 @@ export class FakeRuntime implements Runtime {
     const now = Date.now();
     const replicas = entry.replicas.map((r) => {
       const phase = crash !== undefined ? 'crashed' : now - r.startedAt >= this.readyAfterMs ? 'ready' : 'starting';
-      return { id: r.id, endpoint: `http://127.0.0.1:${r.port}`, phase, restarts: crash === undefined ? 0 : 5, startedAt: new Date(r.startedAt).toISOString() } as const;
+      return {
+        id: r.id,
+        endpoint: `http://127.0.0.1:${r.port}`,
+        phase,
+        restarts: crash === undefined ? 0 : 5,
+        startedAt: new Date(r.startedAt).toISOString(),
+      } as const;
     });
     const conditions =
-      crash === undefined ? [] : [{ type: 'CrashLoop', status: 'True', reason: 'CrashLoopBackOff', message: crash, lastTransitionTime: new Date(now).toISOString() } as const];
+      crash === undefined
+        ? []
+        : [
+            {
+              type: 'CrashLoop',
+              status: 'True',
+              reason: 'CrashLoopBackOff',
+              message: crash,
+              lastTransitionTime: new Date(now).toISOString(),
+            } as const,
+          ];
     return {
       key: entry.workload.key,
       desiredReplicas: entry.workload.replicas,

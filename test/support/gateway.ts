@@ -20,16 +20,29 @@ export const FEATURES = READMISSION_FEATURES.length;
 export function inferBody(rows = 1, id?: string): string {
   const data: number[] = [];
   for (let r = 0; r < rows; r++) for (let f = 0; f < FEATURES; f++) data.push(((r * 7 + f * 3) % 11) / 10);
-  return JSON.stringify({ ...(id === undefined ? {} : { id }), inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, FEATURES], data }] });
+  return JSON.stringify({
+    ...(id === undefined ? {} : { id }),
+    inputs: [{ name: 'input', datatype: 'FP32', shape: [rows, FEATURES], data }],
+  });
 }
 
 /** A target of revision `revision` with weight `weight` over `backends`. */
-export function target(revision: number, weight: number, backends: readonly Backend[], model = 'readmission'): RouteTarget {
+export function target(
+  revision: number,
+  weight: number,
+  backends: readonly Backend[],
+  model = 'readmission',
+): RouteTarget {
   return { revision, weight, model: { name: model, version: '1' }, backends };
 }
 
 /** A route for (environment, deployment), with optional rollout rules (matches, sticky, mirror). */
-export function route(environment: string, deployment: string, targets: readonly RouteTarget[], rules: Pick<Route, 'matches' | 'sticky' | 'mirror'> = {}): Route {
+export function route(
+  environment: string,
+  deployment: string,
+  targets: readonly RouteTarget[],
+  rules: Pick<Route, 'matches' | 'sticky' | 'mirror'> = {},
+): Route {
   return { environment, deployment, targets, ...rules };
 }
 
@@ -54,7 +67,13 @@ export async function inferOutcome(url: string, body = inferBody()): Promise<Out
   const sentAt = performance.now();
   try {
     const res = await http(url, { body, timeoutMs: 10_000 });
-    return { status: res.status, backend: res.headers.get('x-wharf-backend'), revision: res.headers.get('x-wharf-revision'), text: res.text, sentAt };
+    return {
+      status: res.status,
+      backend: res.headers.get('x-wharf-backend'),
+      revision: res.headers.get('x-wharf-revision'),
+      text: res.text,
+      sentAt,
+    };
   } catch (err) {
     return { status: 0, backend: null, revision: null, text: String((err as Error).cause ?? err), sentAt };
   }
@@ -66,7 +85,10 @@ export class Load {
   private stopped = false;
   private readonly workers: Promise<void>[];
 
-  constructor(send: () => Promise<Outcome>, readonly concurrency: number) {
+  constructor(
+    send: () => Promise<Outcome>,
+    readonly concurrency: number,
+  ) {
     this.workers = Array.from({ length: concurrency }, async () => {
       while (!this.stopped) this.outcomes.push(await send());
     });
@@ -168,7 +190,12 @@ export async function rawConnection(baseUrl: string): Promise<RawConnection> {
  * Writes `head` then `chunks` (every `intervalMs`) on a fresh connection and collects the response
  * until the server closes the connection; stops sending once a response starts.
  */
-export async function rawExchange(baseUrl: string, head: string, chunks: readonly string[] = [], intervalMs = 0): Promise<RawExchange> {
+export async function rawExchange(
+  baseUrl: string,
+  head: string,
+  chunks: readonly string[] = [],
+  intervalMs = 0,
+): Promise<RawExchange> {
   const conn = await rawConnection(baseUrl);
   conn.write(head);
   for (const chunk of chunks) {

@@ -37,8 +37,14 @@ export interface SimulatedCluster {
 /** Starts the registry and the API server; `envTag` marks pod processes (WHARF_WORKLOAD=<envTag>/…). */
 export async function startSimulatedCluster(envTag: string): Promise<SimulatedCluster> {
   const home = await openRegistryHome();
-  const version = await home.registry.pushVersion({ model: 'readmission', version: '1.0.0' }, createReadStream(home.models.readmission));
-  const app = createApp({ readiness: () => Promise.resolve({ ready: true }), metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }) });
+  const version = await home.registry.pushVersion(
+    { model: 'readmission', version: '1.0.0' },
+    createReadStream(home.models.readmission),
+  );
+  const app = createApp({
+    readiness: () => Promise.resolve({ ready: true }),
+    metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+  });
   registerModelRoutes(app, home.registry);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -49,7 +55,11 @@ export async function startSimulatedCluster(envTag: string): Promise<SimulatedCl
   const port = await freePort();
   const runtimes: KubernetesRuntime[] = [];
   return {
-    api, registryUrl, home, digest: version.artifact.digest, port,
+    api,
+    registryUrl,
+    home,
+    digest: version.artifact.digest,
+    port,
     runtime(options = {}, client = {}) {
       const r = new KubernetesRuntime({
         client: new KubeClient(api.kubeConfig(), { initialBackoffMs: 20, maxBackoffMs: 200, ...client }),
@@ -63,7 +73,8 @@ export async function startSimulatedCluster(envTag: string): Promise<SimulatedCl
     },
     modelWorkload(key, replicas, digest = version.artifact.digest) {
       return {
-        key, replicas,
+        key,
+        replicas,
         model: { name: 'readmission', version: '1.0.0', artifactPath: 'unused-on-kubernetes', digest },
         resources: { cpu: '250m', memory: '256Mi' },
         readiness: { ...FAST_PROBE, intervalMs: 1_000 },

@@ -45,7 +45,11 @@ class SchemaBuilder {
     const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022, true);
     const imports = new Map<string, string>();
     for (const st of source.statements) {
-      if (ts.isImportDeclaration(st) && st.importClause?.namedBindings && ts.isNamedImports(st.importClause.namedBindings)) {
+      if (
+        ts.isImportDeclaration(st) &&
+        st.importClause?.namedBindings &&
+        ts.isNamedImports(st.importClause.namedBindings)
+      ) {
         const from = relative(ROOT, resolve(dirname(file), (st.moduleSpecifier as ts.StringLiteral).text));
         for (const el of st.importClause.namedBindings.elements) imports.set(el.name.text, from);
       }
@@ -57,10 +61,16 @@ class SchemaBuilder {
     };
     const typeOf = (node: ts.TypeNode): Schema => {
       switch (node.kind) {
-        case ts.SyntaxKind.StringKeyword: return { type: 'string' };
-        case ts.SyntaxKind.NumberKeyword: return { type: 'number' };
-        case ts.SyntaxKind.BooleanKeyword: return { type: 'boolean' };
-        case ts.SyntaxKind.AnyKeyword: case ts.SyntaxKind.UnknownKeyword: case ts.SyntaxKind.ObjectKeyword: return {};
+        case ts.SyntaxKind.StringKeyword:
+          return { type: 'string' };
+        case ts.SyntaxKind.NumberKeyword:
+          return { type: 'number' };
+        case ts.SyntaxKind.BooleanKeyword:
+          return { type: 'boolean' };
+        case ts.SyntaxKind.AnyKeyword:
+        case ts.SyntaxKind.UnknownKeyword:
+        case ts.SyntaxKind.ObjectKeyword:
+          return {};
       }
       if (ts.isLiteralTypeNode(node) && ts.isStringLiteral(node.literal)) return { const: node.literal.text };
       if (ts.isUnionTypeNode(node)) return { anyOf: node.types.map(typeOf) };
@@ -130,26 +140,38 @@ export class KubernetesSchema {
       try {
         this.builder.parse(moduleOf(object.apiVersion));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [{ path: '/apiVersion', message: `no such API in Kubernetes v1.30: ${object.apiVersion}` }];
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+          return [{ path: '/apiVersion', message: `no such API in Kubernetes v1.30: ${object.apiVersion}` }];
         throw err;
       }
-      if (!this.builder.definitions[id]) return [{ path: '/kind', message: `no kind ${object.kind} in ${object.apiVersion} (Kubernetes v1.30)` }];
+      if (!this.builder.definitions[id])
+        return [{ path: '/kind', message: `no kind ${object.kind} in ${object.apiVersion} (Kubernetes v1.30)` }];
       validate = this.ajv.compile({ $ref: `#/definitions/${id}`, definitions: this.builder.definitions });
       this.compiled.set(id, validate);
     }
     if (validate(object)) return [];
     return (validate.errors ?? []).map((e) => ({
       path: e.instancePath,
-      message: e.keyword === 'additionalProperties' ? `unknown field ${String((e.params as { additionalProperty: string }).additionalProperty)}` : e.message ?? e.keyword,
+      message:
+        e.keyword === 'additionalProperties'
+          ? `unknown field ${String((e.params as { additionalProperty: string }).additionalProperty)}`
+          : (e.message ?? e.keyword),
     }));
   }
 
   /** Throws with every problem listed unless `object` is valid. */
-  assertValid(object: { apiVersion?: unknown; kind?: unknown; metadata?: { name?: string }; [field: string]: unknown }): void {
+  assertValid(object: {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: { name?: string };
+    [field: string]: unknown;
+  }): void {
     const problems = this.validate(object);
     if (problems.length > 0) {
       const what = `${String(object.kind)} ${object.metadata?.name ?? ''}`;
-      throw new Error(`${what} is not a valid Kubernetes v1.30 object:\n${problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`);
+      throw new Error(
+        `${what} is not a valid Kubernetes v1.30 object:\n${problems.map((p) => `  ${p.path || '/'}: ${p.message}`).join('\n')}`,
+      );
     }
   }
 }

@@ -24,16 +24,38 @@ export function revisionCounters(stats: TargetStats): RevisionCounters {
   let cumulative = 0;
   for (const n of stats.buckets) buckets.push((cumulative += n));
   return {
-    environment: stats.labels.environment!, deployment: stats.labels.deployment!, revision: stats.labels.revision!,
-    codes: Object.fromEntries([...stats.codes].map(([code, n]) => [String(code), n])), buckets, latencySum: stats.sum, count: stats.count,
+    environment: stats.labels.environment!,
+    deployment: stats.labels.deployment!,
+    revision: stats.labels.revision!,
+    codes: Object.fromEntries([...stats.codes].map(([code, n]) => [String(code), n])),
+    buckets,
+    latencySum: stats.sum,
+    count: stats.count,
   };
 }
 
 /** Zero shadow counters for a mirrored revision, with `values` set. */
-export function shadowCounters(environment: string, deployment: string, revision: number, values: Partial<ShadowCounters> = {}): ShadowCounters {
+export function shadowCounters(
+  environment: string,
+  deployment: string,
+  revision: number,
+  values: Partial<ShadowCounters> = {},
+): ShadowCounters {
   return {
-    environment, deployment, revision, mirrored: 0, dropped: 0, compared: 0, agreed: 0, numericElements: 0, absDiffSum: 0,
-    primaryLatencySum: 0, shadowLatencySum: 0, primaryErrors: 0, shadowErrors: 0, ...values,
+    environment,
+    deployment,
+    revision,
+    mirrored: 0,
+    dropped: 0,
+    compared: 0,
+    agreed: 0,
+    numericElements: 0,
+    absDiffSum: 0,
+    primaryLatencySum: 0,
+    shadowLatencySum: 0,
+    primaryErrors: 0,
+    shadowErrors: 0,
+    ...values,
   };
 }
 
@@ -58,7 +80,14 @@ export class SyntheticGateway {
   }
 
   /** Records `n` responses with `code` taking `seconds` each. */
-  record(revision: number, n: number, code = 200, seconds = 0.003, environment = 'production', deployment = 'risk'): void {
+  record(
+    revision: number,
+    n: number,
+    code = 200,
+    seconds = 0.003,
+    environment = 'production',
+    deployment = 'risk',
+  ): void {
     const t = this.target(environment, deployment, revision);
     for (let i = 0; i < n; i++) t.observe(code, seconds);
   }

@@ -19,7 +19,10 @@ export function pidsWithArg(fragment: string): number[] {
 /** Whether `pid` runs `wharf gateway` (the gateway process of `wharf up`, or a standalone one). */
 function isGateway(pid: number): boolean {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, 3).some((arg, i, args) => arg === 'gateway' && args[i - 1]?.endsWith('wharf.js'));
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+      .split('\0')
+      .slice(1, 3)
+      .some((arg, i, args) => arg === 'gateway' && args[i - 1]?.endsWith('wharf.js'));
   } catch {
     return false;
   }

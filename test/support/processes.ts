@@ -61,7 +61,10 @@ export interface ModelServerProcess extends WharfProcess {
 export async function startModelServer(args: readonly string[], timeoutMs = 20_000): Promise<ModelServerProcess> {
   const proc = startWharf(['serve-model', '--port', '0', ...args]);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`model server did not start within ${timeoutMs} ms: ${proc.stderr()}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`model server did not start within ${timeoutMs} ms: ${proc.stderr()}`)),
+      timeoutMs,
+    );
     const check = (): void => {
       const m = /http:\/\/[^\s)]+/.exec(proc.stdout());
       if (m) {

@@ -28,19 +28,24 @@ function hasPrometheus(): boolean {
 /** Why Prometheus is unavailable, or undefined once it is on PATH (installing it if needed). */
 function ensurePrometheus(): string | undefined {
   if (hasPrometheus()) return undefined;
-  const ensure = spawnSync('bash', [join(REPO_ROOT, 'scripts/ensure-debian-packages.sh'), 'prometheus'], { encoding: 'utf8', timeout: 10 * 60_000 });
+  const ensure = spawnSync('bash', [join(REPO_ROOT, 'scripts/ensure-debian-packages.sh'), 'prometheus'], {
+    encoding: 'utf8',
+    timeout: 10 * 60_000,
+  });
   if (ensure.status !== 0) {
     return `prometheus is not on PATH and installing Debian's prometheus package failed: ${(ensure.stderr || String(ensure.error ?? '')).trim().slice(-400)}`;
   }
   return hasPrometheus() ? undefined : "Debian's prometheus package is installed but `prometheus` is not on PATH";
 }
 
-
 /**
  * Starts Prometheus scraping `targets` (host:port) every `scrapeInterval` (a Prometheus duration,
  * e.g. `200ms`) and resolves once it reports ready.
  */
-export async function startPrometheus(targets: readonly string[], scrapeInterval: string): Promise<TestPrometheus | { skip: string }> {
+export async function startPrometheus(
+  targets: readonly string[],
+  scrapeInterval: string,
+): Promise<TestPrometheus | { skip: string }> {
   const missing = ensurePrometheus();
   if (missing !== undefined) {
     if (process.env.CI) throw new Error(`${missing}. CI must run the Prometheus tests.`);
@@ -48,20 +53,30 @@ export async function startPrometheus(targets: readonly string[], scrapeInterval
   }
   const dir = await mkdtemp(join(tmpdir(), 'wharf-prometheus-'));
   const config = join(dir, 'prometheus.yml');
-  await writeFile(config, [
-    'global:',
-    `  scrape_interval: ${scrapeInterval}`,
-    `  scrape_timeout: ${scrapeInterval}`,
-    'scrape_configs:',
-    '  - job_name: gateway',
-    '    static_configs:',
-    `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
-    '',
-  ].join('\n'));
+  await writeFile(
+    config,
+    [
+      'global:',
+      `  scrape_interval: ${scrapeInterval}`,
+      `  scrape_timeout: ${scrapeInterval}`,
+      'scrape_configs:',
+      '  - job_name: gateway',
+      '    static_configs:',
+      `      - targets: [${targets.map((t) => JSON.stringify(t)).join(', ')}]`,
+      '',
+    ].join('\n'),
+  );
   const port = await freePort();
-  const child: ChildProcess = spawn('prometheus', [
-    `--config.file=${config}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'prometheus',
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-4000);
@@ -83,7 +98,10 @@ export async function startPrometheus(targets: readonly string[], scrapeInterval
       await stop();
       throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
     }
-    const ready = await fetch(`${url}/-/ready`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${url}/-/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) return { url, stop };
     if (Date.now() > deadline) {
       await stop();

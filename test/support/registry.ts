@@ -58,7 +58,9 @@ export async function filesUnder(dir: string): Promise<string[]> {
 
 /** `sha256:<hex>` of a file's bytes. */
 export async function sha256OfFile(path: string): Promise<`sha256:${string}`> {
-  return `sha256:${createHash('sha256').update(await readFile(path)).digest('hex')}`;
+  return `sha256:${createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex')}`;
 }
 
 /** Reads a stream to one buffer. */
@@ -69,7 +71,11 @@ export async function readAll(stream: AsyncIterable<Uint8Array>): Promise<Buffer
 }
 
 /** An endless body of `chunkSize`-byte chunks that counts what it yielded and whether it was stopped. */
-export function endlessBody(chunkSize: number): { body: AsyncGenerator<Uint8Array>; yielded: () => number; stopped: () => boolean } {
+export function endlessBody(chunkSize: number): {
+  body: AsyncGenerator<Uint8Array>;
+  yielded: () => number;
+  stopped: () => boolean;
+} {
   let yielded = 0;
   let stopped = false;
   async function* generate(): AsyncGenerator<Uint8Array> {

@@ -40,7 +40,12 @@ setInterval(() => { process.stdout.write(line()); process.stdout.write(line()); 
 `;
 
 /** A command workload running `script` with node. */
-export function appWorkload(key: WorkloadKey, replicas: number, script: string, extra: Partial<Workload> = {}): Workload {
+export function appWorkload(
+  key: WorkloadKey,
+  replicas: number,
+  script: string,
+  extra: Partial<Workload> = {},
+): Workload {
   return {
     key,
     replicas,
@@ -52,7 +57,12 @@ export function appWorkload(key: WorkloadKey, replicas: number, script: string, 
 }
 
 /** A model workload serving `artifactPath` with `wharf serve-model`. */
-export function modelWorkload(key: WorkloadKey, replicas: number, artifactPath: string, digest = sha256Digest(artifactPath)): Workload {
+export function modelWorkload(
+  key: WorkloadKey,
+  replicas: number,
+  artifactPath: string,
+  digest = sha256Digest(artifactPath),
+): Workload {
   return {
     key,
     replicas,
@@ -91,7 +101,8 @@ export function replicaProcesses(prefix: string): number[] {
     } catch {
       continue;
     }
-    if (environ.split('\0').some((v) => v.startsWith(`WHARF_WORKLOAD=${prefix}`)) && !processGone(Number(name))) found.push(Number(name));
+    if (environ.split('\0').some((v) => v.startsWith(`WHARF_WORKLOAD=${prefix}`)) && !processGone(Number(name)))
+      found.push(Number(name));
   }
   return found;
 }
@@ -125,7 +136,8 @@ export async function untilStatus(
   for (;;) {
     const last = await runtime.observe(key);
     if (last && predicate(last)) return last;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
+    if (Date.now() > deadline)
+      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
     await sleep(pollMs);
   }
 }

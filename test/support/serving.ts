@@ -39,7 +39,9 @@ export async function startModelServers<const A extends readonly (readonly strin
   for (const r of results) if (r.status === 'fulfilled') started.push(r.value);
   const failed = results.find((r) => r.status === 'rejected');
   if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<ModelServerProcess>).value) as { -readonly [K in keyof A]: ModelServerProcess };
+  return results.map((r) => (r as PromiseFulfilledResult<ModelServerProcess>).value) as {
+    -readonly [K in keyof A]: ModelServerProcess;
+  };
 }
 
 /** Stops every server in `started` (SIGTERM, then SIGKILL after 5 s) and empties the list. */
@@ -48,7 +50,11 @@ export async function stopAll(started: ModelServerProcess[]): Promise<void> {
 }
 
 /** Ends a process started with startWharf: `signal` now, SIGKILL after `timeoutMs`. Resolves with its exit code. */
-export async function terminate(proc: WharfProcess, signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 5_000): Promise<number | string> {
+export async function terminate(
+  proc: WharfProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  timeoutMs = 5_000,
+): Promise<number | string> {
   if (proc.child.exitCode !== null || proc.child.signalCode !== null) return proc.exited;
   proc.child.kill(signal);
   const timer = setTimeout(() => proc.child.kill('SIGKILL'), timeoutMs);
@@ -170,7 +176,11 @@ export function parseMetrics(text: string): Sample[] {
  * The value of the one sample named `name` whose labels include `labels`; undefined when there is
  * none; fails when several match.
  */
-export function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   const found = samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
   assert.ok(found.length <= 1, `${found.length} samples match ${name} ${JSON.stringify(labels)}`);
   return found[0]?.value;

@@ -26,7 +26,13 @@ import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { parseCpu, parseMemory } from '../../core/quantities.js';
 import type { AutoscalerState, Deployment, ScalingForecast, VerticalRecommendationView } from '../../core/resources.js';
 import { boundsAt } from '../../core/autoscaling/schedule.js';
-import { decide, initialState, type RecommenderState, type ScalingDecision, type ScalingObservation } from '../../core/autoscaling/decide.js';
+import {
+  decide,
+  initialState,
+  type RecommenderState,
+  type ScalingDecision,
+  type ScalingObservation,
+} from '../../core/autoscaling/decide.js';
 import { forecastSeries } from '../../core/autoscaling/holt-winters.js';
 import { autoscaled, initialSize, type ResolvedScaling, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
 import { countedCpuUsage, CPU_STARTUP_GRACE_MS, readySince } from '../../core/autoscaling/cpu-readiness.js';
@@ -60,7 +66,13 @@ export interface AutoscalerOptions {
 }
 
 /** Defaults of {@link AutoscalerOptions}. */
-export const AUTOSCALER_DEFAULTS = { tickMs: 500, refreshIntervalMs: 15_000, usageIntervalMs: 5_000, recommendIntervalMs: 60_000, cpuStartupGraceMs: CPU_STARTUP_GRACE_MS } as const;
+export const AUTOSCALER_DEFAULTS = {
+  tickMs: 500,
+  refreshIntervalMs: 15_000,
+  usageIntervalMs: 5_000,
+  recommendIntervalMs: 60_000,
+  cpuStartupGraceMs: CPU_STARTUP_GRACE_MS,
+} as const;
 
 /** Usage samples kept per deployment for the vertical recommendation (about 3 h at one per 5 s per replica). */
 const MAX_USAGE_SAMPLES = 2_000;
@@ -88,7 +100,6 @@ interface Tracked {
   readySince: Map<string, number>;
 }
 
-
 /** See the module comment. */
 export class Autoscaler {
   readonly #o: AutoscalerOptions;
@@ -105,9 +116,11 @@ export class Autoscaler {
   start(): void {
     if (this.#timer !== undefined) return;
     const tick = (): void => {
-      this.#ticking ??= this.tick().catch((e: unknown) => this.#o.onError?.(undefined, e)).finally(() => {
-        this.#ticking = undefined;
-      });
+      this.#ticking ??= this.tick()
+        .catch((e: unknown) => this.#o.onError?.(undefined, e))
+        .finally(() => {
+          this.#ticking = undefined;
+        });
     };
     tick();
     this.#timer = setInterval(tick, this.#o.tickMs ?? AUTOSCALER_DEFAULTS.tickMs);
@@ -175,7 +188,8 @@ export class Autoscaler {
       demand: false,
       readySince: new Map(),
     };
-    if (record?.panicUntil !== undefined) tracked.state = { ...tracked.state, panicUntil: Date.parse(record.panicUntil) };
+    if (record?.panicUntil !== undefined)
+      tracked.state = { ...tracked.state, panicUntil: Date.parse(record.panicUntil) };
     this.#tracked.set(d.id, tracked);
     return tracked;
   }
@@ -190,9 +204,13 @@ export class Autoscaler {
 
     const window = (seconds: number) => ({ environment: d.environment, deployment: d.name, windowMs: seconds * 1000 });
     const deploymentTraffic = this.#o.metrics.deployment?.bind(this.#o.metrics);
-    const [stableTraffic, panicTraffic] = deploymentTraffic === undefined
-      ? [undefined, undefined]
-      : await Promise.all([deploymentTraffic(window(scaling.stableWindow)), deploymentTraffic(window(scaling.panicWindow))]);
+    const [stableTraffic, panicTraffic] =
+      deploymentTraffic === undefined
+        ? [undefined, undefined]
+        : await Promise.all([
+            deploymentTraffic(window(scaling.stableWindow)),
+            deploymentTraffic(window(scaling.panicWindow)),
+          ]);
     const usage = await this.#usage(d, tracked, now, scaling.metric === 'cpu' || scaling.metric === 'memory');
     const signal = await this.#signal(d, scaling, tracked, now, stableTraffic, panicTraffic, usage);
     const held = (panicTraffic?.held ?? 0) + (tracked.demand ? 1 : 0);
@@ -219,19 +237,37 @@ export class Autoscaler {
     const recommendation = this.#recommend(d, tracked, now);
     const changed = decision.desired !== current;
     const due = now - tracked.lastWriteAt >= (this.#o.refreshIntervalMs ?? AUTOSCALER_DEFAULTS.refreshIntervalMs);
-    if (!changed && !due && !bucketClosed && recommendation === undefined && tracked.record !== undefined && tracked.record.problem === signal.problem) return;
+    if (
+      !changed &&
+      !due &&
+      !bucketClosed &&
+      recommendation === undefined &&
+      tracked.record !== undefined &&
+      tracked.record.problem === signal.problem
+    )
+      return;
 
-    const forecast = tracked.forecast === undefined
-      ? undefined
-      : { ...tracked.forecast, desiredReplicas: forecastValue === undefined ? 0 : Math.ceil(forecastValue / scaling.target - 1e-9) };
+    const forecast =
+      tracked.forecast === undefined
+        ? undefined
+        : {
+            ...tracked.forecast,
+            desiredReplicas: forecastValue === undefined ? 0 : Math.ceil(forecastValue / scaling.target - 1e-9),
+          };
     const history = tracked.history?.stored() ?? tracked.record?.history;
     const shownRecommendation = recommendation ?? tracked.record?.recommendation;
     const next: Omit<AutoscalerState, 'resourceVersion'> = {
       deployment: d.id,
       environment: d.environment,
       desiredReplicas: decision.desired,
-      ...(changed ? { lastDecision: decisionRecord(now, current, decision) } : tracked.record?.lastDecision === undefined ? {} : { lastDecision: tracked.record.lastDecision }),
-      ...(decision.state.panicUntil === undefined || decision.state.panicUntil <= now ? {} : { panicUntil: new Date(decision.state.panicUntil).toISOString() }),
+      ...(changed
+        ? { lastDecision: decisionRecord(now, current, decision) }
+        : tracked.record?.lastDecision === undefined
+          ? {}
+          : { lastDecision: tracked.record.lastDecision }),
+      ...(decision.state.panicUntil === undefined || decision.state.panicUntil <= now
+        ? {}
+        : { panicUntil: new Date(decision.state.panicUntil).toISOString() }),
       ...(lastRequestAt === undefined ? {} : { lastRequestAt: new Date(lastRequestAt).toISOString() }),
       observed: {
         time: new Date(now).toISOString(),
@@ -242,7 +278,9 @@ export class Autoscaler {
         requestRate: round3(stableTraffic?.requestRate ?? 0),
         held,
       },
-      ...(bounds.schedule === undefined ? {} : { schedule: { name: bounds.schedule, min: bounds.min, max: bounds.max } }),
+      ...(bounds.schedule === undefined
+        ? {}
+        : { schedule: { name: bounds.schedule, min: bounds.min, max: bounds.max } }),
       ...(forecast === undefined ? {} : { forecast }),
       ...(history === undefined ? {} : { history }),
       ...(shownRecommendation === undefined ? {} : { recommendation: shownRecommendation }),
@@ -258,7 +296,16 @@ export class Autoscaler {
     await this.#usage(d, tracked, now, false);
     const recommendation = this.#recommend(d, tracked, now);
     if (recommendation === undefined) return;
-    const { lastDecision: _decision, panicUntil: _panic, observed: _observed, forecast: _forecast, schedule: _schedule, problem: _problem, resourceVersion: _rv, ...kept } = tracked.record ?? ({} as Partial<AutoscalerState>);
+    const {
+      lastDecision: _decision,
+      panicUntil: _panic,
+      observed: _observed,
+      forecast: _forecast,
+      schedule: _schedule,
+      problem: _problem,
+      resourceVersion: _rv,
+      ...kept
+    } = tracked.record ?? ({} as Partial<AutoscalerState>);
     const next: Omit<AutoscalerState, 'resourceVersion'> = {
       ...kept,
       deployment: d.id,
@@ -273,8 +320,13 @@ export class Autoscaler {
 
   /** The metric summed over replicas over both windows, or why it cannot be measured. */
   async #signal(
-    d: Deployment, scaling: ResolvedScaling, tracked: Tracked, now: number,
-    stable: DeploymentTraffic | undefined, panic: DeploymentTraffic | undefined, usage: readonly ReplicaUsage[] | undefined,
+    d: Deployment,
+    scaling: ResolvedScaling,
+    tracked: Tracked,
+    now: number,
+    stable: DeploymentTraffic | undefined,
+    panic: DeploymentTraffic | undefined,
+    usage: readonly ReplicaUsage[] | undefined,
   ): Promise<{ stable?: number; panic?: number; problem?: string }> {
     const windows = (value: number | undefined): { stable?: number; panic?: number } => {
       if (value !== undefined) tracked.samples.add(now, value);
@@ -285,7 +337,8 @@ export class Autoscaler {
     switch (scaling.metric) {
       case 'concurrency':
       case 'rps': {
-        if (stable === undefined || panic === undefined) return { problem: `metric ${scaling.metric} needs the built-in metrics source (gateway counters)` };
+        if (stable === undefined || panic === undefined)
+          return { problem: `metric ${scaling.metric} needs the built-in metrics source (gateway counters)` };
         if (stable.coveredMs === 0) return {};
         // Held requests are demand that has no replica yet: count them as in flight.
         return scaling.metric === 'concurrency'
@@ -294,18 +347,35 @@ export class Autoscaler {
       }
       case 'cpu':
       case 'memory': {
-        if (usage === undefined) return { problem: `metric ${scaling.metric} needs a runtime that reports replica usage` };
-        const request = scaling.metric === 'cpu' ? parseCpu(d.configuration.resources.cpu) : parseMemory(d.configuration.resources.memory);
+        if (usage === undefined)
+          return { problem: `metric ${scaling.metric} needs a runtime that reports replica usage` };
+        const request =
+          scaling.metric === 'cpu'
+            ? parseCpu(d.configuration.resources.cpu)
+            : parseMemory(d.configuration.resources.memory);
         // A replica's start-up (model load, warm-up) is not load: its CPU counts once it has been ready a while.
-        const counted = scaling.metric === 'cpu'
-          ? countedCpuUsage(usage, tracked.readySince, now, this.#o.cpuStartupGraceMs ?? AUTOSCALER_DEFAULTS.cpuStartupGraceMs)
-          : usage;
-        const percent = counted.reduce((sum, u) => sum + (100 * (scaling.metric === 'cpu' ? u.cpuCores : u.memoryBytes)) / request, 0);
+        const counted =
+          scaling.metric === 'cpu'
+            ? countedCpuUsage(
+                usage,
+                tracked.readySince,
+                now,
+                this.#o.cpuStartupGraceMs ?? AUTOSCALER_DEFAULTS.cpuStartupGraceMs,
+              )
+            : usage;
+        const percent = counted.reduce(
+          (sum, u) => sum + (100 * (scaling.metric === 'cpu' ? u.cpuCores : u.memoryBytes)) / request,
+          0,
+        );
         return windows(counted.length === 0 ? undefined : percent);
       }
       case 'custom': {
         const query = this.#o.metrics.query?.bind(this.#o.metrics);
-        if (query === undefined) return { problem: 'metric custom needs a Prometheus source (start wharf up with --prometheus-url)', ...windows(undefined) };
+        if (query === undefined)
+          return {
+            problem: 'metric custom needs a Prometheus source (start wharf up with --prometheus-url)',
+            ...windows(undefined),
+          };
         try {
           return windows(await query(d.configuration.scaling.custom!.query));
         } catch (error) {
@@ -321,24 +391,38 @@ export class Autoscaler {
     if (!runtime.capabilities.usage || runtime.usage === undefined) return undefined;
     const interval = this.#o.usageIntervalMs ?? AUTOSCALER_DEFAULTS.usageIntervalMs;
     if (!needed && now - tracked.lastUsageAt < interval) return undefined;
-    const workloads = (await runtime.list()).filter((w) => w.key.environment === d.environment && w.key.deployment === d.name);
-    tracked.readySince = readySince(tracked.readySince, workloads.flatMap((w) => w.replicas), now);
+    const workloads = (await runtime.list()).filter(
+      (w) => w.key.environment === d.environment && w.key.deployment === d.name,
+    );
+    tracked.readySince = readySince(
+      tracked.readySince,
+      workloads.flatMap((w) => w.replicas),
+      now,
+    );
     const keys = workloads.map((w) => w.key);
     const usage = (await Promise.all(keys.map((k) => runtime.usage!(k)))).flat();
     if (now - tracked.lastUsageAt >= interval) {
       tracked.lastUsageAt = now;
-      for (const u of usage) if (u.cpuCores > 0 || u.memoryBytes > 0) tracked.usage.push({ cpuCores: round3(u.cpuCores), memoryBytes: u.memoryBytes });
+      for (const u of usage)
+        if (u.cpuCores > 0 || u.memoryBytes > 0)
+          tracked.usage.push({ cpuCores: round3(u.cpuCores), memoryBytes: u.memoryBytes });
       if (tracked.usage.length > MAX_USAGE_SAMPLES) tracked.usage.splice(0, tracked.usage.length - MAX_USAGE_SAMPLES);
     }
     return usage;
   }
 
   /** Adds the current rate to the forecast's history; on a closed bucket refits the forecast. Returns whether a bucket closed. */
-  #recordRate(scaling: ResolvedScaling, tracked: Tracked, now: number, traffic: DeploymentTraffic | undefined): boolean {
+  #recordRate(
+    scaling: ResolvedScaling,
+    tracked: Tracked,
+    now: number,
+    traffic: DeploymentTraffic | undefined,
+  ): boolean {
     const p = scaling.predictive;
     if (!p.enabled || traffic === undefined) return false;
     const maxBuckets = Math.max(2 * p.season, 240);
-    if (tracked.history === undefined || tracked.history.bucketSeconds !== p.bucket) tracked.history = new RateHistory(p.bucket, maxBuckets, tracked.record?.history);
+    if (tracked.history === undefined || tracked.history.bucketSeconds !== p.bucket)
+      tracked.history = new RateHistory(p.bucket, maxBuckets, tracked.record?.history);
     if (!tracked.history.add(now, traffic.requestRate)) return false;
     const steps = Math.max(1, Math.ceil(p.horizon / p.bucket));
     const fitted = forecastSeries(tracked.history.values(), p.season, steps);
@@ -351,7 +435,11 @@ export class Autoscaler {
       horizonSeconds: p.horizon,
       requestRate: round3(fitted.value),
       method: fitted.method,
-      error: { ...(fitted.error.mape === undefined ? {} : { mape: round3(fitted.error.mape) }), rmse: round3(fitted.error.rmse), samples: fitted.error.samples },
+      error: {
+        ...(fitted.error.mape === undefined ? {} : { mape: round3(fitted.error.mape) }),
+        rmse: round3(fitted.error.rmse),
+        samples: fitted.error.samples,
+      },
     };
     return true;
   }
@@ -361,40 +449,78 @@ export class Autoscaler {
    * (Little's law for concurrency: in-flight = rate × latency). Undefined without a forecast or
    * with no traffic to take the ratio from (except for rps, where no ratio is needed).
    */
-  #forecastInMetricUnits(scaling: ResolvedScaling, tracked: Tracked, traffic: DeploymentTraffic | undefined, stable: number | undefined): number | undefined {
+  #forecastInMetricUnits(
+    scaling: ResolvedScaling,
+    tracked: Tracked,
+    traffic: DeploymentTraffic | undefined,
+    stable: number | undefined,
+  ): number | undefined {
     const forecast = tracked.forecast;
     if (!scaling.predictive.enabled || forecast === undefined) return undefined;
     let value: number | undefined;
     if (scaling.metric === 'rps') value = forecast.requestRate;
-    else if (traffic !== undefined && traffic.requestRate > 0 && stable !== undefined) value = forecast.requestRate * (stable / traffic.requestRate);
+    else if (traffic !== undefined && traffic.requestRate > 0 && stable !== undefined)
+      value = forecast.requestRate * (stable / traffic.requestRate);
     return value;
   }
 
   /** A fresh vertical recommendation when one is due, else undefined. */
   #recommend(d: Deployment, tracked: Tracked, now: number): VerticalRecommendationView | undefined {
-    if (now - tracked.lastRecommendAt < (this.#o.recommendIntervalMs ?? AUTOSCALER_DEFAULTS.recommendIntervalMs)) return undefined;
-    const r = recommendResources(tracked.usage, { cpu: d.configuration.resources.cpu, memory: d.configuration.resources.memory });
+    if (now - tracked.lastRecommendAt < (this.#o.recommendIntervalMs ?? AUTOSCALER_DEFAULTS.recommendIntervalMs))
+      return undefined;
+    const r = recommendResources(tracked.usage, {
+      cpu: d.configuration.resources.cpu,
+      memory: d.configuration.resources.memory,
+    });
     if (r === undefined) return undefined;
     tracked.lastRecommendAt = now;
-    return { time: new Date(now).toISOString(), cpu: r.cpu, memory: r.memory, memoryLimit: r.memoryLimit, change: r.change, basis: r.basis, samples: r.samples };
+    return {
+      time: new Date(now).toISOString(),
+      cpu: r.cpu,
+      memory: r.memory,
+      memoryLimit: r.memoryLimit,
+      change: r.change,
+      basis: r.basis,
+      samples: r.samples,
+    };
   }
 
   /** Creates or updates the record (with the decision's event); on a conflict, re-reads and writes again once. */
   async #write(
-    d: Deployment, previous: AutoscalerState | undefined, next: Omit<AutoscalerState, 'resourceVersion'>,
-    decision: ScalingDecision | undefined, from: number, now: number,
+    d: Deployment,
+    previous: AutoscalerState | undefined,
+    next: Omit<AutoscalerState, 'resourceVersion'>,
+    decision: ScalingDecision | undefined,
+    from: number,
+    now: number,
   ): Promise<AutoscalerState> {
     const { store } = this.#o;
     const time = new Date(now).toISOString();
-    const attempt = (base: AutoscalerState | undefined) => store.transaction(async (tx) => {
-      const written = base === undefined ? await tx.autoscalers.create(next) : await tx.autoscalers.update({ ...next, resourceVersion: base.resourceVersion });
-      if (decision !== undefined) await tx.events.create(newEvent(d.id, time, { type: 'Normal', reason: eventReason(from, decision.desired), message: decision.reason.message }));
-      return written;
-    });
+    const attempt = (base: AutoscalerState | undefined) =>
+      store.transaction(async (tx) => {
+        const written =
+          base === undefined
+            ? await tx.autoscalers.create(next)
+            : await tx.autoscalers.update({ ...next, resourceVersion: base.resourceVersion });
+        if (decision !== undefined)
+          await tx.events.create(
+            newEvent(d.id, time, {
+              type: 'Normal',
+              reason: eventReason(from, decision.desired),
+              message: decision.reason.message,
+            }),
+          );
+        return written;
+      });
     try {
       return await attempt(previous);
     } catch (error) {
-      if (!hasErrorCode(error, 'CONFLICT') && !hasErrorCode(error, 'ALREADY_EXISTS') && !hasErrorCode(error, 'NOT_FOUND')) throw error;
+      if (
+        !hasErrorCode(error, 'CONFLICT') &&
+        !hasErrorCode(error, 'ALREADY_EXISTS') &&
+        !hasErrorCode(error, 'NOT_FOUND')
+      )
+        throw error;
       const fresh = await unlessNotFound(store.autoscalers.get(d.id));
       return attempt(fresh);
     }
@@ -420,7 +546,11 @@ function eventReason(from: number, to: number): string {
   return to > from ? 'ScaledUp' : 'ScaledDown';
 }
 
-function decisionRecord(now: number, from: number, decision: ScalingDecision): NonNullable<AutoscalerState['lastDecision']> {
+function decisionRecord(
+  now: number,
+  from: number,
+  decision: ScalingDecision,
+): NonNullable<AutoscalerState['lastDecision']> {
   const r = decision.reason;
   return {
     time: new Date(now).toISOString(),

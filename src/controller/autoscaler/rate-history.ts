@@ -18,11 +18,16 @@ export class RateHistory {
   /** The bucket being filled: its index since epoch and the rate samples so far. */
   private open: { index: number; sum: number; n: number } | undefined;
 
-  constructor(readonly bucketSeconds: number, private readonly maxBuckets: number, stored?: StoredHistory) {
+  constructor(
+    readonly bucketSeconds: number,
+    private readonly maxBuckets: number,
+    stored?: StoredHistory,
+  ) {
     const usable = stored !== undefined && stored.bucketSeconds === bucketSeconds;
     this.start = usable ? Date.parse(stored.start) : Number.NaN;
     this.rates = usable ? stored.rates.slice(-maxBuckets) : [];
-    if (usable && stored.rates.length > maxBuckets) this.start += (stored.rates.length - maxBuckets) * bucketSeconds * 1000;
+    if (usable && stored.rates.length > maxBuckets)
+      this.start += (stored.rates.length - maxBuckets) * bucketSeconds * 1000;
   }
 
   /**
@@ -69,6 +74,10 @@ export class RateHistory {
   /** The form kept in the autoscaler record. */
   stored(): StoredHistory | undefined {
     if (this.rates.length === 0) return undefined;
-    return { bucketSeconds: this.bucketSeconds, start: new Date(this.start).toISOString(), rates: this.rates.map((r) => Math.round(r * 1000) / 1000) };
+    return {
+      bucketSeconds: this.bucketSeconds,
+      start: new Date(this.start).toISOString(),
+      rates: this.rates.map((r) => Math.round(r * 1000) / 1000),
+    };
   }
 }

@@ -116,19 +116,66 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
   const nothing = { startAnalysis: [] as RolloutActions['startAnalysis'] };
   if (input.deleting) {
     const message = workloads.length === 0 ? 'deleted' : `deleting: stopping ${plural(workloads.length, 'workload')}`;
-    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: workloads.length === 0, converged: workloads.length === 0, ...nothing }, stopped(message, 'Deleting'), 0, input.status.rollout);
+    return finish(
+      input,
+      {
+        apply: [],
+        remove: workloads.map((w) => w.revision),
+        deleteRecord: workloads.length === 0,
+        converged: workloads.length === 0,
+        ...nothing,
+      },
+      stopped(message, 'Deleting'),
+      0,
+      input.status.rollout,
+    );
   }
   if (input.blocked !== undefined) {
     const others = workloads.filter((w) => w.revision !== (input.workloadRevision ?? revision));
-    return finish(input, { apply: [], remove: [], deleteRecord: false, converged: true, ...nothing }, failed(`revision ${revision}: ${input.blocked}`, 'RevisionBlocked', others), 0, input.status.rollout);
+    return finish(
+      input,
+      { apply: [], remove: [], deleteRecord: false, converged: true, ...nothing },
+      failed(`revision ${revision}: ${input.blocked}`, 'RevisionBlocked', others),
+      0,
+      input.status.rollout,
+    );
   }
   if (replicas === 0) {
     const message = input.scaledToZero
-      ? (workloads.length === 0 ? 'scaled to zero while idle; the gateway holds requests while a replica starts' : `scaling to zero: stopping ${plural(workloads.length, 'workload')}`)
-      : workloads.length === 0 ? 'stopped (0 replicas)' : `stopping ${plural(workloads.length, 'workload')}`;
-    const rollout = input.status.rollout === undefined ? undefined : { ...input.status.rollout, revision, canary: undefined, phase: 'Healthy' as const, traffic: { targets: [] }, retiring: [], message };
-    const outcome = input.scaledToZero ? { ...stopped(message, 'ScaledToZero'), phase: 'running' as const } : stopped(message, 'ScaledToZero');
-    return finish(input, { apply: [], remove: workloads.map((w) => w.revision), deleteRecord: false, converged: workloads.length === 0, ...nothing }, outcome, 0, rollout);
+      ? workloads.length === 0
+        ? 'scaled to zero while idle; the gateway holds requests while a replica starts'
+        : `scaling to zero: stopping ${plural(workloads.length, 'workload')}`
+      : workloads.length === 0
+        ? 'stopped (0 replicas)'
+        : `stopping ${plural(workloads.length, 'workload')}`;
+    const rollout =
+      input.status.rollout === undefined
+        ? undefined
+        : {
+            ...input.status.rollout,
+            revision,
+            canary: undefined,
+            phase: 'Healthy' as const,
+            traffic: { targets: [] },
+            retiring: [],
+            message,
+          };
+    const outcome = input.scaledToZero
+      ? { ...stopped(message, 'ScaledToZero'), phase: 'running' as const }
+      : stopped(message, 'ScaledToZero');
+    return finish(
+      input,
+      {
+        apply: [],
+        remove: workloads.map((w) => w.revision),
+        deleteRecord: false,
+        converged: workloads.length === 0,
+        ...nothing,
+      },
+      outcome,
+      0,
+      rollout,
+    );
   }
 
   const now = Date.parse(input.now);
@@ -147,14 +194,29 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
   const remove = workloads.filter((w) => !apply.some((a) => a.revision === w.revision)).map((w) => w.revision);
   // Ready capacity behind the traffic: the replicas of every revision that gets a share.
   const weighted = rollout.traffic.targets.filter((t) => t.weight > 0).map((t) => t.revision);
-  const ready = Math.min(replicas, workloads.filter((w) => weighted.includes(w.revision)).reduce((n, w) => n + w.readyReplicas, 0));
+  const ready = Math.min(
+    replicas,
+    workloads.filter((w) => weighted.includes(w.revision)).reduce((n, w) => n + w.readyReplicas, 0),
+  );
   const outcome = outcomeOf(input, rollout, ready);
-  const converged = actions.settled && remove.length === 0 && outcome.phase !== 'deploying' && outcome.phase !== 'rolling-back';
-  return finish(input, {
-    apply, remove, deleteRecord: false, converged, startAnalysis: actions.startAnalysis,
-    ...(actions.incident === undefined ? {} : { incident: actions.incident }),
-    ...(actions.wakeAt === undefined ? {} : { wakeAt: actions.wakeAt }),
-  }, outcome, ready, rollout, actions.events);
+  const converged =
+    actions.settled && remove.length === 0 && outcome.phase !== 'deploying' && outcome.phase !== 'rolling-back';
+  return finish(
+    input,
+    {
+      apply,
+      remove,
+      deleteRecord: false,
+      converged,
+      startAnalysis: actions.startAnalysis,
+      ...(actions.incident === undefined ? {} : { incident: actions.incident }),
+      ...(actions.wakeAt === undefined ? {} : { wakeAt: actions.wakeAt }),
+    },
+    outcome,
+    ready,
+    rollout,
+    actions.events,
+  );
 }
 
 function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Outcome {
@@ -171,7 +233,12 @@ function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Out
           phase: 'running',
           message: counts,
           available: { type: 'Available', status: 'True', reason: 'ReplicasReady', message: counts },
-          progressing: { type: 'Progressing', status: 'False', reason: 'RevisionAvailable', message: `revision ${revision} is available` },
+          progressing: {
+            type: 'Progressing',
+            status: 'False',
+            reason: 'RevisionAvailable',
+            message: `revision ${revision} is available`,
+          },
         };
       }
       if (crash !== undefined) return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', [], ready);
@@ -186,7 +253,12 @@ function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Out
     case 'Progressing': {
       if (crash !== undefined) {
         const others = input.workloads.filter((w) => w.revision !== rollout.canary);
-        return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', rollout.stable === undefined ? [] : others, ready);
+        return failed(
+          `revision ${revision} is crash-looping: ${crash}`,
+          'CrashLoop',
+          rollout.stable === undefined ? [] : others,
+          ready,
+        );
       }
       return progressing(input, rollout.message, ready > 0);
     }
@@ -198,16 +270,31 @@ function progressing(input: PlanInput, message: string, available: boolean): Out
     phase: input.rollback ? 'rolling-back' : 'deploying',
     message,
     available: availability(available),
-    progressing: { type: 'Progressing', status: 'True', reason: input.rollback ? 'RollingBack' : 'NewRevisionProgressing', message },
+    progressing: {
+      type: 'Progressing',
+      status: 'True',
+      reason: input.rollback ? 'RollingBack' : 'NewRevisionProgressing',
+      message,
+    },
   };
 }
 
 type PlanParts = Omit<DeploymentPlan, 'status' | 'events'>;
 
-function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: number, rollout: RolloutStatus | undefined, rolloutEvents: readonly PlannedEvent[] = []): DeploymentPlan {
+function finish(
+  input: PlanInput,
+  parts: PlanParts,
+  outcome: Outcome,
+  ready: number,
+  rollout: RolloutStatus | undefined,
+  rolloutEvents: readonly PlannedEvent[] = [],
+): DeploymentPlan {
   const status: DeploymentStatus = {
     phase: outcome.phase,
-    conditions: dependencyCondition(input, setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now)),
+    conditions: dependencyCondition(
+      input,
+      setCondition(setCondition(input.status.conditions, outcome.available, input.now), outcome.progressing, input.now),
+    ),
     message: outcome.message,
     readyReplicas: input.deleting || input.replicas === 0 ? 0 : ready,
     desiredReplicas: input.deleting ? 0 : input.replicas,
@@ -217,7 +304,11 @@ function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: num
   const terminations = newTerminations(input);
   if (terminations.length > 0) status.lastTermination = terminations[terminations.length - 1]!;
   else if (input.status.lastTermination !== undefined) status.lastTermination = input.status.lastTermination;
-  const terminationEvents = terminations.map((t): PlannedEvent => ({ type: 'Warning', reason: t.reason === 'Error' ? 'ReplicaFailed' : t.reason, message: `replica ${t.replica}: ${t.message}` }));
+  const terminationEvents = terminations.map((t): PlannedEvent => ({
+    type: 'Warning',
+    reason: t.reason === 'Error' ? 'ReplicaFailed' : t.reason,
+    message: `replica ${t.replica}: ${t.message}`,
+  }));
   const events = [...rolloutEvents, ...terminationEvents, ...transitionEvents(input.status, status, input.deleting)];
   return { ...parts, status, events };
 }
@@ -230,10 +321,28 @@ function finish(input: PlanInput, parts: PlanParts, outcome: Outcome, ready: num
 function dependencyCondition(input: PlanInput, conditions: Condition[]): Condition[] {
   const failing = input.workloads.find((w) => w.dependencyProblem !== undefined);
   if (failing !== undefined) {
-    return setCondition(conditions, { type: 'DependenciesReady', status: 'False', reason: 'DependencyFailed', message: `revision ${failing.revision}: ${failing.dependencyProblem}` }, input.now);
+    return setCondition(
+      conditions,
+      {
+        type: 'DependenciesReady',
+        status: 'False',
+        reason: 'DependencyFailed',
+        message: `revision ${failing.revision}: ${failing.dependencyProblem}`,
+      },
+      input.now,
+    );
   }
   if (input.workloads.some((w) => w.hasDependencies)) {
-    return setCondition(conditions, { type: 'DependenciesReady', status: 'True', reason: 'DependenciesPassed', message: 'every declared dependency answers' }, input.now);
+    return setCondition(
+      conditions,
+      {
+        type: 'DependenciesReady',
+        status: 'True',
+        reason: 'DependenciesPassed',
+        message: 'every declared dependency answers',
+      },
+      input.now,
+    );
   }
   return conditions;
 }

@@ -18,7 +18,15 @@
 import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
 import { randomBytes } from 'node:crypto';
-import type { Deployment, DeploymentEndpoints, DeploymentSpec, DeploymentStatus, ModelVersion, Revision, ServingRevision } from '../../core/resources.js';
+import type {
+  Deployment,
+  DeploymentEndpoints,
+  DeploymentSpec,
+  DeploymentStatus,
+  ModelVersion,
+  Revision,
+  ServingRevision,
+} from '../../core/resources.js';
 import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
@@ -59,8 +67,11 @@ export interface DeploymentReconcilerOptions {
 }
 
 /** Defaults of {@link DeploymentReconcilerOptions}. */
-export const DEPLOYMENT_RECONCILER_DEFAULTS = { pollIntervalMs: 1_000, failedPollIntervalMs: 5_000, analysisPollIntervalMs: 250 } as const;
-
+export const DEPLOYMENT_RECONCILER_DEFAULTS = {
+  pollIntervalMs: 1_000,
+  failedPollIntervalMs: 5_000,
+  analysisPollIntervalMs: 250,
+} as const;
 
 function checkSignal(signal: AbortSignal): void {
   if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('reconcile aborted');
@@ -90,9 +101,12 @@ export class DeploymentReconciler implements Reconciler {
     const { modelVersion, blocked } = revision === undefined ? {} : await this.#modelVersion(revision);
 
     checkSignal(signal);
-    const workloads = (await runtime.list()).filter((w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name);
+    const workloads = (await runtime.list()).filter(
+      (w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name,
+    );
     const running = workloads.map((w) => w.key.revision);
-    const workloadRevision = revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision, running);
+    const workloadRevision =
+      revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision, running);
     const nowDate = this.#o.now?.() ?? new Date();
     const previous = await this.#advanceAnalyses(deployment, nowDate);
     const shadow = await this.#shadow(deployment, spec.strategy.type, previous, nowDate);
@@ -114,7 +128,12 @@ export class DeploymentReconciler implements Reconciler {
       ...(this.#o.drainMs === undefined ? {} : { drainMs: this.#o.drainMs }),
       now,
     });
-    const planned = await this.#withServing(deployment, revision, workloadRevision, await this.#startAnalyses(deployment, plan, nowDate));
+    const planned = await this.#withServing(
+      deployment,
+      revision,
+      workloadRevision,
+      await this.#startAnalyses(deployment, plan, nowDate),
+    );
     // Getting this far is a reconcile that works: a failure recorded before is cleared.
     const recovered = reconcileRecovered(planned, now);
     const status = recovered?.status ?? planned;
@@ -123,7 +142,13 @@ export class DeploymentReconciler implements Reconciler {
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
         checkSignal(signal);
-        await this.#applyWorkload(deployment, w.revision, w.revision === workloadRevision ? revision : await this.#revisionNumber(deployment.id, w.revision), modelVersion, w.replicas);
+        await this.#applyWorkload(
+          deployment,
+          w.revision,
+          w.revision === workloadRevision ? revision : await this.#revisionNumber(deployment.id, w.revision),
+          modelVersion,
+          w.replicas,
+        );
       }
     }
     for (const number of plan.remove) {
@@ -135,15 +160,25 @@ export class DeploymentReconciler implements Reconciler {
     if (plan.deleteRecord) return this.#deleteRecord(deployment);
 
     const endpoints = this.#o.endpointsOf?.(deployment) ?? deployment.endpoints;
-    if (!jsonEqual(status, deployment.status) || !jsonEqual(endpoints, deployment.endpoints) || plan.incident !== undefined) {
+    if (
+      !jsonEqual(status, deployment.status) ||
+      !jsonEqual(endpoints, deployment.endpoints) ||
+      plan.incident !== undefined
+    ) {
       try {
         await store.transaction(async (tx) => {
           await tx.deployments.update({ ...deployment, status, endpoints });
           for (const event of events) await tx.events.create(newEvent(key, now, event));
           if (plan.incident !== undefined) {
             await tx.incidents.create({
-              id: `${now}-${randomBytes(4).toString('hex')}`, environment: deployment.environment, deploymentName: deployment.name, deployment: deployment.id,
-              revision: deployment.revision, time: now, reason: plan.incident.reason, message: plan.incident.message,
+              id: `${now}-${randomBytes(4).toString('hex')}`,
+              environment: deployment.environment,
+              deploymentName: deployment.name,
+              deployment: deployment.id,
+              revision: deployment.revision,
+              time: now,
+              reason: plan.incident.reason,
+              message: plan.incident.message,
             });
           }
         });
@@ -152,12 +187,24 @@ export class DeploymentReconciler implements Reconciler {
         throw error;
       }
     }
-    const { pollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.pollIntervalMs, failedPollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.failedPollIntervalMs } = this.#o;
+    const {
+      pollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.pollIntervalMs,
+      failedPollIntervalMs = DEPLOYMENT_RECONCILER_DEFAULTS.failedPollIntervalMs,
+    } = this.#o;
     const timer = plan.wakeAt === undefined ? undefined : Math.max(0, plan.wakeAt - nowDate.getTime());
-    const analysing = isRunning(status.rollout?.analysis) || isRunning(status.rollout?.backgroundAnalysis) || status.rollout?.strategy === 'shadow' && status.rollout.canary !== undefined;
-    const poll = analysing ? (this.#o.analysisPollIntervalMs ?? DEPLOYMENT_RECONCILER_DEFAULTS.analysisPollIntervalMs) : undefined;
+    const analysing =
+      isRunning(status.rollout?.analysis) ||
+      isRunning(status.rollout?.backgroundAnalysis) ||
+      (status.rollout?.strategy === 'shadow' && status.rollout.canary !== undefined);
+    const poll = analysing
+      ? (this.#o.analysisPollIntervalMs ?? DEPLOYMENT_RECONCILER_DEFAULTS.analysisPollIntervalMs)
+      : undefined;
     if (plan.converged && timer === undefined && poll === undefined) return {};
-    const base = plan.converged ? Number.POSITIVE_INFINITY : plan.status.phase === 'failed' ? failedPollIntervalMs : pollIntervalMs;
+    const base = plan.converged
+      ? Number.POSITIVE_INFINITY
+      : plan.status.phase === 'failed'
+        ? failedPollIntervalMs
+        : pollIntervalMs;
     return { requeueAfterMs: Math.min(base, timer ?? Number.POSITIVE_INFINITY, poll ?? Number.POSITIVE_INFINITY) };
   }
 
@@ -169,9 +216,18 @@ export class DeploymentReconciler implements Reconciler {
     const now = (this.#o.now?.() ?? new Date()).toISOString();
     await this.#o.store.transaction(async (tx) => {
       const deployment = await unlessNotFound(tx.deployments.get(key));
-      if (deployment === undefined || (deployment.status.phase === 'failed' && deployment.status.message === error.message)) return;
-      await tx.deployments.update({ ...deployment, status: { ...deployment.status, phase: 'failed', message: error.message } });
-      await tx.events.create(newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }));
+      if (
+        deployment === undefined ||
+        (deployment.status.phase === 'failed' && deployment.status.message === error.message)
+      )
+        return;
+      await tx.deployments.update({
+        ...deployment,
+        status: { ...deployment.status, phase: 'failed', message: error.message },
+      });
+      await tx.events.create(
+        newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }),
+      );
     });
   }
 
@@ -227,14 +283,28 @@ export class DeploymentReconciler implements Reconciler {
   }
 
   /** Applies workload `number` with the spec of `revision` (N's for its own workload) and `replicas`. */
-  async #applyWorkload(deployment: Deployment, number: number, revision: Revision, currentModel: ModelVersion, replicas: number): Promise<void> {
+  async #applyWorkload(
+    deployment: Deployment,
+    number: number,
+    revision: Revision,
+    currentModel: ModelVersion,
+    replicas: number,
+  ): Promise<void> {
     const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
     const model = spec.model;
-    const modelVersion = model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
-      ? currentModel
-      : await this.#o.store.modelVersions.get({ model: model.name, version: model.version });
+    const modelVersion =
+      model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
+        ? currentModel
+        : await this.#o.store.modelVersions.get({ model: model.name, version: model.version });
     const artifactPath = this.#o.artifactPath(modelVersion.artifact.digest);
-    const source = { environment: deployment.environment, name: deployment.name, revision: number, spec, modelVersion, artifactPath };
+    const source = {
+      environment: deployment.environment,
+      name: deployment.name,
+      revision: number,
+      spec,
+      modelVersion,
+      artifactPath,
+    };
     await this.#o.runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
   }
 
@@ -258,9 +328,14 @@ export class DeploymentReconciler implements Reconciler {
     const analysis = this.#o.analysis;
     if (rollout === undefined || analysis === undefined || rollout.canary === undefined) return rollout;
     const target = this.#target(deployment, rollout.canary);
-    const advance = (run: AnalysisRunView | undefined) => (isRunning(run) ? analysis.advance(run!, target, now) : Promise.resolve(run));
+    const advance = (run: AnalysisRunView | undefined) =>
+      isRunning(run) ? analysis.advance(run!, target, now) : Promise.resolve(run);
     const [step, background] = await Promise.all([advance(rollout.analysis), advance(rollout.backgroundAnalysis)]);
-    return { ...rollout, ...(step === undefined ? {} : { analysis: step }), ...(background === undefined ? {} : { backgroundAnalysis: background }) };
+    return {
+      ...rollout,
+      ...(step === undefined ? {} : { analysis: step }),
+      ...(background === undefined ? {} : { backgroundAnalysis: background }),
+    };
   }
 
   /** Creates the analysis runs the plan asked for and puts them on the status. */
@@ -270,9 +345,10 @@ export class DeploymentReconciler implements Reconciler {
     const target = this.#target(deployment, rollout.canary ?? rollout.stable ?? deployment.revision);
     const runs: Partial<Record<'analysis' | 'backgroundAnalysis', AnalysisRunView>> = {};
     for (const start of plan.startAnalysis) {
-      runs[start.slot] = this.#o.analysis === undefined
-        ? { phase: 'error', message: 'no metrics source is configured for analysis' }
-        : await this.#o.analysis.start(start.template, start.args, target, now);
+      runs[start.slot] =
+        this.#o.analysis === undefined
+          ? { phase: 'error', message: 'no metrics source is configured for analysis' }
+          : await this.#o.analysis.start(start.template, start.args, target, now);
     }
     return { ...plan.status, rollout: { ...rollout, ...runs } };
   }
@@ -281,21 +357,44 @@ export class DeploymentReconciler implements Reconciler {
    * `status.serving`: the revisions the traffic split gives a share, each with its model version,
    * so that lists show what answers requests (the spec's model is only what is wanted).
    */
-  async #withServing(deployment: Deployment, current: Revision | undefined, workloadRevision: number, status: DeploymentStatus): Promise<DeploymentStatus> {
+  async #withServing(
+    deployment: Deployment,
+    current: Revision | undefined,
+    workloadRevision: number,
+    status: DeploymentStatus,
+  ): Promise<DeploymentStatus> {
     const targets = status.rollout?.traffic.targets;
     if (current === undefined || targets === undefined) return status;
     const serving: ServingRevision[] = [];
     for (const t of targets.filter((x) => x.weight > 0)) {
-      const spec = t.revision === workloadRevision ? current.spec : (await unlessNotFound(this.#revisionNumber(deployment.id, t.revision)))?.spec;
-      serving.push({ revision: t.revision, weight: t.weight, ...(spec?.model === undefined ? {} : { model: { name: spec.model.name, version: spec.model.version } }) });
+      const spec =
+        t.revision === workloadRevision
+          ? current.spec
+          : (await unlessNotFound(this.#revisionNumber(deployment.id, t.revision)))?.spec;
+      serving.push({
+        revision: t.revision,
+        weight: t.weight,
+        ...(spec?.model === undefined ? {} : { model: { name: spec.model.name, version: spec.model.version } }),
+      });
     }
     const total = serving.reduce((n, s) => n + s.weight, 0);
     return { ...status, serving: serving.map((s) => ({ ...s, weight: Math.round((s.weight * 100) / total) })) };
   }
 
   /** The shadow comparison while a shadow rollout mirrors to its canary. */
-  async #shadow(deployment: Deployment, type: string, rollout: RolloutStatus | undefined, now: Date): Promise<ShadowSummary | undefined> {
-    if (type !== 'shadow' || rollout?.canary === undefined || rollout.phase === 'Aborted' || this.#o.analysis === undefined) return undefined;
+  async #shadow(
+    deployment: Deployment,
+    type: string,
+    rollout: RolloutStatus | undefined,
+    now: Date,
+  ): Promise<ShadowSummary | undefined> {
+    if (
+      type !== 'shadow' ||
+      rollout?.canary === undefined ||
+      rollout.phase === 'Aborted' ||
+      this.#o.analysis === undefined
+    )
+      return undefined;
     const since = rollout.stepStartedAt === undefined ? now.getTime() : Date.parse(rollout.stepStartedAt);
     return this.#o.analysis.shadow(this.#target(deployment, rollout.canary), since);
   }
@@ -309,7 +408,8 @@ export class DeploymentReconciler implements Reconciler {
     try {
       return await this.#o.store.revisions.get({ deployment: deployment.id, number: deployment.revision });
     } catch (error) {
-      if (hasErrorCode(error, 'NOT_FOUND')) throw new TerminalError(`revision ${deployment.revision} of deployment ${deployment.id} is missing`);
+      if (hasErrorCode(error, 'NOT_FOUND'))
+        throw new TerminalError(`revision ${deployment.revision} of deployment ${deployment.id} is missing`);
       throw error;
     }
   }
@@ -317,11 +417,15 @@ export class DeploymentReconciler implements Reconciler {
   /** The model version a revision runs, or why it cannot run. */
   async #modelVersion(revision: Revision): Promise<{ modelVersion?: ModelVersion; blocked?: string }> {
     const { spec } = revision;
-    if (spec.type !== 'model' || spec.model === undefined) return { blocked: `type '${spec.type}' cannot run yet: only model deployments are supported` };
+    if (spec.type !== 'model' || spec.model === undefined)
+      return { blocked: `type '${spec.type}' cannot run yet: only model deployments are supported` };
     try {
-      return { modelVersion: await this.#o.store.modelVersions.get({ model: spec.model.name, version: spec.model.version }) };
+      return {
+        modelVersion: await this.#o.store.modelVersions.get({ model: spec.model.name, version: spec.model.version }),
+      };
     } catch (error) {
-      if (hasErrorCode(error, 'NOT_FOUND')) return { blocked: `model ${spec.model.name} version ${spec.model.version} does not exist` };
+      if (hasErrorCode(error, 'NOT_FOUND'))
+        return { blocked: `model ${spec.model.name} version ${spec.model.version} does not exist` };
       throw error;
     }
   }
@@ -356,7 +460,8 @@ export class DeploymentReconciler implements Reconciler {
 
 async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {
   await unlessNotFound(tx.autoscalers.delete(id));
-  for (const r of await listAll(tx.revisions, { deployment: id })) await tx.revisions.delete({ deployment: id, number: r.number });
+  for (const r of await listAll(tx.revisions, { deployment: id }))
+    await tx.revisions.delete({ deployment: id, number: r.number });
   for (const e of await listAll(tx.events, { deployment: id })) await tx.events.delete({ deployment: id, id: e.id });
 }
 
@@ -368,9 +473,13 @@ function observed(w: WorkloadStatus): ObservedWorkload {
     desiredReplicas: w.desiredReplicas,
     readyReplicas: w.readyReplicas,
     ...(crash === undefined ? {} : { crashLoop: crash.message || crash.reason }),
-    ...(dependencies === undefined || dependencies.status === 'True' ? {} : { dependencyProblem: dependencies.message || dependencies.reason }),
+    ...(dependencies === undefined || dependencies.status === 'True'
+      ? {}
+      : { dependencyProblem: dependencies.message || dependencies.reason }),
     ...(dependencies === undefined ? {} : { hasDependencies: true }),
-    terminations: w.replicas.flatMap((r) => (r.lastTermination === undefined ? [] : [{ replica: r.id, ...r.lastTermination }])),
+    terminations: w.replicas.flatMap((r) =>
+      r.lastTermination === undefined ? [] : [{ replica: r.id, ...r.lastTermination }],
+    ),
   };
 }
 
@@ -379,7 +488,11 @@ function observed(w: WorkloadStatus): ObservedWorkload {
  * replica count, autoscaling bounds) or only steers rollouts (the strategy).
  */
 export function sameWorkload(a: DeploymentSpec, b: DeploymentSpec): boolean {
-  const strip = (s: DeploymentSpec) => ({ ...s, strategy: undefined, configuration: { ...s.configuration, replicas: 0, scaling: undefined } });
+  const strip = (s: DeploymentSpec) => ({
+    ...s,
+    strategy: undefined,
+    configuration: { ...s.configuration, replicas: 0, scaling: undefined },
+  });
   return jsonEqual(strip(a), strip(b));
 }
 

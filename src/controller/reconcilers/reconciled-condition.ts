@@ -22,24 +22,45 @@ export const REPEATED_FAILURES = 2;
 const MAX_MESSAGE = 500;
 
 /** The status and event recording a reconcile failure, or undefined when it is already recorded. */
-export function reconcileFailed(status: DeploymentStatus, error: unknown, now: string): { status: DeploymentStatus; event: EventInput } | undefined {
+export function reconcileFailed(
+  status: DeploymentStatus,
+  error: unknown,
+  now: string,
+): { status: DeploymentStatus; event: EventInput } | undefined {
   const text = error instanceof Error ? error.message : String(error);
   const message = `reconcile failed, retrying: ${text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text}`;
   const current = status.conditions.find((c) => c.type === RECONCILED_CONDITION);
   if (current?.status === 'False' && current.message === message) return undefined;
   return {
-    status: { ...status, conditions: setCondition(status.conditions, { type: RECONCILED_CONDITION, status: 'False', reason: 'ReconcileError', message }, now) },
+    status: {
+      ...status,
+      conditions: setCondition(
+        status.conditions,
+        { type: RECONCILED_CONDITION, status: 'False', reason: 'ReconcileError', message },
+        now,
+      ),
+    },
     event: { type: 'Warning', reason: 'ReconcileFailed', message },
   };
 }
 
 /** The status and event after a reconcile that worked following recorded failures; undefined when none was recorded. */
-export function reconcileRecovered(status: DeploymentStatus, now: string): { status: DeploymentStatus; event: EventInput } | undefined {
+export function reconcileRecovered(
+  status: DeploymentStatus,
+  now: string,
+): { status: DeploymentStatus; event: EventInput } | undefined {
   const current = status.conditions.find((c) => c.type === RECONCILED_CONDITION);
   if (current?.status !== 'False') return undefined;
   const message = `reconciled again after: ${current.message.replace(/^reconcile failed, retrying: /, '')}`;
   return {
-    status: { ...status, conditions: setCondition(status.conditions, { type: RECONCILED_CONDITION, status: 'True', reason: 'ReconcileSucceeded', message }, now) },
+    status: {
+      ...status,
+      conditions: setCondition(
+        status.conditions,
+        { type: RECONCILED_CONDITION, status: 'True', reason: 'ReconcileSucceeded', message },
+        now,
+      ),
+    },
     event: { type: 'Normal', reason: 'ReconcileRecovered', message },
   };
 }

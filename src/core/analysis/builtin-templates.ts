@@ -22,7 +22,9 @@ const latencyP99: AnalysisMetric = {
 };
 
 /** The built-in templates by name: `success-rate` (arg `min`, 0.99), `latency-p99` (arg `max` seconds, 0.5) and `default` (both). */
-export const BUILTIN_ANALYSIS_TEMPLATES: Readonly<Record<'success-rate' | 'latency-p99' | 'default', AnalysisTemplate>> = deepFreeze({
+export const BUILTIN_ANALYSIS_TEMPLATES: Readonly<
+  Record<'success-rate' | 'latency-p99' | 'default', AnalysisTemplate>
+> = deepFreeze({
   'success-rate': {
     name: 'success-rate',
     description: 'Share of responses that are not 5xx, over the last 5 s, at least args.min.',
@@ -38,7 +40,10 @@ export const BUILTIN_ANALYSIS_TEMPLATES: Readonly<Record<'success-rate' | 'laten
   default: {
     name: 'default',
     description: 'success-rate and latency-p99 together.',
-    args: [{ name: 'min', value: 0.99 }, { name: 'max', value: 0.5 }],
+    args: [
+      { name: 'min', value: 0.99 },
+      { name: 'max', value: 0.5 },
+    ],
     metrics: [successRate, latencyP99],
   },
 });
@@ -47,10 +52,22 @@ export const BUILTIN_ANALYSIS_TEMPLATES: Readonly<Record<'success-rate' | 'laten
  * The template called `name`: one of `custom` (user-defined, by name) or a built-in one. Throws an
  * InvalidArgumentError at `field` naming the templates that exist.
  */
-export function findAnalysisTemplate(name: string, custom: Readonly<Record<string, AnalysisTemplate>> = {}, field = 'template'): AnalysisTemplate {
-  const found = Object.hasOwn(custom, name) ? custom[name] : Object.hasOwn(BUILTIN_ANALYSIS_TEMPLATES, name) ? BUILTIN_ANALYSIS_TEMPLATES[name as keyof typeof BUILTIN_ANALYSIS_TEMPLATES] : undefined;
+export function findAnalysisTemplate(
+  name: string,
+  custom: Readonly<Record<string, AnalysisTemplate>> = {},
+  field = 'template',
+): AnalysisTemplate {
+  const found = Object.hasOwn(custom, name)
+    ? custom[name]
+    : Object.hasOwn(BUILTIN_ANALYSIS_TEMPLATES, name)
+      ? BUILTIN_ANALYSIS_TEMPLATES[name as keyof typeof BUILTIN_ANALYSIS_TEMPLATES]
+      : undefined;
   if (found === undefined) {
-    fail(field, `unknown analysis template (known: ${[...new Set([...Object.keys(custom), ...Object.keys(BUILTIN_ANALYSIS_TEMPLATES)])].join(', ')})`, name);
+    fail(
+      field,
+      `unknown analysis template (known: ${[...new Set([...Object.keys(custom), ...Object.keys(BUILTIN_ANALYSIS_TEMPLATES)])].join(', ')})`,
+      name,
+    );
   }
   return found;
 }

@@ -53,7 +53,12 @@ export interface ResolvedAnalysis {
  *   resolveAnalysis(BUILTIN_ANALYSIS_TEMPLATES['success-rate'], [{ name: 'min', value: 0.995 }],
  *     { environment: 'production', deployment: 'risk', revision: 4 });
  */
-export function resolveAnalysis(template: AnalysisTemplate, args: readonly AnalysisArg[] | undefined, target: AnalysisTarget, field = 'args'): ResolvedAnalysis {
+export function resolveAnalysis(
+  template: AnalysisTemplate,
+  args: readonly AnalysisArg[] | undefined,
+  target: AnalysisTarget,
+  field = 'args',
+): ResolvedAnalysis {
   validateAnalysisTemplate(template, 'template');
   const given = validateAnalysisArgs(args ?? [], field);
   const values = new Map<string, string | number>();
@@ -91,11 +96,18 @@ export function resolveAnalysis(template: AnalysisTemplate, args: readonly Analy
     const where = `threshold metrics[${i}].successCondition`;
     const min = threshold(m.successCondition.min, `${where}.min`);
     const max = threshold(m.successCondition.max, `${where}.max`);
-    if (min !== undefined && max !== undefined && min > max) fail(field, `must not make metrics[${i}].successCondition.min (${min}) greater than its max (${max})`);
-    const provider: ResolvedProvider = 'builtin' in m.provider
-      ? { kind: 'builtin', metric: m.provider.builtin.metric, windowSeconds: m.provider.builtin.windowSeconds ?? METRIC_DEFAULTS.windowSeconds }
-      : { kind: 'prometheus', query: substitute(m.provider.prometheus.query) };
-    const countsItself = provider.kind === 'builtin' && (provider.metric === 'request-count' || provider.metric === 'request-rate');
+    if (min !== undefined && max !== undefined && min > max)
+      fail(field, `must not make metrics[${i}].successCondition.min (${min}) greater than its max (${max})`);
+    const provider: ResolvedProvider =
+      'builtin' in m.provider
+        ? {
+            kind: 'builtin',
+            metric: m.provider.builtin.metric,
+            windowSeconds: m.provider.builtin.windowSeconds ?? METRIC_DEFAULTS.windowSeconds,
+          }
+        : { kind: 'prometheus', query: substitute(m.provider.prometheus.query) };
+    const countsItself =
+      provider.kind === 'builtin' && (provider.metric === 'request-count' || provider.metric === 'request-rate');
     return {
       name: m.name,
       provider,

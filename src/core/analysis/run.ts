@@ -77,7 +77,12 @@ export interface MeasurementContext {
 
 /** A fresh run of `resolved`, started at `now`. */
 export function newAnalysisRun(resolved: ResolvedAnalysis, now: Date): AnalysisRunState {
-  return { template: resolved.template, startedAt: now.toISOString(), phase: 'running', metrics: Object.fromEntries(resolved.metrics.map((m) => [m.name, emptyMetric()])) };
+  return {
+    template: resolved.template,
+    startedAt: now.toISOString(),
+    phase: 'running',
+    metrics: Object.fromEntries(resolved.metrics.map((m) => [m.name, emptyMetric()])),
+  };
 }
 
 /** The metrics to measure at `now`: still running and at least one interval since their last measurement (or the start). */
@@ -101,7 +106,12 @@ export function nextMeasurementAt(run: AnalysisRunState, resolved: ResolvedAnaly
  * `clipToRun` never reaching back before the run started. Clip only on sources with fine-grained
  * history: Prometheus scrapes every 15 s or so, and a window of a few seconds there is empty.
  */
-export function measurementWindowMs(run: AnalysisRunState, metric: ResolvedMetric, now: Date, clipToRun = true): number {
+export function measurementWindowMs(
+  run: AnalysisRunState,
+  metric: ResolvedMetric,
+  now: Date,
+  clipToRun = true,
+): number {
   const window = metric.provider.kind === 'builtin' ? metric.provider.windowSeconds * 1000 : 0;
   return clipToRun ? Math.max(0, Math.min(window, now.getTime() - Date.parse(run.startedAt))) : window;
 }
@@ -111,22 +121,40 @@ export function measurementWindowMs(run: AnalysisRunState, metric: ResolvedMetri
  * failed outside the success condition, successful within it. The message names the metric, the
  * value and the condition, e.g. `success-rate 0.62 < min 0.99 (revision 4, 57 requests in 5 s)`.
  */
-export function evaluate(metric: ResolvedMetric, value: number | undefined, samples: MeasurementContext = {}): Omit<Measurement, 'at'> {
+export function evaluate(
+  metric: ResolvedMetric,
+  value: number | undefined,
+  samples: MeasurementContext = {},
+): Omit<Measurement, 'at'> {
   const facts = [
     ...(samples.revision === undefined ? [] : [`revision ${samples.revision}`]),
-    ...(samples.requests === undefined ? [] : [`${samples.requests} request${samples.requests === 1 ? '' : 's'}${samples.windowMs === undefined ? '' : ` in ${seconds(samples.windowMs)} s`}`]),
+    ...(samples.requests === undefined
+      ? []
+      : [
+          `${samples.requests} request${samples.requests === 1 ? '' : 's'}${samples.windowMs === undefined ? '' : ` in ${seconds(samples.windowMs)} s`}`,
+        ]),
   ];
   const context = facts.length === 0 ? '' : ` (${facts.join(', ')})`;
   if (metric.minSamples > 0 && samples.requests !== undefined && samples.requests < metric.minSamples) {
-    return { ...withValue(value), phase: 'inconclusive', message: `${metric.name}: too few requests, ${samples.requests} < minSamples ${metric.minSamples}${context}` };
+    return {
+      ...withValue(value),
+      phase: 'inconclusive',
+      message: `${metric.name}: too few requests, ${samples.requests} < minSamples ${metric.minSamples}${context}`,
+    };
   }
-  if (value === undefined || Number.isNaN(value)) return { phase: 'inconclusive', message: `${metric.name}: no data${context}` };
+  if (value === undefined || Number.isNaN(value))
+    return { phase: 'inconclusive', message: `${metric.name}: no data${context}` };
   const v = `${metric.name} ${num(value)}`;
-  if (metric.min !== undefined && value < metric.min) return { value, phase: 'failed', message: `${v} < min ${num(metric.min)}${context}` };
-  if (metric.max !== undefined && value > metric.max) return { value, phase: 'failed', message: `${v} > max ${num(metric.max)}${context}` };
-  const within = metric.min !== undefined && metric.max !== undefined
-    ? `within [${num(metric.min)}, ${num(metric.max)}]`
-    : metric.min !== undefined ? `>= min ${num(metric.min)}` : `<= max ${num(metric.max!)}`;
+  if (metric.min !== undefined && value < metric.min)
+    return { value, phase: 'failed', message: `${v} < min ${num(metric.min)}${context}` };
+  if (metric.max !== undefined && value > metric.max)
+    return { value, phase: 'failed', message: `${v} > max ${num(metric.max)}${context}` };
+  const within =
+    metric.min !== undefined && metric.max !== undefined
+      ? `within [${num(metric.min)}, ${num(metric.max)}]`
+      : metric.min !== undefined
+        ? `>= min ${num(metric.min)}`
+        : `<= max ${num(metric.max!)}`;
   return { value, phase: 'successful', message: `${v} ${within}${context}` };
 }
 
@@ -134,11 +162,19 @@ export function evaluate(metric: ResolvedMetric, value: number | undefined, samp
  * The run with `measurement` of metric `name` recorded and its phase recomputed (a new object;
  * `run` is unchanged). A run that is already over is returned as it is.
  */
-export function recordMeasurement(run: AnalysisRunState, resolved: ResolvedAnalysis, name: string, measurement: Measurement): AnalysisRunState {
+export function recordMeasurement(
+  run: AnalysisRunState,
+  resolved: ResolvedAnalysis,
+  name: string,
+  measurement: Measurement,
+): AnalysisRunState {
   if (run.phase !== 'running') return run;
-  if (!resolved.metrics.some((m) => m.name === name)) throw new Error(`analysis ${resolved.template} has no metric '${name}'`);
+  if (!resolved.metrics.some((m) => m.name === name))
+    throw new Error(`analysis ${resolved.template} has no metric '${name}'`);
   const before = run.metrics[name] ?? emptyMetric();
-  const counter = ({ successful: 'successful', failed: 'failed', inconclusive: 'inconclusive', error: 'errors' } as const)[measurement.phase];
+  const counter = (
+    { successful: 'successful', failed: 'failed', inconclusive: 'inconclusive', error: 'errors' } as const
+  )[measurement.phase];
   const after: MetricRunState = {
     ...before,
     measurements: [...before.measurements, { ...measurement }].slice(-MAX_KEPT_MEASUREMENTS),
@@ -154,27 +190,42 @@ export function recordMeasurement(run: AnalysisRunState, resolved: ResolvedAnaly
 }
 
 /** A metric's phase under the module's rules, with the reason when it is decided. */
-export function metricPhase(state: MetricRunState | undefined, metric: ResolvedMetric): { phase: AnalysisPhase; message?: string } {
+export function metricPhase(
+  state: MetricRunState | undefined,
+  metric: ResolvedMetric,
+): { phase: AnalysisPhase; message?: string } {
   const s = state ?? emptyMetric();
-  const last = (phase: MeasurementPhase) => [...s.measurements].reverse().find((m) => m.phase === phase)?.message ?? phase;
+  const last = (phase: MeasurementPhase) =>
+    [...s.measurements].reverse().find((m) => m.phase === phase)?.message ?? phase;
   if (s.failed > metric.failureLimit) {
-    const message = metric.failureLimit === 0 ? last('failed') : `${metric.name}: ${s.failed} failed measurements > failureLimit ${metric.failureLimit}; last: ${last('failed')}`;
+    const message =
+      metric.failureLimit === 0
+        ? last('failed')
+        : `${metric.name}: ${s.failed} failed measurements > failureLimit ${metric.failureLimit}; last: ${last('failed')}`;
     return { phase: 'failed', message };
   }
   const tail = s.measurements.slice(-CONSECUTIVE_ERROR_LIMIT);
   if (tail.length === CONSECUTIVE_ERROR_LIMIT && tail.every((m) => m.phase === 'error')) {
-    return { phase: 'error', message: `${metric.name}: ${CONSECUTIVE_ERROR_LIMIT} measurement errors in a row; last: ${last('error')}` };
+    return {
+      phase: 'error',
+      message: `${metric.name}: ${CONSECUTIVE_ERROR_LIMIT} measurement errors in a row; last: ${last('error')}`,
+    };
   }
   let inconclusive: string | undefined;
   if (s.inconclusive > metric.inconclusiveLimit) {
     inconclusive = `${metric.name}: ${s.inconclusive} inconclusive measurements > inconclusiveLimit ${metric.inconclusiveLimit}; last: ${last('inconclusive')}`;
   } else if (s.successful + s.failed + s.inconclusive >= metric.count) {
-    if (s.successful > 0) return { phase: 'successful', message: `${metric.name}: ${s.successful}/${s.successful + s.failed + s.inconclusive} measurements successful` };
+    if (s.successful > 0)
+      return {
+        phase: 'successful',
+        message: `${metric.name}: ${s.successful}/${s.successful + s.failed + s.inconclusive} measurements successful`,
+      };
     inconclusive = `${metric.name}: no successful measurement in ${metric.count}; last: ${last('inconclusive')}`;
   }
   if (inconclusive === undefined) return { phase: 'running' };
   if (metric.onInconclusive === 'fail') return { phase: 'failed', message: `${inconclusive} (onInconclusive: fail)` };
-  if (metric.onInconclusive === 'pass') return { phase: 'successful', message: `${inconclusive} (onInconclusive: pass)` };
+  if (metric.onInconclusive === 'pass')
+    return { phase: 'successful', message: `${inconclusive} (onInconclusive: pass)` };
   return { phase: 'inconclusive', message: inconclusive };
 }
 
@@ -185,7 +236,8 @@ function runPhase(run: AnalysisRunState, resolved: ResolvedAnalysis): { phase: A
     const hit = phases.find((p) => p.phase === phase);
     if (hit) return hit;
   }
-  if (phases.every((p) => p.phase === 'successful')) return { phase: 'successful', message: `every metric passed: ${phases.map((p) => p.message).join('; ')}` };
+  if (phases.every((p) => p.phase === 'successful'))
+    return { phase: 'successful', message: `every metric passed: ${phases.map((p) => p.message).join('; ')}` };
   return { phase: 'running' };
 }
 

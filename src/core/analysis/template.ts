@@ -18,10 +18,19 @@
 import { allowOnly, array, dnsLabel, fail, integer, numberIn, object, path, text } from '../validation.js';
 
 /** The figures the built-in provider offers for a revision over a trailing window. */
-export type BuiltinMetricName = 'success-rate' | 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'request-rate';
+export type BuiltinMetricName =
+  'success-rate' | 'error-rate' | 'latency-p50' | 'latency-p95' | 'latency-p99' | 'request-count' | 'request-rate';
 
 /** Every {@link BuiltinMetricName}. */
-export const BUILTIN_METRICS: readonly BuiltinMetricName[] = ['success-rate', 'error-rate', 'latency-p50', 'latency-p95', 'latency-p99', 'request-count', 'request-rate'];
+export const BUILTIN_METRICS: readonly BuiltinMetricName[] = [
+  'success-rate',
+  'error-rate',
+  'latency-p50',
+  'latency-p95',
+  'latency-p99',
+  'request-count',
+  'request-rate',
+];
 
 /** What to do when a metric cannot reach a verdict: pause the rollout (default), fail it, or let it pass. */
 export type OnInconclusive = 'pause' | 'fail' | 'pass';
@@ -31,8 +40,7 @@ export type Threshold = number | string;
 
 /** Where a metric's value comes from. */
 export type AnalysisProvider =
-  | { builtin: { metric: BuiltinMetricName; windowSeconds?: number } }
-  | { prometheus: { query: string } };
+  { builtin: { metric: BuiltinMetricName; windowSeconds?: number } } | { prometheus: { query: string } };
 
 /** One metric of a template; omitted settings take {@link METRIC_DEFAULTS}. */
 export interface AnalysisMetric {
@@ -124,7 +132,10 @@ export function validateAnalysisArgs(value: unknown, field: string): AnalysisArg
     }
     if (seen.has(arg.name)) fail(`${f}.name`, 'must be unique', arg.name);
     seen.add(arg.name);
-    if (arg.value !== undefined && !(typeof arg.value === 'string' || (typeof arg.value === 'number' && Number.isFinite(arg.value)))) {
+    if (
+      arg.value !== undefined &&
+      !(typeof arg.value === 'string' || (typeof arg.value === 'number' && Number.isFinite(arg.value)))
+    ) {
       fail(`${f}.value`, 'must be a string or a finite number', arg.value);
     }
   });
@@ -145,7 +156,17 @@ export function placeholderArgs(value: string, field: string): string[] {
 
 function validateMetric(value: unknown, field: string, declared: ReadonlySet<string>): void {
   const m = object(value, field);
-  allowOnly(m, field, ['name', 'provider', 'successCondition', 'intervalSeconds', 'count', 'failureLimit', 'inconclusiveLimit', 'minSamples', 'onInconclusive']);
+  allowOnly(m, field, [
+    'name',
+    'provider',
+    'successCondition',
+    'intervalSeconds',
+    'count',
+    'failureLimit',
+    'inconclusiveLimit',
+    'minSamples',
+    'onInconclusive',
+  ]);
   dnsLabel(m.name, `${field}.name`);
   const builtin = validateProvider(m.provider, `${field}.provider`, declared);
 
@@ -157,20 +178,28 @@ function validateMetric(value: unknown, field: string, declared: ReadonlySet<str
     if (v === undefined || (typeof v === 'number' && Number.isFinite(v))) continue;
     const arg = typeof v === 'string' ? /^\{\{\s*args\.([^{}\s]+)\s*\}\}$/.exec(v)?.[1] : undefined;
     if (arg === undefined) fail(`${field}.successCondition.${bound}`, "must be a number or '{{args.NAME}}'", v);
-    if (!declared.has(arg)) fail(`${field}.successCondition.${bound}`, `refers to args.${arg}, which the template does not declare`, v);
+    if (!declared.has(arg))
+      fail(`${field}.successCondition.${bound}`, `refers to args.${arg}, which the template does not declare`, v);
   }
-  if (typeof c.min === 'number' && typeof c.max === 'number' && c.min > c.max) fail(`${field}.successCondition.max`, `must be at least min (${c.min})`, c.max);
+  if (typeof c.min === 'number' && typeof c.max === 'number' && c.min > c.max)
+    fail(`${field}.successCondition.max`, `must be at least min (${c.min})`, c.max);
 
   if (m.intervalSeconds !== undefined) numberIn(m.intervalSeconds, `${field}.intervalSeconds`, 0.25, 3600);
   const count = m.count === undefined ? METRIC_DEFAULTS.count : integer(m.count, `${field}.count`, 1, 1000);
   if (m.failureLimit !== undefined) {
     integer(m.failureLimit, `${field}.failureLimit`, 0, 1000);
     // A limit the count can never exceed would make the metric unable to fail.
-    if ((m.failureLimit as number) >= count) fail(`${field}.failureLimit`, `must be less than count (${count}), or the metric could never fail`, m.failureLimit);
+    if ((m.failureLimit as number) >= count)
+      fail(
+        `${field}.failureLimit`,
+        `must be less than count (${count}), or the metric could never fail`,
+        m.failureLimit,
+      );
   }
   if (m.inconclusiveLimit !== undefined) integer(m.inconclusiveLimit, `${field}.inconclusiveLimit`, 0, 1000);
   if (m.minSamples !== undefined) {
-    if (!builtin) fail(`${field}.minSamples`, 'applies only to the builtin provider (a PromQL query states its own sample rules)');
+    if (!builtin)
+      fail(`${field}.minSamples`, 'applies only to the builtin provider (a PromQL query states its own sample rules)');
     integer(m.minSamples, `${field}.minSamples`, 0, 1_000_000);
   }
   if (m.onInconclusive !== undefined && !['pause', 'fail', 'pass'].includes(m.onInconclusive as string)) {
@@ -183,19 +212,23 @@ function validateProvider(value: unknown, field: string, declared: ReadonlySet<s
   const p = object(value, field);
   allowOnly(p, field, ['builtin', 'prometheus']);
   const kinds = Object.keys(p);
-  if (kinds.length !== 1) fail(field, 'must name exactly one of builtin, prometheus', kinds.length === 0 ? undefined : kinds);
+  if (kinds.length !== 1)
+    fail(field, 'must name exactly one of builtin, prometheus', kinds.length === 0 ? undefined : kinds);
   if (p.builtin !== undefined) {
     const b = object(p.builtin, `${field}.builtin`);
     allowOnly(b, `${field}.builtin`, ['metric', 'windowSeconds']);
-    if (!BUILTIN_METRICS.includes(b.metric as BuiltinMetricName)) fail(`${field}.builtin.metric`, `must be one of ${BUILTIN_METRICS.join(', ')}`, b.metric);
-    if (b.windowSeconds !== undefined) numberIn(b.windowSeconds, `${field}.builtin.windowSeconds`, 1, MAX_WINDOW_SECONDS);
+    if (!BUILTIN_METRICS.includes(b.metric as BuiltinMetricName))
+      fail(`${field}.builtin.metric`, `must be one of ${BUILTIN_METRICS.join(', ')}`, b.metric);
+    if (b.windowSeconds !== undefined)
+      numberIn(b.windowSeconds, `${field}.builtin.windowSeconds`, 1, MAX_WINDOW_SECONDS);
     return true;
   }
   const q = object(p.prometheus, `${field}.prometheus`);
   allowOnly(q, `${field}.prometheus`, ['query']);
   const query = text(q.query, `${field}.prometheus.query`);
   for (const arg of placeholderArgs(query, `${field}.prometheus.query`)) {
-    if (!declared.has(arg)) fail(`${field}.prometheus.query`, `refers to args.${arg}, which the template does not declare`);
+    if (!declared.has(arg))
+      fail(`${field}.prometheus.query`, `refers to args.${arg}, which the template does not declare`);
   }
   return false;
 }

@@ -30,14 +30,23 @@ export interface ReplicaPhase {
  * When each replica was first seen ready, carried over from `previous`; a replica not ready now
  * (starting, unready, restarting) or gone drops out, so it waits a full grace once ready again.
  */
-export function readySince(previous: ReadonlyMap<string, number>, replicas: readonly ReplicaPhase[], now: number): Map<string, number> {
+export function readySince(
+  previous: ReadonlyMap<string, number>,
+  replicas: readonly ReplicaPhase[],
+  now: number,
+): Map<string, number> {
   const next = new Map<string, number>();
   for (const r of replicas) if (r.phase === 'ready') next.set(r.id, previous.get(r.id) ?? now);
   return next;
 }
 
 /** The samples of replicas ready for at least `graceMs` by `now`. */
-export function countedCpuUsage<U extends { readonly replica: string }>(usage: readonly U[], since: ReadonlyMap<string, number>, now: number, graceMs: number): U[] {
+export function countedCpuUsage<U extends { readonly replica: string }>(
+  usage: readonly U[],
+  since: ReadonlyMap<string, number>,
+  now: number,
+  graceMs: number,
+): U[] {
   return usage.filter((u) => {
     const at = since.get(u.replica);
     return at !== undefined && now - at >= graceMs;

@@ -115,18 +115,31 @@ export function decide(
   const history = state.history.filter((h) => h.time > since);
   // `recommended` enters the history: the number before panic mode's hold and stabilization
   // (recording the held number would keep a maximum alive forever).
-  const finish = (desired: number, recommended: number, reason: Rule, basis: string, panicUntil?: number): ScalingDecision => {
+  const finish = (
+    desired: number,
+    recommended: number,
+    reason: Rule,
+    basis: string,
+    panicUntil?: number,
+  ): ScalingDecision => {
     const clamped = Math.min(Math.max(desired, bounds.min), bounds.max);
     let rule = reason.rule;
     let because = basis;
     if (clamped !== desired) {
       rule = 'bounds';
       const of = bounds.schedule === undefined ? '' : ` of schedule "${bounds.schedule}"`;
-      because += clamped > desired ? `, raised to the minimum ${bounds.min}${of}` : `, capped at the maximum ${bounds.max}${of}`;
+      because +=
+        clamped > desired ? `, raised to the minimum ${bounds.min}${of}` : `, capped at the maximum ${bounds.max}${of}`;
     }
-    const next: RecommenderState = { history: [...history, { time: obs.now, desired: Math.min(Math.max(recommended, bounds.min), bounds.max) }] };
+    const next: RecommenderState = {
+      history: [...history, { time: obs.now, desired: Math.min(Math.max(recommended, bounds.min), bounds.max) }],
+    };
     if (panicUntil !== undefined) next.panicUntil = panicUntil;
-    return { desired: clamped, state: next, reason: { ...reason, rule, metric, target, message: `${because}: ${transition(obs.current, clamped)}` } };
+    return {
+      desired: clamped,
+      state: next,
+      reason: { ...reason, rule, metric, target, message: `${because}: ${transition(obs.current, clamped)}` },
+    };
   };
   if (bounds.min === 0 && obs.current === 0) {
     const wentToZero = zeroSince(state.history) ?? obs.startedAt;
@@ -137,7 +150,10 @@ export function decide(
     const fromHeld = metric === 'concurrency' ? replicasFor(obs.held, target) : 0;
     const fromMetric = Math.max(replicasFor(obs.stable ?? 0, target), replicasFor(obs.panic ?? 0, target));
     const desired = Math.max(1, fromHeld, fromMetric);
-    const demand = obs.held > 0 ? `${count(obs.held, 'request')} held at the gateways while at zero` : 'a request arrived after scaling to zero';
+    const demand =
+      obs.held > 0
+        ? `${count(obs.held, 'request')} held at the gateways while at zero`
+        : 'a request arrived after scaling to zero';
     const need = desired > 1 ? ` = ${count(desired, 'replica')} at target ${fmt(target)} per replica` : '';
     return finish(desired, desired, { rule: 'activation', value: obs.held }, `activation: ${demand}${need}`);
   }
@@ -146,18 +162,31 @@ export function decide(
     const idleSince = Math.max(obs.lastRequestAt ?? obs.startedAt, obs.startedAt);
     const idleMs = obs.now - idleSince;
     if (obs.held === 0 && idleMs >= scaling.idleTimeout * 1000) {
-      return finish(0, 0, { rule: 'idle' }, `no requests for ${Math.floor(idleMs / 1000)} s (idle timeout ${fmt(scaling.idleTimeout)} s)`);
+      return finish(
+        0,
+        0,
+        { rule: 'idle' },
+        `no requests for ${Math.floor(idleMs / 1000)} s (idle timeout ${fmt(scaling.idleTimeout)} s)`,
+      );
     }
   }
 
   if (obs.stable === undefined) {
-    return finish(obs.current, obs.current, { rule: 'unchanged', windowSeconds: scaling.stableWindow },
-      `no ${name} data over the ${fmt(scaling.stableWindow)} s stable window yet`, livePanic(state.panicUntil, obs.now));
+    return finish(
+      obs.current,
+      obs.current,
+      { rule: 'unchanged', windowSeconds: scaling.stableWindow },
+      `no ${name} data over the ${fmt(scaling.stableWindow)} s stable window yet`,
+      livePanic(state.panicUntil, obs.now),
+    );
   }
 
   const stableDesired = replicasFor(obs.stable, target);
   const panicDesired = obs.panic === undefined ? undefined : replicasFor(obs.panic, target);
-  const burst = panicDesired !== undefined && panicDesired >= scaling.panicThreshold * Math.max(obs.ready, 1) && panicDesired > obs.current;
+  const burst =
+    panicDesired !== undefined &&
+    panicDesired >= scaling.panicThreshold * Math.max(obs.ready, 1) &&
+    panicDesired > obs.current;
   const panicUntil = burst ? obs.now + scaling.stableWindow * 1000 : livePanic(state.panicUntil, obs.now);
 
   // `recommended` is what the metrics ask for; `desired` adds panic mode's hold and stabilization.
@@ -166,13 +195,17 @@ export function decide(
   let reason: Rule;
   let basis: string;
   if (panicUntil !== undefined) {
-    const [value, window, wanted] = panicDesired === undefined
-      ? [obs.stable, scaling.stableWindow, stableDesired] : [obs.panic as number, scaling.panicWindow, panicDesired];
+    const [value, window, wanted] =
+      panicDesired === undefined
+        ? [obs.stable, scaling.stableWindow, stableDesired]
+        : [obs.panic as number, scaling.panicWindow, panicDesired];
     recommended = wanted;
     desired = Math.max(obs.current, wanted);
     reason = { rule: 'panic', value, windowSeconds: window };
-    basis = `${measure(name, value, window, panicDesired === undefined ? 'stable' : 'panic', target, wanted)}, `
-      + (burst ? `at least ${fmt(scaling.panicThreshold)}× the ${count(obs.ready, 'ready replica')}: panic mode`
+    basis =
+      `${measure(name, value, window, panicDesired === undefined ? 'stable' : 'panic', target, wanted)}, ` +
+      (burst
+        ? `at least ${fmt(scaling.panicThreshold)}× the ${count(obs.ready, 'ready replica')}: panic mode`
         : `panic mode until ${fmt(scaling.stableWindow)} s after the last burst, never scaling down`);
   } else {
     recommended = stableDesired;
@@ -231,7 +264,14 @@ function livePanic(panicUntil: number | undefined, now: number): number | undefi
   return panicUntil !== undefined && now < panicUntil ? panicUntil : undefined;
 }
 
-function measure(name: string, value: number, windowSeconds: number, kind: 'stable' | 'panic', target: number, replicas: number): string {
+function measure(
+  name: string,
+  value: number,
+  windowSeconds: number,
+  kind: 'stable' | 'panic',
+  target: number,
+  replicas: number,
+): string {
   return `${name} ${fmt(value)} over the ${fmt(windowSeconds)} s ${kind} window / target ${fmt(target)} per replica = ${count(replicas, 'replica')}`;
 }
 

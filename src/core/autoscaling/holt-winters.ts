@@ -55,7 +55,8 @@ export function forecastSeries(values: readonly number[], season: number, stepsA
     for (const beta of GRID) {
       for (const gamma of seasonal ? GRID : [undefined]) {
         const fit = gamma === undefined ? holt(values, alpha, beta) : holtWinters(values, season, alpha, beta, gamma);
-        if (best === undefined || fit.sse < best.fit.sse) best = { fit, alpha, beta, ...(gamma === undefined ? {} : { gamma }) };
+        if (best === undefined || fit.sse < best.fit.sse)
+          best = { fit, alpha, beta, ...(gamma === undefined ? {} : { gamma }) };
       }
     }
   }
@@ -95,7 +96,7 @@ function holt(x: readonly number[], alpha: number, beta: number): Fit {
 function holtWinters(x: readonly number[], m: number, alpha: number, beta: number, gamma: number): Fit {
   const mean1 = mean(x, 0, m);
   let trend = (mean(x, m, 2 * m) - mean1) / m;
-  let level = mean1 + trend * (m - 1) / 2;
+  let level = mean1 + (trend * (m - 1)) / 2;
   const offsets = new Float64Array(m);
   for (let i = 0; i < m; i++) offsets[i] = x[i]! - (mean1 + trend * (i - (m - 1) / 2));
   const errors = new ErrorSum();

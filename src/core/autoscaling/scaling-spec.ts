@@ -23,8 +23,21 @@ export const SCALING_METRICS: readonly ScalingMetric[] = ['concurrency', 'rps', 
 
 /** Keys allowed in `configuration.scaling`. */
 export const SCALING_FIELDS: readonly string[] = [
-  'min', 'max', 'targetCPU', 'targetMemory', 'metric', 'target', 'custom', 'stableWindow', 'panicWindow',
-  'panicThreshold', 'scaleDownDelay', 'idleTimeout', 'hold', 'schedules', 'predictive',
+  'min',
+  'max',
+  'targetCPU',
+  'targetMemory',
+  'metric',
+  'target',
+  'custom',
+  'stableWindow',
+  'panicWindow',
+  'panicThreshold',
+  'scaleDownDelay',
+  'idleTimeout',
+  'hold',
+  'schedules',
+  'predictive',
 ];
 /** Keys allowed in `configuration.scaling.custom`. */
 export const CUSTOM_METRIC_FIELDS: readonly string[] = ['query', 'target'];
@@ -88,11 +101,16 @@ export function validateScaling(value: unknown, field = 'configuration.scaling')
   integer(s.targetMemory, `${field}.targetMemory`, 1, 100);
 
   const metric = s.metric ?? SCALING_DEFAULTS.metric;
-  if (!SCALING_METRICS.includes(metric as ScalingMetric)) fail(`${field}.metric`, `must be one of ${SCALING_METRICS.join(', ')}`, s.metric);
+  if (!SCALING_METRICS.includes(metric as ScalingMetric))
+    fail(`${field}.metric`, `must be one of ${SCALING_METRICS.join(', ')}`, s.metric);
   if (s.target !== undefined) {
     if (metric !== 'concurrency' && metric !== 'rps') {
       const instead = metric === 'cpu' ? 'targetCPU' : metric === 'memory' ? 'targetMemory' : 'custom.target';
-      fail(`${field}.target`, `applies to metrics concurrency and rps only (metric ${metric as string} uses ${instead})`, s.target);
+      fail(
+        `${field}.target`,
+        `applies to metrics concurrency and rps only (metric ${metric as string} uses ${instead})`,
+        s.target,
+      );
     }
     positive(s.target, `${field}.target`);
   }
@@ -106,8 +124,15 @@ export function validateScaling(value: unknown, field = 'configuration.scaling')
     fail(`${field}.custom`, "is allowed only when metric is 'custom'");
   }
 
-  const stableWindow = optionalNumber(s.stableWindow, `${field}.stableWindow`, 6, 3600) ?? SCALING_DEFAULTS.stableWindow;
-  if (s.panicWindow !== undefined && (typeof s.panicWindow !== 'number' || !Number.isFinite(s.panicWindow) || s.panicWindow < 1 || s.panicWindow > stableWindow)) {
+  const stableWindow =
+    optionalNumber(s.stableWindow, `${field}.stableWindow`, 6, 3600) ?? SCALING_DEFAULTS.stableWindow;
+  if (
+    s.panicWindow !== undefined &&
+    (typeof s.panicWindow !== 'number' ||
+      !Number.isFinite(s.panicWindow) ||
+      s.panicWindow < 1 ||
+      s.panicWindow > stableWindow)
+  ) {
     fail(`${field}.panicWindow`, `must be a number of seconds from 1 to stableWindow (${stableWindow})`, s.panicWindow);
   }
   optionalNumber(s.panicThreshold, `${field}.panicThreshold`, 1.1, 10, 'a multiple');
@@ -171,11 +196,16 @@ export function initialSize(configuration: { replicas: number; scaling: Pick<Sca
 
 function targetOf(spec: ScalingSpec, metric: ScalingMetric): number {
   switch (metric) {
-    case 'concurrency': return spec.target ?? SCALING_DEFAULTS.target.concurrency;
-    case 'rps': return spec.target ?? SCALING_DEFAULTS.target.rps;
-    case 'cpu': return spec.targetCPU;
-    case 'memory': return spec.targetMemory;
-    case 'custom': return spec.custom?.target ?? 1;
+    case 'concurrency':
+      return spec.target ?? SCALING_DEFAULTS.target.concurrency;
+    case 'rps':
+      return spec.target ?? SCALING_DEFAULTS.target.rps;
+    case 'cpu':
+      return spec.targetCPU;
+    case 'memory':
+      return spec.targetMemory;
+    case 'custom':
+      return spec.custom?.target ?? 1;
   }
 }
 
@@ -196,7 +226,8 @@ function validateSchedules(value: unknown, field: string): void {
     validCron(schedule.end, `${at}.end`, timezone);
     const min = schedule.min === undefined ? undefined : integer(schedule.min, `${at}.min`, 0, MAX_REPLICAS);
     const max = schedule.max === undefined ? undefined : integer(schedule.max, `${at}.max`, 0, MAX_REPLICAS);
-    if (min !== undefined && max !== undefined && min > max) fail(`${at}.max`, `must be at least the schedule's min (${min})`, max);
+    if (min !== undefined && max !== undefined && min > max)
+      fail(`${at}.max`, `must be at least the schedule's min (${min})`, max);
   });
 }
 
@@ -239,11 +270,19 @@ function validTimezone(value: unknown, field: string): string {
 }
 
 function positive(value: unknown, field: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(field, 'must be a number above 0', value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    fail(field, 'must be a number above 0', value);
 }
 
-function optionalNumber(value: unknown, field: string, min: number, max: number, what = 'a number of seconds'): number | undefined {
+function optionalNumber(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  what = 'a number of seconds',
+): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) fail(field, `must be ${what} from ${min} to ${max}`, value);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max)
+    fail(field, `must be ${what} from ${min} to ${max}`, value);
   return value;
 }

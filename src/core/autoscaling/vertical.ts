@@ -54,11 +54,20 @@ const KEEP_WITHIN = 0.1;
  * skipped), or undefined with fewer than {@link MIN_VERTICAL_SAMPLES} usable ones. `requests` are
  * the current per-replica requests, e.g. `{ cpu: '500m', memory: '512Mi' }`.
  */
-export function recommendResources(samples: readonly UsageSample[], requests: { cpu: string; memory: string }): VerticalRecommendation | undefined {
+export function recommendResources(
+  samples: readonly UsageSample[],
+  requests: { cpu: string; memory: string },
+): VerticalRecommendation | undefined {
   const currentCpu = parseCpu(requests.cpu);
   const currentMemory = parseMemory(requests.memory);
-  if (!(currentCpu > 0)) throw new InvalidArgumentError(`requests.cpu: must be a positive CPU quantity such as '500m', got ${JSON.stringify(requests.cpu)}`);
-  if (!(currentMemory > 0)) throw new InvalidArgumentError(`requests.memory: must be a positive memory quantity such as '512Mi', got ${JSON.stringify(requests.memory)}`);
+  if (!(currentCpu > 0))
+    throw new InvalidArgumentError(
+      `requests.cpu: must be a positive CPU quantity such as '500m', got ${JSON.stringify(requests.cpu)}`,
+    );
+  if (!(currentMemory > 0))
+    throw new InvalidArgumentError(
+      `requests.memory: must be a positive memory quantity such as '512Mi', got ${JSON.stringify(requests.memory)}`,
+    );
 
   const usable = samples.filter((s) => isUsable(s.cpuCores) && isUsable(s.memoryBytes));
   if (usable.length < MIN_VERTICAL_SAMPLES) return undefined;
@@ -71,8 +80,9 @@ export function recommendResources(samples: readonly UsageSample[], requests: { 
   const memoryBytes = Math.max(MIN_MEMORY_BYTES, peakMemory * MEMORY_HEADROOM);
   const memory = formatMemory(memoryBytes);
   const memoryLimit = formatMemory(Math.max(memoryBytes, peakMemory * MEMORY_LIMIT_HEADROOM));
-  const basis = `over ${usable.length} samples CPU p90 was ${cores(p90)} (peak ${cores(peakCpu)}) and memory peaked at ${mebibytes(peakMemory)}: `
-    + `CPU request ${cpu} (p90 + 15%, at least 10m), memory request ${memory} (peak + 20%, at least 32Mi), memory limit ${memoryLimit} (peak + 50%)`;
+  const basis =
+    `over ${usable.length} samples CPU p90 was ${cores(p90)} (peak ${cores(peakCpu)}) and memory peaked at ${mebibytes(peakMemory)}: ` +
+    `CPU request ${cpu} (p90 + 15%, at least 10m), memory request ${memory} (peak + 20%, at least 32Mi), memory limit ${memoryLimit} (peak + 50%)`;
   return {
     cpu,
     memory,

@@ -12,7 +12,15 @@
  * strategy → list the workloads to keep (stable, canary, retiring ones until their time) → traffic.
  */
 import { STRATEGY_DEFAULTS, type StrategySpec } from '../strategy.js';
-import type { AnalysisRunView, RolloutActions, RolloutEvent, RolloutObservations, RolloutPhase, RolloutStatus, RolloutStep } from './rollout-types.js';
+import type {
+  AnalysisRunView,
+  RolloutActions,
+  RolloutEvent,
+  RolloutObservations,
+  RolloutPhase,
+  RolloutStatus,
+  RolloutStep,
+} from './rollout-types.js';
 import { type Draft, readyOf, type WorkingStatus, workloadOf } from './draft.js';
 import { stepStrategy } from './strategies.js';
 
@@ -24,7 +32,13 @@ export function step(strategy: StrategySpec, previous: RolloutStatus | undefined
   // A crash-looping canary aborts a guarded rollout; a rolling update stalls instead (its new
   // replicas take no traffic until ready) and goes on if the crashes stop, as Kubernetes does.
   const guarded = strategy.type !== 'rolling' && strategy.type !== 'recreate';
-  if (guarded && d.canary !== undefined && d.phase !== 'Aborted' && d.stable !== undefined && canaryObs?.crashLoop !== undefined) {
+  if (
+    guarded &&
+    d.canary !== undefined &&
+    d.phase !== 'Aborted' &&
+    d.stable !== undefined &&
+    canaryObs?.crashLoop !== undefined
+  ) {
     d.abort(`revision ${d.canary} is crash-looping: ${canaryObs.crashLoop}`, true);
   }
   if (d.canary !== undefined && d.phase !== 'Aborted') {
@@ -39,9 +53,22 @@ export function step(strategy: StrategySpec, previous: RolloutStatus | undefined
 /** The stored status carried forward, or one inferred from what runs (first step, or old data). */
 function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: RolloutObservations): EngineDraft {
   const stable = previous === undefined ? inferStable(o) : previous.stable;
-  const d = newDraft(strategy, o, previous ?? {
-    revision: 0, stable, strategy: strategy.type, phase: 'Healthy', stepIndex: 0, weight: 0, retiring: [], handledRequest: 0, traffic: { targets: [] }, message: '',
-  });
+  const d = newDraft(
+    strategy,
+    o,
+    previous ?? {
+      revision: 0,
+      stable,
+      strategy: strategy.type,
+      phase: 'Healthy',
+      stepIndex: 0,
+      weight: 0,
+      retiring: [],
+      handledRequest: 0,
+      traffic: { targets: [] },
+      message: '',
+    },
+  );
   d.strategy = strategy.type;
   if (d.revision !== o.revision) {
     d.revision = o.revision;
@@ -50,16 +77,26 @@ function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: R
     if (o.workloadRevision === d.stable) {
       if (d.canary !== undefined && d.canary !== d.stable) {
         d.retire(d.canary, o.drainMs);
-        d.event('Normal', 'RolloutAbandoned', `revision ${o.revision} runs the stable revision ${d.stable}; revision ${d.canary} leaves at once`);
+        d.event(
+          'Normal',
+          'RolloutAbandoned',
+          `revision ${o.revision} runs the stable revision ${d.stable}; revision ${d.canary} leaves at once`,
+        );
       }
       d.canary = undefined;
       d.resetProgress('Healthy');
     } else if (d.canary !== o.workloadRevision || d.phase === 'Aborted') {
-      if (d.canary !== undefined && d.canary !== d.stable && d.canary !== o.workloadRevision) d.retire(d.canary, o.drainMs);
+      if (d.canary !== undefined && d.canary !== d.stable && d.canary !== o.workloadRevision)
+        d.retire(d.canary, o.drainMs);
       d.canary = o.workloadRevision;
       d.resetProgress('Progressing');
       // A first deploy has nothing to roll out from: its Deploying/Running events tell the story.
-      if (d.stable !== undefined) d.event('Normal', 'RolloutStarted', `${o.rollback ? 'rollback' : `${strategy.type} rollout`} of revision ${o.revision} (stable: ${d.stable})`);
+      if (d.stable !== undefined)
+        d.event(
+          'Normal',
+          'RolloutStarted',
+          `${o.rollback ? 'rollback' : `${strategy.type} rollout`} of revision ${o.revision} (stable: ${d.stable})`,
+        );
     }
   } else if (d.stable === undefined && d.canary === undefined && o.replicas > 0) {
     // Nothing runs and nothing is stable (stopped or scaled to zero before the first rollout
@@ -74,8 +111,11 @@ function start(strategy: StrategySpec, previous: RolloutStatus | undefined, o: R
 function inferStable(o: RolloutObservations): number | undefined {
   const current = workloadOf(o, o.workloadRevision);
   if (current !== undefined && current.readyReplicas >= Math.max(1, o.replicas)) return o.workloadRevision;
-  const newest = (ok: (w: (typeof o.workloads)[number]) => boolean) => [...o.workloads].filter(ok).sort((a, b) => b.revision - a.revision)[0]?.revision;
-  return newest((w) => w.desiredReplicas > 0 && w.readyReplicas >= w.desiredReplicas) ?? newest((w) => w.readyReplicas > 0);
+  const newest = (ok: (w: (typeof o.workloads)[number]) => boolean) =>
+    [...o.workloads].filter(ok).sort((a, b) => b.revision - a.revision)[0]?.revision;
+  return (
+    newest((w) => w.desiredReplicas > 0 && w.readyReplicas >= w.desiredReplicas) ?? newest((w) => w.readyReplicas > 0)
+  );
 }
 
 function handleRequests(d: EngineDraft, o: RolloutObservations): void {
@@ -94,7 +134,11 @@ function handleRequests(d: EngineDraft, o: RolloutObservations): void {
       }
     } else if (d.canary !== undefined && d.phase !== 'Aborted') {
       d.promote = r.action === 'promote-full' ? 'full' : 'step';
-      d.event('Normal', 'PromoteRequested', `${r.action === 'promote-full' ? 'full promotion' : 'promotion'} requested by ${r.by}`);
+      d.event(
+        'Normal',
+        'PromoteRequested',
+        `${r.action === 'promote-full' ? 'full promotion' : 'promotion'} requested by ${r.by}`,
+      );
       // One promote per step, so each request moves the rollout once: the next waits for the next step.
       return;
     }
@@ -119,7 +163,12 @@ function switchWhenReady(d: EngineDraft, o: RolloutObservations): void {
   d.keep(canary, o.replicas);
   d.keep(d.stable!, workloadOf(o, d.stable!)?.desiredReplicas ?? o.replicas);
   if (ready >= o.replicas) return d.promoteFully(o.drainMs / 1000);
-  d.traffic = { targets: [{ revision: d.stable!, weight: 100 }, { revision: canary, weight: 0 }] };
+  d.traffic = {
+    targets: [
+      { revision: d.stable!, weight: 100 },
+      { revision: canary, weight: 0 },
+    ],
+  };
   d.phase = 'Progressing';
   d.message = `rolling back to revision ${canary}: ${ready}/${o.replicas} replicas ready; revision ${d.stable} serves until then`;
 }
@@ -145,7 +194,8 @@ function steady(d: EngineDraft, o: RolloutObservations): void {
 function finish(d: EngineDraft, o: RolloutObservations): RolloutStep {
   // Every workload that runs and is neither kept nor retiring leaves after the drain delay.
   for (const w of o.workloads) {
-    if (!d.kept.has(w.revision) && !d.retiring.some((r) => r.revision === w.revision) && w.desiredReplicas > 0) d.retire(w.revision, o.drainMs, w.desiredReplicas);
+    if (!d.kept.has(w.revision) && !d.retiring.some((r) => r.revision === w.revision) && w.desiredReplicas > 0)
+      d.retire(w.revision, o.drainMs, w.desiredReplicas);
   }
   d.retiring = d.retiring.filter((r) => Date.parse(r.removeAt) > o.now && !d.kept.has(r.revision));
   for (const r of d.retiring) {
@@ -153,17 +203,41 @@ function finish(d: EngineDraft, o: RolloutObservations): RolloutStep {
     d.wake(Date.parse(r.removeAt));
   }
   const status: RolloutStatus = clean({
-    revision: d.revision, stable: d.stable, canary: d.canary, strategy: d.strategy, phase: d.phase, stepIndex: d.stepIndex, weight: d.weight,
-    stepStartedAt: d.stepStartedAt, analysis: d.analysis, backgroundAnalysis: d.backgroundAnalysis, analysisStep: d.analysisStep,
-    retiring: d.retiring, handledRequest: d.handledRequest, traffic: d.traffic, abortReason: d.abortReason, shadow: d.shadow, message: d.message,
+    revision: d.revision,
+    stable: d.stable,
+    canary: d.canary,
+    strategy: d.strategy,
+    phase: d.phase,
+    stepIndex: d.stepIndex,
+    weight: d.weight,
+    stepStartedAt: d.stepStartedAt,
+    analysis: d.analysis,
+    backgroundAnalysis: d.backgroundAnalysis,
+    analysisStep: d.analysisStep,
+    retiring: d.retiring,
+    handledRequest: d.handledRequest,
+    traffic: d.traffic,
+    abortReason: d.abortReason,
+    shadow: d.shadow,
+    message: d.message,
   });
   // A request left for the next step (a second promote) keeps the reconciler stepping.
   const pending = o.requests.some((r) => r.id > d.handledRequest);
-  const settled = !pending && d.wakeAt === undefined && (d.phase === 'Healthy' || d.phase === 'Aborted' || d.phase === 'Paused') && d.startAnalysis.length === 0
-    && !runs(d.analysis) && !runs(d.backgroundAnalysis);
+  const settled =
+    !pending &&
+    d.wakeAt === undefined &&
+    (d.phase === 'Healthy' || d.phase === 'Aborted' || d.phase === 'Paused') &&
+    d.startAnalysis.length === 0 &&
+    !runs(d.analysis) &&
+    !runs(d.backgroundAnalysis);
   const actions: RolloutActions = {
-    workloads: [...d.kept].map(([revision, replicas]) => ({ revision, replicas })).sort((a, b) => a.revision - b.revision),
-    startAnalysis: d.startAnalysis, events: d.events, ...(d.incident === undefined ? {} : { incident: d.incident }), settled,
+    workloads: [...d.kept]
+      .map(([revision, replicas]) => ({ revision, replicas }))
+      .sort((a, b) => a.revision - b.revision),
+    startAnalysis: d.startAnalysis,
+    events: d.events,
+    ...(d.incident === undefined ? {} : { incident: d.incident }),
+    settled,
     ...(d.wakeAt === undefined ? {} : { wakeAt: d.wakeAt }),
   };
   return { status, actions };
@@ -239,8 +313,16 @@ function newDraft(spec: StrategySpec, o: RolloutObservations, s: RolloutStatus):
       d.abortReason = reason;
       d.weight = 0;
       d.retire(canary, o.drainMs);
-      d.event('Warning', 'RolloutAborted', `revision ${d.revision} (workload ${canary}): ${reason}; all traffic back on revision ${d.stable}`);
-      if (automatic) d.incident = { reason: 'RolloutAborted', message: `rollout of revision ${d.revision} aborted automatically: ${reason}` };
+      d.event(
+        'Warning',
+        'RolloutAborted',
+        `revision ${d.revision} (workload ${canary}): ${reason}; all traffic back on revision ${d.stable}`,
+      );
+      if (automatic)
+        d.incident = {
+          reason: 'RolloutAborted',
+          message: `rollout of revision ${d.revision} aborted automatically: ${reason}`,
+        };
     },
 
     promoteFully(keepPreviousSeconds) {
@@ -255,12 +337,20 @@ function newDraft(spec: StrategySpec, o: RolloutObservations, s: RolloutStatus):
       d.resetProgress('Healthy');
       d.promote = undefined;
       if (previous !== undefined && previous !== next) {
-        d.event('Normal', 'Promoted', `revision ${d.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`);
+        d.event(
+          'Normal',
+          'Promoted',
+          `revision ${d.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`,
+        );
       }
     },
 
     scaleDownDelaySeconds() {
-      return spec.canary?.scaleDownDelaySeconds ?? spec.blueGreen?.scaleDownDelaySeconds ?? STRATEGY_DEFAULTS.scaleDownDelaySeconds;
+      return (
+        spec.canary?.scaleDownDelaySeconds ??
+        spec.blueGreen?.scaleDownDelaySeconds ??
+        STRATEGY_DEFAULTS.scaleDownDelaySeconds
+      );
     },
   };
   return d;

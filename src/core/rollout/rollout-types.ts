@@ -30,7 +30,11 @@ export interface TrafficSplit {
   /** Relative weights; a target with weight 0 still gets matched or mirrored requests. */
   readonly targets: readonly { readonly revision: number; readonly weight: number }[];
   readonly mirror?: { readonly revision: number; readonly percent: number; readonly tolerance?: number };
-  readonly matches?: readonly { readonly header?: { name: string; value: string }; readonly cookie?: { name: string; value: string }; readonly revision: number }[];
+  readonly matches?: readonly {
+    readonly header?: { name: string; value: string };
+    readonly cookie?: { name: string; value: string };
+    readonly revision: number;
+  }[];
   readonly sticky?: { readonly header?: string; readonly cookie?: string };
   /** Blue-green: the revision the preview endpoint serves. */
   readonly preview?: number;

@@ -10,12 +10,18 @@ import type { AnalysisRunView, RolloutObservations } from './rollout-types.js';
 /** Runs the strategy's logic for one step. */
 export function stepStrategy(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
   switch (strategy.type) {
-    case 'recreate': return recreate(d, o);
-    case 'rolling': return rolling(d, strategy, o);
-    case 'blue-green': return blueGreen(d, strategy, o);
-    case 'canary': return canary(d, strategy, o);
-    case 'shadow': return shadow(d, strategy, o);
-    case 'ab': return ab(d, strategy, o);
+    case 'recreate':
+      return recreate(d, o);
+    case 'rolling':
+      return rolling(d, strategy, o);
+    case 'blue-green':
+      return blueGreen(d, strategy, o);
+    case 'canary':
+      return canary(d, strategy, o);
+    case 'shadow':
+      return shadow(d, strategy, o);
+    case 'ab':
+      return ab(d, strategy, o);
   }
 }
 
@@ -56,7 +62,12 @@ function rolling(d: Draft, strategy: StrategySpec, o: RolloutObservations): void
   }
   d.keep(canary, newTarget);
   d.keep(stable, oldTarget);
-  d.traffic = { targets: [{ revision: stable, weight: Math.min(100, oldTarget) }, { revision: canary, weight: Math.min(100, newTarget) }] };
+  d.traffic = {
+    targets: [
+      { revision: stable, weight: Math.min(100, oldTarget) },
+      { revision: canary, weight: Math.min(100, newTarget) },
+    ],
+  };
   d.phase = 'Progressing';
   d.message = `rolling update to revision ${o.revision}: new ${newReady}/${o.replicas} ready, old ${readyOf(o, stable)} ready (maxSurge ${surge}, maxUnavailable ${unavailable})`;
 }
@@ -68,7 +79,13 @@ function blueGreen(d: Draft, strategy: StrategySpec, o: RolloutObservations): vo
   const options = strategy.blueGreen ?? {};
   d.keep(stable, o.replicas);
   d.keep(canary, o.replicas);
-  d.traffic = { targets: [{ revision: stable, weight: 100 }, { revision: canary, weight: 0 }], preview: canary };
+  d.traffic = {
+    targets: [
+      { revision: stable, weight: 100 },
+      { revision: canary, weight: 0 },
+    ],
+    preview: canary,
+  };
   const ready = readyOf(o, canary);
   if (ready < o.replicas) {
     d.phase = 'Progressing';
@@ -102,7 +119,8 @@ function canary(d: Draft, strategy: StrategySpec, o: RolloutObservations): void 
   d.phase = 'Progressing';
 
   const background = strategy.canary?.analysis;
-  const guardVerdict = background !== undefined && d.weight > 0 ? gate(d, 'backgroundAnalysis', background, -1) : 'pass';
+  const guardVerdict =
+    background !== undefined && d.weight > 0 ? gate(d, 'backgroundAnalysis', background, -1) : 'pass';
   if (guardVerdict === 'fail') return;
 
   for (let guard = 0; guardVerdict !== 'hold' && guard <= steps.length; guard++) {
@@ -124,7 +142,8 @@ function canary(d: Draft, strategy: StrategySpec, o: RolloutObservations): void 
         d.message = `canary ${label}: waiting for ${needed} ready replica(s) of revision ${o.revision} (${ready} ready) before setting weight ${s.setWeight}%`;
         break;
       }
-      if (d.weight !== s.setWeight) d.event('Normal', 'WeightChanged', `canary ${label}: ${s.setWeight}% of traffic to revision ${o.revision}`);
+      if (d.weight !== s.setWeight)
+        d.event('Normal', 'WeightChanged', `canary ${label}: ${s.setWeight}% of traffic to revision ${o.revision}`);
       d.weight = s.setWeight;
       advance(d);
       continue;
@@ -162,13 +181,19 @@ function canary(d: Draft, strategy: StrategySpec, o: RolloutObservations): void 
       advance(d);
       continue;
     }
-    if (verdict === 'wait') d.message = `canary ${label}: at ${d.weight}%, analysis ${s.analysis.template} running (${d.analysis?.message ?? 'starting'})`;
+    if (verdict === 'wait')
+      d.message = `canary ${label}: at ${d.weight}%, analysis ${s.analysis.template} running (${d.analysis?.message ?? 'starting'})`;
     break;
   }
   if ((d.phase as string) === 'Aborted') return;
   d.keep(stable, o.replicas);
   d.keep(next, replicas);
-  d.traffic = { targets: [{ revision: stable, weight: 100 - d.weight }, { revision: next, weight: d.weight }] };
+  d.traffic = {
+    targets: [
+      { revision: stable, weight: 100 - d.weight },
+      { revision: next, weight: d.weight },
+    ],
+  };
 }
 
 function advance(d: Draft): void {
@@ -185,23 +210,44 @@ function shadow(d: Draft, strategy: StrategySpec, o: RolloutObservations): void 
   d.keep(next, o.replicas);
   const percent = options.percent ?? STRATEGY_DEFAULTS.shadowPercent;
   d.traffic = {
-    targets: [{ revision: stable, weight: 100 }, { revision: next, weight: 0 }],
+    targets: [
+      { revision: stable, weight: 100 },
+      { revision: next, weight: 0 },
+    ],
     mirror: { revision: next, percent, tolerance: options.tolerance ?? STRATEGY_DEFAULTS.shadowTolerance },
   };
   d.shadow = o.shadow;
   const s = o.shadow;
   const enough = s !== undefined && s.compared >= (options.minCompared ?? STRATEGY_DEFAULTS.shadowMinCompared);
-  if (enough && options.minAgreementRate !== undefined && s.agreementRate !== undefined && s.agreementRate < options.minAgreementRate) {
-    return d.abort(`shadow agreement ${fmt(s.agreementRate)} is below the minimum ${options.minAgreementRate} over ${s.compared} compared requests`, true);
+  if (
+    enough &&
+    options.minAgreementRate !== undefined &&
+    s.agreementRate !== undefined &&
+    s.agreementRate < options.minAgreementRate
+  ) {
+    return d.abort(
+      `shadow agreement ${fmt(s.agreementRate)} is below the minimum ${options.minAgreementRate} over ${s.compared} compared requests`,
+      true,
+    );
   }
-  if (enough && options.maxErrorRateDelta !== undefined && s.errorRateDelta !== undefined && s.errorRateDelta > options.maxErrorRateDelta) {
-    return d.abort(`shadow error rate is ${fmt(s.errorRateDelta)} above the stable revision's (maximum ${options.maxErrorRateDelta})`, true);
+  if (
+    enough &&
+    options.maxErrorRateDelta !== undefined &&
+    s.errorRateDelta !== undefined &&
+    s.errorRateDelta > options.maxErrorRateDelta
+  ) {
+    return d.abort(
+      `shadow error rate is ${fmt(s.errorRateDelta)} above the stable revision's (maximum ${options.maxErrorRateDelta})`,
+      true,
+    );
   }
   if (d.promote !== undefined) return d.promoteFully(d.scaleDownDelaySeconds());
   const ready = readyOf(o, next);
   d.phase = ready >= 1 ? 'Paused' : 'Progressing';
-  const figures = s === undefined || s.compared === 0 ? 'no comparisons yet'
-    : `agreement ${fmt(s.agreementRate)} over ${s.compared}, mean abs diff ${fmt(s.meanAbsoluteDifference)}, latency ${signed(s.latencyDeltaSeconds, 's')}, errors ${signed(s.errorRateDelta, '')}`;
+  const figures =
+    s === undefined || s.compared === 0
+      ? 'no comparisons yet'
+      : `agreement ${fmt(s.agreementRate)} over ${s.compared}, mean abs diff ${fmt(s.meanAbsoluteDifference)}, latency ${signed(s.latencyDeltaSeconds, 's')}, errors ${signed(s.errorRateDelta, '')}`;
   d.message = `shadow: ${percent}% of requests mirrored to revision ${o.revision} (${ready}/${o.replicas} ready); ${figures}; promote to switch`;
 }
 
@@ -215,10 +261,19 @@ function ab(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
   const weight = options.weight ?? STRATEGY_DEFAULTS.abWeight;
   const match = options.match;
   d.traffic = {
-    targets: [{ revision: stable, weight: 100 - weight }, { revision: next, weight }],
-    ...(match === undefined ? {} : {
-      matches: [match.header !== undefined ? { header: { name: match.header, value: match.value }, revision: next } : { cookie: { name: match.cookie!, value: match.value }, revision: next }],
-    }),
+    targets: [
+      { revision: stable, weight: 100 - weight },
+      { revision: next, weight },
+    ],
+    ...(match === undefined
+      ? {}
+      : {
+          matches: [
+            match.header !== undefined
+              ? { header: { name: match.header, value: match.value }, revision: next }
+              : { cookie: { name: match.cookie!, value: match.value }, revision: next },
+          ],
+        }),
     ...(options.sticky === undefined ? {} : { sticky: { ...options.sticky } }),
   };
   d.weight = weight;
@@ -232,7 +287,12 @@ function ab(d: Draft, strategy: StrategySpec, o: RolloutObservations): void {
  * An analysis gate: starts the run when there is none for this step, and reads its verdict.
  * 'fail' has already aborted; 'hold' has already paused.
  */
-function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRef, stepIndex: number): 'pass' | 'fail' | 'wait' | 'hold' {
+function gate(
+  d: Draft,
+  slot: 'analysis' | 'backgroundAnalysis',
+  ref: AnalysisRef,
+  stepIndex: number,
+): 'pass' | 'fail' | 'wait' | 'hold' {
   const run: AnalysisRunView | undefined = d[slot];
   if (run === undefined || (slot === 'analysis' && d.analysisStep !== stepIndex)) {
     d[slot] = { phase: 'running', message: 'starting' };
@@ -241,13 +301,17 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
     return 'wait';
   }
   switch (run.phase) {
-    case 'running': return 'wait';
+    case 'running':
+      return 'wait';
     case 'successful':
       if (slot === 'backgroundAnalysis') d[slot] = undefined; // a background guard runs again
       return 'pass';
     case 'failed':
     case 'error':
-      d.abort(`analysis ${ref.template} ${run.phase === 'error' ? 'could not measure' : 'failed'}: ${run.message ?? 'no message'}`, true);
+      d.abort(
+        `analysis ${ref.template} ${run.phase === 'error' ? 'could not measure' : 'failed'}: ${run.message ?? 'no message'}`,
+        true,
+      );
       return 'fail';
     case 'inconclusive': {
       // Runs made by the analysis driver have applied their metrics' onInconclusive already
@@ -278,7 +342,11 @@ function gate(d: Draft, slot: 'analysis' | 'backgroundAnalysis', ref: AnalysisRe
 /** A fresh background run in place of a finished one. */
 function restartGuard(d: Draft, ref: AnalysisRef): void {
   d.backgroundAnalysis = { phase: 'running', message: 'starting' };
-  d.startAnalysis.push({ slot: 'backgroundAnalysis', template: ref.template, ...(ref.args === undefined ? {} : { args: ref.args }) });
+  d.startAnalysis.push({
+    slot: 'backgroundAnalysis',
+    template: ref.template,
+    ...(ref.args === undefined ? {} : { args: ref.args }),
+  });
 }
 
 function canaryReplicasFor(replicas: number, weight: number): number {

@@ -31,8 +31,10 @@ export class DigestMismatchError extends Error {
 
 /** Downloads and verifies; resolves with the byte count. */
 export async function fetchArtifact(options: FetchArtifactOptions): Promise<number> {
-  if (!isSha256Digest(options.digest)) throw new InvalidArgumentError(`--digest: must be sha256:<64 lowercase hex digits>, got ${options.digest}`);
-  if (!/^https?:\/\//.test(options.url)) throw new InvalidArgumentError(`--url: must be an http(s) URL, got ${options.url}`);
+  if (!isSha256Digest(options.digest))
+    throw new InvalidArgumentError(`--digest: must be sha256:<64 lowercase hex digits>, got ${options.digest}`);
+  if (!/^https?:\/\//.test(options.url))
+    throw new InvalidArgumentError(`--url: must be an http(s) URL, got ${options.url}`);
   const attempts = options.attempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -53,7 +55,8 @@ async function fetchOnce(options: FetchArtifactOptions): Promise<number> {
     await res.body?.cancel();
     const message = `GET ${options.url} answered ${res.status}`;
     // 4xx other than 408/429 will not get better by retrying.
-    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new InvalidArgumentError(message);
+    if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429)
+      throw new InvalidArgumentError(message);
     throw new Error(message);
   }
   await mkdir(dirname(options.out), { recursive: true });
@@ -70,7 +73,8 @@ async function fetchOnce(options: FetchArtifactOptions): Promise<number> {
   try {
     await pipeline(Readable.fromWeb(res.body as never), tap, createWriteStream(partial));
     const actual = `sha256:${hash.digest('hex')}`;
-    if (actual !== options.digest) throw new DigestMismatchError(`artifact from ${options.url} has digest ${actual}, expected ${options.digest}`);
+    if (actual !== options.digest)
+      throw new DigestMismatchError(`artifact from ${options.url} has digest ${actual}, expected ${options.digest}`);
     await rename(partial, options.out);
     return bytes;
   } finally {

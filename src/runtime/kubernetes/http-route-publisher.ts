@@ -25,7 +25,10 @@ export class HttpRoutePublisher {
   private readonly applied = new Map<string, string>();
   private readonly serial = new KeyedSerial();
 
-  constructor(private readonly client: KubeClient, private readonly o: HttpRoutePublisherOptions) {}
+  constructor(
+    private readonly client: KubeClient,
+    private readonly o: HttpRoutePublisherOptions,
+  ) {}
 
   /** Applies the routes' HTTPRoutes and deletes those of deployments no longer routed. Calls run one at a time. */
   publish(routes: readonly RouteSource[]): Promise<void> {
@@ -45,11 +48,21 @@ export class HttpRoutePublisher {
       await this.client.apply(object as never);
       this.applied.set(id, text);
     }
-    const { items } = await this.client.list('gateway.networking.k8s.io/v1', 'HTTPRoute', undefined, `${LABELS.owner}=${this.o.owner}`);
+    const { items } = await this.client.list(
+      'gateway.networking.k8s.io/v1',
+      'HTTPRoute',
+      undefined,
+      `${LABELS.owner}=${this.o.owner}`,
+    );
     for (const item of items) {
       const id = `${item.metadata?.namespace}/${item.metadata?.name}`;
       if (wanted.has(id)) continue;
-      await this.client.delete('gateway.networking.k8s.io/v1', 'HTTPRoute', item.metadata!.namespace!, item.metadata!.name!);
+      await this.client.delete(
+        'gateway.networking.k8s.io/v1',
+        'HTTPRoute',
+        item.metadata!.namespace!,
+        item.metadata!.name!,
+      );
       this.applied.delete(id);
     }
   }

@@ -11,7 +11,15 @@
  *   await client.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'ns' }, data: {} });
  */
 import { PassThrough } from 'node:stream';
-import { ApiException, KubeConfig, type KubernetesObject, KubernetesObjectApi, Log, PatchStrategy, Watch } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  type KubernetesObject,
+  KubernetesObjectApi,
+  Log,
+  PatchStrategy,
+  Watch,
+} from '@kubernetes/client-node';
 import { InvalidArgumentError } from '../../core/errors.js';
 
 /** Retry settings; every default in {@link KUBE_CLIENT_DEFAULTS}. */
@@ -25,7 +33,12 @@ export interface KubeClientOptions {
 }
 
 /** The defaults. */
-export const KUBE_CLIENT_DEFAULTS = { fieldManager: 'wharf', attempts: 6, initialBackoffMs: 100, maxBackoffMs: 3_000 } as const;
+export const KUBE_CLIENT_DEFAULTS = {
+  fieldManager: 'wharf',
+  attempts: 6,
+  initialBackoffMs: 100,
+  maxBackoffMs: 3_000,
+} as const;
 
 /** An object as read back from the API. */
 export type KubeItem = KubernetesObject & { spec?: unknown; status?: unknown };
@@ -45,7 +58,14 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
   else kc.loadFromDefault();
   if (source.context) {
     if (!kc.getContextObject(source.context)) {
-      throw new InvalidArgumentError(`context: no context ${JSON.stringify(source.context)} in the kubeconfig (has: ${kc.getContexts().map((c) => c.name).join(', ') || 'none'})`);
+      throw new InvalidArgumentError(
+        `context: no context ${JSON.stringify(source.context)} in the kubeconfig (has: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     kc.setCurrentContext(source.context);
   }
@@ -56,8 +76,10 @@ export function loadKubeConfig(source: KubeConfigSource = {}): KubeConfig {
 export function isRetryable(error: unknown): boolean {
   if (error instanceof ApiException) return error.code === 409 || error.code === 429 || error.code >= 500;
   const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_SOCKET)$/.test(code)
-    || (error as Error)?.name === 'FetchError';
+  return (
+    (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EAI_AGAIN|UND_ERR_SOCKET)$/.test(code)) ||
+    (error as Error)?.name === 'FetchError'
+  );
 }
 
 /** The HTTP status of an API error, or undefined for anything else. */
@@ -72,7 +94,10 @@ export class KubeClient {
   private readonly logger: Log;
   private readonly o: Required<Omit<KubeClientOptions, 'onRetry'>> & Pick<KubeClientOptions, 'onRetry'>;
 
-  constructor(readonly config: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(
+    readonly config: KubeConfig,
+    options: KubeClientOptions = {},
+  ) {
     this.objects = KubernetesObjectApi.makeApiClient(config);
     this.watcher = new Watch(config);
     this.logger = new Log(config);
@@ -87,13 +112,16 @@ export class KubeClient {
   /** Server-side apply of `object` (see the module comment); returns the object as stored. */
   apply<T extends KubernetesObject>(object: T): Promise<KubeItem> {
     return this.retry(`apply ${object.kind} ${object.metadata?.namespace}/${object.metadata?.name}`, () =>
-      this.objects.patch(object, undefined, undefined, this.o.fieldManager, true, PatchStrategy.ServerSideApply));
+      this.objects.patch(object, undefined, undefined, this.o.fieldManager, true, PatchStrategy.ServerSideApply),
+    );
   }
 
   /** The object, or undefined when it does not exist. */
   async get(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeItem | undefined> {
     try {
-      return await this.retry(`get ${kind} ${namespace}/${name}`, () => this.objects.read({ apiVersion, kind, metadata: { name, namespace } }));
+      return await this.retry(`get ${kind} ${namespace}/${name}`, () =>
+        this.objects.read({ apiVersion, kind, metadata: { name, namespace } }),
+      );
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -101,9 +129,24 @@ export class KubeClient {
   }
 
   /** Objects matching `labelSelector` in `namespace` (every namespace when undefined), with the list's resourceVersion. */
-  async list(apiVersion: string, kind: string, namespace: string | undefined, labelSelector: string): Promise<{ items: KubeItem[]; resourceVersion: string }> {
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector: string,
+  ): Promise<{ items: KubeItem[]; resourceVersion: string }> {
     const list = await this.retry(`list ${kind} ${labelSelector}`, () =>
-      this.objects.list<KubeItem>(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector));
+      this.objects.list<KubeItem>(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        labelSelector,
+      ),
+    );
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
@@ -111,7 +154,15 @@ export class KubeClient {
   async delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void> {
     try {
       await this.retry(`delete ${kind} ${namespace}/${name}`, () =>
-        this.objects.delete({ apiVersion, kind, metadata: { name, namespace } }, undefined, undefined, undefined, undefined, 'Background'));
+        this.objects.delete(
+          { apiVersion, kind, metadata: { name, namespace } },
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          'Background',
+        ),
+      );
     } catch (err) {
       if (statusOf(err) !== 404) throw err;
     }
@@ -121,7 +172,12 @@ export class KubeClient {
    * Watches `path` from `resourceVersion` until `signal` aborts or the stream ends (the caller
    * lists again and re-watches: a dropped watch is normal). Resolves when the watch has ended.
    */
-  watch(path: string, params: Record<string, string>, onEvent: (type: string, object: KubeItem) => void, signal: AbortSignal): Promise<void> {
+  watch(
+    path: string,
+    params: Record<string, string>,
+    onEvent: (type: string, object: KubeItem) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
     return new Promise((resolve) => {
       let abort: AbortController | undefined;
       const onAbort = (): void => abort?.abort();
@@ -130,7 +186,13 @@ export class KubeClient {
         signal.removeEventListener('abort', onAbort);
         resolve();
       };
-      this.watcher.watch(path, { ...params, allowWatchBookmarks: 'false' }, (type, object) => onEvent(type, object as KubeItem), finish)
+      this.watcher
+        .watch(
+          path,
+          { ...params, allowWatchBookmarks: 'false' },
+          (type, object) => onEvent(type, object as KubeItem),
+          finish,
+        )
         .then((controller) => {
           abort = controller;
           if (signal.aborted) controller.abort();
@@ -142,10 +204,17 @@ export class KubeClient {
    * Lines of one container's log (with the API server's RFC 3339 timestamps), until the log ends
    * or, when following, until `signal` aborts.
    */
-  async *podLogs(namespace: string, pod: string, container: string, options: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncIterable<string> {
+  async *podLogs(
+    namespace: string,
+    pod: string,
+    container: string,
+    options: { follow?: boolean; tail?: number; signal?: AbortSignal },
+  ): AsyncIterable<string> {
     const stream = new PassThrough();
     const controller = await this.logger.log(namespace, pod, container, stream, {
-      timestamps: true, follow: options.follow ?? false, ...(options.tail === undefined ? {} : { tailLines: options.tail }),
+      timestamps: true,
+      follow: options.follow ?? false,
+      ...(options.tail === undefined ? {} : { tailLines: options.tail }),
     });
     const stop = (): void => {
       controller.abort();

@@ -53,19 +53,30 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function resolveKubernetesOptions(o: KubernetesRuntimeOptions): ResolvedKubernetesOptions {
   const prefix = o.namespacePrefix ?? KUBERNETES_DEFAULTS.namespacePrefix;
   for (const [env, ns] of Object.entries(o.namespaces ?? {})) {
-    if (!DNS_LABEL.test(ns)) throw new InvalidArgumentError(`namespaces.${env}: must be a DNS label (a namespace name), got ${JSON.stringify(ns)}`);
+    if (!DNS_LABEL.test(ns))
+      throw new InvalidArgumentError(
+        `namespaces.${env}: must be a DNS label (a namespace name), got ${JSON.stringify(ns)}`,
+      );
   }
-  if (prefix !== '' && !/^[a-z0-9][a-z0-9-]*$/.test(prefix)) throw new InvalidArgumentError(`namespacePrefix: must be lowercase letters, digits and '-', got ${JSON.stringify(prefix)}`);
+  if (prefix !== '' && !/^[a-z0-9][a-z0-9-]*$/.test(prefix))
+    throw new InvalidArgumentError(
+      `namespacePrefix: must be lowercase letters, digits and '-', got ${JSON.stringify(prefix)}`,
+    );
   const endpoints = o.endpoints ?? KUBERNETES_DEFAULTS.endpoints;
-  if (endpoints !== 'pod' && endpoints !== 'service') throw new InvalidArgumentError(`endpoints: must be 'pod' or 'service', got ${JSON.stringify(endpoints)}`);
+  if (endpoints !== 'pod' && endpoints !== 'service')
+    throw new InvalidArgumentError(`endpoints: must be 'pod' or 'service', got ${JSON.stringify(endpoints)}`);
   const removeTimeoutMs = o.removeTimeoutMs ?? KUBERNETES_DEFAULTS.removeTimeoutMs;
-  if (!Number.isInteger(removeTimeoutMs) || removeTimeoutMs < 1) throw new InvalidArgumentError(`removeTimeoutMs: must be a positive integer, got ${removeTimeoutMs}`);
+  if (!Number.isInteger(removeTimeoutMs) || removeTimeoutMs < 1)
+    throw new InvalidArgumentError(`removeTimeoutMs: must be a positive integer, got ${removeTimeoutMs}`);
   return {
     client: o.client,
     manifests: o.manifests,
     namespaceOf: (environment) => {
       const ns = o.namespaces?.[environment] ?? `${prefix}${environment}`;
-      if (!DNS_LABEL.test(ns)) throw new InvalidArgumentError(`environment ${environment}: namespace ${JSON.stringify(ns)} is not a DNS label; set one in namespaces`);
+      if (!DNS_LABEL.test(ns))
+        throw new InvalidArgumentError(
+          `environment ${environment}: namespace ${JSON.stringify(ns)} is not a DNS label; set one in namespaces`,
+        );
       return ns;
     },
     endpoints,

@@ -18,15 +18,33 @@
  *   await runtime.apply(workload);
  */
 import { NotFoundError, UnavailableError } from '../../core/errors.js';
-import { deploymentLabels, LABELS, revisionName, revisionSelector, selectorString, SPEC_HASH_ANNOTATION } from '../manifests/labels.js';
+import {
+  deploymentLabels,
+  LABELS,
+  revisionName,
+  revisionSelector,
+  selectorString,
+  SPEC_HASH_ANNOTATION,
+} from '../manifests/labels.js';
 import { resolveManifestOptions, type ResolvedManifestOptions } from '../manifests/manifest-options.js';
 import { renderWorkload } from '../manifests/render.js';
 import { validateWorkload } from '../local/workload-spec.js';
 import {
-  type LogLine, type LogOptions, type Runtime, type RuntimeCapabilities, type Workload, type WorkloadKey, workloadKeyString, type WorkloadStatus,
+  type LogLine,
+  type LogOptions,
+  type Runtime,
+  type RuntimeCapabilities,
+  type Workload,
+  type WorkloadKey,
+  workloadKeyString,
+  type WorkloadStatus,
 } from '../runtime.js';
 import type { KubeItem } from './kube-client.js';
-import { type KubernetesRuntimeOptions, resolveKubernetesOptions, type ResolvedKubernetesOptions } from './kubernetes-options.js';
+import {
+  type KubernetesRuntimeOptions,
+  resolveKubernetesOptions,
+  type ResolvedKubernetesOptions,
+} from './kubernetes-options.js';
 import { podLogLines } from './pod-logs.js';
 import { type PodLike, workloadStatus } from './pod-status.js';
 import { waitUntilNoPods } from './wait-gone.js';
@@ -35,14 +53,30 @@ import { KeyedSerial } from '../keyed-serial.js';
 export type { KubernetesRuntimeOptions } from './kubernetes-options.js';
 
 /** Kinds of a revision's objects, deleted on remove (the Deployment first, so no pod is recreated). */
-const REVISION_KINDS = [['apps/v1', 'Deployment'], ['autoscaling/v2', 'HorizontalPodAutoscaler'], ['v1', 'Service'], ['v1', 'ConfigMap']] as const;
+const REVISION_KINDS = [
+  ['apps/v1', 'Deployment'],
+  ['autoscaling/v2', 'HorizontalPodAutoscaler'],
+  ['v1', 'Service'],
+  ['v1', 'ConfigMap'],
+] as const;
 /** Kinds of a deployment's shared objects, deleted with its last revision. */
-const SHARED_KINDS = [['policy/v1', 'PodDisruptionBudget'], ['networking.k8s.io/v1', 'NetworkPolicy'], ['v1', 'ServiceAccount']] as const;
+const SHARED_KINDS = [
+  ['policy/v1', 'PodDisruptionBudget'],
+  ['networking.k8s.io/v1', 'NetworkPolicy'],
+  ['v1', 'ServiceAccount'],
+] as const;
 
 /** See the module comment. */
 export class KubernetesRuntime implements Runtime {
   readonly name = 'kubernetes';
-  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: true, usage: false, changeNotifications: false };
+  readonly capabilities: RuntimeCapabilities = {
+    logs: true,
+    followLogs: true,
+    resourceLimits: true,
+    gpu: true,
+    usage: false,
+    changeNotifications: false,
+  };
   private readonly o: ResolvedKubernetesOptions;
   private readonly manifests: ResolvedManifestOptions;
   private readonly owner: string;
@@ -71,7 +105,11 @@ export class KubernetesRuntime implements Runtime {
       // scale) is drift the hash cannot see, so it is compared too (unless an HPA owns it).
       const replicas = (current?.spec as { replicas?: number } | undefined)?.replicas;
       const autoscaled = rendered.revision.some((o) => o.kind === 'HorizontalPodAutoscaler');
-      if (current?.metadata?.annotations?.[SPEC_HASH_ANNOTATION] === rendered.hash && (autoscaled || replicas === workload.replicas)) return;
+      if (
+        current?.metadata?.annotations?.[SPEC_HASH_ANNOTATION] === rendered.hash &&
+        (autoscaled || replicas === workload.replicas)
+      )
+        return;
       for (const object of [...rendered.shared, ...rendered.revision]) await this.o.client.apply(object);
       if (!autoscaled) {
         await this.o.client.delete('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, revisionName(workload.key));
@@ -100,7 +138,9 @@ export class KubernetesRuntime implements Runtime {
       const key = keyOf(d);
       if (!key) continue;
       const ns = d.metadata?.namespace;
-      const mine = pods.items.filter((p) => p.metadata?.namespace === ns && matches(p, revisionSelector(key, this.owner)));
+      const mine = pods.items.filter(
+        (p) => p.metadata?.namespace === ns && matches(p, revisionSelector(key, this.owner)),
+      );
       out.push(this.statusOf(key, d, mine));
     }
     return out;
@@ -112,11 +152,15 @@ export class KubernetesRuntime implements Runtime {
     await this.serial.run(workloadKeyString(key), async () => {
       const selector = selectorString(revisionSelector(key, this.owner));
       for (const [apiVersion, kind] of REVISION_KINDS) await this.deleteMatching(apiVersion, kind, namespace, selector);
-      await waitUntilNoPods(this.o.client, namespace, selector, { timeoutMs: this.o.removeTimeoutMs, rewatchDelayMs: this.o.rewatchDelayMs });
+      await waitUntilNoPods(this.o.client, namespace, selector, {
+        timeoutMs: this.o.removeTimeoutMs,
+        rewatchDelayMs: this.o.rewatchDelayMs,
+      });
       const deployment = selectorString(deploymentLabels(key, this.owner));
       const others = await this.o.client.list('apps/v1', 'Deployment', namespace, deployment);
       if (others.items.length > 0) return;
-      for (const [apiVersion, kind] of SHARED_KINDS) await this.deleteMatching(apiVersion, kind, namespace, `${deployment},!${LABELS.revision}`);
+      for (const [apiVersion, kind] of SHARED_KINDS)
+        await this.deleteMatching(apiVersion, kind, namespace, `${deployment},!${LABELS.revision}`);
     });
   }
 
@@ -129,9 +173,11 @@ export class KubernetesRuntime implements Runtime {
     const namespace = this.o.namespaceOf(key.environment);
     const deployment = await this.o.client.get('apps/v1', 'Deployment', namespace, revisionName(key));
     if (!deployment) throw new NotFoundError(`no workload ${workloadKeyString(key)}`);
-    const pods = (await this.o.client.list('v1', 'Pod', namespace, selectorString(revisionSelector(key, this.owner)))).items
-      .filter((p) => options.replica === undefined || p.metadata?.name === options.replica);
-    if (options.replica !== undefined && pods.length === 0) throw new NotFoundError(`workload ${workloadKeyString(key)} has no replica ${options.replica}`);
+    const pods = (
+      await this.o.client.list('v1', 'Pod', namespace, selectorString(revisionSelector(key, this.owner)))
+    ).items.filter((p) => options.replica === undefined || p.metadata?.name === options.replica);
+    if (options.replica !== undefined && pods.length === 0)
+      throw new NotFoundError(`workload ${workloadKeyString(key)} has no replica ${options.replica}`);
     const sources = pods.map((p) => ({ namespace, pod: p.metadata!.name!, container: mainContainer(p) }));
     yield* podLogLines(this.o.client, sources, options);
   }
@@ -146,7 +192,8 @@ export class KubernetesRuntime implements Runtime {
     const namespace = deployment.metadata?.namespace ?? this.o.namespaceOf(key.environment);
     const { port } = this.manifests;
     const service = `http://${revisionName(key)}.${namespace}.svc.${this.o.clusterDomain}`;
-    const endpointOf = (pod: PodLike): string | undefined => (this.o.endpoints === 'service' ? service : `http://${pod.status!.podIP}:${port}`);
+    const endpointOf = (pod: PodLike): string | undefined =>
+      this.o.endpoints === 'service' ? service : `http://${pod.status!.podIP}:${port}`;
     return workloadStatus(key, deployment as never, pods as PodLike[], endpointOf, new Date().toISOString());
   }
 
@@ -158,7 +205,6 @@ export class KubernetesRuntime implements Runtime {
   private ready(): void {
     if (this.closed) throw new UnavailableError('the kubernetes runtime is closed');
   }
-
 }
 
 /** The workload key in a Deployment's labels, or undefined when they are not Wharf's. */

@@ -25,11 +25,16 @@ export function parseLogLine(replica: string, raw: string): LogLine {
  * Lines of every source: without `follow`, pod by pod (a pod whose container has not started yet
  * has none); with `follow`, merged as they arrive until `signal` aborts.
  */
-export async function* podLogLines(client: KubeClient, sources: readonly LogSource[], options: { follow?: boolean; tail?: number; signal?: AbortSignal }): AsyncIterable<LogLine> {
+export async function* podLogLines(
+  client: KubeClient,
+  sources: readonly LogSource[],
+  options: { follow?: boolean; tail?: number; signal?: AbortSignal },
+): AsyncIterable<LogLine> {
   if (!options.follow) {
     for (const s of sources) {
       try {
-        for await (const raw of client.podLogs(s.namespace, s.pod, s.container, { tail: options.tail })) yield parseLogLine(s.pod, raw);
+        for await (const raw of client.podLogs(s.namespace, s.pod, s.container, { tail: options.tail }))
+          yield parseLogLine(s.pod, raw);
       } catch (err) {
         if ((err as { code?: unknown }).code !== 400) throw err; // 400: container not started yet
       }
@@ -47,7 +52,11 @@ export async function* podLogLines(client: KubeClient, sources: readonly LogSour
   let running = sources.length;
   const follow = async (s: LogSource): Promise<void> => {
     try {
-      for await (const raw of client.podLogs(s.namespace, s.pod, s.container, { follow: true, tail: options.tail, signal: inner.signal })) {
+      for await (const raw of client.podLogs(s.namespace, s.pod, s.container, {
+        follow: true,
+        tail: options.tail,
+        signal: inner.signal,
+      })) {
         queue.push(parseLogLine(s.pod, raw));
         wake?.();
       }
@@ -59,7 +68,9 @@ export async function* podLogLines(client: KubeClient, sources: readonly LogSour
     }
   };
   const all = sources.map(follow);
-  const aborted = new Promise<void>((resolve) => inner.signal.addEventListener('abort', () => resolve(), { once: true }));
+  const aborted = new Promise<void>((resolve) =>
+    inner.signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
   try {
     while (!inner.signal.aborted && (running > 0 || queue.length > 0)) {
       if (queue.length === 0) await Promise.race([new Promise<void>((resolve) => (wake = resolve)), aborted]);

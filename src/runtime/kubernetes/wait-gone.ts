@@ -15,7 +15,12 @@ export interface WaitOptions {
 }
 
 /** Resolves once no pod in `namespace` matches `selector`; throws UnavailableError after the timeout. */
-export async function waitUntilNoPods(client: KubeClient, namespace: string, selector: string, o: WaitOptions): Promise<void> {
+export async function waitUntilNoPods(
+  client: KubeClient,
+  namespace: string,
+  selector: string,
+  o: WaitOptions,
+): Promise<void> {
   const deadline = Date.now() + o.timeoutMs;
   const timeout = AbortSignal.timeout(o.timeoutMs);
   while (Date.now() < deadline) {
@@ -26,12 +31,17 @@ export async function waitUntilNoPods(client: KubeClient, namespace: string, sel
     const stop = (): void => watch.abort();
     timeout.addEventListener('abort', stop, { once: true });
     let expired = false;
-    await client.watch(`/api/v1/namespaces/${namespace}/pods`, { labelSelector: selector, resourceVersion }, (type, object) => {
-      if (type === 'DELETED') remaining.delete(object.metadata?.name ?? '');
-      else if (type === 'ADDED') remaining.add(object.metadata?.name ?? '');
-      else if (type === 'ERROR') expired = true;
-      if (remaining.size === 0 || expired) watch.abort();
-    }, watch.signal);
+    await client.watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      { labelSelector: selector, resourceVersion },
+      (type, object) => {
+        if (type === 'DELETED') remaining.delete(object.metadata?.name ?? '');
+        else if (type === 'ADDED') remaining.add(object.metadata?.name ?? '');
+        else if (type === 'ERROR') expired = true;
+        if (remaining.size === 0 || expired) watch.abort();
+      },
+      watch.signal,
+    );
     timeout.removeEventListener('abort', stop);
     if (remaining.size === 0) return;
     if (!watch.signal.aborted || expired) o.onRewatch?.();

@@ -10,7 +10,11 @@ import { pipeline } from 'node:stream/promises';
 /** Outcome of a verification; `reason` is a stable code for a status condition. */
 export type DigestCheck =
   | { readonly ok: true; readonly message: string }
-  | { readonly ok: false; readonly reason: 'ArtifactMissing' | 'DigestMismatch' | 'InvalidDigest'; readonly message: string };
+  | {
+      readonly ok: false;
+      readonly reason: 'ArtifactMissing' | 'DigestMismatch' | 'InvalidDigest';
+      readonly message: string;
+    };
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
@@ -25,13 +29,21 @@ export class ArtifactVerifier {
   async verify(path: string, digest: string): Promise<DigestCheck> {
     const expected = DIGEST.exec(digest)?.[1];
     if (expected === undefined) {
-      return { ok: false, reason: 'InvalidDigest', message: `model.digest ${JSON.stringify(digest)} is not of the form sha256:<64 hex digits>` };
+      return {
+        ok: false,
+        reason: 'InvalidDigest',
+        message: `model.digest ${JSON.stringify(digest)} is not of the form sha256:<64 hex digits>`,
+      };
     }
     let actual: string;
     try {
       actual = await this.sha256(path);
     } catch (err) {
-      return { ok: false, reason: 'ArtifactMissing', message: `model artifact ${path} cannot be read: ${(err as Error).message}` };
+      return {
+        ok: false,
+        reason: 'ArtifactMissing',
+        message: `model artifact ${path} cannot be read: ${(err as Error).message}`,
+      };
     }
     if (actual !== expected) {
       return {

@@ -10,7 +10,8 @@ export class ConditionSet {
   /** Sets the condition of `type`; `lastTransitionTime` moves only when `status` changes. */
   set(type: string, status: Condition['status'], reason: string, message: string): void {
     const previous = this.byType.get(type);
-    const lastTransitionTime = previous?.status === status ? previous.lastTransitionTime : new Date(this.now()).toISOString();
+    const lastTransitionTime =
+      previous?.status === status ? previous.lastTransitionTime : new Date(this.now()).toISOString();
     this.byType.set(type, { type, status, reason, message, lastTransitionTime });
   }
 

@@ -14,7 +14,8 @@ import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmdirSync, 
 import { join } from 'node:path';
 
 /** Where replica cgroups can be created, or why not. */
-export type CpuCgroupSupport = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string };
+export type CpuCgroupSupport =
+  { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string };
 
 /** The quota period written to `cpu.max`, microseconds (the kernel's default). */
 const PERIOD_US = 100_000;
@@ -34,7 +35,10 @@ export function cpuCgroupSupport(): CpuCgroupSupport {
 export function detectCpuCgroup(procCgroup: string, mountinfo: string): CpuCgroupSupport {
   const path = /^0::(.*)$/m.exec(procCgroup)?.[1];
   if (path === undefined) return { ok: false, reason: 'no cgroup v2 hierarchy' };
-  const mount = mountinfo.split('\n').map((line) => line.split(' ')).find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
+  const mount = mountinfo
+    .split('\n')
+    .map((line) => line.split(' '))
+    .find((f) => f[f.indexOf('-') + 1] === 'cgroup2')?.[4];
   if (mount === undefined) return { ok: false, reason: 'cgroup v2 is not mounted' };
   const dir = join(mount, path);
   if (!readOr(join(dir, 'cgroup.controllers')).split(/\s+/).includes('cpu')) {

@@ -13,7 +13,11 @@ export type DependencyState = 'pending' | 'passing' | 'failed';
 
 /** The workload-level view: undefined `hold` means every dependency passes. */
 export interface DependencyVerdict {
-  readonly condition: { readonly status: 'True' | 'False' | 'Unknown'; readonly reason: string; readonly message: string };
+  readonly condition: {
+    readonly status: 'True' | 'False' | 'Unknown';
+    readonly reason: string;
+    readonly message: string;
+  };
   /** Why replicas are held back (out of rotation), when they are. */
   readonly hold?: string;
 }
@@ -32,9 +36,19 @@ export class DependencyMonitor {
   /** Recomputed on every result, not on every read: each replica's status() asks for it. */
   private current: DependencyVerdict;
 
-  constructor(specs: readonly DependencySpec[], private readonly onChange: () => void) {
+  constructor(
+    specs: readonly DependencySpec[],
+    private readonly onChange: () => void,
+  ) {
     this.tracked = specs.map((spec) => ({ spec, state: 'pending', failures: 0, lastDetail: 'not checked yet' }));
-    this.loops = this.tracked.map((t) => new ProbeLoop(() => check(t.spec), t.spec.intervalMs, (r) => this.record(t, r)));
+    this.loops = this.tracked.map(
+      (t) =>
+        new ProbeLoop(
+          () => check(t.spec),
+          t.spec.intervalMs,
+          (r) => this.record(t, r),
+        ),
+    );
     this.current = this.compute();
   }
 
@@ -57,16 +71,28 @@ export class DependencyMonitor {
   private compute(): DependencyVerdict {
     const failed = this.tracked.filter((t) => t.state === 'failed');
     if (failed.length > 0) {
-      const message = failed.map((t) => `${dependencyLabel(t.spec)}: ${t.lastDetail} after ${t.failures} attempts`).join('; ');
+      const message = failed
+        .map((t) => `${dependencyLabel(t.spec)}: ${t.lastDetail} after ${t.failures} attempts`)
+        .join('; ');
       return { condition: { status: 'False', reason: 'DependencyFailed', message }, hold: `dependency ${message}` };
     }
     const pending = this.tracked.filter((t) => t.state === 'pending');
     if (pending.length > 0) {
-      const message = pending.map((t) => `${dependencyLabel(t.spec)}: ${t.failures === 0 ? 'not checked yet' : `${t.lastDetail} (${t.failures} of ${t.spec.retries} attempts)`}`).join('; ');
-      return { condition: { status: 'Unknown', reason: 'DependencyPending', message }, hold: `waiting for dependency ${message}` };
+      const message = pending
+        .map(
+          (t) =>
+            `${dependencyLabel(t.spec)}: ${t.failures === 0 ? 'not checked yet' : `${t.lastDetail} (${t.failures} of ${t.spec.retries} attempts)`}`,
+        )
+        .join('; ');
+      return {
+        condition: { status: 'Unknown', reason: 'DependencyPending', message },
+        hold: `waiting for dependency ${message}`,
+      };
     }
     const names = this.tracked.map((t) => t.spec.name).join(', ');
-    return { condition: { status: 'True', reason: 'DependenciesPassed', message: `every dependency passes: ${names}` } };
+    return {
+      condition: { status: 'True', reason: 'DependenciesPassed', message: `every dependency passes: ${names}` },
+    };
   }
 
   private record(t: Tracked, result: CheckResult): void {
@@ -92,5 +118,7 @@ export function dependencyLabel(spec: DependencySpec): string {
 }
 
 function check(spec: DependencySpec): Promise<CheckResult> {
-  return spec.http ? httpCheck(spec.http.url, spec.timeoutMs) : tcpCheck(spec.tcp!.host, spec.tcp!.port, spec.timeoutMs);
+  return spec.http
+    ? httpCheck(spec.http.url, spec.timeoutMs)
+    : tcpCheck(spec.tcp!.host, spec.tcp!.port, spec.timeoutMs);
 }

@@ -83,7 +83,10 @@ export function resolveLocalOptions(options: LocalRuntimeOptions): ResolvedLocal
     logFiles: options.logFiles ?? d.logFiles,
     logCheckIntervalMs: options.logCheckIntervalMs ?? d.logCheckIntervalMs,
     logPollMs: options.logPollMs ?? d.logPollMs,
-    backoff: { initialMs: options.backoff?.initialMs ?? d.backoff.initialMs, maxMs: options.backoff?.maxMs ?? d.backoff.maxMs },
+    backoff: {
+      initialMs: options.backoff?.initialMs ?? d.backoff.initialMs,
+      maxMs: options.backoff?.maxMs ?? d.backoff.maxMs,
+    },
     crashLoopThreshold: options.crashLoopThreshold ?? d.crashLoopThreshold,
     crashLoopWindowMs: options.crashLoopWindowMs ?? d.crashLoopWindowMs,
     stopGraceMs: options.stopGraceMs ?? d.stopGraceMs,
@@ -91,14 +94,20 @@ export function resolveLocalOptions(options: LocalRuntimeOptions): ResolvedLocal
     usageSampleMs: options.usageSampleMs ?? d.usageSampleMs,
   };
   const positive: [string, number][] = [
-    ['logMaxBytes', resolved.logMaxBytes], ['logFiles', resolved.logFiles],
-    ['logCheckIntervalMs', resolved.logCheckIntervalMs], ['logPollMs', resolved.logPollMs],
-    ['backoff.initialMs', resolved.backoff.initialMs], ['backoff.maxMs', resolved.backoff.maxMs],
-    ['crashLoopThreshold', resolved.crashLoopThreshold], ['crashLoopWindowMs', resolved.crashLoopWindowMs],
-    ['exitPollMs', resolved.exitPollMs], ['usageSampleMs', resolved.usageSampleMs],
+    ['logMaxBytes', resolved.logMaxBytes],
+    ['logFiles', resolved.logFiles],
+    ['logCheckIntervalMs', resolved.logCheckIntervalMs],
+    ['logPollMs', resolved.logPollMs],
+    ['backoff.initialMs', resolved.backoff.initialMs],
+    ['backoff.maxMs', resolved.backoff.maxMs],
+    ['crashLoopThreshold', resolved.crashLoopThreshold],
+    ['crashLoopWindowMs', resolved.crashLoopWindowMs],
+    ['exitPollMs', resolved.exitPollMs],
+    ['usageSampleMs', resolved.usageSampleMs],
   ];
   for (const [field, value] of positive) {
-    if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);
+    if (!Number.isInteger(value) || value < 1)
+      throw new InvalidArgumentError(`${field}: must be a positive integer, got ${value}`);
   }
   if (!Number.isInteger(resolved.stopGraceMs) || resolved.stopGraceMs < 0) {
     throw new InvalidArgumentError(`stopGraceMs: must be a non-negative integer, got ${resolved.stopGraceMs}`);

@@ -13,8 +13,15 @@
  */
 import { NotFoundError, UnavailableError } from '../../core/errors.js';
 import {
-  type LogLine, type LogOptions, type ReplicaUsage, type Runtime, type RuntimeCapabilities, type Workload, type WorkloadKey,
-  workloadKeyString, type WorkloadStatus,
+  type LogLine,
+  type LogOptions,
+  type ReplicaUsage,
+  type Runtime,
+  type RuntimeCapabilities,
+  type Workload,
+  type WorkloadKey,
+  workloadKeyString,
+  type WorkloadStatus,
 } from '../runtime.js';
 import { ArtifactVerifier } from './artifact-digest.js';
 import { ChangeNotifier } from './change-notifier.js';
@@ -37,7 +44,14 @@ export class LocalRuntime implements Runtime {
    * Memory limits are enforced (RSS watchdog), cpu limits are a thread cap (a hard quota only with
    * a writable cgroup v2); each workload's `ResourcesEnforced` condition says which. No GPU scheduling.
    */
-  readonly capabilities: RuntimeCapabilities = { logs: true, followLogs: true, resourceLimits: true, gpu: false, usage: true, changeNotifications: true };
+  readonly capabilities: RuntimeCapabilities = {
+    logs: true,
+    followLogs: true,
+    resourceLimits: true,
+    gpu: false,
+    usage: true,
+    changeNotifications: true,
+  };
 
   private readonly options: ResolvedLocalOptions;
   private readonly shared: RuntimeShared;
@@ -69,10 +83,12 @@ export class LocalRuntime implements Runtime {
    * it explicitly only serves to surface errors (state directory in use) early.
    */
   start(): Promise<void> {
-    this.starting ??= Promise.resolve().then(() => this.restore()).catch((err: unknown) => {
-      this.starting = undefined; // a later call may succeed, e.g. once the other runtime closed
-      throw err;
-    });
+    this.starting ??= Promise.resolve()
+      .then(() => this.restore())
+      .catch((err: unknown) => {
+        this.starting = undefined; // a later call may succeed, e.g. once the other runtime closed
+        throw err;
+      });
     return this.starting;
   }
 
@@ -83,7 +99,11 @@ export class LocalRuntime implements Runtime {
     await this.serial.run(id, () => {
       const existing = this.workloads.get(id);
       if (existing) existing.apply(workload);
-      else this.workloads.set(id, WorkloadSupervisor.create(this.shared, workloadDir(this.options.stateDir, workload.key), workload));
+      else
+        this.workloads.set(
+          id,
+          WorkloadSupervisor.create(this.shared, workloadDir(this.options.stateDir, workload.key), workload),
+        );
     });
   }
 
@@ -212,11 +232,9 @@ export class LocalRuntime implements Runtime {
 
   private scheduleRotation(): void {
     this.rotationTimer = setTimeout(() => {
-      void Promise.all([...this.workloads.values()].map((w) => w.rotateLogs().catch(() => undefined)))
-        .then(() => {
-          if (!this.closed) this.scheduleRotation();
-        });
+      void Promise.all([...this.workloads.values()].map((w) => w.rotateLogs().catch(() => undefined))).then(() => {
+        if (!this.closed) this.scheduleRotation();
+      });
     }, this.options.logCheckIntervalMs);
   }
-
 }

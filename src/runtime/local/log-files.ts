@@ -96,7 +96,12 @@ export class RotationTracker {
  * Rotates `path` when it is larger than `maxBytes`, keeping `files` generations in all (current
  * included; `files` = 1 means the current file is simply truncated). Returns true if it rotated.
  */
-export function rotateIfNeeded(path: string, maxBytes: number, files: number, tracker: RotationTracker): Promise<boolean> {
+export function rotateIfNeeded(
+  path: string,
+  maxBytes: number,
+  files: number,
+  tracker: RotationTracker,
+): Promise<boolean> {
   return tracker.exclusive(path, async () => {
     const size = await sizeOf(path);
     if (size === undefined || size <= maxBytes) return false;
@@ -131,7 +136,9 @@ async function topUp(path: string, copy: string): Promise<void> {
 
 /** Deletes a replica's log files, every generation. */
 export async function deleteLogs(paths: LogPaths, files: number): Promise<void> {
-  const all = [paths.stdout, paths.stderr].flatMap((p) => Array.from({ length: files }, (_, g) => generationPath(p, g)));
+  const all = [paths.stdout, paths.stderr].flatMap((p) =>
+    Array.from({ length: files }, (_, g) => generationPath(p, g)),
+  );
   await Promise.all(all.map((p) => rm(p, { force: true })));
 }
 
@@ -144,7 +151,12 @@ export async function lastLine(path: string): Promise<string | undefined> {
     const length = Math.min(size, 4096);
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, size - length);
-    const lines = buffer.subarray(0, bytesRead).toString('utf8').split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = buffer
+      .subarray(0, bytesRead)
+      .toString('utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     return lines.at(-1);
   } finally {
     await handle.close();

@@ -83,7 +83,8 @@ export async function* followLogs(
     for (const path of [...cursors.keys()]) if (!current.some((s) => s.path === path)) cursors.delete(path);
     for (const source of current) {
       let cursor = cursors.get(source.path);
-      if (!cursor) cursors.set(source.path, (cursor = { offset: 0, rotations: options.tracker.rotations(source.path) }));
+      if (!cursor)
+        cursors.set(source.path, (cursor = { offset: 0, rotations: options.tracker.rotations(source.path) }));
       for (const line of await newLines(source, options, cursor)) {
         if (options.signal?.aborted) return;
         yield line;
@@ -103,12 +104,12 @@ function newLines(source: LogSource, options: ReadOptions, cursor: Cursor): Prom
       const oldest = Math.min(rotated, options.generations - 1);
       for (let g = oldest; g >= 1; g--) {
         const from = { offset: g === rotated ? cursor.offset : 0 };
-        texts.push(...await linesIn(generationPath(source.path, g), from, Number.MAX_SAFE_INTEGER, 'yield'));
+        texts.push(...(await linesIn(generationPath(source.path, g), from, Number.MAX_SAFE_INTEGER, 'yield')));
       }
       cursor.offset = 0;
       cursor.rotations += rotated;
     }
-    texts.push(...await linesIn(source.path, cursor, (await sizeOf(source.path)) ?? 0, 'keep'));
+    texts.push(...(await linesIn(source.path, cursor, (await sizeOf(source.path)) ?? 0, 'keep')));
     return texts.map((text) => line(source, text, now));
   });
 }
@@ -117,12 +118,20 @@ function newLines(source: LogSource, options: ReadOptions, cursor: Cursor): Prom
  * The lines of the rotated generations (oldest first) and of the current file, honouring `tail`.
  * With a `cursor`, it is set to where a follower continues.
  */
-function existing(source: LogSource, options: ReadOptions, partial: 'yield' | 'keep', cursor?: Cursor): Promise<LogLine[]> {
+function existing(
+  source: LogSource,
+  options: ReadOptions,
+  partial: 'yield' | 'keep',
+  cursor?: Cursor,
+): Promise<LogLine[]> {
   return options.tracker.exclusive(source.path, async () => {
     const lines: LogLine[] = [];
     for (let g = options.generations - 1; g >= 0; g--) {
       const path = generationPath(source.path, g);
-      const mtime = await stat(path).then((s) => s.mtime, () => undefined);
+      const mtime = await stat(path).then(
+        (s) => s.mtime,
+        () => undefined,
+      );
       if (!mtime) continue;
       const at = g === 0 && cursor ? cursor : { offset: 0 };
       for (const text of await linesIn(path, at, Number.MAX_SAFE_INTEGER, g === 0 ? partial : 'yield')) {
@@ -139,7 +148,12 @@ function existing(source: LogSource, options: ReadOptions, partial: 'yield' | 'k
  * An unterminated last line is included (`partial: 'yield'`) or left for the next read (`'keep'`,
  * when following a file that is still being written).
  */
-async function linesIn(path: string, cursor: { offset: number }, end: number, partial: 'yield' | 'keep'): Promise<string[]> {
+async function linesIn(
+  path: string,
+  cursor: { offset: number },
+  end: number,
+  partial: 'yield' | 'keep',
+): Promise<string[]> {
   const texts: string[] = [];
   if (end <= cursor.offset) return texts;
   const handle = await open(path, 'r').catch(() => undefined);
@@ -152,7 +166,8 @@ async function linesIn(path: string, cursor: { offset: number }, end: number, pa
       const { bytesRead } = await handle.read(chunk, 0, chunk.length, position);
       if (bytesRead === 0) break;
       position += bytesRead;
-      pending = pending.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
+      pending =
+        pending.length === 0 ? chunk.subarray(0, bytesRead) : Buffer.concat([pending, chunk.subarray(0, bytesRead)]);
       let newline: number;
       while ((newline = pending.indexOf(10)) >= 0 || pending.length > MAX_LINE) {
         const cut = newline >= 0 ? newline : MAX_LINE;

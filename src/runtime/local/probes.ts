@@ -79,7 +79,11 @@ export class ProbeLoop {
 
   /** An HTTP probe loop of `url`. */
   static http(url: string, intervalMs: number, timeoutMs: number, onResult: (ok: boolean) => void): ProbeLoop {
-    return new ProbeLoop(() => httpCheck(url, timeoutMs), intervalMs, (r) => onResult(r.ok));
+    return new ProbeLoop(
+      () => httpCheck(url, timeoutMs),
+      intervalMs,
+      (r) => onResult(r.ok),
+    );
   }
 
   /** Starts checking; the first check runs after `initialDelayMs` (default at once). */

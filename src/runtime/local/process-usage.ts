@@ -72,7 +72,10 @@ function childrenOf(pid: number): number[] {
   }
   return tasks.flatMap((tid) => {
     try {
-      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').split(' ').filter((s) => s !== '').map(Number);
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .split(' ')
+        .filter((s) => s !== '')
+        .map(Number);
     } catch {
       return [];
     }

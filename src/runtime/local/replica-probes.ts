@@ -38,11 +38,18 @@ export class ReplicaProbes {
       return this;
     }
     const path = startupPath(startup, this.workload);
-    this.loops = [ProbeLoop.http(this.baseUrl + path, startup.intervalMs, startup.probeTimeoutMs, (ok) => this.onStartup(ok)).start()];
-    this.deadline = setTimeout(() => {
-      this.stop();
-      this.handlers.startupTimedOut(`startup probe ${path} did not pass within ${startup.timeoutMs} ms`);
-    }, Math.max(0, remainingMs));
+    this.loops = [
+      ProbeLoop.http(this.baseUrl + path, startup.intervalMs, startup.probeTimeoutMs, (ok) =>
+        this.onStartup(ok),
+      ).start(),
+    ];
+    this.deadline = setTimeout(
+      () => {
+        this.stop();
+        this.handlers.startupTimedOut(`startup probe ${path} did not pass within ${startup.timeoutMs} ms`);
+      },
+      Math.max(0, remainingMs),
+    );
     return this;
   }
 
@@ -65,10 +72,18 @@ export class ReplicaProbes {
   private startHealth(afterStartup: boolean): void {
     const { readiness, liveness } = this.workload;
     this.loops = [
-      ProbeLoop.http(this.baseUrl + probePath(readiness, 'readiness'), readiness.intervalMs, readiness.timeoutMs, this.handlers.readiness)
-        .start(afterStartup ? readiness.intervalMs : 0),
-      ProbeLoop.http(this.baseUrl + probePath(liveness, 'liveness'), liveness.intervalMs, liveness.timeoutMs, this.handlers.liveness)
-        .start(afterStartup ? liveness.intervalMs : 0),
+      ProbeLoop.http(
+        this.baseUrl + probePath(readiness, 'readiness'),
+        readiness.intervalMs,
+        readiness.timeoutMs,
+        this.handlers.readiness,
+      ).start(afterStartup ? readiness.intervalMs : 0),
+      ProbeLoop.http(
+        this.baseUrl + probePath(liveness, 'liveness'),
+        liveness.intervalMs,
+        liveness.timeoutMs,
+        this.handlers.liveness,
+      ).start(afterStartup ? liveness.intervalMs : 0),
     ];
   }
 }

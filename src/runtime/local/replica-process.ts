@@ -75,7 +75,10 @@ export class ReplicaProcess {
   private stopping: Promise<void> | undefined;
   private detached = false;
 
-  constructor(private readonly ctx: ReplicaContext, record: Pick<ReplicaRecord, 'id' | 'seq' | 'restarts' | 'port' | 'lastTermination'>) {
+  constructor(
+    private readonly ctx: ReplicaContext,
+    record: Pick<ReplicaRecord, 'id' | 'seq' | 'restarts' | 'port' | 'lastTermination'>,
+  ) {
     this.id = record.id;
     this.seq = record.seq;
     this.restarts = record.restarts;
@@ -100,7 +103,10 @@ export class ReplicaProcess {
    */
   adopt(record: ReplicaRecord): boolean {
     if (record.pid === undefined) return false;
-    const handle = ProcessHandle.adopt({ pid: record.pid, startTime: record.processStartTime }, this.ctx.options.exitPollMs);
+    const handle = ProcessHandle.adopt(
+      { pid: record.pid, startTime: record.processStartTime },
+      this.ctx.options.exitPollMs,
+    );
     if (!handle) return false;
     this.handle = handle;
     this.startedAt = record.startedAt ? Date.parse(record.startedAt) : this.ctx.options.now();
@@ -216,7 +222,13 @@ export class ReplicaProcess {
       const port = await freePort(HOST, this.port);
       if (!this.active) return;
       this.port = port;
-      const { argv, env } = replicaCommand(workload, this.id, port, this.ctx.options.wharfBin, this.ctx.options.stopGraceMs);
+      const { argv, env } = replicaCommand(
+        workload,
+        this.id,
+        port,
+        this.ctx.options.wharfBin,
+        this.ctx.options.stopGraceMs,
+      );
       const fds = openForChild(this.logs);
       try {
         handle = ProcessHandle.spawn({ argv, env, stdoutFd: fds.stdout, stderrFd: fds.stderr });
@@ -305,7 +317,13 @@ export class ReplicaProcess {
     if (!startup && this.ctx.options.now() - (this.startedAt ?? 0) < liveness.startupGraceMs) return;
     this.livenessFailures += 1;
     if (this.livenessFailures < liveness.retries) return;
-    this.kill({ reason: 'LivenessFailed', message: `liveness probe ${probePath(liveness, 'liveness')} failed ${this.livenessFailures} times in a row` }, 'SIGTERM');
+    this.kill(
+      {
+        reason: 'LivenessFailed',
+        message: `liveness probe ${probePath(liveness, 'liveness')} failed ${this.livenessFailures} times in a row`,
+      },
+      'SIGTERM',
+    );
   }
 
   private async onExit(handle: ProcessHandle, info: ExitInfo): Promise<void> {
@@ -329,7 +347,11 @@ export class ReplicaProcess {
 
   /** Remembers why the last process ended (undefined: unknown, e.g. an adopted process), stamped now. */
   private recordTermination(ended: { readonly reason: string; readonly message: string } | undefined): void {
-    this.lastTermination = ended && { reason: ended.reason, message: ended.message, time: new Date(this.ctx.options.now()).toISOString() };
+    this.lastTermination = ended && {
+      reason: ended.reason,
+      message: ended.message,
+      time: new Date(this.ctx.options.now()).toISOString(),
+    };
   }
 
   private scheduleRestart(description: string): void {

@@ -53,7 +53,13 @@ export class ReplicaResources {
 
   /** Starts sampling the process tree led by `pid` (a started or adopted process). */
   startSampling(pid: number): void {
-    this.watch = new ResourceWatch(this.replica, pid, this.sampleMs, this.plan.memoryLimit, this.handlers.overLimit).start();
+    this.watch = new ResourceWatch(
+      this.replica,
+      pid,
+      this.sampleMs,
+      this.plan.memoryLimit,
+      this.handlers.overLimit,
+    ).start();
   }
 
   /** Stops sampling; {@link usage} is cleared. */

@@ -9,7 +9,17 @@
  * on disk before anything else can crash), and a reader — or a control plane killed mid-write —
  * sees the old file or the new one, never half of one.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Workload, WorkloadKey } from '../runtime.js';
 
@@ -63,8 +73,7 @@ export function writeWorkloadRecord(dir: string, record: WorkloadRecord): void {
 
 /** A workload directory found on disk, or why it could not be read. */
 export type StoredWorkload =
-  | { readonly dir: string; readonly record: WorkloadRecord }
-  | { readonly dir: string; readonly error: string };
+  { readonly dir: string; readonly record: WorkloadRecord } | { readonly dir: string; readonly error: string };
 
 /** Every workload recorded under `stateDir`. */
 export function readWorkloadRecords(stateDir: string): StoredWorkload[] {

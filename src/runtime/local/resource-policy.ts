@@ -81,8 +81,9 @@ export function resourcePlan(w: Workload, cgroup: CpuCgroupSupport): ResourcePla
   if (parts.length === 0) return {};
   const message = parts.join('; ');
   // True only when every limit is a hard one and nothing asked for (a GPU) is merely carried.
-  const condition = enforced > 0 && partial === 0 && !r.gpu
-    ? { status: 'True' as const, reason: 'LimitsEnforced', message }
-    : { status: 'False' as const, reason: enforced + partial > 0 ? 'PartiallyEnforced' : 'NotEnforced', message };
+  const condition =
+    enforced > 0 && partial === 0 && !r.gpu
+      ? { status: 'True' as const, reason: 'LimitsEnforced', message }
+      : { status: 'False' as const, reason: enforced + partial > 0 ? 'PartiallyEnforced' : 'NotEnforced', message };
   return { memoryLimit, cpuLimitCores, cgroupDir, condition };
 }

@@ -22,25 +22,38 @@ export function validateWorkload(w: Workload): void {
   const fail = (field: string, rule: string): never => {
     throw new InvalidArgumentError(`workload ${keyText(w)}: ${field}: ${rule}`);
   };
-  if (!w.key || typeof w.key.environment !== 'string' || w.key.environment === '') fail('key.environment', 'must be a non-empty string');
-  if (typeof w.key.deployment !== 'string' || w.key.deployment === '') fail('key.deployment', 'must be a non-empty string');
+  if (!w.key || typeof w.key.environment !== 'string' || w.key.environment === '')
+    fail('key.environment', 'must be a non-empty string');
+  if (typeof w.key.deployment !== 'string' || w.key.deployment === '')
+    fail('key.deployment', 'must be a non-empty string');
   if (!Number.isInteger(w.key.revision) || w.key.revision < 0) fail('key.revision', 'must be a non-negative integer');
-  if (!Number.isInteger(w.replicas) || w.replicas < 0) fail('replicas', `must be a non-negative integer, got ${String(w.replicas)}`);
-  if ((w.model === undefined) === (w.command === undefined)) fail('model/command', 'exactly one of model and command must be set');
+  if (!Number.isInteger(w.replicas) || w.replicas < 0)
+    fail('replicas', `must be a non-negative integer, got ${String(w.replicas)}`);
+  if ((w.model === undefined) === (w.command === undefined))
+    fail('model/command', 'exactly one of model and command must be set');
   if (w.model) {
     for (const f of ['name', 'version', 'artifactPath', 'digest'] as const) {
       if (typeof w.model[f] !== 'string' || w.model[f] === '') fail(`model.${f}`, 'must be a non-empty string');
     }
   }
-  if (w.command && (!Array.isArray(w.command.argv) || w.command.argv.length === 0 || w.command.argv.some((a) => typeof a !== 'string'))) {
+  if (
+    w.command &&
+    (!Array.isArray(w.command.argv) || w.command.argv.length === 0 || w.command.argv.some((a) => typeof a !== 'string'))
+  ) {
     fail('command.argv', 'must be a non-empty array of strings');
   }
-  if (!w.model && (!w.readiness.path || !w.liveness.path)) fail('readiness.path/liveness.path', 'required for a command workload');
-  for (const [name, probe] of [['readiness', w.readiness], ['liveness', w.liveness]] as const) {
+  if (!w.model && (!w.readiness.path || !w.liveness.path))
+    fail('readiness.path/liveness.path', 'required for a command workload');
+  for (const [name, probe] of [
+    ['readiness', w.readiness],
+    ['liveness', w.liveness],
+  ] as const) {
     for (const f of ['intervalMs', 'timeoutMs', 'retries'] as const) {
-      if (!Number.isInteger(probe[f]) || probe[f] < 1) fail(`${name}.${f}`, `must be a positive integer, got ${String(probe[f])}`);
+      if (!Number.isInteger(probe[f]) || probe[f] < 1)
+        fail(`${name}.${f}`, `must be a positive integer, got ${String(probe[f])}`);
     }
-    if (!Number.isInteger(probe.startupGraceMs) || probe.startupGraceMs < 0) fail(`${name}.startupGraceMs`, 'must be a non-negative integer');
+    if (!Number.isInteger(probe.startupGraceMs) || probe.startupGraceMs < 0)
+      fail(`${name}.startupGraceMs`, 'must be a non-negative integer');
     if (probe.path && !probe.path.startsWith('/')) fail(`${name}.path`, 'must start with /');
   }
   validateStartup(w, fail);
@@ -71,14 +84,17 @@ function validateDependencies(w: Workload, fail: Fail): void {
   const names = new Set<string>();
   w.dependencies.forEach((d, i) => {
     const at = `dependencies[${i}]`;
-    if (typeof d.name !== 'string' || !DNS_LABEL.test(d.name)) fail(`${at}.name`, `must be a DNS label (lowercase letters, digits, '-'), got ${JSON.stringify(d.name)}`);
+    if (typeof d.name !== 'string' || !DNS_LABEL.test(d.name))
+      fail(`${at}.name`, `must be a DNS label (lowercase letters, digits, '-'), got ${JSON.stringify(d.name)}`);
     if (names.has(d.name)) fail(`${at}.name`, `must be unique, ${d.name} appears twice`);
     names.add(d.name);
     if ((d.http === undefined) === (d.tcp === undefined)) fail(`${at}`, 'exactly one of http and tcp must be set');
-    if (d.http && !/^https?:\/\/[^/]+/.test(String(d.http.url))) fail(`${at}.http.url`, `must be an http(s) URL, got ${JSON.stringify(d.http.url)}`);
+    if (d.http && !/^https?:\/\/[^/]+/.test(String(d.http.url)))
+      fail(`${at}.http.url`, `must be an http(s) URL, got ${JSON.stringify(d.http.url)}`);
     if (d.tcp) {
       if (typeof d.tcp.host !== 'string' || d.tcp.host === '') fail(`${at}.tcp.host`, 'must be a non-empty string');
-      if (!Number.isInteger(d.tcp.port) || d.tcp.port < 1 || d.tcp.port > 65535) fail(`${at}.tcp.port`, `must be an integer from 1 to 65535, got ${String(d.tcp.port)}`);
+      if (!Number.isInteger(d.tcp.port) || d.tcp.port < 1 || d.tcp.port > 65535)
+        fail(`${at}.tcp.port`, `must be an integer from 1 to 65535, got ${String(d.tcp.port)}`);
     }
     for (const f of ['intervalMs', 'timeoutMs', 'retries'] as const) {
       if (!positiveInteger(d[f])) fail(`${at}.${f}`, `must be a positive integer, got ${String(d[f])}`);
@@ -99,11 +115,13 @@ function validateResources(w: Workload, fail: Fail): void {
   const memory = quantity('resources.memory', r.memory, parseMemory);
   const cpuLimit = quantity('resources.limits.cpu', r.limits?.cpu, parseCpu);
   const memoryLimit = quantity('resources.limits.memory', r.limits?.memory, parseMemory);
-  if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu) fail('resources.limits.cpu', `must not be below the request ${r.cpu}, got ${r.limits!.cpu}`);
+  if (cpu !== undefined && cpuLimit !== undefined && cpuLimit < cpu)
+    fail('resources.limits.cpu', `must not be below the request ${r.cpu}, got ${r.limits!.cpu}`);
   if (memory !== undefined && memoryLimit !== undefined && memoryLimit < memory) {
     fail('resources.limits.memory', `must not be below the request ${r.memory}, got ${r.limits!.memory}`);
   }
-  if (r.gpu !== undefined && (!Number.isInteger(r.gpu) || r.gpu < 0)) fail('resources.gpu', `must be a non-negative integer, got ${String(r.gpu)}`);
+  if (r.gpu !== undefined && (!Number.isInteger(r.gpu) || r.gpu < 0))
+    fail('resources.gpu', `must be a non-negative integer, got ${String(r.gpu)}`);
 }
 
 function keyText(w: Workload): string {
@@ -159,20 +177,32 @@ export function replicaCommand(
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  Object.assign(env, w.env, resourceEnv(w), { PORT: String(port), WHARF_WORKLOAD: workloadKeyString(w.key), WHARF_REPLICA: replicaId });
+  Object.assign(env, w.env, resourceEnv(w), {
+    PORT: String(port),
+    WHARF_WORKLOAD: workloadKeyString(w.key),
+    WHARF_REPLICA: replicaId,
+  });
   if (w.command) return { argv: [...w.command.argv], env };
   const m = w.model!;
   const capArgs = resourceServerArgs(w);
   const argv = [
-    process.execPath, wharfBin, 'serve-model',
-    '--model', m.artifactPath,
-    '--name', w.key.deployment,
-    '--version', m.version,
-    '--host', '127.0.0.1',
-    '--port', String(port),
-    '--grace-period', String(drainSeconds(stopGraceMs)),
+    process.execPath,
+    wharfBin,
+    'serve-model',
+    '--model',
+    m.artifactPath,
+    '--name',
+    w.key.deployment,
+    '--version',
+    m.version,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--grace-period',
+    String(drainSeconds(stopGraceMs)),
     ...capArgs,
-    ...(capArgs.length > 0 ? withoutThreadsFlag(m.serverArgs ?? []) : m.serverArgs ?? []),
+    ...(capArgs.length > 0 ? withoutThreadsFlag(m.serverArgs ?? []) : (m.serverArgs ?? [])),
   ];
   return { argv, env };
 }

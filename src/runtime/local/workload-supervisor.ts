@@ -6,7 +6,13 @@
  * removed, is announced to the runtime (which notifies `onChange` listeners).
  */
 import { InvalidArgumentError } from '../../core/errors.js';
-import { type ReplicaUsage, type Workload, type WorkloadKey, type WorkloadStatus, workloadKeyString } from '../runtime.js';
+import {
+  type ReplicaUsage,
+  type Workload,
+  type WorkloadKey,
+  type WorkloadStatus,
+  workloadKeyString,
+} from '../runtime.js';
 import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
 import { ConditionSet } from './condition-set.js';
 import type { CpuCgroupSupport } from './cpu-cgroup.js';
@@ -167,10 +173,12 @@ export class WorkloadSupervisor {
   logSources(replica?: string): LogSource[] | undefined {
     const chosen = this.all().filter((r) => replica === undefined || r.id === replica);
     if (replica !== undefined && chosen.length === 0) return undefined;
-    return chosen.sort((a, b) => a.seq - b.seq).flatMap((r) => [
-      { replica: r.id, stream: 'stdout' as const, path: r.logs.stdout },
-      { replica: r.id, stream: 'stderr' as const, path: r.logs.stderr },
-    ]);
+    return chosen
+      .sort((a, b) => a.seq - b.seq)
+      .flatMap((r) => [
+        { replica: r.id, stream: 'stdout' as const, path: r.logs.stdout },
+        { replica: r.id, stream: 'stderr' as const, path: r.logs.stderr },
+      ]);
   }
 
   /** Rotates every log file of the workload that outgrew the size cap. */
@@ -229,16 +237,19 @@ export class WorkloadSupervisor {
 
   private retire(replica: ReplicaProcess): void {
     this.retiring.add(replica);
-    void replica.stop(this.options.stopGraceMs).then(async () => {
-      this.retiring.delete(replica);
-      if (!this.persisting) return;
-      this.announce();
-      this.persist();
-      this.forgetLogs(replica);
-      await deleteLogs(replica.logs, this.options.logFiles);
-    }).catch(() => {
-      // Leftover log files of a stopped replica are harmless; remove() deletes the directory.
-    });
+    void replica
+      .stop(this.options.stopGraceMs)
+      .then(async () => {
+        this.retiring.delete(replica);
+        if (!this.persisting) return;
+        this.announce();
+        this.persist();
+        this.forgetLogs(replica);
+        await deleteLogs(replica.logs, this.options.logFiles);
+      })
+      .catch(() => {
+        // Leftover log files of a stopped replica are harmless; remove() deletes the directory.
+      });
   }
 
   private forgetLogs(replica: ReplicaProcess): void {

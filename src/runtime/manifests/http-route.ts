@@ -14,7 +14,10 @@ export interface RouteSource {
   readonly environment: string;
   readonly deployment: string;
   readonly targets: readonly { readonly revision: number; readonly weight: number }[];
-  readonly matches?: readonly { readonly header?: { readonly name: string; readonly value: string }; readonly revision: number }[];
+  readonly matches?: readonly {
+    readonly header?: { readonly name: string; readonly value: string };
+    readonly revision: number;
+  }[];
   readonly mirror?: { readonly revision: number; readonly percent: number };
 }
 
@@ -33,18 +36,28 @@ export function renderHttpRoute(route: RouteSource, o: HttpRouteOptions): Record
   const key = { environment: route.environment, deployment: route.deployment };
   const prefix = `/${route.environment}/${route.deployment}`;
   const backend = (revision: number, weight?: number): Record<string, unknown> => ({
-    name: revisionName({ deployment: route.deployment, revision }), port: 80, ...(weight === undefined ? {} : { weight }),
+    name: revisionName({ deployment: route.deployment, revision }),
+    port: 80,
+    ...(weight === undefined ? {} : { weight }),
   });
   // The model servers serve the protocol paths at their root, as behind Wharf's gateway.
   const rewrite = { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } };
-  const mirror = route.mirror && route.mirror.percent >= 100
-    ? [{ type: 'RequestMirror', requestMirror: { backendRef: backend(route.mirror.revision) } }]
-    : [];
-  const headerRules = (route.matches ?? []).filter((m) => m.header).map((m) => ({
-    matches: [{ path: { type: 'PathPrefix', value: prefix }, headers: [{ type: 'Exact', name: m.header!.name, value: m.header!.value }] }],
-    filters: [rewrite],
-    backendRefs: [backend(m.revision, 1)],
-  }));
+  const mirror =
+    route.mirror && route.mirror.percent >= 100
+      ? [{ type: 'RequestMirror', requestMirror: { backendRef: backend(route.mirror.revision) } }]
+      : [];
+  const headerRules = (route.matches ?? [])
+    .filter((m) => m.header)
+    .map((m) => ({
+      matches: [
+        {
+          path: { type: 'PathPrefix', value: prefix },
+          headers: [{ type: 'Exact', name: m.header!.name, value: m.header!.value }],
+        },
+      ],
+      filters: [rewrite],
+      backendRefs: [backend(m.revision, 1)],
+    }));
   const targets = route.targets.filter((t) => t.weight > 0);
   return {
     apiVersion: 'gateway.networking.k8s.io/v1',
@@ -58,7 +71,9 @@ export function renderHttpRoute(route: RouteSource, o: HttpRouteOptions): Record
         {
           matches: [{ path: { type: 'PathPrefix', value: prefix } }],
           filters: [rewrite, ...mirror],
-          backendRefs: (targets.length > 0 ? targets : route.targets.slice(0, 1)).map((t) => backend(t.revision, t.weight)),
+          backendRefs: (targets.length > 0 ? targets : route.targets.slice(0, 1)).map((t) =>
+            backend(t.revision, t.weight),
+          ),
         },
       ],
     },

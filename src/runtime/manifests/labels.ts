@@ -50,7 +50,10 @@ export function labelValue(value: string): string {
 }
 
 /** Labels shared by every object of one deployment (no revision). */
-export function deploymentLabels(key: Pick<WorkloadKey, 'environment' | 'deployment'>, owner: string): Record<string, string> {
+export function deploymentLabels(
+  key: Pick<WorkloadKey, 'environment' | 'deployment'>,
+  owner: string,
+): Record<string, string> {
   return {
     'app.kubernetes.io/name': labelValue(key.deployment),
     'app.kubernetes.io/part-of': 'wharf',
@@ -62,7 +65,11 @@ export function deploymentLabels(key: Pick<WorkloadKey, 'environment' | 'deploym
 }
 
 /** Labels of a revision's objects and pods. */
-export function revisionLabels(key: WorkloadKey, owner: string, extra: { version?: string; component: string }): Record<string, string> {
+export function revisionLabels(
+  key: WorkloadKey,
+  owner: string,
+  extra: { version?: string; component: string },
+): Record<string, string> {
   return {
     ...deploymentLabels(key, owner),
     'app.kubernetes.io/instance': revisionName(key),

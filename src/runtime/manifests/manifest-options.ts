@@ -52,7 +52,9 @@ export function resolveManifestOptions(options: ManifestOptions): ResolvedManife
     }
   }
   if (!/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/i.test(resolved.owner)) {
-    throw new InvalidArgumentError(`owner: must be a label value (1-63 of A-Z a-z 0-9 . _ -), got ${JSON.stringify(resolved.owner)}`);
+    throw new InvalidArgumentError(
+      `owner: must be a label value (1-63 of A-Z a-z 0-9 . _ -), got ${JSON.stringify(resolved.owner)}`,
+    );
   }
   return resolved;
 }

@@ -26,7 +26,12 @@ export const MODEL_FILE = `${MODEL_MOUNT}/model.onnx`;
 const MODEL_PROBES = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
 
 /** The pod template of `w` with `labels` (which include the Deployment's selector). */
-export function podTemplate(w: Workload, labels: Record<string, string>, serviceAccount: string, o: ResolvedManifestOptions): PodTemplateSpec {
+export function podTemplate(
+  w: Workload,
+  labels: Record<string, string>,
+  serviceAccount: string,
+  o: ResolvedManifestOptions,
+): PodTemplateSpec {
   const main = w.model ? modelContainer(w, o) : applicationContainer(w, o);
   return {
     metadata: { labels },
@@ -35,7 +40,13 @@ export function podTemplate(w: Workload, labels: Record<string, string>, service
       automountServiceAccountToken: false,
       enableServiceLinks: false,
       terminationGracePeriodSeconds: o.preStopSeconds + o.drainSeconds + 5,
-      securityContext: { runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, fsGroup: 10001, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        runAsGroup: 10001,
+        fsGroup: 10001,
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
       ...(w.model ? { initContainers: [fetchContainer(w, o)] } : {}),
       containers: [main],
       // The root filesystem is read-only; scratch space for the server (and the model) is an emptyDir.
@@ -50,10 +61,26 @@ function modelContainer(w: Workload, o: ResolvedManifestOptions): Container {
     ...common(w, o, 'server'),
     image: o.image,
     command: [
-      'wharf', 'serve-model', '--model', MODEL_FILE, '--name', w.key.deployment, '--version', m.version,
-      '--host', '0.0.0.0', '--port', String(o.port), '--grace-period', String(o.drainSeconds), ...(m.serverArgs ?? []),
+      'wharf',
+      'serve-model',
+      '--model',
+      MODEL_FILE,
+      '--name',
+      w.key.deployment,
+      '--version',
+      m.version,
+      '--host',
+      '0.0.0.0',
+      '--port',
+      String(o.port),
+      '--grace-period',
+      String(o.drainSeconds),
+      ...(m.serverArgs ?? []),
     ],
-    volumeMounts: [{ name: 'models', mountPath: MODEL_MOUNT, readOnly: true }, { name: 'tmp', mountPath: '/tmp' }],
+    volumeMounts: [
+      { name: 'models', mountPath: MODEL_MOUNT, readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
+    ],
     ...probes(w, MODEL_PROBES),
   };
 }
@@ -63,7 +90,16 @@ function fetchContainer(w: Workload, o: ResolvedManifestOptions): Container {
   return {
     name: 'fetch-artifact',
     image: o.image,
-    command: ['wharf', 'fetch-artifact', '--url', `${o.registryUrl.replace(/\/+$/, '')}/api/v1/blobs/${m.digest}`, '--digest', m.digest, '--out', MODEL_FILE],
+    command: [
+      'wharf',
+      'fetch-artifact',
+      '--url',
+      `${o.registryUrl.replace(/\/+$/, '')}/api/v1/blobs/${m.digest}`,
+      '--digest',
+      m.digest,
+      '--out',
+      MODEL_FILE,
+    ],
     volumeMounts: [{ name: 'models', mountPath: MODEL_MOUNT }],
     resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: restricted(),
@@ -71,7 +107,10 @@ function fetchContainer(w: Workload, o: ResolvedManifestOptions): Container {
 }
 
 function applicationContainer(w: Workload, o: ResolvedManifestOptions): Container {
-  if (!w.image) throw new InvalidArgumentError(`workload ${w.key.deployment}: image: required for an application on the kubernetes runtime`);
+  if (!w.image)
+    throw new InvalidArgumentError(
+      `workload ${w.key.deployment}: image: required for an application on the kubernetes runtime`,
+    );
   return {
     ...common(w, o, 'app'),
     image: w.image,
@@ -95,7 +134,12 @@ function common(w: Workload, o: ResolvedManifestOptions, name: string): Containe
 }
 
 function env(w: Workload, o: ResolvedManifestOptions): EnvVar[] {
-  const plain = Object.entries({ ...w.env, PORT: String(o.port), WHARF_DEPLOYMENT: w.key.deployment, WHARF_REVISION: String(w.key.revision) })
+  const plain = Object.entries({
+    ...w.env,
+    PORT: String(o.port),
+    WHARF_DEPLOYMENT: w.key.deployment,
+    WHARF_REVISION: String(w.key.revision),
+  })
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([name, value]) => ({ name, value }));
   const secret = Object.entries(w.secretEnv ?? {})
@@ -120,13 +164,24 @@ function resources(w: Workload): ResourceRequirements {
   return { ...(Object.keys(requests).length ? { requests } : {}), ...(Object.keys(limits).length ? { limits } : {}) };
 }
 
-function probes(w: Workload, defaults: { readiness: string; liveness: string }): Pick<Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+function probes(
+  w: Workload,
+  defaults: { readiness: string; liveness: string },
+): Pick<Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const readiness = probe(w.readiness, w.readiness.path || defaults.readiness);
   const liveness = probe(w.liveness, w.liveness.path || defaults.liveness);
-  if (w.startup) return { readinessProbe: readiness, livenessProbe: liveness, startupProbe: startupProbe(w.startup, w.startup.path || readiness.httpGet!.path!) };
+  if (w.startup)
+    return {
+      readinessProbe: readiness,
+      livenessProbe: liveness,
+      startupProbe: startupProbe(w.startup, w.startup.path || readiness.httpGet!.path!),
+    };
   // Without one, the startup probe holds liveness off while a large model loads: startupGraceMs in periods.
   const period = liveness.periodSeconds ?? 1;
-  const startup: Probe = { ...liveness, failureThreshold: Math.max(1, Math.ceil(w.liveness.startupGraceMs / 1000 / period)) };
+  const startup: Probe = {
+    ...liveness,
+    failureThreshold: Math.max(1, Math.ceil(w.liveness.startupGraceMs / 1000 / period)),
+  };
   return { readinessProbe: readiness, livenessProbe: liveness, startupProbe: startup };
 }
 

@@ -20,7 +20,14 @@ import type { NetworkPolicy } from 'kubernetes-types/networking/v1.js';
 import type { PodDisruptionBudget } from 'kubernetes-types/policy/v1.js';
 import type { Workload, WorkloadKey } from '../runtime.js';
 import {
-  deploymentLabels, dnsLabel, GATEWAY_POD_LABELS, LABELS, revisionLabels, revisionName, revisionSelector, SPEC_HASH_ANNOTATION,
+  deploymentLabels,
+  dnsLabel,
+  GATEWAY_POD_LABELS,
+  LABELS,
+  revisionLabels,
+  revisionName,
+  revisionSelector,
+  SPEC_HASH_ANNOTATION,
 } from './labels.js';
 import { type ManifestOptions, resolveManifestOptions, type ResolvedManifestOptions } from './manifest-options.js';
 import { podTemplate } from './pod-template.js';
@@ -54,33 +61,60 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
   const selector = revisionSelector(w.key, o.owner);
 
   const configMap: ConfigMap & KubeObject = {
-    apiVersion: 'v1', kind: 'ConfigMap', metadata: meta(dnsLabel(`${name}-model`)),
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(dnsLabel(`${name}-model`)),
     data: {
-      'workload.json': JSON.stringify({
-        environment: w.key.environment, deployment: w.key.deployment, revision: w.key.revision,
-        ...(w.model ? { model: { name: w.model.name, version: w.model.version, digest: w.model.digest } } : { image: w.image }),
-      }, null, 2),
+      'workload.json': JSON.stringify(
+        {
+          environment: w.key.environment,
+          deployment: w.key.deployment,
+          revision: w.key.revision,
+          ...(w.model
+            ? { model: { name: w.model.name, version: w.model.version, digest: w.model.digest } }
+            : { image: w.image }),
+        },
+        null,
+        2,
+      ),
     },
   };
   const service: Service & KubeObject = {
-    apiVersion: 'v1', kind: 'Service', metadata: meta(),
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(),
     spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
   };
   const autoscaled = w.scaling !== undefined && w.scaling.max > w.scaling.min;
-  const hpa: (HorizontalPodAutoscaler & KubeObject) | undefined = autoscaled ? {
-    apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: meta(),
-    spec: {
-      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-      minReplicas: Math.max(1, w.scaling!.min),
-      maxReplicas: w.scaling!.max,
-      metrics: [
-        { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: w.scaling!.targetCPU } } },
-        { type: 'Resource', resource: { name: 'memory', target: { type: 'Utilization', averageUtilization: w.scaling!.targetMemory } } },
-      ],
-    },
-  } : undefined;
+  const hpa: (HorizontalPodAutoscaler & KubeObject) | undefined = autoscaled
+    ? {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: meta(),
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+          minReplicas: Math.max(1, w.scaling!.min),
+          maxReplicas: w.scaling!.max,
+          metrics: [
+            {
+              type: 'Resource',
+              resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: w.scaling!.targetCPU } },
+            },
+            {
+              type: 'Resource',
+              resource: {
+                name: 'memory',
+                target: { type: 'Utilization', averageUtilization: w.scaling!.targetMemory },
+              },
+            },
+          ],
+        },
+      }
+    : undefined;
   const deployment: Deployment & KubeObject = {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: meta(),
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(),
     spec: {
       // An autoscaled Deployment leaves `replicas` to the HPA: applying it would fight the HPA.
       ...(autoscaled ? {} : { replicas: w.replicas }),
@@ -93,32 +127,54 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
     },
   };
   const revision: KubeObject[] = [configMap, service, ...(hpa ? [hpa] : []), deployment];
-  const hash = `sha256:${createHash('sha256').update(JSON.stringify([shared.objects, revision])).digest('hex')}`;
+  const hash = `sha256:${createHash('sha256')
+    .update(JSON.stringify([shared.objects, revision]))
+    .digest('hex')}`;
   deployment.metadata.annotations = { [SPEC_HASH_ANNOTATION]: hash };
   // A JSON copy: no object is shared between two places (YAML would print anchors and aliases).
   const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
   return { revision: copy(revision), shared: copy(shared.objects), hash };
 }
 
-function sharedObjects(key: WorkloadKey, o: ResolvedManifestOptions, namespace: string): { objects: KubeObject[]; serviceAccount: string } {
+function sharedObjects(
+  key: WorkloadKey,
+  o: ResolvedManifestOptions,
+  namespace: string,
+): { objects: KubeObject[]; serviceAccount: string } {
   const name = dnsLabel(key.deployment);
   const labels = deploymentLabels(key, o.owner);
   const metadata = (): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
-  const pods = { [LABELS.environment]: labels[LABELS.environment]!, [LABELS.deployment]: labels[LABELS.deployment]!, [LABELS.owner]: labels[LABELS.owner]! };
+  const pods = {
+    [LABELS.environment]: labels[LABELS.environment]!,
+    [LABELS.deployment]: labels[LABELS.deployment]!,
+    [LABELS.owner]: labels[LABELS.owner]!,
+  };
   const serviceAccount: ServiceAccount & KubeObject = {
-    apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(), automountServiceAccountToken: false,
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: metadata(),
+    automountServiceAccountToken: false,
   };
   const pdb: PodDisruptionBudget & KubeObject = {
-    apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: metadata(),
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: metadata(),
     spec: { maxUnavailable: 1, selector: { matchLabels: pods } },
   };
   const networkPolicy: NetworkPolicy & KubeObject = {
-    apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: metadata(),
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: metadata(),
     spec: {
       podSelector: { matchLabels: pods },
       policyTypes: ['Ingress'],
       // Only the gateway (in any namespace) reaches model servers; scrapers go through the gateway.
-      ingress: [{ from: [{ namespaceSelector: {}, podSelector: { matchLabels: { ...GATEWAY_POD_LABELS } } }], ports: [{ port: 'http', protocol: 'TCP' }] }],
+      ingress: [
+        {
+          from: [{ namespaceSelector: {}, podSelector: { matchLabels: { ...GATEWAY_POD_LABELS } } }],
+          ports: [{ port: 'http', protocol: 'TCP' }],
+        },
+      ],
     },
   };
   return { objects: [serviceAccount, pdb, networkPolicy], serviceAccount: name };

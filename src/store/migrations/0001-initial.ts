@@ -21,7 +21,11 @@ export function initial(dialect: MigrationDialect): Migration {
         .addColumn('doc', sql.raw(json), (c) => c.notNull())
         .addPrimaryKeyConstraint('objects_pk', ['kind', 'key'])
         .execute();
-      await db.schema.createIndex('objects_environment').on('objects').columns(['kind', 'environment', 'key']).execute();
+      await db.schema
+        .createIndex('objects_environment')
+        .on('objects')
+        .columns(['kind', 'environment', 'key'])
+        .execute();
       await db.schema.createIndex('objects_parent').on('objects').columns(['kind', 'parent', 'key']).execute();
       await db.schema
         .createTable('changes')

@@ -8,7 +8,8 @@ import { type Kysely, type Migration, sql } from 'kysely';
 import type { MigrationDialect } from './index.js';
 
 export function indexApprovalStateAndIncidentName(dialect: MigrationDialect): Migration {
-  const field = (name: string) => (dialect === 'postgres' ? sql.raw(`doc->>'${name}'`) : sql.raw(`json_extract(doc, '$.${name}')`));
+  const field = (name: string) =>
+    dialect === 'postgres' ? sql.raw(`doc->>'${name}'`) : sql.raw(`json_extract(doc, '$.${name}')`);
   return {
     async up(db: Kysely<unknown>): Promise<void> {
       await sql`update objects set parent = ${field('state')} where kind = 'Approval'`.execute(db);
@@ -16,7 +17,10 @@ export function indexApprovalStateAndIncidentName(dialect: MigrationDialect): Mi
     },
     async down(db: Kysely<unknown>): Promise<void> {
       await sql`update objects set parent = null where kind = 'Approval'`.execute(db);
-      const id = dialect === 'postgres' ? sql.raw(`environment || '.' || (doc->>'deploymentName')`) : sql.raw(`environment || '.' || json_extract(doc, '$.deploymentName')`);
+      const id =
+        dialect === 'postgres'
+          ? sql.raw(`environment || '.' || (doc->>'deploymentName')`)
+          : sql.raw(`environment || '.' || json_extract(doc, '$.deploymentName')`);
       await sql`update objects set parent = ${id} where kind = 'Incident'`.execute(db);
     },
   };

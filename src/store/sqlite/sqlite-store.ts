@@ -53,7 +53,11 @@ interface SharedFile {
 const sharedFiles = new Map<string, SharedFile>();
 
 function share(path: string): { shared: SharedFile; release: () => void } {
-  const shared = (path !== ':memory:' && sharedFiles.get(path)) || { notifier: new ChangeNotifier(), mutex: new Mutex(), stores: 0 };
+  const shared = (path !== ':memory:' && sharedFiles.get(path)) || {
+    notifier: new ChangeNotifier(),
+    mutex: new Mutex(),
+    stores: 0,
+  };
   if (path !== ':memory:') sharedFiles.set(path, shared);
   shared.stores += 1;
   const release = (): void => {
