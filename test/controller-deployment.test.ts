@@ -13,7 +13,7 @@ import { DeploymentService } from '../src/controller/deployment-service.js';
 import { RoutePublisher } from '../src/controller/route-publisher.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import type { Deployment, DeploymentPhase } from '../src/core/resources.js';
-import type { RouteTable } from '../src/gateway/route-table.js';
+import type { RouteTable } from '../src/protocol/route-table.js';
 import { parseRouteTable } from '../src/gateway/table-validation.js';
 import { FakeRuntime } from './support/fake-runtime.js';
 import { DIGESTS, seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';

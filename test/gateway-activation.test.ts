@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ControlPlaneActivator } from '../src/gateway/control-plane-activator.js';
-import type { RouteTable } from '../src/gateway/route-table.js';
+import type { RouteTable } from '../src/protocol/route-table.js';
 import { deadUrl, FakeUpstream, route, table, target } from './support/gateway.js';
 import { startWharf } from './support/processes.js';
 import { terminate, waitFor } from './support/serving.js';

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { UnavailableError } from '../src/core/errors.js';
 import { GatewayAdminClient } from '../src/gateway/admin-client.js';
 import { GatewayAdminServer } from '../src/gateway/admin-server.js';
-import type { EjectionEvent } from '../src/gateway/gateway-snapshot.js';
+import type { EjectionEvent } from '../src/protocol/gateway-snapshot.js';
 import { deadUrl, FakeUpstream, gatewayFixtures, inferBody, route, table, target } from './support/gateway.js';
 
 const fixtures = gatewayFixtures();

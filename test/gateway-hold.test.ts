@@ -6,8 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
-import type { RouteCounters } from '../src/gateway/gateway-snapshot.js';
-import type { Backend, Route, RouteHold, RouteTable } from '../src/gateway/route-table.js';
+import type { RouteCounters } from '../src/protocol/gateway-snapshot.js';
+import type { Backend, Route, RouteHold, RouteTable } from '../src/protocol/route-table.js';
 import { FakeUpstream, gatewayFixtures, route, table, target } from './support/gateway.js';
 import { expectError, http, type HttpResult, sampleValue, scrape, waitFor, within } from './support/serving.js';
 

@@ -6,8 +6,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServerResponse } from 'node:http';
 import type { GatewayServer } from '../src/gateway/gateway-server.js';
-import type { EjectionEvent } from '../src/gateway/gateway-snapshot.js';
-import type { Backend, RouteOutlierDetection } from '../src/gateway/route-table.js';
+import type { EjectionEvent } from '../src/protocol/gateway-snapshot.js';
+import type { Backend, RouteOutlierDetection } from '../src/protocol/route-table.js';
 import { deadUrl, FakeUpstream, gatewayFixtures, inferBody, route, table, target } from './support/gateway.js';
 import { http, sampleValue, scrape } from './support/serving.js';
 

@@ -8,10 +8,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DRAINING_HEADER } from '../src/core/protocol-headers.js';
+import { DRAINING_HEADER } from '../src/protocol/headers.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
-import type { RouteTable } from '../src/gateway/route-table.js';
+import type { RouteTable } from '../src/protocol/route-table.js';
 import {
   countBy,
   deadUrl,

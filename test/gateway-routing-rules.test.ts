@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
 import { LATENCY_BUCKETS } from '../src/gateway/metrics.js';
-import type { Route, RouteTable } from '../src/gateway/route-table.js';
+import type { Route, RouteTable } from '../src/protocol/route-table.js';
 import { countBy, FakeUpstream, inferBody, route, table, target } from './support/gateway.js';
 import { http } from './support/serving.js';
 

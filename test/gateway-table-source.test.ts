@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
-import type { RouteTable } from '../src/gateway/route-table.js';
+import type { RouteTable } from '../src/protocol/route-table.js';
 import { backoff, StaticTableSource, type WatchEvent, WatchTableSource } from '../src/gateway/table-source.js';
 import { inferBody, inferOutcome, route, table, target } from './support/gateway.js';
 import type { ModelServerProcess } from './support/processes.js';

@@ -159,8 +159,8 @@ test('Prometheus config and every dashboard query pass promtool', (t) => {
     rmSync(dir, { recursive: true, force: true });
   }
   // Every Wharf metric the dashboard reads is one the gateway exports (names are spelled in these two files).
-  const exported = ['metrics.ts', 'metric-names.ts']
-    .map((f) => readFileSync(join(REPO_ROOT, 'src', 'gateway', f), 'utf8'))
+  const exported = [join('gateway', 'metrics.ts'), join('protocol', 'metric-names.ts')]
+    .map((f) => readFileSync(join(REPO_ROOT, 'src', f), 'utf8'))
     .join('\n');
   for (const name of new Set(exprs.flatMap((e) => e.match(/wharf_[a-z_]+/g) ?? []))) {
     assert.ok(exported.includes(`'${name.replace(/_bucket$/, '')}'`), `${name} is exported by the gateway`);

@@ -11,7 +11,7 @@ import { renderWorkload } from '../src/runtime/manifests/render.js';
 import { HttpRoutePublisher } from '../src/runtime/kubernetes/http-route-publisher.js';
 import { KubeClient } from '../src/runtime/kubernetes/kube-client.js';
 import type { KubernetesRuntime } from '../src/runtime/kubernetes/kubernetes-runtime.js';
-import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
+import { runRuntimeContract } from './support/runtime-contract.js';
 import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
 import { parseSelector } from './support/fake-kube-store.js';
 import { type SimulatedCluster, startSimulatedCluster } from './support/k8s-cluster.js';

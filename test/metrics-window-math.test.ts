@@ -2,7 +2,7 @@
 // quantiles, and the windowed figures computed from them.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { RevisionCounters } from '../src/gateway/gateway-snapshot.js';
+import type { RevisionCounters } from '../src/protocol/gateway-snapshot.js';
 import {
   addRevisionIncrease,
   addShadowIncrease,

@@ -11,7 +11,7 @@ import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { UnavailableError } from '../src/core/errors.js';
 import { LocalRuntime } from '../src/runtime/local/local-runtime.js';
 import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
-import { runRuntimeContract } from '../src/runtime/runtime-contract.js';
+import { runRuntimeContract } from './support/runtime-contract.js';
 import {
   appWorkload,
   CHATTY_APP,

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { GatewayServer } from '../../src/gateway/gateway-server.js';
-import type { RouteTable } from '../../src/gateway/route-table.js';
+import type { RouteTable } from '../../src/protocol/route-table.js';
 
 /** The route the benchmark calls: `/<environment>/<deployment>/v2/models/<model>/infer`. */
 export const BENCH_ROUTE = { environment: 'bench', deployment: 'readmission', model: 'readmission' } as const;

@@ -19,7 +19,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Pool } from 'undici';
 import { READMISSION_FEATURES } from '../../src/demo/readmission.js';
 import { GatewayServer } from '../../src/gateway/gateway-server.js';
-import type { RouteTable } from '../../src/gateway/route-table.js';
+import type { RouteTable } from '../../src/protocol/route-table.js';
 import { writeDemoModels } from './fixtures.js';
 import { runFixedRate } from './gateway-fixed-rate.js';
 import { median } from './gateway-open-loop.js';

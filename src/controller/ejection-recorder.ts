@@ -6,7 +6,7 @@
  * the metrics (`wharf_gateway_ejections_total`) still count.
  */
 import { deploymentId } from '../core/deployment-identity.js';
-import type { EjectionEvent } from '../gateway/gateway-snapshot.js';
+import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
 import type { Store } from '../store/store.js';
 import { newEvent } from './deployment-events.js';
 

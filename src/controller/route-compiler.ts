@@ -20,7 +20,7 @@ import { mayScaleToZero, resolveScaling } from '../core/autoscaling/scaling-spec
 import { deletionRequestedAt } from '../core/deployment-identity.js';
 import type { Deployment, ModelReference } from '../core/resources.js';
 import type { TrafficSplit } from '../core/rollout/rollout-types.js';
-import type { Route, RouteTarget } from '../gateway/route-table.js';
+import type { Route, RouteTarget } from '../protocol/route-table.js';
 import { type WorkloadStatus, workloadKeyString } from '../runtime/runtime.js';
 
 /** The model a revision serves, or undefined when unknown. */

@@ -18,7 +18,7 @@
 import { WharfError } from '../core/errors.js';
 import type { ModelReference } from '../core/resources.js';
 import { jsonEqual } from '../core/revision-diff.js';
-import type { Route, RouteTable } from '../gateway/route-table.js';
+import type { Route, RouteTable } from '../protocol/route-table.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { compileRoutes } from './route-compiler.js';

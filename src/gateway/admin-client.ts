@@ -8,7 +8,7 @@ import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
 import type { EjectionsAnswer } from './admin-server.js';
 import type { Assignment } from './assignment-log.js';
-import type { EjectionEvent } from './gateway-snapshot.js';
+import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
 
 /** Settings of {@link GatewayAdminClient}. */
 export interface AdminClientOptions {

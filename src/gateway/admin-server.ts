@@ -18,7 +18,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Assignment } from './assignment-log.js';
-import type { EjectionEvent } from './gateway-snapshot.js';
+import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
 
 /** What the admin listener reads from; a `GatewayServer` is one. */
 export interface AdminSource {

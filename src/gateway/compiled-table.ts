@@ -20,7 +20,7 @@ import {
   type RouteOutlierDetection,
   type RouteTable,
   routeBasePath,
-} from './route-table.js';
+} from '../protocol/route-table.js';
 import { parseRouteTable } from './table-validation.js';
 import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
 

@@ -5,7 +5,7 @@
  * control plane, a test, an operator) can poll for "events after the last one I saw" without
  * missing or repeating any while it keeps up. Events are rare, so this is off the hot path.
  */
-import type { EjectionEvent } from './gateway-snapshot.js';
+import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
 
 /** Events kept by default. */
 export const EJECTION_LOG_SIZE = 512;

@@ -18,7 +18,7 @@ import {
 } from './errors.js';
 import type { HeldRequest } from './hold-queue.js';
 import type { RouteStats } from './metrics.js';
-import { DRAINING_HEADER } from '../core/protocol-headers.js';
+import { DRAINING_HEADER } from '../protocol/headers.js';
 import type { ShadowExchange } from './mirror.js';
 import { removeHopByHop } from './hop-by-hop.js';
 import { chooseTarget } from './route-choice.js';

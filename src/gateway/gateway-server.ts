@@ -25,13 +25,13 @@ import { type Assignment, ASSIGNMENT_LOG_SIZE, AssignmentLog } from './assignmen
 import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
 import { EJECTION_LOG_SIZE, EjectionLog } from './ejection-log.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
-import type { EjectionEvent, GatewaySnapshot } from './gateway-snapshot.js';
+import type { EjectionEvent, GatewaySnapshot } from '../protocol/gateway-snapshot.js';
 import { HoldQueues, type OnHold } from './hold-queue.js';
 import { GatewayMetrics } from './metrics.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, Mirrors } from './mirror.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
-import type { RouteTable } from './route-table.js';
+import type { RouteTable } from '../protocol/route-table.js';
 import { ShadowComparer } from './shadow-comparer.js';
 import { parseOutlierDetection } from './table-validation.js';
 import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';

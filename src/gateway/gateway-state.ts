@@ -10,7 +10,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RouteTable } from './route-table.js';
+import type { RouteTable } from '../protocol/route-table.js';
 import type { TableSink } from './table-source.js';
 import { parseRouteTable } from './table-validation.js';
 

@@ -6,7 +6,7 @@
  * the per-request work the gateway avoids, so the gateway's families are small custom collectors.
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
-import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from './gateway-snapshot.js';
+import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../protocol/gateway-snapshot.js';
 import {
   REQUEST_DURATION,
   REQUESTS_TOTAL,
@@ -14,7 +14,7 @@ import {
   ROUTE_METRIC_NAMES,
   type ShadowCounterField,
   SHADOW_METRIC_NAMES,
-} from './metric-names.js';
+} from '../protocol/metric-names.js';
 
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [
@@ -75,7 +75,7 @@ export class RouteStats {
   constructor(readonly labels: Labels) {}
 }
 
-/** The route families (named in metric-names.ts): the {@link RouteStats} field, help and type. */
+/** The route families (named in protocol/metric-names.ts): the {@link RouteStats} field, help and type. */
 const ROUTE_FAMILIES: readonly (readonly [RouteCounterField, string, 'counter' | 'gauge'])[] = [
   ['inFlight', 'Requests of the route dispatched to a replica and not finished.', 'gauge'],
   ['held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge'],
@@ -109,7 +109,7 @@ export class ShadowStats {
   constructor(readonly labels: Labels) {}
 }
 
-/** The shadow counter families (named in metric-names.ts): the {@link ShadowStats} field and help. */
+/** The shadow counter families (named in protocol/metric-names.ts): the {@link ShadowStats} field and help. */
 const SHADOW_FAMILIES: readonly (readonly [ShadowCounterField, string])[] = [
   ['mirrored', 'Request copies sent to a mirrored revision.'],
   ['dropped', 'Request copies not sent because too many were in flight.'],

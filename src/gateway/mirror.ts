@@ -22,7 +22,7 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { pickBackend } from './balancer.js';
 import type { CompiledMirror, CompiledRoute } from './compiled-table.js';
-import { DRAINING_HEADER } from '../core/protocol-headers.js';
+import { DRAINING_HEADER } from '../protocol/headers.js';
 import type { OutlierDetector } from './outlier-detection.js';
 import type { ShadowComparer } from './shadow-comparer.js';
 import type { UpstreamBackend } from './upstream-pool.js';

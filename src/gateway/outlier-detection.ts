@@ -22,7 +22,7 @@
  */
 import type { CompiledRoute, CompiledTarget } from './compiled-table.js';
 import type { EjectionLog } from './ejection-log.js';
-import type { RouteOutlierDetection } from './route-table.js';
+import type { RouteOutlierDetection } from '../protocol/route-table.js';
 import { CONNECT_FAILURES } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 

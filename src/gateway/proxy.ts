@@ -41,7 +41,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors } from './mirror.js';
 import { Exchange } from './exchange.js';
 import { OUTLIER_DEFAULTS, type OutlierDetector } from './outlier-detection.js';
-import type { RouteOutlierDetection } from './route-table.js';
+import type { RouteOutlierDetection } from '../protocol/route-table.js';
 import { chooseTarget } from './route-choice.js';
 
 /** Proxy settings; every default is declared in {@link PROXY_DEFAULTS}. */

@@ -13,7 +13,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CompiledRoute, CompiledTarget } from './compiled-table.js';
-import type { Route } from './route-table.js';
+import type { Route } from '../protocol/route-table.js';
 
 /** A header or cookie match, resolved to a target that has replicas. */
 export interface CompiledMatch {

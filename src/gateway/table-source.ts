@@ -16,7 +16,7 @@
  * {"version":42,"routes":[...]}\n
  * ```
  *
- * - Every non-empty line is one complete {@link RouteTable} as JSON (see route-table.ts; rules in
+ * - Every non-empty line is one complete {@link RouteTable} as JSON (see protocol/route-table.ts; rules in
  *   table-validation.ts). No diffs: a gateway that missed lines only needs the latest.
  * - The first line is the current table, sent at once; then a line per new table.
  * - `version` strictly increases across tables and across control-plane restarts and replicas
@@ -31,7 +31,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Agent, request } from 'undici';
-import type { RouteTable } from './route-table.js';
+import type { RouteTable } from '../protocol/route-table.js';
 import { parseRouteTable } from './table-validation.js';
 
 /** What a table source feeds; a `GatewayServer` is one. */

@@ -14,7 +14,7 @@ import type {
   RouteSticky,
   RouteTable,
   RouteTarget,
-} from './route-table.js';
+} from '../protocol/route-table.js';
 
 /**
  * Checks `value` against the {@link RouteTable} shape and rules, and returns it typed.

@@ -4,7 +4,7 @@
  * table and its last in-flight request has finished.
  */
 import { Pool } from 'undici';
-import type { Backend } from './route-table.js';
+import type { Backend } from '../protocol/route-table.js';
 import type { Balanced } from './balancer.js';
 
 /** Pool settings; every default is declared here. */

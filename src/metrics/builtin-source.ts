@@ -19,7 +19,7 @@
  *   await source.sampleNow(); // data up to this moment
  *   const m = await source.revision({ environment: 'production', deployment: 'risk', revision: 4, windowMs: 5000 });
  */
-import type { GatewaySnapshot, RouteCounters } from '../gateway/gateway-snapshot.js';
+import type { GatewaySnapshot, RouteCounters } from '../protocol/gateway-snapshot.js';
 import type {
   DeploymentTraffic,
   DeploymentWindow,

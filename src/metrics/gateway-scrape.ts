@@ -8,14 +8,14 @@
  */
 import { request } from 'undici';
 import { UnavailableError } from '../core/errors.js';
-import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
+import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../protocol/gateway-snapshot.js';
 import {
   REQUEST_DURATION,
   REQUESTS_TOTAL,
   type RouteCounterField,
   ROUTE_METRIC_NAMES,
   SHADOW_METRIC_NAMES,
-} from '../gateway/metric-names.js';
+} from '../protocol/metric-names.js';
 import { type ExpositionSample, parseExposition } from './exposition-parser.js';
 import { emptyShadowIncrease, SHADOW_FIELDS, type ShadowField } from './window-math.js';
 

@@ -11,7 +11,7 @@
  */
 import { request } from 'undici';
 import { UnavailableError, WharfError } from '../core/errors.js';
-import { REQUEST_DURATION, REQUESTS_TOTAL, SHADOW_METRIC_NAMES } from '../gateway/metric-names.js';
+import { REQUEST_DURATION, REQUESTS_TOTAL, SHADOW_METRIC_NAMES } from '../protocol/metric-names.js';
 import type { MetricsSource, RevisionMetrics, RevisionWindow, ShadowMetrics } from './metrics-source.js';
 import { type ShadowIncrease, SHADOW_FIELDS, shadowMetrics } from './window-math.js';
 

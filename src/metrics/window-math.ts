@@ -10,8 +10,8 @@
  * a restart followed by enough traffic to climb past the old value. Increases then simply add up,
  * which is what lets the source store them sparsely and merge old ones.
  */
-import type { RevisionCounters, ShadowCounters } from '../gateway/gateway-snapshot.js';
-import type { ShadowCounterField } from '../gateway/metric-names.js';
+import type { RevisionCounters, ShadowCounters } from '../protocol/gateway-snapshot.js';
+import type { ShadowCounterField } from '../protocol/metric-names.js';
 import type { RevisionMetrics, ShadowMetrics } from './metrics-source.js';
 
 /** How much one revision's counters grew over a window. */

@@ -32,7 +32,7 @@ import { createDeploymentController } from '../controller/deployment-controller.
 import { DeploymentService } from '../controller/deployment-service.js';
 import { RoutePublisher } from '../controller/route-publisher.js';
 import { PREVIEW_SUFFIX } from '../controller/route-compiler.js';
-import { routeBasePath } from '../gateway/route-table.js';
+import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
 import { GatewayProcess } from './gateway-process.js';

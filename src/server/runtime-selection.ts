@@ -14,7 +14,7 @@ import { LocalRuntime } from '../runtime/local/local-runtime.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { NotFoundError as StoreNotFoundError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
-import { RuntimeRouter } from './runtime-router.js';
+import { RuntimeRouter } from '../runtime/runtime-router.js';
 
 /** Runtime settings of `wharf up`. */
 export interface RuntimeSettings {

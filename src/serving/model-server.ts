@@ -18,7 +18,7 @@ import { ServerMetrics } from './metrics.js';
 import { type LoadedModel, loadModel } from './model.js';
 import { readBody } from './request-body.js';
 import { allowedMethods, type ModelRoute, parseRoute, type Route } from './routes.js';
-import { DRAINING_HEADER } from '../core/protocol-headers.js';
+import { DRAINING_HEADER } from '../protocol/headers.js';
 
 /** Model server settings; defaults are declared in {@link DEFAULTS}. */
 export interface ModelServerOptions {

@@ -10,7 +10,7 @@ import net, { type AddressInfo } from 'node:net';
 import { after } from 'node:test';
 import { READMISSION_FEATURES } from '../../src/demo/readmission.js';
 import { GatewayServer, type GatewayServerOptions } from '../../src/gateway/gateway-server.js';
-import type { Backend, Route, RouteTable, RouteTarget } from '../../src/gateway/route-table.js';
+import type { Backend, Route, RouteTable, RouteTarget } from '../../src/protocol/route-table.js';
 import { http } from './serving.js';
 
 /** Feature count of the demo readmission model. */

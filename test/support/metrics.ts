@@ -6,7 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import type { GatewaySnapshot, RevisionCounters, ShadowCounters } from '../../src/gateway/gateway-snapshot.js';
+import type { GatewaySnapshot, RevisionCounters, ShadowCounters } from '../../src/protocol/gateway-snapshot.js';
 import { LATENCY_BUCKETS, TargetStats } from '../../src/gateway/metrics.js';
 
 /** A clock a test moves by hand. */

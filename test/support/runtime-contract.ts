@@ -11,7 +11,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Runtime, Workload, WorkloadKey, WorkloadStatus } from './runtime.js';
+import type { Runtime, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
 
 /** What the suite needs from the engine under test. */
 export interface RuntimeContractFixtures<R extends Runtime = Runtime> {

@@ -14,7 +14,7 @@ import type {
   Workload,
   WorkloadKey,
   WorkloadStatus,
-} from '../runtime/runtime.js';
+} from './runtime.js';
 
 /** How long an environment's binding is remembered before it is read again. */
 const BINDING_CACHE_MS = 5_000;
