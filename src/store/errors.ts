@@ -7,7 +7,6 @@
  *   catch (e) { if (e instanceof WharfError && e.code === 'CONFLICT') { re-read and retry } else throw e; }
  */
 import { WharfError } from '../core/errors.js';
-import type { ResourceKind } from '../core/resources.js';
 
 export { NotFoundError } from '../core/errors.js';
 
@@ -15,7 +14,8 @@ export { NotFoundError } from '../core/errors.js';
 export class ConflictError extends WharfError {
   readonly code = 'CONFLICT';
   constructor(
-    readonly kind: ResourceKind,
+    /** The kind's name: a `ResourceKind` for the registry's kinds, any definition's `kind` otherwise. */
+    readonly kind: string,
     readonly key: string,
     /** The version the caller read. */
     readonly expected: number,
@@ -30,7 +30,8 @@ export class ConflictError extends WharfError {
 export class AlreadyExistsError extends WharfError {
   readonly code = 'ALREADY_EXISTS';
   constructor(
-    readonly kind: ResourceKind,
+    /** The kind's name: a `ResourceKind` for the registry's kinds, any definition's `kind` otherwise. */
+    readonly kind: string,
     readonly key: string,
   ) {
     super(`${kind} ${key} already exists`);

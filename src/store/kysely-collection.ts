@@ -1,15 +1,17 @@
 /**
  * CRUD for one resource kind over the `objects` table, with optimistic concurrency and a change row
  * per write. The same code serves the store (each write its own transaction) and a transaction
- * handle (writes join it): {@link CollectionContext} says which.
+ * handle (writes join it): {@link CollectionContext} says which. Everything kind-specific (key,
+ * index columns, list filter) comes from the kind's definition (`core/resources/`), so the same
+ * class serves every kind, including one that is not in the registry.
  */
 import type { Kysely, Transaction } from 'kysely';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { NewResource, Resource, ResourceKind } from '../core/resources.js';
-import { KINDS, type KindDescriptor, type ResourceId } from '../core/resources-keys.js';
+import type { KindDefinition } from '../core/resources/define-kind.js';
+import type { StoredFields, Unstored } from '../core/resources/stored.js';
 import { AlreadyExistsError, ConflictError } from './errors.js';
 import type { StoreSchema } from './schema.js';
-import type { Collection, ListOptions, Page } from './store.js';
+import type { Page, PageOptions } from './store.js';
 
 const DEFAULT_LIMIT = 100;
 const MAX_LIMIT = 1000;
@@ -48,12 +50,7 @@ export class WriteContext {
   }
 
   /** Appends the change row of a successful write and consumes its sequence. */
-  async record(
-    sequence: number,
-    kind: ResourceKind,
-    key: string,
-    type: 'created' | 'updated' | 'deleted',
-  ): Promise<void> {
+  async record(sequence: number, kind: string, key: string, type: 'created' | 'updated' | 'deleted'): Promise<void> {
     await this.trx.insertInto('changes').values({ sequence, kind, key, type, resource_version: sequence }).execute();
     this.#last = sequence;
   }
@@ -86,8 +83,8 @@ interface Row {
   resource_version: number;
 }
 
-function toResource<K extends ResourceKind>(row: Row): Resource<K> {
-  const doc = (typeof row.doc === 'string' ? JSON.parse(row.doc) : row.doc) as Resource<K>;
+function toResource<T extends StoredFields>(row: Row): T {
+  const doc = (typeof row.doc === 'string' ? JSON.parse(row.doc) : row.doc) as T;
   return { ...doc, resourceVersion: Number(row.resource_version) };
 }
 
@@ -106,19 +103,22 @@ function decodeContinue(token: string): string {
   throw new InvalidArgumentError('continue: not a token returned by a previous list');
 }
 
-/** The {@link Collection} of one kind over a {@link CollectionContext}. */
-export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
-  readonly #kind: K;
+/**
+ * The collection of one kind (objects `T`, identified by `Id`, listed with `Filter`) over a
+ * {@link CollectionContext}; for a registered kind it is that kind's `Collection` of `store.ts`.
+ */
+export class KyselyCollection<T extends StoredFields, Id, Filter extends object> {
+  readonly #kind: string;
   readonly #ctx: CollectionContext;
-  readonly #describe: KindDescriptor<K>;
+  readonly #describe: KindDefinition<T, Id, Filter>;
 
-  constructor(kind: K, ctx: CollectionContext) {
-    this.#kind = kind;
+  constructor(definition: KindDefinition<T, Id, Filter>, ctx: CollectionContext) {
+    this.#kind = definition.kind;
     this.#ctx = ctx;
-    this.#describe = KINDS[kind] as KindDescriptor<K>;
+    this.#describe = definition;
   }
 
-  async get(id: ResourceId<K>): Promise<Resource<K>> {
+  async get(id: Id): Promise<T> {
     const key = this.#describe.key(id);
     const row = await this.#ctx
       .reader()
@@ -131,7 +131,7 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
     return toResource(row);
   }
 
-  async list(options: ListOptions<K> = {} as ListOptions<K>): Promise<Page<Resource<K>>> {
+  async list(options: Filter & PageOptions = {} as Filter & PageOptions): Promise<Page<T>> {
     const limit = options.limit ?? DEFAULT_LIMIT;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
       throw new InvalidArgumentError(`limit: must be an integer from 1 to ${MAX_LIMIT}, got ${limit}`);
@@ -149,12 +149,12 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
       .orderBy('key')
       .limit(limit + 1)
       .execute();
-    const items = rows.slice(0, limit).map((row) => toResource<K>(row));
+    const items = rows.slice(0, limit).map((row) => toResource<T>(row));
     const last = rows.length > limit ? rows[limit - 1] : undefined;
     return last === undefined ? { items } : { items, continue: encodeContinue(last.key) };
   }
 
-  async create(object: NewResource<K>): Promise<Resource<K>> {
+  async create(object: Unstored<T>): Promise<T> {
     const key = this.#describe.key(this.#describe.id(object));
     const json = documentOf(object);
     return this.#ctx.write(async (w) => {
@@ -167,11 +167,11 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
         .executeTakeFirst();
       if (inserted === undefined) throw new AlreadyExistsError(this.#kind, key);
       await w.record(sequence, this.#kind, key, 'created');
-      return toResource<K>({ doc: json, resource_version: sequence });
+      return toResource<T>({ doc: json, resource_version: sequence });
     });
   }
 
-  async update(object: Resource<K>): Promise<Resource<K>> {
+  async update(object: T): Promise<T> {
     const key = this.#describe.key(this.#describe.id(object));
     const expected = object.resourceVersion;
     if (!Number.isSafeInteger(expected))
@@ -189,11 +189,11 @@ export class KyselyCollection<K extends ResourceKind> implements Collection<K> {
         .executeTakeFirst();
       if (updated === undefined) await this.#explainMiss(w, key, expected);
       await w.record(sequence, this.#kind, key, 'updated');
-      return toResource<K>({ doc: json, resource_version: sequence });
+      return toResource<T>({ doc: json, resource_version: sequence });
     });
   }
 
-  async delete(id: ResourceId<K>, expectedResourceVersion?: number): Promise<void> {
+  async delete(id: Id, expectedResourceVersion?: number): Promise<void> {
     const key = this.#describe.key(id);
     return this.#ctx.write(async (w) => {
       const sequence = await w.nextSequence();

@@ -8,6 +8,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely, Transaction } from 'kysely';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ResourceKind } from '../core/resources.js';
+import { KIND_DEFINITIONS } from '../core/resources/kinds.js';
+import type { StoredFields } from '../core/resources/stored.js';
 import { type ChangeNotifier, watchChanges } from './change-feed.js';
 import { type CollectionContext, KyselyCollection, WriteContext } from './kysely-collection.js';
 import type { StoreSchema } from './schema.js';
@@ -15,7 +17,7 @@ import type { Change, Store, StoreCapabilities, StoreCollections, WatchOptions }
 
 const DEFAULT_CHANGES_LIMIT = 500;
 
-/** What a backend hands to {@link KyselyStore}. */
+/** What a backend hands to {@link kyselyStore}. */
 export interface KyselyStoreConfig {
   db: Kysely<StoreSchema>;
   backend: Store['backend'];
@@ -35,38 +37,37 @@ export interface KyselyStoreConfig {
   close?: () => Promise<void>;
 }
 
+/**
+ * One collection per kind of the registry, under its definition's `collection` name: a new kind
+ * needs no line here. The cast is where the value meets the mapped type `StoreCollections`.
+ */
 function collections(ctx: CollectionContext): StoreCollections {
-  return {
-    environments: new KyselyCollection('Environment', ctx),
-    models: new KyselyCollection('Model', ctx),
-    modelVersions: new KyselyCollection('ModelVersion', ctx),
-    deployments: new KyselyCollection('Deployment', ctx),
-    revisions: new KyselyCollection('Revision', ctx),
-    events: new KyselyCollection('DeploymentEvent', ctx),
-    incidents: new KyselyCollection('Incident', ctx),
-    approvals: new KyselyCollection('Approval', ctx),
-    feedback: new KyselyCollection('Feedback', ctx),
-    analysisTemplates: new KyselyCollection('AnalysisTemplate', ctx),
-    autoscalers: new KyselyCollection('Autoscaler', ctx),
-  };
+  const entries = KIND_DEFINITIONS.map((definition): [string, unknown] => [
+    definition.collection,
+    new KyselyCollection<StoredFields, unknown, object>(definition, ctx),
+  ]);
+  return Object.fromEntries(entries) as StoreCollections;
 }
 
-/** {@link Store} over Kysely; construct through a backend's `open…Store`. */
-export class KyselyStore implements Store {
+/**
+ * The {@link Store} over Kysely; backends call this from their `open…Store`.
+ *
+ * @example
+ *   return kyselyStore({ db, backend: 'sqlite', capabilities: { multiProcess: false }, … });
+ */
+export function kyselyStore(config: KyselyStoreConfig): Store {
+  // The constructor has copied the registry's collections onto the instance (see below).
+  return new KyselyStore(config) as KyselyStore & StoreCollections;
+}
+
+/**
+ * Everything of the {@link Store} but its collections, which the constructor copies onto the
+ * instance from {@link collections}: their names come from the kind registry, so none is named here.
+ */
+class KyselyStore implements Omit<Store, keyof StoreCollections> {
   readonly backend: Store['backend'];
   readonly capabilities: StoreCapabilities;
   readonly appliedMigrations: readonly string[];
-  readonly environments: StoreCollections['environments'];
-  readonly models: StoreCollections['models'];
-  readonly modelVersions: StoreCollections['modelVersions'];
-  readonly deployments: StoreCollections['deployments'];
-  readonly revisions: StoreCollections['revisions'];
-  readonly events: StoreCollections['events'];
-  readonly incidents: StoreCollections['incidents'];
-  readonly approvals: StoreCollections['approvals'];
-  readonly feedback: StoreCollections['feedback'];
-  readonly analysisTemplates: StoreCollections['analysisTemplates'];
-  readonly autoscalers: StoreCollections['autoscalers'];
 
   readonly #config: KyselyStoreConfig;
   readonly #closed = new AbortController();
@@ -86,17 +87,7 @@ export class KyselyStore implements Store {
       },
       write: (fn) => this.#write(fn),
     });
-    this.environments = root.environments;
-    this.models = root.models;
-    this.modelVersions = root.modelVersions;
-    this.deployments = root.deployments;
-    this.revisions = root.revisions;
-    this.events = root.events;
-    this.incidents = root.incidents;
-    this.approvals = root.approvals;
-    this.feedback = root.feedback;
-    this.analysisTemplates = root.analysisTemplates;
-    this.autoscalers = root.autoscalers;
+    Object.assign(this, root);
   }
 
   transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R> {

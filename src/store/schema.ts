@@ -3,8 +3,8 @@
  * kind needs the same things (a key, a version checked on write, a change row in the same
  * transaction, key-ordered pagination) and is read whole as a document, so one table gives one code
  * path for all of them, and a new kind needs no migration. What a kind is queried by lives in two
- * indexed columns (`environment`, `parent`) that `core/resources-keys.ts` fills in; a future query
- * that needs more gets a column and an index in a migration.
+ * indexed columns (`environment`, `parent`) that each kind's definition (`core/resources/`) fills
+ * in; a future query that needs more gets a column and an index in a migration.
  */
 import type { ColumnType } from 'kysely';
 

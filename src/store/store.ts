@@ -7,6 +7,7 @@
  * id, limit or continue token.
  */
 import type { NewResource, Resource, ResourceKind } from '../core/resources.js';
+import type { KindDefinitions } from '../core/resources/kinds.js';
 import type { ResourceFilter, ResourceId } from '../core/resources-keys.js';
 
 /** What a backend can do; branch on these, never on the implementation's class. */
@@ -23,11 +24,14 @@ export interface Page<T> {
 }
 
 /** List options: a page size, where to continue, and the kind's filters (e.g. `environment`). */
-export type ListOptions<K extends ResourceKind> = ResourceFilter<K> & {
+export type ListOptions<K extends ResourceKind> = ResourceFilter<K> & PageOptions;
+
+/** Where a list starts and how much it returns. */
+export interface PageOptions {
   /** 1 … 1000; default 100. */
   limit?: number;
   continue?: string;
-};
+}
 
 /** Typed CRUD for one kind. Writes outside {@link Store.transaction} are each their own transaction. */
 export interface Collection<K extends ResourceKind> {
@@ -48,20 +52,16 @@ export interface Collection<K extends ResourceKind> {
 /** Revisions and events are immutable: no update. */
 export type AppendOnlyCollection<K extends ResourceKind> = Omit<Collection<K>, 'update'>;
 
-/** The collections, on the store or inside a transaction. */
-export interface StoreCollections {
-  readonly environments: Collection<'Environment'>;
-  readonly models: Collection<'Model'>;
-  readonly modelVersions: Collection<'ModelVersion'>;
-  readonly deployments: Collection<'Deployment'>;
-  readonly revisions: AppendOnlyCollection<'Revision'>;
-  readonly events: AppendOnlyCollection<'DeploymentEvent'>;
-  readonly incidents: AppendOnlyCollection<'Incident'>;
-  readonly approvals: Collection<'Approval'>;
-  readonly feedback: Collection<'Feedback'>;
-  readonly analysisTemplates: Collection<'AnalysisTemplate'>;
-  readonly autoscalers: Collection<'Autoscaler'>;
-}
+/**
+ * The collections, on the store or inside a transaction: one per registered kind, named by its
+ * definition's `collection` (`environments`, `modelVersions`, …), without `update` where the kind is
+ * append-only (`revisions`, `events`, `incidents`).
+ */
+export type StoreCollections = {
+  readonly [K in ResourceKind as KindDefinitions[K]['collection']]: KindDefinitions[K]['appendOnly'] extends true
+    ? AppendOnlyCollection<K>
+    : Collection<K>;
+};
 
 /** One row of the change feed: a write to one object, committed. */
 export interface Change {

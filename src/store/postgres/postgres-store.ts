@@ -6,7 +6,7 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { ChangeNotifier } from '../change-feed.js';
-import { KyselyStore } from '../kysely-store.js';
+import { kyselyStore } from '../kysely-store.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { StoreSchema } from '../schema.js';
 import type { Store } from '../store.js';
@@ -57,7 +57,7 @@ export async function openPostgresStore(options: PostgresStoreOptions): Promise<
   }
   const notifier = new ChangeNotifier();
   const listener = new PostgresChangeListener(connection, () => notifier.notify());
-  return new KyselyStore({
+  return kyselyStore({
     db,
     backend: 'postgres',
     capabilities: { multiProcess: true },

@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Kysely } from 'kysely';
 import { ChangeNotifier } from '../change-feed.js';
-import { KyselyStore } from '../kysely-store.js';
+import { kyselyStore } from '../kysely-store.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { StoreSchema } from '../schema.js';
 import type { Store } from '../store.js';
@@ -86,7 +86,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     database.pragma('synchronous = FULL');
     const opened = (db = new Kysely<StoreSchema>({ dialect: new WharfSqliteDialect({ database }) }));
     const appliedMigrations = await shared.mutex.run(() => migrateToLatest(opened as Kysely<unknown>, 'sqlite'));
-    return new KyselyStore({
+    return kyselyStore({
       db,
       backend: 'sqlite',
       capabilities: { multiProcess: false },

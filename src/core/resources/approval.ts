@@ -1,0 +1,45 @@
+/**
+ * Approvals: changes to an environment that requires approval, waiting for (or decided by) an
+ * approver. Keyed by id (which sorts by time), indexed by environment and state.
+ */
+import { defineKind, keyPart } from './define-kind.js';
+import type { StoredFields } from './stored.js';
+
+/** A change to an environment that requires approval, waiting for (or decided by) an approver. */
+export interface Approval extends StoredFields {
+  /** Sorts by time: `<ISO time>-<random>`. */
+  id: string;
+  environment: string;
+  /** The deployment the change is for. */
+  deploymentName: string;
+  /** What is asked, e.g. `create`, `update`, `scale`, `rollback`, `promote`, `delete`. */
+  action: string;
+  /** The change itself, replayed when approved. */
+  request: Record<string, unknown>;
+  /** A readable summary of the change. */
+  summary: string;
+  requestedBy: string;
+  requestedAt: string;
+  reason?: string;
+  state: 'pending' | 'approved' | 'rejected' | 'failed';
+  decidedBy?: string;
+  decidedAt?: string;
+  comment?: string;
+  /** After approval: the revision it made, or why applying it failed. */
+  result?: string;
+}
+
+/** Approvals in the store: keyed by id, indexed by environment and (`parent`) state. */
+export const approvalKind = defineKind<Approval, string, { environment?: string; state?: string }>()({
+  kind: 'Approval',
+  collection: 'approvals',
+  key: (id) => keyPart('id', id),
+  idOfKey: (key) => key,
+  id: (o) => o.id,
+  // The state, so a listing filters by it in the query, before paging (migration 0002).
+  index: (o) => ({ environment: o.environment, parent: o.state }),
+  filter: (f) => ({
+    ...(f.environment === undefined ? {} : { environment: f.environment }),
+    ...(f.state === undefined ? {} : { parent: f.state }),
+  }),
+});

@@ -1,0 +1,102 @@
+/**
+ * How a deployment runs: the configuration part of its spec (replicas, resources, autoscaling and
+ * health checks), which users edit most. Pure types; the rules are in `core/deployment-spec.ts`,
+ * `core/autoscaling/scaling-spec.ts` and `core/health-check-spec.ts`.
+ */
+
+/** How a deployment runs: the part of the spec users edit most. */
+export interface DeploymentConfiguration {
+  /** Container image, for `type: application` on Kubernetes. */
+  image?: string;
+  replicas: number;
+  /** Per replica, Kubernetes quantities: `cpu: '500m'`, `memory: '512Mi'`, `gpu: 0`; optional limits. */
+  resources: { cpu: string; memory: string; gpu: number; limits?: { cpu?: string; memory?: string } };
+  /** Autoscaling: bounds, the metric and its target, windows, scale to zero, schedules, forecast. */
+  scaling: ScalingSpec;
+  /** HTTP probe; `interval` and `timeout` are in seconds. */
+  healthCheck: HealthCheckSpec;
+}
+
+/** What the autoscaler scales on. Per replica: in-flight requests, requests/s, CPU % or memory % of the request; `custom` = a PromQL value. */
+export type ScalingMetric = 'concurrency' | 'rps' | 'cpu' | 'memory' | 'custom';
+
+/**
+ * Autoscaling of a deployment. `min == max` means a fixed size (no autoscaler). All durations are
+ * in seconds. `targetCPU` / `targetMemory` are percent of the requested cpu / memory, the HPA's
+ * meaning, used when `metric` is `cpu` / `memory` (and by the Kubernetes runtime's HPA).
+ */
+export interface ScalingSpec {
+  min: number;
+  max: number;
+  targetCPU: number;
+  targetMemory: number;
+  /** Default `concurrency`. */
+  metric?: ScalingMetric;
+  /** Per-replica target of `concurrency` (default 10) or `rps` (default 50). */
+  target?: number;
+  /** `metric: custom`: a PromQL query whose value is divided by `target` per replica. */
+  custom?: { query: string; target: number };
+  /** Averaging window of normal decisions (default 60). */
+  stableWindow?: number;
+  /** Short window that reacts to bursts (default 3). */
+  panicWindow?: number;
+  /** Enter panic mode when the panic window wants at least this multiple of the current replicas (default 2). */
+  panicThreshold?: number;
+  /** Scale down only to the highest recommendation of this trailing period (default 300). */
+  scaleDownDelay?: number;
+  /** With `min: 0`: seconds without requests before scaling to zero (default 300). */
+  idleTimeout?: number;
+  /** With `min: 0`: the gateway's hold queue while the first replica starts. */
+  hold?: { queue: number; timeout: number };
+  /** Time windows with other bounds, e.g. business hours; the first active one wins. */
+  schedules?: ScalingSchedule[];
+  /** Pre-scale from a forecast of the request rate. */
+  predictive?: PredictiveScaling;
+}
+
+/** A cron-bounded window (5-field cron, `timezone` an IANA name, default UTC) with its own min/max. */
+export interface ScalingSchedule {
+  name: string;
+  /** The window opens at each firing of `start` and closes at the next firing of `end`. */
+  start: string;
+  end: string;
+  timezone?: string;
+  min?: number;
+  max?: number;
+}
+
+/** Holt-Winters forecast of requests/s over buckets of `bucket` seconds, with a season of `season` buckets. */
+export interface PredictiveScaling {
+  enabled: boolean;
+  /** Seconds per history bucket (default 60). */
+  bucket?: number;
+  /** Buckets per season (default 1440: one day of minutes); 0 = no seasonality (Holt's linear trend). */
+  season?: number;
+  /** How far ahead to provision, seconds (default 120: longer than a replica takes to start). */
+  horizon?: number;
+}
+
+/** Probing of a deployment's replicas (seconds) and what it depends on. */
+export interface HealthCheckSpec {
+  /** Readiness path (model servers: `/v2/health/ready`). */
+  path: string;
+  interval: number;
+  timeout: number;
+  retries: number;
+  /** Liveness path; default the model server's `/v2/health/live` (application deployments: `path`). */
+  livenessPath?: string;
+  /** Seconds a new replica has to pass its first readiness check before it is restarted (default 300). */
+  startupTimeout?: number;
+  /** External services the deployment needs; while one fails, it is not ready. */
+  dependencies?: DependencyCheck[];
+}
+
+/** An HTTP (`http: URL`, GET passes on 2xx/3xx) or TCP (`tcp: 'host:port'`) dependency. */
+export interface DependencyCheck {
+  name: string;
+  http?: string;
+  tcp?: string;
+  /** Seconds; default the health check's. */
+  interval?: number;
+  timeout?: number;
+}
