@@ -1,20 +1,12 @@
 /**
- * Validating an artifact by loading it in ONNX Runtime, the same engine the model servers use: if
- * it loads here it will load there, and the session's metadata is the version's signature.
+ * Validating an ONNX artifact by loading it in ONNX Runtime, the same engine the model servers use:
+ * if it loads here it will load there, and the session's metadata is the version's signature.
+ * The registry reaches this through the `onnx-model` workload kind, never directly.
  */
-import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { InvalidArgumentError } from '../core/errors.js';
-import type { ModelVersion, TensorSpec } from '../core/resources.js';
-import { loadModel, ModelLoadError, type TensorSpec as LoadedTensor } from '../serving/model.js';
-import type { BlobStore, Digest } from './blob-store.js';
-
-/** A model version's inputs and outputs. */
-export type Signature = ModelVersion['signature'];
+import { InvalidArgumentError } from '../../core/errors.js';
+import type { TensorSpec } from '../../core/resources.js';
+import { loadModel, ModelLoadError, type TensorSpec as LoadedTensor } from '../../serving/model.js';
+import type { Signature } from '../workload-kind.js';
 
 function plain(t: LoadedTensor): TensorSpec {
   return { name: t.name, datatype: t.datatype, shape: [...t.shape] };
@@ -55,8 +47,14 @@ function notOnnxHint(err: ModelLoadError): string {
   );
 }
 
-/** Loads `file` and returns its signature; a file ORT cannot load is `INVALID_ARGUMENT` on `artifact`. */
-async function signatureOfFile(file: string, id: { name: string; version: string }): Promise<Signature> {
+/**
+ * Loads `file` in ONNX Runtime and returns its signature; a file ORT cannot load is
+ * `INVALID_ARGUMENT` on `artifact`, with ORT's reason (and a hint when it is not ONNX at all).
+ *
+ * @example
+ *   const signature = await readOnnxSignature('/tmp/m.onnx', { name: 'readmission', version: '1.4.0' });
+ */
+export async function readOnnxSignature(file: string, id: { name: string; version: string }): Promise<Signature> {
   let model;
   try {
     model = await loadModel(file, id);
@@ -71,29 +69,5 @@ async function signatureOfFile(file: string, id: { name: string; version: string
     return { inputs: model.inputs.map(plain), outputs: model.outputs.map(plain) };
   } finally {
     await model.session.release();
-  }
-}
-
-/**
- * Loads the blob in ONNX Runtime and returns its signature. A remote store's blob is copied to a
- * temp file first, since ORT reads from a path.
- *
- * @example
- *   const signature = await readSignature(blobs, digest, { name: 'readmission', version: '1.4.0' });
- */
-export async function readSignature(
-  blobs: BlobStore,
-  digest: Digest,
-  id: { name: string; version: string },
-): Promise<Signature> {
-  const local = blobs.local ? await blobs.path(digest) : undefined;
-  if (local !== undefined) return signatureOfFile(local, id);
-  const dir = await mkdtemp(join(tmpdir(), 'wharf-artifact-'));
-  try {
-    const file = join(dir, `${randomUUID()}.onnx`);
-    await pipeline(await blobs.open(digest), createWriteStream(file));
-    return await signatureOfFile(file, id);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
