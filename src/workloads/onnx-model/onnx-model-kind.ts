@@ -4,7 +4,6 @@
  * (`model: {name, version}`), its probes are the model server's health endpoints, and a pushed
  * artifact is valid when ONNX Runtime loads it.
  */
-import { InvalidArgumentError } from '../../core/errors.js';
 import { fail } from '../../core/validation.js';
 import { MODEL_PROBE_PATHS } from '../../protocol/oip-paths.js';
 import type { WorkloadKind } from '../workload-kind.js';
@@ -32,7 +31,7 @@ export const onnxModelKind: WorkloadKind = {
     const { modelVersion, artifactPath } = source;
     // The reconciler and the exports always resolve the version first; a caller that did not has a bug.
     if (modelVersion === undefined || artifactPath === undefined)
-      throw new InvalidArgumentError(`model: a ${onnxModelKind.name} workload needs its model version and artifact`);
+      throw new Error(`${onnxModelKind.name}: a workload needs its model version and artifact path`);
     return desiredWorkload({ ...source, modelVersion, artifactPath });
   },
   readSignature: readOnnxSignature,
