@@ -21,7 +21,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
+import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startControlPlane } from '../src/server/control-plane.js';
@@ -49,6 +49,8 @@ async function main(): Promise<number> {
     gatewayPort: 0,
     drainMs: 500,
     gatewayDebugHeaders: true,
+    // The bad canary is a test-fault label: honoured only with the switch on.
+    testFaults: true,
     log: () => {},
   });
   // Rows that compare with the floor are built at the end, once the floor is measured again.

@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
-import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
+import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { Deployment } from '../src/core/resources.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startControlPlane } from '../src/server/control-plane.js';
@@ -72,7 +72,15 @@ function steadyLoad(gatewayUrl: string, path: string, rate: number) {
 
 async function main(): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'wharf-bench-rollouts-'));
-  const cp = await startControlPlane({ home, host: '127.0.0.1', port: 0, gatewayPort: 0, log: () => {} });
+  // The bad canary is a test-fault label: honoured only with the switch on.
+  const cp = await startControlPlane({
+    home,
+    host: '127.0.0.1',
+    port: 0,
+    gatewayPort: 0,
+    testFaults: true,
+    log: () => {},
+  });
   const rows: string[][] = [];
   const verdicts = new MetOrMissed();
   const verdict = (ok: boolean) => verdicts.verdict(ok);

@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { after, before, test } from 'node:test';
-import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
+import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
@@ -30,7 +30,8 @@ before(async () => {
       '1.1.0': { [FAULT_LABELS.latencyMs]: '200' },
       '9.0.0': { [FAULT_LABELS.errorRate]: '1' },
     },
-    { drainMs: 300, gatewayDebugHeaders: true },
+    // The slow and failing versions are test-fault labels: honoured only with the switch on.
+    { drainMs: 300, gatewayDebugHeaders: true, testFaults: true },
   );
 });
 

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { desiredWorkload } from '../src/controller/reconcilers/deployment-workload.js';
+import { desiredWorkload } from '../src/workloads/onnx-model/onnx-workload.js';
 import { compileRoutes, servingWorkload } from '../src/controller/route-compiler.js';
 import { withDeletionRequested } from '../src/core/deployment-identity.js';
 import { specFromInput } from '../src/core/deployment-spec.js';
+import { WORKLOAD_SPEC_KINDS } from '../src/workloads/workload-kind.js';
 import type { Deployment } from '../src/core/resources.js';
 import type { ReplicaStatus, WorkloadStatus } from '../src/runtime/runtime.js';
 
@@ -60,7 +61,10 @@ test('servingWorkload: the new revision once complete, else the newest older one
 });
 
 function deployment(name: string, environment: string, revision: number): Deployment {
-  const spec = specFromInput({ name, environment, model: { name: 'readmission', version: '1.4.0' } });
+  const spec = specFromInput(
+    { name, environment, model: { name: 'readmission', version: '1.4.0' } },
+    WORKLOAD_SPEC_KINDS,
+  );
   return {
     id: `${environment}.${name}`,
     name,
@@ -122,12 +126,15 @@ test('compileRoutes: one sorted route per deployment; ready backends only; delet
 });
 
 test('desiredWorkload: the same revision always yields the same workload', () => {
-  const spec = specFromInput({
-    name: 'a',
-    environment: 'staging',
-    model: { name: 'readmission', version: '1.4.0' },
-    configuration: { replicas: 3, healthCheck: { interval: 0.5, timeout: 0.25 } },
-  });
+  const spec = specFromInput(
+    {
+      name: 'a',
+      environment: 'staging',
+      model: { name: 'readmission', version: '1.4.0' },
+      configuration: { replicas: 3, healthCheck: { interval: 0.5, timeout: 0.25 } },
+    },
+    WORKLOAD_SPEC_KINDS,
+  );
   const source = {
     environment: 'staging',
     name: 'a',

@@ -16,6 +16,7 @@ import {
   specFromInput,
   validateDeploymentName,
 } from '../src/core/deployment-spec.js';
+import { WORKLOAD_SPEC_KINDS } from '../src/workloads/workload-kind.js';
 import type { Deployment, ScalingSpec } from '../src/core/resources.js';
 
 const input: DeploymentInput = {
@@ -25,7 +26,7 @@ const input: DeploymentInput = {
 };
 
 test('specFromInput fills the defaults', () => {
-  assert.deepEqual(specFromInput(input), {
+  assert.deepEqual(specFromInput(input, WORKLOAD_SPEC_KINDS), {
     type: 'model',
     model: { name: 'readmission', version: '1.4.0' },
     configuration: {
@@ -36,7 +37,10 @@ test('specFromInput fills the defaults', () => {
     },
     strategy: { type: 'rolling' },
   });
-  const three = specFromInput({ ...input, configuration: { replicas: 3, resources: { cpu: '2' } } });
+  const three = specFromInput(
+    { ...input, configuration: { replicas: 3, resources: { cpu: '2' } } },
+    WORKLOAD_SPEC_KINDS,
+  );
   assert.equal(three.configuration.replicas, 3);
   assert.deepEqual(three.configuration.scaling, { min: 3, max: 3, targetCPU: 80, targetMemory: 80 });
   assert.deepEqual(three.configuration.resources, { cpu: '2', memory: '512Mi', gpu: 0 });
@@ -134,7 +138,7 @@ const invalidInputs: { name: string; input: unknown; error: RegExp }[] = [
 for (const c of invalidInputs) {
   test(`specFromInput refuses ${c.name}`, () => {
     assert.throws(
-      () => specFromInput(c.input as DeploymentInput),
+      () => specFromInput(c.input as DeploymentInput, WORKLOAD_SPEC_KINDS),
       (e: Error) => {
         assert.equal((e as { code?: string }).code, 'INVALID_ARGUMENT');
         assert.match(e.message, c.error);
@@ -152,7 +156,7 @@ test('validateDeploymentName accepts DNS labels only', () => {
 });
 
 test('applyPatch merges field by field and validates the result', () => {
-  const spec = specFromInput({ ...input, configuration: { replicas: 2 } });
+  const spec = specFromInput({ ...input, configuration: { replicas: 2 } }, WORKLOAD_SPEC_KINDS);
   const cases: { patch: DeploymentPatch; check: (s: ReturnType<typeof applyPatch>) => void }[] = [
     { patch: {}, check: (s) => assert.deepEqual(s, spec) },
     {
@@ -169,14 +173,14 @@ test('applyPatch merges field by field and validates the result', () => {
     },
     { patch: { strategy: { type: 'recreate' } }, check: (s) => assert.deepEqual(s.strategy, { type: 'recreate' }) },
   ];
-  for (const c of cases) c.check(applyPatch(spec, c.patch));
+  for (const c of cases) c.check(applyPatch(spec, c.patch, WORKLOAD_SPEC_KINDS));
   assert.equal(spec.configuration.replicas, 2, 'the input spec is not changed');
   assert.throws(
-    () => applyPatch(spec, { configuration: { replicas: 500 } }),
+    () => applyPatch(spec, { configuration: { replicas: 500 } }, WORKLOAD_SPEC_KINDS),
     /configuration\.replicas: must be an integer from 0 to 100, got 500/,
   );
   assert.throws(
-    () => applyPatch(spec, { type: 'application' } as DeploymentPatch),
+    () => applyPatch(spec, { type: 'application' } as DeploymentPatch, WORKLOAD_SPEC_KINDS),
     /^InvalidArgumentError: type: unknown field/,
   );
 });
@@ -190,7 +194,7 @@ test('scaling: created with its fields, patched field by field', () => {
     hold: { queue: 50, timeout: 20 },
     predictive: { enabled: true },
   };
-  const spec = specFromInput({ ...input, configuration: { scaling } });
+  const spec = specFromInput({ ...input, configuration: { scaling } }, WORKLOAD_SPEC_KINDS);
   assert.deepEqual(spec.configuration.scaling, { ...scaling, targetCPU: 80, targetMemory: 80 });
 
   const cases: {
@@ -217,25 +221,36 @@ test('scaling: created with its fields, patched field by field', () => {
     },
   ];
   for (const c of cases) {
-    const patched = applyPatch(spec, { configuration: { scaling: c.patch } }).configuration.scaling;
+    const patched = applyPatch(spec, { configuration: { scaling: c.patch } }, WORKLOAD_SPEC_KINDS).configuration
+      .scaling;
     for (const [key, value] of Object.entries(c.expect))
       assert.deepEqual(patched[key as keyof ScalingSpec], value, `${JSON.stringify(c.patch)}: ${key}`);
     for (const key of c.absent ?? []) assert.equal(key in patched, false, `${JSON.stringify(c.patch)}: ${key} dropped`);
   }
-  const custom = applyPatch(spec, {
-    configuration: { scaling: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } } },
-  });
+  const custom = applyPatch(
+    spec,
+    {
+      configuration: { scaling: { metric: 'custom', custom: { query: 'sum(queue)', target: 4 } } },
+    },
+    WORKLOAD_SPEC_KINDS,
+  );
   assert.equal(
-    'custom' in applyPatch(custom, { configuration: { scaling: { metric: 'rps' } } }).configuration.scaling,
+    'custom' in
+      applyPatch(custom, { configuration: { scaling: { metric: 'rps' } } }, WORKLOAD_SPEC_KINDS).configuration.scaling,
     false,
     'leaving custom drops its query',
   );
   assert.throws(
-    () => applyPatch(spec, { configuration: { scaling: { metric: 'cpu', target: 5 } } }),
+    () => applyPatch(spec, { configuration: { scaling: { metric: 'cpu', target: 5 } } }, WORKLOAD_SPEC_KINDS),
     /^InvalidArgumentError: configuration\.scaling\.target: applies to metrics concurrency and rps only/,
   );
   assert.throws(
-    () => applyPatch(spec, { configuration: { scaling: { hold: { queue: 0 } as ScalingSpec['hold'] } } }),
+    () =>
+      applyPatch(
+        spec,
+        { configuration: { scaling: { hold: { queue: 0 } as ScalingSpec['hold'] } } },
+        WORKLOAD_SPEC_KINDS,
+      ),
     /configuration\.scaling\.hold\.queue: must be an integer from 1 to 10000, got 0/,
   );
 });

@@ -16,6 +16,7 @@ import { after, before, test } from 'node:test';
 import { parse } from 'yaml';
 import { validateAnalysisTemplate } from '../src/core/analysis/template.js';
 import { specFromInput, type DeploymentInput } from '../src/core/deployment-spec.js';
+import { WORKLOAD_SPEC_KINDS } from '../src/workloads/workload-kind.js';
 import { freePort } from './support/ports.js';
 import { REPO_ROOT, startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { pidsWithArg } from './support/process-scan.js';
@@ -166,7 +167,7 @@ test('every YAML example of the README is accepted by the validation that apply 
         assert.doesNotThrow(() => validateAnalysisTemplate(template), where);
       } else {
         const input = (doc.name === undefined ? { ...base, ...doc } : doc) as unknown as DeploymentInput;
-        assert.doesNotThrow(() => specFromInput(input), `${where}: ${alternative.slice(0, 80)}`);
+        assert.doesNotThrow(() => specFromInput(input, WORKLOAD_SPEC_KINDS), `${where}: ${alternative.slice(0, 80)}`);
       }
       checked++;
     }

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
+import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { Incident } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { until } from './support/until.js';
@@ -20,7 +20,8 @@ before(async () => {
   e2e = await startE2eControlPlane(
     'wharf-rollout-',
     { '1.0.0': {}, '1.1.0': {}, '2.0.0': { [FAULT_LABELS.errorRate]: '1' } },
-    { drainMs: 500 },
+    // The bad canary is a test-fault label: honoured only with the switch on.
+    { drainMs: 500, testFaults: true },
   );
 });
 

@@ -5,6 +5,7 @@
 import { resolve, join } from 'node:path';
 import type { Command } from 'commander';
 import { writeDemoModels } from '../demo/write-demo-models.js';
+import { modelInferPath } from '../protocol/oip-paths.js';
 import { integer } from './options.js';
 import { serve } from './serve-model.js';
 
@@ -28,7 +29,7 @@ export function registerDemo(program: Command): void {
       const home = resolve(flags.home ?? process.env.WHARF_HOME ?? '.wharf');
       const { readmission } = await writeDemoModels(join(home, 'models'));
       await serve({ modelPath: readmission, name: 'readmission', version: '1.0.0', port: flags.port }, (server) => {
-        const url = `${server.url}/v2/models/readmission/infer`;
+        const url = `${server.url}${modelInferPath('readmission')}`;
         const row = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.25));
         const body = JSON.stringify({ inputs: [{ name: 'input', shape: [1, 16], datatype: 'FP32', data: row }] });
         return [

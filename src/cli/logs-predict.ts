@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
 import type { Deployment } from '../core/resources.js';
+import { modelInferPath, modelPath } from '../protocol/oip-paths.js';
 import { call, request } from './client.js';
 import { usageError } from './exit-codes.js';
 import { readInputText } from './input-file.js';
@@ -56,10 +57,8 @@ export function registerLogsAndPredict(program: Command): void {
         );
         const base = d.endpoints.external;
         if (!base) throw new Error(`deployment ${name} has no external endpoint yet (phase ${d.status.phase})`);
-        const body = isInferenceRequest(data)
-          ? data
-          : await rowsToRequest(`${base}/v2/models/${encodeURIComponent(name)}`, data);
-        const res = await fetch(`${base}/v2/models/${encodeURIComponent(name)}/infer`, {
+        const body = isInferenceRequest(data) ? data : await rowsToRequest(`${base}${modelPath(name)}`, data);
+        const res = await fetch(`${base}${modelInferPath(name)}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),

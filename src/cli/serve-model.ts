@@ -1,5 +1,6 @@
 /** `wharf serve-model`: run one model server in the foreground until SIGTERM/SIGINT. */
 import type { Command } from 'commander';
+import { OIP_MODELS_PREFIX } from '../protocol/oip-paths.js';
 import { ModelServer, type ModelServerOptions } from '../serving/model-server.js';
 import { decimal, integer } from './options.js';
 
@@ -28,7 +29,7 @@ export function registerServeModel(program: Command): void {
     .command('serve-model')
     .description('Serve one ONNX model with the Open Inference Protocol (KServe v2) REST API')
     .requiredOption('--model <file>', 'the .onnx model file')
-    .requiredOption('--name <name>', 'model name used in /v2/models/<name>')
+    .requiredOption('--name <name>', `model name used in ${OIP_MODELS_PREFIX}<name>`)
     .option('--version <version>', 'model version reported and accepted in /versions/<v>', '1')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0 picks a free one)', integer(0, 65535), 8000)

@@ -120,6 +120,10 @@ export function registerUp(program: Command): void {
       'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)',
     )
     .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
+    .option(
+      '--enable-test-faults',
+      'TEST ONLY: honour the wharf.dev/test-fault-* labels of model versions (injected errors and latency); never in production',
+    )
     .action(
       action(
         async (
@@ -134,6 +138,7 @@ export function registerUp(program: Command): void {
             gatewayUrl?: string[];
             debugHeaders?: boolean;
             maxJsonBody?: number;
+            enableTestFaults?: boolean;
           } & KubernetesFlags,
         ) => {
           if (!LOOPBACK.has(f.host)) {
@@ -167,6 +172,7 @@ export function registerUp(program: Command): void {
             gatewayUrls: f.gatewayUrl ?? [],
             gatewayDebugHeaders: f.debugHeaders === true,
             maxJsonBodyBytes: f.maxJsonBody,
+            testFaults: f.enableTestFaults === true,
             runtime: {
               runtime: f.runtime as RuntimeSettings['runtime'],
               kubeconfig: f.kubeconfig,

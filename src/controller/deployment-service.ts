@@ -28,6 +28,7 @@ import {
   validateDeploymentName,
   validateMetadataInput,
 } from '../core/deployment-spec.js';
+import { WORKLOAD_SPEC_KINDS } from '../workloads/workload-kind.js';
 import { autoscaled } from '../core/autoscaling/scaling-spec.js';
 import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import {
@@ -107,7 +108,7 @@ export class DeploymentService {
     if (typeof input !== 'object' || input === null) throw new InvalidArgumentError('body: must be an object');
     validateDeploymentName(input.name);
     environmentName(input.environment);
-    const spec = specFromInput(input);
+    const spec = specFromInput(input, WORKLOAD_SPEC_KINDS);
     const metadataInput = validateMetadataInput(input.metadata);
     await this.#checkModelOutside(spec);
     const now = this.#now();
@@ -177,7 +178,7 @@ export class DeploymentService {
   /** Merges `patch` into the spec (and metadata); a new revision if the spec changed. */
   update(name: string, environment: string, patch: DeploymentPatch, options: ChangeOptions): Promise<Deployment> {
     return this.#modify(name, environment, options, async (current, tx) => {
-      const spec = applyPatch(deploymentSpec(current), patch);
+      const spec = applyPatch(deploymentSpec(current), patch, WORKLOAD_SPEC_KINDS);
       const metadataInput = validateMetadataInput(patch?.metadata);
       const metadata = { ...current.metadata, ...metadataInput };
       const changes = diffSpecs(deploymentSpec(current), spec);
@@ -207,7 +208,7 @@ export class DeploymentService {
   scale(name: string, environment: string, replicas: number, options: ChangeOptions): Promise<Deployment> {
     return this.#modify(name, environment, options, (current) => {
       refuseAutoscaledScale(current, replicas);
-      const spec = applyPatch(deploymentSpec(current), { configuration: { replicas } });
+      const spec = applyPatch(deploymentSpec(current), { configuration: { replicas } }, WORKLOAD_SPEC_KINDS);
       const from = current.configuration.replicas;
       if (from === replicas) return Promise.resolve(undefined);
       const message = `scaled from ${from} to ${replicas} replicas`;

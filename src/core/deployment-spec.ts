@@ -5,6 +5,10 @@
  *
  * Every rule failure is an {@link InvalidArgumentError} whose message starts with the field's path,
  * e.g. `configuration.replicas: must be an integer from 0 to 100, got 101`.
+ *
+ * What depends on the deployment `type` (which types run at all, the type's own fields, its default
+ * readiness path) is asked of {@link SpecKinds}, which the workload kinds implement
+ * (`workloads/workload-kind.ts`: `WORKLOAD_SPEC_KINDS`); core imports nothing of theirs.
  */
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
 import type {
@@ -28,13 +32,27 @@ import { type StrategySpec, validateStrategy } from './strategy.js';
 /** Most replicas one deployment may ask for. */
 export const MAX_REPLICAS = 100;
 
-/** Defaults filled into a new deployment's configuration and strategy. */
+/** What the spec rules ask of the workload kinds, one per deployment `type`. */
+export interface SpecKinds {
+  /**
+   * Throws `INVALID_ARGUMENT` naming the field unless a kind runs `spec.type` (an unknown or
+   * unimplemented type fails on `type`) and the kind's own fields are valid (e.g. `model`).
+   */
+  validate(spec: DeploymentSpec): void;
+  /** The readiness path a spec of `type` gets by default: where its replicas answer. */
+  readinessPath(type: unknown): string;
+}
+
+/**
+ * Defaults filled into a new deployment's configuration and strategy; the health check's `path`
+ * is the kind's readiness path ({@link SpecKinds.readinessPath}).
+ */
 export const DEPLOYMENT_DEFAULTS = {
   replicas: 1,
   resources: { cpu: '500m', memory: '512Mi', gpu: 0 },
   /** `min` and `max` default to the replica count: no autoscaling unless asked for. */
   scaling: { targetCPU: 80, targetMemory: 80 },
-  healthCheck: { path: '/v2/health/ready', interval: 5, timeout: 2, retries: 3 },
+  healthCheck: { interval: 5, timeout: 2, retries: 3 },
   strategy: { type: 'rolling' } satisfies StrategySpec,
   project: 'default',
 } as const;
@@ -87,23 +105,23 @@ export function validateDeploymentName(name: unknown, field = 'name'): asserts n
  * The spec a create input asks for, with defaults filled in. Validates the input's shape on the way
  * (unknown fields are refused: a misspelt field must not be silently ignored).
  */
-export function specFromInput(input: DeploymentInput): DeploymentSpec {
+export function specFromInput(input: DeploymentInput, kinds: SpecKinds): DeploymentSpec {
   const raw = object(input, 'body');
   allowOnly(raw, 'body', ['name', 'environment', 'type', 'model', 'configuration', 'strategy', 'metadata']);
   const type = (raw.type ?? 'model') as DeploymentType;
-  const configuration = mergeConfiguration(undefined, raw.configuration);
+  const configuration = mergeConfiguration(undefined, raw.configuration, kinds.readinessPath(type));
   const spec: DeploymentSpec = {
     type,
     configuration,
     strategy: structuredClone((raw.strategy ?? DEPLOYMENT_DEFAULTS.strategy) as StrategySpec),
   };
   if (raw.model !== undefined) spec.model = structuredClone(raw.model as ModelReference);
-  validateDeploymentSpec(spec);
+  validateDeploymentSpec(spec, kinds);
   return spec;
 }
 
 /** `spec` with `patch` merged in (a new object; `spec` is not changed). Validates the result. */
-export function applyPatch(spec: DeploymentSpec, patch: DeploymentPatch): DeploymentSpec {
+export function applyPatch(spec: DeploymentSpec, patch: DeploymentPatch, kinds: SpecKinds): DeploymentSpec {
   const raw = object(patch, 'patch');
   allowOnly(raw, 'patch', ['model', 'configuration', 'strategy', 'metadata']);
   const next = structuredClone(spec);
@@ -112,9 +130,10 @@ export function applyPatch(spec: DeploymentSpec, patch: DeploymentPatch): Deploy
     allowOnly(model, 'model', ['name', 'version']);
     next.model = { ...(next.model ?? { name: '', version: '' }), ...(model as Partial<ModelReference>) };
   }
-  if (raw.configuration !== undefined) next.configuration = mergeConfiguration(next.configuration, raw.configuration);
+  if (raw.configuration !== undefined)
+    next.configuration = mergeConfiguration(next.configuration, raw.configuration, kinds.readinessPath(next.type));
   if (raw.strategy !== undefined) next.strategy = structuredClone(raw.strategy as StrategySpec);
-  validateDeploymentSpec(next);
+  validateDeploymentSpec(next, kinds);
   return next;
 }
 
@@ -128,21 +147,10 @@ export function validateMetadataInput(value: unknown): { project?: string; label
   return metadata as { project?: string; labels?: Labels };
 }
 
-/** Throws unless `spec` meets every rule. */
-export function validateDeploymentSpec(spec: DeploymentSpec): void {
+/** Throws unless `spec` meets every rule: its kind's first (starting with `type`), then the common ones. */
+export function validateDeploymentSpec(spec: DeploymentSpec, kinds: SpecKinds): void {
   const s = object(spec, 'spec');
-  if (s.type !== 'model' && s.type !== 'application') fail('type', "must be 'model' or 'application'", s.type);
-  if (s.type === 'application') {
-    fail(
-      'type',
-      "'application' deployments are not supported yet (coming: a spec has no command to run); deploy an ONNX model with type: model and model: {name, version}",
-      s.type,
-    );
-  }
-  if (s.model === undefined) fail('model', "is required for type 'model'");
-  const model = object(s.model, 'model');
-  segment(model.name, 'model.name');
-  segment(model.version, 'model.version');
+  kinds.validate(spec);
 
   const c = object(s.configuration, 'configuration');
   if (c.image !== undefined) text(c.image, 'configuration.image');
@@ -163,7 +171,11 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   validateScaling(c.scaling, 'configuration.scaling');
   const h = object(c.healthCheck, 'configuration.healthCheck');
   if (typeof h.path !== 'string' || !/^\/[\x21-\x7e]*$/.test(h.path))
-    fail('configuration.healthCheck.path', "must be an absolute URL path such as '/v2/health/ready'", h.path);
+    fail(
+      'configuration.healthCheck.path',
+      `must be an absolute URL path such as '${kinds.readinessPath(s.type)}'`,
+      h.path,
+    );
   seconds(h.interval, 'configuration.healthCheck.interval', 3600);
   seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
   integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
@@ -172,7 +184,11 @@ export function validateDeploymentSpec(spec: DeploymentSpec): void {
   validateStrategy(s.strategy);
 }
 
-function mergeConfiguration(base: DeploymentConfiguration | undefined, input: unknown): DeploymentConfiguration {
+function mergeConfiguration(
+  base: DeploymentConfiguration | undefined,
+  input: unknown,
+  readinessPath: string,
+): DeploymentConfiguration {
   const c = input === undefined ? {} : object(input, 'configuration');
   allowOnly(c, 'configuration', ['image', 'replicas', 'resources', 'scaling', 'healthCheck']);
   const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: readonly string[]): Record<string, unknown> => {
@@ -192,7 +208,7 @@ function mergeConfiguration(base: DeploymentConfiguration | undefined, input: un
     } as DeploymentConfiguration['resources'],
     scaling: mergeScaling(base?.scaling ?? { min: replicas, max: replicas, ...DEPLOYMENT_DEFAULTS.scaling }, scaling),
     healthCheck: {
-      ...(base?.healthCheck ?? DEPLOYMENT_DEFAULTS.healthCheck),
+      ...(base?.healthCheck ?? { path: readinessPath, ...DEPLOYMENT_DEFAULTS.healthCheck }),
       ...healthCheck,
     } as DeploymentConfiguration['healthCheck'],
   };
@@ -241,11 +257,6 @@ function allowOnly(value: Record<string, unknown>, field: string, keys: readonly
 
 function text(value: unknown, field: string): void {
   if (typeof value !== 'string' || value === '') fail(field, 'must be a non-empty string', value);
-}
-
-function segment(value: unknown, field: string): void {
-  text(value, field);
-  if ((value as string).includes('/')) fail(field, "must not contain '/'", value);
 }
 
 function integer(value: unknown, field: string, min: number, max: number): void {

@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { MODEL_FILE, MODEL_MOUNT } from '../runtime/manifests/pod-template.js';
 import { MANIFEST_DEFAULTS, resolveManifestOptions } from '../runtime/manifests/manifest-options.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { MODEL_PROBE_PATHS } from '../protocol/oip-paths.js';
 import type { ExportInput } from './export-source.js';
 
 /** `docker compose up -d` in DIR. */
@@ -18,7 +19,7 @@ export function composeExport(input: ExportInput): Map<string, string> {
   const o = resolveManifestOptions(input.manifests);
   const port = o.port;
   const probe = w.readiness;
-  const ready = `fetch('http://127.0.0.1:${port}${probe.path || '/v2/health/ready'}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
+  const ready = `fetch('http://127.0.0.1:${port}${probe.path || MODEL_PROBE_PATHS.readiness}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
   const limits = {
     ...(w.resources?.cpu ? { cpus: cpus(w.resources.cpu) } : {}),
     ...(w.resources?.memory ? { memory: bytes(w.resources.memory) } : {}),

@@ -1,11 +1,11 @@
 /**
  * What an export starts from: the current revision of one deployment as a {@link Workload}, built
- * by the same pure function the deployment controller uses, so an exported revision runs exactly
- * what Wharf would run. Pure.
+ * by its workload kind as for the deployment controller, so an exported revision runs exactly
+ * what Wharf would run (test-only fault labels never act in an export). Pure.
  */
 import type { Deployment, ModelVersion } from '../core/resources.js';
 import { InvalidArgumentError } from '../core/errors.js';
-import { desiredWorkload } from '../controller/reconcilers/deployment-workload.js';
+import { workloadKindOf } from '../workloads/workload-kind.js';
 import type { ManifestOptions } from '../runtime/manifests/manifest-options.js';
 import type { Workload } from '../runtime/runtime.js';
 
@@ -38,7 +38,7 @@ export function exportWorkload(
 ): Workload {
   if (deployment.type !== 'model')
     throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
-  return desiredWorkload({
+  return workloadKindOf(deployment.type).buildWorkload({
     environment: deployment.environment,
     name: deployment.name,
     revision: deployment.revision,

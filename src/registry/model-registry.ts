@@ -12,6 +12,7 @@ import type { Model, ModelVersion, NewResource } from '../core/resources.js';
 import { compareSemver, isSemver, parseSemver } from '../core/semver.js';
 import { AlreadyExistsError } from '../store/errors.js';
 import type { Page, Store, StoreCollections } from '../store/store.js';
+import { workloadKindOf } from '../workloads/workload-kind.js';
 import { readSignature, type Signature } from './artifact-signature.js';
 import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
 import { type DigestLease, DigestLeases } from './digest-leases.js';
@@ -26,6 +27,9 @@ export const DEFAULT_MAX_ARTIFACT_BYTES = 1024 ** 3;
 const PAGE = 1000;
 // Concurrent first pushes of one model race to create it; the loser retries once it sees the winner's.
 const CREATE_MODEL_ATTEMPTS = 3;
+
+// The workload kind whose artifacts model versions are: it reads their signature.
+const MODEL_VERSION_KIND = workloadKindOf('model');
 
 /** Options of {@link ModelRegistry}. */
 export interface ModelRegistryOptions {
@@ -62,7 +66,7 @@ export class ModelRegistry {
 
   /**
    * Stores a new version: validates the input, streams `body` into the blob store (sha256, size
-   * limit), loads it in ONNX Runtime to check it and read its signature, and records the version,
+   * limit), has its workload kind load it (ONNX Runtime) to check it and read its signature, and records the version,
    * creating the model on its first push, in one transaction.
    *
    * Throws `INVALID_ARGUMENT` (bad name, version, labels…, or an artifact ONNX Runtime cannot
@@ -89,7 +93,13 @@ export class ModelRegistry {
         throw new InvalidArgumentError('artifact: is empty (0 bytes); push the .onnx model file itself');
       // Again after the upload, which may have taken minutes, and before the costly model load.
       await this.#assertVersionFree(this.#store, valid);
-      const signature = await readSignature(this.#blobs, blob.digest, { name: valid.model, version: valid.version });
+      // A model version is the artifact of `type: model` deployments: that kind validates it.
+      const signature = await readSignature(
+        this.#blobs,
+        blob.digest,
+        { name: valid.model, version: valid.version },
+        MODEL_VERSION_KIND,
+      );
       const created = await this.#record(valid, blob, signature);
       lease.release();
       return created;

@@ -71,6 +71,12 @@ export interface ControlPlaneOptions {
   runtime?: RuntimeSettings;
   /** Largest JSON request body the API reads, in bytes (default 1 MiB); a model push has the registry's own cap. */
   maxJsonBodyBytes?: number;
+  /**
+   * TEST ONLY (`wharf up --enable-test-faults`): model-version labels `wharf.dev/test-fault-*`
+   * inject errors and latency into replicas (`workloads/onnx-model/test-faults.ts`). Off by
+   * default: then they are inert labels. Logged at start.
+   */
+  testFaults?: boolean;
   log: (line: string) => void;
 }
 
@@ -107,6 +113,10 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
+/** What the log says at start when {@link ControlPlaneOptions.testFaults} is on. */
+export const TEST_FAULTS_WARNING =
+  'test faults enabled: model-version labels wharf.dev/test-fault-* make replicas fail or slow down on purpose; for tests and benchmarks, never in production';
+
 /** Starts every part; on a failure part-way, stops what already started and rethrows. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
   const stops: (() => Promise<unknown>)[] = [];
@@ -115,6 +125,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       await stop().catch((e: unknown) => options.log(`stop: ${(e as Error).message}`));
   };
   try {
+    if (options.testFaults === true) options.log(TEST_FAULTS_WARNING);
     await mkdir(options.home, { recursive: true });
     const store = await openStore({ url: options.databaseUrl, home: options.home });
     stops.push(() => store.close());
@@ -238,6 +249,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
           artifactPath: (digest) => blobs.pathOf(digest),
           analysis: new AnalysisDriver(store, metricsSource),
           ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
+          ...(options.testFaults === true ? { testFaults: true } : {}),
           endpointsOf: (d) => ({
             external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
             logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,

@@ -3,6 +3,7 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { hasErrorCode } from '../core/errors.js';
 import { writeDemoModels } from '../demo/write-demo-models.js';
+import { modelInferPath } from '../protocol/oip-paths.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** Pushes and deploys the demo unless they already exist; returns the URL to call. */
@@ -36,5 +37,5 @@ export async function seedDemo(cp: ControlPlane, home: string): Promise<string> 
       { actor: 'wharf-demo', reason: 'demo deployment on first start' },
     );
   }
-  return `${cp.gatewayUrl}/development/readmission/v2/models/readmission/infer`;
+  return `${cp.gatewayUrl}/development/readmission${modelInferPath('readmission')}`;
 }

@@ -2,6 +2,9 @@
  * Parses Open Inference Protocol paths into routes. Hand-written because the route set is fixed
  * and tiny, and the gateway-facing hot path should not pay for a general router.
  */
+import { OIP_MODELS_PREFIX, OIP_PATHS } from '../protocol/oip-paths.js';
+
+const SERVER_SLASH = `${OIP_PATHS.server}/`;
 
 /** A recognised path, with the methods it accepts. */
 export type Route = { kind: 'live' | 'ready' | 'server-metadata' | 'metrics' } | ModelRoute;
@@ -23,18 +26,18 @@ export function parseRoute(url: string): Route | undefined {
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
   switch (path) {
-    case '/v2/health/live':
+    case OIP_PATHS.live:
       return { kind: 'live' };
-    case '/v2/health/ready':
+    case OIP_PATHS.ready:
       return { kind: 'ready' };
-    case '/v2':
-    case '/v2/':
+    case OIP_PATHS.server:
+    case SERVER_SLASH:
       return { kind: 'server-metadata' };
     case '/metrics':
       return { kind: 'metrics' };
   }
-  if (!path.startsWith('/v2/models/')) return undefined;
-  const parts = path.slice('/v2/models/'.length).split('/');
+  if (!path.startsWith(OIP_MODELS_PREFIX)) return undefined;
+  const parts = path.slice(OIP_MODELS_PREFIX.length).split('/');
   const model = decode(parts[0]);
   if (!model) return undefined;
   let version: string | undefined;

@@ -39,7 +39,8 @@ import { TerminalError } from '../reconciler.js';
 import { listAll } from '../store-pages.js';
 import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
 import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
-import { desiredWorkload, workloadKeyOf } from './deployment-workload.js';
+import { workloadKeyOf } from '../../workloads/workload-base.js';
+import { workloadKindOf } from '../../workloads/workload-kind.js';
 import { reconcileFailed, reconcileRecovered, REPEATED_FAILURES } from './reconciled-condition.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
@@ -54,6 +55,8 @@ export interface DeploymentReconcilerOptions {
   failedPollIntervalMs?: number;
   /** Passed to the workload's probes. */
   startupGraceMs?: number;
+  /** Honour test-only fault labels of model versions (`wharf up --enable-test-faults`); off by default. */
+  testFaults?: boolean;
   /** The endpoints to publish on the deployment (e.g. from the gateway's address); default: keep. */
   endpointsOf?(deployment: Deployment): DeploymentEndpoints;
   /** Analysis runs and shadow comparisons for rollouts; without it analysis steps fail with a message. */
@@ -291,7 +294,8 @@ export class DeploymentReconciler implements Reconciler {
     replicas: number,
   ): Promise<void> {
     const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
-    const model = spec.model;
+    const kind = workloadKindOf(spec.type);
+    const model = kind.artifactOf(spec);
     const modelVersion =
       model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
         ? currentModel
@@ -305,7 +309,9 @@ export class DeploymentReconciler implements Reconciler {
       modelVersion,
       artifactPath,
     };
-    await this.#o.runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
+    await this.#o.runtime.apply(
+      kind.buildWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs, testFaults: this.#o.testFaults }),
+    );
   }
 
   /**

@@ -78,12 +78,12 @@ export interface PredictiveScaling {
 
 /** Probing of a deployment's replicas (seconds) and what it depends on. */
 export interface HealthCheckSpec {
-  /** Readiness path (model servers: `/v2/health/ready`). */
+  /** Readiness path (model servers: the Open Inference Protocol's ready endpoint, `protocol/oip-paths.ts`). */
   path: string;
   interval: number;
   timeout: number;
   retries: number;
-  /** Liveness path; default the model server's `/v2/health/live` (application deployments: `path`). */
+  /** Liveness path; default the model server's live endpoint (`protocol/oip-paths.ts`; application deployments: `path`). */
   livenessPath?: string;
   /** Seconds a new replica has to pass its first readiness check before it is restarted (default 300). */
   startupTimeout?: number;

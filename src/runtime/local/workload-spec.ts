@@ -5,10 +5,8 @@
 import { InvalidArgumentError } from '../../core/errors.js';
 import { parseCpu, parseMemory } from '../../core/quantities.js';
 import { type ProbeSpec, type StartupProbeSpec, type Workload, workloadKeyString } from '../runtime.js';
+import { MODEL_PROBE_PATHS } from '../../protocol/oip-paths.js';
 import { resourceEnv, resourceServerArgs } from './resource-policy.js';
-
-/** Probe paths used when a model workload leaves `path` empty. */
-export const MODEL_PROBE_PATHS = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
 
 /**
  * The variables a replica inherits from the control plane. Everything else is withheld: the

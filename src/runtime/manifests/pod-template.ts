@@ -15,6 +15,7 @@
  */
 import type { Container, EnvVar, PodTemplateSpec, Probe, ResourceRequirements } from 'kubernetes-types/core/v1.js';
 import { InvalidArgumentError } from '../../core/errors.js';
+import { MODEL_PROBE_PATHS } from '../../protocol/oip-paths.js';
 import type { ProbeSpec, StartupProbeSpec, Workload } from '../runtime.js';
 import type { ResolvedManifestOptions } from './manifest-options.js';
 
@@ -22,8 +23,6 @@ import type { ResolvedManifestOptions } from './manifest-options.js';
 export const MODEL_MOUNT = '/models';
 /** The artifact's path inside the pod. */
 export const MODEL_FILE = `${MODEL_MOUNT}/model.onnx`;
-/** Model server probe paths when the workload leaves them empty. */
-const MODEL_PROBES = { readiness: '/v2/health/ready', liveness: '/v2/health/live' } as const;
 
 /** The pod template of `w` with `labels` (which include the Deployment's selector). */
 export function podTemplate(
@@ -81,7 +80,7 @@ function modelContainer(w: Workload, o: ResolvedManifestOptions): Container {
       { name: 'models', mountPath: MODEL_MOUNT, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
     ],
-    ...probes(w, MODEL_PROBES),
+    ...probes(w, MODEL_PROBE_PATHS),
   };
 }
 
