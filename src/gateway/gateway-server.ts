@@ -32,6 +32,7 @@ import { MIRROR_DEFAULTS, type MirrorOptions, Mirrors } from './mirror.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
 import type { RouteTable } from '../protocol/route-table.js';
+import { RouteComposer } from './route-composer.js';
 import { ShadowComparer } from './shadow-comparer.js';
 import { parseOutlierDetection } from './table-validation.js';
 import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';
@@ -107,6 +108,8 @@ export class GatewayServer {
   private readonly assignments: AssignmentLog;
   private readonly ejections: EjectionLog;
   private readonly holds: HoldQueues;
+  /** Gives each route of a new table its filters and observers. */
+  private readonly composer: RouteComposer;
   private table: CompiledTable | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -130,15 +133,13 @@ export class GatewayServer {
     this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
     this.holds = new HoldQueues(defined.onHold);
     const outliers = new OutlierDetector(this.ejections, proxyOptions.ejection);
-    this.proxy = new Proxy(
-      proxyOptions,
-      this.metrics,
-      () => this.table,
-      new Mirrors(mirror, this.comparer, outliers),
-      this.assignments,
-      this.holds,
+    this.proxy = new Proxy(proxyOptions, this.metrics, () => this.table, this.holds);
+    this.composer = new RouteComposer({
       outliers,
-    );
+      assignments: this.assignments,
+      mirrors: new Mirrors(mirror, this.comparer, outliers),
+      holds: this.holds,
+    });
     const limits = {
       headersTimeoutMs: this.options.clientHeadersTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
@@ -191,7 +192,13 @@ export class GatewayServer {
   setTable(table: RouteTable): void {
     if (this.state === 'stopping' || this.state === 'stopped')
       throw new GatewayUnavailableError('the gateway is stopping');
-    const prepared = compileTable(table, this.pools, this.metrics, this.proxy.options);
+    const prepared = compileTable(
+      table,
+      this.pools,
+      this.metrics,
+      (features) => this.composer.compose(features),
+      this.proxy.options,
+    );
     this.table = prepared.table;
     prepared.commit();
     // Scale from zero: requests held for a route that now has a replica go out, oldest first.
