@@ -1,19 +1,11 @@
-/** `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane. */
-import { mkdir } from 'node:fs/promises';
+/**
+ * `wharf up`: the whole platform on this machine; `wharf gateway`: a gateway following a control plane.
+ * Both only parse flags here; server/ assembles the processes (control-plane.ts, standalone-gateway.ts).
+ */
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { GatewayAdminServer } from '../gateway/admin-server.js';
-import { ControlPlaneActivator } from '../gateway/control-plane-activator.js';
-import { GatewayServer } from '../gateway/gateway-server.js';
-import {
-  readGatewayState,
-  readLastTable,
-  recordingSink,
-  removeGatewayState,
-  writeGatewayState,
-} from '../gateway/gateway-state.js';
-import { type TableSink, WatchTableSource } from '../gateway/table-source.js';
-import { isSameProcess, processStartTime } from '../runtime/local/process-identity.js';
+import { readGatewayState } from '../gateway/gateway-state.js';
+import { isSameProcess } from '../runtime/local/process-identity.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { integer } from './options.js';
 import { checkPortsFree } from './port-check.js';
@@ -232,56 +224,19 @@ export function registerUp(program: Command): void {
           debugHeaders?: boolean;
           maxConnections?: number;
         }) => {
-          const log = (line: string): void => {
-            process.stderr.write(`wharf gateway: ${line}\n`);
-          };
-          // Scale from zero: routes holding requests ask the control plane for a replica.
-          const activator = new ControlPlaneActivator({ controlPlane: f.controlPlane, log });
-          const gateway = new GatewayServer({
+          // Loaded here, like the control plane in `up`: each command carries only its own process.
+          const { startStandaloneGateway } = await import('../server/standalone-gateway.js');
+          const gateway = await startStandaloneGateway({
+            controlPlane: f.controlPlane,
             host: f.host,
             port: f.port,
-            debugHeaders: f.debugHeaders === true,
+            adminPort: f.adminPort,
+            stateDir: f.stateDir,
+            debugHeaders: f.debugHeaders,
             maxConnections: f.maxConnections,
-            log,
-            onHold: (env, name) => activator.activate(env, name),
+            log: (line) => void process.stderr.write(`wharf gateway: ${line}\n`),
           });
-          await gateway.start();
-          const stateDir = f.stateDir === undefined ? undefined : resolve(f.stateDir);
-          let sink: TableSink = gateway;
-          if (stateDir !== undefined) {
-            await mkdir(stateDir, { recursive: true });
-            // Serve the last table at once: the control plane may be down while this gateway restarts.
-            const last = readLastTable(stateDir);
-            if (last !== undefined) gateway.setTable(last);
-            sink = recordingSink(gateway, stateDir, log);
-          }
-          const source = new WatchTableSource(sink, {
-            url: `${f.controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch`,
-          });
-          await source.start();
-          const admin =
-            f.adminPort === undefined ? undefined : new GatewayAdminServer(gateway, () => source.reconnectNow());
-          await admin?.start(f.adminPort!);
-          if (stateDir !== undefined) {
-            writeGatewayState(stateDir, {
-              format: 1,
-              pid: process.pid,
-              processStartTime: processStartTime(process.pid),
-              url: gateway.url,
-              host: f.host,
-              port: Number(new URL(gateway.url).port),
-              adminUrl: admin?.url,
-              controlPlane: f.controlPlane,
-              debugHeaders: f.debugHeaders === true,
-            });
-          }
-          onSignals(async () => {
-            await source.stop();
-            await gateway.stop();
-            await admin?.stop();
-            await activator.settled();
-            if (stateDir !== undefined) removeGatewayState(stateDir, process.pid);
-          });
+          onSignals(() => gateway.stop());
           process.stdout.write(`wharf gateway: listening at ${gateway.url}, following ${f.controlPlane}\n`);
         },
       ),

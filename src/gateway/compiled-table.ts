@@ -5,6 +5,8 @@
  * decided once per table is decided here, so a request on a plain route costs one Map lookup, one
  * step of the split sequence and two random numbers for the replica. Rollout rules (header and
  * cookie matches, the sticky key, the mirror) are resolved to targets here too; see route-choice.ts.
+ * Each route is also given its request filters and response observers (route-pipeline.ts), only
+ * those it needs, by the gateway's composer (route-composer.ts).
  *
  * External URL: `<gateway>/<environment>/<deployment>` + an Open Inference Protocol path, e.g.
  * `/production/readmission/v2/models/readmission/infer`. The remainder after the prefix is
@@ -14,6 +16,8 @@ import type { Assignment } from './assignment-log.js';
 import type { GatewayMetrics, RouteStats, ShadowStats, StatsScope, TargetStats } from './metrics.js';
 import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import { compileRules, type RouteRules } from './route-choice.js';
+import type { RouteFeatures } from './route-composer.js';
+import type { RoutePipeline } from './route-pipeline.js';
 import {
   type Route,
   type RouteHold,
@@ -83,6 +87,8 @@ export interface CompiledRoute {
    * or more targets. A plain one-target route skips the log (its answer is implied by the table).
    */
   readonly logsAssignments: boolean;
+  /** The route's request filters and response observers, composed from the fields above. */
+  readonly pipeline: RoutePipeline;
   /**
    * Position in [0, 1) of the split sequence (see `chooseTarget`): the one piece of per-request
    * state on a compiled route, written by the request path.
@@ -109,6 +115,9 @@ export interface CompileDefaults {
   readonly outlierDetection: RouteOutlierDetection;
 }
 
+/** Gives a route its filters and observers (the gateway's `RouteComposer.compose`). */
+export type ComposeRoute = (features: RouteFeatures) => RoutePipeline;
+
 /**
  * Validates and compiles `table`, creating pools for new backends and reusing the pools and
  * balancer state of backends that are still present. Nothing in use changes until `commit()`.
@@ -119,6 +128,7 @@ export function compileTable(
   input: RouteTable,
   pools: UpstreamPools,
   metrics: GatewayMetrics,
+  compose: ComposeRoute,
   defaults: CompileDefaults = { outlierDetection: OUTLIER_DEFAULTS },
 ): PreparedTable {
   const table = parseRouteTable(input);
@@ -159,6 +169,11 @@ export function compileTable(
       const prefix = routeBasePath(environment, deployment);
       const rules = compileRules(route, byRevision);
       const starting = `deployment '${deployment}' in environment '${environment}' is scaled to zero and starting`;
+      const features: RouteFeatures = {
+        hold: route.hold,
+        mirror: compileMirror(route, byRevision, scope),
+        logsAssignments: rules !== undefined || targets.length >= 2,
+      };
       routes.set(prefix, {
         environment,
         deployment,
@@ -167,15 +182,14 @@ export function compileTable(
         cumulative,
         totalWeight: total,
         noReplicaMessage: `no ready replica for deployment '${deployment}' in environment '${environment}'`,
-        hold: route.hold,
         holdFullMessage: `${starting}; the hold queue is full (${route.hold?.queue ?? 0} requests)`,
         holdTimeoutMessage: `${starting}; it did not get a ready replica within ${(route.hold?.timeoutMs ?? 0) / 1000} s`,
         outlier: route.outlierDetection ?? defaults.outlierDetection,
         unassigned: scope.target(environment, deployment, ''),
         routeStats: scope.route(environment, deployment),
         rules,
-        mirror: compileMirror(route, byRevision, scope),
-        logsAssignments: rules !== undefined || targets.length >= 2,
+        ...features,
+        pipeline: compose(features),
         splitCursor: Math.random(),
       });
     }

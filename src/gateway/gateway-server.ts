@@ -21,77 +21,23 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
 import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
-import { type Assignment, ASSIGNMENT_LOG_SIZE, AssignmentLog } from './assignment-log.js';
+import { type Assignment, AssignmentLog } from './assignment-log.js';
 import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
-import { EJECTION_LOG_SIZE, EjectionLog } from './ejection-log.js';
+import { EjectionLog } from './ejection-log.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
+import { type GatewayServerOptions, type GatewayServerSettings, resolveGatewayOptions } from './gateway-options.js';
 import type { EjectionEvent, GatewaySnapshot } from '../protocol/gateway-snapshot.js';
-import { HoldQueues, type OnHold } from './hold-queue.js';
+import { HoldQueues } from './hold-queue.js';
 import { GatewayMetrics } from './metrics.js';
-import { MIRROR_DEFAULTS, type MirrorOptions, Mirrors } from './mirror.js';
+import { Mirrors } from './mirror.js';
 import { OutlierDetector } from './outlier-detection.js';
-import { Proxy, PROXY_DEFAULTS, type ProxyOptions } from './proxy.js';
+import { Proxy } from './proxy.js';
 import type { RouteTable } from '../protocol/route-table.js';
+import { RouteComposer } from './route-composer.js';
 import { ShadowComparer } from './shadow-comparer.js';
-import { parseOutlierDetection } from './table-validation.js';
-import { UPSTREAM_DEFAULTS, type UpstreamOptions, UpstreamPools } from './upstream-pool.js';
+import { UpstreamPools } from './upstream-pool.js';
 
-/** Gateway settings; unset ones take {@link GATEWAY_DEFAULTS}, {@link PROXY_DEFAULTS} and {@link UPSTREAM_DEFAULTS}. */
-export interface GatewayServerOptions extends Partial<Omit<ProxyOptions, 'headersTimeoutMs' | 'mirror'>> {
-  host?: string;
-  /** 0 picks a free port. */
-  port?: number;
-  /** Idle time before the gateway closes a client's keep-alive connection. */
-  keepAliveTimeoutMs?: number;
-  /** Longest time a client may take to send a request's headers (408 and closed beyond). */
-  clientHeadersTimeoutMs?: number;
-  /** Longest time a client may take to send a whole request. */
-  requestTimeoutMs?: number;
-  /** Most client connections open at once; a new one beyond is answered 503 and closed (counted in `wharf_gateway_connections_refused_total`). */
-  maxConnections?: number;
-  /** How long {@link GatewayServer.stop} waits for in-flight requests before cutting them off. */
-  shutdownGraceMs?: number;
-  /** Replica pool settings (timeouts, connections). */
-  upstream?: Partial<UpstreamOptions>;
-  /** Mirroring bounds; unset ones take {@link MIRROR_DEFAULTS}. */
-  mirror?: Partial<MirrorOptions>;
-  /** Request ids remembered for {@link GatewayServer.assignment} (default {@link ASSIGNMENT_LOG_SIZE}). */
-  assignmentLogSize?: number;
-  /**
-   * Scale from zero: called with a route that has `hold` when its first request is held, then at
-   * most once per second while requests stay held. Should return at once (start a replica in the
-   * background); what it throws is ignored.
-   */
-  onHold?: OnHold;
-  /** Receives the gateway's log lines (ejections and readmissions); none when unset. */
-  log?: (line: string) => void;
-  /** Ejection events kept for {@link GatewayServer.ejectionsSince} (default {@link EJECTION_LOG_SIZE}). */
-  ejectionLogSize?: number;
-}
-
-interface ServerSettings {
-  host: string;
-  port: number;
-  keepAliveTimeoutMs: number;
-  clientHeadersTimeoutMs: number;
-  requestTimeoutMs: number;
-  maxConnections: number;
-  shutdownGraceMs: number;
-}
-
-/**
- * Server-level defaults. Client connections are bounded for an inference hot path: headers within
- * 10 s, a whole request (16 MiB at most) within 60 s, keep-alive idle for 5 s.
- */
-export const GATEWAY_DEFAULTS: Readonly<ServerSettings> = {
-  host: '127.0.0.1',
-  port: 8080,
-  keepAliveTimeoutMs: 5_000,
-  clientHeadersTimeoutMs: 10_000,
-  requestTimeoutMs: 60_000,
-  maxConnections: 10_000,
-  shutdownGraceMs: 30_000,
-};
+export { GATEWAY_DEFAULTS, type GatewayServerOptions } from './gateway-options.js';
 
 const LOCAL_METHODS = ['GET', 'HEAD'];
 
@@ -99,7 +45,7 @@ const LOCAL_METHODS = ['GET', 'HEAD'];
 export class GatewayServer {
   /** Metrics, also served at `/metrics`. */
   readonly metrics = new GatewayMetrics();
-  private readonly options: ServerSettings;
+  private readonly options: GatewayServerSettings;
   private readonly http: Server;
   private readonly pools: UpstreamPools;
   private readonly proxy: Proxy;
@@ -107,38 +53,27 @@ export class GatewayServer {
   private readonly assignments: AssignmentLog;
   private readonly ejections: EjectionLog;
   private readonly holds: HoldQueues;
+  /** Gives each route of a new table its filters and observers. */
+  private readonly composer: RouteComposer;
   private table: CompiledTable | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(options: GatewayServerOptions = {}) {
-    const defined = Object.fromEntries(
-      Object.entries(options).filter(([, v]) => v !== undefined),
-    ) as GatewayServerOptions;
-    this.options = { ...GATEWAY_DEFAULTS, ...pick(defined, Object.keys(GATEWAY_DEFAULTS)) };
-    const upstream = { ...UPSTREAM_DEFAULTS, ...defined.upstream };
-    this.pools = new UpstreamPools(upstream);
-    const mirror = { ...MIRROR_DEFAULTS, ...defined.mirror };
-    this.assignments = new AssignmentLog(defined.assignmentLogSize ?? ASSIGNMENT_LOG_SIZE);
-    if (defined.outlierDetection !== undefined)
-      parseOutlierDetection(defined.outlierDetection, 'gateway options.outlierDetection');
-    const proxyOptions: ProxyOptions = {
-      ...PROXY_DEFAULTS,
-      ...pick(defined, Object.keys(PROXY_DEFAULTS)),
-      headersTimeoutMs: upstream.headersTimeoutMs,
-      mirror,
-    };
-    this.ejections = new EjectionLog(defined.ejectionLogSize ?? EJECTION_LOG_SIZE, defined.log);
-    this.holds = new HoldQueues(defined.onHold);
+    const resolved = resolveGatewayOptions(options);
+    this.options = resolved.server;
+    this.pools = new UpstreamPools(resolved.upstream);
+    this.assignments = new AssignmentLog(resolved.assignmentLogSize);
+    const proxyOptions = resolved.proxy;
+    this.ejections = new EjectionLog(resolved.ejectionLogSize, resolved.log);
+    this.holds = new HoldQueues(resolved.onHold);
     const outliers = new OutlierDetector(this.ejections, proxyOptions.ejection);
-    this.proxy = new Proxy(
-      proxyOptions,
-      this.metrics,
-      () => this.table,
-      new Mirrors(mirror, this.comparer, outliers),
-      this.assignments,
-      this.holds,
+    this.proxy = new Proxy(proxyOptions, this.metrics, () => this.table, this.holds);
+    this.composer = new RouteComposer({
       outliers,
-    );
+      assignments: this.assignments,
+      mirrors: new Mirrors(proxyOptions.mirror, this.comparer, outliers),
+      holds: this.holds,
+    });
     const limits = {
       headersTimeoutMs: this.options.clientHeadersTimeoutMs,
       requestTimeoutMs: this.options.requestTimeoutMs,
@@ -191,7 +126,13 @@ export class GatewayServer {
   setTable(table: RouteTable): void {
     if (this.state === 'stopping' || this.state === 'stopped')
       throw new GatewayUnavailableError('the gateway is stopping');
-    const prepared = compileTable(table, this.pools, this.metrics, this.proxy.options);
+    const prepared = compileTable(
+      table,
+      this.pools,
+      this.metrics,
+      (features) => this.composer.compose(features),
+      this.proxy.options,
+    );
     this.table = prepared.table;
     prepared.commit();
     // Scale from zero: requests held for a route that now has a replica go out, oldest first.
@@ -334,8 +275,4 @@ export class GatewayServer {
     this.metrics.unroutedRequest(status);
     this.metrics.inFlight--;
   }
-}
-
-function pick<T extends object>(o: T, keys: readonly string[]): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([k]) => keys.includes(k))) as Partial<T>;
 }

@@ -24,6 +24,7 @@ import { pickBackend } from './balancer.js';
 import type { CompiledMirror, CompiledRoute } from './compiled-table.js';
 import { DRAINING_HEADER } from '../protocol/headers.js';
 import type { OutlierDetector } from './outlier-detection.js';
+import type { ResponseTap } from './route-pipeline.js';
 import type { ShadowComparer } from './shadow-comparer.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
@@ -147,10 +148,10 @@ class Capture {
 }
 
 /**
- * A mirrored request: the undici handler of the copy, and the sink the primary's exchange reports
- * its response to. Settles once both sides have ended.
+ * A mirrored request: the undici handler of the copy, and the tap of the primary's exchange (its
+ * relayed response). Settles once both sides have ended.
  */
-export class ShadowExchange implements Dispatcher.DispatchHandler {
+export class ShadowExchange implements Dispatcher.DispatchHandler, ResponseTap {
   private readonly primary: Capture;
   private readonly copy: Capture;
   private released = false;
@@ -169,12 +170,12 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
   }
 
   /** The primary's response started with `status`. */
-  primaryStart(status: number): void {
+  relayStart(status: number): void {
     this.primary.status = status;
   }
 
   /** A chunk of the primary's body (already written to the client; kept by reference, not copied). */
-  primaryData(chunk: Buffer): void {
+  relayData(chunk: Buffer): void {
     this.primary.data(chunk);
   }
 
@@ -184,7 +185,7 @@ export class ShadowExchange implements Dispatcher.DispatchHandler {
    * replica answered); `now` is `performance.now()` (the caller has just read it). Only the
    * first call counts.
    */
-  primaryEnd(status: number, complete: boolean, abandoned: boolean, now: number): void {
+  relayEnd(status: number, complete: boolean, abandoned: boolean, now: number): void {
     if (this.primary.done) return;
     this.primary.status = status;
     this.primary.abandoned = abandoned;

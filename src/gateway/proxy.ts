@@ -27,20 +27,22 @@
  * reading a request sees it retried. Inference is a pure function of its input, so that is safe.
  *
  * The per-request object ({@link Exchange}) is the undici dispatch handler itself, so a request
- * allocates one object plus its header list, not a promise chain or a body stream.
+ * allocates one object plus its header list, not a promise chain or a body stream. Routing choice,
+ * retries and the relay are the exchange's; the assignment log, mirroring, outlier ejection, the
+ * hold and the stats are the route's filters and observers (route-composer.ts), composed when the
+ * table is compiled.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { EJECTION_DEFAULTS } from './balancer.js';
-import type { AssignmentLog } from './assignment-log.js';
 import type { CompiledRoute, CompiledTable } from './compiled-table.js';
 import { NoReadyReplicaError, sendError } from './errors.js';
 import type { HoldQueues } from './hold-queue.js';
 import type { GatewayMetrics } from './metrics.js';
-import { MIRROR_DEFAULTS, type MirrorOptions, type Mirrors } from './mirror.js';
+import { MIRROR_DEFAULTS, type MirrorOptions } from './mirror.js';
 import { Exchange } from './exchange.js';
-import { OUTLIER_DEFAULTS, type OutlierDetector } from './outlier-detection.js';
+import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import type { RouteOutlierDetection } from '../protocol/route-table.js';
 import { chooseTarget } from './route-choice.js';
 
@@ -85,14 +87,8 @@ export class Proxy {
     readonly metrics: GatewayMetrics,
     /** The table in use now: an attempt made after a swap is routed with the new table. */
     readonly currentTable: () => CompiledTable | undefined,
-    /** Sends the copies of mirrored requests. */
-    readonly mirrors: Mirrors,
-    /** Where routing decisions are logged for A/B attribution. */
-    readonly assignments: AssignmentLog,
-    /** Requests waiting for a first replica (scale from zero). */
+    /** Requests waiting for a first replica (scale from zero); a held request leaves its queue through here. */
     readonly holds: HoldQueues,
-    /** Ejection of backends by their answers. */
-    readonly outliers: OutlierDetector,
   ) {}
 
   /**
@@ -111,12 +107,9 @@ export class Proxy {
     route.routeStats.arrivals++;
     const target = chooseTarget(route, req.headers);
     const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
-    if (target === undefined) {
-      if (route.hold === undefined) this.noReadyReplica(res, route, requestId, started);
-      else this.hold(req, res, table, route, path, requestId, started);
-      return;
-    }
-    if (route.logsAssignments) this.assignments.record(requestId, target.assignment);
+    // No target and no filter that could hold the request: answered at once, without an exchange.
+    if (target === undefined && route.pipeline.filters.length === 0)
+      return this.noReadyReplica(res, route, requestId, started);
     new Exchange(this, req, res, table, route, target, path, requestId, started).begin();
   }
 
@@ -135,32 +128,5 @@ export class Proxy {
     });
     this.metrics.inFlight--;
     route.unassigned.observe(status, (performance.now() - started) / 1000);
-  }
-
-  /** Holds a request of a route that has `hold` but no target yet, or answers 503 when its queue is full. */
-  private hold(
-    req: IncomingMessage,
-    res: ServerResponse,
-    table: CompiledTable,
-    route: CompiledRoute,
-    path: string,
-    requestId: string,
-    started: number,
-  ): void {
-    if (this.holds.closed || this.holds.isFull(route)) {
-      route.routeStats.holdRejected++;
-      this.noReadyReplica(
-        res,
-        route,
-        requestId,
-        started,
-        this.holds.closed ? 'the gateway is stopping' : route.holdFullMessage,
-      );
-      return;
-    }
-    const exchange = new Exchange(this, req, res, table, route, undefined, path, requestId, started);
-    exchange.waiting = true;
-    this.holds.add(route, exchange);
-    exchange.begin();
   }
 }
