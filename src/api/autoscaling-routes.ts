@@ -8,7 +8,7 @@ import { resolveScaling, autoscaled } from '../core/autoscaling/scaling-spec.js'
 import { deploymentId } from '../core/deployment-identity.js';
 import { unlessNotFound } from '../core/errors.js';
 import type { AutoscalerState } from '../core/resources.js';
-import type { DeploymentService } from '../controller/deployment-service.js';
+import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import { anyJson, errorResponses as routeErrors } from './route-kit.js';
 

@@ -5,8 +5,8 @@
  * mean outcome) per variant and a significance test.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { DeploymentService } from '../controller/deployment-service.js';
-import { abResults } from '../controller/ab-results.js';
+import type { DeploymentService } from '../services/deployment-service.js';
+import { abResults } from '../services/ab-results.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { FeedbackInput } from './schemas.js';

@@ -4,9 +4,9 @@
  * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { ChangeGate } from '../controller/change-gate.js';
-import type { DeploymentService } from '../controller/deployment-service.js';
-import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
+import type { ChangeGate } from '../services/change-gate.js';
+import type { DeploymentService } from '../services/deployment-service.js';
+import { applyPromotion, planPromotion, type PromotionPlan } from '../services/environment-promotion.js';
 import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import {
