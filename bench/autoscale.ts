@@ -25,7 +25,7 @@ import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startControlPlane } from '../src/server/control-plane.js';
-import { listAll } from '../src/controller/store-pages.js';
+import { listAll } from '../src/services/store-pages.js';
 import { median } from './lib/gateway-open-loop.js';
 import { replicaFloorMs } from './lib/replica-floor.js';
 import { MetOrMissed } from './lib/met-or-missed.js';

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { Autoscaler, AUTOSCALER_DEFAULTS } from '../src/controller/autoscaler/autoscaler.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
-import { DeploymentService } from '../src/controller/deployment-service.js';
+import { DeploymentService } from '../src/services/deployment-service.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import type { AutoscalerState, DeploymentConfiguration } from '../src/core/resources.js';
 import type { DeploymentTraffic, DeploymentWindow, MetricsSource } from '../src/metrics/metrics-source.js';

@@ -9,7 +9,7 @@ import { test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../src/controller/controller.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
-import { DeploymentService } from '../src/controller/deployment-service.js';
+import { DeploymentService } from '../src/services/deployment-service.js';
 import { RoutePublisher } from '../src/controller/route-publisher.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import type { Deployment, DeploymentPhase } from '../src/core/resources.js';

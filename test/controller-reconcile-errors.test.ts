@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
-import { DeploymentService } from '../src/controller/deployment-service.js';
+import { DeploymentService } from '../src/services/deployment-service.js';
 import type { Controller } from '../src/controller/controller.js';
 import type { Deployment } from '../src/core/resources.js';
 import { FakeRuntime } from './support/fake-runtime.js';

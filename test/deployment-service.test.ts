@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { DeploymentService } from '../src/controller/deployment-service.js';
+import { DeploymentService } from '../src/services/deployment-service.js';
 import { deletionRequestedAt } from '../src/core/deployment-identity.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import { ConflictError } from '../src/store/errors.js';

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
-import { DeploymentService } from '../src/controller/deployment-service.js';
+import { DeploymentService } from '../src/services/deployment-service.js';
 import { startControlPlane, TEST_FAULTS_WARNING } from '../src/server/control-plane.js';
 import { specFromInput } from '../src/core/deployment-spec.js';
 import type { Workload } from '../src/runtime/runtime.js';

@@ -3,35 +3,21 @@
  * `core/analysis`), `GET` lists (built-in ones included, marked) or gets, `DELETE` removes one.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { BUILTIN_ANALYSIS_TEMPLATES, validateAnalysisTemplate } from '../core/analysis/index.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
-import type { Store } from '../store/store.js';
-
+import type { AnalysisTemplates } from '../services/analysis-templates.js';
 import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const named = z.object({ name: z.string() });
-const isCode = (e: unknown, code: string) => e instanceof WharfError && e.code === code;
 
 /** Adds the routes to `app`. */
-export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): void {
+export function registerAnalysisTemplateRoutes(app: OpenAPIHono, templates: AnalysisTemplates): void {
   app.openapi(
     createRoute({
       method: 'get',
       path: '/api/v1/analysis-templates',
       responses: { 200: { description: 'Stored and built-in templates', ...anyJson } },
     }),
-    async (c) => {
-      const stored = (await store.analysisTemplates.list({ limit: 1000 })).items.map((t) => ({
-        ...t.template,
-        name: t.name,
-        builtin: false,
-      }));
-      const builtin = Object.values(BUILTIN_ANALYSIS_TEMPLATES)
-        .filter((t) => !stored.some((s) => s.name === t.name))
-        .map((t) => ({ ...t, builtin: true }));
-      return c.json({ items: [...stored, ...builtin] }, 200);
-    },
+    async (c) => c.json(await templates.list(), 200),
   );
   app.openapi(
     createRoute({
@@ -40,16 +26,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
       request: { params: named },
       responses: { 200: { description: 'A template', ...anyJson }, ...errorResponses },
     }),
-    async (c) => {
-      const { name } = c.req.valid('param');
-      const stored = await store.analysisTemplates
-        .get(name)
-        .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
-      if (stored !== undefined) return c.json(stored.template, 200);
-      const builtin = (BUILTIN_ANALYSIS_TEMPLATES as Record<string, object | undefined>)[name];
-      if (builtin === undefined) throw new NotFoundError(`analysis template ${JSON.stringify(name)} not found`);
-      return c.json({ ...builtin }, 200);
-    },
+    async (c) => c.json(await templates.get(c.req.valid('param').name), 200),
   );
   app.openapi(
     createRoute({
@@ -60,26 +37,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
     }),
     async (c) => {
       const { name } = c.req.valid('param');
-      const template = validateAnalysisTemplate(await c.req.json(), '');
-      if (template.name !== name)
-        throw new InvalidArgumentError(
-          `name: must match the URL (${JSON.stringify(name)}), got ${JSON.stringify(template.name)}`,
-        );
-      const at = new Date().toISOString();
-      const current = await store.analysisTemplates
-        .get(name)
-        .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
-      const doc = {
-        name,
-        template: template as unknown as Record<string, unknown>,
-        updatedAt: at,
-        updatedBy: actorOf(c),
-      };
-      const saved =
-        current === undefined
-          ? await store.analysisTemplates.create(doc)
-          : await store.analysisTemplates.update({ ...current, ...doc });
-      return c.json(saved.template, 200);
+      return c.json(await templates.put(name, await c.req.json(), actorOf(c)), 200);
     },
   );
   app.openapi(
@@ -90,12 +48,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
       responses: { 200: { description: 'Deleted', ...anyJson }, ...errorResponses },
     }),
     async (c) => {
-      await store.analysisTemplates.delete(c.req.valid('param').name).catch((e: unknown) => {
-        throw isCode(e, 'NOT_FOUND')
-          ? new NotFoundError(`analysis template ${JSON.stringify(c.req.valid('param').name)} not found`)
-          : e;
-      });
-      return c.json({ deleted: c.req.valid('param').name }, 200);
+      return c.json(await templates.delete(c.req.valid('param').name), 200);
     },
   );
 }

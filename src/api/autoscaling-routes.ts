@@ -4,12 +4,7 @@
  * activation call gateways make when they hold requests for a deployment scaled to zero.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { resolveScaling, autoscaled } from '../core/autoscaling/scaling-spec.js';
-import { deploymentId } from '../core/deployment-identity.js';
-import { unlessNotFound } from '../core/errors.js';
-import type { AutoscalerState } from '../core/resources.js';
-import type { DeploymentService } from '../controller/deployment-service.js';
-import type { Store } from '../store/store.js';
+import type { AutoscalingStatus } from '../services/autoscaling-status.js';
 import { anyJson, errorResponses as routeErrors } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404);
@@ -18,31 +13,12 @@ const base = '/api/v1/environments/{environment}/deployments/{name}';
 
 /** What the autoscaling routes need. */
 export interface AutoscalingRouteDeps {
-  store: Store;
-  deployments: DeploymentService;
-  /** Wakes the autoscaler for a deployment with held requests; false when it does not autoscale (or this replica is not the leader). */
-  activate?: (environment: string, name: string) => Promise<boolean>;
-}
-
-/** The record as the API shows it: the bulky series (history, usage samples) summarised unless asked for. */
-export function autoscalingView(state: AutoscalerState | undefined, full: boolean): Record<string, unknown> | null {
-  if (state === undefined) return null;
-  if (full) return { ...state };
-  const { history, usage, ...rest } = state;
-  return {
-    ...rest,
-    ...(history === undefined
-      ? {}
-      : { history: { bucketSeconds: history.bucketSeconds, start: history.start, buckets: history.rates.length } }),
-    ...(usage === undefined ? {} : { usageSamples: usage.length }),
-  };
+  /** The autoscaler's view of a deployment, and activation of held requests. */
+  autoscaling: AutoscalingStatus;
 }
 
 /** Adds the autoscaling routes to `app`. */
-export function registerAutoscalingRoutes(
-  app: OpenAPIHono,
-  { store, deployments, activate }: AutoscalingRouteDeps,
-): void {
+export function registerAutoscalingRoutes(app: OpenAPIHono, { autoscaling }: AutoscalingRouteDeps): void {
   app.openapi(
     createRoute({
       method: 'get',
@@ -66,17 +42,7 @@ export function registerAutoscalingRoutes(
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
-      const deployment = await deployments.get(name, environment);
-      const state = await unlessNotFound(store.autoscalers.get(deploymentId(environment, name)));
-      const scaling = deployment.configuration.scaling;
-      return c.json(
-        {
-          autoscaled: autoscaled(scaling),
-          scaling: resolveScaling(scaling),
-          state: autoscalingView(state, c.req.valid('query').full === 'true'),
-        },
-        200,
-      );
+      return c.json(await autoscaling.status(name, environment, c.req.valid('query').full === 'true'), 200);
     },
   );
 
@@ -95,9 +61,7 @@ export function registerAutoscalingRoutes(
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
-      await deployments.get(name, environment);
-      const activated = activate === undefined ? false : await activate(environment, name);
-      return c.json({ activated }, 202);
+      return c.json(await autoscaling.activate(name, environment), 202);
     },
   );
 }

@@ -7,11 +7,11 @@
 import { stream } from 'hono/streaming';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
-import type { ChangeGate } from '../controller/change-gate.js';
-import type { DeploymentService } from '../controller/deployment-service.js';
-import type { RoutePublisher } from '../controller/route-publisher.js';
-import type { Runtime } from '../runtime/runtime.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ChangeGate } from '../services/change-gate.js';
+import type { DeploymentService } from '../services/deployment-service.js';
+import type { RouteFeed } from '../services/route-feed.js';
+import type { WorkloadLogs } from '../services/workload-logs.js';
 import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
 import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
 
@@ -26,8 +26,10 @@ export interface DeploymentRouteDeps {
   deployments: DeploymentService;
   /** The environments that exist, for listing across all of them. */
   environments: () => Promise<{ name: string }[]>;
-  runtime: Runtime;
-  routes: RoutePublisher;
+  /** Replica logs of a deployment's workloads. */
+  logs: WorkloadLogs;
+  /** The route table and its changes, for the watch stream. */
+  routes: RouteFeed;
   /** Holds changes to environments that require approval (see change-gate.ts). */
   gate: ChangeGate;
 }
@@ -39,7 +41,7 @@ const answer = <T>(c: Context, outcome: { applied: T } | { approval: unknown }, 
 /** Adds the deployment routes to `app`. */
 export function registerDeploymentRoutes(
   app: OpenAPIHono,
-  { deployments, environments, runtime, routes, gate }: DeploymentRouteDeps,
+  { deployments, environments, logs, routes, gate }: DeploymentRouteDeps,
 ): void {
   const pending = {
     202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson },
@@ -283,26 +285,13 @@ export function registerDeploymentRoutes(
       throw new InvalidArgumentError('tail: must be a non-negative integer');
     const replica = c.req.query('replica');
     c.header('content-type', 'application/x-ndjson');
-    // Every workload of the deployment: during a replacement both revisions log, and after a
-    // scale the replicas run under an earlier revision's workload. With `replica`, only the
-    // workload that has it; an unknown replica is a 404 before the stream starts.
-    const workloads = (await runtime.list()).filter(
-      (w) => w.key.environment === environment && w.key.deployment === d.name,
-    );
-    const keys = workloads
-      .filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica))
-      .map((w) => w.key);
-    if (replica !== undefined && keys.length === 0) {
-      const known = workloads.flatMap((w) => w.replicas.map((r) => r.id));
-      throw new NotFoundError(
-        `replica: deployment ${d.name} in ${environment} has no replica ${JSON.stringify(replica.slice(0, 100))}${known.length > 0 ? ` (replicas: ${known.join(', ')})` : ' (no replica runs)'}`,
-      );
-    }
+    // Every workload of the deployment (with `replica`, the one that has it); an unknown replica
+    // is a 404 before the stream starts.
+    const selected = await logs.select(d, replica);
     return stream(c, async (out) => {
       const abort = new AbortController();
       out.onAbort(() => abort.abort());
-      const sources = keys.map((key) => runtime.logs(key, { follow, tail, replica, signal: abort.signal }));
-      for await (const line of follow ? merge(sources) : concat(sources)) {
+      for await (const line of selected({ follow, tail, signal: abort.signal })) {
         await out.write(`${JSON.stringify(line)}\n`);
       }
     });
@@ -342,24 +331,4 @@ export function registerDeploymentRoutes(
     });
   });
   app.get('/api/v1/routes', (c) => c.json(routes.current()));
-}
-
-async function* concat<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
-  for (const source of sources) yield* source;
-}
-
-/** Interleaves several async iterables as their items arrive. */
-async function* merge<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {
-  const iterators = sources.map((s) => s[Symbol.asyncIterator]());
-  const next = (i: number) => iterators[i]!.next().then((result) => ({ i, result }));
-  const pending = new Map(iterators.map((_, i) => [i, next(i)]));
-  while (pending.size > 0) {
-    const { i, result } = await Promise.race(pending.values());
-    if (result.done) {
-      pending.delete(i);
-      continue;
-    }
-    pending.set(i, next(i));
-    yield result.value;
-  }
 }

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvalidArgumentError } from '../core/errors.js';
-import type { ModelRegistry } from '../registry/model-registry.js';
+import { listModelSummaries, type ModelCatalog } from '../services/models.js';
 import { ErrorBody, Pagination } from './schemas.js';
 
 const errors = {
@@ -12,7 +12,7 @@ const errors = {
 const anyJson = { content: { 'application/json': { schema: z.any() } } };
 
 /** Adds the registry's routes to `app`. */
-export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): void {
+export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): void {
   app.openapi(
     createRoute({
       method: 'post',
@@ -39,7 +39,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       const q = c.req.valid('query');
       const body = c.req.raw.body;
       if (!body) throw new InvalidArgumentError('body: the model file is required (send it as the request body)');
-      const version = await registry.pushVersion(
+      const version = await models.pushVersion(
         {
           model: name,
           version: q.version,
@@ -62,14 +62,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
     }),
     async (c) => {
       const { limit, continue: token } = c.req.valid('query');
-      const page = await registry.listModels({ limit, continue: token });
-      const items = await Promise.all(
-        page.items.map(async (m) => {
-          const versions = await registry.listVersions(m.name);
-          return { ...m, versions: versions.length, latestVersion: versions[0]?.version };
-        }),
-      );
-      return c.json({ items, ...(page.continue ? { continue: page.continue } : {}) }, 200);
+      return c.json(await listModelSummaries(models, { limit, continue: token }), 200);
     },
   );
 
@@ -80,7 +73,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       request: { params: z.object({ name: z.string() }) },
       responses: { 200: { description: 'A model', ...anyJson }, ...errors },
     }),
-    async (c) => c.json(await registry.getModel(c.req.valid('param').name), 200),
+    async (c) => c.json(await models.getModel(c.req.valid('param').name), 200),
   );
 
   app.openapi(
@@ -90,7 +83,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       request: { params: z.object({ name: z.string() }) },
       responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors },
     }),
-    async (c) => c.json({ items: await registry.listVersions(c.req.valid('param').name) }, 200),
+    async (c) => c.json({ items: await models.listVersions(c.req.valid('param').name) }, 200),
   );
 
   app.openapi(
@@ -102,12 +95,12 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
     }),
     async (c) => {
       const { name, version } = c.req.valid('param');
-      return c.json(await registry.getVersion(name, version), 200);
+      return c.json(await models.getVersion(name, version), 200);
     },
   );
 
   app.get('/api/v1/blobs/:digest', async (c) => {
-    const stream = await registry.openArtifact(c.req.param('digest'));
+    const stream = await models.openArtifact(c.req.param('digest'));
     return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
   });
 }

@@ -4,11 +4,11 @@
  * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import type { ChangeGate } from '../controller/change-gate.js';
-import type { DeploymentService } from '../controller/deployment-service.js';
-import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
-import type { Store } from '../store/store.js';
+import { InvalidArgumentError } from '../core/errors.js';
+import type { ChangeGate } from '../services/change-gate.js';
+import type { DeploymentService } from '../services/deployment-service.js';
+import type { Promotions } from '../services/environment-promotion.js';
+import type { Environments } from '../services/environments.js';
 import {
   ApprovalDecision,
   EnvironmentPromotion,
@@ -25,13 +25,19 @@ const base = '/api/v1/environments/{environment}/deployments/{name}';
 
 /** What these routes need. */
 export interface RolloutRouteDeps {
-  store: Store;
   deployments: DeploymentService;
+  /** Promotion of a revision from one environment to another. */
+  promotions: Promotions;
+  /** Environments (policies) and their incidents. */
+  environments: Environments;
   gate: ChangeGate;
 }
 
 /** Adds the routes to `app`. */
-export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, gate }: RolloutRouteDeps): void {
+export function registerRolloutRoutes(
+  app: OpenAPIHono,
+  { deployments, promotions, environments, gate }: RolloutRouteDeps,
+): void {
   const ok = (description: string) => ({ 200: { description, ...anyJson }, ...errorResponses });
 
   app.openapi(
@@ -81,11 +87,11 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       const { name } = c.req.valid('param');
       const { from, to, reason } = c.req.valid('json');
       const actor = actorOf(c);
-      const plan = await planPromotion(store, deployments, name, from, to);
+      const plan = await promotions.plan(name, from, to);
       const summary = `promote ${name} revision ${plan.fromRevision} (${plan.spec.model?.name} ${plan.spec.model?.version}, ${plan.digest}) from ${from} to ${to}`;
       const outcome = await gate.submit(
         { environment: to, deploymentName: name, action: 'promote', request: { plan }, summary, actor, reason },
-        () => applyPromotion(store, deployments, plan, { actor, reason }),
+        () => promotions.apply(plan, { actor, reason }),
       );
       return 'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied, 200);
     },
@@ -159,25 +165,11 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
       // `deployment` alone is that name in every environment.
-      return c.json(
-        await store.incidents.list({
-          ...(environment ? { environment } : {}),
-          ...(deployment ? { deploymentName: deployment } : {}),
-          limit,
-          continue: token,
-        }),
-        200,
-      );
+      return c.json(await environments.incidents({ environment, deployment }, { limit, continue: token }), 200);
     },
   );
 
   const envName = z.object({ name: z.string() });
-  const getEnvironment = (name: string) =>
-    store.environments.get(name).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND'
-        ? new NotFoundError(`environment ${JSON.stringify(name)} not found`)
-        : e;
-    });
   app.openapi(
     createRoute({
       method: 'get',
@@ -185,7 +177,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       request: { query: Pagination },
       responses: ok('Environments'),
     }),
-    async (c) => c.json(await store.environments.list(c.req.valid('query')), 200),
+    async (c) => c.json(await environments.list(c.req.valid('query')), 200),
   );
   app.openapi(
     createRoute({
@@ -194,7 +186,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       request: { params: envName },
       responses: ok('An environment'),
     }),
-    async (c) => c.json(await getEnvironment(c.req.valid('param').name), 200),
+    async (c) => c.json(await environments.get(c.req.valid('param').name), 200),
   );
   app.openapi(
     createRoute({
@@ -203,36 +195,6 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       request: { params: envName, ...jsonBody(EnvironmentUpdate) },
       responses: ok('Updated'),
     }),
-    async (c) => {
-      const current = await getEnvironment(c.req.valid('param').name);
-      return c.json(
-        await store.environments.update({
-          ...current,
-          policies: { ...current.policies, ...c.req.valid('json').policies },
-        }),
-        200,
-      );
-    },
+    async (c) => c.json(await environments.setPolicies(c.req.valid('param').name, c.req.valid('json').policies), 200),
   );
-}
-
-/** The executors the gate replays approved requests with. */
-export function approvalExecutors(
-  store: Store,
-  deployments: DeploymentService,
-): ConstructorParameters<typeof ChangeGate>[1] {
-  type R = Record<string, never>;
-  const str = (r: Record<string, unknown>, k: string) => r[k] as string;
-  return {
-    create: (r, o) => deployments.create(r.input as Parameters<DeploymentService['create']>[0], o),
-    update: (r, o) => deployments.update(str(r, 'name'), str(r, 'environment'), r.patch as R, o),
-    scale: (r, o) => deployments.scale(str(r, 'name'), str(r, 'environment'), r.replicas as number, o),
-    rollback: (r, o) =>
-      deployments.rollback(str(r, 'name'), str(r, 'environment'), {
-        ...o,
-        ...(r.toRevision === undefined ? {} : { toRevision: r.toRevision as number }),
-      }),
-    delete: (r, o) => deployments.delete(str(r, 'name'), str(r, 'environment'), o),
-    promote: (r, o) => applyPromotion(store, deployments, r.plan as PromotionPlan, o),
-  };
 }

@@ -10,7 +10,7 @@
 import { deploymentId } from '../core/deployment-identity.js';
 import { Controller, type ControllerOptions } from './controller.js';
 import { DeploymentReconciler, type DeploymentReconcilerOptions } from './reconcilers/deployment-reconciler.js';
-import { listAll } from './store-pages.js';
+import { listAll } from '../services/store-pages.js';
 
 /** Reconciler settings plus the controller's own. */
 export type DeploymentControllerOptions = DeploymentReconcilerOptions &

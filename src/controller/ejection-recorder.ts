@@ -8,7 +8,7 @@
 import { deploymentId } from '../core/deployment-identity.js';
 import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
 import type { Store } from '../store/store.js';
-import { newEvent } from './deployment-events.js';
+import { newEvent } from '../services/deployment-events.js';
 
 /** Settings of {@link EjectionRecorder}. */
 export interface EjectionRecorderOptions {

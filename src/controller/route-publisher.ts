@@ -22,7 +22,7 @@ import type { Route, RouteTable } from '../protocol/route-table.js';
 import type { Runtime } from '../runtime/runtime.js';
 import type { Store } from '../store/store.js';
 import { compileRoutes } from './route-compiler.js';
-import { listAll } from './store-pages.js';
+import { listAll } from '../services/store-pages.js';
 
 /** Settings of {@link RoutePublisher}; every default is in {@link ROUTE_PUBLISHER_DEFAULTS}. */
 export interface RoutePublisherOptions {

@@ -13,8 +13,7 @@ import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
 import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
-import { approvalExecutors, registerRolloutRoutes } from '../api/rollouts-routes.js';
-import { ChangeGate } from '../controller/change-gate.js';
+import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { rateLimitedLog } from '../core/rate-limited-log.js';
 import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
@@ -29,7 +28,15 @@ import type { MetricsSource } from '../metrics/metrics-source.js';
 import { PrometheusMetricsSource } from '../metrics/prometheus-source.js';
 import type { Controller } from '../controller/controller.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
-import { DeploymentService } from '../controller/deployment-service.js';
+import { AnalysisTemplates } from '../services/analysis-templates.js';
+import { approvalExecutors } from '../services/approval-executors.js';
+import { AutoscalingStatus } from '../services/autoscaling-status.js';
+import { ChangeGate } from '../services/change-gate.js';
+import { DeploymentService } from '../services/deployment-service.js';
+import { Promotions } from '../services/environment-promotion.js';
+import { Environments } from '../services/environments.js';
+import { FeedbackService } from '../services/feedback.js';
+import { WorkloadLogs } from '../services/workload-logs.js';
 import { RoutePublisher } from '../controller/route-publisher.js';
 import { PREVIEW_SUFFIX } from '../controller/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
@@ -330,15 +337,23 @@ function createApiServer(
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
   });
   registerModelRoutes(app, registry);
-  const environments = async () => (await store.environments.list({ limit: 500 })).items;
-  const gate = new ChangeGate(store, approvalExecutors(store, deployments));
-  registerDeploymentRoutes(app, { deployments, runtime, routes, environments, gate });
-  registerRolloutRoutes(app, { store, deployments, gate });
-  registerFeedbackRoutes(app, { store, deployments, assignmentOf: (id) => gateway.assignment(id) });
-  registerAnalysisTemplateRoutes(app, store);
-  registerAutoscalingRoutes(app, { store, deployments, activate });
+  const environments = new Environments(store);
+  const promotions = new Promotions(store, deployments);
+  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions));
+  registerDeploymentRoutes(app, {
+    deployments,
+    logs: new WorkloadLogs(runtime),
+    routes,
+    environments: () => environments.all(),
+    gate,
+  });
+  registerRolloutRoutes(app, { deployments, promotions, environments, gate });
+  const feedback = new FeedbackService(store, deployments, (id) => gateway.assignment(id));
+  registerFeedbackRoutes(app, { feedback });
+  registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
+  registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
   registerHomePage(app, async () =>
-    (await Promise.all((await environments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
+    (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
       (p) => p.items,
     ),
   );

@@ -41,8 +41,8 @@ import type { DeploymentTraffic, MetricsSource } from '../../metrics/metrics-sou
 import { KeyedSerial } from '../../runtime/keyed-serial.js';
 import type { ReplicaUsage, Runtime } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
-import { newEvent } from '../deployment-events.js';
-import { listAll } from '../store-pages.js';
+import { newEvent } from '../../services/deployment-events.js';
+import { listAll } from '../../services/store-pages.js';
 import { RateHistory } from './rate-history.js';
 import { SampleWindow } from './sample-window.js';
 

@@ -11,7 +11,7 @@
  */
 import type { DeploymentStatus } from '../../core/resources.js';
 import { setCondition } from '../../core/resources.js';
-import type { EventInput } from '../deployment-events.js';
+import type { EventInput } from '../../services/deployment-events.js';
 
 export const RECONCILED_CONDITION = 'Reconciled';
 

@@ -78,3 +78,21 @@ export async function applyPromotion(
   // The target keeps its replica count and strategy: promotion moves what runs, not how many or how.
   return deployments.update(plan.name, plan.to, { model: { ...model }, configuration }, { ...options, reason: why });
 }
+
+/** Promotion bound to its store and deployment service, as the API and the approval gate call it. */
+export class Promotions {
+  constructor(
+    private readonly store: Store,
+    private readonly deployments: DeploymentService,
+  ) {}
+
+  /** See {@link planPromotion}. */
+  plan(name: string, from: string, to: string): Promise<PromotionPlan> {
+    return planPromotion(this.store, this.deployments, name, from, to);
+  }
+
+  /** See {@link applyPromotion}. */
+  apply(plan: PromotionPlan, options: ChangeOptions): Promise<Deployment> {
+    return applyPromotion(this.store, this.deployments, plan, options);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Environments as users see them (list, get, set policy) and the incidents recorded in them.
+ * Environments themselves are created by the server at start (server/environments.ts).
+ */
+import { NotFoundError, WharfError } from '../core/errors.js';
+import type { Environment, EnvironmentPolicies, Incident } from '../core/resources.js';
+import type { Page, Store } from '../store/store.js';
+import type { PageOptions } from './deployment-changes.js';
+
+/** Environments listed at once where a view spans all of them (the deployments list, the console). */
+const ALL_ENVIRONMENTS_LIMIT = 500;
+
+/** See the module comment. */
+export class Environments {
+  constructor(private readonly store: Store) {}
+
+  /** One page of environments, in name order. */
+  list(page: PageOptions = {}): Promise<Page<Environment>> {
+    return this.store.environments.list(page);
+  }
+
+  /** Every environment (up to {@link ALL_ENVIRONMENTS_LIMIT}), for views across all of them. */
+  async all(): Promise<Environment[]> {
+    return (await this.store.environments.list({ limit: ALL_ENVIRONMENTS_LIMIT })).items;
+  }
+
+  /** The environment `name`; `NOT_FOUND` if there is none. */
+  get(name: string): Promise<Environment> {
+    return this.store.environments.get(name).catch((e: unknown) => {
+      throw e instanceof WharfError && e.code === 'NOT_FOUND'
+        ? new NotFoundError(`environment ${JSON.stringify(name)} not found`)
+        : e;
+    });
+  }
+
+  /** Merges `policies` into the environment's policies. */
+  async setPolicies(name: string, policies: Partial<EnvironmentPolicies>): Promise<Environment> {
+    const current = await this.get(name);
+    return this.store.environments.update({ ...current, policies: { ...current.policies, ...policies } });
+  }
+
+  /** Incidents, oldest first; `deployment` alone is that name in every environment. */
+  incidents(filter: { environment?: string; deployment?: string }, page: PageOptions = {}): Promise<Page<Incident>> {
+    return this.store.incidents.list({
+      ...(filter.environment ? { environment: filter.environment } : {}),
+      ...(filter.deployment ? { deploymentName: filter.deployment } : {}),
+      ...page,
+    });
+  }
+}
