@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Autoscaler, AUTOSCALER_DEFAULTS } from '../src/controller/autoscaler/autoscaler.js';
+import { Autoscaler, AUTOSCALER_DEFAULTS } from '../src/controller/reconcilers/autoscaler-reconciler.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { DeploymentService } from '../src/controller/deployment-service.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';

@@ -20,7 +20,7 @@ import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
-import { Autoscaler } from '../controller/autoscaler/autoscaler.js';
+import { Autoscaler } from '../controller/reconcilers/autoscaler-reconciler.js';
 import { EjectionRecorder } from '../controller/ejection-recorder.js';
 import { AnalysisDriver } from '../controller/analysis-driver.js';
 import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
