@@ -10,7 +10,7 @@ import type { Context } from 'hono';
 import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
-import type { RoutePublisher } from '../controller/route-publisher.js';
+import type { RoutePublisher } from '../controller/reconcilers/route-publisher.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
 import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';

@@ -37,7 +37,7 @@ import { newEvent } from '../deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { TerminalError } from '../reconciler.js';
 import { listAll } from '../store-pages.js';
-import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
+import type { AnalysisTarget, RolloutAnalysis } from './rollout-analysis.js';
 import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
 import { desiredWorkload, workloadKeyOf } from './deployment-workload.js';
 import { reconcileFailed, reconcileRecovered, REPEATED_FAILURES } from './reconciled-condition.js';
