@@ -11,7 +11,7 @@ import {
   type ResolvedAnalysis,
   resolveAnalysis,
 } from '../src/core/analysis/index.js';
-import { advanceAnalysis } from '../src/controller/analysis-step.js';
+import { advanceAnalysis } from '../src/controller/reconcilers/analysis-step.js';
 import { BuiltinMetricsSource, type Refreshable } from '../src/metrics/builtin-source.js';
 import type { MetricsSource } from '../src/metrics/metrics-source.js';
 import { FakeClock, SyntheticGateway } from './support/metrics.js';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { Autoscaler, AUTOSCALER_DEFAULTS } from '../src/controller/autoscaler/autoscaler.js';
+import { AUTOSCALER_DEFAULTS, AutoscalerReconciler } from '../src/controller/reconcilers/autoscaler-reconciler.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { DeploymentService } from '../src/services/deployment-service.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
@@ -75,9 +75,11 @@ async function harness(t: TestContext) {
     onError: (k, e) => void errors.push(`${k}: ${(e as Error).message}`),
   });
   await controller.start();
-  const autoscalers: Autoscaler[] = [];
+  const autoscalers: AutoscalerReconciler[] = [];
+  // Driven step by step on the test's clock: `tick()` is one pass of the reconciler over every
+  // deployment (what the controller loop does over one interval); `stop()` waits for evaluations.
   const newAutoscaler = () => {
-    const a = new Autoscaler({
+    const reconciler = new AutoscalerReconciler({
       store: ts.store,
       metrics,
       runtime,
@@ -86,11 +88,15 @@ async function harness(t: TestContext) {
       recommendIntervalMs: 10_000,
       onError: (id, e) => void errors.push(`${id}: ${(e as Error).message}`),
     });
-    autoscalers.push(a);
-    return a;
+    autoscalers.push(reconciler);
+    return {
+      tick: () => reconciler.reconcileAll(),
+      activate: (environment: string, name: string) => reconciler.activate(environment, name),
+      stop: () => reconciler.idle(),
+    };
   };
   t.after(async () => {
-    for (const a of autoscalers) await a.stop();
+    for (const a of autoscalers) await a.idle();
     await controller.stop();
     await ts.cleanup();
   });

@@ -10,7 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../src/controller/controller.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { DeploymentService } from '../src/services/deployment-service.js';
-import { RoutePublisher } from '../src/controller/route-publisher.js';
+import { RoutePublisher } from '../src/controller/reconcilers/route-publisher.js';
 import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import type { Deployment, DeploymentPhase } from '../src/core/resources.js';
 import type { RouteTable } from '../src/protocol/route-table.js';

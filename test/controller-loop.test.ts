@@ -1,14 +1,16 @@
 /**
  * The generic controller: keys from the initial list, the change feed and resyncs; results and
  * errors interpreted in one place (requeue, backoff, terminal); one key never reconciled twice at
- * once; stop aborts in-flight reconciles. Runs on a real SQLite store.
+ * once; stop aborts in-flight reconciles. Runs on a real SQLite store; delays, backoff and resyncs
+ * run on a fake clock (`support/fake-clock.ts`) that the tests advance instead of sleeping.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from '../src/controller/clock.js';
 import { Controller, type ControllerOptions } from '../src/controller/controller.js';
 import { type ReconcileResult, TerminalError } from '../src/controller/reconciler.js';
 import { seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';
+import { ManualClock } from './support/fake-clock.js';
 
 let t: TestStore;
 before(async () => {
@@ -25,7 +27,9 @@ function controllerWith(behaviour: Behaviour, overrides: Partial<ControllerOptio
   let active = 0;
   let maxActive = 0;
   const perKey = new Map<string, number>();
+  const clock = new ManualClock();
   const controller = new Controller({
+    clock,
     name: 'test',
     store: t.store,
     kinds: ['Model'],
@@ -51,7 +55,7 @@ function controllerWith(behaviour: Behaviour, overrides: Partial<ControllerOptio
     onError: (key, _e, retry) => void errors.push([key, retry]),
     ...overrides,
   });
-  return { controller, calls, terminal, errors, perKey, maxActive: () => maxActive };
+  return { controller, clock, calls, terminal, errors, perKey, maxActive: () => maxActive };
 }
 
 test('reconciles listed keys on start and keys of store changes', async () => {
@@ -77,8 +81,11 @@ test('requeueAfterMs runs the key again; plain errors back off; terminal errors 
     { listKeys: () => Promise.resolve(['poll', 'flaky', 'broken']) },
   );
   await c.controller.start();
-  await waitFor(() => (c.perKey.get('poll') ?? 0) >= 3 && (c.perKey.get('flaky') ?? 0) >= 3, 'polling and retries');
-  await sleep(100);
+  await c.clock.advanceUntil(
+    () => (c.perKey.get('poll') ?? 0) >= 3 && (c.perKey.get('flaky') ?? 0) >= 3,
+    'polling and retries',
+  );
+  await c.clock.advance(100);
   assert.equal(c.perKey.get('poll'), 3, 'stops polling once it returns {}');
   assert.equal(c.perKey.get('flaky'), 3, 'stops retrying after a success');
   assert.deepEqual(
@@ -95,19 +102,21 @@ test('requeueAfterMs runs the key again; plain errors back off; terminal errors 
 });
 
 test('one key is never reconciled concurrently; adds during a reconcile run it once more', async () => {
+  const clock = new ManualClock();
   const c = controllerWith(
     async () => {
-      await sleep(30);
+      await sleep(clock, 30);
       return {};
     },
-    { listKeys: () => Promise.resolve([]) },
+    { listKeys: () => Promise.resolve([]), clock },
   );
   await c.controller.start();
   for (let i = 0; i < 10; i++) c.controller.enqueue('same');
-  await sleep(10);
+  await waitFor(() => c.perKey.get('same') === 1, 'the first run');
+  await clock.advance(10);
   for (let i = 0; i < 10; i++) c.controller.enqueue('same');
-  await waitFor(() => c.perKey.get('same') === 2, 'the second run');
-  await sleep(60);
+  await clock.advanceUntil(() => c.perKey.get('same') === 2, 'the second run');
+  await clock.advance(60);
   assert.equal(c.perKey.get('same'), 2);
   assert.equal(c.maxActive(), 1);
   await c.controller.stop();
@@ -116,16 +125,21 @@ test('one key is never reconciled concurrently; adds during a reconcile run it o
 test('periodic resync lists every key again', async () => {
   const c = controllerWith(() => Promise.resolve({}), { resyncIntervalMs: 30 });
   await c.controller.start();
-  await waitFor(() => (c.perKey.get('initial') ?? 0) >= 3, 'three resyncs');
+  await c.clock.advanceUntil(() => (c.perKey.get('initial') ?? 0) >= 3, 'three resyncs', { stepMs: 30 });
   await c.controller.stop();
 });
 
 test('stop aborts an in-flight reconcile and waits for it; its error is not retried', async () => {
   let sawAbort = false;
-  const c = controllerWith(async (_key, _call, signal) => {
-    await sleep(10_000, undefined, { signal }).catch(() => (sawAbort = true));
-    throw new Error('aborted');
-  });
+  const clock = new ManualClock();
+  const c = controllerWith(
+    async (_key, _call, signal) => {
+      await sleep(clock, 10_000, signal); // the clock never gets there: only the abort ends it
+      sawAbort = signal.aborted;
+      throw new Error('aborted');
+    },
+    { clock },
+  );
   await c.controller.start();
   await waitFor(() => c.calls.length === 1, 'the reconcile to start');
   const t0 = Date.now();

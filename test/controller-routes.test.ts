@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { desiredWorkload } from '../src/workloads/onnx-model/onnx-workload.js';
-import { compileRoutes, servingWorkload } from '../src/controller/route-compiler.js';
+import { compileRoutes, servingWorkload } from '../src/controller/reconcilers/route-compiler.js';
 import { withDeletionRequested } from '../src/core/deployment-identity.js';
 import { specFromInput } from '../src/core/deployment-spec.js';
 import { WORKLOAD_SPEC_KINDS } from '../src/workloads/workload-kind.js';

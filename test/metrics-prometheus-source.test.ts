@@ -9,7 +9,7 @@ import { LATENCY_BUCKETS } from '../src/gateway/metrics.js';
 import { PrometheusMetricsSource } from '../src/metrics/prometheus-source.js';
 import { histogramQuantile } from '../src/metrics/window-math.js';
 import { BUILTIN_ANALYSIS_TEMPLATES, newAnalysisRun, resolveAnalysis } from '../src/core/analysis/index.js';
-import { advanceAnalysis } from '../src/controller/analysis-step.js';
+import { advanceAnalysis } from '../src/controller/reconcilers/analysis-step.js';
 import { ExpositionServer } from './support/metrics.js';
 import { startPrometheus, type TestPrometheus } from './support/prometheus.js';
 

@@ -16,9 +16,9 @@
  *   …
  *   await controller.stop();
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResourceKind } from '../core/resources.js';
 import type { Change, Store } from '../store/store.js';
+import { type Clock, every, realClock, sleep } from './clock.js';
 import { type Reconciler, TerminalError } from './reconciler.js';
 import { WorkQueue, type WorkQueueOptions } from './work-queue.js';
 
@@ -41,8 +41,10 @@ export interface ControllerOptions {
   resyncIntervalMs?: number;
   /** Wait before re-opening a change feed that failed. */
   watchRetryMs?: number;
-  /** Backoff of failed reconciles. */
-  queue?: WorkQueueOptions;
+  /** Backoff of failed reconciles (the queue runs on {@link clock}). */
+  queue?: Omit<WorkQueueOptions, 'clock'>;
+  /** Time and timers of requeues, backoff, resyncs and watch retries; the real clock by default. */
+  clock?: Clock;
   /** Records a {@link TerminalError} (e.g. on the resource's status); the key is not retried. */
   onTerminalError?(key: string, error: TerminalError): void | Promise<void>;
   /** Reports a failure that will be retried (`retryInMs`), or a failed resync or watch. */
@@ -73,13 +75,15 @@ export class Controller {
   readonly #abort = new AbortController();
   readonly #onError: NonNullable<ControllerOptions['onError']>;
   readonly #tasks: Promise<void>[] = [];
-  #resyncTimer: NodeJS.Timeout | undefined;
+  readonly #clock: Clock;
+  #stopResync: (() => void) | undefined;
   #resyncing: Promise<void> | undefined;
   #started = false;
 
   constructor(options: ControllerOptions) {
     this.#options = options;
-    this.#queue = new WorkQueue(options.queue);
+    this.#clock = options.clock ?? realClock;
+    this.#queue = new WorkQueue({ ...options.queue, clock: this.#clock });
     this.#onError = options.onError ?? logError(options.name);
   }
 
@@ -93,9 +97,9 @@ export class Controller {
       this.#options;
     for (let i = 0; i < workers; i++) this.#tasks.push(this.#work());
     this.#tasks.push(this.#watch(since));
-    this.#resyncTimer = setInterval(() => {
+    this.#stopResync = every(this.#clock, resyncIntervalMs, () => {
       this.#resyncing ??= this.#resync().finally(() => (this.#resyncing = undefined));
-    }, resyncIntervalMs);
+    });
   }
 
   /** Reconciles `key` soon, e.g. when something outside the store changed. */
@@ -110,7 +114,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.#abort.abort();
     this.#queue.shutdown();
-    clearInterval(this.#resyncTimer);
+    this.#stopResync?.();
     await Promise.all([...this.#tasks, this.#resyncing]);
   }
 
@@ -136,7 +140,7 @@ export class Controller {
       } catch (error) {
         if (signal.aborted) return;
         this.#onError(undefined, error, watchRetryMs);
-        await sleep(watchRetryMs, undefined, { signal }).catch(() => undefined);
+        await sleep(this.#clock, watchRetryMs, signal);
       }
     }
   }

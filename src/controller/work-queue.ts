@@ -16,6 +16,7 @@
  *     try { await work(key); queue.forget(key); } catch { queue.addRateLimited(key); } finally { queue.done(key); }
  *   }
  */
+import { type Clock, type ClockTimer, realClock } from './clock.js';
 
 /** Backoff settings; every default is in {@link WORK_QUEUE_DEFAULTS}. */
 export interface WorkQueueOptions {
@@ -23,6 +24,8 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   /** Longest delay. */
   maxDelayMs?: number;
+  /** Time and timers of delayed adds; {@link realClock} by default (tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** Defaults of {@link WorkQueueOptions}. */
@@ -45,11 +48,12 @@ export function backoffDelay(failures: number, baseDelayMs: number, maxDelayMs: 
 export class WorkQueue {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
+  readonly #clock: Clock;
   readonly #queue: string[] = [];
   /** Keys that need processing: waiting in `#queue`, or to be re-queued when their processing ends. */
   readonly #dirty = new Set<string>();
   readonly #processing = new Set<string>();
-  readonly #delayed = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  readonly #delayed = new Map<string, { at: number; timer: ClockTimer }>();
   readonly #failures = new Map<string, number>();
   readonly #waiters: ((key: string | undefined) => void)[] = [];
   #shutDown = false;
@@ -57,6 +61,7 @@ export class WorkQueue {
   constructor(options: WorkQueueOptions = {}) {
     this.#baseDelayMs = options.baseDelayMs ?? WORK_QUEUE_DEFAULTS.baseDelayMs;
     this.#maxDelayMs = options.maxDelayMs ?? WORK_QUEUE_DEFAULTS.maxDelayMs;
+    this.#clock = options.clock ?? realClock;
   }
 
   /** Keys waiting to be handed out (not counting delayed or in-process ones). */
@@ -81,13 +86,13 @@ export class WorkQueue {
   addAfter(key: string, delayMs: number): void {
     if (this.#shutDown) return;
     if (delayMs <= 0) return this.add(key);
-    const at = Date.now() + delayMs;
+    const at = this.#clock.now() + delayMs;
     const pending = this.#delayed.get(key);
     if (pending !== undefined) {
       if (pending.at <= at) return;
-      clearTimeout(pending.timer);
+      this.#clock.clearTimeout(pending.timer);
     }
-    const timer = setTimeout(() => {
+    const timer = this.#clock.setTimeout(() => {
       this.#delayed.delete(key);
       this.add(key);
     }, delayMs);
@@ -134,7 +139,7 @@ export class WorkQueue {
   shutdown(): void {
     if (this.#shutDown) return;
     this.#shutDown = true;
-    for (const { timer } of this.#delayed.values()) clearTimeout(timer);
+    for (const { timer } of this.#delayed.values()) this.#clock.clearTimeout(timer);
     this.#delayed.clear();
     for (const waiter of this.#waiters.splice(0)) waiter(undefined);
   }

@@ -8,6 +8,7 @@
  * `window-math.ts`). Storing increases rather than snapshots keeps memory small: idle series cost
  * nothing, and rounds older than `fullResolutionMs` are merged into steps of `coarseResolutionMs`,
  * which loses no counts (increases add up) and only makes long windows start up to one step early.
+ * The rounds, their increases and their compaction are in `snapshot-rounds.ts`.
  *
  * A window query for the trailing `windowMs` sums the rounds after the one at or just before
  * now − windowMs. Right after start there is less history than asked; `coveredMs` then says how
@@ -19,7 +20,7 @@
  *   await source.sampleNow(); // data up to this moment
  *   const m = await source.revision({ environment: 'production', deployment: 'risk', revision: 4, windowMs: 5000 });
  */
-import type { GatewaySnapshot, RouteCounters } from '../protocol/gateway-snapshot.js';
+import type { GatewaySnapshot } from '../protocol/gateway-snapshot.js';
 import type {
   DeploymentTraffic,
   DeploymentWindow,
@@ -29,17 +30,20 @@ import type {
   ShadowMetrics,
 } from './metrics-source.js';
 import {
-  addRevisionIncrease,
-  addShadowIncrease,
+  addIncreases,
+  compactRounds,
+  type DeploymentIncrease,
+  deploymentKey,
+  lastAtOrBefore,
+  type Round,
+  seriesKey,
+} from './snapshot-rounds.js';
+import {
   emptyRevisionIncrease,
   emptyShadowIncrease,
-  isZeroRevisionIncrease,
-  isZeroShadowIncrease,
   mergeRevisionIncrease,
   mergeShadowIncrease,
-  type RevisionIncrease,
   revisionMetrics,
-  type ShadowIncrease,
   shadowMetrics,
 } from './window-math.js';
 
@@ -76,26 +80,6 @@ export const BUILTIN_SOURCE_DEFAULTS = {
 export interface Refreshable {
   sampleNow(): Promise<void>;
 }
-
-/** What grew during one round (or several merged ones), ending at `time`. */
-interface Round {
-  time: number;
-  readonly revisions: Map<string, RevisionIncrease>;
-  readonly shadows: Map<string, ShadowIncrease>;
-  /** Per deployment: arrivals (from route counters) and summed latency (from every revision). */
-  readonly deployments: Map<string, DeploymentIncrease>;
-}
-
-/** What one deployment's counters grew in a round. */
-interface DeploymentIncrease {
-  arrivals: number;
-  latencySum: number;
-  responses: number;
-}
-
-const seriesKey = (environment: string, deployment: string, revision: string | number) =>
-  `${environment}\0${deployment}\0${revision}`;
-const deploymentKey = (environment: string, deployment: string) => `${environment}\0${deployment}`;
 
 /** See the module comment. */
 export class BuiltinMetricsSource implements MetricsSource, Refreshable {
@@ -252,133 +236,10 @@ export class BuiltinMetricsSource implements MetricsSource, Refreshable {
       // A snapshot without revision series says nothing of the bounds: a scraped gateway that had
       // no traffic yet has no histogram series to read them from.
       if (this.bounds === undefined && snapshot.revisions.length > 0) this.bounds = snapshot.latencyBuckets;
-      if (older !== undefined) this.addIncreases(round, older, snapshot);
+      if (older !== undefined) addIncreases(round, older, snapshot, this.bounds ?? []);
     });
     for (const [key, d] of round.deployments) if (d.arrivals > 0 || d.responses > 0) this.lastSeen.set(key, time);
     this.rounds.push(round);
-    this.compact(time);
+    this.settled = compactRounds(this.rounds, this.settled, time, this.options);
   }
-
-  private addIncreases(round: Round, older: GatewaySnapshot, newer: GatewaySnapshot): void {
-    const bounds = this.bounds ?? [];
-    const histogram =
-      (older.revisions.length === 0 || sameBounds(older.latencyBuckets, bounds)) &&
-      sameBounds(newer.latencyBuckets, bounds);
-    const olderRevisions = new Map(older.revisions.map((r) => [seriesKey(r.environment, r.deployment, r.revision), r]));
-    for (const r of newer.revisions) {
-      const key = seriesKey(r.environment, r.deployment, r.revision);
-      const d = emptyRevisionIncrease(bounds.length);
-      addRevisionIncrease(d, olderRevisions.get(key), r);
-      if (isZeroRevisionIncrease(d)) continue;
-      if (!histogram) {
-        d.buckets.fill(0);
-        d.latencySum = 0;
-        d.count = 0;
-      }
-      addDeploymentIncrease(round, deploymentKey(r.environment, r.deployment), {
-        arrivals: 0,
-        latencySum: d.latencySum,
-        responses: d.count,
-      });
-      const into = round.revisions.get(key);
-      if (into === undefined) round.revisions.set(key, d);
-      else mergeRevisionIncrease(into, d);
-    }
-    const olderRoutes = new Map((older.routes ?? []).map((r) => [deploymentKey(r.environment, r.deployment), r]));
-    for (const r of newer.routes ?? []) {
-      const key = deploymentKey(r.environment, r.deployment);
-      const arrivals = routeArrivals(olderRoutes.get(key), r);
-      if (arrivals > 0) addDeploymentIncrease(round, key, { arrivals, latencySum: 0, responses: 0 });
-    }
-    // A gateway that reports no route counters: its responses stand in for arrivals.
-    if (newer.routes === undefined) {
-      for (const d of round.deployments.values()) d.arrivals = Math.max(d.arrivals, d.responses);
-    }
-    const olderShadows = new Map(older.shadows.map((s) => [seriesKey(s.environment, s.deployment, s.revision), s]));
-    for (const s of newer.shadows) {
-      const key = seriesKey(s.environment, s.deployment, s.revision);
-      const d = emptyShadowIncrease();
-      addShadowIncrease(d, olderShadows.get(key), s);
-      if (isZeroShadowIncrease(d)) continue;
-      const into = round.shadows.get(key);
-      if (into === undefined) round.shadows.set(key, d);
-      else mergeShadowIncrease(into, d);
-    }
-  }
-
-  /** Drops history past the retention and merges rounds older than the full-resolution span. */
-  private compact(now: number): void {
-    const rounds = this.rounds;
-    // Keep one round at or before the retention cutoff: it is the start of the longest window.
-    const drop = lastAtOrBefore(rounds, now - this.options.retentionMs);
-    if (drop > 0) {
-      rounds.splice(0, drop);
-      this.settled = Math.max(0, this.settled - drop);
-    }
-    // Merging round k−1 into round k removes the boundary at k−1's time; that is allowed while
-    // the span it leaves (from round k−2 to round k) is at most one coarse step.
-    const cutoff = now - this.options.fullResolutionMs;
-    while (this.settled < rounds.length && rounds[this.settled]!.time < cutoff) {
-      const k = this.settled;
-      if (k >= 2 && rounds[k]!.time - rounds[k - 2]!.time <= this.options.coarseResolutionMs) {
-        mergeRound(rounds[k]!, rounds[k - 1]!);
-        rounds.splice(k - 1, 1);
-      } else {
-        this.settled++;
-      }
-    }
-  }
-}
-
-/** Arrivals of a route between two samples; a decrease is a gateway restart (all of `newer` is growth). */
-function routeArrivals(older: RouteCounters | undefined, newer: RouteCounters): number {
-  if (older === undefined || newer.arrivals < older.arrivals) return newer.arrivals;
-  return newer.arrivals - older.arrivals;
-}
-
-function addDeploymentIncrease(round: Round, key: string, d: DeploymentIncrease): void {
-  const into = round.deployments.get(key);
-  if (into === undefined) {
-    round.deployments.set(key, { ...d });
-    return;
-  }
-  into.arrivals += d.arrivals;
-  into.latencySum += d.latencySum;
-  into.responses += d.responses;
-}
-
-/** Adds `older`'s increases into `newer` (which keeps its later time). */
-function mergeRound(newer: Round, older: Round): void {
-  for (const [key, d] of older.deployments) addDeploymentIncrease(newer, key, d);
-  for (const [key, d] of older.revisions) {
-    const into = newer.revisions.get(key);
-    if (into === undefined) newer.revisions.set(key, d);
-    else mergeRevisionIncrease(into, d);
-  }
-  for (const [key, d] of older.shadows) {
-    const into = newer.shadows.get(key);
-    if (into === undefined) newer.shadows.set(key, d);
-    else mergeShadowIncrease(into, d);
-  }
-}
-
-/** Index of the last round with time ≤ t, or -1. Rounds are in time order. */
-function lastAtOrBefore(rounds: readonly Round[], t: number): number {
-  let lo = 0;
-  let hi = rounds.length - 1;
-  let found = -1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (rounds[mid]!.time <= t) {
-      found = mid;
-      lo = mid + 1;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return found;
-}
-
-function sameBounds(a: readonly number[], b: readonly number[]): boolean {
-  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }

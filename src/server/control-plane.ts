@@ -19,9 +19,10 @@ import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
-import { Autoscaler } from '../controller/autoscaler/autoscaler.js';
-import { EjectionRecorder } from '../controller/ejection-recorder.js';
-import { AnalysisDriver } from '../controller/analysis-driver.js';
+import type { AutoscalerReconciler } from '../controller/reconcilers/autoscaler-reconciler.js';
+import { createAutoscalerController } from '../controller/autoscaler-controller.js';
+import { EjectionRecorder } from '../controller/reconcilers/ejection-recorder.js';
+import { AnalysisDriver } from '../controller/reconcilers/analysis-driver.js';
 import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
 import { scrapeGatewaySnapshot } from '../metrics/gateway-scrape.js';
 import type { MetricsSource } from '../metrics/metrics-source.js';
@@ -37,8 +38,8 @@ import { Promotions } from '../services/environment-promotion.js';
 import { Environments } from '../services/environments.js';
 import { FeedbackService } from '../services/feedback.js';
 import { WorkloadLogs } from '../services/workload-logs.js';
-import { RoutePublisher } from '../controller/route-publisher.js';
-import { PREVIEW_SUFFIX } from '../controller/route-compiler.js';
+import { RoutePublisher } from '../controller/reconcilers/route-publisher.js';
+import { PREVIEW_SUFFIX } from '../controller/reconcilers/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
@@ -270,7 +271,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
               `controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`,
             ),
         }),
-        new Autoscaler({
+        createAutoscalerController({
           store,
           metrics: metricsSource,
           runtime,
@@ -291,21 +292,25 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
   }
 }
 
-/** The deployment controller and the autoscaler as one leader task; `onActive` learns when the autoscaler runs. */
+/**
+ * The deployment controller and the autoscaler's controller as one leader task; `onActive` learns
+ * when the autoscaler runs (activations go to its reconciler).
+ */
 function withAutoscaler(
   controller: Controller,
-  autoscaler: Autoscaler,
-  onActive: (a: Autoscaler | undefined) => void,
+  scaling: { controller: Controller; autoscaler: AutoscalerReconciler },
+  onActive: (a: AutoscalerReconciler | undefined) => void,
 ): LeaderTask {
   return {
     async start() {
       await controller.start();
-      autoscaler.start();
-      onActive(autoscaler);
+      await scaling.controller.start();
+      onActive(scaling.autoscaler);
     },
     async stop() {
       onActive(undefined);
-      await autoscaler.stop();
+      await scaling.controller.stop();
+      await scaling.autoscaler.idle();
       await controller.stop();
     },
   };

@@ -14,34 +14,33 @@
  *
  * A stale write (someone changed the deployment since step 1) is not an error: the reconcile is
  * requeued at once and reads again.
+ *
+ * The steps' parts live beside it: `deployment-revisions.ts` (revision history, the workload that
+ * runs a revision, `status.serving`), `deployment-analyses.ts` (analysis runs, shadow comparison),
+ * `deployment-teardown.ts` (strays, deleting the record) and `deployment-failures.ts` (failures
+ * recorded on the deployment).
  */
 import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
-import { deletionRequestedAt, isRollbackRevision, parseDeploymentId } from '../../core/deployment-identity.js';
+import { deletionRequestedAt, isRollbackRevision } from '../../core/deployment-identity.js';
 import { randomBytes } from 'node:crypto';
-import type {
-  Deployment,
-  DeploymentEndpoints,
-  DeploymentSpec,
-  DeploymentStatus,
-  ModelVersion,
-  Revision,
-  ServingRevision,
-} from '../../core/resources.js';
-import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
+import type { Deployment, DeploymentEndpoints, DeploymentSpec, ModelVersion, Revision } from '../../core/resources.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
 import { autoscaled, initialSize, mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
 import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
-import type { Store, StoreCollections } from '../../store/store.js';
+import type { Store } from '../../store/store.js';
 import { newEvent } from '../../services/deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { TerminalError } from '../reconciler.js';
-import { listAll } from '../../services/store-pages.js';
-import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
-import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
+import type { RolloutAnalysis } from './rollout-analysis.js';
+import { advanceAnalyses, isRunning, shadowSummary, startAnalyses } from './deployment-analyses.js';
+import { type ObservedWorkload, planDeployment } from './deployment-plan.js';
+import { RevisionCache } from './deployment-revisions.js';
+import { deleteRecord, removeStrays } from './deployment-teardown.js';
 import { workloadKeyOf } from '../../workloads/workload-base.js';
 import { workloadKindOf } from '../../workloads/workload-kind.js';
-import { reconcileFailed, reconcileRecovered, REPEATED_FAILURES } from './reconciled-condition.js';
+import { reconcileRecovered } from './reconciled-condition.js';
+import { recordRetriedError, recordTerminalError } from './deployment-failures.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
 export interface DeploymentReconcilerOptions {
@@ -84,10 +83,11 @@ function checkSignal(signal: AbortSignal): void {
 export class DeploymentReconciler implements Reconciler {
   readonly #o: DeploymentReconcilerOptions;
 
-  readonly #revisions = new Map<string, Revision>();
+  readonly #revisions: RevisionCache;
 
   constructor(options: DeploymentReconcilerOptions) {
     this.#o = options;
+    this.#revisions = new RevisionCache(options.store);
   }
 
   async reconcile(key: string, { signal }: ReconcileContext): Promise<ReconcileResult> {
@@ -95,7 +95,7 @@ export class DeploymentReconciler implements Reconciler {
     const now = (this.#o.now?.() ?? new Date()).toISOString();
 
     const deployment = await unlessNotFound(store.deployments.get(key));
-    if (deployment === undefined) return this.#removeStrays(key, signal);
+    if (deployment === undefined) return removeStrays(runtime, key, () => checkSignal(signal));
 
     const deleting = deletionRequestedAt(deployment) !== undefined;
     // Deletion needs nothing but the workloads, so a damaged record can still be deleted.
@@ -109,10 +109,12 @@ export class DeploymentReconciler implements Reconciler {
     );
     const running = workloads.map((w) => w.key.revision);
     const workloadRevision =
-      revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision, running);
+      revision === undefined
+        ? deployment.revision
+        : await this.#revisions.workloadRevision(deployment.id, revision, running);
     const nowDate = this.#o.now?.() ?? new Date();
-    const previous = await this.#advanceAnalyses(deployment, nowDate);
-    const shadow = await this.#shadow(deployment, spec.strategy.type, previous, nowDate);
+    const previous = await advanceAnalyses(this.#o.analysis, deployment, nowDate);
+    const shadow = await shadowSummary(this.#o.analysis, deployment, spec.strategy.type, previous, nowDate);
     const handled = previous?.handledRequest ?? 0;
     const replicas = deleting ? 0 : await this.#replicas(deployment.id, spec);
     const plan = planDeployment({
@@ -131,11 +133,11 @@ export class DeploymentReconciler implements Reconciler {
       ...(this.#o.drainMs === undefined ? {} : { drainMs: this.#o.drainMs }),
       now,
     });
-    const planned = await this.#withServing(
-      deployment,
+    const planned = await this.#revisions.withServing(
+      deployment.id,
       revision,
       workloadRevision,
-      await this.#startAnalyses(deployment, plan, nowDate),
+      await startAnalyses(this.#o.analysis, deployment, plan, nowDate),
     );
     // Getting this far is a reconcile that works: a failure recorded before is cleared.
     const recovered = reconcileRecovered(planned, now);
@@ -148,7 +150,7 @@ export class DeploymentReconciler implements Reconciler {
         await this.#applyWorkload(
           deployment,
           w.revision,
-          w.revision === workloadRevision ? revision : await this.#revisionNumber(deployment.id, w.revision),
+          w.revision === workloadRevision ? revision : await this.#revisions.get(deployment.id, w.revision),
           modelVersion,
           w.replicas,
         );
@@ -160,7 +162,7 @@ export class DeploymentReconciler implements Reconciler {
     }
 
     checkSignal(signal);
-    if (plan.deleteRecord) return this.#deleteRecord(deployment);
+    if (plan.deleteRecord) return deleteRecord(store, deployment);
 
     const endpoints = this.#o.endpointsOf?.(deployment) ?? deployment.endpoints;
     if (
@@ -215,74 +217,16 @@ export class DeploymentReconciler implements Reconciler {
    * Records a terminal error on the deployment: phase `failed` with the error's message, and a
    * Warning event. Wire it as the controller's `onTerminalError`.
    */
-  async recordTerminalError(key: string, error: TerminalError): Promise<void> {
-    const now = (this.#o.now?.() ?? new Date()).toISOString();
-    await this.#o.store.transaction(async (tx) => {
-      const deployment = await unlessNotFound(tx.deployments.get(key));
-      if (
-        deployment === undefined ||
-        (deployment.status.phase === 'failed' && deployment.status.message === error.message)
-      )
-        return;
-      await tx.deployments.update({
-        ...deployment,
-        status: { ...deployment.status, phase: 'failed', message: error.message },
-      });
-      await tx.events.create(
-        newEvent(key, now, { type: 'Warning', reason: 'ReconcileFailed', message: error.message }),
-      );
-    });
+  recordTerminalError(key: string, error: TerminalError): Promise<void> {
+    return recordTerminalError(this.#o.store, key, error, (this.#o.now?.() ?? new Date()).toISOString());
   }
 
   /**
-   * Records a reconcile failure that is being retried, once it repeats: a `Reconciled: False`
-   * condition with the error and one Warning event (see `reconciled-condition.ts`). Wire it as the
-   * controller's `onRetriedError`. A concurrent write wins: the next failure records it.
+   * Records a reconcile failure that is being retried, once it repeats (see
+   * `deployment-failures.ts`). Wire it as the controller's `onRetriedError`.
    */
-  async recordRetriedError(key: string, error: unknown, failures: number): Promise<void> {
-    if (failures < REPEATED_FAILURES) return;
-    const now = (this.#o.now?.() ?? new Date()).toISOString();
-    try {
-      await this.#o.store.transaction(async (tx) => {
-        const deployment = await unlessNotFound(tx.deployments.get(key));
-        const change = deployment === undefined ? undefined : reconcileFailed(deployment.status, error, now);
-        if (deployment === undefined || change === undefined) return;
-        await tx.deployments.update({ ...deployment, status: change.status });
-        await tx.events.create(newEvent(key, now, change.event));
-      });
-    } catch (writeError) {
-      if (!hasErrorCode(writeError, 'CONFLICT')) throw writeError;
-    }
-  }
-
-  /**
-   * The workload that runs revision N: the newest running workload whose revision's spec runs the
-   * same replicas as N's (a rollback to a warm revision, a scale, a strategy change), else the
-   * earliest revision M ≤ N such that every revision from M to N runs the same replicas, else N.
-   */
-  async #workloadRevision(id: string, revision: Revision, running: readonly number[]): Promise<number> {
-    for (const number of [...running].sort((a, b) => b - a)) {
-      if (number === revision.number) return number;
-      const other = await unlessNotFound(this.#revisionNumber(id, number));
-      if (other !== undefined && sameWorkload(other.spec, revision.spec)) return number;
-    }
-    let current = revision;
-    while (current.number > 1) {
-      const previous = await unlessNotFound(this.#revisionNumber(id, current.number - 1));
-      if (previous === undefined || !sameWorkload(previous.spec, current.spec)) break;
-      current = previous;
-    }
-    return current.number;
-  }
-
-  /** Revision `number` of a deployment; revisions are immutable, so they are cached. */
-  async #revisionNumber(id: string, number: number): Promise<Revision> {
-    const cacheKey = `${id}@${number}`;
-    const cached = this.#revisions.get(cacheKey);
-    if (cached !== undefined) return cached;
-    const revision = await this.#o.store.revisions.get({ deployment: id, number });
-    this.#revisions.set(cacheKey, revision);
-    return revision;
+  recordRetriedError(key: string, error: unknown, failures: number): Promise<void> {
+    return recordRetriedError(this.#o.store, key, error, failures, (this.#o.now?.() ?? new Date()).toISOString());
   }
 
   /** Applies workload `number` with the spec of `revision` (N's for its own workload) and `replicas`. */
@@ -328,87 +272,6 @@ export class DeploymentReconciler implements Reconciler {
     return initialSize(spec.configuration);
   }
 
-  /** The stored rollout status with its running analyses measured again. */
-  async #advanceAnalyses(deployment: Deployment, now: Date): Promise<RolloutStatus | undefined> {
-    const rollout = deployment.status.rollout;
-    const analysis = this.#o.analysis;
-    if (rollout === undefined || analysis === undefined || rollout.canary === undefined) return rollout;
-    const target = this.#target(deployment, rollout.canary);
-    const advance = (run: AnalysisRunView | undefined) =>
-      isRunning(run) ? analysis.advance(run!, target, now) : Promise.resolve(run);
-    const [step, background] = await Promise.all([advance(rollout.analysis), advance(rollout.backgroundAnalysis)]);
-    return {
-      ...rollout,
-      ...(step === undefined ? {} : { analysis: step }),
-      ...(background === undefined ? {} : { backgroundAnalysis: background }),
-    };
-  }
-
-  /** Creates the analysis runs the plan asked for and puts them on the status. */
-  async #startAnalyses(deployment: Deployment, plan: DeploymentPlan, now: Date): Promise<DeploymentStatus> {
-    const rollout = plan.status.rollout;
-    if (rollout === undefined || plan.startAnalysis.length === 0) return plan.status;
-    const target = this.#target(deployment, rollout.canary ?? rollout.stable ?? deployment.revision);
-    const runs: Partial<Record<'analysis' | 'backgroundAnalysis', AnalysisRunView>> = {};
-    for (const start of plan.startAnalysis) {
-      runs[start.slot] =
-        this.#o.analysis === undefined
-          ? { phase: 'error', message: 'no metrics source is configured for analysis' }
-          : await this.#o.analysis.start(start.template, start.args, target, now);
-    }
-    return { ...plan.status, rollout: { ...rollout, ...runs } };
-  }
-
-  /**
-   * `status.serving`: the revisions the traffic split gives a share, each with its model version,
-   * so that lists show what answers requests (the spec's model is only what is wanted).
-   */
-  async #withServing(
-    deployment: Deployment,
-    current: Revision | undefined,
-    workloadRevision: number,
-    status: DeploymentStatus,
-  ): Promise<DeploymentStatus> {
-    const targets = status.rollout?.traffic.targets;
-    if (current === undefined || targets === undefined) return status;
-    const serving: ServingRevision[] = [];
-    for (const t of targets.filter((x) => x.weight > 0)) {
-      const spec =
-        t.revision === workloadRevision
-          ? current.spec
-          : (await unlessNotFound(this.#revisionNumber(deployment.id, t.revision)))?.spec;
-      serving.push({
-        revision: t.revision,
-        weight: t.weight,
-        ...(spec?.model === undefined ? {} : { model: { name: spec.model.name, version: spec.model.version } }),
-      });
-    }
-    const total = serving.reduce((n, s) => n + s.weight, 0);
-    return { ...status, serving: serving.map((s) => ({ ...s, weight: Math.round((s.weight * 100) / total) })) };
-  }
-
-  /** The shadow comparison while a shadow rollout mirrors to its canary. */
-  async #shadow(
-    deployment: Deployment,
-    type: string,
-    rollout: RolloutStatus | undefined,
-    now: Date,
-  ): Promise<ShadowSummary | undefined> {
-    if (
-      type !== 'shadow' ||
-      rollout?.canary === undefined ||
-      rollout.phase === 'Aborted' ||
-      this.#o.analysis === undefined
-    )
-      return undefined;
-    const since = rollout.stepStartedAt === undefined ? now.getTime() : Date.parse(rollout.stepStartedAt);
-    return this.#o.analysis.shadow(this.#target(deployment, rollout.canary), since);
-  }
-
-  #target(deployment: Deployment, revision: number): AnalysisTarget {
-    return { environment: deployment.environment, deployment: deployment.name, revision };
-  }
-
   /** The current revision's immutable snapshot; its absence breaks an invariant no retry fixes. */
   async #revision(deployment: Deployment): Promise<Revision> {
     try {
@@ -435,40 +298,6 @@ export class DeploymentReconciler implements Reconciler {
       throw error;
     }
   }
-
-  /** The record is gone: nothing of it may keep running (e.g. a deletion finished by hand, or a restored store). */
-  async #removeStrays(key: string, signal: AbortSignal): Promise<ReconcileResult> {
-    const id = parseDeploymentId(key);
-    if (id === undefined) return {};
-    for (const w of await this.#o.runtime.list()) {
-      if (w.key.environment !== id.environment || w.key.deployment !== id.name) continue;
-      checkSignal(signal);
-      await this.#o.runtime.remove(w.key);
-    }
-    return {};
-  }
-
-  /** Deletes the record with its revisions and events, if no one changed it since it was read. */
-  async #deleteRecord(deployment: Deployment): Promise<ReconcileResult> {
-    try {
-      await this.#o.store.transaction(async (tx) => {
-        await deleteChildren(tx, deployment.id);
-        await tx.deployments.delete(deployment.id, deployment.resourceVersion);
-      });
-    } catch (error) {
-      if (hasErrorCode(error, 'CONFLICT')) return { requeueAfterMs: 0 };
-      if (hasErrorCode(error, 'NOT_FOUND')) return {};
-      throw error;
-    }
-    return {};
-  }
-}
-
-async function deleteChildren(tx: StoreCollections, id: string): Promise<void> {
-  await unlessNotFound(tx.autoscalers.delete(id));
-  for (const r of await listAll(tx.revisions, { deployment: id }))
-    await tx.revisions.delete({ deployment: id, number: r.number });
-  for (const e of await listAll(tx.events, { deployment: id })) await tx.events.delete({ deployment: id, id: e.id });
 }
 
 function observed(w: WorkloadStatus): ObservedWorkload {
@@ -487,21 +316,4 @@ function observed(w: WorkloadStatus): ObservedWorkload {
       r.lastTermination === undefined ? [] : [{ replica: r.id, ...r.lastTermination }],
     ),
   };
-}
-
-/**
- * True when two specs run the same replicas: they differ at most in what changes in place (the
- * replica count, autoscaling bounds) or only steers rollouts (the strategy).
- */
-export function sameWorkload(a: DeploymentSpec, b: DeploymentSpec): boolean {
-  const strip = (s: DeploymentSpec) => ({
-    ...s,
-    strategy: undefined,
-    configuration: { ...s.configuration, replicas: 0, scaling: undefined },
-  });
-  return jsonEqual(strip(a), strip(b));
-}
-
-function isRunning(run: AnalysisRunView | undefined): boolean {
-  return run?.phase === 'running';
 }

@@ -16,12 +16,12 @@
  * workload key (engines only promise replica ids unique per workload; the gateway needs them unique
  * across the table).
  */
-import { mayScaleToZero, resolveScaling } from '../core/autoscaling/scaling-spec.js';
-import { deletionRequestedAt } from '../core/deployment-identity.js';
-import type { Deployment, ModelReference } from '../core/resources.js';
-import type { TrafficSplit } from '../core/rollout/rollout-types.js';
-import type { Route, RouteTarget } from '../protocol/route-table.js';
-import { type WorkloadStatus, workloadKeyString } from '../runtime/runtime.js';
+import { mayScaleToZero, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
+import { deletionRequestedAt } from '../../core/deployment-identity.js';
+import type { Deployment, ModelReference } from '../../core/resources.js';
+import type { TrafficSplit } from '../../core/rollout/rollout-types.js';
+import type { Route, RouteTarget } from '../../protocol/route-table.js';
+import { type WorkloadStatus, workloadKeyString } from '../../runtime/runtime.js';
 
 /** The model a revision serves, or undefined when unknown. */
 export type RevisionModel = (deploymentId: string, revision: number) => ModelReference | undefined;

@@ -15,14 +15,14 @@
  *   res.write(JSON.stringify(routes.current()) + '\n');
  *   const unsubscribe = routes.subscribe((table) => res.write(JSON.stringify(table) + '\n'));
  */
-import { WharfError } from '../core/errors.js';
-import type { ModelReference } from '../core/resources.js';
-import { jsonEqual } from '../core/revision-diff.js';
-import type { Route, RouteTable } from '../protocol/route-table.js';
-import type { Runtime } from '../runtime/runtime.js';
-import type { Store } from '../store/store.js';
+import { WharfError } from '../../core/errors.js';
+import type { ModelReference } from '../../core/resources.js';
+import { jsonEqual } from '../../core/revision-diff.js';
+import type { Route, RouteTable } from '../../protocol/route-table.js';
+import type { Runtime } from '../../runtime/runtime.js';
+import type { Store } from '../../store/store.js';
 import { compileRoutes } from './route-compiler.js';
-import { listAll } from '../services/store-pages.js';
+import { listAll } from '../../services/store-pages.js';
 
 /** Settings of {@link RoutePublisher}; every default is in {@link ROUTE_PUBLISHER_DEFAULTS}. */
 export interface RoutePublisherOptions {

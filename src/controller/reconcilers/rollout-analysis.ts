@@ -4,8 +4,8 @@
  * `analysis-driver.ts` over a MetricsSource and the stored templates; absent in setups without
  * metrics (then an analysis step fails with a clear message instead of hanging).
  */
-import type { AnalysisTarget } from '../core/analysis/resolve.js';
-import type { AnalysisRunView, ShadowSummary } from '../core/rollout/rollout-types.js';
+import type { AnalysisTarget } from '../../core/analysis/resolve.js';
+import type { AnalysisRunView, ShadowSummary } from '../../core/rollout/rollout-types.js';
 
 /** The revision an analysis measures: the target `core/analysis` resolves templates for. */
 export type { AnalysisTarget };

@@ -5,10 +5,10 @@
  * log for events after the last one seen; a burst beyond the log's size loses the oldest, which
  * the metrics (`wharf_gateway_ejections_total`) still count.
  */
-import { deploymentId } from '../core/deployment-identity.js';
-import type { EjectionEvent } from '../protocol/gateway-snapshot.js';
-import type { Store } from '../store/store.js';
-import { newEvent } from '../services/deployment-events.js';
+import { deploymentId } from '../../core/deployment-identity.js';
+import type { EjectionEvent } from '../../protocol/gateway-snapshot.js';
+import type { Store } from '../../store/store.js';
+import { newEvent } from '../../services/deployment-events.js';
 
 /** Settings of {@link EjectionRecorder}. */
 export interface EjectionRecorderOptions {

@@ -12,11 +12,11 @@ import {
   type ResolvedAnalysis,
   resolveAnalysis,
   validateAnalysisTemplate,
-} from '../core/analysis/index.js';
-import { WharfError } from '../core/errors.js';
-import type { AnalysisRunView, ShadowSummary } from '../core/rollout/rollout-types.js';
-import type { MetricsSource } from '../metrics/metrics-source.js';
-import type { Store } from '../store/store.js';
+} from '../../core/analysis/index.js';
+import { WharfError } from '../../core/errors.js';
+import type { AnalysisRunView, ShadowSummary } from '../../core/rollout/rollout-types.js';
+import type { MetricsSource } from '../../metrics/metrics-source.js';
+import type { Store } from '../../store/store.js';
 import { advanceAnalysis } from './analysis-step.js';
 import type { AnalysisTarget, RolloutAnalysis } from './rollout-analysis.js';
 

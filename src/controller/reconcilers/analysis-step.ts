@@ -13,10 +13,10 @@ import {
   recordMeasurement,
   type ResolvedAnalysis,
   type ResolvedMetric,
-} from '../core/analysis/index.js';
-import type { BuiltinMetricName } from '../core/analysis/template.js';
-import type { Refreshable } from '../metrics/builtin-source.js';
-import type { MetricsSource, RevisionMetrics } from '../metrics/metrics-source.js';
+} from '../../core/analysis/index.js';
+import type { BuiltinMetricName } from '../../core/analysis/template.js';
+import type { Refreshable } from '../../metrics/builtin-source.js';
+import type { MetricsSource, RevisionMetrics } from '../../metrics/metrics-source.js';
 
 /**
  * Measures every metric of `resolved` that is due at `now` and records the results on `run`
