@@ -4,14 +4,13 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BUILTIN_ANALYSIS_TEMPLATES, validateAnalysisTemplate } from '../core/analysis/index.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 
 import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const named = z.object({ name: z.string() });
-const isCode = (e: unknown, code: string) => e instanceof WharfError && e.code === code;
 
 /** Adds the routes to `app`. */
 export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): void {
@@ -42,9 +41,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
     }),
     async (c) => {
       const { name } = c.req.valid('param');
-      const stored = await store.analysisTemplates
-        .get(name)
-        .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const stored = await unlessNotFound(store.analysisTemplates.get(name));
       if (stored !== undefined) return c.json(stored.template, 200);
       const builtin = (BUILTIN_ANALYSIS_TEMPLATES as Record<string, object | undefined>)[name];
       if (builtin === undefined) throw new NotFoundError(`analysis template ${JSON.stringify(name)} not found`);
@@ -66,9 +63,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
           `name: must match the URL (${JSON.stringify(name)}), got ${JSON.stringify(template.name)}`,
         );
       const at = new Date().toISOString();
-      const current = await store.analysisTemplates
-        .get(name)
-        .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+      const current = await unlessNotFound(store.analysisTemplates.get(name));
       const doc = {
         name,
         template: template as unknown as Record<string, unknown>,
@@ -91,7 +86,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
     }),
     async (c) => {
       await store.analysisTemplates.delete(c.req.valid('param').name).catch((e: unknown) => {
-        throw isCode(e, 'NOT_FOUND')
+        throw hasErrorCode(e, 'NOT_FOUND')
           ? new NotFoundError(`analysis template ${JSON.stringify(c.req.valid('param').name)} not found`)
           : e;
       });

@@ -7,7 +7,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import {
   ApprovalDecision,
@@ -174,9 +174,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
   const envName = z.object({ name: z.string() });
   const getEnvironment = (name: string) =>
     store.environments.get(name).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND'
-        ? new NotFoundError(`environment ${JSON.stringify(name)} not found`)
-        : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`environment ${JSON.stringify(name)} not found`) : e;
     });
   app.openapi(
     createRoute({

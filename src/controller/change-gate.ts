@@ -13,14 +13,9 @@
  *   if ('approval' in outcome) reply(202, outcome.approval);
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError, PermissionDeniedError, WharfError } from '../core/errors.js';
 import type { Approval } from '../core/resources.js';
 import type { Page, Store } from '../store/store.js';
-
-/** Thrown when the approver is the requester. */
-export class PermissionDeniedError extends WharfError {
-  readonly code = 'PERMISSION_DENIED';
-}
 
 /** Applies an approved request on behalf of its requester. */
 export type ChangeExecutor = (
