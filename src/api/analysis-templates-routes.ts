@@ -7,7 +7,8 @@ import { BUILTIN_ANALYSIS_TEMPLATES, validateAnalysisTemplate } from '../core/an
 import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 
-import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { AnalysisTemplateBody, AnalysisTemplateList, DeletedResponse } from './response-schemas.js';
+import { actorOf, errorResponses as routeErrors, json, tooLarge } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const named = z.object({ name: z.string() });
@@ -18,7 +19,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
     createRoute({
       method: 'get',
       path: '/api/v1/analysis-templates',
-      responses: { 200: { description: 'Stored and built-in templates', ...anyJson } },
+      responses: { 200: json('Stored and built-in templates', AnalysisTemplateList), ...routeErrors() },
     }),
     async (c) => {
       const stored = (await store.analysisTemplates.list({ limit: 1000 })).items.map((t) => ({
@@ -37,7 +38,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
       method: 'get',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named },
-      responses: { 200: { description: 'A template', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A template', AnalysisTemplateBody), ...errorResponses },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -53,7 +54,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
       method: 'put',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named, body: { content: { 'application/json': { schema: z.any() } }, required: true } },
-      responses: { 200: { description: 'Stored', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Stored', AnalysisTemplateBody), ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -82,7 +83,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, store: Store): 
       method: 'delete',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named },
-      responses: { 200: { description: 'Deleted', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Deleted', DeletedResponse), ...errorResponses },
     }),
     async (c) => {
       await store.analysisTemplates.delete(c.req.valid('param').name).catch((e: unknown) => {

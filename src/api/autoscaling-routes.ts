@@ -10,7 +10,8 @@ import { unlessNotFound } from '../core/errors.js';
 import type { AutoscalerState } from '../core/resources.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import type { Store } from '../store/store.js';
-import { anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { ActivateResponse, AutoscalingResponse } from './response-schemas.js';
+import { errorResponses as routeErrors, json } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -57,10 +58,10 @@ export function registerAutoscalingRoutes(
         }),
       },
       responses: {
-        200: {
-          description: "The scaling spec with defaults, and the autoscaler's state (null before its first decision)",
-          ...anyJson,
-        },
+        200: json(
+          "The scaling spec with defaults, and the autoscaler's state (null before its first decision)",
+          AutoscalingResponse,
+        ),
         ...errorResponses,
       },
     }),
@@ -86,10 +87,10 @@ export function registerAutoscalingRoutes(
       path: `${base}/activate`,
       request: { params: target },
       responses: {
-        202: {
-          description: 'The autoscaler was woken (activated: false when the deployment does not autoscale here)',
-          ...anyJson,
-        },
+        202: json(
+          'The autoscaler was woken (activated: false when the deployment does not autoscale here)',
+          ActivateResponse,
+        ),
         ...errorResponses,
       },
     }),

@@ -13,7 +13,16 @@ import type { DeploymentService } from '../controller/deployment-service.js';
 import type { RoutePublisher } from '../controller/route-publisher.js';
 import type { Runtime } from '../runtime/runtime.js';
 import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
+import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
+import {
+  DeploymentBody,
+  DeploymentPage,
+  DiffResponse,
+  EventPage,
+  PendingApproval,
+  RevisionBody,
+  RevisionPage,
+} from './response-schemas.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -42,14 +51,14 @@ export function registerDeploymentRoutes(
   { deployments, environments, runtime, routes, gate }: DeploymentRouteDeps,
 ): void {
   const pending = {
-    202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson },
+    202: json('The environment requires approval: the change waits as a pending approval', PendingApproval),
   };
   app.openapi(
     createRoute({
       method: 'post',
       path: '/api/v1/deployments',
       request: jsonBody(DeploymentCreate),
-      responses: { 201: { description: 'Created', ...anyJson }, ...pending, ...errorResponses },
+      responses: { 201: json('Created', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { reason, ...input } = c.req.valid('json');
@@ -77,7 +86,8 @@ export function registerDeploymentRoutes(
       path: '/api/v1/deployments',
       request: { query: Pagination.extend({ environment: z.string().optional() }) },
       responses: {
-        200: { description: 'Deployments: one page of one environment, or the first page of each', ...anyJson },
+        200: json('Deployments: one page of one environment, or the first page of each', DeploymentPage),
+        ...routeErrors(400),
       },
     }),
     async (c) => {
@@ -99,7 +109,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: base,
       request: { params: target },
-      responses: { 200: { description: 'A deployment', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A deployment', DeploymentBody), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -112,7 +122,7 @@ export function registerDeploymentRoutes(
       method: 'patch',
       path: base,
       request: { params: target, ...jsonBody(DeploymentUpdate) },
-      responses: { 200: { description: 'Updated', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Updated', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -139,7 +149,7 @@ export function registerDeploymentRoutes(
       method: 'post',
       path: `${base}/scale`,
       request: { params: target, ...jsonBody(Scale) },
-      responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Scaled', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -167,7 +177,7 @@ export function registerDeploymentRoutes(
       method: 'post',
       path: `${base}/rollback`,
       request: { params: target, ...jsonBody(Rollback) },
-      responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Rolled back', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -194,7 +204,10 @@ export function registerDeploymentRoutes(
       method: 'delete',
       path: base,
       request: { params: target },
-      responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses },
+      responses: {
+        202: json('Deletion started, or the change waits as a pending approval', DeploymentBody.or(PendingApproval)),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -219,7 +232,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/revisions`,
       request: { params: target, query: Pagination },
-      responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Revisions', RevisionPage), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -233,7 +246,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/revisions/{number}`,
       request: { params: target.extend({ number: z.coerce.number().int().positive() }) },
-      responses: { 200: { description: 'A revision', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A revision', RevisionBody), ...errorResponses },
     }),
     async (c) => {
       const { environment, name, number } = c.req.valid('param');
@@ -249,7 +262,7 @@ export function registerDeploymentRoutes(
         params: target,
         query: z.object({ a: z.coerce.number().int().positive(), b: z.coerce.number().int().positive() }),
       },
-      responses: { 200: { description: 'Field-level diff', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Field-level diff', DiffResponse), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -263,7 +276,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/events`,
       request: { params: target, query: Pagination },
-      responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Events', EventPage), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');

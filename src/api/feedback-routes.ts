@@ -10,7 +10,8 @@ import { abResults } from '../controller/ab-results.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
 import { FeedbackInput } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { AbResultsResponse, FeedbackBody } from './response-schemas.js';
+import { actorOf, errorResponses as routeErrors, json, tooLarge } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 type Assignment = { environment: string; deployment: string; revision: number };
@@ -35,7 +36,7 @@ export function registerFeedbackRoutes(
       method: 'post',
       path: `${base}/feedback`,
       request: { params: target, body: { content: { 'application/json': { schema: FeedbackInput } }, required: true } },
-      responses: { 201: { description: 'Recorded', ...anyJson }, ...errorResponses },
+      responses: { 201: json('Recorded', FeedbackBody), ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -84,7 +85,7 @@ export function registerFeedbackRoutes(
       path: `${base}/ab-results`,
       request: { params: target },
       responses: {
-        200: { description: 'Per-variant outcomes and a significance test', ...anyJson },
+        200: json('Per-variant outcomes and a significance test', AbResultsResponse),
         ...errorResponses,
       },
     }),

@@ -3,13 +3,11 @@ import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
-import { ErrorBody, Pagination } from './schemas.js';
+import { ModelBody, ModelPage, ModelVersionBody, ModelVersionList } from './response-schemas.js';
+import { errorResponses, json } from './route-kit.js';
+import { Pagination } from './schemas.js';
 
-const errors = {
-  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } },
-  404: { description: 'Not found', content: { 'application/json': { schema: ErrorBody } } },
-};
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
+const errors = errorResponses(400, 404);
 
 /** Adds the registry's routes to `app`. */
 export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): void {
@@ -28,10 +26,9 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
         }),
       },
       responses: {
-        201: { description: 'The new version', ...anyJson },
+        201: json('The new version', ModelVersionBody),
         ...errors,
-        409: { description: 'Version exists', content: { 'application/json': { schema: ErrorBody } } },
-        413: { description: 'Too large', content: { 'application/json': { schema: ErrorBody } } },
+        ...errorResponses(409, 413),
       },
     }),
     async (c) => {
@@ -58,7 +55,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       method: 'get',
       path: '/api/v1/models',
       request: { query: Pagination },
-      responses: { 200: { description: 'Models', ...anyJson } },
+      responses: { 200: json('Models', ModelPage), ...errorResponses(400) },
     }),
     async (c) => {
       const { limit, continue: token } = c.req.valid('query');
@@ -78,7 +75,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       method: 'get',
       path: '/api/v1/models/{name}',
       request: { params: z.object({ name: z.string() }) },
-      responses: { 200: { description: 'A model', ...anyJson }, ...errors },
+      responses: { 200: json('A model', ModelBody), ...errors },
     }),
     async (c) => c.json(await registry.getModel(c.req.valid('param').name), 200),
   );
@@ -88,7 +85,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       method: 'get',
       path: '/api/v1/models/{name}/versions',
       request: { params: z.object({ name: z.string() }) },
-      responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors },
+      responses: { 200: json('Versions, newest first', ModelVersionList), ...errors },
     }),
     async (c) => c.json({ items: await registry.listVersions(c.req.valid('param').name) }, 200),
   );
@@ -98,7 +95,7 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
       method: 'get',
       path: '/api/v1/models/{name}/versions/{version}',
       request: { params: z.object({ name: z.string(), version: z.string() }) },
-      responses: { 200: { description: 'A version', ...anyJson }, ...errors },
+      responses: { 200: json('A version', ModelVersionBody), ...errors },
     }),
     async (c) => {
       const { name, version } = c.req.valid('param');

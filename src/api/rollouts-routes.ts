@@ -4,6 +4,7 @@
  * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { ZodType } from 'zod';
 import type { ChangeGate } from '../controller/change-gate.js';
 import type { DeploymentService } from '../controller/deployment-service.js';
 import { applyPromotion, planPromotion, type PromotionPlan } from '../controller/environment-promotion.js';
@@ -17,7 +18,16 @@ import {
   Promote,
   RolloutCommand,
 } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
+import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
+import {
+  ApprovalBody,
+  ApprovalPage,
+  DeploymentBody,
+  EnvironmentBody,
+  EnvironmentPage,
+  IncidentPage,
+  PendingApproval,
+} from './response-schemas.js';
 
 const errorResponses = routeErrors(400, 403, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -32,14 +42,22 @@ export interface RolloutRouteDeps {
 
 /** Adds the routes to `app`. */
 export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, gate }: RolloutRouteDeps): void {
-  const ok = (description: string) => ({ 200: { description, ...anyJson }, ...errorResponses });
+  const ok = <T extends ZodType>(description: string, schema: T) => ({
+    200: json(description, schema),
+    ...errorResponses,
+  });
+  /** The same for a route with a request body, which may be too large. */
+  const okWithBody = <T extends ZodType>(description: string, schema: T) => ({
+    ...ok(description, schema),
+    ...tooLarge,
+  });
 
   app.openapi(
     createRoute({
       method: 'post',
       path: `${base}/promote`,
       request: { params: target, ...jsonBody(Promote) },
-      responses: ok('Promotion recorded'),
+      responses: okWithBody('Promotion recorded', DeploymentBody),
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -56,7 +74,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
         method: 'post',
         path: `${base}/${action}`,
         request: { params: target, ...jsonBody(RolloutCommand) },
-        responses: ok(`${action} recorded`),
+        responses: okWithBody(`${action} recorded`, DeploymentBody),
       }),
       async (c) => {
         const { environment, name } = c.req.valid('param');
@@ -72,9 +90,10 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       path: '/api/v1/deployments/{name}/promotions',
       request: { params: z.object({ name: z.string() }), ...jsonBody(EnvironmentPromotion) },
       responses: {
-        200: { description: 'Promoted', ...anyJson },
-        202: { description: 'Waiting for approval', ...anyJson },
+        200: json('Promoted', DeploymentBody),
+        202: json('Waiting for approval', PendingApproval),
         ...errorResponses,
+        ...tooLarge,
       },
     }),
     async (c) => {
@@ -106,7 +125,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
           status: stateFilter.openapi({ description: 'Same as state' }),
         }),
       },
-      responses: ok('Approvals'),
+      responses: ok('Approvals', ApprovalPage),
     }),
     async (c) => {
       const { environment, state, status, limit, continue: token } = c.req.valid('query');
@@ -122,7 +141,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'get',
       path: '/api/v1/approvals/{id}',
       request: { params: approvalId },
-      responses: ok('An approval'),
+      responses: ok('An approval', ApprovalBody),
     }),
     async (c) => c.json(await gate.get(c.req.valid('param').id), 200),
   );
@@ -131,7 +150,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'post',
       path: '/api/v1/approvals/{id}/approve',
       request: { params: approvalId, ...jsonBody(ApprovalDecision) },
-      responses: ok('Approved and applied'),
+      responses: okWithBody('Approved and applied', ApprovalBody),
     }),
     async (c) => {
       return c.json(await gate.approve(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
@@ -142,7 +161,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'post',
       path: '/api/v1/approvals/{id}/reject',
       request: { params: approvalId, ...jsonBody(ApprovalDecision) },
-      responses: ok('Rejected'),
+      responses: okWithBody('Rejected', ApprovalBody),
     }),
     async (c) => {
       return c.json(await gate.reject(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
@@ -154,7 +173,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'get',
       path: '/api/v1/incidents',
       request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) },
-      responses: ok('Incidents, oldest first'),
+      responses: ok('Incidents, oldest first', IncidentPage),
     }),
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
@@ -181,7 +200,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'get',
       path: '/api/v1/environments',
       request: { query: Pagination },
-      responses: ok('Environments'),
+      responses: ok('Environments', EnvironmentPage),
     }),
     async (c) => c.json(await store.environments.list(c.req.valid('query')), 200),
   );
@@ -190,7 +209,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'get',
       path: '/api/v1/environments/{name}',
       request: { params: envName },
-      responses: ok('An environment'),
+      responses: ok('An environment', EnvironmentBody),
     }),
     async (c) => c.json(await getEnvironment(c.req.valid('param').name), 200),
   );
@@ -199,7 +218,7 @@ export function registerRolloutRoutes(app: OpenAPIHono, { store, deployments, ga
       method: 'patch',
       path: '/api/v1/environments/{name}',
       request: { params: envName, ...jsonBody(EnvironmentUpdate) },
-      responses: ok('Updated'),
+      responses: okWithBody('Updated', EnvironmentBody),
     }),
     async (c) => {
       const current = await getEnvironment(c.req.valid('param').name);
