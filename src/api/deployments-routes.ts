@@ -23,6 +23,7 @@ import {
   RevisionBody,
   RevisionPage,
 } from './response-schemas.js';
+import { LogLineBody, RouteTableBody } from './stream-schemas.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -285,6 +286,29 @@ export function registerDeploymentRoutes(
     },
   );
 
+  // Streams are served by plain handlers (a typed openapi handler cannot return a stream); they are
+  // documented here. The query is read, and refused, by the handler itself.
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'get',
+      path: `${base}/logs`,
+      request: {
+        params: target,
+        query: z.object({
+          follow: z.string().optional().openapi({ description: "'true' streams until the client goes away" }),
+          tail: z.string().optional().openapi({ description: 'Only the last N lines of each replica' }),
+          replica: z.string().optional().openapi({ description: 'Only this replica' }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'Replica log lines, one JSON document per line (NDJSON)',
+          content: { 'application/x-ndjson': { schema: LogLineBody } },
+        },
+        ...errorResponses,
+      },
+    }),
+  );
   // Replica logs as NDJSON (one LogLine per line); `follow=true` streams until the client goes away.
   app.get('/api/v1/environments/:environment/deployments/:name/logs', async (c) => {
     const { environment, name } = c.req.param();
@@ -321,6 +345,20 @@ export function registerDeploymentRoutes(
     });
   });
 
+  // The route table lives in memory: no store behind these two routes, so no 503.
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/routes/watch',
+      responses: {
+        200: {
+          description:
+            'The route table, then every new one, one JSON document per line (NDJSON); empty lines are heartbeats',
+          content: { 'application/x-ndjson': { schema: RouteTableBody } },
+        },
+      },
+    }),
+  );
   // The route table, then every new one, as NDJSON: what `wharf gateway --control-plane URL` follows.
   app.get('/api/v1/routes/watch', (c) => {
     c.header('content-type', 'application/x-ndjson');
@@ -354,7 +392,14 @@ export function registerDeploymentRoutes(
       }
     });
   });
-  app.get('/api/v1/routes', (c) => c.json(routes.current()));
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/routes',
+      responses: { 200: json('The route table the gateways serve', RouteTableBody) },
+    }),
+    (c) => c.json(routes.current(), 200),
+  );
 }
 
 async function* concat<T>(sources: AsyncIterable<T>[]): AsyncIterable<T> {

@@ -5,6 +5,7 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { ModelRegistry } from '../registry/model-registry.js';
 import { ModelBody, ModelPage, ModelVersionBody, ModelVersionList } from './response-schemas.js';
 import { errorResponses, json } from './route-kit.js';
+import { ArtifactBytes } from './stream-schemas.js';
 import { Pagination } from './schemas.js';
 
 const errors = errorResponses(400, 404);
@@ -103,10 +104,21 @@ export function registerModelRoutes(app: OpenAPIHono, registry: ModelRegistry): 
     },
   );
 
-  app.get('/api/v1/blobs/:digest', async (c) => {
-    const stream = await registry.openArtifact(c.req.param('digest'));
-    return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/blobs/{digest}',
+      request: { params: z.object({ digest: z.string().openapi({ example: 'sha256:…' }) }) },
+      responses: {
+        200: { description: 'The artifact', content: { 'application/octet-stream': { schema: ArtifactBytes } } },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const stream = await registry.openArtifact(c.req.param('digest'));
+      return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
+    },
+  );
 }
 
 function parseLabels(text: string | undefined): Record<string, string> | undefined {
