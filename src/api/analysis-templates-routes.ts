@@ -4,7 +4,8 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AnalysisTemplates } from '../services/analysis-templates.js';
-import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { AnalysisTemplateBody, AnalysisTemplateList, DeletedResponse } from './response-schemas.js';
+import { actorOf, errorResponses as routeErrors, json, tooLarge } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const named = z.object({ name: z.string() });
@@ -15,7 +16,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, templates: Anal
     createRoute({
       method: 'get',
       path: '/api/v1/analysis-templates',
-      responses: { 200: { description: 'Stored and built-in templates', ...anyJson } },
+      responses: { 200: json('Stored and built-in templates', AnalysisTemplateList), ...routeErrors() },
     }),
     async (c) => c.json(await templates.list(), 200),
   );
@@ -24,7 +25,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, templates: Anal
       method: 'get',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named },
-      responses: { 200: { description: 'A template', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A template', AnalysisTemplateBody), ...errorResponses },
     }),
     async (c) => c.json(await templates.get(c.req.valid('param').name), 200),
   );
@@ -33,7 +34,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, templates: Anal
       method: 'put',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named, body: { content: { 'application/json': { schema: z.any() } }, required: true } },
-      responses: { 200: { description: 'Stored', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Stored', AnalysisTemplateBody), ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { name } = c.req.valid('param');
@@ -45,7 +46,7 @@ export function registerAnalysisTemplateRoutes(app: OpenAPIHono, templates: Anal
       method: 'delete',
       path: '/api/v1/analysis-templates/{name}',
       request: { params: named },
-      responses: { 200: { description: 'Deleted', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Deleted', DeletedResponse), ...errorResponses },
     }),
     async (c) => {
       return c.json(await templates.delete(c.req.valid('param').name), 200);

@@ -6,6 +6,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { MethodNotAllowedError } from '../core/errors.js';
 import { WHARF_VERSION } from '../core/version.js';
 import { fromZodError, toApiError } from './errors.js';
 import { allowedMethods } from './method-not-allowed.js';
@@ -51,16 +52,12 @@ export function createApp(options: {
     // A path that exists under other methods is a 405 saying which (RFC 9110 §15.5.6), not a 404.
     const allow = allowedMethods(app.routes, c.req.path);
     if (allow.length > 0) {
-      return c.json(
-        {
-          error: {
-            code: 'METHOD_NOT_ALLOWED',
-            message: `method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`,
-          },
-        },
-        405,
-        { allow: allow.join(', ') },
+      const refused = new MethodNotAllowedError(
+        `method ${c.req.method} is not allowed on ${c.req.path}; allowed: ${allow.join(', ')}`,
+        allow,
       );
+      const { status, body, headers } = toApiError(refused, log);
+      return c.json(body, status as ContentfulStatusCode, headers);
     }
     return c.json({ error: { code: 'NOT_FOUND', message: `no such endpoint: ${c.req.method} ${c.req.path}` } }, 404);
   });

@@ -5,7 +5,8 @@
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AutoscalingStatus } from '../services/autoscaling-status.js';
-import { anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { ActivateResponse, AutoscalingResponse } from './response-schemas.js';
+import { errorResponses as routeErrors, json } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -33,10 +34,10 @@ export function registerAutoscalingRoutes(app: OpenAPIHono, { autoscaling }: Aut
         }),
       },
       responses: {
-        200: {
-          description: "The scaling spec with defaults, and the autoscaler's state (null before its first decision)",
-          ...anyJson,
-        },
+        200: json(
+          "The scaling spec with defaults, and the autoscaler's state (null before its first decision)",
+          AutoscalingResponse,
+        ),
         ...errorResponses,
       },
     }),
@@ -52,10 +53,10 @@ export function registerAutoscalingRoutes(app: OpenAPIHono, { autoscaling }: Aut
       path: `${base}/activate`,
       request: { params: target },
       responses: {
-        202: {
-          description: 'The autoscaler was woken (activated: false when the deployment does not autoscale here)',
-          ...anyJson,
-        },
+        202: json(
+          'The autoscaler was woken (activated: false when the deployment does not autoscale here)',
+          ActivateResponse,
+        ),
         ...errorResponses,
       },
     }),

@@ -13,7 +13,17 @@ import type { DeploymentService } from '../services/deployment-service.js';
 import type { RouteFeed } from '../services/route-feed.js';
 import type { WorkloadLogs } from '../services/workload-logs.js';
 import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
+import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
+import {
+  DeploymentBody,
+  DeploymentPage,
+  DiffResponse,
+  EventPage,
+  PendingApproval,
+  RevisionBody,
+  RevisionPage,
+} from './response-schemas.js';
+import { LogLineBody, RouteTableBody } from './stream-schemas.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -44,14 +54,14 @@ export function registerDeploymentRoutes(
   { deployments, environments, logs, routes, gate }: DeploymentRouteDeps,
 ): void {
   const pending = {
-    202: { description: 'The environment requires approval: the change waits as a pending approval', ...anyJson },
+    202: json('The environment requires approval: the change waits as a pending approval', PendingApproval),
   };
   app.openapi(
     createRoute({
       method: 'post',
       path: '/api/v1/deployments',
       request: jsonBody(DeploymentCreate),
-      responses: { 201: { description: 'Created', ...anyJson }, ...pending, ...errorResponses },
+      responses: { 201: json('Created', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { reason, ...input } = c.req.valid('json');
@@ -79,7 +89,8 @@ export function registerDeploymentRoutes(
       path: '/api/v1/deployments',
       request: { query: Pagination.extend({ environment: z.string().optional() }) },
       responses: {
-        200: { description: 'Deployments: one page of one environment, or the first page of each', ...anyJson },
+        200: json('Deployments: one page of one environment, or the first page of each', DeploymentPage),
+        ...routeErrors(400),
       },
     }),
     async (c) => {
@@ -101,7 +112,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: base,
       request: { params: target },
-      responses: { 200: { description: 'A deployment', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A deployment', DeploymentBody), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -114,7 +125,7 @@ export function registerDeploymentRoutes(
       method: 'patch',
       path: base,
       request: { params: target, ...jsonBody(DeploymentUpdate) },
-      responses: { 200: { description: 'Updated', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Updated', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -141,7 +152,7 @@ export function registerDeploymentRoutes(
       method: 'post',
       path: `${base}/scale`,
       request: { params: target, ...jsonBody(Scale) },
-      responses: { 200: { description: 'Scaled', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Scaled', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -169,7 +180,7 @@ export function registerDeploymentRoutes(
       method: 'post',
       path: `${base}/rollback`,
       request: { params: target, ...jsonBody(Rollback) },
-      responses: { 200: { description: 'Rolled back', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Rolled back', DeploymentBody), ...pending, ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -196,7 +207,10 @@ export function registerDeploymentRoutes(
       method: 'delete',
       path: base,
       request: { params: target },
-      responses: { 202: { description: 'Deletion started', ...anyJson }, ...errorResponses },
+      responses: {
+        202: json('Deletion started, or the change waits as a pending approval', DeploymentBody.or(PendingApproval)),
+        ...errorResponses,
+      },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -221,7 +235,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/revisions`,
       request: { params: target, query: Pagination },
-      responses: { 200: { description: 'Revisions', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Revisions', RevisionPage), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -235,7 +249,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/revisions/{number}`,
       request: { params: target.extend({ number: z.coerce.number().int().positive() }) },
-      responses: { 200: { description: 'A revision', ...anyJson }, ...errorResponses },
+      responses: { 200: json('A revision', RevisionBody), ...errorResponses },
     }),
     async (c) => {
       const { environment, name, number } = c.req.valid('param');
@@ -251,7 +265,7 @@ export function registerDeploymentRoutes(
         params: target,
         query: z.object({ a: z.coerce.number().int().positive(), b: z.coerce.number().int().positive() }),
       },
-      responses: { 200: { description: 'Field-level diff', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Field-level diff', DiffResponse), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -265,7 +279,7 @@ export function registerDeploymentRoutes(
       method: 'get',
       path: `${base}/events`,
       request: { params: target, query: Pagination },
-      responses: { 200: { description: 'Events', ...anyJson }, ...errorResponses },
+      responses: { 200: json('Events', EventPage), ...errorResponses },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -274,6 +288,29 @@ export function registerDeploymentRoutes(
     },
   );
 
+  // Streams are served by plain handlers (a typed openapi handler cannot return a stream); they are
+  // documented here. The query is read, and refused, by the handler itself.
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'get',
+      path: `${base}/logs`,
+      request: {
+        params: target,
+        query: z.object({
+          follow: z.string().optional().openapi({ description: "'true' streams until the client goes away" }),
+          tail: z.string().optional().openapi({ description: 'Only the last N lines of each replica' }),
+          replica: z.string().optional().openapi({ description: 'Only this replica' }),
+        }),
+      },
+      responses: {
+        200: {
+          description: 'Replica log lines, one JSON document per line (NDJSON)',
+          content: { 'application/x-ndjson': { schema: LogLineBody } },
+        },
+        ...errorResponses,
+      },
+    }),
+  );
   // Replica logs as NDJSON (one LogLine per line); `follow=true` streams until the client goes away.
   app.get('/api/v1/environments/:environment/deployments/:name/logs', async (c) => {
     const { environment, name } = c.req.param();
@@ -297,6 +334,20 @@ export function registerDeploymentRoutes(
     });
   });
 
+  // The route table lives in memory: no store behind these two routes, so no 503.
+  app.openAPIRegistry.registerPath(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/routes/watch',
+      responses: {
+        200: {
+          description:
+            'The route table, then every new one, one JSON document per line (NDJSON); empty lines are heartbeats',
+          content: { 'application/x-ndjson': { schema: RouteTableBody } },
+        },
+      },
+    }),
+  );
   // The route table, then every new one, as NDJSON: what `wharf gateway --control-plane URL` follows.
   app.get('/api/v1/routes/watch', (c) => {
     c.header('content-type', 'application/x-ndjson');
@@ -330,5 +381,12 @@ export function registerDeploymentRoutes(
       }
     });
   });
-  app.get('/api/v1/routes', (c) => c.json(routes.current()));
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/routes',
+      responses: { 200: json('The route table the gateways serve', RouteTableBody) },
+    }),
+    (c) => c.json(routes.current(), 200),
+  );
 }

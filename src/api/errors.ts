@@ -1,35 +1,25 @@
 /**
  * Maps errors to the API's error document `{"error": {"code", "message", "field"?}}`, in one place.
- * Codes are the stable `code` of WharfError (INVALID_ARGUMENT, NOT_FOUND, CONFLICT, …); anything
- * else is an internal error whose details stay in the server log, never in the response.
+ * Codes are the stable `code` of WharfError (INVALID_ARGUMENT, NOT_FOUND, CONFLICT, …), their
+ * statuses the shared table in `core/errors.ts`; anything else is an internal error whose details
+ * stay in the server log, never in the response.
  */
 import type { ZodError } from 'zod';
-import { WharfError } from '../core/errors.js';
-import { isStoreUnavailable } from '../store/errors.js';
+import { httpStatusOf, MethodNotAllowedError, WharfError } from '../core/errors.js';
+import { isStoreUnavailable } from '../core/store-unavailable.js';
 
 /** Seconds a client is asked to wait (`Retry-After`) when the store cannot be reached. */
 export const STORE_RETRY_AFTER_SECONDS = 5;
-
-/** HTTP status per error code. */
-const STATUS: Record<string, number> = {
-  INVALID_ARGUMENT: 400,
-  UNAUTHENTICATED: 401,
-  PERMISSION_DENIED: 403,
-  NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  ALREADY_EXISTS: 409,
-  CONFLICT: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 /** The API's error body. */
 export interface ApiErrorBody {
   error: { code: string; message: string; field?: string; details?: { field: string; message: string }[] };
 }
 
-/** Status, body and extra headers for any thrown value. `log` receives unexpected errors. */
+/**
+ * Status, body and extra headers for any thrown value (`Allow` for a {@link MethodNotAllowedError},
+ * `Retry-After` for an unreachable store). `log` receives unexpected errors.
+ */
 export function toApiError(
   err: unknown,
   log: (e: unknown) => void = () => {},
@@ -48,7 +38,9 @@ export function toApiError(
   if (err instanceof WharfError) {
     const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];
     const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
-    return { status: STATUS[err.code] ?? 500, body };
+    const status = httpStatusOf(err);
+    if (err instanceof MethodNotAllowedError) return { status, body, headers: { allow: err.allowed.join(', ') } };
+    return { status, body };
   }
   log(err);
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error; see the control plane log' } } };

@@ -7,7 +7,8 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { FeedbackService } from '../services/feedback.js';
 import { FeedbackInput } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors } from './route-kit.js';
+import { AbResultsResponse, FeedbackBody } from './response-schemas.js';
+import { actorOf, errorResponses as routeErrors, json, tooLarge } from './route-kit.js';
 
 const errorResponses = routeErrors(400, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -26,7 +27,7 @@ export function registerFeedbackRoutes(app: OpenAPIHono, { feedback }: FeedbackR
       method: 'post',
       path: `${base}/feedback`,
       request: { params: target, body: { content: { 'application/json': { schema: FeedbackInput } }, required: true } },
-      responses: { 201: { description: 'Recorded', ...anyJson }, ...errorResponses },
+      responses: { 201: json('Recorded', FeedbackBody), ...errorResponses, ...tooLarge },
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -42,7 +43,7 @@ export function registerFeedbackRoutes(app: OpenAPIHono, { feedback }: FeedbackR
       path: `${base}/ab-results`,
       request: { params: target },
       responses: {
-        200: { description: 'Per-variant outcomes and a significance test', ...anyJson },
+        200: json('Per-variant outcomes and a significance test', AbResultsResponse),
         ...errorResponses,
       },
     }),

@@ -3,13 +3,12 @@ import { Readable } from 'node:stream';
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { InvalidArgumentError } from '../core/errors.js';
 import { listModelSummaries, type ModelCatalog } from '../services/models.js';
-import { ErrorBody, Pagination } from './schemas.js';
+import { ModelBody, ModelPage, ModelVersionBody, ModelVersionList } from './response-schemas.js';
+import { errorResponses, json } from './route-kit.js';
+import { ArtifactBytes } from './stream-schemas.js';
+import { Pagination } from './schemas.js';
 
-const errors = {
-  400: { description: 'Invalid input', content: { 'application/json': { schema: ErrorBody } } },
-  404: { description: 'Not found', content: { 'application/json': { schema: ErrorBody } } },
-};
-const anyJson = { content: { 'application/json': { schema: z.any() } } };
+const errors = errorResponses(400, 404);
 
 /** Adds the registry's routes to `app`. */
 export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): void {
@@ -28,10 +27,9 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
         }),
       },
       responses: {
-        201: { description: 'The new version', ...anyJson },
+        201: json('The new version', ModelVersionBody),
         ...errors,
-        409: { description: 'Version exists', content: { 'application/json': { schema: ErrorBody } } },
-        413: { description: 'Too large', content: { 'application/json': { schema: ErrorBody } } },
+        ...errorResponses(409, 413),
       },
     }),
     async (c) => {
@@ -58,7 +56,7 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
       method: 'get',
       path: '/api/v1/models',
       request: { query: Pagination },
-      responses: { 200: { description: 'Models', ...anyJson } },
+      responses: { 200: json('Models', ModelPage), ...errorResponses(400) },
     }),
     async (c) => {
       const { limit, continue: token } = c.req.valid('query');
@@ -71,7 +69,7 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
       method: 'get',
       path: '/api/v1/models/{name}',
       request: { params: z.object({ name: z.string() }) },
-      responses: { 200: { description: 'A model', ...anyJson }, ...errors },
+      responses: { 200: json('A model', ModelBody), ...errors },
     }),
     async (c) => c.json(await models.getModel(c.req.valid('param').name), 200),
   );
@@ -81,7 +79,7 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
       method: 'get',
       path: '/api/v1/models/{name}/versions',
       request: { params: z.object({ name: z.string() }) },
-      responses: { 200: { description: 'Versions, newest first', ...anyJson }, ...errors },
+      responses: { 200: json('Versions, newest first', ModelVersionList), ...errors },
     }),
     async (c) => c.json({ items: await models.listVersions(c.req.valid('param').name) }, 200),
   );
@@ -91,7 +89,7 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
       method: 'get',
       path: '/api/v1/models/{name}/versions/{version}',
       request: { params: z.object({ name: z.string(), version: z.string() }) },
-      responses: { 200: { description: 'A version', ...anyJson }, ...errors },
+      responses: { 200: json('A version', ModelVersionBody), ...errors },
     }),
     async (c) => {
       const { name, version } = c.req.valid('param');
@@ -99,10 +97,21 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
     },
   );
 
-  app.get('/api/v1/blobs/:digest', async (c) => {
-    const stream = await models.openArtifact(c.req.param('digest'));
-    return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
-  });
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/api/v1/blobs/{digest}',
+      request: { params: z.object({ digest: z.string().openapi({ example: 'sha256:…' }) }) },
+      responses: {
+        200: { description: 'The artifact', content: { 'application/octet-stream': { schema: ArtifactBytes } } },
+        ...errors,
+      },
+    }),
+    async (c) => {
+      const stream = await models.openArtifact(c.req.param('digest'));
+      return c.body(Readable.toWeb(stream) as never, 200, { 'content-type': 'application/octet-stream' });
+    },
+  );
 }
 
 function parseLabels(text: string | undefined): Record<string, string> | undefined {

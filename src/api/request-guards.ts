@@ -10,8 +10,11 @@
  *   refuse `\u0000`, SQLite would store it: refused on both, so both stores behave the same);
  * - no NUL character in the path or the query either.
  */
-import type { MiddlewareHandler } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { PayloadTooLargeError } from '../core/errors.js';
+import { toApiError } from './errors.js';
 
 /** The default cap on a JSON request body: far above any real spec, far below what hurts the process. */
 export const DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024;
@@ -32,13 +35,13 @@ export interface RequestGuardOptions {
   maxStreamedBodyBytes?: number;
 }
 
-const tooLarge = (limit: number, what: string) => ({
-  error: {
-    code: 'PAYLOAD_TOO_LARGE',
-    message: `body: larger than the limit of ${limit} bytes for ${what}`,
-    field: 'body',
-  },
-});
+// A 413 `{"error": {"code": "PAYLOAD_TOO_LARGE", "message": "body: …", "field": "body"}}`, mapped as
+// every API error is; the connection is closed, since the rest of the body is not wanted.
+const tooLarge = (c: Context, limit: number, what: string) => {
+  const refused = new PayloadTooLargeError(`body: larger than the limit of ${limit} bytes for ${what}`);
+  const { status, body } = toApiError(refused);
+  return c.json(body, status as ContentfulStatusCode, { connection: 'close' });
+};
 
 const invalid = (field: string, rule: string) => {
   const name = field.length > 100 ? `${field.slice(0, 100)}…` : field; // a field path is input too: keep errors short
@@ -55,7 +58,7 @@ export function requestGuards(options: RequestGuardOptions = {}): MiddlewareHand
   // the limit is refused before any byte is read. The connection is closed: the rest is not wanted.
   const limitJson = bodyLimit({
     maxSize: maxJson,
-    onError: (c) => c.json(tooLarge(maxJson, 'this endpoint'), 413, { connection: 'close' }),
+    onError: (c) => tooLarge(c, maxJson, 'this endpoint'),
   });
   return async (c, next) => {
     const url = new URL(c.req.url);
@@ -66,8 +69,7 @@ export function requestGuards(options: RequestGuardOptions = {}): MiddlewareHand
     if (STREAMED_BODY_ROUTES.some((r) => r.method === c.req.method && r.path.test(url.pathname))) {
       const declared = Number(c.req.header('content-length'));
       const max = options.maxStreamedBodyBytes;
-      if (max !== undefined && Number.isFinite(declared) && declared > max)
-        return c.json(tooLarge(max, 'a model file'), 413, { connection: 'close' });
+      if (max !== undefined && Number.isFinite(declared) && declared > max) return tooLarge(c, max, 'a model file');
       return next();
     }
     let withinLimit = false;

@@ -4,6 +4,7 @@
  * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import type { ZodType } from 'zod';
 import { InvalidArgumentError } from '../core/errors.js';
 import type { ChangeGate } from '../services/change-gate.js';
 import type { DeploymentService } from '../services/deployment-service.js';
@@ -17,7 +18,16 @@ import {
   Promote,
   RolloutCommand,
 } from './schemas.js';
-import { actorOf, anyJson, errorResponses as routeErrors, jsonBody } from './route-kit.js';
+import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
+import {
+  ApprovalBody,
+  ApprovalPage,
+  DeploymentBody,
+  EnvironmentBody,
+  EnvironmentPage,
+  IncidentPage,
+  PendingApproval,
+} from './response-schemas.js';
 
 const errorResponses = routeErrors(400, 403, 404, 409);
 const target = z.object({ environment: z.string(), name: z.string() });
@@ -38,14 +48,22 @@ export function registerRolloutRoutes(
   app: OpenAPIHono,
   { deployments, promotions, environments, gate }: RolloutRouteDeps,
 ): void {
-  const ok = (description: string) => ({ 200: { description, ...anyJson }, ...errorResponses });
+  const ok = <T extends ZodType>(description: string, schema: T) => ({
+    200: json(description, schema),
+    ...errorResponses,
+  });
+  /** The same for a route with a request body, which may be too large. */
+  const okWithBody = <T extends ZodType>(description: string, schema: T) => ({
+    ...ok(description, schema),
+    ...tooLarge,
+  });
 
   app.openapi(
     createRoute({
       method: 'post',
       path: `${base}/promote`,
       request: { params: target, ...jsonBody(Promote) },
-      responses: ok('Promotion recorded'),
+      responses: okWithBody('Promotion recorded', DeploymentBody),
     }),
     async (c) => {
       const { environment, name } = c.req.valid('param');
@@ -62,7 +80,7 @@ export function registerRolloutRoutes(
         method: 'post',
         path: `${base}/${action}`,
         request: { params: target, ...jsonBody(RolloutCommand) },
-        responses: ok(`${action} recorded`),
+        responses: okWithBody(`${action} recorded`, DeploymentBody),
       }),
       async (c) => {
         const { environment, name } = c.req.valid('param');
@@ -78,9 +96,10 @@ export function registerRolloutRoutes(
       path: '/api/v1/deployments/{name}/promotions',
       request: { params: z.object({ name: z.string() }), ...jsonBody(EnvironmentPromotion) },
       responses: {
-        200: { description: 'Promoted', ...anyJson },
-        202: { description: 'Waiting for approval', ...anyJson },
+        200: json('Promoted', DeploymentBody),
+        202: json('Waiting for approval', PendingApproval),
         ...errorResponses,
+        ...tooLarge,
       },
     }),
     async (c) => {
@@ -112,7 +131,7 @@ export function registerRolloutRoutes(
           status: stateFilter.openapi({ description: 'Same as state' }),
         }),
       },
-      responses: ok('Approvals'),
+      responses: ok('Approvals', ApprovalPage),
     }),
     async (c) => {
       const { environment, state, status, limit, continue: token } = c.req.valid('query');
@@ -128,7 +147,7 @@ export function registerRolloutRoutes(
       method: 'get',
       path: '/api/v1/approvals/{id}',
       request: { params: approvalId },
-      responses: ok('An approval'),
+      responses: ok('An approval', ApprovalBody),
     }),
     async (c) => c.json(await gate.get(c.req.valid('param').id), 200),
   );
@@ -137,7 +156,7 @@ export function registerRolloutRoutes(
       method: 'post',
       path: '/api/v1/approvals/{id}/approve',
       request: { params: approvalId, ...jsonBody(ApprovalDecision) },
-      responses: ok('Approved and applied'),
+      responses: okWithBody('Approved and applied', ApprovalBody),
     }),
     async (c) => {
       return c.json(await gate.approve(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
@@ -148,7 +167,7 @@ export function registerRolloutRoutes(
       method: 'post',
       path: '/api/v1/approvals/{id}/reject',
       request: { params: approvalId, ...jsonBody(ApprovalDecision) },
-      responses: ok('Rejected'),
+      responses: okWithBody('Rejected', ApprovalBody),
     }),
     async (c) => {
       return c.json(await gate.reject(c.req.valid('param').id, actorOf(c), c.req.valid('json').comment), 200);
@@ -160,7 +179,7 @@ export function registerRolloutRoutes(
       method: 'get',
       path: '/api/v1/incidents',
       request: { query: Pagination.extend({ environment: z.string().optional(), deployment: z.string().optional() }) },
-      responses: ok('Incidents, oldest first'),
+      responses: ok('Incidents, oldest first', IncidentPage),
     }),
     async (c) => {
       const { environment, deployment, limit, continue: token } = c.req.valid('query');
@@ -175,7 +194,7 @@ export function registerRolloutRoutes(
       method: 'get',
       path: '/api/v1/environments',
       request: { query: Pagination },
-      responses: ok('Environments'),
+      responses: ok('Environments', EnvironmentPage),
     }),
     async (c) => c.json(await environments.list(c.req.valid('query')), 200),
   );
@@ -184,7 +203,7 @@ export function registerRolloutRoutes(
       method: 'get',
       path: '/api/v1/environments/{name}',
       request: { params: envName },
-      responses: ok('An environment'),
+      responses: ok('An environment', EnvironmentBody),
     }),
     async (c) => c.json(await environments.get(c.req.valid('param').name), 200),
   );
@@ -193,7 +212,7 @@ export function registerRolloutRoutes(
       method: 'patch',
       path: '/api/v1/environments/{name}',
       request: { params: envName, ...jsonBody(EnvironmentUpdate) },
-      responses: ok('Updated'),
+      responses: okWithBody('Updated', EnvironmentBody),
     }),
     async (c) => c.json(await environments.setPolicies(c.req.valid('param').name, c.req.valid('json').policies), 200),
   );

@@ -4,26 +4,16 @@
  * and why, what was measured, the forecast with its error, and CPU / memory recommendations.
  */
 import type { Command } from 'commander';
-import type { AutoscalerState, Deployment, ScalingMetric } from '../core/resources.js';
+import type { AutoscalerViewResponse, AutoscalingResult, DeploymentResponse } from '../api/response-schemas.js';
 import { call } from './client.js';
 import { usageError } from './exit-codes.js';
 import { decimal, integer } from './options.js';
 import { reportChange } from './rollout.js';
 import { action } from './run-action.js';
 
-/** What `GET …/autoscaling` answers. */
-export interface AutoscalingView {
-  autoscaled: boolean;
-  scaling: {
-    min: number;
-    max: number;
-    metric: ScalingMetric;
-    target: number;
-    stableWindow: number;
-    panicWindow: number;
-  };
-  state: (Omit<AutoscalerState, 'history' | 'usage'> & { history?: { buckets: number; bucketSeconds: number } }) | null;
-}
+/** What `GET …/autoscaling` answers (its response schema's type). */
+export type AutoscalingView = AutoscalingResult;
+type ScalingMetric = AutoscalingResult['scaling']['metric'];
 
 const METRICS: readonly ScalingMetric[] = ['concurrency', 'rps', 'cpu', 'memory', 'custom'];
 
@@ -59,7 +49,7 @@ export function autoscalingLines(view: AutoscalingView): string[] {
   return lines;
 }
 
-function recommendationLine(r: NonNullable<AutoscalerState['recommendation']>): string {
+function recommendationLine(r: NonNullable<AutoscalerViewResponse['recommendation']>): string {
   return `  recommended resources: cpu ${r.cpu} (${r.change.cpu}), memory ${r.memory} (${r.change.memory}), memory limit ${r.memoryLimit} — ${r.basis}`;
 }
 
@@ -91,7 +81,7 @@ export function registerAutoscale(deploy: Command, path: (env: string, name: str
         ) => {
           if (f.metric !== undefined && !METRICS.includes(f.metric as ScalingMetric))
             throw usageError(`--metric must be one of ${METRICS.join(', ')}, got '${f.metric}'`);
-          const current = await call<Deployment>(path(f.environment, name));
+          const current = await call<DeploymentResponse>(path(f.environment, name));
           const scaling = {
             min: f.min,
             max: f.max,
@@ -104,7 +94,7 @@ export function registerAutoscale(deploy: Command, path: (env: string, name: str
             configuration: { scaling },
             ...(f.reason ? { reason: f.reason } : {}),
           };
-          reportChange(await call<Deployment>(path(f.environment, name), { method: 'PATCH', json: patch }));
+          reportChange(await call<DeploymentResponse>(path(f.environment, name), { method: 'PATCH', json: patch }));
         },
       ),
     );

@@ -1,6 +1,13 @@
 /** `wharf deploy …`: create and manage deployments through the control plane API. */
 import type { Command } from 'commander';
-import type { Approval, Deployment, DeploymentEvent, Revision } from '../core/resources.js';
+import type {
+  DeploymentPageResponse,
+  DeploymentResponse,
+  DiffResult,
+  EventPageResponse,
+  PendingApprovalResponse,
+  RevisionPageResponse,
+} from '../api/response-schemas.js';
 import { call } from './client.js';
 import { holdingConditionLines } from './conditions.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
@@ -30,7 +37,7 @@ export function registerDeploy(program: Command): void {
     c
       .option('--wait', 'wait until the deployment is running; fail with its message otherwise')
       .option('--timeout <seconds>', 'how long --wait waits', integer(1, 86_400), 300);
-  const finish = async (d: Deployment | { approval: Approval }, flags: WaitFlags): Promise<void> => {
+  const finish = async (d: DeploymentResponse | PendingApprovalResponse, flags: WaitFlags): Promise<void> => {
     if (reportChange(d) && flags.wait) await waitForDeployment(d.environment, d.name, flags.timeout * 1000);
   };
 
@@ -51,7 +58,7 @@ export function registerDeploy(program: Command): void {
             model: { name: f.model, version: f.version },
             configuration: { replicas: f.replicas },
           };
-          await finish(await call<Deployment>('/api/v1/deployments', { method: 'POST', json: body }), f);
+          await finish(await call<DeploymentResponse>('/api/v1/deployments', { method: 'POST', json: body }), f);
         },
       ),
     );
@@ -60,7 +67,7 @@ export function registerDeploy(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (name: string, f: Target & { output: OutputFormat }) => {
-        const d = await call<Deployment>(path(f.environment, name));
+        const d = await call<DeploymentResponse>(path(f.environment, name));
         if (f.output !== 'table') return printDocument(d, f.output);
         printTable(TABLE_HEADERS, [row(d)]);
         if (d.status.message) process.stdout.write(`\n${d.status.message}\n`);
@@ -86,7 +93,7 @@ export function registerDeploy(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (f: Partial<Target> & { output: OutputFormat }) => {
-        const { items } = await call<{ items: Deployment[] }>('/api/v1/deployments', {
+        const { items } = await call<DeploymentPageResponse>('/api/v1/deployments', {
           query: { environment: f.environment },
         });
         if (f.output !== 'table') return printDocument(items, f.output);
@@ -99,7 +106,7 @@ export function registerDeploy(program: Command): void {
     .action(
       action(async (name: string, f: Target & WaitFlags & { replicas: number }) => {
         await finish(
-          await call<Deployment>(path(f.environment, name, '/scale'), {
+          await call<DeploymentResponse>(path(f.environment, name, '/scale'), {
             method: 'POST',
             json: { replicas: f.replicas },
           }),
@@ -119,14 +126,14 @@ export function registerDeploy(program: Command): void {
           name: string,
           f: Target & WaitFlags & { version?: string; model?: string; replicas?: number; reason?: string },
         ) => {
-          const current = await call<Deployment>(path(f.environment, name));
+          const current = await call<DeploymentResponse>(path(f.environment, name));
           const patch: Record<string, unknown> = {
             resourceVersion: current.resourceVersion,
             ...(f.reason ? { reason: f.reason } : {}),
           };
           if (f.version) patch.model = { name: f.model ?? current.model?.name, version: f.version };
           if (f.replicas !== undefined) patch.configuration = { replicas: f.replicas };
-          await finish(await call<Deployment>(path(f.environment, name), { method: 'PATCH', json: patch }), f);
+          await finish(await call<DeploymentResponse>(path(f.environment, name), { method: 'PATCH', json: patch }), f);
         },
       ),
     );
@@ -142,7 +149,7 @@ export function registerDeploy(program: Command): void {
     .action(
       action(async (name: string, f: Target & WaitFlags & { toRevision?: number }) => {
         await finish(
-          await call<Deployment>(path(f.environment, name, '/rollback'), {
+          await call<DeploymentResponse>(path(f.environment, name, '/rollback'), {
             method: 'POST',
             json: f.toRevision ? { toRevision: f.toRevision } : {},
           }),
@@ -162,7 +169,7 @@ export function registerDeploy(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (name: string, f: Target & { output: OutputFormat }) => {
-        const { items } = await call<{ items: Revision[] }>(path(f.environment, name, '/revisions'));
+        const { items } = await call<RevisionPageResponse>(path(f.environment, name, '/revisions'));
         if (f.output !== 'table') return printDocument(items, f.output);
         printTable(
           ['REVISION', 'CREATED', 'BY', 'MODEL', 'REPLICAS', 'REASON'],
@@ -180,7 +187,7 @@ export function registerDeploy(program: Command): void {
 
   env(deploy.command('diff <name> <a> <b>').description('Field-level difference between two revisions')).action(
     action(async (name: string, a: string, b: string, f: Target) => {
-      const diff = await call<{ text: string }>(path(f.environment, name, '/diff'), { query: { a, b } });
+      const diff = await call<DiffResult>(path(f.environment, name, '/diff'), { query: { a, b } });
       process.stdout.write(diff.text.endsWith('\n') ? diff.text : `${diff.text}\n`);
     }),
   );
@@ -190,7 +197,7 @@ export function registerDeploy(program: Command): void {
 
   env(deploy.command('events <name>').description('What happened to a deployment')).action(
     action(async (name: string, f: Target) => {
-      const { items } = await call<{ items: DeploymentEvent[] }>(path(f.environment, name, '/events'));
+      const { items } = await call<EventPageResponse>(path(f.environment, name, '/events'));
       printTable(
         ['TIME', 'TYPE', 'REASON', 'MESSAGE'],
         items.map((e) => [e.time, e.type, e.reason, e.message]),
@@ -202,7 +209,7 @@ export function registerDeploy(program: Command): void {
 /** MODEL and REVISION are what the spec asks for; SERVING is what takes traffic now (they differ mid-rollout and after an abort). */
 const TABLE_HEADERS = ['NAME', 'ENV', 'MODEL', 'REVISION', 'READY', 'PHASE', 'SERVING', 'ENDPOINT'] as const;
 
-function row(d: Deployment): string[] {
+function row(d: DeploymentResponse): string[] {
   return [
     d.name,
     d.environment,

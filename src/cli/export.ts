@@ -4,7 +4,7 @@
  * of every model pod, in the cluster and in exported manifests alike).
  */
 import type { Command } from 'commander';
-import type { Deployment, ModelVersion } from '../core/resources.js';
+import type { DeploymentResponse, ModelVersionResponse } from '../api/response-schemas.js';
 import { EXPORT_FORMATS, exportFiles, exportWorkload, parseExportFormat, writeExport } from '../export/export.js';
 import { apiBase, call } from './client.js';
 import { registerFetchArtifact } from './fetch-artifact.js';
@@ -42,11 +42,11 @@ export function registerExport(program: Command): void {
       action(async (name: string, f: Flags) => {
         const format = parseExportFormat(f.format);
         const env = encodeURIComponent(f.environment);
-        const deployment = await call<Deployment>(
+        const deployment = await call<DeploymentResponse>(
           `/api/v1/environments/${env}/deployments/${encodeURIComponent(name)}`,
         );
         if (!deployment.model) throw new Error(`deployment ${name} has no model to export`);
-        const version = await call<ModelVersion>(
+        const version = await call<ModelVersionResponse>(
           `/api/v1/models/${encodeURIComponent(deployment.model.name)}/versions/${encodeURIComponent(deployment.model.version)}`,
         );
         const files = exportFiles(format, {

@@ -2,7 +2,7 @@
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { Command } from 'commander';
-import type { Deployment } from '../core/resources.js';
+import type { DeploymentResponse } from '../api/response-schemas.js';
 import { modelInferPath, modelPath } from '../protocol/oip-paths.js';
 import { call, request } from './client.js';
 import { usageError } from './exit-codes.js';
@@ -52,7 +52,7 @@ export function registerLogsAndPredict(program: Command): void {
         } catch (err) {
           throw usageError(`--data is not valid JSON: ${(err as Error).message}`);
         }
-        const d = await call<Deployment>(
+        const d = await call<DeploymentResponse>(
           `/api/v1/environments/${encodeURIComponent(f.environment)}/deployments/${encodeURIComponent(name)}`,
         );
         const base = d.endpoints.external;

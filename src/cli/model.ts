@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
-import type { ModelVersion } from '../core/resources.js';
+import type { ModelPageResponse, ModelVersionListResponse, ModelVersionResponse } from '../api/response-schemas.js';
 import { call } from './client.js';
 import { inputFileSize } from './input-file.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
@@ -21,7 +21,7 @@ export function registerModel(program: Command): void {
       action(async (name: string, file: string, flags: { version: string; label?: string[] }) => {
         const size = await inputFileSize(file);
         const labels = Object.fromEntries((flags.label ?? []).map((l) => l.split('=', 2) as [string, string]));
-        const version = await call<ModelVersion>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
+        const version = await call<ModelVersionResponse>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
           method: 'POST',
           body: createReadStream(file),
           query: {
@@ -42,9 +42,7 @@ export function registerModel(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (flags: { output: OutputFormat }) => {
-        const { items } = await call<{
-          items: { name: string; latestVersion?: string; versions: number; description: string }[];
-        }>('/api/v1/models');
+        const { items } = await call<ModelPageResponse>('/api/v1/models');
         if (flags.output !== 'table') return printDocument(items, flags.output);
         printTable(
           ['NAME', 'LATEST', 'VERSIONS', 'DESCRIPTION'],
@@ -59,9 +57,9 @@ export function registerModel(program: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (name: string, flags: { output: OutputFormat }) => {
-        const { items } = await call<{ items: ModelVersion[] }>(`/api/v1/models/${encodeURIComponent(name)}/versions`);
+        const { items } = await call<ModelVersionListResponse>(`/api/v1/models/${encodeURIComponent(name)}/versions`);
         if (flags.output !== 'table') return printDocument(items, flags.output);
-        const sig = (v: ModelVersion): string =>
+        const sig = (v: ModelVersionResponse): string =>
           v.signature.inputs.map((t) => `${t.name}:${t.datatype}[${t.shape.join(',')}]`).join(' ');
         printTable(
           ['VERSION', 'DIGEST', 'SIZE', 'INPUTS', 'CREATED'],

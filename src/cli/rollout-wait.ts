@@ -3,7 +3,7 @@
  * paused at 20%, so "running" alone does not mean the new revision runs. Pure, over the
  * deployment as the API returns it.
  */
-import type { Deployment } from '../core/resources.js';
+import type { DeploymentResponse } from '../api/response-schemas.js';
 
 /** What `--wait` still waits for in the rollout, or why the rollout failed. */
 export type RolloutWait =
@@ -14,7 +14,7 @@ export type RolloutWait =
   | { readonly state: 'failed'; readonly message: string };
 
 /** See {@link RolloutWait}. */
-export function rolloutWait(d: Deployment): RolloutWait {
+export function rolloutWait(d: DeploymentResponse): RolloutWait {
   const r = d.status.rollout;
   const seen = d.status.observedRevision === d.revision;
   if (d.status.phase === 'failed') {
@@ -36,7 +36,7 @@ export function rolloutWait(d: Deployment): RolloutWait {
 }
 
 /** ` at step 2/5 (20%)` for a canary, ` (blue-green)` for the others. */
-function where(d: Deployment): string {
+function where(d: DeploymentResponse): string {
   const r = d.status.rollout!;
   const steps = d.strategy.type === 'canary' ? (d.strategy.canary?.steps ?? []) : undefined;
   if (steps === undefined || r.strategy !== 'canary') return ` (${r.strategy})`;

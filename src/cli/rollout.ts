@@ -4,7 +4,15 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import { parseAllDocuments } from 'yaml';
-import type { Approval, Deployment, Environment, Incident } from '../core/resources.js';
+import type {
+  ApprovalPageResponse,
+  ApprovalResponse,
+  DeploymentResponse,
+  EnvironmentPageResponse,
+  EnvironmentResponse,
+  IncidentPageResponse,
+  PendingApprovalResponse,
+} from '../api/response-schemas.js';
 import { ApiCallError, call } from './client.js';
 import { CliError, EXIT_CODES, usageError } from './exit-codes.js';
 import { readInputText } from './input-file.js';
@@ -33,7 +41,7 @@ const READ_ONLY_FIELDS = [
 const READ_ONLY_METADATA = ['created', 'updated', 'deployedBy', 'deletionRequestedAt'] as const;
 
 /** Prints what a change led to: the deployment's revision, or the approval it waits for. */
-export function reportChange(result: Deployment | { approval: Approval }): result is Deployment {
+export function reportChange(result: DeploymentResponse | PendingApprovalResponse): result is DeploymentResponse {
   if ('approval' in result) {
     const a = result.approval;
     process.stdout.write(
@@ -65,7 +73,7 @@ export function registerRollout(program: Command, deploy: Command): void {
         ) => {
           if (f.from !== undefined || f.to !== undefined) {
             if (f.from === undefined || f.to === undefined) throw usageError('--from and --to go together');
-            const result = await call<Deployment | { approval: Approval }>(
+            const result = await call<DeploymentResponse | PendingApprovalResponse>(
               `/api/v1/deployments/${encodeURIComponent(name)}/promotions`,
               { method: 'POST', json: { from: f.from, to: f.to, ...(f.reason ? { reason: f.reason } : {}) } },
             );
@@ -74,7 +82,7 @@ export function registerRollout(program: Command, deploy: Command): void {
           }
           if (f.environment === undefined)
             throw usageError('say which rollout: -e ENV (or --from/--to to promote between environments)');
-          const d = await call<Deployment>(path(f.environment, name, '/promote'), {
+          const d = await call<DeploymentResponse>(path(f.environment, name, '/promote'), {
             method: 'POST',
             json: { ...(f.full ? { full: true } : {}), ...(f.reason ? { reason: f.reason } : {}) },
           });
@@ -93,7 +101,7 @@ export function registerRollout(program: Command, deploy: Command): void {
       .option('--reason <text>', 'why, for the history')
       .action(
         action(async (name: string, f: { environment: string; reason?: string }) => {
-          const d = await call<Deployment>(path(f.environment, name, `/${verb}`), {
+          const d = await call<DeploymentResponse>(path(f.environment, name, `/${verb}`), {
             method: 'POST',
             json: f.reason ? { reason: f.reason } : {},
           });
@@ -127,7 +135,7 @@ export function registerRollout(program: Command, deploy: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (f: { environment?: string; state?: string; output: OutputFormat }) => {
-        const { items } = await call<{ items: Approval[] }>('/api/v1/approvals', {
+        const { items } = await call<ApprovalPageResponse>('/api/v1/approvals', {
           query: { environment: f.environment, state: f.state },
         });
         if (f.output !== 'table') return printDocument(items, f.output);
@@ -144,7 +152,7 @@ export function registerRollout(program: Command, deploy: Command): void {
       .option('--comment <text>', 'recorded with the decision')
       .action(
         action(async (id: string, f: { comment?: string }) => {
-          const a = await call<Approval>(`/api/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
+          const a = await call<ApprovalResponse>(`/api/v1/approvals/${encodeURIComponent(id)}/${verb}`, {
             method: 'POST',
             json: f.comment ? { comment: f.comment } : {},
           });
@@ -160,7 +168,7 @@ export function registerRollout(program: Command, deploy: Command): void {
     .option('-o, --output <format>', 'table, json or yaml', outputFormat, 'table' as OutputFormat)
     .action(
       action(async (f: { environment?: string; output: OutputFormat }) => {
-        const { items } = await call<{ items: Incident[] }>('/api/v1/incidents', {
+        const { items } = await call<IncidentPageResponse>('/api/v1/incidents', {
           query: { environment: f.environment },
         });
         if (f.output !== 'table') return printDocument(items, f.output);
@@ -174,7 +182,7 @@ export function registerRollout(program: Command, deploy: Command): void {
   const envs = program.command('env').description('Environments and their policies');
   envs.command('list', { isDefault: true }).action(
     action(async () => {
-      const { items } = await call<{ items: Environment[] }>('/api/v1/environments');
+      const { items } = await call<EnvironmentPageResponse>('/api/v1/environments');
       printTable(
         ['NAME', 'RUNTIME', 'REQUIRES APPROVAL'],
         items.map((e) => [e.name, e.runtime, String(e.policies.requiresApproval)]),
@@ -190,7 +198,7 @@ export function registerRollout(program: Command, deploy: Command): void {
     })
     .action(
       action(async (name: string, f: { requiresApproval: boolean }) => {
-        const e = await call<Environment>(`/api/v1/environments/${encodeURIComponent(name)}`, {
+        const e = await call<EnvironmentResponse>(`/api/v1/environments/${encodeURIComponent(name)}`, {
           method: 'PATCH',
           json: { policies: { requiresApproval: f.requiresApproval } },
         });
@@ -215,7 +223,7 @@ function parseDocuments(text: string, file: string): Record<string, unknown>[] {
 }
 
 /** Creates the deployment when it does not exist, else updates it; an unchanged document changes nothing. */
-async function applyDocument(raw: Record<string, unknown>): Promise<Deployment | undefined> {
+async function applyDocument(raw: Record<string, unknown>): Promise<DeploymentResponse | undefined> {
   const kind = raw.kind ?? 'Deployment';
   if (kind === 'AnalysisTemplate') {
     const { kind: _k, apiVersion: _a, resourceVersion: _r, ...template } = raw;
@@ -239,14 +247,14 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
   const { name, environment } = doc as { name?: unknown; environment?: unknown };
   if (typeof name !== 'string' || typeof environment !== 'string')
     throw usageError('name and environment: required in every deployment document');
-  let existing: Deployment | undefined;
+  let existing: DeploymentResponse | undefined;
   try {
-    existing = await call<Deployment>(path(environment, name));
+    existing = await call<DeploymentResponse>(path(environment, name));
   } catch (error) {
     if (!(error instanceof ApiCallError && error.status === 404)) throw error;
   }
   if (existing === undefined) {
-    const created = await call<Deployment | { approval: Approval }>('/api/v1/deployments', {
+    const created = await call<DeploymentResponse | PendingApprovalResponse>('/api/v1/deployments', {
       method: 'POST',
       json: doc,
     });
@@ -257,7 +265,7 @@ async function applyDocument(raw: Record<string, unknown>): Promise<Deployment |
   // API refuses it with 409 when the deployment changed since, instead of overwriting that change.
   const expected = raw.resourceVersion;
   if (expected !== undefined && expected !== null) patch.resourceVersion = expected;
-  const updated = await call<Deployment | { approval: Approval }>(path(environment, name), {
+  const updated = await call<DeploymentResponse | PendingApprovalResponse>(path(environment, name), {
     method: 'PATCH',
     json: patch,
   }).catch((error: unknown) => {

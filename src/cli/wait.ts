@@ -1,6 +1,6 @@
 /** `--wait`: follows a deployment until it runs at its revision, fails, or the timeout passes. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Deployment } from '../core/resources.js';
+import type { DeploymentResponse } from '../api/response-schemas.js';
 import { call } from './client.js';
 import { holdingConditionLines } from './conditions.js';
 import { rolloutWait } from './rollout-wait.js';
@@ -10,11 +10,15 @@ import { rolloutWait } from './rollout-wait.js';
  * all traffic); throws the deployment's message on failure or an abort, and at the timeout what it
  * still waited for (e.g. a canary paused until promoted, or a failing dependency).
  */
-export async function waitForDeployment(environment: string, name: string, timeoutMs: number): Promise<Deployment> {
+export async function waitForDeployment(
+  environment: string,
+  name: string,
+  timeoutMs: number,
+): Promise<DeploymentResponse> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    const d = await call<Deployment>(
+    const d = await call<DeploymentResponse>(
       `/api/v1/environments/${encodeURIComponent(environment)}/deployments/${encodeURIComponent(name)}`,
     );
     // The size the controller runs: the autoscaler's for an autoscaled deployment, else the spec's.

@@ -1,10 +1,11 @@
 /**
  * The gateway's errors and their HTTP mapping, in one place at the edge. Each error has a stable
- * `code` (branch on it, never on the message); {@link errorStatus} turns a code into a status and
- * {@link sendError} writes the protocol error body `{"error": "..."}` — never a stack trace.
+ * `code` (branch on it, never on the message); {@link errorStatus} turns a code into a status (the
+ * shared table in `core/errors.ts`) and {@link sendError} writes the protocol error body
+ * `{"error": "..."}` — never a stack trace.
  */
 import type { ServerResponse } from 'node:http';
-import { WharfError } from '../core/errors.js';
+import { httpStatusOf, WharfError } from '../core/errors.js';
 
 /** No route for `/<environment>/<deployment>`, or no endpoint under it. */
 export class RouteNotFoundError extends WharfError {
@@ -31,22 +32,9 @@ export class GatewayUnavailableError extends WharfError {
   readonly code = 'GATEWAY_UNAVAILABLE';
 }
 
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  ROUTE_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  PAYLOAD_TOO_LARGE: 413,
-  UPSTREAM_UNAVAILABLE: 502,
-  NO_READY_REPLICA: 503,
-  GATEWAY_UNAVAILABLE: 503,
-  UNAVAILABLE: 503,
-  UPSTREAM_TIMEOUT: 504,
-};
-
 /** The HTTP status for an error; 500 for anything that is not a known {@link WharfError}. */
 export function errorStatus(err: unknown): number {
-  return err instanceof WharfError ? (STATUS_BY_CODE[err.code] ?? 500) : 500;
+  return httpStatusOf(err);
 }
 
 /** Extra response headers that go with an error response. */

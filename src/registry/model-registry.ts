@@ -7,7 +7,13 @@
  * created, no blob that only it referenced.
  */
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../core/errors.js';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnavailableError,
+  unlessNotFound,
+} from '../core/errors.js';
 import type { Model, ModelVersion, NewResource } from '../core/resources.js';
 import { compareSemver, isSemver, parseSemver } from '../core/semver.js';
 import { AlreadyExistsError } from '../store/errors.js';
@@ -256,12 +262,8 @@ function isRelease(version: string): boolean {
 }
 
 async function ensureModel(tx: StoreCollections, valid: ValidPushInput): Promise<void> {
-  try {
-    await tx.models.get(valid.model);
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
+  if ((await unlessNotFound(tx.models.get(valid.model))) === undefined)
     await tx.models.create({ name: valid.model, description: valid.description, labels: {} });
-  }
 }
 
 async function allVersions(c: StoreCollections, model: string): Promise<ModelVersion[]> {

@@ -1,17 +1,14 @@
 /** First-start demo: register the readmission model 1.0.0 and deploy it to development. */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { hasErrorCode } from '../core/errors.js';
+import { unlessNotFound } from '../core/errors.js';
 import { writeDemoModels } from '../demo/write-demo-models.js';
 import { modelInferPath } from '../protocol/oip-paths.js';
 import type { ControlPlane } from './control-plane.js';
 
 /** Pushes and deploys the demo unless they already exist; returns the URL to call. */
 export async function seedDemo(cp: ControlPlane, home: string): Promise<string> {
-  try {
-    await cp.registry.getVersion('readmission', '1.0.0');
-  } catch (e) {
-    if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
+  if ((await unlessNotFound(cp.registry.getVersion('readmission', '1.0.0'))) === undefined) {
     const { readmission } = await writeDemoModels(join(home, 'models'));
     await cp.registry.pushVersion(
       {
@@ -23,10 +20,7 @@ export async function seedDemo(cp: ControlPlane, home: string): Promise<string> 
       createReadStream(readmission),
     );
   }
-  try {
-    await cp.deployments.get('readmission', 'development');
-  } catch (e) {
-    if (!hasErrorCode(e, 'NOT_FOUND')) throw e;
+  if ((await unlessNotFound(cp.deployments.get('readmission', 'development'))) === undefined) {
     await cp.deployments.create(
       {
         name: 'readmission',

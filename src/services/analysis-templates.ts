@@ -3,10 +3,8 @@
  * built-in ones, which a stored template of the same name overrides.
  */
 import { BUILTIN_ANALYSIS_TEMPLATES, validateAnalysisTemplate } from '../core/analysis/index.js';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError, unlessNotFound } from '../core/errors.js';
 import type { Store } from '../store/store.js';
-
-const isCode = (e: unknown, code: string) => e instanceof WharfError && e.code === code;
 
 /** See the module comment. */
 export class AnalysisTemplates {
@@ -27,9 +25,7 @@ export class AnalysisTemplates {
 
   /** The stored template `name`, else the built-in one; `NOT_FOUND` if neither exists. */
   async get(name: string): Promise<Record<string, unknown>> {
-    const stored = await this.store.analysisTemplates
-      .get(name)
-      .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const stored = await unlessNotFound(this.store.analysisTemplates.get(name));
     if (stored !== undefined) return stored.template;
     const builtin = (BUILTIN_ANALYSIS_TEMPLATES as Record<string, object | undefined>)[name];
     if (builtin === undefined) throw new NotFoundError(`analysis template ${JSON.stringify(name)} not found`);
@@ -44,9 +40,7 @@ export class AnalysisTemplates {
         `name: must match the URL (${JSON.stringify(name)}), got ${JSON.stringify(template.name)}`,
       );
     const at = new Date().toISOString();
-    const current = await this.store.analysisTemplates
-      .get(name)
-      .catch((e: unknown) => (isCode(e, 'NOT_FOUND') ? undefined : Promise.reject(e)));
+    const current = await unlessNotFound(this.store.analysisTemplates.get(name));
     const doc = {
       name,
       template: template as unknown as Record<string, unknown>,
@@ -63,7 +57,7 @@ export class AnalysisTemplates {
   /** Removes template `name`; `NOT_FOUND` if none is stored (built-in ones cannot be removed). */
   async delete(name: string): Promise<{ deleted: string }> {
     await this.store.analysisTemplates.delete(name).catch((e: unknown) => {
-      throw isCode(e, 'NOT_FOUND') ? new NotFoundError(`analysis template ${JSON.stringify(name)} not found`) : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`analysis template ${JSON.stringify(name)} not found`) : e;
     });
     return { deleted: name };
   }

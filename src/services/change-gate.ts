@@ -13,14 +13,9 @@
  *   if ('approval' in outcome) reply(202, outcome.approval);
  */
 import { randomBytes } from 'node:crypto';
-import { InvalidArgumentError, NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
 import type { Approval } from '../core/resources.js';
 import type { Page, Store } from '../store/store.js';
-
-/** Thrown when the approver is the requester. */
-export class PermissionDeniedError extends WharfError {
-  readonly code = 'PERMISSION_DENIED';
-}
 
 /** Applies an approved request on behalf of its requester. */
 export type ChangeExecutor = (
@@ -51,7 +46,7 @@ export class ChangeGate {
   /** Applies the change at once, or records it for approval when the environment requires one. */
   async submit<T>(change: ChangeRequest, apply: () => Promise<T>): Promise<{ applied: T } | { approval: Approval }> {
     const environment = await this.store.environments.get(change.environment).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND'
+      throw hasErrorCode(e, 'NOT_FOUND')
         ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(change.environment)}`)
         : e;
     });
@@ -88,9 +83,7 @@ export class ChangeGate {
 
   async get(id: string): Promise<Approval> {
     return this.store.approvals.get(id).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND'
-        ? new NotFoundError(`approval ${JSON.stringify(id)} not found`)
-        : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`approval ${JSON.stringify(id)} not found`) : e;
     });
   }
 

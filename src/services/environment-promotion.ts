@@ -5,7 +5,7 @@
  * deployment there or making a new revision of it. The target keeps its own rollout strategy, so
  * production's canary applies; its approval policy applies through the {@link ChangeGate}.
  */
-import { InvalidArgumentError, WharfError } from '../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, unlessNotFound } from '../core/errors.js';
 import type { Deployment, DeploymentSpec } from '../core/resources.js';
 import type { Store } from '../store/store.js';
 import type { ChangeOptions, DeploymentService } from './deployment-service.js';
@@ -36,9 +36,7 @@ export async function planPromotion(
     throw new InvalidArgumentError(`from: deployment ${name} in ${from} runs no model to promote`);
   const version = await store.modelVersions.get({ model: model.name, version: model.version });
   await store.environments.get(to).catch((e: unknown) => {
-    throw e instanceof WharfError && e.code === 'NOT_FOUND'
-      ? new InvalidArgumentError(`to: no environment named ${JSON.stringify(to)}`)
-      : e;
+    throw hasErrorCode(e, 'NOT_FOUND') ? new InvalidArgumentError(`to: no environment named ${JSON.stringify(to)}`) : e;
   });
   return { name, from, to, fromRevision: source.revision, spec: revision.spec, digest: version.artifact.digest };
 }
@@ -58,9 +56,7 @@ export async function applyPromotion(
     );
   }
   const why = `promoted from ${plan.from} revision ${plan.fromRevision} (${model.name} ${model.version}, ${plan.digest})${options.reason ? `: ${options.reason}` : ''}`;
-  const existing = await deployments
-    .get(plan.name, plan.to)
-    .catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
+  const existing = await unlessNotFound(deployments.get(plan.name, plan.to));
   const { replicas: _replicas, ...configuration } = plan.spec.configuration;
   if (existing === undefined) {
     return deployments.create(

@@ -2,7 +2,7 @@
  * Environments as users see them (list, get, set policy) and the incidents recorded in them.
  * Environments themselves are created by the server at start (server/environments.ts).
  */
-import { NotFoundError, WharfError } from '../core/errors.js';
+import { hasErrorCode, NotFoundError } from '../core/errors.js';
 import type { Environment, EnvironmentPolicies, Incident } from '../core/resources.js';
 import type { Page, Store } from '../store/store.js';
 import type { PageOptions } from './deployment-changes.js';
@@ -27,9 +27,7 @@ export class Environments {
   /** The environment `name`; `NOT_FOUND` if there is none. */
   get(name: string): Promise<Environment> {
     return this.store.environments.get(name).catch((e: unknown) => {
-      throw e instanceof WharfError && e.code === 'NOT_FOUND'
-        ? new NotFoundError(`environment ${JSON.stringify(name)} not found`)
-        : e;
+      throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`environment ${JSON.stringify(name)} not found`) : e;
     });
   }
 

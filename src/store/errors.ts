@@ -9,6 +9,9 @@
 import { WharfError } from '../core/errors.js';
 
 export { NotFoundError } from '../core/errors.js';
+// Which driver errors mean "the database cannot be reached": decided in core, so that the API's
+// error mapping can recognise them without importing the store.
+export { isStoreUnavailable } from '../core/store-unavailable.js';
 
 /** An update or delete named a `resourceVersion` that is no longer current: someone else wrote first. */
 export class ConflictError extends WharfError {
@@ -36,50 +39,4 @@ export class AlreadyExistsError extends WharfError {
   ) {
     super(`${kind} ${key} already exists`);
   }
-}
-
-// Error codes that mean "the database cannot be reached right now", not "the request is wrong":
-// socket errors, PostgreSQL SQLSTATE class 08 (connection exception), 57P01-57P03 (the server is
-// shutting down, crashed or starting), 53300 (too many connections), and SQLite's busy/locked.
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-]);
-// What pg says without a code when a connection drops or cannot be made in time.
-const UNREACHABLE_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error and is not queryable)/;
-
-/**
- * True when `error` (or its cause, or one of an AggregateError's errors) says the store is out of
- * reach for now: the API answers 503 with Retry-After, and the caller may retry unchanged.
- */
-export function isStoreUnavailable(error: unknown, depth = 0): boolean {
-  if (typeof error !== 'object' || error === null || depth > 5) return false;
-  const { code, message, cause, errors } = error as {
-    code?: unknown;
-    message?: unknown;
-    cause?: unknown;
-    errors?: unknown;
-  };
-  if (
-    typeof code === 'string' &&
-    (UNREACHABLE_CODES.has(code) ||
-      (code.startsWith('08') && code.length === 5) ||
-      code.startsWith('SQLITE_BUSY') ||
-      code.startsWith('SQLITE_LOCKED'))
-  )
-    return true;
-  if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
-  if (Array.isArray(errors) && errors.some((e) => isStoreUnavailable(e, depth + 1))) return true;
-  return isStoreUnavailable(cause, depth + 1);
 }

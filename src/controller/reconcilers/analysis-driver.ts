@@ -13,7 +13,7 @@ import {
   resolveAnalysis,
   validateAnalysisTemplate,
 } from '../../core/analysis/index.js';
-import { WharfError } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import type { AnalysisRunView, ShadowSummary } from '../../core/rollout/rollout-types.js';
 import type { MetricsSource } from '../../metrics/metrics-source.js';
 import type { Store } from '../../store/store.js';
@@ -81,9 +81,7 @@ export class AnalysisDriver implements RolloutAnalysis {
     args: Record<string, string | number> | undefined,
     target: AnalysisTarget,
   ): Promise<ResolvedAnalysis> {
-    const stored = await this.store.analysisTemplates
-      .get(name)
-      .catch((e: unknown) => (e instanceof WharfError && e.code === 'NOT_FOUND' ? undefined : Promise.reject(e)));
+    const stored = await unlessNotFound(this.store.analysisTemplates.get(name));
     const template: AnalysisTemplate =
       stored === undefined ? findAnalysisTemplate(name) : validateAnalysisTemplate(stored.template);
     return resolveAnalysis(

@@ -15,7 +15,7 @@
  *   res.write(JSON.stringify(routes.current()) + '\n');
  *   const unsubscribe = routes.subscribe((table) => res.write(JSON.stringify(table) + '\n'));
  */
-import { WharfError } from '../../core/errors.js';
+import { unlessNotFound } from '../../core/errors.js';
 import type { ModelReference } from '../../core/resources.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import type { Route, RouteTable } from '../../protocol/route-table.js';
@@ -142,10 +142,7 @@ export class RoutePublisher {
       inUse.add(key);
       if (this.#models.has(key)) continue;
       // A revision gone with its deployment (deleted meanwhile) just has no route; other errors fail the compile.
-      const revision = await store.revisions.get({ deployment: id, number: w.key.revision }).catch((e: unknown) => {
-        if (e instanceof WharfError && e.code === 'NOT_FOUND') return undefined;
-        throw e;
-      });
+      const revision = await unlessNotFound(store.revisions.get({ deployment: id, number: w.key.revision }));
       if (revision?.spec.model !== undefined) this.#models.set(key, revision.spec.model);
     }
     for (const key of this.#models.keys()) if (!inUse.has(key)) this.#models.delete(key);
