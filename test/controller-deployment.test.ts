@@ -16,7 +16,8 @@ import type { Deployment, DeploymentPhase } from '../src/core/resources.js';
 import type { RouteTable } from '../src/protocol/route-table.js';
 import { parseRouteTable } from '../src/gateway/table-validation.js';
 import { FakeRuntime } from './support/fake-runtime.js';
-import { DIGESTS, seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';
+import { DIGESTS, seededStore, type TestStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 
 const alice = { actor: 'alice' };
 
@@ -58,14 +59,16 @@ async function harness(t: TestContext, readyAfterMs = 30): Promise<Harness> {
     },
     waitFor: async (name, what, check, timeoutMs = 5_000) => {
       let last: Deployment | undefined;
-      await waitFor(
+      await eventually(
         async () => {
           last = await service.get(name, 'staging').catch(() => undefined);
           return last !== undefined && check(last);
         },
-        () =>
-          `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
-        { timeoutMs },
+        {
+          timeoutMs,
+          message: () =>
+            `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
+        },
       );
       return last as Deployment;
     },
@@ -194,10 +197,10 @@ test('scaling to zero stops everything; delete removes the workloads and then th
   await h.waitFor('delta', 'running again', phaseIs('running', 3, 1));
 
   await h.service.delete('delta', 'staging', alice);
-  await waitFor(
-    async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined,
-    'the record to go',
-  );
+  await eventually(async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined, {
+    timeoutMs: 5_000,
+    message: 'the record to go',
+  });
   assert.deepEqual(h.runtime.keys(), []);
   assert.deepEqual((await h.store.revisions.list({ deployment: d.id })).items, [], 'revisions went with it');
   assert.deepEqual((await h.store.events.list({ deployment: d.id })).items, [], 'events went with it');
@@ -242,7 +245,10 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
   // Revision 2 starts slowly; stop the controller while both revisions run.
   h.runtime.readyAfterMs = 300;
   await h.service.update('zeta', 'staging', { model: { version: '1.4.0' } }, alice);
-  await waitFor(() => h.runtime.keys().includes('staging/zeta@2'), 'revision 2 to be applied');
+  await eventually(() => h.runtime.keys().includes('staging/zeta@2'), {
+    timeoutMs: 5_000,
+    message: 'revision 2 to be applied',
+  });
   await first.stop();
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@1', 'staging/zeta@2'], 'stopped mid-replacement');
 
@@ -255,7 +261,7 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
   const appliesBefore = h.runtime.applies.length;
   await h.startController();
   await h.waitFor('zeta', 'running after restart', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1);
-  await waitFor(() => h.runtime.keys().length === 1, 'the stray to go');
+  await eventually(() => h.runtime.keys().length === 1, { timeoutMs: 5_000, message: 'the stray to go' });
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@2']);
   assert.equal(h.runtime.replicaCount('staging', 'zeta'), 3, 'exactly the desired replicas');
   assert.equal(
@@ -283,7 +289,7 @@ test('a controller stopped inside a reconcile leaves nothing a new one cannot fi
     if (w.key.deployment === 'eta') await held;
   };
   await h.service.create(input('eta', 2), alice);
-  await waitFor(() => entered, 'the apply to be in flight');
+  await eventually(() => entered, { timeoutMs: 5_000, message: 'the apply to be in flight' });
   assert.equal(h.runtime.applies.length, 0);
   await sleep(30);
   const stopping = first.stop();
@@ -316,10 +322,10 @@ test('the route publisher serves the old revision until the new one is ready and
   await h.service.create(input('routed', 2), alice);
   await h.service.create({ ...input('other', 1), environment: 'production' }, alice);
   await h.waitFor('routed', 'running', phaseIs('running', 1, 2));
-  await waitFor(
+  await eventually(
     () =>
       publisher.current().routes.every((r) => r.targets[0]?.backends.length === (r.deployment === 'routed' ? 2 : 1)),
-    'both routes complete',
+    { timeoutMs: 5_000, message: 'both routes complete' },
   );
   const table = parseRouteTable(JSON.parse(JSON.stringify(publisher.current())));
   assert.deepEqual(
@@ -361,9 +367,9 @@ test('the route publisher serves the old revision until the new one is ready and
     [[1, '1.3.0', 2]],
   );
   await h.waitFor('routed', 'running revision 2', phaseIs('running', 2, 2));
-  await waitFor(
+  await eventually(
     () => publisher.current().routes.find((r) => r.deployment === 'routed')?.targets[0]?.revision === 2,
-    'the route to switch',
+    { timeoutMs: 5_000, message: 'the route to switch' },
   );
   const switched = publisher.current();
   assert.ok(switched.version >= 5_000, 'the clock moves versions forward (restarts never go back)');
@@ -383,7 +389,10 @@ test('the route publisher serves the old revision until the new one is ready and
 
   // A deleted deployment's route goes at once.
   await h.service.delete('routed', 'staging', alice);
-  await waitFor(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), 'the route to go');
+  await eventually(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), {
+    timeoutMs: 5_000,
+    message: 'the route to go',
+  });
   assert.deepEqual(
     publisher.current().routes.map((r) => r.deployment),
     ['other'],

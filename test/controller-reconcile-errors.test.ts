@@ -14,7 +14,8 @@ import { DeploymentService } from '../src/controller/deployment-service.js';
 import type { Controller } from '../src/controller/controller.js';
 import type { Deployment } from '../src/core/resources.js';
 import { FakeRuntime } from './support/fake-runtime.js';
-import { seededStore, waitFor } from './support/deployment-fixtures.js';
+import { seededStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 
 const alice = { actor: 'alice' };
 
@@ -47,14 +48,16 @@ async function harness(t: TestContext) {
     timeoutMs = 10_000,
   ): Promise<Deployment> => {
     let last: Deployment | undefined;
-    await waitFor(
+    await eventually(
       async () => {
         last = await get(name);
         return ok(last);
       },
-      () =>
-        `${name}: ${what}; last status ${JSON.stringify(last?.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`,
-      { timeoutMs },
+      {
+        timeoutMs,
+        message: () =>
+          `${name}: ${what}; last status ${JSON.stringify(last?.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`,
+      },
     );
     return last!;
   };
@@ -137,7 +140,7 @@ test('a reconcile error that repeats is a Reconciled=False condition and one War
   assert.match(condition.message, /engine unavailable: disk full/);
   // Several more retries fail the same way: still one event.
   const retries = h.errors.length;
-  await waitFor(() => h.errors.length >= retries + 3, 'three more failed retries');
+  await eventually(() => h.errors.length >= retries + 3, { timeoutMs: 5_000, message: 'three more failed retries' });
   const warnings = (await h.events('broken')).filter((e) => e.reason === 'ReconcileFailed');
   assert.equal(warnings.length, 1, `one ReconcileFailed event, not one per retry: ${JSON.stringify(warnings)}`);
   assert.equal(warnings[0]!.type, 'Warning');

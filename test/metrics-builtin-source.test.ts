@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BuiltinMetricsSource } from '../src/metrics/builtin-source.js';
 import type { RevisionWindow } from '../src/metrics/metrics-source.js';
 import { FakeClock, shadowCounters, SyntheticGateway } from './support/metrics.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 const W = (windowMs: number, revision = 2): RevisionWindow => ({
   environment: 'production',
@@ -326,7 +326,11 @@ describe('retention and sampling', () => {
     source.start();
     try {
       // The timer keeps sampling with no one asking (no timing goal: a loaded machine may be slow).
-      await until('the timer to take 5 samples', async () => (source.historyLength() >= 5 ? true : undefined), 10_000);
+      await eventually(async () => (source.historyLength() >= 5 ? true : undefined), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        message: 'the timer to take 5 samples',
+      });
       g.record(2, 7);
       await source.sampleNow();
       assert.equal((await source.revision(W(60_000))).requests, 7);

@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import { FAULT_LABELS } from '../src/controller/reconcilers/deployment-workload.js';
 import type { Incident } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
-import { until } from './support/until.js';
 import { WHARF_BIN } from './support/processes.js';
 import { execFile } from 'node:child_process';
+import { eventually } from './support/eventually.js';
 
 let e2e: E2eControlPlane;
 
@@ -122,11 +122,14 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     'the preview to be ready',
   );
   const canary = paused.status.rollout!.canary!;
-  const preview = await until('the preview route', async () => {
-    const res = await infer('staging', 'risk', '~preview');
-    await res.arrayBuffer();
-    return res.status === 200 ? res : undefined;
-  });
+  const preview = await eventually(
+    async () => {
+      const res = await infer('staging', 'risk', '~preview');
+      await res.arrayBuffer();
+      return res.status === 200 ? res : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: 'the preview route' },
+  );
   assert.equal(preview.headers.get('x-wharf-revision'), String(canary));
   const active = await infer('staging', 'risk');
   await active.arrayBuffer();
@@ -140,14 +143,13 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === canary,
     'the switch',
   );
-  await until(
-    'traffic on the new revision',
+  await eventually(
     async () => {
       const res = await infer('staging', 'risk');
       await res.arrayBuffer();
       return res.headers.get('x-wharf-revision') === String(canary) ? true : undefined;
     },
-    5_000,
+    { timeoutMs: 5_000, intervalMs: 100, message: 'traffic on the new revision' },
   );
 
   const started = Date.now();
@@ -156,14 +158,13 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     json: { toRevision: 1 },
   });
   assert.equal(rollback.status, 200, JSON.stringify(rollback.body));
-  await until(
-    'traffic back on revision 1',
+  await eventually(
     async () => {
       const res = await infer('staging', 'risk');
       await res.arrayBuffer();
       return res.headers.get('x-wharf-revision') === '1' ? true : undefined;
     },
-    5_000,
+    { timeoutMs: 5_000, intervalMs: 100, message: 'traffic back on revision 1' },
   );
   const ms = Date.now() - started;
   const d = await get('staging', 'risk');
