@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { readmissionProbability } from '../src/demo/readmission.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
@@ -128,7 +127,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         }
       };
       const callers = [caller(), caller()];
-      await sleep(300);
+      await eventually(() => total >= 10, { timeoutMs: 10_000, message: 'the callers to be under way' });
       process.kill(victim!, 'SIGKILL');
       await eventually(
         async () => {
@@ -139,7 +138,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         },
         { timeoutMs: 30_000, intervalMs: 100, message: 'the killed replica to be replaced' },
       );
-      await sleep(300);
+      const replacedAt = total;
+      await eventually(() => total >= replacedAt + 10, {
+        timeoutMs: 10_000,
+        message: '10 calls after the replacement',
+      });
       loading = false;
       await Promise.all(callers);
       assert.ok(total > 50, `only ${total} calls were made`);

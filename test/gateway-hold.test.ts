@@ -267,7 +267,10 @@ describe('answers from the hold', () => {
 describe('onHold', () => {
   test('called when the first request is held, then at most once a second while requests stay held', async () => {
     const calls: number[] = [];
-    const g = await newGateway({ onHold: () => calls.push(Date.now()) });
+    const witness: number[] = [];
+    const g = await newGateway({
+      onHold: (_environment, deployment) => (deployment === 'risk' ? calls : witness).push(Date.now()),
+    });
     g.setTable(holdTable(1, [], { queue: 50, timeoutMs: 2_500 }));
     const first = post(g, '{}');
     await eventually(() => calls.length === 1, { timeoutMs: 5_000, message: 'the first onHold call' });
@@ -281,7 +284,14 @@ describe('onHold', () => {
     assert.ok(calls.length >= 2, `reminders while held: ${calls.length} calls`);
     for (let i = 1; i < calls.length; i++)
       assert.ok(calls[i]! - calls[i - 1]! >= 950, `calls ${i - 1} and ${i} are ${calls[i]! - calls[i - 1]!} ms apart`);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A reminder period passed since the answers, with reminders running: a request held on another
+    // route after them got its reminder, so a reminder left behind for 'risk' would have fired by now.
+    const risk = holdTable(2, [], { queue: 50, timeoutMs: 2_500 }).routes[0]!;
+    const other = holdTable(2, [], { queue: 5, timeoutMs: 1_500 }, 'witness').routes[0]!;
+    g.setTable(table(2, [risk, other]));
+    const witnessed = post(g, '{}', 10_000, 'witness');
+    await eventually(() => witness.length >= 2, { timeoutMs: 5_000, message: 'the witness route to be reminded' });
+    expectError(await witnessed, 503);
     assert.ok(
       calls.every((t) => t <= answeredAt),
       'no calls once nothing is held',

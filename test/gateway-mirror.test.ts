@@ -17,7 +17,7 @@ import { INLINE_COMPARE_BYTES } from '../src/gateway/shadow-comparer.js';
 import { deadUrl, FakeUpstream, inferBody, route, table, target } from './support/gateway.js';
 import type { ModelServerProcess } from './support/processes.js';
 import { http, sampleValue, scrape, startModelServers, stopAll } from './support/serving.js';
-import { eventually } from './support/eventually.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 const ENV = 'production';
 const inferPath = (deployment: string) => `/${ENV}/${deployment}/v2/models/${deployment}/infer`;
@@ -204,7 +204,7 @@ describe('the caller never waits for, or sees, the mirror', () => {
     await eventually(() => slow.upstream.pending === 5, { timeoutMs: 5_000, message: 'the mirror to hold 5 copies' });
     assert.equal(shadowOf(g, 'held')?.compared, 0);
     assert.equal(shadowOf(g, 'held')?.mirrored, 5);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the mirror is now 300 ms slower than the primary
+    await letTimePass(300, 'the mirror answers 300 ms after the primary: the gateway measures both latencies');
     slow.upstream.release();
     await eventually(() => shadowOf(g, 'held')?.compared === 5, { timeoutMs: 5_000, message: '5 compared pairs' });
     const s = shadowOf(g, 'held')!;

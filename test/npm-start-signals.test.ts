@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pidsWithArg } from './support/process-scan.js';
 import { REPO_ROOT, startWharf } from './support/processes.js';
-import { eventually } from './support/eventually.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 const homes: string[] = [];
 after(async () => {
@@ -116,7 +116,7 @@ test('the same signal twice within a second (Ctrl-C under npm) is one request: w
   });
   await demoServing(api);
   up.child.kill('SIGINT');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await letTimePass(10, 'two separate deliveries of SIGINT, well within the one-second window');
   up.child.kill('SIGINT');
   assert.equal(await up.exited, 0, up.stderr());
   assert.doesNotMatch(up.stderr(), /second SIGINT/);

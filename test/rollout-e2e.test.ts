@@ -87,7 +87,12 @@ test('a bad canary at 20% is aborted by its analysis: traffic back on stable, in
     assert.match(failed.status.message ?? '', /analysis success-rate failed: success-rate 0 < min 0\.99/);
     assert.deepEqual(failed.status.rollout?.traffic.targets, [{ revision: 1, weight: 100 }]);
     const before = traffic.state.failed;
-    await new Promise((r) => setTimeout(r, 1_000));
+    // 50 requests answered after the abort, each of which had a 1 in 5 chance of the bad canary before it.
+    const sent = traffic.state.total;
+    await eventually(() => traffic.state.total >= sent + 50, {
+      timeoutMs: 30_000,
+      message: '50 requests after the abort',
+    });
     assert.equal(traffic.state.failed, before, 'after the abort no request fails');
   } finally {
     await traffic.stop();
