@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AdaptiveBatcher, DirectScheduler, type Job } from './batcher.js';
 import { datatypeInfo } from './datatypes.js';
 import type { Executor, Tensor } from './executor.js';
@@ -21,7 +20,7 @@ class RecordingExecutor implements Executor {
   ) {}
   async execute(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.runs.push(inputs[0]!.shape[0]!);
-    if (this.delayMs) await sleep(this.delayMs);
+    if (this.delayMs) await letTimePass(this.delayMs, 'a slow model: what arrives meanwhile queues for the next run');
     if (this.fail) throw new Error('boom');
     return [inputs[0]!];
   }
