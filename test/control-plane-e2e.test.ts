@@ -127,7 +127,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         }
       };
       const callers = [caller(), caller()];
-      await eventually(() => total >= 10, { timeoutMs: 10_000, message: 'the callers to be under way' });
+      await eventually(() => total >= 25, { timeoutMs: 20_000, message: '25 calls before the kill' });
       process.kill(victim!, 'SIGKILL');
       await eventually(
         async () => {
@@ -139,9 +139,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         { timeoutMs: 30_000, intervalMs: 100, message: 'the killed replica to be replaced' },
       );
       const replacedAt = total;
-      await eventually(() => total >= replacedAt + 10, {
-        timeoutMs: 10_000,
-        message: '10 calls after the replacement',
+      await eventually(() => total >= replacedAt + 30, {
+        timeoutMs: 20_000,
+        message: '30 calls after the replacement',
       });
       loading = false;
       await Promise.all(callers);
