@@ -11,7 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Incident, NewResource } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 type Answer = {
   status: number;
@@ -458,10 +458,9 @@ describe('API while the PostgreSQL store is out of reach', () => {
     assert.equal(write.status, 503, JSON.stringify(write.body));
     assert.ok(Number(write.headers.get('retry-after')) > 0);
     await proxy!.restore();
-    await until(
-      'the API to answer again once the store is back',
+    await eventually(
       async () => ((await call(base, '/api/v1/deployments?environment=staging')).status === 200 ? true : undefined),
-      30_000,
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the API to answer again once the store is back' },
     );
     assert.equal((await call(base, '/api/v1/deployments', { json: DEPLOYMENT })).status, 201);
   });

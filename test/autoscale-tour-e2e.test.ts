@@ -14,7 +14,7 @@ import { after, before, test } from 'node:test';
 import type { AutoscalerState, Deployment, DeploymentEvent } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { replicaPidsWithArg } from './support/process-scan.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 let e2e: E2eControlPlane;
 
@@ -82,11 +82,11 @@ test('the README tour: autoscale on a running deployment is carried out (idle â†
   );
   assert.equal(zero.status.desiredReplicas, 0);
   assert.equal((await autoscaling('risk')).state?.desiredReplicas, 0);
-  await until(
-    'no replica process at zero',
-    () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined),
-    20_000,
-  );
+  await eventually(() => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'no replica process at zero',
+  });
   assert.equal(
     zero.status.conditions.find((c) => c.type === 'Reconciled'),
     undefined,
@@ -98,7 +98,11 @@ test('the README tour: autoscale on a running deployment is carried out (idle â†
   );
 
   await call('DELETE', path('risk'), undefined, 202);
-  await until('risk deleted', async () => ((await e2e.api(path('risk'))).status === 404 ? true : undefined), 30_000);
+  await eventually(async () => ((await e2e.api(path('risk'))).status === 404 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'risk deleted',
+  });
 });
 
 test("a deployment deleted and created again under the same name does not inherit the old one's last request", async () => {
@@ -113,28 +117,35 @@ test("a deployment deleted and created again under the same name does not inheri
   const res = await e2e.infer('staging', 'again');
   assert.equal(res.status, 200);
   await res.arrayBuffer();
-  await until(
-    'the request seen by the autoscaler',
-    async () => ((await autoscaling('again')).state?.lastRequestAt !== undefined ? true : undefined),
-    30_000,
-  );
+  await eventually(async () => ((await autoscaling('again')).state?.lastRequestAt !== undefined ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'the request seen by the autoscaler',
+  });
 
   await call('DELETE', path('again'), undefined, 202);
-  await until('again deleted', async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), 30_000);
+  await eventually(async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'again deleted',
+  });
   const created = (await call('POST', '/api/v1/deployments', spec, 201)) as unknown as Deployment;
   // A record written by the autoscaler for the new deployment, after it has measured traffic.
-  const state = await until(
-    'a record for the new deployment',
+  const state = await eventually(
     async () => {
       const s = (await autoscaling('again')).state;
       return s?.observed !== undefined && Date.parse(s.observed.time) > Date.parse(created.metadata.created)
         ? s
         : undefined;
     },
-    30_000,
+    { timeoutMs: 30_000, intervalMs: 100, message: 'a record for the new deployment' },
   );
   assert.equal(state.lastRequestAt, undefined, `no request was made to the new deployment: ${JSON.stringify(state)}`);
 
   await call('DELETE', path('again'), undefined, 202);
-  await until('again deleted', async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), 30_000);
+  await eventually(async () => ((await e2e.api(path('again'))).status === 404 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'again deleted',
+  });
 });

@@ -14,8 +14,9 @@ import type { DeploymentInput } from '../src/core/deployment-spec.js';
 import type { AutoscalerState, DeploymentConfiguration } from '../src/core/resources.js';
 import type { DeploymentTraffic, DeploymentWindow, MetricsSource } from '../src/metrics/metrics-source.js';
 import type { ReplicaUsage, WorkloadKey } from '../src/runtime/runtime.js';
-import { seededStore, waitFor } from './support/deployment-fixtures.js';
+import { seededStore } from './support/deployment-fixtures.js';
 import { FakeRuntime } from './support/fake-runtime.js';
+import { eventually } from './support/eventually.js';
 
 /** Traffic the test sets; every window answers the same figures (the test controls the clock). */
 class ScriptedMetrics implements MetricsSource {
@@ -164,7 +165,10 @@ test('a rise in concurrency scales up at once (panic window), with an event that
   assert.ok(scaled !== undefined, 'a ScaledUp event');
   assert.match(scaled.message, /in-flight/);
   assert.match(scaled.message, /5/);
-  await waitFor(async () => (await h.replicasRunning('risk')) === 5, 'the controller to run 5 replicas');
+  await eventually(async () => (await h.replicasRunning('risk')) === 5, {
+    timeoutMs: 5_000,
+    message: 'the controller to run 5 replicas',
+  });
   const revisions = (await h.ts.store.revisions.list({ deployment: 'staging.risk' })).items;
   assert.equal(revisions.length, 1, 'scaling makes no revision');
 });
@@ -209,12 +213,18 @@ test('an idle deployment with min 0 scales to zero; held demand brings one repli
   const autoscaler = h.newAutoscaler();
   h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0, lastRequestAt: h.now() };
   await autoscaler.tick();
-  await waitFor(async () => (await h.replicasRunning('lazy')) === 1, 'one replica first');
+  await eventually(async () => (await h.replicasRunning('lazy')) === 1, {
+    timeoutMs: 5_000,
+    message: 'one replica first',
+  });
   h.advance(31_000);
   await autoscaler.tick();
   assert.equal((await h.state('lazy'))?.desiredReplicas, 0);
   assert.ok((await h.events('lazy')).some((e) => e.reason === 'ScaledToZero'));
-  await waitFor(async () => (await h.replicasRunning('lazy')) === 0, 'no replica at zero');
+  await eventually(async () => (await h.replicasRunning('lazy')) === 0, {
+    timeoutMs: 5_000,
+    message: 'no replica at zero',
+  });
   const atZero = await h.service.get('lazy', 'staging');
   assert.equal(atZero.status.phase, 'running', 'scaled to zero is not stopped');
   assert.match(atZero.status.message ?? '', /scaled to zero/);
@@ -224,7 +234,10 @@ test('an idle deployment with min 0 scales to zero; held demand brings one repli
   assert.equal((await h.state('lazy'))?.desiredReplicas, 1, 'activation: one replica');
   const from = (await h.events('lazy')).find((e) => e.reason === 'ScaledFromZero');
   assert.ok(from !== undefined, 'a ScaledFromZero event');
-  await waitFor(async () => (await h.replicasRunning('lazy')) === 1, 'a replica again');
+  await eventually(async () => (await h.replicasRunning('lazy')) === 1, {
+    timeoutMs: 5_000,
+    message: 'a replica again',
+  });
   assert.equal(await autoscaler.activate('staging', 'nothing'), false, 'unknown deployment');
 });
 
@@ -232,7 +245,7 @@ test('fixed-size deployments are not resized but get CPU and memory recommendati
   const h = await harness(t);
   await h.create('fixed', { replicas: 2, resources: { cpu: '1', memory: '1Gi' } });
   const autoscaler = h.newAutoscaler();
-  await waitFor(async () => (await h.replicasRunning('fixed')) === 2, 'two replicas');
+  await eventually(async () => (await h.replicasRunning('fixed')) === 2, { timeoutMs: 5_000, message: 'two replicas' });
   for (let i = 0; i < 30; i++) {
     h.advance(1_000);
     await autoscaler.tick();
@@ -317,10 +330,10 @@ test('cpu: usage above targetCPU % of the request adds replicas', async (t) => {
     resources: { cpu: '500m' },
     scaling: { min: 1, max: 10, metric: 'cpu', targetCPU: 80 },
   });
-  await waitFor(
+  await eventually(
     async () =>
       (await h.replicasRunning('hot')) === 2 && (await h.service.get('hot', 'staging')).status.readyReplicas === 2,
-    'two ready replicas',
+    { timeoutMs: 5_000, message: 'two ready replicas' },
   );
   h.runtime.perReplica = { cpuCores: 0.9, memoryBytes: 200 * 2 ** 20 };
   const autoscaler = h.newAutoscaler();
@@ -368,9 +381,9 @@ test('a deployment deleted and created again does not inherit the old size', asy
   await autoscaler.tick();
   assert.equal((await h.state('again'))?.desiredReplicas, 8);
   await h.service.delete('again', 'staging', { actor: 'alice' });
-  await waitFor(
+  await eventually(
     async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'),
-    'the deletion to finish',
+    { timeoutMs: 5_000, message: 'the deletion to finish' },
   );
   assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
   h.metrics.traffic = { requestRate: 0, concurrency: 0, responses: 0, inFlight: 0, held: 0 };
@@ -389,7 +402,10 @@ test('cpu: start-up CPU of replicas not ready, or ready for less than the grace,
     resources: { cpu: '500m' },
     scaling: { min: 2, max: 6, metric: 'cpu', targetCPU: 70 },
   });
-  await waitFor(async () => (await h.replicasRunning('calm')) === 2, 'two starting replicas');
+  await eventually(async () => (await h.replicasRunning('calm')) === 2, {
+    timeoutMs: 5_000,
+    message: 'two starting replicas',
+  });
   const autoscaler = h.newAutoscaler();
   const tickFor = async (ms: number) => {
     for (let at = 0; at < ms; at += 500) {
@@ -432,9 +448,9 @@ test("a deployment created again under the same name does not inherit the old on
   await autoscaler.tick();
   assert.equal((await h.state('again'))?.lastRequestAt, new Date(seen).toISOString());
   await h.service.delete('again', 'staging', { actor: 'alice' });
-  await waitFor(
+  await eventually(
     async () => (await h.ts.store.deployments.list({ environment: 'staging' })).items.every((d) => d.name !== 'again'),
-    'the deletion to finish',
+    { timeoutMs: 5_000, message: 'the deletion to finish' },
   );
   assert.equal(await h.state('again'), undefined, 'the record goes with the deployment');
 

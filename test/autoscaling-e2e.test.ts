@@ -18,7 +18,7 @@ import { type E2eControlPlane, startE2eControlPlane } from './support/control-pl
 import { freePort } from './support/ports.js';
 import { replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf } from './support/processes.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 let e2e: E2eControlPlane;
 
@@ -68,11 +68,11 @@ test('an idle deployment scales to zero; a request then is held, answered by a f
     'scaled to zero after 10 s idle',
     60_000,
   );
-  await until(
-    'no replica process at zero',
-    () => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined),
-    20_000,
-  );
+  await eventually(() => Promise.resolve(replicaPidsWithArg(e2e.home).length === 0 ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'no replica process at zero',
+  });
   const zero = await autoscaling('lazy');
   assert.equal(zero.state?.desiredReplicas, 0);
   assert.equal(zero.state?.lastDecision?.rule, 'idle');
@@ -196,11 +196,11 @@ test('a replica answering 5xx is ejected by the gateway and the ejection is a de
   await create({ name: 'flaky', model: { name: 'risk', version: '9.0.0' }, configuration: { replicas: 2 } });
   await settled('flaky', (d) => d.status.readyReplicas === 2, 'two replicas');
   for (let i = 0; i < 30; i++) await (await infer('flaky')).arrayBuffer();
-  const ejected = await until(
-    'a ReplicaEjected event',
-    async () => (await events('flaky')).find((e) => e.reason === 'ReplicaEjected'),
-    10_000,
-  );
+  const ejected = await eventually(async () => (await events('flaky')).find((e) => e.reason === 'ReplicaEjected'), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    message: 'a ReplicaEjected event',
+  });
   assert.equal(ejected.type, 'Warning');
   assert.match(ejected.message, /5 consecutive|5xx/);
   const metrics = await (await fetch(`${e2e.cp.gatewayUrl}/metrics`)).text();
@@ -225,7 +225,11 @@ test('a replica above its memory limit is killed, reported OOMKilled on the depl
   assert.match(oom.message, /replica greedy-1-\d+: memory/);
   const del = await api(path('greedy'), { method: 'DELETE' });
   assert.equal(del.status, 202);
-  await until('greedy deleted', async () => ((await api(path('greedy'))).status === 404 ? true : undefined), 30_000);
+  await eventually(async () => ((await api(path('greedy'))).status === 404 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'greedy deleted',
+  });
 });
 
 test('bad autoscaling input is refused with the field and the rule, and changes nothing', async () => {

@@ -9,7 +9,7 @@ import type { AutoscalerState, DeploymentEvent } from '../src/core/resources.js'
 import { type E2eControlPlane, READMISSION_BODY, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { freePort } from './support/ports.js';
 import { startPrometheus, type TestPrometheus } from './support/prometheus.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 let e2e: E2eControlPlane | undefined;
 let prometheus: TestPrometheus | undefined;
@@ -48,10 +48,9 @@ test('a custom PromQL metric over the gateway counters scales the deployment', a
     },
     { actor: 'alice' },
   );
-  await until(
-    'one ready replica',
+  await eventually(
     async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 1 ? true : undefined),
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 100, message: 'one ready replica' },
   );
   for (let i = 0; i < 250; i++) {
     const res = await fetch(`${control.gatewayUrl}/staging/queue/v2/models/queue/infer`, {
@@ -63,15 +62,14 @@ test('a custom PromQL metric over the gateway counters scales the deployment', a
     await res.arrayBuffer();
   }
   // 250 arrivals / target 100 per replica → 3 replicas, once Prometheus has scraped them.
-  const state = await until(
-    'the autoscaler to ask for 3 replicas',
+  const state = await eventually(
     async () => {
       const s: AutoscalerState | undefined = await control.store.autoscalers
         .get('staging.queue')
         .catch(() => undefined);
       return s?.desiredReplicas === 3 ? s : undefined;
     },
-    30_000,
+    { timeoutMs: 30_000, intervalMs: 100, message: 'the autoscaler to ask for 3 replicas' },
   );
   assert.equal(state.lastDecision?.metric, 'custom');
   assert.equal(state.problem, undefined);
@@ -81,9 +79,8 @@ test('a custom PromQL metric over the gateway counters scales the deployment', a
     events.some((e) => e.reason === 'ScaledUp' && /custom metric/.test(e.message)),
     events.map((e) => `${e.reason}: ${e.message}`).join('\n'),
   );
-  await until(
-    '3 ready replicas',
+  await eventually(
     async () => ((await control.deployments.get('queue', 'staging')).status.readyReplicas === 3 ? true : undefined),
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 100, message: '3 ready replicas' },
   );
 });

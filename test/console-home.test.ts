@@ -11,6 +11,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { ensureDebianPackages } from './support/debian.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { startWharf, type WharfProcess } from './support/processes.js';
+import { eventually } from './support/eventually.js';
 
 const home = mkdtempSync(join(tmpdir(), 'wharf-console-'));
 let up: WharfProcess | undefined;
@@ -28,13 +29,11 @@ after(async () => {
 test('the first page lists the demo deployment and shows it running', async (t) => {
   if (!ensureDebianPackages(t, ['chromium'])) return;
   up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0']);
-  const deadline = Date.now() + 30_000;
-  let api: string | undefined;
-  while (!api && Date.now() < deadline) {
-    api = /API (\S+)/.exec(up.stdout())?.[1];
-    if (!api) await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.ok(api, `wharf up printed no API URL: ${up.stderr()}`);
+  const api = await eventually(() => /API (\S+)/.exec(up!.stdout())?.[1], {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: () => `wharf up printed no API URL: ${up!.stderr()}`,
+  });
 
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

@@ -9,14 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { readmissionProbability } from '../src/demo/readmission.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
 const ROW = Array.from({ length: 16 }, (_, i) => (i % 4) * 0.25 - 0.3);
@@ -64,11 +63,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         env = { WHARF_DATABASE_URL: db.url };
       }
       up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0', '--no-demo'], env);
-      const banner = await until(
-        'wharf up to print its URLs',
+      const banner = await eventually(
         async () =>
           /API (\S+)\s+gateway (\S+)/.exec(up!.stdout()) ??
           (up!.child.exitCode !== null ? Promise.reject(new Error(up!.stderr())) : undefined),
+        { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up to print its URLs' },
       );
       [api, gateway] = [banner[1]!, banner[2]!];
     });
@@ -128,15 +127,22 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         }
       };
       const callers = [caller(), caller()];
-      await sleep(300);
+      await eventually(() => total >= 25, { timeoutMs: 20_000, message: '25 calls before the kill' });
       process.kill(victim!, 'SIGKILL');
-      await until('the killed replica to be replaced', async () => {
-        const pids = replicaPids();
-        return pids.length === 2 && !pids.includes(victim!) && (await deployment()).status.readyReplicas === 2
-          ? true
-          : undefined;
+      await eventually(
+        async () => {
+          const pids = replicaPids();
+          return pids.length === 2 && !pids.includes(victim!) && (await deployment()).status.readyReplicas === 2
+            ? true
+            : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, message: 'the killed replica to be replaced' },
+      );
+      const replacedAt = total;
+      await eventually(() => total >= replacedAt + 30, {
+        timeoutMs: 20_000,
+        message: '30 calls after the replacement',
       });
-      await sleep(300);
       loading = false;
       await Promise.all(callers);
       assert.ok(total > 50, `only ${total} calls were made`);
@@ -147,7 +153,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
       const beforeScale = replicaPids();
       await cli(['deploy', 'scale', 'risk', '-e', 'development', '--replicas', '3', '--wait', '--timeout', '60']);
-      await until('exactly 3 replicas', async () => (replicaPids().length === 3 ? true : undefined));
+      await eventually(async () => (replicaPids().length === 3 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        message: 'exactly 3 replicas',
+      });
       // A scale adds a replica; the ones already serving are not replaced.
       assert.ok(
         beforeScale.every((pid) => replicaPids().includes(pid)),
@@ -163,7 +173,11 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
       const rolled = await cli(['deploy', 'rollback', 'risk', '-e', 'development', '--wait', '--timeout', '60']);
       assert.match(rolled.stdout, /revision 3/);
-      await until('2 replicas after the rollback', async () => (replicaPids().length === 2 ? true : undefined));
+      await eventually(async () => (replicaPids().length === 2 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        message: '2 replicas after the rollback',
+      });
       const history = await cli(['deploy', 'history', 'risk', '-e', 'development']);
       assert.match(history.stdout, /rollback/i);
 
@@ -230,10 +244,13 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal((await deployment()).revision, before.revision);
 
       await cli(['deploy', 'delete', 'risk', '-e', 'development']);
-      await until('the deployment and its replicas to be gone', async () => {
-        const r = await fetch(`${api}/api/v1/environments/development/deployments/risk`);
-        return r.status === 404 && replicaPids().length === 0 ? true : undefined;
-      });
+      await eventually(
+        async () => {
+          const r = await fetch(`${api}/api/v1/environments/development/deployments/risk`);
+          return r.status === 404 && replicaPids().length === 0 ? true : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, message: 'the deployment and its replicas to be gone' },
+      );
 
       up!.child.kill('SIGTERM');
       assert.equal(await up!.exited, 0);

@@ -10,13 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
-import { until } from './support/until.js';
 import { freePort } from './support/ports.js';
+import { consistently, eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
 const BODY = JSON.stringify({
@@ -41,12 +40,14 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   const startUp = async (): Promise<WharfProcess> => {
     const up = startWharf(upArgs);
     started.push(up);
-    await until('wharf up', async () =>
-      /Wharf is up/.test(up.stdout())
-        ? true
-        : up.child.exitCode !== null
-          ? Promise.reject(new Error(up.stderr()))
-          : undefined,
+    await eventually(
+      async () =>
+        /Wharf is up/.test(up.stdout())
+          ? true
+          : up.child.exitCode !== null
+            ? Promise.reject(new Error(up.stderr()))
+            : undefined,
+      { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up' },
     );
     return up;
   };
@@ -86,20 +87,30 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   // A gateway of its own, following the control plane's route table.
   const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);
   started.push(gw);
-  const gatewayUrl = await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1]);
+  const gatewayUrl = await eventually(async () => /listening at (\S+),/.exec(gw.stdout())?.[1], {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'the gateway URL',
+  });
   const infer = (): Promise<Response> =>
     fetch(`${gatewayUrl}/staging/risk/v2/models/risk/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: BODY,
     });
-  await until('the gateway to route to the deployment', async () =>
-    (await infer()).status === 200 ? true : undefined,
-  );
+  await eventually(async () => ((await infer()).status === 200 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'the gateway to route to the deployment',
+  });
 
   // Update to 1.1.0 with 3 replicas, and kill the control plane once the new replicas are starting.
   await cli(['deploy', 'update', 'risk', '-e', 'staging', '--version', '1.1.0', '--replicas', '3']);
-  await until('new replicas to start', async () => (replicas().length > 2 ? true : undefined));
+  await eventually(async () => (replicas().length > 2 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'new replicas to start',
+  });
   up1.child.kill('SIGKILL');
   await up1.exited;
 
@@ -109,8 +120,7 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   assert.equal(ok, 30, 'every call through the gateway succeeds while the control plane is down');
 
   await startUp();
-  const converged = await until(
-    'revision 2 running with 3 ready replicas',
+  const converged = await eventually(
     async () => {
       const d = await deployment();
       return d.revision === 2 &&
@@ -120,22 +130,39 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
         ? d
         : undefined;
     },
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 100, message: 'revision 2 running with 3 ready replicas' },
   );
   assert.equal(converged.status.readyReplicas, 3);
-  await until('exactly 3 replica processes (old revision removed, none doubled)', async () =>
-    replicas().length === 3 ? true : undefined,
-  );
-  await sleep(1_500); // a controller that doubled replicas would show it now
-  assert.equal(replicas().length, 3, 'still exactly 3 replica processes');
-  const answer = await until('the gateway to serve 1.1.0', async () => {
-    const r = await infer();
-    const body = (await r.json()) as { model_version?: string };
-    return body.model_version === '1.1.0' ? body : undefined;
+  await eventually(async () => (replicas().length === 3 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'exactly 3 replica processes (old revision removed, none doubled)',
   });
+  // A controller that doubled replicas would show it within this time; no later event says it had its
+  // chance, so this watches 1.5 s and fails at the first moment with other than 3 processes.
+  await consistently(
+    1_500,
+    () => {
+      assert.equal(replicas().length, 3, 'still exactly 3 replica processes');
+      return true;
+    },
+    { intervalMs: 100 },
+  );
+  const answer = await eventually(
+    async () => {
+      const r = await infer();
+      const body = (await r.json()) as { model_version?: string };
+      return body.model_version === '1.1.0' ? body : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: 'the gateway to serve 1.1.0' },
+  );
   assert.equal(answer.model_version, '1.1.0');
 
   for (const p of started) if (p.child.exitCode === null) p.child.kill('SIGTERM');
   for (const p of started) await p.exited;
-  await until('no process of this home left', async () => (pidsWithArg(home).length === 0 ? true : undefined), 20_000);
+  await eventually(async () => (pidsWithArg(home).length === 0 ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'no process of this home left',
+  });
 });

@@ -6,7 +6,6 @@
  */
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Controller } from '../src/controller/controller.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { DeploymentService } from '../src/services/deployment-service.js';
@@ -16,7 +15,8 @@ import type { Deployment, DeploymentPhase } from '../src/core/resources.js';
 import type { RouteTable } from '../src/protocol/route-table.js';
 import { parseRouteTable } from '../src/gateway/table-validation.js';
 import { FakeRuntime } from './support/fake-runtime.js';
-import { DIGESTS, seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';
+import { DIGESTS, seededStore, type TestStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 
 const alice = { actor: 'alice' };
 
@@ -26,8 +26,8 @@ interface Harness extends TestStore {
   errors: string[];
   /** A new controller on the same store and runtime, started. */
   startController(): Promise<Controller>;
-  /** Waits until `name` in staging matches. */
-  waitFor(name: string, what: string, check: (d: Deployment) => boolean, timeoutMs?: number): Promise<Deployment>;
+  /** A probe for `eventually`: deployment `name` in staging once it matches `check`. */
+  deployment(name: string, check: (d: Deployment) => boolean): () => Promise<Deployment>;
 }
 
 async function harness(t: TestContext, readyAfterMs = 30): Promise<Harness> {
@@ -56,18 +56,13 @@ async function harness(t: TestContext, readyAfterMs = 30): Promise<Harness> {
       await controller.start();
       return controller;
     },
-    waitFor: async (name, what, check, timeoutMs = 5_000) => {
-      let last: Deployment | undefined;
-      await waitFor(
-        async () => {
-          last = await service.get(name, 'staging').catch(() => undefined);
-          return last !== undefined && check(last);
-        },
-        () =>
-          `${name} ${what}; last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
-        { timeoutMs },
+    deployment: (name, check) => async () => {
+      const last = await service.get(name, 'staging').catch(() => undefined);
+      assert.ok(
+        last !== undefined && check(last),
+        `last status: ${JSON.stringify(last?.status)}; workloads: ${runtime.keys().join(', ')}; errors: ${errors.join(' | ')}`,
       );
-      return last as Deployment;
+      return last;
     },
   };
   t.after(async () => {
@@ -93,7 +88,10 @@ test('create converges to running with N ready replicas; events tell the story',
   const h = await harness(t);
   await h.startController();
   await h.service.create(input('alpha', 2), alice);
-  const d = await h.waitFor('alpha', 'running 2/2', phaseIs('running', 1, 2));
+  const d = await eventually(h.deployment('alpha', phaseIs('running', 1, 2)), {
+    timeoutMs: 5_000,
+    message: 'alpha running 2/2',
+  });
   assert.equal(d.status.message, '2/2 replicas ready');
   assert.deepEqual(
     d.status.conditions.map((c) => [c.type, c.status, c.reason]),
@@ -123,15 +121,14 @@ test('a scale resizes the running workload; an update replaces it, removing the 
   const h = await harness(t, 150);
   await h.startController();
   await h.service.create(input('beta', 2), alice);
-  await h.waitFor('beta', 'running', phaseIs('running', 1, 2));
+  await eventually(h.deployment('beta', phaseIs('running', 1, 2)), { timeoutMs: 5_000, message: 'beta running' });
 
   // Revision 2 differs from 1 only in replicas: the same workload grows, nothing is replaced.
   const appliesBefore = h.runtime.applies.length;
   await h.service.scale('beta', 'staging', 3, alice);
-  await h.waitFor(
-    'beta',
-    'running 3/3 at revision 2',
-    (d) => phaseIs('running', 2, 3)(d) && h.runtime.replicaCount('staging', 'beta') === 3,
+  await eventually(
+    h.deployment('beta', (d) => phaseIs('running', 2, 3)(d) && h.runtime.replicaCount('staging', 'beta') === 3),
+    { timeoutMs: 5_000, message: 'beta running 3/3 at revision 2' },
   );
   assert.deepEqual(h.runtime.keys(), ['staging/beta@1'], "the scale kept revision 1's workload");
   assert.ok(
@@ -141,12 +138,18 @@ test('a scale resizes the running workload; an update replaces it, removing the 
   assert.equal(h.runtime.removals.length, 0, 'nothing was removed by the scale');
 
   await h.service.update('beta', 'staging', { model: { version: '1.4.0' } }, alice);
-  const during = await h.waitFor('beta', 'deploying revision 3', phaseIs('deploying', 3));
+  const during = await eventually(h.deployment('beta', phaseIs('deploying', 3)), {
+    timeoutMs: 5_000,
+    message: 'beta deploying revision 3',
+  });
   assert.match(
     during.status.message ?? '',
     /^rolling update to revision 3: new [0-3]\/3 ready, old [0-3] ready \(maxSurge 1, maxUnavailable 0\)$/,
   );
-  await h.waitFor('beta', 'running revision 3', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1);
+  await eventually(
+    h.deployment('beta', (d) => phaseIs('running', 3, 3)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 5_000, message: 'beta running revision 3' },
+  );
   assert.deepEqual(h.runtime.keys(), ['staging/beta@3']);
   assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.4.0');
 
@@ -169,13 +172,22 @@ test('rollback makes a new revision with the old spec and reads rolling-back unt
   const h = await harness(t, 120);
   await h.startController();
   await h.service.create(input('gamma', 1, '1.3.0'), alice);
-  await h.waitFor('gamma', 'running', phaseIs('running', 1));
+  await eventually(h.deployment('gamma', phaseIs('running', 1)), { timeoutMs: 5_000, message: 'gamma running' });
   await h.service.update('gamma', 'staging', { model: { version: '1.4.0' } }, alice);
-  await h.waitFor('gamma', 'running revision 2', (d) => phaseIs('running', 2)(d) && h.runtime.keys().length === 1);
+  await eventually(
+    h.deployment('gamma', (d) => phaseIs('running', 2)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 5_000, message: 'gamma running revision 2' },
+  );
 
   await h.service.rollback('gamma', 'staging', alice);
-  await h.waitFor('gamma', 'rolling-back', phaseIs('rolling-back', 3));
-  await h.waitFor('gamma', 'running revision 3', (d) => phaseIs('running', 3, 1)(d) && h.runtime.keys().length === 1);
+  await eventually(h.deployment('gamma', phaseIs('rolling-back', 3)), {
+    timeoutMs: 5_000,
+    message: 'gamma rolling-back',
+  });
+  await eventually(
+    h.deployment('gamma', (d) => phaseIs('running', 3, 1)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 5_000, message: 'gamma running revision 3' },
+  );
   assert.deepEqual(h.runtime.keys(), ['staging/gamma@3']);
   assert.equal(h.runtime.applies.at(-1)?.model?.version, '1.3.0');
   const events = (await h.service.events('gamma', 'staging')).items.map((e) => e.reason);
@@ -186,37 +198,49 @@ test('scaling to zero stops everything; delete removes the workloads and then th
   const h = await harness(t);
   await h.startController();
   const d = await h.service.create(input('delta', 2), alice);
-  await h.waitFor('delta', 'running', phaseIs('running', 1, 2));
+  await eventually(h.deployment('delta', phaseIs('running', 1, 2)), { timeoutMs: 5_000, message: 'delta running' });
   await h.service.scale('delta', 'staging', 0, alice);
-  const stopped = await h.waitFor('delta', 'stopped', (x) => phaseIs('stopped', 2)(x) && h.runtime.keys().length === 0);
+  const stopped = await eventually(
+    h.deployment('delta', (x) => phaseIs('stopped', 2)(x) && h.runtime.keys().length === 0),
+    { timeoutMs: 5_000, message: 'delta stopped' },
+  );
   assert.equal(stopped.status.message, 'stopped (0 replicas)');
   await h.service.scale('delta', 'staging', 1, alice);
-  await h.waitFor('delta', 'running again', phaseIs('running', 3, 1));
+  await eventually(h.deployment('delta', phaseIs('running', 3, 1)), {
+    timeoutMs: 5_000,
+    message: 'delta running again',
+  });
 
   await h.service.delete('delta', 'staging', alice);
-  await waitFor(
-    async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined,
-    'the record to go',
-  );
+  await eventually(async () => (await h.store.deployments.get(d.id).catch(() => undefined)) === undefined, {
+    timeoutMs: 5_000,
+    message: 'the record to go',
+  });
   assert.deepEqual(h.runtime.keys(), []);
   assert.deepEqual((await h.store.revisions.list({ deployment: d.id })).items, [], 'revisions went with it');
   assert.deepEqual((await h.store.events.list({ deployment: d.id })).items, [], 'events went with it');
   // The name is free again.
   await h.service.create(input('delta', 1), alice);
-  await h.waitFor('delta', 'running as new', phaseIs('running', 1, 1));
+  await eventually(h.deployment('delta', phaseIs('running', 1, 1)), {
+    timeoutMs: 5_000,
+    message: 'delta running as new',
+  });
 });
 
 test('a crash-looping revision fails with a message while the old one keeps serving; it recovers', async (t) => {
   const h = await harness(t);
   await h.startController();
   await h.service.create(input('eps', 2), alice);
-  await h.waitFor('eps', 'running', phaseIs('running', 1, 2));
+  await eventually(h.deployment('eps', phaseIs('running', 1, 2)), { timeoutMs: 5_000, message: 'eps running' });
   h.runtime.crashLoop(
     (key) => key.deployment === 'eps' && key.revision === 2,
     'replica exited with code 1 (5 restarts)',
   );
   await h.service.update('eps', 'staging', { model: { version: '1.4.0' } }, alice);
-  const failed = await h.waitFor('eps', 'failed', phaseIs('failed', 2));
+  const failed = await eventually(h.deployment('eps', phaseIs('failed', 2)), {
+    timeoutMs: 5_000,
+    message: 'eps failed',
+  });
   assert.equal(
     failed.status.message,
     'revision 2 is crash-looping: replica exited with code 1 (5 restarts); older revisions keep serving',
@@ -229,7 +253,10 @@ test('a crash-looping revision fails with a message while the old one keeps serv
   );
 
   h.runtime.crashLoop(undefined);
-  await h.waitFor('eps', 'recovered', (d) => phaseIs('running', 2, 2)(d) && h.runtime.keys().length === 1);
+  await eventually(
+    h.deployment('eps', (d) => phaseIs('running', 2, 2)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 5_000, message: 'eps recovered' },
+  );
   assert.deepEqual(h.runtime.keys(), ['staging/eps@2']);
 });
 
@@ -237,12 +264,15 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
   const h = await harness(t, 30);
   const first = await h.startController();
   await h.service.create(input('zeta', 3), alice);
-  await h.waitFor('zeta', 'running', phaseIs('running', 1, 3));
+  await eventually(h.deployment('zeta', phaseIs('running', 1, 3)), { timeoutMs: 5_000, message: 'zeta running' });
 
   // Revision 2 starts slowly; stop the controller while both revisions run.
   h.runtime.readyAfterMs = 300;
   await h.service.update('zeta', 'staging', { model: { version: '1.4.0' } }, alice);
-  await waitFor(() => h.runtime.keys().includes('staging/zeta@2'), 'revision 2 to be applied');
+  await eventually(() => h.runtime.keys().includes('staging/zeta@2'), {
+    timeoutMs: 5_000,
+    message: 'revision 2 to be applied',
+  });
   await first.stop();
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@1', 'staging/zeta@2'], 'stopped mid-replacement');
 
@@ -254,8 +284,11 @@ test('a control-plane restart in the middle of a deploy converges with exactly t
 
   const appliesBefore = h.runtime.applies.length;
   await h.startController();
-  await h.waitFor('zeta', 'running after restart', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1);
-  await waitFor(() => h.runtime.keys().length === 1, 'the stray to go');
+  await eventually(
+    h.deployment('zeta', (d) => phaseIs('running', 2, 3)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 5_000, message: 'zeta running after restart' },
+  );
+  await eventually(() => h.runtime.keys().length === 1, { timeoutMs: 5_000, message: 'the stray to go' });
   assert.deepEqual(h.runtime.keys(), ['staging/zeta@2']);
   assert.equal(h.runtime.replicaCount('staging', 'zeta'), 3, 'exactly the desired replicas');
   assert.equal(
@@ -283,16 +316,18 @@ test('a controller stopped inside a reconcile leaves nothing a new one cannot fi
     if (w.key.deployment === 'eta') await held;
   };
   await h.service.create(input('eta', 2), alice);
-  await waitFor(() => entered, 'the apply to be in flight');
+  await eventually(() => entered, { timeoutMs: 5_000, message: 'the apply to be in flight' });
   assert.equal(h.runtime.applies.length, 0);
-  await sleep(30);
   const stopping = first.stop();
   release?.();
   await stopping;
   h.runtime.beforeApply = undefined;
 
   await h.startController();
-  await h.waitFor('eta', 'running after restart', phaseIs('running', 1, 2));
+  await eventually(h.deployment('eta', phaseIs('running', 1, 2)), {
+    timeoutMs: 5_000,
+    message: 'eta running after restart',
+  });
   assert.deepEqual(h.runtime.keys(), ['staging/eta@1']);
   assert.equal(h.runtime.started.get('staging/eta@1'), 2, 'no duplicate replicas');
 });
@@ -315,11 +350,11 @@ test('the route publisher serves the old revision until the new one is ready and
 
   await h.service.create(input('routed', 2), alice);
   await h.service.create({ ...input('other', 1), environment: 'production' }, alice);
-  await h.waitFor('routed', 'running', phaseIs('running', 1, 2));
-  await waitFor(
+  await eventually(h.deployment('routed', phaseIs('running', 1, 2)), { timeoutMs: 5_000, message: 'routed running' });
+  await eventually(
     () =>
       publisher.current().routes.every((r) => r.targets[0]?.backends.length === (r.deployment === 'routed' ? 2 : 1)),
-    'both routes complete',
+    { timeoutMs: 5_000, message: 'both routes complete' },
   );
   const table = parseRouteTable(JSON.parse(JSON.stringify(publisher.current())));
   assert.deepEqual(
@@ -347,23 +382,31 @@ test('the route publisher serves the old revision until the new one is ready and
     'max(previous + 1, clock) with a stopped clock',
   );
   const quiet = publisher.current().version;
-  await sleep(100);
+  // Two whole recompiles with nothing changed (the timer's refreshes run the same path).
+  await publisher.refresh();
+  await publisher.refresh();
   assert.equal(publisher.current().version, quiet, 'no change, no new table');
 
   // During the replacement the route keeps pointing at revision 1 with all its backends.
   clock = 5_000;
   await h.service.update('routed', 'staging', { model: { version: '1.4.0' } }, alice);
-  await h.waitFor('routed', 'deploying revision 2', phaseIs('deploying', 2));
+  await eventually(h.deployment('routed', phaseIs('deploying', 2)), {
+    timeoutMs: 5_000,
+    message: 'routed deploying revision 2',
+  });
   await publisher.refresh();
   const midway = publisher.current().routes.find((r) => r.deployment === 'routed');
   assert.deepEqual(
     midway?.targets.map((x) => [x.revision, x.model.version, x.backends.length]),
     [[1, '1.3.0', 2]],
   );
-  await h.waitFor('routed', 'running revision 2', phaseIs('running', 2, 2));
-  await waitFor(
+  await eventually(h.deployment('routed', phaseIs('running', 2, 2)), {
+    timeoutMs: 5_000,
+    message: 'routed running revision 2',
+  });
+  await eventually(
     () => publisher.current().routes.find((r) => r.deployment === 'routed')?.targets[0]?.revision === 2,
-    'the route to switch',
+    { timeoutMs: 5_000, message: 'the route to switch' },
   );
   const switched = publisher.current();
   assert.ok(switched.version >= 5_000, 'the clock moves versions forward (restarts never go back)');
@@ -383,7 +426,10 @@ test('the route publisher serves the old revision until the new one is ready and
 
   // A deleted deployment's route goes at once.
   await h.service.delete('routed', 'staging', alice);
-  await waitFor(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), 'the route to go');
+  await eventually(() => !publisher.current().routes.some((r) => r.deployment === 'routed'), {
+    timeoutMs: 5_000,
+    message: 'the route to go',
+  });
   assert.deepEqual(
     publisher.current().routes.map((r) => r.deployment),
     ['other'],

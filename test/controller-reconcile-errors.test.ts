@@ -14,7 +14,8 @@ import { DeploymentService } from '../src/services/deployment-service.js';
 import type { Controller } from '../src/controller/controller.js';
 import type { Deployment } from '../src/core/resources.js';
 import { FakeRuntime } from './support/fake-runtime.js';
-import { seededStore, waitFor } from './support/deployment-fixtures.js';
+import { seededStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 
 const alice = { actor: 'alice' };
 
@@ -40,27 +41,18 @@ async function harness(t: TestContext) {
     await ts.cleanup();
   });
   const get = (name: string) => service.get(name, 'staging');
-  const until = async (
-    name: string,
-    what: string,
-    ok: (d: Deployment) => boolean,
-    timeoutMs = 10_000,
-  ): Promise<Deployment> => {
-    let last: Deployment | undefined;
-    await waitFor(
-      async () => {
-        last = await get(name);
-        return ok(last);
-      },
-      () =>
-        `${name}: ${what}; last status ${JSON.stringify(last?.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`,
-      { timeoutMs },
+  /** A probe for `eventually`: deployment `name` in staging once it matches `ok`. */
+  const deployment = (name: string, ok: (d: Deployment) => boolean) => async (): Promise<Deployment> => {
+    const last = await get(name);
+    assert.ok(
+      ok(last),
+      `last status ${JSON.stringify(last.status)}; workloads ${runtime.keys().join(', ')}; errors ${errors.slice(-3).join(' | ')}`,
     );
-    return last!;
+    return last;
   };
   const events = async (name: string) =>
     (await ts.store.events.list({ deployment: `staging.${name}`, limit: 500 })).items;
-  return { ts, runtime, service, errors, get, until, events };
+  return { ts, runtime, service, errors, get, deployment, events };
 }
 
 const runningAt = (revision: number, ready: number) => (d: Deployment) =>
@@ -77,18 +69,30 @@ test("the README tour: autoscaling a running deployment keeps its workload and r
     },
     alice,
   );
-  await h.until('risk', 'running revision 1', runningAt(1, 2));
+  await eventually(h.deployment('risk', runningAt(1, 2)), { timeoutMs: 10_000, message: 'risk running revision 1' });
   await h.service.update('risk', 'staging', { model: { version: '1.4.0' } }, alice);
-  await h.until('risk', 'running revision 2 alone', (d) => runningAt(2, 2)(d) && h.runtime.keys().length === 1);
+  await eventually(
+    h.deployment('risk', (d) => runningAt(2, 2)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 10_000, message: 'risk running revision 2 alone' },
+  );
   await h.service.rollback('risk', 'staging', alice);
-  await h.until('risk', 'running revision 3 alone', (d) => runningAt(3, 2)(d) && h.runtime.keys().length === 1);
+  await eventually(
+    h.deployment('risk', (d) => runningAt(3, 2)(d) && h.runtime.keys().length === 1),
+    { timeoutMs: 10_000, message: 'risk running revision 3 alone' },
+  );
   await h.service.scale('risk', 'staging', 3, alice);
-  await h.until('risk', 'running 3 at revision 4', runningAt(4, 3));
+  await eventually(h.deployment('risk', runningAt(4, 3)), {
+    timeoutMs: 10_000,
+    message: 'risk running 3 at revision 4',
+  });
   assert.deepEqual(h.runtime.keys(), ['staging/risk@3'], 'the scale resized workload 3');
 
   // `wharf deploy autoscale risk -e staging --min 0 --max 4 --target 8`: revision 5.
   await h.service.update('risk', 'staging', { configuration: { scaling: { min: 0, max: 4, target: 8 } } }, alice);
-  await h.until('risk', 'revision 5 observed, 3 ready (the spec size before any decision)', runningAt(5, 3));
+  await eventually(h.deployment('risk', runningAt(5, 3)), {
+    timeoutMs: 10_000,
+    message: 'risk revision 5 observed, 3 ready (the spec size before any decision)',
+  });
   assert.deepEqual(h.runtime.keys(), ['staging/risk@3'], 'the autoscale change kept workload 3');
   assert.deepEqual(
     h.runtime.applies.at(-1)?.scaling,
@@ -98,10 +102,9 @@ test("the README tour: autoscaling a running deployment keeps its workload and r
 
   // The autoscaler decides 1 replica: the controller runs it.
   await h.ts.store.autoscalers.create({ deployment: 'staging.risk', environment: 'staging', desiredReplicas: 1 });
-  const one = await h.until(
-    'risk',
-    "the autoscaler's size, 1 replica",
-    (d) => runningAt(5, 1)(d) && h.runtime.replicaCount('staging', 'risk') === 1,
+  const one = await eventually(
+    h.deployment('risk', (d) => runningAt(5, 1)(d) && h.runtime.replicaCount('staging', 'risk') === 1),
+    { timeoutMs: 10_000, message: "risk the autoscaler's size, 1 replica" },
   );
   assert.equal(one.status.desiredReplicas, 1);
   assert.deepEqual(h.errors, [], 'no reconcile failed');
@@ -129,25 +132,28 @@ test('a reconcile error that repeats is a Reconciled=False condition and one War
     alice,
   );
 
-  const failed = await h.until('broken', 'a Reconciled=False condition', (d) =>
-    d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'False'),
+  const failed = await eventually(
+    h.deployment('broken', (d) => d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'False')),
+    { timeoutMs: 10_000, message: 'broken a Reconciled=False condition' },
   );
   const condition = failed.status.conditions.find((c) => c.type === 'Reconciled')!;
   assert.equal(condition.reason, 'ReconcileError');
   assert.match(condition.message, /engine unavailable: disk full/);
   // Several more retries fail the same way: still one event.
   const retries = h.errors.length;
-  await waitFor(() => h.errors.length >= retries + 3, 'three more failed retries');
+  await eventually(() => h.errors.length >= retries + 3, { timeoutMs: 5_000, message: 'three more failed retries' });
   const warnings = (await h.events('broken')).filter((e) => e.reason === 'ReconcileFailed');
   assert.equal(warnings.length, 1, `one ReconcileFailed event, not one per retry: ${JSON.stringify(warnings)}`);
   assert.equal(warnings[0]!.type, 'Warning');
   assert.match(warnings[0]!.message, /engine unavailable: disk full/);
 
   failing = false;
-  const healed = await h.until(
-    'broken',
-    'running with the condition cleared',
-    (d) => runningAt(1, 1)(d) && d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'True'),
+  const healed = await eventually(
+    h.deployment(
+      'broken',
+      (d) => runningAt(1, 1)(d) && d.status.conditions.some((c) => c.type === 'Reconciled' && c.status === 'True'),
+    ),
+    { timeoutMs: 10_000, message: 'broken running with the condition cleared' },
   );
   assert.equal(healed.status.conditions.find((c) => c.type === 'Reconciled')?.reason, 'ReconcileSucceeded');
   const reasons = (await h.events('broken')).map((e) => e.reason);

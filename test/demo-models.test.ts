@@ -19,6 +19,7 @@ import {
   trainLogisticRegression,
 } from '../src/demo/readmission.js';
 import { writeDemoModels, writeFixtureModels } from '../src/demo/write-demo-models.js';
+import { letTimePass } from './support/eventually.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'wharf-demo-models-'));
@@ -79,7 +80,7 @@ void test('readmission training reaches the optimum and the model bytes are dete
 
 void test('writeDemoModels leaves identical files untouched', async () => {
   const before = await stat(demo.mlp);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await letTimePass(20, 'a file written again now would get a later mtime');
   const again = await writeDemoModels(dir);
   assert.deepEqual(again, demo);
   assert.equal((await stat(demo.mlp)).mtimeMs, before.mtimeMs);

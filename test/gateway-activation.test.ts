@@ -11,8 +11,8 @@ import { ControlPlaneActivator } from '../src/gateway/control-plane-activator.js
 import type { RouteTable } from '../src/protocol/route-table.js';
 import { deadUrl, FakeUpstream, route, table, target } from './support/gateway.js';
 import { startWharf } from './support/processes.js';
-import { terminate, waitFor } from './support/serving.js';
-import { until } from './support/until.js';
+import { terminate } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
@@ -144,9 +144,14 @@ describe('wharf gateway', () => {
 
     const gw = startWharf(['gateway', '--control-plane', api, '--port', '0', '--debug-headers']);
     cleanups.push(() => terminate(gw));
-    const gatewayUrl = await until('the gateway URL', async () => /listening at (\S+),/.exec(gw.stdout())?.[1], 20_000);
-    await waitFor(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, 'the gateway to get the table', {
+    const gatewayUrl = await eventually(async () => /listening at (\S+),/.exec(gw.stdout())?.[1], {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      message: 'the gateway URL',
+    });
+    await eventually(async () => (await fetch(`${gatewayUrl}/readyz`)).status === 200, {
       timeoutMs: 10_000,
+      message: 'the gateway to get the table',
     });
 
     const res = await fetch(`${gatewayUrl}/production/risk/v2/models/risk/infer`, {

@@ -9,7 +9,8 @@ import { GatewayServer } from '../src/gateway/gateway-server.js';
 import type { RouteCounters } from '../src/protocol/gateway-snapshot.js';
 import type { Backend, Route, RouteHold, RouteTable } from '../src/protocol/route-table.js';
 import { FakeUpstream, gatewayFixtures, route, table, target } from './support/gateway.js';
-import { expectError, http, type HttpResult, sampleValue, scrape, waitFor, within } from './support/serving.js';
+import { expectError, http, type HttpResult, sampleValue, scrape, within } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const ENV = 'production';
 const { newGateway, stopAfter } = gatewayFixtures();
@@ -85,7 +86,7 @@ describe('hold and release', () => {
     const pending: Promise<HttpResult>[] = [];
     for (let i = 0; i < 3; i++) {
       pending.push(post(g, JSON.stringify({ n: i })));
-      await waitFor(() => heldNow(g) === i + 1, `request ${i} to be held`);
+      await eventually(() => heldNow(g) === i + 1, { timeoutMs: 5_000, message: `request ${i} to be held` });
     }
     assert.deepEqual(holds, ['production/risk'], 'onHold was called when the first request was held');
     const { upstream, bodies, backend } = await echo();
@@ -117,7 +118,7 @@ describe('hold and release', () => {
     const { bodies, backend } = await echo();
     // A streamed body: the request is held at once, the table changes, then the body ends.
     const { res, finish } = streamedPost(g, '{"part":', '1}');
-    await waitFor(() => heldNow(g) === 1, 'the request to be held');
+    await eventually(() => heldNow(g) === 1, { timeoutMs: 5_000, message: 'the request to be held' });
     g.setTable(holdTable(2, [backend], { queue: 10, timeoutMs: 20_000 }));
     assert.equal(heldNow(g), 0);
     finish();
@@ -135,10 +136,13 @@ describe('scaled to zero while a request arrives', () => {
     const hold = { queue: 10, timeoutMs: 20_000 };
     g.setTable(holdTable(1, [backend], hold));
     const { res, finish } = streamedPost(g, '{"late":', 'true}');
-    await waitFor(() => (counters(g)?.arrivals ?? 0) === 1, 'the request to arrive');
+    await eventually(() => (counters(g)?.arrivals ?? 0) === 1, { timeoutMs: 5_000, message: 'the request to arrive' });
     g.setTable(holdTable(2, [], hold)); // scaled to zero
     finish();
-    await waitFor(() => heldNow(g) === 1, 'the request to be held once its body is complete');
+    await eventually(() => heldNow(g) === 1, {
+      timeoutMs: 5_000,
+      message: 'the request to be held once its body is complete',
+    });
     g.setTable(holdTable(3, [backend], hold));
     const done = await within(res, 10_000, 'the response');
     assert.equal(done.status, 200);
@@ -153,10 +157,10 @@ describe('scaled to zero while a request arrives', () => {
     const hold = { queue: 1, timeoutMs: 20_000 };
     g.setTable(holdTable(1, [backend], hold));
     const { res, finish } = streamedPost(g, '{"late":', 'true}');
-    await waitFor(() => (counters(g)?.arrivals ?? 0) === 1, 'the request to arrive');
+    await eventually(() => (counters(g)?.arrivals ?? 0) === 1, { timeoutMs: 5_000, message: 'the request to arrive' });
     g.setTable(holdTable(2, [], hold)); // scaled to zero
     const first = post(g, '{}');
-    await waitFor(() => heldNow(g) === 1, 'a second request to fill the hold queue');
+    await eventually(() => heldNow(g) === 1, { timeoutMs: 5_000, message: 'a second request to fill the hold queue' });
     finish();
     const done = await within(res, 10_000, 'the response');
     assert.equal(done.status, 503);
@@ -181,7 +185,7 @@ describe('answers from the hold', () => {
     try {
       g.setTable(holdTable(1, [], { queue: 2, timeoutMs: 60_000 }));
       const held = [post(g, '{}'), post(g, '{}')];
-      await waitFor(() => heldNow(g) === 2, 'two requests to be held');
+      await eventually(() => heldNow(g) === 2, { timeoutMs: 5_000, message: 'two requests to be held' });
       const full = await post(g, '{}');
       assert.equal(
         expectError(full, 503),
@@ -222,7 +226,10 @@ describe('answers from the hold', () => {
     const g = await newGateway();
     g.setTable(holdTable(1, [], { queue: 5, timeoutMs: 60_000 }));
     await assert.rejects(post(g, '{}', 300), /abort|timeout/i);
-    await waitFor(() => heldNow(g) === 0 && unassignedCodes(g)[499] === 1, 'the held request to be dropped as 499');
+    await eventually(() => heldNow(g) === 0 && unassignedCodes(g)[499] === 1, {
+      timeoutMs: 5_000,
+      message: 'the held request to be dropped as 499',
+    });
     const { upstream, backend } = await echo();
     g.setTable(holdTable(2, [backend], { queue: 5, timeoutMs: 60_000 }));
     assert.equal((await post(g, '{}')).status, 200);
@@ -234,7 +241,7 @@ describe('answers from the hold', () => {
     const g = await newGateway();
     g.setTable(holdTable(1, [], { queue: 5, timeoutMs: 60_000 }));
     const held = post(g, '{}');
-    await waitFor(() => heldNow(g) === 1, 'the request to be held');
+    await eventually(() => heldNow(g) === 1, { timeoutMs: 5_000, message: 'the request to be held' });
     g.setTable(holdTable(2, [], { queue: 5, timeoutMs: 60_000 }));
     assert.equal(heldNow(g), 1, 'still held: the new table has no backend either');
     g.setTable(holdTable(3, [], { queue: 5, timeoutMs: 60_000 }, 'other'));
@@ -260,13 +267,16 @@ describe('answers from the hold', () => {
 describe('onHold', () => {
   test('called when the first request is held, then at most once a second while requests stay held', async () => {
     const calls: number[] = [];
-    const g = await newGateway({ onHold: () => calls.push(Date.now()) });
+    const witness: number[] = [];
+    const g = await newGateway({
+      onHold: (_environment, deployment) => (deployment === 'risk' ? calls : witness).push(Date.now()),
+    });
     g.setTable(holdTable(1, [], { queue: 50, timeoutMs: 2_500 }));
     const first = post(g, '{}');
-    await waitFor(() => calls.length === 1, 'the first onHold call');
+    await eventually(() => calls.length === 1, { timeoutMs: 5_000, message: 'the first onHold call' });
     // More held requests do not call it again by themselves.
     const more = Array.from({ length: 10 }, () => post(g, '{}'));
-    await waitFor(() => heldNow(g) === 11, 'eleven requests to be held');
+    await eventually(() => heldNow(g) === 11, { timeoutMs: 5_000, message: 'eleven requests to be held' });
     assert.equal(calls.length, 1);
     await Promise.all([first, ...more]);
     const answeredAt = Date.now();
@@ -274,7 +284,14 @@ describe('onHold', () => {
     assert.ok(calls.length >= 2, `reminders while held: ${calls.length} calls`);
     for (let i = 1; i < calls.length; i++)
       assert.ok(calls[i]! - calls[i - 1]! >= 950, `calls ${i - 1} and ${i} are ${calls[i]! - calls[i - 1]!} ms apart`);
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    // A reminder period passed since the answers, with reminders running: a request held on another
+    // route after them got its reminder, so a reminder left behind for 'risk' would have fired by now.
+    const risk = holdTable(2, [], { queue: 50, timeoutMs: 2_500 }).routes[0]!;
+    const other = holdTable(2, [], { queue: 5, timeoutMs: 1_500 }, 'witness').routes[0]!;
+    g.setTable(table(2, [risk, other]));
+    const witnessed = post(g, '{}', 10_000, 'witness');
+    await eventually(() => witness.length >= 2, { timeoutMs: 5_000, message: 'the witness route to be reminded' });
+    expectError(await witnessed, 503);
     assert.ok(
       calls.every((t) => t <= answeredAt),
       'no calls once nothing is held',
@@ -289,7 +306,7 @@ describe('onHold', () => {
     });
     g.setTable(holdTable(1, [], { queue: 5, timeoutMs: 60_000 }));
     const held = post(g, '{"x":1}');
-    await waitFor(() => heldNow(g) === 1, 'the request to be held');
+    await eventually(() => heldNow(g) === 1, { timeoutMs: 5_000, message: 'the request to be held' });
     const { backend } = await echo();
     g.setTable(holdTable(2, [backend], { queue: 5, timeoutMs: 60_000 }));
     assert.equal((await held).text, '{"x":1}');
@@ -307,7 +324,7 @@ describe('route gauges', () => {
     const g = await newGateway();
     g.setTable(holdTable(1, [{ id: 'slow', url: await slow.start() }], { queue: 5, timeoutMs: 60_000 }));
     const pending = [post(g, '{}'), post(g, '{}')];
-    await waitFor(() => release.length === 2, 'two requests at the backend');
+    await eventually(() => release.length === 2, { timeoutMs: 5_000, message: 'two requests at the backend' });
     assert.equal(counters(g)!.inFlight, 2);
     let samples = await scrape(g.url);
     const labels = { environment: ENV, deployment: 'risk' };

@@ -16,7 +16,8 @@ import type { Backend, RouteMirror, RouteTable } from '../src/protocol/route-tab
 import { INLINE_COMPARE_BYTES } from '../src/gateway/shadow-comparer.js';
 import { deadUrl, FakeUpstream, inferBody, route, table, target } from './support/gateway.js';
 import type { ModelServerProcess } from './support/processes.js';
-import { http, sampleValue, scrape, startModelServers, stopAll, waitFor } from './support/serving.js';
+import { http, sampleValue, scrape, startModelServers, stopAll } from './support/serving.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 const ENV = 'production';
 const inferPath = (deployment: string) => `/${ENV}/${deployment}/v2/models/${deployment}/infer`;
@@ -159,7 +160,10 @@ describe('with real model servers', () => {
       assert.equal(via.status, 200, via.text);
       assert.equal(via.text, direct.text);
     }
-    await waitFor(() => shadowOf(g, 'readmission')?.compared === 20, '20 compared pairs');
+    await eventually(() => shadowOf(g, 'readmission')?.compared === 20, {
+      timeoutMs: 5_000,
+      message: '20 compared pairs',
+    });
     const s = shadowOf(g, 'readmission')!;
     assert.deepEqual(
       { ...s, primaryLatencySum: 0, shadowLatencySum: 0 },
@@ -197,12 +201,12 @@ describe('the caller never waits for, or sees, the mirror', () => {
     const g = await newGateway();
     g.setTable(table(1, [mirrored('held', [primary.backend], [slow.backend])]));
     await sendAndExpect(g, 'held', 5);
-    await waitFor(() => slow.upstream.pending === 5, 'the mirror to hold 5 copies');
+    await eventually(() => slow.upstream.pending === 5, { timeoutMs: 5_000, message: 'the mirror to hold 5 copies' });
     assert.equal(shadowOf(g, 'held')?.compared, 0);
     assert.equal(shadowOf(g, 'held')?.mirrored, 5);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // the mirror is now 300 ms slower than the primary
+    await letTimePass(300, 'the mirror answers 300 ms after the primary: the gateway measures both latencies');
     slow.upstream.release();
-    await waitFor(() => shadowOf(g, 'held')?.compared === 5, '5 compared pairs');
+    await eventually(() => shadowOf(g, 'held')?.compared === 5, { timeoutMs: 5_000, message: '5 compared pairs' });
     const s = shadowOf(g, 'held')!;
     assert.equal(s.agreed, 5);
     assert.ok(
@@ -233,7 +237,10 @@ describe('the caller never waits for, or sees, the mirror', () => {
     await sendAndExpect(g, 'failing', 10);
     await sendAndExpect(g, 'refused', 10);
     for (const deployment of ['failing', 'refused']) {
-      await waitFor(() => shadowOf(g, deployment)?.shadowErrors === 10, `10 shadow errors on ${deployment}`);
+      await eventually(() => shadowOf(g, deployment)?.shadowErrors === 10, {
+        timeoutMs: 5_000,
+        message: `10 shadow errors on ${deployment}`,
+      });
       const s = shadowOf(g, deployment)!;
       assert.deepEqual([s.mirrored, s.compared, s.agreed, s.primaryErrors], [10, 0, 0, 0], deployment);
     }
@@ -249,10 +256,10 @@ describe('the caller never waits for, or sees, the mirror', () => {
     });
     g.setTable(table(1, [mirrored('shadowy', [primary.backend], [bad.backend, good.backend])]));
     await sendAndExpect(g, 'shadowy', 12);
-    await waitFor(
-      () => g.ejectionsSince(0).some((e) => e.backend === bad.backend.id && e.type === 'ejected'),
-      'the failing mirror replica to be ejected',
-    );
+    await eventually(() => g.ejectionsSince(0).some((e) => e.backend === bad.backend.id && e.type === 'ejected'), {
+      timeoutMs: 5_000,
+      message: 'the failing mirror replica to be ejected',
+    });
     const [event] = g.ejectionsSince(0);
     assert.deepEqual(
       { ...event, seq: 0, time: 0 },
@@ -272,10 +279,10 @@ describe('the caller never waits for, or sees, the mirror', () => {
       const s = shadowOf(g, 'shadowy');
       return s !== undefined && s.mirrored === n && s.compared + s.shadowErrors === n;
     };
-    await waitFor(() => settled(12), 'the pairs to settle');
+    await eventually(() => settled(12), { timeoutMs: 5_000, message: 'the pairs to settle' });
     const seenByBad = bad.upstream.seen.length;
     await sendAndExpect(g, 'shadowy', 6);
-    await waitFor(() => settled(18), 'the last pairs to settle');
+    await eventually(() => settled(18), { timeoutMs: 5_000, message: 'the last pairs to settle' });
     assert.equal(bad.upstream.seen.length, seenByBad, 'no copy went to the ejected replica');
     assert.equal(good.upstream.seen.length, 18 - seenByBad);
     assert.equal(primary.upstream.seen.length, 18);
@@ -289,7 +296,7 @@ describe('comparison counters', () => {
     const g = await newGateway();
     g.setTable(table(1, [mirrored('off', [primary.backend], [off.backend], { tolerance: 0.01 })]));
     await sendAndExpect(g, 'off', 10);
-    await waitFor(() => shadowOf(g, 'off')?.compared === 10, '10 compared pairs');
+    await eventually(() => shadowOf(g, 'off')?.compared === 10, { timeoutMs: 5_000, message: '10 compared pairs' });
     const s = shadowOf(g, 'off')!;
     assert.equal(s.agreed, 0);
     assert.equal(s.numericElements, 40, '2 probabilities and 2 labels per pair');
@@ -297,7 +304,7 @@ describe('comparison counters', () => {
     // Within a looser tolerance the same responses agree.
     g.setTable(table(2, [mirrored('off', [primary.backend], [off.backend], { tolerance: 0.2 })]));
     await sendAndExpect(g, 'off', 4);
-    await waitFor(() => shadowOf(g, 'off')?.compared === 14, '14 compared pairs');
+    await eventually(() => shadowOf(g, 'off')?.compared === 14, { timeoutMs: 5_000, message: '14 compared pairs' });
     assert.equal(shadowOf(g, 'off')!.agreed, 4);
   });
 
@@ -307,7 +314,7 @@ describe('comparison counters', () => {
     const g = await newGateway();
     g.setTable(table(1, [mirrored('busy', [primary.backend], [mirror.backend])]));
     await sendAndExpect(g, 'busy', 3, 503, '{"error":"busy"}');
-    await waitFor(() => shadowOf(g, 'busy')?.primaryErrors === 3, '3 primary errors');
+    await eventually(() => shadowOf(g, 'busy')?.primaryErrors === 3, { timeoutMs: 5_000, message: '3 primary errors' });
     assert.deepEqual([shadowOf(g, 'busy')!.compared, shadowOf(g, 'busy')!.shadowErrors], [0, 0]);
   });
 
@@ -329,10 +336,10 @@ describe('comparison counters', () => {
     );
     await sendAndExpect(g, 'big-same', 2, 200, bigPrimary);
     await sendAndExpect(g, 'big-diff', 2, 200, bigPrimary);
-    await waitFor(
-      () => shadowOf(g, 'big-same')?.compared === 2 && shadowOf(g, 'big-diff')?.compared === 2,
-      'the big pairs to be compared',
-    );
+    await eventually(() => shadowOf(g, 'big-same')?.compared === 2 && shadowOf(g, 'big-diff')?.compared === 2, {
+      timeoutMs: 5_000,
+      message: 'the big pairs to be compared',
+    });
     assert.deepEqual(
       [shadowOf(g, 'big-same')!.agreed, shadowOf(g, 'big-same')!.numericElements, shadowOf(g, 'big-same')!.absDiffSum],
       [2, 4 * n, 0],
@@ -353,9 +360,9 @@ describe('bounds and sampling', () => {
     g.setTable(table(1, [mirrored('bounded', [primary.backend], [slow.backend])]));
     await sendAndExpect(g, 'bounded', 6);
     assert.deepEqual([shadowOf(g, 'bounded')!.mirrored, shadowOf(g, 'bounded')!.dropped], [2, 4]);
-    await waitFor(() => slow.upstream.pending === 2, 'the mirror to hold 2 copies');
+    await eventually(() => slow.upstream.pending === 2, { timeoutMs: 5_000, message: 'the mirror to hold 2 copies' });
     slow.upstream.release();
-    await waitFor(() => shadowOf(g, 'bounded')?.compared === 2, '2 compared pairs');
+    await eventually(() => shadowOf(g, 'bounded')?.compared === 2, { timeoutMs: 5_000, message: '2 compared pairs' });
     await sendAndExpect(g, 'bounded', 1);
     assert.equal(shadowOf(g, 'bounded')!.mirrored, 3);
     const samples = await scrape(g.url);
@@ -412,15 +419,21 @@ describe('table swaps', () => {
     await sendAndExpect(g, 'swap', 3);
     g.setTable(withMirror(2));
     await sendAndExpect(g, 'swap', 2);
-    await waitFor(() => slow.upstream.pending === 5, 'the mirror to hold 5 copies');
+    await eventually(() => slow.upstream.pending === 5, { timeoutMs: 5_000, message: 'the mirror to hold 5 copies' });
     slow.upstream.release();
-    await waitFor(() => shadowOf(g, 'swap')?.compared === 5, '5 compared pairs across the swap');
+    await eventually(() => shadowOf(g, 'swap')?.compared === 5, {
+      timeoutMs: 5_000,
+      message: '5 compared pairs across the swap',
+    });
     assert.equal(shadowOf(g, 'swap')!.agreed, 5);
 
     // Copies in flight when the mirror leaves the table still settle; then its pool closes.
     slow.upstream.holding = true;
     await sendAndExpect(g, 'swap', 2);
-    await waitFor(() => slow.upstream.pending === 2, 'the mirror to hold 2 more copies');
+    await eventually(() => slow.upstream.pending === 2, {
+      timeoutMs: 5_000,
+      message: 'the mirror to hold 2 more copies',
+    });
     g.setTable(table(3, [mirrored('swap', [primary.backend], [fresh.backend])]));
     assert.equal(
       slow.upstream.server.openSockets > 0,
@@ -429,8 +442,11 @@ describe('table swaps', () => {
     );
     await sendAndExpect(g, 'swap', 2);
     slow.upstream.release();
-    await waitFor(() => slow.upstream.server.openSockets === 0, 'the old mirror pool to close', { timeoutMs: 3_000 });
-    await waitFor(() => shadowOf(g, 'swap')?.compared === 9, 'every pair compared');
+    await eventually(() => slow.upstream.server.openSockets === 0, {
+      timeoutMs: 3_000,
+      message: 'the old mirror pool to close',
+    });
+    await eventually(() => shadowOf(g, 'swap')?.compared === 9, { timeoutMs: 5_000, message: 'every pair compared' });
     assert.equal(fresh.upstream.seen.length, 2);
     g.setTable(table(4, [route(ENV, 'swap', [target(1, 100, [primary.backend], 'swap')])]));
     await sendAndExpect(g, 'swap', 2);
@@ -449,7 +465,7 @@ describe('metrics', () => {
     const g = await newGateway();
     g.setTable(table(1, [mirrored('metered', [primary.backend], [off.backend])]));
     await sendAndExpect(g, 'metered', 3);
-    await waitFor(() => shadowOf(g, 'metered')?.compared === 3, '3 compared pairs');
+    await eventually(() => shadowOf(g, 'metered')?.compared === 3, { timeoutMs: 5_000, message: '3 compared pairs' });
     const s = shadowOf(g, 'metered')!;
     const res = await http(`${g.url}/metrics`);
     const samples = await scrape(g.url);

@@ -10,6 +10,7 @@ import type { EjectionEvent } from '../src/protocol/gateway-snapshot.js';
 import type { Backend, RouteOutlierDetection } from '../src/protocol/route-table.js';
 import { deadUrl, FakeUpstream, gatewayFixtures, inferBody, route, table, target } from './support/gateway.js';
 import { http, sampleValue, scrape } from './support/serving.js';
+import { letTimePass } from './support/eventually.js';
 
 const ENV = 'production';
 const { newGateway, stopAfter } = gatewayFixtures();
@@ -119,7 +120,7 @@ describe('ejection by 5xx answers', () => {
 
     // 4. A good answer after the period readmits it, and the count starts over.
     bad!.status = 200;
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, second.time + 2_000 - Date.now())));
+    await letTimePass(Math.max(0, second.time + 2_000 - Date.now()), 'the second ejection period (2 s) runs out');
     await sendUntil(g, 'risk', () => bad!.requests === 5, 'the replica to be tried after its second period');
     const readmitted = g.ejectionsSince(second.seq);
     assert.equal(readmitted.length, 1);

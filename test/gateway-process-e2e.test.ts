@@ -20,7 +20,7 @@ import { freePort } from './support/ports.js';
 import { gatewayPidsWithArg, pidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { processGone } from './support/runtime.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'wharf-gwproc-'));
@@ -54,15 +54,14 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
       ...(demo ? [] : ['--no-demo']),
     ]);
     started.push(up);
-    await until(
-      'wharf up',
+    await eventually(
       async () =>
         /Press Ctrl-C/.test(up.stdout())
           ? true
           : up.child.exitCode !== null
             ? Promise.reject(new Error(up.stderr()))
             : undefined,
-      60_000,
+      { timeoutMs: 60_000, intervalMs: 100, message: 'wharf up' },
     );
     return up;
   };
@@ -81,11 +80,11 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
 
   // (a) The demo model answers through the gateway; then the control plane is killed.
   const up1 = await startUp(true);
-  await until(
-    'the demo model to answer through the gateway',
-    async () => ((await infer('development', 'readmission')) === 200 ? true : undefined),
-    90_000,
-  );
+  await eventually(async () => ((await infer('development', 'readmission')) === 200 ? true : undefined), {
+    timeoutMs: 90_000,
+    intervalMs: 100,
+    message: 'the demo model to answer through the gateway',
+  });
   const [gatewayPid] = gatewayPids();
   assert.ok(gatewayPid !== undefined && gatewayPid !== up1.child.pid, 'the gateway is a process of its own');
   assert.equal(recordedGatewayPid(), gatewayPid);
@@ -122,22 +121,21 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
     '--timeout',
     '60',
   ]);
-  await until(
-    'the new deployment to answer through the adopted gateway',
-    async () => ((await infer('staging', 'risk')) === 200 ? true : undefined),
-    30_000,
-  );
+  await eventually(async () => ((await infer('staging', 'risk')) === 200 ? true : undefined), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    message: 'the new deployment to answer through the adopted gateway',
+  });
   assert.equal(recordedGatewayPid(), gatewayPid);
 
   // A gateway that dies while wharf up runs is started again, on the same URL.
   process.kill(gatewayPid!, 'SIGKILL');
-  await until(
-    'a new gateway process to answer',
+  await eventually(
     async () => {
       const pids = gatewayPids();
       return pids.length === 1 && pids[0] !== gatewayPid && (await infer('staging', 'risk')) === 200 ? true : undefined;
     },
-    30_000,
+    { timeoutMs: 30_000, intervalMs: 100, message: 'a new gateway process to answer' },
   );
   assert.equal(recordedGatewayPid(), gatewayPids()[0]);
 
@@ -146,11 +144,11 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   assert.ok(survivors.length >= 4, `gateway and three replicas run: ${survivors.join(' ')}`);
   up2.child.kill('SIGTERM');
   assert.equal(await up2.exited, 0);
-  await until(
-    'no gateway and no replica of this home left',
-    async () => (pidsWithArg(home).length === 0 ? true : undefined),
-    20_000,
-  );
+  await eventually(async () => (pidsWithArg(home).length === 0 ? true : undefined), {
+    timeoutMs: 20_000,
+    intervalMs: 100,
+    message: 'no gateway and no replica of this home left',
+  });
   assert.ok(survivors.every(processGone), 'every one of them is gone (or a zombie left to an init that does not reap)');
 });
 
@@ -173,12 +171,14 @@ test('a gateway started while its control plane is down serves the last route ta
       stateDir,
     ]);
     started.push(gw);
-    await until('the gateway to listen', async () =>
-      /listening at/.test(gw.stdout())
-        ? true
-        : gw.child.exitCode !== null
-          ? Promise.reject(new Error(gw.stderr()))
-          : undefined,
+    await eventually(
+      async () =>
+        /listening at/.test(gw.stdout())
+          ? true
+          : gw.child.exitCode !== null
+            ? Promise.reject(new Error(gw.stderr()))
+            : undefined,
+      { timeoutMs: 30_000, intervalMs: 100, message: 'the gateway to listen' },
     );
     return gw;
   };

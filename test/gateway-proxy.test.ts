@@ -35,9 +35,9 @@ import {
   scrape,
   startModelServers,
   stopAll,
-  waitFor,
   within,
 } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const DEPLOYMENT = 'readmission';
 const ENV = 'production';
@@ -160,7 +160,7 @@ describe('forwarding', () => {
     gateway.setTable(oneRoute(2, target(1, 100, [backend('a', a), backend('b', b)])));
     const before = [await inferCount(a), await inferCount(b)];
     const load = new Load(() => inferOutcome(inferUrl()), 8);
-    await waitFor(() => load.outcomes.length >= 200, '200 requests', { timeoutMs: 15_000 });
+    await eventually(() => load.outcomes.length >= 200, { timeoutMs: 15_000, message: '200 requests' });
     const outcomes = await load.stop();
     assert.deepEqual(load.failures(), []);
     const byBackend = countBy(outcomes, (o) => o.backend);
@@ -179,7 +179,7 @@ describe('forwarding', () => {
   test('a weighted split of two revisions (80/20) holds over 500 requests', async () => {
     gateway.setTable(oneRoute(3, target(1, 80, [backend('a', a), backend('b', b)]), target(2, 20, [backend('c', c)])));
     const load = new Load(() => inferOutcome(inferUrl()), 10);
-    await waitFor(() => load.outcomes.length >= 500, '500 requests', { timeoutMs: 20_000 });
+    await eventually(() => load.outcomes.length >= 500, { timeoutMs: 20_000, message: '500 requests' });
     const outcomes = await load.stop();
     assert.deepEqual(load.failures(), []);
     const byRevision = countBy(outcomes, (o) => o.revision);
@@ -306,7 +306,7 @@ describe('retries and failover', () => {
     const sequential: number[] = [];
     for (let i = 0; i < 20; i++) sequential.push((await inferOutcome(inferUrl(g))).status);
     const load = new Load(() => inferOutcome(inferUrl(g)), 4);
-    await waitFor(() => load.outcomes.length >= 100, '100 requests', { timeoutMs: 15_000 });
+    await eventually(() => load.outcomes.length >= 100, { timeoutMs: 15_000, message: '100 requests' });
     const outcomes = await load.stop();
     assert.deepEqual(
       sequential.filter((s) => s !== 200),
@@ -368,16 +368,16 @@ describe('retries and failover', () => {
     g.setTable(oneRoute(1, target(1, 100, [backend('victim', victim), backend('b', b)])));
     const concurrency = 4;
     const load = new Load(() => inferOutcome(inferUrl(g)), concurrency);
-    await waitFor(
-      () => load.outcomes.filter((o) => o.backend === 'victim').length >= 30,
-      'the victim to serve 30 requests',
-      { timeoutMs: 15_000 },
-    );
+    await eventually(() => load.outcomes.filter((o) => o.backend === 'victim').length >= 30, {
+      timeoutMs: 15_000,
+      message: 'the victim to serve 30 requests',
+    });
     victim.child.kill('SIGKILL');
     await within(victim.exited, 5_000, 'the victim to exit');
     const killedAt = performance.now();
-    await waitFor(() => load.outcomes.filter((o) => o.sentAt > killedAt).length >= 150, '150 requests after the kill', {
+    await eventually(() => load.outcomes.filter((o) => o.sentAt > killedAt).length >= 150, {
       timeoutMs: 15_000,
+      message: '150 requests after the kill',
     });
     const outcomes = await load.stop();
     const failures = load.failures();
@@ -402,17 +402,16 @@ describe('retries and failover', () => {
     let version = 1;
     for (let swap = 0; swap < 9; swap++) {
       const done = load.outcomes.length;
-      await waitFor(() => load.outcomes.length >= done + 25, '25 more requests', { timeoutMs: 10_000 });
+      await eventually(() => load.outcomes.length >= done + 25, { timeoutMs: 10_000, message: '25 more requests' });
       version++;
       g.setTable({ ...tables[(version - 1) % 2]!, version });
     }
     const lastSwapAt = performance.now();
     const expected = (version - 1) % 2 === 1 ? 'c' : 'a|b';
-    await waitFor(
-      () => load.outcomes.filter((o) => o.sentAt > lastSwapAt).length >= 30,
-      '30 requests after the last swap',
-      { timeoutMs: 10_000 },
-    );
+    await eventually(() => load.outcomes.filter((o) => o.sentAt > lastSwapAt).length >= 30, {
+      timeoutMs: 10_000,
+      message: '30 requests after the last swap',
+    });
     const outcomes = await load.stop();
     assert.deepEqual(load.failures(), []);
     for (const o of outcomes.filter((x) => x.sentAt > lastSwapAt))
@@ -464,7 +463,7 @@ describe('against a controllable upstream', () => {
     try {
       g.setTable(oneRoute(1, target(1, 100, [backend('held', await held.start())])));
       const inFlight = http(inferUrl(g), { body: inferBody() });
-      await waitFor(() => release !== undefined, 'the request to reach the replica');
+      await eventually(() => release !== undefined, { timeoutMs: 5_000, message: 'the request to reach the replica' });
       g.setTable(oneRoute(2, target(2, 100, [backend('a', a)])));
       assert.equal(
         (await http(inferUrl(g), { body: inferBody() })).headers.get('x-wharf-backend'),
@@ -477,7 +476,10 @@ describe('against a controllable upstream', () => {
       assert.equal(res.status, 200);
       assert.equal(res.text, '{"held":true}');
       assert.equal(res.headers.get('x-wharf-revision'), '1');
-      await waitFor(() => held.openSockets === 0, 'the old pool to close its connection', { timeoutMs: 3_000 });
+      await eventually(() => held.openSockets === 0, {
+        timeoutMs: 3_000,
+        message: 'the old pool to close its connection',
+      });
     } finally {
       await held.stop();
     }
@@ -498,7 +500,10 @@ describe('table swap while a request body is still arriving', () => {
         `POST /${ENV}/${DEPLOYMENT}${INFER_PATH} HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n` +
           `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body.slice(0, half)}`,
       );
-      await waitFor(() => g.metrics.inFlight === 1, 'the gateway to receive the request head');
+      await eventually(() => g.metrics.inFlight === 1, {
+        timeoutMs: 5_000,
+        message: 'the gateway to receive the request head',
+      });
       // The old replica leaves the table (its idle pool closes at once) before the body is complete.
       g.setTable(oneRoute(2, target(2, 100, [backend('new', await fresh.start())])));
       conn.write(body.slice(half));
@@ -555,16 +560,16 @@ describe('shutdown', () => {
     try {
       g.setTable(oneRoute(1, target(1, 100, [backend('held', await held.start())])));
       const inFlight = http(inferUrl(g), { body: inferBody() });
-      await waitFor(() => release !== undefined, 'the request to reach the replica');
+      await eventually(() => release !== undefined, { timeoutMs: 5_000, message: 'the request to reach the replica' });
       const url = g.url;
       const stopped = g.stop();
-      await waitFor(
+      await eventually(
         async () =>
           (await http(`${url}/healthz`).then(
             () => 'open',
             () => 'refused',
           )) === 'refused',
-        'the port to close',
+        { timeoutMs: 5_000, message: 'the port to close' },
       );
       release!();
       assert.equal((await inFlight).status, 200);

@@ -16,7 +16,8 @@ import type { RouteTable } from '../src/protocol/route-table.js';
 import { backoff, StaticTableSource, type WatchEvent, WatchTableSource } from '../src/gateway/table-source.js';
 import { inferBody, inferOutcome, route, table, target } from './support/gateway.js';
 import type { ModelServerProcess } from './support/processes.js';
-import { http, jsonOf, startModelServers, stopAll, waitFor } from './support/serving.js';
+import { http, jsonOf, startModelServers, stopAll } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const WATCH_PATH = '/api/v1/routes/watch';
 
@@ -137,12 +138,16 @@ describe('watch stream', () => {
       onEvent: (e) => events.push(e),
     });
     await source.start();
-    await waitFor(() => gateway.tableVersion === 1, 'table 1 to be applied', { timeoutMs: 3_000 });
+    await eventually(() => gateway.tableVersion === 1, { timeoutMs: 3_000, message: 'table 1 to be applied' });
     assert.equal((await inferOutcome(inferUrl())).backend, 'a');
 
     const publishedAt = performance.now();
     cp.publish(tableTo(2, 2, ['b', b]));
-    await waitFor(() => gateway.tableVersion === 2, 'table 2 to be applied', { timeoutMs: 2_000, intervalMs: 2 });
+    await eventually(() => gateway.tableVersion === 2, {
+      timeoutMs: 2_000,
+      intervalMs: 2,
+      message: 'table 2 to be applied',
+    });
     const tookMs = performance.now() - publishedAt;
     assert.ok(tookMs < 500, `table 2 applied ${tookMs.toFixed(0)} ms after it was published`);
     const res = await inferOutcome(inferUrl());
@@ -154,23 +159,26 @@ describe('watch stream', () => {
   test('ignores a table that is not newer, and a malformed one, without dropping the connection', async () => {
     const connections = cp.connections;
     cp.line(JSON.stringify(tableTo(1, 1, ['a', a])));
-    await waitFor(() => count('skipped') === 1, 'the stale table to be skipped');
+    await eventually(() => count('skipped') === 1, { timeoutMs: 5_000, message: 'the stale table to be skipped' });
     cp.line('{"version": 3, "routes": "not a list"}');
     cp.line('{not json');
-    await waitFor(() => count('rejected') === 2, 'the malformed tables to be rejected');
+    await eventually(() => count('rejected') === 2, {
+      timeoutMs: 5_000,
+      message: 'the malformed tables to be rejected',
+    });
     const rejected = events.filter((e): e is Extract<WatchEvent, { kind: 'rejected' }> => e.kind === 'rejected');
     assert.match(rejected[0]!.error.message, /routes: must be an array/);
     assert.equal(gateway.tableVersion, 2);
     cp.publish(tableTo(3, 3, ['a', a], ['b', b]));
-    await waitFor(() => gateway.tableVersion === 3, 'table 3 to be applied');
+    await eventually(() => gateway.tableVersion === 3, { timeoutMs: 5_000, message: 'table 3 to be applied' });
     assert.equal(cp.connections, connections, 'the same connection carried all of it');
     assert.equal(source.connected, true);
   });
 
   test('keeps serving with the last table while the control plane is down', async () => {
     await cp.stop();
-    await waitFor(() => !source.connected, 'the source to notice the disconnect');
-    await waitFor(() => count('disconnected') >= 3, 'a few failed reconnects', { timeoutMs: 5_000 });
+    await eventually(() => !source.connected, { timeoutMs: 5_000, message: 'the source to notice the disconnect' });
+    await eventually(() => count('disconnected') >= 3, { timeoutMs: 5_000, message: 'a few failed reconnects' });
     for (let i = 0; i < 20; i++) {
       const res = await inferOutcome(inferUrl());
       assert.equal(res.status, 200, res.text);
@@ -186,7 +194,7 @@ describe('watch stream', () => {
     await cp.start(cpPort);
     // Backoff is capped at 200 ms here, so the reconnect comes within a few hundred ms.
     const reconnectStarted = performance.now();
-    await waitFor(() => gateway.tableVersion === 4, 'table 4 after the reconnect', { timeoutMs: 3_000 });
+    await eventually(() => gateway.tableVersion === 4, { timeoutMs: 3_000, message: 'table 4 after the reconnect' });
     const tookMs = performance.now() - reconnectStarted;
     assert.ok(tookMs < 1_000, `reconnected and applied table 4 after ${tookMs.toFixed(0)} ms`);
     assert.equal(source.connected, true);
@@ -214,8 +222,11 @@ describe('watch stream', () => {
     }); // undici checks body timeouts about once a second
     cleanups.push(() => watcher.stop());
     await watcher.start();
-    await waitFor(() => sink.tableVersion === 1, 'the table');
-    await waitFor(() => silent.connections >= 2, 'a second connection after the idle timeout', { timeoutMs: 5_000 });
+    await eventually(() => sink.tableVersion === 1, { timeoutMs: 5_000, message: 'the table' });
+    await eventually(() => silent.connections >= 2, {
+      timeoutMs: 5_000,
+      message: 'a second connection after the idle timeout',
+    });
   });
 });
 

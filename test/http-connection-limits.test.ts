@@ -17,7 +17,7 @@ import { ModelServer } from '../src/serving/model-server.js';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
 import { rawBody, rawConnection, type RawConnection } from './support/gateway.js';
 import { parseMetrics, sampleValue } from './support/serving.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 // Keep-alive long enough that the connections held for the cap test are still open when it connects once more.
 const LIMITS: ConnectionLimits = {
@@ -45,11 +45,11 @@ interface Subject {
 
 /** The gateway process of `wharf up` records its first table once its watch connection to the API delivered one. */
 const gatewayWatchOpen = () =>
-  until(
-    'the gateway process to follow the route watch',
-    async () => (existsSync(join(dir, 'home', 'gateway', 'routes.json')) ? true : undefined),
-    10_000,
-  ).then(() => undefined);
+  eventually(async () => (existsSync(join(dir, 'home', 'gateway', 'routes.json')) ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    message: 'the gateway process to follow the route watch',
+  }).then(() => undefined);
 
 let dir: string;
 let gateway: GatewayServer;
@@ -162,7 +162,11 @@ for (const s of SUBJECTS) {
       const conn = await rawConnection(s.url());
       conn.write(`GET ${s.path} HTTP/1.1\r\nHost: t\r\n\r\n`);
       // Measured from the answer's arrival: the idle time starts there, not when the poll saw it.
-      const started = await until('the first response', async () => conn.respondedAt(), 5_000);
+      const started = await eventually(async () => conn.respondedAt(), {
+        timeoutMs: 5_000,
+        intervalMs: 100,
+        message: 'the first response',
+      });
       const { status, response, afterMs } = await closed(conn, started);
       assert.equal(status, 200, response);
       assert.ok(afterMs >= LIMITS.keepAliveTimeoutMs - 100 && afterMs < 6_000, `closed after ${afterMs} ms`);
@@ -187,7 +191,11 @@ for (const s of SUBJECTS) {
         held.push(conn);
       }
       for (const conn of held)
-        await until('a held connection to be answered', async () => (conn.responded() ? true : undefined), 5_000);
+        await eventually(async () => (conn.responded() ? true : undefined), {
+          timeoutMs: 5_000,
+          intervalMs: 100,
+          message: 'a held connection to be answered',
+        });
       const extra = await rawConnection(s.url());
       extra.write(`GET ${s.path} HTTP/1.1\r\nHost: t\r\n\r\n`);
       const refused = await closed(extra, performance.now());
@@ -196,13 +204,12 @@ for (const s of SUBJECTS) {
       assert.match(rawBody(refused.response), /^too many connections: this server takes at most 3; retry later\n$/);
       // The held ones close by themselves (keep-alive timeout); then the server takes connections again.
       await Promise.all(held.map((c) => c.response));
-      await until(
-        'a new connection to be served',
+      await eventually(
         async () => {
           const res = await getOnce(`${s.url()}${s.path}`).catch(() => undefined);
           return res?.status === 200 ? true : undefined;
         },
-        5_000,
+        { timeoutMs: 5_000, intervalMs: 100, message: 'a new connection to be served' },
       );
       assert.equal(await refusedCount(s), before + 1, s.refusedMetric);
     });

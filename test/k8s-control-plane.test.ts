@@ -17,8 +17,8 @@ import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { FakeKubeApi } from './support/fake-kube-api.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { killReplicaProcesses } from './support/runtime.js';
-import { until } from './support/until.js';
 import { freePort } from './support/ports.js';
+import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
 const TAG = `k8scp${process.pid}`;
@@ -69,10 +69,13 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
     '--namespace',
     'staging=ml-staging',
   ]);
-  const gateway = await until('wharf up', async () => {
-    if (up!.child.exitCode !== null) throw new Error(`wharf up exited: ${up!.stderr()}`);
-    return /gateway (\S+)/.exec(up!.stdout())?.[1];
-  });
+  const gateway = await eventually(
+    async () => {
+      if (up!.child.exitCode !== null) throw new Error(`wharf up exited: ${up!.stderr()}`);
+      return /gateway (\S+)/.exec(up!.stdout())?.[1];
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up' },
+  );
   const cli = (args: string[]) =>
     run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
   const model = (await writeDemoModels(join(home, 'models'))).readmission;
@@ -108,15 +111,14 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
       headers: { 'content-type': 'application/json' },
       body: BODY,
     });
-  const answer = await until(
-    'an answer through the gateway',
+  const answer = await eventually(
     async () => {
       const res = await infer();
       return res.status === 200
         ? ((await res.json()) as { model_version: string; outputs: { name: string }[] })
         : undefined;
     },
-    30_000,
+    { timeoutMs: 30_000, intervalMs: 100, message: 'an answer through the gateway' },
   );
   assert.equal(answer.model_version, '1.0.0');
   assert.ok(answer.outputs.some((o) => o.name === 'probability'));
@@ -127,8 +129,7 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
   assert.match(logs, /serving risk 1\.0\.0/);
 
   await cli(['deploy', 'delete', 'risk', '-e', 'staging']);
-  await until(
-    'nothing of the deployment left on the cluster',
+  await eventually(
     async () =>
       [
         'apps/v1/deployments',
@@ -141,7 +142,7 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
       ].every((r) => fake.store.list(r, 'ml-staging').length === 0)
         ? true
         : undefined,
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 100, message: 'nothing of the deployment left on the cluster' },
   );
   assert.equal((await infer()).status, 404);
 });

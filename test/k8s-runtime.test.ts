@@ -10,12 +10,12 @@ import { LABELS, revisionSelector, selectorString } from '../src/runtime/manifes
 import { renderWorkload } from '../src/runtime/manifests/render.js';
 import { HttpRoutePublisher } from '../src/runtime/kubernetes/http-route-publisher.js';
 import { KubeClient } from '../src/runtime/kubernetes/kube-client.js';
-import type { KubernetesRuntime } from '../src/runtime/kubernetes/kubernetes-runtime.js';
 import { runRuntimeContract } from './support/runtime-contract.js';
-import type { WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
+import type { WorkloadKey } from '../src/runtime/runtime.js';
 import { parseSelector } from './support/fake-kube-store.js';
 import { type SimulatedCluster, startSimulatedCluster } from './support/k8s-cluster.js';
-import { killReplicaProcesses, untilStatus } from './support/runtime.js';
+import { killReplicaProcesses, statusWhere } from './support/runtime.js';
+import { eventually } from './support/eventually.js';
 
 const ENV = `k8s${process.pid}`;
 const NS = `wharf-${ENV}`;
@@ -48,14 +48,6 @@ runRuntimeContract('kubernetes (test API server)', () => cluster.runtime(), {
 });
 
 const key = (deployment: string, revision = 1): WorkloadKey => ({ environment: ENV, deployment, revision });
-
-/** Pods take longer here (an init container fetches the artifact), and each poll is two API calls. */
-const until = (
-  r: KubernetesRuntime,
-  k: WorkloadKey,
-  ok: (s: WorkloadStatus) => boolean,
-  what: string,
-): Promise<WorkloadStatus> => untilStatus(r, k, ok, what, 30_000, 50);
 
 describe('kubernetes runtime', () => {
   test('applying the same revision twice sends no change; server-side apply of identical objects bumps no resourceVersion', async () => {
@@ -125,7 +117,10 @@ describe('kubernetes runtime', () => {
     });
     const k = key('drops');
     await r.apply(cluster.modelWorkload(k, 1));
-    await until(r, k, (s) => s.readyReplicas === 1, '1 ready');
+    await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 1),
+      { timeoutMs: 30_000, intervalMs: 50, message: '1 ready' },
+    );
     // The first pod list fails (retried), then every watch is cut while the pod terminates.
     cluster.api.failNext({ method: 'GET', path: /\/pods$/, status: 500 });
     const removing = r.remove(k);
@@ -147,11 +142,9 @@ describe('kubernetes runtime', () => {
     const r = cluster.runtime();
     const k = key('missing');
     await r.apply(cluster.modelWorkload(k, 1, `sha256:${'0'.repeat(64)}`));
-    const status = await until(
-      r,
-      k,
-      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'),
-      'CrashLoop',
+    const status = await eventually(
+      statusWhere(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True')),
+      { timeoutMs: 30_000, intervalMs: 50, message: 'CrashLoop' },
     );
     const crash = status.conditions.find((c) => c.type === 'CrashLoop')!;
     assert.equal(crash.reason, 'CrashLoopBackOff');

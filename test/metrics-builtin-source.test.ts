@@ -2,11 +2,10 @@
 // selection, short history, restarts, several gateways, failing providers, retention, the timer.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BuiltinMetricsSource } from '../src/metrics/builtin-source.js';
 import type { RevisionWindow } from '../src/metrics/metrics-source.js';
 import { FakeClock, shadowCounters, SyntheticGateway } from './support/metrics.js';
-import { until } from './support/until.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 const W = (windowMs: number, revision = 2): RevisionWindow => ({
   environment: 'production',
@@ -326,7 +325,11 @@ describe('retention and sampling', () => {
     source.start();
     try {
       // The timer keeps sampling with no one asking (no timing goal: a loaded machine may be slow).
-      await until('the timer to take 5 samples', async () => (source.historyLength() >= 5 ? true : undefined), 10_000);
+      await eventually(async () => (source.historyLength() >= 5 ? true : undefined), {
+        timeoutMs: 10_000,
+        intervalMs: 100,
+        message: 'the timer to take 5 samples',
+      });
       g.record(2, 7);
       await source.sampleNow();
       assert.equal((await source.revision(W(60_000))).requests, 7);
@@ -334,24 +337,37 @@ describe('retention and sampling', () => {
       await source.stop();
     }
     const after = source.historyLength();
-    await sleep(50);
+    // The stopped timer had its chance to fire: a twin source on the same interval samples 5 times meanwhile.
+    const twin = new BuiltinMetricsSource({ providers: [g.snapshot], sampleIntervalMs: 10 });
+    twin.start();
+    try {
+      await eventually(() => twin.historyLength() >= 5, {
+        timeoutMs: 10_000,
+        message: 'the twin timer to take 5 samples',
+      });
+    } finally {
+      await twin.stop();
+    }
     assert.equal(source.historyLength(), after, 'no samples after stop()');
   });
 
   test('an async provider slower than the interval is not sampled twice at once', async () => {
     let concurrent = 0;
     let most = 0;
+    let calls = 0;
     const g = new SyntheticGateway();
     const slow = async () => {
+      calls++;
       concurrent++;
       most = Math.max(most, concurrent);
-      await sleep(30);
+      await letTimePass(30, 'the provider is slower than the 5 ms sample interval');
       concurrent--;
       return g.snapshot();
     };
     const source = new BuiltinMetricsSource({ providers: [slow], sampleIntervalMs: 5 });
     source.start();
-    await sleep(100);
+    // Three slow samples in a row: the 5 ms timer fired many times while one was running.
+    await eventually(() => calls >= 3, { timeoutMs: 10_000, message: 'three timer samples' });
     await Promise.all([source.sampleNow(), source.sampleNow()]);
     await source.stop();
     assert.equal(most, 1);

@@ -4,7 +4,6 @@
 // need no Prometheus always run.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { until } from './support/until.js';
 import { LATENCY_BUCKETS } from '../src/gateway/metrics.js';
 import { PrometheusMetricsSource } from '../src/metrics/prometheus-source.js';
 import { histogramQuantile } from '../src/metrics/window-math.js';
@@ -12,6 +11,7 @@ import { BUILTIN_ANALYSIS_TEMPLATES, newAnalysisRun, resolveAnalysis } from '../
 import { advanceAnalysis } from '../src/controller/reconcilers/analysis-step.js';
 import { ExpositionServer } from './support/metrics.js';
 import { startPrometheus, type TestPrometheus } from './support/prometheus.js';
+import { eventually } from './support/eventually.js';
 
 const LABELS = 'environment="production",deployment="risk"';
 /** Per scrape the canary answers 90 × 200 in (0.0025, 0.005] and 10 × 500 in (0.05, 0.1]. */
@@ -72,7 +72,11 @@ describe('with a real Prometheus', () => {
       prometheus = started;
       source = new PrometheusMetricsSource({ url: prometheus.url });
       // Enough scrapes for a 2 s window to hold about ten.
-      await until('Prometheus to scrape 15 times', async () => (target.scrapes >= 15 ? true : undefined), 30_000);
+      await eventually(async () => (target.scrapes >= 15 ? true : undefined), {
+        timeoutMs: 30_000,
+        intervalMs: 100,
+        message: 'Prometheus to scrape 15 times',
+      });
     },
     { timeout: 11 * 60_000 },
   );

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OIP_DATATYPES, type OipDatatype } from '../src/demo/fixtures.js';
 import { MLP_INPUT_SIZE } from '../src/demo/mlp.js';
 import { encodeModel } from '../src/demo/onnx-writer.js';
@@ -22,6 +21,7 @@ import {
   stopAll,
   writeModelFiles,
 } from './support/serving.js';
+import { letTimePass } from './support/eventually.js';
 
 const REQUESTS = 64;
 
@@ -286,7 +286,7 @@ describe('--max-batch-delay-us', () => {
     await infer(delayed, 'readmission', body); // warm up the connection, the JIT and the session
     // The server counts as idle once no run has ended within the delay window; that is internal
     // state with nothing to poll, so wait the window out (plus margin).
-    await sleep(300);
+    await letTimePass(300, 'the 200 ms batch-delay window passes with no run ending: the server counts as idle');
     const t = performance.now();
     await infer(delayed, 'readmission', body);
     const ms = performance.now() - t;

@@ -4,10 +4,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { OIP_DATATYPES, type OipDatatype } from '../src/demo/fixtures.js';
 import { READMISSION_FEATURES } from '../src/demo/readmission.js';
 import { isAlive, type ModelServerProcess } from './support/processes.js';
+import { letTimePass } from './support/eventually.js';
 import {
   expectError,
   http,
@@ -516,7 +516,7 @@ async function rawExchange(
   socket.write(head);
   for (const chunk of chunks) {
     if (responded || socket.destroyed) break;
-    await sleep(intervalMs);
+    await letTimePass(intervalMs, 'a slow client: the server times how long the body takes');
     if (responded || socket.destroyed) break;
     socket.write(chunk);
     sent++;

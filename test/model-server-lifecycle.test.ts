@@ -16,10 +16,10 @@ import {
   sampleValue,
   scrape,
   stopAll,
-  waitFor,
   within,
   writeModelFiles,
 } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const FEATURES = READMISSION_FEATURES.length;
 const ROW = Array.from({ length: FEATURES }, (_, i) => Math.cos(i));
@@ -45,11 +45,11 @@ async function serve(...args: string[]): Promise<ModelServerProcess> {
 
 /** Waits until the server reports `n` inference requests in flight (its own gauge), so no guessing with sleeps. */
 async function untilInFlight(server: ModelServerProcess, n: number): Promise<void> {
-  await waitFor(
-    async () => sampleValue(await scrape(server.url), 'wharf_inference_requests_in_flight') === n,
-    `${n} request(s) in flight`,
-    { timeoutMs: 5_000, intervalMs: 20 },
-  );
+  await eventually(async () => sampleValue(await scrape(server.url), 'wharf_inference_requests_in_flight') === n, {
+    timeoutMs: 5_000,
+    intervalMs: 20,
+    message: `${n} request(s) in flight`,
+  });
 }
 
 /** Status of GET path, or 'refused' when the connection fails (server gone). */
@@ -74,9 +74,10 @@ describe('graceful shutdown', () => {
 
     const signalledAt = performance.now();
     server.child.kill('SIGTERM');
-    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503', {
+    await eventually(async () => (await statusOf(server, '/v2/health/ready')) === 503, {
       timeoutMs: 1_000,
       intervalMs: 5,
+      message: 'readiness to answer 503',
     });
     const unreadyAfter = performance.now() - signalledAt;
     assert.ok(unreadyAfter < 500, `readiness turned 503 ${unreadyAfter.toFixed(0)} ms after SIGTERM`);
@@ -138,8 +139,9 @@ describe('graceful shutdown', () => {
     );
     await untilInFlight(server, 1);
     server.child.kill('SIGTERM');
-    await waitFor(async () => (await statusOf(server, '/v2/health/ready')) === 503, 'readiness to answer 503', {
+    await eventually(async () => (await statusOf(server, '/v2/health/ready')) === 503, {
       timeoutMs: 1_000,
+      message: 'readiness to answer 503',
     });
     const signalledAt = performance.now();
     server.child.kill('SIGTERM');

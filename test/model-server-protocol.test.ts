@@ -14,9 +14,9 @@ import {
   startModelServers,
   stopAll,
   terminate,
-  waitFor,
   writeModelFiles,
 } from './support/serving.js';
+import { eventually } from './support/eventually.js';
 
 const FEATURES = READMISSION_FEATURES.length;
 
@@ -174,8 +174,9 @@ test('serve-model --version V serves the model as version V', async () => {
   try {
     let exited: number | string | undefined;
     void proc.exited.then((code) => (exited = code));
-    await waitFor(() => exited !== undefined || /http:\/\/\S+/.test(proc.stdout()), 'the banner or the exit', {
+    await eventually(() => exited !== undefined || /http:\/\/\S+/.test(proc.stdout()), {
       timeoutMs: 20_000,
+      message: 'the banner or the exit',
     });
     assert.equal(
       exited,

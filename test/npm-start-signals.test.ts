@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pidsWithArg } from './support/process-scan.js';
 import { REPO_ROOT, startWharf } from './support/processes.js';
-import { until } from './support/until.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 const homes: string[] = [];
 after(async () => {
@@ -41,15 +41,14 @@ async function freshHome(): Promise<string> {
 
 /** Resolves once the demo deployment of the API at `api` serves with its 2 replicas. */
 async function demoServing(api: string): Promise<void> {
-  await until(
-    'the demo deployment to serve with 2 replicas',
+  await eventually(
     async () => {
       const d = (await (await fetch(`${api}/api/v1/environments/development/deployments/readmission`)).json()) as {
         status: { readyReplicas: number };
       };
       return d.status.readyReplicas === 2 ? true : undefined;
     },
-    90_000,
+    { timeoutMs: 90_000, intervalMs: 100, message: 'the demo deployment to serve with 2 replicas' },
   );
 }
 
@@ -67,13 +66,12 @@ async function npmStart(): Promise<{ npm: ChildProcess; home: string; exited: Pr
   npm.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   npm.stderr!.setEncoding('utf8').on('data', (d: string) => (err += d));
   const exited = once(npm, 'exit');
-  const api = await until(
-    'wharf up to print its API URL',
+  const api = await eventually(
     async () => {
       if (npm.exitCode !== null) throw new Error(`npm start exited: ${err}`);
       return /API (\S+)/.exec(out)?.[1];
     },
-    60_000,
+    { timeoutMs: 60_000, intervalMs: 100, message: 'wharf up to print its API URL' },
   ).catch((e: unknown) => Promise.reject(new Error(`${(e as Error).message}\n${out}\n${err}`)));
   await demoServing(api);
   assert.ok(pidsWithArg(home).length >= 4, 'npm, wharf up and 2 replicas run');
@@ -88,17 +86,17 @@ for (const [how, send] of [
   test(`npm start: ${how} stops wharf up and every replica`, async () => {
     const { npm, home, exited } = await npmStart();
     send(npm);
-    await until(
-      'npm to exit',
-      async () => (npm.exitCode !== null || npm.signalCode !== null ? true : undefined),
-      30_000,
-    );
+    await eventually(async () => (npm.exitCode !== null || npm.signalCode !== null ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: 'npm to exit',
+    });
     await exited;
-    await until(
-      'no process of this home left',
-      async () => (pidsWithArg(home).length === 0 ? true : undefined),
-      30_000,
-    ).catch(() =>
+    await eventually(async () => (pidsWithArg(home).length === 0 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: 'no process of this home left',
+    }).catch(() =>
       assert.fail(
         `still running after npm exited: ${pidsWithArg(home)
           .map((pid) => commandOf(pid))
@@ -111,10 +109,14 @@ for (const [how, send] of [
 test('the same signal twice within a second (Ctrl-C under npm) is one request: wharf up stops cleanly, exit 0', async () => {
   const home = await freshHome();
   const up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0']);
-  const api = await until('wharf up to print its API URL', async () => /API (\S+)/.exec(up.stdout())?.[1], 60_000);
+  const api = await eventually(async () => /API (\S+)/.exec(up.stdout())?.[1], {
+    timeoutMs: 60_000,
+    intervalMs: 100,
+    message: 'wharf up to print its API URL',
+  });
   await demoServing(api);
   up.child.kill('SIGINT');
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  await letTimePass(10, 'two separate deliveries of SIGINT, well within the one-second window');
   up.child.kill('SIGINT');
   assert.equal(await up.exited, 0, up.stderr());
   assert.doesNotMatch(up.stderr(), /second SIGINT/);

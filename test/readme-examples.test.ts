@@ -21,7 +21,7 @@ import { freePort } from './support/ports.js';
 import { REPO_ROOT, startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { readmeBlocks, shellCommands, yamlAlternatives } from './support/readme.js';
-import { until } from './support/until.js';
+import { eventually } from './support/eventually.js';
 
 const blocks = readmeBlocks(REPO_ROOT);
 let folder = '';
@@ -99,8 +99,7 @@ before(async () => {
   gatewayPort = await freePort();
   // Where the user typed `npm start`: the data folder is ./.wharf there, as the tour's push expects.
   up = startWharf(['up', '--port', String(apiPort), '--gateway-port', String(gatewayPort)], {}, folder);
-  await until(
-    'wharf up to deploy its demo model',
+  await eventually(
     async () => {
       const r = await fetch(
         `http://127.0.0.1:${apiPort}/api/v1/environments/development/deployments/readmission`,
@@ -109,7 +108,7 @@ before(async () => {
       const d = (await r.json()) as { status: { phase: string } };
       return d.status.phase === 'running' ? true : undefined;
     },
-    120_000,
+    { timeoutMs: 120_000, intervalMs: 100, message: 'wharf up to deploy its demo model' },
   );
 });
 

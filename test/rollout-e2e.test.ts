@@ -10,9 +10,9 @@ import { after, before, test } from 'node:test';
 import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import type { Incident } from '../src/core/resources.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
-import { until } from './support/until.js';
 import { WHARF_BIN } from './support/processes.js';
 import { execFile } from 'node:child_process';
+import { eventually } from './support/eventually.js';
 
 let e2e: E2eControlPlane;
 
@@ -88,7 +88,12 @@ test('a bad canary at 20% is aborted by its analysis: traffic back on stable, in
     assert.match(failed.status.message ?? '', /analysis success-rate failed: success-rate 0 < min 0\.99/);
     assert.deepEqual(failed.status.rollout?.traffic.targets, [{ revision: 1, weight: 100 }]);
     const before = traffic.state.failed;
-    await new Promise((r) => setTimeout(r, 1_000));
+    // 50 requests answered after the abort, each of which had a 1 in 5 chance of the bad canary before it.
+    const sent = traffic.state.total;
+    await eventually(() => traffic.state.total >= sent + 50, {
+      timeoutMs: 30_000,
+      message: '50 requests after the abort',
+    });
     assert.equal(traffic.state.failed, before, 'after the abort no request fails');
   } finally {
     await traffic.stop();
@@ -123,11 +128,14 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     'the preview to be ready',
   );
   const canary = paused.status.rollout!.canary!;
-  const preview = await until('the preview route', async () => {
-    const res = await infer('staging', 'risk', '~preview');
-    await res.arrayBuffer();
-    return res.status === 200 ? res : undefined;
-  });
+  const preview = await eventually(
+    async () => {
+      const res = await infer('staging', 'risk', '~preview');
+      await res.arrayBuffer();
+      return res.status === 200 ? res : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 100, message: 'the preview route' },
+  );
   assert.equal(preview.headers.get('x-wharf-revision'), String(canary));
   const active = await infer('staging', 'risk');
   await active.arrayBuffer();
@@ -141,14 +149,13 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     (d) => d.status.rollout?.phase === 'Healthy' && d.status.rollout.stable === canary,
     'the switch',
   );
-  await until(
-    'traffic on the new revision',
+  await eventually(
     async () => {
       const res = await infer('staging', 'risk');
       await res.arrayBuffer();
       return res.headers.get('x-wharf-revision') === String(canary) ? true : undefined;
     },
-    5_000,
+    { timeoutMs: 5_000, intervalMs: 100, message: 'traffic on the new revision' },
   );
 
   const started = Date.now();
@@ -157,14 +164,13 @@ test('blue-green: preview endpoint, promote switches at once, rollback to the wa
     json: { toRevision: 1 },
   });
   assert.equal(rollback.status, 200, JSON.stringify(rollback.body));
-  await until(
-    'traffic back on revision 1',
+  await eventually(
     async () => {
       const res = await infer('staging', 'risk');
       await res.arrayBuffer();
       return res.headers.get('x-wharf-revision') === '1' ? true : undefined;
     },
-    5_000,
+    { timeoutMs: 5_000, intervalMs: 100, message: 'traffic back on revision 1' },
   );
   const ms = Date.now() - started;
   const d = await get('staging', 'risk');

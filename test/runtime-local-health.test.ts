@@ -19,8 +19,9 @@ import {
   localRuntimeHarness,
   modelWorkload,
   processGone,
-  untilStatus,
+  statusWhere,
 } from './support/runtime.js';
+import { eventually } from './support/eventually.js';
 
 const ENV = `rth${process.pid}`;
 const local = localRuntimeHarness(ENV, {
@@ -39,10 +40,6 @@ afterEach(async () => {
 const key = (deployment: string): WorkloadKey => ({ environment: ENV, deployment, revision: 1 });
 
 const condition = (s: WorkloadStatus, type: string) => s.conditions.find((c) => c.type === type);
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** An HTTP server on a free port whose answer to every request is `status()`; counts requests. */
 async function statusServer(status: () => number): Promise<{ url: string; hits: () => number }> {
@@ -88,14 +85,12 @@ describe('local runtime: startup probe', () => {
       }),
     );
     const phases = new Set<string>();
-    const ready = await untilStatus(
-      r,
-      k,
-      (s) => {
+    const ready = await eventually(
+      statusWhere(r, k, (s) => {
         phases.add(s.replicas[0]?.phase ?? '');
         return s.readyReplicas === 1;
-      },
-      'ready through the startup probe',
+      }),
+      { timeoutMs: 15_000, message: 'ready through the startup probe' },
     );
     assert.ok(phases.has('starting'), 'starting first');
     const hits = (await (await fetch(`${ready.replicas[0]!.endpoint}/hits`)).json()) as Record<string, number>;
@@ -116,25 +111,21 @@ describe('local runtime: startup probe', () => {
         startup: { path: '/startup', intervalMs: 50, probeTimeoutMs: 500, timeoutMs: 600 },
       }),
     );
-    await untilStatus(
-      r,
-      k,
-      (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined,
-      'the first process',
+    await eventually(
+      statusWhere(r, k, (s) => r.pids(k).length === 1 && s.replicas[0]?.endpoint !== undefined),
+      { timeoutMs: 15_000, message: 'the first process' },
     );
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
     const phases = new Set<string>();
-    const status = await untilStatus(
-      r,
-      k,
-      (s) => {
+    const status = await eventually(
+      statusWhere(r, k, (s) => {
         const replica = s.replicas[0]!;
         phases.add(replica.phase);
         if (replica.message) messages.add(replica.message);
         return replica.restarts >= 1 && replica.lastTermination !== undefined;
-      },
-      'a restart after the startup timeout',
+      }),
+      { timeoutMs: 15_000, message: 'a restart after the startup timeout' },
     );
     const replica = status.replicas[0]!;
     assert.equal(replica.lastTermination!.reason, 'StartupTimeout');
@@ -166,21 +157,21 @@ describe('local runtime: dependencies', () => {
         ],
       }),
     );
-    const failing = await untilStatus(
-      r,
-      k,
-      (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint),
-      'DependenciesReady False',
+    const failing = await eventually(
+      statusWhere(
+        r,
+        k,
+        (s) => condition(s, 'DependenciesReady')?.status === 'False' && s.replicas.every((x) => x.endpoint),
+      ),
+      { timeoutMs: 15_000, message: 'DependenciesReady False' },
     );
     const dep = condition(failing, 'DependenciesReady')!;
     assert.equal(dep.reason, 'DependencyFailed');
     assert.equal(dep.message, `feature-store (${dependency.url}): answered 503 after 3 attempts`);
     // The replicas' own probes pass (HTTP_APP answers 200) but they stay out of rotation.
-    const held = await untilStatus(
-      r,
-      k,
-      (s) => s.replicas.every((x) => x.phase === 'unready'),
-      'both replicas unready',
+    const held = await eventually(
+      statusWhere(r, k, (s) => s.replicas.every((x) => x.phase === 'unready')),
+      { timeoutMs: 15_000, message: 'both replicas unready' },
     );
     assert.equal(held.readyReplicas, 0);
     for (const replica of held.replicas)
@@ -190,20 +181,30 @@ describe('local runtime: dependencies', () => {
       );
 
     answer = 200;
-    const recovered = await untilStatus(
-      r,
-      k,
-      (s) => s.readyReplicas === 2,
-      'both ready after the dependency recovered',
+    const recovered = await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 2),
+      { timeoutMs: 15_000, message: 'both ready after the dependency recovered' },
     );
     assert.equal(condition(recovered, 'DependenciesReady')!.status, 'True');
     assert.equal(condition(recovered, 'DependenciesReady')!.reason, 'DependenciesPassed');
     assert.ok(recovered.replicas.every((x) => x.phase === 'ready' && x.message === undefined));
 
-    // One monitor per workload, stopped with it.
+    // One monitor per workload, stopped with it: once a twin workload's monitor (same interval, a
+    // dependency of its own) has checked 6 times, the removed one had as long to check again.
     await r.remove(k);
     const afterRemove = dependency.hits();
-    await pause(300);
+    const twinDependency = await statusServer(() => 200);
+    await r.apply(
+      appWorkload(key('needs-features-twin'), 1, HTTP_APP, {
+        dependencies: [
+          { name: 'feature-store', http: { url: twinDependency.url }, intervalMs: 50, timeoutMs: 1_000, retries: 3 },
+        ],
+      }),
+    );
+    await eventually(() => twinDependency.hits() >= 6, {
+      timeoutMs: 15_000,
+      message: 'the twin monitor to check 6 times',
+    });
     assert.ok(dependency.hits() <= afterRemove + 1, `no checks after remove (${afterRemove} → ${dependency.hits()})`);
   });
 
@@ -216,11 +217,9 @@ describe('local runtime: dependencies', () => {
         dependencies: [{ name: 'db', tcp: { host: '127.0.0.1', port }, intervalMs: 50, timeoutMs: 1_000, retries: 2 }],
       }),
     );
-    const failing = await untilStatus(
-      r,
-      k,
-      (s) => condition(s, 'DependenciesReady')?.status === 'False',
-      'DependenciesReady False',
+    const failing = await eventually(
+      statusWhere(r, k, (s) => condition(s, 'DependenciesReady')?.status === 'False'),
+      { timeoutMs: 15_000, message: 'DependenciesReady False' },
     );
     assert.equal(
       condition(failing, 'DependenciesReady')!.message,
@@ -231,7 +230,10 @@ describe('local runtime: dependencies', () => {
     const listener = net.createServer((socket) => socket.destroy());
     servers.push(listener);
     await new Promise<void>((resolve) => listener.listen(port, '127.0.0.1', resolve));
-    const recovered = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready once the port accepts connections');
+    const recovered = await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 1),
+      { timeoutMs: 15_000, message: 'ready once the port accepts connections' },
+    );
     assert.equal(condition(recovered, 'DependenciesReady')!.message, 'every dependency passes: db');
   });
 });
@@ -248,31 +250,30 @@ describe('local runtime: resource limits and usage', () => {
     assert.equal(enforced.status, 'True');
     assert.equal(enforced.reason, 'LimitsEnforced');
     assert.equal(enforced.message, 'memory limit 150Mi enforced by RSS watchdog; requests recorded (memory=100Mi)');
-    await untilStatus(r, k, () => r.pids(k).length === 1, 'the first process');
+    await eventually(
+      statusWhere(r, k, () => r.pids(k).length === 1),
+      { timeoutMs: 15_000, message: 'the first process' },
+    );
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    const status = await untilStatus(
-      r,
-      k,
-      (s) => {
+    const status = await eventually(
+      statusWhere(r, k, (s) => {
         if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
         return s.replicas[0]?.lastTermination?.reason === 'OOMKilled';
-      },
-      'an OOM kill',
+      }),
+      { timeoutMs: 15_000, message: 'an OOM kill' },
     );
     const ended = status.replicas[0]!.lastTermination!;
     const used = /^memory (\d+)Mi exceeded the limit 150Mi$/.exec(ended.message);
     assert.ok(used, ended.message);
     assert.ok(Number(used[1]) > 150, `${used[1]}Mi is above the limit`);
     assert.ok(processGone(firstPid!), 'the process was killed');
-    await untilStatus(
-      r,
-      k,
-      (s) => {
+    await eventually(
+      statusWhere(r, k, (s) => {
         if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
         return s.replicas[0]!.restarts >= 1;
-      },
-      'a restart',
+      }),
+      { timeoutMs: 15_000, message: 'a restart' },
     );
     assert.ok(
       [...messages].some((m) => /exceeded the limit 150Mi; was killed by SIGKILL; restarting in 500 ms/.test(m)),
@@ -286,14 +287,19 @@ describe('local runtime: resource limits and usage', () => {
     const busy = `${HTTP_APP}
       require('node:child_process').spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });`;
     await r.apply(appWorkload(k, 1, busy));
-    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready');
-    const deadline = Date.now() + 15_000;
-    let samples = await r.usage(k);
+    const ready = await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 1),
+      { timeoutMs: 15_000, message: 'ready' },
+    );
     // The busy loop has a core to itself only when the machine is idle: any clearly busy share passes.
-    while (!(samples[0] && samples[0].cpuCores > 0.3) && Date.now() < deadline) {
-      await pause(50);
-      samples = await r.usage(k);
-    }
+    const samples = await eventually(
+      async () => {
+        const s = await r.usage(k);
+        assert.ok(s[0] && s[0].cpuCores > 0.3, `the busy child's CPU counts: ${JSON.stringify(s)}`);
+        return s;
+      },
+      { timeoutMs: 15_000, intervalMs: 50 },
+    );
     assert.equal(samples.length, 1, JSON.stringify(samples));
     const [u] = samples;
     assert.equal(u!.replica, ready.replicas[0]!.id);
@@ -307,7 +313,10 @@ describe('local runtime: resource limits and usage', () => {
     const k = key('capped');
     const envApp = `${HTTP_APP.replace('res.writeHead(status', "if (req.url === '/env') return res.end(JSON.stringify({ uv: process.env.UV_THREADPOOL_SIZE, gpus: process.env.WHARF_GPUS })); res.writeHead(status")}`;
     await r.apply(appWorkload(k, 1, envApp, { resources: { cpu: '500m', gpu: 1, limits: { cpu: '1500m' } } }));
-    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'ready');
+    const ready = await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 1),
+      { timeoutMs: 15_000, message: 'ready' },
+    );
     assert.deepEqual(await (await fetch(`${ready.replicas[0]!.endpoint}/env`)).json(), { uv: '2', gpus: '1' });
     const enforced = condition(ready, 'ResourcesEnforced')!;
     assert.equal(enforced.status, 'False');
@@ -326,7 +335,10 @@ describe('local runtime: resource limits and usage', () => {
       ...modelWorkload(k, 1, models.readmission),
       resources: { cpu: '250m', memory: '256Mi', limits: { cpu: '1', memory: '1Gi' } },
     });
-    const ready = await untilStatus(r, k, (s) => s.readyReplicas === 1, 'the model server ready', 30_000);
+    const ready = await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 1),
+      { timeoutMs: 30_000, message: 'the model server ready' },
+    );
     const [pid] = r.pids(k);
     const { readFileSync } = await import('node:fs');
     const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
@@ -350,11 +362,9 @@ describe('local runtime: why a process ended, and change notifications', () => {
     ): Promise<NonNullable<ReplicaStatus['lastTermination']>> => {
       const k = key(deployment);
       await r.apply(appWorkload(k, 1, script, extra));
-      const s = await untilStatus(
-        r,
-        k,
-        (x) => x.replicas[0]?.lastTermination !== undefined,
-        `${deployment}: a termination`,
+      const s = await eventually(
+        statusWhere(r, k, (x) => x.replicas[0]?.lastTermination !== undefined),
+        { timeoutMs: 15_000, message: `${deployment}: a termination` },
       );
       return s.replicas[0]!.lastTermination!;
     };
@@ -381,8 +391,11 @@ describe('local runtime: why a process ended, and change notifications', () => {
     const heard: WorkloadKey[] = [];
     const off = r.onChange((changed) => heard.push(changed));
     await r.apply(appWorkload(k, 2, HTTP_APP));
-    await untilStatus(r, k, (s) => s.readyReplicas === 2, 'two ready');
-    await pause(20);
+    await eventually(
+      statusWhere(r, k, (s) => s.readyReplicas === 2),
+      { timeoutMs: 15_000, message: 'two ready' },
+    );
+    await eventually(() => heard.length >= 1, { timeoutMs: 5_000, message: 'told at least once' });
     assert.ok(heard.length >= 1, 'told at least once');
     assert.ok(
       heard.every((h) => h.environment === ENV && h.deployment === 'watched' && h.revision === 1),
@@ -390,13 +403,25 @@ describe('local runtime: why a process ended, and change notifications', () => {
     );
     const beforeScale = heard.length;
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    await untilStatus(r, k, (s) => s.replicas.length === 1, 'scaled down to one');
-    await pause(20);
+    await eventually(
+      statusWhere(r, k, (s) => s.replicas.length === 1),
+      { timeoutMs: 15_000, message: 'scaled down to one' },
+    );
+    await eventually(() => heard.length > beforeScale, {
+      timeoutMs: 5_000,
+      message: 'told about the replica that went',
+    });
     assert.ok(heard.length > beforeScale, 'told about the replica that went');
     off();
     const count = heard.length;
+    // A listener still subscribed hears the replicas go: the runtime did tell, just not the one unsubscribed.
+    const still: WorkloadKey[] = [];
+    r.onChange((changed) => still.push(changed));
     await r.remove(k);
-    await pause(50);
+    await eventually(() => still.length > 0, {
+      timeoutMs: 5_000,
+      message: 'a subscribed listener to hear the removal',
+    });
     assert.equal(heard.length, count, 'nothing after unsubscribing');
   });
 });

@@ -20,8 +20,9 @@ import {
   modelWorkload,
   processGone,
   replicaProcesses,
-  untilStatus,
+  statusWhere,
 } from './support/runtime.js';
+import { eventually } from './support/eventually.js';
 
 /** Every key of this file uses this environment, so /proc can be searched for our replicas only. */
 const ENV = `rt${process.pid}`;
@@ -57,10 +58,6 @@ const readyCount =
   (s: WorkloadStatus): boolean =>
     s.readyReplicas === n && s.replicas.length === n;
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of iterable) out.push(item);
@@ -72,19 +69,20 @@ describe('local runtime: supervision', () => {
     const r = runtime({ backoff: { initialMs: 300, maxMs: 2_000 } });
     const k = key('killed');
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    const before = await untilStatus(r, k, readyCount(1), 'one ready replica');
+    const before = await eventually(statusWhere(r, k, readyCount(1)), {
+      timeoutMs: 15_000,
+      message: 'one ready replica',
+    });
     const [pid] = r.pids(k);
     assert.ok(pid);
     process.kill(pid, 'SIGKILL');
     const messages = new Set<string>();
-    const after = await untilStatus(
-      r,
-      k,
-      (s) => {
+    const after = await eventually(
+      statusWhere(r, k, (s) => {
         if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
         return readyCount(1)(s) && s.replicas[0]!.restarts === 1;
-      },
-      'the replica to be restarted and ready',
+      }),
+      { timeoutMs: 15_000, message: 'the replica to be restarted and ready' },
     );
     const [newPid] = r.pids(k);
     assert.ok(newPid !== undefined && newPid !== pid, `a new process (${pid} → ${newPid})`);
@@ -104,18 +102,15 @@ describe('local runtime: supervision', () => {
     await r.apply(appWorkload(k, 1, 'console.error("boom: config file missing"); process.exit(3)'));
     const delays: number[] = [];
     const starts = new Set<string>();
-    const status = await untilStatus(
-      r,
-      k,
-      (s) => {
+    const status = await eventually(
+      statusWhere(r, k, (s) => {
         const replica = s.replicas[0];
         if (replica?.startedAt) starts.add(replica.startedAt);
         const delay = /restarting in (\d+) ms/.exec(replica?.message ?? '')?.[1];
         if (delay !== undefined && delays.at(-1) !== Number(delay)) delays.push(Number(delay));
         return delays.length >= 4;
-      },
-      'four restarts',
-      15_000,
+      }),
+      { timeoutMs: 15_000, message: 'four restarts' },
     );
     assert.deepEqual(delays, [200, 400, 800, 1_600], 'exponential back-off');
     const startTimes = [...starts].map((t) => Date.parse(t)).sort((a, b) => a - b);
@@ -150,19 +145,14 @@ describe('local runtime: supervision', () => {
       if (n < 2) { fs.writeFileSync(f, String(n + 1)); console.error('crash ' + n); process.exit(4); }
       ${HTTP_APP}`;
     await r.apply(appWorkload(k, 1, script));
-    const looping = await untilStatus(
-      r,
-      k,
-      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True'),
-      'CrashLoop True',
+    const looping = await eventually(
+      statusWhere(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'True')),
+      { timeoutMs: 15_000, message: 'CrashLoop True' },
     );
     assert.match(looping.conditions.find((c) => c.type === 'CrashLoop')!.message, /exited with code 4/);
-    const cleared = await untilStatus(
-      r,
-      k,
-      (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False'),
-      'CrashLoop False',
-      10_000,
+    const cleared = await eventually(
+      statusWhere(r, k, (s) => s.conditions.some((c) => c.type === 'CrashLoop' && c.status === 'False')),
+      { timeoutMs: 10_000, message: 'CrashLoop False' },
     );
     assert.equal(cleared.readyReplicas, 1);
     assert.equal(cleared.replicas[0]!.restarts, 2);
@@ -172,11 +162,9 @@ describe('local runtime: supervision', () => {
     const r = runtime();
     const k = key('missing-binary');
     await r.apply(appWorkload(k, 1, HTTP_APP, { command: { argv: ['/nonexistent/wharf-test-binary'] } }));
-    const status = await untilStatus(
-      r,
-      k,
-      (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? ''),
-      'the spawn failure',
+    const status = await eventually(
+      statusWhere(r, k, (s) => /could not be started: .*ENOENT/.test(s.replicas[0]?.message ?? '')),
+      { timeoutMs: 15_000, message: 'the spawn failure' },
     );
     assert.equal(status.replicas[0]!.phase, 'crashed');
     assert.deepEqual(r.pids(k), []);
@@ -189,22 +177,18 @@ describe('local runtime: supervision', () => {
     const k = key('unhealthy');
     const probe = { path: '/live', intervalMs: 50, timeoutMs: 500, retries: 2, startupGraceMs: 300 };
     await r.apply(appWorkload(k, 1, HTTP_APP, { env: { LIVE_STATUS: '500' }, liveness: probe }));
-    await untilStatus(
-      r,
-      k,
-      (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined,
-      'the first process',
+    await eventually(
+      statusWhere(r, k, (s) => s.replicas[0]?.restarts === 0 && s.replicas[0].endpoint !== undefined),
+      { timeoutMs: 15_000, message: 'the first process' },
     );
     const [firstPid] = r.pids(k);
     const messages = new Set<string>();
-    await untilStatus(
-      r,
-      k,
-      (s) => {
+    await eventually(
+      statusWhere(r, k, (s) => {
         if (s.replicas[0]?.message) messages.add(s.replicas[0].message);
         return s.replicas[0]!.restarts >= 1 && messages.size > 0;
-      },
-      'a restart after liveness failures',
+      }),
+      { timeoutMs: 15_000, message: 'a restart after liveness failures' },
     );
     assert.ok(processGone(firstPid!), `the unhealthy process ${firstPid} was stopped`);
     // SIGTERM exits the app with 0 once it runs its handler; a very slow start may still be in node's bootstrap.
@@ -220,9 +204,9 @@ describe('local runtime: supervision', () => {
     const r = runtime();
     const k = key('scaled');
     await r.apply(appWorkload(k, 3, HTTP_APP));
-    const three = await untilStatus(r, k, readyCount(3), 'three ready');
+    const three = await eventually(statusWhere(r, k, readyCount(3)), { timeoutMs: 15_000, message: 'three ready' });
     await r.apply(appWorkload(k, 1, HTTP_APP));
-    const one = await untilStatus(r, k, readyCount(1), 'one left');
+    const one = await eventually(statusWhere(r, k, readyCount(1)), { timeoutMs: 15_000, message: 'one left' });
     assert.equal(one.replicas[0]!.id, three.replicas[0]!.id, 'the oldest replica stays');
     assert.equal(r.pids(k).length, 1);
   });
@@ -230,7 +214,7 @@ describe('local runtime: supervision', () => {
   test('close() without keepReplicas stops every replica', async () => {
     const r = runtime();
     await r.apply(appWorkload(key('closing'), 2, HTTP_APP));
-    await untilStatus(r, key('closing'), readyCount(2), 'two ready');
+    await eventually(statusWhere(r, key('closing'), readyCount(2)), { timeoutMs: 15_000, message: 'two ready' });
     const pids = r.pids(key('closing'));
     await r.close();
     assert.ok(pids.every(processGone), 'all stopped');
@@ -285,11 +269,9 @@ describe('local runtime: model artifacts', () => {
     const k = key('tampered');
     const workload = modelWorkload(k, 2, models.readmission, `sha256:${'0'.repeat(64)}`);
     await r.apply(workload);
-    const status = await untilStatus(
-      r,
-      k,
-      (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed'),
-      'both refused',
+    const status = await eventually(
+      statusWhere(r, k, (s) => s.replicas.length === 2 && s.replicas.every((x) => x.phase === 'crashed')),
+      { timeoutMs: 15_000, message: 'both refused' },
     );
     for (const replica of status.replicas) {
       assert.match(
@@ -317,7 +299,7 @@ describe('local runtime: logs', () => {
     const r = runtime({ stateDir, logMaxBytes: 4_096, logFiles: 3, logCheckIntervalMs: 25 });
     const k = key('chatty');
     await r.apply(appWorkload(k, 1, CHATTY_APP));
-    await untilStatus(r, k, readyCount(1), 'ready');
+    await eventually(statusWhere(r, k, readyCount(1)), { timeoutMs: 15_000, message: 'ready' });
     const numberOf = (text: string): number | undefined => {
       const m = /^line (\d{8}) x+$/.exec(text);
       return m ? Number(m[1]) : undefined;
@@ -331,7 +313,10 @@ describe('local runtime: logs', () => {
       }
     })();
     const written = 2_000; // ≈ 200 KB, fifty times the cap
-    await untilStatus(r, k, () => (followed.at(-1) ?? 0) >= written, `${written} lines followed`, 15_000);
+    await eventually(
+      statusWhere(r, k, () => (followed.at(-1) ?? 0) >= written),
+      { timeoutMs: 15_000, message: `${written} lines followed` },
+    );
     controller.abort();
     await following;
 
@@ -390,7 +375,10 @@ describe('local runtime: control-plane restart', () => {
     const workload = modelWorkload(k, 2, models.readmission);
     const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20 }));
     await a.apply(workload);
-    const before = await untilStatus(a, k, readyCount(2), 'two ready under A');
+    const before = await eventually(statusWhere(a, k, readyCount(2)), {
+      timeoutMs: 15_000,
+      message: 'two ready under A',
+    });
     const pids = a.pids(k).sort();
     await a.close({ keepReplicas: true });
     assert.ok(
@@ -399,7 +387,10 @@ describe('local runtime: control-plane restart', () => {
     );
 
     const b = runtime({ stateDir });
-    const adopted = await untilStatus(b, k, readyCount(2), 'two ready under B');
+    const adopted = await eventually(statusWhere(b, k, readyCount(2)), {
+      timeoutMs: 15_000,
+      message: 'two ready under B',
+    });
     assert.deepEqual(b.pids(k).sort(), pids, 'the same processes');
     assert.deepEqual(
       adopted.replicas.map((x) => x.id),
@@ -424,7 +415,7 @@ describe('local runtime: control-plane restart', () => {
     const k = key('reused');
     const a = local.closeAfterTest(new LocalRuntime({ stateDir, exitPollMs: 20 }));
     await a.apply(appWorkload(k, 1, HTTP_APP));
-    await untilStatus(a, k, readyCount(1), 'ready under A');
+    await eventually(statusWhere(a, k, readyCount(1)), { timeoutMs: 15_000, message: 'ready under A' });
     const [oldPid] = a.pids(k);
     await a.close({ keepReplicas: true });
     process.kill(oldPid!, 'SIGKILL');
@@ -437,7 +428,10 @@ describe('local runtime: control-plane restart', () => {
       await writeFile(file, JSON.stringify(record));
 
       const b = runtime({ stateDir });
-      const status = await untilStatus(b, k, readyCount(1), 'a fresh replica under B');
+      const status = await eventually(statusWhere(b, k, readyCount(1)), {
+        timeoutMs: 15_000,
+        message: 'a fresh replica under B',
+      });
       assert.notEqual(b.pids(k)[0], stranger.pid, 'the stranger was not adopted');
       assert.equal(status.replicas[0]!.restarts, 1);
       await b.remove(k);
@@ -468,14 +462,13 @@ describe('local runtime: control-plane restart', () => {
     let out = '';
     controlPlane.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     try {
-      const deadline = Date.now() + 10_000;
-      while (!/ready \d+ \d+\n/.test(out)) {
-        assert.ok(
-          Date.now() < deadline && controlPlane.exitCode === null,
-          `control plane did not report ready: ${out}`,
-        );
-        await pause(20);
-      }
+      await eventually(
+        () => {
+          assert.ok(controlPlane.exitCode === null, `control plane did not report ready: ${out}`);
+          return /ready \d+ \d+\n/.test(out);
+        },
+        { timeoutMs: 10_000, intervalMs: 20, message: () => `control plane did not report ready: ${out}` },
+      );
     } finally {
       controlPlane.kill('SIGKILL');
     }
@@ -487,7 +480,10 @@ describe('local runtime: control-plane restart', () => {
     );
 
     const b = runtime({ stateDir });
-    await untilStatus(b, k, readyCount(2), 'two ready under the new control plane');
+    await eventually(statusWhere(b, k, readyCount(2)), {
+      timeoutMs: 15_000,
+      message: 'two ready under the new control plane',
+    });
     await b.apply(workload);
     assert.deepEqual(b.pids(k).sort(), pids, 'adopted, not started again');
     assert.deepEqual(replicaProcesses(`${ENV}/survivor@`).sort(), pids);
@@ -502,13 +498,11 @@ describe('local runtime: control-plane restart', () => {
       new LocalRuntime({ stateDir, exitPollMs: 20, backoff: { initialMs: 100, maxMs: 2_000 } }),
     );
     await a.apply(appWorkload(k, 1, HTTP_APP));
-    await untilStatus(a, k, readyCount(1), 'ready under A');
+    await eventually(statusWhere(a, k, readyCount(1)), { timeoutMs: 15_000, message: 'ready under A' });
     process.kill(a.pids(k)[0]!, 'SIGKILL');
-    const restarted = await untilStatus(
-      a,
-      k,
-      (s) => readyCount(1)(s) && s.replicas[0]!.restarts === 1,
-      'restarted under A',
+    const restarted = await eventually(
+      statusWhere(a, k, (s) => readyCount(1)(s) && s.replicas[0]!.restarts === 1),
+      { timeoutMs: 15_000, message: 'restarted under A' },
     );
     const ended = restarted.replicas[0]!.lastTermination;
     assert.equal(ended?.reason, 'Error');
@@ -516,7 +510,10 @@ describe('local runtime: control-plane restart', () => {
     await a.close({ keepReplicas: true });
 
     const b = runtime({ stateDir });
-    const adopted = await untilStatus(b, k, readyCount(1), 'adopted under B');
+    const adopted = await eventually(statusWhere(b, k, readyCount(1)), {
+      timeoutMs: 15_000,
+      message: 'adopted under B',
+    });
     assert.deepEqual(
       adopted.replicas[0]!.lastTermination,
       ended,
@@ -536,7 +533,7 @@ describe('local runtime: control-plane restart', () => {
       new LocalRuntime({ stateDir, exitPollMs: 20, cpuCgroup: { ok: true, dir: cgroupDir } }),
     );
     await a.apply(workload);
-    const ready = await untilStatus(a, k, readyCount(1), 'ready under A');
+    const ready = await eventually(statusWhere(a, k, readyCount(1)), { timeoutMs: 15_000, message: 'ready under A' });
     const group = join(cgroupDir, `wharf-${ready.replicas[0]!.id}`);
     assert.equal(
       await readFile(join(group, 'cgroup.procs'), 'utf8'),
@@ -549,7 +546,7 @@ describe('local runtime: control-plane restart', () => {
     await rm(join(group, 'cpu.max'));
 
     const b = runtime({ stateDir, cpuCgroup: { ok: true, dir: cgroupDir } });
-    await untilStatus(b, k, readyCount(1), 'adopted under B');
+    await eventually(statusWhere(b, k, readyCount(1)), { timeoutMs: 15_000, message: 'adopted under B' });
     await b.remove(k);
     await assert.rejects(stat(group), { code: 'ENOENT' }, "the adopted replica's cgroup is removed at its stop");
   });

@@ -10,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import type { NewResource, Resource, ResourceKind } from '../src/core/resources.js';
@@ -20,6 +19,7 @@ import { MIGRATION_TABLE } from '../src/store/migrations/index.js';
 import { type OpenStoreOptions, openStore } from '../src/store/open-store.js';
 import type { Change, Collection, ListOptions, Store, StoreCollections } from '../src/store/store.js';
 import { createTestDatabase } from './support/postgres.js';
+import { eventually, letTimePass } from './support/eventually.js';
 
 interface Backend {
   name: 'sqlite' | 'postgres';
@@ -245,23 +245,17 @@ async function checkCrud<K extends ResourceKind>(store: Store, c: KindCase<K>): 
 function collect(store: Store, options: { since?: number; kinds?: ResourceKind[] } = {}) {
   const controller = new AbortController();
   const seen: { change: Change; at: number }[] = [];
-  let onChange: (() => void) | undefined;
   const done = (async () => {
     for await (const change of store.watch({ ...options, signal: controller.signal })) {
       seen.push({ change, at: performance.now() });
-      onChange?.();
     }
   })();
   const next = async (count: number, timeoutMs = 5000): Promise<Change[]> => {
-    const deadline = performance.now() + timeoutMs;
-    while (seen.length < count) {
-      if (performance.now() > deadline)
-        throw new Error(`watch delivered ${seen.length} of ${count} changes in ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        onChange = resolve;
-        setTimeout(resolve, 20);
-      });
-    }
+    await eventually(() => seen.length >= count, {
+      timeoutMs,
+      intervalMs: 2,
+      message: () => `watch delivered ${seen.length} of ${count} changes`,
+    });
     return seen.map((s) => s.change);
   };
   const stop = async (): Promise<void> => {
@@ -462,29 +456,34 @@ for (const backend of backends) {
       assert.deepEqual(await store.changes(since), expected);
       const all = collect(other, { since });
       assert.deepEqual(await all.next(4), expected);
-      await sleep(50);
-      assert.equal(all.seen.length, 4, 'nothing delivered twice');
-      await all.stop();
       const resumed = collect(other, { since: since + 2 });
       assert.deepEqual(await resumed.next(2), expected.slice(2));
       await resumed.stop();
       const modelsOnly = collect(store, { since, kinds: ['Model'] });
       assert.deepEqual(await modelsOnly.next(2), [expected[0], expected[2]]);
       await modelsOnly.stop();
+      // Nothing delivered twice: a later write reaches the first watch, and nothing came between the four and it.
+      const later = await store.models.create(fixtures.model(uid('later')));
+      const [fifth] = (await all.next(5)).slice(4);
+      assert.equal(fifth?.resourceVersion, later.resourceVersion, 'the later write comes fifth');
+      assert.equal(all.seen.length, 5, 'nothing delivered twice');
+      await all.stop();
       assert.deepEqual(resourceIdOfKey('ModelVersion', expected[1]!.key), { model: name, version: '1.4.0' });
     });
 
     test('a watcher wakes within ~100 ms of a write by another store (notification, not the poll)', async (t) => {
       const watcher = await open({ pollIntervalMs: 60_000 });
-      const feed = collect(watcher, { kinds: ['Model'] });
-      await sleep(150); // let it connect, catch up and go to sleep
+      const feed = collect(watcher, { kinds: ['Model'], since: await store.latestSequence() });
+      // Connected and caught up: a first write is delivered (from the catch-up read or a notification).
+      await store.models.create(fixtures.model(uid('m')));
+      await feed.next(1, 5000);
       const latencies: number[] = [];
       for (let i = 1; i <= 5; i++) {
+        await letTimePass(30, 'the watcher finishes its read and sleeps (a minute): only a notification wakes it now');
         await store.models.create(fixtures.model(uid('m')));
         const written = performance.now();
-        await feed.next(i, 2000);
-        latencies.push(Math.max(0, feed.seen[i - 1]!.at - written));
-        await sleep(30);
+        await feed.next(1 + i, 2000);
+        latencies.push(Math.max(0, feed.seen[i]!.at - written));
       }
       await feed.stop();
       await watcher.close();
@@ -495,12 +494,12 @@ for (const backend of backends) {
     test('a watch ends when its signal aborts, and when the store closes', async () => {
       const watcher = await open({ pollIntervalMs: 60_000 });
       const feed = collect(watcher);
-      await sleep(50);
+      await letTimePass(50, 'the watch connects, reads and sleeps (a minute): abort must end that sleep');
       const t = performance.now();
       await feed.stop();
       assert.ok(performance.now() - t < 100, 'abort ends a sleeping watch at once');
       const second = collect(watcher);
-      await sleep(50);
+      await letTimePass(50, 'the watch connects, reads and sleeps: closing the store must end it');
       await watcher.close();
       await second.done;
     });

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AdaptiveBatcher, DirectScheduler, type Job } from './batcher.js';
 import { datatypeInfo } from './datatypes.js';
 import type { Executor, Tensor } from './executor.js';
 import type { TensorSpec } from './model.js';
+import { eventually, letTimePass } from '../../test/support/eventually.js';
 
 const fp32 = datatypeInfo('FP32')!;
 const input: TensorSpec = { name: 'x', datatype: 'FP32', info: fp32, shape: [-1, -1], symbols: ['batch', undefined] };
@@ -20,7 +20,7 @@ class RecordingExecutor implements Executor {
   ) {}
   async execute(inputs: readonly Tensor[]): Promise<Tensor[]> {
     this.runs.push(inputs[0]!.shape[0]!);
-    if (this.delayMs) await sleep(this.delayMs);
+    if (this.delayMs) await letTimePass(this.delayMs, 'a slow model: what arrives meanwhile queues for the next run');
     if (this.fail) throw new Error('boom');
     return [inputs[0]!];
   }
@@ -53,7 +53,7 @@ test('requests that arrive while a run is busy are concatenated and split back',
   const exec = new RecordingExecutor(20);
   const batcher = new AdaptiveBatcher(exec);
   const first = batcher.submit(job([[0, 0]]));
-  await sleep(5); // the first run is now in progress
+  await eventually(() => exec.runs.length === 1, { timeoutMs: 1_000, message: 'the first run to be in progress' });
   const rest = [1, 2, 3, 4].map((i) => batcher.submit(job(Array.from({ length: i }, () => [i, -i]))));
   assert.deepEqual(rowsOf(await first), [[0, 0]]);
   const results = await Promise.all(rest);
@@ -70,7 +70,7 @@ test('requests with different non-batch dimensions never share a run', async () 
   const exec = new RecordingExecutor(10);
   const batcher = new AdaptiveBatcher(exec);
   const busy = batcher.submit(job([[9, 9]]));
-  await sleep(2);
+  await eventually(() => exec.runs.length === 1, { timeoutMs: 1_000, message: 'the busy run to be in progress' });
   const narrow = batcher.submit(job([[1, 1]]));
   const wide = batcher.submit(job([[2, 2, 2]]));
   const narrow2 = batcher.submit(job([[3, 3]]));
@@ -85,7 +85,7 @@ test('a batch never exceeds maxBatchSize rows, but an oversized request still ru
   const exec = new RecordingExecutor(5);
   const batcher = new AdaptiveBatcher(exec, { maxBatchSize: 4 });
   const busy = batcher.submit(job([[0]]));
-  await sleep(1);
+  await eventually(() => exec.runs.length === 1, { timeoutMs: 1_000, message: 'the busy run to be in progress' });
   const jobs = [2, 2, 3, 6, 1].map((n) => batcher.submit(job(Array.from({ length: n }, (_, i) => [i]))));
   await Promise.all([busy, ...jobs]);
   assert.equal(
@@ -115,7 +115,7 @@ test('under load, maxDelayUs holds a small batch so it can fill', async () => {
   // after which the batcher counts as under load.
   await Promise.all([batcher.submit(job([[0]])), batcher.submit(job([[0]])), batcher.submit(job([[0]]))]);
   const a = batcher.submit(job([[1]]));
-  await sleep(5);
+  await letTimePass(5, 'b arrives after a, but inside the 30 ms maxDelayUs that holds a');
   const b = batcher.submit(job([[2]]));
   await Promise.all([a, b]);
   assert.deepEqual(exec.runs, [1, 2, 2]);

@@ -11,7 +11,7 @@ import type { Deployment } from '../../src/core/resources.js';
 import { writeDemoModels } from '../../src/demo/write-demo-models.js';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../../src/server/control-plane.js';
 import { pidsWithArg } from './process-scan.js';
-import { until } from './until.js';
+import { eventually } from './eventually.js';
 
 /** An inference body for the demo readmission model (16 features). */
 export const READMISSION_BODY = JSON.stringify({
@@ -79,13 +79,12 @@ export async function startE2eControlPlane(
         headers: { 'content-type': 'application/json' },
       }),
     settled: (environment, name, ok, what, ms = 60_000) =>
-      until(
-        what,
+      eventually(
         async () => {
           const d = await get(environment, name);
           return ok(d) ? d : undefined;
         },
-        ms,
+        { timeoutMs: ms, intervalMs: 100, message: what },
       ),
     async stop() {
       await cp.stop();

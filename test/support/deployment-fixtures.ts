@@ -1,14 +1,14 @@
 /**
  * A real SQLite store in a temp directory, seeded with environments and model versions, for the
- * deployment service and controller tests; plus a small `waitFor`.
+ * deployment service and controller tests (plus the old `waitFor`, a shim over `eventually`).
  */
-import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { NewResource } from '../../src/core/resources.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { eventually } from './eventually.js';
 
 /** Digests of the seeded model versions, by version. */
 export const DIGESTS = {
@@ -58,17 +58,15 @@ export async function seededStore(): Promise<TestStore> {
   };
 }
 
-/** Polls `condition` every `intervalMs` until it holds; fails naming `what` after `timeoutMs`. */
+/**
+ * The old poller, kept only as a shim over {@link eventually} for test/controller-loop.test.ts,
+ * which another change is rewriting (a fake clock for the Controller); new code calls `eventually`
+ * (probe first, options second). Delete once that file no longer imports it.
+ */
 export async function waitFor(
   condition: () => boolean | Promise<boolean>,
   what: string | (() => string),
   { timeoutMs = 5_000, intervalMs = 10 } = {},
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline)
-      assert.fail(`timed out after ${timeoutMs} ms waiting for ${typeof what === 'string' ? what : what()}`);
-    await new Promise((resolve) => setTimeout(resolve, intervalMs));
-  }
+  await eventually(condition, { timeoutMs, intervalMs, message: what });
 }

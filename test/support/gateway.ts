@@ -12,6 +12,7 @@ import { READMISSION_FEATURES } from '../../src/demo/readmission.js';
 import { GatewayServer, type GatewayServerOptions } from '../../src/gateway/gateway-server.js';
 import type { Backend, Route, RouteTable, RouteTarget } from '../../src/protocol/route-table.js';
 import { http } from './serving.js';
+import { letTimePass } from './eventually.js';
 
 /** Feature count of the demo readmission model. */
 export const FEATURES = READMISSION_FEATURES.length;
@@ -200,7 +201,7 @@ export async function rawExchange(
   conn.write(head);
   for (const chunk of chunks) {
     if (conn.responded() || conn.destroyed()) break;
-    if (intervalMs > 0) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    if (intervalMs > 0) await letTimePass(intervalMs, 'a slow client: the server times how long the body takes');
     if (conn.responded() || conn.destroyed()) break;
     conn.write(chunk);
   }

@@ -10,9 +10,9 @@ import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REPO_ROOT } from './processes.js';
 import { freePort } from './ports.js';
+import { eventually } from './eventually.js';
 
 /** A running Prometheus. */
 export interface TestPrometheus {
@@ -92,21 +92,17 @@ export async function startPrometheus(
     await rm(dir, { recursive: true, force: true });
   };
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
-    }
-    const ready = await fetch(`${url}/-/ready`).then(
-      (r) => r.ok,
-      () => false,
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`prometheus exited with ${child.exitCode}: ${stderr}`);
+        return (await fetch(`${url}/-/ready`)).ok;
+      },
+      { timeoutMs: 30_000, intervalMs: 100, message: () => `prometheus did not become ready: ${stderr}` },
     );
-    if (ready) return { url, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus did not become ready within 30 s: ${stderr}`);
-    }
-    await sleep(100);
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  return { url, stop };
 }

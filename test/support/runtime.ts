@@ -10,10 +10,10 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, afterEach } from 'node:test';
 import { LocalRuntime, type LocalRuntimeOptions } from '../../src/runtime/local/local-runtime.js';
 import type { ProbeSpec, Runtime, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
+import { eventually } from './eventually.js';
 
 /** Fast probes so tests observe transitions in tens of milliseconds. */
 export const FAST_PROBE: ProbeSpec = { path: '', intervalMs: 50, timeoutMs: 1_000, retries: 3, startupGraceMs: 10_000 };
@@ -121,25 +121,21 @@ export function killReplicaProcesses(prefix: string): number[] {
 }
 
 /**
- * Polls `runtime.observe(key)` every `pollMs` until `predicate` holds and returns that status;
- * fails after `timeoutMs` with the last status seen.
+ * A probe for `eventually`: `runtime.observe(key)` once `predicate` holds; until then it fails
+ * with the last status seen.
+ *
+ * @example await eventually(statusWhere(r, k, (s) => s.readyReplicas === 2), { timeoutMs: 15_000, message: 'two ready' });
  */
-export async function untilStatus(
+export function statusWhere(
   runtime: Pick<Runtime, 'observe'>,
   key: WorkloadKey,
   predicate: (s: WorkloadStatus) => boolean,
-  what: string,
-  timeoutMs = 15_000,
-  pollMs = 10,
-): Promise<WorkloadStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+): () => Promise<WorkloadStatus> {
+  return async () => {
     const last = await runtime.observe(key);
-    if (last && predicate(last)) return last;
-    if (Date.now() > deadline)
-      assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(last)}`);
-    await sleep(pollMs);
-  }
+    assert.ok(last && predicate(last), `last status: ${JSON.stringify(last)}`);
+    return last;
+  };
 }
 
 /** What {@link localRuntimeHarness} gives a test file. */
@@ -173,8 +169,10 @@ export function localRuntimeHarness(env: string, defaults: Partial<LocalRuntimeO
   });
   afterEach(async () => {
     await Promise.all(opened.splice(0).map((r) => r.close()));
-    const deadline = Date.now() + 10_000;
-    while (replicaProcesses(`${env}/`).length > 0 && Date.now() < deadline) await sleep(20);
+    // Give the closed runtimes' replicas time to exit; any still there are killed and fail the test below.
+    await eventually(() => replicaProcesses(`${env}/`).length === 0, { timeoutMs: 10_000, intervalMs: 20 }).catch(
+      () => undefined,
+    );
     assert.deepEqual(killReplicaProcesses(`${env}/`), [], 'replica processes left behind after the test');
   });
   return {
