@@ -11,7 +11,8 @@ import { createAutoscalerController } from '../src/controller/autoscaler-control
 import { DeploymentService } from '../src/services/deployment-service.js';
 import { AutoscalerReconciler } from '../src/controller/reconcilers/autoscaler-reconciler.js';
 import type { DeploymentTraffic, DeploymentWindow, MetricsSource } from '../src/metrics/metrics-source.js';
-import { seededStore, waitFor } from './support/deployment-fixtures.js';
+import { seededStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 import { ManualClock } from './support/fake-clock.js';
 import { FakeRuntime } from './support/fake-runtime.js';
 
@@ -87,10 +88,10 @@ test('the controller loop evaluates at start and again each interval, on its clo
   });
   // Armed timers: the resync and, once an evaluation has ended, its requeue.
   const evaluated = (n: number) => () => metrics.asked >= 2 * n && clock.pendingTimers === 2;
-  await waitFor(evaluated(1), 'the first evaluation, at start, and its requeue');
+  await eventually(evaluated(1), { timeoutMs: 5_000, message: 'the first evaluation, at start, and its requeue' });
   for (let n = 2; n <= 4; n++) {
     await clock.advance(500);
-    await waitFor(evaluated(n), `evaluation ${n}, after the requeue`);
+    await eventually(evaluated(n), { timeoutMs: 5_000, message: `evaluation ${n}, after the requeue` });
   }
   assert.deepEqual(autoscaler.keys(), ['staging.risk']);
 });

@@ -9,7 +9,8 @@ import { after, before, test } from 'node:test';
 import { sleep } from '../src/controller/clock.js';
 import { Controller, type ControllerOptions } from '../src/controller/controller.js';
 import { type ReconcileResult, TerminalError } from '../src/controller/reconciler.js';
-import { seededStore, type TestStore, waitFor } from './support/deployment-fixtures.js';
+import { seededStore, type TestStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 import { ManualClock } from './support/fake-clock.js';
 
 let t: TestStore;
@@ -61,9 +62,9 @@ function controllerWith(behaviour: Behaviour, overrides: Partial<ControllerOptio
 test('reconciles listed keys on start and keys of store changes', async () => {
   const c = controllerWith(() => Promise.resolve({}));
   await c.controller.start();
-  await waitFor(() => c.calls.includes('initial'), 'the initial key');
+  await eventually(() => c.calls.includes('initial'), { timeoutMs: 5_000, message: 'the initial key' });
   await t.store.models.create({ name: 'churn', description: '', labels: {} });
-  await waitFor(() => c.calls.includes('churn'), 'the changed model key');
+  await eventually(() => c.calls.includes('churn'), { timeoutMs: 5_000, message: 'the changed model key' });
   await c.controller.stop();
 });
 
@@ -112,7 +113,7 @@ test('one key is never reconciled concurrently; adds during a reconcile run it o
   );
   await c.controller.start();
   for (let i = 0; i < 10; i++) c.controller.enqueue('same');
-  await waitFor(() => c.perKey.get('same') === 1, 'the first run');
+  await eventually(() => c.perKey.get('same') === 1, { timeoutMs: 5_000, message: 'the first run' });
   await clock.advance(10);
   for (let i = 0; i < 10; i++) c.controller.enqueue('same');
   await clock.advanceUntil(() => c.perKey.get('same') === 2, 'the second run');
@@ -141,7 +142,7 @@ test('stop aborts an in-flight reconcile and waits for it; its error is not retr
     { clock },
   );
   await c.controller.start();
-  await waitFor(() => c.calls.length === 1, 'the reconcile to start');
+  await eventually(() => c.calls.length === 1, { timeoutMs: 5_000, message: 'the reconcile to start' });
   const t0 = Date.now();
   await c.controller.stop();
   assert.ok(Date.now() - t0 < 1_000, 'stop is prompt');

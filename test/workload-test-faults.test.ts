@@ -17,7 +17,8 @@ import type { Workload } from '../src/runtime/runtime.js';
 import { FAULT_LABELS } from '../src/workloads/onnx-model/test-faults.js';
 import { WORKLOAD_SPEC_KINDS, workloadKindOf } from '../src/workloads/workload-kind.js';
 import { FakeRuntime } from './support/fake-runtime.js';
-import { DIGESTS, seededStore, waitFor } from './support/deployment-fixtures.js';
+import { DIGESTS, seededStore } from './support/deployment-fixtures.js';
+import { eventually } from './support/eventually.js';
 
 const LABELS = { [FAULT_LABELS.errorRate]: '1', [FAULT_LABELS.latencyMs]: '200', [FAULT_LABELS.faultDir]: '/tmp/f' };
 const FAULT_ARGS = [
@@ -79,7 +80,7 @@ async function appliedWorkload(t: TestContext, testFaults: boolean | undefined):
     { name: 'risk', environment: 'staging', model: { name: 'readmission', version: '9.0.0' } },
     { actor: 'alice' },
   );
-  await waitFor(() => runtime.applies.length > 0, 'the first apply');
+  await eventually(() => runtime.applies.length > 0, { timeoutMs: 5_000, message: 'the first apply' });
   return runtime.applies[0]!;
 }
 

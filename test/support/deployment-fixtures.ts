@@ -1,6 +1,6 @@
 /**
  * A real SQLite store in a temp directory, seeded with environments and model versions, for the
- * deployment service and controller tests (plus the old `waitFor`, a shim over `eventually`).
+ * deployment service and controller tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import type { NewResource } from '../../src/core/resources.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
-import { eventually } from './eventually.js';
 
 /** Digests of the seeded model versions, by version. */
 export const DIGESTS = {
@@ -56,17 +55,4 @@ export async function seededStore(): Promise<TestStore> {
       rmSync(home, { recursive: true, force: true });
     },
   };
-}
-
-/**
- * The old poller, kept only as a shim over {@link eventually} for test/controller-loop.test.ts,
- * which another change is rewriting (a fake clock for the Controller); new code calls `eventually`
- * (probe first, options second). Delete once that file no longer imports it.
- */
-export async function waitFor(
-  condition: () => boolean | Promise<boolean>,
-  what: string | (() => string),
-  { timeoutMs = 5_000, intervalMs = 10 } = {},
-): Promise<void> {
-  await eventually(condition, { timeoutMs, intervalMs, message: what });
 }
