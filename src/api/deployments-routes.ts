@@ -286,9 +286,7 @@ export function registerDeploymentRoutes(
     // Every workload of the deployment: during a replacement both revisions log, and after a
     // scale the replicas run under an earlier revision's workload. With `replica`, only the
     // workload that has it; an unknown replica is a 404 before the stream starts.
-    const workloads = (await runtime.list()).filter(
-      (w) => w.key.environment === environment && w.key.deployment === d.name,
-    );
+    const workloads = await runtime.list({ environment, deployment: d.name });
     const keys = workloads
       .filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica))
       .map((w) => w.key);

@@ -45,6 +45,11 @@ export class UnavailableError extends WharfError {
   readonly code = 'UNAVAILABLE';
 }
 
+/** The callee cannot do this at all (an engine without the capability); retrying will not help. */
+export class NotSupportedError extends WharfError {
+  readonly code = 'NOT_SUPPORTED';
+}
+
 /** The model runtime failed on input that passed validation: a server-side fault. */
 export class InternalError extends WharfError {
   readonly code = 'INTERNAL';

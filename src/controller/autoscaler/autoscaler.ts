@@ -391,9 +391,7 @@ export class Autoscaler {
     if (!runtime.capabilities.usage || runtime.usage === undefined) return undefined;
     const interval = this.#o.usageIntervalMs ?? AUTOSCALER_DEFAULTS.usageIntervalMs;
     if (!needed && now - tracked.lastUsageAt < interval) return undefined;
-    const workloads = (await runtime.list()).filter(
-      (w) => w.key.environment === d.environment && w.key.deployment === d.name,
-    );
+    const workloads = await runtime.list({ environment: d.environment, deployment: d.name });
     tracked.readySince = readySince(
       tracked.readySince,
       workloads.flatMap((w) => w.replicas),

@@ -4,7 +4,8 @@
  *
  * 1. read the deployment; gone → remove any workload still running under its name (strays);
  * 2. read its current revision and model version;
- * 3. observe every workload of the deployment (`runtime.list()`); advance running analyses;
+ * 3. observe every workload of the deployment (`runtime.list({ environment, deployment })`); advance
+ *    running analyses;
  * 4. plan (pure, `deployment-plan.ts`, which runs the rollout engine);
  * 5. apply the workloads the plan keeps (each with its own revision's spec); remove the others;
  * 6. deleted and nothing runs → delete the record, its revisions and events in one transaction;
@@ -31,7 +32,7 @@ import type { AnalysisRunView, RolloutStatus, ShadowSummary } from '../../core/r
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
 import { autoscaled, initialSize, mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
-import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
+import type { Runtime, Workload, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store, StoreCollections } from '../../store/store.js';
 import { newEvent } from '../deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
@@ -41,6 +42,7 @@ import type { AnalysisTarget, RolloutAnalysis } from '../rollout-analysis.js';
 import { type DeploymentPlan, type ObservedWorkload, planDeployment } from './deployment-plan.js';
 import { desiredWorkload, workloadKeyOf } from './deployment-workload.js';
 import { reconcileFailed, reconcileRecovered, REPEATED_FAILURES } from './reconciled-condition.js';
+import { runtimeCapable, runtimeRefusal } from './runtime-capability.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
 export interface DeploymentReconcilerOptions {
@@ -101,9 +103,7 @@ export class DeploymentReconciler implements Reconciler {
     const { modelVersion, blocked } = revision === undefined ? {} : await this.#modelVersion(revision);
 
     checkSignal(signal);
-    const workloads = (await runtime.list()).filter(
-      (w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name,
-    );
+    const workloads = await runtime.list({ environment: deployment.environment, deployment: deployment.name });
     const running = workloads.map((w) => w.key.revision);
     const workloadRevision =
       revision === undefined ? deployment.revision : await this.#workloadRevision(deployment.id, revision, running);
@@ -112,6 +112,14 @@ export class DeploymentReconciler implements Reconciler {
     const shadow = await this.#shadow(deployment, spec.strategy.type, previous, nowDate);
     const handled = previous?.handledRequest ?? 0;
     const replicas = deleting ? 0 : await this.#replicas(deployment.id, spec);
+    // A field the environment's engine cannot honour blocks the revision (see runtime-capability.ts).
+    const refused =
+      revision === undefined || modelVersion === undefined || deleting
+        ? undefined
+        : await runtimeRefusal(
+            runtime,
+            await this.#workload(deployment, workloadRevision, revision, modelVersion, replicas),
+          );
     const plan = planDeployment({
       revision: deployment.revision,
       workloadRevision,
@@ -120,7 +128,7 @@ export class DeploymentReconciler implements Reconciler {
       strategy: spec.strategy,
       rollback: revision !== undefined && isRollbackRevision(revision),
       deleting,
-      blocked,
+      blocked: blocked ?? refused,
       workloads: workloads.map(observed),
       status: previous === undefined ? deployment.status : { ...deployment.status, rollout: previous },
       requests: (deployment.rolloutRequests ?? []).filter((r) => r.id > handled),
@@ -136,8 +144,9 @@ export class DeploymentReconciler implements Reconciler {
     );
     // Getting this far is a reconcile that works: a failure recorded before is cleared.
     const recovered = reconcileRecovered(planned, now);
-    const status = recovered?.status ?? planned;
-    const events = recovered === undefined ? plan.events : [...plan.events, recovered.event];
+    const capable = runtimeCapable(recovered?.status ?? planned, refused, now);
+    const status = capable.status;
+    const events = [...plan.events, ...(recovered ? [recovered.event] : []), ...(capable.event ? [capable.event] : [])];
 
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
@@ -290,6 +299,17 @@ export class DeploymentReconciler implements Reconciler {
     currentModel: ModelVersion,
     replicas: number,
   ): Promise<void> {
+    await this.#o.runtime.apply(await this.#workload(deployment, number, revision, currentModel, replicas));
+  }
+
+  /** Workload `number` with the spec of `revision` and `replicas`. */
+  async #workload(
+    deployment: Deployment,
+    number: number,
+    revision: Revision,
+    currentModel: ModelVersion,
+    replicas: number,
+  ): Promise<Workload> {
     const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
     const model = spec.model;
     const modelVersion =
@@ -305,7 +325,7 @@ export class DeploymentReconciler implements Reconciler {
       modelVersion,
       artifactPath,
     };
-    await this.#o.runtime.apply(desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs }));
+    return desiredWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs });
   }
 
   /**
@@ -434,8 +454,7 @@ export class DeploymentReconciler implements Reconciler {
   async #removeStrays(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const id = parseDeploymentId(key);
     if (id === undefined) return {};
-    for (const w of await this.#o.runtime.list()) {
-      if (w.key.environment !== id.environment || w.key.deployment !== id.name) continue;
+    for (const w of await this.#o.runtime.list({ environment: id.environment, deployment: id.name })) {
       checkSignal(signal);
       await this.#o.runtime.remove(w.key);
     }
