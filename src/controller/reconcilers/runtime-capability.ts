@@ -20,7 +20,9 @@ export const RUNTIME_CAPABLE_CONDITION = 'RuntimeCapable';
 
 /** Why the engine that would run `workload` cannot run it as described; undefined when it can. */
 export async function runtimeRefusal(runtime: Runtime, workload: Workload): Promise<string | undefined> {
-  const engine = (await runtime.engineFor?.(workload.key)) ?? runtime;
+  // An environment whose engine is not configured here: `apply` reports that, as it always has.
+  const engine = runtime.engineFor ? await runtime.engineFor(workload.key).catch(() => undefined) : runtime;
+  if (engine === undefined) return undefined;
   const fields = unhonouredFields(workload, engine.capabilities);
   return fields.length === 0 ? undefined : `the ${engine.name} runtime cannot honour ${fields.join('; ')}`;
 }
