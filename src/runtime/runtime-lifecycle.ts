@@ -120,13 +120,11 @@ export class ManagedRuntime<E extends RuntimeEngine = RuntimeEngine> implements 
     this.#closing ??= (async () => {
       const init = this.#init;
       if (init === undefined) return; // never started: nothing to release
-      if (
-        await init.then(
-          () => true,
-          () => false,
-        )
-      )
-        await this.engine.close(options);
+      const started = await init.then(
+        () => true,
+        () => false, // a failed init took nothing
+      );
+      if (started) await this.engine.close(options);
     })();
     return this.#closing;
   }
