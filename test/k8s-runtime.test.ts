@@ -154,6 +154,57 @@ describe('kubernetes runtime', () => {
     await r.remove(k);
   });
 
+  test('list is served from a list+watch cache: no list request per call, changes arrive by watch, a cut watch resumes', async () => {
+    const r = cluster.runtime();
+    const other = cluster.runtime(); // another writer: its changes reach r only through the watch
+    const [one, two] = [key('cached', 1), key('cached', 2)];
+    const selector = { environment: ENV, deployment: 'cached' };
+    const revisions = async (): Promise<number[]> =>
+      (await r.list(selector)).map((s) => s.key.revision).sort((a, b) => a - b);
+    /** Every-namespace lists of Deployments and Pods: what the cache sends, and only when it (re)lists. */
+    const clusterLists = (): number =>
+      cluster.api.requests.filter(
+        (q) => /^\/(apis\/apps\/v1\/deployments|api\/v1\/pods)\?/.test(q.path) && !q.path.includes('watch=true'),
+      ).length;
+    const before = clusterLists();
+    assert.deepEqual(await revisions(), []);
+    const listed = clusterLists();
+    assert.equal(listed - before, 2, 'the first list listed Deployments and Pods once');
+    for (let i = 0; i < 5; i++) await r.list(selector);
+    assert.equal(clusterLists(), listed, 'later lists send no list request');
+
+    await other.apply(cluster.modelWorkload(one, 0));
+    await eventually(async () => (await revisions()).length === 1, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: 'revision 1 in the cache',
+    });
+    assert.ok(cluster.api.dropWatches() >= 2, 'the cache was watching');
+    await other.apply(cluster.modelWorkload(two, 0));
+    assert.deepEqual(
+      await eventually(
+        async () => {
+          const now = await revisions();
+          return now.length === 2 ? now : undefined;
+        },
+        { timeoutMs: 30_000, intervalMs: 100, message: 'revision 2 after the cut' },
+      ),
+      [1, 2],
+    );
+    await other.remove(one);
+    await other.remove(two);
+    await eventually(async () => (await revisions()).length === 0, {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      message: 'both gone from the cache',
+    });
+    // Its own writes are in its next list at once: the engine waited for the cache to show them.
+    await r.apply(cluster.modelWorkload(one, 0));
+    assert.deepEqual(await revisions(), [1]);
+    await r.remove(one);
+    assert.deepEqual(await revisions(), []);
+  });
+
   test("revisions share the deployment's objects, which go with the last revision", async () => {
     const r = cluster.runtime();
     const [one, two] = [key('shared', 1), key('shared', 2)];

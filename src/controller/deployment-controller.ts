@@ -29,6 +29,7 @@ export function createDeploymentController(options: DeploymentControllerOptions)
     keysOfChange: (change) => [change.key],
     listKeys: async () => {
       const ids = new Set((await listAll(store.deployments)).map((d) => d.id));
+      // Every workload, not only those of stored deployments: a stray's key must be reconciled too.
       for (const w of await runtime.list()) ids.add(deploymentId(w.key.environment, w.key.deployment));
       return ids;
     },

@@ -27,6 +27,8 @@ export const ERROR_CODES = [
   // The server's state or faults
   'UNAVAILABLE',
   'INTERNAL',
+  // The runtime (runtime/runtime-lifecycle.ts): an engine without the capability
+  'NOT_SUPPORTED',
   // The controller (controller/reconciler.ts) and the metrics sources (metrics/prometheus-source.ts)
   'TERMINAL',
   'PROMETHEUS_QUERY',
@@ -56,6 +58,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   ALREADY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
   INTERNAL: 500,
+  NOT_SUPPORTED: 501,
   TERMINAL: 500,
   PROMETHEUS_QUERY: 500,
   UPSTREAM_UNAVAILABLE: 502,
@@ -117,6 +120,11 @@ export class UnavailableError extends WharfError {
 /** The caller may not do this (e.g. approve a change they requested themselves). */
 export class PermissionDeniedError extends WharfError {
   readonly code = 'PERMISSION_DENIED';
+}
+
+/** The callee cannot do this at all (an engine without the capability); retrying will not help. */
+export class NotSupportedError extends WharfError {
+  readonly code = 'NOT_SUPPORTED';
 }
 
 /** The model runtime failed on input that passed validation: a server-side fault. */

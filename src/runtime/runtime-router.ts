@@ -1,18 +1,24 @@
 /**
  * One {@link Runtime} over several engines: each call goes to the engine of the key's
  * environment (its `runtime` binding, or the control plane's `--runtime` override), `list()`
- * merges them all. Controllers, the API and the route publisher keep talking to one Runtime.
+ * asks them all with the same selector (a workload may run on an engine its environment is no
+ * longer bound to: a stray) and merges. Controllers, the API and the route publisher keep talking
+ * to one Runtime. Each engine is under the lifecycle wrapper (`runtime-lifecycle.ts`): one given
+ * bare is wrapped here.
  */
 import { InvalidArgumentError } from '../core/errors.js';
 import type { RuntimeBinding } from '../core/resources.js';
+import { managed, type RuntimeEngine } from './runtime-lifecycle.js';
 import type {
   LogLine,
   LogOptions,
   ReplicaUsage,
   Runtime,
   RuntimeCapabilities,
+  UnsupportedFields,
   Workload,
   WorkloadKey,
+  WorkloadSelector,
   WorkloadStatus,
 } from './runtime.js';
 
@@ -24,17 +30,27 @@ export class RuntimeRouter implements Runtime {
   readonly name = 'router';
   readonly capabilities: RuntimeCapabilities;
   private readonly cache = new Map<string, { binding: RuntimeBinding; until: number }>();
+  private readonly engines: Partial<Record<RuntimeBinding, Runtime>>;
 
   constructor(
-    private readonly engines: Partial<Record<RuntimeBinding, Runtime>>,
+    engines: Partial<Record<RuntimeBinding, Runtime | RuntimeEngine>>,
     /** The binding of an environment (read from the store); `override` wins when set. */
     private readonly bindingOf: (environment: string) => Promise<RuntimeBinding>,
     private readonly override?: RuntimeBinding,
   ) {
-    const all = Object.values(engines);
-    const every = (flag: keyof RuntimeCapabilities): boolean =>
+    this.engines = Object.fromEntries(
+      Object.entries(engines).map(([binding, engine]) => [binding, managed(engine)]),
+    ) as Partial<Record<RuntimeBinding, Runtime>>;
+    const all = Object.values(this.engines);
+    const every = (flag: Exclude<keyof RuntimeCapabilities, 'unsupportedFields'>): boolean =>
       all.length > 0 && all.every((e) => e.capabilities[flag]);
-    const any = (flag: keyof RuntimeCapabilities): boolean => all.some((e) => e.capabilities[flag]);
+    const any = (flag: Exclude<keyof RuntimeCapabilities, 'unsupportedFields'>): boolean =>
+      all.some((e) => e.capabilities[flag]);
+    // What some engine cannot honour; per key, `engineFor` tells what its own engine cannot.
+    const unsupportedFields: UnsupportedFields = Object.assign(
+      {},
+      ...all.map((e) => e.capabilities.unsupportedFields),
+    ) as UnsupportedFields;
     this.capabilities = {
       logs: every('logs'),
       followLogs: every('followLogs'),
@@ -43,7 +59,14 @@ export class RuntimeRouter implements Runtime {
       // Per key: an engine without it answers [] / never calls; callers still poll as a safety net.
       usage: any('usage'),
       changeNotifications: any('changeNotifications'),
+      unsupportedFields,
     };
+  }
+
+  /** The engine of `key`'s environment. */
+  async engineFor(key: WorkloadKey): Promise<Pick<Runtime, 'name' | 'capabilities'>> {
+    const engine = await this.engine(key);
+    return { name: engine.name, capabilities: engine.capabilities };
   }
 
   async usage(key: WorkloadKey): Promise<ReplicaUsage[]> {
@@ -68,8 +91,8 @@ export class RuntimeRouter implements Runtime {
     return (await this.engine(key)).observe(key);
   }
 
-  async list(): Promise<WorkloadStatus[]> {
-    return (await Promise.all(Object.values(this.engines).map((e) => e.list()))).flat();
+  async list(selector: WorkloadSelector = {}): Promise<WorkloadStatus[]> {
+    return (await Promise.all(Object.values(this.engines).map((e) => e.list(selector)))).flat();
   }
 
   async remove(key: WorkloadKey): Promise<void> {

@@ -181,6 +181,50 @@ export interface RuntimeCapabilities {
   readonly usage: boolean;
   /** {@link Runtime.onChange} tells when a replica's phase or endpoint changes. */
   readonly changeNotifications: boolean;
+  /**
+   * Fields of a {@link Workload} this engine cannot honour, each with why (e.g. local: `image`,
+   * which only a container engine can run). A workload that sets one is refused (the wrapper in
+   * `runtime-lifecycle.ts` rejects its `apply`; the deployment reconciler reports a
+   * `RuntimeCapable: False` condition) instead of running without it.
+   */
+  readonly unsupportedFields: UnsupportedFields;
+}
+
+/** Field of a {@link Workload} → why the engine cannot honour it (see {@link RuntimeCapabilities.unsupportedFields}). */
+export type UnsupportedFields = Readonly<Partial<Record<keyof Workload, string>>>;
+
+/**
+ * Which workloads {@link Runtime.list} returns: those of `environment`, of `deployment` (within
+ * `environment` when both are given). Empty: every workload the engine runs.
+ */
+export interface WorkloadSelector {
+  readonly environment?: string;
+  readonly deployment?: string;
+}
+
+/** True when `key` is one of the workloads `selector` selects. */
+export function selects(selector: WorkloadSelector, key: WorkloadKey): boolean {
+  return (
+    (selector.environment === undefined || selector.environment === key.environment) &&
+    (selector.deployment === undefined || selector.deployment === key.deployment)
+  );
+}
+
+/**
+ * The fields of `workload` that an engine with `capabilities` would not honour (set, and not
+ * empty), as `field: why` lines; [] when it can run the workload as described.
+ */
+export function unhonouredFields(workload: Workload, capabilities: RuntimeCapabilities): string[] {
+  const out: string[] = [];
+  for (const [field, why] of Object.entries(capabilities.unsupportedFields) as [keyof Workload, string][]) {
+    const value: unknown = workload[field];
+    const empty =
+      value === undefined ||
+      (Array.isArray(value) && value.length === 0) ||
+      (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
+    if (!empty) out.push(`${field}: ${why}`);
+  }
+  return out;
 }
 
 /** An execution engine. */
@@ -195,8 +239,12 @@ export interface Runtime {
   apply(workload: Workload): Promise<void>;
   /** What runs for `key`, or undefined when nothing does. */
   observe(key: WorkloadKey): Promise<WorkloadStatus | undefined>;
-  /** Every workload the engine runs (used to find strays after a restart). */
-  list(): Promise<WorkloadStatus[]>;
+  /**
+   * The workloads `selector` selects (default: every workload the engine runs, e.g. to find strays
+   * after a restart). Callers pass the narrowest selector they can: engines filter where it is
+   * cheap (Kubernetes: label selectors on a list+watch cache).
+   */
+  list(selector?: WorkloadSelector): Promise<WorkloadStatus[]>;
   /** Stops and deletes everything of the workload: ready replicas are drained first. */
   remove(key: WorkloadKey): Promise<void>;
   logs(key: WorkloadKey, options?: LogOptions): AsyncIterable<LogLine>;
@@ -208,6 +256,11 @@ export interface Runtime {
    * (capability `changeNotifications`). Returns the unsubscribe function.
    */
   onChange?(listener: (key: WorkloadKey) => void): () => void;
+  /**
+   * The name and capabilities of the engine that runs `key` (a router answers for the engine of
+   * the key's environment); without it, the runtime's own.
+   */
+  engineFor?(key: WorkloadKey): Promise<Pick<Runtime, 'name' | 'capabilities'>>;
   /** Releases the engine's own resources; running replicas are stopped unless `keepReplicas`. */
   close(options?: { keepReplicas?: boolean }): Promise<void>;
 }

@@ -28,9 +28,7 @@ export class WorkloadLogs {
    * is a `NOT_FOUND` naming the replicas that exist, thrown here, before any line is read.
    */
   async select(deployment: Deployment, replica?: string): Promise<LogSelection> {
-    const workloads = (await this.runtime.list()).filter(
-      (w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name,
-    );
+    const workloads = await this.runtime.list({ environment: deployment.environment, deployment: deployment.name });
     const keys = workloads
       .filter((w) => replica === undefined || w.replicas.some((r) => r.id === replica))
       .map((w) => w.key);

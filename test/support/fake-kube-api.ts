@@ -297,6 +297,9 @@ export class FakeKubeApi {
       return 200;
     }
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+    // As the API server does: the headers go out at once, before any event, so a client that
+    // waits for the response (the client library's informer does) knows the watch is open.
+    res.flushHeaders();
     const write = (e: WatchEvent): void => void res.write(JSON.stringify({ type: e.type, object: e.object }) + '\n');
     for (const e of backlog) write(e);
     const listener = (e: WatchEvent): void => {

@@ -13,11 +13,13 @@ import type {
   LogLine,
   Runtime,
   RuntimeCapabilities,
+  UnsupportedFields,
   Workload,
   WorkloadKey,
+  WorkloadSelector,
   WorkloadStatus,
 } from '../../src/runtime/runtime.js';
-import { workloadKeyString } from '../../src/runtime/runtime.js';
+import { selects, workloadKeyString } from '../../src/runtime/runtime.js';
 
 interface FakeReplica {
   id: string;
@@ -43,16 +45,11 @@ let nextPort = 20_000;
 /** See the module comment. */
 export class FakeRuntime implements Runtime {
   readonly name = 'fake';
-  readonly capabilities: RuntimeCapabilities = {
-    logs: false,
-    followLogs: false,
-    resourceLimits: false,
-    gpu: false,
-    usage: false,
-    changeNotifications: false,
-  };
+  readonly capabilities: RuntimeCapabilities;
   /** Every apply, in order. */
   readonly applies: Workload[] = [];
+  /** Every list, with its selector, in order (to check that callers narrow it). */
+  readonly lists: WorkloadSelector[] = [];
   /** Every remove, in order. */
   readonly removals: Removal[] = [];
   /** Replicas ever started, per workload key string: a restart that adopts starts none. */
@@ -63,8 +60,18 @@ export class FakeRuntime implements Runtime {
   readonly #workloads = new Map<string, FakeWorkload>();
   #crash: ((key: WorkloadKey) => string | undefined) | undefined;
 
-  constructor(options: { readyAfterMs?: number } = {}) {
+  /** `unsupportedFields`: what this fake declares it cannot honour (default nothing). */
+  constructor(options: { readyAfterMs?: number; unsupportedFields?: UnsupportedFields } = {}) {
     this.readyAfterMs = options.readyAfterMs ?? 30;
+    this.capabilities = {
+      logs: false,
+      followLogs: false,
+      resourceLimits: false,
+      gpu: false,
+      usage: false,
+      changeNotifications: false,
+      unsupportedFields: options.unsupportedFields ?? {},
+    };
   }
 
   /** Workloads matching `predicate` crash-loop with `message` (undefined: nothing crashes). */
@@ -103,8 +110,11 @@ export class FakeRuntime implements Runtime {
     return Promise.resolve(entry === undefined ? undefined : this.#status(entry));
   }
 
-  list(): Promise<WorkloadStatus[]> {
-    return Promise.resolve([...this.#workloads.values()].map((e) => this.#status(e)));
+  list(selector: WorkloadSelector = {}): Promise<WorkloadStatus[]> {
+    this.lists.push(selector);
+    return Promise.resolve(
+      [...this.#workloads.values()].filter((e) => selects(selector, e.workload.key)).map((e) => this.#status(e)),
+    );
   }
 
   remove(key: WorkloadKey): Promise<void> {

@@ -11,6 +11,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { hasErrorCode } from '../../src/core/errors.js';
+import { ManagedRuntime } from '../../src/runtime/runtime-lifecycle.js';
 import type { Runtime, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
 
 /** What the suite needs from the engine under test. */
@@ -95,6 +97,49 @@ export function runRuntimeContract<R extends Runtime>(
     });
     after(async () => {
       await runtime?.close();
+    });
+
+    // First, while nothing has started the engine yet.
+    test('init: concurrent first calls share one start and all succeed', async () => {
+      if (runtime instanceof ManagedRuntime) assert.equal(runtime.init(), runtime.init(), 'one init, shared');
+      const key = nextKey();
+      const [listed, observed] = await Promise.all([runtime.list(), runtime.observe(key), runtime.list()]);
+      assert.ok(Array.isArray(listed));
+      assert.equal(observed, undefined);
+    });
+
+    test('list(selector) returns exactly the selected workloads', async () => {
+      const env = fixtures.environment ?? 'contract';
+      const [a1, a2, b] = [nextKey(), nextKey(), nextKey()];
+      const a2next = { ...a2, revision: 2 };
+      const keys = [a1, a2, a2next, b];
+      try {
+        for (const k of keys) await runtime.apply(fixtures.workload(k, 0));
+        const names = (list: WorkloadStatus[]): string[] =>
+          list
+            .filter((s) => keys.some((k) => k.deployment === s.key.deployment))
+            .map((s) => `${s.key.deployment}@${s.key.revision}`)
+            .sort();
+        const all = [a1, a2, a2next, b].map((k) => `${k.deployment}@${k.revision}`).sort();
+        assert.deepEqual(names(await runtime.list()), all, 'no selector: every workload');
+        assert.deepEqual(names(await runtime.list({})), all, 'an empty selector: every workload');
+        assert.deepEqual(names(await runtime.list({ environment: env })), all, 'by environment');
+        assert.deepEqual(
+          names(await runtime.list({ environment: env, deployment: a2.deployment })),
+          [`${a2.deployment}@1`, `${a2.deployment}@2`],
+          'by environment and deployment: every revision of it',
+        );
+        assert.deepEqual(names(await runtime.list({ deployment: a1.deployment })), [`${a1.deployment}@1`]);
+        assert.deepEqual(await runtime.list({ environment: `${env}-none` }), [], 'another environment: none');
+        assert.deepEqual(
+          await runtime.list({ environment: env, deployment: `${a1.deployment}-none` }),
+          [],
+          'an unknown deployment: none',
+        );
+      } finally {
+        for (const k of keys) await runtime.remove(k);
+      }
+      assert.deepEqual(await runtime.list({ environment: env, deployment: a2.deployment }), [], 'after remove');
     });
 
     test('apply: the desired replicas become ready and their endpoints answer', () =>
@@ -306,6 +351,23 @@ export function runRuntimeContract<R extends Runtime>(
         assert.equal(status.replicas.length, 0);
         assert.equal((await fixtures.processes?.ids(runtime, key))?.length ?? 0, 0);
       }));
+
+    test('close: later calls reject with UNAVAILABLE "the <name> runtime is closed"; closing again is fine', async () => {
+      // Last: closes the suite's runtime (the after hook closes it once more).
+      await runtime.close();
+      const closed = (error: unknown): boolean => {
+        assert.ok(hasErrorCode(error, 'UNAVAILABLE'), `UNAVAILABLE, got ${String(error)}`);
+        assert.equal((error as Error).message, `the ${runtime.name} runtime is closed`);
+        return true;
+      };
+      const key = nextKey();
+      await assert.rejects(runtime.apply(fixtures.workload(key, 1)), closed);
+      await assert.rejects(runtime.observe(key), closed);
+      await assert.rejects(runtime.list({ environment: key.environment }), closed);
+      await assert.rejects(runtime.remove(key), closed);
+      await assert.rejects(collect(runtime.logs(key)), closed);
+      await Promise.all([runtime.close(), runtime.close()]);
+    });
   });
 }
 

@@ -100,9 +100,7 @@ export async function sampleUsage(
 ): Promise<ReplicaUsage[] | undefined> {
   if (!runtime.capabilities.usage || runtime.usage === undefined) return undefined;
   if (!needed && now - tracked.lastUsageAt < intervalMs) return undefined;
-  const workloads = (await runtime.list()).filter(
-    (w) => w.key.environment === d.environment && w.key.deployment === d.name,
-  );
+  const workloads = await runtime.list({ environment: d.environment, deployment: d.name });
   tracked.readySince = readySince(
     tracked.readySince,
     workloads.flatMap((w) => w.replicas),

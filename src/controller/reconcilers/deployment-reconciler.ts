@@ -4,7 +4,8 @@
  *
  * 1. read the deployment; gone → remove any workload still running under its name (strays);
  * 2. read its current revision and model version;
- * 3. observe every workload of the deployment (`runtime.list()`); advance running analyses;
+ * 3. observe every workload of the deployment (`runtime.list({ environment, deployment })`); advance
+ *    running analyses;
  * 4. plan (pure, `deployment-plan.ts`, which runs the rollout engine);
  * 5. apply the workloads the plan keeps (each with its own revision's spec); remove the others;
  * 6. deleted and nothing runs → delete the record, its revisions and events in one transaction;
@@ -27,7 +28,7 @@ import type { Deployment, DeploymentEndpoints, DeploymentSpec, ModelVersion, Rev
 import { jsonEqual } from '../../core/revision-diff.js';
 import { MAX_REPLICAS } from '../../core/deployment-spec.js';
 import { autoscaled, initialSize, mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
-import type { Runtime, WorkloadStatus } from '../../runtime/runtime.js';
+import type { Runtime, Workload, WorkloadStatus } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
 import { newEvent } from '../../services/deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
@@ -41,6 +42,7 @@ import { workloadKeyOf } from '../../workloads/workload-base.js';
 import { workloadKindOf } from '../../workloads/workload-kind.js';
 import { reconcileRecovered } from './reconciled-condition.js';
 import { recordRetriedError, recordTerminalError } from './deployment-failures.js';
+import { runtimeCapable, runtimeRefusal } from './runtime-capability.js';
 
 /** Settings of {@link DeploymentReconciler}; every default is in {@link DEPLOYMENT_RECONCILER_DEFAULTS}. */
 export interface DeploymentReconcilerOptions {
@@ -104,9 +106,7 @@ export class DeploymentReconciler implements Reconciler {
     const { modelVersion, blocked } = revision === undefined ? {} : await this.#modelVersion(revision);
 
     checkSignal(signal);
-    const workloads = (await runtime.list()).filter(
-      (w) => w.key.environment === deployment.environment && w.key.deployment === deployment.name,
-    );
+    const workloads = await runtime.list({ environment: deployment.environment, deployment: deployment.name });
     const running = workloads.map((w) => w.key.revision);
     const workloadRevision =
       revision === undefined
@@ -117,6 +117,14 @@ export class DeploymentReconciler implements Reconciler {
     const shadow = await shadowSummary(this.#o.analysis, deployment, spec.strategy.type, previous, nowDate);
     const handled = previous?.handledRequest ?? 0;
     const replicas = deleting ? 0 : await this.#replicas(deployment.id, spec);
+    // A field the environment's engine cannot honour blocks the revision (see runtime-capability.ts).
+    const refused =
+      revision === undefined || modelVersion === undefined || deleting
+        ? undefined
+        : await runtimeRefusal(
+            runtime,
+            await this.#workload(deployment, workloadRevision, revision, modelVersion, replicas),
+          );
     const plan = planDeployment({
       revision: deployment.revision,
       workloadRevision,
@@ -125,7 +133,7 @@ export class DeploymentReconciler implements Reconciler {
       strategy: spec.strategy,
       rollback: revision !== undefined && isRollbackRevision(revision),
       deleting,
-      blocked,
+      blocked: blocked ?? refused,
       workloads: workloads.map(observed),
       status: previous === undefined ? deployment.status : { ...deployment.status, rollout: previous },
       requests: (deployment.rolloutRequests ?? []).filter((r) => r.id > handled),
@@ -141,8 +149,9 @@ export class DeploymentReconciler implements Reconciler {
     );
     // Getting this far is a reconcile that works: a failure recorded before is cleared.
     const recovered = reconcileRecovered(planned, now);
-    const status = recovered?.status ?? planned;
-    const events = recovered === undefined ? plan.events : [...plan.events, recovered.event];
+    const capable = runtimeCapable(recovered?.status ?? planned, refused, now);
+    const status = capable.status;
+    const events = [...plan.events, ...(recovered ? [recovered.event] : []), ...(capable.event ? [capable.event] : [])];
 
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
@@ -237,6 +246,17 @@ export class DeploymentReconciler implements Reconciler {
     currentModel: ModelVersion,
     replicas: number,
   ): Promise<void> {
+    await this.#o.runtime.apply(await this.#workload(deployment, number, revision, currentModel, replicas));
+  }
+
+  /** Workload `number` with the spec of `revision` and `replicas`. */
+  async #workload(
+    deployment: Deployment,
+    number: number,
+    revision: Revision,
+    currentModel: ModelVersion,
+    replicas: number,
+  ): Promise<Workload> {
     const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
     const kind = workloadKindOf(spec.type);
     const model = kind.artifactOf(spec);
@@ -253,9 +273,7 @@ export class DeploymentReconciler implements Reconciler {
       modelVersion,
       artifactPath,
     };
-    await this.#o.runtime.apply(
-      kind.buildWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs, testFaults: this.#o.testFaults }),
-    );
+    return kind.buildWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs, testFaults: this.#o.testFaults });
   }
 
   /**

@@ -20,8 +20,7 @@ export async function removeStrays(
 ): Promise<ReconcileResult> {
   const id = parseDeploymentId(key);
   if (id === undefined) return {};
-  for (const w of await runtime.list()) {
-    if (w.key.environment !== id.environment || w.key.deployment !== id.name) continue;
+  for (const w of await runtime.list({ environment: id.environment, deployment: id.name })) {
     checkSignal();
     await runtime.remove(w.key);
   }

@@ -132,6 +132,7 @@ export class RoutePublisher {
 
   async #compile(): Promise<void> {
     const { store, runtime } = this.#o;
+    // One table for every environment: every workload (no narrower selector exists here).
     const [deployments, workloads] = await Promise.all([listAll(store.deployments), runtime.list()]);
     const ids = new Map(deployments.map((d) => [`${d.environment}\u0000${d.name}`, d.id]));
     const inUse = new Set<string>();

@@ -16,6 +16,7 @@ import {
   KubeConfig,
   type KubernetesObject,
   KubernetesObjectApi,
+  ListWatch,
   Log,
   PatchStrategy,
   Watch,
@@ -198,6 +199,26 @@ export class KubeClient {
           if (signal.aborted) controller.abort();
         }, finish);
     });
+  }
+
+  /**
+   * A list+watch cache (the client library's informer) of `kind` at `path` (e.g.
+   * `/api/v1/pods`: every namespace) matching `labelSelector`, listing through this client's
+   * retries; `onList` is told after each successful list. Not started: call `start()`.
+   */
+  informer(
+    path: string,
+    apiVersion: string,
+    kind: string,
+    labelSelector: string,
+    onList: () => void = () => undefined,
+  ): ListWatch<KubeItem> {
+    const list = async (): Promise<{ metadata: { resourceVersion: string }; items: KubeItem[] }> => {
+      const { items, resourceVersion } = await this.list(apiVersion, kind, undefined, labelSelector);
+      onList();
+      return { metadata: { resourceVersion }, items };
+    };
+    return new ListWatch<KubeItem>(path, this.watcher, list, false, labelSelector);
   }
 
   /**

@@ -4,49 +4,22 @@
  * and CPU, restarts it with capped exponential back-off when it exits, fails liveness or startup,
  * or goes above its memory limit, and stops it gracefully. The replica keeps its id, log files and
  * (when free) its port across restarts, and reports why its last process ended.
+ *
+ * This is the state machine; starting a process is `replica-launch.ts`, counting probe failures
+ * `probe-failures.ts`, sampling and limits `replica-resources.ts`, what it needs `replica-context.ts`.
  */
-import { closeSync } from 'node:fs';
-import type { ReplicaStatus, ReplicaUsage, Workload } from '../runtime.js';
-import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
+import type { ReplicaStatus, ReplicaUsage } from '../runtime.js';
 import { backoffDelay, CrashHistory } from './backoff.js';
-import { freePort } from './free-port.js';
-import type { ResolvedLocalOptions } from './local-options.js';
-import { lastLine, type LogPaths, openForChild, replicaLogPaths } from './log-files.js';
-import { describeExit, type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
+import { type LogPaths, replicaLogPaths } from './log-files.js';
+import { type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
+import { describeEnd, HOST, launchReplica } from './replica-launch.js';
+import type { KillCause, ReplicaContext, Termination } from './replica-context.js';
+import { ProbeFailures } from './probe-failures.js';
 import { ReplicaProbes } from './replica-probes.js';
 import { ReplicaResources } from './replica-resources.js';
 import type { ReplicaRecord } from './replica-state.js';
-import type { ResourcePlan } from './resource-policy.js';
-import { probePath, replicaCommand } from './workload-spec.js';
 
-const HOST = '127.0.0.1';
-
-/** What a replica needs from its workload. */
-export interface ReplicaContext {
-  readonly options: ResolvedLocalOptions;
-  /** The workload directory (logs live under it). */
-  readonly dir: string;
-  readonly workload: () => Workload;
-  readonly verifier: ArtifactVerifier;
-  /** Told every artifact check result, for the workload's condition. */
-  readonly artifactChecked: (check: DigestCheck) => void;
-  /** Called after every change of state worth persisting or reporting. */
-  readonly changed: () => void;
-  /** How the workload's resource limits are applied. */
-  readonly resources: ResourcePlan;
-  /** Why every replica of the workload is held out of rotation now (a failing dependency), if it is. */
-  readonly dependencyHold: () => string | undefined;
-  /** Told when a hard cpu quota could not be applied to a replica. */
-  readonly cpuQuotaFailed: (message: string) => void;
-}
-
-/** Why a process ended, as {@link ReplicaStatus.lastTermination} reports it. */
-type Termination = NonNullable<ReplicaStatus['lastTermination']>;
-/** A kill this runtime decided on, remembered until the process has exited. */
-interface KillCause {
-  readonly reason: 'LivenessFailed' | 'StartupTimeout' | 'OOMKilled';
-  readonly message: string;
-}
+export type { ReplicaContext } from './replica-context.js';
 
 /** A replica slot and the process currently filling it. */
 export class ReplicaProcess {
@@ -62,8 +35,7 @@ export class ReplicaProcess {
   private readySince: number | undefined;
   private readonly crashes: CrashHistory;
   private probes: ReplicaProbes | undefined;
-  private readinessFailures = 0;
-  private livenessFailures = 0;
+  private readonly failures = new ProbeFailures();
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly resources: ReplicaResources;
   private killCause: KillCause | undefined;
@@ -204,44 +176,28 @@ export class ReplicaProcess {
     return !this.stopRequested && !this.detached;
   }
 
+  /** Starts a process (see `replica-launch.ts`) and watches it. */
   private async launch(message?: string): Promise<void> {
     this.restartTimer = undefined;
-    const workload = this.ctx.workload();
-    if (workload.model) {
-      const check = await this.ctx.verifier.verify(workload.model.artifactPath, workload.model.digest);
-      if (!this.active) return;
-      this.ctx.artifactChecked(check);
-      if (!check.ok) {
-        this.blocked = true;
-        this.setPhase('crashed', `not started: ${check.message}`);
-        return;
-      }
-    }
-    let handle: ProcessHandle;
-    try {
-      const port = await freePort(HOST, this.port);
-      if (!this.active) return;
-      this.port = port;
-      const { argv, env } = replicaCommand(
-        workload,
-        this.id,
-        port,
-        this.ctx.options.wharfBin,
-        this.ctx.options.stopGraceMs,
-      );
-      const fds = openForChild(this.logs);
-      try {
-        handle = ProcessHandle.spawn({ argv, env, stdoutFd: fds.stdout, stderrFd: fds.stderr });
-      } finally {
-        closeSync(fds.stdout);
-        closeSync(fds.stderr);
-      }
-    } catch (err) {
-      const description = `could not be started: ${(err as Error).message}`;
-      this.recordTermination({ reason: 'Error', message: description });
-      this.scheduleRestart(description);
+    const launched = await launchReplica(
+      this.ctx,
+      { id: this.id, logs: this.logs, port: this.port },
+      () => this.active,
+    );
+    if (launched.kind === 'cancelled') return;
+    if (launched.kind === 'blocked') {
+      this.blocked = true;
+      this.setPhase('crashed', launched.message);
       return;
     }
+    if (launched.kind === 'failed') {
+      if (launched.port !== undefined) this.port = launched.port;
+      this.recordTermination({ reason: 'Error', message: launched.message });
+      this.scheduleRestart(launched.message);
+      return;
+    }
+    const { handle } = launched;
+    this.port = launched.port;
     this.handle = handle;
     this.startedAt = this.ctx.options.now();
     if (!handle.failedToStart) this.resources.placeInCgroup(handle.pid);
@@ -251,8 +207,7 @@ export class ReplicaProcess {
 
   /** Watches a started or adopted process; `since` is when its startup window began. */
   private watch(handle: ProcessHandle, since: number): void {
-    this.readinessFailures = 0;
-    this.livenessFailures = 0;
+    this.failures.reset();
     void handle.exited.then((info) => this.onExit(handle, info));
     if (handle.failedToStart) return;
     this.resources.startSampling(handle.pid);
@@ -290,40 +245,20 @@ export class ReplicaProcess {
 
   private onReadiness(ok: boolean): void {
     const now = this.ctx.options.now();
-    if (ok) {
-      this.readinessFailures = 0;
-      if (this.phase === 'starting' || this.phase === 'unready') {
-        this.readySince = now;
-        this.setPhase('ready', undefined);
-      }
-      if (this.crashes.settle(this.readySince, now)) this.ctx.changed();
-      return;
-    }
-    this.readinessFailures += 1;
-    const retries = this.ctx.workload().readiness.retries;
-    if (this.phase === 'ready' && this.readinessFailures >= retries) {
+    const verdict = this.failures.readiness(ok, this.phase, this.ctx.workload().readiness);
+    if (verdict === 'ready') {
+      this.readySince = now;
+      this.setPhase('ready', undefined);
+    } else if (verdict !== undefined) {
       this.readySince = undefined;
-      this.setPhase('unready', `readiness probe failed ${this.readinessFailures} times in a row`);
+      this.setPhase('unready', verdict.unready);
     }
+    if (ok && this.crashes.settle(this.readySince, now)) this.ctx.changed();
   }
 
   private onLiveness(ok: boolean): void {
-    if (ok) {
-      this.livenessFailures = 0;
-      return;
-    }
-    // With a startup probe, liveness only runs once it passed; the grace is the older rule.
-    const { liveness, startup } = this.ctx.workload();
-    if (!startup && this.ctx.options.now() - (this.startedAt ?? 0) < liveness.startupGraceMs) return;
-    this.livenessFailures += 1;
-    if (this.livenessFailures < liveness.retries) return;
-    this.kill(
-      {
-        reason: 'LivenessFailed',
-        message: `liveness probe ${probePath(liveness, 'liveness')} failed ${this.livenessFailures} times in a row`,
-      },
-      'SIGTERM',
-    );
+    const message = this.failures.liveness(ok, this.ctx.workload(), this.ctx.options.now() - (this.startedAt ?? 0));
+    if (message !== undefined) this.kill({ reason: 'LivenessFailed', message }, 'SIGTERM');
   }
 
   private async onExit(handle: ProcessHandle, info: ExitInfo): Promise<void> {
@@ -337,10 +272,7 @@ export class ReplicaProcess {
     if (!this.active) return;
     handle.sweepGroup();
     this.resources.release();
-    const exit = describeExit(info);
-    let description = cause ? `${cause.message}; ${exit}` : exit;
-    const stderr = await lastLine(this.logs.stderr).catch(() => undefined);
-    if (stderr) description += `; last stderr line: ${JSON.stringify(stderr.slice(0, 500))}`;
+    const description = await describeEnd(info, cause, this.logs);
     this.recordTermination(cause ?? exitTermination(info, description));
     this.scheduleRestart(description);
   }
