@@ -1,6 +1,8 @@
-// Lint rules: typescript-eslint's recommended type-aware set, plus a few that catch real bugs in async server code.
+// Lint rules: typescript-eslint's recommended type-aware set, a few that catch real bugs in async server code,
+// and the layering of src/ (scripts/layering.js).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { layeringConfigs } from './scripts/layering.js';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.wharf/', 'var/'] },
@@ -28,4 +30,6 @@ export default tseslint.config(
     files: ['**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
+  // Dependencies point one way: the table in scripts/layering.js, one rule per folder of src/.
+  ...layeringConfigs(),
 );
