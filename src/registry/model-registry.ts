@@ -7,13 +7,7 @@
  * created, no blob that only it referenced.
  */
 import type { Readable } from 'node:stream';
-import {
-  InvalidArgumentError,
-  NotFoundError,
-  PayloadTooLargeError,
-  UnavailableError,
-  unlessNotFound,
-} from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../core/errors.js';
 import type { Model, ModelVersion, NewResource } from '../core/resources.js';
 import { compareSemver, isSemver, parseSemver } from '../core/semver.js';
 import { AlreadyExistsError } from '../store/errors.js';
@@ -24,13 +18,12 @@ import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
 import { type DigestLease, DigestLeases } from './digest-leases.js';
 import { VersionExistsError } from './errors.js';
 import { checkModelName, type PushVersionInput, type ValidPushInput, validatePushInput } from './push-input.js';
+import { allVersions, ensureModel, isReferenced, referencedDigests } from './version-queries.js';
 
 export type { PushVersionInput } from './push-input.js';
 
 /** 1 GiB: large enough for any model a CPU replica serves well, small enough to stop a runaway upload. */
 export const DEFAULT_MAX_ARTIFACT_BYTES = 1024 ** 3;
-// The store's largest page: listing a model's versions or scanning references takes few round trips.
-const PAGE = 1000;
 // Concurrent first pushes of one model race to create it; the loser retries once it sees the winner's.
 const CREATE_MODEL_ATTEMPTS = 3;
 
@@ -259,48 +252,4 @@ export class ModelRegistry {
 
 function isRelease(version: string): boolean {
   return isSemver(version) && parseSemver(version).prerelease.length === 0;
-}
-
-async function ensureModel(tx: StoreCollections, valid: ValidPushInput): Promise<void> {
-  if ((await unlessNotFound(tx.models.get(valid.model))) === undefined)
-    await tx.models.create({ name: valid.model, description: valid.description, labels: {} });
-}
-
-async function allVersions(c: StoreCollections, model: string): Promise<ModelVersion[]> {
-  const items: ModelVersion[] = [];
-  let token: string | undefined;
-  do {
-    const page = await c.modelVersions.list({
-      model,
-      limit: PAGE,
-      ...(token === undefined ? {} : { continue: token }),
-    });
-    items.push(...page.items);
-    token = page.continue;
-  } while (token !== undefined);
-  return items;
-}
-
-/** The digests every version's artifact names. */
-async function referencedDigests(store: Store): Promise<Set<string>> {
-  const digests = new Set<string>();
-  let token: string | undefined;
-  do {
-    const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
-    for (const v of page.items) digests.add(v.artifact.digest);
-    token = page.continue;
-  } while (token !== undefined);
-  return digests;
-}
-
-// The store has no index on artifact digests, so this reads every version. It runs only when a push
-// fails; a digest filter on ModelVersion lists would make it one query.
-async function isReferenced(store: Store, digest: string): Promise<boolean> {
-  let token: string | undefined;
-  do {
-    const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
-    if (page.items.some((v) => v.artifact.digest === digest)) return true;
-    token = page.continue;
-  } while (token !== undefined);
-  return false;
 }

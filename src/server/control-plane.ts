@@ -1,56 +1,34 @@
 /**
  * The one place that chooses implementations and wires them together: store (SQLite, or PostgreSQL
  * when a URL is given), registry (blobs under the home folder), local runtime, deployment
- * controller, route publisher, gateway (a supervised process of its own, gateway-process.ts) and API. `wharf up` calls {@link startControlPlane}.
+ * controller, route publisher, gateway (a supervised process of its own, gateway-process.ts) and API (api-server.ts). `wharf up` calls {@link startControlPlane}.
  */
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
-import { createApp } from '../api/app.js';
-import { registerDeploymentRoutes } from '../api/deployments-routes.js';
-import { registerHomePage } from '../api/home-page.js';
-import { registerModelRoutes } from '../api/models-routes.js';
-import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { rateLimitedLog } from '../core/rate-limited-log.js';
-import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
-import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
-import { registerFeedbackRoutes } from '../api/feedback-routes.js';
-import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
-import type { AutoscalerReconciler } from '../controller/reconcilers/autoscaler-reconciler.js';
+import type { ConnectionLimits } from '../core/http-server-limits.js';
 import { createAutoscalerController } from '../controller/autoscaler-controller.js';
 import { EjectionRecorder } from '../controller/reconcilers/ejection-recorder.js';
 import { AnalysisDriver } from '../controller/reconcilers/analysis-driver.js';
 import { BuiltinMetricsSource } from '../metrics/builtin-source.js';
 import { scrapeGatewaySnapshot } from '../metrics/gateway-scrape.js';
-import type { MetricsSource } from '../metrics/metrics-source.js';
 import { PrometheusMetricsSource } from '../metrics/prometheus-source.js';
-import type { Controller } from '../controller/controller.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
-import { AnalysisTemplates } from '../services/analysis-templates.js';
-import { approvalExecutors } from '../services/approval-executors.js';
-import { AutoscalingStatus } from '../services/autoscaling-status.js';
-import { ChangeGate } from '../services/change-gate.js';
 import { DeploymentService } from '../services/deployment-service.js';
-import { Promotions } from '../services/environment-promotion.js';
-import { Environments } from '../services/environments.js';
-import { FeedbackService } from '../services/feedback.js';
-import { WorkloadLogs } from '../services/workload-logs.js';
 import { RoutePublisher } from '../controller/reconcilers/route-publisher.js';
 import { PREVIEW_SUFFIX } from '../controller/reconcilers/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
+import { createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
 import { GatewayProcess } from './gateway-process.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
-import type { Runtime } from '../runtime/runtime.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
-import { type Leadership, type LeaderTask, leaderElection } from './leader-election.js';
+import { withAutoscaler, withPromQL } from './controller-assembly.js';
+import { type Leadership, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
 
 /** Settings of `wharf up`. */
@@ -290,122 +268,4 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await stopAll();
     throw err;
   }
-}
-
-/**
- * The deployment controller and the autoscaler's controller as one leader task; `onActive` learns
- * when the autoscaler runs (activations go to its reconciler).
- */
-function withAutoscaler(
-  controller: Controller,
-  scaling: { controller: Controller; autoscaler: AutoscalerReconciler },
-  onActive: (a: AutoscalerReconciler | undefined) => void,
-): LeaderTask {
-  return {
-    async start() {
-      await controller.start();
-      await scaling.controller.start();
-      onActive(scaling.autoscaler);
-    },
-    async stop() {
-      onActive(undefined);
-      await scaling.controller.stop();
-      await scaling.autoscaler.idle();
-      await controller.stop();
-    },
-  };
-}
-
-function createApiServer(
-  store: Store,
-  registry: ModelRegistry,
-  deployments: DeploymentService,
-  runtime: Runtime,
-  routes: RoutePublisher,
-  gateway: GatewayAdminClient,
-  activate: (environment: string, name: string) => Promise<boolean>,
-  limits: ConnectionLimits,
-  maxJsonBodyBytes: number | undefined,
-): Server {
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
-  const app = createApp({
-    readiness: async () => {
-      try {
-        await store.latestSequence();
-        return { ready: true };
-      } catch (e) {
-        return { ready: false, reason: `store: ${(e as Error).message}` };
-      }
-    },
-    metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
-    limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
-  });
-  registerModelRoutes(app, registry);
-  const environments = new Environments(store);
-  const promotions = new Promotions(store, deployments);
-  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions));
-  registerDeploymentRoutes(app, {
-    deployments,
-    logs: new WorkloadLogs(runtime),
-    routes,
-    environments: () => environments.all(),
-    gate,
-  });
-  registerRolloutRoutes(app, { deployments, promotions, environments, gate });
-  const feedback = new FeedbackService(store, deployments, (id) => gateway.assignment(id));
-  registerFeedbackRoutes(app, { feedback });
-  registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
-  registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
-  registerHomePage(app, async () =>
-    (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
-      (p) => p.items,
-    ),
-  );
-  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(limits) }) as Server;
-  const refused = new Counter({
-    name: 'wharf_api_connections_refused_total',
-    help: 'Client connections answered 503 and closed because the API had its maximum open.',
-    registers: [metrics],
-  });
-  applyConnectionLimits(server, limits, () => refused.inc());
-  return server;
-}
-
-async function listen(server: Server, host: string, port: number): Promise<Server> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err),
-    );
-    server.listen(port, host, () => resolve());
-  });
-  return server;
-}
-
-/** The URL of a server listening on `url`'s port, reached over loopback when it listens on every address. */
-function loopbackUrl(url: string): string {
-  const u = new URL(url);
-  if (u.hostname === '0.0.0.0') u.hostname = '127.0.0.1';
-  else if (u.hostname === '[::]') u.hostname = '[::1]';
-  return u.origin;
-}
-
-function urlOf(server: Server): string {
-  const a = server.address() as AddressInfo;
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
-}
-
-/** Built-in revision and shadow figures, PromQL from Prometheus; `sampleNow` passes through. */
-function withPromQL(
-  builtin: BuiltinMetricsSource,
-  prometheus: PrometheusMetricsSource,
-): MetricsSource & { sampleNow(): Promise<void> } {
-  return {
-    name: 'builtin+prometheus',
-    revision: (w) => builtin.revision(w),
-    shadow: (w) => builtin.shadow(w),
-    deployment: (w) => builtin.deployment(w),
-    query: (q) => prometheus.query(q),
-    sampleNow: () => builtin.sampleNow(),
-  };
 }
