@@ -13,98 +13,19 @@
  *   until every replica is ready), Progressing → deploying (rolling-back for a rollback), Paused →
  *   running (the stable revision serves; the message says what the rollout waits for), Aborted →
  *   failed. A crash-looping revision with nothing else to serve is `failed`.
+ *
+ * Beside it: `deployment-plan-types.ts` (the input and plan types, re-exported here) and
+ * `deployment-outcome.ts` (phase, message and conditions for each case).
  */
 import type { Condition, DeploymentPhase, DeploymentStatus } from '../../core/resources.js';
 import { setCondition } from '../../core/resources.js';
 import { step } from '../../core/rollout/engine.js';
-import type { RolloutActions, RolloutRequest, RolloutStatus, ShadowSummary } from '../../core/rollout/rollout-types.js';
-import type { StrategySpec } from '../../core/strategy.js';
+import type { RolloutActions, RolloutStatus } from '../../core/rollout/rollout-types.js';
+import { type Outcome, outcomeOf, failed, stopped } from './deployment-outcome.js';
+import { type DeploymentPlan, DEFAULT_DRAIN_MS, type PlanInput, type PlannedEvent } from './deployment-plan-types.js';
 
-/** One workload of the deployment, as the runtime reports it. */
-export interface ObservedWorkload {
-  readonly revision: number;
-  readonly desiredReplicas: number;
-  readonly readyReplicas: number;
-  /** The message of a `CrashLoop` condition with status True, if any. */
-  readonly crashLoop?: string;
-  /** Why a declared dependency fails (its `DependenciesReady` condition is not True), if it does. */
-  readonly dependencyProblem?: string;
-  /** The workload declares dependencies (the engine reports a `DependenciesReady` condition). */
-  readonly hasDependencies?: boolean;
-  /** The last unrequested end of each replica's process, where the engine knows it. */
-  readonly terminations?: readonly NonNullable<DeploymentStatus['lastTermination']>[];
-}
-
-/** What the plan is computed from. */
-export interface PlanInput {
-  /** The current revision's number (N). */
-  readonly revision: number;
-  /**
-   * The workload revision that runs N (default N): a running or earlier workload whose spec differs
-   * from N's only in what can change in place (replicas, strategy, scaling), so that a scale
-   * resizes the running replicas and a rollback to a warm revision reuses them.
-   */
-  readonly workloadRevision?: number;
-  readonly replicas: number;
-  /** `replicas` is 0 because the autoscaler scaled an idle deployment to zero (not a stop). */
-  readonly scaledToZero?: boolean;
-  readonly strategy: StrategySpec;
-  /** N was made by a rollback: the phase reads `rolling-back` until N is ready. */
-  readonly rollback: boolean;
-  readonly deleting: boolean;
-  /** Why N cannot be run at all (e.g. its model version no longer exists). */
-  readonly blocked?: string;
-  /** Every workload of this deployment the runtime runs, any revision. */
-  readonly workloads: readonly ObservedWorkload[];
-  /** The status as stored. */
-  readonly status: DeploymentStatus;
-  /** Unhandled rollout requests (promote, abort, retry). */
-  readonly requests?: readonly RolloutRequest[];
-  /** The shadow comparison of the canary, when the strategy mirrors. */
-  readonly shadow?: ShadowSummary;
-  /** How long a workload leaving traffic stays up before removal (gateways switch first). */
-  readonly drainMs?: number;
-  /** ISO time for condition transitions; also the engine's clock. */
-  readonly now: string;
-}
-
-/** An event to append for people reading the deployment's history. */
-export interface PlannedEvent {
-  readonly type: 'Normal' | 'Warning';
-  readonly reason: string;
-  readonly message: string;
-}
-
-/** What to do, in order: apply, remove, write status (+ events), maybe delete the record. */
-export interface DeploymentPlan {
-  /** Workloads to apply, by revision, with their replica counts (all > 0). */
-  readonly apply: readonly { readonly revision: number; readonly replicas: number }[];
-  /** Revisions whose workloads to remove. */
-  readonly remove: readonly number[];
-  /** Nothing runs any more and deletion was asked for: delete the record. */
-  readonly deleteRecord: boolean;
-  readonly status: DeploymentStatus;
-  readonly events: readonly PlannedEvent[];
-  /** Analysis runs to create, an incident to record (from the rollout engine). */
-  readonly startAnalysis: RolloutActions['startAnalysis'];
-  readonly incident?: RolloutActions['incident'];
-  /** When a timed step is due (ms since the epoch), if any. */
-  readonly wakeAt?: number;
-  /** Nothing left to do until something changes; otherwise poll again soon. */
-  readonly converged: boolean;
-}
-
-/** Default of {@link PlanInput.drainMs}: above the route publisher's 1 s poll plus a watch hop. */
-export const DEFAULT_DRAIN_MS = 2_000;
-
-type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
-
-interface Outcome {
-  phase: DeploymentPhase;
-  message: string;
-  available: ConditionInput;
-  progressing: ConditionInput;
-}
+export type { DeploymentPlan, ObservedWorkload, PlanInput, PlannedEvent } from './deployment-plan-types.js';
+export { DEFAULT_DRAIN_MS } from './deployment-plan-types.js';
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -219,66 +140,6 @@ export function planDeployment(input: PlanInput): DeploymentPlan {
   );
 }
 
-function outcomeOf(input: PlanInput, rollout: RolloutStatus, ready: number): Outcome {
-  const { revision, replicas } = input;
-  const dependency = input.workloads.find((w) => w.revision === (rollout.canary ?? rollout.stable))?.dependencyProblem;
-  const counts = `${ready}/${replicas} replicas ready${dependency === undefined || ready >= replicas ? '' : ` (not ready while a dependency fails: ${dependency})`}`;
-  const crash = input.workloads.find((w) => w.revision === (rollout.canary ?? rollout.stable))?.crashLoop;
-  switch (rollout.phase) {
-    case 'Aborted':
-      return failed(rollout.message, 'RolloutAborted', [], ready);
-    case 'Healthy':
-      if (ready >= replicas) {
-        return {
-          phase: 'running',
-          message: counts,
-          available: { type: 'Available', status: 'True', reason: 'ReplicasReady', message: counts },
-          progressing: {
-            type: 'Progressing',
-            status: 'False',
-            reason: 'RevisionAvailable',
-            message: `revision ${revision} is available`,
-          },
-        };
-      }
-      if (crash !== undefined) return failed(`revision ${revision} is crash-looping: ${crash}`, 'CrashLoop', [], ready);
-      return progressing(input, `revision ${revision}: ${counts}`, ready > 0);
-    case 'Paused':
-      return {
-        phase: 'running',
-        message: rollout.message,
-        available: availability(true),
-        progressing: { type: 'Progressing', status: 'True', reason: 'RolloutPaused', message: rollout.message },
-      };
-    case 'Progressing': {
-      if (crash !== undefined) {
-        const others = input.workloads.filter((w) => w.revision !== rollout.canary);
-        return failed(
-          `revision ${revision} is crash-looping: ${crash}`,
-          'CrashLoop',
-          rollout.stable === undefined ? [] : others,
-          ready,
-        );
-      }
-      return progressing(input, rollout.message, ready > 0);
-    }
-  }
-}
-
-function progressing(input: PlanInput, message: string, available: boolean): Outcome {
-  return {
-    phase: input.rollback ? 'rolling-back' : 'deploying',
-    message,
-    available: availability(available),
-    progressing: {
-      type: 'Progressing',
-      status: 'True',
-      reason: input.rollback ? 'RollingBack' : 'NewRevisionProgressing',
-      message,
-    },
-  };
-}
-
 type PlanParts = Omit<DeploymentPlan, 'status' | 'events'>;
 
 function finish(
@@ -354,32 +215,6 @@ function newTerminations(input: PlanInput): NonNullable<DeploymentStatus['lastTe
     .flatMap((w) => w.terminations ?? [])
     .filter((t) => t.time > since)
     .sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-}
-
-function availability(available: boolean): ConditionInput {
-  return available
-    ? { type: 'Available', status: 'True', reason: 'ReplicasReady', message: 'ready replicas serve traffic' }
-    : { type: 'Available', status: 'False', reason: 'NoReplicasReady', message: 'no ready replica serves traffic' };
-}
-
-function stopped(message: string, reason: string): Outcome {
-  return {
-    phase: 'stopped',
-    message,
-    available: { type: 'Available', status: 'False', reason, message },
-    progressing: { type: 'Progressing', status: 'False', reason, message },
-  };
-}
-
-function failed(message: string, reason: string, others: readonly ObservedWorkload[], ready = 0): Outcome {
-  const serving = others.some((w) => w.readyReplicas > 0);
-  const full = serving ? `${message}; older revisions keep serving` : message;
-  return {
-    phase: 'failed',
-    message: full,
-    available: availability(serving || ready > 0),
-    progressing: { type: 'Progressing', status: 'False', reason, message: full },
-  };
 }
 
 const EVENT_REASONS: Record<DeploymentPhase, string> = {

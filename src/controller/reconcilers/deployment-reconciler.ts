@@ -18,28 +18,30 @@
  *
  * The steps' parts live beside it: `deployment-revisions.ts` (revision history, the workload that
  * runs a revision, `status.serving`), `deployment-analyses.ts` (analysis runs, shadow comparison),
- * `deployment-teardown.ts` (strays, deleting the record) and `deployment-failures.ts` (failures
- * recorded on the deployment).
+ * `deployment-teardown.ts` (strays, deleting the record), `deployment-failures.ts` (failures
+ * recorded on the deployment), `deployment-inputs.ts` (the revision, model version and replica count
+ * read in steps 2-3) and `deployment-workload.ts` (the workload applied for a revision, and a
+ * running one as the plan observes it).
  */
 import { hasErrorCode, unlessNotFound } from '../../core/errors.js';
 import { deletionRequestedAt, isRollbackRevision } from '../../core/deployment-identity.js';
 import { randomBytes } from 'node:crypto';
-import type { Deployment, DeploymentEndpoints, DeploymentSpec, ModelVersion, Revision } from '../../core/resources.js';
+import type { Deployment, DeploymentEndpoints } from '../../core/resources.js';
 import { jsonEqual } from '../../core/revision-diff.js';
-import { MAX_REPLICAS } from '../../core/deployment-spec.js';
-import { autoscaled, initialSize, mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
-import type { Runtime, Workload, WorkloadStatus } from '../../runtime/runtime.js';
+import { mayScaleToZero } from '../../core/autoscaling/scaling-spec.js';
+import type { Runtime } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
 import { newEvent } from '../../services/deployment-events.js';
 import type { ReconcileContext, ReconcileResult, Reconciler } from '../reconciler.js';
 import { TerminalError } from '../reconciler.js';
 import type { RolloutAnalysis } from './rollout-analysis.js';
 import { advanceAnalyses, isRunning, shadowSummary, startAnalyses } from './deployment-analyses.js';
-import { type ObservedWorkload, planDeployment } from './deployment-plan.js';
+import { planDeployment } from './deployment-plan.js';
+import { currentRevision, modelVersionOf, replicasToRun } from './deployment-inputs.js';
+import { buildWorkload, observed } from './deployment-workload.js';
 import { RevisionCache } from './deployment-revisions.js';
 import { deleteRecord, removeStrays } from './deployment-teardown.js';
 import { workloadKeyOf } from '../../workloads/workload-base.js';
-import { workloadKindOf } from '../../workloads/workload-kind.js';
 import { reconcileRecovered } from './reconciled-condition.js';
 import { recordRetriedError, recordTerminalError } from './deployment-failures.js';
 import { runtimeCapable, runtimeRefusal } from './runtime-capability.js';
@@ -101,9 +103,9 @@ export class DeploymentReconciler implements Reconciler {
 
     const deleting = deletionRequestedAt(deployment) !== undefined;
     // Deletion needs nothing but the workloads, so a damaged record can still be deleted.
-    const revision = deleting ? undefined : await this.#revision(deployment);
+    const revision = deleting ? undefined : await currentRevision(store, deployment);
     const spec = revision?.spec ?? deployment;
-    const { modelVersion, blocked } = revision === undefined ? {} : await this.#modelVersion(revision);
+    const { modelVersion, blocked } = revision === undefined ? {} : await modelVersionOf(store, revision);
 
     checkSignal(signal);
     const workloads = await runtime.list({ environment: deployment.environment, deployment: deployment.name });
@@ -116,14 +118,14 @@ export class DeploymentReconciler implements Reconciler {
     const previous = await advanceAnalyses(this.#o.analysis, deployment, nowDate);
     const shadow = await shadowSummary(this.#o.analysis, deployment, spec.strategy.type, previous, nowDate);
     const handled = previous?.handledRequest ?? 0;
-    const replicas = deleting ? 0 : await this.#replicas(deployment.id, spec);
+    const replicas = deleting ? 0 : await replicasToRun(store, deployment.id, spec);
     // A field the environment's engine cannot honour blocks the revision (see runtime-capability.ts).
     const refused =
       revision === undefined || modelVersion === undefined || deleting
         ? undefined
         : await runtimeRefusal(
             runtime,
-            await this.#workload(deployment, workloadRevision, revision, modelVersion, replicas),
+            await buildWorkload(this.#o, deployment, workloadRevision, revision, modelVersion, replicas),
           );
     const plan = planDeployment({
       revision: deployment.revision,
@@ -156,12 +158,16 @@ export class DeploymentReconciler implements Reconciler {
     if (revision !== undefined && modelVersion !== undefined) {
       for (const w of plan.apply) {
         checkSignal(signal);
-        await this.#applyWorkload(
-          deployment,
-          w.revision,
-          w.revision === workloadRevision ? revision : await this.#revisions.get(deployment.id, w.revision),
-          modelVersion,
-          w.replicas,
+        // Each workload with the spec of its own revision (N's for N's workload).
+        await runtime.apply(
+          await buildWorkload(
+            this.#o,
+            deployment,
+            w.revision,
+            w.revision === workloadRevision ? revision : await this.#revisions.get(deployment.id, w.revision),
+            modelVersion,
+            w.replicas,
+          ),
         );
       }
     }
@@ -237,101 +243,4 @@ export class DeploymentReconciler implements Reconciler {
   recordRetriedError(key: string, error: unknown, failures: number): Promise<void> {
     return recordRetriedError(this.#o.store, key, error, failures, (this.#o.now?.() ?? new Date()).toISOString());
   }
-
-  /** Applies workload `number` with the spec of `revision` (N's for its own workload) and `replicas`. */
-  async #applyWorkload(
-    deployment: Deployment,
-    number: number,
-    revision: Revision,
-    currentModel: ModelVersion,
-    replicas: number,
-  ): Promise<void> {
-    await this.#o.runtime.apply(await this.#workload(deployment, number, revision, currentModel, replicas));
-  }
-
-  /** Workload `number` with the spec of `revision` and `replicas`. */
-  async #workload(
-    deployment: Deployment,
-    number: number,
-    revision: Revision,
-    currentModel: ModelVersion,
-    replicas: number,
-  ): Promise<Workload> {
-    const spec: DeploymentSpec = { ...revision.spec, configuration: { ...revision.spec.configuration, replicas } };
-    const kind = workloadKindOf(spec.type);
-    const model = kind.artifactOf(spec);
-    const modelVersion =
-      model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
-        ? currentModel
-        : await this.#o.store.modelVersions.get({ model: model.name, version: model.version });
-    const artifactPath = this.#o.artifactPath(modelVersion.artifact.digest);
-    const source = {
-      environment: deployment.environment,
-      name: deployment.name,
-      revision: number,
-      spec,
-      modelVersion,
-      artifactPath,
-    };
-    return kind.buildWorkload({ ...source, startupGraceMs: this.#o.startupGraceMs, testFaults: this.#o.testFaults });
-  }
-
-  /**
-   * Replicas to run: the autoscaler's decision for an autoscaled spec that is not stopped (it already applied the
-   * bounds and schedules), else the spec's count. Before the autoscaler's first decision, the
-   * spec's count within its bounds.
-   */
-  async #replicas(id: string, spec: DeploymentSpec): Promise<number> {
-    const { replicas, scaling } = spec.configuration;
-    // 0 replicas in the spec is a stop, which the autoscaler does not override.
-    if (!autoscaled(scaling) || replicas === 0) return replicas;
-    const state = await unlessNotFound(this.#o.store.autoscalers.get(id));
-    if (state !== undefined) return Math.min(MAX_REPLICAS, Math.max(0, state.desiredReplicas));
-    return initialSize(spec.configuration);
-  }
-
-  /** The current revision's immutable snapshot; its absence breaks an invariant no retry fixes. */
-  async #revision(deployment: Deployment): Promise<Revision> {
-    try {
-      return await this.#o.store.revisions.get({ deployment: deployment.id, number: deployment.revision });
-    } catch (error) {
-      if (hasErrorCode(error, 'NOT_FOUND'))
-        throw new TerminalError(`revision ${deployment.revision} of deployment ${deployment.id} is missing`);
-      throw error;
-    }
-  }
-
-  /** The model version a revision runs, or why it cannot run. */
-  async #modelVersion(revision: Revision): Promise<{ modelVersion?: ModelVersion; blocked?: string }> {
-    const { spec } = revision;
-    if (spec.type !== 'model' || spec.model === undefined)
-      return { blocked: `type '${spec.type}' cannot run yet: only model deployments are supported` };
-    try {
-      return {
-        modelVersion: await this.#o.store.modelVersions.get({ model: spec.model.name, version: spec.model.version }),
-      };
-    } catch (error) {
-      if (hasErrorCode(error, 'NOT_FOUND'))
-        return { blocked: `model ${spec.model.name} version ${spec.model.version} does not exist` };
-      throw error;
-    }
-  }
-}
-
-function observed(w: WorkloadStatus): ObservedWorkload {
-  const crash = w.conditions.find((c) => c.type === 'CrashLoop' && c.status === 'True');
-  const dependencies = w.conditions.find((c) => c.type === 'DependenciesReady');
-  return {
-    revision: w.key.revision,
-    desiredReplicas: w.desiredReplicas,
-    readyReplicas: w.readyReplicas,
-    ...(crash === undefined ? {} : { crashLoop: crash.message || crash.reason }),
-    ...(dependencies === undefined || dependencies.status === 'True'
-      ? {}
-      : { dependencyProblem: dependencies.message || dependencies.reason }),
-    ...(dependencies === undefined ? {} : { hasDependencies: true }),
-    terminations: w.replicas.flatMap((r) =>
-      r.lastTermination === undefined ? [] : [{ replica: r.id, ...r.lastTermination }],
-    ),
-  };
 }

@@ -10,18 +10,19 @@
  * Order of one step: take the stored status (or infer one) → reset it when the deployment revision
  * changed → handle user requests (abort, retry, promote) → abort on a crash-looping canary → run the
  * strategy → list the workloads to keep (stable, canary, retiring ones until their time) → traffic.
+ *
+ * The working copy a step edits is in `engine-draft.ts`; the per-strategy steps in `strategies.ts`.
  */
-import { STRATEGY_DEFAULTS, type StrategySpec } from '../strategy.js';
+import type { StrategySpec } from '../strategy.js';
 import type {
   AnalysisRunView,
   RolloutActions,
-  RolloutEvent,
   RolloutObservations,
-  RolloutPhase,
   RolloutStatus,
   RolloutStep,
 } from './rollout-types.js';
-import { type Draft, readyOf, type WorkingStatus, workloadOf } from './draft.js';
+import { readyOf, workloadOf } from './draft.js';
+import { type EngineDraft, newDraft } from './engine-draft.js';
 import { stepStrategy } from './strategies.js';
 
 /** See the module comment. */
@@ -249,109 +250,4 @@ function runs(run: AnalysisRunView | undefined): boolean {
 
 function clean<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
-
-/** The working copy of one step: the {@link Draft} strategies see, plus what only the engine handles. */
-interface EngineDraft extends Draft, WorkingStatus {
-  /** Desired replicas per workload revision after this step. */
-  readonly kept: Map<number, number>;
-  readonly events: RolloutEvent[];
-  incident: { reason: string; message: string } | undefined;
-  wakeAt: number | undefined;
-  /** `replicas` overrides the observed count (a workload leaving at its current size). */
-  retire(revision: number, afterMs: number, replicas?: number): void;
-  /** Back to the first step in `phase`, forgetting the previous attempt's analyses, shadow figures and abort reason. */
-  resetProgress(phase: RolloutPhase): void;
-}
-
-/** A working copy of `s`; `s` itself is never changed. */
-function newDraft(spec: StrategySpec, o: RolloutObservations, s: RolloutStatus): EngineDraft {
-  const d: EngineDraft = {
-    ...s,
-    promote: undefined,
-    nowIso: new Date(o.now).toISOString(),
-    kept: new Map(),
-    events: [],
-    startAnalysis: [],
-    incident: undefined,
-    wakeAt: undefined,
-
-    event(type, reason, message) {
-      d.events.push({ type, reason, message });
-    },
-
-    keep(revision, replicas) {
-      d.kept.set(revision, Math.max(d.kept.get(revision) ?? 0, replicas));
-    },
-
-    wake(at) {
-      d.wakeAt = d.wakeAt === undefined ? at : Math.min(d.wakeAt, at);
-    },
-
-    retire(revision, afterMs, replicas) {
-      if (d.retiring.some((r) => r.revision === revision)) return;
-      const current = replicas ?? workloadOf(o, revision)?.desiredReplicas ?? 0;
-      if (current === 0 && afterMs > 0 && workloadOf(o, revision) === undefined) return;
-      d.retiring = [...d.retiring, { revision, replicas: current, removeAt: new Date(o.now + afterMs).toISOString() }];
-    },
-
-    resetProgress(phase) {
-      d.phase = phase;
-      d.stepIndex = 0;
-      d.weight = 0;
-      d.stepStartedAt = d.nowIso;
-      d.analysis = undefined;
-      d.backgroundAnalysis = undefined;
-      d.analysisStep = undefined;
-      d.abortReason = undefined;
-      d.shadow = undefined;
-    },
-
-    abort(reason, automatic) {
-      const canary = d.canary!;
-      d.phase = 'Aborted';
-      d.abortReason = reason;
-      d.weight = 0;
-      d.retire(canary, o.drainMs);
-      d.event(
-        'Warning',
-        'RolloutAborted',
-        `revision ${d.revision} (workload ${canary}): ${reason}; all traffic back on revision ${d.stable}`,
-      );
-      if (automatic)
-        d.incident = {
-          reason: 'RolloutAborted',
-          message: `rollout of revision ${d.revision} aborted automatically: ${reason}`,
-        };
-    },
-
-    promoteFully(keepPreviousSeconds) {
-      const previous = d.stable;
-      const next = d.canary!;
-      if (previous !== undefined && previous !== next) {
-        d.kept.delete(previous);
-        d.retire(previous, keepPreviousSeconds * 1000);
-      }
-      d.stable = next;
-      d.canary = undefined;
-      d.resetProgress('Healthy');
-      d.promote = undefined;
-      if (previous !== undefined && previous !== next) {
-        d.event(
-          'Normal',
-          'Promoted',
-          `revision ${d.revision} (workload ${next}) serves all traffic; revision ${previous} stays up for ${keepPreviousSeconds} s`,
-        );
-      }
-    },
-
-    scaleDownDelaySeconds() {
-      return (
-        spec.canary?.scaleDownDelaySeconds ??
-        spec.blueGreen?.scaleDownDelaySeconds ??
-        STRATEGY_DEFAULTS.scaleDownDelaySeconds
-      );
-    },
-  };
-  return d;
 }
