@@ -12,6 +12,7 @@ import type { DeploymentService } from '../services/deployment-service.js';
 import type { RouteFeed } from '../services/route-feed.js';
 import type { WorkloadLogs } from '../services/workload-logs.js';
 import { DeploymentCreate, DeploymentUpdate, Pagination, Rollback, Scale } from './schemas.js';
+import { DEPLOYMENT_ERRORS, DEPLOYMENT_PATH, DeploymentTarget } from './deployment-params.js';
 import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
 import {
   DeploymentBody,
@@ -24,9 +25,9 @@ import {
 } from './response-schemas.js';
 import { registerStreamRoutes } from './stream-routes.js';
 
-const errorResponses = routeErrors(400, 404, 409);
-const target = z.object({ environment: z.string(), name: z.string() });
-const base = '/api/v1/environments/{environment}/deployments/{name}';
+const errorResponses = DEPLOYMENT_ERRORS;
+const target = DeploymentTarget;
+const base = DEPLOYMENT_PATH;
 
 /** What the deployment routes need. */
 export interface DeploymentRouteDeps {

@@ -10,13 +10,14 @@ import { InvalidArgumentError } from '../core/errors.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { RouteFeed } from '../services/route-feed.js';
 import type { WorkloadLogs } from '../services/workload-logs.js';
-import { errorResponses as routeErrors, json } from './route-kit.js';
+import { DEPLOYMENT_ERRORS, DEPLOYMENT_PATH, DeploymentTarget } from './deployment-params.js';
+import { json } from './route-kit.js';
 import { LogLineBody, RouteTableBody } from './stream-schemas.js';
 
-// The same as the deployment routes' (deployments-routes.ts).
-const errorResponses = routeErrors(400, 404, 409);
-const target = z.object({ environment: z.string(), name: z.string() });
-const base = '/api/v1/environments/{environment}/deployments/{name}';
+// Shared with the deployment routes (deployment-params.ts).
+const errorResponses = DEPLOYMENT_ERRORS;
+const target = DeploymentTarget;
+const base = DEPLOYMENT_PATH;
 /** How often an idle route watch stream sends a heartbeat line. */
 const HEARTBEAT_MS = 15_000;
 
