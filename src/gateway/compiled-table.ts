@@ -13,7 +13,8 @@
  * forwarded unchanged: replicas serve the model under the deployment's name.
  */
 import type { Assignment } from './assignment-log.js';
-import type { GatewayMetrics, RouteStats, ShadowStats, StatsScope, TargetStats } from './metrics.js';
+import type { GatewayMetrics, StatsScope } from './metrics.js';
+import type { RouteStats, ShadowStats, TargetStats } from './request-stats.js';
 import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import { compileRules, type RouteRules } from './route-choice.js';
 import type { RouteFeatures } from './route-composer.js';

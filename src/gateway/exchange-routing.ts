@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-table.js';
 import { GatewayUnavailableError, NoReadyReplicaError, RouteNotFoundError } from './errors.js';
-import type { RouteStats } from './metrics.js';
+import type { RouteStats } from './request-stats.js';
 import type { Proxy } from './proxy.js';
 import type { FilteredRequest, ResponseTap } from './route-pipeline.js';
 import { chooseTarget } from './route-choice.js';

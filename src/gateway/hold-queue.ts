@@ -12,7 +12,7 @@
  * {@link HoldQueues.remove} itself, whatever the reason (forwarded, answered, client gone).
  */
 import type { CompiledRoute, CompiledTable } from './compiled-table.js';
-import type { RouteStats } from './metrics.js';
+import type { RouteStats } from './request-stats.js';
 
 /** A request waiting in a hold queue (the proxy's exchange). */
 export interface HeldRequest {

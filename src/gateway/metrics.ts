@@ -1,148 +1,25 @@
 /**
  * The gateway's Prometheus metrics. The hot path only bumps plain numbers on objects resolved when
- * the route table is compiled ({@link TargetStats}, {@link RouteStats}); the numbers are turned into
+ * the route table is compiled ({@link TargetStats}, {@link RouteStats}: request-stats.ts); the numbers are turned into
  * samples when `/metrics` is scraped. prom-client supplies the registry, the process metrics and
  * the text exposition; its own label children hash their labels on every call, which is exactly
- * the per-request work the gateway avoids, so the gateway's families are small custom collectors.
+ * the per-request work the gateway avoids, so the gateway's families are small custom collectors
+ * (metric-families.ts).
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../protocol/gateway-snapshot.js';
+import { REQUEST_DURATION, REQUESTS_TOTAL, ROUTE_METRIC_NAMES, SHADOW_METRIC_NAMES } from '../protocol/metric-names.js';
 import {
-  REQUEST_DURATION,
-  REQUESTS_TOTAL,
-  type RouteCounterField,
-  ROUTE_METRIC_NAMES,
-  type ShadowCounterField,
-  SHADOW_METRIC_NAMES,
-} from '../protocol/metric-names.js';
+  EJECTION_CAUSES,
+  Family,
+  histogramSamples,
+  ROUTE_FAMILIES,
+  type Sample,
+  SHADOW_FAMILIES,
+} from './metric-families.js';
+import { LATENCY_BUCKETS, RouteStats, ShadowStats, TargetStats } from './request-stats.js';
 
-/** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
-export const LATENCY_BUCKETS: readonly number[] = [
-  0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
-];
-
-type Labels = Readonly<Record<string, string>>;
-
-/** Counters and latency for one (environment, deployment, revision); revision "" = no target chosen. */
-export class TargetStats {
-  /** Responses by status code. */
-  readonly codes = new Map<number, number>();
-  /** Non-cumulative bucket counts; the last slot is +Inf. */
-  readonly buckets = new Float64Array(LATENCY_BUCKETS.length + 1);
-  sum = 0;
-  count = 0;
-  /** Upstream attempts (first tries and retries). */
-  attempts = 0;
-  /** Attempts that were retries. */
-  retries = 0;
-  /** Ejections of this target's backends, by cause (see outlier-detection.ts). */
-  ejected5xx = 0;
-  ejectedTimeout = 0;
-  ejectedConnect = 0;
-  /**
-   * The target's backends in the table in use (set when a table is committed), read at scrape
-   * time for the ejected-backends gauge.
-   */
-  backends: readonly { readonly ejected: boolean }[] = [];
-
-  constructor(readonly labels: Labels) {}
-
-  /** Records one finished request. */
-  observe(code: number, seconds: number): void {
-    this.codes.set(code, (this.codes.get(code) ?? 0) + 1);
-    let i = 0;
-    while (i < LATENCY_BUCKETS.length && seconds > LATENCY_BUCKETS[i]!) i++;
-    this.buckets[i]!++;
-    this.sum += seconds;
-    this.count++;
-  }
-}
-
-/** Per-route counters and gauges (environment, deployment); see {@link RouteCounters}. */
-export class RouteStats {
-  /** Requests answered 503 because no target had a ready replica (from the hold too). */
-  noReadyReplica = 0;
-  /** Requests matched to the route (counted on arrival, before hold or forward). */
-  arrivals = 0;
-  /** Requests dispatched to a backend and not finished. */
-  inFlight = 0;
-  /** Requests in the hold queue now. */
-  held = 0;
-  /** Requests ever held. */
-  heldTotal = 0;
-  /** Held requests, and requests refused by a full hold queue, answered 503. */
-  holdRejected = 0;
-  constructor(readonly labels: Labels) {}
-}
-
-/** The route families (named in protocol/metric-names.ts): the {@link RouteStats} field, help and type. */
-const ROUTE_FAMILIES: readonly (readonly [RouteCounterField, string, 'counter' | 'gauge'])[] = [
-  ['inFlight', 'Requests of the route dispatched to a replica and not finished.', 'gauge'],
-  ['held', 'Requests of the route held now, waiting for a first ready replica.', 'gauge'],
-  ['arrivals', 'Requests that arrived for the route.', 'counter'],
-  ['heldTotal', 'Requests of the route that were held for a first ready replica.', 'counter'],
-  ['holdRejected', 'Requests of the route answered 503 from the hold (queue full or timeout).', 'counter'],
-];
-
-/** Ejection causes and the {@link TargetStats} field counting each. */
-const EJECTION_CAUSES = [
-  ['5xx', 'ejected5xx'],
-  ['timeout', 'ejectedTimeout'],
-  ['connect', 'ejectedConnect'],
-] as const;
-
-/** Counters of one mirrored (environment, deployment, revision); see {@link ShadowCounters}. */
-export class ShadowStats {
-  mirrored = 0;
-  dropped = 0;
-  compared = 0;
-  agreed = 0;
-  numericElements = 0;
-  absDiffSum = 0;
-  primaryLatencySum = 0;
-  shadowLatencySum = 0;
-  primaryErrors = 0;
-  shadowErrors = 0;
-  /** Mirrored requests not settled yet (mirror answering, or their comparison pending): the drop bound reads it. */
-  inFlight = 0;
-
-  constructor(readonly labels: Labels) {}
-}
-
-/** The shadow counter families (named in protocol/metric-names.ts): the {@link ShadowStats} field and help. */
-const SHADOW_FAMILIES: readonly (readonly [ShadowCounterField, string])[] = [
-  ['mirrored', 'Request copies sent to a mirrored revision.'],
-  ['dropped', 'Request copies not sent because too many were in flight.'],
-  ['compared', 'Mirrored requests whose primary and mirror responses were compared.'],
-  ['agreed', 'Compared pairs whose outputs agreed.'],
-  ['numericElements', 'Numeric output elements compared.'],
-  ['absDiffSum', 'Sum of absolute differences of the compared numeric output elements.'],
-  ['primaryLatencySum', 'Sum of primary response latencies over compared pairs.'],
-  ['shadowLatencySum', 'Sum of mirror response latencies over compared pairs.'],
-  ['primaryErrors', 'Mirrored requests whose primary response was an error (5xx or none).'],
-  ['shadowErrors', 'Mirrored requests whose mirror response was an error (5xx or none).'],
-];
-
-interface Sample {
-  value: number;
-  labels: Labels;
-  metricName?: string;
-}
-
-/** A metric family whose samples are computed at scrape time; registers like a prom-client metric. */
-class Family {
-  readonly aggregator = 'sum';
-  constructor(
-    readonly name: string,
-    readonly help: string,
-    readonly type: 'counter' | 'gauge' | 'histogram',
-    private readonly samples: () => Sample[],
-  ) {}
-
-  get(): { name: string; help: string; type: string; values: Sample[]; aggregator: string } {
-    return { name: this.name, help: this.help, type: this.type, values: this.samples(), aggregator: this.aggregator };
-  }
-}
+export { LATENCY_BUCKETS, RouteStats, ShadowStats, TargetStats } from './request-stats.js';
 
 /** Every gateway metric, with the caches that keep label resolution out of the request path. */
 export class GatewayMetrics {
@@ -371,17 +248,4 @@ export interface StatsScope {
   shadow(environment: string, deployment: string, revision: number): ShadowStats;
   /** Makes this scope's stats the exported set and records the table version. */
   commit(version: number): void;
-}
-
-function histogramSamples(t: TargetStats): Sample[] {
-  const samples: Sample[] = [];
-  let cumulative = 0;
-  for (let i = 0; i <= LATENCY_BUCKETS.length; i++) {
-    cumulative += t.buckets[i]!;
-    const le = i < LATENCY_BUCKETS.length ? String(LATENCY_BUCKETS[i]) : '+Inf';
-    samples.push({ metricName: `${REQUEST_DURATION}_bucket`, value: cumulative, labels: { ...t.labels, le } });
-  }
-  samples.push({ metricName: `${REQUEST_DURATION}_sum`, value: t.sum, labels: t.labels });
-  samples.push({ metricName: `${REQUEST_DURATION}_count`, value: t.count, labels: t.labels });
-  return samples;
 }

@@ -7,72 +7,27 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError, NotFoundError, UnavailableError, InvalidArgumentError } from '../core/errors.js';
-import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
+import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { WHARF_VERSION } from '../core/version.js';
 import { AdaptiveBatcher, DirectScheduler, type Scheduler } from './batcher.js';
-import { type FaultInjection, OrtExecutor } from './executor.js';
+import { OrtExecutor } from './executor.js';
 import { toHttpError } from './http-errors.js';
 import { parseInferenceRequest } from './inference-request.js';
 import { ResponseEncoder } from './inference-response.js';
 import { ServerMetrics } from './metrics.js';
+import {
+  CONNECTION_DEFAULTS,
+  DEFAULTS,
+  type ModelServerOptions,
+  type ResolvedOptions,
+  stripUndefined,
+} from './model-server-options.js';
 import { type LoadedModel, loadModel } from './model.js';
 import { readBody } from './request-body.js';
 import { allowedMethods, type ModelRoute, parseRoute, type Route } from './routes.js';
 import { DRAINING_HEADER } from '../protocol/headers.js';
 
-/** Model server settings; defaults are declared in {@link DEFAULTS}. */
-export interface ModelServerOptions {
-  modelPath: string;
-  name: string;
-  version?: string;
-  host?: string;
-  port?: number;
-  /** Batching on unless false; it is off anyway for models with a fixed first dimension. */
-  batching?: boolean;
-  maxBatchSize?: number;
-  maxBatchDelayUs?: number;
-  maxBodyBytes?: number;
-  /** How long shutdown waits for in-flight requests, in milliseconds. */
-  gracePeriodMs?: number;
-  intraOpThreads?: number;
-  /** Cap on ONNX Runtime threads (`--threads`, set by the local runtime from a cpu limit). */
-  maxThreads?: number;
-  /** Client connection bounds (headers and request timeouts, keep-alive idle, most open); defaults in {@link CONNECTION_DEFAULTS}. */
-  connections?: Partial<ConnectionLimits>;
-  /** Test-only faults; see {@link FaultInjection}. */
-  faults?: FaultInjection;
-}
-
-const DEFAULTS = {
-  version: '1',
-  host: '127.0.0.1',
-  port: 8000,
-  batching: true,
-  maxBatchSize: 64,
-  maxBatchDelayUs: 0,
-  maxBodyBytes: 16 * 1024 * 1024,
-  gracePeriodMs: 30_000,
-} as const;
-
-/**
- * Client connections, bounded for an inference hot path: headers within 10 s, a whole request
- * within 60 s, keep-alive idle for 5 s (the gateway's pools follow the server's hint), and at most
- * 4096 open (the gateway opens up to 256 per replica).
- */
-export const CONNECTION_DEFAULTS: Readonly<ConnectionLimits> = {
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 60_000,
-  keepAliveTimeoutMs: 5_000,
-  maxConnections: 4096,
-};
-
-type ResolvedOptions = ModelServerOptions & {
-  -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number
-    ? number
-    : (typeof DEFAULTS)[K] extends boolean
-      ? boolean
-      : string;
-};
+export { CONNECTION_DEFAULTS, type ModelServerOptions } from './model-server-options.js';
 
 type State = 'loading' | 'ready' | 'draining' | 'closed';
 
@@ -320,8 +275,4 @@ function parseJson(body: Buffer): unknown {
   } catch (err) {
     throw new InvalidArgumentError(`request body: malformed JSON (${(err as Error).message})`);
   }
-}
-
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
