@@ -6,7 +6,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Deployment } from '../src/core/resources.js';
-import type { LogLine, LogOptions, WorkloadKey, WorkloadStatus } from '../src/runtime/runtime.js';
+import {
+  type LogLine,
+  type LogOptions,
+  selects,
+  type WorkloadKey,
+  type WorkloadSelector,
+  type WorkloadStatus,
+} from '../src/runtime/runtime.js';
 import { WorkloadLogs } from '../src/services/workload-logs.js';
 
 const deployment = { name: 'risk', environment: 'staging' } as Deployment;
@@ -21,12 +28,15 @@ function workload(environment: string, name: string, revision: number, replicas:
   };
 }
 
-/** A runtime whose workloads each log one line per replica, and which records what was asked. */
+/**
+ * A runtime whose workloads each log one line per replica, and which records what was asked. Its
+ * `list` honours the selector, as every Runtime does (the contract suite checks the engines).
+ */
 function fakeRuntime(workloads: WorkloadStatus[]) {
   const asked: { key: WorkloadKey; options: LogOptions | undefined }[] = [];
   return {
     asked,
-    list: () => Promise.resolve(workloads),
+    list: (selector: WorkloadSelector = {}) => Promise.resolve(workloads.filter((w) => selects(selector, w.key))),
     logs(key: WorkloadKey, options?: LogOptions): AsyncIterable<LogLine> {
       asked.push({ key, options });
       const w = workloads.find((x) => JSON.stringify(x.key) === JSON.stringify(key))!;
