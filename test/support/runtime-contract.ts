@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import { hasErrorCode } from '../../src/core/errors.js';
 import { ManagedRuntime } from '../../src/runtime/runtime-lifecycle.js';
 import type { Runtime, Workload, WorkloadKey, WorkloadStatus } from '../../src/runtime/runtime.js';
+import { eventually } from './eventually.js';
 
 /** What the suite needs from the engine under test. */
 export interface RuntimeContractFixtures<R extends Runtime = Runtime> {
@@ -65,10 +66,13 @@ export function runRuntimeContract<R extends Runtime>(
   }
 
   async function untilReady(key: WorkloadKey, replicas: number): Promise<WorkloadStatus> {
-    return eventually(readyTimeoutMs, `${replicas} ready replica(s) of ${key.deployment}`, async () => {
-      const s = await runtime.observe(key);
-      return s && s.readyReplicas === replicas && s.replicas.length === replicas ? s : undefined;
-    });
+    return eventually(
+      async () => {
+        const s = await runtime.observe(key);
+        return s && s.readyReplicas === replicas && s.replicas.length === replicas ? s : undefined;
+      },
+      { timeoutMs: readyTimeoutMs, intervalMs: 20, message: `${replicas} ready replica(s) of ${key.deployment}` },
+    );
   }
 
   async function endpointAnswers(workload: Workload, endpoint: string | undefined): Promise<void> {
@@ -83,11 +87,11 @@ export function runRuntimeContract<R extends Runtime>(
   async function assertGone(ids: readonly string[]): Promise<void> {
     if (!fixtures.processes) return;
     for (const id of ids) {
-      await eventually(
-        10_000,
-        `process ${id} to be gone`,
-        async () => !(await fixtures.processes!.exists(id)) || undefined,
-      );
+      await eventually(async () => !(await fixtures.processes!.exists(id)) || undefined, {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        message: `process ${id} to be gone`,
+      });
     }
   }
 
@@ -206,10 +210,13 @@ export function runRuntimeContract<R extends Runtime>(
           scaling: { min: 1, max: 6, targetCPU: 70, targetMemory: 80 },
         });
         const original = new Map(before.replicas.map((r) => [r.id, r.startedAt]));
-        const after = await eventually(readyTimeoutMs, 'a ready replica after the change', async () => {
-          const s = await runtime.observe(key);
-          return s !== undefined && s.readyReplicas >= 1 ? s : undefined;
-        });
+        const after = await eventually(
+          async () => {
+            const s = await runtime.observe(key);
+            return s !== undefined && s.readyReplicas >= 1 ? s : undefined;
+          },
+          { timeoutMs: readyTimeoutMs, intervalMs: 20, message: 'a ready replica after the change' },
+        );
         for (const r of after.replicas) {
           assert.ok(original.has(r.id), `replica ${r.id} is one of the running ones, not a replacement`);
           assert.equal(r.startedAt, original.get(r.id), `replica ${r.id} was not restarted`);
@@ -256,10 +263,13 @@ export function runRuntimeContract<R extends Runtime>(
         await runtime.apply(fixtures.workload(key, 2));
         const status = await untilReady(key, 2);
         const ids = status.replicas.map((r) => r.id);
-        const lines = await eventually(5_000, 'log lines', async () => {
-          const all = await collect(runtime.logs(key));
-          return all.length > 0 ? all : undefined;
-        });
+        const lines = await eventually(
+          async () => {
+            const all = await collect(runtime.logs(key));
+            return all.length > 0 ? all : undefined;
+          },
+          { timeoutMs: 5_000, intervalMs: 20, message: 'log lines' },
+        );
         for (const line of lines) {
           assert.ok(ids.includes(line.replica), `line of a known replica: ${line.replica}`);
           assert.ok(line.stream === 'stdout' || line.stream === 'stderr');
@@ -282,8 +292,16 @@ export function runRuntimeContract<R extends Runtime>(
               controller.abort();
             }
           })().finally(() => (ended = true));
-          await eventually(5_000, 'a followed line', () => followed.length > 0 || undefined);
-          await eventually(5_000, 'follow to end after abort', () => ended || undefined);
+          await eventually(() => followed.length > 0 || undefined, {
+            timeoutMs: 5_000,
+            intervalMs: 20,
+            message: 'a followed line',
+          });
+          await eventually(() => ended || undefined, {
+            timeoutMs: 5_000,
+            intervalMs: 20,
+            message: 'follow to end after abort',
+          });
           await done;
         }
       }));
@@ -300,10 +318,13 @@ export function runRuntimeContract<R extends Runtime>(
         if (!runtime.capabilities.usage || !runtime.usage) return t.skip(`${name} has no usage capability`);
         await runtime.apply(fixtures.workload(key, 2));
         const ids = (await untilReady(key, 2)).replicas.map((r) => r.id).sort();
-        const samples = await eventually(readyTimeoutMs, 'a usage sample of both replicas', async () => {
-          const usage = await runtime.usage!(key);
-          return usage.length === 2 ? usage : undefined;
-        });
+        const samples = await eventually(
+          async () => {
+            const usage = await runtime.usage!(key);
+            return usage.length === 2 ? usage : undefined;
+          },
+          { timeoutMs: readyTimeoutMs, intervalMs: 20, message: 'a usage sample of both replicas' },
+        );
         assert.deepEqual(samples.map((u) => u.replica).sort(), ids);
         for (const u of samples) {
           assert.ok(u.memoryBytes > 0, `memory of ${u.replica}: ${u.memoryBytes}`);
@@ -322,9 +343,11 @@ export function runRuntimeContract<R extends Runtime>(
         try {
           await runtime.apply(fixtures.workload(key, 1));
           await untilReady(key, 1);
-          await eventually(5_000, 'a change notification', () =>
-            heard.some((k) => k.deployment === key.deployment) ? true : undefined,
-          );
+          await eventually(() => (heard.some((k) => k.deployment === key.deployment) ? true : undefined), {
+            timeoutMs: 5_000,
+            intervalMs: 20,
+            message: 'a change notification',
+          });
           assert.ok(
             heard
               .filter((k) => k.deployment === key.deployment)
@@ -334,11 +357,25 @@ export function runRuntimeContract<R extends Runtime>(
           off();
         }
         const count = heard.length;
-        await runtime.apply(fixtures.workload(key, 0));
-        await eventually(readyTimeoutMs, 'the replica to be gone', async () =>
-          (await runtime.observe(key))?.replicas.length === 0 ? true : undefined,
-        );
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        // A listener still subscribed is the witness: once it has heard the scale-down, the
+        // unsubscribed one had its chance to hear it too.
+        const witnessed: WorkloadKey[] = [];
+        const offWitness = runtime.onChange((k) => witnessed.push(k));
+        try {
+          await runtime.apply(fixtures.workload(key, 0));
+          await eventually(async () => (await runtime.observe(key))?.replicas.length === 0, {
+            timeoutMs: readyTimeoutMs,
+            intervalMs: 20,
+            message: 'the replica to be gone',
+          });
+          await eventually(() => witnessed.some((k) => k.deployment === key.deployment), {
+            timeoutMs: 5_000,
+            intervalMs: 20,
+            message: 'a listener still subscribed to hear the scale-down',
+          });
+        } finally {
+          offWitness();
+        }
         assert.equal(heard.length, count, 'no calls after unsubscribing');
       }));
 
@@ -369,21 +406,6 @@ export function runRuntimeContract<R extends Runtime>(
       await Promise.all([runtime.close(), runtime.close()]);
     });
   });
-}
-
-/** Polls `probe` every 20 ms until it returns a value other than undefined; fails after `timeoutMs`. */
-async function eventually<T>(
-  timeoutMs: number,
-  what: string,
-  probe: () => T | undefined | Promise<T | undefined>,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
