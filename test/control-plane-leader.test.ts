@@ -14,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { gatewayPidsWithArg } from './support/process-scan.js';
 import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { consistently, eventually } from './support/eventually.js';
 
@@ -34,6 +35,9 @@ after(async () => {
     }
   }
   await Promise.all(started.map((p) => p.exited));
+  // A control plane killed with SIGKILL leaves its gateway process serving (by design: the next
+  // `wharf up` adopts it); nothing here adopts it, so stop it with the rest.
+  for (const pid of gatewayPidsWithArg(root)) process.kill(pid, 'SIGKILL');
   if (db && 'drop' in db) await db.drop();
   rmSync(root, { recursive: true, force: true });
 });
