@@ -10,8 +10,7 @@ import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { ensureDebianPackages } from './support/debian.js';
 import { pidsWithArg } from './support/process-scan.js';
-import { startWharf, type WharfProcess } from './support/processes.js';
-import { eventually } from './support/eventually.js';
+import { startWharf, type WharfProcess, untilWharfUp } from './support/processes.js';
 
 const home = mkdtempSync(join(tmpdir(), 'wharf-console-'));
 let up: WharfProcess | undefined;
@@ -29,11 +28,7 @@ after(async () => {
 test('the first page lists the demo deployment and shows it running', async (t) => {
   if (!ensureDebianPackages(t, ['chromium'])) return;
   up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0']);
-  const api = await eventually(() => /API (\S+)/.exec(up!.stdout())?.[1], {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-    message: () => `wharf up printed no API URL: ${up!.stderr()}`,
-  });
+  const { api } = await untilWharfUp(up);
 
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',

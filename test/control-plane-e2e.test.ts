@@ -14,7 +14,7 @@ import { readmissionProbability } from '../src/demo/readmission.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
@@ -63,13 +63,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         env = { WHARF_DATABASE_URL: db.url };
       }
       up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0', '--no-demo'], env);
-      const banner = await eventually(
-        async () =>
-          /API (\S+)\s+gateway (\S+)/.exec(up!.stdout()) ??
-          (up!.child.exitCode !== null ? Promise.reject(new Error(up!.stderr())) : undefined),
-        { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up to print its URLs' },
-      );
-      [api, gateway] = [banner[1]!, banner[2]!];
+      ({ api, gateway } = await untilWharfUp(up));
     });
 
     after(async () => {

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { gatewayPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { consistently, eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
@@ -55,13 +55,7 @@ test('kill -9 of the leader: the standby takes over the controllers within secon
       WHARF_DATABASE_URL: url,
     });
     started.push(p);
-    const api = await eventually(
-      async () => {
-        if (p.child.exitCode !== null) throw new Error(`${name} exited: ${p.stderr()}`);
-        return /Wharf is up: API (\S+)/.exec(p.stdout())?.[1];
-      },
-      { timeoutMs: 30_000, intervalMs: 100, message: `${name} up` },
-    );
+    const { api } = await untilWharfUp(p);
     return { p, api };
   };
   const a = await up('a');

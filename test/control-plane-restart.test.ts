@@ -13,7 +13,7 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { freePort } from './support/ports.js';
 import { consistently, eventually } from './support/eventually.js';
 
@@ -40,15 +40,7 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   const startUp = async (): Promise<WharfProcess> => {
     const up = startWharf(upArgs);
     started.push(up);
-    await eventually(
-      async () =>
-        /Wharf is up/.test(up.stdout())
-          ? true
-          : up.child.exitCode !== null
-            ? Promise.reject(new Error(up.stderr()))
-            : undefined,
-      { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up' },
-    );
+    await untilWharfUp(up);
     return up;
   };
   const deployment = () =>

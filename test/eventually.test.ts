@@ -2,7 +2,7 @@
 // timeout, throws the probe's own last error; consistently() fails at the first failing try.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { consistently, eventually } from './support/eventually.js';
+import { consistently, eventually, GiveUp } from './support/eventually.js';
 
 describe('eventually', () => {
   test('retries through throws and falsy results, then returns the passing value', async () => {
@@ -72,4 +72,20 @@ describe('consistently', () => {
       { message: /^after \d+ ms of 10000: broken$/ },
     );
   });
+});
+
+test('a probe that throws GiveUp ends eventually at once, with that error, however long the timeout', async () => {
+  let tries = 0;
+  await assert.rejects(
+    eventually(
+      () => {
+        tries++;
+        if (tries === 2) throw new GiveUp('the process exited');
+        return undefined;
+      },
+      { timeoutMs: 600_000, intervalMs: 1 },
+    ),
+    (err: unknown) => err instanceof GiveUp && err.message === 'the process exited',
+  );
+  assert.equal(tries, 2, 'no try after the GiveUp');
 });

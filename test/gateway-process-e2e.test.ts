@@ -18,7 +18,7 @@ import { READMISSION_BODY } from './support/control-plane-e2e.js';
 import { FakeUpstream, route, table, target } from './support/gateway.js';
 import { freePort } from './support/ports.js';
 import { gatewayPidsWithArg, pidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { processGone } from './support/runtime.js';
 import { eventually } from './support/eventually.js';
 
@@ -54,15 +54,7 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
       ...(demo ? [] : ['--no-demo']),
     ]);
     started.push(up);
-    await eventually(
-      async () =>
-        /Press Ctrl-C/.test(up.stdout())
-          ? true
-          : up.child.exitCode !== null
-            ? Promise.reject(new Error(up.stderr()))
-            : undefined,
-      { timeoutMs: 60_000, intervalMs: 100, message: 'wharf up' },
-    );
+    await untilWharfUp(up, { timeoutMs: 60_000, untilPrompt: true });
     return up;
   };
   const infer = (environment: string, name: string, model = name): Promise<number> =>

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { FakeKubeApi } from './support/fake-kube-api.js';
-import { startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { killReplicaProcesses } from './support/runtime.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/eventually.js';
@@ -69,13 +69,7 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
     '--namespace',
     'staging=ml-staging',
   ]);
-  const gateway = await eventually(
-    async () => {
-      if (up!.child.exitCode !== null) throw new Error(`wharf up exited: ${up!.stderr()}`);
-      return /gateway (\S+)/.exec(up!.stdout())?.[1];
-    },
-    { timeoutMs: 30_000, intervalMs: 100, message: 'wharf up' },
-  );
+  const { gateway } = await untilWharfUp(up);
   const cli = (args: string[]) =>
     run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
   const model = (await writeDemoModels(join(home, 'models'))).readmission;

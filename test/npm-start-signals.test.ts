@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pidsWithArg } from './support/process-scan.js';
-import { REPO_ROOT, startWharf } from './support/processes.js';
+import { REPO_ROOT, startWharf, untilWharfUp } from './support/processes.js';
 import { eventually, letTimePass } from './support/eventually.js';
 
 const homes: string[] = [];
@@ -109,11 +109,7 @@ for (const [how, send] of [
 test('the same signal twice within a second (Ctrl-C under npm) is one request: wharf up stops cleanly, exit 0', async () => {
   const home = await freshHome();
   const up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0']);
-  const api = await eventually(async () => /API (\S+)/.exec(up.stdout())?.[1], {
-    timeoutMs: 60_000,
-    intervalMs: 100,
-    message: 'wharf up to print its API URL',
-  });
+  const { api } = await untilWharfUp(up, { timeoutMs: 60_000 });
   await demoServing(api);
   up.child.kill('SIGINT');
   await letTimePass(10, 'two separate deliveries of SIGINT, well within the one-second window');

@@ -19,10 +19,18 @@ export interface EventuallyOptions {
   readonly message?: string | (() => string);
 }
 
+/**
+ * Thrown by a probe when waiting longer cannot help (the process under test exited): `eventually`
+ * rethrows it at once instead of retrying until the timeout.
+ */
+export class GiveUp extends Error {
+  override name = 'GiveUp';
+}
+
 /** A probe's value once it passed: neither falsy nor undefined. */
 export type Passed<T> = Exclude<Awaited<T>, false | 0 | '' | null | undefined>;
 
-/** Retries `probe` until it returns a truthy value without throwing, and returns that value. */
+/** Retries `probe` until it returns a truthy value without throwing, and returns that value ({@link GiveUp} ends it early). */
 export async function eventually<T>(
   probe: () => T,
   { timeoutMs, intervalMs = 10, message }: EventuallyOptions,
@@ -35,6 +43,7 @@ export async function eventually<T>(
       if (value) return value as Passed<T>;
       failure = new assert.AssertionError({ message: `the probe returned ${describe(value)}` });
     } catch (err) {
+      if (err instanceof GiveUp) throw err;
       failure = err;
     }
     if (Date.now() >= deadline) throw timedOut(failure, timeoutMs, message);

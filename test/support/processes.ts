@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { eventually, GiveUp } from './eventually.js';
 
 /** Absolute path of the `wharf` launcher in this checkout. */
 export const WHARF_BIN = fileURLToPath(new URL('../../../bin/wharf.js', import.meta.url));
@@ -44,6 +45,33 @@ export function startWharf(args: readonly string[], env: NodeJS.ProcessEnv = {},
     return (code ?? signal) as number | string;
   });
   return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** The URLs `wharf up` prints once it serves. */
+export interface WharfUpUrls {
+  readonly api: string;
+  readonly gateway: string;
+}
+
+/**
+ * Waits until `wharf up` has printed its banner (`Wharf is up: API … gateway …`), or, with
+ * `untilPrompt`, its closing `Press Ctrl-C to stop.` (after the demo is seeded); fails at once,
+ * with its stderr, if the process exits first.
+ */
+export async function untilWharfUp(
+  up: WharfProcess,
+  { timeoutMs = 30_000, untilPrompt = false }: { timeoutMs?: number; untilPrompt?: boolean } = {},
+): Promise<WharfUpUrls> {
+  return eventually(
+    () => {
+      if (up.child.exitCode !== null || up.child.signalCode !== null)
+        throw new GiveUp(`wharf up exited (${up.child.exitCode ?? up.child.signalCode}): ${up.stderr()}`);
+      const banner = /Wharf is up: API (\S+)\s+gateway (\S+)/.exec(up.stdout());
+      if (banner === null || (untilPrompt && !/Press Ctrl-C to stop/.test(up.stdout()))) return undefined;
+      return { api: banner[1]!, gateway: banner[2]! };
+    },
+    { timeoutMs, intervalMs: 100, message: 'wharf up to print its URLs' },
+  );
 }
 
 /** A model server started by {@link startModelServer}. */
