@@ -6,6 +6,7 @@
  * from this list. Pure: no I/O.
  */
 import { analysisTemplateKind } from './analysis-template.js';
+import { apiTokenKind } from './api-token.js';
 import { approvalKind } from './approval.js';
 import { autoscalerKind } from './autoscaler-state.js';
 import type { FilterOfKind, IdOfKind, KindDefinition, TypeOfKind } from './define-kind.js';
@@ -32,6 +33,7 @@ export const KIND_DEFINITIONS = [
   feedbackKind,
   analysisTemplateKind,
   autoscalerKind,
+  apiTokenKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */
