@@ -27,4 +27,9 @@ export interface RouteAccess {
 }
 
 /** Every route's access. */
-export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {};
+export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
+  // The audit trail (api/audit-routes.ts)
+  'GET /api/v1/audit': { permission: 'audit:read', environment: 'none' },
+  'GET /api/v1/audit/verify': { permission: 'audit:read', environment: 'none' },
+  'GET /api/v1/audit/export': { permission: 'audit:read', environment: 'none' },
+};

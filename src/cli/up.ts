@@ -160,6 +160,7 @@ export function registerUp(program: Command): void {
             port: f.port,
             gatewayPort: f.gatewayPort,
             databaseUrl: process.env.WHARF_DATABASE_URL,
+            auditKeyFile: process.env.WHARF_AUDIT_KEY_FILE || undefined,
             prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL,
             gatewayUrls: f.gatewayUrl ?? [],
             gatewayDebugHeaders: f.debugHeaders === true,

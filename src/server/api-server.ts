@@ -16,6 +16,9 @@ import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
+import { auditDenials, auditRequests } from '../api/audit.js';
+import { registerAuditRoutes } from '../api/audit-routes.js';
+import type { AuditTrail } from '../services/audit/audit-trail.js';
 import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
 import { AutoscalingStatus } from '../services/autoscaling-status.js';
@@ -42,6 +45,7 @@ export function createApiServer(
   activate: (environment: string, name: string) => Promise<boolean>,
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
+  audit?: AuditTrail,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -57,6 +61,12 @@ export function createApiServer(
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
   });
+  if (audit !== undefined) app.use('/api/*', auditDenials(audit.recorder));
+  // (authentication goes here: after auditDenials, which records the 401s it answers)
+  if (audit !== undefined) {
+    app.use('/api/*', auditRequests(audit.recorder));
+    registerAuditRoutes(app, audit);
+  }
   registerModelRoutes(app, registry);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);

@@ -27,6 +27,7 @@ import { ModelRegistry } from '../registry/model-registry.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
+import { openAuditTrail } from './audit-trail.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
@@ -39,6 +40,8 @@ export interface ControlPlaneOptions {
   gatewayPort: number;
   /** postgres://… to use PostgreSQL; SQLite under `home` otherwise. */
   databaseUrl?: string;
+  /** The audit checkpoints' Ed25519 signing key (`WHARF_AUDIT_KEY_FILE`); default `<home>/audit-signing.key`. */
+  auditKeyFile?: string;
   /** A Prometheus server answering the PromQL of analysis templates. */
   prometheusUrl?: string;
   /** Standalone gateways whose /metrics add to the built-in metrics (the gateway of `wharf up` always counts). */
@@ -116,6 +119,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const store = await openStore({ url: options.databaseUrl, home: options.home });
     stops.push(() => store.close());
     await ensureEnvironments(store);
+    const audit = await openAuditTrail(store, options);
+    stops.push(() => audit.recorder.close());
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -174,6 +179,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         activateLeader,
         { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
         options.maxJsonBodyBytes,
+        audit,
       ),
       options.host,
       options.port,

@@ -55,6 +55,11 @@ export class WriteContext {
     this.#last = sequence;
   }
 
+  /** Whether a write of this transaction has consumed a sequence (so it will commit a change). */
+  get wrote(): boolean {
+    return this.#last !== undefined && this.#last !== this.#first;
+  }
+
   /** Stores the counter and ends the handle; returns the last sequence written, if any. */
   async finish(): Promise<number | undefined> {
     this.assertOpen();
@@ -86,6 +91,14 @@ interface Row {
 function toResource<T extends StoredFields>(row: Row): T {
   const doc = (typeof row.doc === 'string' ? JSON.parse(row.doc) : row.doc) as T;
   return { ...doc, resourceVersion: Number(row.resource_version) };
+}
+
+/**
+ * The continue token of a list that resumes after `key`: for callers that page through a kind by
+ * key and filter on their own (the audit list resumes after the last event it returned).
+ */
+export function continueAfterKey(key: string): string {
+  return encodeContinue(key);
 }
 
 function encodeContinue(key: string): string {

@@ -6,10 +6,14 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Kysely, Transaction } from 'kysely';
+import type { AuditDraft } from '../core/audit/chain.js';
 import { InvalidArgumentError } from '../core/errors.js';
+import { type PendingAudit, pendingAudit } from '../core/request-context.js';
+import type { AuditEvent } from '../core/resources/audit-event.js';
 import type { ResourceKind } from '../core/resources.js';
 import { KIND_DEFINITIONS } from '../core/resources/kinds.js';
 import type { StoredFields } from '../core/resources/stored.js';
+import { appendAuditEvent } from './audit-append.js';
 import { type ChangeNotifier, watchChanges } from './change-feed.js';
 import { type CollectionContext, KyselyCollection, WriteContext } from './kysely-collection.js';
 import type { StoreSchema } from './schema.js';
@@ -47,6 +51,20 @@ function collections(ctx: CollectionContext): StoreCollections {
     new KyselyCollection<StoredFields, unknown, object>(definition, ctx),
   ]);
   return Object.fromEntries(entries) as StoreCollections;
+}
+
+/** The collections of an open write transaction: reads and writes join it. */
+function transactionCollections(w: WriteContext): StoreCollections {
+  return collections({
+    reader: () => {
+      w.assertOpen();
+      return w.trx;
+    },
+    write: (inner) => {
+      w.assertOpen();
+      return inner(w);
+    },
+  });
 }
 
 /**
@@ -91,19 +109,14 @@ class KyselyStore implements Omit<Store, keyof StoreCollections> {
   }
 
   transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R> {
-    return this.#write((w) => {
-      const tx = collections({
-        reader: () => {
-          w.assertOpen();
-          return w.trx;
-        },
-        write: (inner) => {
-          w.assertOpen();
-          return inner(w);
-        },
-      });
-      return this.#inTransaction.run(true, () => fn(tx));
-    });
+    return this.#write((w) => this.#inTransaction.run(true, () => fn(transactionCollections(w))));
+  }
+
+  appendAuditEvent(draft: AuditDraft): Promise<AuditEvent> {
+    return this.#write(async (w) => {
+      await w.nextSequence(); // the write lock, before the head is read
+      return appendAuditEvent(transactionCollections(w), draft);
+    }, false);
   }
 
   async changes(since: number, options: { limit?: number; kinds?: readonly ResourceKind[] } = {}): Promise<Change[]> {
@@ -166,24 +179,49 @@ class KyselyStore implements Omit<Store, keyof StoreCollections> {
     }
   }
 
-  /** Runs `fn` in a new transaction; notifies watchers after a commit that wrote something. */
-  async #write<R>(fn: (w: WriteContext) => Promise<R>): Promise<R> {
+  /**
+   * Runs `fn` in a new transaction; notifies watchers after a commit that wrote something. When an
+   * audited request is being served (`auditable`, and its event still pending), a transaction that
+   * wrote something also appends that event to the audit chain before it commits: the change and
+   * its event commit together or not at all.
+   */
+  async #write<R>(fn: (w: WriteContext) => Promise<R>, auditable = true): Promise<R> {
     this.#assertUsable();
     const { db, serializeWrites, beforeCommit, notifier } = this.#config;
-    const run = (): Promise<{ result: R; last: number | undefined }> =>
+    let carried: PendingAudit | undefined;
+    const run = (): Promise<{ result: R; last: number | undefined; seq?: number }> =>
       db.transaction().execute(async (trx) => {
         const w = new WriteContext(trx);
         try {
           const result = await fn(w);
+          const audit = auditable && w.wrote ? pendingAudit() : undefined;
+          let seq: number | undefined;
+          if (audit !== undefined) {
+            carried = audit;
+            audit.state = 'writing';
+            seq = (await appendAuditEvent(transactionCollections(w), audit.draft)).seq;
+          }
           const last = await w.finish();
           if (last !== undefined) await beforeCommit?.(trx, last);
-          return { result, last };
+          return { result, last, seq };
         } finally {
           w.close();
         }
       });
-    const { result, last } = await (serializeWrites === undefined ? run() : serializeWrites(run));
-    if (last !== undefined) notifier.notify();
-    return result;
+    let outcome: { result: R; last: number | undefined; seq?: number };
+    try {
+      outcome = await (serializeWrites === undefined ? run() : serializeWrites(run));
+    } catch (e) {
+      // Rolled back: the event is not in the chain; a later write of the request (or the API's
+      // audit middleware, after the route) writes it.
+      if (carried?.state === 'writing') carried.state = 'pending';
+      throw e;
+    }
+    if (carried !== undefined) {
+      carried.state = 'written';
+      carried.seq = outcome.seq;
+    }
+    if (outcome.last !== undefined) notifier.notify();
+    return outcome.result;
   }
 }

@@ -6,6 +6,8 @@
  * Errors: `NOT_FOUND`, `ALREADY_EXISTS`, `CONFLICT` (see `errors.ts`), `INVALID_ARGUMENT` for a bad
  * id, limit or continue token.
  */
+import type { AuditDraft } from '../core/audit/chain.js';
+import type { AuditEvent } from '../core/resources/audit-event.js';
 import type { NewResource, Resource, ResourceKind } from '../core/resources.js';
 import type { KindDefinitions } from '../core/resources/kinds.js';
 import type { ResourceFilter, ResourceId } from '../core/resources-keys.js';
@@ -102,6 +104,13 @@ export interface Store extends StoreCollections {
    *   });
    */
   transaction<R>(fn: (tx: StoreCollections) => Promise<R>): Promise<R>;
+  /**
+   * Appends an audit event in a transaction of its own (an audited request that wrote nothing: a
+   * denied attempt, a failure, a secret read). The events of requests that change something are
+   * appended by the change's own transaction instead: while a request context carries a pending
+   * event (`core/request-context.ts`), the first write transaction that commits a change carries it.
+   */
+  appendAuditEvent(draft: AuditDraft): Promise<AuditEvent>;
   /** Committed changes with `sequence > since`, oldest first, at most `limit` (default 500). */
   changes(since: number, options?: { limit?: number; kinds?: readonly ResourceKind[] }): Promise<Change[]>;
   /** The newest committed sequence (0 when empty): read it before a full list, then watch from it. */

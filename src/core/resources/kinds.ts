@@ -8,6 +8,7 @@
 import { analysisTemplateKind } from './analysis-template.js';
 import { apiTokenKind } from './api-token.js';
 import { approvalKind } from './approval.js';
+import { auditCheckpointKind, auditEventKind, auditHeadKind } from './audit-event.js';
 import { autoscalerKind } from './autoscaler-state.js';
 import type { FilterOfKind, IdOfKind, KindDefinition, TypeOfKind } from './define-kind.js';
 import { deploymentEventKind } from './deployment-event.js';
@@ -34,6 +35,9 @@ export const KIND_DEFINITIONS = [
   analysisTemplateKind,
   autoscalerKind,
   apiTokenKind,
+  auditEventKind,
+  auditHeadKind,
+  auditCheckpointKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */

@@ -1,0 +1,167 @@
+/**
+ * The audit middleware. Before the route it describes the request (`audit-actions.ts`) and, for an
+ * audited one (a mutation, a secret read, a login), puts a pending event into the request context:
+ * the store appends it in the first write transaction the request commits, so the change and its
+ * event commit together. After the route, an event no transaction carried is written on its own —
+ * for an audited request (a failure, a mutation that changed nothing, a read of a secret) and for
+ * any denied attempt (401/403, reads included). Other reads are not audited.
+ *
+ * Two halves, because authentication answers 401 before anything after it runs: {@link
+ * auditDenials} goes before authentication and records the 401s nothing else saw; {@link
+ * auditRequests} goes after it, where the principal is known.
+ */
+import { randomUUID } from 'node:crypto';
+import { getConnInfo } from '@hono/node-server/conninfo';
+import type { Context, MiddlewareHandler } from 'hono';
+import { type AuditDraft, auditSummary } from '../core/audit/chain.js';
+import type { Principal } from '../core/identity/principal.js';
+import { currentRequest, type PendingAudit, requestContext } from '../core/request-context.js';
+import type { AuditOutcome } from '../core/resources/audit-event.js';
+import type { AuditRecorder } from '../services/audit/recorder.js';
+import { describeRequest } from './audit-actions.js';
+
+/** The Hono context variable that says the request's audit is taken care of. */
+const HANDLED = 'wharfAuditHandled';
+
+/** The actor of a request that presented no valid credential. */
+const UNAUTHENTICATED = { id: 'unauthenticated', name: 'unauthenticated', type: 'anonymous' } as const;
+
+function outcomeOf(status: number): AuditOutcome {
+  if (status === 401 || status === 403) return 'denied';
+  return status < 400 ? 'success' : 'failed';
+}
+
+function routePattern(c: Context): string {
+  // The matched handler that is not middleware (`ALL`/`*`) is the route; a 404 has none.
+  const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL' && !r.path.endsWith('*'));
+  return route?.path ?? c.req.path;
+}
+
+/** The path parameters of `pattern` in `path` (middleware runs before the route's own params exist). */
+function paramsOf(pattern: string, path: string): Record<string, string> {
+  const names = pattern.split('/');
+  const values = path.split('/');
+  const params: Record<string, string> = {};
+  if (names.length !== values.length) return params;
+  names.forEach((n, i) => {
+    if (!n.startsWith(':')) return;
+    try {
+      params[n.slice(1).replace(/[{?].*$/, '')] = decodeURIComponent(values[i]!);
+    } catch {
+      params[n.slice(1).replace(/[{?].*$/, '')] = values[i]!;
+    }
+  });
+  return params;
+}
+
+function sourceAddressOf(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function jsonBodyOf(c: Context): Promise<unknown> {
+  if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return undefined;
+  if (!(c.req.header('content-type') ?? '').includes('json')) return undefined;
+  try {
+    return await c.req.json(); // cached by Hono: the route reads the same parsed body
+  } catch {
+    return undefined;
+  }
+}
+
+async function draftOf(c: Context, principal: Pick<Principal, 'id' | 'name' | 'type'>) {
+  const body = await jsonBodyOf(c);
+  const pattern = routePattern(c);
+  const described = describeRequest(c.req.method, pattern, paramsOf(pattern, c.req.path), {
+    queryEnvironment: c.req.query('environment'),
+    body,
+  });
+  const ctx = currentRequest();
+  const draft: AuditDraft = {
+    actor: { id: principal.id, name: principal.name, type: principal.type },
+    action: described.action,
+    resource: described.resource,
+    environment: described.environment,
+    outcome: 'success',
+    status: null,
+    requestId: ctx?.requestId ?? c.req.header('x-request-id') ?? randomUUID(),
+    sourceAddress: ctx?.sourceAddress ?? sourceAddressOf(c),
+    summary: auditSummary(c.req.method, c.req.path, body),
+  };
+  return { draft, audited: described.audited };
+}
+
+/** Writes a finished request's event when no transaction did; never fails the answer. */
+async function settle(
+  recorder: AuditRecorder,
+  pending: PendingAudit,
+  status: number,
+  audited: boolean,
+  log: (line: string) => void,
+): Promise<void> {
+  if (audited && pending.state === 'written') {
+    recorder.noteWritten();
+    return;
+  }
+  const outcome = outcomeOf(status);
+  if (!audited && outcome !== 'denied') return;
+  pending.state = 'writing';
+  try {
+    const event = await recorder.record({ ...pending.draft, outcome, status });
+    pending.state = 'written';
+    pending.seq = event.seq;
+  } catch (e) {
+    pending.state = 'pending';
+    log(`audit: could not record ${pending.draft.action} (${outcome}, ${status}): ${(e as Error).message}`);
+  }
+}
+
+/** Options of the audit middlewares. */
+export interface AuditMiddlewareOptions {
+  log?: (line: string) => void;
+}
+
+const defaultLog = (line: string): void => void process.stderr.write(`wharf api: ${line}\n`);
+
+/**
+ * The main half, after authentication: the actor is `currentRequest().principal` (an anonymous
+ * actor named by `x-wharf-actor` where no authentication runs).
+ */
+export function auditRequests(recorder: AuditRecorder, options: AuditMiddlewareOptions = {}): MiddlewareHandler {
+  const log = options.log ?? defaultLog;
+  return async (c, next) => {
+    c.set(HANDLED as never, true as never);
+    const ctx = currentRequest();
+    const principal = ctx?.principal ?? {
+      id: 'anonymous',
+      name: c.req.header('x-wharf-actor') ?? 'anonymous',
+      type: 'anonymous' as const,
+    };
+    const { draft, audited } = await draftOf(c, principal);
+    // An unaudited read carries nothing to its writes (hence `written`); it is recorded only if denied.
+    const pending: PendingAudit = { draft, state: audited ? 'pending' : 'written' };
+    const base = ctx ?? {
+      principal: { ...principal, groups: [], via: 'none' as const },
+      requestId: draft.requestId,
+      sourceAddress: draft.sourceAddress,
+    };
+    await requestContext.run({ ...base, audit: pending }, next);
+    await settle(recorder, pending, c.res.status, audited, log);
+  };
+}
+
+/** The outer half, before authentication: records the 401s (and 403s) that authentication answered itself. */
+export function auditDenials(recorder: AuditRecorder, options: AuditMiddlewareOptions = {}): MiddlewareHandler {
+  const log = options.log ?? defaultLog;
+  return async (c, next) => {
+    await next();
+    if (c.get(HANDLED as never) === true) return;
+    const status = c.res.status;
+    if (status !== 401 && status !== 403) return;
+    const { draft } = await draftOf(c, UNAUTHENTICATED);
+    await settle(recorder, { draft, state: 'pending' }, status, false, log);
+  };
+}
