@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { pidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import {
+  adminAuth,
+  adminTokenOf,
+  startWharf,
+  WHARF_BIN,
+  type WharfProcess,
+  untilWharfUp,
+} from './support/processes.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/eventually.js';
 
@@ -54,12 +61,15 @@ test('kill -9 during a stream of audited writes: every acknowledged write has it
   const [apiPort, gwPort] = [await freePort(), await freePort()];
   const api = `http://127.0.0.1:${apiPort}`;
   const upArgs = ['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gwPort), '--no-demo'];
-  const headers = (requestId: string): Record<string, string> => ({
+  const headers = (requestId: string, auth = true): Record<string, string> => ({
     'content-type': 'application/json',
     'x-request-id': requestId,
+    ...(auth ? adminAuth(home) : {}),
   });
   const cli = (args: string[]) =>
-    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+    run(process.execPath, [WHARF_BIN, ...args], {
+      env: { ...process.env, WHARF_URL: api, WHARF_TOKEN: adminTokenOf(home) },
+    });
   const startUp = async (): Promise<WharfProcess> => {
     const up = startWharf(upArgs);
     started.push(up);
@@ -108,7 +118,9 @@ test('kill -9 during a stream of audited writes: every acknowledged write has it
   const events: Event[] = [];
   for (let next: string | undefined, first = true; first || next !== undefined; first = false) {
     const page = (await (
-      await fetch(`${api}/api/v1/audit?action=analysis-templates.update&limit=1000${next ? `&continue=${next}` : ''}`)
+      await fetch(`${api}/api/v1/audit?action=analysis-templates.update&limit=1000${next ? `&continue=${next}` : ''}`, {
+        headers: adminAuth(home),
+      })
     ).json()) as { items: Event[]; continue?: string };
     events.push(...page.items);
     next = page.continue;
@@ -124,7 +136,7 @@ test('kill -9 during a stream of audited writes: every acknowledged write has it
   }
   // Every event of the stream is for a write that happened (none for a write that did not commit).
   for (const e of events) {
-    const got = await fetch(`${api}/api/v1/analysis-templates/${e.resource.name}`);
+    const got = await fetch(`${api}/api/v1/analysis-templates/${e.resource.name}`, { headers: adminAuth(home) });
     assert.equal(got.status, 200, `event ${e.seq} names ${e.resource.name}, which the store does not have`);
   }
 
@@ -145,6 +157,32 @@ test('kill -9 during a stream of audited writes: every acknowledged write has it
   assert.equal(listed[0]!.outcome, 'failed');
   assert.equal(listed[0]!.status, 400);
   assert.equal(listed[0]!.requestId, 'audit-e2e-refused');
+  const admin = listed[0] as Event & { actor: { id: string; name: string } };
+  assert.match(admin.actor.id, /^user:/, 'the actor is the authenticated principal');
+
+  // Denied attempts: no credential, and a forged one, on a write and on a read.
+  const anonymous = await fetch(`${api}/api/v1/analysis-templates/nope`, {
+    method: 'PUT',
+    headers: headers('audit-e2e-denied-1', false),
+    body: JSON.stringify({ ...template('nope'), password: 'hunter2-never-logged' }),
+  });
+  assert.equal(anonymous.status, 401);
+  const forged = await fetch(`${api}/api/v1/deployments?environment=staging`, {
+    headers: { authorization: 'Bearer wharf_abcdefgh_notarealsecret', 'x-request-id': 'audit-e2e-denied-2' },
+  });
+  assert.equal(forged.status, 401);
+  const denied = JSON.parse((await cli(['audit', 'list', '--outcome', 'denied', '-o', 'json'])).stdout) as Event[];
+  const deniedById = new Map(denied.map((e) => [e.requestId, e]));
+  const d1 = deniedById.get('audit-e2e-denied-1');
+  assert.ok(d1, `no denied event for the anonymous write: ${JSON.stringify(denied)}`);
+  assert.equal(d1.status, 401);
+  assert.equal(d1.action, 'analysis-templates.update');
+  assert.equal(d1.resource.name, 'nope');
+  assert.ok(!d1.summary.includes('hunter2'), 'a password in the body never reaches the summary');
+  const d2 = deniedById.get('audit-e2e-denied-2');
+  assert.ok(d2, 'a denied read is recorded too');
+  assert.equal(d2.action, 'deployments.read');
+  assert.equal(d2.outcome, 'denied');
 
   const exported = (await cli(['audit', 'export'])).stdout.trim().split('\n');
   const lastSeq = (JSON.parse(exported.at(-1)!) as Event).seq;

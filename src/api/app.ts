@@ -11,6 +11,10 @@ import { WHARF_VERSION } from '../core/version.js';
 import { fromZodError, toApiError } from './errors.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { type RequestGuardOptions, requestGuards } from './request-guards.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
+import { authentication } from './authn.js';
+import type { AuditRecorder } from '../services/audit/recorder.js';
+import { auditDenials, auditRequests } from './audit.js';
 
 /** Something that says whether the control plane can serve (store reachable, controllers started). */
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
@@ -21,6 +25,10 @@ export function createApp(options: {
   metrics: () => Promise<{ contentType: string; body: string }>;
   log?: (e: unknown) => void;
   limits?: RequestGuardOptions;
+  /** Who is calling (see authn.ts). */
+  authenticator: Authenticator;
+  /** The audit trail's writer; without it nothing is audited (see audit.ts). */
+  auditRecorder?: AuditRecorder;
 }): OpenAPIHono {
   const log =
     options.log ??
@@ -63,6 +71,12 @@ export function createApp(options: {
   });
   // Before every route: body-size caps, JSON depth and NUL checks (see request-guards.ts).
   app.use('*', requestGuards(options.limits));
+  // Then who is calling: every route but health and readiness needs a credential. The audit trail
+  // wraps it: the outer half records the 401s it answers, the inner half every audited request.
+  const recorder = options.auditRecorder;
+  if (recorder !== undefined) app.use('*', auditDenials(recorder));
+  app.use('*', authentication(options.authenticator));
+  if (recorder !== undefined) app.use('*', auditRequests(recorder));
 
   app.get('/healthz', (c) => c.json({ live: true }));
   app.get('/readyz', async (c) => {

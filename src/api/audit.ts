@@ -31,10 +31,10 @@ function outcomeOf(status: number): AuditOutcome {
   return status < 400 ? 'success' : 'failed';
 }
 
-function routePattern(c: Context): string {
-  // The matched handler that is not middleware (`ALL`/`*`) is the route; a 404 has none.
-  const route = [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL' && !r.path.endsWith('*'));
-  return route?.path ?? c.req.path;
+/** The pattern of the route that handles the request; undefined for a path no route has (404, 405). */
+function routePattern(c: Context): string | undefined {
+  // The matched handler that is not middleware (`ALL`/`*`) is the route.
+  return [...c.req.matchedRoutes].reverse().find((r) => r.method !== 'ALL' && !r.path.endsWith('*'))?.path;
 }
 
 /** The path parameters of `pattern` in `path` (middleware runs before the route's own params exist). */
@@ -72,13 +72,16 @@ async function jsonBodyOf(c: Context): Promise<unknown> {
   }
 }
 
-async function draftOf(c: Context, principal: Pick<Principal, 'id' | 'name' | 'type'>) {
+async function draftOf(c: Context, principal: Pick<Principal, 'id' | 'name' | 'type'>, answered = false) {
   const body = await jsonBodyOf(c);
   const pattern = routePattern(c);
-  const described = describeRequest(c.req.method, pattern, paramsOf(pattern, c.req.path), {
-    queryEnvironment: c.req.query('environment'),
-    body,
-  });
+  const described =
+    pattern === undefined
+      ? unmatched(c.req.method, c.req.path)
+      : describeRequest(c.req.method, pattern, paramsOf(pattern, c.req.path), {
+          queryEnvironment: c.req.query('environment'),
+          body,
+        });
   const ctx = currentRequest();
   const draft: AuditDraft = {
     actor: { id: principal.id, name: principal.name, type: principal.type },
@@ -87,11 +90,23 @@ async function draftOf(c: Context, principal: Pick<Principal, 'id' | 'name' | 't
     environment: described.environment,
     outcome: 'success',
     status: null,
-    requestId: ctx?.requestId ?? c.req.header('x-request-id') ?? randomUUID(),
+    // Authentication answers its 401s with the request id it chose (read only once answered: reading
+    // `c.res` before the route would make Hono's default response).
+    requestId: ctx?.requestId ?? (answered ? c.res.headers.get('x-request-id') : null) ?? randomUUID(),
     sourceAddress: ctx?.sourceAddress ?? sourceAddressOf(c),
     summary: auditSummary(c.req.method, c.req.path, body),
   };
   return { draft, audited: described.audited };
+}
+
+/** A request for a path no route serves: audited as a mutation attempt (or a denial), by its path. */
+function unmatched(method: string, path: string) {
+  return {
+    action: 'api.unmatched',
+    resource: { kind: 'endpoint', name: path.slice(0, 200) },
+    environment: null,
+    audited: !['GET', 'HEAD', 'OPTIONS'].includes(method),
+  };
 }
 
 /** Writes a finished request's event when no transaction did; never fails the answer. */
@@ -127,28 +142,24 @@ export interface AuditMiddlewareOptions {
 const defaultLog = (line: string): void => void process.stderr.write(`wharf api: ${line}\n`);
 
 /**
- * The main half, after authentication: the actor is `currentRequest().principal` (an anonymous
- * actor named by `x-wharf-actor` where no authentication runs).
+ * The main half, after authentication: the actor is `currentRequest().principal`. A request that
+ * runs without a request context (a public route) carries nothing into its writes; its event, when
+ * it has one, is written after the route.
  */
 export function auditRequests(recorder: AuditRecorder, options: AuditMiddlewareOptions = {}): MiddlewareHandler {
   const log = options.log ?? defaultLog;
   return async (c, next) => {
     c.set(HANDLED as never, true as never);
     const ctx = currentRequest();
-    const principal = ctx?.principal ?? {
-      id: 'anonymous',
-      name: c.req.header('x-wharf-actor') ?? 'anonymous',
-      type: 'anonymous' as const,
-    };
-    const { draft, audited } = await draftOf(c, principal);
-    // An unaudited read carries nothing to its writes (hence `written`); it is recorded only if denied.
+    const { draft, audited } = await draftOf(c, ctx?.principal ?? UNAUTHENTICATED);
+    // An unaudited read carries nothing into its writes (hence `written`); it is recorded only if denied.
     const pending: PendingAudit = { draft, state: audited ? 'pending' : 'written' };
-    const base = ctx ?? {
-      principal: { ...principal, groups: [], via: 'none' as const },
-      requestId: draft.requestId,
-      sourceAddress: draft.sourceAddress,
-    };
-    await requestContext.run({ ...base, audit: pending }, next);
+    if (ctx === undefined) {
+      await next();
+      if (audited) pending.state = 'pending';
+    } else {
+      await requestContext.run({ ...ctx, audit: pending }, next);
+    }
     await settle(recorder, pending, c.res.status, audited, log);
   };
 }
@@ -161,7 +172,7 @@ export function auditDenials(recorder: AuditRecorder, options: AuditMiddlewareOp
     if (c.get(HANDLED as never) === true) return;
     const status = c.res.status;
     if (status !== 401 && status !== 403) return;
-    const { draft } = await draftOf(c, UNAUTHENTICATED);
+    const { draft } = await draftOf(c, UNAUTHENTICATED, true);
     await settle(recorder, { draft, state: 'pending' }, status, false, log);
   };
 }

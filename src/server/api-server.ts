@@ -16,7 +16,6 @@ import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
-import { auditDenials, auditRequests } from '../api/audit.js';
 import { registerAuditRoutes } from '../api/audit-routes.js';
 import type { AuditTrail } from '../services/audit/audit-trail.js';
 import { AnalysisTemplates } from '../services/analysis-templates.js';
@@ -33,6 +32,7 @@ import type { RoutePublisher } from '../controller/reconcilers/route-publisher.j
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
 
 /** The API over these parts, not yet listening; refused connections count on its /metrics. */
 export function createApiServer(
@@ -45,6 +45,7 @@ export function createApiServer(
   activate: (environment: string, name: string) => Promise<boolean>,
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
+  authenticator: Authenticator,
   audit?: AuditTrail,
 ): Server {
   const metrics = new Registry();
@@ -60,13 +61,10 @@ export function createApiServer(
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
+    authenticator,
+    ...(audit === undefined ? {} : { auditRecorder: audit.recorder }),
   });
-  if (audit !== undefined) app.use('/api/*', auditDenials(audit.recorder));
-  // (authentication goes here: after auditDenials, which records the 401s it answers)
-  if (audit !== undefined) {
-    app.use('/api/*', auditRequests(audit.recorder));
-    registerAuditRoutes(app, audit);
-  }
+  if (audit !== undefined) registerAuditRoutes(app, audit);
   registerModelRoutes(app, registry);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
