@@ -65,9 +65,6 @@ const ListQuery = z.object({
   continue: z.string().optional(),
 });
 
-/** Routes of the audit trail, as `ROUTE_ACCESS` keys them. */
-export const AUDIT_ROUTES = ['GET /api/v1/audit', 'GET /api/v1/audit/verify', 'GET /api/v1/audit/export'] as const;
-
 /** Adds the routes to `app`. */
 export function registerAuditRoutes(app: OpenAPIHono, trail: AuditTrail): void {
   app.openapi(
