@@ -16,8 +16,12 @@ import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
+import { registerAccessRoutes } from '../api/access-routes.js';
 import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
+import { AccessAdmin } from '../services/access/access-admin.js';
+import { Authorizer } from '../services/access/authorizer.js';
+import { IDS_ONLY_DIRECTORY } from '../services/access/principal-directory.js';
 import { AutoscalingStatus } from '../services/autoscaling-status.js';
 import { ChangeGate } from '../services/change-gate.js';
 import { Promotions } from '../services/environment-promotion.js';
@@ -60,7 +64,8 @@ export function createApiServer(
   registerModelRoutes(app, registry);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
-  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions));
+  const authorizer = new Authorizer(store);
+  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions, environments), authorizer);
   registerDeploymentRoutes(app, {
     deployments,
     logs: new WorkloadLogs(runtime),
@@ -73,6 +78,7 @@ export function createApiServer(
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
+  registerAccessRoutes(app, { authorizer, admin: new AccessAdmin(store), directory: IDS_ONLY_DIRECTORY });
   registerHomePage(app, async () =>
     (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
       (p) => p.items,
