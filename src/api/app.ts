@@ -11,6 +11,10 @@ import { WHARF_VERSION } from '../core/version.js';
 import { fromZodError, toApiError } from './errors.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { type RequestGuardOptions, requestGuards } from './request-guards.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
+import type { Authorizer } from '../services/access/authorizer.js';
+import { authentication } from './authn.js';
+import { authorize } from './authorize.js';
 
 /** Something that says whether the control plane can serve (store reachable, controllers started). */
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
@@ -21,7 +25,16 @@ export function createApp(options: {
   metrics: () => Promise<{ contentType: string; body: string }>;
   log?: (e: unknown) => void;
   limits?: RequestGuardOptions;
+  /** Who is calling (see authn.ts). */
+  authenticator: Authenticator;
+  /**
+   * What each caller may do (see authorize.ts). Only where every caller is the anonymous admin
+   * (`Authenticator.none()`) may it be left out.
+   */
+  authorizer?: Authorizer;
 }): OpenAPIHono {
+  if (options.authorizer === undefined && options.authenticator.mode !== 'none')
+    throw new Error('an API that authenticates callers needs an authorizer');
   const log =
     options.log ??
     ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
@@ -63,6 +76,10 @@ export function createApp(options: {
   });
   // Before every route: body-size caps, JSON depth and NUL checks (see request-guards.ts).
   app.use('*', requestGuards(options.limits));
+  // Then who is calling: every route but health and readiness needs a credential.
+  app.use('*', authentication(options.authenticator));
+  // Then what the caller may do here: the route's permission in its environment (route-access.ts).
+  if (options.authorizer !== undefined) app.use('*', authorize(options.authorizer));
 
   app.get('/healthz', (c) => c.json({ live: true }));
   app.get('/readyz', async (c) => {

@@ -19,17 +19,12 @@ import { PermissionDeniedError } from '../core/errors.js';
 import { currentRequest } from '../core/request-context.js';
 import type { Authorizer } from '../services/access/authorizer.js';
 import { toApiError } from './errors.js';
-import { ROUTE_ACCESS, type RouteAccess } from './route-access.js';
+import { openApiPath, ROUTE_ACCESS, type RouteAccess, routeAccessOf } from './route-access.js';
 
 /** A route as Hono matched it. */
 interface MatchedRoute {
   method: string;
   path: string;
-}
-
-/** The OpenAPI form of a Hono path: `/a/:b/c` → `/a/{b}/c` (regex constraints dropped). */
-export function openApiPath(honoPath: string): string {
-  return honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}');
 }
 
 /** The key of a route in {@link ROUTE_ACCESS}: `METHOD /path/{param}`. */
@@ -116,7 +111,7 @@ export function authorize(
       return principal === undefined ? unauthenticated(c) : next();
     }
     const key = routeAccessKey(route.method, route.path);
-    const access = Object.hasOwn(table, key) ? table[key] : undefined;
+    const access = routeAccessOf(key, table);
     if (access?.permission === 'public') return next();
     if (principal === undefined) return unauthenticated(c);
     if (access === undefined)

@@ -46,7 +46,9 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/models/{name}/versions': { permission: 'models:read', environment: 'none' },
   'POST /api/v1/models/{name}/versions': { permission: 'models:push', environment: 'none' },
   'GET /api/v1/models/{name}/versions/{version}': { permission: 'models:read', environment: 'none' },
-  'GET /api/v1/blobs/{digest}': { permission: 'models:read', environment: 'none' },
+  // TEMPORARY until pods and exports carry a pull token (issue 14, secrets work): artifacts are
+  // fetched by content digest without a credential.
+  'GET /api/v1/blobs/{digest}': { permission: 'public', environment: 'none' },
 
   // Deployments.
   'POST /api/v1/deployments': { permission: 'deployments:create', environment: 'body' },
@@ -154,3 +156,22 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // Anyone may ask about themselves; asking about someone else (`as`) needs roles:admin (the handler checks).
   'GET /api/v1/auth/can-i': { permission: 'authenticated', environment: 'none' },
 };
+
+/** The OpenAPI form of a Hono path: `/a/:b/c` → `/a/{b}/c` (regex constraints dropped). */
+export function openApiPath(honoPath: string): string {
+  return honoPath.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}');
+}
+
+/**
+ * The access of a route key (`METHOD path`, the path in Hono's `:param` form as matched, or in
+ * OpenAPI form): the table is looked up under both forms. Undefined when the table lacks it.
+ */
+export function routeAccessOf(
+  key: string,
+  table: Readonly<Record<string, RouteAccess>> = ROUTE_ACCESS,
+): RouteAccess | undefined {
+  if (Object.hasOwn(table, key)) return table[key];
+  const [method, path = ''] = key.split(' ', 2) as [string, string?];
+  const normalized = `${method.toUpperCase()} ${openApiPath(path)}`;
+  return Object.hasOwn(table, normalized) ? table[normalized] : undefined;
+}

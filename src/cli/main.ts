@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
 import { registerAccess } from './access.js';
+import { registerAuth } from './auth.js';
 import { registerDeploy } from './deploy.js';
 import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
@@ -34,5 +35,6 @@ registerServeModel(program);
 registerDemo(program);
 registerExport(program);
 registerAccess(program);
+registerAuth(program);
 
 await program.parseAsync(process.argv);

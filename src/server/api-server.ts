@@ -21,7 +21,8 @@ import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
 import { AccessAdmin } from '../services/access/access-admin.js';
 import { Authorizer } from '../services/access/authorizer.js';
-import { IDS_ONLY_DIRECTORY } from '../services/access/principal-directory.js';
+import { tokenOwnerDirectory } from '../services/access/principal-directory.js';
+import { Tokens } from '../services/identity/tokens.js';
 import { AutoscalingStatus } from '../services/autoscaling-status.js';
 import { ChangeGate } from '../services/change-gate.js';
 import { Promotions } from '../services/environment-promotion.js';
@@ -34,6 +35,7 @@ import type { RoutePublisher } from '../controller/reconcilers/route-publisher.j
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
 
 /** The API over these parts, not yet listening; refused connections count on its /metrics. */
 export function createApiServer(
@@ -46,7 +48,9 @@ export function createApiServer(
   activate: (environment: string, name: string) => Promise<boolean>,
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
+  authenticator: Authenticator,
 ): Server {
+  const authorizer = new Authorizer(store);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({
@@ -60,11 +64,12 @@ export function createApiServer(
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
+    authenticator,
+    authorizer,
   });
   registerModelRoutes(app, registry);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
-  const authorizer = new Authorizer(store);
   const gate = new ChangeGate(store, approvalExecutors(deployments, promotions, environments), authorizer);
   registerDeploymentRoutes(app, {
     deployments,
@@ -78,7 +83,11 @@ export function createApiServer(
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
-  registerAccessRoutes(app, { authorizer, admin: new AccessAdmin(store), directory: IDS_ONLY_DIRECTORY });
+  registerAccessRoutes(app, {
+    authorizer,
+    admin: new AccessAdmin(store),
+    directory: tokenOwnerDirectory(new Tokens(store)),
+  });
   registerHomePage(app, async () =>
     (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
       (p) => p.items,

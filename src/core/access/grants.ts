@@ -73,7 +73,8 @@ export function bindingCovers(binding: RoleBinding, scope: AccessScope): boolean
 /**
  * The decision for `principal` (see the module comment). `rolePermissions` answers a custom role's
  * permissions (undefined for a role that does not exist: a binding to it grants nothing).
- * `anonymous` (`--auth none`, loopback only) and `system` principals are allowed everything.
+ * `anonymous` (`--auth none`, loopback only) and `system` principals are allowed everything (a
+ * system principal that came with a token: everything its scopes name).
  */
 export function decideAccess(
   principal: Principal,
@@ -84,13 +85,14 @@ export function decideAccess(
 ): AccessDecision {
   if (principal.type === 'anonymous')
     return { allowed: true, reason: 'authentication is off (--auth none): every caller acts as an admin' };
-  if (principal.type === 'system') return { allowed: true, reason: `${describePrincipal(principal)} is the platform` };
   const who = describePrincipal(principal);
   if (principal.scopes !== undefined && !scopeAllows(principal.scopes, permission, scope.environment))
     return {
       allowed: false,
       reason: `the token of ${who} is not scoped for ${permission} (its scopes: ${principal.scopes.join(', ') || 'none'})`,
     };
+  // A component of the platform (the gateway, controllers) is bound by its token's scopes alone.
+  if (principal.type === 'system') return { allowed: true, reason: `${who} is a component of the platform` };
   for (const binding of bindings) {
     if (!bindsPrincipal(binding, principal) || !bindingCovers(binding, scope)) continue;
     const granted = isBuiltinRole(binding.role) ? BUILTIN_ROLES[binding.role] : rolePermissions(binding.role);

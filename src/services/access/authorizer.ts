@@ -39,6 +39,7 @@ export class Authorizer {
 
   /** The decision and its reason; never throws for a denial. */
   async decide(principal: Principal, permission: Permission, scope: AccessScope = {}): Promise<AccessDecision> {
+    // Neither needs a binding (see grants.ts): no store read.
     if (principal.type === 'anonymous' || principal.type === 'system')
       return decideAccess(principal, permission, scope, [], () => undefined);
     const { bindings, roles } = await this.#current();

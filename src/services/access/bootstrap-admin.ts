@@ -8,10 +8,10 @@ import { systemPrincipal } from '../../core/identity/principal.js';
 import type { RoleBinding } from '../../core/resources.js';
 import { AlreadyExistsError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
+import { BOOTSTRAP_ADMIN_ID } from '../identity/bootstrap.js';
 import { bindingId } from './access-admin.js';
 
-/** The bootstrap administrator's {@link Principal.id}. */
-export const BOOTSTRAP_ADMIN_ID = 'user:admin';
+export { BOOTSTRAP_ADMIN_ID };
 
 /** Binds {@link BOOTSTRAP_ADMIN_ID} to `admin` on `*`/`*` unless that binding exists; returns it. */
 export async function ensureBootstrapAdminBinding(

@@ -5,6 +5,7 @@
  * but this one lookup.
  */
 import type { Principal } from '../../core/identity/principal.js';
+import type { ApiToken } from '../../core/resources.js';
 
 /** Finds principals by name or id. */
 export interface PrincipalDirectory {
@@ -30,3 +31,26 @@ export const IDS_ONLY_DIRECTORY: PrincipalDirectory = {
     return Promise.resolve(principal);
   },
 };
+
+/**
+ * The directory while the only record of users and service accounts is their tokens: a name or
+ * id is found as the owner of a token (revoked and expired ones count: the principal exists);
+ * a principal id with no token stands for itself, as in {@link IDS_ONLY_DIRECTORY}.
+ */
+export function tokenOwnerDirectory(tokens: { list(owner?: string): Promise<ApiToken[]> }): PrincipalDirectory {
+  return {
+    async find(nameOrId) {
+      const all = await tokens.list();
+      const owned = all.find((t) => t.owner === nameOrId) ?? all.find((t) => t.ownerName === nameOrId.toLowerCase());
+      if (owned === undefined) return IDS_ONLY_DIRECTORY.find(nameOrId);
+      if (owned.owner.startsWith('system:')) return undefined;
+      return {
+        id: owned.owner,
+        name: owned.ownerName,
+        type: owned.owner.startsWith('sa:') ? 'serviceAccount' : 'user',
+        groups: [],
+        via: 'token',
+      };
+    },
+  };
+}
