@@ -34,7 +34,8 @@ registerLogsAndPredict(program);
 registerServeModel(program);
 registerDemo(program);
 registerExport(program);
-registerAccess(program);
 registerAuth(program);
+// After `auth`: adds `auth can-i` to it.
+registerAccess(program);
 
 await program.parseAsync(process.argv);
