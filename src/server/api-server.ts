@@ -37,7 +37,16 @@ import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
 
-/** The API over these parts, not yet listening; refused connections count on its /metrics. */
+/** A route the API serves, as registered (`GET`, `/api/v1/environments/:environment/deployments/:name`). */
+export interface ApiRoute {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * The API over these parts, not yet listening; refused connections count on its /metrics. The
+ * server carries the list of its routes (`apiRoutes`): what the authorization matrix test walks.
+ */
 export function createApiServer(
   store: Store,
   registry: ModelRegistry,
@@ -49,7 +58,7 @@ export function createApiServer(
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
   authenticator: Authenticator,
-): Server {
+): Server & { readonly apiRoutes: readonly ApiRoute[] } {
   const authorizer = new Authorizer(store);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -100,7 +109,11 @@ export function createApiServer(
     registers: [metrics],
   });
   applyConnectionLimits(server, limits, () => refused.inc());
-  return server;
+  // Middleware (`use`) shows as method ALL; each route once per method and path.
+  const apiRoutes = [
+    ...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r])).values(),
+  ].map((r) => ({ method: r.method, path: r.path }));
+  return Object.assign(server, { apiRoutes });
 }
 
 /** Listens on `host:port`; a port in use is an error that says so. */

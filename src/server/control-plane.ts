@@ -20,7 +20,7 @@ import { PREVIEW_SUFFIX } from '../controller/reconcilers/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
-import { createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
+import { type ApiRoute, createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
 import { GatewayProcess } from './gateway-process.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
@@ -112,6 +112,8 @@ export interface ControlPlane {
   readonly credentialsWritten?: string;
   /** API tokens (mint, resolve, revoke). */
   readonly tokens: Tokens;
+  /** Every route the API serves (method and path as registered). */
+  readonly apiRoutes: readonly ApiRoute[];
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -232,22 +234,19 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> =>
       activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(
-      createApiServer(
-        store,
-        registry,
-        deployments,
-        runtime,
-        routes,
-        gatewayAdmin,
-        activateLeader,
-        { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
-        options.maxJsonBodyBytes,
-        new Authenticator(authMode, tokens),
-      ),
-      options.host,
-      options.port,
+    const apiServer = createApiServer(
+      store,
+      registry,
+      deployments,
+      runtime,
+      routes,
+      gatewayAdmin,
+      activateLeader,
+      { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
+      options.maxJsonBodyBytes,
+      new Authenticator(authMode, tokens),
     );
+    const api = await listen(apiServer, options.host, options.port);
     stops.push(
       () =>
         new Promise<void>((resolve) => {
@@ -342,6 +341,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       deployments,
       leadership,
       tokens,
+      apiRoutes: apiServer.apiRoutes,
       ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
       ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
       stop: stopAll,
