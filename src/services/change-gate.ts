@@ -8,7 +8,7 @@
  * (`currentRequest()`), stored with id and name; nobody approves a change they requested, compared
  * by the principal's stable id (so `alice` and `Alice` are one person only if they are one
  * principal), and an approver or rejecter needs `approvals:decide` in the approval's environment.
- * A requester may reject (withdraw) their own pending change. Only where a request carries no
+ * A requester who may decide there may reject (withdraw) their own pending change. Only where a request carries no
  * principal, or the anonymous one (`--auth none`), does the actor name stand in for the id.
  *
  * @example
@@ -157,9 +157,8 @@ export class ChangeGate {
       throw new PermissionDeniedError(
         `permission denied: ${decider.name} requested this change and cannot approve it; another person must`,
       );
-    // Withdrawing one's own request needs no approver's permission; deciding another's does.
     const principal = currentRequest()?.principal;
-    if (!own && principal !== undefined && this.authorizer !== undefined)
+    if (principal !== undefined && this.authorizer !== undefined)
       await this.authorizer.check(principal, 'approvals:decide', { environment: approval.environment });
     return { pending: approval, decider };
   }
