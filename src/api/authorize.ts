@@ -91,7 +91,8 @@ const unauthenticated = (c: Context) =>
     {
       error: {
         code: 'UNAUTHENTICATED',
-        message: 'authentication required: send a credential (authorization: Bearer <token>); `wharf login` makes one',
+        message:
+          'this endpoint needs a credential: send "Authorization: Bearer <token>" (the admin token of `wharf up` is in $WHARF_HOME/credentials)',
       },
     },
     401,

@@ -8,10 +8,10 @@
 import { createHash } from 'node:crypto';
 import { DEFAULT_PROJECT, isBuiltinRole } from '../../core/access/grants.js';
 import { BUILTIN_ROLES, isPermission, type Permission } from '../../core/access/permissions.js';
-import { hasErrorCode, InvalidArgumentError, NotFoundError } from '../../core/errors.js';
+import { hasErrorCode, InvalidArgumentError, NotFoundError, WharfError } from '../../core/errors.js';
 import type { Role, RoleBinding, RoleBindingSubject } from '../../core/resources.js';
 import { dnsLabel } from '../../core/validation.js';
-import { AlreadyExistsError, ConflictError } from '../../store/errors.js';
+import { AlreadyExistsError } from '../../store/errors.js';
 import type { Store } from '../../store/store.js';
 import { listAll } from '../store-pages.js';
 
@@ -53,6 +53,15 @@ const SUBJECT_TYPES = ['user', 'serviceAccount', 'group'] as const;
 export function bindingId(b: Pick<RoleBinding, 'subject' | 'role' | 'project' | 'environment'>): string {
   const text = JSON.stringify([b.subject.type, b.subject.id, b.role, b.project, b.environment]);
   return `rb-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+}
+
+/** A custom role that bindings still name cannot be deleted (409, naming them). */
+export class RoleInUseError extends WharfError {
+  readonly code = 'CONFLICT';
+  constructor(role: string, bindings: readonly RoleBinding[]) {
+    const ids = bindings.slice(0, 5).map((b) => b.id);
+    super(`role ${role} is used by ${bindings.length} binding(s) (${ids.join(', ')}); delete them first`);
+  }
 }
 
 /** See the module comment. */
@@ -122,14 +131,7 @@ export class AccessAdmin {
       throw hasErrorCode(e, 'NOT_FOUND') ? new NotFoundError(`role ${JSON.stringify(name)} not found`) : e;
     });
     const using = (await listAll<'RoleBinding'>(this.store.roleBindings)).filter((b) => b.role === name);
-    if (using.length > 0) {
-      const conflict = new ConflictError('Role', name, role.resourceVersion, role.resourceVersion);
-      conflict.message = `role ${name} is used by ${using.length} binding(s) (${using
-        .slice(0, 5)
-        .map((b) => b.id)
-        .join(', ')}); delete them first`;
-      throw conflict;
-    }
+    if (using.length > 0) throw new RoleInUseError(name, using);
     await this.store.roles.delete(name, role.resourceVersion);
   }
 
