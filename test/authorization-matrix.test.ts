@@ -209,5 +209,14 @@ describe('authorization matrix', () => {
     });
     assert.equal(scaled.status, 403);
     assert.equal((await e2e.get(ALLOWED_ENV, 'risk')).configuration.replicas, 0, 'the refused scale changed nothing');
+
+    // The list across environments shows the viewer only what it may read.
+    assert.equal((await e2e.api('/api/v1/deployments', { ...create(FORBIDDEN_ENV), as: e2e.adminToken })).status, 201);
+    const listed = (as: string) =>
+      e2e
+        .api('/api/v1/deployments', { as })
+        .then((r) => (r.body.items as { environment: string }[]).map((d) => d.environment));
+    assert.deepEqual(await listed(viewer), [ALLOWED_ENV]);
+    assert.deepEqual((await listed(e2e.adminToken)).sort(), [FORBIDDEN_ENV, ALLOWED_ENV]);
   });
 });

@@ -21,6 +21,7 @@ import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
 import { AccessAdmin } from '../services/access/access-admin.js';
 import { Authorizer } from '../services/access/authorizer.js';
+import { currentRequest } from '../core/request-context.js';
 import { tokenOwnerDirectory } from '../services/access/principal-directory.js';
 import { Tokens } from '../services/identity/tokens.js';
 import { AutoscalingStatus } from '../services/autoscaling-status.js';
@@ -80,11 +81,22 @@ export function createApiServer(
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
   const gate = new ChangeGate(store, approvalExecutors(deployments, promotions, environments), authorizer);
+  // Views across environments (the deployments list without environment=, the home page) show the
+  // environments where the caller may read deployments, and no others.
+  const readableEnvironments = async () => {
+    const all = await environments.all();
+    const principal = currentRequest()?.principal;
+    if (principal === undefined) return all;
+    const decisions = await Promise.all(
+      all.map((e) => authorizer.decide(principal, 'deployments:read', { environment: e.name })),
+    );
+    return all.filter((_, i) => decisions[i]!.allowed);
+  };
   registerDeploymentRoutes(app, {
     deployments,
     logs: new WorkloadLogs(runtime),
     routes,
-    environments: () => environments.all(),
+    environments: readableEnvironments,
     gate,
   });
   registerRolloutRoutes(app, { deployments, promotions, environments, gate });
@@ -98,7 +110,7 @@ export function createApiServer(
     directory: tokenOwnerDirectory(new Tokens(store)),
   });
   registerHomePage(app, async () =>
-    (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
+    (await Promise.all((await readableEnvironments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
       (p) => p.items,
     ),
   );
