@@ -12,9 +12,11 @@ import { fromZodError, toApiError } from './errors.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { type RequestGuardOptions, requestGuards } from './request-guards.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
+import type { Authorizer } from '../services/access/authorizer.js';
 import { authentication } from './authn.js';
 import type { AuditRecorder } from '../services/audit/recorder.js';
 import { auditDenials, auditRequests } from './audit.js';
+import { authorize } from './authorize.js';
 
 /** Something that says whether the control plane can serve (store reachable, controllers started). */
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
@@ -29,7 +31,14 @@ export function createApp(options: {
   authenticator: Authenticator;
   /** The audit trail's writer; without it nothing is audited (see audit.ts). */
   auditRecorder?: AuditRecorder;
+  /**
+   * What each caller may do (see authorize.ts). Only where every caller is the anonymous admin
+   * (`Authenticator.none()`) may it be left out.
+   */
+  authorizer?: Authorizer;
 }): OpenAPIHono {
+  if (options.authorizer === undefined && options.authenticator.mode !== 'none')
+    throw new Error('an API that authenticates callers needs an authorizer');
   const log =
     options.log ??
     ((e: unknown) => process.stderr.write(`wharf api: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`));
@@ -77,6 +86,8 @@ export function createApp(options: {
   if (recorder !== undefined) app.use('*', auditDenials(recorder));
   app.use('*', authentication(options.authenticator));
   if (recorder !== undefined) app.use('*', auditRequests(recorder));
+  // Then what the caller may do here: the route's permission in its environment (route-access.ts).
+  if (options.authorizer !== undefined) app.use('*', authorize(options.authorizer));
 
   app.get('/healthz', (c) => c.json({ live: true }));
   app.get('/readyz', async (c) => {

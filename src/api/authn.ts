@@ -12,7 +12,7 @@ import { UnauthenticatedError } from '../core/errors.js';
 import { requestContext } from '../core/request-context.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
 import { matchedRouteKey } from './matched-route.js';
-import { ROUTE_ACCESS } from './route-access.js';
+import { routeAccessOf } from './route-access.js';
 
 /** What a 401 tells the caller to do. */
 const HOW_TO_AUTHENTICATE =
@@ -36,7 +36,7 @@ export function authentication(authenticator: Authenticator): MiddlewareHandler 
     }
     if (principal === undefined) {
       const key = matchedRouteKey(c);
-      if (key !== undefined && ROUTE_ACCESS[key]?.permission === 'public') return next();
+      if (key !== undefined && routeAccessOf(key)?.permission === 'public') return next();
       return unauthenticated(c, `this endpoint needs a credential: ${HOW_TO_AUTHENTICATE}`);
     }
     const sourceAddress = sourceAddressOf(c);

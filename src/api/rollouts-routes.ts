@@ -212,8 +212,16 @@ export function registerRolloutRoutes(
       method: 'patch',
       path: '/api/v1/environments/{name}',
       request: { params: envName, ...jsonBody(EnvironmentUpdate) },
-      responses: okWithBody('Updated', EnvironmentBody),
+      responses: {
+        ...okWithBody('Updated', EnvironmentBody),
+        202: json('Turning the approval gate off waits for another person to approve it', PendingApproval),
+      },
     }),
-    async (c) => c.json(await environments.setPolicies(c.req.valid('param').name, c.req.valid('json').policies), 200),
+    async (c) => {
+      const outcome = await environments.changePolicies(c.req.valid('param').name, c.req.valid('json').policies, gate, {
+        actor: actorOf(c),
+      });
+      return 'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied, 200);
+    },
   );
 }

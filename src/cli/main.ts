@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
 import { registerAudit } from './audit.js';
+import { registerAccess } from './access.js';
 import { registerAuth } from './auth.js';
 import { registerDeploy } from './deploy.js';
 import { exitQuietlyWhenOutputCloses } from './closed-output.js';
@@ -36,5 +37,7 @@ registerDemo(program);
 registerExport(program);
 registerAudit(program);
 registerAuth(program);
+// After `auth`: adds `auth can-i` to it.
+registerAccess(program);
 
 await program.parseAsync(process.argv);

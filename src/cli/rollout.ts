@@ -198,11 +198,21 @@ export function registerRollout(program: Command, deploy: Command): void {
     })
     .action(
       action(async (name: string, f: { requiresApproval: boolean }) => {
-        const e = await call<EnvironmentResponse>(`/api/v1/environments/${encodeURIComponent(name)}`, {
-          method: 'PATCH',
-          json: { policies: { requiresApproval: f.requiresApproval } },
-        });
-        process.stdout.write(`environment ${e.name}: requires approval = ${String(e.policies.requiresApproval)}\n`);
+        const answer = await call<EnvironmentResponse | PendingApprovalResponse>(
+          `/api/v1/environments/${encodeURIComponent(name)}`,
+          { method: 'PATCH', json: { policies: { requiresApproval: f.requiresApproval } } },
+        );
+        // Turning the gate off where it is on waits for another person's approval.
+        if ('approval' in answer) {
+          const a = answer.approval;
+          process.stdout.write(
+            `approval ${a.id} requested: ${a.summary}\nanother person runs: wharf approvals approve ${a.id}\n`,
+          );
+          return;
+        }
+        process.stdout.write(
+          `environment ${answer.name}: requires approval = ${String(answer.policies.requiresApproval)}\n`,
+        );
       }),
     );
 }

@@ -24,6 +24,8 @@ export * from './resources/incident.js';
 export * from './resources/model-version.js';
 export * from './resources/model.js';
 export * from './resources/revision.js';
+export * from './resources/role-binding.js';
+export * from './resources/role.js';
 export * from './resources/stored.js';
 export {
   RESOURCE_KINDS,

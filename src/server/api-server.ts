@@ -18,8 +18,14 @@ import { registerFeedbackRoutes } from '../api/feedback-routes.js';
 import { registerAutoscalingRoutes } from '../api/autoscaling-routes.js';
 import { registerAuditRoutes } from '../api/audit-routes.js';
 import type { AuditTrail } from '../services/audit/audit-trail.js';
+import { registerAccessRoutes } from '../api/access-routes.js';
 import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
+import { AccessAdmin } from '../services/access/access-admin.js';
+import { Authorizer } from '../services/access/authorizer.js';
+import { currentRequest } from '../core/request-context.js';
+import { tokenOwnerDirectory } from '../services/access/principal-directory.js';
+import { Tokens } from '../services/identity/tokens.js';
 import { AutoscalingStatus } from '../services/autoscaling-status.js';
 import { ChangeGate } from '../services/change-gate.js';
 import { Promotions } from '../services/environment-promotion.js';
@@ -34,7 +40,16 @@ import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
 
-/** The API over these parts, not yet listening; refused connections count on its /metrics. */
+/** A route the API serves, as registered (`GET`, `/api/v1/environments/:environment/deployments/:name`). */
+export interface ApiRoute {
+  readonly method: string;
+  readonly path: string;
+}
+
+/**
+ * The API over these parts, not yet listening; refused connections count on its /metrics. The
+ * server carries the list of its routes (`apiRoutes`): what the authorization matrix test walks.
+ */
 export function createApiServer(
   store: Store,
   registry: ModelRegistry,
@@ -47,7 +62,8 @@ export function createApiServer(
   maxJsonBodyBytes: number | undefined,
   authenticator: Authenticator,
   audit?: AuditTrail,
-): Server {
+): Server & { readonly apiRoutes: readonly ApiRoute[] } {
+  const authorizer = new Authorizer(store);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({
@@ -63,17 +79,29 @@ export function createApiServer(
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
     authenticator,
     ...(audit === undefined ? {} : { auditRecorder: audit.recorder }),
+    authorizer,
   });
   if (audit !== undefined) registerAuditRoutes(app, audit);
   registerModelRoutes(app, registry);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
-  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions));
+  const gate = new ChangeGate(store, approvalExecutors(deployments, promotions, environments), authorizer);
+  // Views across environments (the deployments list without environment=, the home page) show the
+  // environments where the caller may read deployments, and no others.
+  const readableEnvironments = async () => {
+    const all = await environments.all();
+    const principal = currentRequest()?.principal;
+    if (principal === undefined) return all;
+    const decisions = await Promise.all(
+      all.map((e) => authorizer.decide(principal, 'deployments:read', { environment: e.name })),
+    );
+    return all.filter((_, i) => decisions[i]!.allowed);
+  };
   registerDeploymentRoutes(app, {
     deployments,
     logs: new WorkloadLogs(runtime),
     routes,
-    environments: () => environments.all(),
+    environments: readableEnvironments,
     gate,
   });
   registerRolloutRoutes(app, { deployments, promotions, environments, gate });
@@ -81,8 +109,13 @@ export function createApiServer(
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
+  registerAccessRoutes(app, {
+    authorizer,
+    admin: new AccessAdmin(store),
+    directory: tokenOwnerDirectory(new Tokens(store)),
+  });
   registerHomePage(app, async () =>
-    (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
+    (await Promise.all((await readableEnvironments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(
       (p) => p.items,
     ),
   );
@@ -93,7 +126,11 @@ export function createApiServer(
     registers: [metrics],
   });
   applyConnectionLimits(server, limits, () => refused.inc());
-  return server;
+  // Middleware (`use`) shows as method ALL; each route once per method and path.
+  const apiRoutes = [
+    ...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, r])).values(),
+  ].map((r) => ({ method: r.method, path: r.path }));
+  return Object.assign(server, { apiRoutes });
 }
 
 /** Listens on `host:port`; a port in use is an error that says so. */

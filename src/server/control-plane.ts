@@ -20,7 +20,7 @@ import { PREVIEW_SUFFIX } from '../controller/reconcilers/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
-import { createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
+import { type ApiRoute, createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
 import { GatewayProcess } from './gateway-process.js';
 import { FsBlobStore } from '../registry/fs-blob-store.js';
 import { ModelRegistry } from '../registry/model-registry.js';
@@ -30,6 +30,7 @@ import { ensureEnvironments } from './environments.js';
 import { openAuditTrail } from './audit-trail.js';
 import { type AuthMode, Authenticator } from '../services/identity/authenticator.js';
 import { bootstrapAdminToken, componentToken } from '../services/identity/bootstrap.js';
+import { ensureBootstrapAdminBinding } from '../services/access/bootstrap-admin.js';
 import { Tokens } from '../services/identity/tokens.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
@@ -114,6 +115,8 @@ export interface ControlPlane {
   readonly credentialsWritten?: string;
   /** API tokens (mint, resolve, revoke). */
   readonly tokens: Tokens;
+  /** Every route the API serves (method and path as registered). */
+  readonly apiRoutes: readonly ApiRoute[];
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -183,6 +186,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await ensureEnvironments(store);
     const audit = await openAuditTrail(store, options);
     stops.push(() => audit.recorder.close());
+    // The admin `wharf up` makes is an admin everywhere: its binding, made once (idempotent).
+    await ensureBootstrapAdminBinding(store);
     const authMode = options.auth ?? 'token';
     if (authMode === 'none') options.log(AUTH_NONE_WARNING);
     const tokens = new Tokens(store);
@@ -234,23 +239,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> =>
       activate?.(environment, name) ?? Promise.resolve(false);
-    const api = await listen(
-      createApiServer(
-        store,
-        registry,
-        deployments,
-        runtime,
-        routes,
-        gatewayAdmin,
-        activateLeader,
-        { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
-        options.maxJsonBodyBytes,
-        new Authenticator(authMode, tokens),
-        audit,
-      ),
-      options.host,
-      options.port,
+    const apiServer = createApiServer(
+      store,
+      registry,
+      deployments,
+      runtime,
+      routes,
+      gatewayAdmin,
+      activateLeader,
+      { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
+      options.maxJsonBodyBytes,
+      new Authenticator(authMode, tokens),
+      audit,
     );
+    const api = await listen(apiServer, options.host, options.port);
     stops.push(
       () =>
         new Promise<void>((resolve) => {
@@ -345,6 +347,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       deployments,
       leadership,
       tokens,
+      apiRoutes: apiServer.apiRoutes,
       ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
       ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
       stop: stopAll,

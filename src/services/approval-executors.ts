@@ -5,11 +5,13 @@
 import type { ChangeExecutor } from './change-gate.js';
 import type { DeploymentService } from './deployment-service.js';
 import type { PromotionPlan, Promotions } from './environment-promotion.js';
+import type { Environments } from './environments.js';
 
 /** The executors the gate replays approved requests with. */
 export function approvalExecutors(
   deployments: DeploymentService,
   promotions: Promotions,
+  environments: Environments,
 ): Readonly<Record<string, ChangeExecutor>> {
   type R = Record<string, never>;
   const str = (r: Record<string, unknown>, k: string) => r[k] as string;
@@ -24,5 +26,8 @@ export function approvalExecutors(
       }),
     delete: (r, o) => deployments.delete(str(r, 'name'), str(r, 'environment'), o),
     promote: (r, o) => promotions.apply(r.plan as PromotionPlan, o),
+    // A policy change that loosens a gate (see Environments.changePolicies).
+    'set-policy': (r) =>
+      environments.setPolicies(str(r, 'name'), r.policies as Parameters<Environments['setPolicies']>[1]),
   };
 }

@@ -4,8 +4,12 @@
  * and on behalf of its requester, once someone else approves it. Rejected or failed requests change
  * nothing. Rollout commands (promote, abort, retry) are not gated: aborting must never wait.
  *
- * Until authentication lands, "who" comes from the `x-wharf-actor` header / `WHARF_ACTOR`; the
- * rule that approver and requester differ is enforced on those names.
+ * Four eyes: the requester and the decider are the authenticated principals of their requests
+ * (`currentRequest()`), stored with id and name; nobody approves a change they requested, compared
+ * by the principal's stable id (so `alice` and `Alice` are one person only if they are one
+ * principal), and an approver or rejecter needs `approvals:decide` in the approval's environment.
+ * A requester who may decide there may reject (withdraw) their own pending change. Only where a request carries no
+ * principal, or the anonymous one (`--auth none`), does the actor name stand in for the id.
  *
  * @example
  *   const gate = new ChangeGate(store, { update: (r, o) => deployments.update(r.name, r.environment, r.patch, o) });
@@ -14,8 +18,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hasErrorCode, InvalidArgumentError, NotFoundError, PermissionDeniedError } from '../core/errors.js';
-import type { Approval } from '../core/resources.js';
+import { currentRequest } from '../core/request-context.js';
+import type { Approval, ApprovalParty } from '../core/resources.js';
 import type { Page, Store } from '../store/store.js';
+import type { Authorizer } from './access/authorizer.js';
 
 /** Applies an approved request on behalf of its requester. */
 export type ChangeExecutor = (
@@ -40,6 +46,8 @@ export class ChangeGate {
   constructor(
     private readonly store: Store,
     private readonly executors: Readonly<Record<string, ChangeExecutor>>,
+    /** Checks `approvals:decide`; absent only where nothing authenticates (unit tests of the gate). */
+    private readonly authorizer?: Authorizer,
     private readonly now: () => Date = () => new Date(),
   ) {}
 
@@ -62,6 +70,7 @@ export class ChangeGate {
       request: change.request,
       summary: change.summary,
       requestedBy: change.actor,
+      requester: partyOf(change.actor),
       requestedAt: at,
       state: 'pending',
       ...(change.reason === undefined ? {} : { reason: change.reason }),
@@ -93,16 +102,17 @@ export class ChangeGate {
    * approval records `failed` with the reason and the error is rethrown.
    */
   async approve(id: string, actor: string, comment?: string): Promise<Approval> {
-    const pending = await this.#pending(id, actor, 'approve');
+    const { pending, decider } = await this.#pending(id, actor, 'approve');
     const decided = await this.store.approvals.update({
       ...pending,
       state: 'approved',
-      decidedBy: actor,
+      decidedBy: decider.name,
+      decider,
       decidedAt: this.now().toISOString(),
       ...(comment ? { comment } : {}),
     });
     try {
-      const reason = `${pending.reason ? `${pending.reason}; ` : ''}approved by ${actor}`;
+      const reason = `${pending.reason ? `${pending.reason}; ` : ''}approved by ${decider.name}`;
       const result = await this.executors[pending.action]!(pending.request, { actor: pending.requestedBy, reason });
       const revision = (result as { revision?: number } | undefined)?.revision;
       return await this.store.approvals.update({
@@ -117,28 +127,57 @@ export class ChangeGate {
 
   /** Rejects a pending request; nothing is applied. */
   async reject(id: string, actor: string, comment?: string): Promise<Approval> {
-    const pending = await this.#pending(id, actor, 'reject');
+    const { pending, decider } = await this.#pending(id, actor, 'reject');
     return this.store.approvals.update({
       ...pending,
       state: 'rejected',
-      decidedBy: actor,
+      decidedBy: decider.name,
+      decider,
       decidedAt: this.now().toISOString(),
       ...(comment ? { comment } : {}),
     });
   }
 
-  async #pending(id: string, actor: string, verb: string): Promise<Approval> {
-    if (typeof actor !== 'string' || actor === '' || actor === 'anonymous') {
+  async #pending(
+    id: string,
+    actor: string,
+    verb: 'approve' | 'reject',
+  ): Promise<{ pending: Approval; decider: ApprovalParty }> {
+    const decider = partyOf(actor);
+    if (decider.id === ANONYMOUS_PARTY_ID) {
       throw new PermissionDeniedError(
-        `actor: say who ${verb}s (header x-wharf-actor or WHARF_ACTOR); anonymous decisions are not accepted`,
+        `actor: say who ${verb}s (sign in, or with --auth none the header x-wharf-actor); anonymous decisions are not accepted`,
       );
     }
     const approval = await this.get(id);
     if (approval.state !== 'pending') throw new InvalidArgumentError(`id: approval ${id} is already ${approval.state}`);
-    if (approval.requestedBy === actor)
+    const requesterId = approval.requester?.id ?? legacyId(approval.requestedBy);
+    const own = requesterId === decider.id;
+    if (own && verb === 'approve')
       throw new PermissionDeniedError(
-        `actor: ${actor} requested this change and cannot ${verb} it; another person must`,
+        `permission denied: ${decider.name} requested this change and cannot approve it; another person must`,
       );
-    return approval;
+    const principal = currentRequest()?.principal;
+    if (principal !== undefined && this.authorizer !== undefined)
+      await this.authorizer.check(principal, 'approvals:decide', { environment: approval.environment });
+    return { pending: approval, decider };
   }
+}
+
+const ANONYMOUS_PARTY_ID = 'name:anonymous';
+
+/** The id that stands for a bare actor name, where no principal authenticated the request. */
+function legacyId(name: string): string {
+  return `name:${name}`;
+}
+
+/**
+ * Who is acting: the request's principal, or, where there is none or it is the anonymous one of
+ * `--auth none`, the actor name the caller gave.
+ */
+function partyOf(actor: string): ApprovalParty {
+  const principal = currentRequest()?.principal;
+  if (principal !== undefined && principal.type !== 'anonymous') return { id: principal.id, name: principal.name };
+  const name = typeof actor === 'string' && actor !== '' ? actor : 'anonymous';
+  return { id: legacyId(name), name };
 }

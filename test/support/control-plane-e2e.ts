@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import type { Deployment } from '../../src/core/resources.js';
 import { writeDemoModels } from '../../src/demo/write-demo-models.js';
 import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '../../src/server/control-plane.js';
+import { AccessAdmin } from '../../src/services/access/access-admin.js';
+import { AlreadyExistsError } from '../../src/store/errors.js';
 import { pidsWithArg } from './process-scan.js';
 import { eventually } from './eventually.js';
 
@@ -29,8 +31,11 @@ export interface E2eControlPlane {
   ): Promise<{ status: number; body: Record<string, unknown> }>;
   /** The admin token `wharf up` wrote to the home's credentials file. */
   readonly adminToken: string;
-  /** A token (every scope, 1 h) acting as user `name` (`user:<name>`), minted in the store. */
-  tokenFor(name: string): Promise<string>;
+  /**
+   * A token (every scope, 1 h) acting as user `name` (`user:<name>`), minted in the store; the user
+   * is bound to `grant` (default admin everywhere; `null`: no binding).
+   */
+  tokenFor(name: string, grant?: TestGrant | null): Promise<string>;
   /** alice's token (every scope), which {@link E2eControlPlane.api} sends by default. */
   readonly aliceToken: string;
   /** Environment for a CLI process: this control plane's URL and alice's token (or `token`). */
@@ -84,7 +89,7 @@ export async function startE2eControlPlane(
     api,
     adminToken,
     aliceToken,
-    tokenFor: (name) => userToken(cp, name),
+    tokenFor: (name, grant) => userToken(cp, name, grant),
     cliEnv: (token = aliceToken) => ({ WHARF_URL: cp.apiUrl, WHARF_TOKEN: token }),
     get,
     infer: (environment, name, suffix = '') =>
@@ -109,8 +114,23 @@ export async function startE2eControlPlane(
   };
 }
 
-/** A token (every scope, valid 1 h) acting as user `name` (`user:<name>`), minted directly in the control plane's store. */
-export async function userToken(cp: ControlPlane, name: string): Promise<string> {
+/** A role to bind a test user to: in one environment, or `*` when absent. */
+export interface TestGrant {
+  role: string;
+  environment?: string;
+}
+
+/**
+ * A token (every scope, valid 1 h) acting as user `name` (`user:<name>`), minted directly in the
+ * control plane's store, the user bound to `grant` (default: admin everywhere, what the tests
+ * written before authorization assume); `null` binds nothing.
+ */
+export async function userToken(
+  cp: ControlPlane,
+  name: string,
+  grant: TestGrant | null = { role: 'admin' },
+): Promise<string> {
+  if (grant !== null) await bindTestUser(cp, name, grant);
   const { token } = await cp.tokens.mint({
     owner: `user:${name}`,
     ownerName: name,
@@ -119,4 +139,11 @@ export async function userToken(cp: ControlPlane, name: string): Promise<string>
     expiresAt: new Date(Date.now() + 3_600_000),
   });
   return token;
+}
+
+/** Binds user `name` (`user:<name>`) to `grant`; binding the same grant twice is fine. */
+export async function bindTestUser(cp: ControlPlane, name: string, grant: TestGrant): Promise<void> {
+  await new AccessAdmin(cp.store)
+    .createBinding({ subject: { type: 'user', id: `user:${name}` }, ...grant }, 'user:admin')
+    .catch((e: unknown) => (e instanceof AlreadyExistsError ? undefined : Promise.reject(e)));
 }

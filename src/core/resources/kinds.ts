@@ -19,6 +19,8 @@ import { incidentKind } from './incident.js';
 import { modelVersionKind } from './model-version.js';
 import { modelKind } from './model.js';
 import { revisionKind } from './revision.js';
+import { roleBindingKind } from './role-binding.js';
+import { roleKind } from './role.js';
 import type { StoredFields } from './stored.js';
 
 /** Every kind the store knows, in this order wherever they are listed. */
@@ -38,6 +40,8 @@ export const KIND_DEFINITIONS = [
   auditEventKind,
   auditHeadKind,
   auditCheckpointKind,
+  roleKind,
+  roleBindingKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */
