@@ -23,6 +23,8 @@ export * from './resources/incident.js';
 export * from './resources/model-version.js';
 export * from './resources/model.js';
 export * from './resources/revision.js';
+export * from './resources/service-account.js';
+export * from './resources/user.js';
 export * from './resources/stored.js';
 export {
   RESOURCE_KINDS,

@@ -31,6 +31,8 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
+import type { IdentityServices } from '../services/identity/identity-services.js';
+import { registerIdentityRoutes } from '../api/identity-routes.js';
 
 /** The API over these parts, not yet listening; refused connections count on its /metrics. */
 export function createApiServer(
@@ -44,6 +46,7 @@ export function createApiServer(
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
   authenticator: Authenticator,
+  identity: IdentityServices,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -61,6 +64,7 @@ export function createApiServer(
     authenticator,
   });
   registerModelRoutes(app, registry);
+  registerIdentityRoutes(app, identity);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
   const gate = new ChangeGate(store, approvalExecutors(deployments, promotions));

@@ -30,6 +30,9 @@ import { ensureEnvironments } from './environments.js';
 import { type AuthMode, Authenticator } from '../services/identity/authenticator.js';
 import { bootstrapAdminToken, componentToken } from '../services/identity/bootstrap.js';
 import { Tokens } from '../services/identity/tokens.js';
+import { type IdentityServices, identityServices } from '../services/identity/identity-services.js';
+import type { OidcSettings } from '../core/identity/oidc-settings.js';
+import { OidcVerifier } from '../services/identity/oidc.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
@@ -73,6 +76,8 @@ export interface ControlPlaneOptions {
    * CLI refuses it elsewhere).
    */
   auth?: AuthMode;
+  /** Also accept bearer JWTs of this OpenID Connect issuer (`wharf up --oidc-issuer … --oidc-audience …`). */
+  oidc?: OidcSettings;
   log: (line: string) => void;
 }
 
@@ -111,6 +116,8 @@ export interface ControlPlane {
   readonly credentialsWritten?: string;
   /** API tokens (mint, resolve, revoke). */
   readonly tokens: Tokens;
+  /** Users, service accounts, token management, login and the principal directory. */
+  readonly identity: IdentityServices;
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -181,7 +188,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const authMode = options.auth ?? 'token';
     if (authMode === 'none') options.log(AUTH_NONE_WARNING);
     const tokens = new Tokens(store);
+    const identity = identityServices(store, tokens);
+    // The admin of the bootstrap token has a user record (no password; set one to log in as admin).
+    await identity.users.ensureBootstrapAdmin();
     const credentials = await ensureCredentials(tokens, authMode, options.home);
+    const oidc = options.oidc === undefined ? undefined : new OidcVerifier(options.oidc);
+    if (oidc !== undefined)
+      options.log(`oidc: accepting bearer JWTs of ${oidc.settings.issuer} for ${oidc.settings.audience}`);
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -240,7 +253,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         activateLeader,
         { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
         options.maxJsonBodyBytes,
-        new Authenticator(authMode, tokens),
+        new Authenticator(authMode, tokens, { users: identity.users, ...(oidc === undefined ? {} : { oidc }) }),
+        identity,
       ),
       options.host,
       options.port,
@@ -339,6 +353,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       deployments,
       leadership,
       tokens,
+      identity,
       ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
       ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
       stop: stopAll,

@@ -18,6 +18,8 @@ import { incidentKind } from './incident.js';
 import { modelVersionKind } from './model-version.js';
 import { modelKind } from './model.js';
 import { revisionKind } from './revision.js';
+import { serviceAccountKind } from './service-account.js';
+import { userKind } from './user.js';
 import type { StoredFields } from './stored.js';
 
 /** Every kind the store knows, in this order wherever they are listed. */
@@ -34,6 +36,8 @@ export const KIND_DEFINITIONS = [
   analysisTemplateKind,
   autoscalerKind,
   apiTokenKind,
+  userKind,
+  serviceAccountKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */
