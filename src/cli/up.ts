@@ -46,14 +46,14 @@ interface OidcFlags {
 
 /** OIDC settings from the flags or WHARF_OIDC_* (flags win); undefined when no issuer is given. */
 function oidcSettings(f: OidcFlags): OidcSettings | undefined {
-  const env = process.env;
-  const issuer = f.oidcIssuer ?? env.WHARF_OIDC_ISSUER;
-  const audience = f.oidcAudience ?? env.WHARF_OIDC_AUDIENCE;
+  const env = (name: string): string | undefined => process.env[name] || undefined;
+  const issuer = f.oidcIssuer ?? env('WHARF_OIDC_ISSUER');
+  const audience = f.oidcAudience ?? env('WHARF_OIDC_AUDIENCE');
   if (issuer === undefined && audience === undefined) return undefined;
   if (issuer === undefined || audience === undefined)
     throw usageError('--oidc-issuer and --oidc-audience (or WHARF_OIDC_ISSUER and WHARF_OIDC_AUDIENCE) go together');
-  const groupsClaim = f.oidcGroupsClaim ?? env.WHARF_OIDC_GROUPS_CLAIM;
-  const usernameClaim = f.oidcUsernameClaim ?? env.WHARF_OIDC_USERNAME_CLAIM;
+  const groupsClaim = f.oidcGroupsClaim ?? env('WHARF_OIDC_GROUPS_CLAIM');
+  const usernameClaim = f.oidcUsernameClaim ?? env('WHARF_OIDC_USERNAME_CLAIM');
   try {
     return checkOidcSettings({
       issuer,
