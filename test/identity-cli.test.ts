@@ -6,7 +6,7 @@
  * session token is revoked and the file removed). No command prints a password or a hash.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -178,4 +178,42 @@ describe('identity CLI against a real control plane', () => {
     assert.equal(gone.code, 1);
     assert.match(await ok(['serviceaccount', 'delete', 'deployer-bot'], { env: asAdmin }), /1 token\(s\) revoked/);
   });
+
+  test('on a terminal, login asks for the password without echoing it', { skip: noScript() }, async () => {
+    await cp.identity.users.create({ name: 'ivy', password: PASSWORD });
+    const ttyHome = await mkdtemp(join(tmpdir(), 'wharf-identity-tty-'));
+    try {
+      // util-linux `script` gives the command a pseudo-terminal: what it prints is what a person sees.
+      const child = spawn('script', ['-qfec', `${process.execPath} ${WHARF_BIN} login --user ivy`, '/dev/null'], {
+        env: { ...process.env, WHARF_URL: cp.apiUrl, WHARF_HOME: ttyHome, WHARF_TOKEN: '' },
+      });
+      let screen = '';
+      let typed = false;
+      child.stdout.on('data', (d: Buffer) => {
+        screen += d.toString();
+        if (!typed && screen.includes('Password: ')) {
+          typed = true;
+          child.stdin.write(`${PASSWORD}\r`);
+        }
+      });
+      const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+      assert.equal(code, 0, screen);
+      assert.match(screen, /Password: /);
+      assert.match(screen, /logged in as ivy/);
+      assert.ok(!screen.includes(PASSWORD), `the password is not echoed: ${JSON.stringify(screen)}`);
+      assert.equal(readCredentials(join(ttyHome, 'cli-session'))?.user, 'ivy', 'the session is written');
+    } finally {
+      await rm(ttyHome, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Why the terminal test cannot run here, or false when it can. */
+function noScript(): string | false {
+  try {
+    execFileSync('script', ['--version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return 'util-linux `script` (a pseudo-terminal) is not installed';
+  }
+}
