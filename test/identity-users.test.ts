@@ -167,7 +167,16 @@ for (const backend of backends) {
       await identity.users.update('erin', { disabled: true });
       await assert.rejects(identity.login.login('erin', PASSWORD), (e: Error) => e.message === messages[0]);
       await identity.users.update('erin', { disabled: false });
+      const { token: apiToken } = await tokens.mint({
+        owner: ok.user.id,
+        ownerName: 'erin',
+        name: 'ci',
+        scopes: ['*'],
+        expiresAt: new Date(Date.now() + 60_000),
+      });
       await identity.users.setPassword('erin', 'a new password');
+      await assert.rejects(tokens.resolve(ok.token), /was revoked/, 'a new password ends the login sessions');
+      assert.equal((await tokens.resolve(apiToken)).name, 'ci', 'API tokens stay');
       await assert.rejects(identity.login.login('erin', PASSWORD), (e: Error) => e.message === messages[0]);
       assert.equal((await identity.login.login('erin', 'a new password')).user.name, 'erin');
       // A user without a password cannot log in at all.

@@ -10,10 +10,7 @@ import { LOGIN_SESSION_MS } from '../../core/identity/token-lifetime.js';
 import { principalName } from '../../core/identity/names.js';
 import { decoyHash, verifyPassword } from './passwords.js';
 import type { Tokens } from './tokens.js';
-import type { Users } from './users.js';
-
-/** The name of tokens `login` mints. */
-export const SESSION_TOKEN_NAME = 'login session';
+import { SESSION_TOKEN_NAME, type Users } from './users.js';
 
 /** What a successful login answers. */
 export interface LoginAnswer {

@@ -1,6 +1,6 @@
 /**
  * Local users: create (a random stable id `user:<uid>`, the name lowercased and unique), list, get,
- * set a password, disable or enable, delete (which revokes the user's tokens), and the admin user
+ * set a password (which ends the user's login sessions), disable or enable, delete (which revokes the user's tokens), and the admin user
  * `wharf up` creates on first start (`user:admin`, idempotent). Answers are {@link UserView}s: never
  * the password hash.
  */
@@ -14,6 +14,9 @@ import { listAll } from '../store-pages.js';
 import { BOOTSTRAP_ADMIN_ID } from './bootstrap.js';
 import { checkPasswordRules, hashPassword } from './passwords.js';
 import type { Tokens } from './tokens.js';
+
+/** The name of the tokens login mints (login.ts). */
+export const SESSION_TOKEN_NAME = 'login session';
 
 /** A user as the API answers it. */
 export interface UserView {
@@ -112,9 +115,16 @@ export class Users {
     return page.items[0];
   }
 
+  /**
+   * Sets a new password and revokes the user's login sessions (a password changed because it
+   * leaked must not leave sessions opened with it); API tokens the user made stay.
+   */
   async setPassword(name: unknown, password: unknown): Promise<UserView> {
     const hash = await hashPassword(checkPasswordRules(password));
-    return this.change(name, (u) => ({ ...u, passwordHash: hash }));
+    const view = await this.change(name, (u) => ({ ...u, passwordHash: hash }));
+    for (const t of await this.tokens.list(view.id))
+      if (t.revokedAt === null && t.name === SESSION_TOKEN_NAME) await this.tokens.revoke(t.id);
+    return view;
   }
 
   async update(name: unknown, change: UserChange): Promise<UserView> {
