@@ -19,7 +19,7 @@ import { type ControlPlane, startControlPlane } from '../src/server/control-plan
 import { OidcVerifier } from '../src/services/identity/oidc.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { WHARF_BIN } from './support/processes.js';
+import { startWharf, untilWharfUp, WHARF_BIN } from './support/processes.js';
 
 const AUDIENCE = 'wharf-test';
 
@@ -193,6 +193,49 @@ test('wharf up: --oidc-issuer needs --oidc-audience, and an issuer must be an ht
       );
     }
   } finally {
+    await rm(home, { recursive: true, force: true });
+  }
+});
+
+test("wharf up with WHARF_OIDC_ISSUER and --oidc-audience accepts the issuer's tokens, groups from --oidc-groups-claim", async () => {
+  const local = await startIssuer();
+  const home = await mkdtemp(join(tmpdir(), 'wharf-oidc-up-'));
+  const up = startWharf(
+    [
+      'up',
+      '--home',
+      home,
+      '--port',
+      '0',
+      '--gateway-port',
+      '0',
+      '--no-demo',
+      '--oidc-audience',
+      AUDIENCE,
+      '--oidc-groups-claim',
+      'teams',
+    ],
+    { WHARF_OIDC_ISSUER: local.url, WHARF_OIDC_AUDIENCE: '' },
+  );
+  try {
+    const { api } = await untilWharfUp(up);
+    assert.match(up.stderr(), new RegExp(`oidc: accepting bearer JWTs of ${local.url} for ${AUDIENCE}`));
+    const token = await new SignJWT({ preferred_username: 'omar', teams: ['risk'] })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setIssuer(local.url)
+      .setAudience(AUDIENCE)
+      .setSubject('s-9')
+      .setExpirationTime('5m')
+      .sign(local.key);
+    const r = await fetch(`${api}/api/v1/auth/whoami`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await r.json()) as { id: string; groups: string[] };
+    assert.equal(r.status, 200, JSON.stringify(body));
+    assert.equal(body.id, `oidc:${local.url}#s-9`);
+    assert.deepEqual(body.groups, ['risk']);
+  } finally {
+    up.child.kill('SIGTERM');
+    await up.exited;
+    local.server.close();
     await rm(home, { recursive: true, force: true });
   }
 });
