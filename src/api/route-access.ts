@@ -160,6 +160,26 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/audit': { permission: 'audit:read', environment: 'none' },
   'GET /api/v1/audit/verify': { permission: 'audit:read', environment: 'none' },
   'GET /api/v1/audit/export': { permission: 'audit:read', environment: 'none' },
+  'GET /api/v1/blobs/:digest': { permission: 'public', environment: 'none' },
+
+  // Identity (identity-routes.ts): login is how a credential is got; the token routes check the
+  // owner in the handler (tokens:admin for anyone's tokens and for service accounts').
+  'POST /api/v1/auth/login': { permission: 'public', environment: 'none' },
+  'POST /api/v1/auth/logout': { permission: 'authenticated', environment: 'none' },
+  'GET /api/v1/auth/whoami': { permission: 'authenticated', environment: 'none' },
+  'GET /api/v1/users': { permission: 'users:admin', environment: 'none' },
+  'POST /api/v1/users': { permission: 'users:admin', environment: 'none' },
+  'GET /api/v1/users/{name}': { permission: 'users:admin', environment: 'none' },
+  'PATCH /api/v1/users/{name}': { permission: 'users:admin', environment: 'none' },
+  'PUT /api/v1/users/{name}/password': { permission: 'users:admin', environment: 'none' },
+  'DELETE /api/v1/users/{name}': { permission: 'users:admin', environment: 'none' },
+  'GET /api/v1/serviceaccounts': { permission: 'users:admin', environment: 'none' },
+  'POST /api/v1/serviceaccounts': { permission: 'users:admin', environment: 'none' },
+  'GET /api/v1/serviceaccounts/{name}': { permission: 'users:admin', environment: 'none' },
+  'DELETE /api/v1/serviceaccounts/{name}': { permission: 'users:admin', environment: 'none' },
+  'POST /api/v1/tokens': { permission: 'tokens:create', environment: 'none' },
+  'GET /api/v1/tokens': { permission: 'authenticated', environment: 'none' },
+  'DELETE /api/v1/tokens/{id}': { permission: 'authenticated', environment: 'none' },
 };
 
 /** The OpenAPI form of a Hono path: `/a/:b/c` → `/a/{b}/c` (regex constraints dropped). */

@@ -5,26 +5,32 @@
  */
 import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
-import { credentialsPath, readCredentials } from '../server/credentials-file.js';
+import { credentialsPath, readCredentials, sessionPath } from '../server/credentials-file.js';
 
 /** Where the API is; `WHARF_URL` overrides. */
 export function apiBase(): string {
   return (process.env.WHARF_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 }
 
+/** `$WHARF_HOME`, default `./.wharf`. */
+export function cliHome(): string {
+  return resolve(process.env.WHARF_HOME ?? '.wharf');
+}
+
 /**
- * The token the CLI sends: `WHARF_TOKEN`, else the one in `$WHARF_HOME/credentials` (default
- * `./.wharf`, where `wharf up` writes the admin token on first start). Undefined when neither has one.
+ * The token the CLI sends: `WHARF_TOKEN`, else the session of `wharf login` in
+ * `$WHARF_HOME/cli-session`, else the one in `$WHARF_HOME/credentials` (default `./.wharf`, where
+ * `wharf up` writes the admin token on first start). Undefined when none has one.
  */
 export function cliToken(): string | undefined {
   const fromEnv = process.env.WHARF_TOKEN?.trim();
   if (fromEnv) return fromEnv;
-  return readCredentials(credentialsPath(resolve(process.env.WHARF_HOME ?? '.wharf')))?.token;
+  return readCredentials(sessionPath(cliHome()))?.token ?? readCredentials(credentialsPath(cliHome()))?.token;
 }
 
 /** What to do about a 401. */
 const NOT_AUTHENTICATED_HINT =
-  'set WHARF_TOKEN, or run the CLI where `wharf up` keeps its home (./.wharf or $WHARF_HOME) so it finds the credentials file';
+  'run `wharf login`, set WHARF_TOKEN, or run the CLI where `wharf up` keeps its home (./.wharf or $WHARF_HOME) so it finds the credentials file';
 
 /** A failed call, with the server's error code and message when it sent one. */
 export class ApiCallError extends Error {
@@ -46,6 +52,8 @@ export interface CallOptions {
   contentType?: string;
   query?: Record<string, string | number | boolean | undefined>;
   signal?: AbortSignal;
+  /** Send this token instead of {@link cliToken}'s; `null`: send none. */
+  token?: string | null;
 }
 
 /** Calls `path` under /api/v1 (or an absolute path starting with '/') and returns the response. */
@@ -53,7 +61,7 @@ export async function request(path: string, options: CallOptions = {}): Promise<
   const url = new URL(`${apiBase()}${path}`);
   for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
   const headers: Record<string, string> = {};
-  const token = cliToken();
+  const token = options.token === undefined ? cliToken() : (options.token ?? undefined);
   if (token !== undefined) headers.authorization = `Bearer ${token}`;
   let body: RequestInit['body'];
   if (options.json !== undefined) {

@@ -9,10 +9,13 @@ import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
 import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
+import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
 import { registerServeModel } from './serve-model.js';
+import { registerToken } from './token.js';
 import { registerUp } from './up.js';
+import { registerUsers } from './users.js';
 
 exitQuietlyWhenOutputCloses();
 
@@ -39,5 +42,8 @@ registerAudit(program);
 registerAuth(program);
 // After `auth`: adds `auth can-i` to it.
 registerAccess(program);
+registerLogin(program);
+registerToken(program);
+registerUsers(program);
 
 await program.parseAsync(process.argv);

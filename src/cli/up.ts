@@ -8,6 +8,8 @@ import { readGatewayState } from '../gateway/gateway-state.js';
 import { isSameProcess } from '../runtime/local/process-identity.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { readCredentials } from '../server/credentials-file.js';
+import { checkOidcSettings, type OidcSettings } from '../core/identity/oidc-settings.js';
+import { usageError } from './exit-codes.js';
 import { integer } from './options.js';
 import { checkPortsFree } from './port-check.js';
 import { action } from './run-action.js';
@@ -32,6 +34,36 @@ interface KubernetesFlags {
   registryUrl?: string;
   image?: string;
   httpRouteGateway?: string;
+}
+
+/** The OIDC flags of `wharf up`. */
+interface OidcFlags {
+  oidcIssuer?: string;
+  oidcAudience?: string;
+  oidcGroupsClaim?: string;
+  oidcUsernameClaim?: string;
+}
+
+/** OIDC settings from the flags or WHARF_OIDC_* (flags win); undefined when no issuer is given. */
+function oidcSettings(f: OidcFlags): OidcSettings | undefined {
+  const env = (name: string): string | undefined => process.env[name] || undefined;
+  const issuer = f.oidcIssuer ?? env('WHARF_OIDC_ISSUER');
+  const audience = f.oidcAudience ?? env('WHARF_OIDC_AUDIENCE');
+  if (issuer === undefined && audience === undefined) return undefined;
+  if (issuer === undefined || audience === undefined)
+    throw usageError('--oidc-issuer and --oidc-audience (or WHARF_OIDC_ISSUER and WHARF_OIDC_AUDIENCE) go together');
+  const groupsClaim = f.oidcGroupsClaim ?? env('WHARF_OIDC_GROUPS_CLAIM');
+  const usernameClaim = f.oidcUsernameClaim ?? env('WHARF_OIDC_USERNAME_CLAIM');
+  try {
+    return checkOidcSettings({
+      issuer,
+      audience,
+      ...(groupsClaim === undefined ? {} : { groupsClaim }),
+      ...(usernameClaim === undefined ? {} : { usernameClaim }),
+    });
+  } catch (e) {
+    throw usageError(`--${(e as Error).message.replace(/^oidc /, 'oidc-')}`);
+  }
 }
 
 /** Collects repeated `--namespace env=ns` values. */
@@ -100,6 +132,16 @@ export function registerUp(program: Command): void {
       authMode,
       'token',
     )
+    .option('--oidc-issuer <url>', 'also accept bearer JWTs of this OpenID Connect issuer (default $WHARF_OIDC_ISSUER)')
+    .option('--oidc-audience <aud>', 'the audience (client id) those JWTs must carry (default $WHARF_OIDC_AUDIENCE)')
+    .option(
+      '--oidc-groups-claim <claim>',
+      "the JWT claim with the caller's groups (default $WHARF_OIDC_GROUPS_CLAIM, else groups)",
+    )
+    .option(
+      '--oidc-username-claim <claim>',
+      'the JWT claim naming the caller (default $WHARF_OIDC_USERNAME_CLAIM, else preferred_username, email, sub)',
+    )
     .option(
       '--prometheus-url <url>',
       'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)',
@@ -150,7 +192,8 @@ export function registerUp(program: Command): void {
             debugHeaders?: boolean;
             maxJsonBody?: number;
             enableTestFaults?: boolean;
-          } & KubernetesFlags,
+          } & KubernetesFlags &
+            OidcFlags,
         ) => {
           if (f.auth === 'none') {
             if (!LOOPBACK.has(f.host))
@@ -161,6 +204,7 @@ export function registerUp(program: Command): void {
               'WARNING: --auth none: every caller acts as an admin with no credential; for throwaway local use only\n',
             );
           }
+          const oidc = oidcSettings(f);
           const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
           // The gateway port is ours when the gateway that an earlier `wharf up` left running holds it:
           // the control plane adopts that process instead of starting a second one.
@@ -186,6 +230,7 @@ export function registerUp(program: Command): void {
             maxJsonBodyBytes: f.maxJsonBody,
             testFaults: f.enableTestFaults === true,
             auth: f.auth,
+            ...(oidc === undefined ? {} : { oidc }),
             runtime: {
               runtime: f.runtime as RuntimeSettings['runtime'],
               kubeconfig: f.kubeconfig,

@@ -26,6 +26,8 @@ export * from './resources/model.js';
 export * from './resources/revision.js';
 export * from './resources/role-binding.js';
 export * from './resources/role.js';
+export * from './resources/service-account.js';
+export * from './resources/user.js';
 export * from './resources/stored.js';
 export {
   RESOURCE_KINDS,

@@ -22,7 +22,7 @@ import { registerAccessRoutes } from '../api/access-routes.js';
 import { AnalysisTemplates } from '../services/analysis-templates.js';
 import { approvalExecutors } from '../services/approval-executors.js';
 import { AccessAdmin } from '../services/access/access-admin.js';
-import { Authorizer } from '../services/access/authorizer.js';
+import type { Authorizer } from '../services/access/authorizer.js';
 import { currentRequest } from '../core/request-context.js';
 import { tokenOwnerDirectory } from '../services/access/principal-directory.js';
 import { Tokens } from '../services/identity/tokens.js';
@@ -39,6 +39,8 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
+import type { IdentityServices } from '../services/identity/identity-services.js';
+import { registerIdentityRoutes } from '../api/identity-routes.js';
 
 /** A route the API serves, as registered (`GET`, `/api/v1/environments/:environment/deployments/:name`). */
 export interface ApiRoute {
@@ -61,9 +63,10 @@ export function createApiServer(
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
   authenticator: Authenticator,
+  identity: IdentityServices,
+  authorizer: Authorizer,
   audit?: AuditTrail,
 ): Server & { readonly apiRoutes: readonly ApiRoute[] } {
-  const authorizer = new Authorizer(store);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const app = createApp({
@@ -83,6 +86,7 @@ export function createApiServer(
   });
   if (audit !== undefined) registerAuditRoutes(app, audit);
   registerModelRoutes(app, registry);
+  registerIdentityRoutes(app, identity);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);
   const gate = new ChangeGate(store, approvalExecutors(deployments, promotions, environments), authorizer);
@@ -109,10 +113,15 @@ export function createApiServer(
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
+  const tokenOwners = tokenOwnerDirectory(new Tokens(store));
   registerAccessRoutes(app, {
     authorizer,
     admin: new AccessAdmin(store),
-    directory: tokenOwnerDirectory(new Tokens(store)),
+    // Users and service accounts by name or id; principals known only as token owners (a token
+    // minted for `user:<name>` with no user record) after them.
+    directory: {
+      find: async (nameOrId) => (await identity.directory.find(nameOrId)) ?? tokenOwners.find(nameOrId),
+    },
   });
   registerHomePage(app, async () =>
     (await Promise.all((await readableEnvironments()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(

@@ -32,6 +32,10 @@ import { type AuthMode, Authenticator } from '../services/identity/authenticator
 import { bootstrapAdminToken, componentToken } from '../services/identity/bootstrap.js';
 import { ensureBootstrapAdminBinding } from '../services/access/bootstrap-admin.js';
 import { Tokens } from '../services/identity/tokens.js';
+import { type IdentityServices, identityServices } from '../services/identity/identity-services.js';
+import { Authorizer } from '../services/access/authorizer.js';
+import type { OidcSettings } from '../core/identity/oidc-settings.js';
+import { OidcVerifier } from '../services/identity/oidc.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
@@ -77,6 +81,8 @@ export interface ControlPlaneOptions {
    * CLI refuses it elsewhere).
    */
   auth?: AuthMode;
+  /** Also accept bearer JWTs of this OpenID Connect issuer (`wharf up --oidc-issuer … --oidc-audience …`). */
+  oidc?: OidcSettings;
   log: (line: string) => void;
 }
 
@@ -117,6 +123,8 @@ export interface ControlPlane {
   readonly tokens: Tokens;
   /** Every route the API serves (method and path as registered). */
   readonly apiRoutes: readonly ApiRoute[];
+  /** Users, service accounts, token management, login and the principal directory. */
+  readonly identity: IdentityServices;
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -191,7 +199,15 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const authMode = options.auth ?? 'token';
     if (authMode === 'none') options.log(AUTH_NONE_WARNING);
     const tokens = new Tokens(store);
+    // What each caller may do: the API's authorization and the identity services' own checks.
+    const authorizer = new Authorizer(store);
+    const identity = identityServices(store, tokens, authorizer);
+    // The admin of the bootstrap token has a user record (no password; set one to log in as admin).
+    await identity.users.ensureBootstrapAdmin();
     const credentials = await ensureCredentials(tokens, authMode, options.home);
+    const oidc = options.oidc === undefined ? undefined : new OidcVerifier(options.oidc);
+    if (oidc !== undefined)
+      options.log(`oidc: accepting bearer JWTs of ${oidc.settings.issuer} for ${oidc.settings.audience}`);
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -249,7 +265,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       activateLeader,
       { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
       options.maxJsonBodyBytes,
-      new Authenticator(authMode, tokens),
+      new Authenticator(authMode, tokens, { users: identity.users, ...(oidc === undefined ? {} : { oidc }) }),
+      identity,
+      authorizer,
       audit,
     );
     const api = await listen(apiServer, options.host, options.port);
@@ -348,6 +366,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       leadership,
       tokens,
       apiRoutes: apiServer.apiRoutes,
+      identity,
       ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
       ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
       stop: stopAll,

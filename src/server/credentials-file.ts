@@ -1,7 +1,7 @@
 /**
  * Credentials kept on disk, readable by their owner only (0600): the admin token `wharf up` writes
  * to `$WHARF_HOME/credentials` on first start (which the CLI on the same machine reads), and the
- * gateway component's token. JSON, so that more fields can come without breaking readers.
+ * gateway component's token, and the session of `wharf login` (`$WHARF_HOME/cli-session`). JSON, so that more fields can come without breaking readers.
  */
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,11 @@ export interface CredentialsFile {
   /** The principal's name, for people reading it. */
   user: string;
   token: string;
+}
+
+/** `$WHARF_HOME/cli-session`: the token of `wharf login`, which the CLI prefers to the admin credentials. */
+export function sessionPath(home: string): string {
+  return join(home, 'cli-session');
 }
 
 /** `$WHARF_HOME/credentials`. */

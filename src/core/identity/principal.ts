@@ -35,6 +35,8 @@ export interface Principal {
    * or `*` (everything the roles allow). Undefined when the credential carries no scopes.
    */
   readonly scopes?: readonly string[];
+  /** When the credential stops working (ISO time): a token's expiry, an OIDC token's `exp`; undefined = never. */
+  readonly expiresAt?: string;
 }
 
 /** The caller when `wharf up --auth none` runs (loopback only): acts as an admin. */

@@ -21,6 +21,8 @@ import { modelKind } from './model.js';
 import { revisionKind } from './revision.js';
 import { roleBindingKind } from './role-binding.js';
 import { roleKind } from './role.js';
+import { serviceAccountKind } from './service-account.js';
+import { userKind } from './user.js';
 import type { StoredFields } from './stored.js';
 
 /** Every kind the store knows, in this order wherever they are listed. */
@@ -42,6 +44,8 @@ export const KIND_DEFINITIONS = [
   auditCheckpointKind,
   roleKind,
   roleBindingKind,
+  userKind,
+  serviceAccountKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */

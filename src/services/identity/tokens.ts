@@ -94,10 +94,14 @@ export class Tokens {
     return owner === undefined ? all : all.filter((t) => t.owner === owner);
   }
 
-  /** Revokes a token (idempotent); throws NOT_FOUND for an unknown id. */
-  async revoke(id: string): Promise<ApiToken> {
+  /**
+   * Revokes a token (idempotent); throws NOT_FOUND for an unknown id. `allow` may refuse (throw)
+   * once the record is read, e.g. when the caller does not own it.
+   */
+  async revoke(id: string, allow?: (record: ApiToken) => Promise<void>): Promise<ApiToken> {
     for (;;) {
       const record = await this.store.tokens.get(id);
+      await allow?.(record);
       if (record.revokedAt !== null) return record;
       try {
         return await this.store.tokens.update({ ...record, revokedAt: this.now().toISOString() });
