@@ -108,12 +108,16 @@ describe('authorization matrix', () => {
   });
 
   test('the table itself: no write route needs only a read permission or none; only health, readiness and artifacts are public', () => {
-    const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /api/v1/blobs/:digest']);
+    // Login is public by its nature: it is how a credential is obtained.
+    const PUBLIC = new Set(['GET /healthz', 'GET /readyz', 'GET /api/v1/blobs/:digest', 'POST /api/v1/auth/login']);
+    const SELF_SERVICE = new Set(['POST /api/v1/auth/login', 'POST /api/v1/auth/logout', 'DELETE /api/v1/tokens/:id']);
     for (const route of e2e.cp.apiRoutes) {
       const key = `${route.method} ${route.path}`;
       const access = routeAccessOf(key)!;
       if (access.permission === 'public') assert.ok(PUBLIC.has(key), `${key} is public`);
-      if (route.method !== 'GET') {
+      // Writes about the caller's own credential: logging out, revoking a token of one's own (the
+      // handler checks tokens:admin for anyone else's).
+      if (route.method !== 'GET' && !SELF_SERVICE.has(key)) {
         assert.ok(
           access.permission !== 'public' &&
             access.permission !== 'authenticated' &&
@@ -151,13 +155,15 @@ describe('authorization matrix', () => {
       for (const env of [ALLOWED_ENV, FORBIDDEN_ENV]) {
         for (const route of e2e.cp.apiRoutes) {
           const access = routeAccessOf(`${route.method} ${route.path}`)!;
-          const r = await call(
-            e2e,
-            route.method,
-            urlOf(route.path, env, access),
-            tokens.get(role),
-            bodyOf(route.path, env),
-          );
+          // Logging out revokes the token it is called with: it gets a token of its own.
+          const token =
+            route.path === '/api/v1/auth/logout'
+              ? await e2e.tokenFor(
+                  `${role ?? 'nobody'}-in-staging`,
+                  role === null ? null : { role, environment: ALLOWED_ENV },
+                )
+              : tokens.get(role);
+          const r = await call(e2e, route.method, urlOf(route.path, env, access), token, bodyOf(route.path, env));
           const what = `${role ?? 'no role'} in ${ALLOWED_ENV}: ${route.method} ${route.path} about ${env} → ${r.status}`;
           if (granted(role, access, route.path, env)) {
             grants += 1;

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
+import { AccessAdmin } from '../src/services/access/access-admin.js';
 import { eventually } from './support/eventually.js';
 
 const PASSWORD = 'alice-password-1';
@@ -57,6 +58,11 @@ describe('identity API (SQLite control plane)', () => {
     admin = cp.adminToken!;
     const created = await api('/api/v1/users', { json: { name: 'Alice', groups: ['ml'], password: PASSWORD } });
     assert.equal(created.status, 201, created.text);
+    // A deployer everywhere: what lets alice make tokens of her own (tokens:create).
+    await new AccessAdmin(cp.store).createBinding(
+      { subject: { type: 'user', id: created.body.id as string }, role: 'deployer', environment: '*' },
+      'user:admin',
+    );
     const login = await api('/api/v1/auth/login', { json: { name: 'alice', password: PASSWORD }, as: null });
     assert.equal(login.status, 200, login.text);
     alice = login.body.token as string;
