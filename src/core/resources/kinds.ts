@@ -18,6 +18,7 @@ import { incidentKind } from './incident.js';
 import { modelVersionKind } from './model-version.js';
 import { modelKind } from './model.js';
 import { revisionKind } from './revision.js';
+import { secretKind, secretVersionKind } from './secret.js';
 import type { StoredFields } from './stored.js';
 
 /** Every kind the store knows, in this order wherever they are listed. */
@@ -34,6 +35,8 @@ export const KIND_DEFINITIONS = [
   analysisTemplateKind,
   autoscalerKind,
   apiTokenKind,
+  secretKind,
+  secretVersionKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */
