@@ -33,4 +33,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // TEMPORARY until pods and exports carry a pull token (issue 14, secrets work): artifacts are
   // fetched by content digest without a credential.
   'GET /api/v1/blobs/:digest': { permission: 'public', environment: 'none' },
+  // Secrets (secrets-routes.ts): metadata reads and writes per environment; rotation is an admin's.
+  'PUT /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
+  'GET /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:read', environment: 'param' },
+  'GET /api/v1/environments/{environment}/secrets': { permission: 'secrets:read', environment: 'param' },
+  'DELETE /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
+  'POST /api/v1/secrets/rotate-key': { permission: 'secrets:admin', environment: 'none' },
 };

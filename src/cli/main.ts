@@ -9,6 +9,7 @@ import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
+import { registerSecret } from './secret.js';
 import { registerServeModel } from './serve-model.js';
 import { registerUp } from './up.js';
 
@@ -33,6 +34,7 @@ registerLogsAndPredict(program);
 registerServeModel(program);
 registerDemo(program);
 registerExport(program);
+registerSecret(program);
 registerAuth(program);
 
 await program.parseAsync(process.argv);

@@ -31,6 +31,8 @@ import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
+import { registerSecretRoutes } from '../api/secrets-routes.js';
+import type { Secrets } from '../services/secrets/secrets-service.js';
 
 /** The API over these parts, not yet listening; refused connections count on its /metrics. */
 export function createApiServer(
@@ -44,6 +46,7 @@ export function createApiServer(
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
   authenticator: Authenticator,
+  secrets: Secrets,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -75,6 +78,7 @@ export function createApiServer(
   const feedback = new FeedbackService(store, deployments, (id) => gateway.assignment(id));
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
+  registerSecretRoutes(app, secrets);
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
   registerHomePage(app, async () =>
     (await Promise.all((await environments.all()).map((e) => deployments.list(e.name, { limit: 500 })))).flatMap(

@@ -30,6 +30,8 @@ import { ensureEnvironments } from './environments.js';
 import { type AuthMode, Authenticator } from '../services/identity/authenticator.js';
 import { bootstrapAdminToken, componentToken } from '../services/identity/bootstrap.js';
 import { Tokens } from '../services/identity/tokens.js';
+import { loadKeyRing } from '../services/secrets/key-ring.js';
+import { Secrets } from '../services/secrets/secrets-service.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
@@ -182,6 +184,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (authMode === 'none') options.log(AUTH_NONE_WARNING);
     const tokens = new Tokens(store);
     const credentials = await ensureCredentials(tokens, authMode, options.home);
+    // Secrets: the key-encryption key from WHARF_SECRET_KEY or $WHARF_HOME/secret.key (made now, 0600).
+    const secrets = new Secrets(store, loadKeyRing(options.home));
+    const resolveSecret = async (environment: string, secret: string, key: string, version?: number) =>
+      (await secrets.resolve(environment, [{ name: secret, key, ...(version === undefined ? {} : { version }) }])).get(
+        `${secret}/${key}`,
+      )!;
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -204,7 +212,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       runtime,
       start: startRuntime,
       onRoutes,
-    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
+    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log, resolveSecret);
     await startRuntime();
     stops.push(() => runtime.close());
 
@@ -241,6 +249,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
         options.maxJsonBodyBytes,
         new Authenticator(authMode, tokens),
+        secrets,
       ),
       options.host,
       options.port,
