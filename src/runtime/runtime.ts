@@ -138,6 +138,16 @@ export interface SecretEnvRef {
  */
 export type SecretResolver = (environment: string, secret: string, key: string, version?: number) => Promise<string>;
 
+/**
+ * Reads every item of one version of a secret (the Kubernetes runtime writes them to an immutable
+ * Secret per version). Wired by the server like {@link SecretResolver}.
+ */
+export type SecretVersionReader = (
+  environment: string,
+  secret: string,
+  version: number,
+) => Promise<Record<string, string>>;
+
 /** One replica as the engine sees it. */
 export interface ReplicaStatus {
   readonly id: string;

@@ -212,7 +212,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       runtime,
       start: startRuntime,
       onRoutes,
-    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log, resolveSecret);
+    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log, {
+      resolveSecret,
+      readSecretVersion: (environment, secret, version) => secrets.readVersion(environment, secret, version),
+    });
     await startRuntime();
     stops.push(() => runtime.close());
 

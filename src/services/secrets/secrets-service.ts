@@ -200,6 +200,22 @@ export class Secrets {
     return out;
   }
 
+  /** Every item of version `version` of a secret, by key — for the Kubernetes runtime only. */
+  async readVersion(environment: string, name: string, version: number): Promise<Record<string, string>> {
+    environmentName(environment);
+    validateSecretName(name);
+    const row = await unlessNotFound(this.#store.secretVersions.get({ environment, name, version }));
+    if (row === undefined)
+      throw new NotFoundError(`secret ${JSON.stringify(name)} version ${version} in ${environment}: not found`);
+    try {
+      return openItems({ environment, name, version }, row, this.#keys.byId(row.dataKey.kekId));
+    } catch (error) {
+      if (error instanceof DecryptionError)
+        throw new UnavailableError(`secret ${JSON.stringify(name)} version ${version}: ${error.message}`);
+      throw error;
+    }
+  }
+
   /**
    * Checks a reference at deployment create/update, inside its transaction: the secret exists with
    * `key` (in `version` when given). Returns the version to pin (the current one unless given).
