@@ -218,6 +218,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const rotated = await run(['secret', 'rotate-key']);
         assert.equal(rotated.code, 0, rotated.out);
         assert.match(rotated.out, /re-wrapped 3 data key\(s\)/);
+        // Deleting a secret: gone from get and list, through the CLI.
+        assert.equal(
+          (await api(`${base}/secrets/spare`, { method: 'PUT', json: { data: { A: marker } } })).status,
+          200,
+        );
+        const deleted = await run(['secret', 'delete', 'spare', '-e', 'development']);
+        assert.equal(deleted.code, 0, deleted.out);
+        assert.equal((await api(`${base}/secrets/spare`)).status, 404);
+        assert.ok(!JSON.stringify((await api(`${base}/secrets`)).body).includes('"spare"'));
         const logsOf = await run(['logs', 'risk', '-e', 'development']);
         seen.push(logsOf.out);
 
