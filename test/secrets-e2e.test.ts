@@ -168,7 +168,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         assert.equal(same.body.revision, 2);
         const diff = await api(`${base}/deployments/risk/diff?a=1&b=2`);
         const diffText = JSON.stringify(diff.body);
-        assert.match(diffText, /secretRef/);
+        assert.match(diffText, /configuration\.env\.DB_PASSWORD/);
+        assert.match(diffText, /secret db key PASSWORD version 1.*secret db key PASSWORD version 2/);
         await e2e.settled(
           'development',
           'risk',
@@ -203,7 +204,10 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const history = await run(['deploy', 'history', 'risk', '-e', 'development']);
         assert.equal(history.code, 0, history.out);
         const cliDiff = await run(['deploy', 'diff', 'risk', '-e', 'development', '1', '2']);
-        assert.match(cliDiff.out, /secretRef/);
+        assert.match(
+          cliDiff.out,
+          /configuration\.env\.DB_PASSWORD: "secret db key PASSWORD version 1" → "secret db key PASSWORD version 2"/,
+        );
         for (const format of ['manifests', 'compose', 'helm', 'terraform']) {
           const out = join(e2e.home, `export-${format}`);
           const exported = await run(['export', 'risk', '-e', 'development', '--format', format, '--out', out]);

@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { plainEnv, secretEnvRefs, validateEnv } from '../src/core/env-spec.js';
+import { diffSpecs, renderDiff } from '../src/core/revision-diff.js';
+import type { DeploymentSpec } from '../src/core/resources.js';
 
 test('valid lists pass and split into plain values and secret refs', () => {
   const env = [
@@ -55,4 +57,25 @@ test('each broken rule names its field; no message repeats a value', () => {
       (e: Error) => rule.test(e.message) && !e.message.includes('topsecret'),
       `${JSON.stringify(env).slice(0, 80)} → ${rule}`,
     );
+});
+
+test('revision diffs compare env per variable and show a secret ref by name, key and version', () => {
+  const spec = (env: unknown): DeploymentSpec => ({ configuration: { env } }) as unknown as DeploymentSpec;
+  const v1 = spec([
+    { name: 'DB', secretRef: { name: 'db', key: 'PASSWORD', version: 1 } },
+    { name: 'P', value: 'x' },
+  ]);
+  const v2 = spec([
+    { name: 'DB', secretRef: { name: 'db', key: 'PASSWORD', version: 2 } },
+    { name: 'P', value: 'x' },
+  ]);
+  assert.equal(
+    renderDiff(diffSpecs(v1, v2)),
+    'configuration.env.DB: "secret db key PASSWORD version 1" → "secret db key PASSWORD version 2"',
+  );
+  assert.deepEqual(diffSpecs(v1, v1), []);
+  assert.equal(
+    renderDiff(diffSpecs(spec(undefined), spec([{ name: 'P', value: 'x' }]))),
+    'configuration.env.P: (unset) → "x"',
+  );
 });
