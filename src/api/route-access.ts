@@ -180,6 +180,12 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'POST /api/v1/tokens': { permission: 'tokens:create', environment: 'none' },
   'GET /api/v1/tokens': { permission: 'authenticated', environment: 'none' },
   'DELETE /api/v1/tokens/{id}': { permission: 'authenticated', environment: 'none' },
+  // Secrets (secrets-routes.ts): metadata reads and writes per environment; rotation is an admin's.
+  'PUT /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
+  'GET /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:read', environment: 'param' },
+  'GET /api/v1/environments/{environment}/secrets': { permission: 'secrets:read', environment: 'param' },
+  'DELETE /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
+  'POST /api/v1/secrets/rotate-key': { permission: 'secrets:admin', environment: 'none' },
 };
 
 /** The OpenAPI form of a Hono path: `/a/:b/c` → `/a/{b}/c` (regex constraints dropped). */

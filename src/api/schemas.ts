@@ -107,9 +107,24 @@ export const HealthCheck = z
   .partial()
   .strict();
 
+// Shapes only; the rules (names, sizes, one of value and secretRef) are core's (`core/env-spec.ts`).
+const EnvVarInput = z.union([
+  z.object({ name: z.string(), value: z.string() }).strict(),
+  z
+    .object({
+      name: z.string(),
+      secretRef: z.object({ name: z.string(), key: z.string(), version: z.number().int().min(1).optional() }).strict(),
+    })
+    .strict(),
+]);
+
 export const Configuration = z
   .object({
     image: z.string().min(1).optional(),
+    env: z.array(EnvVarInput).max(100).optional().openapi({
+      description:
+        'Replica environment: { name, value } or { name, secretRef: { name, key } } (a secret of this environment)',
+    }),
     replicas: z.number().int('must be an integer').min(0, 'must be at least 0').max(100, 'must be at most 100'),
     resources: Resources.optional(),
     scaling: Scaling.optional(),

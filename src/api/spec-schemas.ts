@@ -128,6 +128,17 @@ export const DeploymentSpecBody = z.object({
   model: ModelReference.optional(),
   configuration: z.object({
     image: z.string().optional(),
+    env: z
+      .array(
+        z.union([
+          z.object({ name: z.string(), value: z.string() }),
+          z.object({
+            name: z.string(),
+            secretRef: z.object({ name: z.string(), key: z.string(), version: z.number().optional() }),
+          }),
+        ]),
+      )
+      .optional(),
     replicas: z.number(),
     resources: z.object({
       cpu: z.string(),

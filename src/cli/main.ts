@@ -12,6 +12,7 @@ import { registerExport } from './export.js';
 import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
+import { registerSecret } from './secret.js';
 import { registerServeModel } from './serve-model.js';
 import { registerToken } from './token.js';
 import { registerUp } from './up.js';
@@ -39,6 +40,7 @@ registerServeModel(program);
 registerDemo(program);
 registerExport(program);
 registerAudit(program);
+registerSecret(program);
 registerAuth(program);
 // After `auth`: adds `auth can-i` to it.
 registerAccess(program);

@@ -21,6 +21,7 @@ import type {
 } from './resources.js';
 import { CPU_RANGE_TEXT, isCpuInRange, isMemoryInRange, MEMORY_RANGE_TEXT } from './quantities.js';
 import { fail } from './validation.js';
+import { validateEnv } from './env-spec.js';
 import {
   HEALTH_CHECK_FIELDS,
   RESOURCE_FIELDS,
@@ -60,6 +61,8 @@ export const DEPLOYMENT_DEFAULTS = {
 /** A deep partial of the configuration, as users send it. */
 export interface DeploymentConfigurationInput {
   image?: string;
+  /** Replaces the list as a whole. */
+  env?: DeploymentConfiguration['env'];
   replicas?: number;
   resources?: Partial<DeploymentConfiguration['resources']>;
   scaling?: Partial<DeploymentConfiguration['scaling']>;
@@ -154,6 +157,7 @@ export function validateDeploymentSpec(spec: DeploymentSpec, kinds: SpecKinds): 
 
   const c = object(s.configuration, 'configuration');
   if (c.image !== undefined) text(c.image, 'configuration.image');
+  if (c.env !== undefined) validateEnv(c.env);
   integer(c.replicas, 'configuration.replicas', 0, MAX_REPLICAS);
   const r = object(c.resources, 'configuration.resources');
   if (!isCpuInRange(r.cpu)) {
@@ -190,7 +194,7 @@ function mergeConfiguration(
   readinessPath: string,
 ): DeploymentConfiguration {
   const c = input === undefined ? {} : object(input, 'configuration');
-  allowOnly(c, 'configuration', ['image', 'replicas', 'resources', 'scaling', 'healthCheck']);
+  allowOnly(c, 'configuration', ['image', 'env', 'replicas', 'resources', 'scaling', 'healthCheck']);
   const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: readonly string[]): Record<string, unknown> => {
     const value = c[name] === undefined ? {} : object(c[name], `configuration.${name}`);
     allowOnly(value, `configuration.${name}`, keys);
@@ -214,6 +218,8 @@ function mergeConfiguration(
   };
   const image = c.image ?? base?.image;
   if (image !== undefined) merged.image = image as string;
+  const env = c.env ?? base?.env;
+  if (env !== undefined) merged.env = structuredClone(env) as DeploymentConfiguration['env'];
   return merged;
 }
 

@@ -10,6 +10,7 @@
 export type { StrategySpec, StrategyType } from './strategy.js';
 export * from './resources/analysis-template.js';
 export * from './resources/api-token.js';
+export * from './resources/secret.js';
 export * from './resources/approval.js';
 export * from './resources/audit-event.js';
 export * from './resources/autoscaler-state.js';

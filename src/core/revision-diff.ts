@@ -5,6 +5,8 @@
  * Objects are compared key by key (keys in alphabetical order, so the output is stable whatever order
  * the documents were written in); everything else — strings, numbers, booleans, null, arrays — is a
  * leaf compared by value. A field present on one side only is a change from or to `undefined`.
+ * `configuration.env` is compared per variable (`configuration.env.DB_PASSWORD`), a secret-backed
+ * one shown by secret, key and version only (`secret db key PASSWORD version 2`): never a value.
  */
 import type { DeploymentSpec } from './resources.js';
 
@@ -34,7 +36,27 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   return false;
 }
 
+/** `configuration.env` as variable name → how it is set (a plain value, or the secret it is read from). */
+function envByName(env: unknown): Plain | undefined {
+  if (!Array.isArray(env)) return undefined;
+  const out: Plain = {};
+  for (const v of env as {
+    name: string;
+    value?: string;
+    secretRef?: { name: string; key: string; version?: number };
+  }[])
+    out[v.name] =
+      v.secretRef === undefined
+        ? v.value
+        : `secret ${v.secretRef.name} key ${v.secretRef.key}${v.secretRef.version === undefined ? '' : ` version ${v.secretRef.version}`}`;
+  return out;
+}
+
 function walk(from: unknown, to: unknown, path: string, out: FieldChange[]): void {
+  if (path === 'configuration.env' && (Array.isArray(from) || Array.isArray(to))) {
+    walk(envByName(from) ?? {}, envByName(to) ?? {}, path, out);
+    return;
+  }
   if (isPlainObject(from) && isPlainObject(to)) {
     const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
     for (const key of keys) walk(from[key], to[key], path === '' ? key : `${path}.${key}`, out);

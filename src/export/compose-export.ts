@@ -39,6 +39,8 @@ export function composeExport(input: ExportInput): Map<string, string> {
           MODEL_FILE,
         ],
         volumes: [`models:${MODEL_MOUNT}`],
+        // The registry's pull token comes from the host's environment, never from this file.
+        environment: { WHARF_PULL_TOKEN: '${WHARF_PULL_TOKEN:-}' },
         restart: 'no',
       },
       model: {
@@ -63,6 +65,7 @@ export function composeExport(input: ExportInput): Map<string, string> {
         volumes: [`models:${MODEL_MOUNT}:ro`],
         environment: {
           ...w.env,
+          ...secretEnvironment(w.secretEnv),
           PORT: String(port),
           WHARF_DEPLOYMENT: w.key.deployment,
           WHARF_REVISION: String(w.key.revision),
@@ -88,6 +91,19 @@ export function composeExport(input: ExportInput): Map<string, string> {
   };
   const header = `# ${w.key.deployment} revision ${w.key.revision} (${w.key.environment}), exported by Wharf. Image default: ${MANIFEST_DEFAULTS.image}\n`;
   return new Map([['docker-compose.yml', header + stringify(compose)]]);
+}
+
+/**
+ * Secret-backed variables as Compose interpolations of the host's environment (`${VAR:?…}`: compose
+ * refuses to start without them), so the file names the secret and key, never a value.
+ */
+function secretEnvironment(refs: ExportInput['workload']['secretEnv']): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(refs ?? {}).map(([name, ref]) => [
+      name,
+      `\${${name}:?set ${name} to key ${ref.key} of Wharf secret ${ref.secret}}`,
+    ]),
+  );
 }
 
 /** Kubernetes cpu quantity → Compose cpus: `500m` → `0.5`, `2` → `2`. */

@@ -38,7 +38,7 @@ export function exportWorkload(
 ): Workload {
   if (deployment.type !== 'model')
     throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
-  return workloadKindOf(deployment.type).buildWorkload({
+  const workload = workloadKindOf(deployment.type).buildWorkload({
     environment: deployment.environment,
     name: deployment.name,
     revision: deployment.revision,
@@ -52,6 +52,13 @@ export function exportWorkload(
     // Exported pods fetch the artifact by digest from the registry; no local path is involved.
     artifactPath: `registry:${modelVersion.artifact.digest}`,
   });
+  if (workload.secretEnv === undefined) return workload;
+  // Exports reference Secrets by name (ones the target's operators provide), never a pinned
+  // version's Wharf-written Secret, and never a value.
+  const secretEnv = Object.fromEntries(
+    Object.entries(workload.secretEnv).map(([name, ref]) => [name, { secret: ref.secret, key: ref.key }]),
+  );
+  return { ...workload, secretEnv };
 }
 
 /** Throws unless `value` is an export format. */

@@ -115,9 +115,38 @@ export interface Workload {
   };
   /** Container image of an application workload (Kubernetes); model workloads run the engine's Wharf image. */
   readonly image?: string;
-  /** Environment variables read from secrets: variable name → secret name and key (never the value). */
-  readonly secretEnv?: Readonly<Record<string, { readonly secret: string; readonly key: string }>>;
+  /**
+   * Environment variables read from secrets of the workload's environment: variable name → secret
+   * name, key and the version the revision pinned (never the value). Engines resolve them when a
+   * replica starts (local: the resolver given at construction; Kubernetes: a Secret and
+   * `secretKeyRef`).
+   */
+  readonly secretEnv?: Readonly<Record<string, SecretEnvRef>>;
 }
+
+/** Where one environment variable's value comes from: an item of a secret. */
+export interface SecretEnvRef {
+  readonly secret: string;
+  readonly key: string;
+  /** The secret's version the revision pinned; absent: the current one. */
+  readonly version?: number;
+}
+
+/**
+ * Reads one item of a secret for a replica's environment (the server wires it to the secrets
+ * service; engines may not import services). Rejects naming the secret and key, never a value.
+ */
+export type SecretResolver = (environment: string, secret: string, key: string, version?: number) => Promise<string>;
+
+/**
+ * Reads every item of one version of a secret (the Kubernetes runtime writes them to an immutable
+ * Secret per version). Wired by the server like {@link SecretResolver}.
+ */
+export type SecretVersionReader = (
+  environment: string,
+  secret: string,
+  version: number,
+) => Promise<Record<string, string>>;
 
 /** One replica as the engine sees it. */
 export interface ReplicaStatus {

@@ -41,6 +41,8 @@ import type { Store } from '../store/store.js';
 import type { Authenticator } from '../services/identity/authenticator.js';
 import type { IdentityServices } from '../services/identity/identity-services.js';
 import { registerIdentityRoutes } from '../api/identity-routes.js';
+import { registerSecretRoutes } from '../api/secrets-routes.js';
+import type { Secrets } from '../services/secrets/secrets-service.js';
 
 /** A route the API serves, as registered (`GET`, `/api/v1/environments/:environment/deployments/:name`). */
 export interface ApiRoute {
@@ -65,6 +67,7 @@ export function createApiServer(
   authenticator: Authenticator,
   identity: IdentityServices,
   authorizer: Authorizer,
+  secrets: Secrets,
   audit?: AuditTrail,
 ): Server & { readonly apiRoutes: readonly ApiRoute[] } {
   const metrics = new Registry();
@@ -112,6 +115,7 @@ export function createApiServer(
   const feedback = new FeedbackService(store, deployments, (id) => gateway.assignment(id));
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
+  registerSecretRoutes(app, secrets);
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
   const tokenOwners = tokenOwnerDirectory(new Tokens(store));
   registerAccessRoutes(app, {

@@ -36,6 +36,8 @@ import { type IdentityServices, identityServices } from '../services/identity/id
 import { Authorizer } from '../services/access/authorizer.js';
 import type { OidcSettings } from '../core/identity/oidc-settings.js';
 import { OidcVerifier } from '../services/identity/oidc.js';
+import { loadKeyRing } from '../services/secrets/key-ring.js';
+import { Secrets } from '../services/secrets/secrets-service.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
@@ -208,6 +210,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const oidc = options.oidc === undefined ? undefined : new OidcVerifier(options.oidc);
     if (oidc !== undefined)
       options.log(`oidc: accepting bearer JWTs of ${oidc.settings.issuer} for ${oidc.settings.audience}`);
+    // Secrets: the key-encryption key from WHARF_SECRET_KEY or $WHARF_HOME/secret.key (made now, 0600).
+    const secrets = new Secrets(store, loadKeyRing(options.home));
+    const resolveSecret = async (environment: string, secret: string, key: string, version?: number) =>
+      (await secrets.resolve(environment, [{ name: secret, key, ...(version === undefined ? {} : { version }) }])).get(
+        `${secret}/${key}`,
+      )!;
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -230,7 +238,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       runtime,
       start: startRuntime,
       onRoutes,
-    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log);
+    } = selectRuntime(options.runtime ?? {}, options.home, store, options.log, {
+      resolveSecret,
+      readSecretVersion: (environment, secret, version) => secrets.readVersion(environment, secret, version),
+    });
     await startRuntime();
     stops.push(() => runtime.close());
 
@@ -268,6 +279,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       new Authenticator(authMode, tokens, { users: identity.users, ...(oidc === undefined ? {} : { oidc }) }),
       identity,
       authorizer,
+      secrets,
       audit,
     );
     const api = await listen(apiServer, options.host, options.port);

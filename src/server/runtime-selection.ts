@@ -11,7 +11,7 @@ import { HttpRoutePublisher } from '../runtime/kubernetes/http-route-publisher.j
 import { KubeClient, loadKubeConfig } from '../runtime/kubernetes/kube-client.js';
 import { KubernetesRuntime } from '../runtime/kubernetes/kubernetes-runtime.js';
 import { LocalRuntime } from '../runtime/local/local-runtime.js';
-import type { Runtime } from '../runtime/runtime.js';
+import type { Runtime, SecretResolver, SecretVersionReader } from '../runtime/runtime.js';
 import { NotFoundError as StoreNotFoundError } from '../store/errors.js';
 import type { Store } from '../store/store.js';
 import { RuntimeRouter } from '../runtime/runtime-router.js';
@@ -49,11 +49,17 @@ export function selectRuntime(
   home: string,
   store: Store,
   log: (line: string) => void = () => undefined,
+  /** Reads secret items for replicas' `secretEnv` (the secrets service; engines may not import services). */
+  secrets: { resolveSecret?: SecretResolver; readSecretVersion?: SecretVersionReader } = {},
 ): SelectedRuntime {
+  const { resolveSecret, readSecretVersion } = secrets;
   if (settings.runtime !== undefined && settings.runtime !== 'local' && settings.runtime !== 'kubernetes') {
     throw new InvalidArgumentError(`--runtime: must be local or kubernetes, got ${String(settings.runtime)}`);
   }
-  const local = new LocalRuntime({ stateDir: join(home, 'runtime') });
+  const local = new LocalRuntime({
+    stateDir: join(home, 'runtime'),
+    ...(resolveSecret === undefined ? {} : { resolveSecret }),
+  });
   const engines: Partial<Record<RuntimeBinding, Runtime>> = { local };
   let publisher: HttpRoutePublisher | undefined;
   if (settings.runtime === 'kubernetes' || settings.kubeconfig || settings.context) {
@@ -68,6 +74,7 @@ export function selectRuntime(
       manifests: { registryUrl: settings.registryUrl, ...(settings.image ? { image: settings.image } : {}) },
       namespacePrefix: settings.namespacePrefix,
       namespaces: settings.namespaces,
+      ...(readSecretVersion === undefined ? {} : { readSecretVersion }),
     });
     engines.kubernetes = kubernetes;
     if (settings.httpRouteGateway) {

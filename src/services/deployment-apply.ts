@@ -21,6 +21,7 @@ import { newEvent } from './deployment-events.js';
 import { actorOf, environmentName } from './deployment-lookup.js';
 import type { ModelVersionCheck } from './model-version-check.js';
 import { WORKLOAD_SPEC_KINDS } from '../workloads/workload-kind.js';
+import { pinSecretRefs } from './secrets/secret-refs.js';
 
 /** Creates a deployment and its revision 1. `ALREADY_EXISTS` if the name is taken in the environment. */
 export async function createDeployment(
@@ -34,9 +35,9 @@ export async function createDeployment(
   if (typeof input !== 'object' || input === null) throw new InvalidArgumentError('body: must be an object');
   validateDeploymentName(input.name);
   environmentName(input.environment);
-  const spec = specFromInput(input, WORKLOAD_SPEC_KINDS);
+  const requested = specFromInput(input, WORKLOAD_SPEC_KINDS);
   const metadataInput = validateMetadataInput(input.metadata);
-  await models.outside(spec);
+  await models.outside(requested);
   const now = clock();
   const id = deploymentId(input.environment, input.name);
   return store.transaction(async (tx) => {
@@ -45,6 +46,7 @@ export async function createDeployment(
         ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`)
         : e;
     });
+    const spec = await pinSecretRefs(tx, input.environment, requested);
     await models.inside(tx, spec, 'model.version');
     const created = await tx.deployments.create({
       id,
@@ -93,7 +95,11 @@ export async function createDeployment(
 /** The update decision: `patch` merged into the spec and metadata (see deployment-changes.ts). */
 export function updateChange(models: ModelVersionCheck, patch: DeploymentPatch, options: ChangeOptions): Decide {
   return async (current, tx) => {
-    const spec = applyPatch(deploymentSpec(current), patch, WORKLOAD_SPEC_KINDS);
+    const spec = await pinSecretRefs(
+      tx,
+      current.environment,
+      applyPatch(deploymentSpec(current), patch, WORKLOAD_SPEC_KINDS),
+    );
     const metadataInput = validateMetadataInput(patch?.metadata);
     const metadata = { ...current.metadata, ...metadataInput };
     const changes = diffSpecs(deploymentSpec(current), spec);

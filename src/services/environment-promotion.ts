@@ -5,6 +5,7 @@
  * deployment there or making a new revision of it. The target keeps its own rollout strategy, so
  * production's canary applies; its approval policy applies through the {@link ChangeGate}.
  */
+import { unpinSecretRefs } from './secrets/secret-refs.js';
 import { hasErrorCode, InvalidArgumentError, unlessNotFound } from '../core/errors.js';
 import type { Deployment, DeploymentSpec } from '../core/resources.js';
 import type { Store } from '../store/store.js';
@@ -57,7 +58,8 @@ export async function applyPromotion(
   }
   const why = `promoted from ${plan.from} revision ${plan.fromRevision} (${model.name} ${model.version}, ${plan.digest})${options.reason ? `: ${options.reason}` : ''}`;
   const existing = await unlessNotFound(deployments.get(plan.name, plan.to));
-  const { replicas: _replicas, ...configuration } = plan.spec.configuration;
+  // Secret refs name the target's secrets of the same name: the target pins their versions.
+  const { replicas: _replicas, ...configuration } = unpinSecretRefs(plan.spec.configuration);
   if (existing === undefined) {
     return deployments.create(
       {
@@ -65,7 +67,7 @@ export async function applyPromotion(
         environment: plan.to,
         type: plan.spec.type,
         model: { ...model },
-        configuration: plan.spec.configuration,
+        configuration: unpinSecretRefs(plan.spec.configuration),
         strategy: plan.spec.strategy,
       },
       { ...options, reason: why },

@@ -7,6 +7,7 @@
 import type { DeploymentSpec } from '../core/resources.js';
 import { autoscaled } from '../core/autoscaling/scaling-spec.js';
 import { parseHostPort } from '../core/health-check-spec.js';
+import { secretEnvRefs } from '../core/env-spec.js';
 import type { DependencySpec, ProbeSpec, StartupProbeSpec, Workload, WorkloadKey } from '../runtime/runtime.js';
 
 /**
@@ -62,6 +63,8 @@ export function baseWorkload(
     retries: check.retries,
   }));
   const { cpu, memory, gpu, limits } = spec.configuration.resources;
+  // References only (secret, key, pinned version): the engine reads the values when a replica starts.
+  const secretEnv = secretEnvRefs(spec.configuration.env);
   return {
     key: workloadKeyOf(source, source.revision),
     replicas: spec.configuration.replicas,
@@ -74,6 +77,7 @@ export function baseWorkload(
     liveness: probe(check.livenessPath ?? paths.liveness),
     startup,
     ...(dependencies.length === 0 ? {} : { dependencies }),
+    ...(Object.keys(secretEnv).length === 0 ? {} : { secretEnv }),
   };
 }
 

@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'feedback:write',
   'secrets:read',
   'secrets:write',
+  /** Rotating the key-encryption key of every secret: admins only. */
+  'secrets:admin',
   'audit:read',
   'environments:read',
   'environments:admin',

@@ -15,6 +15,18 @@ export interface DeploymentConfiguration {
   scaling: ScalingSpec;
   /** HTTP probe; `interval` and `timeout` are in seconds. */
   healthCheck: HealthCheckSpec;
+  /** Environment variables of the replicas: plain values or items of secrets (see `core/env-spec.ts`). */
+  env?: EnvVar[];
+}
+
+/** One environment variable: a plain value, or an item of a secret in the deployment's environment. */
+export type EnvVar = { name: string; value: string } | { name: string; secretRef: SecretKeyRef };
+
+/** An item of a secret; `version` is pinned by the server when the revision is made. */
+export interface SecretKeyRef {
+  name: string;
+  key: string;
+  version?: number;
 }
 
 /** What the autoscaler scales on. Per replica: in-flight requests, requests/s, CPU % or memory % of the request; `custom` = a PromQL value. */

@@ -23,6 +23,7 @@ import { roleBindingKind } from './role-binding.js';
 import { roleKind } from './role.js';
 import { serviceAccountKind } from './service-account.js';
 import { userKind } from './user.js';
+import { secretKind, secretVersionKind } from './secret.js';
 import type { StoredFields } from './stored.js';
 
 /** Every kind the store knows, in this order wherever they are listed. */
@@ -46,6 +47,8 @@ export const KIND_DEFINITIONS = [
   roleBindingKind,
   userKind,
   serviceAccountKind,
+  secretKind,
+  secretVersionKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */

@@ -22,6 +22,8 @@ export interface FetchArtifactOptions {
   /** Attempts for network errors and 5xx answers (default 5), with doubling delays from 500 ms. */
   readonly attempts?: number;
   readonly log?: (line: string) => void;
+  /** Bearer token for the registry (default: env WHARF_PULL_TOKEN, which pods get from a Secret). */
+  readonly token?: string;
 }
 
 /** The artifact's digest did not match: never retried, the pod must not start. */
@@ -50,7 +52,12 @@ export async function fetchArtifact(options: FetchArtifactOptions): Promise<numb
 }
 
 async function fetchOnce(options: FetchArtifactOptions): Promise<number> {
-  const res = await fetch(options.url, { signal: AbortSignal.timeout(10 * 60_000) });
+  // The pod's pull token (a Kubernetes Secret, as env WHARF_PULL_TOKEN; see manifests/pod-template.ts).
+  const token = (options.token ?? process.env.WHARF_PULL_TOKEN)?.trim();
+  const res = await fetch(options.url, {
+    signal: AbortSignal.timeout(10 * 60_000),
+    ...(token ? { headers: { authorization: `Bearer ${token}` } } : {}),
+  });
   if (!res.ok || !res.body) {
     await res.body?.cancel();
     const message = `GET ${options.url} answered ${res.status}`;

@@ -18,7 +18,7 @@
  *
  * Reject-after-close and NotSupported are the lifecycle wrapper's (`../runtime-lifecycle.ts`).
  */
-import { NotFoundError } from '../../core/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../../core/errors.js';
 import {
   deploymentLabels,
   LABELS,
@@ -29,7 +29,8 @@ import {
   SPEC_HASH_ANNOTATION,
 } from '../manifests/labels.js';
 import { resolveManifestOptions, type ResolvedManifestOptions } from '../manifests/manifest-options.js';
-import { renderWorkload } from '../manifests/render.js';
+import { type KubeObject, renderWorkload } from '../manifests/render.js';
+import { renderVersionSecret } from '../manifests/secret-manifest.js';
 import { validateWorkload } from '../local/workload-spec.js';
 import {
   type LogLine,
@@ -97,7 +98,7 @@ export class KubernetesEngine implements RuntimeEngine {
   /** The list cache, once the first `list` started it. */
   private cache: Promise<WorkloadCache> | undefined;
 
-  constructor(options: KubernetesRuntimeOptions) {
+  constructor(private readonly options: KubernetesRuntimeOptions) {
     this.o = resolveKubernetesOptions(options);
     this.manifests = resolveManifestOptions(options.manifests);
     this.owner = this.manifests.owner;
@@ -124,12 +125,44 @@ export class KubernetesEngine implements RuntimeEngine {
       const inCache = (c: WorkloadCache): boolean =>
         c.deployments({}, namespace).some((d) => d.metadata?.name === name && upToDate(d));
       if (upToDate(current)) return this.caughtUp(inCache);
+      for (const object of await this.versionSecrets(workload, namespace)) await this.o.client.apply(object);
       for (const object of [...rendered.shared, ...rendered.revision]) await this.o.client.apply(object);
       if (!autoscaled) {
         await this.o.client.delete('autoscaling/v2', 'HorizontalPodAutoscaler', namespace, name);
       }
       await this.caughtUp(inCache);
     });
+  }
+
+  /**
+   * The immutable Secret of each secret version the workload's `secretEnv` pins (`<secret>-v<n>`,
+   * the name the pod template's `secretKeyRef` uses), with every item of that version: the same
+   * version always renders the same Secret, so revisions sharing it never fight over its content.
+   * Left in place when a revision goes (a later revision or a rollback may use it again).
+   */
+  private async versionSecrets(workload: Workload, namespace: string): Promise<KubeObject[]> {
+    const versions = new Map<string, { secret: string; version: number }>();
+    for (const ref of Object.values(workload.secretEnv ?? {}))
+      if (ref.version !== undefined)
+        versions.set(`${ref.secret}@${ref.version}`, { secret: ref.secret, version: ref.version });
+    if (versions.size === 0) return [];
+    const read = this.options.readSecretVersion;
+    if (read === undefined)
+      throw new InvalidArgumentError(
+        `secretEnv: this kubernetes runtime cannot read secrets (no secret reader configured) for ${workloadKeyString(workload.key)}`,
+      );
+    const out: KubeObject[] = [];
+    for (const { secret, version } of versions.values())
+      out.push(
+        renderVersionSecret(
+          namespace,
+          secret,
+          version,
+          await read(workload.key.environment, secret, version),
+          this.owner,
+        ) as KubeObject,
+      );
+    return out;
   }
 
   async observe(key: WorkloadKey): Promise<WorkloadStatus | undefined> {

@@ -1,4 +1,5 @@
 /** Settings of the Kubernetes runtime, with every default declared in one place. */
+import type { SecretVersionReader } from '../runtime.js';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { ManifestOptions } from '../manifests/manifest-options.js';
 import type { KubeClient } from './kube-client.js';
@@ -9,6 +10,11 @@ export interface KubernetesRuntimeOptions {
   readonly client: KubeClient;
   /** Rendering settings: Wharf image, registry URL pods download from, owner label, port, shutdown delays. */
   readonly manifests: ManifestOptions;
+  /**
+   * Reads a secret version's items for `secretEnv` refs that pin a version: the engine writes them
+   * to the Secret `<secret>-v<version>` the pod's `secretKeyRef` names. Without it, such refs are refused.
+   */
+  readonly readSecretVersion?: SecretVersionReader;
   /** Namespace per environment; unlisted environments use `namespacePrefix + environment`. */
   readonly namespaces?: Readonly<Record<string, string>>;
   /** Default `wharf-`, so `production` runs in `wharf-production`. */

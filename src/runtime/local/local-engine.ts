@@ -38,18 +38,7 @@ export class LocalEngine implements RuntimeEngine {
    * Memory limits are enforced (RSS watchdog), cpu limits are a thread cap (a hard quota only with
    * a writable cgroup v2); each workload's `ResourcesEnforced` condition says which. No GPU scheduling.
    */
-  readonly capabilities: RuntimeCapabilities = {
-    logs: true,
-    followLogs: true,
-    resourceLimits: true,
-    gpu: false,
-    usage: true,
-    changeNotifications: true,
-    unsupportedFields: {
-      image: 'replicas run as local processes; a container image needs the kubernetes runtime',
-      secretEnv: 'there is no secret store to read variables from',
-    },
-  };
+  readonly capabilities: RuntimeCapabilities;
 
   private readonly options: ResolvedLocalOptions;
   private readonly shared: RuntimeShared;
@@ -65,6 +54,21 @@ export class LocalEngine implements RuntimeEngine {
 
   constructor(options: LocalRuntimeOptions) {
     this.options = resolveLocalOptions(options);
+    this.capabilities = {
+      logs: true,
+      followLogs: true,
+      resourceLimits: true,
+      gpu: false,
+      usage: true,
+      changeNotifications: true,
+      unsupportedFields: {
+        image: 'replicas run as local processes; a container image needs the kubernetes runtime',
+        // With a resolver (wired to the secrets service by the server), values are read at each start.
+        ...(options.resolveSecret === undefined
+          ? { secretEnv: 'there is no secret store to read variables from' }
+          : {}),
+      },
+    };
     this.shared = {
       options: this.options,
       verifier: new ArtifactVerifier(),

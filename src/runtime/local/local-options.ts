@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { BackoffPolicy } from './backoff.js';
 import type { CpuCgroupSupport } from './cpu-cgroup.js';
+import type { SecretResolver } from '../runtime.js';
 
 /** Options of {@link LocalRuntime}; everything but `stateDir` has a default (see {@link LOCAL_DEFAULTS}). */
 export interface LocalRuntimeOptions {
@@ -34,6 +35,8 @@ export interface LocalRuntimeOptions {
   readonly usageSampleMs?: number;
   /** Where replica cpu cgroups are created; detected from /proc by default (tests pass a directory standing in for one). */
   readonly cpuCgroup?: CpuCgroupSupport;
+  /** Reads the items of `secretEnv` when a replica starts; without it, `secretEnv` is unsupported. */
+  readonly resolveSecret?: SecretResolver;
 }
 
 /** The defaults. */
@@ -67,6 +70,7 @@ export interface ResolvedLocalOptions {
   readonly stopGraceMs: number;
   readonly exitPollMs: number;
   readonly usageSampleMs: number;
+  readonly resolveSecret?: SecretResolver;
 }
 
 /** Fills in defaults and rejects nonsense (a zero poll interval would spin). */
@@ -92,6 +96,7 @@ export function resolveLocalOptions(options: LocalRuntimeOptions): ResolvedLocal
     stopGraceMs: options.stopGraceMs ?? d.stopGraceMs,
     exitPollMs: options.exitPollMs ?? d.exitPollMs,
     usageSampleMs: options.usageSampleMs ?? d.usageSampleMs,
+    ...(options.resolveSecret === undefined ? {} : { resolveSecret: options.resolveSecret }),
   };
   const positive: [string, number][] = [
     ['logMaxBytes', resolved.logMaxBytes],

@@ -12,6 +12,7 @@ import { lastLine, type LogPaths, openForChild } from './log-files.js';
 import { describeExit, type ExitInfo, ProcessHandle } from './process-handle.js';
 import type { ReplicaContext } from './replica-context.js';
 import { replicaCommand } from './workload-spec.js';
+import type { Workload } from '../runtime.js';
 
 /** The address replicas listen on. */
 export const HOST = '127.0.0.1';
@@ -43,7 +44,16 @@ export async function launchReplica(
   try {
     port = await freePort(HOST, replica.port);
     if (!active()) return { kind: 'cancelled' };
-    const { argv, env } = replicaCommand(workload, replica.id, port, ctx.options.wharfBin, ctx.options.stopGraceMs);
+    const secretValues = await resolveSecretEnv(ctx, workload);
+    if (!active()) return { kind: 'cancelled' };
+    const { argv, env } = replicaCommand(
+      workload,
+      replica.id,
+      port,
+      ctx.options.wharfBin,
+      ctx.options.stopGraceMs,
+      secretValues,
+    );
     const fds = openForChild(replica.logs);
     try {
       const handle = ProcessHandle.spawn({ argv, env, stdoutFd: fds.stdout, stderrFd: fds.stderr });
@@ -55,6 +65,28 @@ export async function launchReplica(
   } catch (err) {
     return { kind: 'failed', message: `could not be started: ${(err as Error).message}`, port };
   }
+}
+
+/**
+ * The values of the workload's `secretEnv`, read through the runtime's resolver at each start (never
+ * written to the replica's state record or logs). A failure names the variable and secret only.
+ */
+async function resolveSecretEnv(ctx: ReplicaContext, workload: Workload): Promise<Record<string, string>> {
+  const refs = Object.entries(workload.secretEnv ?? {});
+  if (refs.length === 0) return {};
+  const resolve = ctx.options.resolveSecret;
+  if (resolve === undefined) throw new Error('secretEnv: this runtime has no secret resolver');
+  const values: Record<string, string> = {};
+  for (const [variable, ref] of refs) {
+    try {
+      values[variable] = await resolve(workload.key.environment, ref.secret, ref.key, ref.version);
+    } catch (err) {
+      throw new Error(`secretEnv.${variable} (secret ${ref.secret}, key ${ref.key}): ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
+  return values;
 }
 
 /** How a process ended, for the restart message: the kill's cause, the exit, the last stderr line. */

@@ -172,10 +172,11 @@ export function replicaCommand(
   port: number,
   wharfBin: string,
   stopGraceMs: number,
+  secretValues: Readonly<Record<string, string>> = {},
 ): { argv: string[]; env: NodeJS.ProcessEnv } {
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
-  Object.assign(env, w.env, resourceEnv(w), {
+  Object.assign(env, w.env, secretValues, resourceEnv(w), {
     PORT: String(port),
     WHARF_WORKLOAD: workloadKeyString(w.key),
     WHARF_REPLICA: replicaId,

@@ -16,6 +16,13 @@ export interface ManifestOptions {
   readonly preStopSeconds?: number;
   /** Seconds the server may drain after the preStop delay before the kubelet kills it. */
   readonly drainSeconds?: number;
+  /**
+   * Name of the Kubernetes Secret (in the workload's namespace) whose key `token` holds a scoped,
+   * expiring pull token (`models:read`) for `/api/v1/blobs/…`: the artifact init container reads it
+   * as `WHARF_PULL_TOKEN` through `secretKeyRef`, so the token is never in the manifest. '' (the
+   * default): none, for a registry that serves blobs without a credential.
+   */
+  readonly pullTokenSecret?: string;
 }
 
 /** Options with every default filled in. */
@@ -28,6 +35,7 @@ export const MANIFEST_DEFAULTS = {
   port: 8080,
   preStopSeconds: 5,
   drainSeconds: 25,
+  pullTokenSecret: '',
 } as const;
 
 /** Fills in defaults and rejects values Kubernetes would reject later with a less clear message. */
@@ -39,6 +47,7 @@ export function resolveManifestOptions(options: ManifestOptions): ResolvedManife
     port: options.port ?? MANIFEST_DEFAULTS.port,
     preStopSeconds: options.preStopSeconds ?? MANIFEST_DEFAULTS.preStopSeconds,
     drainSeconds: options.drainSeconds ?? MANIFEST_DEFAULTS.drainSeconds,
+    pullTokenSecret: options.pullTokenSecret ?? MANIFEST_DEFAULTS.pullTokenSecret,
   };
   if (typeof resolved.registryUrl !== 'string' || !/^https?:\/\/[^/]/.test(resolved.registryUrl)) {
     throw new InvalidArgumentError(`registryUrl: must be an http(s) URL, got ${JSON.stringify(resolved.registryUrl)}`);

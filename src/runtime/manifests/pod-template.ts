@@ -24,6 +24,20 @@ export const MODEL_MOUNT = '/models';
 /** The artifact's path inside the pod. */
 export const MODEL_FILE = `${MODEL_MOUNT}/model.onnx`;
 
+/** The variable `wharf fetch-artifact` reads its bearer token from. */
+export const PULL_TOKEN_ENV = 'WHARF_PULL_TOKEN';
+/** The key of the pull-token Secret that holds the token. */
+export const PULL_TOKEN_SECRET_KEY = 'token';
+
+/**
+ * The Kubernetes Secret that holds version `version` of the Wharf secret `secret` (written by the
+ * Kubernetes runtime, never changed: a new version is a new Secret); without a version (exports),
+ * a Secret of the secret's own name that the cluster's operators provide.
+ */
+export function kubeSecretName(secret: string, version?: number): string {
+  return version === undefined ? secret : `${secret}-v${version}`;
+}
+
 /** The pod template of `w` with `labels` (which include the Deployment's selector). */
 export function podTemplate(
   w: Workload,
@@ -99,6 +113,16 @@ function fetchContainer(w: Workload, o: ResolvedManifestOptions): Container {
       '--out',
       MODEL_FILE,
     ],
+    ...(o.pullTokenSecret === ''
+      ? {}
+      : {
+          env: [
+            {
+              name: PULL_TOKEN_ENV,
+              valueFrom: { secretKeyRef: { name: o.pullTokenSecret, key: PULL_TOKEN_SECRET_KEY } },
+            },
+          ],
+        }),
     volumeMounts: [{ name: 'models', mountPath: MODEL_MOUNT }],
     resources: { requests: { cpu: '100m', memory: '64Mi' }, limits: { memory: '256Mi' } },
     securityContext: restricted(),
@@ -143,7 +167,10 @@ function env(w: Workload, o: ResolvedManifestOptions): EnvVar[] {
     .map(([name, value]) => ({ name, value }));
   const secret = Object.entries(w.secretEnv ?? {})
     .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([name, ref]) => ({ name, valueFrom: { secretKeyRef: { name: ref.secret, key: ref.key } } }));
+    .map(([name, ref]) => ({
+      name,
+      valueFrom: { secretKeyRef: { name: kubeSecretName(ref.secret, ref.version), key: ref.key } },
+    }));
   return [...plain, ...secret];
 }
 

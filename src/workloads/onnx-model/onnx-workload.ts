@@ -9,6 +9,7 @@ import type { DeploymentSpec, ModelVersion } from '../../core/resources.js';
 import { MODEL_PROBE_PATHS } from '../../protocol/oip-paths.js';
 import type { Workload } from '../../runtime/runtime.js';
 import { baseWorkload } from '../workload-base.js';
+import { plainEnv } from '../../core/env-spec.js';
 import { faultArgs } from './test-faults.js';
 
 /** What {@link desiredWorkload} builds from. */
@@ -32,6 +33,7 @@ export interface WorkloadSource {
  */
 export function desiredWorkload(source: WorkloadSource): Workload {
   const { key, replicas, ...rest } = baseWorkload(source, MODEL_PROBE_PATHS);
+  const env = plainEnv(source.spec.configuration.env);
   return {
     key,
     replicas,
@@ -42,6 +44,7 @@ export function desiredWorkload(source: WorkloadSource): Workload {
       digest: source.modelVersion.artifact.digest,
       ...faultArgs(source.modelVersion.labels, source.testFaults === true),
     },
+    ...(Object.keys(env).length === 0 ? {} : { env }),
     ...rest,
   };
 }
