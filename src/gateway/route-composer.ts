@@ -8,7 +8,11 @@
  *   attribution (assignment-log.ts);
  * - routes with a mirror that can take copies: the mirror (mirror.ts), one observer per route that
  *   holds the route's compiled mirror;
- * - routes with `hold`: the hold queue admission of scale from zero (hold-queue.ts).
+ * - protected routes (`auth`): the bearer-token check (token-check.ts), first;
+ * - routes with `rateLimit`: the token buckets (rate-limiter.ts), after the token check so that
+ *   per-token buckets key on a verified token; the buckets of a route outlive table swaps while
+ *   its limit stays the same;
+ * - routes with `hold`: the hold queue admission of scale from zero (hold-queue.ts), last.
  *
  * The shared observers are one instance per gateway, so composing allocates nothing per request.
  */
@@ -17,7 +21,10 @@ import type { CompiledMirror, CompiledTarget } from './compiled-table.js';
 import type { HoldQueues } from './hold-queue.js';
 import type { Mirrors } from './mirror.js';
 import type { OutlierDetector } from './outlier-detection.js';
-import type { RouteHold } from '../protocol/route-table.js';
+import { RateLimitedError, TokenScopeError, UnauthenticatedError } from './errors.js';
+import type { RouteAuth, RouteHold, RouteRateLimit } from '../protocol/route-table.js';
+import { type LimiterClock, TokenBuckets } from './rate-limiter.js';
+import { type DenialReason, RouteTokenCheck, type TokenDirectory } from './token-check.js';
 import {
   type AnswerObserver,
   composePipeline,
@@ -38,6 +45,20 @@ export interface RouteFeatures {
   readonly hold: RouteHold | undefined;
   readonly mirror: CompiledMirror | undefined;
   readonly logsAssignments: boolean;
+  /** Who may call the route and how often; absent (or without `auth` and `rateLimit`) for an open, unlimited route. */
+  readonly access?: RouteAccess;
+}
+
+/** What decides a route's access filters. */
+export interface RouteAccess {
+  /** `/<environment>/<deployment>`: what the route's rate-limit buckets are kept under. */
+  readonly prefix: string;
+  readonly environment: string;
+  readonly deployment: string;
+  readonly auth: RouteAuth | undefined;
+  /** Every token of the table, for telling a token of another route (403) from an invalid one (401). */
+  readonly tokens: TokenDirectory;
+  readonly rateLimit: RouteRateLimit | undefined;
 }
 
 /** The gateway-wide parts the observers report to. */
@@ -46,6 +67,8 @@ export interface ComposerParts {
   readonly assignments: AssignmentLog;
   readonly mirrors: Mirrors;
   readonly holds: HoldQueues;
+  /** The rate limits' clock (ms); `performance` unless a test passes its own. */
+  readonly limiterClock?: LimiterClock;
 }
 
 /** Builds route pipelines; one per gateway. */
@@ -54,6 +77,8 @@ export class RouteComposer {
   private readonly outliers: OutlierObserver;
   private readonly assignments: AssignmentObserver;
   private readonly hold: HoldAdmission;
+  /** Each rate-limited route's buckets, by prefix: kept across tables while the limit is unchanged. */
+  private buckets = new Map<string, TokenBuckets>();
 
   constructor(private readonly parts: ComposerParts) {
     this.outliers = new OutlierObserver(parts.outliers);
@@ -63,11 +88,111 @@ export class RouteComposer {
 
   /** The filters and observers of a route with `features`. */
   compose(features: RouteFeatures): RoutePipeline {
-    const filters: RequestFilter[] = features.hold === undefined ? [] : [this.hold];
+    const filters: RequestFilter[] = [];
+    const access = features.access;
+    if (access?.auth !== undefined)
+      filters.push(new TokenFilter(access, new RouteTokenCheck(access.auth, access.tokens)));
+    if (access?.rateLimit !== undefined)
+      filters.push(new RateLimitFilter(access, this.bucketsFor(access.prefix, access.rateLimit)));
+    if (features.hold !== undefined) filters.push(this.hold);
     const observers: ResponseObserver[] = [this.stats, this.outliers];
     if (features.logsAssignments) observers.push(this.assignments);
     if (features.mirror !== undefined) observers.push(new MirrorObserver(this.parts.mirrors, features.mirror));
     return composePipeline(filters, observers);
+  }
+
+  /** After a table is installed: forgets the buckets of routes it no longer rate-limits. */
+  retain(limited: ReadonlyMap<string, RouteRateLimit>): void {
+    const kept = new Map<string, TokenBuckets>();
+    for (const [prefix, limit] of limited) {
+      const buckets = this.buckets.get(prefix);
+      if (buckets !== undefined && sameLimit(buckets.limit, limit)) kept.set(prefix, buckets);
+    }
+    this.buckets = kept;
+  }
+
+  private bucketsFor(prefix: string, limit: RouteRateLimit): TokenBuckets {
+    const known = this.buckets.get(prefix);
+    if (known !== undefined && sameLimit(known.limit, limit)) return known;
+    const buckets = new TokenBuckets(limit, this.parts.limiterClock);
+    this.buckets.set(prefix, buckets);
+    return buckets;
+  }
+}
+
+function sameLimit(a: RouteRateLimit, b: RouteRateLimit): boolean {
+  return a.requestsPerSecond === b.requestsPerSecond && a.burst === b.burst && a.per === b.per;
+}
+
+/**
+ * A protected route: the request needs a bearer token listed on the route (token-check.ts), or is
+ * answered 401 (with `WWW-Authenticate: Bearer`) or 403 (a valid token of another route). Checked
+ * again when a table swap routes the request anew, so a token revoked meanwhile is refused.
+ */
+class TokenFilter implements RequestFilter {
+  private readonly messages: Readonly<Record<DenialReason, string>>;
+
+  constructor(
+    features: RouteAccess,
+    private readonly check: RouteTokenCheck,
+  ) {
+    const what = `deployment '${features.deployment}' in environment '${features.environment}'`;
+    const scopes = `infer:${features.environment} or infer:${features.environment}/${features.deployment}`;
+    this.messages = {
+      missing: `${what} requires a bearer token: send 'authorization: Bearer <token>' with a token of scope ${scopes}`,
+      malformed: `the authorization header is not a Wharf bearer token ('Bearer wharf_<id>_<secret>')`,
+      invalid: `the bearer token is not valid (unknown, revoked or mistyped)`,
+      expired: `the bearer token has expired`,
+      forbidden: `the bearer token is not scoped to ${what}: it needs scope ${scopes}`,
+    };
+  }
+
+  admit(request: FilteredRequest): boolean {
+    const verdict = this.check.check(request.authorization, Date.now());
+    if (verdict.ok) {
+      request.tokenId = verdict.tokenId;
+      return true;
+    }
+    const { reason } = verdict;
+    request.route.routeStats.authDenied[reason]++;
+    const message = this.messages[reason];
+    if (reason === 'forbidden') request.reject(new TokenScopeError(message), {});
+    else
+      request.reject(new UnauthenticatedError(message), {
+        // RFC 6750 §3: no error code when no credential was sent; `invalid_token` otherwise.
+        wwwAuthenticate: reason === 'missing' ? 'Bearer realm="wharf"' : 'Bearer realm="wharf", error="invalid_token"',
+      });
+    return false;
+  }
+}
+
+/**
+ * A rate-limited route: each request takes a token from its caller's bucket (the verified token's
+ * for `per: 'token'` when there is one, else the client address's), or is answered 429 with
+ * `Retry-After`. Counted once per request, however often the filters run for it.
+ */
+class RateLimitFilter implements RequestFilter {
+  private readonly message: string;
+  private readonly perToken: boolean;
+
+  constructor(
+    features: RouteAccess,
+    private readonly buckets: TokenBuckets,
+  ) {
+    const limit = buckets.limit;
+    this.perToken = limit.per === 'token';
+    this.message = `rate limit of deployment '${features.deployment}' in environment '${features.environment}' exceeded: ${limit.requestsPerSecond} requests/s with bursts of ${limit.burst}, per ${limit.per === 'token' ? 'token' : 'client address'}`;
+  }
+
+  admit(request: FilteredRequest): boolean {
+    if (request.rateCounted) return true;
+    request.rateCounted = true;
+    const tokenId = this.perToken ? request.tokenId : undefined;
+    const wait = this.buckets.take(tokenId === undefined ? `a ${request.clientAddress}` : `t ${tokenId}`);
+    if (wait === 0) return true;
+    request.route.routeStats.rateLimited++;
+    request.reject(new RateLimitedError(this.message), { retryAfter: wait });
+    return false;
   }
 }
 

@@ -1,0 +1,108 @@
+/**
+ * The bearer-token check of protected routes, done in the gateway with no call to the control
+ * plane: the route table carries, per protected route, the tokens allowed on it as `{ id, hash,
+ * expiresAt }` (route-table.ts: only the SHA-256 of each token, never its secret). A presented
+ * token `wharf_<id>_<secret>` is found by its id, its SHA-256 compared with the listed one in
+ * constant time, and its expiry checked against the clock, per request (so a token expires on
+ * time even when no new table arrives; a revoked one leaves the table within the publisher's
+ * refresh). A token that is valid but listed only on other routes is told apart (403) from one
+ * that is not valid anywhere (401), through the {@link TokenDirectory} of the whole table.
+ *
+ * Messages never repeat the presented token, nor any part of it.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RouteAuth, RouteToken } from '../protocol/route-table.js';
+
+/** Why a request was refused; the `reason` label of `wharf_gateway_auth_denied_total`. */
+export type DenialReason = 'missing' | 'malformed' | 'invalid' | 'expired' | 'forbidden';
+
+/** Every reason, in the order the metric lists them. */
+export const DENIAL_REASONS: readonly DenialReason[] = ['missing', 'malformed', 'invalid', 'expired', 'forbidden'];
+
+/** The outcome of a check: the token's id, or why it was refused. */
+export type TokenVerdict =
+  { readonly ok: true; readonly tokenId: string } | { readonly ok: false; readonly reason: DenialReason };
+
+/** A listed token, ready for the request path. */
+interface AllowedToken {
+  readonly hash: Buffer;
+  /** Epoch ms; Infinity = never. */
+  readonly expiresAt: number;
+}
+
+const PREFIX = 'wharf_';
+const BEARER = /^bearer +/i;
+/** Longer authorization headers are refused unread: tokens are well under this. */
+const MAX_CREDENTIAL = 512;
+
+/** Every token listed on any route of one table: what tells "another route's token" from "no token of ours". */
+export class TokenDirectory {
+  private readonly tokens = new Map<string, Buffer>();
+
+  /** Adds a route's tokens (called while the table is compiled). */
+  add(auth: RouteAuth): void {
+    for (const t of auth.tokens) this.tokens.set(t.id, Buffer.from(t.hash, 'hex'));
+  }
+
+  /** Whether `token` (whose SHA-256 is `hash`) is listed on some route under `id`. */
+  knows(id: string, hash: Buffer): boolean {
+    const listed = this.tokens.get(id);
+    return listed !== undefined && timingSafeEqual(listed, hash);
+  }
+}
+
+/** The tokens one protected route accepts; compiled once per table. */
+export class RouteTokenCheck {
+  private readonly allowed = new Map<string, AllowedToken>();
+
+  constructor(
+    auth: RouteAuth,
+    private readonly directory: TokenDirectory,
+  ) {
+    for (const t of auth.tokens) this.allowed.set(t.id, compileToken(t));
+  }
+
+  /** Checks an `authorization` header value at `now` (epoch ms). */
+  check(authorization: string | undefined, now: number): TokenVerdict {
+    if (authorization === undefined || authorization === '') return MISSING;
+    const token = bearerToken(authorization);
+    if (token === undefined) return MALFORMED;
+    const id = token.slice(PREFIX.length, token.indexOf('_', PREFIX.length));
+    const hash = sha256(token);
+    const allowed = this.allowed.get(id);
+    if (allowed === undefined || !timingSafeEqual(allowed.hash, hash))
+      return this.directory.knows(id, hash) ? FORBIDDEN : INVALID;
+    if (now >= allowed.expiresAt) return EXPIRED;
+    return { ok: true, tokenId: id };
+  }
+}
+
+const MISSING: TokenVerdict = Object.freeze({ ok: false, reason: 'missing' });
+const MALFORMED: TokenVerdict = Object.freeze({ ok: false, reason: 'malformed' });
+const INVALID: TokenVerdict = Object.freeze({ ok: false, reason: 'invalid' });
+const EXPIRED: TokenVerdict = Object.freeze({ ok: false, reason: 'expired' });
+const FORBIDDEN: TokenVerdict = Object.freeze({ ok: false, reason: 'forbidden' });
+
+/**
+ * The token of an `authorization: Bearer wharf_<id>_<secret>` header value, or undefined when the
+ * value is not one (another scheme, no `wharf_` prefix, an empty id or secret, too long).
+ */
+export function bearerToken(authorization: string): string | undefined {
+  if (authorization.length > MAX_CREDENTIAL) return undefined;
+  const scheme = BEARER.exec(authorization);
+  if (scheme === null) return undefined;
+  const token = authorization.slice(scheme[0].length).trim();
+  if (!token.startsWith(PREFIX)) return undefined;
+  const idEnd = token.indexOf('_', PREFIX.length);
+  if (idEnd <= PREFIX.length || idEnd === token.length - 1) return undefined;
+  return token;
+}
+
+/** SHA-256 of the whole token string, as the store keeps it (hex there, bytes here). */
+export function sha256(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+function compileToken(t: RouteToken): AllowedToken {
+  return { hash: Buffer.from(t.hash, 'hex'), expiresAt: t.expiresAt === null ? Infinity : Date.parse(t.expiresAt) };
+}
