@@ -5,7 +5,13 @@
  * - direct:  wrk → model server
  * - gateway: wrk → Wharf gateway (its own process, static route table) → model server
  * - nginx:   wrk → nginx (Debian's, one worker, upstream keep-alive) → model server
+ * - gateway, auth on:       the same route protected: every request's bearer token is checked
+ *   (SHA-256, constant-time compare, expiry) against 1,000 tokens listed on the route
+ * - gateway, rate limit on: the same route with a per-client token bucket far above the load
+ *   (every request takes a token, none is refused)
  *
+ * The two feature runs are compared with the plain gateway in the same run: req/s ratios per
+ * concurrency (target ≥ 0.95) and the open-loop p99 they add over it (target ≤ 0.2 ms).
  * plus the FastAPI + scikit-learn baseline at c16 for the end-to-end target, and open-loop runs at
  * a fixed 1,000 requests/s (wrk cannot hold a rate), interleaved over three rounds, for the
  * added-p99 target. Prints the tables, the CPU the host stole meanwhile (this VM's main source of
@@ -120,6 +126,8 @@ async function main(): Promise<number> {
     const paths = [
       directTarget(replica, common),
       gatewayTarget(gatewayScript, replica, common),
+      gatewayTarget(gatewayScript, replica, common, 'auth'),
+      gatewayTarget(gatewayScript, replica, common, 'rate-limit'),
       nginxTarget(join(work, 'nginx'), replica, common, nginxSetup),
     ];
 
