@@ -19,7 +19,16 @@ type Answer = {
   body: { error?: { code: string; message: string; field?: string } } & Record<string, unknown>;
 };
 
-/** A call as `actor`, answering status, headers and the parsed body. */
+/** The tokens of alice and bob on each control plane, by its API URL. */
+const actorTokens = new Map<string, Record<string, string>>();
+
+/** Mints alice's and bob's tokens on a control plane, for {@link call}. */
+async function withActors(e2e: E2eControlPlane): Promise<string> {
+  actorTokens.set(e2e.cp.apiUrl, { alice: await e2e.tokenFor('alice'), bob: await e2e.tokenFor('bob') });
+  return e2e.cp.apiUrl;
+}
+
+/** A call as `actor` (default alice), answering status, headers and the parsed body. */
 async function call(
   base: string,
   path: string,
@@ -27,7 +36,10 @@ async function call(
 ): Promise<Answer> {
   const r = await fetch(`${base}${path}`, {
     method: init.method ?? (init.json === undefined && init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', 'x-wharf-actor': init.actor ?? 'alice' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${actorTokens.get(base)?.[init.actor ?? 'alice'] ?? 'no-token-minted'}`,
+    },
     ...(init.json !== undefined
       ? { body: JSON.stringify(init.json) }
       : init.body !== undefined
@@ -108,7 +120,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         { '1.0.0': {} },
         databaseUrl === undefined ? {} : { databaseUrl },
       );
-      base = e2e.cp.apiUrl;
+      base = await withActors(e2e);
       assert.equal((await call(base, '/api/v1/deployments', { json: DEPLOYMENT })).status, 201);
     });
     after(async () => {
@@ -175,7 +187,7 @@ describe('API hostile input (SQLite control plane)', () => {
   let base = '';
   before(async () => {
     e2e = await startE2eControlPlane('wharf-hostile-', { '1.0.0': {} }, { maxJsonBodyBytes: 256 * 1024 });
-    base = e2e.cp.apiUrl;
+    base = await withActors(e2e);
     assert.equal((await call(base, '/api/v1/deployments', { json: DEPLOYMENT })).status, 201);
   });
   after(() => e2e?.stop());
@@ -198,7 +210,7 @@ describe('API hostile input (SQLite control plane)', () => {
   test('a model push is not held to the JSON cap: it streams to the registry under its own', async () => {
     const r = await fetch(`${base}/api/v1/models/junk/versions?version=1.0.0`, {
       method: 'POST',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { 'content-type': 'application/octet-stream', authorization: `Bearer ${actorTokens.get(base)!.alice}` },
       body: Buffer.alloc(1024 * 1024, 7),
     });
     const body = (await r.json()) as Answer['body'];
@@ -209,7 +221,11 @@ describe('API hostile input (SQLite control plane)', () => {
         `${base}/api/v1/models/junk/versions?version=1.0.1`,
         {
           method: 'POST',
-          headers: { 'content-type': 'application/octet-stream', 'content-length': String(2 * 1024 ** 3) },
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(2 * 1024 ** 3),
+            authorization: `Bearer ${actorTokens.get(base)!.alice}`,
+          },
         },
         (res) => {
           res.resume();
@@ -447,7 +463,7 @@ describe('API while the PostgreSQL store is out of reach', () => {
 
   test('reads and writes answer 503 with Retry-After, then recover by themselves', async (t) => {
     if (skip) return t.skip(skip);
-    const base = e2e!.cp.apiUrl;
+    const base = await withActors(e2e!);
     assert.equal((await call(base, '/api/v1/deployments?environment=staging')).status, 200);
     await proxy!.cut();
     const read = await call(base, '/api/v1/deployments?environment=staging');

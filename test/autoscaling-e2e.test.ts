@@ -123,7 +123,7 @@ test('concurrent requests above the per-replica target add a replica, explained 
   assert.equal(state?.lastDecision?.metric, 'concurrency');
   assert.equal(state?.lastDecision?.target, 2);
 
-  const cli = startWharf(['deploy', 'get', 'busy', '-e', 'staging'], { WHARF_URL: e2e.cp.apiUrl });
+  const cli = startWharf(['deploy', 'get', 'busy', '-e', 'staging'], e2e.cliEnv());
   assert.equal(await cli.exited, 0, cli.stderr());
   assert.match(cli.stdout(), /autoscaling: 1–3 replicas on concurrency \(target 2 per replica/);
   assert.match(cli.stdout(), /last decision .*[12] → [23]: .*in-flight/);
@@ -131,7 +131,7 @@ test('concurrent requests above the per-replica target add a replica, explained 
 
   const change = startWharf(
     ['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '1', '--max', '2', '--metric', 'rps', '--target', '100'],
-    { WHARF_URL: e2e.cp.apiUrl },
+    e2e.cliEnv(),
   );
   assert.equal(await change.exited, 0, change.stderr());
   const changed = await get('busy');
@@ -146,7 +146,7 @@ test('concurrent requests above the per-replica target add a replica, explained 
   );
   assert.equal(changed.revision, 2, 'a scaling spec change is a revision');
   const refused = startWharf(['deploy', 'autoscale', 'busy', '-e', 'staging', '--min', '3', '--max', '2'], {
-    WHARF_URL: e2e.cp.apiUrl,
+    ...e2e.cliEnv(),
   });
   assert.notEqual(await refused.exited, 0);
   assert.match(refused.stderr(), /configuration\.scaling\.max/);

@@ -55,7 +55,7 @@ function cli(args: readonly string[], options: { input?: string; env?: NodeJS.Pr
     const child = execFile(
       process.execPath,
       [WHARF_BIN, ...args],
-      { env: { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice', ...options.env } },
+      { env: { ...process.env, ...e2e.cliEnv(), ...options.env } },
       (error, stdout, stderr) =>
         resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
@@ -76,7 +76,7 @@ const file = async (name: string, text: string): Promise<string> => {
 
 test('a reader that goes away (`| head -1`) ends the command quietly with 0, not an EPIPE stack trace', async () => {
   const child = spawn(process.execPath, [WHARF_BIN, 'deploy', 'get', 'quiet', '-e', 'staging'], {
-    env: { ...process.env, WHARF_URL: e2e.cp.apiUrl },
+    env: { ...process.env, ...e2e.cliEnv() },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Close the reading end before the command writes anything: every write it makes fails with EPIPE.

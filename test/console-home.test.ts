@@ -10,7 +10,7 @@ import { after, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
 import { ensureDebianPackages } from './support/debian.js';
 import { pidsWithArg } from './support/process-scan.js';
-import { startWharf, type WharfProcess, untilWharfUp } from './support/processes.js';
+import { adminAuth, startWharf, type WharfProcess, untilWharfUp } from './support/processes.js';
 
 const home = mkdtempSync(join(tmpdir(), 'wharf-console-'));
 let up: WharfProcess | undefined;
@@ -41,7 +41,8 @@ test('the first page lists the demo deployment and shows it running', async (t) 
       '--no-first-run',
     ],
   });
-  const page = await browser.newPage();
+  // The console has no login page yet: the browser sends the admin token as a header, as a proxy in front of it would.
+  const page = await browser.newPage({ extraHTTPHeaders: adminAuth(home) });
   await page.goto(api);
   assert.equal(await page.title(), 'Wharf · deployments');
   const row = page.locator('tr[data-deployment="development/readmission"]');

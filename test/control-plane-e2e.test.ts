@@ -14,7 +14,14 @@ import { readmissionProbability } from '../src/demo/readmission.js';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import {
+  adminAuth,
+  adminTokenOf,
+  startWharf,
+  WHARF_BIN,
+  type WharfProcess,
+  untilWharfUp,
+} from './support/processes.js';
 import { eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
@@ -30,10 +37,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let api = '';
     let gateway = '';
     let modelFile = '';
+    /** fetch with the admin token of this home. */
+    const apiFetch = (url: string, init: RequestInit = {}) =>
+      fetch(url, { ...init, headers: { ...adminAuth(home), ...(init.headers as Record<string, string> | undefined) } });
     const cli = (args: string[]) =>
-      run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api, WHARF_ACTOR: 'e2e' } });
+      run(process.execPath, [WHARF_BIN, ...args], {
+        env: { ...process.env, WHARF_URL: api, WHARF_TOKEN: adminTokenOf(home) },
+      });
     const deployment = () =>
-      fetch(`${api}/api/v1/environments/development/deployments/risk`).then(
+      apiFetch(`${api}/api/v1/environments/development/deployments/risk`).then(
         (r) =>
           r.json() as Promise<{
             status: { readyReplicas: number; phase: string };
@@ -177,7 +189,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
 
       // Lists are paginated with an opaque continue token.
       const page1 = (await (
-        await fetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2`)
+        await apiFetch(`${api}/api/v1/environments/development/deployments/risk/revisions?limit=2`)
       ).json()) as { items: { number: number }[]; continue?: string };
       assert.deepEqual(
         page1.items.map((r) => r.number),
@@ -185,7 +197,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       );
       assert.ok(page1.continue, 'a continue token for the next page');
       const page2 = (await (
-        await fetch(
+        await apiFetch(
           `${api}/api/v1/environments/development/deployments/risk/revisions?limit=2&continue=${encodeURIComponent(page1.continue)}`,
         )
       ).json()) as { items: { number: number }[]; continue?: string };
@@ -193,14 +205,16 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         page2.items.map((r) => r.number),
         [3],
       );
-      const openapi = (await (await fetch(`${api}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      const openapi = (await (await apiFetch(`${api}/api/v1/openapi.json`)).json()) as {
+        paths: Record<string, unknown>;
+      };
       assert.ok(
         openapi.paths['/api/v1/deployments'] && openapi.paths['/api/v1/models/{name}/versions'],
         'the OpenAPI document lists the routes',
       );
 
       // Bad input: a 4xx naming the field, and nothing changes.
-      const unknownField = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
+      const unknownField = await apiFetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"replicas": 2, "replica": 3}',
@@ -210,21 +224,21 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         ((await unknownField.json()) as { error: { message: string } }).error.message,
         /unknown field\(s\): replica/,
       );
-      const malformed = await fetch(`${api}/api/v1/deployments`, {
+      const malformed = await apiFetch(`${api}/api/v1/deployments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"name": ',
       });
       assert.equal(malformed.status, 400);
       const before = await deployment();
-      const bad = await fetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
+      const bad = await apiFetch(`${api}/api/v1/environments/development/deployments/risk/scale`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: '{"replicas": -1}',
       });
       assert.equal(bad.status, 400);
       assert.equal(((await bad.json()) as { error: { field: string } }).error.field, 'replicas');
-      const unknownVersion = await fetch(`${api}/api/v1/deployments`, {
+      const unknownVersion = await apiFetch(`${api}/api/v1/deployments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ name: 'other', environment: 'development', model: { name: 'risk', version: '9.9.9' } }),
@@ -240,7 +254,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       await cli(['deploy', 'delete', 'risk', '-e', 'development']);
       await eventually(
         async () => {
-          const r = await fetch(`${api}/api/v1/environments/development/deployments/risk`);
+          const r = await apiFetch(`${api}/api/v1/environments/development/deployments/risk`);
           return r.status === 404 && replicaPids().length === 0 ? true : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 100, message: 'the deployment and its replicas to be gone' },

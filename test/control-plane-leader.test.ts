@@ -15,7 +15,14 @@ import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { gatewayPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import {
+  adminAuth,
+  adminTokenOf,
+  startWharf,
+  WHARF_BIN,
+  type WharfProcess,
+  untilWharfUp,
+} from './support/processes.js';
 import { consistently, eventually } from './support/eventually.js';
 
 const run = promisify(execFile);
@@ -74,11 +81,15 @@ test('kill -9 of the leader: the standby takes over the controllers within secon
 
   // Both replicas serve the API; deployments made through the standby are reconciled by the leader.
   const cli = (args: string[]) =>
-    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: b.api } });
+    run(process.execPath, [WHARF_BIN, ...args], {
+      env: { ...process.env, WHARF_URL: b.api, WHARF_TOKEN: adminTokenOf(join(root, 'a')) },
+    });
   const model = (await writeDemoModels(join(root, 'models'))).readmission;
   await cli(['model', 'push', 'risk', model, '--version', '1.0.0']);
   const get = (api: string, name: string) =>
-    fetch(`${api}/api/v1/environments/staging/deployments/${name}`).then((r) => r.json() as Promise<Observed>);
+    fetch(`${api}/api/v1/environments/staging/deployments/${name}`, { headers: adminAuth(join(root, 'a')) }).then(
+      (r) => r.json() as Promise<Observed>,
+    );
   const reconciled = (api: string, name: string) => async () =>
     (await get(api, name)).status.observedRevision === 1 ? true : undefined;
   await cli([

@@ -13,7 +13,14 @@ import { after, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { pidsWithArg, replicaPidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import {
+  adminAuth,
+  adminTokenOf,
+  startWharf,
+  WHARF_BIN,
+  type WharfProcess,
+  untilWharfUp,
+} from './support/processes.js';
 import { freePort } from './support/ports.js';
 import { consistently, eventually } from './support/eventually.js';
 
@@ -36,7 +43,9 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
   const api = `http://127.0.0.1:${apiPort}`;
   const upArgs = ['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gwPort), '--no-demo'];
   const cli = (args: string[]) =>
-    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+    run(process.execPath, [WHARF_BIN, ...args], {
+      env: { ...process.env, WHARF_URL: api, WHARF_TOKEN: adminTokenOf(home) },
+    });
   const startUp = async (): Promise<WharfProcess> => {
     const up = startWharf(upArgs);
     started.push(up);
@@ -44,7 +53,7 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
     return up;
   };
   const deployment = () =>
-    fetch(`${api}/api/v1/environments/staging/deployments/risk`).then(
+    fetch(`${api}/api/v1/environments/staging/deployments/risk`, { headers: adminAuth(home) }).then(
       (r) =>
         r.json() as Promise<{
           revision: number;
@@ -77,7 +86,7 @@ test('kill -9 of the control plane mid-update: the gateway keeps serving, the re
     replicaPidsWithArg(home).filter((pid) => pid !== upPid && !started.some((p) => p.child.pid === pid));
 
   // A gateway of its own, following the control plane's route table.
-  const gw = startWharf(['gateway', '--control-plane', api, '--port', '0']);
+  const gw = startWharf(['gateway', '--control-plane', api, '--port', '0'], { WHARF_TOKEN: adminTokenOf(home) });
   started.push(gw);
   const gatewayUrl = await eventually(async () => /listening at (\S+),/.exec(gw.stdout())?.[1], {
     timeoutMs: 30_000,

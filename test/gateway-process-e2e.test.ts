@@ -18,7 +18,7 @@ import { READMISSION_BODY } from './support/control-plane-e2e.js';
 import { FakeUpstream, route, table, target } from './support/gateway.js';
 import { freePort } from './support/ports.js';
 import { gatewayPidsWithArg, pidsWithArg } from './support/process-scan.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import { adminTokenOf, startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { processGone } from './support/runtime.js';
 import { eventually } from './support/eventually.js';
 
@@ -41,7 +41,9 @@ test('kill -9 of wharf up: the gateway keeps answering, the next wharf up adopts
   const api = `http://127.0.0.1:${apiPort}`;
   const gateway = `http://127.0.0.1:${gwPort}`;
   const cli = (args: string[]) =>
-    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+    run(process.execPath, [WHARF_BIN, ...args], {
+      env: { ...process.env, WHARF_URL: api, WHARF_TOKEN: adminTokenOf(home) },
+    });
   const startUp = async (demo: boolean): Promise<WharfProcess> => {
     const up = startWharf([
       'up',

@@ -37,6 +37,8 @@ interface Subject {
   readonly refusedMetric: string;
   /** Where that counter is scraped (the API serves it under /metrics too). */
   metricsUrl(): string;
+  /** Headers the scrape needs (the API's /metrics needs a credential). */
+  metricsHeaders?(): Record<string, string>;
   /** Connections the server holds open by design (the API: its own gateway process's route watch). */
   readonly ownConnections: number;
   /** Resolves once those are open. */
@@ -115,15 +117,16 @@ const SUBJECTS: readonly Subject[] = [
     path: '/healthz',
     refusedMetric: 'wharf_api_connections_refused_total',
     metricsUrl: () => cp.apiUrl,
+    metricsHeaders: () => ({ authorization: `Bearer ${cp.adminToken}` }),
     ownConnections: 1,
     ownConnectionsOpen: gatewayWatchOpen,
   },
 ];
 
 /** GET `url` on a connection of its own, closed after the answer (so it never counts against the cap later). */
-async function getOnce(url: string): Promise<{ status: number; text: string }> {
+async function getOnce(url: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
   const res = await new Promise<IncomingMessage>((resolve, reject) =>
-    get(url, { agent: false }, resolve).on('error', reject),
+    get(url, { agent: false, headers }, resolve).on('error', reject),
   );
   let text = '';
   res.setEncoding('utf8');
@@ -132,7 +135,7 @@ async function getOnce(url: string): Promise<{ status: number; text: string }> {
 }
 
 async function refusedCount(s: Subject): Promise<number> {
-  const res = await getOnce(`${s.metricsUrl()}/metrics`);
+  const res = await getOnce(`${s.metricsUrl()}/metrics`, s.metricsHeaders?.());
   assert.equal(res.status, 200, res.text.slice(0, 200));
   return sampleValue(parseMetrics(res.text), s.refusedMetric) ?? 0;
 }

@@ -15,7 +15,7 @@ import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { FakeKubeApi } from './support/fake-kube-api.js';
-import { startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
+import { adminTokenOf, startWharf, WHARF_BIN, type WharfProcess, untilWharfUp } from './support/processes.js';
 import { killReplicaProcesses } from './support/runtime.js';
 import { freePort } from './support/ports.js';
 import { eventually } from './support/eventually.js';
@@ -71,7 +71,9 @@ test('deploy, call through the gateway, scale and delete on the kubernetes runti
   ]);
   const { gateway } = await untilWharfUp(up);
   const cli = (args: string[]) =>
-    run(process.execPath, [WHARF_BIN, ...args], { env: { ...process.env, WHARF_URL: api } });
+    run(process.execPath, [WHARF_BIN, ...args], {
+      env: { ...process.env, WHARF_URL: api, WHARF_TOKEN: adminTokenOf(join(home, 'wharf')) },
+    });
   const model = (await writeDemoModels(join(home, 'models'))).readmission;
   await cli(['model', 'push', 'risk', model, '--version', '1.0.0']);
   await cli([

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { pidsWithArg } from './support/process-scan.js';
-import { REPO_ROOT, startWharf, untilWharfUp } from './support/processes.js';
+import { adminAuth, REPO_ROOT, startWharf, untilWharfUp } from './support/processes.js';
 import { eventually, letTimePass } from './support/eventually.js';
 
 const homes: string[] = [];
@@ -40,10 +40,12 @@ async function freshHome(): Promise<string> {
 }
 
 /** Resolves once the demo deployment of the API at `api` serves with its 2 replicas. */
-async function demoServing(api: string): Promise<void> {
+async function demoServing(api: string, home: string): Promise<void> {
   await eventually(
     async () => {
-      const d = (await (await fetch(`${api}/api/v1/environments/development/deployments/readmission`)).json()) as {
+      const d = (await (
+        await fetch(`${api}/api/v1/environments/development/deployments/readmission`, { headers: adminAuth(home) })
+      ).json()) as {
         status: { readyReplicas: number };
       };
       return d.status.readyReplicas === 2 ? true : undefined;
@@ -73,7 +75,7 @@ async function npmStart(): Promise<{ npm: ChildProcess; home: string; exited: Pr
     },
     { timeoutMs: 60_000, intervalMs: 100, message: 'wharf up to print its API URL' },
   ).catch((e: unknown) => Promise.reject(new Error(`${(e as Error).message}\n${out}\n${err}`)));
-  await demoServing(api);
+  await demoServing(api, home);
   assert.ok(pidsWithArg(home).length >= 4, 'npm, wharf up and 2 replicas run');
   return { npm, home, exited };
 }
@@ -110,7 +112,7 @@ test('the same signal twice within a second (Ctrl-C under npm) is one request: w
   const home = await freshHome();
   const up = startWharf(['up', '--home', home, '--port', '0', '--gateway-port', '0']);
   const { api } = await untilWharfUp(up, { timeoutMs: 60_000 });
-  await demoServing(api);
+  await demoServing(api, home);
   up.child.kill('SIGINT');
   await letTimePass(10, 'two separate deliveries of SIGINT, well within the one-second window');
   up.child.kill('SIGINT');

@@ -57,6 +57,13 @@ describe('the OpenAPI document', () => {
     return validate;
   }
 
+  const actorTokens = new Map<string, string>();
+  /** A token acting as `actor`, minted once. */
+  async function tokenOf(actor: string): Promise<string> {
+    if (!actorTokens.has(actor)) actorTokens.set(actor, await e2e.tokenFor(actor));
+    return actorTokens.get(actor)!;
+  }
+
   /** Calls the API and checks the answer's status and that its body matches the document's schema. */
   async function conforms(
     method: string,
@@ -68,7 +75,7 @@ describe('the OpenAPI document', () => {
   ): Promise<Record<string, unknown>> {
     const r = await fetch(`${e2e.cp.apiUrl}${url}`, {
       method: method.toUpperCase(),
-      headers: { 'content-type': 'application/json', 'x-wharf-actor': actor },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await tokenOf(actor)}` },
       ...(json === undefined ? {} : { body: JSON.stringify(json) }),
     });
     const body = (await r.json()) as Record<string, unknown>;
@@ -83,7 +90,9 @@ describe('the OpenAPI document', () => {
 
   before(async () => {
     e2e = await startE2eControlPlane('wharf-openapi-', { '1.0.0': {}, '1.1.0': { stage: 'candidate' } });
-    doc = (await (await fetch(`${e2e.cp.apiUrl}/api/v1/openapi.json`)).json()) as OpenApiDocument;
+    doc = (await (
+      await fetch(`${e2e.cp.apiUrl}/api/v1/openapi.json`, { headers: { authorization: `Bearer ${e2e.adminToken}` } })
+    ).json()) as OpenApiDocument;
   });
   after(() => e2e?.stop());
 

@@ -18,7 +18,7 @@ import { validateAnalysisTemplate } from '../src/core/analysis/template.js';
 import { specFromInput, type DeploymentInput } from '../src/core/deployment-spec.js';
 import { WORKLOAD_SPEC_KINDS } from '../src/workloads/workload-kind.js';
 import { freePort } from './support/ports.js';
-import { REPO_ROOT, startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
+import { adminAuth, REPO_ROOT, startWharf, WHARF_BIN, type WharfProcess } from './support/processes.js';
 import { pidsWithArg } from './support/process-scan.js';
 import { readmeBlocks, shellCommands, yamlAlternatives } from './support/readme.js';
 import { eventually } from './support/eventually.js';
@@ -101,9 +101,9 @@ before(async () => {
   up = startWharf(['up', '--port', String(apiPort), '--gateway-port', String(gatewayPort)], {}, folder);
   await eventually(
     async () => {
-      const r = await fetch(
-        `http://127.0.0.1:${apiPort}/api/v1/environments/development/deployments/readmission`,
-      ).catch(() => undefined);
+      const r = await fetch(`http://127.0.0.1:${apiPort}/api/v1/environments/development/deployments/readmission`, {
+        headers: adminAuth(join(folder, '.wharf')),
+      }).catch(() => undefined);
       if (r?.status !== 200) return undefined;
       const d = (await r.json()) as { status: { phase: string } };
       return d.status.phase === 'running' ? true : undefined;

@@ -27,7 +27,7 @@ before(async () => {
 
 after(() => e2e?.stop());
 
-const api = (path: string, init: RequestInit & { json?: unknown } = {}) => e2e.api(path, init);
+const api = (path: string, init: RequestInit & { json?: unknown; as?: string } = {}) => e2e.api(path, init);
 const get = (env: string, name: string) => e2e.get(env, name);
 const infer = (env: string, name: string, suffix = '') => e2e.infer(env, name, suffix);
 const settled: E2eControlPlane['settled'] = (...args) => e2e.settled(...args);
@@ -205,12 +205,12 @@ test('approvals: production changes wait for a second person; the requester cann
   );
   const self = await api(`/api/v1/approvals/${approval.id}/approve`, { method: 'POST', json: {} });
   assert.equal(self.status, 403);
-  const bob = await fetch(`${e2e.cp.apiUrl}/api/v1/approvals/${approval.id}/approve`, {
+  const bob = await api(`/api/v1/approvals/${approval.id}/approve`, {
     method: 'POST',
-    body: '{}',
-    headers: { 'content-type': 'application/json', 'x-wharf-actor': 'bob' },
+    json: {},
+    as: await e2e.tokenFor('bob'),
   });
-  assert.equal(bob.status, 200, await bob.text());
+  assert.equal(bob.status, 200, JSON.stringify(bob.body));
   const prod = await get('production', 'risk');
   assert.equal(prod.model?.version, '1.0.0');
   assert.equal(prod.metadata.deployedBy, 'alice', 'applied on behalf of the requester');
@@ -218,7 +218,7 @@ test('approvals: production changes wait for a second person; the requester cann
 });
 
 test('deploy get -o yaml | deploy apply -f - changes nothing; a changed field makes one revision', async () => {
-  const env = { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice' };
+  const env = { ...process.env, ...e2e.cliEnv() };
   const cli = (args: string[], input?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) =>

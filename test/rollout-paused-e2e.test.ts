@@ -46,7 +46,7 @@ strategy:
 `;
 
 function cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { ...process.env, WHARF_URL: e2e.cp.apiUrl, WHARF_ACTOR: 'alice' };
+  const env = { ...process.env, ...e2e.cliEnv() };
   return new Promise((resolve) => {
     const child = execFile(process.execPath, [WHARF_BIN, ...args], { env }, (error, stdout, stderr) =>
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),

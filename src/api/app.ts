@@ -11,6 +11,8 @@ import { WHARF_VERSION } from '../core/version.js';
 import { fromZodError, toApiError } from './errors.js';
 import { allowedMethods } from './method-not-allowed.js';
 import { type RequestGuardOptions, requestGuards } from './request-guards.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
+import { authentication } from './authn.js';
 
 /** Something that says whether the control plane can serve (store reachable, controllers started). */
 export type ReadinessCheck = () => Promise<{ ready: boolean; reason?: string }>;
@@ -21,6 +23,8 @@ export function createApp(options: {
   metrics: () => Promise<{ contentType: string; body: string }>;
   log?: (e: unknown) => void;
   limits?: RequestGuardOptions;
+  /** Who is calling (see authn.ts). */
+  authenticator: Authenticator;
 }): OpenAPIHono {
   const log =
     options.log ??
@@ -63,6 +67,8 @@ export function createApp(options: {
   });
   // Before every route: body-size caps, JSON depth and NUL checks (see request-guards.ts).
   app.use('*', requestGuards(options.limits));
+  // Then who is calling: every route but health and readiness needs a credential.
+  app.use('*', authentication(options.authenticator));
 
   app.get('/healthz', (c) => c.json({ live: true }));
   app.get('/readyz', async (c) => {

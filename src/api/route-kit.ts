@@ -4,6 +4,7 @@
  */
 import type { Context } from 'hono';
 import type { z } from 'zod';
+import { currentRequest } from '../core/request-context.js';
 import type { ApiErrorBody } from './errors.js';
 import { ErrorBody } from './schemas.js';
 
@@ -49,5 +50,5 @@ export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   body: { content: { 'application/json': { schema } }, required: true },
 });
 
-/** Who is acting: from the header until authentication exists. */
-export const actorOf = (c: Context): string => c.req.header('x-wharf-actor') ?? 'anonymous';
+/** Who is acting, by name: the authenticated principal (authn.ts), for records people read. */
+export const actorOf = (_c: Context): string => currentRequest()?.principal.name ?? 'anonymous';

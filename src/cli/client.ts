@@ -3,12 +3,28 @@
  * Any non-2xx answer becomes an ApiCallError carrying the server's own message, which the CLI
  * prints as is before exiting non-zero.
  */
+import { resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { credentialsPath, readCredentials } from '../server/credentials-file.js';
 
 /** Where the API is; `WHARF_URL` overrides. */
 export function apiBase(): string {
   return (process.env.WHARF_URL ?? 'http://127.0.0.1:8080').replace(/\/+$/, '');
 }
+
+/**
+ * The token the CLI sends: `WHARF_TOKEN`, else the one in `$WHARF_HOME/credentials` (default
+ * `./.wharf`, where `wharf up` writes the admin token on first start). Undefined when neither has one.
+ */
+export function cliToken(): string | undefined {
+  const fromEnv = process.env.WHARF_TOKEN?.trim();
+  if (fromEnv) return fromEnv;
+  return readCredentials(credentialsPath(resolve(process.env.WHARF_HOME ?? '.wharf')))?.token;
+}
+
+/** What to do about a 401. */
+const NOT_AUTHENTICATED_HINT =
+  'set WHARF_TOKEN, or run the CLI where `wharf up` keeps its home (./.wharf or $WHARF_HOME) so it finds the credentials file';
 
 /** A failed call, with the server's error code and message when it sent one. */
 export class ApiCallError extends Error {
@@ -36,7 +52,9 @@ export interface CallOptions {
 export async function request(path: string, options: CallOptions = {}): Promise<Response> {
   const url = new URL(`${apiBase()}${path}`);
   for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
-  const headers: Record<string, string> = { 'x-wharf-actor': process.env.WHARF_ACTOR ?? process.env.USER ?? 'cli' };
+  const headers: Record<string, string> = {};
+  const token = cliToken();
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
   let body: RequestInit['body'];
   if (options.json !== undefined) {
     headers['content-type'] = 'application/json';
@@ -74,6 +92,8 @@ export async function request(path: string, options: CallOptions = {}): Promise<
     } catch {
       if (text) message = text.slice(0, 500);
     }
+    if (res.status === 401)
+      message = `${message} (${token === undefined ? 'no token: ' : ''}${NOT_AUTHENTICATED_HINT})`;
     throw new ApiCallError(message, res.status, code);
   }
   return res;

@@ -1,6 +1,7 @@
 /** The `wharf` command line. Each subcommand lives in its own module and registers itself here. */
 import { Command } from 'commander';
 import { WHARF_VERSION } from '../core/version.js';
+import { registerAuth } from './auth.js';
 import { registerDeploy } from './deploy.js';
 import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
@@ -32,5 +33,6 @@ registerLogsAndPredict(program);
 registerServeModel(program);
 registerDemo(program);
 registerExport(program);
+registerAuth(program);
 
 await program.parseAsync(process.argv);

@@ -7,6 +7,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { readGatewayState } from '../gateway/gateway-state.js';
 import { isSameProcess } from '../runtime/local/process-identity.js';
 import type { RuntimeSettings } from '../server/runtime-selection.js';
+import { readCredentials } from '../server/credentials-file.js';
 import { integer } from './options.js';
 import { checkPortsFree } from './port-check.js';
 import { action } from './run-action.js';
@@ -34,6 +35,19 @@ interface KubernetesFlags {
 }
 
 /** Collects repeated `--namespace env=ns` values. */
+/** `--auth`: token (the default) or none. */
+function authMode(value: string): 'token' | 'none' {
+  if (value !== 'token' && value !== 'none') throw new InvalidArgumentError('must be token or none');
+  return value;
+}
+
+/** The token in a credentials file given to `wharf gateway --token-file`. */
+function gatewayTokenOf(file: string): string {
+  const credentials = readCredentials(resolve(file));
+  if (credentials === undefined) throw new Error(`--token-file ${file}: not a readable credentials file with a token`);
+  return credentials.token;
+}
+
 function collectPairs(value: string, previous: Record<string, string>): Record<string, string> {
   const eq = value.indexOf('=');
   if (eq <= 0 || eq === value.length - 1) throw new InvalidArgumentError('must be ENVIRONMENT=NAMESPACE');
@@ -80,7 +94,12 @@ export function registerUp(program: Command): void {
     .option('--port <port>', 'API port', integer(0, 65535), 8080)
     .option('--gateway-port <port>', 'inference gateway port', integer(0, 65535), 8000)
     .option('--no-demo', 'do not register and deploy the demo model on first start')
-    .option('--allow-unauthenticated-remote', 'allow a non-loopback --host although authentication does not exist yet')
+    .option(
+      '--auth <mode>',
+      'token: every API call needs a credential (the admin token is written to $WHARF_HOME/credentials on first start); none: throwaway local use only, loopback --host only',
+      authMode,
+      'token',
+    )
     .option(
       '--prometheus-url <url>',
       'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)',
@@ -125,7 +144,7 @@ export function registerUp(program: Command): void {
             port: number;
             gatewayPort: number;
             demo: boolean;
-            allowUnauthenticatedRemote?: boolean;
+            auth: 'token' | 'none';
             prometheusUrl?: string;
             gatewayUrl?: string[];
             debugHeaders?: boolean;
@@ -133,13 +152,13 @@ export function registerUp(program: Command): void {
             enableTestFaults?: boolean;
           } & KubernetesFlags,
         ) => {
-          if (!LOOPBACK.has(f.host)) {
-            if (!f.allowUnauthenticatedRemote)
+          if (f.auth === 'none') {
+            if (!LOOPBACK.has(f.host))
               throw new Error(
-                `--host ${f.host} exposes an API without authentication; add --allow-unauthenticated-remote to do it anyway`,
+                `--auth none serves every caller as an admin: it is for throwaway local use on a loopback --host only (127.0.0.1, ::1, localhost), not ${f.host}`,
               );
             process.stderr.write(
-              `WARNING: listening on ${f.host} with NO authentication: anyone who can reach it can deploy and delete models\n`,
+              'WARNING: --auth none: every caller acts as an admin with no credential; for throwaway local use only\n',
             );
           }
           const home = resolve(f.home ?? process.env.WHARF_HOME ?? '.wharf');
@@ -165,6 +184,7 @@ export function registerUp(program: Command): void {
             gatewayDebugHeaders: f.debugHeaders === true,
             maxJsonBodyBytes: f.maxJsonBody,
             testFaults: f.enableTestFaults === true,
+            auth: f.auth,
             runtime: {
               runtime: f.runtime as RuntimeSettings['runtime'],
               kubeconfig: f.kubeconfig,
@@ -179,6 +199,10 @@ export function registerUp(program: Command): void {
           });
           onSignals(() => cp.stop());
           process.stdout.write(`Wharf is up: API ${cp.apiUrl}  gateway ${cp.gatewayUrl}  home ${home}\n`);
+          if (cp.credentialsWritten !== undefined)
+            process.stdout.write(
+              `Admin credentials written to ${cp.credentialsWritten} (mode 0600); the CLI reads them from there. Keep them safe.\n`,
+            );
           if (f.demo) {
             const url = await seedDemo(cp, home);
             const row = Array.from({ length: 16 }, (_, i) => (i % 3 === 0 ? 0.5 : -0.25));
@@ -210,6 +234,10 @@ export function registerUp(program: Command): void {
       integer(0, 65535),
     )
     .option(
+      '--token-file <file>',
+      'a credentials file (JSON with a token) whose token the gateway sends to the control plane; default: WHARF_TOKEN',
+    )
+    .option(
       '--state-dir <dir>',
       'record this gateway here (gateway.json: pid and URLs, for `wharf up` to adopt it) and its last route table (routes.json, served at start until the control plane answers)',
     )
@@ -223,9 +251,11 @@ export function registerUp(program: Command): void {
           stateDir?: string;
           debugHeaders?: boolean;
           maxConnections?: number;
+          tokenFile?: string;
         }) => {
           // Loaded here, like the control plane in `up`: each command carries only its own process.
           const { startStandaloneGateway } = await import('../server/standalone-gateway.js');
+          const token = f.tokenFile === undefined ? process.env.WHARF_TOKEN : gatewayTokenOf(f.tokenFile);
           const gateway = await startStandaloneGateway({
             controlPlane: f.controlPlane,
             host: f.host,
@@ -234,6 +264,7 @@ export function registerUp(program: Command): void {
             stateDir: f.stateDir,
             debugHeaders: f.debugHeaders,
             maxConnections: f.maxConnections,
+            token,
             log: (line) => void process.stderr.write(`wharf gateway: ${line}\n`),
           });
           onSignals(() => gateway.stop());

@@ -119,6 +119,11 @@ export class UnavailableError extends WharfError {
   readonly code = 'UNAVAILABLE';
 }
 
+/** The request carries no usable credential; the message says why, never what the credential was. */
+export class UnauthenticatedError extends WharfError {
+  readonly code = 'UNAUTHENTICATED';
+}
+
 /** The caller may not do this (e.g. approve a change they requested themselves). */
 export class PermissionDeniedError extends WharfError {
   readonly code = 'PERMISSION_DENIED';

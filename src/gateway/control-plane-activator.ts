@@ -22,6 +22,8 @@ export interface ActivatorOptions {
   readonly logIntervalMs?: number;
   /** Milliseconds clock for the rate limit; `Date.now` by default. */
   readonly clock?: () => number;
+  /** Extra request headers, e.g. `{ authorization: 'Bearer …' }`. */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Calls the control plane's activate endpoint for routes with held requests. */
@@ -67,7 +69,7 @@ export class ControlPlaneActivator {
         signal: AbortSignal.timeout(timeoutMs),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
-        headers: { 'content-type': 'application/json' },
+        headers: { ...this.options.headers, 'content-type': 'application/json' },
         body: '{}',
       });
       const text = await res.body.text();

@@ -30,6 +30,7 @@ import type { RoutePublisher } from '../controller/reconcilers/route-publisher.j
 import type { ModelRegistry } from '../registry/model-registry.js';
 import type { DeploymentService } from '../services/deployment-service.js';
 import type { Store } from '../store/store.js';
+import type { Authenticator } from '../services/identity/authenticator.js';
 
 /** The API over these parts, not yet listening; refused connections count on its /metrics. */
 export function createApiServer(
@@ -42,6 +43,7 @@ export function createApiServer(
   activate: (environment: string, name: string) => Promise<boolean>,
   limits: ConnectionLimits,
   maxJsonBodyBytes: number | undefined,
+  authenticator: Authenticator,
 ): Server {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -56,6 +58,7 @@ export function createApiServer(
     },
     metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
     limits: { maxJsonBodyBytes, maxStreamedBodyBytes: registry.maxArtifactBytes },
+    authenticator,
   });
   registerModelRoutes(app, registry);
   const environments = new Environments(store);

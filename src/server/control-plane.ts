@@ -27,6 +27,10 @@ import { ModelRegistry } from '../registry/model-registry.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
+import { type AuthMode, Authenticator } from '../services/identity/authenticator.js';
+import { bootstrapAdminToken, componentToken } from '../services/identity/bootstrap.js';
+import { Tokens } from '../services/identity/tokens.js';
+import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
@@ -63,6 +67,12 @@ export interface ControlPlaneOptions {
    * default: then they are inert labels. Logged at start.
    */
   testFaults?: boolean;
+  /**
+   * `token` (default): every API call but health needs a credential; the first start writes the
+   * admin token to `$WHARF_HOME/credentials`. `none`: every caller is an admin (loopback only; the
+   * CLI refuses it elsewhere).
+   */
+  auth?: AuthMode;
   log: (line: string) => void;
 }
 
@@ -95,6 +105,12 @@ export interface ControlPlane {
   readonly deployments: DeploymentService;
   /** Whether this replica runs the controllers (always, on SQLite; one replica at a time on PostgreSQL). */
   readonly leadership: Leadership;
+  /** The admin token in `$WHARF_HOME/credentials`, when that file holds one that authenticates. */
+  readonly adminToken?: string;
+  /** The credentials file this start wrote (first start only). */
+  readonly credentialsWritten?: string;
+  /** API tokens (mint, resolve, revoke). */
+  readonly tokens: Tokens;
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -102,6 +118,52 @@ export interface ControlPlane {
 /** What the log says at start when {@link ControlPlaneOptions.testFaults} is on. */
 export const TEST_FAULTS_WARNING =
   'test faults enabled: model-version labels wharf.dev/test-fault-* make replicas fail or slow down on purpose; for tests and benchmarks, never in production';
+
+/** What the log says at start with `auth: 'none'`. */
+export const AUTH_NONE_WARNING =
+  'auth none: every caller acts as an admin with no credential; for throwaway local use on this machine only';
+
+/**
+ * The credentials of this start: the admin token (minted and written to `$WHARF_HOME/credentials`
+ * on the first start against this store, read back from there later) and the gateway's token in
+ * `gateway/credentials`. None with auth off.
+ */
+async function ensureCredentials(
+  tokens: Tokens,
+  mode: AuthMode,
+  home: string,
+): Promise<{ adminToken?: string; written?: string; gatewayTokenFile?: string }> {
+  if (mode === 'none') return {};
+  const adminFile = credentialsPath(home);
+  let written: string | undefined;
+  const minted = await bootstrapAdminToken(tokens);
+  if (minted !== undefined) {
+    writeCredentials(adminFile, { user: 'admin', token: minted });
+    written = adminFile;
+  }
+  const onFile = readCredentials(adminFile)?.token;
+  const adminToken =
+    onFile === undefined
+      ? undefined
+      : await tokens.resolve(onFile).then(
+          () => onFile,
+          () => undefined,
+        );
+  const gatewayTokenFile = credentialsPath(join(home, 'gateway'));
+  await mkdir(join(home, 'gateway'), { recursive: true });
+  const gateway = await componentToken(
+    tokens,
+    GATEWAY_PRINCIPAL_ID,
+    GATEWAY_SCOPES,
+    readCredentials(gatewayTokenFile)?.token,
+  );
+  if (gateway.minted !== undefined) writeCredentials(gatewayTokenFile, { user: 'gateway', token: gateway.token });
+  return { adminToken, written, gatewayTokenFile };
+}
+
+/** The gateway process acts as this principal when it follows the route table and activates deployments. */
+export const GATEWAY_PRINCIPAL_ID = 'system:gateway';
+const GATEWAY_SCOPES = ['deployments:read', 'deployments:scale'];
 
 /** Starts every part; on a failure part-way, stops what already started and rethrows. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -116,6 +178,10 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const store = await openStore({ url: options.databaseUrl, home: options.home });
     stops.push(() => store.close());
     await ensureEnvironments(store);
+    const authMode = options.auth ?? 'token';
+    if (authMode === 'none') options.log(AUTH_NONE_WARNING);
+    const tokens = new Tokens(store);
+    const credentials = await ensureCredentials(tokens, authMode, options.home);
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
     const registry = new ModelRegistry(store, blobs);
@@ -174,6 +240,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         activateLeader,
         { ...API_CONNECTION_DEFAULTS, ...options.apiConnections },
         options.maxJsonBodyBytes,
+        new Authenticator(authMode, tokens),
       ),
       options.host,
       options.port,
@@ -196,6 +263,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin,
       log: options.log,
       debugHeaders: options.gatewayDebugHeaders ?? false,
+      tokenFile: credentials.gatewayTokenFile ?? '',
     });
     started.gateway = gateway;
     stops.push(() => gateway.stop());
@@ -263,7 +331,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     await leadership.start();
     stops.push(() => leadership.stop());
 
-    return { apiUrl, gatewayUrl, store, registry, deployments, leadership, stop: stopAll };
+    return {
+      apiUrl,
+      gatewayUrl,
+      store,
+      registry,
+      deployments,
+      leadership,
+      tokens,
+      ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
+      ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
+      stop: stopAll,
+    };
   } catch (err) {
     await stopAll();
     throw err;

@@ -37,6 +37,8 @@ export interface GatewayProcessOptions {
   readonly log: (line: string) => void;
   /** Start it with `--debug-headers` (x-wharf-backend on answers). Default off. */
   readonly debugHeaders?: boolean;
+  /** The credentials file (credentials-file.ts) whose token it sends to the control plane; '' = none (`--auth none`). */
+  readonly tokenFile?: string;
   /** Delay before starting a gateway that exited again (default 200 ms doubling to 10 s). */
   readonly backoff?: BackoffPolicy;
   /** How often an adopted gateway's exit is polled (not our child: no exit event). Default 200 ms. */
@@ -75,6 +77,7 @@ export class GatewayProcess {
     const o: Required<GatewayProcessOptions> = {
       backoff: { initialMs: 200, maxMs: 10_000 },
       debugHeaders: false,
+      tokenFile: '',
       exitPollMs: 200,
       startTimeoutMs: 30_000,
       stopGraceMs: 35_000,
@@ -256,6 +259,7 @@ async function spawnGateway(
         '--state-dir',
         o.stateDir,
         ...(o.debugHeaders ? ['--debug-headers'] : []),
+        ...(o.tokenFile === '' ? [] : ['--token-file', o.tokenFile]),
       ],
       env: process.env,
       stdoutFd: fds.stdout,

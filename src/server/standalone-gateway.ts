@@ -34,6 +34,8 @@ export interface StandaloneGatewayOptions {
   readonly maxConnections?: number;
   /** Receives the gateway's log lines. */
   readonly log: (line: string) => void;
+  /** The token its calls to the control plane carry (`--token-file`, or WHARF_TOKEN); none with `--auth none`. */
+  readonly token?: string;
 }
 
 /** A running standalone gateway. */
@@ -49,7 +51,10 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   const { controlPlane, log } = options;
   const debugHeaders = options.debugHeaders === true;
   // Scale from zero: routes holding requests ask the control plane for a replica.
-  const activator = new ControlPlaneActivator({ controlPlane, log });
+  // Its calls to the control plane (the watch, activations) carry the token it was given.
+  const headers: Record<string, string> =
+    options.token === undefined ? {} : { authorization: `Bearer ${options.token}` };
+  const activator = new ControlPlaneActivator({ controlPlane, log, headers });
   const gateway = new GatewayServer({
     host: options.host,
     port: options.port,
@@ -70,6 +75,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
   }
   const source = new WatchTableSource(sink, {
     url: `${controlPlane.replace(/\/+$/, '')}/api/v1/routes/watch`,
+    headers,
   });
   await source.start();
   const admin =

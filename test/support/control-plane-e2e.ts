@@ -22,11 +22,19 @@ export const READMISSION_BODY = JSON.stringify({
 export interface E2eControlPlane {
   readonly cp: ControlPlane;
   readonly home: string;
-  /** A JSON call to the API as alice. */
+  /** A JSON call to the API as alice (a user token), or `as` another token (see {@link E2eControlPlane.tokenFor}). */
   api(
     path: string,
-    init?: RequestInit & { json?: unknown },
+    init?: RequestInit & { json?: unknown; as?: string },
   ): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** The admin token `wharf up` wrote to the home's credentials file. */
+  readonly adminToken: string;
+  /** A token (every scope, 1 h) acting as user `name` (`user:<name>`), minted in the store. */
+  tokenFor(name: string): Promise<string>;
+  /** alice's token (every scope), which {@link E2eControlPlane.api} sends by default. */
+  readonly aliceToken: string;
+  /** Environment for a CLI process: this control plane's URL and alice's token (or `token`). */
+  cliEnv(token?: string): Record<string, string>;
   get(environment: string, name: string): Promise<Deployment>;
   /** POST an inference through the gateway (`suffix` e.g. `~preview`). */
   infer(environment: string, name: string, suffix?: string): Promise<Response>;
@@ -59,10 +67,13 @@ export async function startE2eControlPlane(
       })(),
     );
   }
-  const api: E2eControlPlane['api'] = (path, init = {}) =>
+  const adminToken = cp.adminToken;
+  assert.ok(adminToken !== undefined, 'the control plane wrote an admin token to its credentials file');
+  const aliceToken = await userToken(cp, 'alice');
+  const api: E2eControlPlane['api'] = (path, { as, ...init } = {}) =>
     fetch(`${cp.apiUrl}${path}`, {
       ...init,
-      headers: { 'content-type': 'application/json', 'x-wharf-actor': 'alice' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${as ?? aliceToken}` },
       ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
     }).then(async (r) => ({ status: r.status, body: (await r.json()) as Record<string, unknown> }));
   const get = async (environment: string, name: string) =>
@@ -71,6 +82,10 @@ export async function startE2eControlPlane(
     cp,
     home,
     api,
+    adminToken,
+    aliceToken,
+    tokenFor: (name) => userToken(cp, name),
+    cliEnv: (token = aliceToken) => ({ WHARF_URL: cp.apiUrl, WHARF_TOKEN: token }),
     get,
     infer: (environment, name, suffix = '') =>
       fetch(`${cp.gatewayUrl}/${environment}/${name}${suffix}/v2/models/${name}/infer`, {
@@ -92,4 +107,16 @@ export async function startE2eControlPlane(
       await rm(home, { recursive: true, force: true });
     },
   };
+}
+
+/** A token (every scope, valid 1 h) acting as user `name` (`user:<name>`), minted directly in the control plane's store. */
+export async function userToken(cp: ControlPlane, name: string): Promise<string> {
+  const { token } = await cp.tokens.mint({
+    owner: `user:${name}`,
+    ownerName: name,
+    name: `test token of ${name}`,
+    scopes: ['*'],
+    expiresAt: new Date(Date.now() + 3_600_000),
+  });
+  return token;
 }

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
+import { Authenticator } from '../../src/services/identity/authenticator.js';
 import { createApp } from '../../src/api/app.js';
 import { registerModelRoutes } from '../../src/api/models-routes.js';
 import { KubeClient, type KubeClientOptions } from '../../src/runtime/kubernetes/kube-client.js';
@@ -44,6 +45,8 @@ export async function startSimulatedCluster(envTag: string): Promise<SimulatedCl
   const app = createApp({
     readiness: () => Promise.resolve({ ready: true }),
     metrics: () => Promise.resolve({ contentType: 'text/plain', body: '' }),
+    // The simulated pods' init containers fetch artifacts without a credential (see the pull-token work of issue 14).
+    authenticator: Authenticator.none(),
   });
   registerModelRoutes(app, home.registry);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

@@ -6,6 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { eventually, GiveUp } from './eventually.js';
+import { credentialsPath, readCredentials } from '../../src/server/credentials-file.js';
 
 /** Absolute path of the `wharf` launcher in this checkout. */
 export const WHARF_BIN = fileURLToPath(new URL('../../../bin/wharf.js', import.meta.url));
@@ -125,4 +126,16 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The admin token `wharf up` wrote to `<home>/credentials` on its first start. */
+export function adminTokenOf(home: string): string {
+  const credentials = readCredentials(credentialsPath(home));
+  if (credentials === undefined) throw new Error(`no credentials file with a token in ${home}`);
+  return credentials.token;
+}
+
+/** The Authorization header with the admin token of `home`. */
+export function adminAuth(home: string): { authorization: string } {
+  return { authorization: `Bearer ${adminTokenOf(home)}` };
 }
