@@ -5,12 +5,12 @@
  * a revoked token is refused by a gateway that follows the publisher within 2 s, with no poll.
  */
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import { allowedTokens, compileRoutes } from '../src/controller/reconcilers/route-compiler.js';
 import { createDeploymentController } from '../src/controller/deployment-controller.js';
 import { RoutePublisher } from '../src/controller/reconcilers/route-publisher.js';
 import { specFromInput } from '../src/core/deployment-spec.js';
+import { newTokenString, tokenHash } from '../src/core/identity/token-string.js';
 import type { ApiToken, Deployment } from '../src/core/resources.js';
 import { GatewayServer } from '../src/gateway/gateway-server.js';
 import { DeploymentService } from '../src/services/deployment-service.js';
@@ -22,14 +22,18 @@ import { http } from './support/serving.js';
 
 const NOW = Date.parse('2026-12-02T12:00:00Z');
 
-function apiToken(id: string, scopes: string[], extra: Partial<ApiToken> = {}): ApiToken {
-  const secret = `wharf_${id}_secret-of-${id}`;
+/** Tokens minted in this file, by the name the tests give them: their strings, as the identity code makes them. */
+const minted = new Map<string, { id: string; token: string }>();
+
+function apiToken(name: string, scopes: string[], extra: Partial<ApiToken> = {}): ApiToken {
+  const made = newTokenString();
+  minted.set(name, made);
   return {
-    id,
-    name: id,
+    id: made.id,
+    name,
     owner: 'user:alice',
     ownerName: 'alice',
-    hash: createHash('sha256').update(secret).digest('hex'),
+    hash: tokenHash(made.token),
     scopes,
     createdAt: '2026-12-01T00:00:00Z',
     expiresAt: null,
@@ -71,12 +75,15 @@ test('allowedTokens: not revoked, not expired, scoped to the environment or the 
     apiToken('prefix', ['infer:production/scoring-v2', 'infer:prod']),
   ];
   const allowed = allowedTokens('production', 'scoring', { tokens, now: NOW });
+  const names = new Map(tokens.map((t) => [t.id, t.name]));
+  assert.deepEqual(allowed.map((t) => names.get(t.id)).sort(), ['adep', 'later', 'zenv']);
   assert.deepEqual(
     allowed.map((t) => t.id),
-    ['adep', 'later', 'zenv'],
+    allowed.map((t) => t.id).sort(),
+    'sorted by id',
   );
   assert.deepEqual(Object.keys(allowed[0]!).sort(), ['expiresAt', 'hash', 'id'], 'id, hash and expiry only');
-  assert.equal(allowed[1]!.expiresAt, '2026-12-03T00:00:00Z');
+  assert.equal(allowed.find((t) => names.get(t.id) === 'later')!.expiresAt, '2026-12-03T00:00:00Z');
 });
 
 test('compileRoutes: auth and the resolved rate limit on the routes of deployments that ask for them', () => {
@@ -98,7 +105,7 @@ test('compileRoutes: auth and the resolved rate limit on the routes of deploymen
     routes.map((r) => [r.deployment, r.auth?.tokens.map((t) => t.id), r.rateLimit]),
     [
       ['open', undefined, undefined],
-      ['scoring', ['t1'], { requestsPerSecond: 2.5, burst: 3, per: 'token' }],
+      ['scoring', [minted.get('t1')!.id], { requestsPerSecond: 2.5, burst: 3, per: 'token' }],
       ['unprotected', undefined, { requestsPerSecond: 10, burst: 3, per: 'client' }],
     ],
   );
@@ -143,11 +150,11 @@ test('the publisher follows token changes: a revoked token is refused by a follo
     { actor: 'alice' },
   );
   const token = apiToken('tok1', ['infer:production/scoring']);
+  const secret = minted.get('tok1')!.token;
   const { resourceVersion: _, ...fresh } = token;
   const stored = await ts.store.tokens.create(fresh);
   const url = `${gateway.url}/production/scoring/v2/models/scoring/infer`;
-  const call = async () =>
-    (await http(url, { body: '{}', headers: { authorization: 'Bearer wharf_tok1_secret-of-tok1' } })).status;
+  const call = async () => (await http(url, { body: '{}', headers: { authorization: `Bearer ${secret}` } })).status;
   // Let in: past the token check, to a fake replica that does not listen (502) or none yet (503).
   await eventually(async () => ![401, 404].includes(await call()), {
     timeoutMs: 5_000,

@@ -24,7 +24,7 @@ import type { Route, RouteTable } from '../../src/protocol/route-table.js';
 export const BENCH_ROUTE = { environment: 'bench', deployment: 'readmission', model: 'readmission' } as const;
 
 /** The token the protected variant's callers send (a benchmark fixture, not a secret). */
-export const BENCH_TOKEN = 'wharf_bench0_benchmark-token-not-a-secret-0123456789abcdef';
+export const BENCH_TOKEN = `wharf_benchaaaaaaa_${'b'.repeat(43)}`;
 /** Tokens listed on the protected route (the caller's among them), as a deployment with many clients would have. */
 export const BENCH_TOKEN_COUNT = 1_000;
 /** The rate limit of the limited variant: high enough that the benchmark's load is never refused. */
@@ -51,8 +51,8 @@ export function benchRouteTable(backendUrl: string, access: BenchAccess = 'none'
   };
   const tokens = Array.from({ length: BENCH_TOKEN_COUNT }, (_, i) =>
     i === 0
-      ? { id: 'bench0', hash: sha256(BENCH_TOKEN), expiresAt: '2999-01-01T00:00:00Z' }
-      : { id: `bench${i}`, hash: sha256(`wharf_bench${i}_other`), expiresAt: null },
+      ? { id: 'benchaaaaaaa', hash: sha256(BENCH_TOKEN), expiresAt: '2999-01-01T00:00:00Z' }
+      : { id: `other${String(i).padStart(7, '0')}`, hash: sha256(`wharf_other_${i}`), expiresAt: null },
   );
   const routes =
     access === 'auth'

@@ -32,11 +32,6 @@ export class GatewayUnavailableError extends WharfError {
   readonly code = 'GATEWAY_UNAVAILABLE';
 }
 
-/** A protected route's request without a valid bearer token (missing, unknown, wrong or expired). */
-export class UnauthenticatedError extends WharfError {
-  readonly code = 'UNAUTHENTICATED';
-}
-
 /** A valid token that is not scoped to the route it was sent to. */
 export class TokenScopeError extends WharfError {
   readonly code = 'PERMISSION_DENIED';

@@ -11,6 +11,7 @@
  * Messages never repeat the presented token, nor any part of it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { bearerToken, tokenIdOf } from '../core/identity/token-string.js';
 import type { RouteAuth, RouteToken } from '../protocol/route-table.js';
 
 /** Why a request was refused; the `reason` label of `wharf_gateway_auth_denied_total`. */
@@ -29,11 +30,6 @@ interface AllowedToken {
   /** Epoch ms; Infinity = never. */
   readonly expiresAt: number;
 }
-
-const PREFIX = 'wharf_';
-const BEARER = /^bearer +/i;
-/** Longer authorization headers are refused unread: tokens are well under this. */
-const MAX_CREDENTIAL = 512;
 
 /** Every token listed on any route of one table: what tells "another route's token" from "no token of ours". */
 export class TokenDirectory {
@@ -65,10 +61,11 @@ export class RouteTokenCheck {
   /** Checks an `authorization` header value at `now` (epoch ms). */
   check(authorization: string | undefined, now: number): TokenVerdict {
     if (authorization === undefined || authorization === '') return MISSING;
+    // The API's own parsing (core/identity/token-string.ts): `Bearer wharf_<id>_<secret>`, strictly.
     const token = bearerToken(authorization);
-    if (token === undefined) return MALFORMED;
-    const id = token.slice(PREFIX.length, token.indexOf('_', PREFIX.length));
-    const hash = sha256(token);
+    const id = token === undefined ? undefined : tokenIdOf(token);
+    if (id === undefined) return MALFORMED;
+    const hash = sha256(token!);
     const allowed = this.allowed.get(id);
     if (allowed === undefined || !timingSafeEqual(allowed.hash, hash))
       return this.directory.knows(id, hash) ? FORBIDDEN : INVALID;
@@ -82,21 +79,6 @@ const MALFORMED: TokenVerdict = Object.freeze({ ok: false, reason: 'malformed' }
 const INVALID: TokenVerdict = Object.freeze({ ok: false, reason: 'invalid' });
 const EXPIRED: TokenVerdict = Object.freeze({ ok: false, reason: 'expired' });
 const FORBIDDEN: TokenVerdict = Object.freeze({ ok: false, reason: 'forbidden' });
-
-/**
- * The token of an `authorization: Bearer wharf_<id>_<secret>` header value, or undefined when the
- * value is not one (another scheme, no `wharf_` prefix, an empty id or secret, too long).
- */
-export function bearerToken(authorization: string): string | undefined {
-  if (authorization.length > MAX_CREDENTIAL) return undefined;
-  const scheme = BEARER.exec(authorization);
-  if (scheme === null) return undefined;
-  const token = authorization.slice(scheme[0].length).trim();
-  if (!token.startsWith(PREFIX)) return undefined;
-  const idEnd = token.indexOf('_', PREFIX.length);
-  if (idEnd <= PREFIX.length || idEnd === token.length - 1) return undefined;
-  return token;
-}
 
 /** SHA-256 of the whole token string, as the store keeps it (hex there, bytes here). */
 export function sha256(token: string): Buffer {
