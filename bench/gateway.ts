@@ -37,9 +37,10 @@ import {
   trainBaseline,
   wharfServeModelAvailable,
 } from './lib/fixtures.js';
+import { measureAccessCost } from './lib/gateway-access-cost.js';
 import { formatSteal, stealMeter, stealShare } from './lib/gateway-cpu.js';
 import { NGINX_WORKERS, nginxVersion } from './lib/gateway-nginx.js';
-import { measureOpenLoop, openLoopStealShare } from './lib/gateway-open-loop.js';
+import { measureOpenLoop, median, openLoopStealShare, type OpenLoopReport } from './lib/gateway-open-loop.js';
 import {
   BASELINE_COMPARE_AT,
   gatewayChecks,
@@ -152,6 +153,7 @@ async function main(): Promise<number> {
     const baseline = { ...baselineTarget(fixture), id: 'baseline', label: 'FastAPI + sklearn' };
     reports.push(await measure(baseline, [BASELINE_COMPARE_AT], MODEL_TOLERANCE, () => trained));
 
+    const accessCost = measureAccessCost();
     const checks = gatewayChecks(reports, openLoop, FIXED_RATE);
     const failed = [...reports, ...openLoop].filter((r) => r.error !== undefined);
     const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -186,6 +188,11 @@ async function main(): Promise<number> {
         "latency from each request's scheduled send time; medians over rounds\n",
     );
     out(openLoopTable(openLoop, machine.cpus));
+    out(
+      `\nAccess filters in process (no network): token check ${(accessCost.tokenCheckNs / 1000).toFixed(2)} µs/request ` +
+        `(${accessCost.tokens.toLocaleString('en-US')} tokens listed), rate-limit bucket ${(accessCost.bucketTakeNs / 1000).toFixed(2)} µs/request ` +
+        `(${accessCost.callers.toLocaleString('en-US')} callers); the plain gateway spends ${formatProxyCpu(openLoop)} of CPU per request`,
+    );
     out(`\nTargets\n${formatChecks(checks)}`);
     for (const r of failed) out(`\nERROR ${r.label}: ${r.error}`);
 
@@ -212,6 +219,7 @@ async function main(): Promise<number> {
         steal: stolen,
         openLoop,
         checks,
+        accessCost,
       },
       startedAt,
     );
@@ -220,6 +228,13 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/** The plain gateway's CPU per request in the open loop (median over rounds), e.g. `250 µs`. */
+function formatProxyCpu(openLoop: readonly OpenLoopReport[]): string {
+  const runs = openLoop.find((r) => r.id === 'gateway')?.runs ?? [];
+  const us = median(runs.map((r) => r.cpuUsPerRequest.proxy));
+  return us === undefined ? 'an unknown amount' : `${Math.round(us)} µs`;
 }
 
 runMain('gateway', main);

@@ -10,7 +10,7 @@
  *
  * Messages never repeat the presented token, nor any part of it.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash as digest, timingSafeEqual } from 'node:crypto';
 import { bearerToken, tokenIdOf } from '../core/identity/token-string.js';
 import type { RouteAuth, RouteToken } from '../protocol/route-table.js';
 
@@ -80,9 +80,12 @@ const INVALID: TokenVerdict = Object.freeze({ ok: false, reason: 'invalid' });
 const EXPIRED: TokenVerdict = Object.freeze({ ok: false, reason: 'expired' });
 const FORBIDDEN: TokenVerdict = Object.freeze({ ok: false, reason: 'forbidden' });
 
-/** SHA-256 of the whole token string, as the store keeps it (hex there, bytes here). */
+/**
+ * SHA-256 of the whole token string, as the store keeps it (hex there, bytes here). One-shot
+ * `crypto.hash` (Node ≥ 20.12): about half the cost of a `createHash` object, on every request.
+ */
 export function sha256(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return digest('sha256', token, 'buffer');
 }
 
 function compileToken(t: RouteToken): AllowedToken {
