@@ -8,10 +8,9 @@
  *   attribution (assignment-log.ts);
  * - routes with a mirror that can take copies: the mirror (mirror.ts), one observer per route that
  *   holds the route's compiled mirror;
- * - protected routes (`auth`): the bearer-token check (token-check.ts), first;
- * - routes with `rateLimit`: the token buckets (rate-limiter.ts), after the token check so that
- *   per-token buckets key on a verified token; the buckets of a route outlive table swaps while
- *   its limit stays the same;
+ * - protected routes (`auth`): the bearer-token check, first; routes with `rateLimit`: the token
+ *   buckets, after it so that per-token buckets key on a verified token (access-filters.ts); the
+ *   buckets of a route outlive table swaps while its limit stays the same;
  * - routes with `hold`: the hold queue admission of scale from zero (hold-queue.ts), last.
  *
  * The shared observers are one instance per gateway, so composing allocates nothing per request.
@@ -21,11 +20,10 @@ import type { CompiledMirror, CompiledTarget } from './compiled-table.js';
 import type { HoldQueues } from './hold-queue.js';
 import type { Mirrors } from './mirror.js';
 import type { OutlierDetector } from './outlier-detection.js';
-import { UnauthenticatedError } from '../core/errors.js';
-import { RateLimitedError, TokenScopeError } from './errors.js';
+import { RateLimitFilter, sameLimit, TokenFilter } from './access-filters.js';
 import type { RouteAuth, RouteHold, RouteRateLimit } from '../protocol/route-table.js';
 import { type LimiterClock, TokenBuckets } from './rate-limiter.js';
-import { type DenialReason, RouteTokenCheck, type TokenDirectory } from './token-check.js';
+import { RouteTokenCheck, type TokenDirectory } from './token-check.js';
 import {
   type AnswerObserver,
   composePipeline,
@@ -118,82 +116,6 @@ export class RouteComposer {
     const buckets = new TokenBuckets(limit, this.parts.limiterClock);
     this.buckets.set(prefix, buckets);
     return buckets;
-  }
-}
-
-function sameLimit(a: RouteRateLimit, b: RouteRateLimit): boolean {
-  return a.requestsPerSecond === b.requestsPerSecond && a.burst === b.burst && a.per === b.per;
-}
-
-/**
- * A protected route: the request needs a bearer token listed on the route (token-check.ts), or is
- * answered 401 (with `WWW-Authenticate: Bearer`) or 403 (a valid token of another route). Checked
- * again when a table swap routes the request anew, so a token revoked meanwhile is refused.
- */
-class TokenFilter implements RequestFilter {
-  private readonly messages: Readonly<Record<DenialReason, string>>;
-
-  constructor(
-    features: RouteAccess,
-    private readonly check: RouteTokenCheck,
-  ) {
-    const what = `deployment '${features.deployment}' in environment '${features.environment}'`;
-    const scopes = `infer:${features.environment} or infer:${features.environment}/${features.deployment}`;
-    this.messages = {
-      missing: `${what} requires a bearer token: send 'authorization: Bearer <token>' with a token of scope ${scopes}`,
-      malformed: `the authorization header is not a Wharf bearer token ('Bearer wharf_<id>_<secret>')`,
-      invalid: `the bearer token is not valid (unknown, revoked or mistyped)`,
-      expired: `the bearer token has expired`,
-      forbidden: `the bearer token is not scoped to ${what}: it needs scope ${scopes}`,
-    };
-  }
-
-  admit(request: FilteredRequest): boolean {
-    const verdict = this.check.check(request.authorization, Date.now());
-    if (verdict.ok) {
-      request.tokenId = verdict.tokenId;
-      return true;
-    }
-    const { reason } = verdict;
-    request.route.routeStats.authDenied[reason]++;
-    const message = this.messages[reason];
-    if (reason === 'forbidden') request.reject(new TokenScopeError(message), {});
-    else
-      request.reject(new UnauthenticatedError(message), {
-        // RFC 6750 §3: no error code when no credential was sent; `invalid_token` otherwise.
-        wwwAuthenticate: reason === 'missing' ? 'Bearer realm="wharf"' : 'Bearer realm="wharf", error="invalid_token"',
-      });
-    return false;
-  }
-}
-
-/**
- * A rate-limited route: each request takes a token from its caller's bucket (the verified token's
- * for `per: 'token'` when there is one, else the client address's), or is answered 429 with
- * `Retry-After`. Counted once per request, however often the filters run for it.
- */
-class RateLimitFilter implements RequestFilter {
-  private readonly message: string;
-  private readonly perToken: boolean;
-
-  constructor(
-    features: RouteAccess,
-    private readonly buckets: TokenBuckets,
-  ) {
-    const limit = buckets.limit;
-    this.perToken = limit.per === 'token';
-    this.message = `rate limit of deployment '${features.deployment}' in environment '${features.environment}' exceeded: ${limit.requestsPerSecond} requests/s with bursts of ${limit.burst}, per ${limit.per === 'token' ? 'token' : 'client address'}`;
-  }
-
-  admit(request: FilteredRequest): boolean {
-    if (request.rateCounted) return true;
-    request.rateCounted = true;
-    const tokenId = this.perToken ? request.tokenId : undefined;
-    const wait = this.buckets.take(tokenId === undefined ? `a ${request.clientAddress}` : `t ${tokenId}`);
-    if (wait === 0) return true;
-    request.route.routeStats.rateLimited++;
-    request.reject(new RateLimitedError(this.message), { retryAfter: wait });
-    return false;
   }
 }
 
