@@ -161,6 +161,11 @@ describe('protected endpoints', () => {
       sampleValue(text, 'wharf_gateway_requests_total', { environment: ENV, deployment: 'scoring', revision, code });
     assert.equal(requests('', '401'), 3);
     assert.equal(requests('1', '401'), undefined);
+    // The protocol's health paths of a protected deployment too; its metadata and inference are not.
+    assert.equal((await http(`${g.url}/${ENV}/scoring/v2/health/ready`)).status, 200);
+    assert.equal((await http(`${g.url}/${ENV}/scoring/v2/health/live?x=1`, { method: 'HEAD' })).status, 200);
+    expectError(await http(`${g.url}/${ENV}/scoring/v2/models/readmission`), 401);
+    expectError(await http(`${g.url}/${ENV}/scoring/v2/health/ready`, { method: 'POST', body: '{}' }), 401);
   });
 });
 

@@ -3,7 +3,8 @@
  * route-composer.ts gives them to the routes that have the settings):
  *
  * - {@link TokenFilter}: a protected route's bearer-token check (token-check.ts), answered 401 with
- *   `WWW-Authenticate: Bearer` or 403; it runs first, so that per-token buckets key on a verified token;
+ *   `WWW-Authenticate: Bearer` or 403 (the protocol's health paths stay open); it runs first, so
+ *   that per-token buckets key on a verified token;
  * - {@link RateLimitFilter}: the caller's token bucket (rate-limiter.ts), answered 429 with `Retry-After`.
  *
  * Both are one object per route of a table, holding what they need (the compiled token list, the
@@ -13,6 +14,7 @@
  */
 import { UnauthenticatedError } from '../core/errors.js';
 import { RateLimitedError, TokenScopeError } from './errors.js';
+import { OIP_PATHS } from '../protocol/oip-paths.js';
 import type { RouteRateLimit } from '../protocol/route-table.js';
 import type { TokenBuckets } from './rate-limiter.js';
 import type { RouteAccess } from './route-composer.js';
@@ -47,6 +49,8 @@ export class TokenFilter implements RequestFilter {
   }
 
   admit(request: FilteredRequest): boolean {
+    // Health stays open (the issue's rule): a GET or HEAD of the protocol's live and ready paths.
+    if (isHealthProbe(request)) return true;
     const verdict = this.check.check(request.authorization, Date.now());
     if (verdict.ok) {
       request.tokenId = verdict.tokenId;
@@ -63,6 +67,14 @@ export class TokenFilter implements RequestFilter {
       });
     return false;
   }
+}
+
+/** `GET`/`HEAD` of `/v2/health/live` or `/v2/health/ready` (query string aside). */
+function isHealthProbe(request: FilteredRequest): boolean {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return false;
+  const q = request.path.indexOf('?');
+  const path = q === -1 ? request.path : request.path.slice(0, q);
+  return path === OIP_PATHS.live || path === OIP_PATHS.ready;
 }
 
 /**
