@@ -43,3 +43,18 @@ test('refusals say why: missing, malformed, invalid, expired, forbidden', () => 
   assert.equal(reason(`Bearer ${GOOD.token}`, check('2026-12-02T12:00:00Z')), 'expired', 'refused from its expiry on');
   assert.equal(reason(`Bearer ${GOOD.token}`, check('2026-12-02T12:00:01Z')), 'ok');
 });
+
+test('a verified header is remembered per table: still refused once expired, and a new table hashes it again', () => {
+  const soon = new Date(NOW + 1_000).toISOString();
+  const c = check(soon);
+  const header = `Bearer ${GOOD.token}`;
+  assert.equal(c.check(header, NOW).ok, true);
+  assert.equal(c.check(header, NOW + 999).ok, true, 'remembered');
+  assert.deepEqual(c.check(header, NOW + 1_000), { ok: false, reason: 'expired' }, 'expiry is checked on a hit too');
+  // A table without the token (revoked): its check knows nothing of the old one's memory.
+  const revoked = new RouteTokenCheck({ tokens: [] }, new TokenDirectory());
+  assert.deepEqual(revoked.check(header, NOW), { ok: false, reason: 'invalid' });
+  // Only values that passed are kept: a wrong one is refused every time.
+  assert.deepEqual(c.check(`Bearer ${mistyped(GOOD.token)}`, NOW), { ok: false, reason: 'invalid' });
+  assert.deepEqual(c.check(`Bearer ${mistyped(GOOD.token)}`, NOW), { ok: false, reason: 'invalid' });
+});

@@ -47,9 +47,19 @@ export class TokenDirectory {
   }
 }
 
-/** The tokens one protected route accepts; compiled once per table. */
+/** Most verified `authorization` values a route remembers (see {@link RouteTokenCheck}). */
+export const VERIFIED_CACHE_SIZE = 4_096;
+
+/**
+ * The tokens one protected route accepts; compiled once per table. Header values already verified
+ * against this table are remembered (at most {@link VERIFIED_CACHE_SIZE}, forgotten all at once
+ * when full), so a client's next request costs a Map lookup instead of a SHA-256: only values that
+ * passed are kept, the expiry is still checked on every request, and the memory goes with the
+ * table, so a token revoked (dropped from a new table) is hashed and refused again.
+ */
 export class RouteTokenCheck {
   private readonly allowed = new Map<string, AllowedToken>();
+  private readonly verified = new Map<string, { readonly verdict: TokenVerdict; readonly expiresAt: number }>();
 
   constructor(
     auth: RouteAuth,
@@ -61,6 +71,8 @@ export class RouteTokenCheck {
   /** Checks an `authorization` header value at `now` (epoch ms). */
   check(authorization: string | undefined, now: number): TokenVerdict {
     if (authorization === undefined || authorization === '') return MISSING;
+    const known = this.verified.get(authorization);
+    if (known !== undefined) return now >= known.expiresAt ? EXPIRED : known.verdict;
     // The API's own parsing (core/identity/token-string.ts): `Bearer wharf_<id>_<secret>`, strictly.
     const token = bearerToken(authorization);
     const id = token === undefined ? undefined : tokenIdOf(token);
@@ -70,7 +82,10 @@ export class RouteTokenCheck {
     if (allowed === undefined || !timingSafeEqual(allowed.hash, hash))
       return this.directory.knows(id, hash) ? FORBIDDEN : INVALID;
     if (now >= allowed.expiresAt) return EXPIRED;
-    return { ok: true, tokenId: id };
+    const verdict: TokenVerdict = Object.freeze({ ok: true, tokenId: id });
+    if (this.verified.size >= VERIFIED_CACHE_SIZE) this.verified.clear();
+    this.verified.set(authorization, { verdict, expiresAt: allowed.expiresAt });
+    return verdict;
   }
 }
 
