@@ -5,7 +5,13 @@
  * - direct:  wrk → model server
  * - gateway: wrk → Wharf gateway (its own process, static route table) → model server
  * - nginx:   wrk → nginx (Debian's, one worker, upstream keep-alive) → model server
+ * - gateway, auth on:       the same route protected: every request's bearer token is checked
+ *   (SHA-256, constant-time compare, expiry) against 1,000 tokens listed on the route
+ * - gateway, rate limit on: the same route with a per-client token bucket far above the load
+ *   (every request takes a token, none is refused)
  *
+ * The two feature runs are compared with the plain gateway in the same run: req/s ratios per
+ * concurrency (target ≥ 0.95) and the open-loop p99 they add over it (target ≤ 0.2 ms).
  * plus the FastAPI + scikit-learn baseline at c16 for the end-to-end target, and open-loop runs at
  * a fixed 1,000 requests/s (wrk cannot hold a rate), interleaved over three rounds, for the
  * added-p99 target. Prints the tables, the CPU the host stole meanwhile (this VM's main source of
@@ -31,9 +37,10 @@ import {
   trainBaseline,
   wharfServeModelAvailable,
 } from './lib/fixtures.js';
+import { measureAccessCost } from './lib/gateway-access-cost.js';
 import { formatSteal, stealMeter, stealShare } from './lib/gateway-cpu.js';
 import { NGINX_WORKERS, nginxVersion } from './lib/gateway-nginx.js';
-import { measureOpenLoop, openLoopStealShare } from './lib/gateway-open-loop.js';
+import { measureOpenLoop, median, openLoopStealShare, type OpenLoopReport } from './lib/gateway-open-loop.js';
 import {
   BASELINE_COMPARE_AT,
   gatewayChecks,
@@ -120,6 +127,8 @@ async function main(): Promise<number> {
     const paths = [
       directTarget(replica, common),
       gatewayTarget(gatewayScript, replica, common),
+      gatewayTarget(gatewayScript, replica, common, 'auth'),
+      gatewayTarget(gatewayScript, replica, common, 'rate-limit'),
       nginxTarget(join(work, 'nginx'), replica, common, nginxSetup),
     ];
 
@@ -144,6 +153,7 @@ async function main(): Promise<number> {
     const baseline = { ...baselineTarget(fixture), id: 'baseline', label: 'FastAPI + sklearn' };
     reports.push(await measure(baseline, [BASELINE_COMPARE_AT], MODEL_TOLERANCE, () => trained));
 
+    const accessCost = measureAccessCost();
     const checks = gatewayChecks(reports, openLoop, FIXED_RATE);
     const failed = [...reports, ...openLoop].filter((r) => r.error !== undefined);
     const out = (text: string): void => void process.stdout.write(text + '\n');
@@ -178,6 +188,11 @@ async function main(): Promise<number> {
         "latency from each request's scheduled send time; medians over rounds\n",
     );
     out(openLoopTable(openLoop, machine.cpus));
+    out(
+      `\nAccess filters in process (no network): token check ${(accessCost.tokenCheckNs / 1000).toFixed(2)} µs/request ` +
+        `(${accessCost.tokens.toLocaleString('en-US')} tokens listed; ${(accessCost.tokenCheckColdNs / 1000).toFixed(2)} µs for a token's first request), rate-limit bucket ${(accessCost.bucketTakeNs / 1000).toFixed(2)} µs/request ` +
+        `(${accessCost.callers.toLocaleString('en-US')} callers); the plain gateway spends ${formatProxyCpu(openLoop)} of CPU per request`,
+    );
     out(`\nTargets\n${formatChecks(checks)}`);
     for (const r of failed) out(`\nERROR ${r.label}: ${r.error}`);
 
@@ -204,6 +219,7 @@ async function main(): Promise<number> {
         steal: stolen,
         openLoop,
         checks,
+        accessCost,
       },
       startedAt,
     );
@@ -212,6 +228,13 @@ async function main(): Promise<number> {
   } finally {
     await stopAll();
   }
+}
+
+/** The plain gateway's CPU per request in the open loop (median over rounds), e.g. `250 µs`. */
+function formatProxyCpu(openLoop: readonly OpenLoopReport[]): string {
+  const runs = openLoop.find((r) => r.id === 'gateway')?.runs ?? [];
+  const us = median(runs.map((r) => r.cpuUsPerRequest.proxy));
+  return us === undefined ? 'an unknown amount' : `${Math.round(us)} µs`;
 }
 
 runMain('gateway', main);

@@ -129,6 +129,41 @@ const invalidInputs: { name: string; input: unknown; error: RegExp }[] = [
     error: /^configuration\.healthCheck\.timeout: .*healthCheck\.interval \(2\), got 3$/,
   },
   {
+    name: 'auth without required',
+    input: { ...input, configuration: { auth: {} } },
+    error: /^configuration\.auth\.required: must be true or false, got nothing$/,
+  },
+  {
+    name: 'auth.required as a string',
+    input: { ...input, configuration: { auth: { required: 'yes' } } },
+    error: /^configuration\.auth\.required: must be true or false, got "yes"$/,
+  },
+  {
+    name: 'an unknown auth field',
+    input: { ...input, configuration: { auth: { required: true, scopes: ['x'] } } },
+    error: /^configuration\.auth\.scopes: unknown field \(allowed: required\)$/,
+  },
+  {
+    name: 'a zero rate',
+    input: { ...input, configuration: { rateLimit: { requestsPerSecond: 0 } } },
+    error: /^configuration\.rateLimit\.requestsPerSecond: must be a number above 0 and at most 1000000, got 0$/,
+  },
+  {
+    name: 'a rate limit without a rate',
+    input: { ...input, configuration: { rateLimit: { burst: 5 } } },
+    error: /^configuration\.rateLimit\.requestsPerSecond: must be a number from 0 to 1000000, got nothing$/,
+  },
+  {
+    name: 'a fractional burst',
+    input: { ...input, configuration: { rateLimit: { requestsPerSecond: 5, burst: 1.5 } } },
+    error: /^configuration\.rateLimit\.burst: must be an integer from 1 to 1000000, got 1\.5$/,
+  },
+  {
+    name: 'a rate limit per something else',
+    input: { ...input, configuration: { rateLimit: { requestsPerSecond: 5, per: 'ip' } } },
+    error: /^configuration\.rateLimit\.per: must be one of 'token', 'client', got "ip"$/,
+  },
+  {
     name: 'an unknown strategy',
     input: { ...input, strategy: { type: 'yolo' } },
     error: /^strategy\.type: must be one of /,
@@ -147,6 +182,27 @@ for (const c of invalidInputs) {
     );
   });
 }
+
+test('auth and rateLimit: created as given, patched field by field, removed with null', () => {
+  const spec = specFromInput(
+    { ...input, configuration: { auth: { required: true }, rateLimit: { requestsPerSecond: 20 } } },
+    WORKLOAD_SPEC_KINDS,
+  );
+  assert.deepEqual(spec.configuration.auth, { required: true });
+  assert.deepEqual(spec.configuration.rateLimit, { requestsPerSecond: 20 });
+  assert.equal(specFromInput(input, WORKLOAD_SPEC_KINDS).configuration.auth, undefined, 'open by default');
+  const patched = applyPatch(spec, { configuration: { rateLimit: { burst: 40, per: 'client' } } }, WORKLOAD_SPEC_KINDS);
+  assert.deepEqual(patched.configuration.rateLimit, { requestsPerSecond: 20, burst: 40, per: 'client' });
+  assert.deepEqual(patched.configuration.auth, { required: true }, 'untouched by a patch that does not name it');
+  const opened = applyPatch(patched, { configuration: { auth: null, rateLimit: null } }, WORKLOAD_SPEC_KINDS);
+  assert.equal(opened.configuration.auth, undefined);
+  assert.equal(opened.configuration.rateLimit, undefined);
+  assert.deepEqual(spec.configuration.rateLimit, { requestsPerSecond: 20 }, 'the original is not changed');
+  assert.throws(
+    () => applyPatch(spec, { configuration: { rateLimit: { requestsPerSecond: -1 } } }, WORKLOAD_SPEC_KINDS),
+    /^InvalidArgumentError: configuration\.rateLimit\.requestsPerSecond: must be a number from 0 to 1000000, got -1$/,
+  );
+});
 
 test('validateDeploymentName accepts DNS labels only', () => {
   for (const ok of ['a', 'readmission', 'model-2', '0abc', 'a'.repeat(63)]) validateDeploymentName(ok);

@@ -29,8 +29,10 @@ import {
   errorStatus,
   GatewayUnavailableError,
   NoReadyReplicaError,
+  RateLimitedError,
   RouteNotFoundError,
   sendError,
+  TokenScopeError,
   UpstreamTimeoutError,
   UpstreamUnavailableError,
 } from '../src/gateway/errors.js';
@@ -72,6 +74,8 @@ const SAMPLES: readonly WharfError[] = [
   new UpstreamUnavailableError('refused'),
   new UpstreamTimeoutError('too slow'),
   new GatewayUnavailableError('draining'),
+  new RateLimitedError('rate limit exceeded'),
+  new TokenScopeError('the bearer token is not scoped to this deployment'),
 ];
 
 /** The status each edge sent for its codes before the three tables became one. */

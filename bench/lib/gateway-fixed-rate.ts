@@ -55,6 +55,8 @@ export interface FixedRateOptions {
   /** Keep-alive connections the client may open; requests beyond them queue (and the wait counts). */
   connections?: number;
   timeoutMs?: number;
+  /** Extra request headers (e.g. `authorization`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** Nearest-rank percentiles of `values` (sorted in place). */
@@ -89,7 +91,7 @@ export async function runFixedRate(opts: FixedRateOptions): Promise<FixedRateRes
   const counts = { ok: 0, non2xx: 0, failed: 0, done: 0 };
   const body = Buffer.from(opts.body);
   const path = url.pathname + url.search;
-  const headers = { 'content-type': 'application/json' };
+  const headers = { 'content-type': 'application/json', ...opts.headers };
 
   let next = 0;
   let lastEnd = 0;

@@ -46,17 +46,18 @@ export function median(values: readonly (number | undefined)[]): number | undefi
 }
 
 /**
- * Median over rounds of (`id`'s p99 − direct's p99 in the same round), in ms: the latency a proxy
- * adds at the tail, with each difference taken between runs a few seconds apart.
+ * Median over rounds of (`id`'s p99 − `base`'s p99 in the same round), in ms: the latency a proxy
+ * (or a gateway feature, with `base` the gateway without it) adds at the tail, with each difference
+ * taken between runs a few seconds apart.
  */
-export function addedP99(reports: readonly OpenLoopReport[], id: string): number | undefined {
-  const direct = reports.find((r) => r.id === 'direct');
+export function addedP99(reports: readonly OpenLoopReport[], id: string, base = 'direct'): number | undefined {
+  const direct = reports.find((r) => r.id === base);
   const other = reports.find((r) => r.id === id);
   if (!direct || !other) return undefined;
   return median(
     other.runs.map((run) => {
-      const base = direct.runs.find((d) => d.round === run.round);
-      return base ? run.latencyMs.p99 - base.latencyMs.p99 : undefined;
+      const ref = direct.runs.find((d) => d.round === run.round);
+      return ref ? run.latencyMs.p99 - ref.latencyMs.p99 : undefined;
     }),
   );
 }
@@ -98,7 +99,7 @@ export async function measureOpenLoop(
         const report = reports[i]!;
         if (!server || report.error !== undefined) continue;
         try {
-          const run = { url: server.url + target.path, body: target.body, rate: opts.rate };
+          const run = { url: server.url + target.path, body: target.body, rate: opts.rate, headers: target.headers };
           await runFixedRate({ ...run, durationS: opts.warmupS });
           const replicaCpu = cpuMeter(replica.pid);
           // The direct path's server *is* the replica; a proxy is its own process group.

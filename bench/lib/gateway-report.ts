@@ -14,6 +14,13 @@ import { check, ratio, type Check } from './verdicts.js';
 export const NGINX_COMPARE_AT = [16, 64] as const;
 /** Concurrency at which the gateway is compared with the FastAPI baseline. */
 export const BASELINE_COMPARE_AT = 16;
+/** The gateway's access features, each measured against the plain gateway: id and what the checks call it. */
+export const ACCESS_VARIANTS = [
+  ['gateway-auth', 'auth on'],
+  ['gateway-rate-limit', 'rate limit on'],
+] as const;
+/** Concurrencies at which a feature's req/s is compared with the plain gateway's. */
+export const ACCESS_COMPARE_AT = [16, 64] as const;
 
 /** Microseconds, e.g. `85 µs`; `-` when unknown. */
 function formatUs(value: number | undefined): string {
@@ -133,6 +140,18 @@ export function gatewayChecks(
       8,
       ratio(rps('gateway', BASELINE_COMPARE_AT), rps('baseline', BASELINE_COMPARE_AT)),
     ),
+    ...ACCESS_VARIANTS.flatMap(([id, name]) => [
+      ...ACCESS_COMPARE_AT.map((c) =>
+        check(`gateway ${name} / off req/s at c${c}`, '>=', 0.95, ratio(rps(id, c), rps('gateway', c))),
+      ),
+      check(
+        `gateway ${name}: p99 − gateway p99 at ${formatRate(rate)} req/s (median of rounds)`,
+        '<=',
+        0.2,
+        addedP99(openLoop, id, 'gateway'),
+        'ms',
+      ),
+    ]),
   ];
 }
 
@@ -156,8 +175,19 @@ export function otherRatios(reports: readonly TargetReport[], concurrencies: rea
       return formatDelta(a !== undefined && b !== undefined ? a - b : undefined);
     };
   const line = (name: string, f: (c: number) => string): string => `${name.padEnd(28)} ${cells(f)}`;
+  const overGateway =
+    (id: string, metric: 'p50Ms' | 'p99Ms') =>
+    (c: number): string => {
+      const a = runAt(get(id), c)?.[metric];
+      const b = runAt(get('gateway'), c)?.[metric];
+      return formatDelta(a !== undefined && b !== undefined ? a - b : undefined);
+    };
   return [
     line('gateway / direct req/s', rate('gateway', 'direct')),
+    line('auth on / off req/s', rate('gateway-auth', 'gateway')),
+    line('auth on − off p99', overGateway('gateway-auth', 'p99Ms')),
+    line('rate limit on / off req/s', rate('gateway-rate-limit', 'gateway')),
+    line('rate limit on − off p99', overGateway('gateway-rate-limit', 'p99Ms')),
     line('nginx / direct req/s', rate('nginx', 'direct')),
     line('gateway / nginx req/s', rate('gateway', 'nginx')),
     line('gateway − direct p50', delta('gateway', 'p50Ms')),

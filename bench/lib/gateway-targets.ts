@@ -5,7 +5,7 @@
  * shared: "starting" the direct target hands it out, and "stopping" it leaves it running.
  */
 import { mkdir } from 'node:fs/promises';
-import { BENCH_ROUTE } from './gateway-process.js';
+import { BENCH_ROUTE, BENCH_TOKEN, type BenchAccess } from './gateway-process.js';
 import { NGINX, nginxErrorLog, writeNginxConf } from './gateway-nginx.js';
 import { freePort } from './http.js';
 import { startServer, type ServerProcess } from './processes.js';
@@ -45,17 +45,34 @@ export function directTarget(replica: ServerProcess, common: Common): Target {
   return base('direct', 'direct', MODEL_PATH, common, () => Promise.resolve(shared));
 }
 
-/** wrk → Wharf gateway (its own process, see gateway-process.ts) → the replica. */
-export function gatewayTarget(gatewayScript: string, replica: ServerProcess, common: Common): Target {
-  return base('gateway', 'Wharf gateway', ROUTE_PREFIX + MODEL_PATH, common, () =>
+/** The gateway variants: id and label by what the route checks. */
+const GATEWAY_VARIANTS: Readonly<Record<BenchAccess, { id: string; label: string }>> = {
+  none: { id: 'gateway', label: 'Wharf gateway' },
+  auth: { id: 'gateway-auth', label: 'Wharf gateway, auth on' },
+  'rate-limit': { id: 'gateway-rate-limit', label: 'Wharf gateway, rate limit on' },
+};
+
+/**
+ * wrk → Wharf gateway (its own process, see gateway-process.ts) → the replica; with `access`, the
+ * route is protected (every request sends the bench token) or rate-limited (never refused).
+ */
+export function gatewayTarget(
+  gatewayScript: string,
+  replica: ServerProcess,
+  common: Common,
+  access: BenchAccess = 'none',
+): Target {
+  const { id, label } = GATEWAY_VARIANTS[access];
+  const target = base(id, label, ROUTE_PREFIX + MODEL_PATH, common, () =>
     // Ready when /readyz answers 200, i.e. it is listening and has its route table.
     startServer({
-      name: 'Wharf gateway',
+      name: label,
       command: process.execPath,
-      args: [gatewayScript, '0', replica.url],
+      args: [gatewayScript, '0', replica.url, ...(access === 'none' ? [] : ['--access', access])],
       readyPath: '/readyz',
     }),
   );
+  return access === 'auth' ? { ...target, headers: { authorization: `Bearer ${BENCH_TOKEN}` } } : target;
 }
 
 /** What an nginx target writes and runs, kept for the results file. */

@@ -41,10 +41,15 @@ export interface JsonResponse {
 }
 
 /** POSTs a JSON body and reads the whole answer. Throws only when no HTTP answer arrived. */
-export async function postJson(url: string, body: string, timeoutMs = 10_000): Promise<JsonResponse> {
+export async function postJson(
+  url: string,
+  body: string,
+  timeoutMs = 10_000,
+  headers: Readonly<Record<string, string>> = {},
+): Promise<JsonResponse> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body,
     signal: AbortSignal.timeout(timeoutMs),
   });

@@ -47,7 +47,7 @@ export interface MeasureOptions {
 
 /** Checks the target's answer to its body: status 200, numeric output, equal to the reference within tolerance. */
 async function verify(target: Target, url: string, opts: MeasureOptions): Promise<Verification> {
-  const res = await postJson(url, target.body);
+  const res = await postJson(url, target.body, undefined, target.headers);
   const responseBytes = Buffer.byteLength(res.text);
   const fail = (message: string): Verification => ({
     status: res.status,
@@ -86,7 +86,13 @@ export async function measureTarget(target: Target, opts: MeasureOptions): Promi
     report.verification = await verify(target, url, opts);
     opts.log(`verify ${target.label}: ${report.verification.message}; ${report.verification.responseBytes} B response`);
     if (!report.verification.ok) throw new Error(`verification failed: ${report.verification.message}`);
-    const scriptPath = await writePostScript(opts.scriptDir, `${target.id}.lua`, target.body);
+    const scriptPath = await writePostScript(
+      opts.scriptDir,
+      `${target.id}.lua`,
+      target.body,
+      undefined,
+      target.headers,
+    );
     for (const connections of opts.concurrencies) {
       // Warm-up at the same concurrency: JIT, connection setup and any pools reach steady state first.
       await runWrk({ url, scriptPath, connections, duration: opts.warmup });

@@ -17,6 +17,8 @@ export interface Target {
   path: string;
   /** The request body wrk sends; one row. */
   body: string;
+  /** Extra request headers sent with every request (e.g. `authorization`). */
+  headers?: Readonly<Record<string, string>>;
   rowsPerRequest: number;
   start(): Promise<ServerProcess>;
   /** The output values in a response body; throws when the body does not have the expected shape. */

@@ -46,12 +46,16 @@ export async function writePostScript(
   name: string,
   body: string,
   contentType = 'application/json',
+  headers: Readonly<Record<string, string>> = {},
 ): Promise<string> {
   let level = '=';
   while (body.includes(`]${level}]`)) level += '=';
   const lua = [
     'wrk.method = "POST"',
     `wrk.headers["Content-Type"] = ${JSON.stringify(contentType)}`,
+    ...Object.entries(headers).map(
+      ([name, value]) => `wrk.headers[${JSON.stringify(name)}] = ${JSON.stringify(value)}`,
+    ),
     `wrk.body = [${level}[${body}]${level}]`,
     '',
   ].join('\n');

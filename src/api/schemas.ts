@@ -117,6 +117,32 @@ const EnvVarInput = z.union([
     })
     .strict(),
 ]);
+// Shapes only, like the others: the ranges are core's (`core/endpoint-access-spec.ts`).
+export const EndpointAuth = z
+  .object({
+    required: z.boolean().openapi({
+      description:
+        'Protected endpoint: the gateway accepts only bearer tokens with scope infer:<environment> or infer:<environment>/<deployment>. null (in an update) opens it again.',
+    }),
+  })
+  .partial()
+  .strict();
+
+export const RateLimit = z
+  .object({
+    requestsPerSecond: z.number().openapi({ description: "Refill rate of each caller's token bucket." }),
+    burst: z.number().int().openapi({ description: 'Bucket size; default ceil(requestsPerSecond).' }),
+    per: z.enum(['token', 'client']).openapi({
+      description:
+        "Whose requests share a bucket: 'token' (the caller's address without one; the default) or 'client' (the address).",
+    }),
+  })
+  .partial()
+  .strict()
+  .openapi({
+    description:
+      "Answered 429 with Retry-After once a caller's bucket is empty. null (in an update) removes the limit.",
+  });
 
 export const Configuration = z
   .object({
@@ -129,6 +155,8 @@ export const Configuration = z
     resources: Resources.optional(),
     scaling: Scaling.optional(),
     healthCheck: HealthCheck.optional(),
+    auth: EndpointAuth.nullable().optional(),
+    rateLimit: RateLimit.nullable().optional(),
   })
   .strict();
 

@@ -148,6 +148,14 @@ export const DeploymentSpecBody = z.object({
     }),
     scaling: ScalingBody,
     healthCheck: HealthCheckBody,
+    auth: z.object({ required: z.boolean() }).optional(),
+    rateLimit: z
+      .object({
+        requestsPerSecond: z.number(),
+        burst: z.number().optional(),
+        per: z.enum(['token', 'client']).optional(),
+      })
+      .optional(),
   }),
   strategy: StrategyBody,
 });

@@ -42,6 +42,16 @@ export const RouteTableBody = z.object({
             maxEjectedPercent: z.number(),
           })
           .optional(),
+        auth: z
+          .object({
+            tokens: z
+              .array(z.object({ id: z.string(), hash: z.string(), expiresAt: z.string().nullable() }))
+              .readonly(),
+          })
+          .optional(),
+        rateLimit: z
+          .object({ requestsPerSecond: z.number(), burst: z.number(), per: z.enum(['token', 'client']) })
+          .optional(),
       }),
     )
     .readonly(),

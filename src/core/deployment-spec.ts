@@ -29,6 +29,7 @@ import {
   validateResourceLimits,
 } from './health-check-spec.js';
 import { type StrategySpec, validateStrategy } from './strategy.js';
+import { AUTH_FIELDS, RATE_LIMIT_FIELDS, validateEndpointAuth, validateRateLimit } from './endpoint-access-spec.js';
 
 /** Most replicas one deployment may ask for. */
 export const MAX_REPLICAS = 100;
@@ -67,6 +68,10 @@ export interface DeploymentConfigurationInput {
   resources?: Partial<DeploymentConfiguration['resources']>;
   scaling?: Partial<DeploymentConfiguration['scaling']>;
   healthCheck?: Partial<DeploymentConfiguration['healthCheck']>;
+  /** Merged field by field; `null` (in a patch) makes the endpoint open again. */
+  auth?: Partial<NonNullable<DeploymentConfiguration['auth']>> | null;
+  /** Merged field by field; `null` (in a patch) removes the limit. */
+  rateLimit?: Partial<NonNullable<DeploymentConfiguration['rateLimit']>> | null;
 }
 
 /** What `create` accepts. */
@@ -184,6 +189,8 @@ export function validateDeploymentSpec(spec: DeploymentSpec, kinds: SpecKinds): 
   seconds(h.timeout, 'configuration.healthCheck.timeout', h.interval as number, 'healthCheck.interval');
   integer(h.retries, 'configuration.healthCheck.retries', 1, 100);
   validateHealthCheckExtras(h);
+  if (c.auth !== undefined) validateEndpointAuth(c.auth);
+  if (c.rateLimit !== undefined) validateRateLimit(c.rateLimit);
 
   validateStrategy(s.strategy);
 }
@@ -194,7 +201,16 @@ function mergeConfiguration(
   readinessPath: string,
 ): DeploymentConfiguration {
   const c = input === undefined ? {} : object(input, 'configuration');
-  allowOnly(c, 'configuration', ['image', 'env', 'replicas', 'resources', 'scaling', 'healthCheck']);
+  allowOnly(c, 'configuration', [
+    'image',
+    'env',
+    'replicas',
+    'resources',
+    'scaling',
+    'healthCheck',
+    'auth',
+    'rateLimit',
+  ]);
   const part = (name: 'resources' | 'scaling' | 'healthCheck', keys: readonly string[]): Record<string, unknown> => {
     const value = c[name] === undefined ? {} : object(c[name], `configuration.${name}`);
     allowOnly(value, `configuration.${name}`, keys);
@@ -220,7 +236,29 @@ function mergeConfiguration(
   if (image !== undefined) merged.image = image as string;
   const env = c.env ?? base?.env;
   if (env !== undefined) merged.env = structuredClone(env) as DeploymentConfiguration['env'];
+  const auth = mergeOptional(base?.auth, c.auth, 'configuration.auth', AUTH_FIELDS);
+  if (auth !== undefined) merged.auth = auth as unknown as NonNullable<DeploymentConfiguration['auth']>;
+  const rateLimit = mergeOptional(base?.rateLimit, c.rateLimit, 'configuration.rateLimit', RATE_LIMIT_FIELDS);
+  if (rateLimit !== undefined)
+    merged.rateLimit = rateLimit as unknown as NonNullable<DeploymentConfiguration['rateLimit']>;
   return merged;
+}
+
+/**
+ * An optional sub-object of the configuration (`auth`, `rateLimit`): `input` merged over `base`
+ * field by field; `null` removes it; absent keeps `base`. The merged value is validated by the spec.
+ */
+function mergeOptional(
+  base: object | undefined,
+  input: unknown,
+  field: string,
+  keys: readonly string[],
+): Record<string, unknown> | undefined {
+  if (input === null) return undefined;
+  if (input === undefined) return base === undefined ? undefined : { ...base };
+  const value = object(input, field);
+  allowOnly(value, field, keys);
+  return { ...base, ...value };
 }
 
 /**

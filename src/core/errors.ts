@@ -21,6 +21,7 @@ export const ERROR_CODES = [
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
+  'RATE_LIMITED',
   // The store (store/errors.ts); the registry's errors reuse these
   'CONFLICT',
   'ALREADY_EXISTS',
@@ -57,6 +58,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   CONFLICT: 409,
   ALREADY_EXISTS: 409,
   PAYLOAD_TOO_LARGE: 413,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
   NOT_SUPPORTED: 501,
   TERMINAL: 500,

@@ -27,6 +27,7 @@ import {
   routeBasePath,
 } from '../protocol/route-table.js';
 import { parseRouteTable } from './table-validation.js';
+import { TokenDirectory } from './token-check.js';
 import type { UpstreamBackend, UpstreamPools } from './upstream-pool.js';
 
 /** Default `RouteMirror.tolerance`: two numeric output elements agree within this. */
@@ -139,6 +140,10 @@ export function compileTable(
     const routes = new Map<string, CompiledRoute>();
     // Stats may be in use (carried over from the table in use): their backend lists change at commit.
     const backendLists: [TargetStats, readonly UpstreamBackend[]][] = [];
+    const access: [RouteStats, Route][] = [];
+    // Every token of the table, read at request time (so filled before the first request, not per route).
+    const tokens = new TokenDirectory();
+    for (const route of table.routes) if (route.auth !== undefined) tokens.add(route.auth);
     for (const route of table.routes) {
       const { environment, deployment } = route;
       // One compiled target per revision with replicas, shared by the split, the matches and the mirror.
@@ -174,7 +179,10 @@ export function compileTable(
         hold: route.hold,
         mirror: compileMirror(route, byRevision, scope),
         logsAssignments: rules !== undefined || targets.length >= 2,
+        access: { prefix, environment, deployment, auth: route.auth, tokens, rateLimit: route.rateLimit },
       };
+      const routeStats = scope.route(environment, deployment);
+      access.push([routeStats, route]);
       routes.set(prefix, {
         environment,
         deployment,
@@ -187,9 +195,11 @@ export function compileTable(
         holdTimeoutMessage: `${starting}; it did not get a ready replica within ${(route.hold?.timeoutMs ?? 0) / 1000} s`,
         outlier: route.outlierDetection ?? defaults.outlierDetection,
         unassigned: scope.target(environment, deployment, ''),
-        routeStats: scope.route(environment, deployment),
+        routeStats,
         rules,
-        ...features,
+        hold: features.hold,
+        mirror: features.mirror,
+        logsAssignments: features.logsAssignments,
         pipeline: compose(features),
         splitCursor: Math.random(),
       });
@@ -199,6 +209,10 @@ export function compileTable(
       commit: () => {
         pools.commit(backends);
         for (const [stats, list] of backendLists) stats.backends = list;
+        for (const [stats, route] of access) {
+          stats.protectedRoute = route.auth !== undefined;
+          stats.limitedRoute = route.rateLimit !== undefined;
+        }
         scope.commit(table.version);
       },
     };

@@ -32,6 +32,16 @@ export class GatewayUnavailableError extends WharfError {
   readonly code = 'GATEWAY_UNAVAILABLE';
 }
 
+/** A valid token that is not scoped to the route it was sent to. */
+export class TokenScopeError extends WharfError {
+  readonly code = 'PERMISSION_DENIED';
+}
+
+/** The caller's token bucket on the route is empty; `Retry-After` says when a request fits again. */
+export class RateLimitedError extends WharfError {
+  readonly code = 'RATE_LIMITED';
+}
+
 /** The HTTP status for an error; 500 for anything that is not a known {@link WharfError}. */
 export function errorStatus(err: unknown): number {
   return httpStatusOf(err);
@@ -47,6 +57,8 @@ export interface ErrorHeaders {
   allow?: string;
   /** The request id, echoed as `x-request-id`. */
   requestId?: string;
+  /** `WWW-Authenticate` challenge for 401s (RFC 6750: `Bearer`, with an error when a token was sent). */
+  wwwAuthenticate?: string;
 }
 
 /**
@@ -73,6 +85,7 @@ export function sendError(res: ServerResponse, err: unknown, extra: ErrorHeaders
   if (extra.close) headers.connection = 'close';
   if (extra.allow !== undefined) headers.allow = extra.allow;
   if (extra.requestId !== undefined) headers['x-request-id'] = extra.requestId;
+  if (extra.wwwAuthenticate !== undefined) headers['www-authenticate'] = extra.wwwAuthenticate;
   res.writeHead(status, headers);
   res.end(body);
   return status;

@@ -12,7 +12,7 @@ import type { CompiledRoute, CompiledTable, CompiledTarget } from './compiled-ta
 import { GatewayUnavailableError, NoReadyReplicaError, RouteNotFoundError } from './errors.js';
 import type { RouteStats } from './request-stats.js';
 import type { Proxy } from './proxy.js';
-import type { FilteredRequest, ResponseTap } from './route-pipeline.js';
+import type { FilteredRequest, RejectHeaders, ResponseTap } from './route-pipeline.js';
 import { chooseTarget } from './route-choice.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
@@ -33,6 +33,8 @@ export abstract class RoutedExchange implements FilteredRequest {
   body: Buffer | null = null;
   attempts = 0;
   tap: ResponseTap | undefined;
+  tokenId: string | undefined;
+  rateCounted = false;
   /** The body is still arriving (the first attempt waits for it). */
   protected bodyPending = false;
   /** `performance.now()` for the first pick of a backend: arrival, or the end of the hold. */
@@ -68,6 +70,17 @@ export abstract class RoutedExchange implements FilteredRequest {
   get method(): string {
     return this.req.method!;
   }
+
+  get authorization(): string | undefined {
+    return this.req.headers.authorization;
+  }
+
+  get clientAddress(): string {
+    return this.req.socket.remoteAddress ?? '';
+  }
+
+  /** See {@link FilteredRequest.reject}. */
+  abstract reject(error: Error, headers: RejectHeaders): void;
 
   /** Sends the request to a replica of the target, avoiding `avoid` (the one that just failed). */
   abstract attempt(avoid: UpstreamBackend | undefined): void;

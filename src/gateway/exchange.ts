@@ -17,6 +17,7 @@ import { removeHopByHop } from './hop-by-hop.js';
 import { RoutedExchange } from './exchange-routing.js';
 import { RETRYABLE_CODES, upstreamError } from './upstream-errors.js';
 import type { UpstreamBackend } from './upstream-pool.js';
+import type { RejectHeaders } from './route-pipeline.js';
 
 export { FORWARDED_HEADERS } from './exchange-routing.js';
 
@@ -201,6 +202,15 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
       }),
       false,
     );
+  }
+
+  reject(error: Error, headers: RejectHeaders): void {
+    if (this.done) return;
+    // Refused before any attempt: it reached no revision, and counts as revision "".
+    this.target = undefined;
+    if (this.clientGone) return this.finish(CLIENT_CLOSED);
+    const status = sendError(this.res, error, { ...headers, close: this.bodyPending, requestId: this.requestId });
+    this.finish(status);
   }
 
   protected fail(err: Error, closeConnection: boolean, retryAfter?: number): void {

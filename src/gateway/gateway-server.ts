@@ -32,7 +32,7 @@ import { GatewayMetrics } from './metrics.js';
 import { Mirrors } from './mirror.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { Proxy } from './proxy.js';
-import type { RouteTable } from '../protocol/route-table.js';
+import { type RouteRateLimit, type RouteTable, routeBasePath } from '../protocol/route-table.js';
 import { RouteComposer } from './route-composer.js';
 import { ShadowComparer } from './shadow-comparer.js';
 import { UpstreamPools } from './upstream-pool.js';
@@ -40,6 +40,14 @@ import { UpstreamPools } from './upstream-pool.js';
 export { GATEWAY_DEFAULTS, type GatewayServerOptions } from './gateway-options.js';
 
 const LOCAL_METHODS = ['GET', 'HEAD'];
+
+/** The rate limits of a table's routes, by prefix: the buckets the composer keeps. */
+function rateLimits(table: RouteTable): Map<string, RouteRateLimit> {
+  const limits = new Map<string, RouteRateLimit>();
+  for (const r of table.routes)
+    if (r.rateLimit !== undefined) limits.set(routeBasePath(r.environment, r.deployment), r.rateLimit);
+  return limits;
+}
 
 /** One gateway process's HTTP server, route table and upstream pools. */
 export class GatewayServer {
@@ -135,6 +143,7 @@ export class GatewayServer {
     );
     this.table = prepared.table;
     prepared.commit();
+    this.composer.retain(rateLimits(table));
     // Scale from zero: requests held for a route that now has a replica go out, oldest first.
     this.holds.retry(prepared.table);
   }

@@ -55,9 +55,9 @@ export function removeGatewayState(dir: string, pid: number): void {
   if (readGatewayState(dir)?.pid === pid) rmSync(join(dir, STATE), { force: true });
 }
 
-/** Atomically replaces `routes.json` with `table`. */
+/** Atomically replaces `routes.json` with `table`; owner-only (0600): it lists the token hashes of protected routes. */
 export function writeLastTable(dir: string, table: RouteTable): void {
-  writeAtomically(join(dir, ROUTES), JSON.stringify(table));
+  writeAtomically(join(dir, ROUTES), JSON.stringify(table), 0o600);
 }
 
 /** The last table recorded, validated; undefined when there is none or it is unusable. */
@@ -69,9 +69,9 @@ export function readLastTable(dir: string): RouteTable | undefined {
   }
 }
 
-function writeAtomically(path: string, text: string): void {
+function writeAtomically(path: string, text: string, mode = 0o644): void {
   const temp = `${path}.${process.pid}.tmp`;
-  writeFileSync(temp, text);
+  writeFileSync(temp, text, { mode });
   renameSync(temp, path);
 }
 

@@ -8,7 +8,15 @@
  */
 import { collectDefaultMetrics, type Metric, Registry } from 'prom-client';
 import type { GatewaySnapshot, RevisionCounters, RouteCounters, ShadowCounters } from '../protocol/gateway-snapshot.js';
-import { REQUEST_DURATION, REQUESTS_TOTAL, ROUTE_METRIC_NAMES, SHADOW_METRIC_NAMES } from '../protocol/metric-names.js';
+import {
+  AUTH_DENIED_TOTAL,
+  RATE_LIMITED_TOTAL,
+  REQUEST_DURATION,
+  REQUESTS_TOTAL,
+  ROUTE_METRIC_NAMES,
+  SHADOW_METRIC_NAMES,
+} from '../protocol/metric-names.js';
+import { DENIAL_REASONS } from './token-check.js';
 import {
   EJECTION_CAUSES,
   Family,
@@ -103,6 +111,19 @@ export class GatewayMetrics {
         [...this.routes.values()].map((r) => ({ value: r[field], labels: r.labels })),
       );
     }
+    // Access series: for routes that are protected / limited now, or have refused something before.
+    this.add(AUTH_DENIED_TOTAL, 'Requests refused by the token check of a protected route, by reason.', 'counter', () =>
+      [...this.routes.values()]
+        .filter((r) => r.protectedRoute || DENIAL_REASONS.some((reason) => r.authDenied[reason] > 0))
+        .flatMap((r) =>
+          DENIAL_REASONS.map((reason) => ({ value: r.authDenied[reason], labels: { ...r.labels, reason } })),
+        ),
+    );
+    this.add(RATE_LIMITED_TOTAL, "Requests answered 429 because the caller's token bucket was empty.", 'counter', () =>
+      [...this.routes.values()]
+        .filter((r) => r.limitedRoute || r.rateLimited > 0)
+        .map((r) => ({ value: r.rateLimited, labels: r.labels })),
+    );
     this.add(
       'wharf_gateway_unrouted_requests_total',
       'Requests that matched no route, by HTTP status code.',

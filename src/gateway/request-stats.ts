@@ -4,6 +4,8 @@
  * are read into samples when `/metrics` is scraped (metric-families.ts) and into snapshots.
  */
 
+import type { DenialReason } from './token-check.js';
+
 /** Histogram bounds, in seconds: the gateway adds well under a millisecond, models take more. */
 export const LATENCY_BUCKETS: readonly number[] = [
   0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
@@ -60,6 +62,19 @@ export class RouteStats {
   heldTotal = 0;
   /** Held requests, and requests refused by a full hold queue, answered 503. */
   holdRejected = 0;
+  /** Requests refused by the token check, by reason (a protected route). */
+  readonly authDenied: Record<DenialReason, number> = {
+    missing: 0,
+    malformed: 0,
+    invalid: 0,
+    expired: 0,
+    forbidden: 0,
+  };
+  /** Requests answered 429 by the route's rate limit. */
+  rateLimited = 0;
+  /** Set when a table is committed: the route is protected / rate-limited (its access series are exported, zeros included). */
+  protectedRoute = false;
+  limitedRoute = false;
   constructor(readonly labels: Labels) {}
 }
 

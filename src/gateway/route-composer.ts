@@ -8,7 +8,10 @@
  *   attribution (assignment-log.ts);
  * - routes with a mirror that can take copies: the mirror (mirror.ts), one observer per route that
  *   holds the route's compiled mirror;
- * - routes with `hold`: the hold queue admission of scale from zero (hold-queue.ts).
+ * - protected routes (`auth`): the bearer-token check, first; routes with `rateLimit`: the token
+ *   buckets, after it so that per-token buckets key on a verified token (access-filters.ts); the
+ *   buckets of a route outlive table swaps while its limit stays the same;
+ * - routes with `hold`: the hold queue admission of scale from zero (hold-queue.ts), last.
  *
  * The shared observers are one instance per gateway, so composing allocates nothing per request.
  */
@@ -17,7 +20,10 @@ import type { CompiledMirror, CompiledTarget } from './compiled-table.js';
 import type { HoldQueues } from './hold-queue.js';
 import type { Mirrors } from './mirror.js';
 import type { OutlierDetector } from './outlier-detection.js';
-import type { RouteHold } from '../protocol/route-table.js';
+import { RateLimitFilter, sameLimit, TokenFilter } from './access-filters.js';
+import type { RouteAuth, RouteHold, RouteRateLimit } from '../protocol/route-table.js';
+import { type LimiterClock, TokenBuckets } from './rate-limiter.js';
+import { RouteTokenCheck, type TokenDirectory } from './token-check.js';
 import {
   type AnswerObserver,
   composePipeline,
@@ -38,6 +44,20 @@ export interface RouteFeatures {
   readonly hold: RouteHold | undefined;
   readonly mirror: CompiledMirror | undefined;
   readonly logsAssignments: boolean;
+  /** Who may call the route and how often; absent (or without `auth` and `rateLimit`) for an open, unlimited route. */
+  readonly access?: RouteAccess;
+}
+
+/** What decides a route's access filters. */
+export interface RouteAccess {
+  /** `/<environment>/<deployment>`: what the route's rate-limit buckets are kept under. */
+  readonly prefix: string;
+  readonly environment: string;
+  readonly deployment: string;
+  readonly auth: RouteAuth | undefined;
+  /** Every token of the table, for telling a token of another route (403) from an invalid one (401). */
+  readonly tokens: TokenDirectory;
+  readonly rateLimit: RouteRateLimit | undefined;
 }
 
 /** The gateway-wide parts the observers report to. */
@@ -46,6 +66,8 @@ export interface ComposerParts {
   readonly assignments: AssignmentLog;
   readonly mirrors: Mirrors;
   readonly holds: HoldQueues;
+  /** The rate limits' clock (ms); `performance` unless a test passes its own. */
+  readonly limiterClock?: LimiterClock;
 }
 
 /** Builds route pipelines; one per gateway. */
@@ -54,6 +76,8 @@ export class RouteComposer {
   private readonly outliers: OutlierObserver;
   private readonly assignments: AssignmentObserver;
   private readonly hold: HoldAdmission;
+  /** Each rate-limited route's buckets, by prefix: kept across tables while the limit is unchanged. */
+  private buckets = new Map<string, TokenBuckets>();
 
   constructor(private readonly parts: ComposerParts) {
     this.outliers = new OutlierObserver(parts.outliers);
@@ -63,11 +87,35 @@ export class RouteComposer {
 
   /** The filters and observers of a route with `features`. */
   compose(features: RouteFeatures): RoutePipeline {
-    const filters: RequestFilter[] = features.hold === undefined ? [] : [this.hold];
+    const filters: RequestFilter[] = [];
+    const access = features.access;
+    if (access?.auth !== undefined)
+      filters.push(new TokenFilter(access, new RouteTokenCheck(access.auth, access.tokens)));
+    if (access?.rateLimit !== undefined)
+      filters.push(new RateLimitFilter(access, this.bucketsFor(access.prefix, access.rateLimit)));
+    if (features.hold !== undefined) filters.push(this.hold);
     const observers: ResponseObserver[] = [this.stats, this.outliers];
     if (features.logsAssignments) observers.push(this.assignments);
     if (features.mirror !== undefined) observers.push(new MirrorObserver(this.parts.mirrors, features.mirror));
     return composePipeline(filters, observers);
+  }
+
+  /** After a table is installed: forgets the buckets of routes it no longer rate-limits. */
+  retain(limited: ReadonlyMap<string, RouteRateLimit>): void {
+    const kept = new Map<string, TokenBuckets>();
+    for (const [prefix, limit] of limited) {
+      const buckets = this.buckets.get(prefix);
+      if (buckets !== undefined && sameLimit(buckets.limit, limit)) kept.set(prefix, buckets);
+    }
+    this.buckets = kept;
+  }
+
+  private bucketsFor(prefix: string, limit: RouteRateLimit): TokenBuckets {
+    const known = this.buckets.get(prefix);
+    if (known !== undefined && sameLimit(known.limit, limit)) return known;
+    const buckets = new TokenBuckets(limit, this.parts.limiterClock);
+    this.buckets.set(prefix, buckets);
+    return buckets;
   }
 }
 

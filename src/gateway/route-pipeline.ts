@@ -1,8 +1,7 @@
 /**
  * The contract between a proxied request and the per-route features around it: request filters
  * (run before the first attempt; they may let the request on, hold it, or answer it themselves:
- * the hold queue of scale from zero today, the token check and rate limits of the identity issue
- * next) and response observers (told of the route's choice, each attempt, the replica's answer or
+ * the token check of protected routes, the rate limit and the hold queue of scale from zero) and response observers (told of the route's choice, each attempt, the replica's answer or
  * failure, and the end: stats, outlier ejection, the assignment log, the mirror).
  *
  * Which filters and observers a route has is decided once, when the route table is compiled
@@ -42,8 +41,32 @@ export interface RoutedRequest {
 export interface FilteredRequest extends RoutedRequest, HeldRequest {
   /** Set by a filter that put the request in a hold queue: it reads its body but is not dispatched. */
   waiting: boolean;
+  /** The client's `authorization` header (never forwarded to replicas). */
+  readonly authorization: string | undefined;
+  /** The client's address (the socket's peer), what per-client rate limits key on. */
+  readonly clientAddress: string;
+  /** The id of the bearer token the route's token check accepted; undefined when none was checked. */
+  tokenId: string | undefined;
+  /**
+   * Set by the rate limit once it has counted the request: filters run again after a table swap
+   * (the body was still arriving), and a request must take from a bucket only once.
+   */
+  rateCounted: boolean;
   /** Answers 503 for `route` ("no ready replica" unless `message` says why) and ends the request. */
   noReplica(route: CompiledRoute, message?: string): void;
+  /**
+   * Answers `error` (its status, the gateway's error body, plus `headers`) and ends the request;
+   * it counts as reaching no revision. For filters that refuse a request (401, 403, 429).
+   */
+  reject(error: Error, headers: RejectHeaders): void;
+}
+
+/** Headers a filter may add to its refusal. */
+export interface RejectHeaders {
+  /** `Retry-After`, in whole seconds. */
+  retryAfter?: number;
+  /** `WWW-Authenticate` challenge. */
+  wwwAuthenticate?: string;
 }
 
 /**

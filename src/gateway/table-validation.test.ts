@@ -180,3 +180,61 @@ test('outlierDetection: every field checked, maxEjectionMs at least baseEjection
     `${at}.maxEjectedPercent: must be a number from 0 to 100`,
   );
 });
+
+test('auth tokens and rate limits pass through when valid', () => {
+  const hash = 'a'.repeat(64);
+  const access = {
+    auth: {
+      tokens: [
+        { id: 'tok1', hash, expiresAt: '2027-01-01T00:00:00Z' },
+        { id: 'tok2', hash, expiresAt: null },
+      ],
+    },
+    rateLimit: { requestsPerSecond: 2.5, burst: 5, per: 'token' },
+  };
+  const route = parseRouteTable(tableWith(access)).routes[0]!;
+  assert.deepEqual(route.auth, access.auth);
+  assert.deepEqual(route.rateLimit, access.rateLimit);
+  assert.deepEqual(parseRouteTable(tableWith({ auth: { tokens: [] } })).routes[0]!.auth, { tokens: [] });
+});
+
+test('bad auth tokens and rate limits are refused naming the field', () => {
+  const at = 'route table.routes[0]';
+  const hash = 'b'.repeat(64);
+  rejects({ auth: {} }, `${at}.auth.tokens: must be an array`);
+  rejects(
+    { auth: { tokens: [{ id: 'A!', hash, expiresAt: null }] } },
+    `${at}.auth.tokens[0].id: must be 1-64 lowercase letters and digits, got "A!"`,
+  );
+  rejects(
+    {
+      auth: {
+        tokens: [
+          { id: 't', hash, expiresAt: null },
+          { id: 't', hash, expiresAt: null },
+        ],
+      },
+    },
+    `${at}.auth.tokens[1].id: duplicate token id 't'`,
+  );
+  rejects(
+    { auth: { tokens: [{ id: 't', hash: 'xyz', expiresAt: null }] } },
+    `${at}.auth.tokens[0].hash: must be a hex SHA-256 (64 lowercase hex digits)`,
+  );
+  rejects(
+    { auth: { tokens: [{ id: 't', hash, expiresAt: 'soon' }] } },
+    `${at}.auth.tokens[0].expiresAt: must be an ISO time or null, got "soon"`,
+  );
+  rejects(
+    { rateLimit: { requestsPerSecond: 0, burst: 1, per: 'client' } },
+    `${at}.rateLimit.requestsPerSecond: must be a number above 0 and at most 1000000, got 0`,
+  );
+  rejects(
+    { rateLimit: { requestsPerSecond: 1, burst: 0.5, per: 'client' } },
+    `${at}.rateLimit.burst: must be an integer from 1 to 1000000, got 0.5`,
+  );
+  rejects(
+    { rateLimit: { requestsPerSecond: 1, burst: 1, per: 'ip' } },
+    `${at}.rateLimit.per: must be 'token' or 'client', got "ip"`,
+  );
+});

@@ -10,7 +10,9 @@ import type {
   RouteHold,
   RouteMatch,
   RouteMirror,
+  RouteAuth,
   RouteOutlierDetection,
+  RouteRateLimit,
   RouteSticky,
   RouteTable,
   RouteTarget,
@@ -28,7 +30,10 @@ import type {
  * `mirror.tolerance` a finite number ≥ 0. A target with weight 0 is allowed: it can still be a
  * match or mirror target (or a blue-green preview reached by a match). Scale from zero and
  * ejection (optional): `hold.queue` an integer 1–10,000 and `hold.timeoutMs` 1–600,000; see
- * {@link parseOutlierDetection} for `outlierDetection`.
+ * {@link parseOutlierDetection} for `outlierDetection`. Access (optional): `auth.tokens` a list of
+ * `{ id, hash, expiresAt }` with distinct ids (1–64 of `a-z 0-9`), hashes of 64 lowercase hex digits
+ * and `expiresAt` an ISO time or null; `rateLimit.requestsPerSecond` above 0 and at most 1,000,000,
+ * `rateLimit.burst` an integer 1–1,000,000, `rateLimit.per` `token` or `client`.
  *
  * @throws InvalidArgumentError naming the first offending field, e.g. `routes[1].targets[0].weight`.
  */
@@ -89,7 +94,44 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
   if (route.hold !== undefined) parsed.hold = parseHold(route.hold, `${at}.hold`);
   if (route.outlierDetection !== undefined)
     parsed.outlierDetection = parseOutlierDetection(route.outlierDetection, `${at}.outlierDetection`);
+  if (route.auth !== undefined) parsed.auth = parseAuth(route.auth, `${at}.auth`);
+  if (route.rateLimit !== undefined) parsed.rateLimit = parseRateLimit(route.rateLimit, `${at}.rateLimit`);
   return parsed;
+}
+
+const TOKEN_ID = /^[a-z0-9]{1,64}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+function parseAuth(value: unknown, at: string): RouteAuth {
+  const auth = object(value, at);
+  const seen = new Set<string>();
+  const tokens = array(auth.tokens, `${at}.tokens`).map((t, i) => {
+    const where = `${at}.tokens[${i}]`;
+    const token = object(t, where);
+    const id = token.id;
+    if (typeof id !== 'string' || !TOKEN_ID.test(id))
+      fail(`${where}.id`, 'must be 1-64 lowercase letters and digits', id);
+    if (seen.has(id as string)) fail(`${where}.id`, `duplicate token id '${id as string}'`);
+    seen.add(id as string);
+    // The hash is not echoed: it is not a secret, but there is no reason to repeat it in logs either.
+    if (typeof token.hash !== 'string' || !SHA256_HEX.test(token.hash))
+      fail(`${where}.hash`, 'must be a hex SHA-256 (64 lowercase hex digits)');
+    const expiresAt = token.expiresAt;
+    if (expiresAt !== null && (typeof expiresAt !== 'string' || Number.isNaN(Date.parse(expiresAt))))
+      fail(`${where}.expiresAt`, 'must be an ISO time or null', expiresAt);
+    return { id: id as string, hash: token.hash as string, expiresAt: expiresAt as string | null };
+  });
+  return { tokens };
+}
+
+function parseRateLimit(value: unknown, at: string): RouteRateLimit {
+  const limit = object(value, at);
+  const rate = limit.requestsPerSecond;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0 || rate > 1_000_000)
+    fail(`${at}.requestsPerSecond`, 'must be a number above 0 and at most 1000000', rate);
+  const burst = integer(limit.burst, `${at}.burst`, 1, 1_000_000);
+  if (limit.per !== 'token' && limit.per !== 'client') fail(`${at}.per`, "must be 'token' or 'client'", limit.per);
+  return { requestsPerSecond: rate as number, burst, per: limit.per as RouteRateLimit['per'] };
 }
 
 function parseHold(value: unknown, at: string): RouteHold {

@@ -41,3 +41,9 @@ export const ROUTE_METRIC_NAMES: Readonly<Record<RouteCounterField, string>> = {
   heldTotal: 'wharf_gateway_route_held_total',
   holdRejected: 'wharf_gateway_route_hold_rejected_total',
 };
+
+/** Requests refused by a protected route's token check, by environment, deployment and `reason` (missing, malformed, invalid, expired, forbidden). */
+export const AUTH_DENIED_TOTAL = 'wharf_gateway_auth_denied_total';
+
+/** Requests answered 429 by a route's rate limit, by environment and deployment. */
+export const RATE_LIMITED_TOTAL = 'wharf_gateway_rate_limited_total';

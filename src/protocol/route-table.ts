@@ -93,6 +93,39 @@ export interface RouteOutlierDetection {
   readonly maxEjectedPercent: number;
 }
 
+/**
+ * A token the gateway accepts on a protected route: an API token (`wharf_<id>_<secret>`) that is
+ * not revoked and whose scopes cover the route. Only the hex SHA-256 of the whole token string is
+ * sent, never the secret; the gateway finds the entry by `id` and compares the hashes in constant time.
+ */
+export interface RouteToken {
+  readonly id: string;
+  /** Hex SHA-256 (64 lowercase hex digits) of the whole token string. */
+  readonly hash: string;
+  /** ISO time after which the gateway refuses it (checked per request); null = never. */
+  readonly expiresAt: string | null;
+}
+
+/**
+ * A protected endpoint: requests need `authorization: Bearer <token>` with one of `tokens` (401
+ * without one, or with one that is unknown, wrong or expired; 403 with a valid token of another
+ * route). The list may be empty: then nobody is let in.
+ */
+export interface RouteAuth {
+  readonly tokens: readonly RouteToken[];
+}
+
+/**
+ * A token bucket per caller: `burst` requests at once, refilled at `requestsPerSecond`; an empty
+ * bucket answers 429 with `Retry-After`. `per: 'token'` keys buckets by the verified token id (the
+ * client address when the request has none), `client` by the client address.
+ */
+export interface RouteRateLimit {
+  readonly requestsPerSecond: number;
+  readonly burst: number;
+  readonly per: 'token' | 'client';
+}
+
 /** How requests for one deployment in one environment are routed. */
 export interface Route {
   readonly environment: string;
@@ -106,6 +139,10 @@ export interface Route {
   readonly hold?: RouteHold;
   /** Default: the gateway's own (see `PROXY_DEFAULTS.outlierDetection`). */
   readonly outlierDetection?: RouteOutlierDetection;
+  /** Present when the deployment requires a token. */
+  readonly auth?: RouteAuth;
+  /** Present when the deployment limits its callers' request rate. */
+  readonly rateLimit?: RouteRateLimit;
 }
 
 /**

@@ -94,12 +94,25 @@ export function selectRuntime(
       throw err;
     }
   };
+  // A mesh or Gateway controller cannot check Wharf's tokens nor keep its rate limits: a protected
+  // or limited deployment gets no HTTPRoute (an existing one is deleted), so it is reached only
+  // through Wharf's gateway, which enforces both.
+  const bypassed = new Set<string>();
+  const enforceable = (r: RouteSource & { auth?: unknown; rateLimit?: unknown }): boolean => {
+    const key = `${r.environment}/${r.deployment}`;
+    const open = r.auth === undefined && r.rateLimit === undefined;
+    if (!open && !bypassed.has(key))
+      log(`http routes: ${key} is protected or rate-limited: no HTTPRoute, reach it through the Wharf gateway`);
+    if (open) bypassed.delete(key);
+    else bypassed.add(key);
+    return open;
+  };
   const onRoutes =
     publisher &&
     ((routes: readonly RouteSource[]): void => {
       void Promise.all(
         routes.map(async (r) =>
-          (settings.runtime ?? (await bindingOf(r.environment))) === 'kubernetes' ? r : undefined,
+          enforceable(r) && (settings.runtime ?? (await bindingOf(r.environment))) === 'kubernetes' ? r : undefined,
         ),
       )
         .then((mine) => publisher.publish(mine.filter((r) => r !== undefined)))

@@ -15,16 +15,45 @@
  * Backends are the serving revision's ready replicas with an endpoint, their ids prefixed with the
  * workload key (engines only promise replica ids unique per workload; the gateway needs them unique
  * across the table).
+ *
+ * Access: a deployment with `configuration.auth.required` gets `auth` on its routes (the preview
+ * too), listing the API tokens allowed on it ({@link allowedTokens}: not revoked, not expired, scoped
+ * `infer:<environment>` or `infer:<environment>/<name>`), id, hash and expiry only; one with
+ * `configuration.rateLimit` gets its resolved `rateLimit`.
  */
 import { mayScaleToZero, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
 import { deletionRequestedAt } from '../../core/deployment-identity.js';
-import type { Deployment, ModelReference } from '../../core/resources.js';
+import { resolveRateLimit } from '../../core/endpoint-access-spec.js';
+import type { ApiToken, Deployment, ModelReference } from '../../core/resources.js';
 import type { TrafficSplit } from '../../core/rollout/rollout-types.js';
-import type { Route, RouteTarget } from '../../protocol/route-table.js';
+import type { Route, RouteTarget, RouteToken } from '../../protocol/route-table.js';
 import { type WorkloadStatus, workloadKeyString } from '../../runtime/runtime.js';
 
 /** The model a revision serves, or undefined when unknown. */
 export type RevisionModel = (deploymentId: string, revision: number) => ModelReference | undefined;
+
+/** What protected routes are compiled from: every API token, and the time (epoch ms) to judge expiry at. */
+export interface TokenSource {
+  readonly tokens: readonly Pick<ApiToken, 'id' | 'hash' | 'scopes' | 'expiresAt' | 'revokedAt'>[];
+  readonly now: number;
+}
+
+/**
+ * The tokens a protected deployment accepts, sorted by id: not revoked, not expired at `now`, with
+ * scope `infer:<environment>` or `infer:<environment>/<deployment>`.
+ */
+export function allowedTokens(environment: string, deployment: string, source: TokenSource): RouteToken[] {
+  const scopes = [`infer:${environment}`, `infer:${environment}/${deployment}`];
+  return source.tokens
+    .filter(
+      (t) =>
+        t.revokedAt === null &&
+        (t.expiresAt === null || Date.parse(t.expiresAt) > source.now) &&
+        t.scopes.some((s) => scopes.includes(s)),
+    )
+    .map((t) => ({ id: t.id, hash: t.hash, expiresAt: t.expiresAt }))
+    .sort((a, b) => compare(a.id, b.id));
+}
 
 /** The workload of `deployment` that should receive its traffic, if any (see the module comment). */
 export function servingWorkload(
@@ -50,6 +79,7 @@ export function compileRoutes(
   deployments: readonly Deployment[],
   workloads: readonly WorkloadStatus[],
   modelOf: RevisionModel,
+  tokens: TokenSource = { tokens: [], now: Date.now() },
 ): Route[] {
   const byDeployment = new Map<string, WorkloadStatus[]>();
   for (const w of workloads) {
@@ -62,7 +92,8 @@ export function compileRoutes(
     .flatMap((d): Route[] => {
       const own = byDeployment.get(`${d.environment}\u0000${d.name}`) ?? [];
       const split = d.status.rollout?.traffic;
-      if (split !== undefined && split.targets.length > 0) return splitRoutes(d, split, own, modelOf);
+      if (split !== undefined && split.targets.length > 0)
+        return splitRoutes(d, split, own, modelOf).map((r) => withAccess(d, r, tokens));
       const serving = servingWorkload(d, own);
       const model = serving === undefined ? undefined : modelOf(d.id, serving.key.revision);
       const targets: RouteTarget[] =
@@ -76,8 +107,19 @@ export function compileRoutes(
                 backends: readyBackends(serving),
               },
             ];
-      return [withHold(d, { environment: d.environment, deployment: d.name, targets })];
+      return [withAccess(d, withHold(d, { environment: d.environment, deployment: d.name, targets }), tokens)];
     });
+}
+
+/** The route with the deployment's token check and rate limit, when it has them. */
+function withAccess(d: Deployment, route: Route, tokens: TokenSource): Route {
+  const { auth, rateLimit } = d.configuration;
+  if (auth?.required !== true && rateLimit === undefined) return route;
+  return {
+    ...route,
+    ...(auth?.required === true ? { auth: { tokens: allowedTokens(d.environment, d.name, tokens) } } : {}),
+    ...(rateLimit === undefined ? {} : { rateLimit: resolveRateLimit(rateLimit) }),
+  };
 }
 
 /** The route with the gateway's hold queue when the deployment may scale to zero. */

@@ -1,7 +1,9 @@
 /**
  * Keeps the gateway's {@link RouteTable} current: recompiles it (`route-compiler.ts`) when a
- * deployment changes in the store and every `refreshIntervalMs` (replicas becoming ready or dying
- * raise no store change), and publishes a new table only when the routes changed.
+ * deployment or an API token changes in the store (a revoked token leaves the routes of protected
+ * deployments at once) and every `refreshIntervalMs` (replicas becoming ready or dying raise no
+ * store change; tokens expire with no change either), and publishes a new table only when the
+ * routes changed.
  *
  * Versions: the gateway ignores a table whose version is not above the one it has, across
  * control-plane restarts too. A version is therefore `max(previous + 1, clock())` with a
@@ -115,7 +117,8 @@ export class RoutePublisher {
     const signal = this.#abort.signal;
     while (!signal.aborted) {
       try {
-        for await (const change of this.#o.store.watch({ since, kinds: ['Deployment'], signal })) {
+        // Tokens too: a revoked (or new) token changes the routes of protected deployments.
+        for await (const change of this.#o.store.watch({ since, kinds: ['Deployment', 'ApiToken'], signal })) {
           since = change.sequence;
           void this.refresh();
         }
@@ -134,6 +137,8 @@ export class RoutePublisher {
     const { store, runtime } = this.#o;
     // One table for every environment: every workload (no narrower selector exists here).
     const [deployments, workloads] = await Promise.all([listAll(store.deployments), runtime.list()]);
+    // Tokens only when some deployment is protected: an open fleet pays nothing for them.
+    const tokens = deployments.some((d) => d.configuration.auth?.required === true) ? await listAll(store.tokens) : [];
     const ids = new Map(deployments.map((d) => [`${d.environment}\u0000${d.name}`, d.id]));
     const inUse = new Set<string>();
     for (const w of workloads) {
@@ -147,7 +152,11 @@ export class RoutePublisher {
       if (revision?.spec.model !== undefined) this.#models.set(key, revision.spec.model);
     }
     for (const key of this.#models.keys()) if (!inUse.has(key)) this.#models.delete(key);
-    const routes = compileRoutes(deployments, workloads, (id, n) => this.#models.get(`${id}@${n}`));
+    // Expiry is wall-clock time (the gateway checks it again per request); `clock` is for versions only.
+    const routes = compileRoutes(deployments, workloads, (id, n) => this.#models.get(`${id}@${n}`), {
+      tokens,
+      now: Date.now(),
+    });
     this.#publish(routes);
   }
 

@@ -17,6 +17,10 @@ export interface DeploymentConfiguration {
   healthCheck: HealthCheckSpec;
   /** Environment variables of the replicas: plain values or items of secrets (see `core/env-spec.ts`). */
   env?: EnvVar[];
+  /** Protected endpoint: the gateway accepts only bearer tokens scoped to the deployment or its environment. Default: open. */
+  auth?: EndpointAuthSpec;
+  /** Token-bucket rate limit applied by the gateway. Default: none. */
+  rateLimit?: RateLimitSpec;
 }
 
 /** One environment variable: a plain value, or an item of a secret in the deployment's environment. */
@@ -27,6 +31,26 @@ export interface SecretKeyRef {
   name: string;
   key: string;
   version?: number;
+}
+
+/** Whether the gateway asks callers of the deployment for a bearer token (`infer:<env>` or `infer:<env>/<name>` scope). */
+export interface EndpointAuthSpec {
+  required: boolean;
+}
+
+/** Whose requests share one bucket: the caller's token (its address when it sends none), or the caller's address. */
+export type RateLimitKey = 'token' | 'client';
+
+/**
+ * A token bucket per caller: `burst` requests at once, refilled at `requestsPerSecond`; a request
+ * that finds the bucket empty is answered 429 with `Retry-After`.
+ */
+export interface RateLimitSpec {
+  requestsPerSecond: number;
+  /** Bucket size; default `ceil(requestsPerSecond)` (at least 1). */
+  burst?: number;
+  /** Default `token`. */
+  per?: RateLimitKey;
 }
 
 /** What the autoscaler scales on. Per replica: in-flight requests, requests/s, CPU % or memory % of the request; `custom` = a PromQL value. */
