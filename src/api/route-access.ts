@@ -33,4 +33,6 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   // TEMPORARY until pods and exports carry a pull token (issue 14, secrets work): artifacts are
   // fetched by content digest without a credential.
   'GET /api/v1/blobs/:digest': { permission: 'public', environment: 'none' },
+  // The dry run of admission policies: reads only.
+  'POST /api/v1/environments/{environment}/policy-test': { permission: 'policies:read', environment: 'param' },
 };

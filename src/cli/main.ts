@@ -9,6 +9,7 @@ import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
+import { registerPolicy } from './policy.js';
 import { registerServeModel } from './serve-model.js';
 import { registerUp } from './up.js';
 
@@ -34,5 +35,6 @@ registerServeModel(program);
 registerDemo(program);
 registerExport(program);
 registerAuth(program);
+registerPolicy(program);
 
 await program.parseAsync(process.argv);

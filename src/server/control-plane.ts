@@ -184,7 +184,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const credentials = await ensureCredentials(tokens, authMode, options.home);
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
-    const registry = new ModelRegistry(store, blobs);
+    const registry = new ModelRegistry(store, blobs, { acceptTestFaultLabels: options.testFaults === true });
     // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
     // again now and then for those too recent at start to be told from a push in progress.
     const graceMs = options.blobSweepGraceMs ?? BLOB_SWEEP_GRACE_MS;

@@ -25,6 +25,7 @@ import { type ChangeOptions, type Decide, modifyDeployment, type PageOptions } f
 import { environmentName, getDeployment } from './deployment-lookup.js';
 import { getRevision, listRevisions, type RevisionDiff, revisionDiff, rollbackChange } from './deployment-revisions.js';
 import { ModelVersionCheck, type ModelVersionExists } from './model-version-check.js';
+import { type PolicyTestDocument, type PolicyTestOutcome, testPolicies } from './policy-test.js';
 import { refuseAutoscaledScale, type RolloutAction, rolloutCommandChange, scaleChange } from './rollout-control.js';
 
 export type { ChangeOptions, PageOptions } from './deployment-changes.js';
@@ -53,6 +54,11 @@ export class DeploymentService {
   /** Creates a deployment and its revision 1. `ALREADY_EXISTS` if the name is taken in the environment. */
   create(input: DeploymentInput, options: ChangeOptions): Promise<Deployment> {
     return createDeployment(this.#store, this.#models, () => this.#now(), input, options);
+  }
+
+  /** What `environment`'s admission policies would say to `document`, changing nothing. */
+  testPolicies(environment: string, document: PolicyTestDocument): Promise<PolicyTestOutcome> {
+    return testPolicies(this.#store, environment, document);
   }
 
   /** The deployment `name` in `environment`; `NOT_FOUND` if there is none. */

@@ -7,6 +7,11 @@ import type { Environment, EnvironmentPolicies, Incident } from '../core/resourc
 import type { Page, Store } from '../store/store.js';
 import type { PageOptions } from './deployment-changes.js';
 
+/** A change of policies: each field optional, `null` removes that rule (`requiresApproval` cannot be removed). */
+export type PolicyUpdate = {
+  [K in keyof EnvironmentPolicies]?: K extends 'requiresApproval' ? boolean : EnvironmentPolicies[K] | null;
+};
+
 /** Environments listed at once where a view spans all of them (the deployments list, the console). */
 const ALL_ENVIRONMENTS_LIMIT = 500;
 
@@ -31,10 +36,22 @@ export class Environments {
     });
   }
 
-  /** Merges `policies` into the environment's policies. */
-  async setPolicies(name: string, policies: Partial<EnvironmentPolicies>): Promise<Environment> {
+  /**
+   * Merges `policies` into the environment's policies (a `null` removes that rule) and sets or
+   * (`null`) removes its `region`. Fields left out stay as they are.
+   */
+  async setPolicies(name: string, policies: PolicyUpdate = {}, region?: string | null): Promise<Environment> {
     const current = await this.get(name);
-    return this.store.environments.update({ ...current, policies: { ...current.policies, ...policies } });
+    const merged: Record<string, unknown> = { ...current.policies };
+    for (const [key, value] of Object.entries(policies)) {
+      if (value === null) delete merged[key];
+      else if (value !== undefined) merged[key] = value;
+    }
+    const { region: _region, ...rest } = current;
+    const next: Environment = { ...rest, policies: merged as unknown as EnvironmentPolicies };
+    const newRegion = region === undefined ? current.region : (region ?? undefined);
+    if (newRegion !== undefined) next.region = newRegion;
+    return this.store.environments.update(next);
   }
 
   /** Incidents, oldest first; `deployment` alone is that name in every environment. */
