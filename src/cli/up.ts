@@ -136,6 +136,10 @@ export function registerUp(program: Command): void {
     .option('--tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option(
+      '--tls-ca <file>',
+      'the CA that signed --tls-cert, for the gateway and the CLI to trust (default: the certificate)',
+    )
+    .option(
       '--enable-test-faults',
       'TEST ONLY: honour the wharf.dev/test-fault-* labels of model versions (injected errors and latency); never in production',
     )
@@ -157,6 +161,7 @@ export function registerUp(program: Command): void {
             tls?: string;
             tlsCert?: string;
             tlsKey?: string;
+            tlsCa?: string;
           } & KubernetesFlags,
         ) => {
           const tls = tlsOption(f);
@@ -292,7 +297,8 @@ function tlsOption(f: {
   tls?: string;
   tlsCert?: string;
   tlsKey?: string;
-}): 'auto' | { certFile: string; keyFile: string } | undefined {
+  tlsCa?: string;
+}): 'auto' | { certFile: string; keyFile: string; caFile?: string } | undefined {
   if (f.tls !== undefined && f.tls !== 'auto') throw usageError(`--tls: must be auto, got ${JSON.stringify(f.tls)}`);
   if (f.tls === 'auto') {
     if (f.tlsCert !== undefined || f.tlsKey !== undefined)
@@ -301,5 +307,13 @@ function tlsOption(f: {
   }
   if ((f.tlsCert === undefined) !== (f.tlsKey === undefined))
     throw usageError('--tls-cert and --tls-key: give both (the certificate and its private key)');
-  return f.tlsCert === undefined ? undefined : { certFile: resolve(f.tlsCert), keyFile: resolve(f.tlsKey!) };
+  if (f.tlsCert === undefined) {
+    if (f.tlsCa !== undefined) throw usageError('--tls-ca: goes with --tls-cert and --tls-key');
+    return undefined;
+  }
+  return {
+    certFile: resolve(f.tlsCert),
+    keyFile: resolve(f.tlsKey!),
+    ...(f.tlsCa === undefined ? {} : { caFile: resolve(f.tlsCa) }),
+  };
 }

@@ -78,7 +78,7 @@ export interface ControlPlaneOptions {
    * HTTPS for the API: `auto` makes a local CA and certificate under `$WHARF_HOME/tls/`
    * (`tls.ts`), or the given PEM files. Default: plain HTTP.
    */
-  tls?: 'auto' | { certFile: string; keyFile: string };
+  tls?: 'auto' | { certFile: string; keyFile: string; caFile?: string };
   log: (line: string) => void;
 }
 
@@ -180,7 +180,7 @@ const TLS_WARNING_INTERVAL_MS = 12 * 3_600_000;
 async function resolveTls(options: ControlPlaneOptions): Promise<TlsMaterial | undefined> {
   if (options.tls === undefined) return undefined;
   if (options.tls === 'auto') return autoTls(options.home);
-  return loadTls(options.tls.certFile, options.tls.keyFile);
+  return loadTls(options.tls.certFile, options.tls.keyFile, options.tls.caFile);
 }
 
 /** Starts every part; on a failure part-way, stops what already started and rethrows. */

@@ -11,6 +11,7 @@ import { randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import './reflect-metadata.js';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -53,8 +54,11 @@ export function certificateExpiry(pem: string): Date {
   return new Date(new X509Certificate(pem).validTo);
 }
 
-/** The given certificate and key; errors name the flag and the file. */
-export async function loadTls(certFile: string, keyFile: string): Promise<TlsMaterial> {
+/**
+ * The given certificate and key; `caFile` is the CA that signed it (default: the certificate
+ * itself, right for a self-signed one). Errors name the flag and the file.
+ */
+export async function loadTls(certFile: string, keyFile: string, caFile: string = certFile): Promise<TlsMaterial> {
   const cert = await readFile(certFile, 'utf8').catch((e: Error) => {
     throw new Error(`--tls-cert: cannot read ${certFile}: ${e.message}`);
   });
@@ -67,7 +71,7 @@ export async function loadTls(certFile: string, keyFile: string): Promise<TlsMat
   } catch (e) {
     throw new Error(`--tls-cert: ${certFile} is not a PEM certificate (${(e as Error).message})`, { cause: e });
   }
-  return { cert, key, certFile, caFile: certFile, expiresAt };
+  return { cert, key, certFile, caFile, expiresAt };
 }
 
 /** `--tls auto`: the CA under `home/tls` (made on first use) and a fresh-enough server certificate from it. */
