@@ -214,6 +214,30 @@ test('update, scale, rollback and promotion are admitted or refused the same way
   await unchanged('promotion', before);
 });
 
+test('in an environment that requires approval, a change the policies refuse records no approval', async (t) => {
+  t.after(async () => {
+    await setPolicies(CLEAR_ALL);
+    await setPolicies({ policies: { requiresApproval: false } });
+  });
+  await setPolicies({ policies: { requiresApproval: true, requiredLabels: { validated: 'true' } } });
+  const before = await sequence();
+  const r = await e.api('/api/v1/deployments', {
+    method: 'POST',
+    json: { name: 'gated', environment: 'production', model: { name: 'risk', version: '0.9.0' } },
+  });
+  assertDenied(r, ['requiredLabels: validated=true']);
+  const scaled = await e.api('/api/v1/environments/production/deployments/risk/scale', {
+    method: 'POST',
+    json: { replicas: 1 },
+  });
+  assert.equal(scaled.status, 202, 'a change the policies admit still waits for its approval');
+  assert.deepEqual(
+    (await userWrites(before)).map((w) => w.split(' ').slice(0, 2).join(' ')),
+    ['created Approval'],
+    'only the admitted change was recorded for approval',
+  );
+});
+
 test('the dry run answers the violations without writing anything; wharf policy test prints them and exits 1', async (t) => {
   t.after(() => setPolicies(CLEAR_ALL));
   await setPolicies({ region: 'us-east-1', policies: { quota: { memory: '1Gi' } } });
