@@ -21,6 +21,7 @@ import {
   NotSupportedError,
   PayloadTooLargeError,
   PermissionDeniedError,
+  PolicyViolationError,
   UnavailableError,
   unlessNotFound,
   WharfError,
@@ -63,6 +64,9 @@ const SAMPLES: readonly WharfError[] = [
   new UnavailableError('loading'),
   new InternalError('the runtime failed'),
   new PermissionDeniedError('approver is the requester'),
+  new PolicyViolationError([
+    { policy: 'quota', rule: 'replicas <= 4', message: 'production would ask for 6 replicas in all' },
+  ]),
   new NotSupportedError('the local runtime cannot honour image'),
   new ConflictError('Deployment', 'dev/risk', 1, 2),
   new AlreadyExistsError('Deployment', 'dev/risk'),

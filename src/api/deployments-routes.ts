@@ -74,6 +74,7 @@ export function registerDeploymentRoutes(
           summary,
           actor,
           reason,
+          precheck: () => deployments.admissionPrecheck(input.environment, input),
         },
         () => deployments.create(input, { actor, reason }),
       );
@@ -138,6 +139,7 @@ export function registerDeploymentRoutes(
           summary: `update ${name}: ${JSON.stringify(patch)}`,
           actor,
           reason,
+          precheck: () => deployments.admissionPrecheck(environment, { name, ...patch }, true),
         },
         () => deployments.update(name, environment, patch, { actor, reason, expectedResourceVersion: resourceVersion }),
       );
@@ -166,6 +168,7 @@ export function registerDeploymentRoutes(
           summary: `scale ${name} to ${replicas}`,
           actor,
           reason,
+          precheck: () => deployments.admissionPrecheck(environment, { name, configuration: { replicas } }, true),
         },
         () => deployments.scale(name, environment, replicas, { actor, reason }),
       );

@@ -5,7 +5,7 @@
  * stay in the server log, never in the response.
  */
 import type { ZodError } from 'zod';
-import { httpStatusOf, MethodNotAllowedError, WharfError } from '../core/errors.js';
+import { httpStatusOf, MethodNotAllowedError, PolicyViolationError, WharfError } from '../core/errors.js';
 import { isStoreUnavailable } from '../core/store-unavailable.js';
 
 /** Seconds a client is asked to wait (`Retry-After`) when the store cannot be reached. */
@@ -13,7 +13,14 @@ export const STORE_RETRY_AFTER_SECONDS = 5;
 
 /** The API's error body. */
 export interface ApiErrorBody {
-  error: { code: string; message: string; field?: string; details?: { field: string; message: string }[] };
+  error: {
+    code: string;
+    message: string;
+    field?: string;
+    details?: { field: string; message: string }[];
+    /** `POLICY_VIOLATION`: every broken rule, by policy. */
+    violations?: { policy: string; rule: string; message: string }[];
+  };
 }
 
 /**
@@ -39,6 +46,7 @@ export function toApiError(
     const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];
     const body: ApiErrorBody = { error: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
     const status = httpStatusOf(err);
+    if (err instanceof PolicyViolationError) body.error.violations = err.violations.map((v) => ({ ...v }));
     if (err instanceof MethodNotAllowedError) return { status, body, headers: { allow: err.allowed.join(', ') } };
     return { status, body };
   }

@@ -23,6 +23,10 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
           version: z.string().openapi({ example: '1.0.0' }),
           filename: z.string().optional(),
           labels: z.string().optional().openapi({ description: 'JSON object of string labels' }),
+          metrics: z
+            .string()
+            .optional()
+            .openapi({ description: 'JSON object of numbers, e.g. {"auc":0.91}; admission policies read them' }),
           description: z.string().optional(),
         }),
       },
@@ -43,6 +47,7 @@ export function registerModelRoutes(app: OpenAPIHono, models: ModelCatalog): voi
           version: q.version,
           filename: q.filename,
           labels: parseLabels(q.labels),
+          metrics: parseMetrics(q.metrics),
           description: q.description,
         },
         Readable.fromWeb(body as never),
@@ -124,4 +129,16 @@ function parseLabels(text: string | undefined): Record<string, string> | undefin
     // fall through to the error below
   }
   throw new InvalidArgumentError('labels: must be a JSON object of string values');
+}
+
+function parseMetrics(text: string | undefined): Record<string, number> | undefined {
+  if (text === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      return parsed as Record<string, number>;
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidArgumentError('metrics: must be a JSON object of numbers, e.g. {"auc":0.91}');
 }

@@ -18,6 +18,7 @@ import type {
   ModelVersion,
   Revision,
 } from '../core/resources.js';
+import { PoliciesBody } from './policy-schemas.js';
 import {
   ConditionBody,
   DeploymentSpecBody,
@@ -34,7 +35,8 @@ const resourceVersion = z.number().int();
 export const EnvironmentBody = z.object({
   name: z.string(),
   runtime: z.enum(['local', 'kubernetes']),
-  policies: z.object({ requiresApproval: z.boolean() }),
+  region: z.string().optional(),
+  policies: PoliciesBody,
   labels: Labels,
   resourceVersion,
 });
@@ -49,6 +51,7 @@ export const ModelVersionBody = z.object({
   artifact: z.object({ digest: z.templateLiteral(['sha256:', z.string()]), size: z.number(), filename: z.string() }),
   signature: z.object({ inputs: z.array(TensorSpec), outputs: z.array(TensorSpec) }),
   labels: Labels,
+  metrics: z.record(z.string(), z.number()).optional(),
   source: z.object({ repository: z.string().optional(), commit: z.string().optional() }).optional(),
   createdAt: z.string(),
   resourceVersion,

@@ -1,7 +1,7 @@
 /**
  * Rollout control and governance endpoints: promote / abort / retry a rollout, promote a revision
  * from one environment to another, approvals (list, approve, reject), incidents, and environments
- * (list, get, set policy). Rules are the services'; this file maps HTTP onto them.
+ * (list, get, set policy, and the dry run of their admission policies). Rules are the services'; this file maps HTTP onto them.
  */
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ZodType } from 'zod';
@@ -15,9 +15,11 @@ import {
   EnvironmentPromotion,
   EnvironmentUpdate,
   Pagination,
+  PolicyTestRequest,
   Promote,
   RolloutCommand,
 } from './schemas.js';
+import { PolicyTestResult } from './policy-schemas.js';
 import { actorOf, errorResponses as routeErrors, json, jsonBody, tooLarge } from './route-kit.js';
 import {
   ApprovalBody,
@@ -218,10 +220,21 @@ export function registerRolloutRoutes(
       },
     }),
     async (c) => {
-      const outcome = await environments.changePolicies(c.req.valid('param').name, c.req.valid('json').policies, gate, {
+      const { policies, region } = c.req.valid('json');
+      const outcome = await environments.changePolicies(c.req.valid('param').name, { policies, region }, gate, {
         actor: actorOf(c),
       });
       return 'approval' in outcome ? c.json({ approval: outcome.approval }, 202) : c.json(outcome.applied, 200);
     },
+  );
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/api/v1/environments/{environment}/policy-test',
+      summary: "A dry run of the environment's admission policies on a deployment document; changes nothing",
+      request: { params: z.object({ environment: z.string() }), ...jsonBody(PolicyTestRequest) },
+      responses: okWithBody('Every violation (none: allowed)', PolicyTestResult),
+    }),
+    async (c) => c.json(await deployments.testPolicies(c.req.valid('param').environment, c.req.valid('json')), 200),
   );
 }

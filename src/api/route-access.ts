@@ -123,9 +123,10 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   },
   'POST /api/v1/deployments/{name}/promotions': { permission: 'rollouts:promote', environment: 'body', field: 'to' },
 
-  // The route table the gateways follow (a gateway needs a token with deployments:read).
-  'GET /api/v1/routes': { permission: 'deployments:read', environment: 'none' },
-  'GET /api/v1/routes/watch': { permission: 'deployments:read', environment: 'none' },
+  // The route table the gateways follow: it lists the token hashes of protected endpoints, so only
+  // gateways (their token's scope) and admins read it.
+  'GET /api/v1/routes': { permission: 'routes:read', environment: 'none' },
+  'GET /api/v1/routes/watch': { permission: 'routes:read', environment: 'none' },
 
   // Approvals: deciding is checked again in the approval's environment by the change gate.
   'GET /api/v1/approvals': { permission: 'approvals:read', environment: 'query' },
@@ -186,6 +187,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/environments/{environment}/secrets': { permission: 'secrets:read', environment: 'param' },
   'DELETE /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
   'POST /api/v1/secrets/rotate-key': { permission: 'secrets:admin', environment: 'none' },
+  // The dry run of admission policies: reads only.
+  'POST /api/v1/environments/{environment}/policy-test': { permission: 'policies:read', environment: 'param' },
 };
 
 /** The OpenAPI form of a Hono path: `/a/:b/c` → `/a/{b}/c` (regex constraints dropped). */

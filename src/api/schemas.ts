@@ -4,6 +4,7 @@
  * Objects are strict: an unknown field is a 400 naming it (a typo must not be silently ignored).
  */
 import { z } from '@hono/zod-openapi';
+import { PoliciesUpdate, Region } from './policy-schemas.js';
 
 /** DNS-label names, so they work as Kubernetes names and URL path segments unchanged. */
 export const Name = z
@@ -294,9 +295,15 @@ export const FeedbackInput = z
 
 /** PATCH /api/v1/environments/{name}. */
 export const EnvironmentUpdate = z
-  .object({ policies: z.object({ requiresApproval: z.boolean() }).strict() })
+  .object({ policies: PoliciesUpdate.optional(), region: Region.nullable().optional() })
   .strict()
   .openapi('EnvironmentUpdate');
+
+/** POST /api/v1/environments/{environment}/policy-test: a deployment document, as `apply` sends it. */
+export const PolicyTestRequest = DeploymentCreate.omit({ environment: true, model: true, reason: true })
+  .extend({ environment: z.string().optional(), model: PartialModelReference.optional() })
+  .strict()
+  .openapi('PolicyTestRequest');
 
 /** POST /api/v1/approvals/{id}/approve|reject. */
 export const ApprovalDecision = z

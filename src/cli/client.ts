@@ -3,8 +3,10 @@
  * Any non-2xx answer becomes an ApiCallError carrying the server's own message, which the CLI
  * prints as is before exiting non-zero.
  */
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { credentialsPath, readCredentials, sessionPath } from '../server/credentials-file.js';
 
 /** Where the API is; `WHARF_URL` overrides. */
@@ -44,6 +46,40 @@ export class ApiCallError extends Error {
   }
 }
 
+/**
+ * The CA the CLI trusts for an https `WHARF_URL`, besides the system's: `WHARF_CA_FILE`, else the one
+ * `wharf up --tls auto` made (`$WHARF_HOME/tls/ca.pem`, default ./.wharf) when it exists.
+ */
+export function cliCaFile(): string | undefined {
+  if (process.env.WHARF_CA_FILE) return process.env.WHARF_CA_FILE;
+  const made = join(resolve(process.env.WHARF_HOME ?? '.wharf'), 'tls', 'ca.pem');
+  return existsSync(made) ? made : undefined;
+}
+
+let tlsAgent: { file: string; agent: Agent } | undefined;
+
+/** fetch, through an agent that trusts {@link cliCaFile} when the URL is https and there is one. */
+function fetchFor(url: URL): typeof fetch {
+  const file = url.protocol === 'https:' ? cliCaFile() : undefined;
+  if (file === undefined) return fetch;
+  if (tlsAgent?.file !== file) {
+    let ca: string;
+    try {
+      ca = readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new ApiCallError(
+        `cannot read the CA file ${file} (WHARF_CA_FILE): ${(e as Error).message}`,
+        0,
+        'UNREACHABLE',
+      );
+    }
+    tlsAgent = { file, agent: new Agent({ connect: { ca } }) };
+  }
+  const dispatcher = tlsAgent.agent;
+  return ((input: URL, init: RequestInit) =>
+    undiciFetch(input, { ...(init as object), dispatcher } as never)) as unknown as typeof fetch;
+}
+
 /** Options for {@link call}. */
 export interface CallOptions {
   method?: string;
@@ -73,7 +109,7 @@ export async function request(path: string, options: CallOptions = {}): Promise<
   }
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await fetchFor(url)(url, {
       method: options.method ?? 'GET',
       headers,
       body,

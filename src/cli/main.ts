@@ -13,6 +13,7 @@ import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
 import { registerSecret } from './secret.js';
+import { registerPolicy } from './policy.js';
 import { registerServeModel } from './serve-model.js';
 import { registerToken } from './token.js';
 import { registerUp } from './up.js';
@@ -47,5 +48,6 @@ registerAccess(program);
 registerLogin(program);
 registerToken(program);
 registerUsers(program);
+registerPolicy(program);
 
 await program.parseAsync(process.argv);

@@ -17,10 +17,12 @@ export function registerModel(program: Command): void {
     .description('Upload an ONNX model file as a new, immutable version')
     .requiredOption('--version <semver>', 'the version, e.g. 1.0.0')
     .option('--label <key=value...>', 'labels for the version')
+    .option('--metric <name=number...>', 'evaluation metrics of the version, e.g. auc=0.91')
     .action(
-      action(async (name: string, file: string, flags: { version: string; label?: string[] }) => {
+      action(async (name: string, file: string, flags: { version: string; label?: string[]; metric?: string[] }) => {
         const size = await inputFileSize(file);
         const labels = Object.fromEntries((flags.label ?? []).map((l) => l.split('=', 2) as [string, string]));
+        const metrics = Object.fromEntries((flags.metric ?? []).map(parseMetricFlag));
         const version = await call<ModelVersionResponse>(`/api/v1/models/${encodeURIComponent(name)}/versions`, {
           method: 'POST',
           body: createReadStream(file),
@@ -28,6 +30,7 @@ export function registerModel(program: Command): void {
             version: flags.version,
             filename: basename(file),
             labels: Object.keys(labels).length ? JSON.stringify(labels) : undefined,
+            metrics: Object.keys(metrics).length ? JSON.stringify(metrics) : undefined,
           },
         });
         process.stdout.write(
@@ -67,4 +70,13 @@ export function registerModel(program: Command): void {
         );
       }),
     );
+}
+
+/** `auc=0.91` → `['auc', 0.91]`; a value that is not a number is sent as is for the API to name. */
+function parseMetricFlag(flag: string): [string, number | string] {
+  const at = flag.indexOf('=');
+  const name = at < 0 ? flag : flag.slice(0, at);
+  const text = at < 0 ? '' : flag.slice(at + 1).trim();
+  const value = Number(text);
+  return [name, text !== '' && Number.isFinite(value) ? value : text];
 }

@@ -2,14 +2,12 @@
  * `wharf deploy promote | abort | retry | apply`, `wharf approvals …`, `wharf incidents`,
  * `wharf env …`: rollout control and governance from the command line.
  */
-import { type Command, InvalidArgumentError } from 'commander';
-import { parseAllDocuments } from 'yaml';
+import type { Command } from 'commander';
 import type {
   ApprovalPageResponse,
   ApprovalResponse,
   DeploymentResponse,
   EnvironmentPageResponse,
-  EnvironmentResponse,
   IncidentPageResponse,
   PendingApprovalResponse,
 } from '../api/response-schemas.js';
@@ -17,28 +15,14 @@ import { ApiCallError, call } from './client.js';
 import { CliError, EXIT_CODES, usageError } from './exit-codes.js';
 import { readInputText } from './input-file.js';
 import { integer } from './options.js';
+import { parseDocuments, readStdin, withoutServerFields } from './deployment-documents.js';
+import { registerSetPolicy } from './policy.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { action } from './run-action.js';
 import { waitForDeployment } from './wait.js';
 
 const path = (env: string, name: string, rest = ''): string =>
   `/api/v1/environments/${encodeURIComponent(env)}/deployments/${encodeURIComponent(name)}${rest}`;
-
-/**
- * Fields of a deployment document that the server owns; `apply` drops them so `get -o yaml` round-trips
- * (`resourceVersion` is sent back on an update, as the version the document was read at).
- */
-const READ_ONLY_FIELDS = [
-  'id',
-  'revision',
-  'status',
-  'endpoints',
-  'resourceVersion',
-  'rolloutRequests',
-  'kind',
-  'apiVersion',
-] as const;
-const READ_ONLY_METADATA = ['created', 'updated', 'deployedBy', 'deletionRequestedAt'] as const;
 
 /** Prints what a change led to: the deployment's revision, or the approval it waits for. */
 export function reportChange(result: DeploymentResponse | PendingApprovalResponse): result is DeploymentResponse {
@@ -189,47 +173,7 @@ export function registerRollout(program: Command, deploy: Command): void {
       );
     }),
   );
-  envs
-    .command('set-policy <name>')
-    .description("Change an environment's policy")
-    .requiredOption('--requires-approval <bool>', 'true or false', (v) => {
-      if (v !== 'true' && v !== 'false') throw new InvalidArgumentError('must be true or false');
-      return v === 'true';
-    })
-    .action(
-      action(async (name: string, f: { requiresApproval: boolean }) => {
-        const answer = await call<EnvironmentResponse | PendingApprovalResponse>(
-          `/api/v1/environments/${encodeURIComponent(name)}`,
-          { method: 'PATCH', json: { policies: { requiresApproval: f.requiresApproval } } },
-        );
-        // Turning the gate off where it is on waits for another person's approval.
-        if ('approval' in answer) {
-          const a = answer.approval;
-          process.stdout.write(
-            `approval ${a.id} requested: ${a.summary}\nanother person runs: wharf approvals approve ${a.id}\n`,
-          );
-          return;
-        }
-        process.stdout.write(
-          `environment ${answer.name}: requires approval = ${String(answer.policies.requiresApproval)}\n`,
-        );
-      }),
-    );
-}
-
-function parseDocuments(text: string, file: string): Record<string, unknown>[] {
-  const docs = parseAllDocuments(text);
-  const out: Record<string, unknown>[] = [];
-  for (const [i, doc] of (Array.isArray(docs) ? docs : [docs]).entries()) {
-    if (doc.errors.length > 0) throw usageError(`${file}: document ${i + 1}: ${doc.errors[0]!.message}`);
-    const value: unknown = doc.toJS();
-    if (value === null || value === undefined) continue;
-    if (typeof value !== 'object' || Array.isArray(value))
-      throw usageError(`${file}: document ${i + 1}: must be a mapping (a deployment document)`);
-    out.push(value as Record<string, unknown>);
-  }
-  if (out.length === 0) throw usageError(`${file}: no document`);
-  return out;
+  registerSetPolicy(envs);
 }
 
 /** Creates the deployment when it does not exist, else updates it; an unchanged document changes nothing. */
@@ -246,14 +190,7 @@ async function applyDocument(raw: Record<string, unknown>): Promise<DeploymentRe
   }
   if (kind !== 'Deployment')
     throw usageError(`kind: must be Deployment or AnalysisTemplate, got ${JSON.stringify(kind)}`);
-  const doc = Object.fromEntries(
-    Object.entries(raw).filter(([k]) => !(READ_ONLY_FIELDS as readonly string[]).includes(k)),
-  );
-  if (doc.metadata !== undefined && typeof doc.metadata === 'object' && doc.metadata !== null) {
-    doc.metadata = Object.fromEntries(
-      Object.entries(doc.metadata).filter(([k]) => !(READ_ONLY_METADATA as readonly string[]).includes(k)),
-    );
-  }
+  const doc = withoutServerFields(raw);
   const { name, environment } = doc as { name?: unknown; environment?: unknown };
   if (typeof name !== 'string' || typeof environment !== 'string')
     throw usageError('name and environment: required in every deployment document');
@@ -297,10 +234,4 @@ async function applyDocument(raw: Record<string, unknown>): Promise<DeploymentRe
   );
   // Unchanged too: `--wait` then waits for the current revision (e.g. a canary paused until promoted).
   return updated;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -173,6 +173,13 @@ export function registerUp(program: Command): void {
       'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)',
     )
     .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
+    .option('--tls <mode>', "'auto': serve the API over HTTPS with a local CA and certificate made in <home>/tls")
+    .option('--tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--tls-ca <file>',
+      'the CA that signed --tls-cert, for the gateway and the CLI to trust (default: the certificate)',
+    )
     .option(
       '--enable-test-faults',
       'TEST ONLY: honour the wharf.dev/test-fault-* labels of model versions (injected errors and latency); never in production',
@@ -192,9 +199,14 @@ export function registerUp(program: Command): void {
             debugHeaders?: boolean;
             maxJsonBody?: number;
             enableTestFaults?: boolean;
+            tls?: string;
+            tlsCert?: string;
+            tlsKey?: string;
+            tlsCa?: string;
           } & KubernetesFlags &
             OidcFlags,
         ) => {
+          const tls = tlsOption(f);
           if (f.auth === 'none') {
             if (!LOOPBACK.has(f.host))
               throw new Error(
@@ -231,6 +243,7 @@ export function registerUp(program: Command): void {
             testFaults: f.enableTestFaults === true,
             auth: f.auth,
             ...(oidc === undefined ? {} : { oidc }),
+            ...(tls === undefined ? {} : { tls }),
             runtime: {
               runtime: f.runtime as RuntimeSettings['runtime'],
               kubeconfig: f.kubeconfig,
@@ -245,6 +258,10 @@ export function registerUp(program: Command): void {
           });
           onSignals(() => cp.stop());
           process.stdout.write(`Wharf is up: API ${cp.apiUrl}  gateway ${cp.gatewayUrl}  home ${home}\n`);
+          if (cp.tls !== undefined)
+            process.stdout.write(
+              `TLS: the CLI trusts ${cp.tls.caFile} (found there under $WHARF_HOME, or set WHARF_CA_FILE); set WHARF_URL=${cp.apiUrl}\n`,
+            );
           if (cp.credentialsWritten !== undefined)
             process.stdout.write(
               `Admin credentials written to ${cp.credentialsWritten} (mode 0600); the CLI reads them from there. Keep them safe.\n`,
@@ -318,4 +335,30 @@ export function registerUp(program: Command): void {
         },
       ),
     );
+}
+
+/** `--tls auto` or `--tls-cert` with `--tls-key`; none for plain HTTP. Errors name the flag. */
+function tlsOption(f: {
+  tls?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+}): 'auto' | { certFile: string; keyFile: string; caFile?: string } | undefined {
+  if (f.tls !== undefined && f.tls !== 'auto') throw usageError(`--tls: must be auto, got ${JSON.stringify(f.tls)}`);
+  if (f.tls === 'auto') {
+    if (f.tlsCert !== undefined || f.tlsKey !== undefined)
+      throw usageError('--tls auto: makes its own certificate; leave out --tls-cert and --tls-key');
+    return 'auto';
+  }
+  if ((f.tlsCert === undefined) !== (f.tlsKey === undefined))
+    throw usageError('--tls-cert and --tls-key: give both (the certificate and its private key)');
+  if (f.tlsCert === undefined) {
+    if (f.tlsCa !== undefined) throw usageError('--tls-ca: goes with --tls-cert and --tls-key');
+    return undefined;
+  }
+  return {
+    certFile: resolve(f.tlsCert),
+    keyFile: resolve(f.tlsKey!),
+    ...(f.tlsCa === undefined ? {} : { caFile: resolve(f.tlsCa) }),
+  };
 }

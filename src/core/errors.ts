@@ -18,6 +18,7 @@ export const ERROR_CODES = [
   'INVALID_ARGUMENT',
   'UNAUTHENTICATED',
   'PERMISSION_DENIED',
+  'POLICY_VIOLATION',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   'PAYLOAD_TOO_LARGE',
@@ -52,6 +53,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   INVALID_ARGUMENT: 400,
   UNAUTHENTICATED: 401,
   PERMISSION_DENIED: 403,
+  POLICY_VIOLATION: 403,
   NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
@@ -127,6 +129,18 @@ export class UnauthenticatedError extends WharfError {
 /** The caller may not do this (e.g. approve a change they requested themselves). */
 export class PermissionDeniedError extends WharfError {
   readonly code = 'PERMISSION_DENIED';
+}
+
+/**
+ * The change breaks one or more of the environment's admission policies (`core/admission-policies.ts`);
+ * nothing was changed. The message names each policy and rule; `violations` carries them as data.
+ */
+export class PolicyViolationError extends WharfError {
+  readonly code = 'POLICY_VIOLATION';
+  constructor(readonly violations: readonly { policy: string; rule: string; message: string }[]) {
+    // The form of `describeViolation` in core/admission-policies.ts.
+    super(violations.map((v) => `policies.${v.policy}: rule ${v.rule}: ${v.message}`).join('; '));
+  }
 }
 
 /** The callee cannot do this at all (an engine without the capability); retrying will not help. */

@@ -12,6 +12,7 @@ import type { Model, ModelVersion, NewResource } from '../core/resources.js';
 import { compareSemver, isSemver, parseSemver } from '../core/semver.js';
 import { AlreadyExistsError } from '../store/errors.js';
 import type { Page, Store, StoreCollections } from '../store/store.js';
+import { TEST_FAULT_LABEL_PREFIX } from '../workloads/onnx-model/test-faults.js';
 import { workloadKindOf } from '../workloads/workload-kind.js';
 import { readSignature, type Signature } from './artifact-signature.js';
 import type { BlobBody, BlobInfo, BlobStore } from './blob-store.js';
@@ -36,6 +37,11 @@ export interface ModelRegistryOptions {
   maxArtifactBytes?: number;
   /** The clock for `createdAt`; default the system clock. */
   now?: () => Date;
+  /**
+   * Accept pushes labelled `wharf.dev/test-fault-*` (the control plane's `testFaults`); off by
+   * default, so nobody who may push a model can label it to fail on purpose.
+   */
+  acceptTestFaultLabels?: boolean;
 }
 
 /**
@@ -51,6 +57,7 @@ export class ModelRegistry {
   readonly #store: Store;
   readonly #blobs: BlobStore;
   readonly #now: () => Date;
+  readonly #acceptTestFaultLabels: boolean;
   readonly #leases = new DigestLeases();
 
   constructor(store: Store, blobs: BlobStore, options: ModelRegistryOptions = {}) {
@@ -61,6 +68,7 @@ export class ModelRegistry {
     this.#store = store;
     this.#blobs = blobs;
     this.#now = options.now ?? (() => new Date());
+    this.#acceptTestFaultLabels = options.acceptTestFaultLabels === true;
   }
 
   /**
@@ -75,6 +83,7 @@ export class ModelRegistry {
    */
   async pushVersion(input: PushVersionInput, body: BlobBody): Promise<ModelVersion> {
     const valid = validatePushInput(input);
+    this.#refuseTestFaultLabels(valid);
     // Cheap check first, so a duplicate is refused before a possibly large upload.
     await this.#assertVersionFree(this.#store, valid);
     const blob = await this.#upload(body);
@@ -195,6 +204,16 @@ export class ModelRegistry {
     }
   }
 
+  /** `INVALID_ARGUMENT` naming the label when a test-fault label arrives without the test switch. */
+  #refuseTestFaultLabels(valid: ValidPushInput): void {
+    if (this.#acceptTestFaultLabels) return;
+    const fault = Object.keys(valid.labels).find((key) => key.startsWith(TEST_FAULT_LABEL_PREFIX));
+    if (fault === undefined) return;
+    throw new InvalidArgumentError(
+      `labels.${fault}: test-fault labels (${TEST_FAULT_LABEL_PREFIX}*) are accepted only by a control plane started with --enable-test-faults`,
+    );
+  }
+
   /** Throws {@link VersionExistsError} if the model has this version, or one equal in precedence. */
   async #assertVersionFree(c: StoreCollections, valid: ValidPushInput): Promise<void> {
     for (const v of await allVersions(c, valid.model)) {
@@ -212,6 +231,7 @@ export class ModelRegistry {
       artifact: { digest: blob.digest, size: blob.size, filename: valid.filename },
       signature,
       labels: valid.labels,
+      ...(valid.metrics === undefined ? {} : { metrics: valid.metrics }),
       ...(valid.source === undefined ? {} : { source: valid.source }),
       createdAt: this.#now().toISOString(),
     };

@@ -16,6 +16,8 @@ export interface PushVersionInput {
   filename?: string;
   /** The version's labels. */
   labels?: Labels;
+  /** Evaluation figures, e.g. `{ auc: 0.91 }`: finite numbers under metric names. */
+  metrics?: Record<string, number>;
   /** Where it came from (git remote and commit). */
   source?: ModelSource;
   /** The model's description; used only when this push creates the model. */
@@ -29,6 +31,7 @@ export interface ValidPushInput {
   semver: SemVer;
   filename: string;
   labels: Labels;
+  metrics?: Record<string, number>;
   source?: ModelSource;
   description: string;
 }
@@ -36,6 +39,8 @@ export interface ValidPushInput {
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_KEY = /^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/;
 const MAX_LABELS = 64;
+const METRIC_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,62}$/;
+const MAX_METRICS = 64;
 const MAX_LABEL_KEY = 63;
 const MAX_LABEL_VALUE = 256;
 const MAX_FILENAME = 255;
@@ -98,6 +103,25 @@ function checkLabels(value: unknown): Labels {
   return labels;
 }
 
+function checkMetrics(value: unknown): Record<string, number> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidArgumentError('metrics: must be an object of numbers, e.g. {"auc": 0.91}');
+  const entries = Object.entries(value);
+  if (entries.length > MAX_METRICS)
+    throw new InvalidArgumentError(`metrics: at most ${MAX_METRICS} metrics, got ${entries.length}`);
+  const metrics: Record<string, number> = {};
+  for (const [name, v] of entries) {
+    if (!METRIC_NAME.test(name))
+      throw new InvalidArgumentError(
+        `metrics: name ${JSON.stringify(name)} must be 1-63 letters, digits, '_', '.', ':' or '-', starting with a letter or '_'`,
+      );
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new InvalidArgumentError(`metrics.${name}: must be a finite number, got ${JSON.stringify(v)}`);
+    metrics[name] = v;
+  }
+  return metrics;
+}
+
 function checkSource(value: unknown): ModelSource {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new InvalidArgumentError('source: must be an object');
@@ -131,6 +155,7 @@ export function validatePushInput(input: PushVersionInput): ValidPushInput {
     description:
       input.description === undefined ? '' : checkText(input.description, 'description', MAX_DESCRIPTION, true),
   };
+  if (input.metrics !== undefined) valid.metrics = checkMetrics(input.metrics);
   if (input.source !== undefined) valid.source = checkSource(input.source);
   return valid;
 }

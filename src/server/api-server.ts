@@ -4,9 +4,10 @@
  * control-plane.ts builds the parts this takes and starts it.
  */
 import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
@@ -43,6 +44,10 @@ import type { IdentityServices } from '../services/identity/identity-services.js
 import { registerIdentityRoutes } from '../api/identity-routes.js';
 import { registerSecretRoutes } from '../api/secrets-routes.js';
 import type { Secrets } from '../services/secrets/secrets-service.js';
+import type { TlsMaterial } from './tls.js';
+
+/** The metric of the serving certificate's end, for alerts ahead of it. */
+export const TLS_EXPIRY_METRIC = 'wharf_tls_certificate_expiry_timestamp_seconds';
 
 /** A route the API serves, as registered (`GET`, `/api/v1/environments/:environment/deployments/:name`). */
 export interface ApiRoute {
@@ -69,9 +74,17 @@ export function createApiServer(
   authorizer: Authorizer,
   secrets: Secrets,
   audit?: AuditTrail,
+  tls?: TlsMaterial,
 ): Server & { readonly apiRoutes: readonly ApiRoute[] } {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
+  if (tls !== undefined) {
+    new Gauge({
+      name: TLS_EXPIRY_METRIC,
+      help: 'When the certificate the API and gateway serve ends (Unix seconds).',
+      registers: [metrics],
+    }).set(tls.expiresAt.getTime() / 1000);
+  }
   const app = createApp({
     readiness: async () => {
       try {
@@ -132,7 +145,15 @@ export function createApiServer(
       (p) => p.items,
     ),
   );
-  const server = createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(limits) }) as Server;
+  const server = (
+    tls === undefined
+      ? createAdaptorServer({ fetch: app.fetch, serverOptions: serverOptions(limits) })
+      : createAdaptorServer({
+          fetch: app.fetch,
+          createServer: createHttpsServer,
+          serverOptions: { ...serverOptions(limits), cert: tls.cert, key: tls.key },
+        })
+  ) as Server;
   const refused = new Counter({
     name: 'wharf_api_connections_refused_total',
     help: 'Client connections answered 503 and closed because the API had its maximum open.',
@@ -165,8 +186,9 @@ export function loopbackUrl(url: string): string {
   return u.origin;
 }
 
-/** The http URL a listening server answers on. */
+/** The http (or, for a TLS server, https) URL a listening server answers on. */
 export function urlOf(server: Server): string {
   const a = server.address() as AddressInfo;
-  return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  const scheme = 'setSecureContext' in server ? 'https' : 'http';
+  return `${scheme}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
 }

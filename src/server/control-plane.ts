@@ -3,6 +3,7 @@
  * when a URL is given), registry (blobs under the home folder), local runtime, deployment
  * controller, route publisher, gateway (a supervised process of its own, gateway-process.ts) and API (api-server.ts). `wharf up` calls {@link startControlPlane}.
  */
+import { autoTls, expiryWarning, loadTls, type TlsMaterial } from './tls.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rateLimitedLog } from '../core/rate-limited-log.js';
@@ -85,6 +86,11 @@ export interface ControlPlaneOptions {
   auth?: AuthMode;
   /** Also accept bearer JWTs of this OpenID Connect issuer (`wharf up --oidc-issuer … --oidc-audience …`). */
   oidc?: OidcSettings;
+  /**
+   * HTTPS for the API: `auto` makes a local CA and certificate under `$WHARF_HOME/tls/`
+   * (`tls.ts`), or the given PEM files. Default: plain HTTP.
+   */
+  tls?: 'auto' | { certFile: string; keyFile: string; caFile?: string };
   log: (line: string) => void;
 }
 
@@ -127,6 +133,8 @@ export interface ControlPlane {
   readonly apiRoutes: readonly ApiRoute[];
   /** Users, service accounts, token management, login and the principal directory. */
   readonly identity: IdentityServices;
+  /** With TLS: the CA file clients trust and when the certificate ends. */
+  readonly tls?: { readonly caFile: string; readonly certFile: string; readonly expiresAt: Date };
   /** Stops everything, replicas included, in reverse order of start. */
   stop(): Promise<void>;
 }
@@ -179,7 +187,17 @@ async function ensureCredentials(
 
 /** The gateway process acts as this principal when it follows the route table and activates deployments. */
 export const GATEWAY_PRINCIPAL_ID = 'system:gateway';
-const GATEWAY_SCOPES = ['deployments:read', 'deployments:scale'];
+const GATEWAY_SCOPES = ['routes:read', 'deployments:scale'];
+
+/** How often a certificate near its end is warned about again, while the control plane runs. */
+const TLS_WARNING_INTERVAL_MS = 12 * 3_600_000;
+
+/** The TLS material {@link ControlPlaneOptions.tls} asks for; none for plain HTTP. */
+async function resolveTls(options: ControlPlaneOptions): Promise<TlsMaterial | undefined> {
+  if (options.tls === undefined) return undefined;
+  if (options.tls === 'auto') return autoTls(options.home);
+  return loadTls(options.tls.certFile, options.tls.keyFile, options.tls.caFile);
+}
 
 /** Starts every part; on a failure part-way, stops what already started and rethrows. */
 export async function startControlPlane(options: ControlPlaneOptions): Promise<ControlPlane> {
@@ -218,7 +236,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       )!;
 
     const blobs = new FsBlobStore(join(options.home, 'blobs'));
-    const registry = new ModelRegistry(store, blobs);
+    const registry = new ModelRegistry(store, blobs, { acceptTestFaultLabels: options.testFaults === true });
     // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
     // again now and then for those too recent at start to be told from a push in progress.
     const graceMs = options.blobSweepGraceMs ?? BLOB_SWEEP_GRACE_MS;
@@ -263,6 +281,18 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     const gatewayAdmin = new GatewayAdminClient(() => started.gateway?.adminUrl, {
       ejectionsReadFile: join(options.home, 'gateway', 'ejections-read.json'),
     });
+    const tls = await resolveTls(options);
+    if (tls !== undefined) {
+      options.log(`tls: the API serves HTTPS with ${tls.certFile}; clients trust ${tls.caFile} (WHARF_CA_FILE)`);
+      const warn = (): void => {
+        const warning = expiryWarning(tls);
+        if (warning !== undefined) options.log(warning);
+      };
+      warn();
+      const warner = setInterval(warn, TLS_WARNING_INTERVAL_MS);
+      warner.unref();
+      stops.push(async () => clearInterval(warner));
+    }
     const deployments = new DeploymentService(store);
     const activateLeader = (environment: string, name: string): Promise<boolean> =>
       activate?.(environment, name) ?? Promise.resolve(false);
@@ -281,6 +311,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       authorizer,
       secrets,
       audit,
+      tls,
     );
     const api = await listen(apiServer, options.host, options.port);
     stops.push(
@@ -302,6 +333,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       log: options.log,
       debugHeaders: options.gatewayDebugHeaders ?? false,
       tokenFile: credentials.gatewayTokenFile ?? '',
+      caFile: tls?.caFile ?? '',
     });
     started.gateway = gateway;
     stops.push(() => gateway.stop());
@@ -379,6 +411,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       tokens,
       apiRoutes: apiServer.apiRoutes,
       identity,
+      ...(tls === undefined ? {} : { tls: { caFile: tls.caFile, certFile: tls.certFile, expiresAt: tls.expiresAt } }),
       ...(credentials.adminToken === undefined ? {} : { adminToken: credentials.adminToken }),
       ...(credentials.written === undefined ? {} : { credentialsWritten: credentials.written }),
       stop: stopAll,

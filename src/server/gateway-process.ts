@@ -39,6 +39,8 @@ export interface GatewayProcessOptions {
   readonly debugHeaders?: boolean;
   /** The credentials file (credentials-file.ts) whose token it sends to the control plane; '' = none (`--auth none`). */
   readonly tokenFile?: string;
+  /** A CA (PEM file) it trusts besides the system's, for a control plane on HTTPS; '' = none. */
+  readonly caFile?: string;
   /** Delay before starting a gateway that exited again (default 200 ms doubling to 10 s). */
   readonly backoff?: BackoffPolicy;
   /** How often an adopted gateway's exit is polled (not our child: no exit event). Default 200 ms. */
@@ -78,6 +80,7 @@ export class GatewayProcess {
       backoff: { initialMs: 200, maxMs: 10_000 },
       debugHeaders: false,
       tokenFile: '',
+      caFile: '',
       exitPollMs: 200,
       startTimeoutMs: 30_000,
       stopGraceMs: 35_000,
@@ -261,7 +264,8 @@ async function spawnGateway(
         ...(o.debugHeaders ? ['--debug-headers'] : []),
         ...(o.tokenFile === '' ? [] : ['--token-file', o.tokenFile]),
       ],
-      env: process.env,
+      // Node adds this CA to the ones its TLS client trusts (undici's included), read at process start.
+      env: o.caFile === '' ? process.env : { ...process.env, NODE_EXTRA_CA_CERTS: o.caFile },
       stdoutFd: fds.stdout,
       stderrFd: fds.stderr,
     });

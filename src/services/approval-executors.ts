@@ -28,6 +28,10 @@ export function approvalExecutors(
     promote: (r, o) => promotions.apply(r.plan as PromotionPlan, o),
     // A policy change that loosens a gate (see Environments.changePolicies).
     'set-policy': (r) =>
-      environments.setPolicies(str(r, 'name'), r.policies as Parameters<Environments['setPolicies']>[1]),
+      environments.setPolicies(
+        str(r, 'name'),
+        r.policies as Parameters<Environments['setPolicies']>[1],
+        r.region as string | null | undefined,
+      ),
   };
 }

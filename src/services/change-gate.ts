@@ -39,6 +39,11 @@ export interface ChangeRequest {
   summary: string;
   actor: string;
   reason?: string;
+  /**
+   * Throws what applying would refuse (e.g. the admission policies), checked before an approval is
+   * recorded, so a change that can never apply is refused now instead of waiting for an approver.
+   */
+  precheck?: () => Promise<void>;
 }
 
 /** See the module comment. */
@@ -61,6 +66,7 @@ export class ChangeGate {
     if (!environment.policies.requiresApproval) return { applied: await apply() };
     if (this.executors[change.action] === undefined)
       throw new InvalidArgumentError(`action: ${change.action} cannot be approved`);
+    await change.precheck?.();
     const at = this.now().toISOString();
     const approval = await this.store.approvals.create({
       id: `${at}-${randomBytes(4).toString('hex')}`,

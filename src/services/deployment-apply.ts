@@ -12,10 +12,11 @@ import {
   validateDeploymentName,
   validateMetadataInput,
 } from '../core/deployment-spec.js';
-import { hasErrorCode, InvalidArgumentError, unlessNotFound } from '../core/errors.js';
+import { InvalidArgumentError, unlessNotFound } from '../core/errors.js';
 import { type Deployment, deploymentSpec } from '../core/resources.js';
 import { changedFields, diffSpecs, jsonEqual, renderDiff } from '../core/revision-diff.js';
 import type { Store } from '../store/store.js';
+import { admit, environmentOf } from './admission.js';
 import type { ChangeOptions, Decide } from './deployment-changes.js';
 import { newEvent } from './deployment-events.js';
 import { actorOf, environmentName } from './deployment-lookup.js';
@@ -41,13 +42,10 @@ export async function createDeployment(
   const now = clock();
   const id = deploymentId(input.environment, input.name);
   return store.transaction(async (tx) => {
-    await tx.environments.get(input.environment).catch((e: unknown) => {
-      throw hasErrorCode(e, 'NOT_FOUND')
-        ? new InvalidArgumentError(`environment: no environment named ${JSON.stringify(input.environment)}`)
-        : e;
-    });
+    const environment = await environmentOf(tx, input.environment);
     const spec = await pinSecretRefs(tx, input.environment, requested);
     await models.inside(tx, spec, 'model.version');
+    await admit(tx, environment, spec);
     const created = await tx.deployments.create({
       id,
       name: input.name,

@@ -1,7 +1,8 @@
 /**
  * How every change to an existing deployment is written: read-modify-write in ONE store transaction.
  * A use case decides the change from the current document ({@link Modification}); this module
- * checks the asked-for `resourceVersion` and deletion, then writes the deployment, a new immutable
+ * checks the asked-for `resourceVersion` and deletion, admits a new spec against the environment's
+ * policies (`admission.ts`), then writes the deployment, a new immutable
  * revision when the spec changed (revision number + 1, who, why) and an event. A decision of
  * `undefined` (nothing to do) writes nothing.
  */
@@ -10,6 +11,7 @@ import { hasErrorCode, InvalidArgumentError } from '../core/errors.js';
 import type { Deployment, DeploymentSpec } from '../core/resources.js';
 import { ConflictError } from '../store/errors.js';
 import type { Store, StoreCollections } from '../store/store.js';
+import { admit, environmentOf } from './admission.js';
 import { type EventInput, newEvent } from './deployment-events.js';
 import { actorOf, getDeployment } from './deployment-lookup.js';
 
@@ -72,6 +74,9 @@ export async function modifyDeployment(
         }
         const change = await decide(current, tx);
         if (change === undefined) return current;
+        // A new spec passes the environment's admission policies first (deletion marking has none).
+        if (change.spec !== undefined && change.document === undefined)
+          await admit(tx, await environmentOf(tx, environment), change.spec, current);
         return write(tx, now(), current, change, options.actor);
       });
     } catch (error) {

@@ -19,12 +19,14 @@
 import { deletionRequestedAt, withDeletionRequested } from '../core/deployment-identity.js';
 import type { DeploymentInput, DeploymentPatch } from '../core/deployment-spec.js';
 import type { Deployment, DeploymentEvent, Revision } from '../core/resources.js';
+import { PolicyViolationError } from '../core/errors.js';
 import type { Page, Store } from '../store/store.js';
 import { createDeployment, updateChange } from './deployment-apply.js';
 import { type ChangeOptions, type Decide, modifyDeployment, type PageOptions } from './deployment-changes.js';
 import { environmentName, getDeployment } from './deployment-lookup.js';
 import { getRevision, listRevisions, type RevisionDiff, revisionDiff, rollbackChange } from './deployment-revisions.js';
 import { ModelVersionCheck, type ModelVersionExists } from './model-version-check.js';
+import { type PolicyTestDocument, type PolicyTestOutcome, testPolicies } from './policy-test.js';
 import { refuseAutoscaledScale, type RolloutAction, rolloutCommandChange, scaleChange } from './rollout-control.js';
 
 export type { ChangeOptions, PageOptions } from './deployment-changes.js';
@@ -53,6 +55,21 @@ export class DeploymentService {
   /** Creates a deployment and its revision 1. `ALREADY_EXISTS` if the name is taken in the environment. */
   create(input: DeploymentInput, options: ChangeOptions): Promise<Deployment> {
     return createDeployment(this.#store, this.#models, () => this.#now(), input, options);
+  }
+
+  /** What `environment`'s admission policies would say to `document`, changing nothing. */
+  testPolicies(environment: string, document: PolicyTestDocument): Promise<PolicyTestOutcome> {
+    return testPolicies(this.#store, environment, document);
+  }
+
+  /**
+   * Throws `POLICY_VIOLATION` when {@link testPolicies} finds any violation; changes nothing. With
+   * `existing`, the deployment must exist (`NOT_FOUND` otherwise): the document is a change of it.
+   */
+  async admissionPrecheck(environment: string, document: PolicyTestDocument, existing = false): Promise<void> {
+    if (existing) await this.get(document.name, environment);
+    const outcome = await this.testPolicies(environment, document);
+    if (!outcome.allowed) throw new PolicyViolationError(outcome.violations);
   }
 
   /** The deployment `name` in `environment`; `NOT_FOUND` if there is none. */

@@ -8,6 +8,11 @@ import type { Page, Store } from '../store/store.js';
 import type { ChangeGate } from './change-gate.js';
 import type { PageOptions } from './deployment-changes.js';
 
+/** A change of policies: each field optional, `null` removes that rule (`requiresApproval` cannot be removed). */
+export type PolicyUpdate = {
+  [K in keyof EnvironmentPolicies]?: K extends 'requiresApproval' ? boolean : EnvironmentPolicies[K] | null;
+};
+
 /** Environments listed at once where a view spans all of them (the deployments list, the console). */
 const ALL_ENVIRONMENTS_LIMIT = 500;
 
@@ -32,38 +37,53 @@ export class Environments {
     });
   }
 
-  /** Merges `policies` into the environment's policies. */
-  async setPolicies(name: string, policies: Partial<EnvironmentPolicies>): Promise<Environment> {
+  /**
+   * Merges `policies` into the environment's policies (a `null` removes that rule) and sets or
+   * (`null`) removes its `region`. Fields left out stay as they are.
+   */
+  async setPolicies(name: string, policies: PolicyUpdate = {}, region?: string | null): Promise<Environment> {
     const current = await this.get(name);
-    return this.store.environments.update({ ...current, policies: { ...current.policies, ...policies } });
+    const merged: Record<string, unknown> = { ...current.policies };
+    for (const [key, value] of Object.entries(policies)) {
+      if (value === null) delete merged[key];
+      else if (value !== undefined) merged[key] = value;
+    }
+    const { region: _region, ...rest } = current;
+    const next: Environment = { ...rest, policies: merged as unknown as EnvironmentPolicies };
+    const newRegion = region === undefined ? current.region : (region ?? undefined);
+    if (newRegion !== undefined) next.region = newRegion;
+    return this.store.environments.update(next);
   }
 
   /**
-   * A policy change as callers ask for it: applied at once, except that turning `requiresApproval`
-   * off where it is on goes through the change gate as an approval of its own (action `set-policy`,
-   * applied when another person approves it), so the gate cannot be switched off, passed and
-   * switched back by one person.
+   * A policy change as callers ask for it: applied at once, except that in an environment that
+   * requires approval a change that loosens anything (turning `requiresApproval` off, removing or
+   * changing any other rule, changing the region) goes through the change gate as an approval of
+   * its own (action `set-policy`, applied when another person approves it), so a gate cannot be
+   * switched off, passed and switched back by one person. Only adding a rule that was not there
+   * is applied at once.
    */
   async changePolicies(
     name: string,
-    policies: Partial<EnvironmentPolicies>,
+    change: { policies?: PolicyUpdate; region?: string | null },
     gate: ChangeGate,
     options: { actor: string; reason?: string },
   ): Promise<{ applied: Environment } | { approval: Approval }> {
     const current = await this.get(name);
-    const loosens = current.policies.requiresApproval && policies.requiresApproval === false;
-    if (!loosens) return { applied: await this.setPolicies(name, policies) };
+    const { policies = {}, region } = change;
+    const apply = () => this.setPolicies(name, policies, region);
+    if (!current.policies.requiresApproval || !loosens(current, policies, region)) return { applied: await apply() };
     return gate.submit(
       {
         environment: name,
         deploymentName: '',
         action: 'set-policy',
-        request: { name, policies },
-        summary: `turn requiresApproval off in environment ${name}`,
+        request: { name, policies, ...(region === undefined ? {} : { region }) },
+        summary: `loosen the policies of environment ${name}: ${describePolicyChange(policies, region)}`,
         actor: options.actor,
         ...(options.reason === undefined ? {} : { reason: options.reason }),
       },
-      () => this.setPolicies(name, policies),
+      apply,
     );
   }
 
@@ -75,4 +95,32 @@ export class Environments {
       ...page,
     });
   }
+}
+
+/**
+ * Whether a change may let through something the current policies refuse: `requiresApproval`
+ * turned off, any existing rule removed or changed, or the region changed. Adding a rule the
+ * environment did not have only tightens.
+ */
+function loosens(current: Environment, policies: PolicyUpdate, region: string | null | undefined): boolean {
+  if (region !== undefined && (region ?? undefined) !== current.region) return true;
+  const now = current.policies as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(policies)) {
+    if (value === undefined) continue;
+    if (key === 'requiresApproval') {
+      if (value === false) return true;
+      continue;
+    }
+    if (now[key] !== undefined && JSON.stringify(now[key]) !== JSON.stringify(value)) return true;
+  }
+  return false;
+}
+
+/** A short account of a policy change, for the approval's summary. */
+function describePolicyChange(policies: PolicyUpdate, region: string | null | undefined): string {
+  const parts = Object.entries(policies)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => (v === null ? `remove ${k}` : `${k} = ${JSON.stringify(v)}`));
+  if (region !== undefined) parts.push(region === null ? 'remove region' : `region = ${region}`);
+  return parts.join(', ');
 }

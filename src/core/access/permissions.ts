@@ -37,6 +37,7 @@ export const PERMISSIONS = [
   'tokens:admin',
   'policies:read',
   'policies:admin',
+  'routes:read',
   'infer',
 ] as const;
 

@@ -41,6 +41,8 @@ export interface ModelVersion extends StoredFields {
   artifact: Artifact;
   signature: { inputs: TensorSpec[]; outputs: TensorSpec[] };
   labels: Labels;
+  /** Evaluation figures recorded at push (e.g. `{ auc: 0.91 }`), read by admission policies. */
+  metrics?: Record<string, number>;
   source?: ModelSource;
   createdAt: string;
 }

@@ -31,7 +31,7 @@ export async function bootstrapAdminToken(tokens: Tokens): Promise<string | unde
 
 /**
  * A component's token: `current` (read from where the component keeps it) when it still
- * authenticates, otherwise a new one with these scopes for `owner` (`system:<component>`).
+ * authenticates with exactly these scopes, otherwise a new one for `owner` (`system:<component>`).
  */
 export async function componentToken(
   tokens: Tokens,
@@ -41,7 +41,10 @@ export async function componentToken(
 ): Promise<{ token: string; minted?: ApiToken }> {
   if (current !== undefined) {
     const record = await tokens.resolve(current).catch(() => undefined);
-    if (record?.owner === owner) return { token: current };
+    if (record?.owner === owner && [...record.scopes].sort().join() === [...scopes].sort().join())
+      return { token: current };
+    // A token of an older version with other scopes: replaced, and revoked so it stops working.
+    if (record !== undefined) await tokens.revoke(record.id);
   }
   const name = owner.replace(/^system:/, '');
   const { token, record } = await tokens.mint({

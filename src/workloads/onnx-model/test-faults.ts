@@ -7,6 +7,9 @@
  */
 import type { ModelVersion } from '../../core/resources.js';
 
+/** What every fault label's key starts with; the registry refuses them unless test faults are on. */
+export const TEST_FAULT_LABEL_PREFIX = 'wharf.dev/test-fault-';
+
 /** The labels; never set them on a real model. */
 export const FAULT_LABELS = {
   errorRate: 'wharf.dev/test-fault-error-rate',
