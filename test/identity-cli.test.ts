@@ -75,6 +75,8 @@ describe('identity CLI against a real control plane', () => {
     const users = await ok(['user', 'list'], { env: asAdmin });
     assert.match(users, /^bob\s+user:\S+\s+ml\s+set\s+no/m);
     assert.match(users, /^admin\s+user:admin\s/m);
+    // A deployer everywhere: what lets bob make tokens of his own (tokens:create).
+    await ok(['rolebinding', 'create', '--user', 'bob', '--role', 'deployer'], { env: asAdmin });
     assert.match(
       await ok(['serviceaccount', 'create', 'deployer-bot', '--description', 'CI'], { env: asAdmin }),
       /created service account deployer-bot \(sa:/,

@@ -16,6 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { hasErrorCode } from '../src/core/errors.js';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
+import { AccessAdmin } from '../src/services/access/access-admin.js';
 import { OidcVerifier } from '../src/services/identity/oidc.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -88,6 +89,11 @@ describe('OIDC bearer tokens (a local issuer, a SQLite control plane)', () => {
       oidc: { issuer: issuer.url, audience: AUDIENCE, groupsClaim: 'roles' },
       log: () => {},
     });
+    // The issuer's group `ml` is bound to viewer: what lets its members read (group → role).
+    await new AccessAdmin(cp.store).createBinding(
+      { subject: { type: 'group', id: 'ml' }, role: 'viewer' },
+      'user:admin',
+    );
   });
   after(async () => {
     await cp?.stop();
