@@ -46,9 +46,8 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/models/{name}/versions': { permission: 'models:read', environment: 'none' },
   'POST /api/v1/models/{name}/versions': { permission: 'models:push', environment: 'none' },
   'GET /api/v1/models/{name}/versions/{version}': { permission: 'models:read', environment: 'none' },
-  // TEMPORARY until pods and exports carry a pull token (issue 14, secrets work): artifacts are
-  // fetched by content digest without a credential.
-  'GET /api/v1/blobs/{digest}': { permission: 'public', environment: 'none' },
+  // Artifacts: model pods download them with their namespace's pull token (models:read).
+  'GET /api/v1/blobs/{digest}': { permission: 'models:read', environment: 'none' },
 
   // Deployments.
   'POST /api/v1/deployments': { permission: 'deployments:create', environment: 'body' },

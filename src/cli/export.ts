@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import type { DeploymentResponse, ModelVersionResponse } from '../api/response-schemas.js';
+import { PULL_TOKEN_SECRET } from '../runtime/manifests/pull-token-secret.js';
 import { EXPORT_FORMATS, exportFiles, exportWorkload, parseExportFormat, writeExport } from '../export/export.js';
 import { apiBase, call } from './client.js';
 import { registerFetchArtifact } from './fetch-artifact.js';
@@ -52,13 +53,22 @@ export function registerExport(program: Command): void {
         const files = exportFiles(format, {
           workload: exportWorkload(deployment, version),
           namespace: f.namespace ?? `wharf-${deployment.environment}`,
-          manifests: { registryUrl: f.registryUrl ?? apiBase(), ...(f.image ? { image: f.image } : {}) },
+          // The pods download the model with a token read from this Secret (never written into the files).
+          manifests: {
+            registryUrl: f.registryUrl ?? apiBase(),
+            pullTokenSecret: PULL_TOKEN_SECRET,
+            ...(f.image ? { image: f.image } : {}),
+          },
           ...(f.httpRoute ? { httpRoute: parentRef(f.httpRoute) } : {}),
         });
         const written = await writeExport(f.out, files);
         process.stdout.write(
           `exported ${name} revision ${deployment.revision} (${format}): ${written.length} file(s) in ${f.out}\n`,
         );
+        if (format !== 'compose')
+          process.stdout.write(
+            `the pods download the model with a token from the Secret ${PULL_TOKEN_SECRET} (key token), e.g.:\n  kubectl -n ${f.namespace ?? `wharf-${deployment.environment}`} create secret generic ${PULL_TOKEN_SECRET} --from-literal=token="$(wharf token create --name pull --scope models:read --expires 30d)"\n`,
+          );
       }),
     );
   registerFetchArtifact(program);

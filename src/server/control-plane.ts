@@ -39,6 +39,7 @@ import type { OidcSettings } from '../core/identity/oidc-settings.js';
 import { OidcVerifier } from '../services/identity/oidc.js';
 import { loadKeyRing } from '../services/secrets/key-ring.js';
 import { Secrets } from '../services/secrets/secrets-service.js';
+import { mintPullToken } from '../services/secrets/pull-token.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
@@ -259,6 +260,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     } = selectRuntime(options.runtime ?? {}, options.home, store, options.log, {
       resolveSecret,
       readSecretVersion: (environment, secret, version) => secrets.readVersion(environment, secret, version),
+      // Model pods download artifacts with a scoped, expiring token kept in a Kubernetes Secret.
+      ...(authMode === 'token' ? { pullToken: (namespace: string) => mintPullToken(tokens, namespace) } : {}),
     });
     await startRuntime();
     stops.push(() => runtime.close());

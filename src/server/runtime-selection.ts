@@ -9,6 +9,7 @@ import type { RuntimeBinding } from '../core/resources.js';
 import type { RouteSource } from '../runtime/manifests/http-route.js';
 import { HttpRoutePublisher } from '../runtime/kubernetes/http-route-publisher.js';
 import { KubeClient, loadKubeConfig } from '../runtime/kubernetes/kube-client.js';
+import type { PullTokenSource } from '../runtime/kubernetes/kubernetes-options.js';
 import { KubernetesRuntime } from '../runtime/kubernetes/kubernetes-runtime.js';
 import { LocalRuntime } from '../runtime/local/local-runtime.js';
 import type { Runtime, SecretResolver, SecretVersionReader } from '../runtime/runtime.js';
@@ -50,9 +51,13 @@ export function selectRuntime(
   store: Store,
   log: (line: string) => void = () => undefined,
   /** Reads secret items for replicas' `secretEnv` (the secrets service; engines may not import services). */
-  secrets: { resolveSecret?: SecretResolver; readSecretVersion?: SecretVersionReader } = {},
+  secrets: {
+    resolveSecret?: SecretResolver;
+    readSecretVersion?: SecretVersionReader;
+    pullToken?: PullTokenSource;
+  } = {},
 ): SelectedRuntime {
-  const { resolveSecret, readSecretVersion } = secrets;
+  const { resolveSecret, readSecretVersion, pullToken } = secrets;
   if (settings.runtime !== undefined && settings.runtime !== 'local' && settings.runtime !== 'kubernetes') {
     throw new InvalidArgumentError(`--runtime: must be local or kubernetes, got ${String(settings.runtime)}`);
   }
@@ -75,6 +80,7 @@ export function selectRuntime(
       namespacePrefix: settings.namespacePrefix,
       namespaces: settings.namespaces,
       ...(readSecretVersion === undefined ? {} : { readSecretVersion }),
+      ...(pullToken === undefined ? {} : { pullToken }),
     });
     engines.kubernetes = kubernetes;
     if (settings.httpRouteGateway) {

@@ -31,6 +31,8 @@ import {
 import { resolveManifestOptions, type ResolvedManifestOptions } from '../manifests/manifest-options.js';
 import { type KubeObject, renderWorkload } from '../manifests/render.js';
 import { renderVersionSecret } from '../manifests/secret-manifest.js';
+import { PULL_TOKEN_SECRET } from '../manifests/pull-token-secret.js';
+import { PullTokens } from './pull-tokens.js';
 import { validateWorkload } from '../local/workload-spec.js';
 import {
   type LogLine,
@@ -95,13 +97,22 @@ export class KubernetesEngine implements RuntimeEngine {
   private readonly manifests: ResolvedManifestOptions;
   private readonly owner: string;
   private readonly serial = new KeyedSerial();
+  /** The namespaces' pull-token Secrets, when the registry needs a credential. */
+  private readonly pullTokens: PullTokens | undefined;
   /** The list cache, once the first `list` started it. */
   private cache: Promise<WorkloadCache> | undefined;
 
   constructor(private readonly options: KubernetesRuntimeOptions) {
     this.o = resolveKubernetesOptions(options);
-    this.manifests = resolveManifestOptions(options.manifests);
+    // With a pull token source, pods read their download credential from its Secret.
+    this.manifests = resolveManifestOptions(
+      options.pullToken === undefined
+        ? options.manifests
+        : { pullTokenSecret: PULL_TOKEN_SECRET, ...options.manifests },
+    );
     this.owner = this.manifests.owner;
+    this.pullTokens =
+      options.pullToken === undefined ? undefined : new PullTokens(this.o.client, options.pullToken, this.owner);
   }
 
   /** The namespace of `environment`'s workloads. */
@@ -114,6 +125,8 @@ export class KubernetesEngine implements RuntimeEngine {
     const namespace = this.o.namespaceOf(workload.key.environment);
     const rendered = renderWorkload(workload, this.manifests, namespace);
     await this.serial.run(workloadKeyString(workload.key), async () => {
+      // First, even for a workload already applied: after a restart this is what (re)starts renewal.
+      await this.pullTokens?.ensure(namespace);
       const name = revisionName(workload.key);
       const current = await this.o.client.get('apps/v1', 'Deployment', namespace, name);
       // Same hash: everything was applied before. A replica count changed by hand (kubectl
@@ -230,6 +243,7 @@ export class KubernetesEngine implements RuntimeEngine {
 
   /** Waits for calls under way and stops the cache's watches; nothing on the cluster changes (see the module comment). */
   async close(): Promise<void> {
+    this.pullTokens?.stop();
     await this.serial.idle();
     const cache = await this.cache?.catch(() => undefined);
     await cache?.stop();

@@ -4,6 +4,9 @@ import { InvalidArgumentError } from '../../core/errors.js';
 import type { ManifestOptions } from '../manifests/manifest-options.js';
 import type { KubeClient } from './kube-client.js';
 
+/** A namespace's new pull token and when it stops working. */
+export type PullTokenSource = (namespace: string) => Promise<{ token: string; expiresAt: Date }>;
+
 /** Options of {@link KubernetesRuntime}. */
 export interface KubernetesRuntimeOptions {
   /** The API client (see `loadKubeConfig`). */
@@ -15,6 +18,13 @@ export interface KubernetesRuntimeOptions {
    * to the Secret `<secret>-v<version>` the pod's `secretKeyRef` names. Without it, such refs are refused.
    */
   readonly readSecretVersion?: SecretVersionReader;
+  /**
+   * Mints the pull token of a namespace: a scoped, expiring API token the artifact init container
+   * sends when it downloads a model (the registry needs a credential). The engine keeps it in the
+   * namespace's Secret `wharf-pull-token` and mints a new one before the old one expires. Without
+   * it, pods download without a credential (a registry with authentication off).
+   */
+  readonly pullToken?: PullTokenSource;
   /** Namespace per environment; unlisted environments use `namespacePrefix + environment`. */
   readonly namespaces?: Readonly<Record<string, string>>;
   /** Default `wharf-`, so `production` runs in `wharf-production`. */

@@ -3,7 +3,7 @@
  * runtime keeps in a Kubernetes Secret (`runtime/manifests/pull-token-secret.ts`) for the artifact
  * init container, which reads it as `WHARF_PULL_TOKEN` through `secretKeyRef` — never from the
  * manifest text. Minted here through the identity code's {@link Tokens}; the caller replaces it
- * before `expiresAt` (see {@link PULL_TOKEN_RENEW_BEFORE_MS}).
+ * before `expiresAt` (the Kubernetes runtime's `pull-tokens.ts` renews it).
  */
 import type { Tokens } from '../identity/tokens.js';
 
@@ -11,8 +11,6 @@ import type { Tokens } from '../identity/tokens.js';
 export const PULL_TOKEN_OWNER = 'system:artifact-puller';
 /** How long a pull token is valid by default. */
 export const PULL_TOKEN_TTL_MS = 24 * 3_600_000;
-/** Renew a pull token this long before it expires (pods started meanwhile still get a valid one). */
-export const PULL_TOKEN_RENEW_BEFORE_MS = 6 * 3_600_000;
 
 /** A minted pull token: the string (kept only in the Kubernetes Secret) and when it stops working. */
 export interface PullToken {
