@@ -224,6 +224,26 @@ describe('identity API (SQLite control plane)', () => {
     assert.equal((await api('/api/v1/auth/whoami', { as: byAdmin.body.token as string })).status, 401);
   });
 
+  test('an infer scope needs the infer permission in its environment: an approver cannot mint a way into an endpoint', async () => {
+    const carol = await api('/api/v1/users', { json: { name: 'carol', password: PASSWORD } });
+    assert.equal(carol.status, 201, carol.text);
+    await new AccessAdmin(cp.store).createBinding(
+      { subject: { type: 'user', id: carol.body.id as string }, role: 'approver', environment: 'production' },
+      'user:admin',
+    );
+    const login = await api('/api/v1/auth/login', { json: { name: 'carol', password: PASSWORD }, as: null });
+    assert.equal(login.status, 200, login.text);
+    const session = login.body.token as string;
+    const infer = await api('/api/v1/tokens', { json: { name: 'in', scopes: ['infer:production'] }, as: session });
+    assert.equal(infer.status, 403, infer.text);
+    assert.match(infer.body.error!.message, /needs the infer permission in environment production/);
+    const read = await api('/api/v1/tokens', { json: { name: 'read', scopes: ['approvals:read'] }, as: session });
+    assert.equal(read.status, 201, read.text);
+    // alice deploys everywhere (deployer): she may.
+    const byAlice = await api('/api/v1/tokens', { json: { name: 'in', scopes: ['infer:production/risk'] }, as: alice });
+    assert.equal(byAlice.status, 201, byAlice.text);
+  });
+
   test('a disabled user is refused at once; a deleted user’s tokens stop working', async () => {
     await api('/api/v1/users', { json: { name: 'henry', password: PASSWORD } });
     const login = await api('/api/v1/auth/login', { json: { name: 'henry', password: PASSWORD }, as: null });

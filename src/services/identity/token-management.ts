@@ -106,6 +106,17 @@ export class TokenManagement {
         throw new PermissionDeniedError(
           `scopes: ${JSON.stringify(s)} is wider than the scopes of the credential making the token (${(caller.scopes ?? []).join(', ')})`,
         );
+    // An infer scope opens a protected endpoint by itself (the gateway reads only scopes): it needs
+    // the infer permission in that environment, so tokens:create alone cannot mint a way in.
+    for (const s of scopes) {
+      const environment = /^infer:([^/]+)/.exec(s)?.[1];
+      if (environment === undefined) continue;
+      const decision = await this.access.decide(caller, 'infer', { environment });
+      if (!decision.allowed)
+        throw new PermissionDeniedError(
+          `scopes: ${JSON.stringify(s)} needs the infer permission in environment ${environment}${decision.reason === undefined ? '' : ` (${decision.reason})`}`,
+        );
+    }
     let owner = { id: caller.id, name: caller.name };
     if (input.serviceAccount !== undefined) {
       await this.requireAdmin(caller, 'create a token for a service account');
