@@ -18,11 +18,11 @@ test('a namespace gets its pull-token Secret once, and a new token before the ol
   const client = {
     apply: async (o: {
       metadata: { namespace: string; annotations: Record<string, string> };
-      stringData: { token: string };
+      data: { token: string };
     }) => {
       applied.push({
         namespace: o.metadata.namespace,
-        token: o.stringData.token,
+        token: Buffer.from(o.data.token, 'base64').toString('utf8'),
         expires: o.metadata.annotations['wharf.dev/expires-at']!,
       });
       return o;

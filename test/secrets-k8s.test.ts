@@ -119,6 +119,6 @@ test('the artifact init container reads WHARF_PULL_TOKEN from the pull-token Sec
   const rendered = renderWorkload(w, { registryUrl: 'http://wharf:8080', pullTokenSecret: 'wharf-pull-token' }, 'ns');
   assert.ok(!JSON.stringify(rendered).includes(token));
   const s = renderPullTokenSecret('ns', token, new Date('2030-01-01T00:00:00Z'));
-  assert.deepEqual(s.stringData, { token });
+  assert.deepEqual(s.data, { token: Buffer.from(token).toString('base64') });
   assert.equal(s.metadata.annotations['wharf.dev/expires-at'], '2030-01-01T00:00:00.000Z');
 });

@@ -160,7 +160,6 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/audit': { permission: 'audit:read', environment: 'none' },
   'GET /api/v1/audit/verify': { permission: 'audit:read', environment: 'none' },
   'GET /api/v1/audit/export': { permission: 'audit:read', environment: 'none' },
-  'GET /api/v1/blobs/:digest': { permission: 'public', environment: 'none' },
 
   // Identity (identity-routes.ts): login is how a credential is got; the token routes check the
   // owner in the handler (tokens:admin for anyone's tokens and for service accounts').

@@ -25,6 +25,7 @@ export function renderPullTokenSecret(
       annotations: { 'wharf.dev/expires-at': expiresAt.toISOString() },
     },
     type: 'Opaque',
-    stringData: { [PULL_TOKEN_SECRET_KEY]: token },
+    // `data` (base64), as the API server stores it: applied as is, nothing converts it.
+    data: { [PULL_TOKEN_SECRET_KEY]: Buffer.from(token, 'utf8').toString('base64') },
   };
 }
