@@ -6,23 +6,16 @@
  * the verifier (`verify.ts`) recomputes the same hashes.
  */
 import { createHash } from 'node:crypto';
-import type { AuditActor, AuditCheckpoint, AuditEvent, AuditOutcome, AuditResource } from '../resources/audit-event.js';
+import type { AuditCheckpoint, AuditEvent } from '../resources/audit-event.js';
 
 /** The `prevHash` of the first event. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** What an audited request knows before its event is written; the chain fields are added when sealed. */
-export interface AuditDraft {
-  actor: AuditActor;
-  action: string;
-  resource: AuditResource;
-  environment: string | null;
-  outcome: AuditOutcome;
-  status: number | null;
-  requestId: string;
-  sourceAddress: string;
-  summary: string;
-}
+export type AuditDraft = Pick<
+  AuditEvent,
+  'actor' | 'action' | 'resource' | 'environment' | 'outcome' | 'status' | 'requestId' | 'sourceAddress' | 'summary'
+>;
 
 /** An event as hashed: no store-owned field and no `hash`. */
 export type HashedFields = Omit<AuditEvent, 'hash' | 'resourceVersion'>;
