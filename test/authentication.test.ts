@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { type ControlPlane, startControlPlane } from '../src/server/control-plane.js';
 import { readCredentials } from '../src/server/credentials-file.js';
 import { tokenHash } from '../src/core/identity/token-string.js';
+import { letTimePass } from './support/eventually.js';
 import { WHARF_BIN } from './support/processes.js';
 
 const run = promisify(execFile);
@@ -89,8 +90,10 @@ describe('authentication on by default (SQLite control plane)', () => {
     const admin = cp.adminToken!;
     const wrongSecret = `${admin.slice(0, 19)}${admin.slice(19).split('').reverse().join('')}`;
     const unknownId = `wharf_aaaaaaaaaaaa_${admin.slice(19)}`;
-    // Let the short-lived token expire: it is checked against the wall clock.
-    await new Promise((resolve) => setTimeout(resolve, Date.parse(record.expiresAt!) - Date.now() + 50));
+    await letTimePass(
+      Math.max(0, Date.parse(record.expiresAt!) - Date.now() + 50),
+      'the short-lived token expires: the API checks expiry against the wall clock',
+    );
     const cases: [string, string, RegExp][] = [
       ['Basic YWRtaW46YWRtaW4=', 'not a bearer', /expected "Bearer <token>"/],
       ['Bearer not-a-wharf-token', 'malformed', /malformed/],

@@ -14,9 +14,9 @@
  * Prints `listening on http://127.0.0.1:PORT` once it has a table (so it is ready when the harness
  * sees the line); stops gracefully on SIGTERM or SIGINT.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { tokenHash } from '../../src/core/identity/token-string.js';
 import { GatewayServer } from '../../src/gateway/gateway-server.js';
 import type { Route, RouteTable } from '../../src/protocol/route-table.js';
 
@@ -32,8 +32,6 @@ export const BENCH_RATE_LIMIT = { requestsPerSecond: 1_000_000, burst: 1_000_000
 
 /** What the gateway checks on the benchmark's route, besides routing it. */
 export type BenchAccess = 'none' | 'auth' | 'rate-limit';
-
-const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
 /** A one-route, one-revision, one-backend table pointing at `backendUrl`, with `access` checks. */
 export function benchRouteTable(backendUrl: string, access: BenchAccess = 'none'): RouteTable {
@@ -51,8 +49,8 @@ export function benchRouteTable(backendUrl: string, access: BenchAccess = 'none'
   };
   const tokens = Array.from({ length: BENCH_TOKEN_COUNT }, (_, i) =>
     i === 0
-      ? { id: 'benchaaaaaaa', hash: sha256(BENCH_TOKEN), expiresAt: '2999-01-01T00:00:00Z' }
-      : { id: `other${String(i).padStart(7, '0')}`, hash: sha256(`wharf_other_${i}`), expiresAt: null },
+      ? { id: 'benchaaaaaaa', hash: tokenHash(BENCH_TOKEN), expiresAt: '2999-01-01T00:00:00Z' }
+      : { id: `other${String(i).padStart(7, '0')}`, hash: tokenHash(`wharf_other_${i}`), expiresAt: null },
   );
   const routes =
     access === 'auth'

@@ -7,21 +7,15 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { z } from 'zod';
+import type { SecretBody } from '../api/secrets-routes.js';
 import { call } from './client.js';
 import { usageError } from './exit-codes.js';
 import { type OutputFormat, outputFormat, printDocument, printTable } from './output.js';
 import { action } from './run-action.js';
 
-interface SecretView {
-  environment: string;
-  name: string;
-  currentVersion: number;
-  keys: string[];
-  createdAt: string;
-  createdBy: string;
-  updatedAt: string;
-  updatedBy: string;
-}
+/** What the API answers for a secret (its metadata; never a value). */
+type SecretView = z.infer<typeof SecretBody>;
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -4,7 +4,7 @@
  * 32 random bytes. Only the SHA-256 of the whole string is ever kept. Pure apart from randomness;
  * the gateway uses it too, to check tokens locally.
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /** Every token starts with this. */
 export const TOKEN_PREFIX = 'wharf_';
@@ -25,15 +25,23 @@ export function tokenIdOf(token: string): string | undefined {
   return TOKEN_PATTERN.exec(token)?.[1];
 }
 
-/** Hex SHA-256 of a token string, as stored. */
-export function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+/**
+ * SHA-256 of a token string as bytes. One-shot `crypto.hash` (Node ≥ 20.12), about half the cost of
+ * a `createHash` object: the gateway computes it on a protected route's requests.
+ */
+export function tokenDigest(token: string): Buffer {
+  return hash('sha256', token, 'buffer');
 }
 
-/** Whether `token` hashes to `hash`, compared in constant time. */
-export function tokenMatches(token: string, hash: string): boolean {
-  const a = Buffer.from(tokenHash(token), 'hex');
-  const b = Buffer.from(hash, 'hex');
+/** Hex SHA-256 of a token string, as stored. */
+export function tokenHash(token: string): string {
+  return tokenDigest(token).toString('hex');
+}
+
+/** Whether `token` hashes to `storedHash` (hex), compared in constant time. */
+export function tokenMatches(token: string, storedHash: string): boolean {
+  const a = tokenDigest(token);
+  const b = Buffer.from(storedHash, 'hex');
   return a.length === b.length && timingSafeEqual(a, b);
 }
 

@@ -5,7 +5,6 @@
  * `lastUsedAt` is written at most once a minute per token, so authentication does not turn every
  * read into a write.
  */
-import { randomInt } from 'node:crypto';
 import { InvalidArgumentError, UnauthenticatedError, hasErrorCode } from '../../core/errors.js';
 import type { ApiToken } from '../../core/resources.js';
 import { newTokenString, tokenHash, tokenIdOf, tokenMatches } from '../../core/identity/token-string.js';
@@ -57,7 +56,6 @@ export class Tokens {
       } catch (e) {
         // 60 bits of id: a collision is all but impossible, but costs only a retry.
         if (!hasErrorCode(e, 'ALREADY_EXISTS')) throw e;
-        await new Promise((r) => setTimeout(r, randomInt(5)));
       }
     }
   }
