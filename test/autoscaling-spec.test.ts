@@ -314,6 +314,7 @@ test('SCALING_FIELDS lists every ScalingSpec key', () => {
     metric: 'rps',
     target: 1,
     custom: { query: 'q', target: 1 },
+    queue: { type: 'redis', url: 'redis://127.0.0.1:6379', name: 'tasks', target: 5 },
     stableWindow: 60,
     panicWindow: 6,
     panicThreshold: 2,

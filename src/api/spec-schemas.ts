@@ -53,6 +53,7 @@ export const StrategyBody = z.object({
       minAgreementRate: z.number().optional(),
       maxErrorRateDelta: z.number().optional(),
       minCompared: z.number().optional(),
+      methods: z.array(z.string()).optional(),
     })
     .optional(),
   ab: z
@@ -65,7 +66,7 @@ export const StrategyBody = z.object({
 });
 exact<Exact<z.infer<typeof StrategyBody>, StrategySpec>>();
 
-export const ScalingMetricBody = z.enum(['concurrency', 'rps', 'cpu', 'memory', 'custom']);
+export const ScalingMetricBody = z.enum(['concurrency', 'rps', 'cpu', 'memory', 'custom', 'queue']);
 export const ScheduleBody = z.object({
   name: z.string(),
   start: z.string(),
@@ -84,6 +85,15 @@ const ScalingBody = z.object({
   metric: ScalingMetricBody.optional(),
   target: z.number().optional(),
   custom: z.object({ query: z.string(), target: z.number() }).optional(),
+  queue: z
+    .object({
+      type: z.enum(['redis', 'rabbitmq', 'nats']),
+      url: z.string(),
+      name: z.string(),
+      consumer: z.string().optional(),
+      target: z.number(),
+    })
+    .optional(),
   stableWindow: z.number().optional(),
   panicWindow: z.number().optional(),
   panicThreshold: z.number().optional(),
@@ -123,11 +133,21 @@ const HealthCheckBody = z.object({
 
 export const ModelReference = z.object({ name: z.string(), version: z.string() });
 
+export const BundleReference = z.object({ name: z.string(), version: z.string() });
+
 export const DeploymentSpecBody = z.object({
-  type: z.enum(['model', 'application']),
+  type: z.enum(['model', 'application', 'worker']),
   model: ModelReference.optional(),
+  bundle: BundleReference.optional(),
   configuration: z.object({
     image: z.string().optional(),
+    command: z.array(z.string()).optional(),
+    args: z.array(z.string()).optional(),
+    workingDir: z.string().optional(),
+    port: z.number().optional(),
+    protocol: z.enum(['http', 'oip']).optional(),
+    healthCommand: z.array(z.string()).optional(),
+    terminationGracePeriod: z.number().optional(),
     env: z
       .array(
         z.union([

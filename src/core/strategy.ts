@@ -74,6 +74,11 @@ export interface ShadowOptions {
   maxErrorRateDelta?: number;
   /** Pairs compared before the guards above apply; default 50. */
   minCompared?: number;
+  /**
+   * HTTP methods mirrored to the shadow (applications: only what is safe to send twice; default
+   * `['GET', 'HEAD']`; models: their inference POSTs). Applications are compared on status and body.
+   */
+  methods?: string[];
 }
 
 /** A header or cookie whose value picks a variant (or keys a sticky assignment). */

@@ -96,8 +96,25 @@ export interface Workload {
     /** Extra `serve-model` flags, e.g. ['--max-batch-size', '32']. */
     readonly serverArgs?: readonly string[];
   };
-  /** Any HTTP server started by a command (type: application); it must listen on $PORT. */
-  readonly command?: { readonly argv: readonly string[] };
+  /**
+   * A program started by a command (type: application, worker). An application must listen on
+   * `$PORT`; `$(PORT)` in an argument is replaced by it. `workingDir` is relative to the bundle's
+   * root when there is a bundle.
+   */
+  readonly command?: { readonly argv: readonly string[]; readonly workingDir?: string };
+  /** Local code the command runs inside: a tarball the engine unpacks once per digest (verified). */
+  readonly bundle?: { readonly artifactPath: string; readonly digest: string };
+  /** Kubernetes: the container port of an application (default 8080); the local runtime assigns ports itself. */
+  readonly port?: number;
+  /**
+   * `none` for a worker: it listens on no port, has no endpoint and no HTTP probes; it is ready
+   * while its process runs (and its `healthCommand` passes). Default `http`.
+   */
+  readonly serves?: 'http' | 'none';
+  /** Workers: an exec liveness probe (exit code 0 = alive), with the timing of `liveness`. */
+  readonly healthCommand?: { readonly argv: readonly string[] };
+  /** Time a replica gets after SIGTERM before SIGKILL (default: the engine's). */
+  readonly terminationGracePeriodMs?: number;
   readonly env?: Readonly<Record<string, string>>;
   readonly resources?: WorkloadResources;
   readonly readiness: ProbeSpec;

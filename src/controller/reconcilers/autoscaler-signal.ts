@@ -83,6 +83,8 @@ export async function measureSignal(d: Deployment, inputs: SignalInputs): Promis
         return { problem: `custom metric query failed: ${(error as Error).message}`, ...windows(undefined) };
       }
     }
+    case 'queue':
+      return { problem: 'metric queue is not measured yet', ...windows(undefined) };
   }
 }
 

@@ -94,6 +94,7 @@ const METRIC_NAMES: Readonly<Record<ScalingMetric, string>> = {
   cpu: 'CPU % of request',
   memory: 'memory % of request',
   custom: 'custom metric',
+  queue: 'queued messages',
 };
 
 /** The state of an autoscaler that starts watching at `now` a deployment of `current` replicas. */

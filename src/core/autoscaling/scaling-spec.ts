@@ -206,6 +206,8 @@ function targetOf(spec: ScalingSpec, metric: ScalingMetric): number {
       return spec.targetMemory;
     case 'custom':
       return spec.custom?.target ?? 1;
+    case 'queue':
+      return spec.queue?.target ?? 1;
   }
 }
 

@@ -6,8 +6,27 @@
 
 /** How a deployment runs: the part of the spec users edit most. */
 export interface DeploymentConfiguration {
-  /** Container image, for `type: application` on Kubernetes. */
+  /** Container image, for `type: application` / `worker` on Kubernetes. */
   image?: string;
+  /**
+   * `application` / `worker`: the program and its arguments. `$(PORT)` in an argument is replaced
+   * by the port the replica must listen on, which it also finds in `$PORT`.
+   */
+  command?: string[];
+  args?: string[];
+  /** Relative to the bundle's root (or the image's working directory). */
+  workingDir?: string;
+  /**
+   * `application`: the port the container listens on (Kubernetes; default 8080). The local runtime
+   * gives each replica a free port in `$PORT` instead, since replicas share one machine.
+   */
+  port?: number;
+  /** `application`: `oip` marks a custom model server speaking the Open Inference Protocol (output comparison in shadows). Default `http`. */
+  protocol?: ApplicationProtocol;
+  /** `worker`: a command whose exit code 0 means alive, run every `healthCheck.interval`; without it liveness is the process itself. */
+  healthCommand?: string[];
+  /** Seconds a replica has after SIGTERM to finish the work at hand before SIGKILL (default 30). */
+  terminationGracePeriod?: number;
   replicas: number;
   /** Per replica, Kubernetes quantities: `cpu: '500m'`, `memory: '512Mi'`, `gpu: 0`; optional limits. */
   resources: { cpu: string; memory: string; gpu: number; limits?: { cpu?: string; memory?: string } };
@@ -53,8 +72,31 @@ export interface RateLimitSpec {
   per?: RateLimitKey;
 }
 
-/** What the autoscaler scales on. Per replica: in-flight requests, requests/s, CPU % or memory % of the request; `custom` = a PromQL value. */
-export type ScalingMetric = 'concurrency' | 'rps' | 'cpu' | 'memory' | 'custom';
+/** What an application speaks: plain HTTP, or the Open Inference Protocol. */
+export type ApplicationProtocol = 'http' | 'oip';
+
+/**
+ * What the autoscaler scales on. Per replica: in-flight requests, requests/s, CPU % or memory % of
+ * the request; `custom` = a PromQL value; `queue` = messages waiting in a queue (workers).
+ */
+export type ScalingMetric = 'concurrency' | 'rps' | 'cpu' | 'memory' | 'custom' | 'queue';
+
+/**
+ * `metric: queue`: the depth of a Redis list (`LLEN name`), a RabbitMQ queue (messages ready) or
+ * a NATS JetStream consumer (pending + ack pending), divided by `target` messages per replica.
+ * With `min: 0` the deployment scales to zero when the queue is empty and back at the first message.
+ */
+export interface QueueScaling {
+  type: 'redis' | 'rabbitmq' | 'nats';
+  /** `redis://host:6379/0`, `amqp://user:pass@host:5672/vhost`, `nats://host:4222`. */
+  url: string;
+  /** The list (Redis), queue (RabbitMQ) or stream (NATS). */
+  name: string;
+  /** NATS: the durable consumer whose pending messages count. */
+  consumer?: string;
+  /** Messages per replica. */
+  target: number;
+}
 
 /**
  * Autoscaling of a deployment. `min == max` means a fixed size (no autoscaler). All durations are
@@ -72,6 +114,8 @@ export interface ScalingSpec {
   target?: number;
   /** `metric: custom`: a PromQL query whose value is divided by `target` per replica. */
   custom?: { query: string; target: number };
+  /** `metric: queue`: the queue whose depth is divided by its `target` per replica. */
+  queue?: QueueScaling;
   /** Averaging window of normal decisions (default 60). */
   stableWindow?: number;
   /** Short window that reacts to bursts (default 3). */

@@ -9,8 +9,12 @@ import { defineKind, keyPart } from './define-kind.js';
 import type { DeploymentConfiguration } from './deployment-configuration.js';
 import type { Labels, StoredFields } from './stored.js';
 
-/** What a deployment runs. `workflow` and `pipeline` from the original spec come later. */
-export type DeploymentType = 'model' | 'application';
+/**
+ * What a deployment runs: an ONNX model (`model`), any HTTP service started by a command or an
+ * image (`application`), or a command that consumes work and listens on no port (`worker`).
+ * `workflow` and `pipeline` from the original spec come later.
+ */
+export type DeploymentType = 'model' | 'application' | 'worker';
 /** The deployment's coarse state, as in the original platform spec. */
 export type DeploymentPhase = 'deploying' | 'running' | 'stopped' | 'failed' | 'rolling-back';
 
@@ -20,21 +24,36 @@ export interface ModelReference {
   version: string;
 }
 
+/**
+ * A pushed application bundle (`wharf app push NAME DIR --version V`): a content-addressed
+ * tarball of local code that `application` and `worker` replicas run their command inside.
+ */
+export interface BundleReference {
+  name: string;
+  version: string;
+}
+
 /** The desired state that a {@link Revision} snapshots: every change to it makes a new revision. */
 export interface DeploymentSpec {
   type: DeploymentType;
   /** Required for `type: model`. */
   model?: ModelReference;
+  /** `application` / `worker`: the code the command runs in (local runtime; on Kubernetes with a base image). */
+  bundle?: BundleReference;
   configuration: DeploymentConfiguration;
   strategy: StrategySpec;
 }
 
 /** The part of a deployment that a revision snapshots (a deep copy). */
 export function deploymentSpec(deployment: DeploymentSpec): DeploymentSpec {
-  const { type, model, configuration, strategy } = deployment;
-  return structuredClone(
-    model === undefined ? { type, configuration, strategy } : { type, model, configuration, strategy },
-  );
+  const { type, model, bundle, configuration, strategy } = deployment;
+  return structuredClone({
+    type,
+    ...(model === undefined ? {} : { model }),
+    ...(bundle === undefined ? {} : { bundle }),
+    configuration,
+    strategy,
+  });
 }
 
 /** Observed state, written by controllers only. */
