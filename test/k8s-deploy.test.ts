@@ -83,6 +83,32 @@ test('the Helm chart renders to valid Kubernetes v1.30 objects with its defaults
   assert.equal(pod.securityContext.runAsNonRoot, true);
 });
 
+test('with blobs in S3 the chart passes --blob-store and the AWS settings, and needs no blob volume claim', () => {
+  const objects = renderChart((v) => {
+    v.controlPlane.replicas = 3;
+    v.database.existingSecret = 'pg';
+    v.blobs.s3 = {
+      url: 's3://wharf-registry/prod',
+      endpoint: 'http://minio:9000',
+      region: 'eu-west-1',
+      credentialsSecret: 'wharf-s3',
+    };
+  });
+  for (const o of objects) schema.assertValid(o);
+  const cp = objects.find((o) => o.metadata.name === 'prod-wharf' && o.kind === 'Deployment') as Obj & {
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    spec: { template: { spec: Record<string, any> } };
+  };
+  const container = cp.spec.template.spec.containers[0];
+  const args: string[] = container.args;
+  assert.equal(args[args.indexOf('--blob-store') + 1], 's3://wharf-registry/prod');
+  assert.deepEqual(container.envFrom, [{ secretRef: { name: 'wharf-s3' } }]);
+  const env = Object.fromEntries((container.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]));
+  assert.equal(env.AWS_REGION, 'eu-west-1');
+  assert.equal(env.AWS_ENDPOINT_URL, 'http://minio:9000');
+  assert.ok(!cp.spec.template.spec.volumes.some((v: { persistentVolumeClaim?: unknown }) => v.persistentVolumeClaim));
+});
+
 test("the gateway pods carry the labels that model pods' NetworkPolicies admit", () => {
   const gateway = renderChart().find(
     (o) => o.kind === 'Deployment' && o.metadata.name === 'prod-wharf-gateway',

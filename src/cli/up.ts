@@ -143,6 +143,10 @@ export function registerUp(program: Command): void {
       'the JWT claim naming the caller (default $WHARF_OIDC_USERNAME_CLAIM, else preferred_username, email, sub)',
     )
     .option(
+      '--blob-store <url>',
+      "keep the registry's artifacts in S3-compatible storage: s3://bucket/prefix (default $WHARF_BLOB_STORE; endpoint and credentials from AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY); default: files under $WHARF_HOME/blobs",
+    )
+    .option(
       '--prometheus-url <url>',
       'a Prometheus server for PromQL analysis metrics (default $WHARF_PROMETHEUS_URL; built-in metrics need none)',
     )
@@ -195,6 +199,7 @@ export function registerUp(program: Command): void {
             demo: boolean;
             auth: 'token' | 'none';
             prometheusUrl?: string;
+            blobStore?: string;
             gatewayUrl?: string[];
             debugHeaders?: boolean;
             maxJsonBody?: number;
@@ -237,6 +242,7 @@ export function registerUp(program: Command): void {
             databaseUrl: process.env.WHARF_DATABASE_URL,
             auditKeyFile: process.env.WHARF_AUDIT_KEY_FILE || undefined,
             prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL,
+            blobStore: f.blobStore ?? (process.env.WHARF_BLOB_STORE || undefined),
             gatewayUrls: f.gatewayUrl ?? [],
             gatewayDebugHeaders: f.debugHeaders === true,
             maxJsonBodyBytes: f.maxJsonBody,

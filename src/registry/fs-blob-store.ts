@@ -4,12 +4,13 @@
  * the temp file is renamed into place (atomic on one filesystem, which is why `tmp` sits inside the
  * root), so a reader never sees a partial blob and an acknowledged put survives a crash.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { spoolAndHash } from './spool.js';
 import {
   type BlobBody,
   type BlobInfo,
@@ -27,14 +28,6 @@ const BLOB_MODE = 0o444;
 
 function isErrno(err: unknown, ...codes: string[]): boolean {
   return typeof err === 'object' && err !== null && codes.includes((err as NodeJS.ErrnoException).code ?? '');
-}
-
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
-  }
 }
 
 // Makes a rename durable. Some platforms cannot fsync a directory; there the rename is as durable
@@ -81,26 +74,8 @@ export class FsBlobStore implements BlobStore {
     }
     await mkdir(this.#tmp, { recursive: true });
     const temp = join(this.#tmp, `${randomUUID()}${TEMP_SUFFIX}`);
-    const handle = await open(temp, 'wx', BLOB_MODE);
-    const hash = createHash('sha256');
-    let size = 0;
     try {
-      try {
-        // Leaving this loop early (throw) calls the source's return(): a Readable is destroyed and a
-        // generator finishes, so an oversized upload stops being read right away.
-        for await (const chunk of body as AsyncIterable<unknown>) {
-          if (!(chunk instanceof Uint8Array))
-            throw new InvalidArgumentError('body: chunks must be bytes (Uint8Array), not strings or objects');
-          size += chunk.byteLength;
-          if (size > maxBytes) throw new PayloadTooLargeError(`body: larger than the limit of ${maxBytes} bytes`);
-          hash.update(chunk);
-          await writeAll(handle, chunk);
-        }
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      const digest: Digest = `sha256:${hash.digest('hex')}`;
+      const { digest, size } = await spoolAndHash(body, temp, { maxBytes, mode: BLOB_MODE, sync: true });
       const target = this.#file(digest);
       if (await this.#exists(target)) {
         // Same name, same bytes: keep the stored copy (it may be open for reading). Touch it so

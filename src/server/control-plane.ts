@@ -23,7 +23,7 @@ import { GatewayAdminClient } from '../gateway/admin-client.js';
 import { LOCAL_DEFAULTS } from '../runtime/local/local-options.js';
 import { type ApiRoute, createApiServer, listen, loopbackUrl, urlOf } from './api-server.js';
 import { GatewayProcess } from './gateway-process.js';
-import { FsBlobStore } from '../registry/fs-blob-store.js';
+import { openBlobStore } from './blob-store-selection.js';
 import { ModelRegistry } from '../registry/model-registry.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -57,6 +57,12 @@ export interface ControlPlaneOptions {
   auditKeyFile?: string;
   /** A Prometheus server answering the PromQL of analysis templates. */
   prometheusUrl?: string;
+  /**
+   * `s3://bucket/prefix`: the registry's blobs live in S3-compatible storage (endpoint and
+   * credentials from the usual AWS variables), shared by every control plane that names it;
+   * default: files under `<home>/blobs`.
+   */
+  blobStore?: string;
   /** Standalone gateways whose /metrics add to the built-in metrics (the gateway of `wharf up` always counts). */
   gatewayUrls?: readonly string[];
   /** Leftovers of crashed pushes younger than this are kept at a sweep (default {@link BLOB_SWEEP_GRACE_MS}). */
@@ -236,7 +242,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         `${secret}/${key}`,
       )!;
 
-    const blobs = new FsBlobStore(join(options.home, 'blobs'));
+    const blobStore = await openBlobStore(options);
+    const { blobs, artifactPath } = blobStore;
+    stops.push(async () => blobStore.close());
+    await blobStore.check();
+    if (!blobs.local) options.log(`registry: blobs in ${options.blobStore}`);
     const registry = new ModelRegistry(store, blobs, { acceptTestFaultLabels: options.testFaults === true });
     // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
     // again now and then for those too recent at start to be told from a push in progress.
@@ -373,7 +383,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         createDeploymentController({
           store,
           runtime,
-          artifactPath: (digest) => blobs.pathOf(digest),
+          artifactPath,
           analysis: new AnalysisDriver(store, metricsSource),
           ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
           ...(options.testFaults === true ? { testFaults: true } : {}),

@@ -50,8 +50,8 @@ import { runtimeCapable, runtimeRefusal } from './runtime-capability.js';
 export interface DeploymentReconcilerOptions {
   store: Store;
   runtime: Runtime;
-  /** Local path of the artifact with this digest (the registry's blob path). */
-  artifactPath(digest: string): string;
+  /** Local path of the artifact with this digest (the registry's blob path, or a local copy of a remote blob). */
+  artifactPath(digest: string): string | Promise<string>;
   /** Requeue delay while a deployment converges. */
   pollIntervalMs?: number;
   /** Requeue delay while a deployment is failed (it may recover, e.g. a crash loop that ends). */

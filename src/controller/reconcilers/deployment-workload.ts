@@ -12,7 +12,8 @@ import type { ObservedWorkload } from './deployment-plan.js';
 /** The reconciler's settings a workload is built with (see `DeploymentReconcilerOptions`). */
 export interface WorkloadSettings {
   readonly store: Store;
-  artifactPath(digest: string): string;
+  /** A local path of the artifact (a remote registry's blob is fetched into a local cache first). */
+  artifactPath(digest: string): string | Promise<string>;
   readonly startupGraceMs?: number;
   readonly testFaults?: boolean;
 }
@@ -33,7 +34,7 @@ export async function buildWorkload(
     model === undefined || (model.name === currentModel.model && model.version === currentModel.version)
       ? currentModel
       : await settings.store.modelVersions.get({ model: model.name, version: model.version });
-  const artifactPath = settings.artifactPath(modelVersion.artifact.digest);
+  const artifactPath = await settings.artifactPath(modelVersion.artifact.digest);
   const source = {
     environment: deployment.environment,
     name: deployment.name,
