@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { startControlPlane } from '../src/server/control-plane.js';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeDemoModels } from '../src/demo/write-demo-models.js';
 import { startE2eControlPlane } from './support/control-plane-e2e.js';
+import { createTestDatabase } from './support/postgres.js';
 import { type S3Server, startS3Server } from './support/s3-server.js';
 
 let s3: S3Server;
@@ -91,6 +95,48 @@ void test('models pushed to an S3 registry deploy and serve; a restart refetches
   } finally {
     if (running) await e2e.cp.stop();
     await rm(home, { recursive: true, force: true });
+  }
+});
+
+void test('two control planes on one PostgreSQL database share the registry through the bucket, with no shared volume', async (t) => {
+  const db = await createTestDatabase();
+  if ('skip' in db) return t.skip(db.skip);
+  const root = await mkdtemp(join(tmpdir(), 'wharf-s3-pg-'));
+  const common = {
+    host: '127.0.0.1',
+    port: 0,
+    gatewayPort: 0,
+    databaseUrl: db.url,
+    blobStore: 's3://wharf-registry/shared',
+    auditKeyFile: join(root, 'audit-signing.key'),
+    log: () => {},
+  };
+  const a = await startControlPlane({ ...common, home: join(root, 'a') });
+  try {
+    const b = await startControlPlane({ ...common, home: join(root, 'b') });
+    try {
+      const file = await readFile((await writeDemoModels(join(root, 'models'))).mlp);
+      const pushed = await a.registry.pushVersion(
+        { model: 'mlp', version: '1.0.0', filename: 'mlp.onnx' },
+        (async function* () {
+          yield file;
+        })(),
+      );
+      // Pushed through a, downloaded through b: the bytes came from the bucket, not from a's home.
+      const answer = await fetch(`${b.apiUrl}/api/v1/blobs/${pushed.artifact.digest}`, {
+        headers: { authorization: `Bearer ${a.adminToken}` },
+      });
+      assert.equal(answer.status, 200);
+      const bytes = Buffer.from(await answer.arrayBuffer());
+      assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, pushed.artifact.digest);
+      assert.equal(existsSync(join(root, 'a', 'blobs')) || existsSync(join(root, 'b', 'blobs')), false);
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    await a.stop();
+    await db.drop();
+    await rm(root, { recursive: true, force: true });
   }
 });
 
