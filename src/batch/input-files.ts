@@ -27,7 +27,11 @@ export class InputUnavailableError extends Error {
 /** Lists the input's files; a directory or prefix with no file is refused, as is a missing path. */
 export async function listInputFiles(url: string): Promise<InputFile[]> {
   if (isS3Url(url)) {
-    const keys = await listS3Objects(url);
+    const keys = await listS3Objects(url).catch((err: Error) => {
+      // A bucket that does not exist will not appear on a retry; anything else (network, throttling) may.
+      if (err.name === 'NoSuchBucket') throw new InputUnavailableError(`input ${url}: no such bucket`);
+      throw err;
+    });
     if (keys.length === 0) throw new InputUnavailableError(`input ${url}: no object under this prefix`);
     return keys.map((k) => ({ name: k.url, open: () => openS3Object(k.bucket, k.key) }));
   }
