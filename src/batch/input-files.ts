@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { BatchInput } from '../protocol/batch-task.js';
-import { isS3Url, listS3Objects, openS3Object } from './s3-data.js';
 
 /** One file of the input. */
 export interface InputFile {
@@ -26,7 +25,9 @@ export class InputUnavailableError extends Error {
 
 /** Lists the input's files; a directory or prefix with no file is refused, as is a missing path. */
 export async function listInputFiles(url: string): Promise<InputFile[]> {
-  if (isS3Url(url)) {
+  if (url.startsWith('s3://')) {
+    // Loaded only for S3 data: the AWS SDK takes a while to load, and most workers read local files.
+    const { listS3Objects, openS3Object } = await import('./s3-data.js');
     const keys = await listS3Objects(url).catch((err: Error) => {
       // A bucket that does not exist will not appear on a retry; anything else (network, throttling) may.
       if (err.name === 'NoSuchBucket') throw new InputUnavailableError(`input ${url}: no such bucket`);
