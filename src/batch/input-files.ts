@@ -73,15 +73,20 @@ export async function* fileBytes(file: InputFile, compression: BatchInput['compr
     yield head;
     for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
   }
-  if (!gzip) {
-    yield* all();
-    return;
-  }
-  const gunzip = Readable.from(all()).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+  // finally: a reader that stops early (the error threshold was passed) still closes the file.
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (err) {
-    throw new InputUnavailableError(`input ${file.name}: not valid gzip (${(err as Error).message})`);
+    if (!gzip) {
+      yield* all();
+      return;
+    }
+    const gunzip = Readable.from(all()).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (err) {
+      throw new InputUnavailableError(`input ${file.name}: not valid gzip (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
   } finally {
     raw.destroy();
   }
