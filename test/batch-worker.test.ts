@@ -208,3 +208,27 @@ test('a task that cannot run exits 2 with the field named: bad task, wrong diges
     assert.match(stderr, message);
   }
 });
+
+test('shards: each worker takes every count-th row; together they score every row once', async () => {
+  const rows = featureRows(103, 16);
+  const input = join(fx.dir, 'in7.jsonl');
+  await writeFile(input, rows.map((r) => JSON.stringify(r)).join('\n'));
+  const ids: number[] = [];
+  for (const index of [0, 1, 2]) {
+    const task = readmissionTask(fx, `shard${index}`, {
+      input: { url: input, format: 'jsonl' },
+      output: { url: join(fx.dir, `shard${index}`, 'out.jsonl'), format: 'jsonl' },
+      shard: { index, count: 3 },
+      batchSize: 8,
+    });
+    const result = await runWorker(task, { partRows: 10 });
+    assert.equal(result.rowsDone, index === 0 ? 35 : 34);
+    const out = (await lines(task.output.url)) as { id: number }[];
+    assert.ok(out.every((o) => (o.id - 1) % 3 === index));
+    ids.push(...out.map((o) => o.id));
+  }
+  assert.deepEqual(
+    ids.sort((a, b) => a - b),
+    Array.from({ length: 103 }, (_, i) => i + 1),
+  );
+});

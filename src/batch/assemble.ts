@@ -32,7 +32,9 @@ export async function writeTarget(url: string, chunks: AsyncIterable<Buffer>): P
     return writeS3Object(url, chunks);
   }
   await mkdir(dirname(url), { recursive: true });
-  const temp = `${url}.${process.pid}.tmp`;
+  // One name, not one per process: a worker killed while assembling leaves this file, and the next
+  // one overwrites it rather than leaving it beside the user's output for good.
+  const temp = `${url}.wharf-partial`;
   await pipeline(Readable.from(chunks), createWriteStream(temp));
   const handle = await open(temp, 'r+');
   try {
