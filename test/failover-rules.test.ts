@@ -57,6 +57,7 @@ test('withFailover names the stand-in route only where it exists; isFailedOver w
   assert.equal(isFailedOver(out[1]!), true);
   assert.equal(isFailedOver(withFailover([route('dr', 'risk', 1), route('production', 'risk', 1)], ENVS)[1]!), false);
   assert.deepEqual(withFailover(routes, [{ name: 'production' }]), routes, 'no pair: unchanged');
+  assert.equal(isFailedOver({ ...out[1]!, hold: { queue: 10, timeoutMs: 1000 } }), false, 'scaled to zero, not down');
 });
 
 function backend(ejectedUntil = 0): UpstreamBackend {
@@ -89,6 +90,8 @@ test('the gateway fails over only when the route has no usable backend and the s
   assert.equal(failoverRoute(table(empty), empty, now), dr, 'no backend in the table');
   const downToo = compiled('/dr/risk', [backend(now + 500)]);
   assert.equal(failoverRoute(table(empty, downToo), empty, now), undefined, 'the stand-in is down too');
+  const scaledToZero = { ...compiled('/production/risk', [], '/dr/risk'), hold: { queue: 10, timeoutMs: 1000 } };
+  assert.equal(failoverRoute(table(scaledToZero), scaledToZero, now), undefined, 'scaled to zero: it holds');
   const noStandIn = compiled('/production/risk', []);
   assert.equal(failoverRoute(table(noStandIn), noStandIn, now), undefined);
   assert.equal(hasUsableBackend(dr, now), true);

@@ -4,7 +4,8 @@
  * targets have no backend it may use now (none in the table, or every one ejected by its outlier
  * detection) sends the request to its stand-in route, if that one has a usable backend. As soon as
  * a backend of the route is usable again (a new table, or an ejection that ran out), traffic is
- * back: an ejection's end admits one request to probe it, like any ejected replica.
+ * back: an ejection's end admits one request to probe it, like any ejected replica. A route that
+ * scales to zero holds its requests while it has no backend instead (see `RouteHold`).
  */
 import type { CompiledRoute, CompiledTable } from './compiled-table.js';
 import type { UpstreamBackend } from './upstream-pool.js';
@@ -40,6 +41,9 @@ export function failoverRoute(
   failed: readonly UpstreamBackend[] = NONE,
 ): CompiledRoute | undefined {
   if (route.failoverPrefix === undefined || hasUsableBackend(route, now, failed)) return undefined;
+  // A route that may scale to zero and has no backend is scaled to zero, not down: its hold queue
+  // wakes it (sending its demand to the stand-in would keep it at zero for good).
+  if (route.hold !== undefined && route.targets.length === 0) return undefined;
   const standIn = table.routes.get(route.failoverPrefix);
   return standIn !== undefined && hasUsableBackend(standIn, now) ? standIn : undefined;
 }

@@ -21,5 +21,8 @@ export function withFailover(routes: readonly Route[], environments: readonly Fa
 
 /** Whether the route (of a primary environment) sends its traffic to its stand-in: it has no backend. */
 export function isFailedOver(route: Route): boolean {
-  return route.failover !== undefined && route.targets.every((t) => t.backends.length === 0);
+  // A route that holds (scale to zero) and has no backend is scaled to zero; gateways hold, not fail over.
+  return (
+    route.failover !== undefined && route.hold === undefined && route.targets.every((t) => t.backends.length === 0)
+  );
 }
