@@ -278,7 +278,11 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
     // Deployment events when a production deployment's traffic moves to `dr` and back.
     const failoverEvents = new FailoverEvents(store, (e) => options.log(`failover events: ${(e as Error).message}`));
-    routes.subscribe((table) => failoverEvents.observe(table));
+    // Written by the leader only (set below), so replicas on PostgreSQL do not each record a switch.
+    let leads: () => boolean = () => false;
+    routes.subscribe((table) => {
+      if (leads()) failoverEvents.observe(table);
+    });
     await routes.start();
     stops.push(() => routes.stop());
 
@@ -405,6 +409,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         },
       ),
     );
+    leads = () => leadership.isLeader;
     await leadership.start();
     stops.push(() => leadership.stop());
 
