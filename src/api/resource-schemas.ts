@@ -38,6 +38,7 @@ export const EnvironmentBody = z.object({
   region: z.string().optional(),
   policies: PoliciesBody,
   labels: Labels,
+  failoverFor: z.string().optional(),
   resourceVersion,
 });
 

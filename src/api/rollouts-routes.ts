@@ -220,7 +220,13 @@ export function registerRolloutRoutes(
       },
     }),
     async (c) => {
-      const { policies, region } = c.req.valid('json');
+      const { policies, region, failoverFor } = c.req.valid('json');
+      const name = c.req.valid('param').name;
+      // Disaster recovery is not a policy (it loosens nothing): set at once, checked by core/failover.ts.
+      if (failoverFor !== undefined) {
+        const updated = await environments.setFailoverFor(name, failoverFor);
+        if (policies === undefined && region === undefined) return c.json(updated, 200);
+      }
       const outcome = await environments.changePolicies(c.req.valid('param').name, { policies, region }, gate, {
         actor: actorOf(c),
       });

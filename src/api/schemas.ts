@@ -295,7 +295,12 @@ export const FeedbackInput = z
 
 /** PATCH /api/v1/environments/{name}. */
 export const EnvironmentUpdate = z
-  .object({ policies: PoliciesUpdate.optional(), region: Region.nullable().optional() })
+  .object({
+    policies: PoliciesUpdate.optional(),
+    region: Region.nullable().optional(),
+    /** The environment this one stands in for (disaster recovery); null: none. */
+    failoverFor: z.string().min(1).max(63).nullable().optional(),
+  })
   .strict()
   .openapi('EnvironmentUpdate');
 

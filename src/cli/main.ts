@@ -4,6 +4,7 @@ import { WHARF_VERSION } from '../core/version.js';
 import { registerAudit } from './audit.js';
 import { registerAccess } from './access.js';
 import { registerAuth } from './auth.js';
+import { registerBackup } from './backup.js';
 import { registerDeploy } from './deploy.js';
 import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
@@ -51,5 +52,6 @@ registerToken(program);
 registerUsers(program);
 registerPolicy(program);
 registerJobWorker(program);
+registerBackup(program);
 
 await program.parseAsync(process.argv);

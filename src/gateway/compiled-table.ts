@@ -91,6 +91,8 @@ export interface CompiledRoute {
   readonly logsAssignments: boolean;
   /** The route's request filters and response observers, composed from the fields above. */
   readonly pipeline: RoutePipeline;
+  /** Prefix of the stand-in route (disaster recovery, see failover.ts); undefined without one. */
+  readonly failoverPrefix: string | undefined;
   /**
    * Position in [0, 1) of the split sequence (see `chooseTarget`): the one piece of per-request
    * state on a compiled route, written by the request path.
@@ -201,6 +203,10 @@ export function compileTable(
         mirror: features.mirror,
         logsAssignments: features.logsAssignments,
         pipeline: compose(features),
+        failoverPrefix:
+          route.failover === undefined
+            ? undefined
+            : routeBasePath(route.failover.environment, route.failover.deployment),
         splitCursor: Math.random(),
       });
     }

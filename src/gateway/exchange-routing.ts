@@ -14,6 +14,7 @@ import type { RouteStats } from './request-stats.js';
 import type { Proxy } from './proxy.js';
 import type { FilteredRequest, RejectHeaders, ResponseTap } from './route-pipeline.js';
 import { chooseTarget } from './route-choice.js';
+import { failoverRoute } from './failover.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
 /** Request headers passed to replicas (lower case). Everything else stays at the gateway. */
@@ -29,6 +30,10 @@ export const FORWARDED_HEADERS: readonly string[] = [
 export abstract class RoutedExchange implements FilteredRequest {
   /** In a hold queue, waiting for a table that gives the route a target. */
   waiting = false;
+  /** The environment whose route sent this request to its stand-in (failover.ts); undefined when none did. */
+  failedOverFrom: string | undefined;
+  /** Backends of a route with a stand-in that failed this request (failOver's view); lazily made. */
+  private triedBackends: UpstreamBackend[] | undefined;
   readonly headers: string[];
   body: Buffer | null = null;
   attempts = 0;
@@ -99,6 +104,22 @@ export abstract class RoutedExchange implements FilteredRequest {
   protected routed(target: CompiledTarget): void {
     const observers = this.route.pipeline.routed;
     for (let i = 0; i < observers.length; i++) observers[i]!.routed(this, target);
+  }
+
+  /**
+   * After a failed attempt on `failed`: when the route has no usable backend left (ejected, or
+   * tried by this request) and its stand-in has one,
+   * the request moves there (once) and the caller attempts again; false to go on as before.
+   */
+  protected failOver(now: number, failed: UpstreamBackend): boolean {
+    if (this.failedOverFrom !== undefined || this.route.failoverPrefix === undefined) return false;
+    (this.triedBackends ??= []).push(failed);
+    const standIn = failoverRoute(this.table, this.route, now, this.triedBackends);
+    const target = standIn === undefined ? undefined : chooseTarget(standIn, this.req.headers);
+    if (standIn === undefined || target === undefined) return false;
+    this.failedOverFrom = this.route.environment;
+    this.routeTo(this.table, standIn, target);
+    return true;
   }
 
   /** Re-resolves route and target in the current table; answers 404/503 and returns false when that fails (or holds the request). */

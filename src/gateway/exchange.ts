@@ -6,6 +6,7 @@
  * hold) is in the route's filters and observers, compiled with the table (route-pipeline.ts): the
  * exchange calls them at fixed points and knows none of them.
  */
+import { FAILOVER_HEADER } from './failover.js';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
@@ -134,6 +135,7 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     removeHopByHop(headers);
     if (this.proxy.options.debugHeaders) headers['x-wharf-backend'] = backend.id;
     headers['x-wharf-revision'] = target.revisionText;
+    if (this.failedOverFrom !== undefined) headers[FAILOVER_HEADER] = this.route.environment;
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.requestId;
     try {
       this.res.writeHead(statusCode, headers as OutgoingHttpHeaders);
@@ -187,6 +189,8 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     const observers = this.route.pipeline.erred;
     const now = performance.now();
     for (let i = 0; i < observers.length; i++) observers[i]!.erred(this, backend, code, now);
+    // Every replica of the route is out (this one too, now): the stand-in environment, if any, gets it.
+    if (RETRYABLE_CODES.has(code) && this.failOver(now, backend)) return this.attempt(undefined);
     if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts) return this.attempt(backend);
     const { environment, deployment } = this.route;
     const { headersTimeoutMs } = this.proxy.options;

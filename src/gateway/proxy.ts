@@ -45,6 +45,7 @@ import { Exchange } from './exchange.js';
 import { OUTLIER_DEFAULTS } from './outlier-detection.js';
 import type { RouteOutlierDetection } from '../protocol/route-table.js';
 import { chooseTarget } from './route-choice.js';
+import { failoverRoute } from './failover.js';
 
 /** Proxy settings; every default is declared in {@link PROXY_DEFAULTS}. */
 export interface ProxyOptions {
@@ -105,12 +106,18 @@ export class Proxy {
     started: number,
   ): void {
     route.routeStats.arrivals++;
+    // Disaster recovery: a route with no usable backend sends the request to its stand-in (failover.ts).
+    const standIn = route.failoverPrefix === undefined ? undefined : failoverRoute(table, route, started);
+    const from = standIn === undefined ? undefined : route.environment;
+    if (standIn !== undefined) route = standIn;
     const target = chooseTarget(route, req.headers);
     const requestId = (req.headers['x-request-id'] as string | undefined) || randomUUID();
     // No target and no filter that could hold the request: answered at once, without an exchange.
     if (target === undefined && route.pipeline.filters.length === 0)
       return this.noReadyReplica(res, route, requestId, started);
-    new Exchange(this, req, res, table, route, target, path, requestId, started).begin();
+    const exchange = new Exchange(this, req, res, table, route, target, path, requestId, started);
+    exchange.failedOverFrom = from;
+    exchange.begin();
   }
 
   /** Answers 503 for a route without a target that can take traffic, and ends the request's accounting. */

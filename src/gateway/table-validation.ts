@@ -96,6 +96,13 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
     parsed.outlierDetection = parseOutlierDetection(route.outlierDetection, `${at}.outlierDetection`);
   if (route.auth !== undefined) parsed.auth = parseAuth(route.auth, `${at}.auth`);
   if (route.rateLimit !== undefined) parsed.rateLimit = parseRateLimit(route.rateLimit, `${at}.rateLimit`);
+  if (route.failover !== undefined) {
+    const failover = object(route.failover, `${at}.failover`);
+    parsed.failover = {
+      environment: segment(failover.environment, `${at}.failover.environment`),
+      deployment: segment(failover.deployment, `${at}.failover.deployment`),
+    };
+  }
   return parsed;
 }
 

@@ -143,6 +143,21 @@ export interface Route {
   readonly auth?: RouteAuth;
   /** Present when the deployment limits its callers' request rate. */
   readonly rateLimit?: RouteRateLimit;
+  /** Present when another environment stands in for this one; see {@link RouteFailover}. */
+  readonly failover?: RouteFailover;
+}
+
+/**
+ * Health-based failover (disaster recovery): while no target of this route has a backend the
+ * gateway can use (none ready in the table, or every one ejected by the gateway's own outlier
+ * detection), requests go to the route named here, the same deployment in the environment that
+ * stands in (`failoverFor`), as long as that route has one; back as soon as this route has one
+ * again. Decided by each gateway from its table and its ejections, so it works with the control
+ * plane down. The answer carries `x-wharf-failover: <environment>`.
+ */
+export interface RouteFailover {
+  readonly environment: string;
+  readonly deployment: string;
 }
 
 /**

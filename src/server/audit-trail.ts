@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AuditTrail } from '../services/audit/audit-trail.js';
 import { AuditRecorder } from '../services/audit/recorder.js';
 import { loadOrCreateSigningKey } from '../services/audit/signing-key.js';
+import { HOME_FILES, readTrustedAuditKeys } from '../services/backup/home-files.js';
 import type { Store } from '../store/store.js';
 
 /** The file names under the home folder. */
@@ -18,8 +19,11 @@ export async function openAuditTrail(
   options: { home: string; auditKeyFile?: string; log: (line: string) => void },
 ): Promise<AuditTrail> {
   const signingKey = await loadOrCreateSigningKey(options.auditKeyFile ?? join(options.home, AUDIT_FILES.signingKey));
+  // A restored home trusts the checkpoints its backup's control plane signed (services/backup/).
+  const trustedKeys = await readTrustedAuditKeys(join(options.home, HOME_FILES.trustedAuditKeys));
   const recorder = new AuditRecorder(store, {
     signingKey,
+    trustedKeys,
     checkpointFile: join(options.home, AUDIT_FILES.checkpoints),
     log: options.log,
   });

@@ -17,6 +17,7 @@ import { PrometheusMetricsSource } from '../metrics/prometheus-source.js';
 import { createDeploymentController } from '../controller/deployment-controller.js';
 import { DeploymentService } from '../services/deployment-service.js';
 import { RoutePublisher } from '../controller/reconcilers/route-publisher.js';
+import { FailoverEvents } from '../controller/reconcilers/failover-events.js';
 import { PREVIEW_SUFFIX } from '../controller/reconcilers/route-compiler.js';
 import { routeBasePath } from '../protocol/route-table.js';
 import { GatewayAdminClient } from '../gateway/admin-client.js';
@@ -285,6 +286,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       onError: (e) => options.log(`routes: ${(e as Error).message}`),
     });
     if (onRoutes) routes.subscribe((table) => onRoutes(table.routes));
+    // Deployment events when a production deployment's traffic moves to `dr` and back.
+    const failoverEvents = new FailoverEvents(store, (e) => options.log(`failover events: ${(e as Error).message}`));
+    // Written by the leader only (set below), so replicas on PostgreSQL do not each record a switch.
+    let leads: () => boolean = () => false;
+    routes.subscribe((table) => {
+      if (leads()) failoverEvents.observe(table);
+    });
     await routes.start();
     stops.push(() => routes.stop());
 
@@ -411,6 +419,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
         },
       ),
     );
+    leads = () => leadership.isLeader;
     await leadership.start();
     stops.push(() => leadership.stop());
 

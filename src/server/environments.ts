@@ -6,9 +6,12 @@ const DEFAULTS = [
   { name: 'development', requiresApproval: false },
   { name: 'staging', requiresApproval: false },
   { name: 'production', requiresApproval: false },
+  // Disaster recovery: gateways send a production deployment's requests to its namesake here while
+  // production has no ready replica (see core/failover.ts).
+  { name: 'dr', requiresApproval: false, failoverFor: 'production' },
 ];
 
-/** Creates `development`, `staging` and `production` when missing (idempotent, safe to race). */
+/** Creates `development`, `staging`, `production` and `dr` (standing in for production) when missing (idempotent, safe to race). */
 export async function ensureEnvironments(store: Store): Promise<void> {
   for (const env of DEFAULTS) {
     try {
@@ -17,6 +20,7 @@ export async function ensureEnvironments(store: Store): Promise<void> {
         runtime: 'local',
         policies: { requiresApproval: env.requiresApproval },
         labels: {},
+        ...('failoverFor' in env ? { failoverFor: env.failoverFor } : {}),
       });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;

@@ -4,6 +4,7 @@
  */
 import { hasErrorCode, NotFoundError } from '../core/errors.js';
 import type { Approval, Environment, EnvironmentPolicies, Incident } from '../core/resources.js';
+import { checkFailoverFor } from '../core/failover.js';
 import type { Page, Store } from '../store/store.js';
 import type { ChangeGate } from './change-gate.js';
 import type { PageOptions } from './deployment-changes.js';
@@ -53,6 +54,18 @@ export class Environments {
     const newRegion = region === undefined ? current.region : (region ?? undefined);
     if (newRegion !== undefined) next.region = newRegion;
     return this.store.environments.update(next);
+  }
+
+  /**
+   * Makes `name` the stand-in of `target` for disaster recovery (`null` removes it), checked by
+   * {@link checkFailoverFor}: the target exists, is not `name`, and nothing chains.
+   */
+  async setFailoverFor(name: string, target: string | null): Promise<Environment> {
+    const current = await this.get(name);
+    const { failoverFor: _previous, ...rest } = current;
+    if (target === null) return this.store.environments.update(rest);
+    checkFailoverFor(name, target, await this.all());
+    return this.store.environments.update({ ...rest, failoverFor: target });
   }
 
   /**

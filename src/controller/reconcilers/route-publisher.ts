@@ -24,6 +24,7 @@ import type { Route, RouteTable } from '../../protocol/route-table.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
 import { compileRoutes } from './route-compiler.js';
+import { withFailover } from './route-failover.js';
 import { listAll } from '../../services/store-pages.js';
 
 /** Settings of {@link RoutePublisher}; every default is in {@link ROUTE_PUBLISHER_DEFAULTS}. */
@@ -118,7 +119,11 @@ export class RoutePublisher {
     while (!signal.aborted) {
       try {
         // Tokens too: a revoked (or new) token changes the routes of protected deployments.
-        for await (const change of this.#o.store.watch({ since, kinds: ['Deployment', 'ApiToken'], signal })) {
+        for await (const change of this.#o.store.watch({
+          since,
+          kinds: ['Deployment', 'ApiToken', 'Environment'],
+          signal,
+        })) {
           since = change.sequence;
           void this.refresh();
         }
@@ -153,10 +158,12 @@ export class RoutePublisher {
     }
     for (const key of this.#models.keys()) if (!inUse.has(key)) this.#models.delete(key);
     // Expiry is wall-clock time (the gateway checks it again per request); `clock` is for versions only.
-    const routes = compileRoutes(deployments, workloads, (id, n) => this.#models.get(`${id}@${n}`), {
+    const compiled = compileRoutes(deployments, workloads, (id, n) => this.#models.get(`${id}@${n}`), {
       tokens,
       now: Date.now(),
     });
+    // Disaster recovery: routes of environments that another stands in for name its route there.
+    const routes = withFailover(compiled, await listAll(store.environments));
     this.#publish(routes);
   }
 

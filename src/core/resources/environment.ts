@@ -17,6 +17,12 @@ export interface Environment extends StoredFields {
   region?: string;
   policies: EnvironmentPolicies;
   labels: Labels;
+  /**
+   * The environment this one stands in for (disaster recovery): while a deployment there has no
+   * ready replica, gateways send its requests to the deployment of the same name here. One level
+   * only (see `core/failover.ts`).
+   */
+  failoverFor?: string;
 }
 
 /**

@@ -7,7 +7,7 @@
  * Events of changes are appended by the store in the change's own transaction (see
  * `store/kysely-store.ts`); this class never sees those until it checkpoints them.
  */
-import { sign } from 'node:crypto';
+import { type KeyObject, sign } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { type AuditDraft, checkpointMessage } from '../../core/audit/chain.js';
 import type { AuditEvent } from '../../core/resources/audit-event.js';
@@ -22,6 +22,11 @@ export interface AuditRecorderOptions {
   signingKey: AuditSigningKey;
   /** `$WHARF_HOME/audit-checkpoints.jsonl`. */
   checkpointFile: string;
+  /**
+   * Public keys of earlier control planes whose checkpoints verification accepts besides this
+   * one's (a restored home trusts the backed-up one's; see `services/backup/`). Default none.
+   */
+  trustedKeys?: readonly KeyObject[];
   /** A checkpoint after this many new events (default 100). */
   checkpointEvery?: number;
   /** And at most this long after an unsigned event (default 10 s; 0 = no timer). */
@@ -41,12 +46,17 @@ export class AuditRecorder {
 
   constructor(store: Store, options: AuditRecorderOptions) {
     this.#store = store;
-    this.#options = { checkpointEvery: 100, checkpointIntervalMs: 10_000, ...options };
+    this.#options = { checkpointEvery: 100, checkpointIntervalMs: 10_000, trustedKeys: [], ...options };
   }
 
   /** The key checkpoints are signed with. */
   get signingKey(): AuditSigningKey {
     return this.#options.signingKey;
+  }
+
+  /** Earlier control planes' checkpoint keys that verification also accepts. */
+  get trustedKeys(): readonly KeyObject[] {
+    return this.#options.trustedKeys;
   }
 
   /** The checkpoint file. */

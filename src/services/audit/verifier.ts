@@ -6,7 +6,7 @@
  * truncation could remove unnoticed.
  */
 import type { KeyObject } from 'node:crypto';
-import { type AuditVerification, verifyAuditChain } from '../../core/audit/verify.js';
+import { type AuditVerification, keyIdOf, verifyAuditChain } from '../../core/audit/verify.js';
 import type { AuditEvent } from '../../core/resources/audit-event.js';
 import { readAuditHead } from '../../store/audit-append.js';
 import type { Store } from '../../store/store.js';
@@ -61,7 +61,7 @@ export async function verifyAuditTrail(store: Store, recorder: AuditRecorder): P
   const { publicKey, keyId } = recorder.signingKey;
   const result = await verifyStoredAudit(store, {
     checkpointFile: recorder.checkpointFile,
-    trustedKeys: new Map([[keyId, publicKey]]),
+    trustedKeys: new Map([...recorder.trustedKeys.map((k) => [keyIdOf(k), k] as const), [keyId, publicKey]]),
   });
   if (result.ok) await recorder.checkpoint();
   return result;

@@ -41,3 +41,24 @@ export async function migrateToLatest(db: Kysely<unknown>, dialect: MigrationDia
   }
   return results.map((r) => r.migrationName);
 }
+
+/** Every migration this build knows, in the order they apply. */
+export function knownMigrations(): string[] {
+  return Object.keys(migrations('sqlite')).sort();
+}
+
+/**
+ * Brings an empty schema up to migration `name` and no further (a restore loads rows written at
+ * that level, then runs {@link migrateToLatest} so later migrations rewrite them like any upgrade).
+ */
+export async function migrateTo(db: Kysely<unknown>, dialect: MigrationDialect, name: string): Promise<void> {
+  const provider: MigrationProvider = { getMigrations: () => Promise.resolve(migrations(dialect)) };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: MIGRATION_TABLE,
+    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  });
+  const { error } = await migrator.migrateTo(name);
+  if (error !== undefined) throw new Error(`store migration to ${name} failed: ${String(error)}`, { cause: error });
+}
