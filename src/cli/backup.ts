@@ -7,7 +7,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { FsBlobStore } from '../registry/fs-blob-store.js';
+import { openBlobStore } from '../server/blob-store-selection.js';
 import { createBackup } from '../services/backup/create-backup.js';
 import { homeFile } from '../services/backup/home-files.js';
 import { restoreBackup } from '../services/backup/restore-backup.js';
@@ -17,6 +17,11 @@ import { action } from './run-action.js';
 
 function homeOf(flag: string | undefined): string {
   return resolve(flag ?? process.env.WHARF_HOME ?? '.wharf');
+}
+
+// The registry's S3 location, as `wharf up` takes it; undefined: blobs live in the home.
+function blobStoreOf(flag: string | undefined): string | undefined {
+  return flag ?? (process.env.WHARF_BLOB_STORE || undefined);
 }
 
 /** Registers `backup` and `restore`. */
@@ -30,28 +35,42 @@ export function registerBackup(program: Command): void {
     .option('--home <dir>', 'data folder (default ./.wharf or $WHARF_HOME)')
     .option('--database-url <url>', 'the PostgreSQL store (default $WHARF_DATABASE_URL; none: SQLite in the home)')
     .option(
+      '--blob-store <url>',
+      'the registry in S3-compatible storage, s3://bucket/prefix (default $WHARF_BLOB_STORE; none: the home)',
+    )
+    .option(
       '--include-keys',
       'also carry secret.key and the audit signing key (keep the archive as secret as they are)',
     )
     .action(
-      action(async (flags: { out: string; home?: string; databaseUrl?: string; includeKeys?: boolean }) => {
-        const home = homeOf(flags.home);
-        const url = flags.databaseUrl ?? process.env.WHARF_DATABASE_URL ?? '';
-        const manifest = await createBackup({
-          home,
-          store: url === '' ? { backend: 'sqlite', path: homeFile(home, 'database') } : { backend: 'postgres', url },
-          blobs: new FsBlobStore(homeFile(home, 'blobs')),
-          out: flags.out,
-          includeKeys: flags.includeKeys === true,
-          ...(process.env.WHARF_AUDIT_KEY_FILE ? { auditKeyFile: process.env.WHARF_AUDIT_KEY_FILE } : {}),
-        });
-        const { counts } = manifest.store;
-        process.stdout.write(
-          `backup ${flags.out}: ${counts.objects} objects, ${counts.changes} changes, ${manifest.blobs.length} blobs, ` +
-            `audit head ${manifest.audit.head?.seq ?? 0} (${manifest.audit.checkpoints} checkpoints), store checksum ${manifest.store.checksum.slice(0, 16)}…` +
-            `${flags.includeKeys === true ? ' (keys included: keep this file secret)' : ''}\n`,
-        );
-      }),
+      action(
+        async (flags: {
+          out: string;
+          home?: string;
+          databaseUrl?: string;
+          blobStore?: string;
+          includeKeys?: boolean;
+        }) => {
+          const home = homeOf(flags.home);
+          const selection = await openBlobStore({ home, blobStore: blobStoreOf(flags.blobStore) });
+          const url = flags.databaseUrl ?? process.env.WHARF_DATABASE_URL ?? '';
+          const manifest = await createBackup({
+            home,
+            store: url === '' ? { backend: 'sqlite', path: homeFile(home, 'database') } : { backend: 'postgres', url },
+            blobs: selection.blobs,
+            out: flags.out,
+            includeKeys: flags.includeKeys === true,
+            ...(process.env.WHARF_AUDIT_KEY_FILE ? { auditKeyFile: process.env.WHARF_AUDIT_KEY_FILE } : {}),
+          });
+          const { counts } = manifest.store;
+          process.stdout.write(
+            `backup ${flags.out}: ${counts.objects} objects, ${counts.changes} changes, ${manifest.blobs.length} blobs, ` +
+              `audit head ${manifest.audit.head?.seq ?? 0} (${manifest.audit.checkpoints} checkpoints), store checksum ${manifest.store.checksum.slice(0, 16)}…` +
+              `${flags.includeKeys === true ? ' (keys included: keep this file secret)' : ''}\n`,
+          );
+          selection.close();
+        },
+      ),
     );
 
   program
@@ -63,12 +82,23 @@ export function registerBackup(program: Command): void {
       '--database-url <url>',
       'an empty PostgreSQL database (default $WHARF_DATABASE_URL; none: SQLite in the home)',
     )
+    .option(
+      '--blob-store <url>',
+      'put the blobs into S3-compatible storage, s3://bucket/prefix (default $WHARF_BLOB_STORE; none: the home)',
+    )
     .action(
-      action(async (file: string, flags: { home?: string; databaseUrl?: string }) => {
+      action(async (file: string, flags: { home?: string; databaseUrl?: string; blobStore?: string }) => {
         const home = homeOf(flags.home);
         const url = flags.databaseUrl ?? process.env.WHARF_DATABASE_URL ?? '';
+        const blobStore = blobStoreOf(flags.blobStore);
+        const selection = blobStore === undefined ? undefined : await openBlobStore({ home, blobStore });
         try {
-          const { manifest, keysRestored } = await restoreBackup({ archive: file, home, databaseUrl: url });
+          const { manifest, keysRestored } = await restoreBackup({
+            archive: file,
+            home,
+            databaseUrl: url,
+            ...(selection === undefined ? {} : { blobs: selection.blobs }),
+          });
           process.stdout.write(
             `restored ${file} into ${home}${url === '' ? '' : ' and the PostgreSQL database'}: ` +
               `${manifest.store.counts.objects} objects, ${manifest.blobs.length} blobs, audit head ${manifest.audit.head?.seq ?? 0}` +
@@ -81,6 +111,8 @@ export function registerBackup(program: Command): void {
         } catch (error) {
           if (error instanceof TargetNotEmptyError) throw new CliError(error.message, EXIT_CODES.conflict.code);
           throw error;
+        } finally {
+          selection?.close();
         }
       }),
     );
