@@ -22,7 +22,8 @@ import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
 import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { type Assignment, AssignmentLog } from './assignment-log.js';
-import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
+import { type CompiledTable, compileTable } from './compiled-table.js';
+import { decodePrefix, findRoute, hostRoute, routeEnd } from './route-lookup.js';
 import { EjectionLog } from './ejection-log.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
 import { type GatewayServerOptions, type GatewayServerSettings, resolveGatewayOptions } from './gateway-options.js';
@@ -202,9 +203,14 @@ export class GatewayServer {
     this.metrics.inFlight++;
     if (this.state !== 'running') res.setHeader('connection', 'close');
     const url = req.url!;
+    const table = this.table;
+    // An application's host name: the whole path is its own (its /healthz and /metrics too).
+    if (table !== undefined && table.hosts.size > 0) {
+      const byHost = hostRoute(table, req.headers.host);
+      if (byHost !== undefined) return this.proxy.forward(req, res, table, byHost, url, started, true);
+    }
     const end = routeEnd(url);
     if (end === -1) return this.local(req, res, url);
-    const table = this.table;
     if (table === undefined)
       return this.unrouted(res, new GatewayUnavailableError('the gateway has no route table yet'));
     const prefix = url.slice(0, end);
@@ -219,6 +225,12 @@ export class GatewayServer {
             : `no route for ${JSON.stringify(prefix.slice(0, 200))}; paths are /<environment>/<deployment>/v2/...`,
         ),
       );
+    }
+    if (route.application) {
+      // `/<environment>/<app>`, `/<environment>/<app>?q` (whose query may hold a `/`): its root.
+      const q = prefix.indexOf('?');
+      if (q !== -1) return this.proxy.forward(req, res, table, route, `/${url.slice(q)}`, started);
+      if (end === url.length) return this.proxy.forward(req, res, table, route, '/', started);
     }
     if (end === url.length) {
       return this.unrouted(
