@@ -61,3 +61,16 @@ export function decodePrefix(prefix: string): { environment: string; deployment:
     return undefined;
   }
 }
+
+/**
+ * What an application's replica gets as its path for a request target whose route prefix ends at
+ * `end` (see {@link routeEnd}): the remainder, or `/` (with the query) for the prefix alone, also
+ * when a query holding a `/` made `end` fall inside it.
+ *
+ * @example applicationPath('/prod/api?q=1', 9) === '/?q=1'
+ */
+export function applicationPath(url: string, end: number): string {
+  const q = url.indexOf('?');
+  if (q !== -1 && q < end) return `/${url.slice(q)}`;
+  return end === url.length ? '/' : url.slice(end);
+}
