@@ -336,6 +336,65 @@ describe('application routes', () => {
     );
   });
 
+  test('canary analysis input: status codes and latency are counted per application revision', async () => {
+    const good = app('v1');
+    const bad = app('v2', (req, res) => req.on('end', () => res.writeHead(500).end('{"error":"on purpose"}')));
+    const gateway = await newGateway();
+    gateway.setTable(
+      tableOf(
+        appRoute('canary', [
+          [1, 80, await good.upstream.start()],
+          [2, 20, await bad.upstream.start()],
+        ]),
+      ),
+    );
+    for (let i = 0; i < 50; i++) await call(gateway.url, `/${ENV}/canary/predict`, { method: 'POST', body: '{}' });
+    const counters = gateway.snapshot().revisions.filter((r) => r.deployment === 'canary');
+    const of = (revision: string) => counters.find((r) => r.revision === revision)!;
+    // Revision 1 answered only 200s and revision 2 only 500s, each request timed; the split sequence
+    // keeps the 80/20 split within a request of its weights.
+    assert.deepEqual(Object.keys(of('1').codes), ['200']);
+    assert.deepEqual(Object.keys(of('2').codes), ['500']);
+    assert.equal(of('1').count + of('2').count, 50);
+    assert.ok(Math.abs(of('2').count - 10) <= 1, `revision 2 got ${of('2').count} of 50`);
+    assert.ok(of('1').latencySum > 0 && of('2').latencySum > 0, 'latency is counted per revision');
+    assert.equal(of('2').codes['500'], of('2').count);
+  });
+
+  test('scale from zero: a held request and a held WebSocket reach the first replica', async () => {
+    const server = createServer((req, res) => res.writeHead(200).end(`plain ${req.url}`));
+    const wss = new WebSocketServer({ server });
+    wss.on('connection', (ws) => ws.on('message', (m: Buffer) => ws.send(`woke:${m.toString()}`)));
+    after(() => {
+      wss.close();
+      server.closeAllConnections();
+      server.close();
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const woken: string[] = [];
+    const gateway = await newGateway({ onHold: (env, name) => woken.push(`${env}/${name}`) });
+    const hold = { queue: 10, timeoutMs: 10_000 };
+    gateway.setTable(tableOf(appRoute('lazy', [], { hold })));
+
+    const held = call(gateway.url, `/${ENV}/lazy/page`);
+    const ws = new WebSocket(`${gateway.url.replace('http', 'ws')}/${ENV}/lazy/live`);
+    const opened = new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await eventually(() => gateway.snapshot().routes?.find((r) => r.deployment === 'lazy')?.held === 2, {
+      timeoutMs: 5_000,
+      message: 'both are held',
+    });
+    assert.deepEqual([...new Set(woken)], [`${ENV}/lazy`], 'the owner was told of the demand');
+    gateway.setTable({ version: 2, routes: [appRoute('lazy', [[1, 100, url]], { hold })] });
+    assert.equal((await held).text, 'plain /page');
+    await opened;
+    const reply = new Promise<string>((resolve) => ws.once('message', (m: Buffer) => resolve(m.toString())));
+    ws.send('hi');
+    assert.equal(await reply, 'woke:hi');
+    ws.close();
+  });
+
   test('a model route refuses upgrades; an unknown one is 404', async () => {
     const gateway = await newGateway();
     const url = await app('m').upstream.start();
