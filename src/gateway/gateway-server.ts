@@ -7,7 +7,9 @@
  * {@link GatewayServer.snapshot} (cumulative counters per revision, per mirrored revision and per
  * route, and the recent ejection events) and {@link GatewayServer.assignment} (which revision
  * served a recent request id). Routes with `hold` keep requests while they have no replica and
- * call `onHold` so that the owner can start one (scale from zero).
+ * call `onHold` so that the owner can start one (scale from zero). Application routes are also
+ * found by host name (`<deployment>.<environment>.<domain>`, the whole path forwarded, before the
+ * gateway's own endpoints), and their `Upgrade` requests (WebSocket) are relayed (upgrade.ts).
  *
  * @example
  *   const gateway = new GatewayServer({ port: 0 });

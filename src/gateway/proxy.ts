@@ -3,7 +3,9 @@
  *
  * - Request: method, the path remainder as is, and only the headers in {@link FORWARDED_HEADERS}
  *   plus `x-request-id` (generated when absent). The body is buffered up to `maxBodyBytes` (413
- *   beyond) so that it can be sent again on a retry.
+ *   beyond) so that it can be sent again on a retry. Application routes forward every end-to-end
+ *   header plus `X-Forwarded-*` (forwarded-headers.ts) and stream bodies over `bufferBodyBytes` or
+ *   of unknown length (not retried once sent), with `applicationTimeoutMs` for long polls.
  * - Response: status and headers minus hop-by-hop ones, plus `x-wharf-revision` and
  *   `x-request-id` (and `x-wharf-backend`, the replica's internal name, only with `debugHeaders`:
  *   it tells callers about the inside of the deployment); the body is streamed with backpressure.
