@@ -12,7 +12,9 @@
  *
  * The two feature runs are compared with the plain gateway in the same run: req/s ratios per
  * concurrency (target ≥ 0.95) and the open-loop p99 they add over it (target ≤ 0.2 ms).
- * plus the FastAPI + scikit-learn baseline at c16 for the end-to-end target, and open-loop runs at
+ * plus the FastAPI + scikit-learn baseline at c16 for the end-to-end target, the application row
+ * (that FastAPI app direct vs through the gateway as an application route, c1 and c16: req/s ratio
+ * ≥ 0.95 and added p99 ≤ 1 ms; bench/lib/gateway-app.ts), and open-loop runs at
  * a fixed 1,000 requests/s (wrk cannot hold a rate), interleaved over three rounds, for the
  * added-p99 target. Prints the tables, the CPU the host stole meanwhile (this VM's main source of
  * noise), the issue's targets as PASS/MISS, and writes var/bench/gateway-*.json.
@@ -38,6 +40,7 @@ import {
   wharfServeModelAvailable,
 } from './lib/fixtures.js';
 import { measureAccessCost } from './lib/gateway-access-cost.js';
+import { APP_CONCURRENCIES, appChecks, appDirectTarget, appGatewayTarget, appReplica } from './lib/gateway-app.js';
 import { formatSteal, stealMeter, stealShare } from './lib/gateway-cpu.js';
 import { NGINX_WORKERS, nginxVersion } from './lib/gateway-nginx.js';
 import { measureOpenLoop, median, openLoopStealShare, type OpenLoopReport } from './lib/gateway-open-loop.js';
@@ -153,9 +156,23 @@ async function main(): Promise<number> {
     const baseline = { ...baselineTarget(fixture), id: 'baseline', label: 'FastAPI + sklearn' };
     reports.push(await measure(baseline, [BASELINE_COMPARE_AT], MODEL_TOLERANCE, () => trained));
 
+    // The application row: one uvicorn replica of the same app, direct and through an application route.
+    const app = await appReplica(fixture).start();
+    const appReports: TargetReport[] = [];
+    try {
+      const concurrencies = [...APP_CONCURRENCIES];
+      appReports.push(await measure(appDirectTarget(fixture, app), concurrencies, MODEL_TOLERANCE, () => trained));
+      const first = appReports[0]!.verification;
+      const answered = first?.ok ? { value: first.value, from: 'app direct' } : trained;
+      const viaGateway = appGatewayTarget(fixture, gatewayScript, work, app);
+      appReports.push(await measure(viaGateway, concurrencies, PROXY_TOLERANCE, () => answered));
+    } finally {
+      await app.stop();
+    }
+
     const accessCost = measureAccessCost();
-    const checks = gatewayChecks(reports, openLoop, FIXED_RATE);
-    const failed = [...reports, ...openLoop].filter((r) => r.error !== undefined);
+    const checks = [...gatewayChecks(reports, openLoop, FIXED_RATE), ...appChecks(appReports)];
+    const failed = [...reports, ...appReports, ...openLoop].filter((r) => r.error !== undefined);
     const out = (text: string): void => void process.stdout.write(text + '\n');
     out(
       `\nGateway benchmark: one model-server replica (batching on), 127.0.0.1, one row per request; ${machine.cpus} CPUs, load ${machine.loadAverage1m.toFixed(2)} at start`,
@@ -183,6 +200,10 @@ async function main(): Promise<number> {
         `WARNING: the host took more than ${NOISY_STEAL * 100}% of CPU time during: ${noisy.join(', ')}; those figures are noisy, rerun to compare`,
       );
     out(`\n${otherRatios(reports, CONCURRENCIES)}`);
+    out(
+      `\nApplication row: the seed-stack FastAPI app (one uvicorn process, POST /predict), direct and through the gateway's application route\n`,
+    );
+    out(throughputTable(appReports));
     out(
       `\nOpen loop: ${FIXED_RATE.toLocaleString('en-US')} req/s, ${OPEN_LOOP_ROUNDS} interleaved rounds of ${duration} (each after ${warmup} warm-up); ` +
         "latency from each request's scheduled send time; medians over rounds\n",
@@ -216,6 +237,7 @@ async function main(): Promise<number> {
           nginxConf: nginxSetup.conf,
         },
         targets: reports,
+        applicationTargets: appReports,
         steal: stolen,
         openLoop,
         checks,

@@ -77,6 +77,7 @@ test('the gateway fails over only when the route has no usable backend and the s
       ['/production/risk', production],
       ['/dr/risk', standIn],
     ]),
+    hosts: new Map(),
   });
   const live = backend();
   const ejected = backend(now + 500);
