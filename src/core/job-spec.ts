@@ -92,7 +92,9 @@ function location(value: unknown, field: string): string {
   if (url.startsWith('s3://')) {
     if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(url))
       fail(field, 'must be s3://BUCKET/KEY with a valid bucket name', value);
-  } else if (url.includes('://')) fail(field, 'must be a local path or an s3:// URL', value);
+  } else if (url.includes('://')) fail(field, 'must be an absolute local path or an s3:// URL', value);
+  // The control plane's working directory means nothing to the caller (the CLI makes paths absolute).
+  else if (!url.startsWith('/')) fail(field, 'must be an absolute local path or an s3:// URL', value);
   return url;
 }
 
