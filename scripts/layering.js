@@ -7,6 +7,7 @@ export const LAYERS = {
   core: [],
   protocol: ['core'],
   serving: ['core', 'protocol'],
+  batch: ['core', 'protocol'],
   gateway: ['core', 'protocol'],
   metrics: ['core', 'protocol'],
   store: ['core'],

@@ -9,6 +9,7 @@ import { exitQuietlyWhenOutputCloses } from './closed-output.js';
 import { registerDemo } from './demo.js';
 import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
+import { registerJobWorker } from './job-worker.js';
 import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
@@ -49,5 +50,6 @@ registerLogin(program);
 registerToken(program);
 registerUsers(program);
 registerPolicy(program);
+registerJobWorker(program);
 
 await program.parseAsync(process.argv);
