@@ -28,6 +28,7 @@ interface CreateFlags {
   deployment?: string;
   input?: string;
   inputFormat?: string;
+  idField?: string;
   output?: string;
   outputFormat?: string;
   batchSize?: number;
@@ -72,7 +73,11 @@ async function bodyOf(f: CreateFlags): Promise<Record<string, unknown>> {
     name: f.name,
     environment: f.environment ?? 'development',
     ...(f.model === undefined ? { deployment: f.deployment } : { model: { name: f.model, version: f.version } }),
-    input: { url: absolute(f.input, process.cwd()), format: f.inputFormat ?? formatOf(f.input) },
+    input: {
+      url: absolute(f.input, process.cwd()),
+      format: f.inputFormat ?? formatOf(f.input),
+      ...(f.idField === undefined ? {} : { idField: f.idField }),
+    },
     output: { url: absolute(f.output, process.cwd()), format: f.outputFormat ?? formatOf(f.output) },
     ...(f.batchSize === undefined ? {} : { batchSize: f.batchSize }),
     ...(f.concurrency === undefined ? {} : { concurrency: f.concurrency }),
@@ -163,6 +168,7 @@ export function registerJob(program: Command): void {
     .option('--deployment <name>', "score with the deployment's current model")
     .option('--input <path>', 'input file or folder (or s3://bucket/prefix)')
     .option('--input-format <format>', 'jsonl or csv (default: from the name)')
+    .option('--id-field <name>', 'the column or field that identifies a row (default: its line number)')
     .option('--output <path>', 'output file (or s3://bucket/key)')
     .option('--output-format <format>', 'jsonl or csv (default: from the name)')
     .option('--batch-size <n>', 'rows per model run', integer(1, 100_000))

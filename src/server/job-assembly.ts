@@ -29,7 +29,7 @@ export function jobParts(options: {
   workerArgs?: readonly string[];
 }): JobParts {
   const workRoot = join(options.home, 'jobs');
-  const extra = options.workerArgs ?? [];
+  const extra = options.workerArgs ?? testWorkerArgs(options.log);
   const batch = new LocalBatchRuntime({
     wharfBin: options.wharfBin,
     stopGraceMs: 5_000,
@@ -64,4 +64,20 @@ export function withJobs(task: LeaderTask, parts: JobParts): LeaderTask {
       await task.stop();
     },
   };
+}
+
+/**
+ * TEST ONLY: `WHARF_TEST_JOB_WORKER_ARGS` (e.g. `--part-rows 100 --inject-latency-ms 20`) slows
+ * workers down so a test of `wharf up` can kill one mid-job. Only those two flags are taken.
+ */
+function testWorkerArgs(log: (line: string) => void): string[] {
+  const raw = process.env.WHARF_TEST_JOB_WORKER_ARGS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const words = raw.trim().split(/\s+/);
+  const args: string[] = [];
+  for (let i = 0; i + 1 < words.length; i += 2)
+    if ((words[i] === '--part-rows' || words[i] === '--inject-latency-ms') && /^\d+$/.test(words[i + 1]!))
+      args.push(words[i]!, words[i + 1]!);
+  log(`jobs: TEST ONLY worker arguments: ${args.join(' ')}`);
+  return args;
 }
