@@ -10,7 +10,6 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { partPath } from './checkpoint.js';
-import { isS3Url, writeS3Object } from './s3-data.js';
 
 /** The bytes of `header` and then of parts 1..count of `kind`, streamed. */
 export async function* partBytes(
@@ -28,9 +27,14 @@ export async function* partBytes(
 
 /** Writes `chunks` to `url` (local path or `s3://bucket/key`), replacing it atomically. */
 export async function writeTarget(url: string, chunks: AsyncIterable<Buffer>): Promise<void> {
-  if (isS3Url(url)) return writeS3Object(url, chunks);
+  if (url.startsWith('s3://')) {
+    const { writeS3Object } = await import('./s3-data.js'); // loaded only for S3 data, as in input-files.ts
+    return writeS3Object(url, chunks);
+  }
   await mkdir(dirname(url), { recursive: true });
-  const temp = `${url}.${process.pid}.tmp`;
+  // One name, not one per process: a worker killed while assembling leaves this file, and the next
+  // one overwrites it rather than leaving it beside the user's output for good.
+  const temp = `${url}.wharf-partial`;
   await pipeline(Readable.from(chunks), createWriteStream(temp));
   const handle = await open(temp, 'r+');
   try {

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import type { BatchInput } from '../protocol/batch-task.js';
-import { isS3Url, listS3Objects, openS3Object } from './s3-data.js';
 
 /** One file of the input. */
 export interface InputFile {
@@ -26,8 +25,14 @@ export class InputUnavailableError extends Error {
 
 /** Lists the input's files; a directory or prefix with no file is refused, as is a missing path. */
 export async function listInputFiles(url: string): Promise<InputFile[]> {
-  if (isS3Url(url)) {
-    const keys = await listS3Objects(url);
+  if (url.startsWith('s3://')) {
+    // Loaded only for S3 data: the AWS SDK takes a while to load, and most workers read local files.
+    const { listS3Objects, openS3Object } = await import('./s3-data.js');
+    const keys = await listS3Objects(url).catch((err: Error) => {
+      // A bucket that does not exist will not appear on a retry; anything else (network, throttling) may.
+      if (err.name === 'NoSuchBucket') throw new InputUnavailableError(`input ${url}: no such bucket`);
+      throw err;
+    });
     if (keys.length === 0) throw new InputUnavailableError(`input ${url}: no object under this prefix`);
     return keys.map((k) => ({ name: k.url, open: () => openS3Object(k.bucket, k.key) }));
   }
@@ -68,15 +73,20 @@ export async function* fileBytes(file: InputFile, compression: BatchInput['compr
     yield head;
     for (let next = await chunks.next(); next.done !== true; next = await chunks.next()) yield next.value;
   }
-  if (!gzip) {
-    yield* all();
-    return;
-  }
-  const gunzip = Readable.from(all()).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+  // finally: a reader that stops early (the error threshold was passed) still closes the file.
   try {
-    for await (const chunk of gunzip) yield chunk as Buffer;
-  } catch (err) {
-    throw new InputUnavailableError(`input ${file.name}: not valid gzip (${(err as Error).message})`);
+    if (!gzip) {
+      yield* all();
+      return;
+    }
+    const gunzip = Readable.from(all()).pipe(createGunzip({ chunkSize: 256 * 1024 }));
+    try {
+      for await (const chunk of gunzip) yield chunk as Buffer;
+    } catch (err) {
+      throw new InputUnavailableError(`input ${file.name}: not valid gzip (${(err as Error).message})`, {
+        cause: err,
+      });
+    }
   } finally {
     raw.destroy();
   }

@@ -75,7 +75,11 @@ const PART_BYTES = 8 * 1024 * 1024;
  * Writes `chunks` to `url`: one PUT when it all fits in one part, else a multipart upload (aborted
  * on failure, so no half-written object appears under the key: S3 shows an object only once complete).
  */
-export async function writeS3Object(url: string, chunks: AsyncIterable<Buffer>): Promise<void> {
+export async function writeS3Object(
+  url: string,
+  chunks: AsyncIterable<Buffer>,
+  { partBytes = PART_BYTES }: { partBytes?: number } = {},
+): Promise<void> {
   const { bucket, key } = parseS3Url(url);
   const s3 = s3Client();
   let pending: Buffer[] = [];
@@ -100,7 +104,7 @@ export async function writeS3Object(url: string, chunks: AsyncIterable<Buffer>):
     for await (const chunk of chunks) {
       pending.push(chunk);
       pendingBytes += chunk.length;
-      if (pendingBytes >= PART_BYTES) await flush();
+      if (pendingBytes >= partBytes) await flush();
     }
     if (uploadId === undefined) {
       await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: Buffer.concat(pending) }));
