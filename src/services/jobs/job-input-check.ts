@@ -3,11 +3,15 @@
  * can: that the path exists, and for CSV that the header (its first line only, gunzipped when the
  * file is gzip) names the columns the job uses, as many as the model's input takes. Each failure
  * is an `INVALID_ARGUMENT` naming the field, so a job that could never run is refused at create.
+ * An `s3://bucket/prefix` input is checked by listing one object under it (endpoint and credentials
+ * from the usual AWS variables, as the workers read them): an unreadable bucket or an empty prefix is
+ * refused the same way.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGunzip } from 'node:zlib';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { InvalidArgumentError } from '../../core/errors.js';
 import type { JobInput, JobOutput } from '../../core/resources.js';
 
@@ -16,7 +20,7 @@ const MAX_HEADER_BYTES = 1024 * 1024;
 
 /** Checks the input (see the module comment); `width` is the model's features per row, when known. */
 export async function checkLocalInput(input: JobInput, output: JobOutput, width: number | undefined): Promise<void> {
-  if (input.url.startsWith('s3://')) return;
+  if (input.url.startsWith('s3://')) return checkS3Input(input.url);
   const file = await firstFile(input.url);
   if (input.format !== 'csv') return;
   const gzip = input.compression === 'gzip' || (input.compression !== 'none' && (await isGzip(file)));
@@ -104,4 +108,27 @@ function splitCsvLine(line: string): string[] {
   }
   out.push(field);
   return out.map((f) => f.trim());
+}
+
+let s3: S3Client | undefined;
+
+async function checkS3Input(url: string): Promise<void> {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(url)!;
+  const [bucket, prefix] = [match[1]!, match[2]!];
+  const endpoint = process.env.AWS_ENDPOINT_URL;
+  s3 ??= new S3Client({
+    region: process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+  });
+  let count: number;
+  try {
+    const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, MaxKeys: 1 }));
+    count = page.KeyCount ?? page.Contents?.length ?? 0;
+  } catch (e) {
+    // The SDK's error name (NoSuchBucket, AccessDenied, …) says why; its message may carry request details.
+    throw new InvalidArgumentError(
+      `input.url: the bucket ${JSON.stringify(bucket)} cannot be read (${(e as Error).name})`,
+    );
+  }
+  if (count === 0) throw new InvalidArgumentError(`input.url: no object under ${url}`);
 }
