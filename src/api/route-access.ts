@@ -185,6 +185,13 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/environments/{environment}/secrets': { permission: 'secrets:read', environment: 'param' },
   'DELETE /api/v1/environments/{environment}/secrets/{name}': { permission: 'secrets:write', environment: 'param' },
   'POST /api/v1/secrets/rotate-key': { permission: 'secrets:admin', environment: 'none' },
+  // Batch jobs (api/jobs-routes.ts): checked in the job's environment.
+  'POST /api/v1/jobs': { permission: 'jobs:write', environment: 'body' },
+  'GET /api/v1/jobs': { permission: 'jobs:read', environment: 'query' },
+  'GET /api/v1/environments/{environment}/jobs/{name}': { permission: 'jobs:read', environment: 'param' },
+  'GET /api/v1/environments/{environment}/jobs/{name}/logs': { permission: 'jobs:read', environment: 'param' },
+  'POST /api/v1/environments/{environment}/jobs/{name}/cancel': { permission: 'jobs:write', environment: 'param' },
+  'POST /api/v1/environments/{environment}/jobs/{name}/retry': { permission: 'jobs:write', environment: 'param' },
   // The dry run of admission policies: reads only.
   'POST /api/v1/environments/{environment}/policy-test': { permission: 'policies:read', environment: 'param' },
 };

@@ -11,6 +11,7 @@ import { registerDemo } from './demo.js';
 import { EXIT_CODES, exitCodesHelp } from './exit-codes.js';
 import { registerExport } from './export.js';
 import { registerJobWorker } from './job-worker.js';
+import { registerJob } from './job.js';
 import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
@@ -53,5 +54,6 @@ registerUsers(program);
 registerPolicy(program);
 registerJobWorker(program);
 registerBackup(program);
+registerJob(program);
 
 await program.parseAsync(process.argv);

@@ -22,6 +22,7 @@ export * from './resources/digest.js';
 export * from './resources/environment.js';
 export * from './resources/feedback.js';
 export * from './resources/incident.js';
+export * from './resources/job.js';
 export * from './resources/model-version.js';
 export * from './resources/model.js';
 export * from './resources/revision.js';

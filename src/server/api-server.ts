@@ -45,6 +45,8 @@ import { registerIdentityRoutes } from '../api/identity-routes.js';
 import { registerSecretRoutes } from '../api/secrets-routes.js';
 import type { Secrets } from '../services/secrets/secrets-service.js';
 import type { TlsMaterial } from './tls.js';
+import { registerJobRoutes } from '../api/jobs-routes.js';
+import type { JobsService } from '../services/jobs/jobs-service.js';
 
 /** The metric of the serving certificate's end, for alerts ahead of it. */
 export const TLS_EXPIRY_METRIC = 'wharf_tls_certificate_expiry_timestamp_seconds';
@@ -75,6 +77,7 @@ export function createApiServer(
   secrets: Secrets,
   audit?: AuditTrail,
   tls?: TlsMaterial,
+  jobs?: JobsService,
 ): Server & { readonly apiRoutes: readonly ApiRoute[] } {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
@@ -129,6 +132,7 @@ export function createApiServer(
   registerFeedbackRoutes(app, { feedback });
   registerAnalysisTemplateRoutes(app, new AnalysisTemplates(store));
   registerSecretRoutes(app, secrets);
+  if (jobs !== undefined) registerJobRoutes(app, jobs);
   registerAutoscalingRoutes(app, { autoscaling: new AutoscalingStatus(store, deployments, activate) });
   const tokenOwners = tokenOwnerDirectory(new Tokens(store));
   registerAccessRoutes(app, {

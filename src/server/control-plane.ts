@@ -46,6 +46,7 @@ import { credentialsPath, readCredentials, writeCredentials } from './credential
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
 import { type Leadership, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
+import { jobParts, withJobs } from './job-assembly.js';
 
 /** Settings of `wharf up`. */
 export interface ControlPlaneOptions {
@@ -89,6 +90,8 @@ export interface ControlPlaneOptions {
    * default: then they are inert labels. Logged at start.
    */
   testFaults?: boolean;
+  /** TEST ONLY: arguments appended to every batch worker's command line (e.g. `--inject-latency-ms`). */
+  jobWorkerArgs?: readonly string[];
   /**
    * `token` (default): every API call but health needs a credential; the first start writes the
    * admin token to `$WHARF_HOME/credentials`. `none`: every caller is an admin (loopback only; the
@@ -318,6 +321,16 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       stops.push(async () => clearInterval(warner));
     }
     const deployments = new DeploymentService(store);
+    // Batch jobs: worker processes under <home>/jobs; stopped with the control plane (they resume).
+    const jobs = jobParts({
+      home: options.home,
+      store,
+      wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin,
+      artifactPath,
+      log: options.log,
+      ...(options.jobWorkerArgs === undefined ? {} : { workerArgs: options.jobWorkerArgs }),
+    });
+    stops.push(() => jobs.batch.close());
     const activateLeader = (environment: string, name: string): Promise<boolean> =>
       activate?.(environment, name) ?? Promise.resolve(false);
     const apiServer = createApiServer(
@@ -336,6 +349,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       secrets,
       audit,
       tls,
+      jobs.service,
     );
     const api = await listen(apiServer, options.host, options.port);
     stops.push(
@@ -391,36 +405,39 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
 
     // Controllers run on the elected leader only; every replica serves the API and the gateway.
     const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () =>
-      withAutoscaler(
-        createDeploymentController({
-          store,
-          runtime,
-          artifactPath,
-          analysis: new AnalysisDriver(store, metricsSource),
-          ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
-          ...(options.testFaults === true ? { testFaults: true } : {}),
-          endpointsOf: (d) => ({
-            external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
-            logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
-            monitoring: `${gatewayUrl}/metrics`,
-            ...(d.status.rollout?.traffic.preview === undefined
-              ? {}
-              : { preview: `${gatewayUrl}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
+      withJobs(
+        withAutoscaler(
+          createDeploymentController({
+            store,
+            runtime,
+            artifactPath,
+            analysis: new AnalysisDriver(store, metricsSource),
+            ...(options.drainMs === undefined ? {} : { drainMs: options.drainMs }),
+            ...(options.testFaults === true ? { testFaults: true } : {}),
+            endpointsOf: (d) => ({
+              external: `${gatewayUrl}${routeBasePath(d.environment, d.name)}`,
+              logs: `${apiUrl}/api/v1/environments/${d.environment}/deployments/${d.name}/logs`,
+              monitoring: `${gatewayUrl}/metrics`,
+              ...(d.status.rollout?.traffic.preview === undefined
+                ? {}
+                : { preview: `${gatewayUrl}${routeBasePath(d.environment, `${d.name}${PREVIEW_SUFFIX}`)}` }),
+            }),
+            onError: (key, e, retryInMs) =>
+              options.log(
+                `controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`,
+              ),
           }),
-          onError: (key, e, retryInMs) =>
-            options.log(
-              `controller: ${key ?? '-'}: ${(e as Error).message}${retryInMs === undefined ? '' : ` (retry in ${retryInMs} ms)`}`,
-            ),
-        }),
-        createAutoscalerController({
-          store,
-          metrics: metricsSource,
-          runtime,
-          onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
-        }),
-        (a) => {
-          activate = a === undefined ? undefined : (environment, name) => a.activate(environment, name);
-        },
+          createAutoscalerController({
+            store,
+            metrics: metricsSource,
+            runtime,
+            onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
+          }),
+          (a) => {
+            activate = a === undefined ? undefined : (environment, name) => a.activate(environment, name);
+          },
+        ),
+        jobs,
       ),
     );
     leads = () => leadership.isLeader;

@@ -39,6 +39,8 @@ export const PERMISSIONS = [
   'policies:admin',
   'routes:read',
   'infer',
+  'jobs:read',
+  'jobs:write',
 ] as const;
 
 /** One of {@link PERMISSIONS}. */
@@ -54,6 +56,7 @@ const READS: readonly Permission[] = [
   'environments:read',
   'roles:read',
   'policies:read',
+  'jobs:read',
 ];
 
 /** What each built-in role grants. `admin` grants every permission. */
@@ -77,6 +80,7 @@ export const BUILTIN_ROLES: Readonly<Record<BuiltinRoleName, readonly Permission
     'secrets:write',
     'tokens:create',
     'infer',
+    'jobs:write',
   ],
   approver: [...READS, 'approvals:decide', 'audit:read', 'tokens:create'],
   admin: PERMISSIONS,

@@ -16,6 +16,7 @@ import { deploymentKind } from './deployment.js';
 import { environmentKind } from './environment.js';
 import { feedbackKind } from './feedback.js';
 import { incidentKind } from './incident.js';
+import { jobKind } from './job.js';
 import { modelVersionKind } from './model-version.js';
 import { modelKind } from './model.js';
 import { revisionKind } from './revision.js';
@@ -49,6 +50,7 @@ export const KIND_DEFINITIONS = [
   serviceAccountKind,
   secretKind,
   secretVersionKind,
+  jobKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */
