@@ -132,8 +132,12 @@ function closeLingering(socket: Socket): void {
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
   // A response that already sent bytes on this socket would be corrupted by a second one: just
   // close. One whose handler has not written yet (the error is in the body's framing) gets the 400.
-  const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (err.code !== 'ECONNRESET' && socket.writable && (busy === undefined || busy.headersSent === false)) {
+  const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (
+    err.code !== 'ECONNRESET' &&
+    socket.writable &&
+    (busy === undefined || busy === null || busy.headersSent === false)
+  ) {
     socket.write(clientErrorAnswer(err.code));
   }
   (socket as Socket).destroySoon();
