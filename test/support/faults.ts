@@ -44,9 +44,13 @@ export interface FaultStack {
   readonly token: string;
   /** The current `wharf up` process (replaced by {@link FaultStack.restart}). */
   readonly up: WharfProcess;
+  /** The demo readmission model's ONNX file, for pushes. */
+  readonly model: Buffer;
+  /** Pushes `model` as version `version` of model `risk`; resolves with the status (0: no answer). */
+  push(version: string): Promise<number>;
   /** The pid of the gateway process `wharf up` supervises. */
   gatewayPid(): number;
-  /** A JSON call to the API as the admin. */
+  /** A JSON call to the API as the admin; rejects when no answer comes (the control plane is down). */
   call(path: string, init?: { method?: string; json?: unknown }): Promise<{ status: number; body: unknown }>;
   /** One inference through the gateway; resolves with the status (0: no answer). */
   infer(name?: string): Promise<number>;
@@ -75,17 +79,28 @@ export async function startFaultStack(
       method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
       headers: { ...headers, 'content-type': 'application/json' },
       ...(init.json === undefined ? {} : { body: JSON.stringify(init.json) }),
+      signal: AbortSignal.timeout(10_000),
     });
     const text = await r.text();
     return { status: r.status, body: text === '' ? undefined : (JSON.parse(text) as unknown) };
   };
   const model = await readFile((await writeDemoModels(join(home, 'src-models'))).readmission);
-  const pushed = await fetch(`${urls.api}/api/v1/models/risk/versions?version=1.0.0`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/octet-stream' },
-    body: model,
-  });
-  if (pushed.status !== 201) throw new Error(`model push answered ${pushed.status}: ${await pushed.text()}`);
+  const push = async (version: string): Promise<number> => {
+    try {
+      const r = await fetch(`${urls.api}/api/v1/models/risk/versions?version=${version}`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/octet-stream' },
+        body: model,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await r.arrayBuffer();
+      return r.status;
+    } catch {
+      return 0;
+    }
+  };
+  const pushed = await push('1.0.0');
+  if (pushed !== 201) throw new Error(`model push answered ${pushed}`);
   const created = await call('/api/v1/deployments', {
     json: {
       name: 'risk',
@@ -127,6 +142,8 @@ export async function startFaultStack(
       return up;
     },
     gatewayPid,
+    model,
+    push,
     call,
     infer,
     async kill() {
