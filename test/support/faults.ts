@@ -65,9 +65,13 @@ export interface FaultStack {
 /** Starts `wharf up` in a fresh home, pushes `risk` 1.0.0 and deploys it with `replicas` in staging. */
 export async function startFaultStack(
   prefix: string,
-  { replicas = 1, extraArgs = [] }: { replicas?: number; extraArgs?: string[] } = {},
+  {
+    replicas = 1,
+    extraArgs = [],
+    parent = tmpdir(),
+  }: { replicas?: number; extraArgs?: string[]; /** Where the home is made. */ parent?: string } = {},
 ): Promise<FaultStack> {
-  const home = await mkdtemp(join(tmpdir(), prefix));
+  const home = await mkdtemp(join(parent, prefix));
   const [apiPort, gatewayPort] = [await freePort(), await freePort()];
   const args = ['up', '--home', home, '--port', String(apiPort), '--gateway-port', String(gatewayPort), '--no-demo'];
   let up = startWharf([...args, ...extraArgs]);
