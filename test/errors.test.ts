@@ -14,6 +14,7 @@ import {
   type ErrorCode,
   HTTP_STATUS,
   httpStatusOf,
+  InsufficientStorageError,
   InternalError,
   InvalidArgumentError,
   MethodNotAllowedError,
@@ -62,6 +63,7 @@ const SAMPLES: readonly WharfError[] = [
   new MethodNotAllowedError('no PUT here', ['GET', 'HEAD']),
   new PayloadTooLargeError('body: too large'),
   new UnavailableError('loading'),
+  new InsufficientStorageError('body: not stored: the disk is full'),
   new InternalError('the runtime failed'),
   new PermissionDeniedError('approver is the requester'),
   new PolicyViolationError([

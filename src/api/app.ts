@@ -58,7 +58,13 @@ export function createApp(options: {
       // Hono's own 4xx, e.g. malformed JSON in a body.
       const status = err.status as ContentfulStatusCode;
       return c.json(
-        { error: { code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`, message: `body: ${err.message}` } },
+        {
+          error: {
+            code: status === 400 ? 'INVALID_ARGUMENT' : `HTTP_${status}`,
+            message: `body: ${err.message}`,
+            field: 'body', // the body as a whole is what is wrong (it does not parse)
+          },
+        },
         status,
       );
     }

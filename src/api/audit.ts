@@ -19,6 +19,7 @@ import { currentRequest, type PendingAudit, requestContext } from '../core/reque
 import type { AuditOutcome } from '../core/resources/audit-event.js';
 import type { AuditRecorder } from '../services/audit/recorder.js';
 import { describeRequest } from './audit-actions.js';
+import { STREAMED_BODY_ROUTES } from './request-guards.js';
 
 /** The Hono context variable that says the request's audit is taken care of. */
 const HANDLED = 'wharfAuditHandled';
@@ -65,6 +66,9 @@ function sourceAddressOf(c: Context): string {
 async function jsonBodyOf(c: Context): Promise<unknown> {
   if (!['POST', 'PUT', 'PATCH'].includes(c.req.method)) return undefined;
   if (!(c.req.header('content-type') ?? '').includes('json')) return undefined;
+  // A streamed body (a model push, up to its own cap of a GiB) is the route's to read: parsing it
+  // here would buffer all of it and leave the route a locked stream (a 500).
+  if (STREAMED_BODY_ROUTES.some((r) => r.method === c.req.method && r.path.test(c.req.path))) return undefined;
   try {
     return await c.req.json(); // cached by Hono: the route reads the same parsed body
   } catch {

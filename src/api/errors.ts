@@ -5,7 +5,14 @@
  * stay in the server log, never in the response.
  */
 import type { ZodError } from 'zod';
-import { httpStatusOf, MethodNotAllowedError, PolicyViolationError, WharfError } from '../core/errors.js';
+import {
+  httpStatusOf,
+  InsufficientStorageError,
+  isStorageFull,
+  MethodNotAllowedError,
+  PolicyViolationError,
+  WharfError,
+} from '../core/errors.js';
 import { isStoreUnavailable } from '../core/store-unavailable.js';
 
 /** Seconds a client is asked to wait (`Retry-After`) when the store cannot be reached. */
@@ -41,6 +48,13 @@ export function toApiError(
       body: { error: { code: 'UNAVAILABLE', message } },
       headers: { 'retry-after': String(STORE_RETRY_AFTER_SECONDS) },
     };
+  }
+  if (isStorageFull(err) && !(err instanceof WharfError)) {
+    // The disk under the home is full (a store write, say): 507 naming the cause, not a 500.
+    log(`disk full: ${(err as Error).message}`);
+    return toApiError(
+      new InsufficientStorageError("storage: the control plane's disk is full; free space under its home and retry"),
+    );
   }
   if (err instanceof WharfError) {
     const field = /^([A-Za-z_][\w.[\]-]*): /.exec(err.message)?.[1];

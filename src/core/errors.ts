@@ -28,6 +28,7 @@ export const ERROR_CODES = [
   'ALREADY_EXISTS',
   // The server's state or faults
   'UNAVAILABLE',
+  'INSUFFICIENT_STORAGE',
   'INTERNAL',
   // The runtime (runtime/runtime-lifecycle.ts): an engine without the capability
   'NOT_SUPPORTED',
@@ -67,6 +68,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PROMETHEUS_QUERY: 500,
   UPSTREAM_UNAVAILABLE: 502,
   UNAVAILABLE: 503,
+  INSUFFICIENT_STORAGE: 507,
   NO_READY_REPLICA: 503,
   GATEWAY_UNAVAILABLE: 503,
   UPSTREAM_TIMEOUT: 504,
@@ -119,6 +121,22 @@ export class PayloadTooLargeError extends WharfError {
 /** Temporarily unable to serve (loading, draining, overloaded); the caller may retry. */
 export class UnavailableError extends WharfError {
   readonly code = 'UNAVAILABLE';
+}
+
+/**
+ * The disk under the Wharf home (the registry's blobs, the SQLite store) has no room for this write
+ * (`ENOSPC`, `EDQUOT`, `SQLITE_FULL`): 507, and nothing of the write was kept.
+ */
+export class InsufficientStorageError extends WharfError {
+  readonly code = 'INSUFFICIENT_STORAGE';
+}
+
+/** Whether `error` (or its cause) says the disk is full: see {@link InsufficientStorageError}. */
+export function isStorageFull(error: unknown, depth = 0): boolean {
+  if (typeof error !== 'object' || error === null || depth > 5) return false;
+  const { code, cause } = error as { code?: unknown; cause?: unknown };
+  if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL') return true;
+  return isStorageFull(cause, depth + 1);
 }
 
 /** The request carries no usable credential; the message says why, never what the credential was. */

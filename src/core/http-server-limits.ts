@@ -11,7 +11,14 @@
  *   and `onRefused` is called (each server counts it in a metric). node's own `maxConnections`
  *   would only reset the socket, which a client cannot tell from a crash.
  * - Client errors answer a short text body: 431 for a header block over node's limit
- *   (`--max-http-header-size`, 16 KiB by default), 408 for the timeouts above, 400 otherwise.
+ *   (`--max-http-header-size`, 16 KiB by default), 408 for the timeouts above, 400 otherwise
+ *   (a malformed body framing, e.g. a `Transfer-Encoding` that does not end in `chunked`, too:
+ *   node finds it after the handler started, but before anything was written).
+ * - A connection closed after an answer the client has not finished sending to (a 413 on a
+ *   1 GiB upload) lingers: the server half-closes, drops what still arrives, and destroys it at
+ *   the latest {@link REFUSED_LINGER_MS} later. Destroying it at once, with unread bytes in the
+ *   kernel's buffer, sends a reset that makes the client's kernel discard the answer it had not
+ *   read yet, so the client sees "connection reset" instead of the 413.
  *
  * All of it is per connection (node checks the timeouts on a timer, every
  * {@link checkingIntervalMs}); nothing runs per request.
@@ -69,6 +76,9 @@ export function applyConnectionLimits(server: Server, limits: ConnectionLimits, 
     }
     open++;
     socket.once('close', () => open--);
+    // node closes a connection after a `connection: close` answer (and after a client error)
+    // with destroySoon: make that a lingering close (see the module comment).
+    socket.destroySoon = () => closeLingering(socket);
     for (const handle of handlers) handle.call(server, socket);
   });
   server.on('clientError', answerClientError);
@@ -108,10 +118,26 @@ function refuse(socket: Socket, cap: number): void {
   socket.once('close', () => clearTimeout(linger));
 }
 
+/** Half-closes `socket`, drops what still arrives, and destroys it once the client closed or after a linger. */
+function closeLingering(socket: Socket): void {
+  if (socket.destroyed) return;
+  socket.on('error', () => {});
+  socket.end();
+  socket.resume();
+  const linger = setTimeout(() => socket.destroy(), REFUSED_LINGER_MS);
+  linger.unref();
+  socket.once('close', () => clearTimeout(linger));
+}
+
 function answerClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-  // A response in progress on this socket would be corrupted by a second one: just close.
-  const busy = (socket as Duplex & { _httpMessage?: unknown })._httpMessage;
-  if (err.code !== 'ECONNRESET' && socket.writable && !busy) {
+  // A response that already sent bytes on this socket would be corrupted by a second one: just
+  // close. One whose handler has not written yet (the error is in the body's framing) gets the 400.
+  const busy = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (
+    err.code !== 'ECONNRESET' &&
+    socket.writable &&
+    (busy === undefined || busy === null || busy.headersSent === false)
+  ) {
     socket.write(clientErrorAnswer(err.code));
   }
   (socket as Socket).destroySoon();

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { InvalidArgumentError, NotFoundError } from '../core/errors.js';
+import { InsufficientStorageError, InvalidArgumentError, isStorageFull, NotFoundError } from '../core/errors.js';
 import { spoolAndHash } from './spool.js';
 import {
   type BlobBody,
@@ -91,6 +91,11 @@ export class FsBlobStore implements BlobStore {
       return { digest, size };
     } catch (err) {
       await rm(temp, { force: true });
+      if (isStorageFull(err))
+        throw new InsufficientStorageError(
+          `body: not stored: the registry's disk is full (${(err as NodeJS.ErrnoException).code}: no space left on the device); nothing of it was kept`,
+          { cause: err },
+        );
       throw err;
     }
   }
