@@ -31,26 +31,39 @@ export interface ExportInput {
   };
 }
 
-/** The workload of `deployment`'s current revision serving `modelVersion`. */
+/**
+ * The workload of `deployment`'s current revision: serving `version` (a model version, or for an
+ * application or worker the version of its bundle, when it has one).
+ */
 export function exportWorkload(
-  deployment: Pick<Deployment, 'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'>,
-  modelVersion: Pick<ModelVersion, 'version' | 'artifact'>,
+  deployment: Pick<
+    Deployment,
+    'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'
+  > & { bundle?: Deployment['bundle'] },
+  version?: Pick<ModelVersion, 'version' | 'artifact'>,
 ): Workload {
-  if (deployment.type !== 'model')
-    throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
+  if (deployment.type === 'model' && version === undefined)
+    throw new InvalidArgumentError(
+      `model: the version of ${deployment.model?.name ?? 'the model'} is required to export it`,
+    );
   const workload = workloadKindOf(deployment.type).buildWorkload({
     environment: deployment.environment,
     name: deployment.name,
     revision: deployment.revision,
     spec: {
       type: deployment.type,
-      model: deployment.model,
+      ...(deployment.model === undefined ? {} : { model: deployment.model }),
+      ...(deployment.bundle === undefined ? {} : { bundle: deployment.bundle }),
       configuration: deployment.configuration,
       strategy: deployment.strategy,
     },
-    modelVersion,
-    // Exported pods fetch the artifact by digest from the registry; no local path is involved.
-    artifactPath: `registry:${modelVersion.artifact.digest}`,
+    ...(version === undefined
+      ? {}
+      : {
+          modelVersion: version,
+          // Exported pods fetch the artifact by digest from the registry; no local path is involved.
+          artifactPath: `registry:${version.artifact.digest}`,
+        }),
   });
   if (workload.secretEnv === undefined) return workload;
   // Exports reference Secrets by name (ones the target's operators provide), never a pinned
