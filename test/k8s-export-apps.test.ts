@@ -2,11 +2,21 @@
 // (plain manifests, the Helm chart rendered with its values and with changed ones, Terraform)
 // validates against the v1.30 schema, a worker has no Service; the compose file runs the image
 // with the command (or fetches and unpacks the bundle first), publishes an application's port,
-// never a worker's, and uses the worker's health command as its health check.
+// never a worker's, and uses the worker's health command as its health check. `wharf export`
+// builds an application's workload with its kind from the API's deployment and bundle version.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { parse, parseAllDocuments } from 'yaml';
-import { exportFiles, type ExportInput } from '../src/export/export.js';
+import type { Deployment } from '../src/core/resources.js';
+import { exportFiles, type ExportInput, exportWorkload } from '../src/export/export.js';
+import { WHARF_BIN } from './support/processes.js';
 import type { Workload } from '../src/runtime/runtime.js';
 import { renderTemplate } from './support/helm-lite.js';
 import { KubernetesSchema } from './support/k8s-schema.js';
@@ -171,4 +181,116 @@ test('compose: a worker publishes no port, its health command is its health chec
   const env = w.environment as Record<string, string>;
   assert.equal(env.PORT, undefined);
   assert.match(env.BROKER_URL!, /^\$\{BROKER_URL:\?set BROKER_URL to key url of Wharf secret broker\}$/);
+});
+
+const appDeployment = {
+  id: 'staging.features',
+  name: 'features',
+  environment: 'staging',
+  revision: 7,
+  type: 'application',
+  bundle: { name: 'features', version: '1.2.0' },
+  configuration: {
+    command: ['node', 'server.js'],
+    args: ['--port', '$(PORT)'],
+    workingDir: 'srv',
+    port: 9090,
+    replicas: 2,
+    resources: { cpu: '250m', memory: '128Mi', gpu: 0 },
+    scaling: { min: 2, max: 2, targetCPU: 80, targetMemory: 80 },
+    healthCheck: { path: '/healthz', interval: 5, timeout: 2, retries: 3 },
+  },
+  strategy: { type: 'rolling' },
+} as unknown as Deployment;
+const bundleVersion = {
+  bundle: 'features',
+  version: '1.2.0',
+  artifact: { digest: DIGEST, size: 10, filename: 'b.tar.gz' },
+};
+
+test("exportWorkload builds an application's and a worker's workload with their kinds, and they render valid objects", () => {
+  const app = exportWorkload(appDeployment, bundleVersion as never);
+  assert.deepEqual(app.command, { argv: ['node', 'server.js', '--port', '$(PORT)'], workingDir: 'srv' });
+  assert.deepEqual(app.bundle, { artifactPath: `registry:${DIGEST}`, digest: DIGEST });
+  const workerDeployment = {
+    ...appDeployment,
+    name: 'extractor',
+    type: 'worker',
+    configuration: {
+      ...appDeployment.configuration,
+      port: undefined,
+      healthCommand: ['node', 'health.js'],
+      terminationGracePeriod: 90,
+    },
+  } as unknown as Deployment;
+  const w = exportWorkload(workerDeployment, bundleVersion as never);
+  assert.equal(w.serves, 'none');
+  for (const workload of [app, w]) {
+    const files = exportFiles('manifests', input(workload));
+    const objects = [...files].filter(([f]) => f !== 'kustomization.yaml').map(([, t]) => parse(t) as Obj);
+    for (const o of objects) schema.assertValid(o);
+  }
+  const pod = (
+    parse(exportFiles('manifests', input(w)).get('deployment-extractor-r7.yaml')!) as {
+      spec: { template: { spec: { terminationGracePeriodSeconds: number; containers: { livenessProbe: unknown }[] } } };
+    }
+  ).spec.template.spec;
+  assert.equal(pod.terminationGracePeriodSeconds, 90);
+  assert.deepEqual((pod.containers[0]!.livenessProbe as { exec: unknown }).exec, { command: ['node', 'health.js'] });
+  assert.throws(
+    () => exportWorkload(appDeployment),
+    /^InvalidArgumentError: bundle: the version of features is required/,
+  );
+});
+
+test('wharf export of an application reads its bundle version from the API and writes the manifests', async () => {
+  const server = createServer((req, res) => {
+    const body =
+      req.url === '/api/v1/environments/staging/deployments/features'
+        ? appDeployment
+        : req.url === '/api/v1/bundles/features/versions/1.2.0'
+          ? bundleVersion
+          : undefined;
+    res
+      .writeHead(body ? 200 : 404, { 'content-type': 'application/json' })
+      .end(JSON.stringify(body ?? { error: { code: 'NOT_FOUND', message: `no ${req.url}` } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const out = await mkdtemp(join(tmpdir(), 'wharf-export-app-'));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        WHARF_BIN,
+        'export',
+        'features',
+        '-e',
+        'staging',
+        '--format',
+        'manifests',
+        '--out',
+        out,
+        '--app-base-image',
+        'node:20-slim',
+      ],
+      { env: { ...process.env, WHARF_URL: url } },
+    );
+    assert.match(stdout, /exported features revision 7 \(manifests\)/);
+    assert.match(stdout, /download the bundle with a token/);
+    const deployment = parse(await readFile(join(out, 'deployment-features-r7.yaml'), 'utf8')) as {
+      spec: {
+        template: {
+          spec: { containers: { image: string; workingDir: string }[]; initContainers: { command: string[] }[] };
+        };
+      };
+    };
+    const pod = deployment.spec.template.spec;
+    assert.equal(pod.containers[0]!.image, 'node:20-slim');
+    assert.equal(pod.containers[0]!.workingDir, '/app/srv');
+    assert.equal(pod.initContainers[0]!.command[3], `${url}/api/v1/blobs/${DIGEST}`);
+  } finally {
+    server.close();
+    await rm(out, { recursive: true, force: true });
+  }
 });

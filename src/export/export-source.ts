@@ -3,7 +3,7 @@
  * by its workload kind as for the deployment controller, so an exported revision runs exactly
  * what Wharf would run (test-only fault labels never act in an export). Pure.
  */
-import type { Deployment, ModelVersion } from '../core/resources.js';
+import type { BundleVersion, Deployment, ModelVersion } from '../core/resources.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { workloadKindOf } from '../workloads/workload-kind.js';
 import type { ManifestOptions } from '../runtime/manifests/manifest-options.js';
@@ -40,12 +40,14 @@ export function exportWorkload(
     Deployment,
     'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'
   > & { bundle?: Deployment['bundle'] },
-  version?: Pick<ModelVersion, 'version' | 'artifact'>,
+  version?: Pick<ModelVersion | BundleVersion, 'version' | 'artifact'>,
 ): Workload {
   if (deployment.type === 'model' && version === undefined)
     throw new InvalidArgumentError(
       `model: the version of ${deployment.model?.name ?? 'the model'} is required to export it`,
     );
+  if (deployment.type !== 'model' && deployment.bundle !== undefined && version === undefined)
+    throw new InvalidArgumentError(`bundle: the version of ${deployment.bundle.name} is required to export it`);
   const workload = workloadKindOf(deployment.type).buildWorkload({
     environment: deployment.environment,
     name: deployment.name,
@@ -57,13 +59,12 @@ export function exportWorkload(
       configuration: deployment.configuration,
       strategy: deployment.strategy,
     },
+    // Exported pods fetch the artifact (or bundle) by digest from the registry; no local path is involved.
     ...(version === undefined
       ? {}
-      : {
-          modelVersion: version,
-          // Exported pods fetch the artifact by digest from the registry; no local path is involved.
-          artifactPath: `registry:${version.artifact.digest}`,
-        }),
+      : deployment.type === 'model'
+        ? { modelVersion: version, artifactPath: `registry:${version.artifact.digest}` }
+        : { bundleVersion: version, bundlePath: `registry:${version.artifact.digest}` }),
   });
   if (workload.secretEnv === undefined) return workload;
   // Exports reference Secrets by name (ones the target's operators provide), never a pinned
