@@ -18,6 +18,7 @@ interface Flags {
   namespace?: string;
   registryUrl?: string;
   image?: string;
+  appBaseImage?: string;
   httpRoute?: string;
 }
 
@@ -38,6 +39,10 @@ export function registerExport(program: Command): void {
     .option('--namespace <namespace>', 'Kubernetes namespace of the objects (default wharf-<environment>)')
     .option('--registry-url <url>', 'URL pods download the artifact from (default: $WHARF_URL)')
     .option('--image <image>', "image with the wharf command (default: this version's published image)")
+    .option(
+      '--app-base-image <image>',
+      'image an application or worker with a bundle and no image of its own runs in (default: the --image)',
+    )
     .option('--http-route <gateway>', 'also write a Gateway API HTTPRoute attached to this Gateway ([namespace/]name)')
     .action(
       action(async (name: string, f: Flags) => {
@@ -46,18 +51,26 @@ export function registerExport(program: Command): void {
         const deployment = await call<DeploymentResponse>(
           `/api/v1/environments/${env}/deployments/${encodeURIComponent(name)}`,
         );
-        if (!deployment.model) throw new Error(`deployment ${name} has no model to export`);
-        const version = await call<ModelVersionResponse>(
-          `/api/v1/models/${encodeURIComponent(deployment.model.name)}/versions/${encodeURIComponent(deployment.model.version)}`,
-        );
+        if (deployment.type === 'model' && !deployment.model)
+          throw new Error(`deployment ${name} has no model to export`);
+        // A model's version, or an application's or worker's bundle version (an image alone needs none).
+        const ref = deployment.model ?? deployment.bundle;
+        const collection = deployment.model ? 'models' : 'bundles';
+        const version =
+          ref === undefined
+            ? undefined
+            : await call<Pick<ModelVersionResponse, 'version' | 'artifact'>>(
+                `/api/v1/${collection}/${encodeURIComponent(ref.name)}/versions/${encodeURIComponent(ref.version)}`,
+              );
         const files = exportFiles(format, {
           workload: exportWorkload(deployment, version),
           namespace: f.namespace ?? `wharf-${deployment.environment}`,
-          // The pods download the model with a token read from this Secret (never written into the files).
+          // The pods download the artifact with a token read from this Secret (never written into the files).
           manifests: {
             registryUrl: f.registryUrl ?? apiBase(),
             pullTokenSecret: PULL_TOKEN_SECRET,
             ...(f.image ? { image: f.image } : {}),
+            ...(f.appBaseImage ? { appBaseImage: f.appBaseImage } : {}),
           },
           ...(f.httpRoute ? { httpRoute: parentRef(f.httpRoute) } : {}),
         });
@@ -67,7 +80,7 @@ export function registerExport(program: Command): void {
         );
         if (format !== 'compose')
           process.stdout.write(
-            `the pods download the model with a token from the Secret ${PULL_TOKEN_SECRET} (key token), e.g.:\n  kubectl -n ${f.namespace ?? `wharf-${deployment.environment}`} create secret generic ${PULL_TOKEN_SECRET} --from-literal=token="$(wharf token create --name pull --scope models:read --expires 30d)"\n`,
+            `the pods download the ${deployment.model ? 'model' : 'bundle'} with a token from the Secret ${PULL_TOKEN_SECRET} (key token), e.g.:\n  kubectl -n ${f.namespace ?? `wharf-${deployment.environment}`} create secret generic ${PULL_TOKEN_SECRET} --from-literal=token="$(wharf token create --name pull --scope models:read --expires 30d)"\n`,
           );
       }),
     );

@@ -33,6 +33,7 @@ interface KubernetesFlags {
   namespace: Record<string, string>;
   registryUrl?: string;
   image?: string;
+  appBaseImage?: string;
   httpRouteGateway?: string;
 }
 
@@ -173,6 +174,10 @@ export function registerUp(program: Command): void {
     .option('--registry-url <url>', 'URL model pods download artifacts from (this API as the cluster reaches it)')
     .option('--image <image>', 'image with the wharf command for model pods')
     .option(
+      '--app-base-image <image>',
+      'image that applications and workers with a bundle and no image of their own run in on Kubernetes (default: --image)',
+    )
+    .option(
       '--http-route-gateway <gateway>',
       'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)',
     )
@@ -266,6 +271,7 @@ export function registerUp(program: Command): void {
               namespaces: f.namespace,
               registryUrl: f.registryUrl,
               image: f.image,
+              appBaseImage: f.appBaseImage,
               httpRouteGateway: f.httpRouteGateway,
             },
             log: (line) => process.stderr.write(`wharf: ${line}\n`),

@@ -2,7 +2,8 @@
  * The Compose export: one revision on a single host or edge box, with the same two steps as a
  * pod — `fetch-artifact` downloads the model by digest into a volume and verifies it, then the
  * model server starts from it — plus the same probes as a health check, the same resources as
- * limits, and the same drain time as the stop grace period. Pure.
+ * limits, and the same drain time as the stop grace period. Applications and workers: see
+ * `compose-app.ts`. Pure.
  */
 import { stringify } from 'yaml';
 import { MODEL_FILE, MODEL_MOUNT } from '../runtime/manifests/pod-template.js';
@@ -10,20 +11,18 @@ import { MANIFEST_DEFAULTS, resolveManifestOptions } from '../runtime/manifests/
 import { InvalidArgumentError } from '../core/errors.js';
 import { MODEL_PROBE_PATHS } from '../protocol/oip-paths.js';
 import type { ExportInput } from './export-source.js';
+import { composeApp } from './compose-app.js';
+import { appPort, checkCommandWorkload, isWorker } from '../runtime/manifests/app-container.js';
 
 /** `docker compose up -d` in DIR. */
 export function composeExport(input: ExportInput): Map<string, string> {
   const w = input.workload;
-  if (!w.model)
-    throw new InvalidArgumentError('format compose: only model deployments can be exported as a compose file yet');
   const o = resolveManifestOptions(input.manifests);
+  if (!w.model) return commandCompose(w, o);
   const port = o.port;
   const probe = w.readiness;
   const ready = `fetch('http://127.0.0.1:${port}${probe.path || MODEL_PROBE_PATHS.readiness}').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`;
-  const limits = {
-    ...(w.resources?.cpu ? { cpus: cpus(w.resources.cpu) } : {}),
-    ...(w.resources?.memory ? { memory: bytes(w.resources.memory) } : {}),
-  };
+  const limits = composeLimits(w);
   const compose = {
     name: `${w.key.deployment}-${w.key.environment}`,
     services: {
@@ -91,6 +90,39 @@ export function composeExport(input: ExportInput): Map<string, string> {
   };
   const header = `# ${w.key.deployment} revision ${w.key.revision} (${w.key.environment}), exported by Wharf. Image default: ${MANIFEST_DEFAULTS.image}\n`;
   return new Map([['docker-compose.yml', header + stringify(compose)]]);
+}
+
+/** An application or worker: see `compose-app.ts`. */
+function commandCompose(w: ExportInput['workload'], o: ReturnType<typeof resolveManifestOptions>): Map<string, string> {
+  checkCommandWorkload(w);
+  const port = appPort(w);
+  const app = composeApp(w, o, {
+    ...w.env,
+    ...secretEnvironment(w.secretEnv),
+    ...(port === undefined ? {} : { PORT: String(port) }),
+    WHARF_DEPLOYMENT: w.key.deployment,
+    WHARF_REVISION: String(w.key.revision),
+  });
+  const main = app.services[isWorker(w) ? 'worker' : 'app']!;
+  const limits = composeLimits(w);
+  main.deploy = { replicas: w.replicas, ...(Object.keys(limits).length ? { resources: { limits } } : {}) };
+  const compose = {
+    name: `${w.key.deployment}-${w.key.environment}`,
+    services: app.services,
+    ...(Object.keys(app.volumes).length ? { volumes: app.volumes } : {}),
+  };
+  const header = [
+    `# ${w.key.deployment} revision ${w.key.revision} (${w.key.environment}), exported by Wharf.`,
+    ...app.notes.map((n) => `# ${n}`),
+  ].join('\n');
+  return new Map([['docker-compose.yml', `${header}\n${stringify(compose)}`]]);
+}
+
+function composeLimits(w: ExportInput['workload']): Record<string, string> {
+  return {
+    ...(w.resources?.cpu ? { cpus: cpus(w.resources.cpu) } : {}),
+    ...(w.resources?.memory ? { memory: bytes(w.resources.memory) } : {}),
+  };
 }
 
 /**

@@ -3,7 +3,7 @@
  * by its workload kind as for the deployment controller, so an exported revision runs exactly
  * what Wharf would run (test-only fault labels never act in an export). Pure.
  */
-import type { Deployment, ModelVersion } from '../core/resources.js';
+import type { BundleVersion, Deployment, ModelVersion } from '../core/resources.js';
 import { InvalidArgumentError } from '../core/errors.js';
 import { workloadKindOf } from '../workloads/workload-kind.js';
 import type { ManifestOptions } from '../runtime/manifests/manifest-options.js';
@@ -31,26 +31,40 @@ export interface ExportInput {
   };
 }
 
-/** The workload of `deployment`'s current revision serving `modelVersion`. */
+/**
+ * The workload of `deployment`'s current revision: serving `version` (a model version, or for an
+ * application or worker the version of its bundle, when it has one).
+ */
 export function exportWorkload(
-  deployment: Pick<Deployment, 'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'>,
-  modelVersion: Pick<ModelVersion, 'version' | 'artifact'>,
+  deployment: Pick<
+    Deployment,
+    'environment' | 'name' | 'revision' | 'type' | 'model' | 'configuration' | 'strategy'
+  > & { bundle?: Deployment['bundle'] },
+  version?: Pick<ModelVersion | BundleVersion, 'version' | 'artifact'>,
 ): Workload {
-  if (deployment.type !== 'model')
-    throw new InvalidArgumentError(`type: only model deployments can be exported yet, got ${deployment.type}`);
+  if (deployment.type === 'model' && version === undefined)
+    throw new InvalidArgumentError(
+      `model: the version of ${deployment.model?.name ?? 'the model'} is required to export it`,
+    );
+  if (deployment.type !== 'model' && deployment.bundle !== undefined && version === undefined)
+    throw new InvalidArgumentError(`bundle: the version of ${deployment.bundle.name} is required to export it`);
   const workload = workloadKindOf(deployment.type).buildWorkload({
     environment: deployment.environment,
     name: deployment.name,
     revision: deployment.revision,
     spec: {
       type: deployment.type,
-      model: deployment.model,
+      ...(deployment.model === undefined ? {} : { model: deployment.model }),
+      ...(deployment.bundle === undefined ? {} : { bundle: deployment.bundle }),
       configuration: deployment.configuration,
       strategy: deployment.strategy,
     },
-    modelVersion,
-    // Exported pods fetch the artifact by digest from the registry; no local path is involved.
-    artifactPath: `registry:${modelVersion.artifact.digest}`,
+    // Exported pods fetch the artifact (or bundle) by digest from the registry; no local path is involved.
+    ...(version === undefined
+      ? {}
+      : deployment.type === 'model'
+        ? { modelVersion: version, artifactPath: `registry:${version.artifact.digest}` }
+        : { bundleVersion: version, bundlePath: `registry:${version.artifact.digest}` }),
   });
   if (workload.secretEnv === undefined) return workload;
   // Exports reference Secrets by name (ones the target's operators provide), never a pinned

@@ -1,7 +1,9 @@
 /**
  * The Helm export: a chart whose templates are the rendered objects with the settings people
  * change per cluster lifted into `values.yaml` — image, replicas, resources, autoscaling, and where
- * the artifact is downloaded from — and the namespace from the release. Pure.
+ * the artifact (a model, or an application's bundle) is downloaded from — and the namespace from
+ * the release. An application's `image` is its own (or the base image of its bundle), and the
+ * bundle's init container runs `wharfImage`; a worker has no Service and no HPA. Pure.
  *
  * The templates use only `{{ .Values.x }}`, `{{ .Values.x | quote }}`, `{{ .Release.Namespace }}`
  * and `{{- if [not] .Values.x }}` … `{{- end }}`, so they render the same under any Helm 3.
@@ -17,6 +19,7 @@ const PLACEHOLDER = /WHARFVALUE_([A-Za-z]+)_END/g;
 /** Placeholder name → template expression. */
 const EXPRESSIONS: Record<string, string> = {
   image: '{{ .Values.image | quote }}',
+  wharfImage: '{{ .Values.wharfImage | quote }}',
   replicas: '{{ .Values.replicas }}',
   cpu: '{{ .Values.resources.cpu | quote }}',
   memory: '{{ .Values.resources.memory | quote }}',
@@ -53,7 +56,7 @@ export function helmExport(input: ExportInput): Map<string, string> {
     files.set(`templates/${objectFileName(o)}`, text);
   }
   const deployment = objects.find((o) => o.kind === 'Deployment') as KubeObject & {
-    spec: { template: { spec: { containers: { image: string }[] } } };
+    spec: { template: { spec: { containers: { image: string }[]; initContainers?: { image?: string }[] } } };
   };
   const values = {
     image: deployment.spec.template.spec.containers[0]!.image,
@@ -66,7 +69,9 @@ export function helmExport(input: ExportInput): Map<string, string> {
       targetCPU: scaling.targetCPU,
       targetMemory: scaling.targetMemory,
     },
-    artifact: { registryUrl: input.manifests.registryUrl, ...(w.model ? { digest: w.model.digest } : {}) },
+    // An application's bundle is fetched by an init container of the Wharf image; its own image is `image`.
+    ...(w.model === undefined && initImage(deployment) !== undefined ? { wharfImage: initImage(deployment) } : {}),
+    artifact: { registryUrl: input.manifests.registryUrl, ...(digestOf(w) ? { digest: digestOf(w) } : {}) },
   };
   files.set(
     'values.yaml',
@@ -109,9 +114,10 @@ function placeholders(o: KubeObject, input: ExportInput): KubeObject {
       if (part?.memory) part.memory = p('memory');
       if (part?.['nvidia.com/gpu']) part['nvidia.com/gpu'] = p('gpu');
     }
-    const digest = input.workload.model?.digest;
+    const digest = digestOf(input.workload);
     for (const init of pod.initContainers ?? []) {
-      init.image = p('image');
+      // A model's init container runs the server's image (the Wharf image); a bundle's, the Wharf image beside the app's.
+      init.image = input.workload.model ? p('image') : p('wharfImage');
       init.command = init.command?.map((arg) =>
         digest && arg.endsWith(`/api/v1/blobs/${digest}`)
           ? `${p('registryUrl')}/api/v1/blobs/${p('digest')}`
@@ -122,6 +128,16 @@ function placeholders(o: KubeObject, input: ExportInput): KubeObject {
     }
   }
   return out;
+}
+
+/** The digest the pods download: the model's or the bundle's. */
+function digestOf(w: ExportInput['workload']): string | undefined {
+  return w.model?.digest ?? w.bundle?.digest;
+}
+
+/** The image of the Deployment's first init container, if it has one. */
+function initImage(d: { spec: { template: { spec: { initContainers?: { image?: string }[] } } } }): string | undefined {
+  return d.spec.template.spec.initContainers?.[0]?.image;
 }
 
 interface Container {

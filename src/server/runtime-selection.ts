@@ -31,6 +31,8 @@ export interface RuntimeSettings {
   readonly registryUrl?: string;
   /** Image with the `wharf` command for model pods. */
   readonly image?: string;
+  /** Image of applications and workers that have a bundle and no image (default: `image`). */
+  readonly appBaseImage?: string;
   /** `[namespace/]name` of a Gateway: keep a Gateway API HTTPRoute per deployment in step with the route table. */
   readonly httpRouteGateway?: string;
 }
@@ -76,7 +78,11 @@ export function selectRuntime(
     const client = new KubeClient(loadKubeConfig({ kubeconfig: settings.kubeconfig, context: settings.context }));
     const kubernetes = new KubernetesRuntime({
       client,
-      manifests: { registryUrl: settings.registryUrl, ...(settings.image ? { image: settings.image } : {}) },
+      manifests: {
+        registryUrl: settings.registryUrl,
+        ...(settings.image ? { image: settings.image } : {}),
+        ...(settings.appBaseImage ? { appBaseImage: settings.appBaseImage } : {}),
+      },
       namespacePrefix: settings.namespacePrefix,
       namespaces: settings.namespaces,
       ...(readSecretVersion === undefined ? {} : { readSecretVersion }),

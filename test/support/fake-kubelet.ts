@@ -10,7 +10,11 @@
  * SIGTERM and, after its grace period, SIGKILL. What is simulated: no images or containers (the
  * `wharf` command maps to this checkout's bin/wharf.js, emptyDir volumes to temporary folders,
  * `0.0.0.0` to the pod IP), probes run every `probeIntervalMs` instead of `periodSeconds`, no
- * ReplicaSets, no scheduling, no liveness restarts, no resource limits.
+ * ReplicaSets, no scheduling, no resource limits. Liveness: only exec probes (a worker's health
+ * command), run from the container's start (no startup probe holds them off); `failureThreshold`
+ * failures in a row restart the container (SIGTERM, SIGKILL after the grace period). `$(VAR)` in
+ * a command is expanded from the container's environment and `workingDir` is the process's cwd,
+ * as Kubernetes does.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -43,6 +47,8 @@ interface Container {
   env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   ports?: { name?: string; containerPort: number }[];
   readinessProbe?: { httpGet?: { path?: string; port: number | string } };
+  livenessProbe?: { exec?: { command?: string[] }; failureThreshold?: number };
+  workingDir?: string;
   volumeMounts?: { name: string; mountPath: string }[];
   lifecycle?: { preStop?: { exec?: { command?: string[] } } };
 }
@@ -351,8 +357,9 @@ export class FakeKubelet {
         ];
       });
       const probing = this.probe(run, main, exited);
+      const living = this.liveness(run, main, volumes, exited);
       const code = await exited;
-      await probing;
+      await Promise.all([probing, living]);
       if (run.terminating || this.stopped) break;
       restarts += 1;
       this.patchPod(run, (p) => {
@@ -376,16 +383,8 @@ export class FakeKubelet {
     }
   }
 
-  /** Runs one container to its exit; returns the exit code (null when killed by a signal). */
-  private runContainer(run: PodRun, c: Container, volumes: Map<string, string>): Promise<number | null> {
-    const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, volumes.get(m.name)!] as const);
-    const mapArg = (a: string): string => {
-      if (a === '0.0.0.0') return run.ip;
-      const mount = mounts.find(([path]) => a === path || a.startsWith(`${path}/`));
-      return mount ? mount[1] + a.slice(mount[0].length) : a;
-    };
-    const argv = [...(c.command ?? []), ...(c.args ?? [])].map(mapArg);
-    if (argv[0] === 'wharf') argv.splice(0, 1, process.execPath, this.options.wharfBin);
+  /** The container's environment: its values and secretKeyRefs, the pod tag, PATH and HOME. */
+  private containerEnv(run: PodRun, c: Container): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -401,7 +400,27 @@ export class FakeKubelet {
         if (encoded !== undefined) env[e.name] = Buffer.from(encoded, 'base64').toString('utf8');
       }
     }
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return env;
+  }
+
+  /** Runs one container to its exit; returns the exit code (null when killed by a signal). */
+  private runContainer(run: PodRun, c: Container, volumes: Map<string, string>): Promise<number | null> {
+    const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, volumes.get(m.name)!] as const);
+    const mapArg = (a: string): string => {
+      if (a === '0.0.0.0') return run.ip;
+      const mount = mounts.find(([path]) => a === path || a.startsWith(`${path}/`));
+      return mount ? mount[1] + a.slice(mount[0].length) : a;
+    };
+    const env = this.containerEnv(run, c);
+    // Kubernetes expands $(VAR) from the container's environment; $$ escapes a literal $.
+    const expand = (a: string): string =>
+      a.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name?: string) =>
+        name === undefined ? '$' : (env[name] ?? m),
+      );
+    const argv = [...(c.command ?? []), ...(c.args ?? [])].map(expand).map(mapArg);
+    if (argv[0] === 'wharf') argv.splice(0, 1, process.execPath, this.options.wharfBin);
+    const cwd = c.workingDir ? mapArg(c.workingDir) : undefined;
+    const child = spawn(argv[0]!, argv.slice(1), { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     run.process = child;
     const lines = run.logs.get(c.name) ?? [];
     run.logs.set(c.name, lines);
@@ -445,6 +464,52 @@ export class FakeKubelet {
       if (ok !== last && !done && !run.terminating) {
         last = ok;
         this.patchPod(run, (p) => setReady(p, ok));
+      }
+      await delay(this.options.probeIntervalMs ?? 100);
+    }
+  }
+
+  /**
+   * Runs an exec liveness probe every `probeIntervalMs` until the process exits; after
+   * `failureThreshold` failures in a row, stops the process (SIGTERM, SIGKILL after the grace
+   * period) so that the restart loop starts it again.
+   */
+  private async liveness(
+    run: PodRun,
+    c: Container,
+    volumes: Map<string, string>,
+    exited: Promise<unknown>,
+  ): Promise<void> {
+    const command = c.livenessProbe?.exec?.command;
+    if (!command?.length) return;
+    let done = false;
+    void exited.then(() => (done = true));
+    const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, volumes.get(m.name)!] as const);
+    const mapPath = (a: string): string => {
+      const mount = mounts.find(([path]) => a === path || a.startsWith(`${path}/`));
+      return mount ? mount[1] + a.slice(mount[0].length) : a;
+    };
+    const env = this.containerEnv(run, c);
+    const cwd = c.workingDir ? mapPath(c.workingDir) : undefined;
+    let failures = 0;
+    while (!done && !run.terminating) {
+      const ok = await new Promise<boolean>((resolve) => {
+        const probe = spawn(command[0]!, command.slice(1).map(mapPath), { env, cwd, stdio: 'ignore' });
+        const timer = setTimeout(() => probe.kill('SIGKILL'), 5_000);
+        probe.once('error', () => resolve(false));
+        probe.once('exit', (code) => {
+          clearTimeout(timer);
+          resolve(code === 0);
+        });
+      });
+      failures = ok ? 0 : failures + 1;
+      if (failures >= (c.livenessProbe?.failureThreshold ?? 3) && !done && !run.terminating) {
+        const child = run.process!;
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), (run.spec.terminationGracePeriodSeconds ?? 30) * 1000);
+        await exited;
+        clearTimeout(timer);
+        return;
       }
       await delay(this.options.probeIntervalMs ?? 100);
     }

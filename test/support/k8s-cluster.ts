@@ -32,6 +32,8 @@ export interface SimulatedCluster {
   readonly port: number;
   runtime(options?: Partial<KubernetesRuntimeOptions>, client?: KubeClientOptions): KubernetesRuntime;
   modelWorkload(key: WorkloadKey, replicas: number, digest?: string): Workload;
+  /** Stores a file's bytes in the registry's blob store (as a pushed bundle's are); resolves with its digest. */
+  putBlob(file: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -83,6 +85,9 @@ export async function startSimulatedCluster(envTag: string): Promise<SimulatedCl
         readiness: { ...FAST_PROBE, intervalMs: 1_000 },
         liveness: { ...FAST_PROBE, intervalMs: 1_000 },
       };
+    },
+    async putBlob(file) {
+      return (await home.blobs.put(createReadStream(file), { maxBytes: 64 * 1024 * 1024 })).digest;
     },
     async stop() {
       await Promise.all(runtimes.map((r) => r.close()));

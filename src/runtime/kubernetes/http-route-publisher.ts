@@ -3,7 +3,7 @@
  * canary, header matches, a full mirror), for users who route with a mesh or a Gateway
  * controller. Server-side apply like everything else; a route whose rendering did not change is
  * not sent again, and the HTTPRoutes of deployments gone from the table are deleted (by the
- * ownership label, so nobody else's routes are touched).
+ * ownership label, so nobody else's routes are touched). Workers are ignored (no Service, no route).
  *
  * @example
  *   const publisher = new HttpRoutePublisher(client, { namespaceOf, owner: 'wharf', parentGateway: 'mesh' });
@@ -38,6 +38,8 @@ export class HttpRoutePublisher {
   private async sync(routes: readonly RouteSource[]): Promise<void> {
     const wanted = new Map<string, Record<string, unknown>>();
     for (const route of routes) {
+      // A worker has no Service to route to (and normally no route at all).
+      if (route.kind === 'worker') continue;
       const namespace = this.o.namespaceOf(route.environment);
       const object = renderHttpRoute(route, { ...this.o, namespace });
       wanted.set(`${namespace}/${(object.metadata as { name: string }).name}`, object);

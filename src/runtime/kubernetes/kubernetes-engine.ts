@@ -33,7 +33,7 @@ import { type KubeObject, renderWorkload } from '../manifests/render.js';
 import { renderVersionSecret } from '../manifests/secret-manifest.js';
 import { PULL_TOKEN_SECRET } from '../manifests/pull-token-secret.js';
 import { PullTokens } from './pull-tokens.js';
-import { validateWorkload } from '../local/workload-spec.js';
+import { httpPort, validateKubernetesWorkload } from './workload-rules.js';
 import {
   type LogLine,
   type LogOptions,
@@ -63,6 +63,9 @@ import { KeyedSerial } from '../keyed-serial.js';
  * either way; a cache that lags longer (a watch being re-established) shows it in a later list.
  */
 const CACHE_CATCH_UP_MS = 5_000;
+
+/** The recommended label whose value says what a revision's pods are (`model-server`, `application`, `worker`). */
+const COMPONENT_LABEL = 'app.kubernetes.io/component';
 
 /** Kinds of a revision's objects, deleted on remove (the Deployment first, so no pod is recreated). */
 const REVISION_KINDS = [
@@ -121,7 +124,7 @@ export class KubernetesEngine implements RuntimeEngine {
   }
 
   async apply(workload: Workload): Promise<void> {
-    validateWorkload(workload);
+    validateKubernetesWorkload(workload);
     const namespace = this.o.namespaceOf(workload.key.environment);
     const rendered = renderWorkload(workload, this.manifests, namespace);
     await this.serial.run(workloadKeyString(workload.key), async () => {
@@ -265,12 +268,17 @@ export class KubernetesEngine implements RuntimeEngine {
     if (cache) await cache.until(() => shows(cache), CACHE_CATCH_UP_MS);
   }
 
+  /**
+   * A worker (component label `worker`) has no endpoint: it is ready from its pod status alone.
+   * Pod-IP endpoints use the port of the pod template's `http` port (an application's own).
+   */
   private statusOf(key: WorkloadKey, deployment: KubeItem, pods: KubeItem[]): WorkloadStatus {
     const namespace = deployment.metadata?.namespace ?? this.o.namespaceOf(key.environment);
-    const { port } = this.manifests;
+    const worker = deployment.metadata?.labels?.[COMPONENT_LABEL] === 'worker';
+    const port = httpPort(deployment) ?? this.manifests.port;
     const service = `http://${revisionName(key)}.${namespace}.svc.${this.o.clusterDomain}`;
     const endpointOf = (pod: PodLike): string | undefined =>
-      this.o.endpoints === 'service' ? service : `http://${pod.status!.podIP}:${port}`;
+      worker ? undefined : this.o.endpoints === 'service' ? service : `http://${pod.status!.podIP}:${port}`;
     return workloadStatus(key, deployment as never, pods as PodLike[], endpointOf, new Date().toISOString());
   }
 

@@ -13,6 +13,12 @@ import { deploymentLabels, dnsLabel, revisionName } from './labels.js';
 export interface RouteSource {
   readonly environment: string;
   readonly deployment: string;
+  /**
+   * What the route fronts (`model`, `application`; the route table's own field). An application
+   * also gets `X-Forwarded-Prefix` (the prefix stripped), as from Wharf's gateway. `worker`: no
+   * HTTPRoute at all (a worker has no Service; the route table gives workers no route either).
+   */
+  readonly kind?: string;
   readonly targets: readonly { readonly revision: number; readonly weight: number }[];
   readonly matches?: readonly {
     readonly header?: { readonly name: string; readonly value: string };
@@ -42,6 +48,15 @@ export function renderHttpRoute(route: RouteSource, o: HttpRouteOptions): Record
   });
   // The model servers serve the protocol paths at their root, as behind Wharf's gateway.
   const rewrite = { type: 'URLRewrite', urlRewrite: { path: { type: 'ReplacePrefixMatch', replacePrefixMatch: '/' } } };
+  const forwarded =
+    route.kind === 'application'
+      ? [
+          {
+            type: 'RequestHeaderModifier',
+            requestHeaderModifier: { set: [{ name: 'X-Forwarded-Prefix', value: prefix }] },
+          },
+        ]
+      : [];
   const mirror =
     route.mirror && route.mirror.percent >= 100
       ? [{ type: 'RequestMirror', requestMirror: { backendRef: backend(route.mirror.revision) } }]
@@ -55,7 +70,7 @@ export function renderHttpRoute(route: RouteSource, o: HttpRouteOptions): Record
           headers: [{ type: 'Exact', name: m.header!.name, value: m.header!.value }],
         },
       ],
-      filters: [rewrite],
+      filters: [rewrite, ...forwarded],
       backendRefs: [backend(m.revision, 1)],
     }));
   const targets = route.targets.filter((t) => t.weight > 0);
@@ -70,7 +85,7 @@ export function renderHttpRoute(route: RouteSource, o: HttpRouteOptions): Record
         ...headerRules,
         {
           matches: [{ path: { type: 'PathPrefix', value: prefix } }],
-          filters: [rewrite, ...mirror],
+          filters: [rewrite, ...forwarded, ...mirror],
           backendRefs: (targets.length > 0 ? targets : route.targets.slice(0, 1)).map((t) =>
             backend(t.revision, t.weight),
           ),

@@ -4,8 +4,14 @@ import { WHARF_VERSION } from '../../core/version.js';
 
 /** What the renderers need beyond the workload itself. */
 export interface ManifestOptions {
-  /** Image with the `wharf` command, used by model servers and their artifact init container. */
+  /** Image with the `wharf` command, used by model servers and the artifact and bundle init containers. */
   readonly image?: string;
+  /**
+   * Image an application or worker with a bundle and no `image` of its own runs in: its command
+   * runs with the unpacked bundle as working directory. Default: {@link ManifestOptions.image}
+   * (the Wharf image, which has Node.js); a Python app needs one with its interpreter and packages.
+   */
+  readonly appBaseImage?: string;
   /** Base URL pods download artifacts from (`<url>/api/v1/blobs/<digest>`), e.g. `http://wharf.wharf-system:8080`. */
   readonly registryUrl: string;
   /** Value of the ownership label `wharf.dev/owner` (default `wharf`). */
@@ -42,6 +48,7 @@ export const MANIFEST_DEFAULTS = {
 export function resolveManifestOptions(options: ManifestOptions): ResolvedManifestOptions {
   const resolved: ResolvedManifestOptions = {
     image: options.image ?? MANIFEST_DEFAULTS.image,
+    appBaseImage: options.appBaseImage ?? options.image ?? MANIFEST_DEFAULTS.image,
     registryUrl: options.registryUrl,
     owner: options.owner ?? MANIFEST_DEFAULTS.owner,
     port: options.port ?? MANIFEST_DEFAULTS.port,
@@ -59,6 +66,12 @@ export function resolveManifestOptions(options: ManifestOptions): ResolvedManife
     if (!Number.isInteger(resolved[field]) || resolved[field] < 0) {
       throw new InvalidArgumentError(`${field}: must be a non-negative integer, got ${resolved[field]}`);
     }
+  }
+  for (const field of ['image', 'appBaseImage'] as const) {
+    if (typeof resolved[field] !== 'string' || resolved[field].trim() === '' || /\s/.test(resolved[field]))
+      throw new InvalidArgumentError(
+        `${field}: must be an image reference without spaces, got ${JSON.stringify(resolved[field])}`,
+      );
   }
   if (!/^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/i.test(resolved.owner)) {
     throw new InvalidArgumentError(

@@ -3,7 +3,7 @@
  * key `token`, read by the artifact init container through `secretKeyRef`
  * (`pod-template.ts`, option `pullTokenSecret`). Pure.
  */
-import { PULL_TOKEN_SECRET_KEY } from './pod-template.js';
+import { PULL_TOKEN_SECRET_KEY } from './container-parts.js';
 
 /** Default name of the pull-token Secret. */
 export const PULL_TOKEN_SECRET = 'wharf-pull-token';

@@ -4,10 +4,14 @@
  * with one hash.
  *
  * Per revision: a Deployment, a Service (the gateway routes to revision Services), a ConfigMap
- * with the model's metadata and, when the workload autoscales, a HorizontalPodAutoscaler (one per
+ * with what the revision runs and, when the workload autoscales, a HorizontalPodAutoscaler (one per
  * revision, so each revision of a canary scales on its own). Per deployment, shared by its
  * revisions: a ServiceAccount, a PodDisruptionBudget and a NetworkPolicy admitting only the
  * gateway (and optionally a Gateway API HTTPRoute, see `http-route.ts`).
+ *
+ * A worker (`serves: 'none'`) gets no Service (it has no endpoint) and no HPA: its replicas are
+ * what the control plane's autoscaler decides (from queue depth), which an HPA would fight; its
+ * NetworkPolicy admits nothing.
  *
  * @example
  *   const { revision, shared, hash } = renderWorkload(workload, { registryUrl: 'http://wharf:8080' }, 'wharf-production');
@@ -31,6 +35,7 @@ import {
 } from './labels.js';
 import { type ManifestOptions, resolveManifestOptions, type ResolvedManifestOptions } from './manifest-options.js';
 import { podTemplate } from './pod-template.js';
+import { isWorker } from './app-container.js';
 
 /** Any object the renderers produce. */
 export interface KubeObject {
@@ -53,9 +58,10 @@ export interface RenderedWorkload {
 /** Renders `w` into `namespace`. Throws InvalidArgumentError for options or a workload Kubernetes cannot run. */
 export function renderWorkload(w: Workload, options: ManifestOptions, namespace: string): RenderedWorkload {
   const o = resolveManifestOptions(options);
-  const shared = sharedObjects(w.key, o, namespace);
+  const shared = sharedObjects(w, o, namespace);
   const name = revisionName(w.key);
-  const component = w.model ? 'model-server' : 'application';
+  const worker = isWorker(w);
+  const component = w.model ? 'model-server' : worker ? 'worker' : 'application';
   const labels = { ...w.labels, ...revisionLabels(w.key, o.owner, { version: w.model?.version, component }) };
   const meta = (kindName = name): KubeObject['metadata'] => ({ name: kindName, namespace, labels: { ...labels } });
   const selector = revisionSelector(w.key, o.owner);
@@ -63,7 +69,7 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
   const configMap: ConfigMap & KubeObject = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: meta(dnsLabel(`${name}-model`)),
+    metadata: meta(dnsLabel(`${name}-${w.model ? 'model' : 'app'}`)),
     data: {
       'workload.json': JSON.stringify(
         {
@@ -72,20 +78,27 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
           revision: w.key.revision,
           ...(w.model
             ? { model: { name: w.model.name, version: w.model.version, digest: w.model.digest } }
-            : { image: w.image }),
+            : {
+                kind: component,
+                ...(w.image ? { image: w.image } : {}),
+                ...(w.bundle ? { bundle: { digest: w.bundle.digest } } : {}),
+                ...(w.command ? { command: w.command.argv } : {}),
+              }),
         },
         null,
         2,
       ),
     },
   };
-  const service: Service & KubeObject = {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: meta(),
-    spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
-  };
-  const autoscaled = w.scaling !== undefined && w.scaling.max > w.scaling.min;
+  const service: (Service & KubeObject) | undefined = worker
+    ? undefined
+    : {
+        apiVersion: 'v1',
+        kind: 'Service',
+        metadata: meta(),
+        spec: { type: 'ClusterIP', selector, ports: [{ name: 'http', port: 80, targetPort: 'http', protocol: 'TCP' }] },
+      };
+  const autoscaled = !worker && w.scaling !== undefined && w.scaling.max > w.scaling.min;
   const hpa: (HorizontalPodAutoscaler & KubeObject) | undefined = autoscaled
     ? {
         apiVersion: 'autoscaling/v2',
@@ -126,7 +139,7 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
       template: podTemplate(w, { ...labels }, shared.serviceAccount, o),
     },
   };
-  const revision: KubeObject[] = [configMap, service, ...(hpa ? [hpa] : []), deployment];
+  const revision: KubeObject[] = [configMap, ...(service ? [service] : []), ...(hpa ? [hpa] : []), deployment];
   const hash = `sha256:${createHash('sha256')
     .update(JSON.stringify([shared.objects, revision]))
     .digest('hex')}`;
@@ -137,10 +150,11 @@ export function renderWorkload(w: Workload, options: ManifestOptions, namespace:
 }
 
 function sharedObjects(
-  key: WorkloadKey,
+  w: Workload,
   o: ResolvedManifestOptions,
   namespace: string,
 ): { objects: KubeObject[]; serviceAccount: string } {
+  const key: WorkloadKey = w.key;
   const name = dnsLabel(key.deployment);
   const labels = deploymentLabels(key, o.owner);
   const metadata = (): KubeObject['metadata'] => ({ name, namespace, labels: { ...labels } });
@@ -168,13 +182,16 @@ function sharedObjects(
     spec: {
       podSelector: { matchLabels: pods },
       policyTypes: ['Ingress'],
-      // Only the gateway (in any namespace) reaches model servers; scrapers go through the gateway.
-      ingress: [
-        {
-          from: [{ namespaceSelector: {}, podSelector: { matchLabels: { ...GATEWAY_POD_LABELS } } }],
-          ports: [{ port: 'http', protocol: 'TCP' }],
-        },
-      ],
+      // Only the gateway (in any namespace) reaches model servers and applications; scrapers go
+      // through the gateway. A worker listens on nothing: no ingress at all.
+      ingress: isWorker(w)
+        ? []
+        : [
+            {
+              from: [{ namespaceSelector: {}, podSelector: { matchLabels: { ...GATEWAY_POD_LABELS } } }],
+              ports: [{ port: 'http', protocol: 'TCP' }],
+            },
+          ],
     },
   };
   return { objects: [serviceAccount, pdb, networkPolicy], serviceAccount: name };

@@ -1,10 +1,10 @@
 /**
  * The Kubernetes Secret holding the items of one version of a Wharf secret that a workload reads
- * (`kubeSecretName` in `pod-template.ts`): immutable, since a version never changes, and named by
+ * (`kubeSecretName` in `container-parts.ts`): immutable, since a version never changes, and named by
  * version so that two revisions of a rollout each read their own. Written by the Kubernetes runtime
  * with values it resolves at apply time; never part of an export. Pure.
  */
-import { kubeSecretName } from './pod-template.js';
+import { kubeSecretName } from './container-parts.js';
 
 /** The Secret of version `version` of `secret` in `namespace` with `items` (key → value). */
 export function renderVersionSecret(
