@@ -99,21 +99,20 @@ test('-o xml is a usage error (exit 2) naming the formats there are', async () =
   assertNoStack(list);
 });
 
-test('type: application says it is not supported yet and what is, from the API and the CLI', async () => {
+test('type: application without a command names configuration.command, from the API and the CLI', async () => {
   const direct = await e2e.api('/api/v1/deployments', {
     method: 'POST',
     json: { name: 'app', environment: 'staging', type: 'application' },
   });
   assert.equal(direct.status, 400);
   const error = direct.body.error as { field: string; message: string };
-  assert.equal(error.field, 'type');
-  assert.match(error.message, /^type: .*'application' deployments .*not supported yet/);
-  assert.match(error.message, /type: model and model: \{name, version\}/);
+  assert.equal(error.field, 'configuration.command');
+  assert.match(error.message, /^configuration\.command: is required/);
 
   const doc = await file('app.yaml', 'name: app\nenvironment: staging\ntype: application\n');
   const outcome = await cli(['deploy', 'apply', '-f', doc]);
   assert.equal(outcome.code, EXIT_CODES.usage.code, outcome.stderr);
-  assert.match(outcome.stderr, /application.*not supported yet.*type: model/);
+  assert.match(outcome.stderr, /configuration\.command: is required/);
   assert.doesNotMatch(outcome.stderr, /expected object/);
 });
 
@@ -341,7 +340,7 @@ test('a pushed pickle is refused as not an ONNX model, with where to go: convers
   assert.match(outcome.stderr, /not an ONNX model/);
   assert.match(outcome.stderr, /skl2onnx/);
   assert.match(outcome.stderr, /torch\.onnx\.export/);
-  assert.match(outcome.stderr, /[Aa]pplication deployments.*coming/);
+  assert.match(outcome.stderr, /wharf app push.*type: application/);
   const versions = await e2e.api('/api/v1/models/pickled/versions');
   assert.ok(
     versions.status === 404 || (versions.body.items as unknown[]).length === 0,

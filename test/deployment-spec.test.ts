@@ -80,9 +80,9 @@ const invalidInputs: { name: string; input: unknown; error: RegExp }[] = [
     error: /^model\.version: must not contain '\/'/,
   },
   {
-    name: 'application type',
+    name: 'application type with a model',
     input: { ...input, type: 'application' },
-    error: /^type: 'application' deployments are not supported yet/,
+    error: /^model: must not be set for type 'application'/,
   },
   { name: 'an unknown type', input: { ...input, type: 'workflow' }, error: /^type: must be 'model' or 'application'/ },
   {

@@ -64,7 +64,8 @@ export function registerDeploymentRoutes(
     async (c) => {
       const { reason, ...input } = c.req.valid('json');
       const actor = actorOf(c);
-      const summary = `create ${input.name} with ${input.model.name} ${input.model.version}`;
+      const runs = input.model ?? input.bundle;
+      const summary = `create ${input.name} with ${runs === undefined ? input.type : `${runs.name} ${runs.version}`}`;
       const outcome = await gate.submit(
         {
           environment: input.environment,

@@ -162,6 +162,22 @@ export const RateLimit = z
 export const Configuration = z
   .object({
     image: z.string().min(1).optional(),
+    // Shapes only; the rules (ranges, which type may set which) are the workload kinds' (`workloads/command-spec.ts`).
+    command: z.array(z.string()).optional().openapi({
+      description: "application / worker: the program and its arguments, e.g. ['python3', 'app.py']",
+    }),
+    args: z.array(z.string()).nullable().optional().openapi({ description: '$(PORT) is replaced by the port' }),
+    workingDir: z.string().nullable().optional().openapi({ description: "Relative to the bundle's root" }),
+    port: z.number().nullable().optional().openapi({
+      description: 'application on Kubernetes: the container port (default 8080); locally $PORT is assigned',
+    }),
+    protocol: z.enum(['http', 'oip']).nullable().optional(),
+    healthCommand: z.array(z.string()).nullable().optional().openapi({
+      description: 'worker: a command whose exit code 0 means alive',
+    }),
+    terminationGracePeriod: z.number().nullable().optional().openapi({
+      description: 'Seconds after SIGTERM before SIGKILL (default 30)',
+    }),
     env: z.array(EnvVarInput).max(100).optional().openapi({
       description:
         'Replica environment: { name, value } or { name, secretRef: { name, key } } (a secret of this environment)',
@@ -177,6 +193,9 @@ export const Configuration = z
 
 export const ModelReference = z.object({ name: Name, version: SemVer }).strict();
 const PartialModelReference = z.object({ name: Name, version: SemVer }).partial().strict();
+/** A pushed bundle (`wharf app push`) that an application's or worker's command runs inside. */
+export const BundleReference = z.object({ name: Name, version: SemVer }).strict();
+const PartialBundleReference = BundleReference.partial().strict();
 
 const AnalysisRef = z
   .object({ template: Name, args: z.record(z.string(), z.union([z.string(), z.number()])).optional() })
@@ -248,15 +267,13 @@ export const DeploymentCreate = z
   .object({
     name: Name,
     environment: Name,
-    // Listed ahead of `model` so that `type: application` is answered by its own rule (the
-    // first issue is the error's message), not by "model: expected object".
-    type: z
-      .literal('model', {
-        error:
-          "must be 'model': 'application' deployments (a container image or any HTTP server) are coming but not supported yet; deploy an ONNX model with type: model and model: {name, version}",
-      })
-      .default('model'),
-    model: ModelReference,
+    type: z.enum(['model', 'application', 'worker']).default('model').openapi({
+      description:
+        'model: an ONNX model; application: any HTTP server run by a command; worker: a command with no port',
+    }),
+    // Required for type model, refused for the others: the workload kinds say so, naming the field.
+    model: ModelReference.optional(),
+    bundle: BundleReference.optional(),
     configuration: Configuration.partial().strict().optional(),
     strategy: Strategy.optional(),
     metadata: Metadata.optional(),
@@ -269,6 +286,7 @@ export const DeploymentCreate = z
 export const DeploymentUpdate = z
   .object({
     model: PartialModelReference.optional(),
+    bundle: PartialBundleReference.optional(),
     configuration: Configuration.partial().strict().optional(),
     strategy: Strategy.optional(),
     metadata: Metadata.optional(),
@@ -315,7 +333,11 @@ export const EnvironmentUpdate = z
 
 /** POST /api/v1/environments/{environment}/policy-test: a deployment document, as `apply` sends it. */
 export const PolicyTestRequest = DeploymentCreate.omit({ environment: true, model: true, reason: true })
-  .extend({ environment: z.string().optional(), model: PartialModelReference.optional() })
+  .extend({
+    environment: z.string().optional(),
+    model: PartialModelReference.optional(),
+    bundle: PartialBundleReference.optional(),
+  })
   .strict()
   .openapi('PolicyTestRequest');
 

@@ -12,6 +12,7 @@
  */
 import { SCALING_FIELDS, validateScaling } from './autoscaling/scaling-spec.js';
 import type {
+  BundleReference,
   DeploymentConfiguration,
   DeploymentSpec,
   DeploymentType,
@@ -62,6 +63,15 @@ export const DEPLOYMENT_DEFAULTS = {
 /** A deep partial of the configuration, as users send it. */
 export interface DeploymentConfigurationInput {
   image?: string;
+  /** `application` / `worker`: replaced as a whole. */
+  command?: string[];
+  /** Replaced as a whole; `null` (in a patch) removes it, like the other optional command fields. */
+  args?: string[] | null;
+  workingDir?: string | null;
+  port?: number | null;
+  protocol?: DeploymentConfiguration['protocol'] | null;
+  healthCommand?: string[] | null;
+  terminationGracePeriod?: number | null;
   /** Replaces the list as a whole. */
   env?: DeploymentConfiguration['env'];
   replicas?: number;
@@ -82,6 +92,8 @@ export interface DeploymentInput {
   /** Default `model`. */
   type?: DeploymentType;
   model?: ModelReference;
+  /** `application` / `worker`: a pushed bundle the command runs inside. */
+  bundle?: BundleReference;
   configuration?: DeploymentConfigurationInput;
   strategy?: StrategySpec;
   metadata?: { project?: string; labels?: Labels };
@@ -90,6 +102,8 @@ export interface DeploymentInput {
 /** What `update` accepts: any subset of the spec (merged field by field) and of the metadata. */
 export interface DeploymentPatch {
   model?: Partial<ModelReference>;
+  /** Merged field by field (a new version: `{version: '1.3.0'}`). */
+  bundle?: Partial<BundleReference>;
   configuration?: DeploymentConfigurationInput;
   /** Replaces the strategy as a whole. */
   strategy?: StrategySpec;
@@ -115,7 +129,7 @@ export function validateDeploymentName(name: unknown, field = 'name'): asserts n
  */
 export function specFromInput(input: DeploymentInput, kinds: SpecKinds): DeploymentSpec {
   const raw = object(input, 'body');
-  allowOnly(raw, 'body', ['name', 'environment', 'type', 'model', 'configuration', 'strategy', 'metadata']);
+  allowOnly(raw, 'body', ['name', 'environment', 'type', 'model', 'bundle', 'configuration', 'strategy', 'metadata']);
   const type = (raw.type ?? 'model') as DeploymentType;
   const configuration = mergeConfiguration(undefined, raw.configuration, kinds.readinessPath(type));
   const spec: DeploymentSpec = {
@@ -124,6 +138,7 @@ export function specFromInput(input: DeploymentInput, kinds: SpecKinds): Deploym
     strategy: structuredClone((raw.strategy ?? DEPLOYMENT_DEFAULTS.strategy) as StrategySpec),
   };
   if (raw.model !== undefined) spec.model = structuredClone(raw.model as ModelReference);
+  if (raw.bundle !== undefined) spec.bundle = structuredClone(raw.bundle as BundleReference);
   validateDeploymentSpec(spec, kinds);
   return spec;
 }
@@ -131,12 +146,17 @@ export function specFromInput(input: DeploymentInput, kinds: SpecKinds): Deploym
 /** `spec` with `patch` merged in (a new object; `spec` is not changed). Validates the result. */
 export function applyPatch(spec: DeploymentSpec, patch: DeploymentPatch, kinds: SpecKinds): DeploymentSpec {
   const raw = object(patch, 'patch');
-  allowOnly(raw, 'patch', ['model', 'configuration', 'strategy', 'metadata']);
+  allowOnly(raw, 'patch', ['model', 'bundle', 'configuration', 'strategy', 'metadata']);
   const next = structuredClone(spec);
   if (raw.model !== undefined) {
     const model = object(raw.model, 'model');
     allowOnly(model, 'model', ['name', 'version']);
     next.model = { ...(next.model ?? { name: '', version: '' }), ...(model as Partial<ModelReference>) };
+  }
+  if (raw.bundle !== undefined) {
+    const bundle = object(raw.bundle, 'bundle');
+    allowOnly(bundle, 'bundle', ['name', 'version']);
+    next.bundle = { ...(next.bundle ?? { name: '', version: '' }), ...(bundle as Partial<BundleReference>) };
   }
   if (raw.configuration !== undefined)
     next.configuration = mergeConfiguration(next.configuration, raw.configuration, kinds.readinessPath(next.type));
@@ -195,6 +215,17 @@ export function validateDeploymentSpec(spec: DeploymentSpec, kinds: SpecKinds): 
   validateStrategy(s.strategy);
 }
 
+/** The configuration fields of `application` and `worker` specs, merged by {@link mergeConfiguration}. */
+const COMMAND_FIELDS = [
+  'command',
+  'args',
+  'workingDir',
+  'port',
+  'protocol',
+  'healthCommand',
+  'terminationGracePeriod',
+] as const;
+
 function mergeConfiguration(
   base: DeploymentConfiguration | undefined,
   input: unknown,
@@ -203,6 +234,7 @@ function mergeConfiguration(
   const c = input === undefined ? {} : object(input, 'configuration');
   allowOnly(c, 'configuration', [
     'image',
+    ...COMMAND_FIELDS,
     'env',
     'replicas',
     'resources',
@@ -234,6 +266,12 @@ function mergeConfiguration(
   };
   const image = c.image ?? base?.image;
   if (image !== undefined) merged.image = image as string;
+  // Each replaces the old value as a whole; `null` removes it (absent keeps it).
+  for (const field of COMMAND_FIELDS) {
+    const value = c[field] === undefined ? base?.[field] : c[field];
+    if (value !== undefined && value !== null)
+      (merged as unknown as Record<string, unknown>)[field] = structuredClone(value);
+  }
   const env = c.env ?? base?.env;
   if (env !== undefined) merged.env = structuredClone(env) as DeploymentConfiguration['env'];
   const auth = mergeOptional(base?.auth, c.auth, 'configuration.auth', AUTH_FIELDS);

@@ -14,6 +14,7 @@ export * from './resources/secret.js';
 export * from './resources/approval.js';
 export * from './resources/audit-event.js';
 export * from './resources/autoscaler-state.js';
+export * from './resources/bundle-version.js';
 export * from './resources/condition.js';
 export * from './resources/deployment-configuration.js';
 export * from './resources/deployment-event.js';

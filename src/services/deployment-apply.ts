@@ -23,6 +23,7 @@ import { actorOf, environmentName } from './deployment-lookup.js';
 import type { ModelVersionCheck } from './model-version-check.js';
 import { WORKLOAD_SPEC_KINDS } from '../workloads/workload-kind.js';
 import { pinSecretRefs } from './secrets/secret-refs.js';
+import { checkCommandSpec } from './command-spec-check.js';
 
 /** Creates a deployment and its revision 1. `ALREADY_EXISTS` if the name is taken in the environment. */
 export async function createDeployment(
@@ -45,6 +46,7 @@ export async function createDeployment(
     const environment = await environmentOf(tx, input.environment);
     const spec = await pinSecretRefs(tx, input.environment, requested);
     await models.inside(tx, spec, 'model.version');
+    await checkCommandSpec(tx, environment, spec);
     await admit(tx, environment, spec);
     const created = await tx.deployments.create({
       id,
@@ -110,6 +112,8 @@ export function updateChange(models: ModelVersionCheck, patch: DeploymentPatch, 
       };
     }
     if (changes.some((c) => c.path.startsWith('model.'))) await models.check(tx, spec, 'model.version');
+    if (changes.some((c) => c.path.startsWith('bundle') || c.path === 'configuration.image'))
+      await checkCommandSpec(tx, await environmentOf(tx, current.environment), spec);
     const text = renderDiff(changes).replaceAll('\n', '; ');
     return {
       spec,

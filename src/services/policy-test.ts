@@ -20,9 +20,10 @@ import { admissionViolations, environmentOf } from './admission.js';
 import { environmentName } from './deployment-lookup.js';
 
 /** A deployment document to test: `environment` may be left out (the test names it). */
-export type PolicyTestDocument = Omit<DeploymentInput, 'environment' | 'model'> & {
+export type PolicyTestDocument = Omit<DeploymentInput, 'environment' | 'model' | 'bundle'> & {
   environment?: string;
   model?: Partial<NonNullable<DeploymentInput['model']>>;
+  bundle?: Partial<NonNullable<DeploymentInput['bundle']>>;
 };
 
 /** What the dry run answers. */

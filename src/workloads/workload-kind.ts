@@ -5,9 +5,9 @@
  * artifact. The spec rules (core), the reconciler, the registry and the exports ask the kind
  * instead of assuming ONNX.
  *
- * `onnx-model` (`type: model`) is the only kind so far; a new kind is one folder under
- * `workloads/` and one line in {@link KINDS}. A type that is named but not implemented yet is
- * refused with what to do instead.
+ * `onnx-model` (`type: model`), `application` and `worker` (a command, `command-spec.ts`); a new
+ * kind is one folder under `workloads/` and one line in {@link KINDS}. A type that is named but
+ * not implemented yet is refused with what to do instead.
  *
  * @example
  *   const kind = workloadKindOf(spec.type);        // throws `type: …` for a type nothing runs
@@ -15,9 +15,18 @@
  */
 import type { SpecKinds } from '../core/deployment-spec.js';
 import { fail } from '../core/validation.js';
-import type { DeploymentSpec, DeploymentType, ModelReference, ModelVersion } from '../core/resources.js';
+import type {
+  BundleReference,
+  BundleVersion,
+  DeploymentSpec,
+  DeploymentType,
+  ModelReference,
+  ModelVersion,
+} from '../core/resources.js';
 import type { Workload } from '../runtime/runtime.js';
+import { applicationKind } from './application/application-kind.js';
 import { onnxModelKind } from './onnx-model/onnx-model-kind.js';
+import { workerKind } from './worker/worker-kind.js';
 import type { ProbePaths } from './workload-base.js';
 
 /** A model version's inputs and outputs, as a kind reads them from the artifact. */
@@ -34,6 +43,10 @@ export interface WorkloadSource {
   readonly modelVersion?: Pick<ModelVersion, 'version' | 'artifact'> & { readonly labels?: ModelVersion['labels'] };
   /** Where the replicas find that version's artifact (a local path, or `registry:<digest>` for an export). */
   readonly artifactPath?: string;
+  /** The bundle version {@link WorkloadKind.bundleOf} names, for a kind that runs one. */
+  readonly bundleVersion?: Pick<BundleVersion, 'version' | 'artifact'>;
+  /** Where the replicas find that bundle's tarball (a local path, or `registry:<digest>` for an export). */
+  readonly bundlePath?: string;
   /** Passed to the workload's probes. */
   readonly startupGraceMs?: number;
   /** Honour test-only fault labels (`wharf up --enable-test-faults`); never in production. */
@@ -54,6 +67,8 @@ export interface WorkloadKind {
   validateSpec(spec: DeploymentSpec): void;
   /** The model version a spec runs (its artifact), or undefined when it names none. */
   artifactOf(spec: DeploymentSpec): ModelReference | undefined;
+  /** The bundle a spec runs its command inside, or undefined when it names none (kinds without bundles omit it). */
+  bundleOf?(spec: DeploymentSpec): BundleReference | undefined;
   /** The runtime workload of one revision. Pure: the same source always yields the same workload. */
   buildWorkload(source: WorkloadSource): Workload;
   /** Loads the artifact at `file` the way the replicas will and returns its signature; `INVALID_ARGUMENT` on `artifact` if it cannot run. */
@@ -61,13 +76,10 @@ export interface WorkloadKind {
 }
 
 /** Every implemented kind: one line each. */
-const KINDS: readonly WorkloadKind[] = [onnxModelKind];
+const KINDS: readonly WorkloadKind[] = [onnxModelKind, applicationKind, workerKind];
 
 /** Types named in the API but not implemented yet: why not, and what to do instead. */
-const PLANNED: Readonly<Partial<Record<DeploymentType, string>>> = {
-  application:
-    "'application' deployments are not supported yet (coming: a spec has no command to run); deploy an ONNX model with type: model and model: {name, version}",
-};
+const PLANNED: Readonly<Partial<Record<DeploymentType, string>>> = {};
 
 /** Every deployment type, implemented or planned, in the order messages list them. */
 const TYPES: readonly string[] = [...KINDS.map((k) => k.type), ...Object.keys(PLANNED)];

@@ -3,7 +3,7 @@
  * returns and one status write:
  *
  * 1. read the deployment; gone → remove any workload still running under its name (strays);
- * 2. read its current revision and model version;
+ * 2. read its current revision and the model or bundle version it runs;
  * 3. observe every workload of the deployment (`runtime.list({ environment, deployment })`); advance
  *    running analyses;
  * 4. plan (pure, `deployment-plan.ts`, which runs the rollout engine);
@@ -37,7 +37,7 @@ import { TerminalError } from '../reconciler.js';
 import type { RolloutAnalysis } from './rollout-analysis.js';
 import { advanceAnalyses, isRunning, shadowSummary, startAnalyses } from './deployment-analyses.js';
 import { planDeployment } from './deployment-plan.js';
-import { currentRevision, modelVersionOf, replicasToRun } from './deployment-inputs.js';
+import { currentRevision, replicasToRun, revisionInputsOf } from './deployment-inputs.js';
 import { buildWorkload, observed } from './deployment-workload.js';
 import { RevisionCache } from './deployment-revisions.js';
 import { deleteRecord, removeStrays } from './deployment-teardown.js';
@@ -105,7 +105,7 @@ export class DeploymentReconciler implements Reconciler {
     // Deletion needs nothing but the workloads, so a damaged record can still be deleted.
     const revision = deleting ? undefined : await currentRevision(store, deployment);
     const spec = revision?.spec ?? deployment;
-    const { modelVersion, blocked } = revision === undefined ? {} : await modelVersionOf(store, revision);
+    const { inputs, blocked } = revision === undefined ? {} : await revisionInputsOf(store, revision);
 
     checkSignal(signal);
     const workloads = await runtime.list({ environment: deployment.environment, deployment: deployment.name });
@@ -121,11 +121,11 @@ export class DeploymentReconciler implements Reconciler {
     const replicas = deleting ? 0 : await replicasToRun(store, deployment.id, spec);
     // A field the environment's engine cannot honour blocks the revision (see runtime-capability.ts).
     const refused =
-      revision === undefined || modelVersion === undefined || deleting
+      revision === undefined || inputs === undefined || deleting
         ? undefined
         : await runtimeRefusal(
             runtime,
-            await buildWorkload(this.#o, deployment, workloadRevision, revision, modelVersion, replicas),
+            await buildWorkload(this.#o, deployment, workloadRevision, revision, inputs, replicas),
           );
     const plan = planDeployment({
       revision: deployment.revision,
@@ -155,7 +155,7 @@ export class DeploymentReconciler implements Reconciler {
     const status = capable.status;
     const events = [...plan.events, ...(recovered ? [recovered.event] : []), ...(capable.event ? [capable.event] : [])];
 
-    if (revision !== undefined && modelVersion !== undefined) {
+    if (revision !== undefined && inputs !== undefined) {
       for (const w of plan.apply) {
         checkSignal(signal);
         // Each workload with the spec of its own revision (N's for N's workload).
@@ -165,7 +165,7 @@ export class DeploymentReconciler implements Reconciler {
             deployment,
             w.revision,
             w.revision === workloadRevision ? revision : await this.#revisions.get(deployment.id, w.revision),
-            modelVersion,
+            inputs,
             w.replicas,
           ),
         );

@@ -10,6 +10,7 @@ import { apiTokenKind } from './api-token.js';
 import { approvalKind } from './approval.js';
 import { auditCheckpointKind, auditEventKind, auditHeadKind } from './audit-event.js';
 import { autoscalerKind } from './autoscaler-state.js';
+import { bundleVersionKind } from './bundle-version.js';
 import type { FilterOfKind, IdOfKind, KindDefinition, TypeOfKind } from './define-kind.js';
 import { deploymentEventKind } from './deployment-event.js';
 import { deploymentKind } from './deployment.js';
@@ -49,6 +50,7 @@ export const KIND_DEFINITIONS = [
   serviceAccountKind,
   secretKind,
   secretVersionKind,
+  bundleVersionKind,
 ] as const;
 
 /** The definition of each kind, by kind name. */

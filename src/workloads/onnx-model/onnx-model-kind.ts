@@ -17,6 +17,15 @@ export const onnxModelKind: WorkloadKind = {
   probes: MODEL_PROBE_PATHS,
   artifactExtension: '.onnx',
   validateSpec(spec) {
+    if (spec.bundle !== undefined)
+      fail('bundle', "is for type 'application' or 'worker': a model deployment serves model: {name, version}");
+    for (const field of ['command', 'args', 'workingDir', 'port', 'protocol', 'healthCommand'] as const) {
+      if (spec.configuration[field] !== undefined)
+        fail(
+          `configuration.${field}`,
+          "is for type 'application' or 'worker': a model deployment runs the model server",
+        );
+    }
     if (spec.model === undefined) fail('model', "is required for type 'model'");
     const model: unknown = spec.model;
     if (typeof model !== 'object' || model === null || Array.isArray(model)) fail('model', 'must be an object', model);

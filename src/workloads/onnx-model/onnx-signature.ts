@@ -43,7 +43,8 @@ function notOnnxHint(err: ModelLoadError): string {
   return (
     ' This file is not an ONNX model (a pickle, joblib or torch.save file is not): convert it to ONNX first,' +
     ' e.g. with skl2onnx for scikit-learn or torch.onnx.export for PyTorch.' +
-    ' Application deployments, for models that are not ONNX, are coming but not supported yet.'
+    ' Or serve it as it is in an application deployment: a server around the file (e.g. FastAPI), pushed with' +
+    " 'wharf app push NAME DIR --version V' and deployed with type: application."
   );
 }
 
