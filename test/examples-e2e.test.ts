@@ -84,3 +84,68 @@ test('mlmcsc: the FastAPI API queues extraction, the Celery worker answers; the 
   const api = await e2e.get('staging', 'mlmcsc-api');
   assert.equal(api.strategy?.type, 'blue-green');
 });
+
+test('readmission: features from the feature server score on the model; the model depends on it; a canary of 1.1.0 completes', async (t) => {
+  if (!ensureDebianPackages(t, ['python3'])) return;
+  const docs = await stackOf('readmission', { 'readmission-features': 'feature-server' }, (text) =>
+    text.replace('http://127.0.0.1:8000', e2e.cp.gatewayUrl),
+  );
+  await applyStack(e2e, docs, 'readmission.yaml');
+  const features = (await (await fetch(gateway('/staging/feature-server/features/patient-42'))).json()) as {
+    features: number[];
+  };
+  assert.equal(features.features.length, 16);
+  const score = () =>
+    fetch(gateway('/staging/readmission/v2/models/readmission/infer'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: readmissionBody(features.features),
+    });
+  const answer = await score();
+  assert.equal(answer.status, 200);
+  probabilityOf(await answer.json());
+
+  // The dependency: with the feature server at zero the model is not ready, naming it; back, it is.
+  const scale = (replicas: number) =>
+    e2e.api('/api/v1/environments/staging/deployments/feature-server/scale', { method: 'POST', json: { replicas } });
+  assert.equal((await scale(0)).status, 200);
+  await e2e.settled(
+    'staging',
+    'readmission',
+    (d) =>
+      d.status.conditions.some(
+        (c) => c.type === 'DependenciesReady' && c.status === 'False' && /feature-server/.test(c.message ?? ''),
+      ),
+    'the model not ready while feature-server fails',
+  );
+  assert.equal((await scale(1)).status, 200);
+  await e2e.settled('staging', 'readmission', (d) => d.status.readyReplicas === 2, 'ready again with its dependency');
+
+  // The canary: the same document at 1.1.0, under a trickle of traffic for the analysis.
+  const canary = docs.map((d) =>
+    d.name === 'readmission' ? { ...d, model: { name: 'readmission', version: '1.1.0' } } : d,
+  );
+  let stop = false;
+  const failures: number[] = [];
+  const traffic = (async () => {
+    while (!stop) {
+      const r = await score();
+      if (r.status !== 200) failures.push(r.status);
+      await r.arrayBuffer();
+    }
+  })();
+  try {
+    await applyStack(e2e, canary, 'readmission-canary.yaml');
+    await e2e.settled(
+      'staging',
+      'readmission',
+      (d) =>
+        d.model?.version === '1.1.0' && d.status.rollout?.canary === undefined && d.status.rollout?.phase === 'Healthy',
+      'the canary of 1.1.0 promoted by its analysis',
+    );
+  } finally {
+    stop = true;
+    await traffic;
+  }
+  assert.deepEqual(failures, [], 'no request failed during the canary');
+});
