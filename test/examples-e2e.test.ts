@@ -11,8 +11,12 @@ import { type E2eControlPlane, startE2eControlPlane } from './support/control-pl
 import { brokerOrSkip } from './support/brokers.js';
 import { ensureDebianPackages } from './support/debian.js';
 import { eventually } from './support/eventually.js';
+import pg_ from 'pg';
+import { createTestDatabase } from './support/postgres.js';
+import { startWharf } from './support/processes.js';
 import { applyStack, probabilityOf, pushReadmission, readmissionBody, stackOf } from './support/examples.js';
 
+const { Client } = pg_;
 let e2e: E2eControlPlane;
 
 before(async () => {
@@ -149,3 +153,81 @@ test('readmission: features from the feature server score on the model; the mode
   }
   assert.deepEqual(failures, [], 'no request failed during the canary');
 });
+
+test('template-api: predictions cached in Redis and stored in PostgreSQL, credentials as secrets, Prometheus metrics', async (t) => {
+  if (!ensureDebianPackages(t, ['python3-psycopg2', 'python3-redis'])) return;
+  const redis = await brokerOrSkip(t, 'redis');
+  if (redis === undefined) return;
+  const database = await createTestDatabase();
+  if ('skip' in database) return t.skip(database.skip);
+  t.after(() => database.drop());
+  // The stores' URLs are a secret of the environment, set with the real CLI.
+  const secret = startWharf(
+    [
+      'secret',
+      'set',
+      'template-api-stores',
+      '-e',
+      'staging',
+      '--from-literal',
+      `database_url=${database.url}`,
+      '--from-literal',
+      `redis_url=${redis}`,
+    ],
+    e2e.cliEnv(),
+  );
+  assert.equal(await secret.exited, 0, secret.stderr());
+  // A version of this run: the Redis cache is the machine's, shared with earlier runs.
+  const version = randomBytes(3).toString('hex');
+  const docs = await stackOf('template-api', { 'template-api': 'app' }, (text) =>
+    text.replace("MODEL_VERSION, value: '1'", `MODEL_VERSION, value: '${version}'`),
+  );
+  await applyStack(e2e, docs, 'template-api.yaml');
+
+  const predict = async () => {
+    const r = await fetch(gateway('/staging/template-api/predict'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ features: FEATURES }),
+    });
+    assert.equal(r.status, 200);
+    return (await r.json()) as { probability: number; cached: boolean; version: string };
+  };
+  const first = await predict();
+  const second = await predict();
+  assert.equal(first.version, version);
+  assert.deepEqual([first.cached, second.cached], [false, true], 'the second answer comes from Redis');
+  assert.equal(second.probability, first.probability);
+  assert.ok(first.probability > 0 && first.probability < 1);
+  const bad = await fetch(gateway('/staging/template-api/predict'), { method: 'POST', body: '{"features":[1]}' });
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /features: must be a list of 16 numbers/);
+
+  const rows = await pg(database.url, 'select count(*)::int as n from template_api_predictions');
+  assert.equal(rows, 2, 'both predictions are rows in PostgreSQL');
+  // Two replicas each keep their own counters: a scrape through the gateway reads one of them.
+  const metrics = await eventually(
+    async () => {
+      const text = await (await fetch(gateway('/staging/template-api/metrics'))).text();
+      return /template_api_requests_total\{route="\/predict",status="200"\} \d+/.test(text) ? text : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'a replica that served /predict exposes it' },
+  );
+  assert.match(metrics, /# TYPE template_api_request_seconds histogram/);
+  const spec = JSON.stringify(await e2e.get('staging', 'template-api'));
+  assert.doesNotMatch(
+    spec,
+    new RegExp(database.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+    'the URL is no part of the deployment',
+  );
+});
+
+async function pg(url: string, sql: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return ((await client.query(sql)).rows[0] as { n: number }).n;
+  } finally {
+    await client.end();
+  }
+}
