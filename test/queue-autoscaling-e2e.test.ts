@@ -3,8 +3,9 @@
  * processes) scaling a deployment on a real Redis list. Messages queued → replicas up to
  * ceil(depth / target); the list drained → one, then zero after idleTimeout with no process left;
  * one message → a replica again, with no gateway involved (the autoscaler polls the queue at zero).
- * A bad queue spec is a 400 naming the field, and nothing is created. (Until `type: worker`
- * lands, the deployment scaled is a model; the autoscaler does not care what reads the queue.)
+ * A bad queue spec is a 400 naming the field, and nothing is created. The deployment scaled is a
+ * `type: worker` (a process that listens on nothing; what it does with the messages is not the
+ * autoscaler's business, so this one only sleeps).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -50,7 +51,7 @@ test('a bad queue spec is a 400 naming the field, and creates nothing', async ()
   assert.equal((await e2e!.api(path('bad-queue'))).status, 404);
 });
 
-test('a deployment scaled on a Redis list: up with the messages, zero when drained and idle, back at the next message', async (t) => {
+test('a worker scaled on a Redis list: up with the messages, zero when drained and idle, back at the next message', async (t) => {
   const url = await brokerOrSkip(t, 'redis');
   if (url === undefined) return;
   queue = await createTestQueue('redis', url);
@@ -60,8 +61,11 @@ test('a deployment scaled on a Redis list: up with the messages, zero when drain
     json: {
       name: 'tasks',
       environment: 'staging',
-      model: { name: 'risk', version: '1.0.0' },
+      type: 'worker',
       configuration: {
+        // The home in its arguments: the process scan below finds the replicas by it.
+        command: ['/usr/bin/python3', '-c', 'import time\nwhile True: time.sleep(60)', e2e!.home],
+        terminationGracePeriod: 1,
         replicas: 1,
         scaling: {
           min: 0,
@@ -78,6 +82,7 @@ test('a deployment scaled on a Redis list: up with the messages, zero when drain
   const autoscaling = async () => (await e2e!.api(path('tasks', '/autoscaling'))).body.state as AutoscalerState | null;
 
   await e2e!.settled('staging', 'tasks', (d) => d.status.readyReplicas === 2, '4 messages / 2 per replica = 2 ready');
+  assert.equal(replicaPidsWithArg(e2e!.home).length, 2, 'two worker processes');
   const up = await autoscaling();
   assert.equal(up?.observed?.metric, 'queue');
   assert.equal(up?.observed?.stable, 4);
