@@ -27,7 +27,24 @@ test('validateScaling accepts a full spec', () => {
   validateScaling({ ...base, metric: 'cpu' });
   validateScaling({ ...base, predictive: { enabled: false, season: 0 } });
   validateScaling({ ...base, schedules: [] });
+  validateScaling({
+    ...base,
+    metric: 'queue',
+    queue: { type: 'redis', url: 'redis://127.0.0.1:6379/0', name: 'celery', target: 10 },
+  });
+  validateScaling({
+    ...base,
+    metric: 'queue',
+    queue: { type: 'rabbitmq', url: 'amqps://u:p@mq.internal/jobs', name: 'q', target: 0.5 },
+  });
+  validateScaling({
+    ...base,
+    metric: 'queue',
+    queue: { type: 'nats', url: 'nats://127.0.0.1:4222', name: 'TASKS', consumer: 'workers', target: 5 },
+  });
 });
+
+const redisQueue = { type: 'redis', url: 'redis://127.0.0.1:6379', name: 'tasks', target: 5 };
 
 const invalid: { name: string; scaling: Record<string, unknown>; error: RegExp }[] = [
   {
@@ -58,7 +75,7 @@ const invalid: { name: string; scaling: Record<string, unknown>; error: RegExp }
   {
     name: 'an unknown metric',
     scaling: { ...base, metric: 'gpu' },
-    error: /^configuration\.scaling\.metric: must be one of concurrency, rps, cpu, memory, custom, got "gpu"$/,
+    error: /^configuration\.scaling\.metric: must be one of concurrency, rps, cpu, memory, custom, queue, got "gpu"$/,
   },
   {
     name: 'target 0',
@@ -248,6 +265,81 @@ const invalid: { name: string; scaling: Record<string, unknown>; error: RegExp }
   },
 ];
 
+invalid.push(
+  {
+    name: 'metric queue without queue',
+    scaling: { ...base, metric: 'queue' },
+    error: /^configuration\.scaling\.queue: is required when metric is 'queue'$/,
+  },
+  {
+    name: 'queue with another metric',
+    scaling: { ...base, metric: 'rps', queue: redisQueue },
+    error: /^configuration\.scaling\.queue: is allowed only when metric is 'queue'$/,
+  },
+  {
+    name: 'target with metric queue',
+    scaling: { ...base, metric: 'queue', target: 5, queue: redisQueue },
+    error:
+      /^configuration\.scaling\.target: applies to metrics concurrency and rps only \(metric queue uses queue\.target\)/,
+  },
+  {
+    name: 'an unknown queue type',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, type: 'kafka' } },
+    error: /^configuration\.scaling\.queue\.type: must be one of redis, rabbitmq, nats, got "kafka"$/,
+  },
+  {
+    name: 'a queue URL whose scheme is not its type',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, type: 'rabbitmq', url: 'redis://127.0.0.1:6379' } },
+    error:
+      /^configuration\.scaling\.queue\.url: must be a URL with scheme amqp:\/\/ or amqps:\/\/ and a host \(type rabbitmq\), got "redis:\/\/127\.0\.0\.1:6379"$/,
+  },
+  {
+    name: 'a queue URL that is not a URL, with its password hidden',
+    scaling: {
+      ...base,
+      metric: 'queue',
+      queue: { ...redisQueue, type: 'nats', consumer: 'w', url: 'nats:/admin:hunter2@' },
+    },
+    error:
+      /^configuration\.scaling\.queue\.url: must be a URL with scheme nats:\/\/ or tls:\/\/ and a host \(type nats\), got "nats:\/admin:\*\*\*@"$/,
+  },
+  {
+    name: 'a refused queue URL, with its password hidden',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, url: 'http://admin:hunter2@127.0.0.1' } },
+    error: /^configuration\.scaling\.queue\.url: .*got "http:\/\/admin:\*\*\*@127\.0\.0\.1"$/,
+  },
+  {
+    name: 'an empty queue name',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, name: '' } },
+    error: /^configuration\.scaling\.queue\.name: must be a non-empty string/,
+  },
+  {
+    name: 'a queue target of 0',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, target: 0 } },
+    error: /^configuration\.scaling\.queue\.target: must be a number of messages per replica above 0, got 0$/,
+  },
+  {
+    name: 'a queue without a target',
+    scaling: { ...base, metric: 'queue', queue: { type: 'redis', url: 'redis://h', name: 'q' } },
+    error: /^configuration\.scaling\.queue\.target: .*got nothing$/,
+  },
+  {
+    name: 'a nats queue without consumer',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, type: 'nats', url: 'nats://127.0.0.1:4222' } },
+    error: /^configuration\.scaling\.queue\.consumer: is required for type nats \(the durable consumer\)$/,
+  },
+  {
+    name: 'a consumer on a redis queue',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, consumer: 'w' } },
+    error: /^configuration\.scaling\.queue\.consumer: is allowed only for type nats$/,
+  },
+  {
+    name: 'an unknown queue field',
+    scaling: { ...base, metric: 'queue', queue: { ...redisQueue, durable: true } },
+    error: /^configuration\.scaling\.queue\.durable: unknown field/,
+  },
+);
+
 for (const c of invalid) {
   test(`validateScaling refuses ${c.name}`, () => {
     assert.throws(
@@ -289,6 +381,7 @@ test('resolveScaling fills every default', () => {
     [{ metric: 'cpu', targetCPU: 70 }, 70],
     [{ metric: 'memory', targetMemory: 65 }, 65],
     [{ metric: 'custom', custom: { query: 'q', target: 3 } }, 3],
+    [{ metric: 'queue', queue: { type: 'redis', url: 'redis://h', name: 'q', target: 4 } }, 4],
   ];
   for (const [spec, target] of targets)
     assert.equal(resolveScaling({ ...base, ...spec }).target, target, JSON.stringify(spec));

@@ -20,7 +20,7 @@ import {
   ModelVersionBody,
   RevisionBody,
 } from './resource-schemas.js';
-import { type Exact, exact, ScalingMetricBody, ScheduleBody } from './spec-schemas.js';
+import { type Exact, exact, QueueScalingBody, ScalingMetricBody, ScheduleBody } from './spec-schemas.js';
 
 export {
   ApprovalBody,
@@ -71,6 +71,7 @@ const ResolvedScalingBody = z.object({
   metric: ScalingMetricBody,
   target: z.number(),
   custom: z.object({ query: z.string(), target: z.number() }).optional(),
+  queue: QueueScalingBody.optional(),
   stableWindow: z.number(),
   panicWindow: z.number(),
   panicThreshold: z.number(),

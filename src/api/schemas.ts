@@ -58,14 +58,28 @@ export const Scaling = z
     max: z.number().int().min(0).max(100),
     targetCPU: z.number().int().min(1).max(100),
     targetMemory: z.number().int().min(1).max(100),
-    metric: z
-      .enum(['concurrency', 'rps', 'cpu', 'memory', 'custom'])
-      .openapi({ description: 'What to scale on; default concurrency (in-flight requests per replica).' }),
+    metric: z.enum(['concurrency', 'rps', 'cpu', 'memory', 'custom', 'queue']).openapi({
+      description:
+        'What to scale on; default concurrency (in-flight requests per replica); queue = messages waiting (workers).',
+    }),
     target: z
       .number()
       .positive()
       .openapi({ description: 'Per-replica target of concurrency (default 10) or rps (default 50).' }),
     custom: z.object({ query: z.string(), target: z.number() }).strict(),
+    queue: z
+      .object({
+        type: z.enum(['redis', 'rabbitmq', 'nats']),
+        url: z.string(),
+        name: z.string(),
+        consumer: z.string().optional(),
+        target: z.number(),
+      })
+      .strict()
+      .openapi({
+        description:
+          'metric queue: a Redis list (LLEN), a RabbitMQ queue (messages ready) or a NATS JetStream consumer (pending + ack pending; consumer required), target messages per replica.',
+      }),
     stableWindow: z.number(),
     panicWindow: z.number(),
     panicThreshold: z.number(),

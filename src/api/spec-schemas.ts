@@ -76,6 +76,14 @@ export const ScheduleBody = z.object({
   max: z.number().optional(),
 });
 const Hold = z.object({ queue: z.number(), timeout: z.number() });
+/** `scaling.queue` (metric queue): the broker, the queue and the messages per replica. */
+export const QueueScalingBody = z.object({
+  type: z.enum(['redis', 'rabbitmq', 'nats']),
+  url: z.string(),
+  name: z.string(),
+  consumer: z.string().optional(),
+  target: z.number(),
+});
 
 const ScalingBody = z.object({
   min: z.number(),
@@ -85,15 +93,7 @@ const ScalingBody = z.object({
   metric: ScalingMetricBody.optional(),
   target: z.number().optional(),
   custom: z.object({ query: z.string(), target: z.number() }).optional(),
-  queue: z
-    .object({
-      type: z.enum(['redis', 'rabbitmq', 'nats']),
-      url: z.string(),
-      name: z.string(),
-      consumer: z.string().optional(),
-      target: z.number(),
-    })
-    .optional(),
+  queue: QueueScalingBody.optional(),
   stableWindow: z.number().optional(),
   panicWindow: z.number().optional(),
   panicThreshold: z.number().optional(),

@@ -44,6 +44,7 @@ import { Secrets } from '../services/secrets/secrets-service.js';
 import { mintPullToken } from '../services/secrets/pull-token.js';
 import { credentialsPath, readCredentials, writeCredentials } from './credentials-file.js';
 import { withAutoscaler, withPromQL } from './controller-assembly.js';
+import { QueueDepths } from '../metrics/queue-depth/queue-depths.js';
 import { type Leadership, leaderElection } from './leader-election.js';
 import { type RuntimeSettings, selectRuntime } from './runtime-selection.js';
 import { jobParts, withJobs } from './job-assembly.js';
@@ -403,6 +404,9 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     ejections.start();
     stops.push(() => ejections.stop());
 
+    // Broker connections of the queue metric; closed after the leader's autoscaler has stopped.
+    const queues = new QueueDepths();
+    stops.push(() => queues.close());
     // Controllers run on the elected leader only; every replica serves the API and the gateway.
     const leadership = leaderElection({ databaseUrl: options.databaseUrl, log: options.log }, () =>
       withJobs(
@@ -431,6 +435,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
             store,
             metrics: metricsSource,
             runtime,
+            queues,
             onError: (id, e) => options.log(`autoscaler: ${id ?? '-'}: ${(e as Error).message}`),
           }),
           (a) => {

@@ -15,7 +15,8 @@
  * forecast with its error, and the CPU / memory suggestions. Restart: the record keeps the size,
  * so a new autoscaler continues from it (see `autoscaler-tracked.ts`). Requests held at a gateway
  * (a deployment at zero) are evaluated at once through {@link AutoscalerReconciler.activate},
- * without waiting for the next evaluation.
+ * without waiting for the next evaluation. A worker scaled on its queue (`metric: queue`) has no
+ * gateway: its evaluations read the queue also while at zero, and the first message wakes it.
  */
 import { deletionRequestedAt, deploymentId } from '../../core/deployment-identity.js';
 import { unlessNotFound } from '../../core/errors.js';
@@ -25,6 +26,7 @@ import { decide, type ScalingObservation } from '../../core/autoscaling/decide.j
 import { autoscaled, initialSize, resolveScaling } from '../../core/autoscaling/scaling-spec.js';
 import { CPU_STARTUP_GRACE_MS } from '../../core/autoscaling/cpu-readiness.js';
 import type { MetricsSource } from '../../metrics/metrics-source.js';
+import type { QueueDepthSource } from '../../metrics/queue-depth/queue-depths.js';
 import { KeyedSerial } from '../../runtime/keyed-serial.js';
 import type { Runtime } from '../../runtime/runtime.js';
 import type { Store } from '../../store/store.js';
@@ -41,6 +43,8 @@ export interface AutoscalerOptions {
   /** Must answer `deployment()` for the concurrency and rps metrics, `query()` for custom ones. */
   metrics: MetricsSource;
   runtime: Pick<Runtime, 'list' | 'usage' | 'capabilities'>;
+  /** Reads the depth of queues for metric queue (the caller owns and closes it). */
+  queues?: QueueDepthSource;
   /** How often each autoscaled deployment is evaluated: the `requeueAfterMs` of its reconcile (was the tick). */
   intervalMs?: number;
   /** The record is rewritten at least this often (status freshness), besides every size change. */
@@ -177,10 +181,11 @@ export class AutoscalerReconciler implements Reconciler {
       panic: panicTraffic,
       usage,
       metrics: this.#o.metrics,
+      queues: this.#o.queues,
       cpuStartupGraceMs: this.#o.cpuStartupGraceMs ?? AUTOSCALER_DEFAULTS.cpuStartupGraceMs,
     });
     const held = (panicTraffic?.held ?? 0) + (tracked.demand ? 1 : 0);
-    const lastRequestAt = ownRequestTime(d, stableTraffic?.lastRequestAt);
+    const lastRequestAt = latest(ownRequestTime(d, stableTraffic?.lastRequestAt), tracked.queueBusyAt);
     tracked.demand = false;
 
     const bucketClosed = recordRate(scaling, tracked, now, panicTraffic);
@@ -196,6 +201,7 @@ export class AutoscalerReconciler implements Reconciler {
       startedAt: tracked.startedAt,
       held,
       ...(forecastValue === undefined ? {} : { forecast: forecastValue }),
+      ...(signal.unmeasured === true ? { unmeasured: true } : {}),
     };
     const decision = decide(scaling, bounds, observation, tracked.state);
     tracked.state = decision.state;
@@ -257,6 +263,10 @@ export class AutoscalerReconciler implements Reconciler {
  */
 function ownRequestTime(d: Deployment, lastRequestAt: number | undefined): number | undefined {
   return lastRequestAt !== undefined && lastRequestAt >= Date.parse(d.metadata.created) ? lastRequestAt : undefined;
+}
+
+function latest(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined ? b : b === undefined ? a : Math.max(a, b);
 }
 
 /** A deployment the autoscaler looks at: running (spec replicas above 0), not being deleted. Fixed-size ones only get resource advice. */

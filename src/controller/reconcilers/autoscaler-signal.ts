@@ -3,7 +3,9 @@
  * over the stable and panic windows (the built-in metrics source; requests held at a gateway count
  * as in-flight demand); `cpu` and `memory` from the runtime's per-replica usage, as percent of the
  * request, summed over replicas (for `cpu`, only replicas ready for `cpuStartupGraceMs`: a start-up
- * is not load, see `core/autoscaling/cpu-readiness.ts`); `custom` from a PromQL query. Also the
+ * is not load, see `core/autoscaling/cpu-readiness.ts`); `custom` from a PromQL query; `queue` from
+ * the broker, read now (a depth is a level: no window), also while at zero, where the first
+ * message wakes the deployment (workers have no gateway to hold a request). Also the
  * replica usage sampling that feeds both the cpu/memory metrics and the vertical recommendation.
  */
 import { parseCpu, parseMemory } from '../../core/quantities.js';
@@ -11,6 +13,7 @@ import type { Deployment } from '../../core/resources.js';
 import type { ResolvedScaling } from '../../core/autoscaling/scaling-spec.js';
 import { countedCpuUsage, readySince } from '../../core/autoscaling/cpu-readiness.js';
 import type { DeploymentTraffic, MetricsSource } from '../../metrics/metrics-source.js';
+import type { QueueDepthSource } from '../../metrics/queue-depth/queue-depths.js';
 import type { ReplicaUsage, Runtime } from '../../runtime/runtime.js';
 import { MAX_USAGE_SAMPLES, round3, type Tracked } from './autoscaler-tracked.js';
 
@@ -19,6 +22,8 @@ export interface Signal {
   stable?: number;
   panic?: number;
   problem?: string;
+  /** The metric could not be read at all (a queue's broker is down): keep the size, neither wake nor idle. */
+  unmeasured?: boolean;
 }
 
 /** What {@link measureSignal} reads besides the deployment. */
@@ -30,6 +35,8 @@ export interface SignalInputs {
   panic: DeploymentTraffic | undefined;
   usage: readonly ReplicaUsage[] | undefined;
   metrics: MetricsSource;
+  /** Reads queue depths (metric queue); absent: the metric reports a problem. */
+  queues: QueueDepthSource | undefined;
   cpuStartupGraceMs: number;
 }
 
@@ -83,8 +90,18 @@ export async function measureSignal(d: Deployment, inputs: SignalInputs): Promis
         return { problem: `custom metric query failed: ${(error as Error).message}`, ...windows(undefined) };
       }
     }
-    case 'queue':
-      return { problem: 'metric queue is not measured yet', ...windows(undefined) };
+    case 'queue': {
+      const queue = scaling.queue;
+      if (inputs.queues === undefined || queue === undefined)
+        return { problem: 'metric queue needs the queue readers (wharf up passes them)', unmeasured: true };
+      try {
+        const depth = await inputs.queues.depth(queue);
+        if (depth > 0) tracked.queueBusyAt = now;
+        return { stable: depth };
+      } catch (error) {
+        return { problem: (error as Error).message, unmeasured: true };
+      }
+    }
   }
 }
 

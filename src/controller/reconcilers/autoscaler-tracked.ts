@@ -36,6 +36,8 @@ export interface Tracked {
   demand: boolean;
   /** When each replica was first seen ready (its CPU counts after a grace). */
   readySince: Map<string, number>;
+  /** Metric queue: when a read last found messages waiting (the queue's "last request", for idling). */
+  queueBusyAt?: number;
 }
 
 /** Fresh memory for `d` at `now`, continuing from its stored `record` if any. */

@@ -10,7 +10,12 @@
  *    With no such demand the deployment stays at zero (rule `idle`).
  * 2. **Idle** (`bounds.min` 0): no request for `idleTimeout` s (counted from the last request, or
  *    from `startedAt` if later) and none held → 0.
- * 3. **No data** (`stable` undefined) → keep `current` (rule `unchanged`).
+ * 3. **No data** (`stable` undefined) → keep `current` (rule `unchanged`). A metric that could not be
+ *    read (`unmeasured`, e.g. a queue whose broker is down) keeps `current` before rules 1 and 2:
+ *    unknown demand neither wakes a deployment nor lets it idle.
+ *
+ * For the `queue` metric, `stable` is the depth read now (a level, not averaged) and a "request"
+ * is a read that found the queue non-empty: `lastRequestAt` is the last such read.
  * 4. **Stable**: `ceil(stable / target)`.
  * 5. **Panic**: panic mode starts when `ceil(panic / target)` ≥ `panicThreshold` × max(ready, 1)
  *    and is above `current`; it lasts until `stableWindow` s after the last tick where that held.
@@ -56,6 +61,8 @@ export interface ScalingObservation {
   held: number;
   /** Predicted metric total at now + horizon (same units as `stable`), if any. */
   forecast?: number;
+  /** The metric could not be read this tick: keep the current size (see rule 3). */
+  unmeasured?: boolean;
 }
 
 /** What {@link decide} remembers between ticks. Plain data: safe to log or store. */
@@ -114,6 +121,7 @@ export function decide(
   // Stabilization looks at the last `scaleDownDelay` s only; the tick's own entry is appended.
   const since = obs.now - scaling.scaleDownDelay * 1000;
   const history = state.history.filter((h) => h.time > since);
+  const queue = metric === 'queue';
   // `recommended` enters the history: the number before panic mode's hold and stabilization
   // (recording the held number would keep a maximum alive forever).
   const finish = (
@@ -142,11 +150,16 @@ export function decide(
       reason: { ...reason, rule, metric, target, message: `${because}: ${transition(obs.current, clamped)}` },
     };
   };
+  if (obs.unmeasured === true) {
+    const why = `${name} could not be measured`;
+    return finish(obs.current, obs.current, { rule: 'unchanged' }, why, livePanic(state.panicUntil, obs.now));
+  }
   if (bounds.min === 0 && obs.current === 0) {
     const wentToZero = zeroSince(state.history) ?? obs.startedAt;
     const requestSince = obs.lastRequestAt !== undefined && obs.lastRequestAt > wentToZero;
     if (obs.held === 0 && !requestSince) {
-      return finish(0, 0, { rule: 'idle' }, 'no requests held or seen since scaling to zero');
+      const why = queue ? 'queue empty since scaling to zero' : 'no requests held or seen since scaling to zero';
+      return finish(0, 0, { rule: 'idle' }, why);
     }
     const fromHeld = metric === 'concurrency' ? replicasFor(obs.held, target) : 0;
     const fromMetric = Math.max(replicasFor(obs.stable ?? 0, target), replicasFor(obs.panic ?? 0, target));
@@ -154,7 +167,9 @@ export function decide(
     const demand =
       obs.held > 0
         ? `${count(obs.held, 'request')} held at the gateways while at zero`
-        : 'a request arrived after scaling to zero';
+        : queue
+          ? `${count(obs.stable ?? 0, 'message')} queued after scaling to zero`
+          : 'a request arrived after scaling to zero';
     const need = desired > 1 ? ` = ${count(desired, 'replica')} at target ${fmt(target)} per replica` : '';
     return finish(desired, desired, { rule: 'activation', value: obs.held }, `activation: ${demand}${need}`);
   }
@@ -167,7 +182,7 @@ export function decide(
         0,
         0,
         { rule: 'idle' },
-        `no requests for ${Math.floor(idleMs / 1000)} s (idle timeout ${fmt(scaling.idleTimeout)} s)`,
+        `${queue ? 'queue empty' : 'no requests'} for ${Math.floor(idleMs / 1000)} s (idle timeout ${fmt(scaling.idleTimeout)} s)`,
       );
     }
   }
@@ -273,7 +288,8 @@ function measure(
   target: number,
   replicas: number,
 ): string {
-  return `${name} ${fmt(value)} over the ${fmt(windowSeconds)} s ${kind} window / target ${fmt(target)} per replica = ${count(replicas, 'replica')}`;
+  const over = name === METRIC_NAMES.queue ? 'now' : `over the ${fmt(windowSeconds)} s ${kind} window`;
+  return `${name} ${fmt(value)} ${over} / target ${fmt(target)} per replica = ${count(replicas, 'replica')}`;
 }
 
 function transition(from: number, to: number): string {

@@ -12,14 +12,15 @@
  *   resolveScaling(spec).stableWindow; // 60
  */
 import { CronExpressionParser } from 'cron-parser';
-import type { PredictiveScaling, ScalingMetric, ScalingSchedule, ScalingSpec } from '../resources.js';
+import type { PredictiveScaling, QueueScaling, ScalingMetric, ScalingSchedule, ScalingSpec } from '../resources.js';
 import { allowOnly, array, dnsLabel, fail, integer, numberIn, object, text } from '../validation.js';
+import { validateQueue } from './queue-spec.js';
 
 /** Most replicas one deployment may ask for (the same bound as `configuration.replicas`). */
 const MAX_REPLICAS = 100;
 
 /** The metrics a deployment can scale on. */
-export const SCALING_METRICS: readonly ScalingMetric[] = ['concurrency', 'rps', 'cpu', 'memory', 'custom'];
+export const SCALING_METRICS: readonly ScalingMetric[] = ['concurrency', 'rps', 'cpu', 'memory', 'custom', 'queue'];
 
 /** Keys allowed in `configuration.scaling`. */
 export const SCALING_FIELDS: readonly string[] = [
@@ -30,6 +31,7 @@ export const SCALING_FIELDS: readonly string[] = [
   'metric',
   'target',
   'custom',
+  'queue',
   'stableWindow',
   'panicWindow',
   'panicThreshold',
@@ -77,6 +79,8 @@ export interface ResolvedScaling {
   readonly target: number;
   /** Only for `metric: custom`. */
   readonly custom?: { readonly query: string; readonly target: number };
+  /** Only for `metric: queue`. */
+  readonly queue?: Readonly<QueueScaling>;
   readonly stableWindow: number;
   readonly panicWindow: number;
   readonly panicThreshold: number;
@@ -105,7 +109,8 @@ export function validateScaling(value: unknown, field = 'configuration.scaling')
     fail(`${field}.metric`, `must be one of ${SCALING_METRICS.join(', ')}`, s.metric);
   if (s.target !== undefined) {
     if (metric !== 'concurrency' && metric !== 'rps') {
-      const instead = metric === 'cpu' ? 'targetCPU' : metric === 'memory' ? 'targetMemory' : 'custom.target';
+      const instead =
+        metric === 'cpu' ? 'targetCPU' : metric === 'memory' ? 'targetMemory' : `${metric as string}.target`;
       fail(
         `${field}.target`,
         `applies to metrics concurrency and rps only (metric ${metric as string} uses ${instead})`,
@@ -122,6 +127,12 @@ export function validateScaling(value: unknown, field = 'configuration.scaling')
     positive(custom.target, `${field}.custom.target`);
   } else if (s.custom !== undefined) {
     fail(`${field}.custom`, "is allowed only when metric is 'custom'");
+  }
+  if (metric === 'queue') {
+    if (s.queue === undefined) fail(`${field}.queue`, "is required when metric is 'queue'");
+    validateQueue(s.queue, `${field}.queue`);
+  } else if (s.queue !== undefined) {
+    fail(`${field}.queue`, "is allowed only when metric is 'queue'");
   }
 
   const stableWindow =
@@ -160,6 +171,7 @@ export function resolveScaling(spec: ScalingSpec): ResolvedScaling {
     metric,
     target: targetOf(spec, metric),
     ...(metric === 'custom' && spec.custom !== undefined ? { custom: { ...spec.custom } } : {}),
+    ...(metric === 'queue' && spec.queue !== undefined ? { queue: { ...spec.queue } } : {}),
     stableWindow: spec.stableWindow ?? d.stableWindow,
     panicWindow: spec.panicWindow ?? d.panicWindow,
     panicThreshold: spec.panicThreshold ?? d.panicThreshold,

@@ -17,6 +17,7 @@ export type DigestCheck =
     };
 
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
+const MODEL = { noun: 'model artifact', field: 'model' };
 
 /**
  * Hashes artifacts with sha256 and remembers the result per (path, inode, size, mtime), so every
@@ -25,14 +26,17 @@ const DIGEST = /^sha256:([0-9a-f]{64})$/;
 export class ArtifactVerifier {
   private readonly cache = new Map<string, { readonly fingerprint: string; readonly hex: string }>();
 
-  /** Compares the sha256 of `path` with `digest` (`sha256:<64 lowercase hex>`). */
-  async verify(path: string, digest: string): Promise<DigestCheck> {
+  /**
+   * Compares the sha256 of `path` with `digest` (`sha256:<64 lowercase hex>`); `what` names the
+   * file in messages (`model artifact`, `bundle`) and its workload field (`model`, `bundle`).
+   */
+  async verify(path: string, digest: string, what: { noun: string; field: string } = MODEL): Promise<DigestCheck> {
     const expected = DIGEST.exec(digest)?.[1];
     if (expected === undefined) {
       return {
         ok: false,
         reason: 'InvalidDigest',
-        message: `model.digest ${JSON.stringify(digest)} is not of the form sha256:<64 hex digits>`,
+        message: `${what.field}.digest ${JSON.stringify(digest)} is not of the form sha256:<64 hex digits>`,
       };
     }
     let actual: string;
@@ -42,17 +46,17 @@ export class ArtifactVerifier {
       return {
         ok: false,
         reason: 'ArtifactMissing',
-        message: `model artifact ${path} cannot be read: ${(err as Error).message}`,
+        message: `${what.noun} ${path} cannot be read: ${(err as Error).message}`,
       };
     }
     if (actual !== expected) {
       return {
         ok: false,
         reason: 'DigestMismatch',
-        message: `model artifact ${path} has digest sha256:${actual}, expected ${digest}; refusing to start a replica on it`,
+        message: `${what.noun} ${path} has digest sha256:${actual}, expected ${digest}; refusing to start a replica on it`,
       };
     }
-    return { ok: true, message: `model artifact ${path} matches ${digest}` };
+    return { ok: true, message: `${what.noun} ${path} matches ${digest}` };
   }
 
   private async sha256(path: string): Promise<string> {

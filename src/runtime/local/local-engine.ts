@@ -19,7 +19,9 @@ import {
   type WorkloadStatus,
 } from '../runtime.js';
 import type { RuntimeEngine } from '../runtime-lifecycle.js';
+import { join } from 'node:path';
 import { ArtifactVerifier } from './artifact-digest.js';
+import { BundleCache } from './bundle-cache.js';
 import { ChangeNotifier } from './change-notifier.js';
 import { cpuCgroupSupport } from './cpu-cgroup.js';
 import { type LocalRuntimeOptions, type ResolvedLocalOptions, resolveLocalOptions } from './local-options.js';
@@ -69,9 +71,11 @@ export class LocalEngine implements RuntimeEngine {
           : {}),
       },
     };
+    const verifier = new ArtifactVerifier();
     this.shared = {
       options: this.options,
-      verifier: new ArtifactVerifier(),
+      verifier,
+      bundles: new BundleCache(join(this.options.stateDir, 'bundles'), verifier),
       rotations: new RotationTracker(),
       cpuCgroup: options.cpuCgroup ?? cpuCgroupSupport(),
       announce: (key) => this.notifier.announce(key),
@@ -191,6 +195,8 @@ export class LocalEngine implements RuntimeEngine {
   private restore(): void {
     const lock = StateLock.acquire(this.options.stateDir);
     try {
+      // Unpacks a crash cut short go before any replica starts (none can be using them).
+      this.shared.bundles.sweep();
       for (const stored of readWorkloadRecords(this.options.stateDir)) {
         if ('error' in stored) {
           this.restoreWarnings.push(`ignored ${stored.dir}: ${stored.error}`);

@@ -144,8 +144,13 @@ export async function deleteLogs(paths: LogPaths, files: number): Promise<void> 
 
 /** The last non-empty line of `path` (looking at its final 4 KiB), for crash messages. */
 export async function lastLine(path: string): Promise<string | undefined> {
+  return (await lastLines(path, 1)).at(-1);
+}
+
+/** The last `count` non-empty lines of `path` (within its last 4 KiB), oldest first; [] when none. */
+export async function lastLines(path: string, count: number): Promise<string[]> {
   const size = await sizeOf(path);
-  if (!size) return undefined;
+  if (!size) return [];
   const handle = await open(path, 'r');
   try {
     const length = Math.min(size, 4096);
@@ -157,7 +162,8 @@ export async function lastLine(path: string): Promise<string | undefined> {
       .split('\n')
       .map((l) => l.trim())
       .filter(Boolean);
-    return lines.at(-1);
+    // The first line may be cut by the 4 KiB window; it is dropped unless the window is the whole file.
+    return (length < size && lines.length > count ? lines.slice(1) : lines).slice(-count);
   } finally {
     await handle.close();
   }

@@ -2,6 +2,7 @@
  * Health checks, Kubernetes-style: an HTTP GET passes on any 2xx or 3xx answer within the timeout,
  * a TCP check passes when a connection opens. Used for replica probes and workload dependencies.
  */
+import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
@@ -39,6 +40,48 @@ export function tcpCheck(host: string, port: number, timeoutMs: number): Promise
       resolve({ ok: true, detail: 'connected' });
     });
     socket.once('error', (err) => resolve({ ok: false, detail: describeError(err) }));
+  });
+}
+
+/** Where and how a health command runs: the replica's working directory and environment. */
+export interface ExecContext {
+  readonly cwd?: string;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs `argv` (a worker's health command) and passes when it exits 0 within `timeoutMs`. It runs
+ * in a process group of its own, killed whole at the timeout, so a hung check leaves nothing.
+ */
+export function execCheck(argv: readonly string[], context: ExecContext, timeoutMs: number): Promise<CheckResult> {
+  return new Promise((resolve) => {
+    const [command, ...args] = argv;
+    const child = spawn(command!, args, {
+      detached: true,
+      stdio: 'ignore',
+      env: context.env,
+      ...(context.cwd === undefined ? {} : { cwd: context.cwd }),
+    });
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      resolve({ ok: false, detail: `timed out after ${timeoutMs} ms` });
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ ok: false, detail: `could not be run: ${err.message}` });
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(
+        code === 0
+          ? { ok: true, detail: 'exited 0' }
+          : { ok: false, detail: code === null ? `killed by ${signal}` : `exited with code ${code}` },
+      );
+    });
   });
 }
 
@@ -81,6 +124,21 @@ export class ProbeLoop {
   static http(url: string, intervalMs: number, timeoutMs: number, onResult: (ok: boolean) => void): ProbeLoop {
     return new ProbeLoop(
       () => httpCheck(url, timeoutMs),
+      intervalMs,
+      (r) => onResult(r.ok),
+    );
+  }
+
+  /** A loop that runs a health command (see {@link execCheck}). */
+  static exec(
+    argv: readonly string[],
+    context: ExecContext,
+    intervalMs: number,
+    timeoutMs: number,
+    onResult: (ok: boolean) => void,
+  ): ProbeLoop {
+    return new ProbeLoop(
+      () => execCheck(argv, context, timeoutMs),
       intervalMs,
       (r) => onResult(r.ok),
     );

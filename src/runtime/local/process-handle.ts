@@ -19,6 +19,8 @@ export interface ExitInfo {
 export interface SpawnSpec {
   readonly argv: readonly string[];
   readonly env: NodeJS.ProcessEnv;
+  /** Working directory; default this process's. */
+  readonly cwd?: string;
   /** Open file descriptors the child inherits as stdout and stderr. */
   readonly stdoutFd: number;
   readonly stderrFd: number;
@@ -48,6 +50,7 @@ export class ProcessHandle {
     const child = spawn(command!, args, {
       detached: true,
       env: spec.env,
+      ...(spec.cwd === undefined ? {} : { cwd: spec.cwd }),
       stdio: ['ignore', spec.stdoutFd, spec.stderrFd],
     });
     const exited = new Promise<ExitInfo>((resolve) => {

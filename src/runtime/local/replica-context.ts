@@ -4,6 +4,7 @@
  */
 import type { ReplicaStatus, Workload } from '../runtime.js';
 import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
+import type { BundleCache } from './bundle-cache.js';
 import type { ResolvedLocalOptions } from './local-options.js';
 import type { ResourcePlan } from './resource-policy.js';
 
@@ -14,6 +15,8 @@ export interface ReplicaContext {
   readonly dir: string;
   readonly workload: () => Workload;
   readonly verifier: ArtifactVerifier;
+  /** Where bundles are unpacked (once per digest) for command workloads to run inside. */
+  readonly bundles: BundleCache;
   /** Told every artifact check result, for the workload's condition. */
   readonly artifactChecked: (check: DigestCheck) => void;
   /** Called after every change of state worth persisting or reporting. */

@@ -5,13 +5,14 @@
  * port (the replica's previous one when it is free) and spawns the command with its output going
  * to the replica's log files.
  */
-import { closeSync } from 'node:fs';
+import { closeSync, mkdirSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { DigestCheck } from './artifact-digest.js';
 import { freePort } from './free-port.js';
-import { lastLine, type LogPaths, openForChild } from './log-files.js';
+import { lastLines, type LogPaths, openForChild } from './log-files.js';
 import { describeExit, type ExitInfo, ProcessHandle } from './process-handle.js';
 import type { ReplicaContext } from './replica-context.js';
-import { replicaCommand } from './workload-spec.js';
+import { replicaCommand, stopGraceOf } from './workload-spec.js';
 import type { Workload } from '../runtime.js';
 
 /** The address replicas listen on. */
@@ -19,7 +20,15 @@ export const HOST = '127.0.0.1';
 
 /** How a start went. */
 export type LaunchResult =
-  | { readonly kind: 'started'; readonly handle: ProcessHandle; readonly port: number }
+  | {
+      readonly kind: 'started';
+      readonly handle: ProcessHandle;
+      /** None for a workload that serves nothing (a worker). */
+      readonly port: number | undefined;
+      /** Where the process runs and its environment: a health command runs the same way. */
+      readonly cwd: string | undefined;
+      readonly env: NodeJS.ProcessEnv;
+    }
   /** The artifact check failed: not started until the next apply. */
   | { readonly kind: 'blocked'; readonly message: string }
   /** No port or no process: worth a restart with back-off (`port`: the one taken, if any). */
@@ -40,9 +49,19 @@ export async function launchReplica(
     ctx.artifactChecked(check);
     if (!check.ok) return { kind: 'blocked', message: `not started: ${check.message}` };
   }
+  if (workload.bundle) {
+    const unpacked = await ctx.bundles.unpack(workload.bundle.artifactPath, workload.bundle.digest);
+    if (!active()) return { kind: 'cancelled' };
+    ctx.artifactChecked(unpacked.check);
+    if (!unpacked.ok) return { kind: 'blocked', message: `not started: ${unpacked.message}` };
+  }
+  const cwd = commandCwd(ctx, workload);
+  if (cwd === null) return { kind: 'blocked', message: "not started: command.workingDir leaves the bundle's folder" };
+  if (cwd !== undefined && !workload.bundle) mkdirSync(cwd, { recursive: true });
   let port: number | undefined;
   try {
-    port = await freePort(HOST, replica.port);
+    // A worker listens on nothing: no port is taken and none is given to it.
+    if (workload.serves !== 'none') port = await freePort(HOST, replica.port);
     if (!active()) return { kind: 'cancelled' };
     const secretValues = await resolveSecretEnv(ctx, workload);
     if (!active()) return { kind: 'cancelled' };
@@ -51,13 +70,13 @@ export async function launchReplica(
       replica.id,
       port,
       ctx.options.wharfBin,
-      ctx.options.stopGraceMs,
+      stopGraceOf(workload, ctx.options.stopGraceMs),
       secretValues,
     );
     const fds = openForChild(replica.logs);
     try {
-      const handle = ProcessHandle.spawn({ argv, env, stdoutFd: fds.stdout, stderrFd: fds.stderr });
-      return { kind: 'started', handle, port };
+      const handle = ProcessHandle.spawn({ argv, env, cwd, stdoutFd: fds.stdout, stderrFd: fds.stderr });
+      return { kind: 'started', handle, port, cwd, env };
     } finally {
       closeSync(fds.stdout);
       closeSync(fds.stderr);
@@ -65,6 +84,30 @@ export async function launchReplica(
   } catch (err) {
     return { kind: 'failed', message: `could not be started: ${(err as Error).message}`, port };
   }
+}
+
+/**
+ * Where a command workload's process runs: inside its unpacked bundle (plus `workingDir`); without
+ * a bundle an absolute `workingDir`, else a scratch folder of the workload's own (never the control
+ * plane's current directory, which depends on where `wharf up` was started). Undefined for a
+ * model; null when `workingDir` leaves the bundle.
+ */
+export function commandCwd(
+  ctx: Pick<ReplicaContext, 'bundles' | 'dir'>,
+  workload: Workload,
+): string | undefined | null {
+  if (!workload.command) return undefined;
+  const dir = workload.command.workingDir;
+  if (workload.bundle) return insideBundle(ctx.bundles.dirOf(workload.bundle.digest), dir) ?? null;
+  return dir !== undefined && isAbsolute(dir) ? dir : join(ctx.dir, 'work');
+}
+
+/** `root` joined with `workingDir`, or undefined when that leaves `root` (`..`, a link's target is not followed). */
+function insideBundle(root: string, workingDir: string | undefined): string | undefined {
+  if (workingDir === undefined) return root;
+  const dir = resolve(root, workingDir.replace(/^\/+/, ''));
+  const rel = relative(root, dir);
+  return rel.startsWith('..') || isAbsolute(rel) ? undefined : dir;
 }
 
 /**
@@ -89,7 +132,13 @@ async function resolveSecretEnv(ctx: ReplicaContext, workload: Workload): Promis
   return values;
 }
 
-/** How a process ended, for the restart message: the kill's cause, the exit, the last stderr line. */
+/** Log lines a crash description quotes: enough for a traceback's end, short enough for a condition. */
+const QUOTED_LINES = 5;
+
+/**
+ * How a process ended, for the restart message: the kill's cause, the exit, and the last lines
+ * of its stderr (where a crash says why), each cut to 300 characters.
+ */
 export async function describeEnd(
   info: ExitInfo,
   cause: { readonly message: string } | undefined,
@@ -97,7 +146,9 @@ export async function describeEnd(
 ): Promise<string> {
   const exit = describeExit(info);
   let description = cause ? `${cause.message}; ${exit}` : exit;
-  const stderr = await lastLine(logs.stderr).catch(() => undefined);
-  if (stderr) description += `; last stderr line: ${JSON.stringify(stderr.slice(0, 500))}`;
+  const lines = await lastLines(logs.stderr, QUOTED_LINES).catch(() => []);
+  if (lines.length === 1) description += `; last stderr line: ${JSON.stringify(lines[0]!.slice(0, 500))}`;
+  else if (lines.length > 1)
+    description += `; last stderr lines: ${lines.map((l) => JSON.stringify(l.slice(0, 300))).join(' | ')}`;
   return description;
 }

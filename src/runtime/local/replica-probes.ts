@@ -3,9 +3,13 @@
  * `startup.intervalMs`) until its first pass or the startup deadline; after the pass, readiness
  * and liveness begin, each one interval later. Without one: readiness and liveness start at once.
  * What a result means (ready, restart) is the replica's decision; this only schedules and reports.
+ *
+ * A workload that serves nothing (a worker, `serves: 'none'`) has no HTTP probes: without a
+ * health command it passes startup at once (ready while its process runs); with one, that command
+ * (run every `liveness.intervalMs`) is its startup, readiness and liveness check alike.
  */
 import type { Workload } from '../runtime.js';
-import { ProbeLoop } from './probes.js';
+import { type ExecContext, ProbeLoop } from './probes.js';
 import { probePath, startupPath } from './workload-spec.js';
 
 /** What the replica is told. */
@@ -28,10 +32,13 @@ export class ReplicaProbes {
     private readonly baseUrl: string,
     private readonly workload: Workload,
     private readonly handlers: ProbeHandlers,
+    /** Where a health command runs. */
+    private readonly exec: ExecContext = { env: {} },
   ) {}
 
   /** Starts probing; `remainingMs` is the time left until the startup deadline (ignored without a startup probe). */
   begin(remainingMs: number): this {
+    if (this.workload.serves === 'none') return this.beginCommand();
     const { startup } = this.workload;
     if (!startup) {
       this.startHealth(false);
@@ -50,6 +57,33 @@ export class ReplicaProbes {
       },
       Math.max(0, remainingMs),
     );
+    return this;
+  }
+
+  private beginCommand(): this {
+    const health = this.workload.healthCommand;
+    if (health === undefined) {
+      // Ready while the process runs: told on the next turn, once the caller holds this object.
+      queueMicrotask(() => {
+        if (!this.stopped) this.handlers.startupPassed();
+      });
+      return this;
+    }
+    const { liveness, readiness } = this.workload;
+    let started = false;
+    this.loops = [
+      ProbeLoop.exec(health.argv, this.exec, liveness.intervalMs, liveness.timeoutMs, (ok) => {
+        if (!started) {
+          // Until the first pass the command is the startup check: failures only delay readiness.
+          if (!ok) return;
+          started = true;
+          this.handlers.startupPassed();
+          return;
+        }
+        this.handlers.readiness(ok);
+        this.handlers.liveness(ok);
+      }).start(Math.min(readiness.intervalMs, 100)),
+    ];
     return this;
   }
 

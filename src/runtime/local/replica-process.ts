@@ -12,12 +12,14 @@ import type { ReplicaStatus, ReplicaUsage } from '../runtime.js';
 import { backoffDelay, CrashHistory } from './backoff.js';
 import { type LogPaths, replicaLogPaths } from './log-files.js';
 import { type ExitInfo, exitTermination, ProcessHandle } from './process-handle.js';
-import { describeEnd, HOST, launchReplica } from './replica-launch.js';
+import { commandCwd, describeEnd, HOST, launchReplica } from './replica-launch.js';
+import type { ExecContext } from './probes.js';
 import type { KillCause, ReplicaContext, Termination } from './replica-context.js';
 import { ProbeFailures } from './probe-failures.js';
 import { ReplicaProbes } from './replica-probes.js';
 import { ReplicaResources } from './replica-resources.js';
 import type { ReplicaRecord } from './replica-state.js';
+import { replicaCommand, stopGraceOf } from './workload-spec.js';
 
 export type { ReplicaContext } from './replica-context.js';
 
@@ -46,6 +48,8 @@ export class ReplicaProcess {
   private stopRequested = false;
   private stopping: Promise<void> | undefined;
   private detached = false;
+  /** Where the running process runs and its environment, for its health command. */
+  private exec: ExecContext | undefined;
 
   constructor(
     private readonly ctx: ReplicaContext,
@@ -81,6 +85,12 @@ export class ReplicaProcess {
     );
     if (!handle) return false;
     this.handle = handle;
+    // Its environment is not recorded (it may hold secret values): a health command of an adopted
+    // replica runs in its folder with the plain part of it.
+    const workload = this.ctx.workload();
+    const cwd = commandCwd(this.ctx, workload) ?? undefined;
+    const { env } = replicaCommand(workload, this.id, record.port, this.ctx.options.wharfBin, 0);
+    this.exec = { ...(cwd === undefined ? {} : { cwd }), env };
     this.startedAt = record.startedAt ? Date.parse(record.startedAt) : this.ctx.options.now();
     this.message = 'adopted after a control-plane restart';
     // Its cgroup (if it got one at spawn) is ours again, to be removed when it stops.
@@ -199,6 +209,7 @@ export class ReplicaProcess {
     const { handle } = launched;
     this.port = launched.port;
     this.handle = handle;
+    this.exec = { ...(launched.cwd === undefined ? {} : { cwd: launched.cwd }), env: launched.env };
     this.startedAt = this.ctx.options.now();
     if (!handle.failedToStart) this.resources.placeInCgroup(handle.pid);
     this.setPhase('starting', message);
@@ -212,12 +223,17 @@ export class ReplicaProcess {
     if (handle.failedToStart) return;
     this.resources.startSampling(handle.pid);
     const workload = this.ctx.workload();
-    this.probes = new ReplicaProbes(`http://${HOST}:${this.port}`, workload, {
-      startupPassed: () => this.onStartupPassed(),
-      startupTimedOut: (message) => this.kill({ reason: 'StartupTimeout', message }, 'SIGTERM'),
-      readiness: (ok) => this.onReadiness(ok),
-      liveness: (ok) => this.onLiveness(ok),
-    }).begin(since + (workload.startup?.timeoutMs ?? 0) - this.ctx.options.now());
+    this.probes = new ReplicaProbes(
+      `http://${HOST}:${this.port}`,
+      workload,
+      {
+        startupPassed: () => this.onStartupPassed(),
+        startupTimedOut: (message) => this.kill({ reason: 'StartupTimeout', message }, 'SIGTERM'),
+        readiness: (ok) => this.onReadiness(ok),
+        liveness: (ok) => this.onLiveness(ok),
+      },
+      this.exec,
+    ).begin(since + (workload.startup?.timeoutMs ?? 0) - this.ctx.options.now());
   }
 
   private onStartupPassed(): void {
@@ -240,7 +256,7 @@ export class ReplicaProcess {
     this.killCause = cause;
     this.stopProbes();
     if (signal === 'SIGKILL') handle.signal('SIGKILL');
-    else void handle.terminate(this.ctx.options.stopGraceMs);
+    else void handle.terminate(stopGraceOf(this.ctx.workload(), this.ctx.options.stopGraceMs));
   }
 
   private onReadiness(ok: boolean): void {

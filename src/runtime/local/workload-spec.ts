@@ -40,8 +40,30 @@ export function validateWorkload(w: Workload): void {
   ) {
     fail('command.argv', 'must be a non-empty array of strings');
   }
-  if (!w.model && (!w.readiness.path || !w.liveness.path))
-    fail('readiness.path/liveness.path', 'required for a command workload');
+  const serves = w.serves ?? 'http';
+  if (serves !== 'http' && serves !== 'none') fail('serves', "must be 'http' or 'none'");
+  // A worker (serves none) has no HTTP probes: its probes' paths are never requested.
+  if (!w.model && serves === 'http' && (!w.readiness.path || !w.liveness.path))
+    fail('readiness.path/liveness.path', 'required for a command workload that serves http');
+  if (w.model && serves === 'none') fail('serves', "a model workload serves http; 'none' is for command workloads");
+  if (w.bundle) {
+    if (!w.command) fail('bundle', 'needs a command to run inside it');
+    for (const f of ['artifactPath', 'digest'] as const) {
+      if (typeof w.bundle[f] !== 'string' || w.bundle[f] === '') fail(`bundle.${f}`, 'must be a non-empty string');
+    }
+  }
+  if (
+    w.healthCommand &&
+    (!Array.isArray(w.healthCommand.argv) ||
+      w.healthCommand.argv.length === 0 ||
+      w.healthCommand.argv.some((a) => typeof a !== 'string'))
+  )
+    fail('healthCommand.argv', 'must be a non-empty array of strings');
+  if (
+    w.terminationGracePeriodMs !== undefined &&
+    (!Number.isInteger(w.terminationGracePeriodMs) || w.terminationGracePeriodMs < 0)
+  )
+    fail('terminationGracePeriodMs', 'must be a non-negative integer');
   for (const [name, probe] of [
     ['readiness', w.readiness],
     ['liveness', w.liveness],
@@ -71,7 +93,7 @@ function validateStartup(w: Workload, fail: Fail): void {
   }
   if (typeof s.path !== 'string') fail('startup.path', 'must be a string');
   if (s.path && !s.path.startsWith('/')) fail('startup.path', 'must start with /');
-  if (!s.path && !w.model) fail('startup.path', 'required for a command workload');
+  if (!s.path && !w.model && w.serves !== 'none') fail('startup.path', 'required for a command workload');
 }
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
@@ -169,7 +191,7 @@ export function startupPath(startup: StartupProbeSpec, w: Workload): string {
 export function replicaCommand(
   w: Workload,
   replicaId: string,
-  port: number,
+  port: number | undefined,
   wharfBin: string,
   stopGraceMs: number,
   secretValues: Readonly<Record<string, string>> = {},
@@ -177,12 +199,15 @@ export function replicaCommand(
   const env: NodeJS.ProcessEnv = {};
   for (const name of INHERITED_ENV) if (process.env[name] !== undefined) env[name] = process.env[name];
   Object.assign(env, w.env, secretValues, resourceEnv(w), {
-    PORT: String(port),
+    ...(port === undefined ? {} : { PORT: String(port) }),
     WHARF_WORKLOAD: workloadKeyString(w.key),
     WHARF_REPLICA: replicaId,
   });
-  if (w.command) return { argv: [...w.command.argv], env };
+  // `$(PORT)` as Kubernetes expands it in a container's args; a worker has no port to expand.
+  if (w.command)
+    return { argv: w.command.argv.map((a) => (port === undefined ? a : a.replaceAll('$(PORT)', String(port)))), env };
   const m = w.model!;
+  if (port === undefined) throw new Error('a model replica needs a port');
   const capArgs = resourceServerArgs(w);
   const argv = [
     process.execPath,
@@ -214,6 +239,11 @@ function withoutThreadsFlag(args: readonly string[]): string[] {
     else if (!args[i]!.startsWith('--threads=')) out.push(args[i]!);
   }
   return out;
+}
+
+/** How long a replica of `w` gets between SIGTERM and SIGKILL: its own grace period, else the runtime's. */
+export function stopGraceOf(w: Workload, stopGraceMs: number): number {
+  return w.terminationGracePeriodMs ?? stopGraceMs;
 }
 
 /** Seconds a replica may drain: 80% of the stop grace, leaving time to exit before SIGKILL. */

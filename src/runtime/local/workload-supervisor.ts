@@ -14,6 +14,7 @@ import {
   workloadKeyString,
 } from '../runtime.js';
 import type { ArtifactVerifier, DigestCheck } from './artifact-digest.js';
+import type { BundleCache } from './bundle-cache.js';
 import { ConditionSet } from './condition-set.js';
 import type { CpuCgroupSupport } from './cpu-cgroup.js';
 import { DependencyMonitor } from './dependency-monitor.js';
@@ -23,12 +24,14 @@ import type { LogSource } from './log-reader.js';
 import { ReplicaProcess, type ReplicaContext } from './replica-process.js';
 import { deleteWorkloadDir, type ReplicaRecord, type WorkloadRecord, writeWorkloadRecord } from './replica-state.js';
 import { resourcePlan } from './resource-policy.js';
-import { sameReplicaSpec } from './workload-spec.js';
+import { sameReplicaSpec, stopGraceOf } from './workload-spec.js';
 
 /** What every workload of one runtime shares. */
 export interface RuntimeShared {
   readonly options: ResolvedLocalOptions;
   readonly verifier: ArtifactVerifier;
+  /** Unpacked bundles, one folder per digest. */
+  readonly bundles: BundleCache;
   readonly rotations: RotationTracker;
   /** Whether replicas can get a hard cpu quota here. */
   readonly cpuCgroup: CpuCgroupSupport;
@@ -72,6 +75,7 @@ export class WorkloadSupervisor {
       dir,
       workload: () => this.workload,
       verifier,
+      bundles: shared.bundles,
       artifactChecked: (check) => this.onArtifactCheck(check),
       changed: () => this.changed(),
       resources,
@@ -198,7 +202,7 @@ export class WorkloadSupervisor {
     // next runtime uses to finish the stop, not orphans.
     this.replicas = [];
     for (const replica of all) this.retiring.add(replica);
-    await Promise.all(all.map((r) => r.stop(this.options.stopGraceMs)));
+    await Promise.all(all.map((r) => r.stop(this.graceMs)));
     this.persisting = false;
     deleteWorkloadDir(this.dir);
     for (const replica of all) this.forgetLogs(replica);
@@ -212,6 +216,11 @@ export class WorkloadSupervisor {
     this.persist();
     this.persisting = false;
     for (const replica of this.all()) replica.detach();
+  }
+
+  /** SIGTERM to SIGKILL for this workload's replicas: its own grace period, else the runtime's. */
+  private get graceMs(): number {
+    return stopGraceOf(this.workload, this.options.stopGraceMs);
   }
 
   private all(): ReplicaProcess[] {
@@ -238,7 +247,7 @@ export class WorkloadSupervisor {
   private retire(replica: ReplicaProcess): void {
     this.retiring.add(replica);
     void replica
-      .stop(this.options.stopGraceMs)
+      .stop(this.graceMs)
       .then(async () => {
         this.retiring.delete(replica);
         if (!this.persisting) return;
