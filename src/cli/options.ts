@@ -12,6 +12,16 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** Host name syntax: dot-separated labels of letters, digits and inner hyphens. */
+const DOMAIN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+/** Parses a DNS domain (`localhost`, `apps.example.com`), lower-cased. */
+export function domainName(value: string): string {
+  if (value.length > 253 || !DOMAIN.test(value))
+    throw new InvalidArgumentError('must be a domain name: dot-separated labels of letters, digits and hyphens');
+  return value.toLowerCase();
+}
+
 /** Parses a number in [min, max]. */
 export function decimal(min: number, max: number) {
   return (value: string): number => {

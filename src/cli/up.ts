@@ -10,7 +10,7 @@ import type { RuntimeSettings } from '../server/runtime-selection.js';
 import { readCredentials } from '../server/credentials-file.js';
 import { checkOidcSettings, type OidcSettings } from '../core/identity/oidc-settings.js';
 import { usageError } from './exit-codes.js';
-import { integer } from './options.js';
+import { domainName, integer } from './options.js';
 import { checkPortsFree } from './port-check.js';
 import { action } from './run-action.js';
 
@@ -173,6 +173,12 @@ export function registerUp(program: Command): void {
       'keep a Gateway API HTTPRoute per deployment attached to this Gateway ([namespace/]name)',
     )
     .option('--debug-headers', 'the gateway names the replica that answered in an x-wharf-backend response header')
+    .option(
+      '--domain <domain>',
+      'the gateway also serves application A of environment E at A.E.<domain> (localhost: no DNS needed)',
+      domainName,
+      'localhost',
+    )
     .option('--tls <mode>', "'auto': serve the API over HTTPS with a local CA and certificate made in <home>/tls")
     .option('--tls-cert <file>', 'serve the API over HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
@@ -197,6 +203,7 @@ export function registerUp(program: Command): void {
             prometheusUrl?: string;
             gatewayUrl?: string[];
             debugHeaders?: boolean;
+            domain: string;
             maxJsonBody?: number;
             enableTestFaults?: boolean;
             tls?: string;
@@ -239,6 +246,7 @@ export function registerUp(program: Command): void {
             prometheusUrl: f.prometheusUrl ?? process.env.WHARF_PROMETHEUS_URL,
             gatewayUrls: f.gatewayUrl ?? [],
             gatewayDebugHeaders: f.debugHeaders === true,
+            gatewayDomain: f.domain,
             maxJsonBodyBytes: f.maxJsonBody,
             testFaults: f.enableTestFaults === true,
             auth: f.auth,
@@ -286,6 +294,7 @@ export function registerUp(program: Command): void {
     .option('--host <address>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port', integer(0, 65535), 8000)
     .option('--debug-headers', 'name the replica that answered in an x-wharf-backend response header')
+    .option('--domain <domain>', 'serve application A of environment E at A.E.<domain> too', domainName, 'localhost')
     .option(
       '--max-connections <n>',
       'most client connections open at once; beyond, a new one is answered 503 (default 10000)',
@@ -313,6 +322,7 @@ export function registerUp(program: Command): void {
           adminPort?: number;
           stateDir?: string;
           debugHeaders?: boolean;
+          domain: string;
           maxConnections?: number;
           tokenFile?: string;
         }) => {
@@ -326,6 +336,7 @@ export function registerUp(program: Command): void {
             adminPort: f.adminPort,
             stateDir: f.stateDir,
             debugHeaders: f.debugHeaders,
+            domain: f.domain,
             maxConnections: f.maxConnections,
             token,
             log: (line) => void process.stderr.write(`wharf gateway: ${line}\n`),

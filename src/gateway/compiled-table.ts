@@ -10,7 +10,8 @@
  *
  * External URL: `<gateway>/<environment>/<deployment>` + an Open Inference Protocol path, e.g.
  * `/production/readmission/v2/models/readmission/infer`. The remainder after the prefix is
- * forwarded unchanged: replicas serve the model under the deployment's name.
+ * forwarded unchanged: replicas serve the model under the deployment's name. Application routes
+ * are found by host name too (`hosts`; route-lookup.ts finds a request's route).
  */
 import type { Assignment } from './assignment-log.js';
 import type { GatewayMetrics, StatsScope } from './metrics.js';
@@ -20,11 +21,15 @@ import { compileRules, type RouteRules } from './route-choice.js';
 import type { RouteFeatures } from './route-composer.js';
 import type { RoutePipeline } from './route-pipeline.js';
 import {
+  DEFAULT_APPLICATION_MIRROR_METHODS,
+  DEFAULT_ROUTE_DOMAIN,
   type Route,
   type RouteHold,
+  type RouteProtocol,
   type RouteOutlierDetection,
   type RouteTable,
   routeBasePath,
+  routeHost,
 } from '../protocol/route-table.js';
 import { parseRouteTable } from './table-validation.js';
 import { TokenDirectory } from './token-check.js';
@@ -46,6 +51,10 @@ export interface CompiledTarget {
 
 /** A route's mirror, resolved: only present when its revision has backends and `percent` > 0. */
 export interface CompiledMirror {
+  /** Methods copied (see `RouteMirror.methods`). */
+  readonly methods: ReadonlySet<string>;
+  /** How the pair is compared: inference outputs (`oip`) or status and body (`http`). */
+  readonly protocol: RouteProtocol;
   /** The mirrored revision (often weight 0, so not among the route's weighted targets). */
   readonly target: CompiledTarget;
   /** `percent / 100`: the share of requests copied. */
@@ -61,6 +70,10 @@ export interface CompiledRoute {
   readonly deployment: string;
   /** `/<environment>/<deployment>` as in the table (percent-encoded). */
   readonly prefix: string;
+  /** An application's route (every header forwarded, with `X-Forwarded-*`; bodies streamed; upgrades). */
+  readonly application: boolean;
+  /** Has a token check (`auth`): the client's `Authorization` is the gateway's, not forwarded to an application. */
+  readonly protectedRoute: boolean;
   /**
    * Targets that can take traffic: weight > 0 and at least one ready backend. A target with weight
    * but no replica drops out, and its share goes to the others in proportion to their weights.
@@ -102,6 +115,8 @@ export interface CompiledRoute {
 export interface CompiledTable {
   readonly version: number;
   readonly routes: ReadonlyMap<string, CompiledRoute>;
+  /** Application routes by host name (`<deployment>.<environment>.<domain>`, lower case, no port). */
+  readonly hosts: ReadonlyMap<string, CompiledRoute>;
 }
 
 /** A compiled table that is not in use yet: install `table`, then call `commit()` at once. */
@@ -115,6 +130,8 @@ export interface PreparedTable {
 export interface CompileDefaults {
   /** For routes without `outlierDetection`. */
   readonly outlierDetection: RouteOutlierDetection;
+  /** Application routes are also served at `<deployment>.<environment>.<domain>`. */
+  readonly domain?: string;
 }
 
 /** Gives a route its filters and observers (the gateway's `RouteComposer.compose`). */
@@ -138,6 +155,7 @@ export function compileTable(
   try {
     const scope = metrics.beginTable();
     const routes = new Map<string, CompiledRoute>();
+    const hosts = new Map<string, CompiledRoute>();
     // Stats may be in use (carried over from the table in use): their backend lists change at commit.
     const backendLists: [TargetStats, readonly UpstreamBackend[]][] = [];
     const access: [RouteStats, Route][] = [];
@@ -173,6 +191,7 @@ export function compileTable(
         targets.push(compiled);
       }
       const prefix = routeBasePath(environment, deployment);
+      const application = route.kind === 'application';
       const rules = compileRules(route, byRevision);
       const starting = `deployment '${deployment}' in environment '${environment}' is scaled to zero and starting`;
       const features: RouteFeatures = {
@@ -183,10 +202,12 @@ export function compileTable(
       };
       const routeStats = scope.route(environment, deployment);
       access.push([routeStats, route]);
-      routes.set(prefix, {
+      const compiled: CompiledRoute = {
         environment,
         deployment,
         prefix,
+        application,
+        protectedRoute: route.auth !== undefined,
         targets,
         cumulative,
         totalWeight: total,
@@ -202,10 +223,14 @@ export function compileTable(
         logsAssignments: features.logsAssignments,
         pipeline: compose(features),
         splitCursor: Math.random(),
-      });
+      };
+      routes.set(prefix, compiled);
+      // A preview (`name~preview`) has no host name: `~` is not allowed in one.
+      if (application && !deployment.includes('~'))
+        hosts.set(routeHost(environment, deployment, defaults.domain ?? DEFAULT_ROUTE_DOMAIN), compiled);
     }
     return {
-      table: { version: table.version, routes },
+      table: { version: table.version, routes, hosts },
       commit: () => {
         pools.commit(backends);
         for (const [stats, list] of backendLists) stats.backends = list;
@@ -233,45 +258,13 @@ function compileMirror(
   const stats = scope.shadow(route.environment, route.deployment, mirror.revision);
   const target = byRevision.get(mirror.revision);
   if (target === undefined || mirror.percent <= 0) return undefined;
-  return { target, fraction: mirror.percent / 100, tolerance: mirror.tolerance ?? DEFAULT_TOLERANCE, stats };
-}
-
-/**
- * Where the `/<environment>/<deployment>` prefix of a request target ends: the index of the `/` that
- * starts the forwarded remainder, or `url.length` when there is none. -1 when the target does not
- * have two non-empty leading segments.
- *
- * @example routeEnd('/prod/readmission/v2/health/ready') === 17
- */
-export function routeEnd(url: string): number {
-  if (url.charCodeAt(0) !== 0x2f /* / */) return -1;
-  const second = url.indexOf('/', 1);
-  if (second <= 1) return -1;
-  const third = url.indexOf('/', second + 1);
-  if (third === second + 1) return -1;
-  return third === -1 ? url.length : third;
-}
-
-/**
- * Finds the route for a prefix. The fast path is an exact match on the prefix as the client sent
- * it; only on a miss is it decoded and re-encoded the way the table encodes it (so `%2D` finds `-`).
- */
-export function findRoute(table: CompiledTable, prefix: string): CompiledRoute | undefined {
-  const exact = table.routes.get(prefix);
-  if (exact !== undefined) return exact;
-  const parts = decodePrefix(prefix);
-  return parts ? table.routes.get(routeBasePath(parts.environment, parts.deployment)) : undefined;
-}
-
-/** `/<environment>/<deployment>` decoded, or undefined when it is not two decodable segments. */
-export function decodePrefix(prefix: string): { environment: string; deployment: string } | undefined {
-  const q = prefix.indexOf('?');
-  const path = q === -1 ? prefix : prefix.slice(0, q);
-  const parts = path.split('/');
-  if (parts.length !== 3 || !parts[1] || !parts[2]) return undefined;
-  try {
-    return { environment: decodeURIComponent(parts[1]), deployment: decodeURIComponent(parts[2]) };
-  } catch {
-    return undefined;
-  }
+  const application = route.kind === 'application';
+  return {
+    target,
+    fraction: mirror.percent / 100,
+    tolerance: mirror.tolerance ?? DEFAULT_TOLERANCE,
+    stats,
+    methods: new Set(mirror.methods ?? (application ? DEFAULT_APPLICATION_MIRROR_METHODS : ['POST'])),
+    protocol: route.protocol ?? (application ? 'http' : 'oip'),
+  };
 }

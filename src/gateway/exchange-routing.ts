@@ -14,16 +14,10 @@ import type { RouteStats } from './request-stats.js';
 import type { Proxy } from './proxy.js';
 import type { FilteredRequest, RejectHeaders, ResponseTap } from './route-pipeline.js';
 import { chooseTarget } from './route-choice.js';
+import { applicationHeaders, FORWARDED_HEADERS } from './forwarded-headers.js';
 import type { UpstreamBackend } from './upstream-pool.js';
 
-/** Request headers passed to replicas (lower case). Everything else stays at the gateway. */
-export const FORWARDED_HEADERS: readonly string[] = [
-  'content-type',
-  'accept',
-  'accept-encoding',
-  'traceparent',
-  'tracestate',
-];
+export { FORWARDED_HEADERS } from './forwarded-headers.js';
 
 /** A request's routing state and its life in a hold queue; see the module comment. */
 export abstract class RoutedExchange implements FilteredRequest {
@@ -55,14 +49,21 @@ export abstract class RoutedExchange implements FilteredRequest {
     readonly path: string,
     readonly requestId: string,
     readonly started: number,
+    /** Routed by its `Host` (an application's host name): no prefix was stripped. */
+    byHost = false,
   ) {
-    const headers = ['x-request-id', requestId];
-    const incoming = req.headers;
-    for (const name of FORWARDED_HEADERS) {
-      const value = incoming[name];
-      if (value !== undefined) headers.push(name, value as string);
+    if (route.application) {
+      const prefix = byHost ? undefined : route.prefix;
+      this.headers = applicationHeaders(req, { requestId, protectedRoute: route.protectedRoute, prefix });
+    } else {
+      const headers = ['x-request-id', requestId];
+      const incoming = req.headers;
+      for (const name of FORWARDED_HEADERS) {
+        const value = incoming[name];
+        if (value !== undefined) headers.push(name, value as string);
+      }
+      this.headers = headers;
     }
-    this.headers = headers;
     this.pickTime = started;
     res.once('close', () => this.onClientClose());
   }

@@ -8,6 +8,7 @@
  */
 import type { OutgoingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { InvalidArgumentError, PayloadTooLargeError } from '../core/errors.js';
 import { pickBackend } from './balancer.js';
@@ -36,6 +37,8 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
   private invalidResponse: Error | undefined;
   /** The whole response was relayed. */
   private complete = false;
+  /** The request body, streamed as it arrives (application routes; see `mayStream`). */
+  private upload: Readable | undefined;
 
   /**
    * Runs the route's filters (which may answer or hold the request), tells its observers the
@@ -48,24 +51,51 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     if (target !== undefined) this.routed(target);
     else if (!this.waiting) return this.noReplica(this.route);
     const h = this.req.headers;
-    if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) this.readBody();
-    else if (!this.waiting) this.attempt(undefined);
+    if (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined) {
+      if (this.tooLarge()) return;
+      if (this.mayStream()) this.streamBody();
+      else this.readBody();
+    } else if (!this.waiting) this.attempt(undefined);
+  }
+
+  /** Answers 413 (and returns true) when the declared body is over the limit. */
+  private tooLarge(): boolean {
+    const limit = this.proxy.options.maxBodyBytes;
+    const declared = this.req.headers['content-length'];
+    if (declared === undefined || !(Number(declared) > limit)) return false;
+    this.fail(
+      new PayloadTooLargeError(`request body: Content-Length ${declared} exceeds the gateway limit of ${limit} bytes`),
+      true,
+    );
+    return true;
+  }
+
+  /**
+   * Whether the body goes to the replica as it arrives instead of being buffered first: on an
+   * application route, for a request dispatched at once (not held), not copied to a mirror (the copy
+   * needs the whole body), and larger than `bufferBodyBytes` or of unknown length. Small bodies are
+   * buffered so that a failed connect can still be retried on another replica.
+   */
+  private mayStream(): boolean {
+    const route = this.route;
+    if (!route.application || this.waiting || this.target === undefined) return false;
+    if (route.mirror !== undefined && route.mirror.methods.has(this.req.method!)) return false;
+    const declared = this.req.headers['content-length'];
+    return declared === undefined || Number(declared) > this.proxy.options.bufferBodyBytes;
+  }
+
+  /** Sends the body as it arrives (bounded by `maxBodyBytes`: 413 beyond, unless the replica answered first). */
+  private streamBody(): void {
+    const declared = this.req.headers['content-length'];
+    if (declared !== undefined) (this.headers as string[]).push('content-length', declared);
+    this.upload = Readable.from(limitedBody(this.req, this.proxy.options.maxBodyBytes), { objectMode: false });
+    this.attempt(undefined);
   }
 
   /** Buffers the request body (bounded), then makes the first attempt (unless held). */
   private readBody(): void {
     this.bodyPending = true;
     const limit = this.proxy.options.maxBodyBytes;
-    const declared = this.req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
-      this.fail(
-        new PayloadTooLargeError(
-          `request body: Content-Length ${declared} exceeds the gateway limit of ${limit} bytes`,
-        ),
-        true,
-      );
-      return;
-    }
     const chunks: Buffer[] = [];
     let size = 0;
     const onData = (chunk: Buffer): void => {
@@ -102,7 +132,26 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     this.backend = backend;
     backend.acquire();
     this.controller = undefined;
-    backend.pool.dispatch({ path: this.path, method: this.req.method!, headers: this.headers, body: this.body }, this);
+    if (!this.route.application) {
+      backend.pool.dispatch(
+        { path: this.path, method: this.req.method!, headers: this.headers, body: this.body },
+        this,
+      );
+      return;
+    }
+    // Long polls and event streams: the application's own limit, not the model runs' headers timeout.
+    const timeout = this.proxy.options.applicationTimeoutMs;
+    backend.pool.dispatch(
+      {
+        path: this.path,
+        method: this.req.method!,
+        headers: this.headers,
+        body: this.upload ?? this.body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      },
+      this,
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -119,7 +168,7 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     // A draining replica (scaled down, replaced) refused the request without running it: send it to
     // another replica instead of passing its 503 on. Its connection closes; the pool reconnects.
     const draining = statusCode === 503 && headers[DRAINING_HEADER] !== undefined;
-    if (draining && this.attempts < this.proxy.options.maxAttempts) {
+    if (draining && this.attempts < this.proxy.options.maxAttempts && this.upload === undefined) {
       this.drainingRetry = true;
       controller.abort(new Error('replica is draining'));
       return;
@@ -137,6 +186,9 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     if (headers['x-request-id'] === undefined) headers['x-request-id'] = this.requestId;
     try {
       this.res.writeHead(statusCode, headers as OutgoingHttpHeaders);
+      // A body of unknown length (server-sent events, a long poll): the client gets the headers now,
+      // not with the first chunk.
+      if (this.route.application && headers['content-length'] === undefined) this.res.flushHeaders();
       this.tap?.relayStart(statusCode);
     } catch (err) {
       // Node refused a header the replica sent: answer 502 rather than a reset connection.
@@ -183,11 +235,15 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
       this.drainingRetry = false;
       return this.attempt(backend);
     }
+    // The streamed body broke the limit: the client's fault, not the replica's.
+    if (err instanceof PayloadTooLargeError) return this.fail(err, true);
     const code = (err as NodeJS.ErrnoException).code ?? '';
     const observers = this.route.pipeline.erred;
     const now = performance.now();
     for (let i = 0; i < observers.length; i++) observers[i]!.erred(this, backend, code, now);
-    if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts) return this.attempt(backend);
+    // A streamed body is (partly) spent: it cannot be sent again.
+    if (RETRYABLE_CODES.has(code) && this.attempts < this.proxy.options.maxAttempts && this.upload === undefined)
+      return this.attempt(backend);
     const { environment, deployment } = this.route;
     const { headersTimeoutMs } = this.proxy.options;
     this.fail(
@@ -237,5 +293,15 @@ export class Exchange extends RoutedExchange implements Dispatcher.DispatchHandl
     const observers = this.route.pipeline.ended;
     for (let i = 0; i < observers.length; i++) observers[i]!.ended(this, status, now);
     this.tap?.relayEnd(status, this.complete, this.clientGone, now);
+  }
+}
+
+/** The request's body chunks as they arrive; throws PayloadTooLargeError once more than `limit` bytes came. */
+async function* limitedBody(req: AsyncIterable<Buffer>, limit: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > limit) throw new PayloadTooLargeError(`request body: more than the gateway limit of ${limit} bytes`);
+    yield chunk;
   }
 }

@@ -18,11 +18,14 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
 import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
 import { type Assignment, AssignmentLog } from './assignment-log.js';
-import { type CompiledTable, compileTable, decodePrefix, findRoute, routeEnd } from './compiled-table.js';
+import { type CompiledTable, compileTable } from './compiled-table.js';
+import { applicationPath, decodePrefix, findRoute, hostRoute, routeEnd } from './route-lookup.js';
+import { UpgradeRelay } from './upgrade.js';
 import { EjectionLog } from './ejection-log.js';
 import { GatewayUnavailableError, RouteNotFoundError, sendError } from './errors.js';
 import { type GatewayServerOptions, type GatewayServerSettings, resolveGatewayOptions } from './gateway-options.js';
@@ -63,6 +66,8 @@ export class GatewayServer {
   private readonly holds: HoldQueues;
   /** Gives each route of a new table its filters and observers. */
   private readonly composer: RouteComposer;
+  /** WebSocket (and other) upgrades of application routes. */
+  private readonly upgrades: UpgradeRelay;
   private table: CompiledTable | undefined;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
@@ -89,6 +94,14 @@ export class GatewayServer {
       maxConnections: this.options.maxConnections,
     };
     this.http = createServer(serverOptions(limits), (req, res) => this.handle(req, res));
+    this.upgrades = new UpgradeRelay({
+      holds: this.holds,
+      maxAttempts: proxyOptions.maxAttempts,
+      retryAfterSeconds: proxyOptions.retryAfterSeconds,
+    });
+    this.http.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrades.handle(req, socket, head, this.state === 'running' ? this.table : undefined, this.state),
+    );
     applyConnectionLimits(this.http, limits, () => this.metrics.connectionsRefused++);
   }
 
@@ -191,6 +204,7 @@ export class GatewayServer {
     while (this.metrics.inFlight > 0 && performance.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 5));
     this.http.closeAllConnections();
+    this.upgrades.closeAll();
     await closed;
     await this.pools.close(Math.max(0, deadline - performance.now()));
     await this.comparer.close();
@@ -202,9 +216,14 @@ export class GatewayServer {
     this.metrics.inFlight++;
     if (this.state !== 'running') res.setHeader('connection', 'close');
     const url = req.url!;
+    const table = this.table;
+    // An application's host name: the whole path is its own (its /healthz and /metrics too).
+    if (table !== undefined && table.hosts.size > 0) {
+      const byHost = hostRoute(table, req.headers.host);
+      if (byHost !== undefined) return this.proxy.forward(req, res, table, byHost, url, started, true);
+    }
     const end = routeEnd(url);
     if (end === -1) return this.local(req, res, url);
-    const table = this.table;
     if (table === undefined)
       return this.unrouted(res, new GatewayUnavailableError('the gateway has no route table yet'));
     const prefix = url.slice(0, end);
@@ -220,6 +239,7 @@ export class GatewayServer {
         ),
       );
     }
+    if (route.application) return this.proxy.forward(req, res, table, route, applicationPath(url, end), started);
     if (end === url.length) {
       return this.unrouted(
         res,

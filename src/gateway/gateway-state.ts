@@ -30,6 +30,8 @@ export interface GatewayStateRecord {
   readonly controlPlane: string;
   /** Whether it names the answering replica in `x-wharf-backend` (`--debug-headers`). */
   readonly debugHeaders?: boolean;
+  /** The domain of application host names (`--domain`); absent = `localhost`. */
+  readonly domain?: string;
 }
 
 const STATE = 'gateway.json';

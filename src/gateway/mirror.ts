@@ -1,5 +1,6 @@
 /**
- * Mirroring for shadow releases. For a sampled share of a route's POST requests, a copy (same
+ * Mirroring for shadow releases. For a sampled share of a route's requests whose method it mirrors
+ * (`CompiledMirror.methods`), a copy (same
  * method, path, forwarded headers and buffered body, plus `x-wharf-shadow: 1`) goes to a replica
  * of the mirrored revision through its undici pool, fire-and-forget: nothing on the primary's
  * path waits for it, and nothing the mirror does (slow, 5xx, refused) reaches the caller. The
@@ -7,8 +8,10 @@
  * client); once both sides have ended, the pair is compared (shadow-compare.ts) off the request
  * path and counted in the revision's {@link ShadowStats}.
  *
- * Only POSTs are mirrored: in the inference protocol they are the inference calls, while GETs are
- * health and metadata, whose answers differ between revisions by design (model version).
+ * Model routes mirror POSTs unless told otherwise: in the inference protocol they are the inference
+ * calls, while GETs are health and metadata, whose answers differ between revisions by design
+ * (model version). Application routes mirror what the user marked safe to send twice (default GET
+ * and HEAD), and compare status and body instead of inference outputs.
  *
  * Bounds: at most `maxInFlight` unsettled pairs per mirrored revision (beyond that a copy is
  * `dropped`, so a slow shadow cannot pile up memory or sockets), `timeoutMs` for the mirror to
@@ -69,7 +72,7 @@ export class Mirrors {
    * primary reports its response to, or undefined when no copy was sent.
    */
   start(route: CompiledRoute, mirror: CompiledMirror, request: MirroredRequest): ShadowExchange | undefined {
-    if (request.method !== 'POST') return undefined;
+    if (!mirror.methods.has(request.method)) return undefined;
     if (mirror.fraction < 1 && Math.random() >= mirror.fraction) return undefined;
     const stats = mirror.stats;
     if (stats.inFlight >= this.options.maxInFlight) {
@@ -260,6 +263,7 @@ export class ShadowExchange implements Dispatcher.DispatchHandler, ResponseTap {
       { status: primary.status, body: primary.body() },
       { status: copy.status, body: copy.body() },
       this.mirror.tolerance,
+      this.mirror.protocol,
     );
     void compared.then((result) => {
       stats.inFlight--;

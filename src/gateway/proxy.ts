@@ -43,7 +43,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { MIRROR_DEFAULTS, type MirrorOptions } from './mirror.js';
 import { Exchange } from './exchange.js';
 import { OUTLIER_DEFAULTS } from './outlier-detection.js';
-import type { RouteOutlierDetection } from '../protocol/route-table.js';
+import { DEFAULT_ROUTE_DOMAIN, type RouteOutlierDetection } from '../protocol/route-table.js';
 import { chooseTarget } from './route-choice.js';
 
 /** Proxy settings; every default is declared in {@link PROXY_DEFAULTS}. */
@@ -64,6 +64,16 @@ export interface ProxyOptions {
   mirror: MirrorOptions;
   /** Add `x-wharf-backend` (the replica that answered) to responses: for debugging, off by default. */
   debugHeaders: boolean;
+  /**
+   * Application routes: the longest wait for a replica's response headers (a long poll) and the
+   * longest pause between two chunks of its body (server-sent events), instead of the upstream
+   * pools' model-run timeouts.
+   */
+  applicationTimeoutMs: number;
+  /** Application routes: bodies up to this size (with a `Content-Length`) are buffered, so a failed connect can be retried; larger ones stream. */
+  bufferBodyBytes: number;
+  /** Application routes are also served at `<deployment>.<environment>.<domain>` (the whole path forwarded). */
+  domain: string;
 }
 
 /** Defaults. */
@@ -76,6 +86,9 @@ export const PROXY_DEFAULTS: Readonly<ProxyOptions> = {
   headersTimeoutMs: 60_000,
   mirror: MIRROR_DEFAULTS,
   debugHeaders: false,
+  applicationTimeoutMs: 300_000,
+  bufferBodyBytes: 64 * 1024,
+  domain: DEFAULT_ROUTE_DOMAIN,
 };
 
 export { CLIENT_CLOSED, FORWARDED_HEADERS } from './exchange.js';
@@ -93,7 +106,8 @@ export class Proxy {
 
   /**
    * Proxies `req` to a replica of `route` (found in `table`); `path` is the remainder after the
-   * route prefix (it starts with `/`). `started` is `performance.now()` at arrival. Always
+   * route prefix (it starts with `/`; the whole path when `byHost`: an application found by its
+   * host name). `started` is `performance.now()` at arrival. Always
    * answers `res`, and decrements `metrics.inFlight` exactly once when the exchange ends.
    */
   forward(
@@ -103,6 +117,7 @@ export class Proxy {
     route: CompiledRoute,
     path: string,
     started: number,
+    byHost = false,
   ): void {
     route.routeStats.arrivals++;
     const target = chooseTarget(route, req.headers);
@@ -110,7 +125,7 @@ export class Proxy {
     // No target and no filter that could hold the request: answered at once, without an exchange.
     if (target === undefined && route.pipeline.filters.length === 0)
       return this.noReadyReplica(res, route, requestId, started);
-    new Exchange(this, req, res, table, route, target, path, requestId, started).begin();
+    new Exchange(this, req, res, table, route, target, path, requestId, started, byHost).begin();
   }
 
   /** Answers 503 for a route without a target that can take traffic, and ends the request's accounting. */

@@ -8,7 +8,12 @@
  * booleans) equal. Everything but `outputs` is ignored: `model_version` and `id` differ between
  * revisions by design. Any other body (not JSON, or JSON without an `outputs` array, such as an
  * error) agrees only when the statuses are equal and the bytes are identical.
+ *
+ * Plain HTTP applications (`protocol: http`) agree when the statuses are equal and the bodies are
+ * byte for byte the same, or both JSON documents of equal value (key order and spacing aside).
  */
+import { isDeepStrictEqual } from 'node:util';
+import type { RouteProtocol } from '../protocol/route-table.js';
 
 /** One side of a pair: its status and whole body. */
 export interface ComparedResponse {
@@ -38,7 +43,13 @@ interface Output {
  * @example
  *   compareResponses({ status: 200, body: a }, { status: 200, body: b }, 1e-6).agreed
  */
-export function compareResponses(primary: ComparedResponse, shadow: ComparedResponse, tolerance: number): Comparison {
+export function compareResponses(
+  primary: ComparedResponse,
+  shadow: ComparedResponse,
+  tolerance: number,
+  protocol: RouteProtocol = 'oip',
+): Comparison {
+  if (protocol === 'http') return { agreed: sameHttpAnswer(primary, shadow), numericElements: 0, absDiffSum: 0 };
   const a = outputsOf(primary.body);
   const b = outputsOf(shadow.body);
   const sameStatus = primary.status === shadow.status;
@@ -52,6 +63,27 @@ export function compareResponses(primary: ComparedResponse, shadow: ComparedResp
   }
   const result = compareOutputs(a, b, tolerance);
   return sameStatus ? result : { ...result, agreed: false };
+}
+
+/** Same status, and the same bytes or the same JSON value. */
+function sameHttpAnswer(primary: ComparedResponse, shadow: ComparedResponse): boolean {
+  if (primary.status !== shadow.status) return false;
+  const a = Buffer.from(primary.body.buffer, primary.body.byteOffset, primary.body.byteLength);
+  if (a.equals(shadow.body)) return true;
+  const x = jsonOf(a);
+  return (
+    x !== undefined &&
+    isDeepStrictEqual(x, jsonOf(Buffer.from(shadow.body.buffer, shadow.body.byteOffset, shadow.body.byteLength)))
+  );
+}
+
+/** The JSON value of a body, or undefined when it is not JSON. */
+function jsonOf(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Element-wise comparison of two `outputs` arrays, matched by name. */

@@ -5,6 +5,7 @@
  * the gateway for tens of milliseconds.
  */
 import { Worker } from 'node:worker_threads';
+import type { RouteProtocol } from '../protocol/route-table.js';
 import type { ComparedResponse, Comparison } from './shadow-compare.js';
 import { compareResponses } from './shadow-compare.js';
 import type { CompareRequest } from './shadow-compare-worker.js';
@@ -23,16 +24,23 @@ export class ShadowComparer {
 
   constructor(private readonly inlineBytes = INLINE_COMPARE_BYTES) {}
 
-  /** Resolves with the comparison, or undefined when it could not run (the worker died, or the comparer closed). */
-  compare(primary: ComparedResponse, shadow: ComparedResponse, tolerance: number): Promise<Comparison | undefined> {
+  /** Resolves with the comparison (`protocol`: see `compareResponses`), or undefined when it could not run (the worker died, or the comparer closed). */
+  compare(
+    primary: ComparedResponse,
+    shadow: ComparedResponse,
+    tolerance: number,
+    protocol: RouteProtocol = 'oip',
+  ): Promise<Comparison | undefined> {
     if (this.closed) return Promise.resolve(undefined);
     if (primary.body.byteLength + shadow.body.byteLength <= this.inlineBytes) {
-      return new Promise((resolve) => setImmediate(() => resolve(compareResponses(primary, shadow, tolerance))));
+      return new Promise((resolve) =>
+        setImmediate(() => resolve(compareResponses(primary, shadow, tolerance, protocol))),
+      );
     }
     return new Promise((resolve) => {
       const id = this.nextId++;
       this.pending.set(id, resolve);
-      const message: CompareRequest = { id, primary, shadow, tolerance };
+      const message: CompareRequest = { id, primary, shadow, tolerance, protocol };
       const worker = this.ensureWorker();
       this.offloaded++;
       worker.ref();

@@ -3,11 +3,13 @@
  * it is compiled. A table that breaks a rule is refused as a whole with a message naming the field
  * and the rule; the gateway then keeps the table it has.
  */
-import { InvalidArgumentError } from '../core/errors.js';
+import { array, choice, fail, integer, object, segment, text } from './table-fields.js';
 import type {
   Backend,
   Route,
   RouteHold,
+  RouteKind,
+  RouteProtocol,
   RouteMatch,
   RouteMirror,
   RouteAuth,
@@ -27,7 +29,8 @@ import type {
  * (`http://host:port`), and one id never names two URLs. Rollout rules (optional): every `matches[i]`
  * and the `mirror` name a revision of one of the route's targets; a match or a sticky key has
  * exactly one of `header` and `cookie`, whose names are HTTP tokens; `mirror.percent` 0–100 and
- * `mirror.tolerance` a finite number ≥ 0. A target with weight 0 is allowed: it can still be a
+ * `mirror.tolerance` a finite number ≥ 0, `mirror.methods` upper-case method names. `kind` (optional)
+ * `model` or `application`, `protocol` (optional) `oip` or `http`. A target with weight 0 is allowed: it can still be a
  * match or mirror target (or a blue-green preview reached by a match). Scale from zero and
  * ejection (optional): `hold.queue` an integer 1–10,000 and `hold.timeoutMs` 1–600,000; see
  * {@link parseOutlierDetection} for `outlierDetection`. Access (optional): `auth.tokens` a list of
@@ -85,6 +88,9 @@ function parseRoute(value: unknown, at: string, urlById: Map<string, string>): R
     return { revision: revision as number, weight: weight as number, model: { name, version }, backends };
   });
   const parsed: { -readonly [K in keyof Route]: Route[K] } = { environment, deployment, targets };
+  if (route.kind !== undefined) parsed.kind = choice<RouteKind>(route.kind, `${at}.kind`, ['model', 'application']);
+  if (route.protocol !== undefined)
+    parsed.protocol = choice<RouteProtocol>(route.protocol, `${at}.protocol`, ['oip', 'http']);
   const known = targets.map((t) => t.revision);
   if (route.matches !== undefined) {
     parsed.matches = array(route.matches, `${at}.matches`).map((m, i) => parseMatch(m, `${at}.matches[${i}]`, known));
@@ -166,13 +172,6 @@ export function parseOutlierDetection(value: unknown, at: string): RouteOutlierD
   return { consecutiveErrors, baseEjectionMs, maxEjectionMs, maxEjectedPercent: percent as number };
 }
 
-function integer(value: unknown, at: string, min: number, max: number, note = ''): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    fail(at, `must be an integer from ${min} to ${max}${note}`, value);
-  }
-  return value as number;
-}
-
 function parseMatch(value: unknown, at: string, revisions: readonly number[]): RouteMatch {
   const match = object(value, at);
   const kind = oneOf(match, at);
@@ -205,6 +204,12 @@ function parseMirror(value: unknown, at: string, revisions: readonly number[]): 
       fail(`${at}.tolerance`, 'must be a finite number ≥ 0', tolerance);
     parsed.tolerance = tolerance as number;
   }
+  if (mirror.methods !== undefined)
+    parsed.methods = array(mirror.methods, `${at}.methods`).map((m, i) => {
+      if (typeof m !== 'string' || !/^[A-Z]+$/.test(m))
+        fail(`${at}.methods[${i}]`, 'must be an upper-case HTTP method', m);
+      return m as string;
+    });
   return parsed;
 }
 
@@ -269,30 +274,4 @@ function parseBackend(value: unknown, at: string, urlById: Map<string, string>):
   if (known !== undefined && known !== url.origin) fail(`${at}.url`, `backend '${id}' already has URL ${known}`, raw);
   urlById.set(id, url.origin);
   return { id, url: url.origin };
-}
-
-function object(value: unknown, at: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(at, 'must be an object', value);
-  return value as Record<string, unknown>;
-}
-
-function array(value: unknown, at: string): unknown[] {
-  if (!Array.isArray(value)) fail(at, 'must be an array', value);
-  return value as unknown[];
-}
-
-function text(value: unknown, at: string): string {
-  if (typeof value !== 'string' || value === '') fail(at, 'must be a non-empty string', value);
-  return value as string;
-}
-
-function segment(value: unknown, at: string): string {
-  const s = text(value, at);
-  if (s.includes('/')) fail(at, "must not contain '/'", s);
-  return s;
-}
-
-function fail(at: string, rule: string, got?: unknown): never {
-  const shown = got === undefined ? '' : `, got ${JSON.stringify(got)?.slice(0, 80) ?? String(got)}`;
-  throw new InvalidArgumentError(`${at}: ${rule}${shown}`);
 }

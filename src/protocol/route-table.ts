@@ -18,7 +18,9 @@ export interface RouteTarget {
   readonly weight: number;
   /**
    * The registry model and version this revision runs, for metrics and headers. Replicas serve the
-   * model under the deployment's name, so the gateway forwards protocol paths unchanged.
+   * model under the deployment's name, so the gateway forwards protocol paths unchanged. For an
+   * application: the deployment's name and what the revision runs (its bundle's version, else its
+   * image, else `revision-<n>`).
    */
   readonly model: { readonly name: string; readonly version: string };
   readonly backends: readonly Backend[];
@@ -54,8 +56,8 @@ export interface RouteSticky {
  * Mirroring (shadow releases): a copy of `percent`% of the requests that the route serves is sent to
  * `revision` (a target of the route, usually with weight 0). The caller only ever gets the primary's
  * response; the mirror's response is discarded after being compared with it (see GatewaySnapshot).
- * Gateways mirror POSTs only (inference calls; GETs are health and metadata), send no copy of a
- * request whose own target is `revision`, and mirror nothing while `revision` has no ready replica.
+ * Gateways mirror only the requests whose method is in `methods`, send no copy of a request whose
+ * own target is `revision`, and mirror nothing while `revision` has no ready replica.
  */
 export interface RouteMirror {
   readonly revision: number;
@@ -63,7 +65,32 @@ export interface RouteMirror {
   readonly percent: number;
   /** Two numeric output elements agree when they differ by at most this (default 1e-6). */
   readonly tolerance?: number;
+  /**
+   * Upper-case HTTP methods that are copied: what is safe to send twice. Default: `POST` on model
+   * routes (the inference calls; GETs are health and metadata, which differ between revisions by
+   * design), {@link DEFAULT_APPLICATION_MIRROR_METHODS} on application routes.
+   */
+  readonly methods?: readonly string[];
 }
+
+/** What an application route mirrors unless told otherwise: the methods that change nothing. */
+export const DEFAULT_APPLICATION_MIRROR_METHODS: readonly string[] = ['GET', 'HEAD'];
+
+/**
+ * What a route fronts. `model`: Wharf's model servers (Open Inference Protocol; a fixed set of
+ * request headers forwarded, bodies buffered so a failed attempt can be retried). `application`:
+ * any HTTP service (every method, every end-to-end header plus `X-Forwarded-*`, streamed bodies,
+ * server-sent events, WebSocket upgrades, and a host name of its own; see the gateway's README).
+ * Workers listen on no port and never get a route.
+ */
+export type RouteKind = 'model' | 'application';
+
+/**
+ * What the replicas speak, for the gateway's protocol-aware features (the shadow comparison):
+ * `oip` compares inference outputs element by element, `http` compares status and body (bytes, or
+ * JSON values). Default: `oip` for model routes, `http` for application routes.
+ */
+export type RouteProtocol = 'oip' | 'http';
 
 /**
  * Scale from zero: while no target of the route has a backend, the gateway holds up to `queue`
@@ -130,6 +157,10 @@ export interface RouteRateLimit {
 export interface Route {
   readonly environment: string;
   readonly deployment: string;
+  /** Default `model`. */
+  readonly kind?: RouteKind;
+  /** Default: `oip` for models, `http` for applications (see {@link RouteProtocol}). */
+  readonly protocol?: RouteProtocol;
   readonly targets: readonly RouteTarget[];
   /** First matching rule wins; requests matching none get the weighted split. */
   readonly matches?: readonly RouteMatch[];
@@ -155,6 +186,20 @@ export interface RouteTable {
   readonly version: number;
   readonly routes: readonly Route[];
 }
+
+/**
+ * Host name of an application route (`<deployment>.<environment>.<domain>`, lower case): the gateway
+ * also serves it there, the whole path forwarded. With the default domain `localhost`, clients
+ * resolve it to the loopback address with no DNS (RFC 6761).
+ *
+ * @example routeHost('production', 'api', 'localhost') === 'api.production.localhost'
+ */
+export function routeHost(environment: string, deployment: string, domain: string): string {
+  return `${deployment}.${environment}.${domain}`.toLowerCase();
+}
+
+/** The domain of application host names unless `wharf up --domain` says otherwise. */
+export const DEFAULT_ROUTE_DOMAIN = 'localhost';
 
 /**
  * External URL scheme: `/<environment>/<deployment>/v2/models/<deployment>/infer` etc. — the Open

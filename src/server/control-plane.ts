@@ -3,6 +3,7 @@
  * when a URL is given), registry (blobs under the home folder), local runtime, deployment
  * controller, route publisher, gateway (a supervised process of its own, gateway-process.ts) and API (api-server.ts). `wharf up` calls {@link startControlPlane}.
  */
+import { DEFAULT_ROUTE_DOMAIN } from '../protocol/route-table.js';
 import { autoTls, expiryWarning, loadTls, type TlsMaterial } from './tls.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,6 +68,8 @@ export interface ControlPlaneOptions {
   apiConnections?: Partial<ConnectionLimits>;
   /** The gateway adds `x-wharf-backend` (the replica that answered) to responses; off by default. */
   gatewayDebugHeaders?: boolean;
+  /** Applications are also served at `<name>.<environment>.<domain>` (`wharf up --domain`; default `localhost`). */
+  gatewayDomain?: string;
   /** How long a workload leaving traffic stays up before it is removed (default 2 s). */
   drainMs?: number;
   /** The `wharf` launcher the gateway process runs (default: this checkout's bin/wharf.js). */
@@ -345,6 +348,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       wharfBin: options.wharfBin ?? LOCAL_DEFAULTS.wharfBin,
       log: options.log,
       debugHeaders: options.gatewayDebugHeaders ?? false,
+      domain: options.gatewayDomain ?? DEFAULT_ROUTE_DOMAIN,
       tokenFile: credentials.gatewayTokenFile ?? '',
       caFile: tls?.caFile ?? '',
     });

@@ -14,6 +14,7 @@
  * the port it had, so the URL users call stays the same. {@link GatewayProcess.stop} stops it (no
  * orphan).
  */
+import { DEFAULT_ROUTE_DOMAIN } from '../protocol/route-table.js';
 import { closeSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -37,6 +38,8 @@ export interface GatewayProcessOptions {
   readonly log: (line: string) => void;
   /** Start it with `--debug-headers` (x-wharf-backend on answers). Default off. */
   readonly debugHeaders?: boolean;
+  /** Start it with `--domain` (application host names). Default `localhost`. */
+  readonly domain?: string;
   /** The credentials file (credentials-file.ts) whose token it sends to the control plane; '' = none (`--auth none`). */
   readonly tokenFile?: string;
   /** A CA (PEM file) it trusts besides the system's, for a control plane on HTTPS; '' = none. */
@@ -79,6 +82,7 @@ export class GatewayProcess {
     const o: Required<GatewayProcessOptions> = {
       backoff: { initialMs: 200, maxMs: 10_000 },
       debugHeaders: false,
+      domain: DEFAULT_ROUTE_DOMAIN,
       tokenFile: '',
       caFile: '',
       exitPollMs: 200,
@@ -190,6 +194,8 @@ async function whyNotAdopt(
   if (recorded.adminUrl === undefined) return 'it has no admin listener';
   if ((recorded.debugHeaders ?? false) !== o.debugHeaders)
     return `it was started ${o.debugHeaders ? 'without' : 'with'} --debug-headers`;
+  if ((recorded.domain ?? DEFAULT_ROUTE_DOMAIN) !== o.domain)
+    return `it serves applications under ${recorded.domain ?? DEFAULT_ROUTE_DOMAIN}, not ${o.domain}`;
   try {
     const res = await request(`${recorded.url}/healthz`, {
       signal: AbortSignal.timeout(2_000),
@@ -262,6 +268,8 @@ async function spawnGateway(
         '--state-dir',
         o.stateDir,
         ...(o.debugHeaders ? ['--debug-headers'] : []),
+        '--domain',
+        o.domain,
         ...(o.tokenFile === '' ? [] : ['--token-file', o.tokenFile]),
       ],
       // Node adds this CA to the ones its TLS client trusts (undici's included), read at process start.

@@ -30,6 +30,8 @@ export interface StandaloneGatewayOptions {
   readonly stateDir?: string;
   /** Name the replica that answered in an x-wharf-backend response header. */
   readonly debugHeaders?: boolean;
+  /** Applications are also served at `<name>.<environment>.<domain>` (default `localhost`). */
+  readonly domain?: string;
   /** Most client connections open at once (default the gateway's). */
   readonly maxConnections?: number;
   /** Receives the gateway's log lines. */
@@ -59,6 +61,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
     host: options.host,
     port: options.port,
     debugHeaders,
+    domain: options.domain,
     maxConnections: options.maxConnections,
     log,
     onHold: (env, name) => activator.activate(env, name),
@@ -92,6 +95,7 @@ export async function startStandaloneGateway(options: StandaloneGatewayOptions):
       adminUrl: admin?.url,
       controlPlane,
       debugHeaders,
+      ...(options.domain === undefined ? {} : { domain: options.domain }),
     });
   }
   return {

@@ -16,6 +16,10 @@
  * workload key (engines only promise replica ids unique per workload; the gateway needs them unique
  * across the table).
  *
+ * Kinds: a worker never gets a route (it listens on no port); an application's routes say
+ * `kind: application` and its `protocol`, and its mirror copies `strategy.shadow.methods` (default
+ * GET and HEAD), see {@link withKind}. `modelOf` answers what an application revision runs too.
+ *
  * Access: a deployment with `configuration.auth.required` gets `auth` on its routes (the preview
  * too), listing the API tokens allowed on it ({@link allowedTokens}: not revoked, not expired, scoped
  * `infer:<environment>` or `infer:<environment>/<name>`), id, hash and expiry only; one with
@@ -26,7 +30,12 @@ import { deletionRequestedAt } from '../../core/deployment-identity.js';
 import { resolveRateLimit } from '../../core/endpoint-access-spec.js';
 import type { ApiToken, Deployment, ModelReference } from '../../core/resources.js';
 import type { TrafficSplit } from '../../core/rollout/rollout-types.js';
-import type { Route, RouteTarget, RouteToken } from '../../protocol/route-table.js';
+import {
+  DEFAULT_APPLICATION_MIRROR_METHODS,
+  type Route,
+  type RouteTarget,
+  type RouteToken,
+} from '../../protocol/route-table.js';
 import { type WorkloadStatus, workloadKeyString } from '../../runtime/runtime.js';
 
 /** The model a revision serves, or undefined when unknown. */
@@ -87,13 +96,13 @@ export function compileRoutes(
     byDeployment.set(key, [...(byDeployment.get(key) ?? []), w]);
   }
   return deployments
-    .filter((d) => deletionRequestedAt(d) === undefined)
+    .filter((d) => deletionRequestedAt(d) === undefined && d.type !== 'worker')
     .sort((a, b) => (a.environment === b.environment ? compare(a.name, b.name) : compare(a.environment, b.environment)))
     .flatMap((d): Route[] => {
       const own = byDeployment.get(`${d.environment}\u0000${d.name}`) ?? [];
       const split = d.status.rollout?.traffic;
       if (split !== undefined && split.targets.length > 0)
-        return splitRoutes(d, split, own, modelOf).map((r) => withAccess(d, r, tokens));
+        return splitRoutes(d, split, own, modelOf).map((r) => withAccess(d, withKind(d, r), tokens));
       const serving = servingWorkload(d, own);
       const model = serving === undefined ? undefined : modelOf(d.id, serving.key.revision);
       const targets: RouteTarget[] =
@@ -107,8 +116,33 @@ export function compileRoutes(
                 backends: readyBackends(serving),
               },
             ];
-      return [withAccess(d, withHold(d, { environment: d.environment, deployment: d.name, targets }), tokens)];
+      const route = withKind(d, withHold(d, { environment: d.environment, deployment: d.name, targets }));
+      return [withAccess(d, route, tokens)];
     });
+}
+
+/**
+ * An application's route says so (`kind`, `protocol`) and its mirror copies only the methods the
+ * strategy marks safe to send twice (default GET and HEAD); a model's route is left as it was, with
+ * `mirror.methods` only when the strategy names some.
+ */
+function withKind(d: Deployment, route: Route): Route {
+  const methods = d.strategy.shadow?.methods?.map((m) => m.toUpperCase());
+  const application = d.type === 'application';
+  const mirror =
+    route.mirror === undefined || (!application && methods === undefined)
+      ? route.mirror
+      : { ...route.mirror, methods: methods ?? [...DEFAULT_APPLICATION_MIRROR_METHODS] };
+  if (!application) return mirror === route.mirror ? route : { ...route, mirror };
+  const { environment, deployment, ...rest } = route;
+  return {
+    environment,
+    deployment,
+    kind: 'application',
+    protocol: d.configuration.protocol ?? 'http',
+    ...rest,
+    ...(mirror === undefined ? {} : { mirror }),
+  };
 }
 
 /** The route with the deployment's token check and rate limit, when it has them. */

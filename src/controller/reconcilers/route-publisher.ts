@@ -18,7 +18,7 @@
  *   const unsubscribe = routes.subscribe((table) => res.write(JSON.stringify(table) + '\n'));
  */
 import { unlessNotFound } from '../../core/errors.js';
-import type { ModelReference } from '../../core/resources.js';
+import type { DeploymentSpec, ModelReference } from '../../core/resources.js';
 import { jsonEqual } from '../../core/revision-diff.js';
 import type { Route, RouteTable } from '../../protocol/route-table.js';
 import type { Runtime } from '../../runtime/runtime.js';
@@ -48,7 +48,7 @@ export type RouteTableListener = (table: RouteTable) => void;
 export class RoutePublisher {
   readonly #o: RoutePublisherOptions;
   readonly #listeners = new Set<RouteTableListener>();
-  /** Models of revisions by `id@number`: revisions are immutable, so entries never go stale. */
+  /** What revisions run (see {@link revisionRuns}) by `id@number`: revisions are immutable, so entries never go stale. */
   readonly #models = new Map<string, ModelReference>();
   readonly #abort = new AbortController();
   #table: RouteTable = { version: 0, routes: [] };
@@ -149,7 +149,8 @@ export class RoutePublisher {
       if (this.#models.has(key)) continue;
       // A revision gone with its deployment (deleted meanwhile) just has no route; other errors fail the compile.
       const revision = await unlessNotFound(store.revisions.get({ deployment: id, number: w.key.revision }));
-      if (revision?.spec.model !== undefined) this.#models.set(key, revision.spec.model);
+      const runs = revision === undefined ? undefined : revisionRuns(revision.spec, w.key.revision);
+      if (runs !== undefined) this.#models.set(key, runs);
     }
     for (const key of this.#models.keys()) if (!inUse.has(key)) this.#models.delete(key);
     // Expiry is wall-clock time (the gateway checks it again per request); `clock` is for versions only.
@@ -172,4 +173,16 @@ export class RoutePublisher {
       }
     }
   }
+}
+
+/**
+ * What a revision runs, as its route targets name it: a model's registry model and version; an
+ * application's bundle, else its image (as the version), else `revision-<n>`; nothing for a worker
+ * (it gets no route).
+ */
+export function revisionRuns(spec: DeploymentSpec, revision: number): ModelReference | undefined {
+  if (spec.type === 'model') return spec.model;
+  if (spec.type !== 'application') return undefined;
+  if (spec.bundle !== undefined) return { name: spec.bundle.name, version: spec.bundle.version };
+  return { name: 'application', version: spec.configuration.image ?? `revision-${revision}` };
 }
