@@ -13,7 +13,6 @@
  * 409, and the blob goes again unless something else references it.
  */
 import { createReadStream } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
 import { Parser, type ReadEntry } from 'tar';
 import {
   InvalidArgumentError,
@@ -192,20 +191,25 @@ export class BundleRegistry {
       const local = await this.blobs.path(blob.digest);
       const source = local === undefined ? await this.blobs.open(blob.digest) : createReadStream(local);
       // The gzip header is checked first: a tar Parser would also read an uncompressed archive.
-      let first: Buffer | undefined;
-      await pipeline(
-        source,
-        async function* (chunks: AsyncIterable<Buffer>) {
-          for await (const chunk of chunks) {
-            if (first === undefined) {
-              first = chunk;
-              if (chunk.length < 2 || chunk[0] !== 0x1f || chunk[1] !== 0x8b) throw new Error('not gzip-compressed');
-            }
-            yield chunk;
-          }
-        },
-        parser,
-      );
+      // Fed by hand: tar's Parser is a Minipass stream, whose end stream/promises' pipeline misses.
+      const done = new Promise<void>((resolve, reject) => {
+        parser.on('end', resolve);
+        parser.on('close', resolve);
+        parser.on('error', reject);
+      });
+      // Handled where awaited below; this keeps an early parse error from counting as unhandled meanwhile.
+      done.catch(() => undefined);
+      let first = true;
+      for await (const chunk of source as AsyncIterable<Buffer>) {
+        if (first && (chunk.length < 2 || chunk[0] !== 0x1f || chunk[1] !== 0x8b)) {
+          source.destroy();
+          throw new Error('not gzip-compressed');
+        }
+        first = false;
+        parser.write(chunk);
+      }
+      parser.end();
+      await done;
     } catch (err) {
       throw new InvalidArgumentError(
         `bundle: must be a gzip-compressed tar archive (.tar.gz), which this is not: ${(err as Error).message}`,
