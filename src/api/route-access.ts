@@ -46,6 +46,11 @@ export const ROUTE_ACCESS: Readonly<Record<string, RouteAccess>> = {
   'GET /api/v1/models/{name}/versions': { permission: 'models:read', environment: 'none' },
   'POST /api/v1/models/{name}/versions': { permission: 'models:push', environment: 'none' },
   'GET /api/v1/models/{name}/versions/{version}': { permission: 'models:read', environment: 'none' },
+  // Application bundles (`wharf app push`): code archives, with the models' permissions.
+  'GET /api/v1/bundles': { permission: 'models:read', environment: 'none' },
+  'GET /api/v1/bundles/{name}/versions': { permission: 'models:read', environment: 'none' },
+  'POST /api/v1/bundles/{name}/versions': { permission: 'models:push', environment: 'none' },
+  'GET /api/v1/bundles/{name}/versions/{version}': { permission: 'models:read', environment: 'none' },
   // Artifacts: model pods download them with their namespace's pull token (models:read).
   'GET /api/v1/blobs/{digest}': { permission: 'models:read', environment: 'none' },
 

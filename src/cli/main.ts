@@ -15,6 +15,7 @@ import { registerJob } from './job.js';
 import { registerLogin } from './login.js';
 import { registerLogsAndPredict } from './logs-predict.js';
 import { registerModel } from './model.js';
+import { registerApp } from './app.js';
 import { registerSecret } from './secret.js';
 import { registerPolicy } from './policy.js';
 import { registerServeModel } from './serve-model.js';
@@ -38,6 +39,7 @@ const program = new Command('wharf')
 
 registerUp(program);
 registerModel(program);
+registerApp(program);
 registerDeploy(program);
 registerLogsAndPredict(program);
 registerServeModel(program);

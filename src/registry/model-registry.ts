@@ -42,6 +42,8 @@ export interface ModelRegistryOptions {
    * default, so nobody who may push a model can label it to fail on purpose.
    */
   acceptTestFaultLabels?: boolean;
+  /** Digest leases shared with another registry on the same blob store (the bundle registry). */
+  leases?: DigestLeases;
 }
 
 /**
@@ -58,7 +60,7 @@ export class ModelRegistry {
   readonly #blobs: BlobStore;
   readonly #now: () => Date;
   readonly #acceptTestFaultLabels: boolean;
-  readonly #leases = new DigestLeases();
+  readonly #leases: DigestLeases;
 
   constructor(store: Store, blobs: BlobStore, options: ModelRegistryOptions = {}) {
     const max = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
@@ -69,6 +71,7 @@ export class ModelRegistry {
     this.#blobs = blobs;
     this.#now = options.now ?? (() => new Date());
     this.#acceptTestFaultLabels = options.acceptTestFaultLabels === true;
+    this.#leases = options.leases ?? new DigestLeases();
   }
 
   /**

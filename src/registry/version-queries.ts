@@ -1,6 +1,6 @@
 /**
  * The store reads and writes behind the model registry: every version of a model, the artifact
- * digests versions reference, whether one digest is referenced, and creating a model on its first
+ * digests versions reference (bundle versions' too: they share the blob store), whether one digest is referenced, and creating a model on its first
  * push. They read every version page by page: the store has no index on artifact digests.
  */
 import { unlessNotFound } from '../core/errors.js';
@@ -33,12 +33,17 @@ export async function allVersions(c: StoreCollections, model: string): Promise<M
   return items;
 }
 
-/** The digests every version's artifact names. */
+/** The digests every model version's artifact and every bundle version's tarball names. */
 export async function referencedDigests(store: Store): Promise<Set<string>> {
   const digests = new Set<string>();
   let token: string | undefined;
   do {
     const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    for (const v of page.items) digests.add(v.artifact.digest);
+    token = page.continue;
+  } while (token !== undefined);
+  do {
+    const page = await store.bundleVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
     for (const v of page.items) digests.add(v.artifact.digest);
     token = page.continue;
   } while (token !== undefined);
@@ -51,6 +56,11 @@ export async function isReferenced(store: Store, digest: string): Promise<boolea
   let token: string | undefined;
   do {
     const page = await store.modelVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
+    if (page.items.some((v) => v.artifact.digest === digest)) return true;
+    token = page.continue;
+  } while (token !== undefined);
+  do {
+    const page = await store.bundleVersions.list({ limit: PAGE, ...(token === undefined ? {} : { continue: token }) });
     if (page.items.some((v) => v.artifact.digest === digest)) return true;
     token = page.continue;
   } while (token !== undefined);

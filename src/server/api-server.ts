@@ -13,6 +13,8 @@ import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
 import { registerHomePage } from '../api/home-page.js';
 import { registerModelRoutes } from '../api/models-routes.js';
+import { registerBundleRoutes } from '../api/bundles-routes.js';
+import type { BundleCatalog } from '../services/bundles.js';
 import { registerRolloutRoutes } from '../api/rollouts-routes.js';
 import { registerAnalysisTemplateRoutes } from '../api/analysis-templates-routes.js';
 import { registerFeedbackRoutes } from '../api/feedback-routes.js';
@@ -75,6 +77,7 @@ export function createApiServer(
   identity: IdentityServices,
   authorizer: Authorizer,
   secrets: Secrets,
+  bundles: BundleCatalog,
   audit?: AuditTrail,
   tls?: TlsMaterial,
   jobs?: JobsService,
@@ -105,6 +108,7 @@ export function createApiServer(
   });
   if (audit !== undefined) registerAuditRoutes(app, audit);
   registerModelRoutes(app, registry);
+  registerBundleRoutes(app, bundles);
   registerIdentityRoutes(app, identity);
   const environments = new Environments(store);
   const promotions = new Promotions(store, deployments);

@@ -27,6 +27,8 @@ import { type ApiRoute, createApiServer, listen, loopbackUrl, urlOf } from './ap
 import { GatewayProcess } from './gateway-process.js';
 import { openBlobStore } from './blob-store-selection.js';
 import { ModelRegistry } from '../registry/model-registry.js';
+import { BundleRegistry } from '../registry/bundle-registry.js';
+import { DigestLeases } from '../registry/digest-leases.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { ensureEnvironments } from './environments.js';
@@ -83,6 +85,8 @@ export interface ControlPlaneOptions {
   wharfBin?: string;
   /** Engines: local always; kubernetes when configured (see `runtime-selection.ts`). */
   runtime?: RuntimeSettings;
+  /** Largest application bundle a push accepts, in bytes (default 256 MiB, `DEFAULT_MAX_BUNDLE_BYTES`). */
+  maxBundleBytes?: number;
   /** Largest JSON request body the API reads, in bytes (default 1 MiB); a model push has the registry's own cap. */
   maxJsonBodyBytes?: number;
   /**
@@ -255,7 +259,12 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
     stops.push(async () => blobStore.close());
     await blobStore.check();
     if (!blobs.local) options.log(`registry: blobs in ${options.blobStore}`);
-    const registry = new ModelRegistry(store, blobs, { acceptTestFaultLabels: options.testFaults === true });
+    // One lease table for both registries on the blob store: a failed push of either never deletes a blob the other just stored.
+    const leases = new DigestLeases();
+    const registry = new ModelRegistry(store, blobs, { acceptTestFaultLabels: options.testFaults === true, leases });
+    const bundles = new BundleRegistry(store, blobs, leases, {
+      ...(options.maxBundleBytes === undefined ? {} : { maxBundleBytes: options.maxBundleBytes }),
+    });
     // A crash during a push leaves temp files and an unreferenced blob: sweep them at start, and
     // again now and then for those too recent at start to be told from a push in progress.
     const graceMs = options.blobSweepGraceMs ?? BLOB_SWEEP_GRACE_MS;
@@ -348,6 +357,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<C
       identity,
       authorizer,
       secrets,
+      bundles,
       audit,
       tls,
       jobs.service,
