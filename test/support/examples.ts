@@ -3,10 +3,10 @@
  * adapting it to a test control plane, applying it with the real `wharf deploy apply -f`, and
  * pushing the demo readmission model under the name the examples use.
  *
- * Until `wharf app push` exists (the bundle upload of issue 15), an application or worker document
- * runs its code from the example's own folder: its `bundle` is replaced by an absolute
- * `workingDir` (the local runtime runs a command there when there is no bundle). The command,
- * args, env, health checks, strategy and scaling are the example's own.
+ * An application or worker document names a bundle; {@link applyStack} first pushes the example's
+ * folder for it with the real `wharf app push NAME DIR --version V` (as each example's README
+ * says), so the replicas run the code unpacked from the registry. The command, args, env, health
+ * checks, strategy and scaling are the example's own.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -24,10 +24,20 @@ export function exampleDir(example: string): string {
 /** A stack document, as parsed. */
 export type StackDocument = Record<string, unknown> & { name: string; configuration: Record<string, unknown> };
 
+/** A bundle a stack names and the folder its code is pushed from. */
+interface BundleSource {
+  readonly name: string;
+  readonly version: string;
+  readonly dir: string;
+}
+
+// The bundles of each stack that stackOf read, for applyStack to push first.
+const BUNDLES_OF = new WeakMap<StackDocument[], BundleSource[]>();
+
 /**
- * The documents of `examples/<example>/stack.yaml`, each bundle replaced by the folder its code is
- * pushed from (`bundles`: bundle name → folder inside the example), then `edit`ed as text
- * (e.g. the gateway's address, a unique queue name).
+ * The documents of `examples/<example>/stack.yaml`, `edit`ed as text first (e.g. the gateway's
+ * address, a unique queue name); `bundles` names the folder inside the example each bundle is
+ * pushed from (bundle name → folder).
  */
 export async function stackOf(
   example: string,
@@ -35,20 +45,33 @@ export async function stackOf(
   edit: (text: string) => string = (t) => t,
 ): Promise<StackDocument[]> {
   const text = edit(await readFile(join(exampleDir(example), 'stack.yaml'), 'utf8'));
-  return parseAllDocuments(text).map((doc) => {
-    const d = doc.toJSON() as StackDocument & { bundle?: { name: string } };
+  const sources: BundleSource[] = [];
+  const docs = parseAllDocuments(text).map((doc) => {
+    const d = doc.toJSON() as StackDocument & { bundle?: { name: string; version: string } };
     if (d.bundle !== undefined) {
       const folder = bundles[d.bundle.name];
       assert.ok(folder !== undefined, `a folder for bundle ${d.bundle.name}`);
-      delete d.bundle;
-      d.configuration.workingDir = join(exampleDir(example), folder);
+      if (!sources.some((b) => b.name === d.bundle!.name && b.version === d.bundle!.version))
+        sources.push({ name: d.bundle.name, version: d.bundle.version, dir: join(exampleDir(example), folder) });
     }
     return d;
   });
+  BUNDLES_OF.set(docs, sources);
+  return docs;
 }
 
-/** Writes `docs` to a file in the control plane's home and runs `wharf deploy apply -f FILE --wait`. */
+/**
+ * Pushes the stack's bundles with `wharf app push` (a version already pushed is left as it is:
+ * versions are immutable), writes `docs` to a file in the control plane's home and runs
+ * `wharf deploy apply -f FILE --wait`.
+ */
 export async function applyStack(e2e: E2eControlPlane, docs: StackDocument[], file: string): Promise<void> {
+  for (const bundle of BUNDLES_OF.get(docs) ?? []) {
+    const push = startWharf(['app', 'push', bundle.name, bundle.dir, '--version', bundle.version], e2e.cliEnv());
+    const code = await push.exited;
+    const known = (await e2e.api(`/api/v1/bundles/${bundle.name}/versions/${bundle.version}`)).status === 200;
+    assert.ok(code === 0 || known, `wharf app push ${bundle.name} failed:\n${push.stdout()}\n${push.stderr()}`);
+  }
   const path = join(e2e.home, file);
   await writeFile(path, docs.map((d) => stringify(d)).join('---\n'));
   const apply = startWharf(['deploy', 'apply', '-f', path, '--wait', '--timeout', '60'], e2e.cliEnv());
