@@ -29,7 +29,7 @@ before(async () => {
   } catch (err) {
     client.disconnect();
     skip = `Redis at ${REDIS_URL} is not reachable: ${(err as Error).message}`;
-    if (process.env.CI === 'true') throw new Error(skip);
+    if (process.env.CI === 'true') throw new Error(skip, { cause: err });
     return;
   }
   e2e = await startE2eControlPlane('wharf-workers-', {});
