@@ -1,3 +1,4 @@
+/* global document, fetch -- a browser script, served to the page by the frontend */
 // Posts the form's features to the inference API through the gateway. The URL is relative to the
 // page (served at /<environment>/clinical-frontend/), so the API is the same origin: no CORS.
 export const INFER_URL = '../clinical-risk/v2/models/clinical-risk/infer';
