@@ -239,6 +239,19 @@ describe('API hostile input (SQLite control plane)', () => {
     assert.equal(declared, 413, 'a declared length above the registry cap is refused before reading');
   });
 
+  test('a bundle push is not held to the JSON cap either, whatever content type it claims', async () => {
+    for (const contentType of ['application/octet-stream', 'application/json']) {
+      const r = await fetch(`${base}/api/v1/bundles/junk/versions?version=1.0.0`, {
+        method: 'POST',
+        headers: { 'content-type': contentType, authorization: `Bearer ${actorTokens.get(base)!.alice}` },
+        body: Buffer.alloc(2 * 1024 * 1024, 7),
+      });
+      const body = (await r.json()) as Answer['body'];
+      assert.equal(r.status, 400, `${contentType}: ${JSON.stringify(body)}`); // read whole: not a .tar.gz
+      assert.match(JSON.stringify(body), /gzip-compressed tar archive/);
+    }
+  });
+
   test('a deeply nested template is a 400 naming the rule, and errors echo only a short prefix of a bad value', async () => {
     const deep = `{"name":"deep","metrics":[${'['.repeat(5000)}${']'.repeat(5000)}]}`;
     const nested = await call(base, '/api/v1/analysis-templates/deep', { method: 'PUT', body: deep });

@@ -189,45 +189,54 @@ for (const s of SUBJECTS) {
 
     test('10,000 idle connections: those over the cap are refused, all are closed in time, memory stays bounded', async () => {
       const { hostname, port } = new URL(s.url());
-      const sockets: Promise<{ status: number; closedAfterMs: number }>[] = [];
-      const started = performance.now();
+      // Each connection's time is taken from its own connect: with 10,000 at once the kernel's accept
+      // backlog drops some SYNs, and the client's retries (1 s, 3 s, 7 s ...) are not the server's time.
+      const sockets: Promise<{ status: number; openMs?: number }>[] = [];
       for (let i = 0; i < 10_000; i += 1) {
         sockets.push(
           new Promise((resolve) => {
             const socket = connect(Number(port), hostname);
             let first = '';
+            let connectedAt: number | undefined;
             socket.setEncoding('latin1');
+            socket.on('connect', () => {
+              connectedAt = performance.now();
+              // Nobody waits forever: what the server leaves open 30 s past connect counts as not closed.
+              setTimeout(() => socket.destroy(), 30_000).unref();
+            });
             socket.on('data', (d: string) => (first += d));
             socket.on('error', () => {});
             socket.on('close', () =>
               resolve({
                 status: Number(/^HTTP\/1\.1 (\d{3}) /.exec(first)?.[1] ?? 0),
-                closedAfterMs: performance.now() - started,
+                ...(connectedAt === undefined ? {} : { openMs: performance.now() - connectedAt }),
               }),
             );
-            // Nobody waits forever: what the server leaves open past 30 s counts as not closed.
-            setTimeout(() => socket.destroy(), 30_000).unref();
+            // One that never connects (its SYNs dropped for a minute) ends the wait too.
+            setTimeout(() => connectedAt === undefined && socket.destroy(), 60_000).unref();
           }),
         );
         if (i % 500 === 499) await new Promise((r) => setImmediate(r));
       }
       const ends = await Promise.all(sockets);
       const refused = ends.filter((e) => e.status === 503).length;
-      const latest = Math.max(...ends.map((e) => e.closedAfterMs));
+      const opened = ends.filter((e) => e.openMs !== undefined);
+      const latest = Math.max(...opened.map((e) => e.openMs!));
       figure(
         `hostile ${s.name}: 10,000 idle connections refused with 503`,
         refused,
         'connections',
         'those over the cap',
       );
-      figure(`hostile ${s.name}: last idle connection closed after`, latest / 1000, 's', '≤ header timeout + 1 s');
+      figure(`hostile ${s.name}: idle connections never accepted`, 10_000 - opened.length, 'connections', 'any');
+      figure(`hostile ${s.name}: longest an idle connection stayed open`, latest / 1000, 's', '≤ header timeout + 1 s');
       const peak = figure(
         `hostile ${s.name}: peak RSS with 10,000 idle connections`,
         peakRssMiB(s.pid())!,
         'MiB',
         '< 512 MiB',
       );
-      assert.ok(latest < 25_000, `the server left idle connections open for ${latest} ms`);
+      assert.ok(latest < 25_000, `the server left an idle connection open for ${latest} ms`);
       assert.ok(peak < 512, `peak RSS ${peak} MiB`);
     });
   });

@@ -11,17 +11,15 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { ensureDebianPackages } from './support/debian.js';
+import { seedStackDir } from './support/seed-stack.js';
 import { eventually } from './support/eventually.js';
 import { REPO_ROOT } from './support/processes.js';
 
-const seedStack = resolve(
-  process.env.WHARF_BASELINES_DIR ?? join(REPO_ROOT, '..', 'shared', 'baselines'),
-  'seed-stack',
-);
+const seedStack = seedStackDir();
 const wrapper = join(REPO_ROOT, 'test', 'fixtures', 'seed-stack-app');
 
 let e2e: E2eControlPlane | undefined;

@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { ensureDebianPackages } from './support/debian.js';
-import { REPO_ROOT, startModelServer } from './support/processes.js';
+import { seedStackDir } from './support/seed-stack.js';
+import { startModelServer } from './support/processes.js';
 
-const seedStack = resolve(
-  process.env.WHARF_BASELINES_DIR ?? join(REPO_ROOT, '..', 'shared', 'baselines'),
-  'seed-stack',
-);
+const seedStack = seedStackDir();
 
 test("Wharf serves the seed stack model with scikit-learn's probability (to 1e-5)", async (t) => {
   if (!existsSync(join(seedStack, 'train.py'))) {

@@ -167,7 +167,7 @@ describe('the kind registry', () => {
       assert.equal(new Set(KIND_DEFINITIONS.map((d) => d.collection)).size, KIND_DEFINITIONS.length);
       assert.deepEqual(
         KIND_DEFINITIONS.filter((d) => d.appendOnly).map((d) => d.collection),
-        ['revisions', 'events', 'incidents', 'auditEvents', 'auditCheckpoints'],
+        ['revisions', 'events', 'incidents', 'auditEvents', 'auditCheckpoints', 'bundleVersions'],
       );
     } finally {
       await store.close();

@@ -37,13 +37,14 @@ export async function ensureDebianPackages(repoRoot: string, packages = DEBIAN_P
 
 /**
  * The seed-stack baseline directory: `$WHARF_BASELINES_DIR/seed-stack` (or `$WHARF_BASELINES_DIR`
- * itself when it already holds app.py), else `../shared/baselines/seed-stack` beside the repository.
+ * itself when it already holds app.py), else `../shared/baselines/seed-stack` beside the repository,
+ * else the byte-identical copy the tests carry (`test/fixtures/seed-stack`).
  */
 export function locateSeedStack(repoRoot: string, env: NodeJS.ProcessEnv = process.env): string {
   const override = env.WHARF_BASELINES_DIR;
   const candidates = override
     ? [resolve(override), resolve(override, 'seed-stack')]
-    : [resolve(repoRoot, '../shared/baselines/seed-stack')];
+    : [resolve(repoRoot, '../shared/baselines/seed-stack'), resolve(repoRoot, 'test/fixtures/seed-stack')];
   const found = candidates.find((dir) => existsSync(join(dir, 'app.py')) && existsSync(join(dir, 'train.py')));
   if (!found)
     throw new Error(

@@ -22,9 +22,10 @@ export const DEFAULT_MAX_JSON_BODY_BYTES = 1024 * 1024;
 /** The deepest a JSON body may nest (objects and arrays); real specs stay under ten. */
 export const MAX_JSON_DEPTH = 64;
 
-/** Routes whose body is streamed (to disk) by the route itself, under its own cap. */
+/** Routes whose body is streamed (to disk) by the route itself, under its own cap: model and bundle pushes. */
 export const STREAMED_BODY_ROUTES: readonly { method: string; path: RegExp }[] = [
   { method: 'POST', path: /^\/api\/v1\/models\/[^/]+\/versions$/ },
+  { method: 'POST', path: /^\/api\/v1\/bundles\/[^/]+\/versions$/ },
 ];
 
 /** Limits of {@link requestGuards}. */
