@@ -6,9 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { Incident, NewResource } from '../src/core/resources.js';
+import { cuttableProxy } from './support/tcp-proxy.js';
 import { type E2eControlPlane, startE2eControlPlane } from './support/control-plane-e2e.js';
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { eventually } from './support/eventually.js';
@@ -411,42 +411,6 @@ describe('API hostile input (SQLite control plane)', () => {
     );
   });
 });
-
-/** A TCP proxy to PostgreSQL that the test can cut (every connection dropped, new ones refused) and restore. */
-async function cuttableProxy(target: { host: string; port: number }) {
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  let port = 0;
-  const open = async () => {
-    if (server?.listening) return;
-    server = createServer((client) => {
-      const upstream = connect(target.port, target.host);
-      for (const s of [client, upstream]) {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-        s.on('error', () => undefined);
-      }
-      client.pipe(upstream).pipe(client);
-    });
-    await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-  };
-  await open();
-  return {
-    get port() {
-      return port;
-    },
-    /** Drops every connection and closes the port (new connections are refused). */
-    async cut() {
-      if (!server?.listening) return;
-      await new Promise<void>((resolve) => {
-        server!.close(() => resolve());
-        for (const s of sockets) s.destroy();
-      });
-    },
-    restore: open,
-  };
-}
 
 describe('API while the PostgreSQL store is out of reach', () => {
   let e2e: E2eControlPlane | undefined;

@@ -10,7 +10,7 @@ import { mkdir, open, readdir, rename, rm, stat, utimes } from 'node:fs/promises
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { InsufficientStorageError, InvalidArgumentError, isStorageFull, NotFoundError } from '../core/errors.js';
-import { spoolAndHash } from './spool.js';
+import { spoolAndHash, sweepSpool } from './spool.js';
 import {
   type BlobBody,
   type BlobInfo,
@@ -180,24 +180,7 @@ export class FsBlobStore implements BlobStore {
    * since another process may be uploading into the same root right now. Returns how many went.
    */
   async sweepTemp(options: { olderThanMs: number }): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.#tmp);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return 0;
-      throw err;
-    }
-    const cutoff = Date.now() - options.olderThanMs;
-    let removed = 0;
-    for (const name of names.filter((n) => n.endsWith(TEMP_SUFFIX))) {
-      const file = join(this.#tmp, name);
-      const s = await stat(file).catch(() => undefined);
-      if (s !== undefined && s.mtimeMs < cutoff) {
-        await rm(file, { force: true });
-        removed++;
-      }
-    }
-    return removed;
+    return sweepSpool(this.#tmp, TEMP_SUFFIX, options.olderThanMs);
   }
 
   async #exists(file: string): Promise<boolean> {

@@ -14,7 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -38,7 +38,7 @@ import {
   type StoredBlob,
 } from './blob-store.js';
 import { type S3Location, parseS3Url } from './s3-url.js';
-import { spoolAndHash } from './spool.js';
+import { spoolAndHash, sweepSpool } from './spool.js';
 
 const SPOOL_SUFFIX = '.part';
 
@@ -185,18 +185,7 @@ export class S3BlobStore implements BlobStore {
 
   /** Removes spool files of uploads that a crash cut short (older than `olderThanMs`). */
   async sweepTemp(options: { olderThanMs: number }): Promise<number> {
-    const names = await readdir(this.#spool).catch(() => [] as string[]);
-    const cutoff = Date.now() - options.olderThanMs;
-    let removed = 0;
-    for (const name of names.filter((n) => n.endsWith(SPOOL_SUFFIX))) {
-      const file = join(this.#spool, name);
-      const s = await stat(file).catch(() => undefined);
-      if (s !== undefined && s.mtimeMs < cutoff) {
-        await rm(file, { force: true });
-        removed++;
-      }
-    }
-    return removed;
+    return sweepSpool(this.#spool, SPOOL_SUFFIX, options.olderThanMs);
   }
 
   /**

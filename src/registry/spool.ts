@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
+import { open, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { InvalidArgumentError, PayloadTooLargeError } from '../core/errors.js';
 import type { BlobBody, BlobInfo } from './blob-store.js';
 
@@ -46,4 +47,27 @@ async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
     offset += bytesWritten;
   }
+}
+
+/**
+ * Removes the files ending in `suffix` in `dir` older than `olderThanMs`: uploads a crash cut
+ * short. Younger ones are left, since another process may be writing them right now. Returns how
+ * many went; a missing `dir` has none.
+ */
+export async function sweepSpool(dir: string, suffix: string, olderThanMs: number): Promise<number> {
+  const names = await readdir(dir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw err;
+  });
+  const cutoff = Date.now() - olderThanMs;
+  let removed = 0;
+  for (const name of names.filter((n) => n.endsWith(suffix))) {
+    const file = join(dir, name);
+    const s = await stat(file).catch(() => undefined);
+    if (s !== undefined && s.mtimeMs < cutoff) {
+      await rm(file, { force: true });
+      removed++;
+    }
+  }
+  return removed;
 }
