@@ -7,8 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
@@ -21,8 +21,14 @@ import { eventually } from './support/eventually.js';
 const run = promisify(execFile);
 const TAG = `k8scpa${process.pid}`;
 const home = mkdtempSync(join(tmpdir(), 'wharf-k8s-cp-apps-'));
-// The programs live outside /tmp: a pod's /tmp is its own emptyDir (the simulated kubelet maps it).
-const code = mkdtempSync(join(process.cwd(), 'dist', 'k8s-cp-apps-'));
+// The programs live outside /tmp: a pod's /tmp is its own emptyDir (the simulated kubelet maps
+// it), and a checkout may itself sit under /tmp (a clean clone), so its dist/ is not always outside.
+const code = mkdtempSync(
+  join(
+    [join(process.cwd(), 'dist'), '/dev/shm', homedir()].find((d) => !`${d}/`.startsWith('/tmp/') && existsSync(d))!,
+    'wharf-k8s-cp-apps-',
+  ),
+);
 let fake: FakeKubeApi;
 let up: WharfProcess | undefined;
 process.on('exit', () => killReplicaProcesses(`${TAG}/`));
