@@ -13,6 +13,7 @@ import type { TargetReport } from './measure.js';
 import { startServer, type ServerProcess } from './processes.js';
 import { baselineTarget, type Target } from './targets.js';
 import { check, type Check, ratio } from './verdicts.js';
+import { borrowed } from './gateway-targets.js';
 
 /** Concurrencies of the application row: one caller (the latency a request pays) and sixteen (throughput). */
 export const APP_CONCURRENCIES = [1, 16] as const;
@@ -43,14 +44,12 @@ export function appReplica(fixture: BaselineFixture): Target {
 
 /** wrk → the app. The replica outlives this target: its `stop` does nothing. */
 export function appDirectTarget(fixture: BaselineFixture, replica: ServerProcess): Target {
-  const shared: ServerProcess = {
-    name: replica.name,
-    url: replica.url,
-    pid: replica.pid,
-    output: () => replica.output(),
-    stop: () => Promise.resolve(),
+  return {
+    ...baselineTarget(fixture),
+    id: 'app-direct',
+    label: 'app direct',
+    start: () => Promise.resolve(borrowed(replica)),
   };
-  return { ...baselineTarget(fixture), id: 'app-direct', label: 'app direct', start: () => Promise.resolve(shared) };
 }
 
 /** wrk → Wharf gateway (its own process, the application route table in `dir`) → the app. */

@@ -33,16 +33,20 @@ function base(id: string, label: string, path: string, common: Common, start: ()
   };
 }
 
-/** wrk → model server. The replica outlives this target: its `stop` does nothing. */
-export function directTarget(replica: ServerProcess, common: Common): Target {
-  const shared: ServerProcess = {
+/** `replica` as a target's server that it does not own: the replica outlives the target, so `stop` does nothing. */
+export function borrowed(replica: ServerProcess): ServerProcess {
+  return {
     name: replica.name,
     url: replica.url,
     pid: replica.pid,
     output: () => replica.output(),
     stop: () => Promise.resolve(),
   };
-  return base('direct', 'direct', MODEL_PATH, common, () => Promise.resolve(shared));
+}
+
+/** wrk → model server. The replica outlives this target: its `stop` does nothing. */
+export function directTarget(replica: ServerProcess, common: Common): Target {
+  return base('direct', 'direct', MODEL_PATH, common, () => Promise.resolve(borrowed(replica)));
 }
 
 /** The gateway variants: id and label by what the route checks. */

@@ -6,6 +6,7 @@
  * system or the registry, such as "the input exists", is checked by the jobs service).
  */
 import { CronExpressionParser } from 'cron-parser';
+import { validCron, validTimezone } from './cron-spec.js';
 import type { ConcurrencyPolicy, JobInput, JobOutput, JobSchedule, JobSpec } from './resources/job.js';
 import { allowOnly, array, dnsLabel, fail, integer, object, path, text } from './validation.js';
 
@@ -167,29 +168,6 @@ function schedule(value: unknown): JobSchedule {
   const historyLimit =
     s.historyLimit === undefined ? JOB_DEFAULTS.historyLimit : integer(s.historyLimit, 'schedule.historyLimit', 0, 100);
   return { cron, timezone, concurrencyPolicy: policy, historyLimit };
-}
-
-function validCron(value: unknown, field: string, timezone: string): string {
-  if (typeof value !== 'string' || value.trim().split(/\s+/).length !== 5)
-    fail(field, 'must be a 5-field cron expression (minute hour day-of-month month day-of-week)', value);
-  try {
-    // Some faults only show when the expression is iterated, so take one step too.
-    CronExpressionParser.parse(value, { tz: timezone, currentDate: 0 }).next();
-  } catch (error) {
-    fail(field, `must be a valid cron expression (${(error as Error).message})`, value);
-  }
-  return value;
-}
-
-function validTimezone(value: unknown, field: string): string {
-  const rule = "must be an IANA time zone name such as 'Europe/Berlin' or 'UTC'";
-  if (typeof value !== 'string' || value === '') fail(field, rule, value);
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-  } catch {
-    fail(field, rule, value);
-  }
-  return value;
 }
 
 /**

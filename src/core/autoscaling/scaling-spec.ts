@@ -11,7 +11,7 @@
  *     schedules: [{ name: 'business-hours', start: '0 8 * * 1-5', end: '0 18 * * 1-5', timezone: 'Europe/Berlin', min: 2 }] });
  *   resolveScaling(spec).stableWindow; // 60
  */
-import { CronExpressionParser } from 'cron-parser';
+import { validCron, validTimezone } from '../cron-spec.js';
 import type { PredictiveScaling, QueueScaling, ScalingMetric, ScalingSchedule, ScalingSpec } from '../resources.js';
 import { allowOnly, array, dnsLabel, fail, integer, numberIn, object, text } from '../validation.js';
 import { validateQueue } from './queue-spec.js';
@@ -256,31 +256,6 @@ function validatePredictive(value: unknown, field: string): void {
     }
   }
   optionalNumber(p.horizon, `${field}.horizon`, 0, 86_400);
-}
-
-/** A cron expression of exactly five fields that cron-parser accepts; its reason is quoted when it does not. */
-function validCron(value: unknown, field: string, timezone: string): void {
-  if (typeof value !== 'string' || value.trim().split(/\s+/).length !== 5) {
-    fail(field, 'must be a 5-field cron expression (minute hour day-of-month month day-of-week)', value);
-  }
-  try {
-    // Some faults only show when the expression is iterated, so take one step too.
-    CronExpressionParser.parse(value, { tz: timezone, currentDate: 0 }).next();
-  } catch (error) {
-    fail(field, `must be a valid cron expression (${(error as Error).message})`, value);
-  }
-}
-
-/** An IANA time zone name that this runtime's `Intl` knows, e.g. `Europe/Berlin`. */
-function validTimezone(value: unknown, field: string): string {
-  const rule = "must be an IANA time zone name such as 'Europe/Berlin' or 'UTC'";
-  if (typeof value !== 'string' || value === '') fail(field, rule, value);
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: value });
-  } catch {
-    fail(field, rule, value);
-  }
-  return value;
 }
 
 function positive(value: unknown, field: string): void {
