@@ -189,8 +189,10 @@ for (const s of SUBJECTS) {
 
     test('10,000 idle connections: those over the cap are refused, all are closed in time, memory stays bounded', async () => {
       const { hostname, port } = new URL(s.url());
-      // Each connection's time is taken from its own connect: with 10,000 at once the kernel's accept
-      // backlog drops some SYNs, and the client's retries (1 s, 3 s, 7 s ...) are not the server's time.
+      // Each connection's time is taken from its own connect: with 10,000 at once, SYNs the kernel
+      // drops and the client retries (1 s, 3 s, 7 s ...) are not the server's time. The servers listen
+      // with a deep accept queue (LISTEN_BACKLOG), or the kernel would also drop the last ACK of
+      // handshakes the client already counts as connected, and hold them back for tens of seconds.
       const sockets: Promise<{ status: number; openMs?: number }>[] = [];
       for (let i = 0; i < 10_000; i += 1) {
         sockets.push(

@@ -47,6 +47,14 @@ export function checkingIntervalMs(limits: Pick<ConnectionLimits, 'headersTimeou
   return Math.min(1_000, Math.max(10, Math.floor(limits.headersTimeoutMs / 4)));
 }
 
+/**
+ * The accept queue asked for at `listen` (Linux caps it at `net.core.somaxconn`, 4096 by default).
+ * node's default of 511 overflows under a burst of connections, and the kernel then drops the
+ * final ACK of a handshake the client already counts as done: such a client waits for SYN-ACK
+ * retransmissions (1 s, 3 s, 7 s …) before the server even sees it.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 /** Options for `createServer` that only take effect at creation. */
 export function serverOptions(limits: ConnectionLimits): ServerOptions {
   return {

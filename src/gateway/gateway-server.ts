@@ -23,7 +23,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError } from '../core/errors.js';
-import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
+import { applyConnectionLimits, LISTEN_BACKLOG, serverOptions } from '../core/http-server-limits.js';
 import { type Assignment, AssignmentLog } from './assignment-log.js';
 import { type CompiledTable, compileTable } from './compiled-table.js';
 import { applicationPath, decodePrefix, findRoute, hostRoute, routeEnd } from './route-lookup.js';
@@ -136,7 +136,7 @@ export class GatewayServer {
             : err,
         );
       });
-      this.http.listen(this.options.port, this.options.host, () => resolve());
+      this.http.listen({ port: this.options.port, host: this.options.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
     this.state = 'running';
   }

@@ -8,7 +8,12 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { applyConnectionLimits, type ConnectionLimits, serverOptions } from '../core/http-server-limits.js';
+import {
+  applyConnectionLimits,
+  type ConnectionLimits,
+  LISTEN_BACKLOG,
+  serverOptions,
+} from '../core/http-server-limits.js';
 import { createApp } from '../api/app.js';
 import { registerDeploymentRoutes } from '../api/deployments-routes.js';
 import { registerHomePage } from '../api/home-page.js';
@@ -181,7 +186,7 @@ export async function listen(server: Server, host: string, port: number): Promis
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on ${host} is already in use`) : err),
     );
-    server.listen(port, host, () => resolve());
+    server.listen({ port, host, backlog: LISTEN_BACKLOG }, () => resolve());
   });
   return server;
 }

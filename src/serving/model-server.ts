@@ -7,7 +7,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { MethodNotAllowedError, NotFoundError, UnavailableError, InvalidArgumentError } from '../core/errors.js';
-import { applyConnectionLimits, serverOptions } from '../core/http-server-limits.js';
+import { applyConnectionLimits, LISTEN_BACKLOG, serverOptions } from '../core/http-server-limits.js';
 import { WHARF_VERSION } from '../core/version.js';
 import { AdaptiveBatcher, DirectScheduler, type Scheduler } from './batcher.js';
 import { OrtExecutor } from './executor.js';
@@ -83,7 +83,7 @@ export class ModelServer {
             : err,
         );
       });
-      this.http.listen(this.options.port, this.options.host, () => resolve());
+      this.http.listen({ port: this.options.port, host: this.options.host, backlog: LISTEN_BACKLOG }, () => resolve());
     });
     try {
       const model = await loadModel(this.options.modelPath, {
