@@ -147,8 +147,14 @@ test('a worker: no port, no endpoint, ready while it runs; a stop waits its grac
     timeoutMs: 5_000,
     message: 'the worker started',
   });
-  const group = replicaProcesses(`${ENV}/`);
-  assert.ok(group.length >= 2, `the worker and its child run: ${group.join(' ')}`);
+  // The worker writes its line before it spawns its child: wait for both to be there.
+  const group = await eventually(
+    async () => {
+      const pids = replicaProcesses(`${ENV}/`);
+      return pids.length >= 2 ? pids : undefined;
+    },
+    { timeoutMs: 5_000, message: 'the worker and its child run' },
+  );
   await r.remove(k);
   assert.equal(await readFile(out, 'utf8'), 'start no-port\ndone\n', 'finished its task within the grace period');
   for (const pid of group) assert.ok(processGone(pid), `process ${pid} of the group is gone`);
